@@ -1,0 +1,62 @@
+/* hash.c: see osm_hash.h. */
+#include "osm_hash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void to_hex(const unsigned char *md, unsigned len, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < len; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[2 * len] = '\0';
+}
+
+int osm_hash_file(const char *algo, const char *path, char hex[129], struct osm_err *err)
+{
+    const char *name = strcmp(algo, "sha") == 0 ? "sha1" : algo;
+    const EVP_MD *md = EVP_get_digestbyname(name);
+    if (!md)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "unsupported checksum type '%s'", algo);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "%s", path);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, md, NULL);
+    unsigned char buf[1 << 16];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            osm_err_errno(err, "reading %s", path);
+            EVP_MD_CTX_free(ctx);
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+    }
+    close(fd);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx, out, &len);
+    EVP_MD_CTX_free(ctx);
+    to_hex(out, len, hex);
+    return 0;
+}
+
+void osm_sha256_hex(const void *data, size_t len, char hex[65])
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    to_hex(out, n, hex);
+}

@@ -1,0 +1,117 @@
+/* instance.c: URI -> provider, and facts with descriptor overrides. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "providers/provider.h"
+
+static const struct osm_provider *const providers[] = {
+    &osm_provider_dir,
+};
+
+int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err *err)
+{
+    *out = NULL;
+    const char *colon = strchr(uri, ':');
+    if (!colon)
+        return osm_err_set(err, OSM_EUSAGE, "instance '%s': expected SCHEME:LOCATION, e.g. dir:/srv/roots/web01", uri);
+    size_t n = (size_t)(colon - uri);
+    const struct osm_provider *prov = NULL;
+    for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
+        if (strlen(providers[i]->scheme) == n && strncmp(providers[i]->scheme, uri, n) == 0)
+            prov = providers[i];
+    if (!prov)
+        return osm_err_set(err, OSM_EUSAGE, "instance '%s': unknown provider '%.*s' (known: dir)", uri, (int)n, uri);
+    struct osm_instance *inst = osm_xcalloc(1, sizeof *inst);
+    inst->uri = osm_xstrdup(uri);
+    inst->provider = prov;
+    if (prov->open(inst, colon + 1, err) != 0) {
+        osm_instance_close(inst);
+        return -1;
+    }
+    *out = inst;
+    return 0;
+}
+
+void osm_instance_close(struct osm_instance *inst)
+{
+    if (!inst)
+        return;
+    if (inst->provider && inst->provider->close)
+        inst->provider->close(inst);
+    for (size_t i = 0; i < inst->n_disks; i++) {
+        free(inst->disks[i].id);
+        free(inst->disks[i].path);
+    }
+    free(inst->disks);
+    json_decref((json_t *)inst->descriptor);
+    free(inst->descriptor_path);
+    free(inst->root);
+    free(inst->name);
+    free(inst->uri);
+    free(inst);
+}
+
+static int parse_time(json_t *v, int64_t *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return -1;
+    struct tm tm = {0};
+    const char *end = strptime(json_string_value(v), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || (*end && strcmp(end, "Z") != 0))
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+int osm_instance_facts(struct osm_instance *inst, struct osm_facts *out, struct osm_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->vcpus = -1;
+    out->memory_bytes = -1;
+    out->system_disk_free_bytes = -1;
+    out->system_disk_size_bytes = -1;
+    if (!inst->provider->facts)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: provider gives no facts", inst->uri);
+    if (inst->provider->facts(inst, out, err) != 0)
+        return -1;
+    json_t *f = inst->descriptor ? json_object_get((json_t *)inst->descriptor, "facts") : NULL;
+    if (!f)
+        return 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(f, key, v)
+    {
+        int bad = 0;
+        if (strcmp(key, "vcpus") == 0 && json_is_integer(v))
+            out->vcpus = (int)json_integer_value(v);
+        else if (strcmp(key, "memory_mib") == 0 && json_is_integer(v))
+            out->memory_bytes = json_integer_value(v) * 1048576;
+        else if (strcmp(key, "system_disk_free_mib") == 0 && json_is_integer(v))
+            out->system_disk_free_bytes = json_integer_value(v) * 1048576;
+        else if (strcmp(key, "system_disk_size_mib") == 0 && json_is_integer(v))
+            out->system_disk_size_bytes = json_integer_value(v) * 1048576;
+        else if (strcmp(key, "region") == 0 && json_is_string(v))
+            snprintf(out->region, sizeof out->region, "%s", json_string_value(v));
+        else if (strcmp(key, "zone") == 0 && json_is_string(v))
+            snprintf(out->zone, sizeof out->zone, "%s", json_string_value(v));
+        else if (strcmp(key, "authorized") == 0 && json_is_boolean(v))
+            out->authorized = json_is_true(v);
+        else if (strcmp(key, "heartbeat") == 0)
+            bad = parse_time(v, &out->heartbeat) != 0;
+        else
+            bad = 1;
+        if (bad)
+            return osm_err_set(err, OSM_EINPUT,
+                               "instance descriptor %s: facts.%s: unknown key or wrong type (known: vcpus, memory_mib, "
+                               "system_disk_free_mib, system_disk_size_mib, region, zone, heartbeat "
+                               "(RFC 3339 UTC or unix time), authorized)",
+                               inst->descriptor_path, key);
+    }
+    return 0;
+}

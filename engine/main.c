@@ -1,0 +1,76 @@
+/* main.c: `osmig` entry point: global options, then dispatch to cmd_*.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "osm_cli.h"
+#include "osm_log.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"inspect", cmd_inspect, "show what osmig sees on an instance (OS, architecture, packages, repositories)"},
+    {"assess", cmd_assess, "check whether an instance can migrate to a target; exit 3 when inhibited"},
+    {"plan", cmd_plan, "compute the full migration transaction and write it as JSON"},
+    {"matrix", cmd_matrix, "list the supported migration paths"},
+    {"snapshot", cmd_snapshot, "create, list, verify, restore and delete snapshot sets of an instance"},
+    {"media", cmd_media, "register and list Windows installation media"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: osmig [--verbose] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'osmig COMMAND --help' describes a command.\n");
+}
+
+int osm_cli_fail(const struct osm_err *err)
+{
+    fprintf(stderr, "osmig: error: %s\n", err->msg[0] ? err->msg : "unknown error");
+    return osm_err_exit_status(err);
+}
+
+int osm_cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("osmig: usage error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return OSM_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    osm_log_init_from_env();
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
+            osm_log_set_level(OSM_LOG_INFO);
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("osmig %s\n", OSMIG_VERSION);
+            return 0;
+        } else {
+            usage(stderr);
+            return osm_cli_usage("unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return OSM_EXIT_USAGE;
+    }
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+        if (strcmp(argv[i], commands[c].name) == 0)
+            return commands[c].fn(argc - i, argv + i);
+    usage(stderr);
+    return osm_cli_usage("unknown command '%s'", argv[i]);
+}

@@ -1,0 +1,27 @@
+/* osm_cli: the `osmig` command line. One file per subcommand (cmd_*.c), each
+ * exposing `int cmd_NAME(int argc, char **argv)` that returns the process exit
+ * status: 0 success, 1 error, 2 usage error, 3 migration inhibited (assess).
+ * argv[0] is the subcommand name. */
+#ifndef OSM_CLI_H
+#define OSM_CLI_H
+
+#include "osm_error.h"
+
+#define OSM_EXIT_OK 0
+#define OSM_EXIT_ERROR 1
+#define OSM_EXIT_USAGE 2
+#define OSM_EXIT_INHIBITED 3
+
+int cmd_inspect(int argc, char **argv);
+int cmd_assess(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_matrix(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_media(int argc, char **argv);
+
+/* Print "osmig: error: MSG" to stderr and return the exit status for it. */
+int osm_cli_fail(const struct osm_err *err);
+/* Print a usage error and return 2. */
+__attribute__((format(printf, 1, 2))) int osm_cli_usage(const char *fmt, ...);
+
+#endif

@@ -1,0 +1,82 @@
+/* provider.h: where an instance lives, as one small table of functions.
+ *
+ * An instance is named by a URI whose scheme picks the provider:
+ *   dir:/srv/roots/web01                  a root tree on this host
+ *   dir:/srv/roots/web01?disk=/srv/data/web01&disk=/img/web01-data.qcow2
+ *   dir:/etc/osmig/web01.json             an instance descriptor (see dir.c)
+ * Later: qemu:/run/osmig/web01, ecs:i-xxxx?region=cn-hangzhou.
+ *
+ * The controller only talks to an instance through this table, so that the
+ * same phases run against a root tree, a VM or a cloud instance. A provider
+ * leaves a function NULL when it cannot do that operation; callers report
+ * that as unsupported. */
+#ifndef OSM_PROVIDER_H
+#define OSM_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "osm_buf.h"
+#include "osm_error.h"
+
+enum osm_disk_kind {
+    OSM_DISK_TREE,  /* a directory tree (a mounted filesystem) */
+    OSM_DISK_RAW,   /* a raw disk image file */
+    OSM_DISK_QCOW2, /* a qcow2 disk image file */
+};
+
+struct osm_disk {
+    char *id;   /* stable within the instance: "system", "disk1", "disk2", ... */
+    char *path; /* absolute host path */
+    enum osm_disk_kind kind;
+    int system; /* 1 for the system disk */
+};
+
+/* What the prechecks need to know. -1 / 0 / "" mean "unknown". */
+struct osm_facts {
+    int vcpus;
+    int64_t memory_bytes;
+    int64_t system_disk_free_bytes;
+    int64_t system_disk_size_bytes;
+    char region[64];
+    char zone[64];
+    int64_t heartbeat;   /* unix time of the agent's last heartbeat; 0 unknown */
+    int authorized;      /* osmig may act on the instance */
+};
+
+struct osm_instance;
+
+struct osm_provider {
+    const char *scheme;
+    int (*open)(struct osm_instance *inst, const char *rest, struct osm_err *err);
+    void (*close)(struct osm_instance *inst);
+    int (*facts)(struct osm_instance *inst, struct osm_facts *out, struct osm_err *err);
+    /* Reboot and wait for the next boot; `boot_id` receives an id of that boot. */
+    int (*reboot)(struct osm_instance *inst, char boot_id[64], struct osm_err *err);
+    /* Run a command inside the instance; returns its exit status. */
+    int (*run)(struct osm_instance *inst, const char *const argv[], struct osm_buf *out, struct osm_err *err);
+    int (*attach_disk)(struct osm_instance *inst, const char *image, struct osm_err *err);
+    int (*detach_disk)(struct osm_instance *inst, const char *image, struct osm_err *err);
+};
+
+struct osm_instance {
+    char *uri;                         /* as given by the user */
+    char *name;                        /* short display name */
+    const struct osm_provider *provider;
+    char *root;                        /* host path of the system root (dir); NULL otherwise */
+    struct osm_disk *disks;            /* disks[0] is the system disk */
+    size_t n_disks;
+    char *descriptor_path;             /* descriptor file, if any */
+    void *descriptor;                  /* parsed descriptor (json_t *), if any */
+    void *priv;
+};
+
+/* Parse `uri`, pick the provider, open the instance. Errors name the URI. */
+int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err *err);
+void osm_instance_close(struct osm_instance *inst);
+/* Facts with the descriptor's overrides applied. */
+int osm_instance_facts(struct osm_instance *inst, struct osm_facts *out, struct osm_err *err);
+
+extern const struct osm_provider osm_provider_dir;
+
+#endif

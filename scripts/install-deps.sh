@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package osmig needs to build, test and benchmark.
+set -euo pipefail
+pkgs=(
+  build-essential cmake pkg-config git
+  libsolv-dev libsolvext-dev librpm-dev libcurl4-openssl-dev libssl-dev libzstd-dev
+  libjansson-dev libcmocka-dev libsqlite3-dev libarchive-dev
+  libhivex-dev libwim-dev libmicrohttpd-dev libpq-dev
+  rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl
+  qemu-utils wimtools ntfs-3g gdisk dosfstools mtools postgresql
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

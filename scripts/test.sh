@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: a normal build and an ASan+UBSan build, each with
+# every ctest test (unit, script and slow end-to-end ones).
+# Usage: scripts/test.sh [ctest args...]   e.g. scripts/test.sh -L unit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs" "$@")
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOSMIG_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ctest --output-on-failure -j"$jobs" "$@")
