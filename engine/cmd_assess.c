@@ -50,7 +50,7 @@ static int run(int argc, char **argv, int is_plan)
     struct strlist matrix = {0}, events = {0}, repos = {0};
     optind = 1;
     int c, rc = OSM_EXIT_USAGE;
-    while ((c = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
         case 't': target = optarg; break;
         case 'j': json = 1; break;

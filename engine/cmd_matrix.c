@@ -38,7 +38,7 @@ int cmd_matrix(int argc, char **argv)
     size_t n_files = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'j') {
             json = 1;
         } else if (c == 'm') {

@@ -7,6 +7,7 @@
  * declare comes from the package events (Leapp's PES data and ours): they
  * become explicit install and erase jobs, each remembered as the reason. */
 #include <solv/bitmap.h>
+#include <solv/evr.h>
 #include <solv/poolarch.h>
 #include <solv/policy.h>
 #include <solv/problems.h>
@@ -22,6 +23,7 @@
 
 #include "events.h"
 #include "osm_buf.h"
+#include "osm_fs.h"
 #include "osm_log.h"
 #include "plan_priv.h"
 #include "repomd.h"
@@ -531,9 +533,7 @@ int osm_plan_compute(struct osm_linux_system *sys, const struct osm_plan_opts *o
     }
     if (collect_repos(plan, o, err) != 0 || load_repos(plan, o, err) != 0)
         return -1;
-    Pool *pool = sys->pool;
-    pool_addfileprovides(pool);
-    pool_createwhatprovides(pool);
+    Pool *pool = sys->pool; /* whatprovides is ready: load_repos prepared it */
 
     Queue job;
     queue_init(&job);
@@ -548,7 +548,10 @@ int osm_plan_compute(struct osm_linux_system *sys, const struct osm_plan_opts *o
 
     Solver *solv = solver_create(pool);
     solver_set_flag(solv, SOLVER_FLAG_ALLOW_VENDORCHANGE, 1);
-    solver_set_flag(solv, SOLVER_FLAG_ALLOW_ARCHCHANGE, 1);
+    /* noarch <-> arch changes stay allowed (libsolv never counts them);
+     * x86_64 -> i686 is never what a migration wants. */
+    solver_set_flag(solv, SOLVER_FLAG_ALLOW_ARCHCHANGE, 0);
+    solver_set_flag(solv, SOLVER_FLAG_DUP_ALLOW_ARCHCHANGE, 0);
     solver_set_flag(solv, SOLVER_FLAG_ALLOW_DOWNGRADE, 1);
     solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
     int nprob = solver_solve(solv, &job);

@@ -52,6 +52,9 @@ int osm_linux_system_open(const char *root, const char *cache_dir, struct osm_li
     if (osm_osrelease_read(root, &sys->os, err) != 0)
         goto fail;
     sys->pool = pool_create();
+    /* Debian builds libsolv with several semantics and defaults to Debian's
+     * (arch "all", dpkg version order); these are rpm systems. */
+    pool_setdisttype(sys->pool, DISTTYPE_RPM);
     if (osm_rpmdb_load(sys->pool, root, cache_dir, &sys->installed, &sys->db, err) != 0)
         goto fail;
     detect_arch(sys);
