@@ -325,38 +325,49 @@ static void release_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
     }
 }
 
+/* Installed packages that some target package obsoletes: the solver
+ * replaces them, so they are not orphans. */
+static void obsoleted_by_target(Pool *pool, Map *out)
+{
+    map_init(out, pool->nsolvables);
+    Id p;
+    Solvable *s;
+    FOR_POOL_SOLVABLES(p)
+    {
+        s = pool->solvables + p;
+        if (s->repo == pool->installed || !s->obsoletes)
+            continue;
+        Id *obsp = s->repo->idarraydata + s->obsoletes, obs;
+        while ((obs = *obsp++)) {
+            Id q, qq;
+            FOR_PROVIDES(q, qq, obs)
+            {
+                if (pool->solvables[q].repo == pool->installed && pool_match_nevr(pool, pool->solvables + q, obs))
+                    MAPSET(out, q);
+            }
+        }
+    }
+}
+
 /* Installed distribution packages that the target does not have at all go;
  * third-party ones stay (the keep action says so). */
 static void orphan_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
 {
     Pool *pool = plan->sys->pool;
+    Map obsoleted;
+    obsoleted_by_target(pool, &obsoleted);
     Id p;
     Solvable *s;
     FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
     {
-        if (reason_get(why, s->name))
-            continue;
-        if (name_in_targets(pool, s->name))
-            continue;
-        /* Something in the target obsoletes it: the solver replaces it. */
-        int obsoleted = 0;
-        Id q, qq;
-        FOR_PROVIDES(q, qq, s->name)
-        {
-            Solvable *t = pool->solvables + q;
-            if (t->repo == pool->installed || !t->obsoletes)
-                continue;
-            Id *obsp = t->repo->idarraydata + t->obsoletes, obs;
-            while ((obs = *obsp++))
-                if (pool_match_nevr(pool, s, obs))
-                    obsoleted = 1;
-        }
-        if (obsoleted || !osm_plan_is_distro_package(plan, p))
+        if (reason_get(why, s->name) || name_in_targets(pool, s->name) || MAPTST(&obsoleted, p) ||
+            !osm_plan_is_distro_package(plan, p))
             continue;
         reason_set(why, s->name, "not available in the target: a package of the source distribution with no counterpart");
         /* Weak: when something that stays still needs it, it stays too. */
         queue_push2(job, SOLVER_ERASE | SOLVER_SOLVABLE | SOLVER_WEAK, p);
     }
+    map_free(&obsoleted);
 }
 
 static char *decision_reason(Solver *solv, Id p, const char *fallback)
@@ -400,7 +411,11 @@ static void collect_actions(struct osm_plan *plan, Solver *solv, Transaction *tr
         Solvable *s = pool->solvables + p;
         MAPSET(&touched, p);
         if (s->repo == installed) {
-            Id type = transaction_type(trans, p, SOLVER_TRANSACTION_SHOW_ACTIVE | SOLVER_TRANSACTION_SHOW_ALL);
+            /* Replaced packages show as OBSOLETED/UPGRADED: the new package's
+             * action describes them. */
+            Id type = transaction_type(trans, p,
+                                       SOLVER_TRANSACTION_SHOW_ACTIVE | SOLVER_TRANSACTION_SHOW_ALL |
+                                           SOLVER_TRANSACTION_SHOW_OBSOLETES);
             if (type == SOLVER_TRANSACTION_ERASE) {
                 const char *r = reason_get(why, s->name);
                 char *dr = r ? NULL : decision_reason(solv, p, "erased to resolve dependencies");
