@@ -500,9 +500,11 @@ static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
         struct osm_buf b;
         osm_buf_init(&b);
         osm_buf_adds(&b, solver_problem2str(solv, problem));
+        /* Each solution is a new solve: offer them for the first problems
+         * only, which is what a person reads anyway. */
         Id solution = 0;
-        int ns = 0;
-        while ((solution = solver_next_solution(solv, problem, solution)) != 0 && ns < 3) {
+        int ns = 0, max_solutions = problem <= 8 ? 2 : 0;
+        while (ns < max_solutions && (solution = solver_next_solution(solv, problem, solution)) != 0) {
             osm_buf_addf(&b, "%s solution %d:", ns ? ";" : " —", ns + 1);
             Id element = 0, p, rp;
             int first = 1;
