@@ -382,7 +382,7 @@ static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_e
     sqlite3_bind_int64(stmt, 14, t->owner ? t->lease_until : 0);
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
-    if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE) {
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         rollback_quietly(s);
         /* Either the instance is busy or (one in 2^48) the id is taken. */
         return busy_instance_error(s, t->instance, err);
@@ -482,7 +482,7 @@ static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, str
     sqlite3_bind_int64(stmt, 20, ch->expect_rev);
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
-    if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE) {
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         rollback_quietly(s);
         return busy_instance_error(s, t->instance, err);
     }
