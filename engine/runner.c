@@ -461,13 +461,16 @@ static int update_task(struct osm_store *st, const char *id, const char *event,
         if (osm_store_get_task(st, id, &t, err) != 0)
             return -1;
         int64_t rev = t.rev;
+        char *msg = osm_xasprintf("was %s in phase %s", osm_task_state_name(t.state), t.phase);
         if (change(&t, err) != 0) {
+            free(msg);
             osm_task_free(&t);
             return -1;
         }
         struct osm_task_change ch = {.task = &t, .expect_state = -1, .expect_rev = rev,
-                                     .event_type = event, .event_message = NULL};
+                                     .event_type = event, .event_message = msg};
         int rc = osm_store_commit(st, &ch, err);
+        free(msg);
         osm_task_free(&t);
         if (rc <= 0)
             return rc;
