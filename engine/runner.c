@@ -404,8 +404,8 @@ static int resumable(const struct osm_task *t, int64_t now)
 {
     if (osm_task_state_finished(t->state) || !osm_task_kind_find(t->kind))
         return 0;
-    if (t->owner && strcmp(t->owner, osm_store_self_owner()) != 0 && t->lease_until >= now &&
-        !osm_store_owner_dead(t->owner))
+    if (t->owner && strcmp(t->owner, osm_store_self_owner()) != 0 && !osm_store_owner_dead(t->owner) &&
+        (t->lease_until >= now || osm_store_owner_alive_here(t->owner)))
         return 0;
     if (t->state == OSM_TASK_SUBMITTED || t->state == OSM_TASK_SCHEDULED)
         return t->not_before <= now || (t->latest_start > 0 && now > t->latest_start);

@@ -173,3 +173,15 @@ int osm_store_owner_dead(const char *owner)
         return 0;
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
+
+int osm_store_owner_alive_here(const char *owner)
+{
+    if (!owner)
+        return 0;
+    const char *colon = strrchr(owner, ':');
+    char hb[340];
+    host_boot(hb, sizeof hb);
+    if (!colon || (size_t)(colon - owner) != strlen(hb) || strncmp(owner, hb, strlen(hb)) != 0)
+        return 0;
+    return !osm_store_owner_dead(owner);
+}

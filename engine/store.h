@@ -64,7 +64,8 @@ struct osm_store_ops {
     int (*commit)(struct osm_store *st, const struct osm_task_change *ch, struct osm_err *err);
     int (*list_events)(struct osm_store *st, const char *id, struct osm_task_event **out, size_t *n, struct osm_err *err);
     int (*list_journal)(struct osm_store *st, const char *id, struct osm_journal_entry **out, size_t *n, struct osm_err *err);
-    /* 1 claimed (or renewed), 0 held by another live owner. */
+    /* 1 claimed (or renewed), 0 held by another owner: one that runs on this
+     * host, or one elsewhere whose lease has not run out. */
     int (*claim)(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err);
     int (*release)(struct osm_store *st, const char *id, const char *owner, struct osm_err *err);
 };
@@ -100,8 +101,11 @@ void osm_journal_free(struct osm_journal_entry *j, size_t n);
 
 /* This process as a claim owner: "BOOTID:PID". */
 const char *osm_store_self_owner(void);
-/* Is `owner` a process of this host (same boot) that is gone? */
+/* Is `owner` a process of this host that is gone (or of an earlier boot)? */
 int osm_store_owner_dead(const char *owner);
+/* Is `owner` a process of this host, this boot, that still runs? Such an
+ * owner keeps its claim even past its lease. */
+int osm_store_owner_alive_here(const char *owner);
 int64_t osm_store_now(void);
 
 #endif

@@ -600,7 +600,8 @@ static int sq_claim(struct osm_store *st, const char *id, const char *owner, int
             db_fail(st, s->db, err, "claiming a task");
         goto fail;
     }
-    int free_to_take = !cur || strcmp(cur, owner) == 0 || lease < osm_store_now() || osm_store_owner_dead(cur);
+    int free_to_take = !cur || strcmp(cur, owner) == 0 || osm_store_owner_dead(cur) ||
+                       (lease < osm_store_now() && !osm_store_owner_alive_here(cur));
     free(cur);
     if (!free_to_take) {
         rollback_quietly(s);

@@ -344,6 +344,9 @@ static void claim_is_exclusive_until_the_owner_dies(void **state)
     char *other = osm_xasprintf("%.*s:%ld", (int)(strrchr(self, ':') - self), self, (long)child);
     assert_int_equal(osm_store_claim(st, t.id, other, far, &err), 1);
     assert_int_equal(osm_store_claim(st, t.id, self, far, &err), 0); /* held */
+    /* A live engine on this host keeps its task even past its lease. */
+    assert_int_equal(osm_store_claim(st, t.id, other, osm_store_now() - 1, &err), 1);
+    assert_int_equal(osm_store_claim(st, t.id, self, far, &err), 0);
     close(pipefd[1]);
     int status;
     waitpid(child, &status, 0);
