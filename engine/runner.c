@@ -398,6 +398,13 @@ int osm_step_set_snapshot_set(struct osm_step_ctx *ctx, const char *set_id, stru
     return rc == 0 ? 0 : (rc > 0 ? osm_err_set(err, OSM_ECONFLICT, "task %s changed under the runner", r->t.id) : -1);
 }
 
+int osm_step_event(struct osm_step_ctx *ctx, const char *type, const char *message, struct osm_err *err)
+{
+    struct run *r = run_of(ctx);
+    int rc = record(r, (int)r->t.state, type, message, NULL, err);
+    return rc == 0 ? 0 : (rc > 0 ? osm_err_set(err, OSM_ECONFLICT, "task %s changed under the runner", r->t.id) : -1);
+}
+
 /* ---- many tasks ---- */
 
 static int resumable(const struct osm_task *t, int64_t now)

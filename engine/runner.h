@@ -52,6 +52,8 @@ int osm_step_note_set(struct osm_step_ctx *ctx, const char *key, const char *val
 /* The note's value, or NULL. Valid until the next note is set. */
 const char *osm_step_note(struct osm_step_ctx *ctx, const char *key);
 int osm_step_set_snapshot_set(struct osm_step_ctx *ctx, const char *set_id, struct osm_err *err);
+/* Append an event to the task's history ("boot", "boot 2 of 2: id ..."). */
+int osm_step_event(struct osm_step_ctx *ctx, const char *type, const char *message, struct osm_err *err);
 /* A place where a test may kill the engine (OSMIG_CRASH_AT). */
 void osm_step_crash_point(const char *where);
 

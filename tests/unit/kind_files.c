@@ -246,6 +246,8 @@ static int step_rename(struct osm_step_ctx *ctx, struct osm_err *err)
     char *old = in(work, "root/data/old.conf");
     char *new = in(work, "root/data/new.conf");
     int rc = rename(old, new) == 0 ? 0 : osm_err_errno(err, "renaming %s", old);
+    if (rc == 0)
+        rc = osm_step_event(ctx, "renamed", "old.conf -> new.conf", err);
     free(old);
     free(new);
     free(work);

@@ -102,6 +102,19 @@ static void task_runs_every_step_to_success(void **state)
     assert_true(kind_files_is_migrated(work, t.id));
     assert_int_equal(count_journal(t.id, "intent", NULL), 6);
     assert_int_equal(count_journal(t.id, "outcome", "ok"), 6);
+    /* A step's own event sits in the history between its start and its end. */
+    struct osm_task_event *ev;
+    size_t n;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_list_events(st, t.id, &ev, &n, &err), 0);
+    size_t i = 0;
+    while (i < n && !(strcmp(ev[i].type, "step.start") == 0 && strcmp(ev[i].message, "rename") == 0))
+        i++;
+    assert_true(i + 2 < n);
+    assert_string_equal(ev[i + 1].type, "renamed");
+    assert_string_equal(ev[i + 2].type, "step.done");
+    assert_string_equal(ev[n - 1].type, "succeeded");
+    osm_task_events_free(ev, n);
     osm_task_free(&t);
 }
 
