@@ -47,7 +47,7 @@ static void spawn_resume(const char *state_dir)
         dup2(devnull, 0);
         dup2(out, 1);
         dup2(out, 2);
-        char *const argv[] = {exe, "resume", "--state-dir", (char *)state_dir, NULL};
+        char *const argv[] = {exe, "resume", "--state-dir", (char *)state_dir, "--interrupted", NULL};
         execv(exe, argv);
         _exit(127);
     }
@@ -64,7 +64,7 @@ int osm_cli_open_store(const char *state_dir, struct osm_store **out, struct osm
     if (rc == 0 && !getenv("OSMIG_NO_AUTO_RESUME")) {
         size_t n = 0;
         struct osm_err rerr = OSM_ERR_INIT;
-        if (osm_runner_count_resumable(*out, &n, &rerr) == 0 && n > 0)
+        if (osm_runner_count_resumable(*out, 1, &n, &rerr) == 0 && n > 0)
             spawn_resume(dir);
     }
     free(dir);

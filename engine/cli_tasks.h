@@ -13,7 +13,7 @@
 #include "store.h"
 
 /* Open the store of `state_dir` (NULL: $OSMIG_STATE_DIR or the default).
- * When tasks were left unfinished by an engine that is gone, start a
+ * When tasks were left half done by an engine that is gone, start a
  * detached `osmig resume` for them (unless OSMIG_NO_AUTO_RESUME is set);
  * its output goes to STATE_DIR/resume.log. */
 int osm_cli_open_store(const char *state_dir, struct osm_store **out, struct osm_err *err);

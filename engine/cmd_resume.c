@@ -1,7 +1,10 @@
-/* cmd_resume.c: `osmig resume`: continue every task an engine left
- * unfinished (killed, crashed, rebooted), each from its recorded step. */
+/* cmd_resume.c: `osmig resume [--interrupted]`: continue every task an
+ * engine left unfinished (killed, crashed, rebooted), each from its recorded
+ * step, and start due tasks nobody started; with --interrupted (what the
+ * background resumer runs), only the first. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli_tasks.h"
 #include "osm_cli.h"
@@ -17,7 +20,12 @@ static void on_event(void *user, const struct osm_task *t, const char *type, con
 int cmd_resume(int argc, char **argv)
 {
     struct osm_task_args a;
-    int rc = osm_task_args_parse(argc, argv, 0, "osmig resume [--state-dir DIR]", &a);
+    int interrupted_only = 0;
+    if (argc > 1 && strcmp(argv[argc - 1], "--interrupted") == 0) {
+        interrupted_only = 1;
+        argc--;
+    }
+    int rc = osm_task_args_parse(argc, argv, 0, "osmig resume [--interrupted] [--state-dir DIR]", &a);
     if (rc)
         return rc == 1 ? OSM_EXIT_OK : rc;
     if (a.json)
@@ -32,7 +40,7 @@ int cmd_resume(int argc, char **argv)
         return osm_cli_fail(&err);
     struct osm_runner_opts opts = {on_event, NULL, NULL};
     size_t n;
-    if (osm_runner_resume_all(st, &opts, &n, &err) != 0) {
+    if (osm_runner_resume_all(st, interrupted_only, &opts, &n, &err) != 0) {
         osm_store_close(st);
         return osm_cli_fail(&err);
     }

@@ -419,7 +419,12 @@ static int resumable(const struct osm_task *t, int64_t now)
     return 1;
 }
 
-int osm_runner_count_resumable(struct osm_store *st, size_t *n, struct osm_err *err)
+static int interrupted(const struct osm_task *t)
+{
+    return t->state == OSM_TASK_RUNNING || t->state == OSM_TASK_ROLLING_BACK || t->owner;
+}
+
+int osm_runner_count_resumable(struct osm_store *st, int interrupted_only, size_t *n, struct osm_err *err)
 {
     struct osm_task *tasks;
     size_t nt;
@@ -427,13 +432,16 @@ int osm_runner_count_resumable(struct osm_store *st, size_t *n, struct osm_err *
     if (osm_store_list_tasks(st, &tasks, &nt, err) != 0)
         return -1;
     int64_t now = osm_store_now();
-    for (size_t i = 0; i < nt; i++)
-        *n += (size_t)resumable(&tasks[i], now);
+    for (size_t i = 0; i < nt; i++) {
+        const struct osm_task *t = &tasks[i];
+        *n += (size_t)(resumable(t, now) && (!interrupted_only || interrupted(t)));
+    }
     osm_task_list_free(tasks, nt);
     return 0;
 }
 
-int osm_runner_resume_all(struct osm_store *st, const struct osm_runner_opts *opts, size_t *n_run, struct osm_err *err)
+int osm_runner_resume_all(struct osm_store *st, int interrupted_only, const struct osm_runner_opts *opts,
+                          size_t *n_run, struct osm_err *err)
 {
     struct osm_task *tasks;
     size_t nt;
@@ -443,7 +451,7 @@ int osm_runner_resume_all(struct osm_store *st, const struct osm_runner_opts *op
     int rc = 0;
     /* Oldest first: they have waited longest. */
     for (size_t k = nt; k-- > 0;) {
-        if (!resumable(&tasks[k], osm_store_now()))
+        if (!resumable(&tasks[k], osm_store_now()) || (interrupted_only && !interrupted(&tasks[k])))
             continue;
         struct osm_err terr = OSM_ERR_INIT;
         int r = osm_runner_run(st, tasks[k].id, opts, &terr);

@@ -62,11 +62,16 @@ void osm_step_crash_point(const char *where);
  * -1: the store failed or the task cannot run here (unknown kind). */
 int osm_runner_run(struct osm_store *st, const char *id, const struct osm_runner_opts *opts, struct osm_err *err);
 /* Run every unfinished task that no live engine holds and that is due
- * (`osmig resume`). *n_run counts the tasks run. Errors of single tasks are
- * logged and do not stop the others; -1 only when the store fails. */
-int osm_runner_resume_all(struct osm_store *st, const struct osm_runner_opts *opts, size_t *n_run, struct osm_err *err);
-/* How many tasks osm_runner_resume_all() would run now. */
-int osm_runner_count_resumable(struct osm_store *st, size_t *n, struct osm_err *err);
+ * (`osmig resume`); with `interrupted_only`, only those osm_runner_count_resumable()
+ * counts as interrupted. *n_run counts the tasks run. Errors of single tasks
+ * are logged and do not stop the others; -1 only when the store fails. */
+int osm_runner_resume_all(struct osm_store *st, int interrupted_only, const struct osm_runner_opts *opts,
+                          size_t *n_run, struct osm_err *err);
+/* How many tasks osm_runner_resume_all() would run now; with
+ * `interrupted_only`, only those an engine began and left (running or
+ * rolling back, or claimed by an engine that is gone), not tasks that were
+ * submitted and never picked up (those are the scheduler's). */
+int osm_runner_count_resumable(struct osm_store *st, int interrupted_only, size_t *n, struct osm_err *err);
 
 /* Cancel a task that has not changed its instance. OSM_ECONFLICT otherwise. */
 int osm_runner_cancel(struct osm_store *st, const char *id, struct osm_err *err);

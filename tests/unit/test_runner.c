@@ -264,7 +264,7 @@ static void schedule_waits_for_not_before_and_expires_after_latest_start(void **
     assert_string_equal(osm_task_state_name(t.state), "scheduled");
     assert_true(kind_files_is_original(work));
     size_t n;
-    assert_int_equal(osm_runner_count_resumable(st, &n, &err), 0);
+    assert_int_equal(osm_runner_count_resumable(st, 0, &n, &err), 0);
     assert_int_equal(n, 0); /* not due */
 
     /* Its latest start has passed: it expires instead of starting. */

@@ -32,7 +32,7 @@ static int child_main(const char *state_dir)
     struct osm_store *st;
     struct osm_err err = OSM_ERR_INIT;
     size_t n;
-    if (osm_store_open(state_dir, &st, &err) != 0 || osm_runner_resume_all(st, NULL, &n, &err) != 0) {
+    if (osm_store_open(state_dir, &st, &err) != 0 || osm_runner_resume_all(st, 0, NULL, &n, &err) != 0) {
         fprintf(stderr, "child: %s\n", err.msg);
         return 1;
     }

@@ -212,6 +212,10 @@ static void a_command_resumes_a_task_its_dead_engine_left_running(void **state)
     assert_int_equal(osm_store_commit(st, &ch, &err), 0);
     osm_store_close(st);
 
+    /* A task submitted and never started is the scheduler's, not the resumer's. */
+    struct osm_task idle;
+    submit("dir:/srv/idle", &idle);
+
     /* Listing starts a background resume; the task leaves `running`. */
     assert_int_equal(osmig(1, "tasks", NULL, NULL), 0);
     const char *final = NULL;
@@ -227,12 +231,18 @@ static void a_command_resumes_a_task_its_dead_engine_left_running(void **state)
     }
     assert_non_null(final);
     assert_string_equal(final, "failed"); /* precheck re-run (idempotent); not provided in this build */
+    json_t *ij = show_json(idle.id);
+    assert_string_equal(json_string_value(json_object_get(ij, "state")), "submitted");
+    json_decref(ij);
+    osm_task_free(&idle);
     char *log = osm_path_join(work, "resume.log");
     assert_true(osm_is_file(log));
     free(log);
-    /* Nothing left to resume. */
-    assert_int_equal(osmig(0, "resume", NULL, NULL), 0);
+    /* Nothing interrupted is left; an explicit resume starts the idle task. */
+    assert_int_equal(osmig(0, "resume", "--interrupted", NULL), 0);
     assert_non_null(strstr(out.s, "resumed 0 tasks"));
+    assert_int_equal(osmig(0, "resume", NULL, NULL), 0);
+    assert_non_null(strstr(out.s, "resumed 1 task"));
     free(owner);
     free(uri);
     free(root);
