@@ -254,6 +254,57 @@ static int step_rename(struct osm_step_ctx *ctx, struct osm_err *err)
     return rc;
 }
 
+/* A simulated reboot: the boot id in root/boot_id changes. Like a real
+ * reboot it must not be repeated blindly; its check compares the boot id with
+ * the one noted (durably, in the task) before rebooting. */
+static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    char *work = work_of(ctx, err);
+    if (!work)
+        return -1;
+    char *boot = in(work, "root/boot_id");
+    struct osm_buf b;
+    osm_buf_init(&b);
+    const char *before = osm_step_note(ctx, "boot_before");
+    int rc;
+    if (read_str(boot, &b) != 0)
+        rc = osm_err_set(err, OSM_EINPUT, "%s is missing", boot);
+    else if (!before)
+        rc = 0; /* killed before the note: the reboot was not asked for */
+    else
+        rc = strcmp(b.s, before) != 0;
+    osm_buf_free(&b);
+    free(boot);
+    free(work);
+    return rc;
+}
+
+static int step_reboot(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    char *work = work_of(ctx, err);
+    if (!work)
+        return -1;
+    char *boot = in(work, "root/boot_id");
+    struct osm_buf b;
+    osm_buf_init(&b);
+    int rc = -1;
+    if (read_str(boot, &b) != 0) {
+        osm_err_set(err, OSM_EINPUT, "%s is missing", boot);
+    } else if (osm_step_note_set(ctx, "boot_before", b.s, err) == 0) {
+        osm_step_crash_point("reboot: noted, not rebooted");
+        long n = strtol(b.s, NULL, 10);
+        char next[32];
+        int len = snprintf(next, sizeof next, "%ld", n + 1);
+        rc = osm_write_file_atomic(boot, next, (size_t)len, 0644, err);
+        if (rc == 0)
+            rc = osm_step_event(ctx, "boot", next, err);
+    }
+    osm_buf_free(&b);
+    free(boot);
+    free(work);
+    return rc;
+}
+
 static int step_verify(struct osm_step_ctx *ctx, struct osm_err *err)
 {
     char *work = work_of(ctx, err);
@@ -300,6 +351,7 @@ static struct osm_step steps[] = {
     {"append", "staging", step_append, append_check, 0, 1},
     {"counter", "upgrading", step_counter, counter_check, 0, 1},
     {"rename", "upgrading", step_rename, rename_check, 0, 1},
+    {"reboot", "rebooting", step_reboot, reboot_check, 0, 1},
     {"verify", "verifying", step_verify, NULL, 1, 0},
 };
 
@@ -332,6 +384,8 @@ int kind_files_make_root(const char *work)
         rc = write_file(work, "root/data/counter", ORIG_COUNTER);
     if (rc == 0)
         rc = write_file(work, "root/data/old.conf", ORIG_CONF);
+    if (rc == 0)
+        rc = write_file(work, "root/boot_id", "1");
     return rc;
 }
 
@@ -380,4 +434,12 @@ int kind_files_is_migrated(const char *work, const char *id)
     int ok = data_is(work, names, texts, 3);
     free(log);
     return ok;
+}
+
+long kind_files_boot_id(const char *work)
+{
+    char *p = in(work, "root/boot_id");
+    long v = read_long(p);
+    free(p);
+    return v;
 }

@@ -5,7 +5,9 @@
  * log.txt, counter and old.conf; WORK/snapshot is the "snapshot set".
  * Steps: check (idempotent), snapshot (not idempotent, no change), append a
  * line to log.txt (not idempotent), counter+1 (not idempotent), rename
- * old.conf -> new.conf (not idempotent), verify (idempotent; fails when
+ * old.conf -> new.conf (not idempotent), reboot (bumps root/boot_id; not
+ * idempotent: its check compares with the boot id noted in the task before
+ * it), verify (idempotent; fails when
  * root/FAIL_VERIFY exists). Rollback restores root/data from the snapshot;
  * it fails while root/FAIL_ROLLBACK exists. */
 #ifndef KIND_FILES_H
@@ -19,6 +21,8 @@ int kind_files_make_root(const char *work);
 /* 1 when WORK/root/data is exactly the original content, 0 otherwise. */
 int kind_files_is_original(const char *work);
 /* 1 when WORK/root/data is exactly the migrated content of task `id`. */
+/* The simulated boot count: WORK/root/boot_id (1 at first). */
+long kind_files_boot_id(const char *work);
 int kind_files_is_migrated(const char *work, const char *id);
 
 #endif

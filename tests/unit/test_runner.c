@@ -100,8 +100,9 @@ static void task_runs_every_step_to_success(void **state)
     assert_string_equal(t.snapshot_set, "files-snapshot");
     assert_null(t.owner); /* released */
     assert_true(kind_files_is_migrated(work, t.id));
-    assert_int_equal(count_journal(t.id, "intent", NULL), 6);
-    assert_int_equal(count_journal(t.id, "outcome", "ok"), 6);
+    assert_int_equal(count_journal(t.id, "intent", NULL), 7);
+    assert_int_equal(count_journal(t.id, "outcome", "ok"), 7);
+    assert_int_equal(kind_files_boot_id(work), 2);
     /* A step's own event sits in the history between its start and its end. */
     struct osm_task_event *ev;
     size_t n;

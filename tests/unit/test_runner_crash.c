@@ -102,6 +102,8 @@ static int one_kill_point(long n, int fail_verify, const char **end_state)
             fail_msg("kill point %ld: ended %s (%s), expected succeeded", n, *end_state, got.cause);
         if (!kind_files_is_migrated(work, t.id))
             fail_msg("kill point %ld: succeeded but the files are not exactly migrated once", n);
+        if (kind_files_boot_id(work) != 2)
+            fail_msg("kill point %ld: %ld reboots instead of exactly one", n, kind_files_boot_id(work) - 1);
     }
     assert_true(osm_store_owner_dead(got.owner)); /* released, or its process is gone */
     osm_task_free(&got);
