@@ -9,7 +9,9 @@
  * idempotent: its check compares with the boot id noted in the task before
  * it), verify (idempotent; fails when
  * root/FAIL_VERIFY exists). Rollback restores root/data from the snapshot;
- * it fails while root/FAIL_ROLLBACK exists. */
+ * it fails while root/FAIL_ROLLBACK exists. KIND_FILES_DELAY_MS=N makes the
+ * append step sleep N ms before writing (to test that engines never run one
+ * step at once). */
 #ifndef KIND_FILES_H
 #define KIND_FILES_H
 

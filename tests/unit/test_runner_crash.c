@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kind_files.h"
@@ -138,6 +139,61 @@ static void killed_at_every_point_of_a_failing_task_it_still_rolls_back(void **s
     every_kill_point(1);
 }
 
+/* Claims: three engines resuming one store at once run each task once. */
+static void engines_resuming_at_once_run_each_task_exactly_once(void **state)
+{
+    (void)state;
+    enum { TASKS = 6, ENGINES = 3 };
+    char base[64];
+    snprintf(base, sizeof base, "%s/osmig-race-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    assert_non_null(mkdtemp(base));
+    char *state_dir = osm_path_join(base, "state");
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_open(state_dir, &st, &err), 0);
+    char ids[TASKS][40];
+    char *works[TASKS];
+    for (int i = 0; i < TASKS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%d", i);
+        works[i] = osm_path_join(base, name);
+        assert_int_equal(kind_files_make_root(works[i]), 0);
+        struct osm_task t;
+        osm_task_init(&t);
+        strcpy(t.kind, KIND_FILES);
+        t.instance = osm_xasprintf("dir:%s/root", works[i]);
+        assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+        memcpy(ids[i], t.id, sizeof ids[i]);
+        osm_task_free(&t);
+    }
+    pid_t pids[ENGINES];
+    for (int e = 0; e < ENGINES; e++) {
+        pids[e] = fork();
+        if (pids[e] == 0) {
+            setenv("KIND_FILES_DELAY_MS", "100", 1);
+            execl(self_exe, self_exe, "--child", state_dir, (char *)NULL);
+            _exit(127);
+        }
+    }
+    for (int e = 0; e < ENGINES; e++) {
+        int status;
+        assert_int_equal(waitpid(pids[e], &status, 0), pids[e]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    for (int i = 0; i < TASKS; i++) {
+        struct osm_task t;
+        assert_int_equal(osm_store_get_task(st, ids[i], &t, &err), 0);
+        assert_int_equal(t.state, OSM_TASK_SUCCEEDED);
+        assert_true(kind_files_is_migrated(works[i], ids[i]));
+        assert_int_equal(kind_files_boot_id(works[i]), 2);
+        osm_task_free(&t);
+        free(works[i]);
+    }
+    osm_store_close(st);
+    free(state_dir);
+    assert_int_equal(osm_remove_tree(base, NULL), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--child") == 0)
@@ -149,6 +205,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_at_every_point_of_a_successful_task_it_still_succeeds_once),
         cmocka_unit_test(killed_at_every_point_of_a_failing_task_it_still_rolls_back),
+        cmocka_unit_test(engines_resuming_at_once_run_each_task_exactly_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
