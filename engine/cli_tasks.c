@@ -57,10 +57,15 @@ static void spawn_resume(const char *state_dir)
     free(log);
 }
 
-int osm_cli_open_store(const char *state_dir, struct osm_store **out, struct osm_err *err)
+int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **out, struct osm_err *err)
 {
     char *dir = osm_store_state_dir(state_dir);
-    int rc = osm_store_open(dir, out, err);
+    char *db = osm_path_join(dir, "state.db");
+    int missing = existing && !osm_is_file(db);
+    int rc = missing ? osm_err_set(err, OSM_ENOTFOUND, "no task store at %s (nothing was submitted there; check --state-dir "
+                                   "or OSMIG_STATE_DIR)", db)
+                     : osm_store_open(dir, out, err);
+    free(db);
     if (rc == 0 && !getenv("OSMIG_NO_AUTO_RESUME")) {
         size_t n = 0;
         struct osm_err rerr = OSM_ERR_INIT;

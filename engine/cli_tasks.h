@@ -13,10 +13,12 @@
 #include "store.h"
 
 /* Open the store of `state_dir` (NULL: $OSMIG_STATE_DIR or the default).
+ * With `existing`, a missing store is an OSM_ENOTFOUND error and nothing is
+ * created (commands that only read or act on existing tasks).
  * When tasks were left half done by an engine that is gone, start a
  * detached `osmig resume` for them (unless OSMIG_NO_AUTO_RESUME is set);
  * its output goes to STATE_DIR/resume.log. */
-int osm_cli_open_store(const char *state_dir, struct osm_store **out, struct osm_err *err);
+int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **out, struct osm_err *err);
 /* Run task `id` here until it is finished or waits, printing its events;
  * the exit status: 0 when it succeeded (or waits), 1 otherwise. */
 int osm_cli_run_task(struct osm_store *st, const char *id, struct osm_err *err);

@@ -13,7 +13,7 @@ int cmd_cancel(int argc, char **argv)
         return rc == 1 ? OSM_EXIT_OK : rc;
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
-    if (osm_cli_open_store(a.state_dir, &st, &err) != 0)
+    if (osm_cli_open_store(a.state_dir, 1, &st, &err) != 0)
         return osm_cli_fail(&err);
     struct osm_task t;
     int status = OSM_EXIT_OK;

@@ -8,6 +8,7 @@
 
 #include "cli_tasks.h"
 #include "osm_cli.h"
+#include "osm_fs.h"
 #include "runner.h"
 
 static void on_event(void *user, const struct osm_task *t, const char *type, const char *message)
@@ -33,11 +34,17 @@ int cmd_resume(int argc, char **argv)
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
     char *dir = osm_store_state_dir(a.state_dir);
+    char *db = osm_path_join(dir, "state.db");
     /* Resume here, in the foreground: no background resumer for this one. */
-    rc = osm_store_open(dir, &st, &err);
+    rc = osm_is_file(db) ? osm_store_open(dir, &st, &err) : 1;
+    free(db);
     free(dir);
-    if (rc != 0)
+    if (rc < 0)
         return osm_cli_fail(&err);
+    if (rc > 0) {
+        printf("resumed 0 tasks (no task store yet)\n");
+        return OSM_EXIT_OK;
+    }
     struct osm_runner_opts opts = {on_event, NULL, NULL};
     size_t n;
     if (osm_runner_resume_all(st, interrupted_only, &opts, &n, &err) != 0) {

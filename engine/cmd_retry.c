@@ -17,7 +17,7 @@ int cmd_retry(int argc, char **argv)
         return osm_cli_usage("retry shows its progress as lines; `osmig task show ID --json` gives the result");
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
-    if (osm_cli_open_store(a.state_dir, &st, &err) != 0)
+    if (osm_cli_open_store(a.state_dir, 1, &st, &err) != 0)
         return osm_cli_fail(&err);
     int status;
     if (osm_runner_retry(st, a.id, &err) != 0) {

@@ -12,8 +12,15 @@ int cmd_tasks(int argc, char **argv)
         return rc == 1 ? OSM_EXIT_OK : rc;
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
-    if (osm_cli_open_store(a.state_dir, &st, &err) != 0)
-        return osm_cli_fail(&err);
+    if (osm_cli_open_store(a.state_dir, 1, &st, &err) != 0) {
+        if (err.code != OSM_ENOTFOUND)
+            return osm_cli_fail(&err);
+        if (a.json)
+            puts("{\n  \"tasks\": []\n}");
+        else
+            printf("no tasks: %s\n", err.msg);
+        return OSM_EXIT_OK;
+    }
     struct osm_task *tasks;
     size_t n;
     if (osm_store_list_tasks(st, &tasks, &n, &err) != 0) {

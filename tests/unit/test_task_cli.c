@@ -87,8 +87,15 @@ static json_t *show_json(const char *id)
 static void tasks_lists_newest_first_as_text_and_json(void **state)
 {
     (void)state;
+    /* No store yet: reading creates nothing. */
     assert_int_equal(osmig(0, "tasks", NULL, NULL), 0);
     assert_non_null(strstr(out.s, "no tasks"));
+    assert_int_equal(osmig(0, "task", "show", "t-000000000000"), 1);
+    assert_non_null(strstr(errout.s, "no task store"));
+    assert_int_equal(osmig(0, "resume", NULL, NULL), 0);
+    char *db = osm_path_join(work, "state.db");
+    assert_false(osm_is_file(db));
+    free(db);
     struct osm_task a, b;
     submit("dir:/srv/a", &a);
     submit("dir:/srv/b", &b);
@@ -147,13 +154,13 @@ static void cancel_then_retry_runs_the_task_and_show_tells_why_it_failed(void **
 static void bad_requests_fail_clearly(void **state)
 {
     (void)state;
+    struct osm_task t;
+    submit("dir:/srv/d", &t);
     assert_int_equal(osmig(0, "task", "show", "t-nosuch"), 1);
     assert_non_null(strstr(errout.s, "t-nosuch"));
     assert_int_equal(osmig(0, "task", "show", NULL), 2);
     assert_int_equal(osmig(0, "cancel", NULL, NULL), 2);
     assert_int_equal(osmig(0, "tasks", "--bogus", NULL), 2);
-    struct osm_task t;
-    submit("dir:/srv/d", &t);
     assert_int_equal(osmig(0, "retry", t.id, NULL), 1); /* submitted: nothing to retry */
     assert_non_null(strstr(errout.s, "only a failed"));
     assert_int_equal(osmig(0, "rollback", t.id, NULL), 1);
