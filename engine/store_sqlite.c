@@ -16,9 +16,19 @@
 #include "store.h"
 #include "store_sqlite.h"
 
+/* Prepared statements are kept, keyed by the address of their (static) SQL
+ * text: parsing them again for every record cost a third of a record. */
+#define STMT_CACHE 24
+struct cached_stmt {
+    const char *sql;
+    sqlite3_stmt *stmt;
+    int in_use;
+};
+
 struct sqlite_store {
     struct osm_store base;
     sqlite3 *db;
+    struct cached_stmt cache[STMT_CACHE];
 };
 
 /* The states that hold their instance, as a condition that must agree with
@@ -130,12 +140,40 @@ static void rollback_quietly(struct sqlite_store *s)
 
 static sqlite3_stmt *prepare(struct sqlite_store *s, const char *sql, struct osm_err *err)
 {
+    struct cached_stmt *slot = NULL;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        struct cached_stmt *c = &s->cache[i];
+        if (c->sql == sql && !c->in_use) {
+            c->in_use = 1;
+            return c->stmt;
+        }
+        if (!c->sql && !slot)
+            slot = c;
+    }
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(s->db, sql, -1, slot ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL) != SQLITE_OK) {
         db_fail(&s->base, s->db, err, "preparing a query");
         return NULL;
     }
+    if (slot) {
+        slot->sql = sql;
+        slot->stmt = stmt;
+        slot->in_use = 1;
+    }
     return stmt;
+}
+
+/* Give a statement from prepare() back. */
+static void done(struct sqlite_store *s, sqlite3_stmt *stmt)
+{
+    for (int i = 0; i < STMT_CACHE; i++)
+        if (s->cache[i].stmt == stmt) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            s->cache[i].in_use = 0;
+            return;
+        }
+    sqlite3_finalize(stmt);
 }
 
 static void bind_text(sqlite3_stmt *stmt, int i, const char *v)
@@ -168,7 +206,7 @@ static int schema_version(struct sqlite_store *s, int *version, struct osm_err *
         return -1;
     int rc = sqlite3_step(stmt);
     int have = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc != SQLITE_ROW)
         return db_fail(&s->base, s->db, err, "reading the schema");
     if (!have) {
@@ -178,7 +216,7 @@ static int schema_version(struct sqlite_store *s, int *version, struct osm_err *
             return -1;
         rc = sqlite3_step(stmt);
         int others = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
-        sqlite3_finalize(stmt);
+        done(s, stmt);
         if (others)
             return osm_err_set(err, OSM_EINPUT,
                                "state store %s: this SQLite database is not an osmig store (no schema_version table); "
@@ -191,7 +229,7 @@ static int schema_version(struct sqlite_store *s, int *version, struct osm_err *
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc != SQLITE_ROW)
         return db_fail(&s->base, s->db, err, "reading the schema version");
     return 0;
@@ -301,7 +339,7 @@ static int busy_instance_error(struct sqlite_store *s, const char *instance, str
     } else {
         osm_err_set(err, OSM_ECONFLICT, "instance %s already has an unfinished task", instance);
     }
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     return -1;
 }
 
@@ -316,7 +354,7 @@ static int add_event(struct sqlite_store *s, const char *id, int64_t at, const c
     bind_text(stmt, 3, type);
     bind_text(stmt, 4, msg);
     int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "appending to the task history");
 }
 
@@ -336,7 +374,7 @@ static int add_journal(struct sqlite_store *s, const char *id, int64_t at, const
     bind_text(stmt, 6, j->result);
     bind_text(stmt, 7, j->detail);
     int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "appending to the step journal");
 }
 
@@ -383,7 +421,7 @@ static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_e
     bind_text(stmt, 13, t->owner);
     sqlite3_bind_int64(stmt, 14, t->owner ? t->lease_until : 0);
     int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         rollback_quietly(s);
         /* Either the instance is busy or (one in 2^48) the id is taken. */
@@ -413,7 +451,7 @@ static int sq_get_task(struct osm_store *st, const char *id, struct osm_task *ou
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         row_to_task(stmt, out);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc == SQLITE_ROW)
         return 0;
     if (rc == SQLITE_DONE)
@@ -438,7 +476,7 @@ static int sq_list_tasks(struct osm_store *st, struct osm_task **out, size_t *n,
         }
         row_to_task(stmt, &(*out)[(*n)++]);
     }
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc != SQLITE_DONE) {
         osm_task_list_free(*out, *n);
         *out = NULL;
@@ -483,7 +521,7 @@ static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, str
     bind_text(stmt, 19, ch->expect_state >= 0 ? osm_task_state_name((enum osm_task_state)ch->expect_state) : "");
     sqlite3_bind_int64(stmt, 20, ch->expect_rev);
     int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         rollback_quietly(s);
         return busy_instance_error(s, t->instance, err);
@@ -535,7 +573,7 @@ static int sq_list_events(struct osm_store *st, const char *id, struct osm_task_
         e->type = col_dup(stmt, 2);
         e->message = col_dup(stmt, 3);
     }
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc != SQLITE_DONE) {
         osm_task_events_free(*out, *n);
         *out = NULL;
@@ -572,7 +610,7 @@ static int sq_list_journal(struct osm_store *st, const char *id, struct osm_jour
         j->result = col_dup(stmt, 5);
         j->detail = col_dup(stmt, 6);
     }
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc != SQLITE_DONE) {
         osm_journal_free(*out, *n);
         *out = NULL;
@@ -594,7 +632,7 @@ static int sq_claim(struct osm_store *st, const char *id, const char *owner, int
     int rc = sqlite3_step(stmt);
     char *cur = rc == SQLITE_ROW ? col_dup(stmt, 0) : NULL;
     int64_t lease = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 1) : 0;
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc != SQLITE_ROW) {
         if (rc == SQLITE_DONE)
             osm_err_set(err, OSM_ENOTFOUND, "no task '%s' in %s", id, st->location);
@@ -616,7 +654,7 @@ static int sq_claim(struct osm_store *st, const char *id, const char *owner, int
     bind_text(stmt, 2, owner);
     sqlite3_bind_int64(stmt, 3, lease_until);
     rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     if (rc != SQLITE_DONE) {
         db_fail(st, s->db, err, "claiming a task");
         goto fail;
@@ -638,13 +676,15 @@ static int sq_release(struct osm_store *st, const char *id, const char *owner, s
     bind_text(stmt, 1, id);
     bind_text(stmt, 2, owner);
     int rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    done(s, stmt);
     return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "releasing a task");
 }
 
 static void sq_close(struct osm_store *st)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
+    for (int i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(s->cache[i].stmt);
     sqlite3_close(s->db);
     free(st->location);
     free(s);
