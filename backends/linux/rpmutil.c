@@ -1,0 +1,52 @@
+/* rpmutil.c: see rpmutil.h. */
+#include "rpmutil.h"
+
+#include <rpm/rpmlib.h>
+#include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
+#include <string.h>
+
+static int initialized;
+static struct osm_buf *capture_sink;
+static rpmlogCallback saved_cb;
+static rpmlogCallbackData saved_data;
+
+int osm_rpm_init(struct osm_err *err)
+{
+    if (initialized)
+        return 0;
+    if (rpmReadConfigFiles(NULL, NULL) != 0)
+        return osm_err_set(err, OSM_EFAIL, "librpm: cannot read its configuration (rpmrc/macros)");
+    /* The root's database lives where EL's rpm keeps it. */
+    rpmPushMacro(NULL, "_dbpath", NULL, "/var/lib/rpm", RMIL_CMDLINE);
+    initialized = 1;
+    return 0;
+}
+
+static int capture_cb(rpmlogRec rec, rpmlogCallbackData data)
+{
+    (void)data;
+    if (capture_sink && rpmlogRecPriority(rec) <= RPMLOG_WARNING) {
+        const char *m = rpmlogRecMessage(rec);
+        size_t n = strlen(m);
+        while (n && m[n - 1] == '\n')
+            n--;
+        if (capture_sink->len)
+            osm_buf_adds(capture_sink, "; ");
+        osm_buf_add(capture_sink, m, n);
+    }
+    return 0; /* swallowed: the caller reports it */
+}
+
+void osm_rpmlog_capture_begin(struct osm_buf *sink)
+{
+    capture_sink = sink;
+    saved_cb = rpmlogSetCallback(capture_cb, NULL);
+    (void)saved_data;
+}
+
+void osm_rpmlog_capture_end(void)
+{
+    rpmlogSetCallback(saved_cb, saved_data);
+    capture_sink = NULL;
+}
