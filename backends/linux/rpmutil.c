@@ -4,6 +4,8 @@
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
+#include <rpm/rpmdb.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int initialized;
@@ -50,3 +52,30 @@ void osm_rpmlog_capture_end(void)
     rpmlogSetCallback(saved_cb, saved_data);
     capture_sink = NULL;
 }
+
+/* Installed instances matching a label ("name-V-R.A", epoch spelled or not). */
+rpmdbMatchIterator osm_rpm_find_installed(rpmts ts, const char *label)
+{
+    /* RPMDBI_LABEL does not take an epoch: drop "E:" after the name. */
+    char *copy = osm_xstrdup(label);
+    char *colon = strchr(copy, ':');
+    if (colon) {
+        char *dash = colon;
+        while (dash > copy && *dash != '-')
+            dash--;
+        if (*dash == '-')
+            memmove(dash + 1, colon + 1, strlen(colon + 1) + 1);
+    }
+    rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_LABEL, copy, 0);
+    free(copy);
+    return mi;
+}
+
+int osm_rpm_is_installed(rpmts ts, const char *label)
+{
+    rpmdbMatchIterator mi = osm_rpm_find_installed(ts, label);
+    int n = mi ? rpmdbGetIteratorCount(mi) : 0;
+    rpmdbFreeIterator(mi);
+    return n > 0;
+}
+

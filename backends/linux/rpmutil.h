@@ -5,6 +5,8 @@
 #ifndef OSM_RPMUTIL_H
 #define OSM_RPMUTIL_H
 
+#include <rpm/rpmts.h>
+
 #include "osm_buf.h"
 #include "osm_error.h"
 
@@ -16,5 +18,10 @@ int osm_rpm_init(struct osm_err *err);
  * (one per line) instead of going to stderr. Not reentrant. */
 void osm_rpmlog_capture_begin(struct osm_buf *sink);
 void osm_rpmlog_capture_end(void);
+
+/* Installed packages matching "name-[E:]V-R.A" (the epoch may be spelled or
+ * not). Caller frees the iterator with rpmdbFreeIterator. */
+rpmdbMatchIterator osm_rpm_find_installed(rpmts ts, const char *nevra);
+int osm_rpm_is_installed(rpmts ts, const char *nevra);
 
 #endif
