@@ -433,9 +433,11 @@ int osm_apply(const struct osm_plan *plan, const char *root, const struct osm_ap
         struct osm_buf pb;
         osm_buf_init(&pb);
         problems_to(ts, &pb);
-        osm_err_set(err, OSM_EFAIL, "the rpm transaction failed in %s: %s%s%s", root,
-                    c.failures.len ? c.failures.s : "", c.failures.len && pb.len ? "; " : "",
-                    pb.len ? pb.s : (c.failures.len ? "" : msgs.s));
+        if (c.failures.len && pb.len)
+            osm_buf_adds(&c.failures, "; ");
+        osm_buf_adds(&c.failures, pb.s);
+        osm_err_set(err, OSM_EFAIL, "the rpm transaction failed in %s: %s%s%s%s", root, c.failures.s,
+                    msgs.len ? " (rpm: " : "", msgs.s, msgs.len ? ")" : "");
         osm_buf_free(&pb);
         goto out;
     }

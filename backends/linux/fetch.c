@@ -22,6 +22,7 @@ enum xstate { X_PENDING, X_ACTIVE, X_DONE };
 struct xfer {
     struct osm_fetch_item *it;
     const char *label;
+    char *where;             /* "LABEL: URL" or "URL", for messages */
     char *part;
     CURL *h;
     FILE *fp;
@@ -235,10 +236,10 @@ static int finish_xfer(CURLM *multi, struct xfer *x, CURLcode rc, const struct o
     if (is_range_problem(rc, http)) {
         unlink(x->part);
     } else if (!is_transient(rc, http)) {
-        return osm_err_set(err, OSM_ENET, "%s: %s: %s", x->label, x->it->url, cerr);
+        return osm_err_set(err, OSM_ENET, "%s: %s", x->where, cerr);
     }
     if (x->retries >= o->max_retries)
-        return osm_err_set(err, OSM_ENET, "%s: %s: giving up after %d attempts: %s", x->label, x->it->url,
+        return osm_err_set(err, OSM_ENET, "%s: giving up after %d attempts: %s", x->where,
                            x->it->attempts, cerr);
     int64_t delay = (int64_t)o->backoff_ms << (x->retries < 16 ? x->retries : 16);
     x->retries++;
@@ -297,6 +298,7 @@ int osm_fetch_many(struct osm_fetch_item *items, size_t n, const struct osm_fetc
         x->it->reused = 0;
         x->it->attempts = 0;
         x->label = items[i].label ? items[i].label : items[i].url;
+        x->where = items[i].label ? osm_xasprintf("%s: %s", items[i].label, items[i].url) : osm_xstrdup(items[i].url);
         x->part = osm_xasprintf("%s.part", items[i].dest);
         if (osm_is_file(items[i].dest) && items[i].checksum) {
             char got[129];
@@ -364,6 +366,7 @@ out:
     for (size_t i = 0; i < n; i++) {
         end_xfer(multi, &xs[i]);
         free(xs[i].part);
+        free(xs[i].where);
     }
     curl_multi_cleanup(multi);
     free(xs);

@@ -19,7 +19,7 @@ HTTPD_PID=
 cleanup() {
   httpd_stop || true
   for m in "${MOUNTS[@]:-}"; do [ -n "$m" ] && umount "$m" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 MOUNTS=()
 trap cleanup EXIT
@@ -165,6 +165,12 @@ CONF
     sleep 0.1
   done
   fail "lighttpd did not start (see $HTTPD_DIR/error.log)"
+}
+
+httpd_log() { # lighttpd buffers its access log: SIGHUP makes it write it out
+  kill -HUP "$HTTPD_PID"
+  sleep 0.3
+  cat "$HTTPD_DIR/access.log"
 }
 
 httpd_stop() { # SIGKILL: the server dies as in a crash, mid-transfer

@@ -15,11 +15,11 @@ assert_grep "signatures=verified" "$WORK/stage1.out"
 assert_grep "progress phase=download pkgs=4/4" "$WORK/stage1.out"
 [ -f "$R/var/lib/osmig/stage/manifest.json" ] || fail "no manifest"
 ls "$R/var/lib/osmig/stage/" | grep -q '\.part$' && fail ".part file left behind"
-n_get=$(grep -c '^GET ' "$HTTPD_DIR/access.log")
+n_get=$(httpd_log | grep -c '^GET ')
 
 "$TOOL" stage "$WORK/plan.json" "$R" --reserve 1 >"$WORK/stage2.out"
 assert_grep "staged packages=4 reused=4" "$WORK/stage2.out"
-[ "$(grep -c '^GET ' "$HTTPD_DIR/access.log")" = "$n_get" ] || fail "second stage downloaded again"
+[ "$(httpd_log | grep -c '^GET ')" = "$n_get" ] || fail "second stage downloaded again"
 
 "$TOOL" verify "$WORK/plan.json" "$R" --core "$CORE" >"$WORK/verify0.out" 2>&1 && fail "verify passed before apply"
 assert_grep "FAIL os-release: ID=osmsource" "$WORK/verify0.out"
