@@ -85,7 +85,9 @@ int osm_rpmdb_prepare(const char *root, int *rebuilt, struct osm_err *err)
     struct osm_buf msgs;
     osm_buf_init(&msgs);
     osm_rpmlog_capture_begin(&msgs);
+    osm_rpm_el_dbpath_begin();
     int rr = rpmtsRebuildDB(ts);
+    osm_rpm_el_dbpath_end();
     osm_rpmlog_capture_end();
     rpmtsFree(ts);
     if (rr != 0 || osm_rpmdb_format(root) != OSM_RPMDB_SQLITE) {
@@ -245,7 +247,7 @@ static int add_erase(rpmts ts, const char *from, size_t *added)
 
 /* The stage must have been completed (manifest present) for this target and
  * hold this package with the plan's checksum. */
-static json_t *load_manifest(const char *stage, const struct osm_plan *plan, struct osm_err *err)
+static json_t *load_manifest(const char *stage, const struct osm_planfile *plan, struct osm_err *err)
 {
     char *path = osm_path_join(stage, OSM_STAGE_MANIFEST);
     json_error_t jerr;
@@ -263,7 +265,7 @@ static json_t *load_manifest(const char *stage, const struct osm_plan *plan, str
     return m;
 }
 
-static int manifest_has(json_t *m, const struct osm_plan_action *a)
+static int manifest_has(json_t *m, const struct osm_planfile_action *a)
 {
     json_t *pkgs = json_object_get(m, "packages"), *p;
     size_t i;
@@ -277,7 +279,7 @@ static int manifest_has(json_t *m, const struct osm_plan_action *a)
     return 0;
 }
 
-static int add_package(rpmts ts, const struct osm_plan_action *a, const char *stage, json_t *manifest,
+static int add_package(rpmts ts, const struct osm_planfile_action *a, const char *stage, json_t *manifest,
                        char **keys, size_t *nkeys, struct osm_err *err)
 {
     if (!manifest_has(manifest, a))
@@ -314,12 +316,12 @@ static int add_package(rpmts ts, const struct osm_plan_action *a, const char *st
         return -1;
     }
     keys[(*nkeys)++] = path; /* the key stays valid until the transaction is freed */
-    int upgrade = a->kind != OSM_PLAN_INSTALL;
+    int upgrade = a->kind != OSM_PF_INSTALL;
     int rc = rpmtsAddInstallElement(ts, h, (fnpyKey)path, upgrade, NULL);
     headerFree(h);
     if (rc != 0)
         return osm_err_set(err, OSM_EFAIL, "%s: rpm refused to add it to the transaction", a->to);
-    if (a->kind == OSM_PLAN_REPLACE && a->from)
+    if (a->kind == OSM_PF_REPLACE && a->from)
         add_erase(ts, a->from, &(size_t){0});
     return 0;
 }
@@ -343,7 +345,7 @@ static void problems_to(rpmts ts, struct osm_buf *out)
     rpmpsFree(ps);
 }
 
-int osm_apply(const struct osm_plan *plan, const char *root, const struct osm_apply_opts *opts,
+int osm_apply(const struct osm_planfile *plan, const char *root, const struct osm_apply_opts *opts,
               struct osm_apply_result *res, struct osm_err *err)
 {
     struct osm_apply_opts o = opts ? *opts : (struct osm_apply_opts){0};
@@ -353,6 +355,7 @@ int osm_apply(const struct osm_plan *plan, const char *root, const struct osm_ap
     char *stage = osm_stage_dir(root);
     char **keys = osm_xcalloc(plan->n_actions + 1, sizeof *keys);
     size_t nkeys = 0, erases = 0;
+    int dbpath_pushed = 0;
     json_t *manifest = NULL;
     rpmts ts = NULL;
     struct osm_buf msgs;
@@ -363,7 +366,7 @@ int osm_apply(const struct osm_plan *plan, const char *root, const struct osm_ap
         goto out;
     int needs_stage = 0;
     for (size_t i = 0; i < plan->n_actions; i++)
-        needs_stage |= osm_plan_action_has_package(&plan->actions[i]);
+        needs_stage |= osm_planfile_has_package(&plan->actions[i]);
     if (needs_stage && !(manifest = load_manifest(stage, plan, err)))
         goto out;
 
@@ -373,6 +376,8 @@ int osm_apply(const struct osm_plan *plan, const char *root, const struct osm_ap
     rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
     rpmtsSetVfyLevel(ts, RPMSIG_DIGEST_TYPE);
     rpmtsSetNotifyCallback(ts, notify, &c);
+    osm_rpm_el_dbpath_begin();
+    dbpath_pushed = 1;
     osm_rpmlog_capture_begin(&msgs);
     int dbrc = rpmtsOpenDB(ts, O_RDWR);
     osm_rpmlog_capture_end();
@@ -382,19 +387,19 @@ int osm_apply(const struct osm_plan *plan, const char *root, const struct osm_ap
     }
     rpmprobFilterFlags filter = RPMPROB_FILTER_NONE;
     for (size_t i = 0; i < plan->n_actions; i++) {
-        const struct osm_plan_action *a = &plan->actions[i];
-        if (osm_plan_action_has_package(a)) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (osm_planfile_has_package(a)) {
             if (osm_rpm_is_installed(ts, a->to)) {
                 r.skipped++;
                 continue;
             }
-            if (a->kind == OSM_PLAN_DOWNGRADE)
+            if (a->kind == OSM_PF_DOWNGRADE)
                 filter |= RPMPROB_FILTER_OLDPACKAGE;
             if (add_package(ts, a, stage, manifest, keys, &nkeys, err) < 0) {
                 osm_err_prefix(err, "preparing the transaction");
                 goto out;
             }
-        } else if (a->kind == OSM_PLAN_ERASE) {
+        } else if (a->kind == OSM_PF_ERASE) {
             size_t before = erases;
             add_erase(ts, a->from, &erases);
             r.skipped += erases == before;
@@ -450,6 +455,8 @@ out:
         rpmtsCloseDB(ts);
         rpmtsFree(ts);
     }
+    if (dbpath_pushed)
+        osm_rpm_el_dbpath_end();
     for (size_t i = 0; i < nkeys; i++)
         free(keys[i]);
     free(keys);

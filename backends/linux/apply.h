@@ -46,7 +46,7 @@ enum osm_rpmdb_format osm_rpmdb_format(const char *root);
 /* Make the root's rpmdb writable by this librpm (see above). Sets *rebuilt. */
 int osm_rpmdb_prepare(const char *root, int *rebuilt, struct osm_err *err);
 
-int osm_apply(const struct osm_plan *plan, const char *root, const struct osm_apply_opts *opts,
+int osm_apply(const struct osm_planfile *plan, const char *root, const struct osm_apply_opts *opts,
               struct osm_apply_result *result, struct osm_err *err);
 
 #endif

@@ -9,15 +9,15 @@
 
 static const char *const kind_names[] = {"install", "upgrade", "downgrade", "replace", "erase", "keep"};
 
-const char *osm_plan_kind_name(enum osm_plan_kind k)
+const char *osm_planfile_kind_name(enum osm_planfile_kind k)
 {
     return (unsigned)k < sizeof kind_names / sizeof kind_names[0] ? kind_names[k] : "?";
 }
 
-int osm_plan_action_has_package(const struct osm_plan_action *a)
+int osm_planfile_has_package(const struct osm_planfile_action *a)
 {
-    return a->kind == OSM_PLAN_INSTALL || a->kind == OSM_PLAN_UPGRADE || a->kind == OSM_PLAN_DOWNGRADE ||
-           a->kind == OSM_PLAN_REPLACE;
+    return a->kind == OSM_PF_INSTALL || a->kind == OSM_PF_UPGRADE || a->kind == OSM_PF_DOWNGRADE ||
+           a->kind == OSM_PF_REPLACE;
 }
 
 static char *opt_str(json_t *obj, const char *key)
@@ -48,7 +48,7 @@ static int location_is_safe(const char *loc)
     return base[0] != '.' && bl > 4 && strcmp(base + bl - 4, ".rpm") == 0;
 }
 
-static int parse_repo(json_t *r, size_t i, struct osm_plan_repo *out, struct osm_err *err)
+static int parse_repo(json_t *r, size_t i, struct osm_planfile_repo *out, struct osm_err *err)
 {
     const char *id = json_string_value(json_object_get(r, "id"));
     const char *base = json_string_value(json_object_get(r, "baseurl"));
@@ -73,7 +73,7 @@ static int parse_repo(json_t *r, size_t i, struct osm_plan_repo *out, struct osm
     return 0;
 }
 
-static int parse_action(json_t *a, size_t i, const struct osm_plan *plan, struct osm_plan_action *out,
+static int parse_action(json_t *a, size_t i, const struct osm_planfile *plan, struct osm_planfile_action *out,
                         struct osm_err *err)
 {
     const char *kind = json_string_value(json_object_get(a, "action"));
@@ -85,7 +85,7 @@ static int parse_action(json_t *a, size_t i, const struct osm_plan *plan, struct
             break;
     if (k == sizeof kind_names / sizeof kind_names[0])
         return osm_err_set(err, OSM_EINPUT, "actions[%zu]: unknown action \"%s\"", i, kind);
-    out->kind = (enum osm_plan_kind)k;
+    out->kind = (enum osm_planfile_kind)k;
     out->name = opt_str(a, "name");
     out->from = opt_str(a, "from");
     out->to = opt_str(a, "to");
@@ -98,14 +98,14 @@ static int parse_action(json_t *a, size_t i, const struct osm_plan *plan, struct
     out->checksum = opt_str(ck, "value");
     if (!out->name)
         return osm_err_set(err, OSM_EINPUT, "actions[%zu] (%s): missing \"name\"", i, kind);
-    if (!osm_plan_action_has_package(out)) {
+    if (!osm_planfile_has_package(out)) {
         if (!out->from)
             return osm_err_set(err, OSM_EINPUT, "actions[%zu] (%s %s): missing \"from\"", i, kind, out->name);
         return 0;
     }
-    if ((out->kind != OSM_PLAN_INSTALL && !out->from) || !out->to || !out->repo || !out->location)
+    if ((out->kind != OSM_PF_INSTALL && !out->from) || !out->to || !out->repo || !out->location)
         return osm_err_set(err, OSM_EINPUT, "actions[%zu] (%s %s): needs \"%s\", \"to\", \"repo\" and \"location\"",
-                           i, kind, out->name, out->kind == OSM_PLAN_INSTALL ? "name" : "from");
+                           i, kind, out->name, out->kind == OSM_PF_INSTALL ? "name" : "from");
     if (!out->checksum_type || !out->checksum)
         return osm_err_set(err, OSM_EINPUT, "actions[%zu] (%s %s): missing \"checksum\" {type, value}", i, kind,
                            out->name);
@@ -123,7 +123,7 @@ static int parse_action(json_t *a, size_t i, const struct osm_plan *plan, struct
     return 0;
 }
 
-int osm_plan_load(const char *path, struct osm_plan *plan, struct osm_err *err)
+int osm_planfile_load(const char *path, struct osm_planfile *plan, struct osm_err *err)
 {
     memset(plan, 0, sizeof *plan);
     json_error_t jerr;
@@ -168,16 +168,16 @@ int osm_plan_load(const char *path, struct osm_plan *plan, struct osm_err *err)
     goto out;
 bad:
     osm_err_prefix(err, "%s", path);
-    osm_plan_free(plan);
+    osm_planfile_free(plan);
 out:
     json_decref(root);
     return rc;
 }
 
-void osm_plan_free(struct osm_plan *plan)
+void osm_planfile_free(struct osm_planfile *plan)
 {
     for (size_t i = 0; i < plan->n_repos; i++) {
-        struct osm_plan_repo *r = &plan->repos[i];
+        struct osm_planfile_repo *r = &plan->repos[i];
         free(r->id);
         free(r->baseurl);
         for (size_t k = 0; k < r->n_gpgkeys; k++)
@@ -185,7 +185,7 @@ void osm_plan_free(struct osm_plan *plan)
         free(r->gpgkeys);
     }
     for (size_t i = 0; i < plan->n_actions; i++) {
-        struct osm_plan_action *a = &plan->actions[i];
+        struct osm_planfile_action *a = &plan->actions[i];
         free(a->name);
         free(a->from);
         free(a->to);

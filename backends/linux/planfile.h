@@ -10,16 +10,16 @@
 
 #include "osm_error.h"
 
-enum osm_plan_kind {
-    OSM_PLAN_INSTALL,
-    OSM_PLAN_UPGRADE,
-    OSM_PLAN_DOWNGRADE,
-    OSM_PLAN_REPLACE,
-    OSM_PLAN_ERASE,
-    OSM_PLAN_KEEP,
+enum osm_planfile_kind {
+    OSM_PF_INSTALL,
+    OSM_PF_UPGRADE,
+    OSM_PF_DOWNGRADE,
+    OSM_PF_REPLACE,
+    OSM_PF_ERASE,
+    OSM_PF_KEEP,
 };
 
-struct osm_plan_repo {
+struct osm_planfile_repo {
     char *id;
     char *baseurl;       /* always ends with '/' */
     int gpgcheck;
@@ -27,8 +27,8 @@ struct osm_plan_repo {
     size_t n_gpgkeys;
 };
 
-struct osm_plan_action {
-    enum osm_plan_kind kind;
+struct osm_planfile_action {
+    enum osm_planfile_kind kind;
     char *name;
     char *from;          /* installed NEVRA that goes (upgrade, downgrade, replace, erase, keep) */
     char *to;            /* new NEVRA (install, upgrade, downgrade, replace) */
@@ -39,23 +39,23 @@ struct osm_plan_action {
     char *checksum;      /* hex */
     uint64_t download_size;
     uint64_t installed_size;
-    const struct osm_plan_repo *repo_ref;
+    const struct osm_planfile_repo *repo_ref;
 };
 
-struct osm_plan {
+struct osm_planfile {
     char *instance;
     char *source_id, *source_version;
     char *target_id, *target_name, *target_version, *release_package;
-    struct osm_plan_repo *repos;
+    struct osm_planfile_repo *repos;
     size_t n_repos;
-    struct osm_plan_action *actions;
+    struct osm_planfile_action *actions;
     size_t n_actions;
 };
 
-const char *osm_plan_kind_name(enum osm_plan_kind k);
+const char *osm_planfile_kind_name(enum osm_planfile_kind k);
 /* 1 when the action brings a new package to download and install. */
-int osm_plan_action_has_package(const struct osm_plan_action *a);
-int osm_plan_load(const char *path, struct osm_plan *plan, struct osm_err *err);
-void osm_plan_free(struct osm_plan *plan);
+int osm_planfile_has_package(const struct osm_planfile_action *a);
+int osm_planfile_load(const char *path, struct osm_planfile *plan, struct osm_err *err);
+void osm_planfile_free(struct osm_planfile *plan);
 
 #endif

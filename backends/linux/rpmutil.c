@@ -1,6 +1,8 @@
 /* rpmutil.c: see rpmutil.h. */
 #include "rpmutil.h"
 
+#include "rpmsetup.h"
+
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
@@ -8,21 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int initialized;
 static struct osm_buf *capture_sink;
 static rpmlogCallback saved_cb;
 static rpmlogCallbackData saved_data;
 
 int osm_rpm_init(struct osm_err *err)
 {
-    if (initialized)
-        return 0;
-    if (rpmReadConfigFiles(NULL, NULL) != 0)
-        return osm_err_set(err, OSM_EFAIL, "librpm: cannot read its configuration (rpmrc/macros)");
-    /* The root's database lives where EL's rpm keeps it. */
+    return osm_rpm_setup(err);
+}
+
+void osm_rpm_el_dbpath_begin(void)
+{
     rpmPushMacro(NULL, "_dbpath", NULL, "/var/lib/rpm", RMIL_CMDLINE);
-    initialized = 1;
-    return 0;
+}
+
+void osm_rpm_el_dbpath_end(void)
+{
+    rpmPopMacro(NULL, "_dbpath");
 }
 
 static int capture_cb(rpmlogRec rec, rpmlogCallbackData data)

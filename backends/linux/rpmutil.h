@@ -10,12 +10,17 @@
 #include "osm_buf.h"
 #include "osm_error.h"
 
-/* rpmReadConfigFiles once, then force the EL rpmdb location (/var/lib/rpm)
- * instead of Debian's ~/.rpmdb. */
+/* librpm's configuration, once (rpmsetup.h). */
 int osm_rpm_init(struct osm_err *err);
+/* Between begin and end, rpm opens the EL rpmdb location (/var/lib/rpm under
+ * the transaction's root) instead of Debian's %_dbpath (~/.rpmdb). Scoped, so
+ * other users of librpm in the same process keep their own %_dbpath. */
+void osm_rpm_el_dbpath_begin(void);
+void osm_rpm_el_dbpath_end(void);
 
 /* Between begin and end, rpm's warnings and errors are appended to `sink`
- * (one per line) instead of going to stderr. Not reentrant. */
+ * ("; "-separated) instead of going to stderr; the previous log callback
+ * (rpmsetup's) is restored at the end. Not reentrant. */
 void osm_rpmlog_capture_begin(struct osm_buf *sink);
 void osm_rpmlog_capture_end(void);
 

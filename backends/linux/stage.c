@@ -71,7 +71,7 @@ static char *key_to_file(const char *url, const char *stage, const char *repo, s
     return dest;
 }
 
-static int load_keys(const struct osm_plan *plan, const char *stage, const struct osm_fetch_opts *fo,
+static int load_keys(const struct osm_planfile *plan, const char *stage, const struct osm_fetch_opts *fo,
                      struct osm_keyring **kr, struct osm_err *err)
 {
     size_t n = 0, cap = 0;
@@ -116,15 +116,15 @@ static int check_space(const char *stage, uint64_t need_pkgs, int64_t reserve, s
     return 0;
 }
 
-static int write_manifest(const struct osm_plan *plan, const char *stage, struct osm_fetch_item *items,
-                          const struct osm_plan_action **acts, size_t n, int sigchecked, struct osm_err *err)
+static int write_manifest(const struct osm_planfile *plan, const char *stage, struct osm_fetch_item *items,
+                          const struct osm_planfile_action **acts, size_t n, int sigchecked, struct osm_err *err)
 {
     json_t *pkgs = json_array();
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         uint64_t size = stat(items[i].dest, &st) == 0 ? (uint64_t)st.st_size : 0;
         json_array_append_new(pkgs, json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:s}", "name", acts[i]->name,
-                                              "action", osm_plan_kind_name(acts[i]->kind), "to", acts[i]->to, "file",
+                                              "action", osm_planfile_kind_name(acts[i]->kind), "to", acts[i]->to, "file",
                                               acts[i]->filename, "checksum", "type", acts[i]->checksum_type, "value",
                                               acts[i]->checksum, "size", (json_int_t)size, "signature",
                                               sigchecked ? "verified" : "not checked"));
@@ -140,7 +140,7 @@ static int write_manifest(const struct osm_plan *plan, const char *stage, struct
     return rc;
 }
 
-int osm_stage(const struct osm_plan *plan, const char *root, const struct osm_stage_opts *opts,
+int osm_stage(const struct osm_planfile *plan, const char *root, const struct osm_stage_opts *opts,
               struct osm_stage_result *res, struct osm_err *err)
 {
     struct osm_stage_opts o = opts ? *opts : (struct osm_stage_opts){0};
@@ -148,7 +148,7 @@ int osm_stage(const struct osm_plan *plan, const char *root, const struct osm_st
     int64_t reserve = o.reserve_bytes == 0 ? DEFAULT_RESERVE : o.reserve_bytes;
     char *stage = osm_stage_dir(root);
     struct osm_fetch_item *items = osm_xcalloc(plan->n_actions + 1, sizeof *items);
-    const struct osm_plan_action **acts = osm_xcalloc(plan->n_actions + 1, sizeof *acts);
+    const struct osm_planfile_action **acts = osm_xcalloc(plan->n_actions + 1, sizeof *acts);
     char **dests = osm_xcalloc(plan->n_actions + 1, sizeof *dests);
     char **urls = osm_xcalloc(plan->n_actions + 1, sizeof *urls);
     struct osm_keyring *kr = NULL;
@@ -173,8 +173,8 @@ int osm_stage(const struct osm_plan *plan, const char *root, const struct osm_st
 
     uint64_t need = 0;
     for (size_t i = 0; i < plan->n_actions; i++) {
-        const struct osm_plan_action *a = &plan->actions[i];
-        if (!osm_plan_action_has_package(a))
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (!osm_planfile_has_package(a))
             continue;
         for (size_t j = 0; j < n; j++)
             if (strcmp(acts[j]->filename, a->filename) == 0) {

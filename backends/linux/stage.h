@@ -41,7 +41,7 @@ struct osm_stage_result {
 /* Host path of ROOT's stage directory; caller frees. */
 char *osm_stage_dir(const char *root);
 
-int osm_stage(const struct osm_plan *plan, const char *root, const struct osm_stage_opts *opts,
+int osm_stage(const struct osm_planfile *plan, const char *root, const struct osm_stage_opts *opts,
               struct osm_stage_result *result, struct osm_err *err);
 
 #endif

@@ -87,7 +87,7 @@ int osm_verify_fstab(const char *root, struct osm_err *err)
     return rc;
 }
 
-static void check_osrelease(const struct osm_plan *plan, const char *root, struct checks *c)
+static void check_osrelease(const struct osm_planfile *plan, const char *root, struct checks *c)
 {
     struct osm_osrelease osr;
     struct osm_err e = OSM_ERR_INIT;
@@ -172,7 +172,7 @@ static int verify_files(rpmts ts, Header h, const char *root, char *why, size_t 
     return bad;
 }
 
-static void check_packages(const struct osm_plan *plan, const char *root, const struct osm_verify_opts *o,
+static void check_packages(const struct osm_planfile *plan, const char *root, const struct osm_verify_opts *o,
                            struct checks *c)
 {
     struct osm_err e = OSM_ERR_INIT;
@@ -183,8 +183,10 @@ static void check_packages(const struct osm_plan *plan, const char *root, const 
     rpmts ts = rpmtsCreate();
     rpmtsSetRootDir(ts, root);
     rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
+    osm_rpm_el_dbpath_begin();
     if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
         result(c, 0, "rpmdb: cannot open %s/var/lib/rpm", root);
+        osm_rpm_el_dbpath_end();
         rpmtsFree(ts);
         return;
     }
@@ -195,16 +197,16 @@ static void check_packages(const struct osm_plan *plan, const char *root, const 
     }
     size_t left = 0, missing = 0;
     for (size_t i = 0; i < plan->n_actions; i++) {
-        const struct osm_plan_action *a = &plan->actions[i];
-        if (osm_plan_action_has_package(a) && !osm_rpm_is_installed(ts, a->to)) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (osm_planfile_has_package(a) && !osm_rpm_is_installed(ts, a->to)) {
             if (missing++ < 5)
-                result(c, 0, "%s (%s) is not installed", a->to, osm_plan_kind_name(a->kind));
+                result(c, 0, "%s (%s) is not installed", a->to, osm_planfile_kind_name(a->kind));
         }
-        if (a->kind != OSM_PLAN_KEEP && a->kind != OSM_PLAN_INSTALL && a->from &&
+        if (a->kind != OSM_PF_KEEP && a->kind != OSM_PF_INSTALL && a->from &&
             !(a->to && strcmp(a->from, a->to) == 0) && osm_rpm_is_installed(ts, a->from)) {
             if (left++ < 5)
                 result(c, 0, "%s of the old release is still installed (plan: %s)", a->from,
-                       osm_plan_kind_name(a->kind));
+                       osm_planfile_kind_name(a->kind));
         }
     }
     if (missing > 5 || left > 5)
@@ -237,9 +239,10 @@ static void check_packages(const struct osm_plan *plan, const char *root, const 
     }
     rpmtsCloseDB(ts);
     rpmtsFree(ts);
+    osm_rpm_el_dbpath_end();
 }
 
-int osm_verify(const struct osm_plan *plan, const char *root, const struct osm_verify_opts *opts,
+int osm_verify(const struct osm_planfile *plan, const char *root, const struct osm_verify_opts *opts,
                struct osm_buf *report, struct osm_err *err)
 {
     struct osm_verify_opts o = opts ? *opts : (struct osm_verify_opts){0};

@@ -29,7 +29,7 @@ struct osm_verify_opts {
 extern const char *const osm_verify_default_core[];
 
 /* `report` (may be NULL) receives one line per check: "ok ..." or "FAIL ...". */
-int osm_verify(const struct osm_plan *plan, const char *root, const struct osm_verify_opts *opts,
+int osm_verify(const struct osm_planfile *plan, const char *root, const struct osm_verify_opts *opts,
                struct osm_buf *report, struct osm_err *err);
 
 /* Just the fstab check (also used before changing anything). */

@@ -106,8 +106,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "osm_stage_tool %s: expected PLAN ROOT\n", cmd);
         return 2;
     }
-    struct osm_plan plan;
-    if (osm_plan_load(pos[0], &plan, &err) < 0)
+    struct osm_planfile plan;
+    if (osm_planfile_load(pos[0], &plan, &err) < 0)
         return fail(&err);
     int rc = 0;
     if (strcmp(cmd, "stage") == 0) {
@@ -136,9 +136,9 @@ int main(int argc, char **argv)
         osm_buf_free(&report);
     } else {
         fprintf(stderr, "osm_stage_tool: unknown command %s\n", cmd);
-        osm_plan_free(&plan);
+        osm_planfile_free(&plan);
         return 2;
     }
-    osm_plan_free(&plan);
+    osm_planfile_free(&plan);
     return rc < 0 ? fail(&err) : 0;
 }

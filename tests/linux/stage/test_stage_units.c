@@ -15,12 +15,12 @@
 
 static char tmpdir[] = "/tmp/osm-stage-unit.XXXXXX";
 
-static int load_text(const char *json, struct osm_plan *plan, struct osm_err *err)
+static int load_text(const char *json, struct osm_planfile *plan, struct osm_err *err)
 {
     char *path = osm_path_join(tmpdir, "plan.json");
     struct osm_err werr = OSM_ERR_INIT;
     assert_int_equal(osm_write_file_atomic(path, json, strlen(json), 0644, &werr), 0);
-    int rc = osm_plan_load(path, plan, err);
+    int rc = osm_planfile_load(path, plan, err);
     free(path);
     return rc;
 }
@@ -32,7 +32,7 @@ static int load_text(const char *json, struct osm_plan *plan, struct osm_err *er
 static void plan_reads_actions_and_ignores_extra_fields(void **state)
 {
     (void)state;
-    struct osm_plan p;
+    struct osm_planfile p;
     struct osm_err err = OSM_ERR_INIT;
     int rc = load_text("{\"osmig_plan\":1,\"future\":[1],\"target\":{\"id\":\"alinux3\",\"release_package\":\"alinux-release\"},"
                        REPO ",\"actions\":[" PKG("Packages/bash-2-1.x86_64.rpm") ","
@@ -44,16 +44,16 @@ static void plan_reads_actions_and_ignores_extra_fields(void **state)
     assert_string_equal(p.repos[0].baseurl, "http://x/os/");
     assert_string_equal(p.actions[0].filename, "bash-2-1.x86_64.rpm");
     assert_ptr_equal(p.actions[0].repo_ref, &p.repos[0]);
-    assert_int_equal(p.actions[1].kind, OSM_PLAN_ERASE);
-    assert_false(osm_plan_action_has_package(&p.actions[2]));
+    assert_int_equal(p.actions[1].kind, OSM_PF_ERASE);
+    assert_false(osm_planfile_has_package(&p.actions[2]));
     assert_string_equal(p.release_package, "alinux-release");
-    osm_plan_free(&p);
+    osm_planfile_free(&p);
 }
 
 static void plan_refuses_location_escaping_the_repo(void **state)
 {
     (void)state;
-    struct osm_plan p;
+    struct osm_planfile p;
     struct osm_err err = OSM_ERR_INIT;
     int rc = load_text("{\"osmig_plan\":1,\"target\":{\"id\":\"t\"}," REPO ",\"actions\":[" PKG("../../etc/passwd.rpm") "]}",
                        &p, &err);
@@ -64,7 +64,7 @@ static void plan_refuses_location_escaping_the_repo(void **state)
 static void plan_refuses_unknown_action_and_repo(void **state)
 {
     (void)state;
-    struct osm_plan p;
+    struct osm_planfile p;
     struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(load_text("{\"osmig_plan\":1,\"target\":{\"id\":\"t\"}," REPO
                                ",\"actions\":[{\"action\":\"explode\",\"name\":\"x\"}]}", &p, &err), -1);
