@@ -178,7 +178,7 @@ static int finish_xfer(CURLM *multi, struct xfer *x, CURLcode rc, const struct o
     curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &http);
     int close_failed = 0;
     if (x->fp) {
-        if (fflush(x->fp) != 0 || (rc == CURLE_OK && fsync(fileno(x->fp)) != 0))
+        if (fflush(x->fp) != 0 || (rc == CURLE_OK && !o->no_fsync && fsync(fileno(x->fp)) != 0))
             close_failed = errno;
         if (fclose(x->fp) != 0 && !close_failed)
             close_failed = errno;
@@ -221,13 +221,15 @@ static int finish_xfer(CURLM *multi, struct xfer *x, CURLcode rc, const struct o
         x->final_size = stat(x->part, &st) == 0 ? (uint64_t)st.st_size : 0;
         if (rename(x->part, x->it->dest) != 0)
             return osm_err_errno(err, "%s: renaming %s", x->label, x->part);
-        char *dir = osm_xstrdup(x->it->dest);
-        char *slash = strrchr(dir, '/');
-        if (slash) {
-            *slash = '\0';
-            osm_fsync_dir(*dir ? dir : "/");
+        if (!o->no_fsync) {
+            char *dir = osm_xstrdup(x->it->dest);
+            char *slash = strrchr(dir, '/');
+            if (slash) {
+                *slash = '\0';
+                osm_fsync_dir(*dir ? dir : "/");
+            }
+            free(dir);
         }
-        free(dir);
         x->state = X_DONE;
         osm_debug("fetch.done", "url=%s bytes=%llu attempts=%d", x->it->url, (unsigned long long)x->final_size,
                   x->it->attempts);

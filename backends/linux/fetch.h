@@ -24,6 +24,7 @@ struct osm_fetch_opts {
     unsigned backoff_ms;     /* first retry delay, doubled each time; 0: 500 */
     long connect_timeout_s;  /* 0: 30 */
     long stall_timeout_s;    /* abort a transfer that moves no byte for this long; 0: 60 */
+    int no_fsync;            /* 1: the caller syncs the whole batch itself (syncfs) */
     osm_progress_fn progress; /* phase "download"; may be NULL */
     void *userdata;
 };
