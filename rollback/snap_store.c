@@ -26,20 +26,24 @@
 #define MARKER_TEXT "osmig snapshot store, format 1\n"
 #define ZSTD_LEVEL 1
 
-static int dir_is_empty(const char *path)
+/* Empty, or holding only what an interrupted store creation leaves (the
+ * marker is written last): safe to (re)initialise. */
+static int dir_is_fresh(const char *path)
 {
     DIR *d = opendir(path);
     if (!d)
         return 0;
     struct dirent *de;
-    int empty = 1;
+    int fresh = 1;
     while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-            empty = 0;
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && strcmp(de->d_name, "chunks") != 0 &&
+            strcmp(de->d_name, "sets") != 0 && strcmp(de->d_name, "lost+found") != 0 &&
+            strncmp(de->d_name, MARKER ".tmp.", sizeof MARKER + 4) != 0) {
+            fresh = 0;
             break;
         }
     closedir(d);
-    return empty;
+    return fresh;
 }
 
 int snap_store_open(struct snap_store *s, const char *dir, int create, struct osm_err *err)
@@ -55,7 +59,7 @@ int snap_store_open(struct snap_store *s, const char *dir, int create, struct os
             free(marker);
             return osm_err_set(err, OSM_EINPUT, "snapshot store %s is not a directory", dir);
         }
-        if (exists && !dir_is_empty(dir)) {
+        if (exists && !dir_is_fresh(dir)) {
             free(marker);
             return osm_err_set(err, OSM_EINPUT,
                                "%s is not an osmig snapshot store (no %s marker, and it is not empty)", dir, MARKER);
