@@ -487,6 +487,11 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
                     int threads, _Atomic uint64_t *bytes_done, _Atomic uint64_t *files_done, struct osm_err *err)
 {
     r->staging = osm_xasprintf("%s/%s", r->root, SNAP_STAGING_NAME);
+    struct stat rst;
+    if (lstat(r->root, &rst) != 0)
+        return osm_err_errno(err, "disk %s: %s", r->disk_id, r->root);
+    r->root_times[0] = rst.st_atim;
+    r->root_times[1] = rst.st_mtim;
     if (osm_remove_tree(r->staging, err) != 0)
         return -1;
     if (mkdir(r->staging, 0700) != 0)
@@ -529,6 +534,10 @@ void snap_tree_unstage(struct snap_tree_restore *r)
     if (r->staging) {
         struct osm_err e = OSM_ERR_INIT;
         osm_remove_tree(r->staging, &e);
+        /* Creating and removing the staging directory touched the root's
+         * times; a refused restore must leave the disk as it found it. */
+        if (r->root_times[1].tv_sec || r->root_times[1].tv_nsec)
+            utimensat(AT_FDCWD, r->root, r->root_times, AT_SYMLINK_NOFOLLOW);
     }
 }
 

@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "osm_error.h"
 #include "snap_index.h"
@@ -40,6 +41,7 @@ struct snap_tree_restore {
     struct snap_index *ix;
     struct snap_entry **sorted;
     char *staging;
+    struct timespec root_times[2]; /* put back when a refused restore unstages */
 };
 /* Phase 1: stage every file whose content differs (chunks verified); changes
  * nothing outside the staging directory. */
