@@ -347,7 +347,8 @@ static int cmp_path(const void *a, const void *b)
 struct snap_entry **snap_index_sorted(const struct snap_index *ix)
 {
     struct snap_entry **s = osm_xmalloc((ix->n ? ix->n : 1) * sizeof *s);
-    memcpy(s, ix->e, ix->n * sizeof *s);
+    if (ix->n)
+        memcpy(s, ix->e, ix->n * sizeof *s);
     qsort(s, ix->n, sizeof *s, cmp_path);
     return s;
 }

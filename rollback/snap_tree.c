@@ -767,7 +767,8 @@ int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct 
         if (was && was->type == SNAP_FILE && was->size == e->size &&
             (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED)) {
             e->refs = osm_xmalloc((was->n_refs ? was->n_refs : 1) * sizeof *e->refs);
-            memcpy(e->refs, was->refs, was->n_refs * sizeof *e->refs);
+            if (was->n_refs)
+                memcpy(e->refs, was->refs, was->n_refs * sizeof *e->refs);
             e->n_refs = was->n_refs;
         } else {
             char *abs = snap_entry_abs(r->root, e);

@@ -289,7 +289,8 @@ static int same_file(const struct snap_entry *a, const struct snap_entry *b)
 static void reuse_refs(struct snap_entry *e, const struct snap_entry *prev)
 {
     e->refs = osm_xmalloc((prev->n_refs ? prev->n_refs : 1) * sizeof *e->refs);
-    memcpy(e->refs, prev->refs, prev->n_refs * sizeof *e->refs);
+    if (prev->n_refs)
+        memcpy(e->refs, prev->refs, prev->n_refs * sizeof *e->refs);
     e->n_refs = prev->n_refs;
 }
 
