@@ -25,6 +25,7 @@ static const char USAGE[] =
 struct shown {
     int tty;
     const char *phase, *disk;
+    int done_shown;
     struct timespec start, last_line;
 };
 
@@ -44,9 +45,13 @@ static void show_progress(void *ctx, const struct osm_snap_progress *p)
             fputc('\n', stderr);
         s->phase = p->phase;
         s->disk = p->disk;
+        s->done_shown = 0;
         clock_gettime(CLOCK_MONOTONIC, &s->start);
     }
-    if (!s->tty && !new_phase && since(&s->last_line) < 5)
+    int done = p->bytes_total && p->bytes_done >= p->bytes_total && !s->done_shown;
+    if (done)
+        s->done_shown = 1;
+    if (!s->tty && !new_phase && !done && since(&s->last_line) < 5)
         return;
     clock_gettime(CLOCK_MONOTONIC, &s->last_line);
     double t = since(&s->start);
