@@ -51,7 +51,14 @@ int snap_store_open(struct snap_store *s, const char *dir, int create, struct os
     s->dir = osm_xstrdup(dir);
     s->lock_fd = -1;
     char *marker = osm_path_join(dir, MARKER);
-    int ok = osm_is_file(marker);
+    struct stat mst;
+    int st_rc = stat(marker, &mst);
+    int ok = st_rc == 0 && S_ISREG(mst.st_mode);
+    if (st_rc != 0 && errno != ENOENT && errno != ENOTDIR) {
+        osm_err_errno(err, "snapshot store %s", marker);
+        free(marker);
+        return -1;
+    }
     if (!ok) {
         struct stat st;
         int exists = stat(dir, &st) == 0;

@@ -39,6 +39,19 @@ expect_fail 1 "disk disk1 .* is not a disk of instance" osmig snapshot restore "
 diff "$W/tree-before" <(manifest "$T") || fail "the tree changed"
 diff "$W/store-before" <(snapshot_state) || fail "the store changed"
 
+# Permission errors (as nobody): a store it cannot write, a file it cannot read.
+if command -v setpriv >/dev/null; then
+    chmod 755 "$W"
+    as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    expect_fail 1 "$OSMIG_SNAPSHOT_STORE.*Permission denied" as_nobody "$OSMIG_BIN" snapshot create "$I" --quiet
+    mkdir "$W/nobody-store"; chown 65534:65534 "$W/nobody-store"
+    expect_fail 1 "$T/home/u/.profile: Permission denied" \
+        as_nobody "$OSMIG_BIN" snapshot create "$I" --quiet --snapshot-store "$W/nobody-store"
+    [ -z "$(ls "$W/nobody-store/sets")" ] || fail "a failed create left a set"
+    [ "$(find "$W/nobody-store/chunks" -type f | wc -l)" = 0 ] || fail "a failed create left chunks"
+    chmod 700 "$W"
+fi
+
 # A store on a full filesystem: the create fails cleanly, the store is as it was.
 small=$W/small; mkdir -p "$small"
 if mount -t tmpfs -o size=3m tmpfs "$small" 2>/dev/null; then
