@@ -27,7 +27,7 @@ good=$REPO
 # --- a package whose digest does not match the metadata
 cp -a "$good" "$WORK/repo-bad"
 pkg=$(ls "$WORK/repo-bad/Packages/" | grep '^bash-' | head -1)
-python3 - "$WORK/repo-bad/Packages/$pkg" <<'PY'
+"$PY" - "$WORK/repo-bad/Packages/$pkg" <<'PY'
 import sys
 p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0xff
 open(p, "wb").write(b)
