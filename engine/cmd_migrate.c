@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,7 +49,52 @@ struct view {
     char last_progress_phase[40];
     time_t last_line;
     int last_pct;
+    /* Timings for the summary: wall and CPU (this process and its children,
+     * e.g. scriptlets) at the start of each step. */
+    double step_wall0, step_cpu0;
+    double snapshot_wall, stage_wall0, stage_cpu0, stage_to_verify_wall, stage_to_verify_cpu;
 };
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void)
+{
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    double t = 0;
+    struct rusage *r[] = {&self, &kids};
+    for (int i = 0; i < 2; i++)
+        t += (double)r[i]->ru_utime.tv_sec + (double)r[i]->ru_utime.tv_usec / 1e6 + (double)r[i]->ru_stime.tv_sec +
+             (double)r[i]->ru_stime.tv_usec / 1e6;
+    return t;
+}
+
+static void note_timing(struct view *v, const char *type, const char *message)
+{
+    if (!message)
+        return;
+    if (strcmp(type, "step.start") == 0) {
+        v->step_wall0 = wall_now();
+        v->step_cpu0 = cpu_now();
+        if (strcmp(message, "stage") == 0) {
+            v->stage_wall0 = v->step_wall0;
+            v->stage_cpu0 = v->step_cpu0;
+        }
+    } else if (strcmp(type, "step.done") == 0) {
+        if (strcmp(message, "snapshot") == 0 || strncmp(message, "snapshot:", 9) == 0)
+            v->snapshot_wall = wall_now() - v->step_wall0;
+        if ((strcmp(message, "verify") == 0 || strncmp(message, "verify:", 7) == 0) && v->stage_wall0 > 0) {
+            v->stage_to_verify_wall = wall_now() - v->stage_wall0;
+            v->stage_to_verify_cpu = cpu_now() - v->stage_cpu0;
+        }
+    }
+}
 
 static void bar_clear(struct view *v)
 {
@@ -62,6 +108,7 @@ static void on_event(void *user, const struct osm_task *t, const char *type, con
 {
     struct view *v = user;
     bar_clear(v);
+    note_timing(v, type, message);
     /* Journal records are for `task show`; users see the phases and results. */
     if (strcmp(type, "step.intent") == 0 || strcmp(type, "step.outcome") == 0)
         return;
@@ -132,7 +179,8 @@ static void print_changes(FILE *f, const char *plan_path)
     json_decref(p);
 }
 
-static void print_summary(FILE *f, const struct osm_task *t, const char *task_dir, const char *store)
+static void print_summary(FILE *f, const struct view *v, const struct osm_task *t, const char *task_dir,
+                          const char *store)
 {
     char *plan = osm_path_join(task_dir, "plan.json");
     fputc('\n', f);
@@ -151,6 +199,9 @@ static void print_summary(FILE *f, const struct osm_task *t, const char *task_di
         fprintf(f, "Migration %s ended %s.\n", t->id, osm_task_state_name(t->state));
         fprintf(f, "  why: %s\n", t->cause ? t->cause : "no cause recorded");
     }
+    if (v->stage_to_verify_wall > 0)
+        fprintf(f, "  time: snapshot %.2f s; staging to end of verification %.2f s wall, %.2f s CPU\n",
+                v->snapshot_wall, v->stage_to_verify_wall, v->stage_to_verify_cpu);
     fprintf(f, "  logs: %s/osmig.log; history: osmig task show %s\n", task_dir, t->id);
     free(plan);
 }
@@ -292,7 +343,7 @@ int cmd_migrate(int argc, char **argv)
                 osm_cli_print_json(o);
             json_decref(o);
         }
-        print_summary(vout, &done, task_dir, mo.snapshot_store);
+        print_summary(vout, &v, &done, task_dir, mo.snapshot_store);
         if (done.state == OSM_TASK_SUCCEEDED)
             rc = OSM_EXIT_OK;
         else if (done.state == OSM_TASK_FAILED && done.error_code && strcmp(done.error_code, "step.precheck") == 0)

@@ -16,11 +16,11 @@ newest_task() { # "ID STATE" of the newest task
 }
 kill_loop() { # NAME MATRIX EXPECT(succeeded|rolled_back)
   local name=$1 matrix=$2 expect=$3 n=1 rc id state
-  local R=$WORK/k/root
+  local R=$WORK/k/root before
+  before=$(digest "$SRC_ROOT") # cp -a keeps content and metadata: every copy has this digest
   while :; do
     rm -rf "$WORK/k"; mkdir -p "$WORK/k"
     fresh_root "$R"
-    local before; before=$(digest "$R")
     rc=0
     OSMIG_CRASH_AT=$n "$OSMIG_BIN" migrate "dir:$R" --to sample-alinux3 --yes --state-dir "$WORK/k/state" \
       --snapshot-store "$WORK/k/snaps" --cache-dir "$WORK/cache" --matrix "$matrix" >"$WORK/k/run.out" 2>&1 || rc=$?
