@@ -38,7 +38,7 @@ static const char *ev_write(const char *name, const char *text)
 }
 
 /* The change of `kind` for `name`, or NULL. */
-static const struct osm_event_change *ev_find(const struct osm_event_result *res, enum osm_change_kind kind,
+__attribute__((unused)) static const struct osm_event_change *ev_find(const struct osm_event_result *res, enum osm_change_kind kind,
                                               const char *name)
 {
     for (size_t i = 0; i < res->n; i++)
