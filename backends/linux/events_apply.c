@@ -186,8 +186,7 @@ static void apply_step(struct replay *r, const struct step *s)
             if (r->from[k])
                 for (size_t w = 0; w < r->words; w++)
                     lineage[w] |= r->from[k][w];
-            if (!r->removed_by[k])
-                r->removed_by[k] = ev;
+            r->removed_by[k] = ev; /* the last removal is the one that counts */
         }
         r->present[k] = 0;
     }
