@@ -44,11 +44,16 @@ struct osm_event {
     struct osm_event_pkg *out;
     size_t n_out;
     int from_major, from_minor; /* initial_release */
-    int to_major, to_minor;     /* release */
+    int to_major, to_minor;     /* release; OSM_EV_AT_TARGET for an osmig event without one */
     char **arches;           /* empty: every architecture */
     size_t n_arches;
     char *origin;            /* "FILE#ID" for reasons shown to the user */
 };
+
+/* An osmig event without a release (a change of vendor, such as
+ * centos-release -> alinux-release, even from 7.9 to a 7.9) applies after
+ * every release step, whatever the source and target. */
+#define OSM_EV_AT_TARGET (-1)
 
 struct osm_eventset {
     struct osm_event *ev;

@@ -10,11 +10,14 @@
  *     way; Deprecated marks (Leapp also adds all its in-packages); Merged
  *     needs any of its in-packages installed, the others need all; applying
  *     takes the in-packages out and puts the out-packages in;
- *  4. compare names before and after.
+ *  4. then osmig's events without a release ("at the target": a change of
+ *     vendor such as centos-release -> alinux-release), as one last step;
+ *  5. compare names before and after.
  *
  * A package is its name plus its module stream: an installed name written
  * "NAME@MODULE:STREAM" is a package installed from that stream, which is
  * what a modular event's in-package must match. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,8 +353,8 @@ int osm_events_apply(const struct osm_eventset *set, const char *const *installe
         const struct osm_event *ev = &set->ev[i];
         int to_ma = ev->to_major, to_mi = ev->to_minor;
         if (to_ma == OSM_EV_AT_TARGET) {
-            to_ma = dst_major;
-            to_mi = dst_minor;
+            /* After every release: a vendor swap sees the final EL set. */
+            to_ma = to_mi = INT_MAX;
         } else if (release_cmp(to_ma, to_mi, src_major, src_minor) <= 0 ||
                    release_cmp(to_ma, to_mi, dst_major, dst_minor) > 0) {
             continue;
@@ -424,7 +427,7 @@ int osm_events_apply(const struct osm_eventset *set, const char *const *installe
     n_steps = kept;
     qsort(steps, n_steps, sizeof *steps, step_apply_order);
 
-    /* 3. Release by release. */
+    /* 3. and 4. Release by release, then the at-target events. */
     for (size_t s = 0; s < n_steps;) {
         size_t end = s;
         memcpy(r.snap, r.present, r.n_keys);
@@ -436,7 +439,7 @@ int osm_events_apply(const struct osm_eventset *set, const char *const *installe
         s = end;
     }
 
-    /* 4. What changed, by name. */
+    /* 5. What changed, by name. */
     collect_changes(&r, out);
 
     for (size_t s = 0; s < n_steps; s++) {
