@@ -126,6 +126,8 @@ static void native_bad_entries_are_rejected(void **state)
     REJECT("{\"format\": \"osmig-events\", \"version\": 2, \"events\": []}", "unsupported version 2");
     REJECT("{\"format\": \"osmig-events\", \"events\": []}", "\"version\" must be an integer");
     REJECT("{\"format\": \"osmig-events\", \"version\": 1}", "\"events\" must be a list");
+    REJECT("{\"format\": \"osmig-events\", \"version\": 1, \"events\": [], \"evnets\": []}",
+           "unknown top-level field \"evnets\"");
     REJECT(NATIVE(NATIVE_GOOD ", " "{\"id\": \"boom\", \"action\": \"explode\", \"in\": [\"a\"]}"), "events[1] (id boom)",
            "unknown action \"explode\"");
     REJECT(NATIVE(NATIVE_GOOD ", " "{\"action\": 3, \"in\": [\"a\"], \"out\": [\"b\"]}"), "events[1]",
