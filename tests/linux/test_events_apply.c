@@ -227,6 +227,23 @@ static void present_restores_a_package_seen_before(void **state)
     assert_int_equal(res.n, 0);
     osm_event_result_free(&res);
     osm_eventset_free(&set);
+
+    /* b is seen only because 8.0 brought it in. */
+    pes_begin();
+    pes_entry(1, RENAMED, "a", "b", "7.7", "8.0", ALL);
+    pes_entry(2, REMOVED, "b", NULL, "8.0", "8.1", ALL);
+    pes_entry(3, PRESENT, "b", NULL, "8.1", "8.2", ALL);
+    pes_load(&set);
+    apply(&set, (const char *[]){"a", NULL}, "7.9", "8.2", "x86_64", &res);
+    assert_int_equal(res.n, 2);
+    assert_change(&res, OSM_CHANGE_REMOVE, "a", "b", 1);
+    assert_change(&res, OSM_CHANGE_INSTALL, "b", "a", 3);
+    osm_event_result_free(&res);
+    apply(&set, (const char *[]){"a", NULL}, "7.9", "8.1", "x86_64", &res);
+    assert_int_equal(res.n, 1);
+    assert_change(&res, OSM_CHANGE_REMOVE, "a", NULL, 1);
+    osm_event_result_free(&res);
+    osm_eventset_free(&set);
 }
 
 /* A renamed to B in 8.0, B split into C and D in 8.2. */
