@@ -85,7 +85,10 @@ void osm_eventset_free(struct osm_eventset *set);
 
 /* Replay the events for `arch` from the source release (src_major.src_minor)
  * up to the target release (dst_major.dst_minor) over `installed` (package
- * names), in release order. */
+ * names), in release order. A name may be written NAME@MODULE:STREAM for a
+ * package installed from a module stream: only such a package matches an
+ * event's modular in-package (docs/events.md). The changes come in name
+ * order and point into `set`, which must outlive them. */
 int osm_events_apply(const struct osm_eventset *set, const char *const *installed, size_t n_installed,
                      int src_major, int src_minor, int dst_major, int dst_minor, const char *arch,
                      struct osm_event_result *out, struct osm_err *err);
