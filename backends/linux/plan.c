@@ -517,8 +517,20 @@ static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
     }
 }
 
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err);
+
 int osm_plan_compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
                      struct osm_err *err)
+{
+    if (compute(sys, o, plan, err) == 0)
+        return 0;
+    osm_plan_free(plan);
+    return -1;
+}
+
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err)
 {
     memset(plan, 0, sizeof *plan);
     plan->sys = sys;
