@@ -17,7 +17,9 @@
 # Env:   OSMIG_REALDATA (default ../shared/realdata), OSMIG_BIN (default build/osmig),
 #        OSMIG_FIXTURE_CACHE (default build/fixture-cache), BENCH_LIST
 #        (default CentOS8Modularitylabel), BENCH_MATRIX (a matrix file to use
-#        instead of the generated one).
+#        instead of the generated one), BENCH_DNF_ARGS (extra dnf arguments,
+#        e.g. --allowerasing to let dnf erase what it cannot upgrade, as osmig's
+#        plan does; split on spaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -110,7 +112,7 @@ run_tool() {
     cmd=(dnf -c "$work/dnf.conf" --installroot "$root" --releasever 9 --noplugins --nogpgcheck
          --setopt=reposdir="$work/empty-reposdir" --setopt=cachedir="$cache"
          --repofrompath="cs9-baseos,file://$baseos" --repofrompath="cs9-appstream,file://$appstream"
-         distro-sync --assumeno)
+         ${BENCH_DNF_ARGS:-} distro-sync --assumeno)
   fi
   t0=$(date +%s%N)
   /usr/bin/time -f '%M' -o "$work/rss" "${cmd[@]}" > "$log" 2>&1 || rc=$?
