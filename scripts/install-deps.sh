@@ -8,6 +8,7 @@ pkgs=(
   libhivex-dev libwim-dev libmicrohttpd-dev libpq-dev
   rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl time
   qemu-utils wimtools ntfs-3g gdisk dosfstools mtools postgresql
+  lighttpd
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -500,9 +500,11 @@ static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
         struct osm_buf b;
         osm_buf_init(&b);
         osm_buf_adds(&b, solver_problem2str(solv, problem));
+        /* Each solution is a new solve: offer them for the first problems
+         * only, which is what a person reads anyway. */
         Id solution = 0;
-        int ns = 0;
-        while ((solution = solver_next_solution(solv, problem, solution)) != 0 && ns < 3) {
+        int ns = 0, max_solutions = problem <= 8 ? 2 : 0;
+        while (ns < max_solutions && (solution = solver_next_solution(solv, problem, solution)) != 0) {
             osm_buf_addf(&b, "%s solution %d:", ns ? ";" : " —", ns + 1);
             Id element = 0, p, rp;
             int first = 1;
@@ -517,8 +519,20 @@ static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
     }
 }
 
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err);
+
 int osm_plan_compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
                      struct osm_err *err)
+{
+    if (compute(sys, o, plan, err) == 0)
+        return 0;
+    osm_plan_free(plan);
+    return -1;
+}
+
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err)
 {
     memset(plan, 0, sizeof *plan);
     plan->sys = sys;

@@ -26,6 +26,7 @@ comment line says what the case proves. Keys:
   no-action: KIND NAME
   reason: NAME TEXT    the action on package NAME has a reason containing TEXT
   resolved: true|false
+  serve: http          serve the repo over HTTP from a real server on 127.0.0.1
   matrix-file: F / events-file: F   extra --matrix/--events from cases/data/
 """
 import json
@@ -168,6 +169,34 @@ def run_case(case, tmp):
         if key == "mutate":
             mutate(value, root, repo, tmp)
 
+    baseurl = "file://" + repo
+    server = None
+    if case.get("serve") == "http":
+        # A real HTTP server on loopback serves the repository.
+        import socket
+        import time
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
+                                   "--directory", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        baseurl = "http://127.0.0.1:%d/repo/" % port
+    try:
+        run_with_repo(case, tmp, root, repo, baseurl)
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+
+
+def run_with_repo(case, tmp, root, repo, baseurl):
     frm = case.get("target-from", "centos 7,8").split()
     matrix = {
         "osmig_matrix": 1,
@@ -175,7 +204,7 @@ def run_case(case, tmp):
             "name": "Test target", "os_id": "alinux", "version": "3",
             "el_version": case.get("el-version", "8.6"), "arches": ["x86_64"],
             "release_package": "alinux-release",
-            "repos": [{"id": "test-os", "baseurl": "file://" + repo}],
+            "repos": [{"id": "test-os", "baseurl": baseurl}],
         }},
         "paths": [{"from": {"id": frm[0], "versions": frm[1].split(",")}, "to": "test", "arches": ["x86_64"]}],
     }
