@@ -100,7 +100,9 @@ fi
 mkdir -p "$work/empty-reposdir"
 printf '[main]\ngpgcheck=0\n' > "$work/dnf.conf"
 
-# run_tool TOOL CACHEDIR LOG: one timed run; prints "SECONDS RSS_KIB STATUS".
+# run_tool TOOL CACHEDIR LOG: one timed run; prints "WALL_MS RSS_KIB CPU_MS STATUS".
+# CPU time (user + system) is printed beside wall time because a shared
+# machine stretches wall time for both tools alike.
 run_tool() {
   local tool=$1 cache=$2 log=$3 t0 t1 rc=0
   local -a cmd
@@ -115,10 +117,12 @@ run_tool() {
          ${BENCH_DNF_ARGS:-} distro-sync --assumeno)
   fi
   t0=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$work/rss" "${cmd[@]}" > "$log" 2>&1 || rc=$?
+  /usr/bin/time -f '%M %U %S' -o "$work/rss" "${cmd[@]}" > "$log" 2>&1 || rc=$?
   t1=$(date +%s%N)
-  # /usr/bin/time appends "Command exited with non-zero status N" before %M.
-  echo "$(( (t1 - t0) / 1000000 )) $(tail -n1 "$work/rss") $rc"
+  # /usr/bin/time appends "Command exited with non-zero status N" before its line.
+  local kib u s
+  read -r kib u s < <(tail -n1 "$work/rss")
+  echo "$(( (t1 - t0) / 1000000 )) $kib $(awk -v u="$u" -v s="$s" 'BEGIN { printf "%d", (u + s) * 1000 }') $rc"
 }
 
 # A run counts when the tool got as far as a transaction or a solver verdict:
@@ -132,13 +136,13 @@ ran_ok() {
 
 results=$work/results.tsv
 : > "$results"
-record() {  # MODE TOOL "MS KIB RC" LOG
-  local mode=$1 tool=$2 ms kib rc
-  read -r ms kib rc <<< "$3"
+record() {  # MODE TOOL "MS KIB CPU_MS RC" LOG
+  local mode=$1 tool=$2 ms kib cpu rc
+  read -r ms kib cpu rc <<< "$3"
   if ran_ok "$tool" "$rc" "$4"; then
-    printf '%s\t%s\t%s\t%s\n' "$mode" "$tool" "$ms" "$kib" >> "$results"
-    awk -v m="$mode" -v t="$tool" -v ms="$ms" -v kib="$kib" -v rc="$rc" \
-      'BEGIN { printf "   %-5s %-5s %8.3f s %8.1f MiB  exit %s\n", m, t, ms / 1000, kib / 1024, rc }'
+    printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$tool" "$ms" "$kib" "$cpu" >> "$results"
+    awk -v m="$mode" -v t="$tool" -v ms="$ms" -v kib="$kib" -v cpu="$cpu" -v rc="$rc" \
+      'BEGIN { printf "   %-5s %-5s %8.3f s wall %8.3f s cpu %8.1f MiB  exit %s\n", m, t, ms / 1000, cpu / 1000, kib / 1024, rc }'
   else
     printf '   %-5s %-5s FAILED (exit %s), last lines of its output:\n' "$mode" "$tool" "$rc"
     tail -n 5 "$4" | sed 's/^/      /'
@@ -189,13 +193,14 @@ fi
 echo "== results ($installed installed packages, $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
 /usr/bin/python3 - "$results" "${tools[*]}" <<'PY'
 import collections, statistics, sys
-times, rss = collections.defaultdict(list), collections.defaultdict(list)
+times, rss, cpu = collections.defaultdict(list), collections.defaultdict(list), collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    mode, tool, ms, kib = line.split()
+    mode, tool, ms, kib, c = line.split()
     times[mode, tool].append(int(ms))
     rss[mode, tool].append(int(kib))
+    cpu[mode, tool].append(int(c))
 tools = sys.argv[2].split()
-print(f"   {'mode':5} {'tool':5} {'median':>9} {'min':>9} {'max':>9} {'peak RSS':>10}")
+print(f"   {'mode':5} {'tool':5} {'median':>9} {'min':>9} {'max':>9} {'cpu med':>9} {'peak RSS':>10}")
 for mode in ("cold", "warm"):
     for t in tools:
         v = times.get((mode, t))
@@ -203,12 +208,14 @@ for mode in ("cold", "warm"):
             print(f"   {mode:5} {t:5} {'failed':>9}")
             continue
         print(f"   {mode:5} {t:5} {statistics.median(v)/1000:8.3f}s {min(v)/1000:8.3f}s {max(v)/1000:8.3f}s "
-              f"{statistics.median(rss[mode, t])/1024:8.1f}MiB")
+              f"{statistics.median(cpu[mode, t])/1000:8.3f}s {statistics.median(rss[mode, t])/1024:8.1f}MiB")
 if "osmig" in tools:
     for mode, goal in (("cold", 2), ("warm", 5)):
         o, d = times.get((mode, "osmig")), times.get((mode, "dnf"))
         if o and d:
             r = statistics.median(d) / statistics.median(o)
+            rc = statistics.median(cpu[mode, "dnf"]) / max(1, statistics.median(cpu[mode, "osmig"]))
             m = statistics.median(rss[mode, "osmig"]) / statistics.median(rss[mode, "dnf"])
-            print(f"   {mode}: dnf/osmig time {r:.2f}x (goal >= {goal}x), osmig/dnf peak memory {m:.2f} (goal < 0.5)")
+            print(f"   {mode}: dnf/osmig wall time {r:.2f}x, cpu time {rc:.2f}x (goal >= {goal}x), "
+                  f"osmig/dnf peak memory {m:.2f} (goal < 0.5)")
 PY
