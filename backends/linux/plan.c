@@ -159,6 +159,13 @@ static int needs_filelists(Pool *pool)
 static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
 {
     Pool *pool = plan->sys->pool;
+    struct osm_repo_src *srcs = osm_xcalloc(plan->n_repos + 1, sizeof *srcs);
+    for (size_t i = 0; i < plan->n_repos; i++)
+        srcs[i] = (struct osm_repo_src){plan->repos[i].id, plan->repos[i].baseurl};
+    int prepared = osm_repomd_prepare(srcs, plan->n_repos, o->cache_dir, err);
+    free(srcs);
+    if (prepared != 0)
+        return -1;
     for (size_t i = 0; i < plan->n_repos; i++) {
         struct osm_plan_repo *r = &plan->repos[i];
         struct osm_repo_src src = {r->id, r->baseurl};
