@@ -163,8 +163,11 @@ json_t *win_panther_errors(const char *text, size_t max)
         struct win_result r;
         const char *hex = strcasestr(line, "0xC19");
         if (hex && win_decode_result(hex, &r) == 0) {
-            char code[16];
-            snprintf(code, sizeof code, "0x%08X", r.code);
+            char code[32];
+            if (r.extended)
+                snprintf(code, sizeof code, "0x%08X-0x%05X", r.code, r.extended);
+            else
+                snprintf(code, sizeof code, "0x%08X", r.code);
             json_object_set_new(o, "code", json_string(code));
             json_object_set_new(o, "cause", json_string(r.cause));
         }
