@@ -346,3 +346,39 @@ int win_media_pick(const json_t *medium, const char *edition, const char *instal
     osm_buf_free(&hit);
     return rc;
 }
+
+int win_media_plan(const char *state_dir, const json_t *report, json_t **plan, struct osm_err *err)
+{
+    *plan = NULL;
+    const json_t *src = json_object_get(report, "source");
+    const char *lang = json_string_value(json_object_get(src, "language"));
+    const char *itype = json_string_value(json_object_get(src, "installation_type"));
+    if (!lang || !itype)
+        return osm_err_set(err, OSM_EINPUT, "the report does not name the source's language and installation type");
+    json_t *out = json_array();
+    size_t i;
+    json_t *hop;
+    json_array_foreach(json_object_get(report, "hops"), i, hop) {
+        const json_t *to = json_object_get(hop, "to");
+        const char *rel = json_string_value(json_object_get(to, "release"));
+        const char *ed = json_string_value(json_object_get(to, "edition"));
+        long build = (long)json_integer_value(json_object_get(hop, "build"));
+        json_t *m = NULL;
+        int index = -1;
+        if (!rel || !ed || win_media_find(state_dir, rel, lang, &m, err) != 0 ||
+            win_media_pick(m, ed, itype, lang, build, &index, err) != 0) {
+            if (!rel || !ed)
+                osm_err_set(err, OSM_EINPUT, "hop %zu of the report has no target release/edition", i + 1);
+            osm_err_prefix(err, "hop %zu (%s %s)", i + 1, rel ? rel : "?", ed ? ed : "?");
+            json_decref(m);
+            json_decref(out);
+            return -1;
+        }
+        json_array_append_new(out, json_pack("{s:I,s:s,s:I,s:s,s:s,s:i}", "hop", (json_int_t)(i + 1), "release", rel, "build",
+                                             (json_int_t)build, "media", json_string_value(json_object_get(m, "id")),
+                                             "media_path", json_string_value(json_object_get(m, "path")), "image_index", index));
+        json_decref(m);
+    }
+    *plan = out;
+    return 0;
+}

@@ -34,6 +34,12 @@ int win_media_find(const char *state_dir, const char *release, const char *langu
  * OSM_EINPUT with every candidate listed in the message. */
 int win_media_pick(const json_t *medium, const char *edition, const char *installation_type, const char *language,
                    long build, int *index, struct osm_err *err);
+/* The media of every hop of an assessment report (osm_windows_assess): for
+ * each hop, the registered medium of the hop's release in the source's
+ * language and the image of the hop's edition, the source's installation
+ * type, and the hop's build: [{"hop","release","build","media","media_path",
+ * "image_index"}]. Fails naming the first hop it cannot serve. */
+int win_media_plan(const char *state_dir, const json_t *report, json_t **plan, struct osm_err *err);
 /* The state directory from an option (may be NULL). */
 const char *win_media_state_dir(const char *opt);
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "osm_fs.h"
+#include "osm_windows.h"
 #include "win_fixture.h"
 #include "win_media.h"
 
@@ -150,6 +151,36 @@ static void catalogue_refusals_change_nothing(void **state)
     free(cat);
 }
 
+static void media_plan_serves_every_hop(void **state)
+{
+    (void)state;
+    struct osm_err err = OSM_ERR_INIT;
+    json_t *m = NULL, *report = NULL, *plan = NULL;
+    assert_int_equal(win_media_add(state_dir, win_fixture("media/2012r2-en"), NULL, 0, &m, &err), 0);
+    json_decref(m);
+    struct osm_facts f = {.vcpus = 2, .memory_bytes = 4LL << 30, .system_disk_free_bytes = 40LL << 30};
+    assert_int_equal(osm_windows_assess(win_fixture("roots/w2008r2-std-en"), &f, "2019", &report, &err), 0);
+    assert_int_equal(win_media_plan(state_dir, report, &plan, &err), 0);
+    assert_int_equal(json_array_size(plan), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(plan, 0), "media")), "2012r2-en-US");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(plan, 0), "image_index")), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(plan, 1), "media")), "2019-en-US");
+    json_decref(plan);
+    json_decref(report);
+    /* Chinese 2012 R2 Datacenter Core -> 2019: zh-CN 2019 media is there, Core image 3 */
+    assert_int_equal(osm_windows_assess(win_fixture("roots/w2012r2-dc-core-zh"), &f, "2019", &report, &err), 0);
+    assert_int_equal(win_media_plan(state_dir, report, &plan, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(plan, 0), "image_index")), 3);
+    json_decref(plan);
+    json_decref(report);
+    /* 2019 -> 2022 in Chinese: no media registered, and the message says which hop */
+    assert_int_equal(osm_windows_assess(win_fixture("roots/w2019-dc-zh"), &f, "2022", &report, &err), 0);
+    assert_int_equal(win_media_plan(state_dir, report, &plan, &err), -1);
+    assert_non_null(strstr(err.msg, "hop 1 (2022 datacenter)"));
+    assert_non_null(strstr(err.msg, "zh-CN"));
+    json_decref(report);
+}
+
 static void catalogue_corrupt_file_is_reported(void **state)
 {
     (void)state;
@@ -179,6 +210,7 @@ int main(void)
         cmocka_unit_test(pick_refuses_with_the_candidates_listed),
         cmocka_unit_test(catalogue_add_list_get),
         cmocka_unit_test(catalogue_refusals_change_nothing),
+        cmocka_unit_test(media_plan_serves_every_hop),
         cmocka_unit_test(catalogue_corrupt_file_is_reported),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
