@@ -6,7 +6,9 @@
 
 #include "osm_buf.h"
 #include "osm_log.h"
+#include "osm_fs.h"
 #include "win_follow.h"
+#include "win_transit.h"
 
 static time_t real_now(void *ctx)
 {
@@ -212,4 +214,51 @@ int win_upgrade(struct osm_instance *inst, const char *transit_image, const stru
         }
     }
     return rc;
+}
+
+int win_upgrade_hops(struct osm_instance *inst, const json_t *plan, long from_build, const char *transit_dir,
+                     const struct win_setup_params *sp, const struct win_follow_opts *fo, struct win_upgrade_result *r,
+                     int *failed_hop, struct osm_err *err)
+{
+    *failed_hop = 0;
+    memset(r, 0, sizeof *r);
+    if (osm_mkdir_p(transit_dir, 0700, err) != 0)
+        return -1;
+    long build = from_build;
+    size_t i;
+    json_t *hop;
+    json_array_foreach(plan, i, hop) {
+        const char *media = json_string_value(json_object_get(hop, "media"));
+        const char *dir = json_string_value(json_object_get(hop, "media_path"));
+        long target = (long)json_integer_value(json_object_get(hop, "build"));
+        int index = (int)json_integer_value(json_object_get(hop, "image_index"));
+        if (!media || !dir || target <= 0 || index <= 0) {
+            *failed_hop = (int)i + 1;
+            return osm_err_set(err, OSM_EINPUT, "hop %zu of the plan lacks media, media_path, build or image_index", i + 1);
+        }
+        char *name = osm_xasprintf("%s.img", media);
+        char *img = osm_path_join(transit_dir, name);
+        free(name);
+        struct win_transit_opts to = {.media_dir = dir, .out = img};
+        struct win_setup_params hsp = *sp;
+        hsp.image_index = index;
+        struct win_follow_opts hfo = *fo;
+        hfo.from_build = build;
+        hfo.target_build = target;
+        win_upgrade_result_free(r);
+        int rc = win_transit_build(&to, err) < 0 ? -1 : win_upgrade(inst, img, &hsp, &hfo, r, err);
+        free(img);
+        if (rc != 0) {
+            *failed_hop = (int)i + 1;
+            osm_err_prefix(err, "hop %zu", i + 1);
+            return -1;
+        }
+        osm_info("windows.upgrade.hop", "hop=%zu from=%ld to=%ld end=%d", i + 1, build, target, (int)r->end);
+        if (r->end != WIN_END_SUCCEEDED) {
+            *failed_hop = (int)i + 1;
+            return 0;
+        }
+        build = target;
+    }
+    return 0;
 }

@@ -20,8 +20,36 @@
 
 #define MIB (1024ull * 1024)
 
-static int run_tool(const char *const argv[], struct osm_err *err)
+/* mkntfs, sgdisk and mkfs.fat live in /usr/sbin, which a non-root PATH may
+ * lack: fall back to the sbin directories for them. */
+static const char *tool_path(const char *name, char *buf, size_t n)
 {
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : ""; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(buf, n, "%.*s/%s", (int)len, p, name);
+        if (len && access(buf, X_OK) == 0)
+            return name;
+        p += len + (p[len] == ':');
+    }
+    static const char *const sbins[] = {"/usr/sbin", "/sbin"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(buf, n, "%s/%s", sbins[i], name);
+        if (access(buf, X_OK) == 0)
+            return buf;
+    }
+    return name;
+}
+
+static int run_tool(const char *const argv_in[], struct osm_err *err)
+{
+    const char *argv[32];
+    char resolved[512];
+    size_t n = 0;
+    for (; argv_in[n] && n < 31; n++)
+        argv[n] = argv_in[n];
+    argv[n] = NULL;
+    argv[0] = tool_path(argv_in[0], resolved, sizeof resolved);
     struct osm_buf out;
     osm_buf_init(&out);
     struct osm_run_opts ro = {.out = &out, .errout = &out};

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "osm_fs.h"
+#include "win_fixture.h"
 #include "win_follow.h"
 #include "win_outcome.h"
 #include "win_provider_double.h"
@@ -266,12 +267,67 @@ static void double_unreachable_agent_is_an_error_and_releases_the_disk(void **st
     win_upgrade_result_free(&r);
 }
 
+static json_t *two_hop_plan(void)
+{
+    /* the same small medium for both hops: what matters here is the order,
+     * the builds and the transit disks being built, reused and released */
+    const char *media = getenv("OSMIG_WIN_TRANSIT_MEDIA");
+    return json_pack("[{s:i,s:s,s:s,s:i,s:i},{s:i,s:s,s:s,s:i,s:i}]", "hop", 1, "media", "2012r2-en-US", "media_path", media,
+                     "build", 9600, "image_index", 4, "hop", 2, "media", "2019-en-US", "media_path", media, "build", 17763,
+                     "image_index", 3);
+}
+
+static void double_runs_two_hops_in_order(void **state)
+{
+    (void)state;
+    if (!getenv("OSMIG_WIN_TRANSIT_MEDIA"))
+        skip();
+    char dir[] = "/tmp/osmig-hops-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct win_double d = {.play = DOUBLE_SUCCESS, .builds = {7601, 9600, 17763}, .nbuilds = 3};
+    struct osm_instance inst = {0};
+    win_double_open(&inst, &d);
+    json_t *plan = two_hop_plan();
+    struct win_setup_params sp = {0};
+    struct win_follow_opts fo = {.poll_s = 30, .clock = &d.clock};
+    struct win_upgrade_result r;
+    struct osm_err err = OSM_ERR_INIT;
+    int failed = -1;
+    assert_int_equal(win_upgrade_hops(&inst, plan, 7601, dir, &sp, &fo, &r, &failed, &err), 0);
+    assert_int_equal(failed, 0);
+    assert_int_equal(r.end, WIN_END_SUCCEEDED);
+    assert_int_equal(r.final_build, 17763);
+    assert_int_equal(d.starts, 2);
+    assert_int_equal(d.attached, 2);
+    assert_int_equal(d.detached, 2);
+    assert_non_null(strstr(d.last_start_script, "/imageindex 3"));
+    char *img = osm_path_join(dir, "2019-en-US.img");
+    assert_true(osm_is_file(img));
+    free(img);
+    win_upgrade_result_free(&r);
+    /* the second hop rolls back: the run stops there and says which hop */
+    struct win_double d2 = {.play = DOUBLE_ROLLBACK, .builds = {7601, 9600, 17763}, .nbuilds = 3,
+                            .log = "2019-03-12 11:40:10, Error  MOUPG  Rollback 0xC1900101-0x20017"};
+    win_double_open(&inst, &d2);
+    assert_int_equal(win_upgrade_hops(&inst, plan, 7601, dir, &sp, &fo, &r, &failed, &err), 0);
+    assert_int_equal(failed, 1); /* ROLLBACK plays from the first start */
+    assert_int_equal(r.end, WIN_END_FAILED);
+    assert_true(r.rollback_disks);
+    assert_int_equal(d2.starts, 1);
+    win_upgrade_result_free(&r);
+    json_decref(plan);
+    osm_remove_tree(dir, &err);
+}
+
 int main(void)
 {
     if (!getenv("OSMIG_SOURCE_DIR")) {
         fprintf(stderr, "OSMIG_SOURCE_DIR must be set (run under ctest)\n");
         return 1;
     }
+    /* the hop test needs a real medium for its transit disks */
+    if (win_fixture_build() == 0)
+        setenv("OSMIG_WIN_TRANSIT_MEDIA", win_fixture("media/transit"), 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decodes_compatibility_codes),
         cmocka_unit_test(decodes_signed_exit_codes),
@@ -286,6 +342,7 @@ int main(void)
         cmocka_unit_test(double_compat_block_stops_before_setup),
         cmocka_unit_test(double_setup_exit_code_is_decoded),
         cmocka_unit_test(double_unreachable_agent_is_an_error_and_releases_the_disk),
+        cmocka_unit_test(double_runs_two_hops_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,11 @@ static int d_run(struct osm_instance *inst, const char *const argv[], struct osm
             osm_buf_addf(out, "compat=%s\n", d->compat);
             return 3;
         }
+        if (d->nbuilds > d->starts) {
+            d->old_build = d->builds[d->starts - 1];
+            d->new_build = d->builds[d->starts];
+            d->polls = 0;
+        }
         osm_buf_adds(out, "compat=0xC1900210\nresult=started\n");
         return 0;
     }

@@ -29,6 +29,8 @@ struct win_double {
     const char *log;        /* setuperr.log text for ROLLBACK / SETUP_EXIT */
     const char *compat;     /* COMPAT_BLOCK */
     const char *setup_exit; /* SETUP_EXIT */
+    long builds[4];         /* several hops: start k upgrades builds[k-1] -> builds[k] */
+    int nbuilds;
     /* observed */
     int attached, detached, starts, polls;
     char last_start_script[8192];
