@@ -16,6 +16,8 @@
 #include "osm_log.h"
 #include "osm_run.h"
 #include "win_fs.h"
+#include "win_gpt.h"
+#include "win_ntfs.h"
 #include "win_transit.h"
 
 #define MIB (1024ull * 1024)
@@ -100,22 +102,55 @@ static int wim_err(struct osm_err *err, int r, const char *what, const char *pat
     return osm_err_set(err, OSM_EIO, "%s '%s': %s", what, path, wimlib_get_error_string((enum wimlib_error_code)r));
 }
 
-/* Fill an NTFS volume (a plain file) with the media tree in one pass. */
-static int fill_ntfs(const char *media, const char *vol, struct osm_err *err)
+/* Fill an NTFS volume (a plain file) with the media tree: the small files
+ * through wimlib's NTFS-3G extraction (no mount); install.wim only gets its
+ * clusters here (win_ntfs), its bytes are copied once the volume sits at its
+ * final place. WIM_REL is install.wim's path in the media. */
+static int fill_ntfs(const char *media, const char *wim_rel, const char *vol, struct win_ntfs_extents **ext,
+                     struct osm_err *err)
 {
+    char *cfg = osm_xasprintf("%s.wimcfg", vol);
+    struct osm_buf text;
+    osm_buf_init(&text);
+    osm_buf_adds(&text, "[ExclusionList]\n\\");
+    for (const char *c = wim_rel; *c; c++)
+        osm_buf_addc(&text, *c == '/' ? '\\' : *c);
+    osm_buf_addc(&text, '\n');
     WIMStruct *wim = NULL;
-    int r = wimlib_create_new_wim(WIMLIB_COMPRESSION_TYPE_NONE, &wim);
+    int r = -1;
+    if (osm_write_file_atomic(cfg, text.s, text.len, 0600, err) != 0)
+        goto out;
+    r = wimlib_create_new_wim(WIMLIB_COMPRESSION_TYPE_NONE, &wim);
     if (r == 0)
-        r = wimlib_add_image(wim, media, "transit", NULL, WIMLIB_ADD_FLAG_NORPFIX);
+        r = wimlib_add_image(wim, media, "transit", cfg, WIMLIB_ADD_FLAG_NORPFIX);
     if (r != 0) {
-        wimlib_free(wim);
-        return wim_err(err, r, "reading media", media);
+        wim_err(err, r, "reading media", media);
+        r = -1;
+        goto out;
     }
     r = wimlib_extract_image(wim, 1, vol, WIMLIB_EXTRACT_FLAG_NTFS | WIMLIB_EXTRACT_FLAG_NO_ACLS);
+    if (r != 0) {
+        wim_err(err, r, "writing the NTFS volume", vol);
+        r = -1;
+        goto out;
+    }
+    /* "sources/install.wim" -> directory "/sources", name "install.wim" */
+    const char *slash = strrchr(wim_rel, '/');
+    char *dir = slash ? osm_xasprintf("/%.*s", (int)(slash - wim_rel), wim_rel) : osm_xstrdup("/");
+    char *src = osm_path_join(media, wim_rel);
+    struct stat st;
+    if (stat(src, &st) != 0)
+        r = osm_err_errno(err, "reading '%s'", src);
+    else
+        r = win_ntfs_allocate(vol, dir, slash ? slash + 1 : wim_rel, st.st_size, ext, err);
+    free(dir);
+    free(src);
+out:
     wimlib_free(wim);
-    if (r != 0)
-        return wim_err(err, r, "writing the NTFS volume", vol);
-    return 0;
+    unlink(cfg);
+    free(cfg);
+    osm_buf_free(&text);
+    return r;
 }
 
 /* Put PREFIX zero bytes in front of the file's data: FALLOC_FL_INSERT_RANGE
@@ -163,27 +198,35 @@ done:
 
 static int partition(const char *img, uint64_t part_bytes, struct osm_err *err)
 {
-    char *spec = osm_xasprintf("1:%llu:%llu", (unsigned long long)(WIN_TRANSIT_PART_OFFSET / 512),
-                               (unsigned long long)((WIN_TRANSIT_PART_OFFSET + part_bytes) / 512 - 1));
-    const char *argv[] = {"sgdisk", "-n", spec, "-t", "1:0700", "-c", "1:OSMIG-TRANSIT", img, NULL};
-    int rc = run_tool(argv, err);
-    free(spec);
-    return rc;
+    return win_gpt_write(img, WIN_TRANSIT_PART_OFFSET / 512, part_bytes / 512, "OSMIG-TRANSIT", err);
 }
 
-static int build_ntfs(const struct win_transit_opts *o, const char *img, uint64_t part_bytes, struct osm_err *err)
+static int build_ntfs(const struct win_transit_opts *o, const char *img, const char *wim_rel, uint64_t part_bytes,
+                      struct osm_err *err)
 {
     if (truncate(img, (off_t)part_bytes) != 0)
         return osm_err_errno(err, "sizing '%s'", img);
     const char *mk[] = {"mkntfs", "-F", "-Q", "-q", "-s", "512", "-p", "2048", "-H", "255", "-S", "63", "-L", "OSMIG-TRANSIT", img, NULL};
-    if (run_tool(mk, err) != 0 || fill_ntfs(o->media_dir, img, err) != 0)
+    struct win_ntfs_extents *ext = NULL;
+    if (run_tool(mk, err) != 0 || fill_ntfs(o->media_dir, wim_rel, img, &ext, err) != 0)
         return -1;
+    /* Shift while install.wim's clusters are still unwritten: only metadata moves. */
+    char *src = osm_path_join(o->media_dir, wim_rel);
+    int rc = -1;
     if (shift_right(img, WIN_TRANSIT_PART_OFFSET, err) != 0)
-        return -1;
+        goto out;
+    if (win_ntfs_fill(ext, src, img, WIN_TRANSIT_PART_OFFSET, err) != 0)
+        goto out;
     /* room for the backup GPT after the partition */
-    if (truncate(img, (off_t)(WIN_TRANSIT_PART_OFFSET + part_bytes + MIB)) != 0)
-        return osm_err_errno(err, "sizing '%s'", img);
-    return partition(img, part_bytes, err);
+    if (truncate(img, (off_t)(WIN_TRANSIT_PART_OFFSET + part_bytes + MIB)) != 0) {
+        osm_err_errno(err, "sizing '%s'", img);
+        goto out;
+    }
+    rc = partition(img, part_bytes, err);
+out:
+    free(src);
+    win_ntfs_extents_free(ext);
+    return rc;
 }
 
 static int mcopy_into(const char *img_at, const char *src, const char *dest, struct osm_err *err)
@@ -340,7 +383,12 @@ int win_transit_build(const struct win_transit_opts *o, struct osm_err *err)
         goto out;
     }
     close(fd);
-    if ((o->fs == WIN_TRANSIT_NTFS ? build_ntfs(o, img, part, err) : build_fat32(o, img, wim, part, err)) != 0)
+    /* win_fs_find matched "sources/install.*": its last two components, as spelled on disk */
+    const char *wim_rel = wim + strlen(wim);
+    for (int slashes = 0; wim_rel > wim; wim_rel--)
+        if (wim_rel[-1] == '/' && ++slashes == 2)
+            break;
+    if ((o->fs == WIN_TRANSIT_NTFS ? build_ntfs(o, img, wim_rel, part, err) : build_fat32(o, img, wim, part, err)) != 0)
         goto fail;
     if (o->format == WIN_TRANSIT_QCOW2) {
         const char *cv[] = {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", rawtmp, partial, NULL};
