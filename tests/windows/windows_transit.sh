@@ -6,7 +6,7 @@
 # wimlib); qcow2 output; rebuilding is a no-op; a foreign OUT is refused.
 set -euo pipefail
 bash "$OSMIG_SOURCE_DIR/tests/windows/make-fixtures.sh" || exit $?
-for t in mkntfs sgdisk ntfscat mkfs.fat mcopy qemu-img; do
+for t in mkntfs sgdisk ntfscat ntfsinfo ntfsfix mkfs.fat mcopy qemu-img; do
   command -v $t >/dev/null || PATH=$PATH:/usr/sbin:/sbin
   command -v $t >/dev/null || { echo "SKIP: $t is not installed (scripts/install-deps.sh)"; exit 77; }
 done
@@ -25,6 +25,10 @@ dd if="$w/t.img" of="$w/part" bs=512 skip="$start" count=$((end - start + 1)) st
 (cd "$media" && find . -type f) | while read -r f; do
   ntfscat "$w/part" "${f#.}" | cmp -s - "$media/$f" || fail "NTFS copy of $f differs"
 done
+size=$(stat -c %s "$media/sources/install.wim")
+ntfsinfo -F /sources/install.wim "$w/part" 2>/dev/null | grep -q "Initialized size:.* $size " \
+  || fail "install.wim's initialized size is not its size (Windows would read zeros)"
+ntfsfix -n "$w/part" | grep -q "processed successfully" || fail "ntfsfix -n finds the volume damaged"
 ntfscat "$w/part" /sources/install.wim >"$w/back.wim"
 wimlib-imagex verify "$w/back.wim" >/dev/null || fail "WIM read back does not verify"
 cmp -s "$w/back.wim" "$media/sources/install.wim" || fail "install.wim differs"
