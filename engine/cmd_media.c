@@ -153,7 +153,9 @@ int cmd_media(int argc, char **argv)
             json_array_foreach(j, i, m) {
                 printf("%-20s %-8s %-7lld %-10s %-6zu %s\n", js(m, "id"), js(m, "release"),
                        (long long)json_integer_value(json_object_get(m, "build")),
-                       json_string_value(json_array_get(json_object_get(m, "languages"), 0)) ?: "?",
+                       json_string_value(json_array_get(json_object_get(m, "languages"), 0))
+                           ? json_string_value(json_array_get(json_object_get(m, "languages"), 0))
+                           : "?",
                        json_array_size(json_object_get(m, "images")), js(m, "path"));
             }
         }

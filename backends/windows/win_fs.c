@@ -54,7 +54,7 @@ char *win_fs_find(const char *root, const char *rel)
     return cur;
 }
 
-static int64_t tree_total;
+static _Thread_local int64_t tree_total; /* nftw has no context pointer */
 
 static int add_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

@@ -68,7 +68,7 @@ static int run_tool(const char *const argv_in[], struct osm_err *err)
     return st == 0 ? 0 : -1;
 }
 
-static uint64_t tree_apparent;
+static _Thread_local uint64_t tree_apparent; /* nftw has no context pointer */
 static int add_size(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)p, (void)ftw;
