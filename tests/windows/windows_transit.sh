@@ -18,7 +18,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # --- NTFS, raw
 "$OSMIG_BIN" media transit "$media" "$w/t.img" >/dev/null || fail "ntfs build"
 [[ ! -e $w/t.img.partial ]] || fail "partial left behind"
-sgdisk -p "$w/t.img" | grep -Eq '^ +1 +2048 .* 0700 +OSMIG-TRANSIT' || fail "partition table: $(sgdisk -p "$w/t.img")"
+# (outputs are captured before grep: with pipefail, grep -q closing the pipe early would fail the producer)
+table=$(sgdisk -p "$w/t.img")
+grep -Eq '^ +1 +2048 .* 0700 +OSMIG-TRANSIT' <<<"$table" || fail "partition table: $table"
 start=$(sgdisk -i 1 "$w/t.img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
 end=$(sgdisk -i 1 "$w/t.img" | sed -n 's/^Last sector: \([0-9]*\).*/\1/p')
 dd if="$w/t.img" of="$w/part" bs=512 skip="$start" count=$((end - start + 1)) status=none
@@ -26,9 +28,11 @@ dd if="$w/t.img" of="$w/part" bs=512 skip="$start" count=$((end - start + 1)) st
   ntfscat "$w/part" "${f#.}" | cmp -s - "$media/$f" || fail "NTFS copy of $f differs"
 done
 size=$(stat -c %s "$media/sources/install.wim")
-ntfsinfo -F /sources/install.wim "$w/part" 2>/dev/null | grep -q "Initialized size:.* $size " \
+info=$(ntfsinfo -F /sources/install.wim "$w/part" 2>/dev/null)
+grep -q "Initialized size:.* $size " <<<"$info" \
   || fail "install.wim's initialized size is not its size (Windows would read zeros)"
-ntfsfix -n "$w/part" | grep -q "processed successfully" || fail "ntfsfix -n finds the volume damaged"
+check=$(ntfsfix -n "$w/part")
+grep -q "processed successfully" <<<"$check" || fail "ntfsfix -n finds the volume damaged"
 ntfscat "$w/part" /sources/install.wim >"$w/back.wim"
 wimlib-imagex verify "$w/back.wim" >/dev/null || fail "WIM read back does not verify"
 cmp -s "$w/back.wim" "$media/sources/install.wim" || fail "install.wim differs"
@@ -68,7 +72,9 @@ diff -r "$w/a" "$w/b" >/dev/null || fail "joined .swm image differs from install
 
 # --- qcow2
 "$OSMIG_BIN" media transit "$media" "$w/q.qcow2" --qcow2 >/dev/null || fail "qcow2 build"
-qemu-img info "$w/q.qcow2" | grep -q 'file format: qcow2' || fail "not qcow2"
+qinfo=$(qemu-img info "$w/q.qcow2")
+grep -q 'file format: qcow2' <<<"$qinfo" || fail "not qcow2"
 qemu-img convert -f qcow2 -O raw "$w/q.qcow2" "$w/q.raw"
-sgdisk -p "$w/q.raw" | grep -q 'OSMIG-TRANSIT' || fail "qcow2 partition table"
+qtable=$(sgdisk -p "$w/q.raw")
+grep -q 'OSMIG-TRANSIT' <<<"$qtable" || fail "qcow2 partition table"
 echo ok
