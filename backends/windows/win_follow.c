@@ -247,6 +247,11 @@ int win_upgrade_hops(struct osm_instance *inst, const json_t *plan, long from_bu
         hfo.target_build = target;
         win_upgrade_result_free(r);
         int rc = win_transit_build(&to, err) < 0 ? -1 : win_upgrade(inst, img, &hsp, &hfo, r, err);
+        /* released whatever happened: a resumed task rebuilds it (the build is idempotent) */
+        char *side = osm_xasprintf("%s.osmig.json", img);
+        unlink(img);
+        unlink(side);
+        free(side);
         free(img);
         if (rc != 0) {
             *failed_hop = (int)i + 1;

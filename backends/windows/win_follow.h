@@ -63,7 +63,7 @@ void win_upgrade_result_free(struct win_upgrade_result *r);
 /* Run every hop of a media plan (win_media_plan) in order under one task:
  * for each hop, build (or reuse) the transit disk TRANSIT_DIR/MEDIA-ID.img
  * from the hop's media, then win_upgrade from the previous hop's build to
- * this hop's. Stops at the first hop that does not succeed: *failed_hop is
+ * this hop's, then release (delete) the transit disk, whatever the outcome. Stops at the first hop that does not succeed: *failed_hop is
  * its 1-based number (0 when all succeeded) and R describes it. The snapshot
  * set is the caller's, taken once before the first hop. */
 int win_upgrade_hops(struct osm_instance *inst, const json_t *plan, long from_build, const char *transit_dir,
