@@ -1,12 +1,169 @@
-/* cmd_assess.c */
+/* cmd_assess.c: `osmig assess` and `osmig plan`: the same computation, two
+ * outputs (the report, or the full transaction). */
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "osm_cli.h"
+#include "osm_fs.h"
+#include "osm_paths.h"
+#include "plan.h"
+#include "providers/provider.h"
+#include "system.h"
+
+static const char assess_usage[] =
+    "usage: osmig assess INSTANCE --to TARGET [--json] [--matrix FILE]... [--events FILE]...\n"
+    "                    [--repo ID=URL]... [--cache-dir DIR]\n"
+    "  Check whether INSTANCE can migrate to TARGET: inhibitors, warnings and a\n"
+    "  summary of the package changes. Exit 3 when anything inhibits the migration.\n";
+static const char plan_usage[] =
+    "usage: osmig plan INSTANCE --to TARGET [-o FILE] [--json] [--matrix FILE]... [--events FILE]...\n"
+    "                  [--repo ID=URL]... [--cache-dir DIR]\n"
+    "  Compute the full migration transaction and write it as JSON to FILE\n"
+    "  (default: standard output). A plan with inhibitors is written too.\n";
+
+struct strlist {
+    const char **v;
+    size_t n;
+};
+
+static void push(struct strlist *l, const char *s)
+{
+    l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = s;
+}
+
+static int run(int argc, char **argv, int is_plan)
+{
+    const char *usage = is_plan ? plan_usage : assess_usage;
+    static const struct option opts[] = {
+        {"to", required_argument, NULL, 't'},     {"json", no_argument, NULL, 'j'},
+        {"matrix", required_argument, NULL, 'm'}, {"events", required_argument, NULL, 'e'},
+        {"repo", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
+        {"cache-dir", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *target = NULL, *output = NULL;
+    int json = 0;
+    struct strlist matrix = {0}, events = {0}, repos = {0};
+    optind = 1;
+    int c, rc = OSM_EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': target = optarg; break;
+        case 'j': json = 1; break;
+        case 'm': push(&matrix, optarg); break;
+        case 'e': push(&events, optarg); break;
+        case 'r': push(&repos, optarg); break;
+        case 'o':
+            if (!is_plan) {
+                fputs(usage, stderr);
+                goto out;
+            }
+            output = optarg;
+            break;
+        case 'c': osm_set_cache_dir(optarg); break;
+        case 'h':
+            fputs(usage, stdout);
+            rc = OSM_EXIT_OK;
+            goto out;
+        default:
+            fputs(usage, stderr);
+            goto out;
+        }
+    }
+    if (optind + 1 != argc || !target) {
+        fputs(usage, stderr);
+        rc = osm_cli_usage(!target ? "--to TARGET is required" : "exactly one INSTANCE is required");
+        goto out;
+    }
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_instance *inst = NULL;
+    struct osm_linux_system sys;
+    int sys_open = 0;
+    struct osm_plan plan;
+    int plan_done = 0;
+    if (osm_instance_open(argv[optind], &inst, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
+    struct osm_facts facts;
+    if (osm_instance_facts(inst, &facts, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto done;
+    }
+    if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, &err) != 0) {
+        osm_err_prefix(&err, "inspecting %s", inst->uri);
+        rc = osm_cli_fail(&err);
+        goto done;
+    }
+    sys_open = 1;
+    struct osm_plan_opts po = {
+        .target = target,
+        .matrix_files = matrix.v, .n_matrix_files = matrix.n,
+        .event_files = events.v, .n_event_files = events.n,
+        .repo_overrides = repos.v, .n_repo_overrides = repos.n,
+        .cache_dir = osm_cache_dir(),
+        .region = facts.region[0] ? facts.region : NULL,
+    };
+    if (osm_plan_compute(&sys, &po, &plan, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto done;
+    }
+    plan_done = 1;
+    if (is_plan) {
+        json_t *o = osm_plan_json(&plan, inst->uri);
+        char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        size_t len = strlen(text);
+        text = osm_xrealloc(text, len + 2);
+        text[len++] = '\n';
+        text[len] = '\0';
+        if (output && strcmp(output, "-") != 0) {
+            if (osm_write_file_atomic(output, text, len, 0644, &err) != 0) {
+                free(text);
+                rc = osm_cli_fail(&err);
+                goto done;
+            }
+            fprintf(stderr, "osmig: plan for %s -> %s written to %s (%zu actions%s)\n", inst->uri, plan.target->id,
+                    output, plan.n_actions, osm_plan_inhibited(&plan) ? ", INHIBITED: see its inhibitors" : "");
+        } else {
+            fputs(text, stdout);
+        }
+        free(text);
+        rc = OSM_EXIT_OK;
+    } else {
+        if (json) {
+            json_t *o = osm_assess_json(&plan, inst->uri);
+            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+            json_decref(o);
+        } else {
+            osm_assess_print(&plan, inst->uri);
+        }
+        rc = osm_plan_inhibited(&plan) ? OSM_EXIT_INHIBITED : OSM_EXIT_OK;
+    }
+done:
+    if (plan_done)
+        osm_plan_free(&plan);
+    if (sys_open)
+        osm_linux_system_close(&sys);
+    osm_instance_close(inst);
+out:
+    free(matrix.v);
+    free(events.v);
+    free(repos.v);
+    return rc;
+}
 
 int cmd_assess(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return OSM_EXIT_ERROR;
+    return run(argc, argv, 0);
 }
-int cmd_plan(int argc, char **argv) { return cmd_assess(argc, argv); }
+
+int cmd_plan(int argc, char **argv)
+{
+    return run(argc, argv, 1);
+}

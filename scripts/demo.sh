@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: build a sample CentOS-7-like root
-# from real RPMs and a sample target repository, then assess and plan it.
+# from real RPMs and a sample Alibaba Cloud Linux 3 repository (both signed
+# with a test key), then assess the root and write its migration plan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+src=$PWD
 work=${OSMIG_DEMO_DIR:-$PWD/build/demo}
-bash tests/fixtures/make-sample.sh "$work"
-./build/osmig assess "dir:$work/root" --to sample-alinux3 \
-  --matrix "$work/sample-matrix.json" --repo "sample-os=file://$work/repo" || rc=$?
-./build/osmig plan "dir:$work/root" --to sample-alinux3 \
-  --matrix "$work/sample-matrix.json" --repo "sample-os=file://$work/repo" -o "$work/plan.json"
-echo "plan written to $work/plan.json"
-exit "${rc:-0}"
+export OSMIG_FIXTURE_CACHE=${OSMIG_FIXTURE_CACHE:-$PWD/build/fixture-cache}
+export OSMIG_CACHE_DIR=${OSMIG_CACHE_DIR:-$work/cache}
+bash tests/fixtures/make-sample.sh "$work" >/dev/null
+sed -e "s#@WORKDIR@#$work#g" -e "s#@EVENTS@#$src/matrices/linux/events/alinux3.json#g" \
+  tests/fixtures/sample-matrix.json.in > "$work/sample-matrix.json"
+echo "== osmig inspect dir:$work/root (first lines)"
+./build/osmig inspect "dir:$work/root" | head -8
+echo
+echo "== osmig assess dir:$work/root --to sample-alinux3"
+rc=0
+./build/osmig assess "dir:$work/root" --to sample-alinux3 --matrix "$work/sample-matrix.json" || rc=$?
+echo
+echo "== osmig plan dir:$work/root --to sample-alinux3 -o $work/plan.json"
+./build/osmig plan "dir:$work/root" --to sample-alinux3 --matrix "$work/sample-matrix.json" -o "$work/plan.json"
+echo "assess exit status: $rc (0: can migrate, 3: inhibited)"
+[ "$rc" = 0 ] || [ "$rc" = 3 ]

@@ -5,7 +5,7 @@
  *    ELevate; actions Present=0 Removed=1 Deprecated=2 Replaced=3 Split=4
  *    Merged=5 Moved=6 Renamed=7; in/out package sets with repository and
  *    module stream; initial_release/release major.minor; architectures);
- *  - osmig's own format (matrices/linux/events/*.json, see docs/events.md).
+ *  - osmig's own format (the JSON files in matrices/linux/events/, see docs/events.md).
  *
  * osm_events_apply() replays the events release by release between the
  * source and the target version, like Leapp does, over the set of installed

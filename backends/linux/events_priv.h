@@ -1,0 +1,33 @@
+/* events_priv.h: what the two event-file readers (events_pes.c,
+ * events_native.c) share with the loader (events.c). Not part of the
+ * module's contract; see events.h for that.
+ *
+ * A reader appends to `set` and, on a malformed entry, fills `err` with
+ * "FILE: WHERE: WHAT" and returns -1; the loader then throws the partial
+ * set away, so a reader need not clean up after itself. */
+#ifndef OSM_EVENTS_PRIV_H
+#define OSM_EVENTS_PRIV_H
+
+#include <jansson.h>
+
+#include "events.h"
+
+/* A native event without "to" applies at the target release, whatever it
+ * is (a same-release change of vendor, such as CentOS 7.9 -> RHEL 7.9). */
+#define OSM_EV_AT_TARGET (-1)
+
+int osm_events_read_pes(struct osm_eventset *set, const json_t *root, const char *path, const char *base,
+                        struct osm_err *err);
+int osm_events_read_native(struct osm_eventset *set, const json_t *root, const char *path, const char *base,
+                           struct osm_err *err);
+
+/* A new zeroed event at the end of `set`. */
+struct osm_event *osm_events_push(struct osm_eventset *set);
+void osm_event_pkg_add(struct osm_event_pkg **pkgs, size_t *n, const char *name, const char *repo,
+                       const char *module, const char *stream);
+void osm_event_free_fields(struct osm_event *ev);
+
+/* Leapp's accepted architectures (x86_64, aarch64, ppc64le, s390x). */
+int osm_events_arch_known(const char *arch);
+
+#endif

@@ -1,0 +1,637 @@
+/* plan.c: compute the migration transaction (see plan.h).
+ *
+ * Why a distribution upgrade and not "newest of the same name": the target
+ * is another distribution, so packages change vendor, arch (noarch <-> arch)
+ * and sometimes go down in version; SOLVER_DISTUPGRADE allows all of that and
+ * obsoletes do the renames the packagers declared. What packagers did not
+ * declare comes from the package events (Leapp's PES data and ours): they
+ * become explicit install and erase jobs, each remembered as the reason. */
+#include <solv/bitmap.h>
+#include <solv/evr.h>
+#include <solv/poolarch.h>
+#include <solv/policy.h>
+#include <solv/problems.h>
+#include <solv/rules.h>
+#include <solv/selection.h>
+#include <solv/solvable.h>
+#include <solv/solver.h>
+#include <solv/transaction.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "osm_log.h"
+#include "plan_priv.h"
+#include "repomd.h"
+
+/* Why a package is in a job: indexed by solvable name id. */
+struct reasons {
+    Id *names;
+    char **texts;
+    size_t n;
+};
+
+static void reason_set(struct reasons *r, Id name, const char *text)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->names[i] == name)
+            return; /* the first reason wins: it is the most specific */
+    r->names = osm_xrealloc(r->names, (r->n + 1) * sizeof *r->names);
+    r->texts = osm_xrealloc(r->texts, (r->n + 1) * sizeof *r->texts);
+    r->names[r->n] = name;
+    r->texts[r->n] = osm_xstrdup(text);
+    r->n++;
+}
+
+static const char *reason_get(const struct reasons *r, Id name)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->names[i] == name)
+            return r->texts[i];
+    return NULL;
+}
+
+static void reasons_free(struct reasons *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->texts[i]);
+    free(r->names);
+    free(r->texts);
+}
+
+struct osm_finding *osm_plan_add_finding(struct osm_plan *plan, const char *id, int inhibitor, const char *remediation,
+                                         const char *fmt, ...)
+{
+    plan->findings = osm_xrealloc(plan->findings, (plan->n_findings + 1) * sizeof *plan->findings);
+    struct osm_finding *f = &plan->findings[plan->n_findings++];
+    memset(f, 0, sizeof *f);
+    f->id = osm_xstrdup(id);
+    f->inhibitor = inhibitor;
+    f->remediation = osm_xstrdup(remediation);
+    struct osm_buf b;
+    osm_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    osm_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    f->summary = osm_buf_detach(&b);
+    return f;
+}
+
+void osm_finding_add_item(struct osm_finding *f, const char *item)
+{
+    f->items = osm_xrealloc(f->items, (f->n_items + 1) * sizeof *f->items);
+    f->items[f->n_items++] = osm_xstrdup(item);
+}
+
+static void add_action(struct osm_plan *plan, enum osm_action_kind kind, Id from, Id to, const char *reason)
+{
+    plan->actions = osm_xrealloc(plan->actions, (plan->n_actions + 1) * sizeof *plan->actions);
+    plan->actions[plan->n_actions++] = (struct osm_action){kind, from, to, osm_xstrdup(reason)};
+}
+
+/* --repo ID=URL overrides, else the target's repositories. */
+static int collect_repos(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
+{
+    const struct osm_target *t = plan->target;
+    if (o->n_repo_overrides) {
+        plan->repos = osm_xcalloc(o->n_repo_overrides, sizeof *plan->repos);
+        for (size_t i = 0; i < o->n_repo_overrides; i++) {
+            const char *spec = o->repo_overrides[i];
+            const char *eq = strchr(spec, '=');
+            if (!eq || eq == spec || !eq[1])
+                return osm_err_set(err, OSM_EUSAGE, "--repo '%s': expected ID=URL", spec);
+            const char *url = eq + 1;
+            if (strncmp(url, "file://", 7) != 0 && strncmp(url, "http://", 7) != 0 &&
+                strncmp(url, "https://", 8) != 0)
+                return osm_err_set(err, OSM_EUSAGE, "--repo '%s': the URL must start with file://, http:// or https://",
+                                   spec);
+            struct osm_plan_repo *r = &plan->repos[plan->n_repos++];
+            r->id = osm_xasprintf("%.*s", (int)(eq - spec), spec);
+            r->baseurl = osm_expand_repo_vars(url, plan->sys->arch, t->version ? t->version : "");
+            /* A local mirror is signed by the target's keys. */
+            const struct osm_repo_def *def = t->n_repos ? &t->repos[0] : NULL;
+            for (size_t k = 0; k < t->n_repos; k++)
+                if (strcmp(t->repos[k].id, r->id) == 0)
+                    def = &t->repos[k];
+            r->gpgcheck = def ? def->gpgcheck : 1;
+            if (def && def->n_gpgkeys) {
+                r->gpgkeys = osm_xcalloc(def->n_gpgkeys, sizeof *r->gpgkeys);
+                for (size_t k = 0; k < def->n_gpgkeys; k++)
+                    r->gpgkeys[r->n_gpgkeys++] = osm_xstrdup(def->gpgkeys[k]);
+            }
+        }
+        return 0;
+    }
+    plan->repos = osm_xcalloc(t->n_repos, sizeof *plan->repos);
+    for (size_t i = 0; i < t->n_repos; i++) {
+        struct osm_plan_repo *r = &plan->repos[plan->n_repos++];
+        r->id = osm_xstrdup(t->repos[i].id);
+        r->baseurl = osm_expand_repo_vars(t->repos[i].baseurl, plan->sys->arch, t->version ? t->version : "");
+        r->gpgcheck = t->repos[i].gpgcheck;
+        r->gpgkeys = osm_xcalloc(t->repos[i].n_gpgkeys + 1, sizeof *r->gpgkeys);
+        for (size_t k = 0; k < t->repos[i].n_gpgkeys; k++)
+            r->gpgkeys[r->n_gpgkeys++] = osm_xstrdup(t->repos[i].gpgkeys[k]);
+    }
+    return 0;
+}
+
+/* Are file dependencies left unprovided by primary's file subset? Then the
+ * full file lists are needed. */
+static int needs_filelists(Pool *pool)
+{
+    Queue fileprovides;
+    queue_init(&fileprovides);
+    pool_addfileprovides_queue(pool, &fileprovides, NULL);
+    pool_createwhatprovides(pool);
+    int missing = 0;
+    for (int i = 0; i < fileprovides.count && !missing; i++)
+        if (!pool_whatprovides(pool, fileprovides.elements[i]))
+            missing = 1;
+    queue_free(&fileprovides);
+    return missing;
+}
+
+static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
+{
+    Pool *pool = plan->sys->pool;
+    for (size_t i = 0; i < plan->n_repos; i++) {
+        struct osm_plan_repo *r = &plan->repos[i];
+        struct osm_repo_src src = {r->id, r->baseurl};
+        if (osm_repomd_load(pool, &src, o->cache_dir, 0, &r->repo, err) != 0)
+            return -1;
+        r->repo->appdata = r;
+    }
+    if (needs_filelists(pool)) {
+        osm_info("plan.filelists", "reason=unprovided-file-dependencies");
+        for (size_t i = 0; i < plan->n_repos; i++) {
+            struct osm_repo_src src = {plan->repos[i].id, plan->repos[i].baseurl};
+            if (osm_repomd_add_filelists(plan->repos[i].repo, &src, o->cache_dir, err) != 0)
+                return -1;
+        }
+        pool_addfileprovides(pool);
+        pool_createwhatprovides(pool);
+    }
+    return 0;
+}
+
+static int name_in_targets(Pool *pool, Id name)
+{
+    Id p, pp;
+    FOR_PROVIDES(p, pp, name)
+    {
+        Solvable *s = pool->solvables + p;
+        if (s->name == name && s->repo != pool->installed)
+            return 1;
+    }
+    return 0;
+}
+
+static Id installed_by_name(Pool *pool, Id name)
+{
+    Id p;
+    Solvable *s;
+    FOR_REPO_SOLVABLES(pool->installed, p, s)
+    if (s->name == name)
+        return p;
+    return 0;
+}
+
+static void job_name(Queue *job, Pool *pool, Id how, Id name)
+{
+    queue_push2(job, how | SOLVER_SOLVABLE_NAME, name);
+    (void)pool;
+}
+
+/* Package events -> jobs. */
+static int apply_events(struct osm_plan *plan, const struct osm_plan_opts *o, Queue *job, struct reasons *why,
+                        struct osm_eventset *events, struct osm_err *err)
+{
+    Pool *pool = plan->sys->pool;
+    const struct osm_target *t = plan->target;
+    for (size_t i = 0; i < t->n_events; i++) {
+        if (!osm_is_file(t->events[i])) {
+            osm_debug("events.missing", "file=%s", t->events[i]);
+            continue;
+        }
+        if (osm_events_load_file(events, t->events[i], err) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < o->n_event_files; i++)
+        if (osm_events_load_file(events, o->event_files[i], err) != 0)
+            return -1;
+    if (!events->n)
+        return 0;
+    /* The installed names, once each. */
+    size_t n = 0;
+    const char **names = osm_xcalloc((size_t)plan->sys->installed->nsolvables + 1, sizeof *names);
+    Map seen;
+    map_init(&seen, pool->ss.nstrings);
+    Id p;
+    Solvable *s;
+    FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
+    {
+        if (MAPTST(&seen, s->name))
+            continue;
+        MAPSET(&seen, s->name);
+        names[n++] = pool_id2str(pool, s->name);
+    }
+    map_free(&seen);
+    int minor = plan->sys->os.minor >= 0 ? plan->sys->os.minor : 0;
+    struct osm_event_result res = {0};
+    int rc = osm_events_apply(events, names, n, plan->sys->os.major, minor, t->el_major, t->el_minor, plan->sys->arch,
+                              &res, err);
+    free(names);
+    if (rc != 0)
+        return -1;
+    struct osm_finding *deprecated = NULL, *missing = NULL;
+    for (size_t i = 0; i < res.n; i++) {
+        const struct osm_event_change *c = &res.changes[i];
+        Id name = pool_str2id(pool, c->name, 1);
+        char *text;
+        switch (c->kind) {
+        case OSM_CHANGE_REMOVE:
+            if (!installed_by_name(pool, name))
+                break;
+            text = c->related ? osm_xasprintf("%s by %s (event %s): %s -> %s", osm_event_action_name(c->event->action),
+                                              "package event", c->event->origin, c->name, c->related)
+                              : osm_xasprintf("removed in the target (event %s)", c->event->origin);
+            reason_set(why, name, text);
+            free(text);
+            /* A removal whose replacement obsoletes the package needs no job;
+             * an explicit erase makes the event hold even when it does not. */
+            job_name(job, pool, SOLVER_ERASE, name);
+            break;
+        case OSM_CHANGE_INSTALL:
+            if (!name_in_targets(pool, name)) {
+                if (!missing)
+                    missing = osm_plan_add_finding(
+                        plan, "event-package-missing", 0,
+                        "Check that the target repositories are complete (all of BaseOS/AppStream or os/updates).",
+                        "Package events ask for packages that the target repositories do not provide");
+                char *item = osm_xasprintf("%s (event %s)", c->name, c->event->origin);
+                osm_finding_add_item(missing, item);
+                free(item);
+                break;
+            }
+            text = c->related ? osm_xasprintf("%s of %s (event %s)", osm_event_action_name(c->event->action),
+                                              c->related, c->event->origin)
+                              : osm_xasprintf("brought in by event %s", c->event->origin);
+            reason_set(why, name, text);
+            free(text);
+            job_name(job, pool, SOLVER_INSTALL, name);
+            break;
+        case OSM_CHANGE_DEPRECATED:
+            if (!deprecated)
+                deprecated = osm_plan_add_finding(plan, "deprecated-packages", 0,
+                                                  "Plan to replace these packages: they may be dropped in the next "
+                                                  "major release of the target.",
+                                                  "Installed packages are deprecated in the target");
+            osm_finding_add_item(deprecated, c->name);
+            break;
+        }
+    }
+    osm_event_result_free(&res);
+    return 0;
+}
+
+/* Release package: the source's goes, the target's comes. */
+static void release_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
+{
+    Pool *pool = plan->sys->pool;
+    const struct osm_target *t = plan->target;
+    if (!t->release_package)
+        return;
+    Id tname = pool_str2id(pool, t->release_package, 1);
+    if (name_in_targets(pool, tname)) {
+        char *text = osm_xasprintf("release package of %s", t->name);
+        reason_set(why, tname, text);
+        free(text);
+        job_name(job, pool, SOLVER_INSTALL, tname);
+    }
+    const struct osm_source_os *src = osm_matrix_source(&plan->matrix, plan->sys->os.id);
+    if (src && src->release_package && strcmp(src->release_package, t->release_package) != 0) {
+        Id sname = pool_str2id(pool, src->release_package, 1);
+        if (installed_by_name(pool, sname)) {
+            char *text = osm_xasprintf("release package of %s, replaced by %s", src->name, t->release_package);
+            reason_set(why, sname, text);
+            free(text);
+            job_name(job, pool, SOLVER_ERASE, sname);
+        }
+    }
+}
+
+/* Installed packages that some target package obsoletes: the solver
+ * replaces them, so they are not orphans. */
+static void obsoleted_by_target(Pool *pool, Map *out)
+{
+    map_init(out, pool->nsolvables);
+    Id p;
+    Solvable *s;
+    FOR_POOL_SOLVABLES(p)
+    {
+        s = pool->solvables + p;
+        if (s->repo == pool->installed || !s->obsoletes)
+            continue;
+        Id *obsp = s->repo->idarraydata + s->obsoletes, obs;
+        while ((obs = *obsp++)) {
+            Id q, qq;
+            FOR_PROVIDES(q, qq, obs)
+            {
+                if (pool->solvables[q].repo == pool->installed && pool_match_nevr(pool, pool->solvables + q, obs))
+                    MAPSET(out, q);
+            }
+        }
+    }
+}
+
+/* Installed distribution packages that the target does not have at all go;
+ * third-party ones stay (the keep action says so). */
+static void orphan_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
+{
+    Pool *pool = plan->sys->pool;
+    Map obsoleted;
+    obsoleted_by_target(pool, &obsoleted);
+    Id p;
+    Solvable *s;
+    FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
+    {
+        if (reason_get(why, s->name) || name_in_targets(pool, s->name) || MAPTST(&obsoleted, p) ||
+            !osm_plan_is_distro_package(plan, p))
+            continue;
+        reason_set(why, s->name, "not available in the target: a package of the source distribution with no counterpart");
+        /* Weak: when something that stays still needs it, it stays too. */
+        queue_push2(job, SOLVER_ERASE | SOLVER_SOLVABLE | SOLVER_WEAK, p);
+    }
+    map_free(&obsoleted);
+}
+
+static char *decision_reason(Solver *solv, Id p, const char *fallback)
+{
+    Pool *pool = solv->pool;
+    Id info = 0;
+    int reason = solver_describe_decision(solv, p, &info);
+    if ((reason == SOLVER_REASON_UNIT_RULE || reason == SOLVER_REASON_RESOLVE) && info > 0) {
+        Id from = 0, to = 0, dep = 0;
+        SolverRuleinfo type = solver_ruleinfo(solv, info, &from, &to, &dep);
+        if (type == SOLVER_RULE_PKG_REQUIRES && from)
+            return osm_xasprintf("required by %s (%s)", pool_solvid2str(pool, from), pool_dep2str(pool, dep));
+        if ((type == SOLVER_RULE_PKG_CONFLICTS || type == SOLVER_RULE_PKG_OBSOLETES ||
+             type == SOLVER_RULE_PKG_IMPLICIT_OBSOLETES || type == SOLVER_RULE_PKG_INSTALLED_OBSOLETES) &&
+            from)
+            return osm_xasprintf("%s", solver_ruleinfo2str(solv, type, from, to, dep));
+    }
+    if (reason == SOLVER_REASON_WEAKDEP)
+        return osm_xstrdup("recommended by an installed package");
+    if (reason == SOLVER_REASON_CLEANDEPS_ERASE)
+        return osm_xstrdup("no longer needed by any package");
+    return osm_xstrdup(fallback);
+}
+
+static int same_name(Pool *pool, Id a, Id b)
+{
+    return pool->solvables[a].name == pool->solvables[b].name;
+}
+
+static void collect_actions(struct osm_plan *plan, Solver *solv, Transaction *trans, const struct reasons *why)
+{
+    Pool *pool = plan->sys->pool;
+    Repo *installed = plan->sys->installed;
+    char *dup_reason = osm_xasprintf("distribution upgrade to %s", plan->target->name);
+    Map touched;
+    map_init(&touched, pool->nsolvables);
+    Queue obs;
+    queue_init(&obs);
+    for (int i = 0; i < trans->steps.count; i++) {
+        Id p = trans->steps.elements[i];
+        Solvable *s = pool->solvables + p;
+        MAPSET(&touched, p);
+        if (s->repo == installed) {
+            /* Replaced packages show as OBSOLETED/UPGRADED: the new package's
+             * action describes them. */
+            Id type = transaction_type(trans, p,
+                                       SOLVER_TRANSACTION_SHOW_ACTIVE | SOLVER_TRANSACTION_SHOW_ALL |
+                                           SOLVER_TRANSACTION_SHOW_OBSOLETES);
+            if (type == SOLVER_TRANSACTION_ERASE) {
+                const char *r = reason_get(why, s->name);
+                char *dr = r ? NULL : decision_reason(solv, p, "erased to resolve dependencies");
+                add_action(plan, OSM_ACT_ERASE, p, 0, r ? r : dr);
+                free(dr);
+            }
+            continue;
+        }
+        const char *r = reason_get(why, s->name);
+        queue_empty(&obs);
+        transaction_all_obs_pkgs(trans, p, &obs);
+        if (!obs.count) {
+            char *dr = r ? NULL : decision_reason(solv, p, "new dependency of the target");
+            add_action(plan, OSM_ACT_INSTALL, 0, p, r ? r : dr);
+            free(dr);
+            continue;
+        }
+        for (int k = 0; k < obs.count; k++) {
+            Id from = obs.elements[k];
+            MAPSET(&touched, from);
+            if (same_name(pool, from, p)) {
+                int cmp = pool_evrcmp(pool, s->evr, pool->solvables[from].evr, EVRCMP_COMPARE);
+                enum osm_action_kind kind = cmp < 0 ? OSM_ACT_DOWNGRADE : OSM_ACT_UPGRADE;
+                add_action(plan, kind, from, p, r ? r : dup_reason);
+            } else {
+                const char *fr = reason_get(why, pool->solvables[from].name);
+                char *text = fr ? osm_xstrdup(fr)
+                                : osm_xasprintf("%s obsoletes %s in the target", pool_id2str(pool, s->name),
+                                                pool_id2str(pool, pool->solvables[from].name));
+                add_action(plan, OSM_ACT_REPLACE, from, p, text);
+                free(text);
+            }
+        }
+    }
+    queue_free(&obs);
+    /* What the transaction leaves alone. */
+    Id p;
+    Solvable *s;
+    FOR_REPO_SOLVABLES(installed, p, s)
+    {
+        if (MAPTST(&touched, p))
+            continue;
+        const char *vendor = solvable_lookup_str(s, SOLVABLE_VENDOR);
+        char *text;
+        if (!osm_plan_is_distro_package(plan, p))
+            text = osm_xasprintf("third-party package (vendor %s) with no counterpart in the target: kept",
+                                 vendor ? vendor : "unknown");
+        else if (name_in_targets(pool, s->name))
+            text = osm_xstrdup("already at the target's version");
+        else
+            text = osm_xstrdup("kept: no counterpart in the target");
+        add_action(plan, OSM_ACT_KEEP, p, 0, text);
+        free(text);
+    }
+    map_free(&touched);
+    free(dup_reason);
+}
+
+static void sizes(struct osm_plan *plan)
+{
+    Pool *pool = plan->sys->pool;
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_action *a = &plan->actions[i];
+        if (a->to) {
+            plan->download_size += (int64_t)solvable_lookup_num(pool->solvables + a->to, SOLVABLE_DOWNLOADSIZE, 0);
+            plan->installed_size_delta += (int64_t)solvable_lookup_num(pool->solvables + a->to, SOLVABLE_INSTALLSIZE, 0);
+        }
+        if (a->from && a->kind != OSM_ACT_KEEP)
+            plan->installed_size_delta -=
+                (int64_t)solvable_lookup_num(pool->solvables + a->from, SOLVABLE_INSTALLSIZE, 0);
+    }
+}
+
+static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
+{
+    struct osm_finding *f = osm_plan_add_finding(
+        plan, "unresolvable", 1,
+        "Fix the dependency problems listed (remove or replace the packages involved, or add the repository that "
+        "provides what is missing with --repo), then assess again.",
+        "The target package set cannot be resolved: %d dependency problem%s", nprob, nprob == 1 ? "" : "s");
+    for (Id problem = 1; problem <= nprob; problem++) {
+        struct osm_buf b;
+        osm_buf_init(&b);
+        osm_buf_adds(&b, solver_problem2str(solv, problem));
+        /* Each solution is a new solve: offer them for the first problems
+         * only, which is what a person reads anyway. */
+        Id solution = 0;
+        int ns = 0, max_solutions = problem <= 8 ? 2 : 0;
+        while (ns < max_solutions && (solution = solver_next_solution(solv, problem, solution)) != 0) {
+            osm_buf_addf(&b, "%s solution %d:", ns ? ";" : " —", ns + 1);
+            Id element = 0, p, rp;
+            int first = 1;
+            while ((element = solver_next_solutionelement(solv, problem, solution, element, &p, &rp)) != 0) {
+                osm_buf_addf(&b, "%s %s", first ? "" : ",", solver_solutionelement2str(solv, p, rp));
+                first = 0;
+            }
+            ns++;
+        }
+        osm_finding_add_item(f, b.s);
+        osm_buf_free(&b);
+    }
+}
+
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err);
+
+int osm_plan_compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                     struct osm_err *err)
+{
+    if (compute(sys, o, plan, err) == 0)
+        return 0;
+    osm_plan_free(plan);
+    return -1;
+}
+
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->sys = sys;
+    if (osm_matrix_load(&plan->matrix, o->matrix_files, o->n_matrix_files, err) != 0)
+        return -1;
+    plan->target = osm_matrix_target(&plan->matrix, o->target);
+    if (!plan->target) {
+        struct osm_buf b;
+        osm_buf_init(&b);
+        for (size_t i = 0; i < plan->matrix.n_targets; i++)
+            osm_buf_addf(&b, "%s%s", i ? ", " : "", plan->matrix.targets[i].id);
+        osm_err_set(err, OSM_EUSAGE, "unknown target '%s' (known: %s)", o->target, b.s);
+        osm_buf_free(&b);
+        return -1;
+    }
+    plan->path =
+        osm_matrix_find_path(&plan->matrix, sys->os.id, sys->os.major, sys->os.minor, sys->arch, plan->target->id);
+    osm_plan_check_system(plan);
+    if (plan->path && o->region && plan->path->n_regions) {
+        int ok = 0;
+        for (size_t i = 0; i < plan->path->n_regions; i++)
+            ok |= strcmp(plan->path->regions[i], o->region) == 0;
+        if (!ok)
+            osm_plan_add_finding(plan, "region-unsupported", 1,
+                                 "Migrate in a region where the path is offered, or move the instance first.",
+                                 "The path to %s is not offered in region %s", plan->target->name, o->region);
+    }
+    if (collect_repos(plan, o, err) != 0 || load_repos(plan, o, err) != 0)
+        return -1;
+    Pool *pool = sys->pool; /* whatprovides is ready: load_repos prepared it */
+
+    Queue job;
+    queue_init(&job);
+    struct reasons why = {0};
+    struct osm_eventset events = {0};
+    int rc = -1;
+    if (apply_events(plan, o, &job, &why, &events, err) != 0)
+        goto out;
+    release_jobs(plan, &job, &why);
+    orphan_jobs(plan, &job, &why);
+    queue_push2(&job, SOLVER_DISTUPGRADE | SOLVER_SOLVABLE_ALL, 0);
+
+    Solver *solv = solver_create(pool);
+    solver_set_flag(solv, SOLVER_FLAG_ALLOW_VENDORCHANGE, 1);
+    /* noarch <-> arch changes stay allowed (libsolv never counts them);
+     * x86_64 -> i686 is never what a migration wants. */
+    solver_set_flag(solv, SOLVER_FLAG_ALLOW_ARCHCHANGE, 0);
+    solver_set_flag(solv, SOLVER_FLAG_DUP_ALLOW_ARCHCHANGE, 0);
+    solver_set_flag(solv, SOLVER_FLAG_ALLOW_DOWNGRADE, 1);
+    solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
+    int nprob = solver_solve(solv, &job);
+    plan->resolved = nprob == 0;
+    if (nprob)
+        report_problems(plan, solv, nprob);
+    Transaction *trans = solver_create_transaction(solv);
+    collect_actions(plan, solv, trans, &why);
+    transaction_free(trans);
+    solver_free(solv);
+    sizes(plan);
+    osm_plan_check_actions(plan);
+    rc = 0;
+out:
+    osm_eventset_free(&events);
+    reasons_free(&why);
+    queue_free(&job);
+    return rc;
+}
+
+void osm_plan_free(struct osm_plan *plan)
+{
+    for (size_t i = 0; i < plan->n_actions; i++)
+        free(plan->actions[i].reason);
+    free(plan->actions);
+    for (size_t i = 0; i < plan->n_findings; i++) {
+        struct osm_finding *f = &plan->findings[i];
+        free(f->id);
+        free(f->summary);
+        free(f->remediation);
+        for (size_t k = 0; k < f->n_items; k++)
+            free(f->items[k]);
+        free(f->items);
+    }
+    free(plan->findings);
+    for (size_t i = 0; i < plan->n_repos; i++) {
+        free(plan->repos[i].id);
+        free(plan->repos[i].baseurl);
+        for (size_t k = 0; k < plan->repos[i].n_gpgkeys; k++)
+            free(plan->repos[i].gpgkeys[k]);
+        free(plan->repos[i].gpgkeys);
+    }
+    free(plan->repos);
+    osm_matrix_free(&plan->matrix);
+    memset(plan, 0, sizeof *plan);
+}
+
+int osm_plan_inhibited(const struct osm_plan *plan)
+{
+    for (size_t i = 0; i < plan->n_findings; i++)
+        if (plan->findings[i].inhibitor)
+            return 1;
+    return 0;
+}

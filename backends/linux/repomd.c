@@ -1,0 +1,260 @@
+/* repomd.c: see repomd.h. */
+#include "repomd.h"
+
+#include <solv/chksum.h>
+#include <solv/dataiterator.h>
+#include <solv/knownid.h>
+#include <solv/repo_repomdxml.h>
+#include <solv/repo_rpmmd.h>
+#include <solv/repo_solv.h>
+#include <solv/repo_write.h>
+#include <solv/repodata.h>
+#include <solv/solv_xfopen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metafetch.h"
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "osm_hash.h"
+#include "osm_log.h"
+
+struct md_file {
+    char *location;     /* relative to baseurl */
+    char chktype[16];   /* sha256 ... */
+    char chksum[129];   /* hex */
+};
+
+static char *repo_cache_dir(const struct osm_repo_src *src, const char *cache_root)
+{
+    char hex[65];
+    osm_sha256_hex(src->baseurl, strlen(src->baseurl), hex);
+    char *name = osm_xasprintf("repos/%s-%.12s", src->id, hex);
+    char *dir = osm_path_join(cache_root, name);
+    free(name);
+    return dir;
+}
+
+static char *join_url(const char *base, const char *rel)
+{
+    size_t n = strlen(base);
+    return osm_xasprintf("%s%s%s", base, (n && base[n - 1] == '/') ? "" : "/", rel);
+}
+
+/* Find the data file of `type` in a parsed repomd.xml. */
+static int repomd_find(Repo *mdrepo, const char *type, struct md_file *out)
+{
+    Pool *pool = mdrepo->pool;
+    Dataiterator di;
+    int found = 0;
+    dataiterator_init(&di, pool, mdrepo, SOLVID_META, REPOSITORY_REPOMD_TYPE, type, SEARCH_STRING);
+    dataiterator_prepend_keyname(&di, REPOSITORY_REPOMD);
+    if (dataiterator_step(&di)) {
+        dataiterator_setpos_parent(&di);
+        const char *loc = pool_lookup_str(pool, SOLVID_POS, REPOSITORY_REPOMD_LOCATION);
+        Id chktype = 0;
+        const unsigned char *chk = pool_lookup_bin_checksum(pool, SOLVID_POS, REPOSITORY_REPOMD_CHECKSUM, &chktype);
+        if (loc && chk && chktype) {
+            out->location = osm_xstrdup(loc);
+            snprintf(out->chktype, sizeof out->chktype, "%s", solv_chksum_type2str(chktype));
+            snprintf(out->chksum, sizeof out->chksum, "%s", pool_bin2hex(pool, chk, solv_chksum_len(chktype)));
+            found = 1;
+        }
+    }
+    dataiterator_free(&di);
+    return found;
+}
+
+/* Fetch repomd.xml and find the files we need in it. */
+static int read_repomd(const struct osm_repo_src *src, const char *dir, struct md_file *primary,
+                       struct md_file *filelists, struct osm_err *err)
+{
+    char *url = join_url(src->baseurl, "repodata/repomd.xml");
+    char *dest = osm_path_join(dir, "repomd.xml");
+    int rc = -1;
+    if (osm_metafetch(url, dest, err) != 0) {
+        osm_err_prefix(err, "repository '%s'", src->id);
+        goto out;
+    }
+    FILE *fp = fopen(dest, "re");
+    if (!fp) {
+        osm_err_errno(err, "repository '%s': %s", src->id, dest);
+        goto out;
+    }
+    Pool *mp = pool_create();
+    Repo *mr = repo_create(mp, "repomd");
+    int r = repo_add_repomdxml(mr, fp, 0);
+    fclose(fp);
+    if (r != 0) {
+        osm_err_set(err, OSM_EINPUT, "repository '%s': %s: malformed repomd.xml: %s", src->id, url, pool_errstr(mp));
+    } else if (!repomd_find(mr, "primary", primary)) {
+        osm_err_set(err, OSM_EINPUT, "repository '%s': %s lists no primary metadata with a checksum", src->id, url);
+    } else {
+        repomd_find(mr, "filelists", filelists);
+        rc = 0;
+    }
+    pool_free(mp);
+out:
+    free(url);
+    free(dest);
+    return rc;
+}
+
+/* Make sure the local copy of a data file exists and matches its checksum. */
+static char *fetch_checked(const struct osm_repo_src *src, const char *dir, const struct md_file *f,
+                           struct osm_err *err)
+{
+    const char *base = strrchr(f->location, '/');
+    base = base ? base + 1 : f->location;
+    char *dest = osm_path_join(dir, base);
+    char hex[129];
+    if (osm_is_file(dest) && osm_hash_file(f->chktype, dest, hex, NULL) == 0 && strcmp(hex, f->chksum) == 0)
+        return dest;
+    char *url = join_url(src->baseurl, f->location);
+    if (osm_metafetch(url, dest, err) != 0) {
+        osm_err_prefix(err, "repository '%s'", src->id);
+        goto fail;
+    }
+    if (osm_hash_file(f->chktype, dest, hex, err) != 0)
+        goto fail;
+    if (strcmp(hex, f->chksum) != 0) {
+        osm_err_set(err, OSM_ECHECKSUM, "repository '%s': %s: checksum mismatch: repomd.xml says %s %s, the file has %s",
+                    src->id, url, f->chktype, f->chksum, hex);
+        unlink(dest);
+        goto fail;
+    }
+    free(url);
+    return dest;
+fail:
+    free(url);
+    free(dest);
+    return NULL;
+}
+
+static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *path, int flags, struct osm_err *err)
+{
+    FILE *fp = solv_xfopen(path, "r");
+    if (!fp)
+        return osm_err_errno(err, "repository '%s': %s", src->id, path);
+    int r = repo_add_rpmmd(repo, fp, NULL, flags | REPO_NO_INTERNALIZE);
+    fclose(fp);
+    if (r != 0)
+        return osm_err_set(err, OSM_EINPUT, "repository '%s': %s: malformed metadata: %s", src->id, path,
+                           pool_errstr(repo->pool));
+    return 0;
+}
+
+/* The cache keeps what planning and staging read (names, versions, deps,
+ * vendor, location, checksum, sizes, file provides) and drops the texts
+ * (summary, description, URL, changelog-ish data): they are half the file and
+ * every warm run would load them for nothing. */
+static int cache_keyfilter(Repo *repo, Repokey *key, void *kfdata)
+{
+    switch (key->name) {
+    case SOLVABLE_SUMMARY:
+    case SOLVABLE_DESCRIPTION:
+    case SOLVABLE_URL:
+    case SOLVABLE_LICENSE:
+    case SOLVABLE_GROUP:
+    case SOLVABLE_PACKAGER:
+    case SOLVABLE_BUILDHOST:
+    case SOLVABLE_BUILDTIME:
+    case SOLVABLE_HEADEREND:
+    case SOLVABLE_SOURCEARCH:
+    case SOLVABLE_SOURCEEVR:
+    case SOLVABLE_SOURCENAME:
+        return KEY_STORAGE_DROPPED;
+    default:
+        return repo_write_stdkeyfilter(repo, key, kfdata);
+    }
+}
+
+static void write_solv(Repo *repo, const char *path)
+{
+    char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    FILE *fp = fopen(tmp, "we");
+    if (fp) {
+        int ok = repo_write_filtered(repo, fp, cache_keyfilter, NULL, NULL) == 0;
+        ok &= fflush(fp) == 0;
+        ok &= fclose(fp) == 0;
+        if (ok && rename(tmp, path) == 0) {
+            free(tmp);
+            return;
+        }
+    }
+    unlink(tmp);
+    free(tmp);
+}
+
+static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
+                int extend_only, struct osm_err *err)
+{
+    char *dir = repo_cache_dir(src, cache_root);
+    struct md_file primary = {0}, filelists = {0};
+    char *solv = NULL, *ppath = NULL, *fpath = NULL;
+    int rc = -1;
+    if (osm_mkdir_p(dir, 0755, err) != 0)
+        goto out;
+    if (read_repomd(src, dir, &primary, &filelists, err) != 0)
+        goto out;
+    if (with_filelists && !filelists.location) {
+        with_filelists = 0; /* a repo without filelists: primary's file subset is all there is */
+    }
+    solv = with_filelists ? osm_xasprintf("%s/primary-%.40s-fl-%.40s.v2.solv", dir, primary.chksum, filelists.chksum)
+                          : osm_xasprintf("%s/primary-%.40s.v2.solv", dir, primary.chksum);
+    if (!extend_only) {
+        FILE *fp = fopen(solv, "re");
+        if (fp) {
+            int r = repo_add_solv(repo, fp, 0);
+            fclose(fp);
+            if (r == 0) {
+                osm_debug("repo.cache", "repo=%s hit=1 packages=%d", src->id, repo->nsolvables);
+                rc = 0;
+                goto out;
+            }
+            osm_warn("repo.cache.corrupt", "file=%s", solv);
+        }
+        if (!(ppath = fetch_checked(src, dir, &primary, err)))
+            goto out;
+        if (parse_into(repo, src, ppath, 0, err) != 0)
+            goto out;
+    }
+    if (with_filelists) {
+        if (!(fpath = fetch_checked(src, dir, &filelists, err)))
+            goto out;
+        if (parse_into(repo, src, fpath, REPO_EXTEND_SOLVABLES, err) != 0)
+            goto out;
+    }
+    repo_internalize(repo);
+    write_solv(repo, solv);
+    osm_debug("repo.load", "repo=%s packages=%d filelists=%d", src->id, repo->nsolvables, with_filelists);
+    rc = 0;
+out:
+    free(primary.location);
+    free(filelists.location);
+    free(solv);
+    free(ppath);
+    free(fpath);
+    free(dir);
+    return rc;
+}
+
+int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
+                    Repo **out, struct osm_err *err)
+{
+    Repo *repo = repo_create(pool, src->id);
+    if (load(repo, src, cache_root, with_filelists, 0, err) != 0) {
+        repo_free(repo, 1);
+        *out = NULL;
+        return -1;
+    }
+    *out = repo;
+    return 0;
+}
+
+int osm_repomd_add_filelists(Repo *repo, const struct osm_repo_src *src, const char *cache_root, struct osm_err *err)
+{
+    return load(repo, src, cache_root, 1, 1, err);
+}
