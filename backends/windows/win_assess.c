@@ -233,3 +233,43 @@ void osm_windows_print_report(FILE *f, const json_t *r)
     json_array_foreach(json_object_get(r, "warnings"), i, v) fprintf(f, "warning: %s\n", json_string_value(v));
     fprintf(f, "%s\n", json_is_true(json_object_get(r, "inhibited")) ? "result: inhibited" : "result: can migrate");
 }
+
+int osm_windows_matrix_paths(json_t **paths, struct osm_err *err)
+{
+    *paths = NULL;
+    json_t *m = win_matrix_load(NULL, err);
+    if (!m)
+        return -1;
+    json_t *out = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(m, "paths"), i, p) {
+        const json_t *from = json_object_get(p, "from"), *to = json_object_get(p, "to");
+        const json_t *fr = win_release(m, str(from, "release")), *tr = win_release(m, str(to, "release"));
+        json_array_append_new(out, json_pack("{s:s,s:O,s:s,s:s,s:b,s:O,s:O}", "from",
+                                             fr ? str(fr, "name") : str(from, "release"), "editions",
+                                             json_object_get(from, "editions"), "to", tr ? str(tr, "name") : str(to, "release"),
+                                             "to_edition", str(to, "edition"), "transitional",
+                                             json_is_true(json_object_get(p, "transitional")), "languages",
+                                             json_object_get(m, "languages"), "architectures",
+                                             json_object_get(m, "architectures")));
+    }
+    json_decref(m);
+    *paths = out;
+    return 0;
+}
+
+void osm_windows_print_paths(FILE *f, const json_t *paths)
+{
+    size_t i, j;
+    json_t *p, *e;
+    fprintf(f, "%-24s %-22s %-24s %-11s %s\n", "FROM", "EDITIONS", "TO", "EDITION", "NOTE");
+    json_array_foreach(paths, i, p) {
+        struct osm_buf eds;
+        osm_buf_init(&eds);
+        json_array_foreach(json_object_get(p, "editions"), j, e) osm_buf_addf(&eds, "%s%s", j ? "," : "", json_string_value(e));
+        fprintf(f, "%-24s %-22s %-24s %-11s %s\n", str(p, "from"), eds.s, str(p, "to"), str(p, "to_edition"),
+                json_is_true(json_object_get(p, "transitional")) ? "transitional" : "");
+        osm_buf_free(&eds);
+    }
+}

@@ -303,6 +303,28 @@ static void matrix_errors_name_the_file(void **state)
     unlink(path);
 }
 
+static void matrix_paths_for_osmig_matrix(void **state)
+{
+    (void)state;
+    json_t *paths = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_windows_matrix_paths(&paths, &err), 0);
+    assert_int_equal(json_array_size(paths), 6);
+    json_t *first = json_array_get(paths, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "from")), "Windows Server 2008 R2");
+    assert_string_equal(json_string_value(json_object_get(first, "to")), "Windows Server 2012 R2");
+    assert_true(json_is_true(json_object_get(first, "transitional")));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    osm_windows_print_paths(f, paths);
+    fclose(f);
+    assert_non_null(strstr(buf, "standard,enterprise"));
+    assert_non_null(strstr(buf, "transitional"));
+    free(buf);
+    json_decref(paths);
+}
+
 int main(void)
 {
     int fx = win_fixture_build();
@@ -323,6 +345,7 @@ int main(void)
         cmocka_unit_test(bad_targets_are_usage_errors),
         cmocka_unit_test(report_printer_lists_hops_and_inhibitors),
         cmocka_unit_test(matrix_errors_name_the_file),
+        cmocka_unit_test(matrix_paths_for_osmig_matrix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
