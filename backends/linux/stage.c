@@ -211,7 +211,7 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
     fo.no_fsync = 1;
     fo.progress = o.progress;
     fo.userdata = o.userdata;
-    if (!o.no_signature_check) {
+    if (!o.no_signature_check && n > 0) {
         struct osm_fetch_opts ko = fo;
         ko.progress = NULL;
         if (load_keys(plan, stage, &ko, &kr, err) < 0)
