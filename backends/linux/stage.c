@@ -243,7 +243,7 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
     } else {
         osm_warn("stage.no_signature_check", "packages=%zu reason=\"disabled by the caller\"", n);
     }
-    if (sync_stage(stage, err) < 0 ||
+    if ((r.reused < n && sync_stage(stage, err) < 0) ||
         write_manifest(plan, stage, items, acts, n, r.signatures_checked, err) < 0)
         goto out;
     rc = 0;
