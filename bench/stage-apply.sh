@@ -85,18 +85,24 @@ min() { python3 -c "import sys; v=[float(x) for x in sys.argv[1:] if x]; print(m
 for round in $(seq "$ROUNDS"); do
   rm -rf "$W/root-osmig" "$W/root-rpm"
   cp -a "$W/root-base" "$W/root-osmig"; cp -a "$W/root-base" "$W/root-rpm"
-  sync
-  t0=$(now)
-  "$TOOL" stage "$W/plan.json" "$W/root-osmig" --reserve 1 >/dev/null
-  t1=$(now)
-  "$TOOL" apply "$W/plan.json" "$W/root-osmig" >/dev/null
-  t2=$(now)
-  "$TOOL" verify "$W/plan.json" "$W/root-osmig" --core osmb-1,osmb-2,osmb-3 >/dev/null
-  t3=$(now)
-  sync
-  r0=$(now)
-  rpm --root "$W/root-rpm" --dbpath /var/lib/rpm -Uvh "$W"/repo/Packages/*.rpm >/dev/null 2>&1
-  r1=$(now)
+  run_osmig() {
+    sync
+    t0=$(now)
+    "$TOOL" stage "$W/plan.json" "$W/root-osmig" --reserve 1 >/dev/null
+    t1=$(now)
+    "$TOOL" apply "$W/plan.json" "$W/root-osmig" >/dev/null
+    t2=$(now)
+    "$TOOL" verify "$W/plan.json" "$W/root-osmig" --core osmb-1,osmb-2,osmb-3 >/dev/null
+    t3=$(now)
+  }
+  run_rpm() {
+    sync
+    r0=$(now)
+    rpm --root "$W/root-rpm" --dbpath /var/lib/rpm -Uvh "$W"/repo/Packages/*.rpm >/dev/null 2>&1
+    r1=$(now)
+  }
+  # Alternate which goes first, so neither always gets the warmer cache.
+  if [ $((round % 2)) = 1 ]; then run_osmig; run_rpm; else run_rpm; run_osmig; fi
   [ "$(rpm --root "$W/root-osmig" --dbpath /var/lib/rpm -qa | grep -c -- '-2.0-1')" = "$N" ] || { echo "osmig did not upgrade all $N" >&2; exit 1; }
   [ "$(rpm --root "$W/root-rpm" --dbpath /var/lib/rpm -qa | grep -c -- '-2.0-1')" = "$N" ] || { echo "rpm did not upgrade all $N" >&2; exit 1; }
   read -r s a v o r < <(python3 -c "import sys; t=list(map(float, sys.argv[1:])); print(t[1]-t[0], t[2]-t[1], t[3]-t[2], t[3]-t[0], t[5]-t[4])" "$t0" "$t1" "$t2" "$t3" "$r0" "$r1")
