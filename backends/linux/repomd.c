@@ -8,6 +8,7 @@
 #include <solv/repo_rpmmd.h>
 #include <solv/repo_solv.h>
 #include <solv/repo_write.h>
+#include <solv/repodata.h>
 #include <solv/solv_xfopen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,12 +146,37 @@ static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *pa
     return 0;
 }
 
+/* The cache keeps what planning and staging read (names, versions, deps,
+ * vendor, location, checksum, sizes, file provides) and drops the texts
+ * (summary, description, URL, changelog-ish data): they are half the file and
+ * every warm run would load them for nothing. */
+static int cache_keyfilter(Repo *repo, Repokey *key, void *kfdata)
+{
+    switch (key->name) {
+    case SOLVABLE_SUMMARY:
+    case SOLVABLE_DESCRIPTION:
+    case SOLVABLE_URL:
+    case SOLVABLE_LICENSE:
+    case SOLVABLE_GROUP:
+    case SOLVABLE_PACKAGER:
+    case SOLVABLE_BUILDHOST:
+    case SOLVABLE_BUILDTIME:
+    case SOLVABLE_HEADEREND:
+    case SOLVABLE_SOURCEARCH:
+    case SOLVABLE_SOURCEEVR:
+    case SOLVABLE_SOURCENAME:
+        return KEY_STORAGE_DROPPED;
+    default:
+        return repo_write_stdkeyfilter(repo, key, kfdata);
+    }
+}
+
 static void write_solv(Repo *repo, const char *path)
 {
     char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
     FILE *fp = fopen(tmp, "we");
     if (fp) {
-        int ok = repo_write(repo, fp) == 0;
+        int ok = repo_write_filtered(repo, fp, cache_keyfilter, NULL, NULL) == 0;
         ok &= fflush(fp) == 0;
         ok &= fclose(fp) == 0;
         if (ok && rename(tmp, path) == 0) {
@@ -176,8 +202,8 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     if (with_filelists && !filelists.location) {
         with_filelists = 0; /* a repo without filelists: primary's file subset is all there is */
     }
-    solv = with_filelists ? osm_xasprintf("%s/primary-%.40s-fl-%.40s.solv", dir, primary.chksum, filelists.chksum)
-                          : osm_xasprintf("%s/primary-%.40s.solv", dir, primary.chksum);
+    solv = with_filelists ? osm_xasprintf("%s/primary-%.40s-fl-%.40s.v2.solv", dir, primary.chksum, filelists.chksum)
+                          : osm_xasprintf("%s/primary-%.40s.v2.solv", dir, primary.chksum);
     if (!extend_only) {
         FILE *fp = fopen(solv, "re");
         if (fp) {

@@ -1,0 +1,784 @@
+/* snap_tree.c: see snap_tree.h.
+ *
+ * Restore runs in two phases so that a corrupt set never half-applies:
+ *  1. stage: every regular file whose current content differs is written
+ *     into DISK/.osmig-restore-staging/N from verified chunks (a file whose
+ *     content already matches is kept and not rewritten);
+ *  2. apply: extra paths are removed, directories created, staged files
+ *     renamed into place, links and special files recreated, then owner,
+ *     mode, xattrs (ACLs, capabilities, SELinux labels) and times set —
+ *     directories last and deepest first so their mtimes stick.
+ * Every step of apply checks the current state before acting, so running a
+ * killed restore again converges to the same tree. */
+#include "snap_tree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "osm_buf.h"
+#include "osm_fs.h"
+
+/* ---- walk ---- */
+
+struct inode_map {
+    struct {
+        uint64_t dev, ino;
+        char *path;
+    } *slot;
+    size_t cap, n;
+};
+
+static size_t inode_hash(uint64_t dev, uint64_t ino, size_t cap)
+{
+    uint64_t h = (ino * 0x9E3779B97F4A7C15ull) ^ (dev * 0xC2B2AE3D27D4EB4Full);
+    return (size_t)(h >> 17) & (cap - 1);
+}
+
+/* Returns the first path seen for (dev, ino), or records `path` and returns NULL. */
+static const char *inode_seen(struct inode_map *m, uint64_t dev, uint64_t ino, const char *path)
+{
+    if (m->n * 2 >= m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 256;
+        __typeof__(m->slot) ns = osm_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slot[i].path) {
+                size_t j = inode_hash(m->slot[i].dev, m->slot[i].ino, ncap);
+                while (ns[j].path)
+                    j = (j + 1) & (ncap - 1);
+                ns[j] = m->slot[i];
+            }
+        free(m->slot);
+        m->slot = ns;
+        m->cap = ncap;
+    }
+    size_t j = inode_hash(dev, ino, m->cap);
+    while (m->slot[j].path) {
+        if (m->slot[j].dev == dev && m->slot[j].ino == ino)
+            return m->slot[j].path;
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->slot[j].dev = dev;
+    m->slot[j].ino = ino;
+    m->slot[j].path = osm_xstrdup(path);
+    m->n++;
+    return NULL;
+}
+
+static void inode_map_free(struct inode_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slot[i].path);
+    free(m->slot);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_xattr(const void *a, const void *b)
+{
+    return strcmp(((const struct snap_xattr *)a)->name, ((const struct snap_xattr *)b)->name);
+}
+
+static int read_xattrs(const char *abs, struct snap_entry *e, struct osm_err *err)
+{
+    char stackbuf[1024];
+    char *names = stackbuf;
+    ssize_t n = llistxattr(abs, names, sizeof stackbuf);
+    if (n < 0 && errno == ERANGE) {
+        n = llistxattr(abs, NULL, 0);
+        if (n > 0) {
+            names = osm_xmalloc((size_t)n);
+            n = llistxattr(abs, names, (size_t)n);
+        }
+    }
+    if (n < 0) {
+        if (errno == ENOTSUP)
+            return 0;
+        return osm_err_errno(err, "listing xattrs of %s", abs);
+    }
+    for (char *p = names; p < names + n; p += strlen(p) + 1) {
+        ssize_t vn = lgetxattr(abs, p, NULL, 0);
+        if (vn < 0) {
+            if (errno == ENODATA)
+                continue;
+            osm_err_errno(err, "reading xattr %s of %s", p, abs);
+            if (names != stackbuf)
+                free(names);
+            return -1;
+        }
+        unsigned char *v = osm_xmalloc(vn ? (size_t)vn : 1);
+        vn = lgetxattr(abs, p, v, (size_t)vn);
+        if (vn < 0) {
+            free(v);
+            continue;
+        }
+        e->xattrs = osm_xrealloc(e->xattrs, (e->n_xattrs + 1) * sizeof *e->xattrs);
+        e->xattrs[e->n_xattrs++] = (struct snap_xattr){osm_xstrdup(p), v, (uint32_t)vn};
+    }
+    if (names != stackbuf)
+        free(names);
+    if (e->n_xattrs > 1)
+        qsort(e->xattrs, e->n_xattrs, sizeof *e->xattrs, cmp_xattr);
+    return 0;
+}
+
+static int64_t ts_ns(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void fill_stat(struct snap_entry *e, const struct stat *st)
+{
+    e->mode = st->st_mode;
+    e->uid = st->st_uid;
+    e->gid = st->st_gid;
+    e->atime_ns = ts_ns(st->st_atim);
+    e->mtime_ns = ts_ns(st->st_mtim);
+    e->ctime_ns = ts_ns(st->st_ctim);
+    e->ino = st->st_ino;
+    e->dev = st->st_dev;
+    e->rdev = st->st_rdev;
+    e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+}
+
+struct walk {
+    const char *root;
+    dev_t root_dev;
+    struct snap_index *ix;
+    struct inode_map inodes;
+    struct osm_buf abs;
+    size_t root_len;
+};
+
+static int walk_entry(struct walk *w, const char *rel, const struct stat *st, struct osm_err *err);
+
+static int walk_dir(struct walk *w, const char *rel, struct osm_err *err)
+{
+    DIR *d = opendir(w->abs.s);
+    if (!d)
+        return osm_err_errno(err, "reading directory %s", w->abs.s);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (!rel[0] && strcmp(de->d_name, SNAP_STAGING_NAME) == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = osm_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = osm_xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_name);
+    int rc = 0;
+    size_t base_len = w->abs.len;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            w->abs.len = base_len;
+            w->abs.s[base_len] = '\0';
+            osm_buf_addc(&w->abs, '/');
+            osm_buf_adds(&w->abs, names[i]);
+            char *crel = rel[0] ? osm_xasprintf("%s/%s", rel, names[i]) : osm_xstrdup(names[i]);
+            struct stat st;
+            if (lstat(w->abs.s, &st) != 0) {
+                if (errno != ENOENT) /* vanished while we walked: not part of the snapshot */
+                    rc = osm_err_errno(err, "%s", w->abs.s);
+            } else {
+                rc = walk_entry(w, crel, &st, err);
+            }
+            free(crel);
+        }
+        free(names[i]);
+    }
+    free(names);
+    w->abs.len = base_len;
+    w->abs.s[base_len] = '\0';
+    return rc;
+}
+
+static int walk_entry(struct walk *w, const char *rel, const struct stat *st, struct osm_err *err)
+{
+    struct snap_entry *e = snap_index_add(w->ix);
+    e->path = osm_xstrdup(rel);
+    fill_stat(e, st);
+    if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
+        const char *first = inode_seen(&w->inodes, st->st_dev, st->st_ino, rel);
+        if (first) {
+            e->type = SNAP_HARDLINK;
+            e->link = osm_xstrdup(first);
+            e->size = 0;
+            return 0;
+        }
+    }
+    switch (st->st_mode & S_IFMT) {
+    case S_IFREG: e->type = SNAP_FILE; break;
+    case S_IFDIR: e->type = SNAP_DIR; break;
+    case S_IFCHR: e->type = SNAP_CHR; break;
+    case S_IFBLK: e->type = SNAP_BLK; break;
+    case S_IFIFO: e->type = SNAP_FIFO; break;
+    case S_IFSOCK: e->type = SNAP_SOCK; break;
+    case S_IFLNK: {
+        e->type = SNAP_SYMLINK;
+        size_t cap = (size_t)st->st_size + 1 > 256 ? (size_t)st->st_size + 1 : 256;
+        char *t = osm_xmalloc(cap + 1);
+        ssize_t n = readlink(w->abs.s, t, cap);
+        if (n < 0) {
+            free(t);
+            return osm_err_errno(err, "reading symlink %s", w->abs.s);
+        }
+        t[n] = '\0';
+        e->link = t;
+        break;
+    }
+    default: return osm_err_set(err, OSM_EUNSUPPORTED, "%s: unsupported file type", w->abs.s);
+    }
+    if (read_xattrs(w->abs.s, e, err) != 0)
+        return -1;
+    if (e->type == SNAP_DIR && st->st_dev == w->root_dev)
+        return walk_dir(w, rel, err);
+    return 0;
+}
+
+int snap_walk(const char *root, struct snap_index *ix, struct osm_err *err)
+{
+    struct walk w = {.root = root, .ix = ix};
+    osm_buf_init(&w.abs);
+    osm_buf_adds(&w.abs, root);
+    while (w.abs.len > 1 && w.abs.s[w.abs.len - 1] == '/')
+        w.abs.s[--w.abs.len] = '\0';
+    struct stat st;
+    int rc;
+    if (lstat(w.abs.s, &st) != 0)
+        rc = osm_err_errno(err, "%s", root);
+    else if (!S_ISDIR(st.st_mode))
+        rc = osm_err_set(err, OSM_EINPUT, "%s is not a directory", root);
+    else {
+        w.root_dev = st.st_dev;
+        rc = walk_entry(&w, "", &st, err);
+    }
+    osm_buf_free(&w.abs);
+    inode_map_free(&w.inodes);
+    return rc;
+}
+
+char *snap_entry_abs(const char *root, const struct snap_entry *e)
+{
+    return e->path[0] ? osm_xasprintf("%s/%s", root, e->path) : osm_xstrdup(root);
+}
+
+/* ---- content ---- */
+
+static int open_read(const char *abs)
+{
+    int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return fd;
+}
+
+static ssize_t read_full(int fd, void *buf, size_t n, off_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}
+
+int snap_file_chunks(const char *abs, struct snap_entry *e, const struct snap_store *store, struct snap_worker *w,
+                     _Atomic uint64_t *bytes_done, struct osm_err *err)
+{
+    int fd = open_read(abs);
+    if (fd < 0)
+        return osm_err_errno(err, "reading %s", abs);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return osm_err_errno(err, "%s", abs);
+    }
+    uint64_t size = S_ISBLK(st.st_mode) ? (uint64_t)lseek(fd, 0, SEEK_END) : (uint64_t)st.st_size;
+    int sparse = S_ISREG(st.st_mode) && (uint64_t)st.st_blocks * 512 < size;
+    free(e->refs);
+    e->refs = NULL;
+    e->n_refs = 0;
+    size_t cap = 0;
+    uint64_t pos = 0;
+    int rc = 0;
+    while (pos < size) {
+        uint64_t start = pos, end = size;
+        if (sparse) {
+            off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+            if (d < 0)
+                break; /* ENXIO: only a hole remains */
+            off_t h = lseek(fd, d, SEEK_HOLE);
+            start = (uint64_t)d;
+            end = h < 0 ? size : (uint64_t)h;
+        }
+        for (uint64_t off = start; off < end;) {
+            size_t want = end - off > SNAP_CHUNK_SIZE ? SNAP_CHUNK_SIZE : (size_t)(end - off);
+            ssize_t got = read_full(fd, w->buf, want, (off_t)off);
+            if (got < 0) {
+                rc = osm_err_errno(err, "reading %s", abs);
+                goto out;
+            }
+            if (got == 0) { /* shrank while we read: record what is there */
+                size = off;
+                break;
+            }
+            if (e->n_refs == cap) {
+                cap = cap ? cap * 2 : 4;
+                e->refs = osm_xrealloc(e->refs, cap * sizeof *e->refs);
+            }
+            struct snap_ref *r = &e->refs[e->n_refs++];
+            r->off = off;
+            r->len = (uint32_t)got;
+            snap_sha256(w, w->buf, (size_t)got, r->hash);
+            if (store && snap_chunk_put(store, w, w->buf, (size_t)got, r->hash, err) != 0) {
+                osm_err_prefix(err, "storing %s", abs);
+                rc = -1;
+                goto out;
+            }
+            if (bytes_done)
+                atomic_fetch_add(bytes_done, (uint64_t)got);
+            off += (uint64_t)got;
+            if ((size_t)got < want) {
+                size = off;
+                break;
+            }
+        }
+        pos = end;
+    }
+    e->size = size;
+    if (S_ISREG(st.st_mode)) {
+        e->mtime_ns = ts_ns(st.st_mtim);
+        e->ctime_ns = ts_ns(st.st_ctim);
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+int snap_file_matches(const char *abs, const struct snap_entry *e, struct snap_worker *w)
+{
+    int fd = open_read(abs);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size;
+    uint64_t pos = 0;
+    for (uint32_t i = 0; ok && i <= e->n_refs; i++) {
+        uint64_t gap_end = i < e->n_refs ? e->refs[i].off : e->size;
+        if (gap_end > pos) { /* must be a hole now too */
+            off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+            if (d >= 0 && (uint64_t)d < gap_end)
+                ok = 0;
+        }
+        if (!ok || i == e->n_refs)
+            break;
+        const struct snap_ref *r = &e->refs[i];
+        unsigned char md[32];
+        if (read_full(fd, w->buf, r->len, (off_t)r->off) != (ssize_t)r->len)
+            ok = 0;
+        else {
+            snap_sha256(w, w->buf, r->len, md);
+            ok = memcmp(md, r->hash, 32) == 0;
+        }
+        pos = r->off + r->len;
+    }
+    close(fd);
+    return ok;
+}
+
+/* ---- restore: stage ---- */
+
+struct stage_ctx {
+    struct snap_tree_restore *r;
+    const struct snap_store *s;
+    struct snap_entry **files;
+    uint32_t *nlinks;
+    _Atomic uint64_t *bytes_done, *files_done;
+};
+
+static int write_full(int fd, const void *p, size_t n, off_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = pwrite(fd, (const char *)p + done, n - done, off + (off_t)done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err *err)
+{
+    struct stage_ctx *c = vctx;
+    struct snap_entry *e = c->files[i];
+    char *abs = snap_entry_abs(c->r->root, e);
+    struct stat st;
+    if (lstat(abs, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size &&
+        st.st_nlink == c->nlinks[i] && snap_file_matches(abs, e, w)) {
+        e->action = SNAP_ACT_KEEP;
+        free(abs);
+        atomic_fetch_add(c->files_done, 1);
+        atomic_fetch_add(c->bytes_done, e->size);
+        return 0;
+    }
+    free(abs);
+    char *tmp = osm_xasprintf("%s/%zu", c->r->staging, i);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        osm_err_errno(err, "disk %s: staging %s", c->r->disk_id, tmp);
+        free(tmp);
+        return -1;
+    }
+    for (uint32_t k = 0; k < e->n_refs; k++) {
+        const struct snap_ref *r = &e->refs[k];
+        if (snap_chunk_get(c->s, w, r->hash, r->len, w->buf, err) != 0) {
+            osm_err_prefix(err, "disk %s: file /%s (offset %llu)", c->r->disk_id, e->path,
+                           (unsigned long long)r->off);
+            close(fd);
+            free(tmp);
+            return -1;
+        }
+        if (write_full(fd, w->buf, r->len, (off_t)r->off) != 0) {
+            osm_err_errno(err, "disk %s: writing %s", c->r->disk_id, tmp);
+            close(fd);
+            free(tmp);
+            return -1;
+        }
+        atomic_fetch_add(c->bytes_done, r->len);
+    }
+    if (ftruncate(fd, (off_t)e->size) != 0 || close(fd) != 0) {
+        osm_err_errno(err, "disk %s: writing %s", c->r->disk_id, tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    e->action = SNAP_ACT_STAGED;
+    atomic_fetch_add(c->files_done, 1);
+    return 0;
+}
+
+int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, struct snap_worker *workers,
+                    int threads, _Atomic uint64_t *bytes_done, _Atomic uint64_t *files_done, struct osm_err *err)
+{
+    r->staging = osm_xasprintf("%s/%s", r->root, SNAP_STAGING_NAME);
+    struct stat rst;
+    if (lstat(r->root, &rst) != 0)
+        return osm_err_errno(err, "disk %s: %s", r->disk_id, r->root);
+    r->root_times[0] = rst.st_atim;
+    r->root_times[1] = rst.st_mtim;
+    if (osm_remove_tree(r->staging, err) != 0)
+        return -1;
+    if (mkdir(r->staging, 0700) != 0)
+        return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
+    r->sorted = snap_index_sorted(r->ix);
+    /* Staged files are named by their position in `files`, which is the
+     * order of the index: the same on every run. */
+    struct snap_entry **files = osm_xmalloc((r->ix->n ? r->ix->n : 1) * sizeof *files);
+    uint32_t *nlinks = osm_xcalloc(r->ix->n ? r->ix->n : 1, sizeof *nlinks);
+    size_t nf = 0;
+    for (size_t i = 0; i < r->ix->n; i++) {
+        r->ix->e[i]->action = SNAP_ACT_NONE;
+        if (r->ix->e[i]->type == SNAP_FILE)
+            files[nf++] = r->ix->e[i];
+    }
+    /* Expected link counts: a kept file must not stay linked elsewhere. */
+    for (size_t i = 0; i < nf; i++)
+        files[i]->action = (int)i; /* temporary: position */
+    for (size_t i = 0; i < nf; i++)
+        nlinks[i] = 1;
+    for (size_t i = 0; i < r->ix->n; i++) {
+        struct snap_entry *e = r->ix->e[i];
+        if (e->type != SNAP_HARDLINK)
+            continue;
+        struct snap_entry *t = snap_index_find(r->sorted, r->ix->n, e->link);
+        if (t && t->type == SNAP_FILE)
+            nlinks[t->action]++;
+    }
+    for (size_t i = 0; i < nf; i++)
+        files[i]->action = SNAP_ACT_NONE;
+    struct stage_ctx c = {r, s, files, nlinks, bytes_done, files_done};
+    int rc = snap_parallel(nf, threads, workers, stage_one, &c, NULL, err);
+    free(files);
+    free(nlinks);
+    return rc;
+}
+
+void snap_tree_unstage(struct snap_tree_restore *r)
+{
+    if (r->staging) {
+        struct osm_err e = OSM_ERR_INIT;
+        osm_remove_tree(r->staging, &e);
+        /* Creating and removing the staging directory touched the root's
+         * times; a refused restore must leave the disk as it found it. */
+        if (r->root_times[1].tv_sec || r->root_times[1].tv_nsec)
+            utimensat(AT_FDCWD, r->root, r->root_times, AT_SYMLINK_NOFOLLOW);
+    }
+}
+
+/* ---- restore: apply ---- */
+
+static int is_dir_type(uint8_t t)
+{
+    return t == SNAP_DIR;
+}
+
+static int prune(struct snap_tree_restore *r, const char *abs, const char *rel, dev_t dev, struct osm_err *err)
+{
+    DIR *d = opendir(abs);
+    if (!d)
+        return osm_err_errno(err, "disk %s: reading directory %s", r->disk_id, abs);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (!rel[0] && strcmp(de->d_name, SNAP_STAGING_NAME) == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = osm_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = osm_xstrdup(de->d_name);
+    }
+    closedir(d);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            char *cabs = osm_xasprintf("%s/%s", abs, names[i]);
+            char *crel = rel[0] ? osm_xasprintf("%s/%s", rel, names[i]) : osm_xstrdup(names[i]);
+            struct stat st;
+            if (lstat(cabs, &st) == 0) {
+                struct snap_entry *e = snap_index_find(r->sorted, r->ix->n, crel);
+                int want_dir = e && is_dir_type(e->type);
+                if (!e || want_dir != !!S_ISDIR(st.st_mode)) {
+                    if (S_ISDIR(st.st_mode) && st.st_dev != dev)
+                        rc = osm_err_set(err, OSM_EFAIL,
+                                         "disk %s: %s is a mount point that the snapshot does not have; "
+                                         "unmount it first",
+                                         r->disk_id, cabs);
+                    else if (S_ISDIR(st.st_mode))
+                        rc = osm_remove_tree(cabs, err);
+                    else if (unlink(cabs) != 0 && errno != ENOENT)
+                        rc = osm_err_errno(err, "disk %s: removing %s", r->disk_id, cabs);
+                } else if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
+                    rc = prune(r, cabs, crel, dev, err);
+                }
+            }
+            free(cabs);
+            free(crel);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static int set_xattrs(const char *abs, const struct snap_entry *e, struct osm_err *err)
+{
+    char names[65536];
+    ssize_t n = llistxattr(abs, names, sizeof names);
+    if (n < 0 && errno != ENOTSUP)
+        return osm_err_errno(err, "listing xattrs of %s", abs);
+    for (char *p = names; n > 0 && p < names + n; p += strlen(p) + 1) {
+        int keep = 0;
+        for (uint32_t i = 0; i < e->n_xattrs && !keep; i++)
+            keep = strcmp(e->xattrs[i].name, p) == 0;
+        if (!keep && lremovexattr(abs, p) != 0 && errno != ENODATA)
+            return osm_err_errno(err, "removing xattr %s of %s", p, abs);
+    }
+    for (uint32_t i = 0; i < e->n_xattrs; i++) {
+        const struct snap_xattr *x = &e->xattrs[i];
+        unsigned char cur[4096];
+        ssize_t cn = x->len <= sizeof cur ? lgetxattr(abs, x->name, cur, sizeof cur) : -1;
+        if (cn == (ssize_t)x->len && memcmp(cur, x->value, x->len) == 0)
+            continue;
+        if (lsetxattr(abs, x->name, x->value, x->len, 0) != 0)
+            return osm_err_errno(err, "setting xattr %s of %s", x->name, abs);
+    }
+    return 0;
+}
+
+/* Owner first (chown clears set-id bits and capabilities), then mode, then
+ * xattrs, then times (every other change touches ctime only). */
+static int set_meta(const char *abs, const struct snap_entry *e, struct osm_err *err)
+{
+    if (lchown(abs, e->uid, e->gid) != 0)
+        return osm_err_errno(err, "chown %s", abs);
+    if (e->type != SNAP_SYMLINK && chmod(abs, e->mode & 07777) != 0)
+        return osm_err_errno(err, "chmod %s", abs);
+    if (set_xattrs(abs, e, err) != 0)
+        return -1;
+    struct timespec ts[2] = {{e->atime_ns / 1000000000, e->atime_ns % 1000000000},
+                             {e->mtime_ns / 1000000000, e->mtime_ns % 1000000000}};
+    if (utimensat(AT_FDCWD, abs, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        return osm_err_errno(err, "setting times of %s", abs);
+    return 0;
+}
+
+static int place(struct snap_tree_restore *r, size_t idx_in_files, struct snap_entry *e, const char *abs,
+                 struct osm_err *err)
+{
+    struct stat st;
+    int exists = lstat(abs, &st) == 0;
+    switch (e->type) {
+    case SNAP_DIR:
+        if (!exists && mkdir(abs, 0700) != 0)
+            return osm_err_errno(err, "mkdir %s", abs);
+        return 0;
+    case SNAP_FILE:
+        if (e->action == SNAP_ACT_STAGED) {
+            char *tmp = osm_xasprintf("%s/%zu", r->staging, idx_in_files);
+            int rc = 0;
+            if (rename(tmp, abs) != 0) {
+                /* Already moved by a previous, interrupted apply? */
+                if (!(errno == ENOENT && exists && S_ISREG(st.st_mode)))
+                    rc = osm_err_errno(err, "moving restored file into %s", abs);
+            }
+            free(tmp);
+            return rc;
+        }
+        if (e->action == SNAP_ACT_KEEP)
+            return 0;
+        return osm_err_set(err, OSM_EFAIL, "internal: %s was not staged", abs);
+    case SNAP_SYMLINK: {
+        if (exists && S_ISLNK(st.st_mode)) {
+            char cur[4096];
+            ssize_t n = readlink(abs, cur, sizeof cur - 1);
+            if (n >= 0 && (cur[n] = '\0', strcmp(cur, e->link) == 0))
+                return 0;
+        }
+        if (exists && unlink(abs) != 0)
+            return osm_err_errno(err, "removing %s", abs);
+        if (symlink(e->link, abs) != 0)
+            return osm_err_errno(err, "symlink %s", abs);
+        return 0;
+    }
+    case SNAP_HARDLINK: {
+        char *target = osm_xasprintf("%s/%s", r->root, e->link);
+        struct stat tst;
+        int rc = 0;
+        if (lstat(target, &tst) != 0)
+            rc = osm_err_errno(err, "hardlink target %s", target);
+        else if (!(exists && st.st_ino == tst.st_ino && st.st_dev == tst.st_dev)) {
+            if (exists && unlink(abs) != 0)
+                rc = osm_err_errno(err, "removing %s", abs);
+            else if (link(target, abs) != 0)
+                rc = osm_err_errno(err, "link %s -> %s", abs, target);
+        }
+        free(target);
+        return rc;
+    }
+    default: /* device nodes, FIFOs, sockets */
+        if (exists && (st.st_mode & S_IFMT) == (e->mode & S_IFMT) && st.st_rdev == e->rdev)
+            return 0;
+        if (exists && unlink(abs) != 0)
+            return osm_err_errno(err, "removing %s", abs);
+        if (mknod(abs, (e->mode & S_IFMT) | 0600, (dev_t)e->rdev) != 0)
+            return osm_err_errno(err, "mknod %s", abs);
+        return 0;
+    }
+}
+
+int snap_tree_apply(struct snap_tree_restore *r, struct osm_err *err)
+{
+    struct stat rst;
+    if (lstat(r->root, &rst) != 0)
+        return osm_err_errno(err, "disk %s: %s", r->disk_id, r->root);
+    if (prune(r, r->root, "", rst.st_dev, err) != 0)
+        return -1;
+    size_t fi = 0;
+    int rc = 0;
+    for (size_t i = 0; i < r->ix->n && rc == 0; i++) {
+        struct snap_entry *e = r->ix->e[i];
+        char *abs = snap_entry_abs(r->root, e);
+        rc = place(r, fi, e, abs, err);
+        if (e->type == SNAP_FILE)
+            fi++;
+        if (rc == 0 && e->type != SNAP_DIR && e->type != SNAP_HARDLINK)
+            rc = set_meta(abs, e, err);
+        free(abs);
+    }
+    if (rc == 0 && rmdir(r->staging) != 0 && errno != ENOENT)
+        rc = osm_err_errno(err, "removing %s", r->staging);
+    for (size_t i = r->ix->n; i-- > 0 && rc == 0;) {
+        struct snap_entry *e = r->ix->e[i];
+        if (e->type != SNAP_DIR)
+            continue;
+        char *abs = snap_entry_abs(r->root, e);
+        rc = set_meta(abs, e, err);
+        free(abs);
+    }
+    if (rc != 0) {
+        osm_err_prefix(err, "disk %s", r->disk_id);
+        return -1;
+    }
+    int fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (syncfs(fd) != 0)
+            rc = osm_err_errno(err, "disk %s: syncing %s", r->disk_id, r->root);
+        close(fd);
+    }
+    return rc;
+}
+
+int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct osm_err *err)
+{
+    struct snap_index now;
+    snap_index_init(&now);
+    if (snap_walk(r->root, &now, err) != 0) {
+        snap_index_free(&now);
+        return -1;
+    }
+    struct snap_worker w;
+    snap_worker_init(&w, 0);
+    int rc = 0;
+    for (size_t i = 0; i < now.n && rc == 0; i++) {
+        struct snap_entry *e = now.e[i];
+        if (e->type != SNAP_FILE)
+            continue;
+        struct snap_entry *was = r->sorted ? snap_index_find(r->sorted, r->ix->n, e->path) : NULL;
+        if (was && was->type == SNAP_FILE && was->size == e->size &&
+            (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED)) {
+            e->refs = osm_xmalloc((was->n_refs ? was->n_refs : 1) * sizeof *e->refs);
+            if (was->n_refs)
+                memcpy(e->refs, was->refs, was->n_refs * sizeof *e->refs);
+            e->n_refs = was->n_refs;
+        } else {
+            char *abs = snap_entry_abs(r->root, e);
+            rc = snap_file_chunks(abs, e, NULL, &w, NULL, err);
+            free(abs);
+        }
+    }
+    if (rc == 0)
+        snap_index_digest(&now, hex);
+    snap_worker_free(&w);
+    snap_index_free(&now);
+    return rc;
+}

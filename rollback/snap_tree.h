@@ -1,0 +1,60 @@
+/* snap_tree: reading and writing directory trees and image files for
+ * snapshots.
+ *
+ * Why plain syscalls and not libarchive's disk reader: we need the raw
+ * material (lstat, llistxattr/lgetxattr — POSIX ACLs and file capabilities
+ * are xattrs, so they come for free — and SEEK_DATA/SEEK_HOLE for sparse
+ * files), no archive format in between, and a walk that costs one lstat and
+ * one llistxattr per file, which is what makes an unchanged re-snapshot cheap.
+ *
+ * The walk stays on the disk's filesystem (mount points are kept as empty
+ * directories, like `tar --one-file-system`) and skips the restore staging
+ * directory at the disk root. */
+#ifndef SNAP_TREE_H
+#define SNAP_TREE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "osm_error.h"
+#include "snap_index.h"
+#include "snap_store.h"
+
+#define SNAP_STAGING_NAME ".osmig-restore-staging"
+
+/* Metadata of every entry under `root` (content refs left empty). */
+int snap_walk(const char *root, struct snap_index *ix, struct osm_err *err);
+/* Absolute path of an entry. Caller frees. */
+char *snap_entry_abs(const char *root, const struct snap_entry *e);
+/* Read the file at `abs` and fill e->refs (and refresh size and times);
+ * store the chunks when `store` is not NULL, else only hash them. */
+int snap_file_chunks(const char *abs, struct snap_entry *e, const struct snap_store *store, struct snap_worker *w,
+                     _Atomic uint64_t *bytes_done, struct osm_err *err);
+/* 1 when the file at `abs` already has exactly e's content, 0 when not. */
+int snap_file_matches(const char *abs, const struct snap_entry *e, struct snap_worker *w);
+
+/* Restore one tree disk from `ix` (two phases, see snap_tree.c). */
+struct snap_tree_restore {
+    const char *root;
+    const char *disk_id;
+    struct snap_index *ix;
+    struct snap_entry **sorted;
+    char *staging;
+    struct timespec root_times[2]; /* put back when a refused restore unstages */
+};
+/* Phase 1: stage every file whose content differs (chunks verified); changes
+ * nothing outside the staging directory. */
+int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, struct snap_worker *workers,
+                    int threads, _Atomic uint64_t *bytes_done, _Atomic uint64_t *files_done, struct osm_err *err);
+/* Phase 2: make the tree equal to the index; safe to repeat. */
+int snap_tree_apply(struct snap_tree_restore *r, struct osm_err *err);
+/* Remove the staging directory (after a failure). */
+void snap_tree_unstage(struct snap_tree_restore *r);
+/* Digest of the tree as it is now; files with action KEEP/STAGED take their
+ * content from the index, others are read. */
+int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct osm_err *err);
+
+enum { SNAP_ACT_NONE = 0, SNAP_ACT_KEEP, SNAP_ACT_STAGED };
+
+#endif
