@@ -6,7 +6,7 @@ pkgs=(
   libsolv-dev libsolvext-dev librpm-dev libcurl4-openssl-dev libssl-dev libzstd-dev
   libjansson-dev libcmocka-dev libsqlite3-dev libarchive-dev
   libhivex-dev libwim-dev libmicrohttpd-dev libpq-dev
-  rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl
+  rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl time
   qemu-utils wimtools ntfs-3g gdisk dosfstools mtools postgresql
   lighttpd
 )
