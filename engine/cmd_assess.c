@@ -9,6 +9,7 @@
 #include "osm_cli.h"
 #include "osm_fs.h"
 #include "osm_paths.h"
+#include "osm_windows.h"
 #include "plan.h"
 #include "providers/provider.h"
 #include "system.h"
@@ -33,6 +34,42 @@ static void push(struct strlist *l, const char *s)
 {
     l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
     l->v[l->n++] = s;
+}
+
+/* Windows: prechecks and the upgrade path (hops); the "plan" of a Windows
+ * migration is that report (media and transit disk come at migration). */
+static int assess_windows(struct osm_instance *inst, const struct osm_facts *facts, const char *target, int json,
+                          int is_plan, const char *output)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    json_t *report = NULL;
+    int r = osm_windows_assess(inst->root, facts, target, &report, &err);
+    if (r < 0) {
+        osm_err_prefix(&err, "assessing %s", inst->uri);
+        return osm_cli_fail(&err);
+    }
+    json_object_set_new(report, "instance", json_string(inst->uri));
+    if (is_plan && output && strcmp(output, "-") != 0) {
+        char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        int w = osm_write_file_atomic(output, text, strlen(text), 0644, &err);
+        free(text);
+        json_decref(report);
+        if (w != 0)
+            return osm_cli_fail(&err);
+        fprintf(stderr, "osmig: Windows plan for %s written to %s%s\n", inst->uri, output,
+                r == 1 ? " (INHIBITED: see its inhibitors)" : "");
+        return OSM_EXIT_OK;
+    }
+    if (json || is_plan) {
+        json_dumpf(report, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        osm_windows_print_report(stdout, report);
+    }
+    json_decref(report);
+    if (is_plan)
+        return OSM_EXIT_OK;
+    return r == 1 ? OSM_EXIT_INHIBITED : OSM_EXIT_OK;
 }
 
 static int run(int argc, char **argv, int is_plan)
@@ -92,6 +129,10 @@ static int run(int argc, char **argv, int is_plan)
     struct osm_facts facts;
     if (osm_instance_facts(inst, &facts, &err) != 0) {
         rc = osm_cli_fail(&err);
+        goto done;
+    }
+    if (osm_windows_is_root(inst->root)) {
+        rc = assess_windows(inst, &facts, target, json, is_plan, output);
         goto done;
     }
     if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, &err) != 0) {

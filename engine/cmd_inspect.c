@@ -6,6 +6,7 @@
 
 #include "osm_cli.h"
 #include "osm_paths.h"
+#include "osm_windows.h"
 #include "providers/provider.h"
 #include "system.h"
 
@@ -38,6 +39,25 @@ int cmd_inspect(int argc, char **argv)
     struct osm_instance *inst;
     if (osm_instance_open(argv[optind], &inst, &err) != 0)
         return osm_cli_fail(&err);
+    if (osm_windows_is_root(inst->root)) {
+        json_t *facts = NULL;
+        if (osm_windows_inspect(inst->root, &facts, &err) != 0) {
+            osm_err_prefix(&err, "inspecting %s", inst->uri);
+            osm_instance_close(inst);
+            return osm_cli_fail(&err);
+        }
+        if (json) {
+            json_object_set_new(facts, "instance", json_string(inst->uri));
+            json_dumpf(facts, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        } else {
+            printf("Instance:      %s\n", inst->uri);
+            osm_windows_print_facts(stdout, facts);
+        }
+        json_decref(facts);
+        osm_instance_close(inst);
+        return OSM_EXIT_OK;
+    }
     struct osm_linux_system sys;
     if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, &err) != 0) {
         osm_err_prefix(&err, "inspecting %s", inst->uri);

@@ -8,6 +8,7 @@
 #include "matrix.h"
 #include "osm_buf.h"
 #include "osm_cli.h"
+#include "osm_windows.h"
 
 static const char usage_text[] = "usage: osmig matrix [--json] [--matrix FILE]...\n"
                                  "  List the supported migration paths (source, versions, target, arches).\n";
@@ -65,6 +66,11 @@ int cmd_matrix(int argc, char **argv)
         return osm_cli_fail(&err);
     }
     free(files);
+    json_t *win = NULL;
+    if (osm_windows_matrix_paths(&win, &err) != 0) {
+        osm_matrix_free(&m);
+        return osm_cli_fail(&err);
+    }
     if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < m.n_paths; i++) {
@@ -81,13 +87,21 @@ int cmd_matrix(int argc, char **argv)
             json_object_set_new(o, "regions", p->n_regions ? strarr(p->regions, p->n_regions) : json_null());
             json_object_set_new(o, "trial_only", json_boolean(p->trial_only));
             json_object_set_new(o, "note", p->note ? json_string(p->note) : json_null());
+            json_object_set_new(o, "family", json_string("linux"));
             json_array_append_new(arr, o);
+        }
+        size_t i;
+        json_t *w;
+        json_array_foreach(win, i, w)
+        {
+            json_object_set_new(w, "family", json_string("windows"));
+            json_array_append(arr, w);
         }
         json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(arr);
     } else {
-        printf("%-26s %-9s %-30s %-16s %s\n", "FROM", "VERSIONS", "TO", "ARCHES", "NOTES");
+        printf("%-26s %-9s %-38s %-16s %s\n", "FROM", "VERSIONS", "TO", "ARCHES", "NOTES");
         for (size_t i = 0; i < m.n_paths; i++) {
             const struct osm_path *p = &m.paths[i];
             const struct osm_target *t = osm_matrix_target(&m, p->to);
@@ -95,13 +109,16 @@ int cmd_matrix(int argc, char **argv)
             char *vers = joined(p->versions, p->n_versions, ",");
             char *arches = joined(p->arches, p->n_arches, ",");
             char *to = osm_xasprintf("%s (%s)", t->name, t->id);
-            printf("%-26s %-9s %-30s %-16s %s\n", s ? s->name : p->from_id, vers, to, arches,
+            printf("%-26s %-9s %-38s %-16s %s\n", s ? s->name : p->from_id, vers, to, arches,
                    p->trial_only ? "trial only" : "");
             free(vers);
             free(arches);
             free(to);
         }
+        printf("\nWindows Server:\n");
+        osm_windows_print_paths(stdout, win);
     }
+    json_decref(win);
     osm_matrix_free(&m);
     return OSM_EXIT_OK;
 }

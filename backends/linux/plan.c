@@ -159,6 +159,13 @@ static int needs_filelists(Pool *pool)
 static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
 {
     Pool *pool = plan->sys->pool;
+    struct osm_repo_src *srcs = osm_xcalloc(plan->n_repos + 1, sizeof *srcs);
+    for (size_t i = 0; i < plan->n_repos; i++)
+        srcs[i] = (struct osm_repo_src){plan->repos[i].id, plan->repos[i].baseurl};
+    int prepared = osm_repomd_prepare(srcs, plan->n_repos, o->cache_dir, err);
+    free(srcs);
+    if (prepared != 0)
+        return -1;
     for (size_t i = 0; i < plan->n_repos; i++) {
         struct osm_plan_repo *r = &plan->repos[i];
         struct osm_repo_src src = {r->id, r->baseurl};
@@ -189,6 +196,21 @@ static int name_in_targets(Pool *pool, Id name)
             return 1;
     }
     return 0;
+}
+
+/* Is any of the comma-separated names shipped by the target? */
+static int any_in_targets(Pool *pool, const char *names)
+{
+    char *copy = osm_xstrdup(names), *save = NULL;
+    int found = 0;
+    for (char *n = strtok_r(copy, ",", &save); n && !found; n = strtok_r(NULL, ",", &save)) {
+        while (*n == ' ')
+            n++;
+        Id id = pool_str2id(pool, n, 0);
+        found = id && name_in_targets(pool, id);
+    }
+    free(copy);
+    return found;
 }
 
 static Id installed_by_name(Pool *pool, Id name)
@@ -256,6 +278,11 @@ static int apply_events(struct osm_plan *plan, const struct osm_plan_opts *o, Qu
         switch (c->kind) {
         case OSM_CHANGE_REMOVE:
             if (!installed_by_name(pool, name))
+                break;
+            /* A replacement the target does not ship must not cost the
+             * package: leave it to the distribution upgrade (the missing
+             * replacement is reported as event-package-missing). */
+            if (c->related && !any_in_targets(pool, c->related))
                 break;
             text = c->related ? osm_xasprintf("%s by %s (event %s): %s -> %s", osm_event_action_name(c->event->action),
                                               "package event", c->event->origin, c->name, c->related)

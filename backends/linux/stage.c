@@ -31,8 +31,17 @@ static int check_inside_root(const char *root, const char *dir, struct osm_err *
     char rroot[PATH_MAX], rdir[PATH_MAX];
     if (!realpath(root, rroot))
         return osm_err_errno(err, "root %s", root);
-    if (!realpath(dir, rdir))
-        return osm_err_errno(err, "stage directory %s", dir);
+    /* Before mkdir -p: judge the deepest part that exists. */
+    char *probe = osm_xstrdup(dir);
+    while (!realpath(probe, rdir)) {
+        char *slash = strrchr(probe, '/');
+        if (errno != ENOENT || !slash || slash == probe) {
+            free(probe);
+            return osm_err_errno(err, "stage directory %s", dir);
+        }
+        *slash = '\0';
+    }
+    free(probe);
     size_t n = strlen(rroot);
     if (strcmp(rroot, "/") != 0 && (strncmp(rdir, rroot, n) != 0 || (rdir[n] != '/' && rdir[n] != '\0')))
         return osm_err_set(err, OSM_EINPUT, "stage directory %s resolves to %s, outside the root %s", dir, rdir,
@@ -170,7 +179,8 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
         osm_err_set(err, OSM_ENOTFOUND, "root %s is not a directory", root);
         goto out;
     }
-    if (osm_mkdir_p(stage, 0755, err) < 0 || check_inside_root(root, stage, err) < 0)
+    if (check_inside_root(root, stage, err) < 0 || osm_mkdir_p(stage, 0755, err) < 0 ||
+        check_inside_root(root, stage, err) < 0)
         goto out;
 
     /* A stage being redone is not valid until its new manifest is written. */
@@ -211,7 +221,7 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
     fo.no_fsync = 1;
     fo.progress = o.progress;
     fo.userdata = o.userdata;
-    if (!o.no_signature_check) {
+    if (!o.no_signature_check && n > 0) {
         struct osm_fetch_opts ko = fo;
         ko.progress = NULL;
         if (load_keys(plan, stage, &ko, &kr, err) < 0)
@@ -243,7 +253,7 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
     } else {
         osm_warn("stage.no_signature_check", "packages=%zu reason=\"disabled by the caller\"", n);
     }
-    if (sync_stage(stage, err) < 0 ||
+    if ((r.reused < n && sync_stage(stage, err) < 0) ||
         write_manifest(plan, stage, items, acts, n, r.signatures_checked, err) < 0)
         goto out;
     rc = 0;

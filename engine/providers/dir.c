@@ -244,7 +244,7 @@ static int dir_facts(struct osm_instance *inst, struct osm_facts *out, struct os
         return osm_err_errno(err, "instance %s: statvfs %s", inst->uri, inst->root);
     out->system_disk_free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
     out->system_disk_size_bytes = (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
-    snprintf(out->region, sizeof out->region, "%s", "local");
+    out->region[0] = '\0'; /* a host tree is in no cloud region unless its descriptor says so */
     out->zone[0] = '\0';
     out->heartbeat = (int64_t)time(NULL);
     out->authorized = 1;

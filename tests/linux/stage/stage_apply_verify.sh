@@ -62,4 +62,9 @@ cp "$WORK/fstab" "$R/etc/fstab"
 rpm --root "$R" --dbpath /var/lib/rpm -i --nodeps --replacefiles "$FIX/src/osm-gone-1.0-1.noarch.rpm"
 expect_fail "$WORK/v3.err" "$TOOL" verify "$WORK/plan.json" "$R" --core "$CORE"
 assert_grep "osm-gone-1.0-1.noarch of the old release is still installed (plan: erase)" "$WORK/v3.err"
+# A root whose var/lib/osmig points outside it: refused, nothing written there.
+R2="$WORK/evil"; mkdir -p "$R2/var/lib" "$WORK/outside"; ln -s "$WORK/outside" "$R2/var/lib/osmig"
+expect_fail "$WORK/e-evil" "$TOOL" stage "$WORK/plan.json" "$R2" --reserve 1
+assert_grep "outside the root" "$WORK/e-evil"
+[ -z "$(ls -A "$WORK/outside")" ] || fail "staging wrote outside the root"
 echo "PASS"

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "osm_fs.h"
+#include "fetch.h"
+#include "osm_hash.h"
 #include "planfile.h"
 #include "verify.h"
 
@@ -99,6 +101,43 @@ static void fstab_check_names_the_bad_line(void **state)
     free(fstab);
 }
 
+static void fetch_file_checks_digest_and_never_leaves_a_bad_file(void **state)
+{
+    (void)state;
+    char *src = osm_path_join(tmpdir, "src.bin"), *dest = osm_path_join(tmpdir, "dest.bin");
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_write_file_atomic(src, "hello osmig\n", 12, 0644, &err), 0);
+    char sum[129];
+    assert_int_equal(osm_hash_file("sha256", src, sum, &err), 0);
+    char *url = osm_xasprintf("file://%s", src);
+    struct osm_fetch_opts o = {.max_retries = -1};
+
+    assert_int_equal(osm_fetch_file(url, dest, "sha256", sum, &o, &err), 0);
+    assert_true(osm_is_file(dest));
+
+    char *partpath = osm_xasprintf("%s.part", dest);
+    unlink(dest);
+    const char *wrong = "1111111111111111111111111111111111111111111111111111111111111111";
+    assert_int_equal(osm_fetch_file(url, dest, "sha256", wrong, &o, &err), -1);
+    assert_int_equal(err.code, OSM_ECHECKSUM);
+    assert_non_null(strstr(err.msg, wrong));
+    assert_non_null(strstr(err.msg, sum));
+    assert_non_null(strstr(err.msg, "fetched twice"));
+    assert_false(osm_is_file(dest));
+    assert_false(osm_is_file(partpath));
+
+    char *missing = osm_xasprintf("file://%s/nope.rpm", tmpdir);
+    osm_err_clear(&err);
+    assert_int_equal(osm_fetch_file(missing, dest, NULL, NULL, &o, &err), -1);
+    assert_int_equal(err.code, OSM_ENET);
+    assert_non_null(strstr(err.msg, "nope.rpm"));
+    free(missing);
+    free(partpath);
+    free(url);
+    free(src);
+    free(dest);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -119,6 +158,7 @@ int main(void)
         cmocka_unit_test(plan_refuses_location_escaping_the_repo),
         cmocka_unit_test(plan_refuses_unknown_action_and_repo),
         cmocka_unit_test(fstab_check_names_the_bad_line),
+        cmocka_unit_test(fetch_file_checks_digest_and_never_leaves_a_bad_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
