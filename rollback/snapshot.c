@@ -300,14 +300,19 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
                          struct snap_worker *workers, int threads, struct progress *pr, struct snap_index *ix,
                          struct osm_err *err)
 {
+    struct snap_entry **psorted = prev->n ? snap_index_sorted(prev) : NULL;
     if (d->kind == OSM_DISK_TREE) {
         progress_start(pr, "scan", d->id, 0, 0);
-        if (snap_walk(d->path, ix, err) != 0)
+        if (snap_walk(d->path, ix, psorted, prev->n, err) != 0) {
+            free(psorted);
             return -1;
+        }
     } else {
         struct stat st;
-        if (stat(d->path, &st) != 0)
+        if (stat(d->path, &st) != 0) {
+            free(psorted);
             return osm_err_errno(err, "%s", d->path);
+        }
         struct snap_entry *e = snap_index_add(ix);
         e->path = osm_xstrdup("");
         e->type = SNAP_FILE;
@@ -320,7 +325,6 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
         if (S_ISBLK(st.st_mode))
             e->mtime_ns = -1; /* never reuse: a device's times say nothing */
     }
-    struct snap_entry **psorted = prev->n ? snap_index_sorted(prev) : NULL;
     struct snap_entry **todo = osm_xmalloc((ix->n ? ix->n : 1) * sizeof *todo);
     size_t nt = 0;
     uint64_t bytes = 0;
@@ -1262,7 +1266,7 @@ int osm_snap_tree_digest(const char *path, char hex[65], struct osm_err *err)
     snap_index_init(&ix);
     struct snap_worker w;
     snap_worker_init(&w, 0);
-    int rc = snap_walk(path, &ix, err);
+    int rc = snap_walk(path, &ix, NULL, 0, err);
     for (size_t i = 0; i < ix.n && rc == 0; i++) {
         if (ix.e[i]->type != SNAP_FILE)
             continue;
