@@ -270,6 +270,13 @@ static int read_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err 
     struct read_ctx *c = vctx;
     char *abs = snap_entry_abs(c->root, c->todo[i]);
     int rc = snap_file_chunks(abs, c->todo[i], c->s, w, &c->pr->bytes, err);
+    if (rc != 0 && access(abs, F_OK) != 0 && errno == ENOENT) {
+        /* Removed between the walk and the read (a live system): it is not
+         * part of the snapshot. */
+        c->todo[i]->type = 0;
+        osm_err_clear(err);
+        rc = 0;
+    }
     free(abs);
     atomic_fetch_add(&c->pr->files, 1);
     return rc;
@@ -348,9 +355,21 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
     int rc = snap_parallel(nt, threads, workers, read_one, &c, read_tick, err);
     free(todo);
     progress_emit(pr, 1);
-    if (rc != 0)
+    if (rc != 0) {
         osm_err_prefix(err, "disk %s", d->id);
-    return rc;
+        return rc;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < ix->n; i++) {
+        if (ix->e[i]->type == 0)
+            snap_entry_free(ix->e[i]);
+        else
+            ix->e[kept++] = ix->e[i];
+    }
+    ix->n = kept;
+    if (d->kind != OSM_DISK_TREE && kept != 1)
+        return osm_err_set(err, OSM_ENOTFOUND, "disk %s: image %s vanished while it was read", d->id, d->path);
+    return 0;
 }
 
 /* Newest ready set of this instance, for reuse. */
