@@ -1,6 +1,7 @@
 /* main.c: `osmig` entry point: global options, then dispatch to cmd_*.c. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "osm_cli.h"
@@ -19,11 +20,17 @@ static const struct command commands[] = {
     {"matrix", cmd_matrix, "list the supported migration paths"},
     {"snapshot", cmd_snapshot, "create, list, verify, restore and delete snapshot sets of an instance"},
     {"media", cmd_media, "register and list Windows installation media"},
+    {"tasks", cmd_tasks, "list every task, newest first"},
+    {"task", cmd_task, "show a task: state, phase, progress, snapshot set, history, cause"},
+    {"cancel", cmd_cancel, "cancel a task that has not changed its instance yet"},
+    {"retry", cmd_retry, "run a failed, rolled back, cancelled or expired task again"},
+    {"rollback", cmd_rollback, "restore a succeeded task's instance, or run a failed rollback again"},
+    {"resume", cmd_resume, "continue every task an engine left unfinished"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osmig [--verbose] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'osmig COMMAND --help' describes a command.\n");
@@ -53,6 +60,11 @@ int main(int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
             osm_log_set_level(OSM_LOG_INFO);
+        } else if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc) {
+            /* Global form of every task command's --state-dir. */
+            setenv("OSMIG_STATE_DIR", argv[++i], 1);
+        } else if (strncmp(argv[i], "--state-dir=", 12) == 0) {
+            setenv("OSMIG_STATE_DIR", argv[i] + 12, 1);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;

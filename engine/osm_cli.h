@@ -18,6 +18,12 @@ int cmd_plan(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_media(int argc, char **argv);
+int cmd_tasks(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
 
 /* Print "osmig: error: MSG" to stderr and return the exit status for it. */
 int osm_cli_fail(const struct osm_err *err);

@@ -21,6 +21,7 @@ enum osm_errcode {
     OSM_ECHECKSUM = 7, /* digest mismatch */
     OSM_ESOLVE = 8,    /* dependency problems */
     OSM_EUNSUPPORTED = 9,
+    OSM_ECONFLICT = 10, /* the state forbids it: a busy instance, a finished task */
 };
 
 struct osm_err {

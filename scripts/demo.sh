@@ -9,7 +9,7 @@ work=${OSMIG_DEMO_DIR:-$PWD/build/demo}
 export OSMIG_FIXTURE_CACHE=${OSMIG_FIXTURE_CACHE:-$PWD/build/fixture-cache}
 export OSMIG_CACHE_DIR=${OSMIG_CACHE_DIR:-$work/cache}
 bash tests/fixtures/make-sample.sh "$work" >/dev/null
-sed -e "s#@WORKDIR@#$work#g" -e "s#@EVENTS@#$src/matrices/linux/events/alinux3.json#g" \
+sed -e "s#@WORKDIR@#$work#g" -e "s#@MATRICES@#$src/matrices#g" \
   tests/fixtures/sample-matrix.json.in > "$work/sample-matrix.json"
 echo "== osmig inspect dir:$work/root (first lines)"
 ./build/osmig inspect "dir:$work/root" | head -8

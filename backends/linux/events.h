@@ -44,11 +44,16 @@ struct osm_event {
     struct osm_event_pkg *out;
     size_t n_out;
     int from_major, from_minor; /* initial_release */
-    int to_major, to_minor;     /* release */
+    int to_major, to_minor;     /* release; OSM_EV_AT_TARGET for an osmig event without one */
     char **arches;           /* empty: every architecture */
     size_t n_arches;
     char *origin;            /* "FILE#ID" for reasons shown to the user */
 };
+
+/* An osmig event without a release (a change of vendor, such as
+ * centos-release -> alinux-release, even from 7.9 to a 7.9) applies after
+ * every release step, whatever the source and target. */
+#define OSM_EV_AT_TARGET (-1)
 
 struct osm_eventset {
     struct osm_event *ev;
@@ -80,7 +85,10 @@ void osm_eventset_free(struct osm_eventset *set);
 
 /* Replay the events for `arch` from the source release (src_major.src_minor)
  * up to the target release (dst_major.dst_minor) over `installed` (package
- * names), in release order. */
+ * names), in release order. A name may be written NAME@MODULE:STREAM for a
+ * package installed from a module stream: only such a package matches an
+ * event's modular in-package (docs/events.md). The changes come in name
+ * order and point into `set`, which must outlive them. */
 int osm_events_apply(const struct osm_eventset *set, const char *const *installed, size_t n_installed,
                      int src_major, int src_minor, int dst_major, int dst_minor, const char *arch,
                      struct osm_event_result *out, struct osm_err *err);

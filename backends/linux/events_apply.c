@@ -10,11 +10,14 @@
  *     way; Deprecated marks (Leapp also adds all its in-packages); Merged
  *     needs any of its in-packages installed, the others need all; applying
  *     takes the in-packages out and puts the out-packages in;
- *  4. compare names before and after.
+ *  4. then osmig's events without a release ("at the target": a change of
+ *     vendor such as centos-release -> alinux-release), as one last step;
+ *  5. compare names before and after.
  *
  * A package is its name plus its module stream: an installed name written
  * "NAME@MODULE:STREAM" is a package installed from that stream, which is
  * what a modular event's in-package must match. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +50,7 @@ static int key_cmp(const void *pa, const void *pb)
 /* An event retained for the replay, with its packages as key indices. */
 struct step {
     const struct osm_event *ev;
-    int to_major, to_minor; /* the release it is applied at */
+    int to_major, to_minor; /* the release it is applied at; INT_MAX: at the target */
     size_t *in, *out;
     int dropped;
 };
@@ -186,8 +189,7 @@ static void apply_step(struct replay *r, const struct step *s)
             if (r->from[k])
                 for (size_t w = 0; w < r->words; w++)
                     lineage[w] |= r->from[k][w];
-            if (!r->removed_by[k])
-                r->removed_by[k] = ev;
+            r->removed_by[k] = ev; /* the last removal is the one that counts */
         }
         r->present[k] = 0;
     }
@@ -317,6 +319,147 @@ static int installed_key(const char *s, char **buf, struct key *k)
     return 0;
 }
 
+/* The keys of the installed names; `bufs[i]` holds the split-up copy of a
+ * modular name. */
+static int installed_keys(const char *const *installed, size_t n, struct key *keys, char **bufs,
+                          struct osm_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!installed[i] || installed_key(installed[i], &bufs[i], &keys[i]) < 0)
+            return osm_err_set(err, OSM_EINPUT,
+                               "applying package events: installed package %zu: \"%s\" is not NAME or "
+                               "NAME@MODULE:STREAM",
+                               i, installed[i] ? installed[i] : "(null)");
+    return 0;
+}
+
+/* Step 1: the events of this architecture and release window. */
+static size_t select_steps(const struct osm_eventset *set, int src_major, int src_minor, int dst_major,
+                           int dst_minor, const char *arch, struct step *steps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        const struct osm_event *ev = &set->ev[i];
+        int to_ma = ev->to_major, to_mi = ev->to_minor;
+        if (to_ma == OSM_EV_AT_TARGET) {
+            /* After every release: a vendor swap sees the final EL set. */
+            to_ma = to_mi = INT_MAX;
+        } else if (release_cmp(to_ma, to_mi, src_major, src_minor) <= 0 ||
+                   release_cmp(to_ma, to_mi, dst_major, dst_minor) > 0) {
+            continue;
+        }
+        if (arch_matches(ev, arch))
+            steps[n++] = (struct step){ev, to_ma, to_mi, NULL, NULL, 0};
+    }
+    return n;
+}
+
+/* Every package the installed set and the steps name, sorted, once; then
+ * the state arrays over them, and each step's packages as key indices. */
+static void replay_init(struct replay *r, const struct key *inst, size_t n_installed, struct step *steps,
+                        size_t n_steps)
+{
+    size_t n_keys = n_installed;
+    for (size_t s = 0; s < n_steps; s++)
+        n_keys += steps[s].ev->n_in + steps[s].ev->n_out;
+    r->keys = osm_xcalloc(n_keys + 1, sizeof *r->keys);
+    memcpy(r->keys, inst, n_installed * sizeof *inst);
+    r->n_keys = n_installed;
+    for (size_t s = 0; s < n_steps; s++) {
+        const struct osm_event *ev = steps[s].ev;
+        for (size_t i = 0; i < ev->n_in; i++)
+            r->keys[r->n_keys++] = (struct key){ev->in[i].name, ev->in[i].module, ev->in[i].stream};
+        for (size_t i = 0; i < ev->n_out; i++)
+            r->keys[r->n_keys++] = (struct key){ev->out[i].name, ev->out[i].module, ev->out[i].stream};
+    }
+    qsort(r->keys, r->n_keys, sizeof *r->keys, key_cmp);
+    size_t uniq = 0;
+    for (size_t i = 0; i < r->n_keys; i++)
+        if (uniq == 0 || key_cmp(&r->keys[uniq - 1], &r->keys[i]) != 0)
+            r->keys[uniq++] = r->keys[i];
+    r->n_keys = uniq;
+
+    size_t nk = r->n_keys + 1;
+    r->present = osm_xcalloc(nk, 1);
+    r->snap = osm_xcalloc(nk, 1);
+    r->seen = osm_xcalloc(nk, 1);
+    r->src = osm_xcalloc(nk, 1);
+    r->removed_by = osm_xcalloc(nk, sizeof *r->removed_by);
+    r->added_by = osm_xcalloc(nk, sizeof *r->added_by);
+    r->deprecated_by = osm_xcalloc(nk, sizeof *r->deprecated_by);
+    r->from = osm_xcalloc(nk, sizeof *r->from);
+    r->src_ord = osm_xcalloc(nk, sizeof *r->src_ord);
+    for (size_t i = 0; i < n_installed; i++) {
+        size_t k = key_index(r, inst[i].name, inst[i].module, inst[i].stream);
+        r->src[k] = r->present[k] = r->seen[k] = 1;
+    }
+    for (size_t k = 0; k < r->n_keys; k++)
+        if (r->src[k])
+            r->src_ord[k] = r->n_src++;
+    r->words = (r->n_src + 63) / 64;
+
+    for (size_t s = 0; s < n_steps; s++) {
+        const struct osm_event *ev = steps[s].ev;
+        steps[s].in = osm_xcalloc(ev->n_in + 1, sizeof *steps[s].in);
+        steps[s].out = osm_xcalloc(ev->n_out + 1, sizeof *steps[s].out);
+        for (size_t i = 0; i < ev->n_in; i++)
+            steps[s].in[i] = key_index(r, ev->in[i].name, ev->in[i].module, ev->in[i].stream);
+        for (size_t i = 0; i < ev->n_out; i++)
+            steps[s].out[i] = key_index(r, ev->out[i].name, ev->out[i].module, ev->out[i].stream);
+        qsort(steps[s].in, ev->n_in, sizeof *steps[s].in, size_cmp);
+    }
+}
+
+static void replay_free(struct replay *r)
+{
+    for (size_t k = 0; k < r->n_keys; k++)
+        free(r->from[k]);
+    free(r->from);
+    free(r->src_ord);
+    free(r->present);
+    free(r->snap);
+    free(r->seen);
+    free(r->src);
+    free(r->removed_by);
+    free(r->added_by);
+    free(r->deprecated_by);
+    free(r->keys);
+}
+
+/* Step 2: shadowed events out; then release order, file order within a
+ * release. Returns the number of steps left. */
+static size_t order_steps(struct step *steps, size_t n_steps)
+{
+    drop_shadowed(steps, n_steps);
+    size_t kept = 0;
+    for (size_t s = 0; s < n_steps; s++) {
+        if (steps[s].dropped) {
+            free(steps[s].in);
+            free(steps[s].out);
+        } else {
+            steps[kept++] = steps[s];
+        }
+    }
+    qsort(steps, kept, sizeof *steps, step_apply_order);
+    return kept;
+}
+
+/* Steps 3 and 4: release by release (the at-target steps last), each
+ * release against the set as it began. */
+static void replay_releases(struct replay *r, const struct step *steps, size_t n_steps)
+{
+    for (size_t s = 0; s < n_steps;) {
+        size_t end = s;
+        memcpy(r->snap, r->present, r->n_keys);
+        while (end < n_steps && release_cmp(steps[end].to_major, steps[end].to_minor, steps[s].to_major,
+                                            steps[s].to_minor) == 0)
+            apply_step(r, &steps[end++]);
+        for (size_t k = 0; k < r->n_keys; k++)
+            r->seen[k] |= r->present[k];
+        s = end;
+    }
+}
+
 int osm_events_apply(const struct osm_eventset *set, const char *const *installed, size_t n_installed,
                      int src_major, int src_minor, int dst_major, int dst_minor, const char *arch,
                      struct osm_event_result *out, struct osm_err *err)
@@ -328,140 +471,29 @@ int osm_events_apply(const struct osm_eventset *set, const char *const *installe
     if (n_installed && !installed)
         return osm_err_set(err, OSM_EUSAGE, "applying package events: no installed packages given");
 
-    struct replay r = {0};
     char **bufs = osm_xcalloc(n_installed + 1, sizeof *bufs);
     struct key *inst = osm_xcalloc(n_installed + 1, sizeof *inst);
-    for (size_t i = 0; i < n_installed; i++) {
-        if (!installed[i] || installed_key(installed[i], &bufs[i], &inst[i]) < 0) {
-            for (size_t j = 0; j < i; j++)
-                free(bufs[j]);
-            free(bufs);
-            free(inst);
-            return osm_err_set(err, OSM_EINPUT,
-                               "applying package events: installed package %zu: \"%s\" is not NAME or "
-                               "NAME@MODULE:STREAM",
-                               i, installed[i] ? installed[i] : "(null)");
-        }
-    }
-
-    /* 1. The events of this architecture and release window. */
-    struct step *steps = osm_xcalloc(set->n + 1, sizeof *steps);
-    size_t n_steps = 0, n_keys = n_installed;
-    for (size_t i = 0; i < set->n; i++) {
-        const struct osm_event *ev = &set->ev[i];
-        int to_ma = ev->to_major, to_mi = ev->to_minor;
-        if (to_ma == OSM_EV_AT_TARGET) {
-            to_ma = dst_major;
-            to_mi = dst_minor;
-        } else if (release_cmp(to_ma, to_mi, src_major, src_minor) <= 0 ||
-                   release_cmp(to_ma, to_mi, dst_major, dst_minor) > 0) {
-            continue;
-        }
-        if (!arch_matches(ev, arch))
-            continue;
-        steps[n_steps++] = (struct step){ev, to_ma, to_mi, NULL, NULL, 0};
-        n_keys += ev->n_in + ev->n_out;
-    }
-
-    /* Every package any of them names, sorted, once. */
-    r.keys = osm_xcalloc(n_keys + 1, sizeof *r.keys);
-    memcpy(r.keys, inst, n_installed * sizeof *inst);
-    r.n_keys = n_installed;
-    for (size_t s = 0; s < n_steps; s++) {
-        const struct osm_event *ev = steps[s].ev;
-        for (size_t i = 0; i < ev->n_in; i++)
-            r.keys[r.n_keys++] = (struct key){ev->in[i].name, ev->in[i].module, ev->in[i].stream};
-        for (size_t i = 0; i < ev->n_out; i++)
-            r.keys[r.n_keys++] = (struct key){ev->out[i].name, ev->out[i].module, ev->out[i].stream};
-    }
-    qsort(r.keys, r.n_keys, sizeof *r.keys, key_cmp);
-    size_t uniq = 0;
-    for (size_t i = 0; i < r.n_keys; i++)
-        if (uniq == 0 || key_cmp(&r.keys[uniq - 1], &r.keys[i]) != 0)
-            r.keys[uniq++] = r.keys[i];
-    r.n_keys = uniq;
-
-    size_t nk = r.n_keys + 1;
-    r.present = osm_xcalloc(nk, 1);
-    r.snap = osm_xcalloc(nk, 1);
-    r.seen = osm_xcalloc(nk, 1);
-    r.src = osm_xcalloc(nk, 1);
-    r.removed_by = osm_xcalloc(nk, sizeof *r.removed_by);
-    r.added_by = osm_xcalloc(nk, sizeof *r.added_by);
-    r.deprecated_by = osm_xcalloc(nk, sizeof *r.deprecated_by);
-    r.from = osm_xcalloc(nk, sizeof *r.from);
-    r.src_ord = osm_xcalloc(nk, sizeof *r.src_ord);
-    for (size_t i = 0; i < n_installed; i++) {
-        size_t k = key_index(&r, inst[i].name, inst[i].module, inst[i].stream);
-        r.src[k] = r.present[k] = r.seen[k] = 1;
-    }
-    for (size_t k = 0; k < r.n_keys; k++)
-        if (r.src[k])
-            r.src_ord[k] = r.n_src++;
-    r.words = (r.n_src + 63) / 64;
-
-    for (size_t s = 0; s < n_steps; s++) {
-        const struct osm_event *ev = steps[s].ev;
-        steps[s].in = osm_xcalloc(ev->n_in + 1, sizeof *steps[s].in);
-        steps[s].out = osm_xcalloc(ev->n_out + 1, sizeof *steps[s].out);
-        for (size_t i = 0; i < ev->n_in; i++)
-            steps[s].in[i] = key_index(&r, ev->in[i].name, ev->in[i].module, ev->in[i].stream);
-        for (size_t i = 0; i < ev->n_out; i++)
-            steps[s].out[i] = key_index(&r, ev->out[i].name, ev->out[i].module, ev->out[i].stream);
-        qsort(steps[s].in, ev->n_in, sizeof *steps[s].in, size_cmp);
-    }
-
-    /* 2. Shadowed events; then release order, file order within a release. */
-    drop_shadowed(steps, n_steps);
-    size_t kept = 0;
-    for (size_t s = 0; s < n_steps; s++) {
-        if (steps[s].dropped) {
+    int rc = installed_keys(installed, n_installed, inst, bufs, err);
+    if (rc == 0) {
+        struct step *steps = osm_xcalloc(set->n + 1, sizeof *steps);
+        size_t n_steps = select_steps(set, src_major, src_minor, dst_major, dst_minor, arch, steps);
+        struct replay r = {0};
+        replay_init(&r, inst, n_installed, steps, n_steps);
+        n_steps = order_steps(steps, n_steps);
+        replay_releases(&r, steps, n_steps);
+        collect_changes(&r, out); /* step 5 */
+        for (size_t s = 0; s < n_steps; s++) {
             free(steps[s].in);
             free(steps[s].out);
-        } else {
-            steps[kept++] = steps[s];
         }
+        free(steps);
+        replay_free(&r);
     }
-    n_steps = kept;
-    qsort(steps, n_steps, sizeof *steps, step_apply_order);
-
-    /* 3. Release by release. */
-    for (size_t s = 0; s < n_steps;) {
-        size_t end = s;
-        memcpy(r.snap, r.present, r.n_keys);
-        while (end < n_steps && release_cmp(steps[end].to_major, steps[end].to_minor, steps[s].to_major,
-                                            steps[s].to_minor) == 0)
-            apply_step(&r, &steps[end++]);
-        for (size_t k = 0; k < r.n_keys; k++)
-            r.seen[k] |= r.present[k];
-        s = end;
-    }
-
-    /* 4. What changed, by name. */
-    collect_changes(&r, out);
-
-    for (size_t s = 0; s < n_steps; s++) {
-        free(steps[s].in);
-        free(steps[s].out);
-    }
-    free(steps);
-    for (size_t k = 0; k < r.n_keys; k++)
-        free(r.from[k]);
-    free(r.from);
-    free(r.src_ord);
-    free(r.present);
-    free(r.snap);
-    free(r.seen);
-    free(r.src);
-    free(r.removed_by);
-    free(r.added_by);
-    free(r.deprecated_by);
-    free(r.keys);
     for (size_t i = 0; i < n_installed; i++)
         free(bufs[i]);
     free(bufs);
     free(inst);
-    return 0;
+    return rc;
 }
 
 void osm_event_result_free(struct osm_event_result *res)

@@ -234,6 +234,17 @@ int osm_events_read_native(struct osm_eventset *set, const json_t *root, const c
     if (json_integer_value(version) != NATIVE_VERSION)
         return osm_err_set(err, OSM_EINPUT, "%s: unsupported version %lld (this osmig reads version %d)", path,
                            (long long)json_integer_value(version), NATIVE_VERSION);
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)root, key, v)
+    {
+        if (strcmp(key, "format") != 0 && strcmp(key, "version") != 0 && strcmp(key, "events") != 0 &&
+            strcmp(key, "description") != 0)
+            return osm_err_set(err, OSM_EINPUT, "%s: unknown top-level field \"%s\"", path, key);
+    }
+    const json_t *desc = json_object_get(root, "description");
+    if (desc && !json_is_string(desc))
+        return osm_err_set(err, OSM_EINPUT, "%s: \"description\" must be a string", path);
     const json_t *list = json_object_get(root, "events");
     if (!json_is_array(list))
         return osm_err_set(err, OSM_EINPUT, "%s: \"events\" must be a list", path);

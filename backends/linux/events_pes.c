@@ -264,9 +264,15 @@ static int read_entry(struct osm_eventset *set, const json_t *e, struct where *w
         return bad(err, w, "not an object");
     const json_t *id = json_object_get(e, "id");
     if (id && !json_is_null(id)) {
-        if (!json_is_integer(id))
+        /* AlmaLinux's data writes some ids as strings of digits. */
+        const char *s = json_string_value(id);
+        char *end = NULL;
+        if (json_is_integer(id))
+            w->id = (long)json_integer_value(id);
+        else if (s && *s >= '0' && *s <= '9' && strlen(s) < 19)
+            w->id = strtol(s, &end, 10);
+        if (!json_is_integer(id) && (!end || *end))
             return bad(err, w, "\"id\" must be an integer");
-        w->id = (long)json_integer_value(id);
         w->has_id = 1;
     }
     const json_t *action = json_object_get(e, "action");

@@ -12,10 +12,6 @@
 
 #include "events.h"
 
-/* A native event without "to" applies at the target release, whatever it
- * is (a same-release change of vendor, such as CentOS 7.9 -> RHEL 7.9). */
-#define OSM_EV_AT_TARGET (-1)
-
 int osm_events_read_pes(struct osm_eventset *set, const json_t *root, const char *path, const char *base,
                         struct osm_err *err);
 int osm_events_read_native(struct osm_eventset *set, const json_t *root, const char *path, const char *base,

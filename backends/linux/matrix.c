@@ -513,14 +513,14 @@ int osm_matrix_load(struct osm_matrix *m, const char *const *extra, size_t n_ext
     for (size_t i = 0; i < n_extra && rc == 0; i++)
         rc = osm_matrix_load_file(m, extra[i], err);
     free_strlist(names, n);
-    if (rc != 0)
-        return -1;
     /* Every path must lead to a known target. */
-    for (size_t i = 0; i < m->n_paths; i++)
+    for (size_t i = 0; i < m->n_paths && rc == 0; i++)
         if (!osm_matrix_target(m, m->paths[i].to))
-            return osm_err_set(err, OSM_EINPUT, "matrix %s: a path from %s leads to unknown target \"%s\"",
-                               m->paths[i].origin, m->paths[i].from_id, m->paths[i].to);
-    return 0;
+            rc = osm_err_set(err, OSM_EINPUT, "matrix %s: a path from %s leads to unknown target \"%s\"",
+                             m->paths[i].origin, m->paths[i].from_id, m->paths[i].to);
+    if (rc != 0)
+        osm_matrix_free(m);
+    return rc;
 }
 
 void osm_matrix_free(struct osm_matrix *m)

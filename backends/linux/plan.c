@@ -159,6 +159,13 @@ static int needs_filelists(Pool *pool)
 static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
 {
     Pool *pool = plan->sys->pool;
+    struct osm_repo_src *srcs = osm_xcalloc(plan->n_repos + 1, sizeof *srcs);
+    for (size_t i = 0; i < plan->n_repos; i++)
+        srcs[i] = (struct osm_repo_src){plan->repos[i].id, plan->repos[i].baseurl};
+    int prepared = osm_repomd_prepare(srcs, plan->n_repos, o->cache_dir, err);
+    free(srcs);
+    if (prepared != 0)
+        return -1;
     for (size_t i = 0; i < plan->n_repos; i++) {
         struct osm_plan_repo *r = &plan->repos[i];
         struct osm_repo_src src = {r->id, r->baseurl};
@@ -189,6 +196,21 @@ static int name_in_targets(Pool *pool, Id name)
             return 1;
     }
     return 0;
+}
+
+/* Is any of the comma-separated names shipped by the target? */
+static int any_in_targets(Pool *pool, const char *names)
+{
+    char *copy = osm_xstrdup(names), *save = NULL;
+    int found = 0;
+    for (char *n = strtok_r(copy, ",", &save); n && !found; n = strtok_r(NULL, ",", &save)) {
+        while (*n == ' ')
+            n++;
+        Id id = pool_str2id(pool, n, 0);
+        found = id && name_in_targets(pool, id);
+    }
+    free(copy);
+    return found;
 }
 
 static Id installed_by_name(Pool *pool, Id name)
@@ -256,6 +278,11 @@ static int apply_events(struct osm_plan *plan, const struct osm_plan_opts *o, Qu
         switch (c->kind) {
         case OSM_CHANGE_REMOVE:
             if (!installed_by_name(pool, name))
+                break;
+            /* A replacement the target does not ship must not cost the
+             * package: leave it to the distribution upgrade (the missing
+             * replacement is reported as event-package-missing). */
+            if (c->related && !any_in_targets(pool, c->related))
                 break;
             text = c->related ? osm_xasprintf("%s by %s (event %s): %s -> %s", osm_event_action_name(c->event->action),
                                               "package event", c->event->origin, c->name, c->related)
@@ -500,9 +527,11 @@ static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
         struct osm_buf b;
         osm_buf_init(&b);
         osm_buf_adds(&b, solver_problem2str(solv, problem));
+        /* Each solution is a new solve: offer them for the first problems
+         * only, which is what a person reads anyway. */
         Id solution = 0;
-        int ns = 0;
-        while ((solution = solver_next_solution(solv, problem, solution)) != 0 && ns < 3) {
+        int ns = 0, max_solutions = problem <= 8 ? 2 : 0;
+        while (ns < max_solutions && (solution = solver_next_solution(solv, problem, solution)) != 0) {
             osm_buf_addf(&b, "%s solution %d:", ns ? ";" : " —", ns + 1);
             Id element = 0, p, rp;
             int first = 1;
@@ -517,8 +546,20 @@ static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
     }
 }
 
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err);
+
 int osm_plan_compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
                      struct osm_err *err)
+{
+    if (compute(sys, o, plan, err) == 0)
+        return 0;
+    osm_plan_free(plan);
+    return -1;
+}
+
+static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, struct osm_plan *plan,
+                   struct osm_err *err)
 {
     memset(plan, 0, sizeof *plan);
     plan->sys = sys;

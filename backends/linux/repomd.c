@@ -8,7 +8,9 @@
 #include <solv/repo_rpmmd.h>
 #include <solv/repo_solv.h>
 #include <solv/repo_write.h>
+#include <solv/repodata.h>
 #include <solv/solv_xfopen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,12 +147,37 @@ static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *pa
     return 0;
 }
 
+/* The cache keeps what planning and staging read (names, versions, deps,
+ * vendor, location, checksum, sizes, file provides) and drops the texts
+ * (summary, description, URL, changelog-ish data): they are half the file and
+ * every warm run would load them for nothing. */
+static int cache_keyfilter(Repo *repo, Repokey *key, void *kfdata)
+{
+    switch (key->name) {
+    case SOLVABLE_SUMMARY:
+    case SOLVABLE_DESCRIPTION:
+    case SOLVABLE_URL:
+    case SOLVABLE_LICENSE:
+    case SOLVABLE_GROUP:
+    case SOLVABLE_PACKAGER:
+    case SOLVABLE_BUILDHOST:
+    case SOLVABLE_BUILDTIME:
+    case SOLVABLE_HEADEREND:
+    case SOLVABLE_SOURCEARCH:
+    case SOLVABLE_SOURCEEVR:
+    case SOLVABLE_SOURCENAME:
+        return KEY_STORAGE_DROPPED;
+    default:
+        return repo_write_stdkeyfilter(repo, key, kfdata);
+    }
+}
+
 static void write_solv(Repo *repo, const char *path)
 {
     char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
     FILE *fp = fopen(tmp, "we");
     if (fp) {
-        int ok = repo_write(repo, fp) == 0;
+        int ok = repo_write_filtered(repo, fp, cache_keyfilter, NULL, NULL) == 0;
         ok &= fflush(fp) == 0;
         ok &= fclose(fp) == 0;
         if (ok && rename(tmp, path) == 0) {
@@ -176,8 +203,8 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     if (with_filelists && !filelists.location) {
         with_filelists = 0; /* a repo without filelists: primary's file subset is all there is */
     }
-    solv = with_filelists ? osm_xasprintf("%s/primary-%.40s-fl-%.40s.solv", dir, primary.chksum, filelists.chksum)
-                          : osm_xasprintf("%s/primary-%.40s.solv", dir, primary.chksum);
+    solv = with_filelists ? osm_xasprintf("%s/primary-%.40s-fl-%.40s.v2.solv", dir, primary.chksum, filelists.chksum)
+                          : osm_xasprintf("%s/primary-%.40s.v2.solv", dir, primary.chksum);
     if (!extend_only) {
         FILE *fp = fopen(solv, "re");
         if (fp) {
@@ -203,6 +230,19 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     }
     repo_internalize(repo);
     write_solv(repo, solv);
+    /* Swap the parsed data for the trimmed cache: the texts the cache drops
+     * would otherwise stay in memory for the rest of the run. */
+    FILE *cfp = fopen(solv, "re");
+    if (cfp) {
+        repo_empty(repo, 1);
+        int r = repo_add_solv(repo, cfp, 0);
+        fclose(cfp);
+        if (r != 0) {
+            osm_err_set(err, OSM_EIO, "repository '%s': cannot read back its cache %s: %s", src->id, solv,
+                        pool_errstr(repo->pool));
+            goto out;
+        }
+    }
     osm_debug("repo.load", "repo=%s packages=%d filelists=%d", src->id, repo->nsolvables, with_filelists);
     rc = 0;
 out:
@@ -212,6 +252,54 @@ out:
     free(ppath);
     free(fpath);
     free(dir);
+    return rc;
+}
+
+struct prepare_job {
+    const struct osm_repo_src *src;
+    const char *cache_root;
+    struct osm_err err;
+    int rc;
+};
+
+static void *prepare_one(void *arg)
+{
+    struct prepare_job *job = arg;
+    Pool *pool = pool_create();
+    pool_setdisttype(pool, DISTTYPE_RPM);
+    Repo *repo = repo_create(pool, job->src->id);
+    job->rc = load(repo, job->src, job->cache_root, 0, 0, &job->err);
+    pool_free(pool);
+    return NULL;
+}
+
+int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *cache_root, struct osm_err *err)
+{
+    /* One thread per repository, each with its own pool (libsolv pools are
+     * independent): parsing is the cold path's cost and repositories are
+     * independent, so a machine with several cores parses them at once. */
+    struct prepare_job *jobs = osm_xcalloc(n, sizeof *jobs);
+    pthread_t *threads = osm_xcalloc(n, sizeof *threads);
+    int *started = osm_xcalloc(n, sizeof *started);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].src = &srcs[i];
+        jobs[i].cache_root = cache_root;
+        started[i] = pthread_create(&threads[i], NULL, prepare_one, &jobs[i]) == 0;
+        if (!started[i])
+            prepare_one(&jobs[i]);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (started[i])
+            pthread_join(threads[i], NULL);
+        if (jobs[i].rc != 0 && rc == 0) {
+            *err = jobs[i].err;
+            rc = -1;
+        }
+    }
+    free(jobs);
+    free(threads);
+    free(started);
     return rc;
 }
 

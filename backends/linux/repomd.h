@@ -22,6 +22,10 @@ struct osm_repo_src {
  * file path is not satisfied by primary's file subset). */
 int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
                     Repo **out, struct osm_err *err);
+/* Fetch, check and parse every repository into the cache, in parallel, so
+ * that the osm_repomd_load() calls that follow read .solv files. Fails with
+ * the first repository's error, in order. */
+int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *cache_root, struct osm_err *err);
 /* Add filelists to a repo loaded before without them. */
 int osm_repomd_add_filelists(Repo *repo, const struct osm_repo_src *src, const char *cache_root, struct osm_err *err);
 

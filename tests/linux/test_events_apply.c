@@ -227,6 +227,23 @@ static void present_restores_a_package_seen_before(void **state)
     assert_int_equal(res.n, 0);
     osm_event_result_free(&res);
     osm_eventset_free(&set);
+
+    /* b is seen only because 8.0 brought it in. */
+    pes_begin();
+    pes_entry(1, RENAMED, "a", "b", "7.7", "8.0", ALL);
+    pes_entry(2, REMOVED, "b", NULL, "8.0", "8.1", ALL);
+    pes_entry(3, PRESENT, "b", NULL, "8.1", "8.2", ALL);
+    pes_load(&set);
+    apply(&set, (const char *[]){"a", NULL}, "7.9", "8.2", "x86_64", &res);
+    assert_int_equal(res.n, 2);
+    assert_change(&res, OSM_CHANGE_REMOVE, "a", "b", 1);
+    assert_change(&res, OSM_CHANGE_INSTALL, "b", "a", 3);
+    osm_event_result_free(&res);
+    apply(&set, (const char *[]){"a", NULL}, "7.9", "8.1", "x86_64", &res);
+    assert_int_equal(res.n, 1);
+    assert_change(&res, OSM_CHANGE_REMOVE, "a", NULL, 1);
+    osm_event_result_free(&res);
+    osm_eventset_free(&set);
 }
 
 /* A renamed to B in 8.0, B split into C and D in 8.2. */
@@ -461,6 +478,35 @@ static void native_events_chain_and_apply_at_target(void **state)
     osm_eventset_free(&set);
 }
 
+/* A vendor swap without a release comes after every release's events,
+ * even those of the target release itself. */
+static void at_target_events_come_after_the_last_release(void **state)
+{
+    (void)state;
+    struct osm_eventset set = {0};
+    pes_begin();
+    pes_entry(2152, REPLACED, "centos-release", "centos-linux-release", "7.7", "8.0", ALL);
+    pes_load(&set);
+    struct osm_err err = OSM_ERR_INIT;
+    const char *path = ev_write("vendor.json", "{\"format\": \"osmig-events\", \"version\": 1, \"events\": ["
+                                               "{\"id\": \"el7\", \"action\": \"replace\", \"in\": [\"centos-release\"],"
+                                               " \"out\": [\"vendor-release\"]},"
+                                               "{\"id\": \"el8\", \"action\": \"replace\", \"in\": [\"centos-linux-release\"],"
+                                               " \"out\": [\"vendor-release\"]}]}");
+    assert_int_equal(osm_events_load_file(&set, path, &err), 0);
+    assert_int_equal(set.ev[1].to_major, OSM_EV_AT_TARGET);
+    for (int minor = 0; minor <= 6; minor += 6) {
+        struct osm_event_result res;
+        apply(&set, (const char *[]){"centos-release", NULL}, "7.9", minor ? "8.6" : "8.0", "x86_64", &res);
+        assert_int_equal(res.n, 2);
+        assert_change(&res, OSM_CHANGE_REMOVE, "centos-release", "vendor-release", 2152);
+        assert_change(&res, OSM_CHANGE_INSTALL, "vendor-release", "centos-release", 1);
+        assert_string_equal(ev_find(&res, OSM_CHANGE_INSTALL, "vendor-release")->event->origin, "vendor.json#el8");
+        osm_event_result_free(&res);
+    }
+    osm_eventset_free(&set);
+}
+
 static void files_of_both_formats_add_up(void **state)
 {
     (void)state;
@@ -515,6 +561,7 @@ int main(void)
         cmocka_unit_test(stream_maps_make_one_event_per_input_stream),
         cmocka_unit_test(later_event_shadows_one_with_same_inputs),
         cmocka_unit_test(native_events_chain_and_apply_at_target),
+        cmocka_unit_test(at_target_events_come_after_the_last_release),
         cmocka_unit_test(files_of_both_formats_add_up),
         cmocka_unit_test(bad_installed_names_and_missing_arch_fail),
     };

@@ -13,21 +13,21 @@
 
 static char ev_tmpdir[256];
 
-static int ev_setup(void **state)
+__attribute__((unused)) static int ev_setup(void **state)
 {
     (void)state;
     snprintf(ev_tmpdir, sizeof ev_tmpdir, "/tmp/osmig-events-XXXXXX");
     return mkdtemp(ev_tmpdir) ? 0 : -1;
 }
 
-static int ev_teardown(void **state)
+__attribute__((unused)) static int ev_teardown(void **state)
 {
     (void)state;
     return osm_remove_tree(ev_tmpdir, NULL);
 }
 
 /* Write `text` to NAME in the scratch directory; returns the path (static). */
-static const char *ev_write(const char *name, const char *text)
+__attribute__((unused)) static const char *ev_write(const char *name, const char *text)
 {
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", ev_tmpdir, name);
@@ -38,7 +38,7 @@ static const char *ev_write(const char *name, const char *text)
 }
 
 /* The change of `kind` for `name`, or NULL. */
-static const struct osm_event_change *ev_find(const struct osm_event_result *res, enum osm_change_kind kind,
+__attribute__((unused)) static const struct osm_event_change *ev_find(const struct osm_event_result *res, enum osm_change_kind kind,
                                               const char *name)
 {
     for (size_t i = 0; i < res->n; i++)

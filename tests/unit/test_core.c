@@ -115,7 +115,9 @@ static void dir_instance_lists_disks_and_rejects_unknown_params(void **state)
     free(uri);
 
     uri = osm_xasprintf("dir:%s?disk=%s/etc", root, root);
-    mkdir(osm_path_join(root, "etc"), 0755);
+    char *etc = osm_path_join(root, "etc");
+    mkdir(etc, 0755);
+    free(etc);
     assert_int_equal(osm_instance_open(uri, &inst, &err), -1);
     assert_non_null(strstr(err.msg, "inside the system root"));
     free(uri);

@@ -1,0 +1,52 @@
+/* apply: run a staged plan as one librpm transaction into the root.
+ *
+ * The transaction has the root as its root directory (rpmtsSetRootDir) and
+ * the root's own rpmdb at the EL location /var/lib/rpm. Install, upgrade,
+ * downgrade and replace actions add the staged files (each checked again
+ * against the plan's checksum and its header against the plan's NEVRA);
+ * replace and erase actions remove the installed "from" package; keep does
+ * nothing. rpm checks dependencies and orders the elements; scriptlets run
+ * chrooted into the root (librpm does that when the process is root).
+ * Signatures are not checked again here: stage checked them against the
+ * target's keys, which the root's rpmdb does not hold yet.
+ *
+ * rpmdb format: Debian's librpm writes sqlite and reads Berkeley DB only
+ * read-only (bdb_ro). A root whose rpmdb is Berkeley DB (EL7, EL8) is first
+ * copied to ROOT/var/lib/osmig/rpmdb.orig (kept for rollback) and rebuilt as
+ * sqlite in place (osm_rpmdb_prepare). An ndb rpmdb is refused.
+ *
+ * Re-running after a completed apply is harmless: packages already installed
+ * at the planned version and erased packages already gone are skipped. */
+#ifndef OSM_APPLY_H
+#define OSM_APPLY_H
+
+#include <stddef.h>
+
+#include "osm_error.h"
+#include "planfile.h"
+#include "progress.h"
+
+#define OSM_RPMDB_BACKUP "/var/lib/osmig/rpmdb.orig"
+
+enum osm_rpmdb_format { OSM_RPMDB_NONE, OSM_RPMDB_SQLITE, OSM_RPMDB_BDB, OSM_RPMDB_NDB };
+
+struct osm_apply_opts {
+    osm_progress_fn progress; /* phases "install" / "erase": packages done/total, bytes of the current package */
+    void *userdata;
+};
+
+struct osm_apply_result {
+    size_t elements;          /* transaction elements run */
+    size_t skipped;           /* actions already done */
+    int rpmdb_rebuilt;        /* 1 when a Berkeley DB rpmdb was converted */
+    size_t scriptlet_warnings;/* non-fatal scriptlet failures (%post ...), logged */
+};
+
+enum osm_rpmdb_format osm_rpmdb_format(const char *root);
+/* Make the root's rpmdb writable by this librpm (see above). Sets *rebuilt. */
+int osm_rpmdb_prepare(const char *root, int *rebuilt, struct osm_err *err);
+
+int osm_apply(const struct osm_planfile *plan, const char *root, const struct osm_apply_opts *opts,
+              struct osm_apply_result *result, struct osm_err *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* rpmutil.c: see rpmutil.h. */
+#include "rpmutil.h"
+
+#include "rpmsetup.h"
+
+#include <rpm/rpmlib.h>
+#include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct osm_buf *capture_sink;
+static rpmlogCallback saved_cb;
+static rpmlogCallbackData saved_data;
+
+int osm_rpm_init(struct osm_err *err)
+{
+    return osm_rpm_setup(err);
+}
+
+void osm_rpm_el_dbpath_begin(void)
+{
+    rpmPushMacro(NULL, "_dbpath", NULL, "/var/lib/rpm", RMIL_CMDLINE);
+}
+
+void osm_rpm_el_dbpath_end(void)
+{
+    rpmPopMacro(NULL, "_dbpath");
+}
+
+static int capture_cb(rpmlogRec rec, rpmlogCallbackData data)
+{
+    (void)data;
+    if (capture_sink && rpmlogRecPriority(rec) <= RPMLOG_WARNING) {
+        const char *m = rpmlogRecMessage(rec);
+        size_t n = strlen(m);
+        while (n && m[n - 1] == '\n')
+            n--;
+        if (capture_sink->len)
+            osm_buf_adds(capture_sink, "; ");
+        osm_buf_add(capture_sink, m, n);
+    }
+    return 0; /* swallowed: the caller reports it */
+}
+
+void osm_rpmlog_capture_begin(struct osm_buf *sink)
+{
+    capture_sink = sink;
+    saved_cb = rpmlogSetCallback(capture_cb, NULL);
+    (void)saved_data;
+}
+
+void osm_rpmlog_capture_end(void)
+{
+    rpmlogSetCallback(saved_cb, saved_data);
+    capture_sink = NULL;
+}
+
+/* Installed instances matching a label ("name-V-R.A", epoch spelled or not). */
+rpmdbMatchIterator osm_rpm_find_installed(rpmts ts, const char *label)
+{
+    /* RPMDBI_LABEL does not take an epoch: drop "E:" after the name. */
+    char *copy = osm_xstrdup(label);
+    char *colon = strchr(copy, ':');
+    if (colon) {
+        char *dash = colon;
+        while (dash > copy && *dash != '-')
+            dash--;
+        if (*dash == '-')
+            memmove(dash + 1, colon + 1, strlen(colon + 1) + 1);
+    }
+    rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_LABEL, copy, 0);
+    free(copy);
+    return mi;
+}
+
+int osm_rpm_is_installed(rpmts ts, const char *label)
+{
+    rpmdbMatchIterator mi = osm_rpm_find_installed(ts, label);
+    int n = mi ? rpmdbGetIteratorCount(mi) : 0;
+    rpmdbFreeIterator(mi);
+    return n > 0;
+}
+

@@ -1,0 +1,264 @@
+/* stage.c: see stage.h. */
+#include "stage.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "osm_log.h"
+#include "sigcheck.h"
+
+#define DEFAULT_RESERVE (500LL * 1024 * 1024)
+
+char *osm_stage_dir(const char *root)
+{
+    return osm_root_path(root, OSM_STAGE_SUBDIR);
+}
+
+/* The stage directory must resolve inside the root: a root whose var/lib is
+ * a symlink to a host path must not make us write there. */
+static int check_inside_root(const char *root, const char *dir, struct osm_err *err)
+{
+    char rroot[PATH_MAX], rdir[PATH_MAX];
+    if (!realpath(root, rroot))
+        return osm_err_errno(err, "root %s", root);
+    if (!realpath(dir, rdir))
+        return osm_err_errno(err, "stage directory %s", dir);
+    size_t n = strlen(rroot);
+    if (strcmp(rroot, "/") != 0 && (strncmp(rdir, rroot, n) != 0 || (rdir[n] != '/' && rdir[n] != '\0')))
+        return osm_err_set(err, OSM_EINPUT, "stage directory %s resolves to %s, outside the root %s", dir, rdir,
+                           rroot);
+    return 0;
+}
+
+/* A gpgkeys entry as a local file: file:// URLs directly, others downloaded
+ * into the stage's keys/ directory. Caller frees. */
+static char *key_to_file(const char *url, const char *stage, const char *repo, size_t idx,
+                         const struct osm_fetch_opts *fo, struct osm_err *err)
+{
+    if (strncmp(url, "file://", 7) == 0) {
+        char *path = curl_easy_unescape(NULL, url + 7, 0, NULL);
+        char *out = osm_xstrdup(path);
+        curl_free(path);
+        return out;
+    }
+    if (url[0] == '/')
+        return osm_xstrdup(url);
+    char *keys = osm_path_join(stage, "keys");
+    char *dest = NULL;
+    if (osm_mkdir_p(keys, 0755, err) == 0) {
+        char *name = osm_xasprintf("%s-%zu.asc", repo, idx);
+        for (char *p = name; *p; p++)
+            if (*p == '/')
+                *p = '_';
+        dest = osm_path_join(keys, name);
+        free(name);
+        if (osm_fetch_file(url, dest, NULL, NULL, fo, err) < 0) {
+            osm_err_prefix(err, "gpg key of repo %s", repo);
+            free(dest);
+            dest = NULL;
+        }
+    }
+    free(keys);
+    return dest;
+}
+
+static int load_keys(const struct osm_planfile *plan, const char *stage, const struct osm_fetch_opts *fo,
+                     struct osm_keyring **kr, struct osm_err *err)
+{
+    size_t n = 0, cap = 0;
+    for (size_t r = 0; r < plan->n_repos; r++)
+        cap += plan->repos[r].n_gpgkeys;
+    char **files = osm_xcalloc(cap + 1, sizeof *files);
+    int rc = -1;
+    for (size_t r = 0; r < plan->n_repos; r++)
+        for (size_t k = 0; k < plan->repos[r].n_gpgkeys; k++) {
+            files[n] = key_to_file(plan->repos[r].gpgkeys[k], stage, plan->repos[r].id, k, fo, err);
+            if (!files[n])
+                goto out;
+            n++;
+        }
+    if (n == 0) {
+        osm_err_set(err, OSM_EINPUT,
+                    "the plan lists no gpgkeys for the target's repos: cannot check signatures "
+                    "(pass --no-signature-check to stage without checking)");
+        goto out;
+    }
+    rc = osm_keyring_load((const char *const *)files, n, kr, err);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return rc;
+}
+
+static int check_space(const char *stage, uint64_t need_pkgs, int64_t reserve, struct osm_err *err)
+{
+    struct statvfs vfs;
+    if (statvfs(stage, &vfs) != 0)
+        return osm_err_errno(err, "statvfs %s", stage);
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    uint64_t need = need_pkgs + (uint64_t)(reserve > 0 ? reserve : 0);
+    if (avail < need)
+        return osm_err_set(err, OSM_EIO,
+                           "not enough free space in %s: staging needs %llu bytes (%llu of packages + %llu reserve), "
+                           "%llu available; free some space on the system disk",
+                           stage, (unsigned long long)need, (unsigned long long)need_pkgs,
+                           (unsigned long long)(reserve > 0 ? reserve : 0), (unsigned long long)avail);
+    return 0;
+}
+
+static int sync_stage(const char *stage, struct osm_err *err)
+{
+    int fd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "opening %s", stage);
+    int rc = syncfs(fd);
+    close(fd);
+    return rc == 0 ? 0 : osm_err_errno(err, "syncing %s", stage);
+}
+
+static int write_manifest(const struct osm_planfile *plan, const char *stage, struct osm_fetch_item *items,
+                          const struct osm_planfile_action **acts, size_t n, int sigchecked, struct osm_err *err)
+{
+    json_t *pkgs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        uint64_t size = stat(items[i].dest, &st) == 0 ? (uint64_t)st.st_size : 0;
+        json_array_append_new(pkgs, json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:s}", "name", acts[i]->name,
+                                              "action", osm_planfile_kind_name(acts[i]->kind), "to", acts[i]->to, "file",
+                                              acts[i]->filename, "checksum", "type", acts[i]->checksum_type, "value",
+                                              acts[i]->checksum, "size", (json_int_t)size, "signature",
+                                              sigchecked ? "verified" : "not checked"));
+    }
+    json_t *m = json_pack("{s:i, s:s, s:b, s:o}", "osmig_stage", 1, "target", plan->target_id, "signature_check",
+                          sigchecked, "packages", pkgs);
+    char *text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(m);
+    char *path = osm_path_join(stage, OSM_STAGE_MANIFEST);
+    int rc = osm_write_file_atomic(path, text, strlen(text), 0644, err);
+    free(path);
+    free(text);
+    return rc;
+}
+
+int osm_stage(const struct osm_planfile *plan, const char *root, const struct osm_stage_opts *opts,
+              struct osm_stage_result *res, struct osm_err *err)
+{
+    struct osm_stage_opts o = opts ? *opts : (struct osm_stage_opts){0};
+    struct osm_stage_result r = {0};
+    int64_t reserve = o.reserve_bytes == 0 ? DEFAULT_RESERVE : o.reserve_bytes;
+    char *stage = osm_stage_dir(root);
+    struct osm_fetch_item *items = osm_xcalloc(plan->n_actions + 1, sizeof *items);
+    const struct osm_planfile_action **acts = osm_xcalloc(plan->n_actions + 1, sizeof *acts);
+    char **dests = osm_xcalloc(plan->n_actions + 1, sizeof *dests);
+    char **urls = osm_xcalloc(plan->n_actions + 1, sizeof *urls);
+    struct osm_keyring *kr = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (!osm_is_dir(root)) {
+        osm_err_set(err, OSM_ENOTFOUND, "root %s is not a directory", root);
+        goto out;
+    }
+    if (osm_mkdir_p(stage, 0755, err) < 0 || check_inside_root(root, stage, err) < 0)
+        goto out;
+
+    /* A stage being redone is not valid until its new manifest is written. */
+    char *manifest = osm_path_join(stage, OSM_STAGE_MANIFEST);
+    if (unlink(manifest) != 0 && errno != ENOENT) {
+        osm_err_errno(err, "removing %s", manifest);
+        free(manifest);
+        goto out;
+    }
+    free(manifest);
+
+    uint64_t need = 0;
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (!osm_planfile_has_package(a))
+            continue;
+        for (size_t j = 0; j < n; j++)
+            if (strcmp(acts[j]->filename, a->filename) == 0) {
+                osm_err_set(err, OSM_EINPUT, "plan: %s and %s would both be staged as %s", acts[j]->to, a->to,
+                            a->filename);
+                goto out;
+            }
+        acts[n] = a;
+        urls[n] = osm_xasprintf("%s%s", a->repo_ref->baseurl, a->location);
+        dests[n] = osm_path_join(stage, a->filename);
+        items[n] = (struct osm_fetch_item){.url = urls[n], .dest = dests[n], .checksum_type = a->checksum_type,
+                                           .checksum = a->checksum, .size = a->download_size, .label = a->to};
+        if (!osm_is_file(dests[n]))
+            need += a->download_size;
+        n++;
+    }
+    if (check_space(stage, need, reserve, err) < 0)
+        goto out;
+
+    struct osm_fetch_opts fo = o.fetch;
+    /* One syncfs before the manifest instead of an fsync per package: a file
+     * torn by a crash is caught by its digest on the next run anyway. */
+    fo.no_fsync = 1;
+    fo.progress = o.progress;
+    fo.userdata = o.userdata;
+    if (!o.no_signature_check) {
+        struct osm_fetch_opts ko = fo;
+        ko.progress = NULL;
+        if (load_keys(plan, stage, &ko, &kr, err) < 0)
+            goto out;
+    }
+    osm_info("stage.download", "packages=%zu bytes_to_fetch=%llu dir=%s", n, (unsigned long long)need, stage);
+    if (osm_fetch_many(items, n, &fo, err) < 0) {
+        osm_err_prefix(err, "staging");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        r.reused += items[i].reused;
+        r.bytes += stat(dests[i], &st) == 0 ? (uint64_t)st.st_size : 0;
+    }
+    r.packages = n;
+    if (kr) {
+        for (size_t i = 0; i < n; i++) {
+            if (o.progress) {
+                struct osm_progress p = {.phase = "sigcheck", .pkgs_done = i, .pkgs_total = n, .current = acts[i]->to};
+                o.progress(&p, o.userdata);
+            }
+            if (osm_sigcheck_package(kr, dests[i], acts[i]->to, err) < 0) {
+                osm_err_prefix(err, "signature check");
+                goto out;
+            }
+        }
+        r.signatures_checked = 1;
+    } else {
+        osm_warn("stage.no_signature_check", "packages=%zu reason=\"disabled by the caller\"", n);
+    }
+    if (sync_stage(stage, err) < 0 ||
+        write_manifest(plan, stage, items, acts, n, r.signatures_checked, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (res)
+        *res = r;
+    osm_keyring_free(kr);
+    for (size_t i = 0; i < n; i++) {
+        free(dests[i]);
+        free(urls[i]);
+    }
+    free(dests);
+    free(urls);
+    free(items);
+    free(acts);
+    free(stage);
+    return rc;
+}

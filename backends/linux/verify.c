@@ -1,0 +1,263 @@
+/* verify.c: see verify.h. */
+#include "verify.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <rpm/header.h>
+#include <rpm/rpmdb.h>
+#include <rpm/rpmfi.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmpgp.h>
+#include <rpm/rpmts.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "osm_fs.h"
+#include "osm_hash.h"
+#include "osrelease.h"
+#include "rpmutil.h"
+
+const char *const osm_verify_default_core[] = {"filesystem", "setup",   "glibc", "bash", "coreutils",
+                                               "rpm",        "systemd", "util-linux", NULL};
+
+struct checks {
+    struct osm_buf *report;
+    struct osm_buf failed;
+    size_t n;
+};
+
+__attribute__((format(printf, 3, 4))) static void result(struct checks *c, int ok, const char *fmt, ...)
+{
+    va_list ap;
+    char line[1024];
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->n++;
+    if (c->report)
+        osm_buf_addf(c->report, "%s %s\n", ok ? "ok" : "FAIL", line);
+    if (!ok)
+        osm_buf_addf(&c->failed, "%s%s", c->failed.len ? "; " : "", line);
+}
+
+int osm_verify_fstab(const char *root, struct osm_err *err)
+{
+    char *path = osm_root_path(root, "/etc/fstab");
+    struct osm_buf text;
+    osm_buf_init(&text);
+    int rc = osm_read_file(path, &text, err);
+    int lineno = 0;
+    for (char *line = text.s, *next; rc == 0 && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        char *fields[8];
+        int nf = 0;
+        for (char *tok = strtok(line, " \t"); tok; tok = strtok(NULL, " \t")) {
+            if (tok[0] == '#' && nf == 0)
+                break;
+            if (nf < 8)
+                fields[nf] = tok;
+            nf++;
+        }
+        if (nf == 0)
+            continue;
+        if (nf < 4 || nf > 6) {
+            rc = osm_err_set(err, OSM_EINPUT, "%s:%d: %d fields, an entry needs 4 to 6", path, lineno, nf);
+            break;
+        }
+        if (fields[1][0] != '/' && strcmp(fields[1], "none") != 0 && strcmp(fields[1], "swap") != 0)
+            rc = osm_err_set(err, OSM_EINPUT, "%s:%d: mount point \"%s\" is not an absolute path", path, lineno,
+                             fields[1]);
+        for (int i = 4; rc == 0 && i < nf; i++)
+            for (const char *p = fields[i]; *p; p++)
+                if (!isdigit((unsigned char)*p)) {
+                    rc = osm_err_set(err, OSM_EINPUT, "%s:%d: field %d (\"%s\") must be a number", path, lineno,
+                                     i + 1, fields[i]);
+                    break;
+                }
+    }
+    osm_buf_free(&text);
+    free(path);
+    return rc;
+}
+
+static void check_osrelease(const struct osm_planfile *plan, const char *root, struct checks *c)
+{
+    struct osm_osrelease osr;
+    struct osm_err e = OSM_ERR_INIT;
+    if (osm_osrelease_read(root, &osr, &e) < 0) {
+        result(c, 0, "os-release: %s", e.msg);
+        return;
+    }
+    char idmaj[160];
+    snprintf(idmaj, sizeof idmaj, "%s%d", osr.id, osr.major);
+    int ok = strcmp(osr.id, plan->target_id) == 0 || strcmp(idmaj, plan->target_id) == 0;
+    if (ok && plan->target_version)
+        ok = strncmp(osr.version_id, plan->target_version, strlen(osr.version_id)) == 0 ||
+             strncmp(plan->target_version, osr.version_id, strlen(plan->target_version)) == 0;
+    result(c, ok, "os-release: ID=%s VERSION_ID=%s, target %s%s%s", osr.id, osr.version_id, plan->target_id,
+           plan->target_version ? " " : "", plan->target_version ? plan->target_version : "");
+}
+
+static const char *algo_name(int algo)
+{
+    switch (algo) {
+    case PGPHASHALGO_MD5: return "md5";
+    case PGPHASHALGO_SHA1: return "sha1";
+    case PGPHASHALGO_SHA224: return "sha224";
+    case PGPHASHALGO_SHA256: return "sha256";
+    case PGPHASHALGO_SHA384: return "sha384";
+    case PGPHASHALGO_SHA512: return "sha512";
+    default: return NULL;
+    }
+}
+
+/* Like `rpm -V` limited to type, size, digest and link target. Returns the
+ * first problem in `why` or 0 when every file matches. */
+static int verify_files(rpmts ts, Header h, const char *root, char *why, size_t whylen)
+{
+    rpmfi fi = rpmfiNew(ts, h, RPMTAG_BASENAMES, 0);
+    int bad = 0;
+    while (!bad && fi && rpmfiNext(fi) >= 0) {
+        rpmfileAttrs fl = rpmfiFFlags(fi);
+        if ((fl & (RPMFILE_CONFIG | RPMFILE_GHOST)) || rpmfiFState(fi) != RPMFILE_STATE_NORMAL)
+            continue;
+        const char *fn = rpmfiFN(fi);
+        char *host = osm_root_path(root, fn);
+        struct stat st;
+        rpm_mode_t mode = rpmfiFMode(fi);
+        if (lstat(host, &st) != 0) {
+            snprintf(why, whylen, "%s: missing", fn);
+            bad = 1;
+        } else if ((st.st_mode & S_IFMT) != (mode & S_IFMT)) {
+            snprintf(why, whylen, "%s: file type changed", fn);
+            bad = 1;
+        } else if (S_ISLNK(mode)) {
+            char target[4096];
+            ssize_t n = readlink(host, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = '\0';
+            if (strcmp(target, rpmfiFLink(fi)) != 0) {
+                snprintf(why, whylen, "%s: link points to %s, not %s", fn, target, rpmfiFLink(fi));
+                bad = 1;
+            }
+        } else if (S_ISREG(mode)) {
+            int algo = 0;
+            char *want = rpmfiFDigestHex(fi, &algo);
+            if ((rpm_loff_t)st.st_size != rpmfiFSize(fi)) {
+                snprintf(why, whylen, "%s: size %lld, rpm says %llu", fn, (long long)st.st_size,
+                         (unsigned long long)rpmfiFSize(fi));
+                bad = 1;
+            } else if (want && *want && algo_name(algo)) {
+                char got[129];
+                struct osm_err e = OSM_ERR_INIT;
+                if (osm_hash_file(algo_name(algo), host, got, &e) < 0) {
+                    snprintf(why, whylen, "%s", e.msg);
+                    bad = 1;
+                } else if (strcasecmp(got, want) != 0) {
+                    snprintf(why, whylen, "%s: digest differs from the package's", fn);
+                    bad = 1;
+                }
+            }
+            free(want);
+        }
+        free(host);
+    }
+    rpmfiFree(fi);
+    return bad;
+}
+
+static void check_packages(const struct osm_planfile *plan, const char *root, const struct osm_verify_opts *o,
+                           struct checks *c)
+{
+    struct osm_err e = OSM_ERR_INIT;
+    if (osm_rpm_init(&e) < 0) {
+        result(c, 0, "rpmdb: %s", e.msg);
+        return;
+    }
+    rpmts ts = rpmtsCreate();
+    rpmtsSetRootDir(ts, root);
+    rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
+    osm_rpm_el_dbpath_begin();
+    if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
+        result(c, 0, "rpmdb: cannot open %s/var/lib/rpm", root);
+        osm_rpm_el_dbpath_end();
+        rpmtsFree(ts);
+        return;
+    }
+    if (plan->release_package) {
+        rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, plan->release_package, 0);
+        result(c, mi && rpmdbGetIteratorCount(mi) > 0, "release package %s installed", plan->release_package);
+        rpmdbFreeIterator(mi);
+    }
+    size_t left = 0, missing = 0;
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (osm_planfile_has_package(a) && !osm_rpm_is_installed(ts, a->to)) {
+            if (missing++ < 5)
+                result(c, 0, "%s (%s) is not installed", a->to, osm_planfile_kind_name(a->kind));
+        }
+        if (a->kind != OSM_PF_KEEP && a->kind != OSM_PF_INSTALL && a->from &&
+            !(a->to && strcmp(a->from, a->to) == 0) && osm_rpm_is_installed(ts, a->from)) {
+            if (left++ < 5)
+                result(c, 0, "%s of the old release is still installed (plan: %s)", a->from,
+                       osm_planfile_kind_name(a->kind));
+        }
+    }
+    if (missing > 5 || left > 5)
+        result(c, 0, "%zu planned packages missing and %zu old packages left in all", missing, left);
+    if (!missing && !left)
+        result(c, 1, "planned packages installed, no package of the old release left outside the kept ones");
+
+    const char *const *core = o->core_packages ? o->core_packages : osm_verify_default_core;
+    size_t ncore = 0;
+    for (const char *const *p = core; *p; p++)
+        ncore++;
+    for (size_t i = 0; i <= ncore; i++) {
+        const char *name = i == 0 ? plan->release_package : core[i - 1];
+        if (!name || (i > 0 && plan->release_package && strcmp(name, plan->release_package) == 0))
+            continue;
+        if (o->progress) {
+            struct osm_progress p = {.phase = "verify", .pkgs_done = i, .pkgs_total = ncore + 1, .current = name};
+            o->progress(&p, o->userdata);
+        }
+        rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, name, 0);
+        Header h;
+        while (mi && (h = rpmdbNextIterator(mi))) {
+            char why[1200] = "";
+            char *nevra = headerGetAsString(h, RPMTAG_NEVRA);
+            int bad = verify_files(ts, h, root, why, sizeof why);
+            result(c, !bad, "rpm verify %s%s%s", nevra, bad ? ": " : "", why);
+            free(nevra);
+        }
+        rpmdbFreeIterator(mi);
+    }
+    rpmtsCloseDB(ts);
+    rpmtsFree(ts);
+    osm_rpm_el_dbpath_end();
+}
+
+int osm_verify(const struct osm_planfile *plan, const char *root, const struct osm_verify_opts *opts,
+               struct osm_buf *report, struct osm_err *err)
+{
+    struct osm_verify_opts o = opts ? *opts : (struct osm_verify_opts){0};
+    struct checks c = {.report = report};
+    osm_buf_init(&c.failed);
+    check_osrelease(plan, root, &c);
+    check_packages(plan, root, &o, &c);
+    struct osm_err fe = OSM_ERR_INIT;
+    if (osm_verify_fstab(root, &fe) < 0)
+        result(&c, 0, "fstab: %s", fe.msg);
+    else
+        result(&c, 1, "/etc/fstab parses");
+    int rc = 0;
+    if (c.failed.len)
+        rc = osm_err_set(err, OSM_EFAIL, "verification of %s failed: %s", root, c.failed.s);
+    osm_buf_free(&c.failed);
+    return rc;
+}

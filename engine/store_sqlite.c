@@ -1,0 +1,757 @@
+/* store_sqlite.c: the SQLite task store (see store.h).
+ *
+ * WAL mode with a busy timeout so that several osmig processes can share the
+ * file; synchronous=FULL because a recorded intent or outcome must survive a
+ * crash of the machine, not only of the process. The schema is versioned:
+ * `migrations` below is append-only, each entry runs in one transaction that
+ * also bumps schema_version, so a store is always at exactly one version. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "osm_buf.h"
+#include "store.h"
+#include "store_sqlite.h"
+
+/* Prepared statements are kept, keyed by the address of their (static) SQL
+ * text: parsing them again for every record cost a third of a record. */
+#define STMT_CACHE 24
+struct cached_stmt {
+    const char *sql;
+    sqlite3_stmt *stmt;
+    int in_use;
+};
+
+struct sqlite_store {
+    struct osm_store base;
+    sqlite3 *db;
+    struct cached_stmt cache[STMT_CACHE];
+};
+
+/* The states that hold their instance, as a condition that must agree with
+ * osm_task_state_holds_instance(). Written with <> rather than NOT IN (...):
+ * SQLite builds a temporary table for an IN list every time it evaluates it,
+ * which on every task update cost more than the update itself. */
+#define HOLDS_INSTANCE "state<>'succeeded' AND state<>'failed' AND state<>'rolled_back' AND state<>'cancelled' AND state<>'expired'"
+
+static const char *const migrations[] = {
+    /* 1: tasks and their history. */
+    "CREATE TABLE tasks("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  kind TEXT NOT NULL,"
+    "  instance TEXT NOT NULL,"
+    "  target TEXT,"
+    "  state TEXT NOT NULL,"
+    "  phase TEXT NOT NULL,"
+    "  progress REAL NOT NULL DEFAULT 0,"
+    "  error_code TEXT,"
+    "  cause TEXT,"
+    "  options TEXT NOT NULL DEFAULT '{}',"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX tasks_one_per_instance ON tasks(instance) WHERE " HOLDS_INSTANCE ";"
+    "CREATE TABLE task_events("
+    "  seq INTEGER PRIMARY KEY,"
+    "  task_id TEXT NOT NULL REFERENCES tasks(id),"
+    "  at INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  message TEXT);"
+    "CREATE INDEX task_events_by_task ON task_events(task_id, seq);"
+    "CREATE TRIGGER task_events_no_update BEFORE UPDATE ON task_events"
+    "  BEGIN SELECT RAISE(ABORT, 'task history is append-only'); END;"
+    "CREATE TRIGGER task_events_no_delete BEFORE DELETE ON task_events"
+    "  BEGIN SELECT RAISE(ABORT, 'task history is append-only'); END;",
+
+    /* 2: the phase runner: step position, schedule, snapshot set, step notes,
+     * claims, and the step journal. */
+    "ALTER TABLE tasks ADD COLUMN step INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN attempted INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN progress_msg TEXT;"
+    "ALTER TABLE tasks ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN maint_window TEXT;"
+    "ALTER TABLE tasks ADD COLUMN latest_start INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN snapshot_set TEXT;"
+    "ALTER TABLE tasks ADD COLUMN data TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE tasks ADD COLUMN owner TEXT;"
+    "ALTER TABLE tasks ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX tasks_by_state ON tasks(state);"
+    "CREATE TABLE step_journal("
+    "  seq INTEGER PRIMARY KEY,"
+    "  task_id TEXT NOT NULL REFERENCES tasks(id),"
+    "  at INTEGER NOT NULL,"
+    "  step_index INTEGER NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  what TEXT NOT NULL CHECK (what IN ('intent','outcome')),"
+    "  result TEXT,"
+    "  detail TEXT);"
+    "CREATE INDEX step_journal_by_task ON step_journal(task_id, seq);"
+    "CREATE TRIGGER step_journal_no_update BEFORE UPDATE ON step_journal"
+    "  BEGIN SELECT RAISE(ABORT, 'step journal is append-only'); END;"
+    "CREATE TRIGGER step_journal_no_delete BEFORE DELETE ON step_journal"
+    "  BEGIN SELECT RAISE(ABORT, 'step journal is append-only'); END;",
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int db_fail(struct osm_store *st, sqlite3 *db, struct osm_err *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(db);
+    int ecode = OSM_EIO;
+    const char *hint = "";
+    switch (code & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        ecode = OSM_EINPUT;
+        hint = " (the file is not an intact osmig store: move it aside to start afresh, or restore it from a backup)";
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+        hint = " (osmig needs to write the file and its directory: check permissions, or use --state-dir)";
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        hint = " (another osmig holds the store for too long)";
+        break;
+    case SQLITE_FULL:
+        hint = " (the disk is full)";
+        break;
+    }
+    return osm_err_set(err, ecode, "state store %s: %s: %s%s", st->location, what, sqlite3_errmsg(db), hint);
+}
+
+static int exec(struct sqlite_store *s, const char *sql, struct osm_err *err)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(&s->base, s->db, err, sql[0] == 'B' || sql[0] == 'C' || sql[0] == 'R' ? sql : "updating the schema");
+    return 0;
+}
+
+static void rollback_quietly(struct sqlite_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static sqlite3_stmt *prepare(struct sqlite_store *s, const char *sql, struct osm_err *err)
+{
+    struct cached_stmt *slot = NULL;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        struct cached_stmt *c = &s->cache[i];
+        if (c->sql == sql && !c->in_use) {
+            c->in_use = 1;
+            return c->stmt;
+        }
+        if (!c->sql && !slot)
+            slot = c;
+    }
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, slot ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL) != SQLITE_OK) {
+        db_fail(&s->base, s->db, err, "preparing a query");
+        return NULL;
+    }
+    if (slot) {
+        slot->sql = sql;
+        slot->stmt = stmt;
+        slot->in_use = 1;
+    }
+    return stmt;
+}
+
+/* Give a statement from prepare() back. */
+static void done(struct sqlite_store *s, sqlite3_stmt *stmt)
+{
+    for (int i = 0; i < STMT_CACHE; i++)
+        if (s->cache[i].stmt == stmt) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            s->cache[i].in_use = 0;
+            return;
+        }
+    sqlite3_finalize(stmt);
+}
+
+static void bind_text(sqlite3_stmt *stmt, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(stmt, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(stmt, i);
+}
+
+static char *col_dup(sqlite3_stmt *stmt, int i)
+{
+    const unsigned char *t = sqlite3_column_text(stmt, i);
+    return t ? osm_xstrdup((const char *)t) : NULL;
+}
+
+static void col_copy(sqlite3_stmt *stmt, int i, char *dst, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(stmt, i);
+    snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+/* ---- schema ---- */
+
+static int schema_version(struct sqlite_store *s, int *version, struct osm_err *err)
+{
+    *version = 0;
+    sqlite3_stmt *stmt = prepare(s, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'", err);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    int have = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+    done(s, stmt);
+    if (rc != SQLITE_ROW)
+        return db_fail(&s->base, s->db, err, "reading the schema");
+    if (!have) {
+        /* A database with tables but no schema_version is someone else's. */
+        stmt = prepare(s, "SELECT count(*) FROM sqlite_master", err);
+        if (!stmt)
+            return -1;
+        rc = sqlite3_step(stmt);
+        int others = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+        done(s, stmt);
+        if (others)
+            return osm_err_set(err, OSM_EINPUT,
+                               "state store %s: this SQLite database is not an osmig store (no schema_version table); "
+                               "point --state-dir elsewhere", s->base.location);
+        return 0;
+    }
+    stmt = prepare(s, "SELECT max(version) FROM schema_version", err);
+    if (!stmt)
+        return -1;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(stmt, 0);
+    done(s, stmt);
+    if (rc != SQLITE_ROW)
+        return db_fail(&s->base, s->db, err, "reading the schema version");
+    return 0;
+}
+
+static int migrate(struct sqlite_store *s, int target, struct osm_err *err)
+{
+    int version;
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    if (schema_version(s, &version, err) != 0)
+        goto fail;
+    if (version > N_MIGRATIONS) {
+        osm_err_set(err, OSM_EUNSUPPORTED,
+                    "state store %s: schema version %d is newer than this osmig knows (%d); use a newer osmig",
+                    s->base.location, version, N_MIGRATIONS);
+        goto fail;
+    }
+    if (version == 0 && exec(s, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", err) != 0)
+        goto fail;
+    if (exec(s, "COMMIT", err) != 0)
+        goto fail;
+    /* One transaction per migration: a crash leaves the store at a version. */
+    for (int v = version + 1; v <= target; v++) {
+        char bump[96];
+        snprintf(bump, sizeof bump, "DELETE FROM schema_version; INSERT INTO schema_version VALUES(%d)", v);
+        if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+            return -1;
+        int cur;
+        if (schema_version(s, &cur, err) != 0)
+            goto fail;
+        if (cur >= v) { /* another process migrated meanwhile */
+            exec(s, "COMMIT", err);
+            continue;
+        }
+        if (sqlite3_exec(s->db, migrations[v - 1], NULL, NULL, NULL) != SQLITE_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "migrating the schema to version %d", v);
+            db_fail(&s->base, s->db, err, what);
+            goto fail;
+        }
+        if (exec(s, bump, err) != 0 || exec(s, "COMMIT", err) != 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    rollback_quietly(s);
+    return -1;
+}
+
+/* ---- tasks ---- */
+
+#define TASK_COLUMNS                                                                                          \
+    "id, kind, instance, target, state, phase, step, attempted, changed, progress, progress_msg, not_before, " \
+    "maint_window, latest_start, snapshot_set, error_code, cause, created, updated, options, data, owner, lease_until, rev"
+
+static void row_to_task(sqlite3_stmt *stmt, struct osm_task *t)
+{
+    osm_task_init(t);
+    col_copy(stmt, 0, t->id, sizeof t->id);
+    col_copy(stmt, 1, t->kind, sizeof t->kind);
+    t->instance = col_dup(stmt, 2);
+    t->target = col_dup(stmt, 3);
+    int st = osm_task_state_parse((const char *)sqlite3_column_text(stmt, 4));
+    t->state = st < 0 ? OSM_TASK_FAILED : (enum osm_task_state)st;
+    col_copy(stmt, 5, t->phase, sizeof t->phase);
+    t->step = sqlite3_column_int(stmt, 6);
+    t->attempted = sqlite3_column_int(stmt, 7);
+    t->changed = sqlite3_column_int(stmt, 8);
+    t->progress = sqlite3_column_double(stmt, 9);
+    t->progress_msg = col_dup(stmt, 10);
+    t->not_before = sqlite3_column_int64(stmt, 11);
+    t->window = col_dup(stmt, 12);
+    t->latest_start = sqlite3_column_int64(stmt, 13);
+    t->snapshot_set = col_dup(stmt, 14);
+    t->error_code = col_dup(stmt, 15);
+    t->cause = col_dup(stmt, 16);
+    t->created = sqlite3_column_int64(stmt, 17);
+    t->updated = sqlite3_column_int64(stmt, 18);
+    t->options = col_dup(stmt, 19);
+    t->data = col_dup(stmt, 20);
+    t->owner = col_dup(stmt, 21);
+    t->lease_until = sqlite3_column_int64(stmt, 22);
+    t->rev = sqlite3_column_int64(stmt, 23);
+}
+
+/* The task that holds `instance`, for the one-task-per-instance error. */
+static int busy_instance_error(struct sqlite_store *s, const char *instance, struct osm_err *err)
+{
+    sqlite3_stmt *stmt = prepare(s, "SELECT id, state, phase FROM tasks WHERE instance=?1 AND " HOLDS_INSTANCE, err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, instance);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(stmt, 0);
+        const char *state = (const char *)sqlite3_column_text(stmt, 1);
+        const char *phase = (const char *)sqlite3_column_text(stmt, 2);
+        if (state && strcmp(state, "rollback_failed") == 0)
+            osm_err_set(err, OSM_ECONFLICT,
+                        "instance %s is held by task %s, whose rollback failed: a person must restore the instance "
+                        "(see `osmig task show %s`) and then roll it back with `osmig rollback %s`",
+                        instance, id, id, id);
+        else
+            osm_err_set(err, OSM_ECONFLICT,
+                        "instance %s already has an unfinished task %s (state %s, phase %s): wait for it, "
+                        "or cancel it with `osmig cancel %s`", instance, id, state, phase, id);
+    } else {
+        osm_err_set(err, OSM_ECONFLICT, "instance %s already has an unfinished task", instance);
+    }
+    done(s, stmt);
+    return -1;
+}
+
+static int add_event(struct sqlite_store *s, const char *id, int64_t at, const char *type, const char *msg,
+                     struct osm_err *err)
+{
+    sqlite3_stmt *stmt = prepare(s, "INSERT INTO task_events(task_id, at, type, message) VALUES(?1, ?2, ?3, ?4)", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, at);
+    bind_text(stmt, 3, type);
+    bind_text(stmt, 4, msg);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "appending to the task history");
+}
+
+static int add_journal(struct sqlite_store *s, const char *id, int64_t at, const struct osm_journal_entry *j,
+                       struct osm_err *err)
+{
+    sqlite3_stmt *stmt = prepare(s,
+                                 "INSERT INTO step_journal(task_id, at, step_index, step, what, result, detail) "
+                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, at);
+    sqlite3_bind_int(stmt, 3, j->step_index);
+    bind_text(stmt, 4, j->step);
+    bind_text(stmt, 5, j->what);
+    bind_text(stmt, 6, j->result);
+    bind_text(stmt, 7, j->detail);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "appending to the step journal");
+}
+
+static void new_task_id(char id[40])
+{
+    unsigned char r[6] = {0};
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        /* Extremely unlikely; time and pid still make a usable id. */
+        int64_t t = osm_store_now() ^ ((int64_t)getpid() << 20);
+        memcpy(r, &t, sizeof r);
+    }
+    snprintf(id, 40, "t-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
+static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    if (!t->id[0])
+        new_task_id(t->id);
+    if (!t->instance || !t->kind[0])
+        return osm_err_set(err, OSM_EUSAGE, "a task needs a kind and an instance");
+    int64_t now = osm_store_now();
+    t->created = t->updated = now;
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = prepare(s,
+        "INSERT INTO tasks(id, kind, instance, target, state, phase, progress, not_before, maint_window, "
+        "latest_start, options, data, created, updated, owner, lease_until) "
+        "VALUES(?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?10,?11,?12,?12,?13,?14)", err);
+    if (!stmt)
+        goto fail;
+    bind_text(stmt, 1, t->id);
+    bind_text(stmt, 2, t->kind);
+    bind_text(stmt, 3, t->instance);
+    bind_text(stmt, 4, t->target);
+    bind_text(stmt, 5, osm_task_state_name(t->state));
+    bind_text(stmt, 6, t->phase[0] ? t->phase : osm_task_state_name(t->state));
+    sqlite3_bind_int64(stmt, 7, t->not_before);
+    bind_text(stmt, 8, t->window);
+    sqlite3_bind_int64(stmt, 9, t->latest_start);
+    bind_text(stmt, 10, t->options ? t->options : "{}");
+    bind_text(stmt, 11, t->data ? t->data : "{}");
+    sqlite3_bind_int64(stmt, 12, now);
+    bind_text(stmt, 13, t->owner);
+    sqlite3_bind_int64(stmt, 14, t->owner ? t->lease_until : 0);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        rollback_quietly(s);
+        /* Either the instance is busy or (one in 2^48) the id is taken. */
+        return busy_instance_error(s, t->instance, err);
+    }
+    if (rc != SQLITE_DONE) {
+        db_fail(st, s->db, err, "adding a task");
+        goto fail;
+    }
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s of %s%s%s", t->kind, t->instance, t->target ? " to " : "", t->target ? t->target : "");
+    if (add_event(s, t->id, now, "submitted", msg, err) != 0 || exec(s, "COMMIT", err) != 0)
+        goto fail;
+    return 0;
+fail:
+    rollback_quietly(s);
+    return -1;
+}
+
+static int sq_get_task(struct osm_store *st, const char *id, struct osm_task *out, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s, "SELECT " TASK_COLUMNS " FROM tasks WHERE id=?1", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        row_to_task(stmt, out);
+    done(s, stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return osm_err_set(err, OSM_ENOTFOUND, "no task '%s' in %s (see `osmig tasks`)", id, st->location);
+    return db_fail(st, s->db, err, "reading a task");
+}
+
+static int sq_list_tasks(struct osm_store *st, struct osm_task **out, size_t *n, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = prepare(s, "SELECT " TASK_COLUMNS " FROM tasks ORDER BY created DESC, seq DESC", err);
+    if (!stmt)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        row_to_task(stmt, &(*out)[(*n)++]);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_task_list_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, "listing tasks");
+    }
+    return 0;
+}
+
+static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    const struct osm_task *t = ch->task;
+    int64_t now = osm_store_now();
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = prepare(s,
+        "UPDATE tasks SET state=?2, phase=?3, step=?4, attempted=?5, changed=?6, progress=?7, progress_msg=?8, "
+        "not_before=?9, maint_window=?10, latest_start=?11, snapshot_set=?12, error_code=?13, cause=?14, "
+        "options=?15, data=?16, updated=?17, rev=rev+1 "
+        "WHERE id=?1 AND (?18 < 0 OR state=?19) AND (?20 < 0 OR rev=?20)", err);
+    if (!stmt)
+        goto fail;
+    bind_text(stmt, 1, t->id);
+    bind_text(stmt, 2, osm_task_state_name(t->state));
+    bind_text(stmt, 3, t->phase);
+    sqlite3_bind_int(stmt, 4, t->step);
+    sqlite3_bind_int(stmt, 5, t->attempted);
+    sqlite3_bind_int(stmt, 6, t->changed);
+    sqlite3_bind_double(stmt, 7, t->progress);
+    bind_text(stmt, 8, t->progress_msg);
+    sqlite3_bind_int64(stmt, 9, t->not_before);
+    bind_text(stmt, 10, t->window);
+    sqlite3_bind_int64(stmt, 11, t->latest_start);
+    bind_text(stmt, 12, t->snapshot_set);
+    bind_text(stmt, 13, t->error_code);
+    bind_text(stmt, 14, t->cause);
+    bind_text(stmt, 15, t->options ? t->options : "{}");
+    bind_text(stmt, 16, t->data ? t->data : "{}");
+    sqlite3_bind_int64(stmt, 17, now);
+    sqlite3_bind_int(stmt, 18, ch->expect_state);
+    bind_text(stmt, 19, ch->expect_state >= 0 ? osm_task_state_name((enum osm_task_state)ch->expect_state) : "");
+    sqlite3_bind_int64(stmt, 20, ch->expect_rev);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        rollback_quietly(s);
+        return busy_instance_error(s, t->instance, err);
+    }
+    if (rc != SQLITE_DONE) {
+        db_fail(st, s->db, err, "updating a task");
+        goto fail;
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        rollback_quietly(s);
+        struct osm_task cur;
+        if (sq_get_task(st, t->id, &cur, err) != 0)
+            return -1; /* no such task */
+        osm_task_free(&cur);
+        return 1;
+    }
+    if (ch->event_type && add_event(s, t->id, now, ch->event_type, ch->event_message, err) != 0)
+        goto fail;
+    if (ch->journal && add_journal(s, t->id, now, ch->journal, err) != 0)
+        goto fail;
+    if (exec(s, "COMMIT", err) != 0)
+        goto fail;
+    return 0;
+fail:
+    rollback_quietly(s);
+    return -1;
+}
+
+static int sq_list_events(struct osm_store *st, const char *id, struct osm_task_event **out, size_t *n,
+                          struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = prepare(s, "SELECT seq, at, type, message FROM task_events WHERE task_id=?1 ORDER BY seq", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        struct osm_task_event *e = &(*out)[(*n)++];
+        e->seq = sqlite3_column_int64(stmt, 0);
+        e->at = sqlite3_column_int64(stmt, 1);
+        e->type = col_dup(stmt, 2);
+        e->message = col_dup(stmt, 3);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_task_events_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, "reading the task history");
+    }
+    return 0;
+}
+
+static int sq_list_journal(struct osm_store *st, const char *id, struct osm_journal_entry **out, size_t *n,
+                           struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = prepare(s,
+        "SELECT seq, at, step_index, step, what, result, detail FROM step_journal WHERE task_id=?1 ORDER BY seq", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        struct osm_journal_entry *j = &(*out)[(*n)++];
+        j->seq = sqlite3_column_int64(stmt, 0);
+        j->at = sqlite3_column_int64(stmt, 1);
+        j->step_index = sqlite3_column_int(stmt, 2);
+        j->step = col_dup(stmt, 3);
+        j->what = col_dup(stmt, 4);
+        j->result = col_dup(stmt, 5);
+        j->detail = col_dup(stmt, 6);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_journal_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, "reading the step journal");
+    }
+    return 0;
+}
+
+static int sq_claim(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = prepare(s, "SELECT owner, lease_until FROM tasks WHERE id=?1", err);
+    if (!stmt)
+        goto fail;
+    bind_text(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    char *cur = rc == SQLITE_ROW ? col_dup(stmt, 0) : NULL;
+    int64_t lease = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 1) : 0;
+    done(s, stmt);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            osm_err_set(err, OSM_ENOTFOUND, "no task '%s' in %s", id, st->location);
+        else
+            db_fail(st, s->db, err, "claiming a task");
+        goto fail;
+    }
+    int free_to_take = !cur || strcmp(cur, owner) == 0 || osm_store_owner_dead(cur) ||
+                       (lease < osm_store_now() && !osm_store_owner_alive_here(cur));
+    free(cur);
+    if (!free_to_take) {
+        rollback_quietly(s);
+        return 0;
+    }
+    stmt = prepare(s, "UPDATE tasks SET owner=?2, lease_until=?3 WHERE id=?1", err);
+    if (!stmt)
+        goto fail;
+    bind_text(stmt, 1, id);
+    bind_text(stmt, 2, owner);
+    sqlite3_bind_int64(stmt, 3, lease_until);
+    rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        db_fail(st, s->db, err, "claiming a task");
+        goto fail;
+    }
+    if (exec(s, "COMMIT", err) != 0)
+        goto fail;
+    return 1;
+fail:
+    rollback_quietly(s);
+    return -1;
+}
+
+static int sq_release(struct osm_store *st, const char *id, const char *owner, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s, "UPDATE tasks SET owner=NULL, lease_until=0 WHERE id=?1 AND owner=?2", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    bind_text(stmt, 2, owner);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "releasing a task");
+}
+
+static void sq_close(struct osm_store *st)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    for (int i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(s->cache[i].stmt);
+    sqlite3_close(s->db);
+    free(st->location);
+    free(s);
+}
+
+static const struct osm_store_ops sqlite_ops = {
+    "sqlite", sq_close, sq_create_task, sq_get_task, sq_list_tasks, sq_commit,
+    sq_list_events, sq_list_journal, sq_claim, sq_release,
+};
+
+static int open_at(const char *db_path, int version, struct osm_store **out, struct osm_err *err)
+{
+    *out = NULL;
+    struct sqlite_store *s = osm_xcalloc(1, sizeof *s);
+    s->base.ops = &sqlite_ops;
+    s->base.location = osm_xstrdup(db_path);
+    if (access(db_path, F_OK) == 0 && access(db_path, R_OK | W_OK) != 0) {
+        osm_err_errno(err, "state store %s: osmig must read and write it (check permissions, or use --state-dir)", db_path);
+        goto fail;
+    }
+    int rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (!s->db) {
+            osm_err_set(err, OSM_EIO, "state store %s: cannot open: out of memory", db_path);
+            goto fail;
+        }
+        db_fail(&s->base, s->db, err, "opening");
+        goto fail;
+    }
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        osm_err_set(err, OSM_EIO, "state store %s: opened read-only: osmig must be able to write it and its directory", db_path);
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    sqlite3_extended_result_codes(s->db, 1);
+    /* journal_mode is the first statement that reads the file: a file that is
+     * not a database fails here. */
+    if (exec(s, "PRAGMA journal_mode=WAL", err) != 0 || exec(s, "PRAGMA synchronous=FULL", err) != 0 ||
+        exec(s, "PRAGMA foreign_keys=ON", err) != 0)
+        goto fail;
+    if (migrate(s, version, err) != 0)
+        goto fail;
+    *out = &s->base;
+    return 0;
+fail:
+    sq_close(&s->base);
+    return -1;
+}
+
+int osm_store_sqlite_open(const char *db_path, struct osm_store **out, struct osm_err *err)
+{
+    return open_at(db_path, N_MIGRATIONS, out, err);
+}
+
+int osm_store_sqlite_open_at_version(const char *db_path, int version, struct osm_store **out, struct osm_err *err)
+{
+    if (version < 1 || version > N_MIGRATIONS)
+        return osm_err_set(err, OSM_EUSAGE, "schema version %d: known versions are 1..%d", version, N_MIGRATIONS);
+    return open_at(db_path, version, out, err);
+}
+
+int osm_store_sqlite_schema_latest(void)
+{
+    return N_MIGRATIONS;
+}
+
+void *osm_store_sqlite_handle(struct osm_store *st)
+{
+    return st && st->ops == &sqlite_ops ? ((struct sqlite_store *)st)->db : NULL;
+}

@@ -1,0 +1,293 @@
+#!/usr/bin/python3
+"""plancase.py CASE: run one declarative assess/plan case against real fixtures.
+
+A case file (tests/linux/cases/*.case) is "key: value" lines; the first
+comment line says what the case proves. Keys:
+
+  set: NAME            fixture set (tests/fixtures/sets/NAME.set); its root
+                       `installed` is the instance, its repo `target` the target
+  root: SET:ROOT       another fixture root instead (e.g. centos7-base:installed)
+  repo: SET:REPO       another fixture repo instead
+  realdata-root: PATH  a root whose rpmdb is copied from $OSMIG_REALDATA/PATH
+                       (os-release from `os-release:`); skips without realdata
+  os-release: ID VERSION_ID   os-release for realdata roots
+  el-version: 8.6      the test target's EL release (default 8.6)
+  target-from: ID VERSIONS    the test target's path (default: centos 7,8)
+  events: FILE         --events FILE (relative to tests/fixtures/sets, or
+                       $REALDATA/... for real data)
+  mutate: WHAT         break something first (see MUTATIONS)
+  command: assess|plan|both   (default both)
+  to: ID               --to (default: test)
+  exit: N              expected exit status of assess (plan: 0 unless exit is 1/2)
+  stderr: TEXT         expected in stderr (errors)
+  inhibitor: ID / no-inhibitor: ID / warning: ID / no-warning: ID
+  item: ID TEXT        finding ID lists an item containing TEXT
+  action: KIND NAME [TO-NAME]   the plan has this action
+  no-action: KIND NAME
+  reason: NAME TEXT    the action on package NAME has a reason containing TEXT
+  resolved: true|false
+  serve: http          serve the repo over HTTP from a real server on 127.0.0.1
+  matrix-file: F / events-file: F   extra --matrix/--events from cases/data/
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("OSMIG_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OSMIG = os.environ.get("OSMIG_BIN") or os.path.join(SRC, "build", "osmig")
+REALDATA = os.environ.get("OSMIG_REALDATA", os.path.join(SRC, "..", "shared", "realdata"))
+SETS = os.path.join(SRC, "tests", "fixtures", "sets")
+SKIP = 77
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def parse(path):
+    case = {"_multi": []}
+    multi = {"inhibitor", "no-inhibitor", "warning", "no-warning", "item", "action", "no-action", "reason",
+             "stderr", "mutate", "matrix-file", "events-file"}
+    with open(path) as f:
+        for raw in f:
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith("#"):
+                case.setdefault("_about", line[1:].strip())
+                continue
+            key, _, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if key in multi:
+                case["_multi"].append((key, value))
+            else:
+                case[key] = value
+    return case
+
+
+def build(setname):
+    out = subprocess.run([sys.executable, os.path.join(SRC, "tests", "fixtures", "build-set.py"), setname],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        fail("fixture set %s did not build:\n%s" % (setname, out.stderr))
+    return out.stdout.strip().splitlines()[-1]
+
+
+def gunzip_replace(repo, kind, data, fix_checksum):
+    """Replace the repo's `kind` file with `data` (gzip), optionally updating repomd.xml."""
+    import gzip
+    import hashlib
+    import re
+    repomd = os.path.join(repo, "repodata", "repomd.xml")
+    text = open(repomd).read()
+    m = re.search(r'<data type="%s">.*?<checksum type="(\w+)">(\w+)</checksum>.*?<location href="([^"]+)"' % kind,
+                  text, re.S)
+    if not m:
+        fail("no %s in %s" % (kind, repomd))
+    path = os.path.join(repo, m.group(3))
+    blob = gzip.compress(data)
+    with open(path, "wb") as f:
+        f.write(blob)
+    if fix_checksum:
+        old = '<checksum type="%s">%s</checksum>' % (m.group(1), m.group(2))
+        new = '<checksum type="%s">%s</checksum>' % (m.group(1), hashlib.new(m.group(1), blob).hexdigest())
+        text = text.replace(old, new)
+        with open(repomd, "w") as f:
+            f.write(text)
+
+
+def mutate(what, root, repo, tmp):
+    if what == "no-rpmdb":
+        shutil.rmtree(os.path.join(root, "var", "lib", "rpm"))
+    elif what == "corrupt-rpmdb":
+        for name in os.listdir(os.path.join(root, "var", "lib", "rpm")):
+            with open(os.path.join(root, "var", "lib", "rpm", name), "wb") as f:
+                f.write(b"this is not an rpm database\n" * 100)
+    elif what == "no-os-release":
+        for p in ("etc/os-release", "usr/lib/os-release"):
+            if os.path.lexists(os.path.join(root, p)):
+                os.unlink(os.path.join(root, p))
+    elif what == "no-repomd":
+        os.unlink(os.path.join(repo, "repodata", "repomd.xml"))
+    elif what == "malformed-repomd":
+        with open(os.path.join(repo, "repodata", "repomd.xml"), "w") as f:
+            f.write("<repomd><data type='primary'>")
+    elif what == "primary-checksum-mismatch":
+        gunzip_replace(repo, "primary", b"<metadata/>", False)
+    elif what == "malformed-primary":
+        gunzip_replace(repo, "primary", b"<metadata><package type='rpm'><name>x</name", True)
+    elif what == "missing-primary":
+        import re
+        text = open(os.path.join(repo, "repodata", "repomd.xml")).read()
+        loc = re.search(r'<data type="primary">.*?<location href="([^"]+)"', text, re.S).group(1)
+        os.unlink(os.path.join(repo, loc))
+    else:
+        fail("unknown mutation " + what)
+
+
+CASE_PATH = None
+
+
+def main():
+    global CASE_PATH
+    CASE_PATH = os.path.abspath(sys.argv[1])
+    case = parse(sys.argv[1])
+    name = os.path.basename(sys.argv[1])
+    print("case %s: %s" % (name, case.get("_about", "")))
+    tmp = tempfile.mkdtemp(prefix="osmig-case-")
+    try:
+        run_case(case, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ok")
+
+
+def run_case(case, tmp):
+    root = os.path.join(tmp, "root")
+    repo = os.path.join(tmp, "repo")
+    if "realdata-root" in case:
+        src = os.path.join(REALDATA, case["realdata-root"])
+        if not os.path.exists(src):
+            print("SKIP: real data %s not found (set OSMIG_REALDATA)" % src)
+            sys.exit(SKIP)
+        os.makedirs(os.path.join(root, "var", "lib", "rpm"))
+        os.makedirs(os.path.join(root, "etc"))
+        shutil.copy(src, os.path.join(root, "var", "lib", "rpm"))
+        osid, ver = case.get("os-release", "rhel 8.8").split()
+        with open(os.path.join(root, "etc", "os-release"), "w") as f:
+            f.write('ID="%s"\nVERSION_ID="%s"\nNAME="%s"\n' % (osid, ver, osid))
+    else:
+        setname, rootname = (case.get("root") or case["set"] + ":installed").split(":")
+        shutil.copytree(os.path.join(build(setname), "roots", rootname), root, symlinks=True)
+    setname, reponame = (case.get("repo") or (case.get("set", "alinux3-target") + ":target")).split(":")
+    shutil.copytree(os.path.join(build(setname), "repos", reponame), repo, symlinks=True)
+    for key, value in case["_multi"]:
+        if key == "mutate":
+            mutate(value, root, repo, tmp)
+
+    baseurl = "file://" + repo
+    server = None
+    if case.get("serve") == "http":
+        # A real HTTP server on loopback serves the repository.
+        import socket
+        import time
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
+                                   "--directory", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        baseurl = "http://127.0.0.1:%d/repo/" % port
+    try:
+        run_with_repo(case, tmp, root, repo, baseurl)
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+
+
+def run_with_repo(case, tmp, root, repo, baseurl):
+    frm = case.get("target-from", "centos 7,8").split()
+    matrix = {
+        "osmig_matrix": 1,
+        "targets": {"test": {
+            "name": "Test target", "os_id": "alinux", "version": "3",
+            "el_version": case.get("el-version", "8.6"), "arches": ["x86_64"],
+            "release_package": "alinux-release",
+            "repos": [{"id": "test-os", "baseurl": baseurl}],
+        }},
+        "paths": [{"from": {"id": frm[0], "versions": frm[1].split(",")}, "to": "test", "arches": ["x86_64"]}],
+    }
+    mfile = os.path.join(tmp, "matrix.json")
+    with open(mfile, "w") as f:
+        json.dump(matrix, f)
+    args = ["dir:" + root, "--to", case.get("to", "test"), "--matrix", mfile, "--cache-dir", os.path.join(tmp, "cache")]
+    if "events" in case:
+        ev = case["events"]
+        ev = ev.replace("$REALDATA", REALDATA)
+        if ev.startswith(REALDATA) and not os.path.exists(ev):
+            print("SKIP: real data %s not found (set OSMIG_REALDATA)" % ev)
+            sys.exit(SKIP)
+        args += ["--events", ev if os.path.isabs(ev) else os.path.join(SETS, ev)]
+    for key, value in case["_multi"]:
+        if key == "matrix-file":
+            args += ["--matrix", os.path.join(os.path.dirname(CASE_PATH), "data", value)]
+        if key == "events-file":
+            args += ["--events", os.path.join(os.path.dirname(CASE_PATH), "data", value)]
+    args += case.get("args", "").replace("@REPO@", repo).split()
+
+    want_exit = int(case.get("exit", "0"))
+    stderr_all = ""
+    command = case.get("command", "both")
+    report = None
+    if command in ("assess", "both"):
+        r = subprocess.run([OSMIG, "assess", "--json"] + args, capture_output=True, text=True)
+        stderr_all += r.stderr
+        if r.returncode != want_exit:
+            fail("assess exited %d, expected %d\nstdout: %s\nstderr: %s" % (r.returncode, want_exit, r.stdout[:2000],
+                                                                            r.stderr))
+        if r.returncode in (0, 3):
+            report = json.loads(r.stdout)
+    plan = None
+    if command in ("plan", "both"):
+        out = os.path.join(tmp, "plan.json")
+        r = subprocess.run([OSMIG, "plan"] + args + ["-o", out], capture_output=True, text=True)
+        stderr_all += r.stderr
+        plan_exit = want_exit if want_exit in (1, 2) else 0
+        if r.returncode != plan_exit:
+            fail("plan exited %d, expected %d\nstderr: %s" % (r.returncode, plan_exit, r.stderr))
+        if plan_exit == 0:
+            plan = json.load(open(out))
+            report = report or plan
+        elif os.path.exists(out):
+            fail("plan failed but wrote %s" % out)
+
+    def findings(kind):
+        return {f["id"]: f for f in (report or {}).get(kind, [])}
+
+    for key, value in case["_multi"]:
+        if key == "stderr" and value not in stderr_all:
+            fail("stderr lacks %r:\n%s" % (value, stderr_all))
+        if key in ("inhibitor", "warning") and value not in findings(key + "s"):
+            fail("no %s %s; have %s" % (key, value, sorted(findings(key + "s"))))
+        if key in ("no-inhibitor", "no-warning") and value in findings(key[3:] + "s"):
+            fail("unexpected %s %s: %s" % (key[3:], value, findings(key[3:] + "s")[value]))
+        if key == "item":
+            fid, text = value.split(None, 1)
+            f = findings("inhibitors").get(fid) or findings("warnings").get(fid)
+            if not f or not any(text in i for i in f["items"]):
+                fail("finding %s has no item containing %r: %s" % (fid, text, f))
+        if key in ("action", "no-action", "reason") and plan is None:
+            fail("%s needs the plan (command: plan or both)" % key)
+        if key in ("action", "no-action"):
+            parts = value.split()
+            kind, pname = parts[0], parts[1]
+            to = parts[2] if len(parts) > 2 else None
+            hits = [a for a in plan["actions"] if a["action"] == kind and (
+                a["name"] == pname or a.get("from", "").startswith(pname + "-"))
+                and (to is None or a.get("to", "").startswith(to + "-"))]
+            if key == "action" and not hits:
+                fail("no action %s; actions: %s" % (value, [(a["action"], a.get("from"), a.get("to")) for a in plan["actions"]]))
+            if key == "no-action" and hits:
+                fail("unexpected action %s: %s" % (value, hits))
+        if key == "reason":
+            pname, text = value.split(None, 1)
+            acts = [a for a in plan["actions"] if a["name"] == pname or a.get("from", "").startswith(pname + "-")]
+            if not any(text in a["reason"] for a in acts):
+                fail("no action on %s with reason containing %r: %s" % (pname, text, acts))
+    if "resolved" in case and plan is not None and plan["resolved"] != (case["resolved"] == "true"):
+        fail("resolved is %s" % plan["resolved"])
+
+
+if __name__ == "__main__":
+    main()

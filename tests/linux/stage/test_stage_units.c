@@ -1,0 +1,124 @@
+/* Unit tests of the plan reader and the fstab check: bad input is refused
+ * with an error that names the field and place. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "osm_fs.h"
+#include "planfile.h"
+#include "verify.h"
+
+static char tmpdir[] = "/tmp/osm-stage-unit.XXXXXX";
+
+static int load_text(const char *json, struct osm_planfile *plan, struct osm_err *err)
+{
+    char *path = osm_path_join(tmpdir, "plan.json");
+    struct osm_err werr = OSM_ERR_INIT;
+    assert_int_equal(osm_write_file_atomic(path, json, strlen(json), 0644, &werr), 0);
+    int rc = osm_planfile_load(path, plan, err);
+    free(path);
+    return rc;
+}
+
+#define REPO "\"repos\":[{\"id\":\"os\",\"baseurl\":\"http://x/os\",\"gpgkeys\":[\"file:///k\"]}]"
+#define PKG(loc) "{\"action\":\"upgrade\",\"name\":\"bash\",\"from\":\"bash-1-1.x86_64\",\"to\":\"bash-0:2-1.x86_64\"," \
+    "\"repo\":\"os\",\"location\":\"" loc "\",\"checksum\":{\"type\":\"sha256\",\"value\":\"ab\"},\"download_size\":5}"
+
+static void plan_reads_actions_and_ignores_extra_fields(void **state)
+{
+    (void)state;
+    struct osm_planfile p;
+    struct osm_err err = OSM_ERR_INIT;
+    int rc = load_text("{\"osmig_plan\":1,\"future\":[1],\"target\":{\"id\":\"alinux3\",\"release_package\":\"alinux-release\"},"
+                       REPO ",\"actions\":[" PKG("Packages/bash-2-1.x86_64.rpm") ","
+                       "{\"action\":\"erase\",\"name\":\"py\",\"from\":\"py-1-1.x86_64\",\"new\":true},"
+                       "{\"action\":\"keep\",\"name\":\"acme\",\"from\":\"acme-1-1.x86_64\"}]}",
+                       &p, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(p.n_actions, 3);
+    assert_string_equal(p.repos[0].baseurl, "http://x/os/");
+    assert_string_equal(p.actions[0].filename, "bash-2-1.x86_64.rpm");
+    assert_ptr_equal(p.actions[0].repo_ref, &p.repos[0]);
+    assert_int_equal(p.actions[1].kind, OSM_PF_ERASE);
+    assert_false(osm_planfile_has_package(&p.actions[2]));
+    assert_string_equal(p.release_package, "alinux-release");
+    osm_planfile_free(&p);
+}
+
+static void plan_refuses_location_escaping_the_repo(void **state)
+{
+    (void)state;
+    struct osm_planfile p;
+    struct osm_err err = OSM_ERR_INIT;
+    int rc = load_text("{\"osmig_plan\":1,\"target\":{\"id\":\"t\"}," REPO ",\"actions\":[" PKG("../../etc/passwd.rpm") "]}",
+                       &p, &err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.msg, "actions[0] (upgrade bash): unsafe or non-rpm location"));
+}
+
+static void plan_refuses_unknown_action_and_repo(void **state)
+{
+    (void)state;
+    struct osm_planfile p;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(load_text("{\"osmig_plan\":1,\"target\":{\"id\":\"t\"}," REPO
+                               ",\"actions\":[{\"action\":\"explode\",\"name\":\"x\"}]}", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "actions[0]: unknown action \"explode\""));
+    osm_err_clear(&err);
+    assert_int_equal(load_text("{\"osmig_plan\":1,\"target\":{\"id\":\"t\"},\"repos\":[],\"actions\":["
+                               PKG("Packages/bash-2-1.x86_64.rpm") "]}", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "unknown repo \"os\""));
+    osm_err_clear(&err);
+    assert_int_equal(load_text("{\"osmig_plan\":2}", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "not an osmig plan of version 1"));
+    osm_err_clear(&err);
+    assert_int_equal(load_text("{\"osmig_plan\":1,", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "plan.json:1:"));
+}
+
+static void fstab_check_names_the_bad_line(void **state)
+{
+    (void)state;
+    char *etc = osm_path_join(tmpdir, "etc");
+    char *fstab = osm_path_join(tmpdir, "etc/fstab");
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_mkdir_p(etc, 0755, &err), 0);
+    const char *good = "# comment\n\nUUID=1 / xfs defaults 0 0\n/dev/sdb1\tnone swap sw\n";
+    assert_int_equal(osm_write_file_atomic(fstab, good, strlen(good), 0644, &err), 0);
+    assert_int_equal(osm_verify_fstab(tmpdir, &err), 0);
+    const char *bad = "UUID=1 / xfs defaults 0 0\n/dev/sdb1 /data ext4 defaults zero 2\n";
+    assert_int_equal(osm_write_file_atomic(fstab, bad, strlen(bad), 0644, &err), 0);
+    assert_int_equal(osm_verify_fstab(tmpdir, &err), -1);
+    assert_non_null(strstr(err.msg, "fstab:2: field 5 (\"zero\") must be a number"));
+    free(etc);
+    free(fstab);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    struct osm_err err = OSM_ERR_INIT;
+    return osm_remove_tree(tmpdir, &err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(plan_reads_actions_and_ignores_extra_fields),
+        cmocka_unit_test(plan_refuses_location_escaping_the_repo),
+        cmocka_unit_test(plan_refuses_unknown_action_and_repo),
+        cmocka_unit_test(fstab_check_names_the_bad_line),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
