@@ -4,10 +4,12 @@
 # the root is the target (os-release, rpmdb), the run went through every
 # phase with both boots recorded, the snapshot set is kept and verifies, and
 # the summary says how to delete it. A second migration of the same root to
-# the same target is refused by the prechecks (no path from alinux 3).
+# the same target is refused by the prechecks (no path from alinux 3), and
+# `osmig rollback` of the succeeded task puts the original root back.
 . "$(dirname "$0")/lib.sh"
 sample_setup
 R=$WORK/root; fresh_root "$R"
+original=$(digest "$R")
 httpd_start "$REPO"
 write_matrix "$WORK/matrix.json" "http://127.0.0.1:$HTTPD_PORT/"
 migrate "$R" --matrix "$WORK/matrix.json" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/out" "$WORK/err"; fail "migrate failed"; }
@@ -40,4 +42,9 @@ rc=0; migrate "$R" --matrix "$WORK/matrix.json" >"$WORK/out2" 2>&1 || rc=$?
 [ "$rc" = 3 ] || { cat "$WORK/out2"; fail "second migrate: exit $rc, want 3"; }
 assert_grep "inhibitor no-path" "$WORK/out2"
 [ "$(digest "$R")" = "$before" ] || fail "a refused migration changed the root"
+
+# The kept set takes the instance back to before the migration.
+"$OSMIG_BIN" rollback "$id" --state-dir "$WORK/state" >"$WORK/rb.out" 2>&1 || { cat "$WORK/rb.out"; fail "osmig rollback failed"; }
+[ "$(task_field "$id" state)" = rolled_back ] || fail "task not rolled_back after osmig rollback"
+[ "$(digest "$R")" = "$original" ] || fail "osmig rollback did not restore the original root"
 echo PASS
