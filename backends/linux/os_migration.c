@@ -174,6 +174,7 @@ struct prog {
     struct osm_step_ctx *ctx;
     struct timespec start;
     const char *phase;
+    double base, span; /* the part of the step this work is: snapshot create, then verify */
 };
 
 static double elapsed(const struct timespec *t0)
@@ -187,6 +188,8 @@ static void prog_init(struct prog *p, struct osm_step_ctx *ctx)
 {
     p->ctx = ctx;
     p->phase = NULL;
+    p->base = 0;
+    p->span = 1;
     clock_gettime(CLOCK_MONOTONIC, &p->start);
 }
 
@@ -231,10 +234,13 @@ static void on_snap_progress(void *user, const struct osm_snap_progress *sp)
     double frac = sp->bytes_total ? (double)sp->bytes_done / (double)sp->bytes_total : 0;
     char msg[256];
     double rate = t > 0.05 ? (double)sp->bytes_done / t : 0;
-    snprintf(msg, sizeof msg, "%s %s: %.1f/%.1f MiB, %llu/%llu files%s", sp->phase, sp->disk ? sp->disk : "",
-             (double)sp->bytes_done / MIB, (double)sp->bytes_total / MIB, (unsigned long long)sp->files_done,
-             (unsigned long long)sp->files_total, rate > 0 ? "" : "");
-    osm_step_progress(p->ctx, frac, msg);
+    int n = snprintf(msg, sizeof msg, "%s%s%s: %.1f/%.1f MiB, %llu/%llu files", sp->phase,
+                     sp->disk && sp->disk[0] ? " " : "", sp->disk ? sp->disk : "", (double)sp->bytes_done / MIB,
+                     (double)sp->bytes_total / MIB, (unsigned long long)sp->files_done,
+                     (unsigned long long)sp->files_total);
+    if (rate > 0 && n > 0 && (size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, ", %.1f MiB/s", rate / MIB);
+    osm_step_progress(p->ctx, p->base + p->span * frac, msg);
 }
 
 /* ---- precheck --------------------------------------------------------- */
@@ -432,7 +438,13 @@ static int find_task_set(struct osm_step_ctx *ctx, struct osm_instance *inst, co
 static int snapshot_verify_and_record(struct osm_step_ctx *ctx, struct osm_instance *inst,
                                       const struct osm_snap_opts *so, const char *id, struct osm_err *err)
 {
-    osm_step_progress(ctx, 0.8, "verifying the snapshot set");
+    struct prog *p = so->progress_ctx;
+    if (p) {
+        p->base = 0.75;
+        p->span = 0.25;
+        clock_gettime(CLOCK_MONOTONIC, &p->start);
+    }
+    osm_step_progress(ctx, 0.75, "verifying the snapshot set");
     if (osm_snap_verify(inst, id, so, err) != 0) {
         osm_err_prefix(err, "verifying snapshot set %s", id);
         return -1;
@@ -472,6 +484,7 @@ static int snapshot_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_snap_opts so = {.store = m.snapshot_store, .progress = on_snap_progress, .progress_ctx = &p};
     char id[64];
     char *label = snap_label(ctx->task);
+    p.span = 0.75;
     if (inst && osm_snap_create(inst, label, &so, id, err) == 0) {
         osm_step_crash_point("snapshot.created");
         rc = snapshot_verify_and_record(ctx, inst, &so, id, err);
