@@ -10,7 +10,8 @@
 # reported on its own. Goal: osmig's overhead over the floor <= 15%.
 # The stubs are unsigned, so osmig runs with --no-signature-check (and rpm
 # checks none either). Wall and CPU (user+sys, with children) for both: the
-# machine may be shared, so compare CPU too.
+# machine may be shared, so compare CPU too. ROUNDS (default 3) rounds, the
+# side that runs first alternating; the medians are compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src_dir=$PWD
@@ -44,37 +45,51 @@ cat >"$W/matrix.json" <<JSON
 JSON
 echo "source root: $n_src installed packages; target repository: $n_pkgs packages"
 
-echo "== osmig migrate (state, snapshots, cache under $W)"
-rm -rf "$W/osmig-root" "$W/state" "$W/snaps" "$W/cache"
-cp -a "$src/root" "$W/osmig-root"
-sync
-/usr/bin/time -f "%e %U %S" -o "$W/osmig.time" "$OSMIG" migrate "dir:$W/osmig-root" --to bench-el8 \
-  --matrix "$W/matrix.json" --yes --no-signature-check --state-dir "$W/state" --snapshot-store "$W/snaps" \
-  --cache-dir "$W/cache" >"$W/osmig.out" 2>&1 || { tail -20 "$W/osmig.out"; echo "osmig migrate failed"; exit 1; }
-grep -E "upgraded:|succeeded:|time:" "$W/osmig.out" | sed 's/^ */  /'
-line=$(grep "time: snapshot" "$W/osmig.out")
-snap=$(sed -E 's/.*snapshot ([0-9.]+) s;.*/\1/' <<<"$line")
-o_wall=$(sed -E 's/.*verification ([0-9.]+) s wall.*/\1/' <<<"$line")
-o_cpu=$(sed -E 's/.* s wall, ([0-9.]+) s CPU.*/\1/' <<<"$line")
-
-echo "== floor: rpm -Uvh --root (same package files, copy of the same root)"
-rm -rf "$W/rpm-root"
-cp -a "$src/root" "$W/rpm-root"
-sync
-/usr/bin/time -f "%e %U %S" -o "$W/rpm.time" rpm -Uvh --root "$W/rpm-root" --dbpath /var/lib/rpm \
-  "$W"/repo/Packages/*.rpm >"$W/rpm.out" 2>&1 || { tail -20 "$W/rpm.out"; echo "rpm -Uvh failed"; exit 1; }
-read -r r_wall r_user r_sys <"$W/rpm.time"
-r_cpu=$(awk -v u="$r_user" -v s="$r_sys" 'BEGIN { printf "%.2f", u + s }')
-n_after=$(rpm --root "$W/rpm-root" --dbpath /var/lib/rpm -qa | wc -l)
-n_osmig=$(rpm --root "$W/osmig-root" --dbpath /var/lib/rpm -qa | wc -l)
+ROUNDS=${ROUNDS:-3}
+run_osmig() {
+  rm -rf "$W/osmig-root" "$W/state" "$W/snaps" "$W/cache"
+  cp -a "$src/root" "$W/osmig-root"
+  sync
+  /usr/bin/time -f "%e %U %S" -o "$W/osmig.time" "$OSMIG" migrate "dir:$W/osmig-root" --to bench-el8 \
+    --matrix "$W/matrix.json" --yes --no-signature-check --state-dir "$W/state" --snapshot-store "$W/snaps" \
+    --cache-dir "$W/cache" >"$W/osmig.out" 2>&1 || { tail -20 "$W/osmig.out"; echo "osmig migrate failed"; exit 1; }
+  local line
+  line=$(grep "time: snapshot" "$W/osmig.out")
+  snaps+=("$(sed -E 's/.*snapshot ([0-9.]+) s;.*/\1/' <<<"$line")")
+  o_walls+=("$(sed -E 's/.*verification ([0-9.]+) s wall.*/\1/' <<<"$line")")
+  o_cpus+=("$(sed -E 's/.* s wall, ([0-9.]+) s CPU.*/\1/' <<<"$line")")
+  local w _u _s
+  read -r w _u _s <"$W/osmig.time"
+  a_walls+=("$w")
+  n_osmig=$(rpm --root "$W/osmig-root" --dbpath /var/lib/rpm -qa | wc -l)
+}
+run_rpm() {
+  rm -rf "$W/rpm-root"
+  cp -a "$src/root" "$W/rpm-root"
+  sync
+  /usr/bin/time -f "%e %U %S" -o "$W/rpm.time" rpm -Uvh --root "$W/rpm-root" --dbpath /var/lib/rpm \
+    "$W"/repo/Packages/*.rpm >"$W/rpm.out" 2>&1 || { tail -20 "$W/rpm.out"; echo "rpm -Uvh failed"; exit 1; }
+  local w u s
+  read -r w u s <"$W/rpm.time"
+  r_walls+=("$w")
+  r_cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
+  n_after=$(rpm --root "$W/rpm-root" --dbpath /var/lib/rpm -qa | wc -l)
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+snaps=() o_walls=() o_cpus=() a_walls=() r_walls=() r_cpus=()
+for round in $(seq "$ROUNDS"); do
+  if [ $((round % 2)) = 1 ]; then run_osmig; run_rpm; else run_rpm; run_osmig; fi
+  echo "round $round: osmig staging->verify ${o_walls[-1]} s wall ${o_cpus[-1]} s CPU; rpm -Uvh ${r_walls[-1]} s wall ${r_cpus[-1]} s CPU"
+done
+o_wall=$(median "${o_walls[@]}") o_cpu=$(median "${o_cpus[@]}") r_wall=$(median "${r_walls[@]}")
+r_cpu=$(median "${r_cpus[@]}") snap=$(median "${snaps[@]}") a_wall=$(median "${a_walls[@]}")
 
 echo
-echo "== results ($n_src packages, $n_pkgs upgraded; osmig root has $n_osmig packages, rpm root $n_after)"
+echo "== results, medians of $ROUNDS rounds ($n_src packages, $n_pkgs upgraded; osmig root has $n_osmig packages, rpm root $n_after)"
 printf '%-44s %9s %9s\n' "" "wall s" "CPU s"
 printf '%-44s %9s %9s\n' "osmig: start of staging -> end of verify" "$o_wall" "$o_cpu"
 printf '%-44s %9s %9s\n' "rpm -Uvh --root (floor)" "$r_wall" "$r_cpu"
 awk -v o="$o_wall" -v r="$r_wall" -v oc="$o_cpu" -v rc="$r_cpu" 'BEGIN {
   printf "%-44s %8.1f%% %8.1f%%   (goal <= 15%%)\n", "osmig overhead over the floor", (o / r - 1) * 100, (oc / rc - 1) * 100 }'
 printf '%-44s %9s\n' "osmig snapshot of the root (separate)" "$snap"
-read -r a_wall _ _ <"$W/osmig.time"
 printf '%-44s %9s\n' "osmig migrate, whole command" "$a_wall"
