@@ -52,6 +52,11 @@ ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/max(float(sys.argv
 
 rm -rf "$B/store" "$B/out.tar.zst" "$B/x"
 run tar_c tar -I 'zstd -T0 -3' -cf "$B/out.tar.zst" -C "$T" .
+run tar_cs tar -S -I 'zstd -T0 -3' -cf "$B/out-sparse.tar.zst" -C "$T" .   # fairer: skips holes too
+rm -f "$B/out-sparse.tar.zst"
+# osmig's create ends with syncfs (the set must be durable); so does this one
+run tar_css bash -c "tar -S -I 'zstd -T0 -3' -cf '$B/out-sparse.tar.zst' -C '$T' . && sync"
+rm -f "$B/out-sparse.tar.zst"
 run osm_c "$BIN" snapshot create "dir:$T" --quiet
 run osm_c2 "$BIN" snapshot create "dir:$T" --quiet
 # change 1% of the files (content rewritten)
@@ -79,7 +84,9 @@ tree: $files entries, $((data_bytes >> 20)) MiB apparent, $((alloc_bytes >> 20))
 
 operation                         seconds    MB/s   vs baseline   peak RSS MiB
 tar -I 'zstd -T0 -3' -cf         $(printf %8s "${SEC[tar_c]}") $(mbps $alloc_bytes "${SEC[tar_c]}")        1.00   $(( MEM[tar_c] / 1024 ))
-osmig snapshot create (first)    $(printf %8s "${SEC[osm_c]}") $(mbps $alloc_bytes "${SEC[osm_c]}")      $(ratio "${SEC[osm_c]}" "${SEC[tar_c]}")   $(( MEM[osm_c] / 1024 ))
+tar -S (sparse-aware) same       $(printf %8s "${SEC[tar_cs]}") $(mbps $alloc_bytes "${SEC[tar_cs]}")        $(ratio "${SEC[tar_cs]}" "${SEC[tar_c]}")   $(( MEM[tar_cs] / 1024 ))
+tar -S ... && sync                $(printf %8s "${SEC[tar_css]}") $(mbps $alloc_bytes "${SEC[tar_css]}")        $(ratio "${SEC[tar_css]}" "${SEC[tar_c]}")
+osmig snapshot create (first)    $(printf %8s "${SEC[osm_c]}") $(mbps $alloc_bytes "${SEC[osm_c]}")      $(ratio "${SEC[osm_c]}" "${SEC[tar_c]}") (vs tar -S: $(ratio "${SEC[osm_c]}" "${SEC[tar_cs]}"), vs tar -S+sync: $(ratio "${SEC[osm_c]}" "${SEC[tar_css]}"))   $(( MEM[osm_c] / 1024 ))
 osmig re-snapshot, unchanged     $(printf %8s "${SEC[osm_c2]}")          $(ratio "${SEC[osm_c2]}" "${SEC[osm_c]}") of first   $(( MEM[osm_c2] / 1024 ))
 osmig re-snapshot, 1% changed    $(printf %8s "${SEC[osm_c3]}")          $(ratio "${SEC[osm_c3]}" "${SEC[osm_c]}") of first   $(( MEM[osm_c3] / 1024 ))
 tar -I zstd -xf                  $(printf %8s "${SEC[tar_x]}") $(mbps $alloc_bytes "${SEC[tar_x]}")        1.00   $(( MEM[tar_x] / 1024 ))

@@ -132,6 +132,20 @@ static int read_xattrs(const char *abs, struct snap_entry *e, struct osm_err *er
     return 0;
 }
 
+static void copy_xattrs(struct snap_entry *e, const struct snap_entry *p)
+{
+    if (!p->n_xattrs)
+        return;
+    e->xattrs = osm_xcalloc(p->n_xattrs, sizeof *e->xattrs);
+    for (uint32_t i = 0; i < p->n_xattrs; i++) {
+        e->xattrs[i].name = osm_xstrdup(p->xattrs[i].name);
+        e->xattrs[i].value = osm_xmalloc(p->xattrs[i].len ? p->xattrs[i].len : 1);
+        memcpy(e->xattrs[i].value, p->xattrs[i].value, p->xattrs[i].len);
+        e->xattrs[i].len = p->xattrs[i].len;
+    }
+    e->n_xattrs = p->n_xattrs;
+}
+
 static int64_t ts_ns(struct timespec t)
 {
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
@@ -158,6 +172,8 @@ struct walk {
     struct inode_map inodes;
     struct osm_buf abs;
     size_t root_len;
+    struct snap_entry **prev;
+    size_t n_prev;
 };
 
 static int walk_entry(struct walk *w, const char *rel, const struct stat *st, struct osm_err *err);
@@ -245,16 +261,22 @@ static int walk_entry(struct walk *w, const char *rel, const struct stat *st, st
     }
     default: return osm_err_set(err, OSM_EUNSUPPORTED, "%s: unsupported file type", w->abs.s);
     }
-    if (read_xattrs(w->abs.s, e, err) != 0)
+    const struct snap_entry *p = w->prev ? snap_index_find(w->prev, w->n_prev, rel) : NULL;
+    if (p && p->type == e->type && p->ino == e->ino && p->dev == e->dev && p->ctime_ns == e->ctime_ns &&
+        p->mtime_ns == e->mtime_ns && p->size == e->size) {
+        copy_xattrs(e, p);
+    } else if (read_xattrs(w->abs.s, e, err) != 0) {
         return -1;
+    }
     if (e->type == SNAP_DIR && st->st_dev == w->root_dev)
         return walk_dir(w, rel, err);
     return 0;
 }
 
-int snap_walk(const char *root, struct snap_index *ix, struct osm_err *err)
+int snap_walk(const char *root, struct snap_index *ix, struct snap_entry **prev, size_t n_prev,
+              struct osm_err *err)
 {
-    struct walk w = {.root = root, .ix = ix};
+    struct walk w = {.root = root, .ix = ix, .prev = prev, .n_prev = n_prev};
     osm_buf_init(&w.abs);
     osm_buf_adds(&w.abs, root);
     while (w.abs.len > 1 && w.abs.s[w.abs.len - 1] == '/')
@@ -752,7 +774,7 @@ int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct 
 {
     struct snap_index now;
     snap_index_init(&now);
-    if (snap_walk(r->root, &now, err) != 0) {
+    if (snap_walk(r->root, &now, NULL, 0, err) != 0) {
         snap_index_free(&now);
         return -1;
     }

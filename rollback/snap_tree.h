@@ -23,8 +23,12 @@
 
 #define SNAP_STAGING_NAME ".osmig-restore-staging"
 
-/* Metadata of every entry under `root` (content refs left empty). */
-int snap_walk(const char *root, struct snap_index *ix, struct osm_err *err);
+/* Metadata of every entry under `root` (content refs left empty). With a
+ * previous index (`prev` sorted by path, may be NULL), an entry whose inode,
+ * ctime, mtime and size are unchanged takes its xattrs and link target from
+ * there instead of reading them: any xattr, ACL or owner change moves ctime. */
+int snap_walk(const char *root, struct snap_index *ix, struct snap_entry **prev, size_t n_prev,
+              struct osm_err *err);
 /* Absolute path of an entry. Caller frees. */
 char *snap_entry_abs(const char *root, const struct snap_entry *e);
 /* Read the file at `abs` and fill e->refs (and refresh size and times);

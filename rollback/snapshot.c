@@ -270,6 +270,13 @@ static int read_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err 
     struct read_ctx *c = vctx;
     char *abs = snap_entry_abs(c->root, c->todo[i]);
     int rc = snap_file_chunks(abs, c->todo[i], c->s, w, &c->pr->bytes, err);
+    if (rc != 0 && access(abs, F_OK) != 0 && errno == ENOENT) {
+        /* Removed between the walk and the read (a live system): it is not
+         * part of the snapshot. */
+        c->todo[i]->type = 0;
+        osm_err_clear(err);
+        rc = 0;
+    }
     free(abs);
     atomic_fetch_add(&c->pr->files, 1);
     return rc;
@@ -300,14 +307,19 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
                          struct snap_worker *workers, int threads, struct progress *pr, struct snap_index *ix,
                          struct osm_err *err)
 {
+    struct snap_entry **psorted = prev->n ? snap_index_sorted(prev) : NULL;
     if (d->kind == OSM_DISK_TREE) {
         progress_start(pr, "scan", d->id, 0, 0);
-        if (snap_walk(d->path, ix, err) != 0)
+        if (snap_walk(d->path, ix, psorted, prev->n, err) != 0) {
+            free(psorted);
             return -1;
+        }
     } else {
         struct stat st;
-        if (stat(d->path, &st) != 0)
+        if (stat(d->path, &st) != 0) {
+            free(psorted);
             return osm_err_errno(err, "%s", d->path);
+        }
         struct snap_entry *e = snap_index_add(ix);
         e->path = osm_xstrdup("");
         e->type = SNAP_FILE;
@@ -320,7 +332,6 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
         if (S_ISBLK(st.st_mode))
             e->mtime_ns = -1; /* never reuse: a device's times say nothing */
     }
-    struct snap_entry **psorted = prev->n ? snap_index_sorted(prev) : NULL;
     struct snap_entry **todo = osm_xmalloc((ix->n ? ix->n : 1) * sizeof *todo);
     size_t nt = 0;
     uint64_t bytes = 0;
@@ -344,9 +355,21 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
     int rc = snap_parallel(nt, threads, workers, read_one, &c, read_tick, err);
     free(todo);
     progress_emit(pr, 1);
-    if (rc != 0)
+    if (rc != 0) {
         osm_err_prefix(err, "disk %s", d->id);
-    return rc;
+        return rc;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < ix->n; i++) {
+        if (ix->e[i]->type == 0)
+            snap_entry_free(ix->e[i]);
+        else
+            ix->e[kept++] = ix->e[i];
+    }
+    ix->n = kept;
+    if (d->kind != OSM_DISK_TREE && kept != 1)
+        return osm_err_set(err, OSM_ENOTFOUND, "disk %s: image %s vanished while it was read", d->id, d->path);
+    return 0;
 }
 
 /* Newest ready set of this instance, for reuse. */
@@ -1262,7 +1285,7 @@ int osm_snap_tree_digest(const char *path, char hex[65], struct osm_err *err)
     snap_index_init(&ix);
     struct snap_worker w;
     snap_worker_init(&w, 0);
-    int rc = snap_walk(path, &ix, err);
+    int rc = snap_walk(path, &ix, NULL, 0, err);
     for (size_t i = 0; i < ix.n && rc == 0; i++) {
         if (ix.e[i]->type != SNAP_FILE)
             continue;
