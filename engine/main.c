@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os_migration.h"
 #include "osm_cli.h"
 #include "osm_log.h"
 
@@ -16,6 +17,7 @@ struct command {
 static const struct command commands[] = {
     {"inspect", cmd_inspect, "show what osmig sees on an instance (OS, architecture, packages, repositories)"},
     {"assess", cmd_assess, "check whether an instance can migrate to a target; exit 3 when inhibited"},
+    {"migrate", cmd_migrate, "migrate an instance to a target: snapshot, stage, upgrade, verify; roll back on failure"},
     {"plan", cmd_plan, "compute the full migration transaction and write it as JSON"},
     {"matrix", cmd_matrix, "list the supported migration paths"},
     {"snapshot", cmd_snapshot, "create, list, verify, restore and delete snapshot sets of an instance"},
@@ -56,6 +58,11 @@ int osm_cli_usage(const char *fmt, ...)
 int main(int argc, char **argv)
 {
     osm_log_init_from_env();
+    /* Every command that may run a task (migrate, resume, retry, rollback,
+     * the background resumer) needs the os-migration steps. */
+    struct osm_err reg = OSM_ERR_INIT;
+    if (osm_linux_migration_register(&reg) != 0)
+        return osm_cli_fail(&reg);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {

@@ -15,6 +15,7 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_assess(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_media(int argc, char **argv);

@@ -198,7 +198,8 @@ static int walk_dir(struct walk *w, const char *rel, struct osm_err *err)
         names[n++] = osm_xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_name);
+    if (n) /* qsort(NULL, 0) is undefined: an empty directory has no names */
+        qsort(names, n, sizeof *names, cmp_name);
     int rc = 0;
     size_t base_len = w->abs.len;
     for (size_t i = 0; i < n; i++) {

@@ -143,6 +143,7 @@ int osm_planfile_load(const char *path, struct osm_planfile *plan, struct osm_er
     plan->target_name = opt_str(tgt, "name");
     plan->target_version = opt_str(tgt, "version");
     plan->release_package = opt_str(tgt, "release_package");
+    plan->target_os_id = opt_str(tgt, "os_id");
     if (!plan->target_id) {
         osm_err_set(err, OSM_EINPUT, "%s: missing target.id", path);
         goto out;
@@ -204,5 +205,6 @@ void osm_planfile_free(struct osm_planfile *plan)
     free(plan->target_name);
     free(plan->target_version);
     free(plan->release_package);
+    free(plan->target_os_id);
     memset(plan, 0, sizeof *plan);
 }

@@ -46,6 +46,7 @@ struct osm_planfile {
     char *instance;
     char *source_id, *source_version;
     char *target_id, *target_name, *target_version, *release_package;
+    char *target_os_id;  /* os-release ID after migration, when the plan gives it (target.os_id) */
     struct osm_planfile_repo *repos;
     size_t n_repos;
     struct osm_planfile_action *actions;

@@ -1,7 +1,8 @@
 /* verify: checks after the upgrade that the root is the planned target.
  *
- *  - os-release names the target (ID, or ID + major VERSION_ID, equals the
- *    plan's target id, e.g. "alinux" + "3" = "alinux3"; and VERSION_ID
+ *  - os-release names the target (ID equals the plan's target.os_id when
+ *    given; else ID, or ID + major VERSION_ID, equals the plan's target id,
+ *    e.g. "alinux" + "3" = "alinux3"; and VERSION_ID
  *    starts with target.version when the plan gives one);
  *  - the target's release package is installed;
  *  - every planned new package is installed, and no "from" package of an
@@ -22,6 +23,7 @@
 
 struct osm_verify_opts {
     const char *const *core_packages; /* NULL-terminated; NULL: osm_verify_default_core */
+    int fstab_may_be_absent;          /* the root had no /etc/fstab before (a container root) */
     osm_progress_fn progress;         /* phase "verify" */
     void *userdata;
 };

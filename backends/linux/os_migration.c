@@ -1,0 +1,752 @@
+/* os_migration.c: the Linux os-migration steps (see os_migration.h). */
+#include "os_migration.h"
+
+#include <fcntl.h>
+#include <rpm/rpmdb.h>
+#include <rpm/rpmts.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "osm_log.h"
+#include "osm_paths.h"
+#include "osm_snapshot.h"
+#include "plan.h"
+#include "planfile.h"
+#include "provider.h"
+#include "rpmutil.h"
+#include "runner.h"
+#include "stage.h"
+#include "system.h"
+#include "verify.h"
+
+#define MIB (1024LL * 1024LL)
+#define DEFAULT_MIN_VCPUS 2
+#define DEFAULT_MIN_MEMORY_MIB 2048
+#define STAGE_RESERVE_MIB 500
+#define HEARTBEAT_MAX_AGE (24 * 3600)
+
+/* ---- options ---------------------------------------------------------- */
+
+static char *absolute(const char *p)
+{
+    if (!p)
+        return NULL;
+    char *r = realpath(p, NULL);
+    return r ? r : osm_xstrdup(p);
+}
+
+static json_t *abs_list(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char *p = absolute(v[i]);
+        json_array_append_new(a, json_string(p));
+        free(p);
+    }
+    return a;
+}
+
+json_t *osm_migration_options_json(const struct osm_migration_options *o)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "target", json_string(o->target));
+    json_object_set_new(j, "matrix", abs_list(o->matrix_files, o->n_matrix_files));
+    json_object_set_new(j, "events", abs_list(o->event_files, o->n_event_files));
+    json_t *repos = json_array();
+    for (size_t i = 0; i < o->n_repo_overrides; i++)
+        json_array_append_new(repos, json_string(o->repo_overrides[i]));
+    json_object_set_new(j, "repos", repos);
+    json_object_set_new(j, "no_signature_check", json_boolean(o->no_signature_check));
+    char *p;
+    if ((p = absolute(o->snapshot_store))) {
+        json_object_set_new(j, "snapshot_store", json_string(p));
+        free(p);
+    }
+    if ((p = absolute(o->cache_dir))) {
+        json_object_set_new(j, "cache_dir", json_string(p));
+        free(p);
+    }
+    if ((p = absolute(o->state_dir))) {
+        json_object_set_new(j, "state_dir", json_string(p));
+        free(p);
+    }
+    return j;
+}
+
+char *osm_migration_task_dir(const char *state_dir, const char *id)
+{
+    return osm_xasprintf("%s/tasks/%s", state_dir, id);
+}
+
+/* The task's options, parsed. */
+struct mopts {
+    json_t *j;
+    const char *target;
+    const char **matrix, **events, **repos;
+    size_t n_matrix, n_events, n_repos;
+    int no_sigcheck;
+    const char *snapshot_store, *cache_dir;
+    char *task_dir;
+};
+
+static const char **str_array(json_t *a, size_t *n)
+{
+    *n = json_is_array(a) ? json_array_size(a) : 0;
+    const char **v = osm_xcalloc(*n + 1, sizeof *v);
+    for (size_t i = 0; i < *n; i++)
+        v[i] = json_string_value(json_array_get(a, i));
+    return v;
+}
+
+static void mopts_free(struct mopts *m)
+{
+    free(m->matrix);
+    free(m->events);
+    free(m->repos);
+    free(m->task_dir);
+    json_decref(m->j);
+}
+
+static int mopts_load(struct osm_step_ctx *ctx, struct mopts *m, struct osm_err *err)
+{
+    memset(m, 0, sizeof *m);
+    json_error_t je;
+    m->j = ctx->task->options ? json_loads(ctx->task->options, 0, &je) : NULL;
+    if (!json_is_object(m->j))
+        return osm_err_set(err, OSM_EINPUT, "task %s: its options are not a JSON object", ctx->task->id);
+    m->target = json_string_value(json_object_get(m->j, "target"));
+    if (!m->target)
+        m->target = ctx->task->target;
+    m->matrix = str_array(json_object_get(m->j, "matrix"), &m->n_matrix);
+    m->events = str_array(json_object_get(m->j, "events"), &m->n_events);
+    m->repos = str_array(json_object_get(m->j, "repos"), &m->n_repos);
+    m->no_sigcheck = json_is_true(json_object_get(m->j, "no_signature_check"));
+    m->snapshot_store = json_string_value(json_object_get(m->j, "snapshot_store"));
+    m->cache_dir = json_string_value(json_object_get(m->j, "cache_dir"));
+    const char *sd = json_string_value(json_object_get(m->j, "state_dir"));
+    if (!m->target || !sd) {
+        mopts_free(m);
+        return osm_err_set(err, OSM_EINPUT, "task %s: its options lack %s", ctx->task->id,
+                           !m->target ? "the target" : "the state directory");
+    }
+    m->task_dir = osm_migration_task_dir(sd, ctx->task->id);
+    if (m->cache_dir)
+        osm_set_cache_dir(m->cache_dir);
+    return 0;
+}
+
+static char *plan_path(const struct mopts *m)
+{
+    return osm_path_join(m->task_dir, "plan.json");
+}
+
+/* The plan precheck wrote. */
+static int load_plan(struct osm_step_ctx *ctx, struct mopts *m, struct osm_planfile *pf, struct osm_err *err)
+{
+    if (mopts_load(ctx, m, err) != 0)
+        return -1;
+    char *p = plan_path(m);
+    int rc = osm_planfile_load(p, pf, err);
+    free(p);
+    if (rc != 0)
+        mopts_free(m);
+    return rc;
+}
+
+static struct osm_instance *instance_root(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    if (inst && !inst->root) {
+        osm_err_set(err, OSM_EUNSUPPORTED, "instance %s has no root this host can reach", inst->uri);
+        return NULL;
+    }
+    return inst;
+}
+
+/* ---- progress --------------------------------------------------------- */
+
+struct prog {
+    struct osm_step_ctx *ctx;
+    struct timespec start;
+    const char *phase;
+    double base, span; /* the part of the step this work is: snapshot create, then verify */
+};
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void prog_init(struct prog *p, struct osm_step_ctx *ctx)
+{
+    p->ctx = ctx;
+    p->phase = NULL;
+    p->base = 0;
+    p->span = 1;
+    clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+/* "download 3/10 packages, 1.2/4.0 MiB, 2.1 MiB/s, 2s left": the line both
+ * the progress bar and the plain progress lines show. */
+static void on_rpm_progress(const struct osm_progress *pr, void *user)
+{
+    struct prog *p = user;
+    if (!p->phase || strcmp(p->phase, pr->phase) != 0) {
+        p->phase = pr->phase;
+        clock_gettime(CLOCK_MONOTONIC, &p->start);
+    }
+    double t = elapsed(&p->start);
+    double frac = 0;
+    struct osm_buf b;
+    osm_buf_init(&b);
+    osm_buf_addf(&b, "%s %zu/%zu packages", pr->phase, pr->pkgs_done, pr->pkgs_total);
+    /* Downloads count bytes of the whole stage; the transaction counts
+     * packages (its byte counts are the current package's). */
+    int by_bytes = pr->bytes_total > 0 && strcmp(pr->phase, "download") == 0;
+    if (by_bytes) {
+        frac = (double)pr->bytes_done / (double)pr->bytes_total;
+        double rate = t > 0.05 ? (double)pr->bytes_done / t : 0;
+        osm_buf_addf(&b, ", %.1f/%.1f MiB", (double)pr->bytes_done / MIB, (double)pr->bytes_total / MIB);
+        if (rate > 0) {
+            osm_buf_addf(&b, ", %.1f MiB/s, %.0fs left", rate / MIB,
+                         (double)(pr->bytes_total - pr->bytes_done) / rate);
+        }
+    } else if (pr->pkgs_total > 0) {
+        frac = (double)pr->pkgs_done / (double)pr->pkgs_total;
+        if (pr->pkgs_done > 0 && t > 0.05)
+            osm_buf_addf(&b, ", %.0fs left", t / (double)pr->pkgs_done * (double)(pr->pkgs_total - pr->pkgs_done));
+    }
+    osm_step_progress(p->ctx, frac, b.s);
+    osm_buf_free(&b);
+}
+
+static void on_snap_progress(void *user, const struct osm_snap_progress *sp)
+{
+    struct prog *p = user;
+    double t = elapsed(&p->start);
+    double frac = sp->bytes_total ? (double)sp->bytes_done / (double)sp->bytes_total : 0;
+    char msg[256];
+    double rate = t > 0.05 ? (double)sp->bytes_done / t : 0;
+    int n = snprintf(msg, sizeof msg, "%s%s%s: %.1f/%.1f MiB, %llu/%llu files", sp->phase,
+                     sp->disk && sp->disk[0] ? " " : "", sp->disk ? sp->disk : "", (double)sp->bytes_done / MIB,
+                     (double)sp->bytes_total / MIB, (unsigned long long)sp->files_done,
+                     (unsigned long long)sp->files_total);
+    if (rate > 0 && n > 0 && (size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, ", %.1f MiB/s", rate / MIB);
+    osm_step_progress(p->ctx, p->base + p->span * frac, msg);
+}
+
+/* ---- precheck --------------------------------------------------------- */
+
+static void precheck_fail(struct osm_step_ctx *ctx, struct osm_buf *why, const char *fact, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void precheck_fail(struct osm_step_ctx *ctx, struct osm_buf *why, const char *fact, const char *fmt, ...)
+{
+    struct osm_buf line;
+    osm_buf_init(&line);
+    va_list ap;
+    va_start(ap, fmt);
+    osm_buf_vaddf(&line, fmt, ap);
+    va_end(ap);
+    char type[64];
+    snprintf(type, sizeof type, "precheck.%s", fact);
+    struct osm_err e = OSM_ERR_INIT;
+    osm_step_event(ctx, type, line.s, &e);
+    osm_buf_addf(why, "%s%s", why->len ? "; " : "", line.s);
+    osm_buf_free(&line);
+}
+
+static void check_facts(struct osm_step_ctx *ctx, const struct osm_facts *f, const struct osm_plan *plan,
+                        struct osm_buf *why)
+{
+    const struct osm_target *t = plan->target;
+    int minv = t->min_vcpus > 0 ? t->min_vcpus : DEFAULT_MIN_VCPUS;
+    long minm = t->min_memory_mib > 0 ? t->min_memory_mib : DEFAULT_MIN_MEMORY_MIB;
+    if (f->vcpus >= 0 && f->vcpus < minv)
+        precheck_fail(ctx, why, "vcpus",
+                      "vCPUs: the instance has %d, %s needs at least %d (remedy: resize the instance to %d or more "
+                      "vCPUs)",
+                      f->vcpus, t->id, minv, minv);
+    if (f->memory_bytes >= 0 && f->memory_bytes < (int64_t)minm * MIB)
+        precheck_fail(ctx, why, "memory",
+                      "memory: the instance has %lld MiB, %s needs at least %ld MiB (remedy: resize the instance to "
+                      "%ld MiB or more)",
+                      (long long)(f->memory_bytes / MIB), t->id, minm, minm);
+    int64_t need = plan->download_size + (int64_t)STAGE_RESERVE_MIB * MIB;
+    if (t->min_free_mib > 0 && (int64_t)t->min_free_mib * MIB > need)
+        need = (int64_t)t->min_free_mib * MIB;
+    if (f->system_disk_free_bytes >= 0 && f->system_disk_free_bytes < need)
+        precheck_fail(ctx, why, "free_space",
+                      "free space on the system disk: %lld MiB, the staged packages (%lld MiB) plus %d MiB need "
+                      "%lld MiB (remedy: free or add %lld MiB on the system disk)",
+                      (long long)(f->system_disk_free_bytes / MIB), (long long)(plan->download_size / MIB),
+                      STAGE_RESERVE_MIB, (long long)(need / MIB),
+                      (long long)((need - f->system_disk_free_bytes + MIB - 1) / MIB));
+    int64_t now = (int64_t)time(NULL);
+    if (f->heartbeat <= 0)
+        precheck_fail(ctx, why, "heartbeat",
+                      "agent heartbeat: unknown, it must be within the last 24 hours (remedy: start the osmig agent "
+                      "on the instance)");
+    else if (now - f->heartbeat > HEARTBEAT_MAX_AGE)
+        precheck_fail(ctx, why, "heartbeat",
+                      "agent heartbeat: last seen %lld hours ago, it must be within the last 24 hours (remedy: "
+                      "restart the osmig agent on the instance and check its network)",
+                      (long long)((now - f->heartbeat) / 3600));
+    if (!f->authorized)
+        precheck_fail(ctx, why, "authorized",
+                      "authorisation: osmig is not authorised to act on the instance (remedy: grant osmig access "
+                      "to the instance)");
+}
+
+static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    if (mopts_load(ctx, &m, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_linux_system sys;
+    int sys_open = 0, plan_done = 0;
+    struct osm_plan plan;
+    struct osm_buf why;
+    osm_buf_init(&why);
+    struct osm_instance *inst = instance_root(ctx, err);
+    if (!inst)
+        goto out;
+    struct osm_facts facts;
+    if (osm_instance_facts(inst, &facts, err) != 0)
+        goto out;
+    osm_step_progress(ctx, 0.1, "inspecting the root");
+    if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, err) != 0) {
+        osm_err_prefix(err, "inspecting %s", inst->uri);
+        goto out;
+    }
+    sys_open = 1;
+    osm_step_progress(ctx, 0.3, "computing the plan");
+    struct osm_plan_opts po = {
+        .target = m.target,
+        .matrix_files = m.matrix, .n_matrix_files = m.n_matrix,
+        .event_files = m.events, .n_event_files = m.n_events,
+        .repo_overrides = m.repos, .n_repo_overrides = m.n_repos,
+        .cache_dir = osm_cache_dir(),
+        .region = facts.region[0] ? facts.region : NULL,
+    };
+    if (osm_plan_compute(&sys, &po, &plan, err) != 0)
+        goto out;
+    plan_done = 1;
+    check_facts(ctx, &facts, &plan, &why);
+    /* A root without /etc/fstab (a container's) is fine; a broken one is not. */
+    struct osm_err fe = OSM_ERR_INIT;
+    char *fstab = osm_root_path(inst->root, "/etc/fstab");
+    int has_fstab = osm_is_file(fstab);
+    free(fstab);
+    if (has_fstab && osm_verify_fstab(inst->root, &fe) != 0)
+        precheck_fail(ctx, &why, "fstab", "/etc/fstab: %s (remedy: fix /etc/fstab before migrating)", fe.msg);
+    if (osm_step_note_set(ctx, "fstab", has_fstab ? "present" : "absent", err) != 0)
+        goto out;
+    for (size_t i = 0; i < plan.n_findings; i++) {
+        const struct osm_finding *f = &plan.findings[i];
+        if (!f->inhibitor)
+            continue;
+        struct osm_buf items;
+        osm_buf_init(&items);
+        for (size_t k = 0; k < f->n_items && k < 5; k++)
+            osm_buf_addf(&items, "%s%s", k ? ", " : " (", f->items[k]);
+        if (f->n_items)
+            osm_buf_addf(&items, "%s)", f->n_items > 5 ? ", ..." : "");
+        precheck_fail(ctx, &why, "inhibitor", "inhibitor %s: %s%s (remedy: %s)", f->id, f->summary, items.s,
+                      f->remediation ? f->remediation : "see `osmig assess`");
+        osm_buf_free(&items);
+    }
+    /* The plan is written even when inhibited: it says what would happen. */
+    json_t *pj = osm_plan_json(&plan, inst->uri);
+    char *text = json_dumps(pj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(pj);
+    char *pp = plan_path(&m);
+    rc = osm_mkdir_p(m.task_dir, 0755, err) == 0 && osm_write_file_atomic(pp, text, strlen(text), 0644, err) == 0
+             ? 0
+             : -1;
+    free(pp);
+    free(text);
+    if (rc != 0)
+        goto out;
+    if (why.len) {
+        osm_err_set(err, OSM_ECONFLICT, "the instance cannot migrate to %s: %s", m.target, why.s);
+        rc = -1;
+        goto out;
+    }
+    size_t changes = 0;
+    for (size_t i = 0; i < plan.n_actions; i++)
+        changes += plan.actions[i].kind != OSM_ACT_KEEP;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s -> %s: %zu package changes, %.1f MiB to download; plan in %s/plan.json", sys.os.id,
+             plan.target->id, changes, (double)plan.download_size / MIB, m.task_dir);
+    osm_step_event(ctx, "plan", msg, err);
+    rc = 0;
+out:
+    if (plan_done)
+        osm_plan_free(&plan);
+    if (sys_open)
+        osm_linux_system_close(&sys);
+    osm_buf_free(&why);
+    mopts_free(&m);
+    return rc;
+}
+
+/* ---- snapshot --------------------------------------------------------- */
+
+static char *snap_label(const struct osm_task *t)
+{
+    return osm_xasprintf("osmig task %s", t->id);
+}
+
+/* The task's set in the store: 1 ready (id in out), 0 none; sets of this
+ * task that never became ready are deleted. */
+static int find_task_set(struct osm_step_ctx *ctx, struct osm_instance *inst, const struct osm_snap_opts *so,
+                         char out[64], struct osm_err *err)
+{
+    struct osm_snap_info *infos;
+    size_t n;
+    if (osm_snap_list(inst, so, &infos, &n, err) != 0)
+        return -1;
+    char *label = snap_label(ctx->task);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!infos[i].label || strcmp(infos[i].label, label) != 0)
+            continue;
+        if (strcmp(infos[i].state, "ready") == 0 && !found) {
+            snprintf(out, 64, "%s", infos[i].id);
+            found = 1;
+        } else if (strcmp(infos[i].state, "ready") != 0) {
+            struct osm_err de = OSM_ERR_INIT;
+            if (osm_snap_delete(inst, infos[i].id, so, &de) != 0)
+                osm_warn("migrate.snapshot_delete", "set=%s error=\"%s\"", infos[i].id, de.msg);
+        }
+    }
+    free(label);
+    osm_snap_list_free(infos, n);
+    return found;
+}
+
+static int snapshot_verify_and_record(struct osm_step_ctx *ctx, struct osm_instance *inst,
+                                      const struct osm_snap_opts *so, const char *id, struct osm_err *err)
+{
+    struct prog *p = so->progress_ctx;
+    if (p) {
+        p->base = 0.75;
+        p->span = 0.25;
+        clock_gettime(CLOCK_MONOTONIC, &p->start);
+    }
+    osm_step_progress(ctx, 0.75, "verifying the snapshot set");
+    if (osm_snap_verify(inst, id, so, err) != 0) {
+        osm_err_prefix(err, "verifying snapshot set %s", id);
+        return -1;
+    }
+    if (osm_step_set_snapshot_set(ctx, id, err) != 0)
+        return -1;
+    char msg[160];
+    snprintf(msg, sizeof msg, "set %s of %zu disk%s created and verified", id, inst->n_disks,
+             inst->n_disks == 1 ? "" : "s");
+    return osm_step_event(ctx, "snapshot", msg, err);
+}
+
+static int snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    if (mopts_load(ctx, &m, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    struct osm_snap_opts so = {.store = m.snapshot_store};
+    char id[64];
+    if (inst && (rc = find_task_set(ctx, inst, &so, id, err)) == 1)
+        rc = snapshot_verify_and_record(ctx, inst, &so, id, err) == 0 ? 1 : -1;
+    mopts_free(&m);
+    return rc;
+}
+
+static int snapshot_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    if (mopts_load(ctx, &m, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    struct prog p;
+    prog_init(&p, ctx);
+    struct osm_snap_opts so = {.store = m.snapshot_store, .progress = on_snap_progress, .progress_ctx = &p};
+    char id[64];
+    char *label = snap_label(ctx->task);
+    p.span = 0.75;
+    if (inst && osm_snap_create(inst, label, &so, id, err) == 0) {
+        osm_step_crash_point("snapshot.created");
+        rc = snapshot_verify_and_record(ctx, inst, &so, id, err);
+    }
+    free(label);
+    mopts_free(&m);
+    return rc;
+}
+
+/* ---- stage ------------------------------------------------------------ */
+
+static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    struct osm_planfile pf;
+    if (load_plan(ctx, &m, &pf, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = instance_root(ctx, err);
+    struct prog p;
+    prog_init(&p, ctx);
+    struct osm_stage_opts so = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p};
+    struct osm_stage_result res;
+    if (inst && osm_stage(&pf, inst->root, &so, &res, err) == 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; signatures %s", res.packages,
+                 (double)res.bytes / MIB, res.reused, OSM_STAGE_SUBDIR,
+                 res.signatures_checked ? "verified against the target's keys"
+                                        : "NOT checked (--no-signature-check)");
+        rc = osm_step_event(ctx, "staged", msg, err);
+    }
+    osm_planfile_free(&pf);
+    mopts_free(&m);
+    return rc;
+}
+
+/* ---- reboots ---------------------------------------------------------- */
+
+/* Note the current boot before rebooting; the check compares. */
+static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    if (!inst)
+        return -1;
+    if (!inst->provider->reboot)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
+    char key[64];
+    snprintf(key, sizeof key, "%s.before", ctx->step->name);
+    const char *cur = osm_step_note(ctx, "boot");
+    char *before = osm_xstrdup(cur ? cur : "first");
+    if (osm_step_note_set(ctx, key, before, err) != 0) {
+        free(before);
+        return -1;
+    }
+    free(before);
+    osm_step_crash_point("reboot.noted");
+    char boot[64];
+    osm_step_progress(ctx, 0.1, "rebooting the instance and waiting for it");
+    if (inst->provider->reboot(inst, boot, err) != 0) {
+        osm_err_prefix(err, "rebooting %s", inst->uri);
+        return -1;
+    }
+    if (osm_step_note_set(ctx, "boot", boot, err) != 0)
+        return -1;
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: instance up, boot id %s", ctx->step->name, boot);
+    return osm_step_event(ctx, "boot", msg, err);
+}
+
+static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    (void)err;
+    char key[64];
+    snprintf(key, sizeof key, "%s.before", ctx->step->name);
+    const char *b = osm_step_note(ctx, key);
+    char *before = b ? osm_xstrdup(b) : NULL;
+    const char *cur = osm_step_note(ctx, "boot");
+    /* Without a note the reboot was not asked for yet; a boot recorded after
+     * the note means it happened. A real provider would also compare with
+     * the instance's current boot id. */
+    int happened = before && cur && strcmp(before, cur) != 0;
+    free(before);
+    return happened;
+}
+
+/* ---- upgrade ---------------------------------------------------------- */
+
+static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    struct osm_planfile pf;
+    if (load_plan(ctx, &m, &pf, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = instance_root(ctx, err);
+    struct prog p;
+    prog_init(&p, ctx);
+    struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &p};
+    struct osm_apply_result res;
+    if (inst && osm_apply(&pf, inst->root, &ao, &res, err) == 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%zu transaction elements run, %zu already done%s%s", res.elements, res.skipped,
+                 res.rpmdb_rebuilt ? "; rpmdb converted to sqlite, the original kept in " OSM_RPMDB_BACKUP : "",
+                 res.scriptlet_warnings ? "; non-fatal scriptlet failures logged" : "");
+        rc = osm_step_event(ctx, "upgraded", msg, err);
+    }
+    osm_planfile_free(&pf);
+    mopts_free(&m);
+    return rc;
+}
+
+/* Did the transaction happen? Every planned package in place: yes; none:
+ * no (safe to run); some: it stopped half way (roll back). */
+static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    struct osm_planfile pf;
+    if (load_plan(ctx, &m, &pf, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = instance_root(ctx, err);
+    if (!inst)
+        goto out;
+    if (osm_rpmdb_format(inst->root) == OSM_RPMDB_BDB) {
+        rc = 0; /* not even converted yet: apply never began */
+        goto out;
+    }
+    if (osm_rpm_init(err) < 0)
+        goto out;
+    rpmts ts = rpmtsCreate();
+    rpmtsSetRootDir(ts, inst->root);
+    rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
+    osm_rpm_el_dbpath_begin();
+    if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
+        osm_rpm_el_dbpath_end();
+        rpmtsFree(ts);
+        osm_err_set(err, OSM_EIO, "cannot open the rpmdb of %s after an interrupted upgrade", inst->root);
+        goto out;
+    }
+    size_t done = 0, todo = 0;
+    for (size_t i = 0; i < pf.n_actions; i++) {
+        const struct osm_planfile_action *a = &pf.actions[i];
+        if (a->kind == OSM_PF_KEEP)
+            continue;
+        int new_in = a->to ? osm_rpm_is_installed(ts, a->to) : 1;
+        int old_gone = a->from && a->kind != OSM_PF_INSTALL ? !osm_rpm_is_installed(ts, a->from) : 1;
+        if (new_in && old_gone)
+            done++;
+        else
+            todo++;
+    }
+    osm_rpm_el_dbpath_end();
+    rpmtsFree(ts);
+    if (todo == 0)
+        rc = 1;
+    else if (done == 0)
+        rc = 0;
+    else
+        rc = osm_err_set(err, OSM_EFAIL,
+                         "the upgrade was interrupted half way: %zu of %zu package changes were made", done,
+                         done + todo);
+out:
+    osm_planfile_free(&pf);
+    mopts_free(&m);
+    return rc;
+}
+
+/* ---- verify ----------------------------------------------------------- */
+
+static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    struct osm_planfile pf;
+    if (load_plan(ctx, &m, &pf, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = instance_root(ctx, err);
+    struct osm_buf report;
+    osm_buf_init(&report);
+    if (inst) {
+        osm_step_progress(ctx, 0.1, "verifying the new release");
+        const char *fstab = osm_step_note(ctx, "fstab");
+        struct osm_verify_opts vo = {.fstab_may_be_absent = fstab && strcmp(fstab, "absent") == 0};
+        rc = osm_verify(&pf, inst->root, &vo, &report, err);
+        char *rp = osm_path_join(m.task_dir, "verify.txt");
+        struct osm_err we = OSM_ERR_INIT;
+        if (osm_write_file_atomic(rp, report.s, report.len, 0644, &we) != 0)
+            osm_warn("migrate.verify_report", "error=\"%s\"", we.msg);
+        if (rc == 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s %s%s%s verified (report in %s)", pf.target_name ? pf.target_name : "",
+                     pf.target_id, pf.target_version ? " " : "", pf.target_version ? pf.target_version : "", rp);
+            rc = osm_step_event(ctx, "verified", msg, err);
+        } else {
+            osm_err_prefix(err, "the migrated system does not verify (report in %s)", rp);
+        }
+        free(rp);
+    }
+    osm_buf_free(&report);
+    osm_planfile_free(&pf);
+    mopts_free(&m);
+    return rc;
+}
+
+/* ---- rollback --------------------------------------------------------- */
+
+static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    if (mopts_load(ctx, &m, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    struct prog p;
+    prog_init(&p, ctx);
+    struct osm_snap_opts so = {.store = m.snapshot_store, .progress = on_snap_progress, .progress_ctx = &p};
+    char found[64];
+    const char *set = ctx->task->snapshot_set;
+    if (!inst)
+        goto out;
+    if (!set) {
+        /* Killed between the set's creation and its record on the task. */
+        int f = find_task_set(ctx, inst, &so, found, err);
+        if (f < 0)
+            goto out;
+        if (f == 0) {
+            osm_err_set(err, OSM_ENOTFOUND, "the task has no snapshot set to restore");
+            goto out;
+        }
+        set = found;
+    }
+    int digest_ok = 0;
+    if (osm_snap_restore(inst, set, &so, &digest_ok, err) != 0) {
+        osm_err_prefix(err, "restoring snapshot set %s", set);
+        goto out;
+    }
+    if (!digest_ok) {
+        osm_err_set(err, OSM_ECHECKSUM, "after restoring snapshot set %s the system disk's digest differs", set);
+        goto out;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "every disk restored from snapshot set %s; digest matches", set);
+    rc = osm_step_event(ctx, "restored", msg, err);
+out:
+    mopts_free(&m);
+    return rc;
+}
+
+int osm_linux_migration_register(struct osm_err *err)
+{
+    static const struct {
+        const char *name;
+        osm_step_fn run;
+        osm_step_check_fn check;
+    } steps[] = {
+        {"precheck", precheck_run, NULL},      {"snapshot", snapshot_run, snapshot_check},
+        {"stage", stage_run, NULL},            {"reboot-1", reboot_run, reboot_check},
+        {"upgrade", upgrade_run, upgrade_check}, {"reboot-2", reboot_run, reboot_check},
+        {"verify", verify_run, NULL},          {"rollback", rollback_run, NULL},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (osm_os_migration_provide(steps[i].name, steps[i].run, steps[i].check, err) != 0)
+            return -1;
+    return 0;
+}

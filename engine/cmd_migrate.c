@@ -1,0 +1,367 @@
+/* cmd_migrate.c: `osmig migrate INSTANCE --to TARGET`: one os-migration task
+ * run here to its end, with the phase and a progress bar on a terminal (plain
+ * progress lines otherwise), then what happened. The steps are the Linux
+ * backend's (os_migration.h); the task is created already claimed so that no
+ * background resumer takes it from us. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_tasks.h"
+#include "os_migration.h"
+#include "osm_cli.h"
+#include "osm_fs.h"
+#include "osm_log.h"
+#include "provider.h"
+#include "runner.h"
+
+static const char usage_text[] =
+    "usage: osmig migrate INSTANCE --to TARGET [--yes] [--no-signature-check] [--matrix FILE]...\n"
+    "                     [--events FILE]... [--repo ID=URL]... [--snapshot-store DIR]\n"
+    "                     [--state-dir DIR] [--cache-dir DIR] [--json]\n"
+    "  Migrate INSTANCE to TARGET: prechecks, a snapshot of every disk, staging,\n"
+    "  the upgrade, verification; on any failure every disk is restored. Asks\n"
+    "  for confirmation on a terminal unless --yes. Exit 0 when it succeeded,\n"
+    "  3 when prechecks or inhibitors stopped it before any change, 1 otherwise.\n";
+
+struct strlist {
+    const char **v;
+    size_t n;
+};
+
+static void push(struct strlist *l, const char *s)
+{
+    l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = s;
+}
+
+/* What the user sees while the task runs. */
+struct view {
+    FILE *out;
+    int tty;
+    int bar_shown;
+    char last_phase[40];
+    char last_progress_phase[40];
+    time_t last_line;
+    int last_pct;
+    /* Timings for the summary: wall and CPU (this process and its children,
+     * e.g. scriptlets) at the start of each step. */
+    double step_wall0, step_cpu0;
+    double snapshot_wall, stage_wall0, stage_cpu0, stage_to_verify_wall, stage_to_verify_cpu;
+};
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void)
+{
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    double t = 0;
+    struct rusage *r[] = {&self, &kids};
+    for (int i = 0; i < 2; i++)
+        t += (double)r[i]->ru_utime.tv_sec + (double)r[i]->ru_utime.tv_usec / 1e6 + (double)r[i]->ru_stime.tv_sec +
+             (double)r[i]->ru_stime.tv_usec / 1e6;
+    return t;
+}
+
+static void note_timing(struct view *v, const char *type, const char *message)
+{
+    if (!message)
+        return;
+    if (strcmp(type, "step.start") == 0) {
+        v->step_wall0 = wall_now();
+        v->step_cpu0 = cpu_now();
+        if (strcmp(message, "stage") == 0) {
+            v->stage_wall0 = v->step_wall0;
+            v->stage_cpu0 = v->step_cpu0;
+        }
+    } else if (strcmp(type, "step.done") == 0) {
+        if (strcmp(message, "snapshot") == 0 || strncmp(message, "snapshot:", 9) == 0)
+            v->snapshot_wall = wall_now() - v->step_wall0;
+        if ((strcmp(message, "verify") == 0 || strncmp(message, "verify:", 7) == 0) && v->stage_wall0 > 0) {
+            v->stage_to_verify_wall = wall_now() - v->stage_wall0;
+            v->stage_to_verify_cpu = cpu_now() - v->stage_cpu0;
+        }
+    }
+}
+
+static void bar_clear(struct view *v)
+{
+    if (v->bar_shown) {
+        fputs("\r\033[K", v->out);
+        v->bar_shown = 0;
+    }
+}
+
+static void on_event(void *user, const struct osm_task *t, const char *type, const char *message)
+{
+    struct view *v = user;
+    bar_clear(v);
+    note_timing(v, type, message);
+    /* Journal records are for `task show`; users see the phases and results. */
+    if (strcmp(type, "step.intent") == 0 || strcmp(type, "step.outcome") == 0)
+        return;
+    if (strcmp(t->phase, v->last_phase) != 0) {
+        snprintf(v->last_phase, sizeof v->last_phase, "%s", t->phase);
+        fprintf(v->out, "== %s\n", t->phase);
+    }
+    fprintf(v->out, "   %s%s%s\n", type, message ? ": " : "", message ? message : "");
+    fflush(v->out);
+}
+
+static void on_progress(void *user, const struct osm_task *t)
+{
+    struct view *v = user;
+    int pct = (int)t->progress;
+    const char *msg = t->progress_msg ? t->progress_msg : "";
+    if (v->tty) {
+        int width = 30, fill = pct * width / 100;
+        char bar[64];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(v->out, "\r\033[K[%s] %3d%% %s: %.90s", bar, pct, t->phase, msg);
+        v->bar_shown = 1;
+        fflush(v->out);
+        return;
+    }
+    /* Plain lines: at most one a second, and the first of each phase. */
+    time_t now = time(NULL);
+    if (now == v->last_line && strcmp(v->last_progress_phase, t->phase) == 0)
+        return;
+    snprintf(v->last_progress_phase, sizeof v->last_progress_phase, "%s", t->phase);
+    v->last_line = now;
+    v->last_pct = pct;
+    fprintf(v->out, "progress %d%% %s: %s\n", pct, t->phase, msg);
+    fflush(v->out);
+}
+
+static int confirm(const char *instance, const char *target)
+{
+    fprintf(stderr,
+            "Migrate %s to %s?\nEvery disk is snapshotted first and restored if anything fails; the instance is "
+            "rebooted twice.\nType 'yes' to go on: ",
+            instance, target);
+    char line[32];
+    if (!fgets(line, sizeof line, stdin))
+        return 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    return strcmp(line, "yes") == 0 || strcmp(line, "y") == 0;
+}
+
+/* The plan's counts of package changes, for the summary. */
+static void print_changes(FILE *f, const char *plan_path)
+{
+    json_t *p = json_load_file(plan_path, 0, NULL);
+    json_t *s = json_object_get(p, "summary");
+    if (json_is_object(s)) {
+        const char *names[] = {"install", "upgrade", "downgrade", "replace", "erase"};
+        fprintf(f, "  packages changed:");
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            fprintf(f, " %s %lld%s", names[i], (long long)json_integer_value(json_object_get(s, names[i])),
+                    i + 1 < sizeof names / sizeof names[0] ? "," : "\n");
+    }
+    json_t *t = json_object_get(p, "target");
+    const char *name = json_string_value(json_object_get(t, "name"));
+    if (name)
+        fprintf(f, "  new release: %s\n", name);
+    json_decref(p);
+}
+
+static void print_summary(FILE *f, const struct view *v, const struct osm_task *t, const char *task_dir,
+                          const char *store)
+{
+    char *plan = osm_path_join(task_dir, "plan.json");
+    fputc('\n', f);
+    if (t->state == OSM_TASK_SUCCEEDED) {
+        fprintf(f, "Migration %s succeeded: %s is now %s.\n", t->id, t->instance, t->target);
+        print_changes(f, plan);
+        fprintf(f, "  snapshot set %s is kept; once you are satisfied, delete it with:\n"
+                   "    osmig snapshot delete %s %s%s%s\n",
+                t->snapshot_set ? t->snapshot_set : "?", t->instance, t->snapshot_set ? t->snapshot_set : "?",
+                store ? " --snapshot-store " : "", store ? store : "");
+    } else if (t->state == OSM_TASK_ROLLED_BACK) {
+        fprintf(f, "Migration %s failed and was rolled back: every disk of %s is as it was before.\n", t->id,
+                t->instance);
+        fprintf(f, "  why: %s\n", t->cause ? t->cause : "no cause recorded");
+    } else {
+        fprintf(f, "Migration %s ended %s.\n", t->id, osm_task_state_name(t->state));
+        fprintf(f, "  why: %s\n", t->cause ? t->cause : "no cause recorded");
+    }
+    if (v->stage_to_verify_wall > 0)
+        fprintf(f, "  time: snapshot %.2f s; staging to end of verification %.2f s wall, %.2f s CPU\n",
+                v->snapshot_wall, v->stage_to_verify_wall, v->stage_to_verify_cpu);
+    fprintf(f, "  logs: %s/osmig.log; history: osmig task show %s\n", task_dir, t->id);
+    free(plan);
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"to", required_argument, NULL, 't'},
+        {"yes", no_argument, NULL, 'y'},
+        {"no-signature-check", no_argument, NULL, 'n'},
+        {"matrix", required_argument, NULL, 'm'},
+        {"events", required_argument, NULL, 'e'},
+        {"repo", required_argument, NULL, 'r'},
+        {"snapshot-store", required_argument, NULL, 's'},
+        {"state-dir", required_argument, NULL, 'd'},
+        {"cache-dir", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct osm_migration_options mo = {0};
+    struct strlist matrix = {0}, events = {0}, repos = {0};
+    int yes = 0, json = 0, rc = OSM_EXIT_USAGE, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hy", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': mo.target = optarg; break;
+        case 'y': yes = 1; break;
+        case 'n': mo.no_signature_check = 1; break;
+        case 'm': push(&matrix, optarg); break;
+        case 'e': push(&events, optarg); break;
+        case 'r':
+            if (!strchr(optarg, '=')) {
+                rc = osm_cli_usage("--repo takes ID=URL, not '%s'", optarg);
+                goto out;
+            }
+            push(&repos, optarg);
+            break;
+        case 's': mo.snapshot_store = optarg; break;
+        case 'd': mo.state_dir = optarg; break;
+        case 'c': mo.cache_dir = optarg; break;
+        case 'j': json = 1; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            rc = OSM_EXIT_OK;
+            goto out;
+        default:
+            fputs(usage_text, stderr);
+            goto out;
+        }
+    }
+    if (optind + 1 != argc || !mo.target) {
+        fputs(usage_text, stderr);
+        rc = osm_cli_usage(!mo.target ? "--to TARGET is required" : "exactly one INSTANCE is required");
+        goto out;
+    }
+    for (size_t i = 0; i < matrix.n; i++)
+        if (!osm_is_file(matrix.v[i])) {
+            rc = osm_cli_usage("--matrix %s: no such file", matrix.v[i]);
+            goto out;
+        }
+    for (size_t i = 0; i < events.n; i++)
+        if (!osm_is_file(events.v[i])) {
+            rc = osm_cli_usage("--events %s: no such file", events.v[i]);
+            goto out;
+        }
+    mo.matrix_files = matrix.v, mo.n_matrix_files = matrix.n;
+    mo.event_files = events.v, mo.n_event_files = events.n;
+    mo.repo_overrides = repos.v, mo.n_repo_overrides = repos.n;
+
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_instance *inst;
+    if (osm_instance_open(argv[optind], &inst, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
+    char *uri = osm_xstrdup(inst->uri);
+    osm_instance_close(inst);
+    if (!yes) {
+        if (!isatty(STDIN_FILENO)) {
+            free(uri);
+            rc = osm_cli_usage("not on a terminal: pass --yes to confirm the migration of %s", argv[optind]);
+            goto out;
+        }
+        if (!confirm(uri, mo.target)) {
+            fprintf(stderr, "osmig: not confirmed; nothing was changed\n");
+            free(uri);
+            rc = OSM_EXIT_ERROR;
+            goto out;
+        }
+    }
+
+    char *state_dir = osm_store_state_dir(mo.state_dir);
+    if (osm_mkdir_p(state_dir, 0700, &err) != 0) {
+        free(state_dir);
+        free(uri);
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
+    mo.state_dir = state_dir;
+    struct osm_store *st;
+    if (osm_cli_open_store(state_dir, 0, &st, &err) != 0) {
+        free(state_dir);
+        free(uri);
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
+    struct osm_task t;
+    osm_task_init(&t);
+    snprintf(t.kind, sizeof t.kind, "%s", OSM_KIND_OS_MIGRATION);
+    t.instance = uri;
+    t.target = osm_xstrdup(mo.target);
+    json_t *oj = osm_migration_options_json(&mo);
+    t.options = json_dumps(oj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(oj);
+    t.owner = osm_xstrdup(osm_store_self_owner());
+    t.lease_until = osm_store_now() + 300;
+    if (osm_store_create_task(st, &t, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto close;
+    }
+    char *task_dir = osm_migration_task_dir(state_dir, t.id);
+    char *log_path = osm_path_join(task_dir, "osmig.log");
+    if (osm_mkdir_p(task_dir, 0755, &err) == 0)
+        osm_log_set_file(log_path);
+    FILE *vout = json ? stderr : stdout;
+    struct view v = {.out = vout, .tty = isatty(fileno(vout)), .last_pct = -100};
+    fprintf(vout, "task %s: migrating %s to %s\n", t.id, t.instance, t.target);
+    struct osm_runner_opts ro = {on_event, on_progress, &v};
+    int r = osm_runner_run(st, t.id, &ro, &err);
+    bar_clear(&v);
+    struct osm_task done;
+    if (r < 0 || osm_store_get_task(st, t.id, &done, &err) != 0) {
+        rc = osm_cli_fail(&err);
+    } else {
+        if (json) {
+            json_t *o = osm_task_to_json_full(st, &done, &err);
+            if (o)
+                osm_cli_print_json(o);
+            json_decref(o);
+        }
+        print_summary(vout, &v, &done, task_dir, mo.snapshot_store);
+        if (done.state == OSM_TASK_SUCCEEDED)
+            rc = OSM_EXIT_OK;
+        else if (done.state == OSM_TASK_FAILED && done.error_code && strcmp(done.error_code, "step.precheck") == 0)
+            rc = OSM_EXIT_INHIBITED;
+        else
+            rc = OSM_EXIT_ERROR;
+        osm_task_free(&done);
+    }
+    osm_log_set_file(NULL);
+    free(log_path);
+    free(task_dir);
+close:
+    osm_task_free(&t);
+    osm_store_close(st);
+    free(state_dir);
+out:
+    free(matrix.v);
+    free(events.v);
+    free(repos.v);
+    return rc;
+}

@@ -1,0 +1,117 @@
+# lib.sh: sourced by the migrate tests. Real parts only: the sample root and
+# target repo built by tests/fixtures (rpmbuild, rpmsign, createrepo_c), a
+# real lighttpd on 127.0.0.1 when a test needs HTTP, the real osmig binary.
+#
+#   sample_setup [SET_SRC SET_TGT]  -> $SRC_ROOT (pristine root), $REPO, $KEY
+#   fresh_root DIR               a copy of the pristine root
+#   write_matrix OUT BASEURL [VERSION]   the sample target with that repo URL
+#   migrate ROOT ARGS...         osmig migrate with this test's state and snapshots
+#   task_field ID FIELD          a field (a.b for nested) of `osmig task show ID --json`
+#   last_task                    the newest task id
+#   digest DIR                   tree digest (content + metadata)
+set -euo pipefail
+: "${OSMIG_BIN:?run under ctest}" "${OSMIG_SOURCE_DIR:?run under ctest}"
+# The system python: a version manager's shim costs more than osmig's runs.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+for prog in rpmbuild rpmsign createrepo_c gpg "$PY" rpm; do
+  command -v "$prog" >/dev/null || { echo "SKIP: $prog not installed (scripts/install-deps.sh)"; exit 77; }
+done
+export OSMIG_NO_AUTO_RESUME=1
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-migrate-test.XXXXXX")
+export OSMIG_CACHE_DIR=$WORK/cache
+HTTPD_PID=
+MOUNTS=()
+cleanup() {
+  httpd_stop || true
+  for m in "${MOUNTS[@]:-}"; do [ -n "$m" ] && umount "$m" 2>/dev/null || true; done
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+assert_grep() { grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "'$1' not found in $2"; } >&2; }
+
+sample_setup() {
+  local sets=("${1:-centos7-base}" "${2:-alinux3-target}")
+  mapfile -t dirs < <("$PY" "$OSMIG_SOURCE_DIR/tests/fixtures/build-set.py" "${sets[@]}")
+  SRC_ROOT=${dirs[0]}/roots/installed
+  REPO=${dirs[1]}/repos/target
+  KEY=${dirs[1]}/RPM-GPG-KEY-osmig-test
+  [ -d "$SRC_ROOT" ] && [ -d "$REPO" ] || fail "fixture sets ${sets[*]} not built"
+}
+
+fresh_root() { rm -rf "$1"; cp -a "$SRC_ROOT" "$1"; }
+
+write_matrix() { # OUT BASEURL [VERSION]
+  sed -e "s#file://@WORKDIR@/repo#$2#" -e "s#file://@WORKDIR@/RPM-GPG-KEY-sample#file://$KEY#" \
+    -e "s#@EVENTS@#$OSMIG_SOURCE_DIR/matrices/linux/events/alinux3.json#" \
+    "$OSMIG_SOURCE_DIR/tests/fixtures/sample-matrix.json.in" >"$1"
+  if [ -n "${3:-}" ]; then sed -i "s#\"version\": \"3\"#\"version\": \"$3\"#" "$1"; fi
+}
+
+migrate() { # ROOT ARGS...
+  local root=$1; shift
+  "$OSMIG_BIN" migrate "dir:$root" --to sample-alinux3 --yes --state-dir "$WORK/state" \
+    --snapshot-store "$WORK/snaps" --cache-dir "$WORK/cache" "$@"
+}
+
+last_task() {
+  "$OSMIG_BIN" tasks --json --state-dir "$WORK/state" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["id"])'
+}
+
+task_field() { # ID FIELD
+  "$OSMIG_BIN" task show "$1" --json --state-dir "$WORK/state" |
+    "$PY" -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else v)' "$2"
+}
+
+digest() { "$OSMIG_BIN" snapshot digest "$1"; }
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+httpd_start() { # DOCROOT [KBPS_PER_CONNECTION] [PORT]
+  command -v lighttpd >/dev/null || { echo "SKIP: lighttpd not installed (scripts/install-deps.sh)"; exit 77; }
+  HTTPD_DIR=$WORK/httpd
+  HTTPD_PORT=${3:-${HTTPD_PORT:-$(free_port)}}
+  mkdir -p "$HTTPD_DIR"
+  cat >"$HTTPD_DIR/lighttpd.conf" <<CONF
+server.document-root = "$1"
+server.bind = "127.0.0.1"
+server.port = $HTTPD_PORT
+server.errorlog = "$HTTPD_DIR/error.log"
+mimetype.assign = ("" => "application/octet-stream")
+CONF
+  [ "${2:-0}" -gt 0 ] && echo "connection.kbytes-per-second = $2" >>"$HTTPD_DIR/lighttpd.conf"
+  lighttpd -D -f "$HTTPD_DIR/lighttpd.conf" &
+  HTTPD_PID=$!
+  for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$HTTPD_PORT/" && return 0
+    sleep 0.1
+  done
+  fail "lighttpd did not start (see $HTTPD_DIR/error.log)"
+}
+
+httpd_stop() { # SIGKILL: the server dies as in a crash, mid-transfer
+  if [ -n "${HTTPD_PID:-}" ]; then
+    kill -9 "$HTTPD_PID" 2>/dev/null || true
+    wait "$HTTPD_PID" 2>/dev/null || true
+    HTTPD_PID=
+  fi
+}
+
+# expect_rolled_back NAME ROOT DIGEST CAUSE_RE: the newest task rolled back,
+# saying why, and the root is exactly as before.
+expect_rolled_back() {
+  local name=$1 root=$2 before=$3 cause=$4 id state
+  id=$(last_task)
+  state=$(task_field "$id" state)
+  [ "$state" = rolled_back ] || { "$OSMIG_BIN" task show "$id" --state-dir "$WORK/state" >&2; fail "$name: task $id is $state, not rolled_back"; }
+  task_field "$id" error.cause >"$WORK/$name.cause"
+  assert_grep "$cause" "$WORK/$name.cause"
+  [ "$(digest "$root")" = "$before" ] || fail "$name: the root differs from before the migration after the rollback"
+  echo "ok $name: rolled back ($(head -c 160 "$WORK/$name.cause"))"
+}
