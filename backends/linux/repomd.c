@@ -21,6 +21,7 @@
 #include "osm_fs.h"
 #include "osm_hash.h"
 #include "osm_log.h"
+#include "solvcache.h"
 
 struct md_file {
     char *location;     /* relative to baseurl */
@@ -147,48 +148,6 @@ static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *pa
     return 0;
 }
 
-/* The cache keeps what planning and staging read (names, versions, deps,
- * vendor, location, checksum, sizes, file provides) and drops the texts
- * (summary, description, URL, changelog-ish data): they are half the file and
- * every warm run would load them for nothing. */
-static int cache_keyfilter(Repo *repo, Repokey *key, void *kfdata)
-{
-    switch (key->name) {
-    case SOLVABLE_SUMMARY:
-    case SOLVABLE_DESCRIPTION:
-    case SOLVABLE_URL:
-    case SOLVABLE_LICENSE:
-    case SOLVABLE_GROUP:
-    case SOLVABLE_PACKAGER:
-    case SOLVABLE_BUILDHOST:
-    case SOLVABLE_BUILDTIME:
-    case SOLVABLE_HEADEREND:
-    case SOLVABLE_SOURCEARCH:
-    case SOLVABLE_SOURCEEVR:
-    case SOLVABLE_SOURCENAME:
-        return KEY_STORAGE_DROPPED;
-    default:
-        return repo_write_stdkeyfilter(repo, key, kfdata);
-    }
-}
-
-static void write_solv(Repo *repo, const char *path)
-{
-    char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "we");
-    if (fp) {
-        int ok = repo_write_filtered(repo, fp, cache_keyfilter, NULL, NULL) == 0;
-        ok &= fflush(fp) == 0;
-        ok &= fclose(fp) == 0;
-        if (ok && rename(tmp, path) == 0) {
-            free(tmp);
-            return;
-        }
-    }
-    unlink(tmp);
-    free(tmp);
-}
-
 static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
                 int extend_only, struct osm_err *err)
 {
@@ -206,16 +165,10 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     solv = with_filelists ? osm_xasprintf("%s/primary-%.40s-fl-%.40s.v2.solv", dir, primary.chksum, filelists.chksum)
                           : osm_xasprintf("%s/primary-%.40s.v2.solv", dir, primary.chksum);
     if (!extend_only) {
-        FILE *fp = fopen(solv, "re");
-        if (fp) {
-            int r = repo_add_solv(repo, fp, 0);
-            fclose(fp);
-            if (r == 0) {
-                osm_debug("repo.cache", "repo=%s hit=1 packages=%d", src->id, repo->nsolvables);
-                rc = 0;
-                goto out;
-            }
-            osm_warn("repo.cache.corrupt", "file=%s", solv);
+        if (osm_solvcache_read(repo, solv) == 0) {
+            osm_debug("repo.cache", "repo=%s hit=1 packages=%d", src->id, repo->nsolvables);
+            rc = 0;
+            goto out;
         }
         if (!(ppath = fetch_checked(src, dir, &primary, err)))
             goto out;
@@ -229,17 +182,13 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
             goto out;
     }
     repo_internalize(repo);
-    write_solv(repo, solv);
+    osm_solvcache_write(repo, solv);
     /* Swap the parsed data for the trimmed cache: the texts the cache drops
      * would otherwise stay in memory for the rest of the run. */
-    FILE *cfp = fopen(solv, "re");
-    if (cfp) {
+    if (osm_is_file(solv)) {
         repo_empty(repo, 1);
-        int r = repo_add_solv(repo, cfp, 0);
-        fclose(cfp);
-        if (r != 0) {
-            osm_err_set(err, OSM_EIO, "repository '%s': cannot read back its cache %s: %s", src->id, solv,
-                        pool_errstr(repo->pool));
+        if (osm_solvcache_read(repo, solv) != 0) {
+            osm_err_set(err, OSM_EIO, "repository '%s': cannot read back its cache %s", src->id, solv);
             goto out;
         }
     }

@@ -24,6 +24,7 @@
 #include "osm_log.h"
 #include "osm_run.h"
 #include "rpmsetup.h"
+#include "solvcache.h"
 
 int osm_rpmdb_locate(const char *root, struct osm_rpmdb_info *info, struct osm_err *err)
 {
@@ -69,39 +70,10 @@ static char *cache_file(const char *cache_dir, const struct osm_rpmdb_info *info
     char hex[65];
     osm_sha256_hex(key, strlen(key), hex);
     free(key);
-    char *name = osm_xasprintf("installed-%.32s.solv", hex);
+    char *name = osm_xasprintf("installed-%.32s.v2.solv", hex);
     char *path = osm_path_join(cache_dir, name);
     free(name);
     return path;
-}
-
-static int load_cached(Repo *repo, const char *path)
-{
-    FILE *fp = fopen(path, "re");
-    if (!fp)
-        return -1;
-    int r = repo_add_solv(repo, fp, 0);
-    fclose(fp);
-    return r == 0 ? 0 : -1;
-}
-
-static void write_cache(Repo *repo, const char *cache_dir, const char *path)
-{
-    if (osm_mkdir_p(cache_dir, 0755, NULL) != 0)
-        return;
-    char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "we");
-    if (fp) {
-        int ok = repo_write(repo, fp) == 0;
-        ok &= fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-        ok &= fclose(fp) == 0;
-        if (ok && rename(tmp, path) == 0) {
-            free(tmp);
-            return;
-        }
-    }
-    unlink(tmp);
-    free(tmp);
 }
 
 /* Copy the database files (the main file and, for sqlite, its -wal) into
@@ -151,7 +123,7 @@ int osm_rpmdb_load(Pool *pool, const char *root, const char *cache_dir, Repo **o
 
     Repo *repo = repo_create(pool, "@System");
     char *cpath = cache_dir ? cache_file(cache_dir, info) : NULL;
-    if (cpath && load_cached(repo, cpath) == 0) {
+    if (cpath && osm_solvcache_read(repo, cpath) == 0) {
         osm_debug("rpmdb.cache", "root=%s hit=1 packages=%d", root, repo->nsolvables);
         free(cpath);
         pool_set_installed(pool, repo);
@@ -221,8 +193,8 @@ int osm_rpmdb_load(Pool *pool, const char *root, const char *cache_dir, Repo **o
         osm_warn("rpmdb.skip", "root=%s unreadable_headers=%d", root, bad);
     free(rpm_errors);
     repo_internalize(repo);
-    if (cpath)
-        write_cache(repo, cache_dir, cpath);
+    if (cpath && osm_mkdir_p(cache_dir, 0755, NULL) == 0)
+        osm_solvcache_write(repo, cpath);
     osm_debug("rpmdb.load", "root=%s backend=%s packages=%d", root, info->backend, count);
     free(cpath);
     pool_set_installed(pool, repo);

@@ -146,7 +146,9 @@ static int verify_files(rpmts ts, Header h, const char *root, char *why, size_t 
             ssize_t n = readlink(host, target, sizeof target - 1);
             target[n > 0 ? n : 0] = '\0';
             if (strcmp(target, rpmfiFLink(fi)) != 0) {
-                snprintf(why, whylen, "%s: link points to %s, not %s", fn, target, rpmfiFLink(fi));
+                /* The reason is cut to `whylen`; the return value says by how much. */
+                if (snprintf(why, whylen, "%s: link points to %s, not %s", fn, target, rpmfiFLink(fi)) < 0)
+                    why[0] = '\0';
                 bad = 1;
             }
         } else if (S_ISREG(mode)) {
@@ -160,7 +162,8 @@ static int verify_files(rpmts ts, Header h, const char *root, char *why, size_t 
                 char got[129];
                 struct osm_err e = OSM_ERR_INIT;
                 if (osm_hash_file(algo_name(algo), host, got, &e) < 0) {
-                    snprintf(why, whylen, "%s", e.msg);
+                    if (snprintf(why, whylen, "%s", e.msg) < 0)
+                        why[0] = '\0';
                     bad = 1;
                 } else if (strcasecmp(got, want) != 0) {
                     snprintf(why, whylen, "%s: digest differs from the package's", fn);
