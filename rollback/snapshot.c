@@ -261,19 +261,19 @@ static void progress_start(struct progress *pr, const char *phase, const char *d
 struct read_ctx {
     const char *root;
     const struct snap_store *s;
-    struct snap_entry **todo;
+    struct snap_entry **queue;
     struct progress *pr;
 };
 
 static int read_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err *err)
 {
     struct read_ctx *c = vctx;
-    char *abs = snap_entry_abs(c->root, c->todo[i]);
-    int rc = snap_file_chunks(abs, c->todo[i], c->s, w, &c->pr->bytes, err);
+    char *abs = snap_entry_abs(c->root, c->queue[i]);
+    int rc = snap_file_chunks(abs, c->queue[i], c->s, w, &c->pr->bytes, err);
     if (rc != 0 && access(abs, F_OK) != 0 && errno == ENOENT) {
         /* Removed between the walk and the read (a live system): it is not
          * part of the snapshot. */
-        c->todo[i]->type = 0;
+        c->queue[i]->type = 0;
         osm_err_clear(err);
         rc = 0;
     }
@@ -332,7 +332,7 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
         if (S_ISBLK(st.st_mode))
             e->mtime_ns = -1; /* never reuse: a device's times say nothing */
     }
-    struct snap_entry **todo = osm_xmalloc((ix->n ? ix->n : 1) * sizeof *todo);
+    struct snap_entry **queue = osm_xmalloc((ix->n ? ix->n : 1) * sizeof *queue);
     size_t nt = 0;
     uint64_t bytes = 0;
     for (size_t i = 0; i < ix->n; i++) {
@@ -344,16 +344,16 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
             reuse_refs(e, p);
             continue;
         }
-        todo[nt++] = e;
+        queue[nt++] = e;
         bytes += e->size;
     }
     free(psorted);
     osm_info("snapshot.disk", "disk=%s entries=%zu read_files=%zu read_bytes=%llu", d->id, ix->n, nt,
              (unsigned long long)bytes);
     progress_start(pr, "read", d->id, bytes, nt);
-    struct read_ctx c = {d->path, s, todo, pr};
+    struct read_ctx c = {d->path, s, queue, pr};
     int rc = snap_parallel(nt, threads, workers, read_one, &c, read_tick, err);
-    free(todo);
+    free(queue);
     progress_emit(pr, 1);
     if (rc != 0) {
         osm_err_prefix(err, "disk %s", d->id);

@@ -624,7 +624,7 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
         osm_err_set(err, OSM_EIO, "cannot open the rpmdb of %s after an interrupted upgrade", inst->root);
         goto out;
     }
-    size_t done = 0, todo = 0;
+    size_t done = 0, pending = 0;
     for (size_t i = 0; i < pf.n_actions; i++) {
         const struct osm_planfile_action *a = &pf.actions[i];
         if (a->kind == OSM_PF_KEEP)
@@ -634,18 +634,18 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
         if (new_in && old_gone)
             done++;
         else
-            todo++;
+            pending++;
     }
     osm_rpm_el_dbpath_end();
     rpmtsFree(ts);
-    if (todo == 0)
+    if (pending == 0)
         rc = 1;
     else if (done == 0)
         rc = 0;
     else
         rc = osm_err_set(err, OSM_EFAIL,
                          "the upgrade was interrupted half way: %zu of %zu package changes were made", done,
-                         done + todo);
+                         done + pending);
 out:
     osm_planfile_free(&pf);
     mopts_free(&m);
