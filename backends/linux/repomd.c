@@ -69,6 +69,30 @@ static int repomd_find(Repo *mdrepo, const char *type, struct md_file *out)
     return found;
 }
 
+/* repomd.xml files fetched by this process: fetched once per run, so that the
+ * parallel preparation and the load that follows see the same metadata. */
+static pthread_mutex_t fetched_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **fetched;
+static size_t n_fetched;
+
+static int fetched_before(const char *dest)
+{
+    pthread_mutex_lock(&fetched_lock);
+    int found = 0;
+    for (size_t i = 0; i < n_fetched && !found; i++)
+        found = strcmp(fetched[i], dest) == 0;
+    pthread_mutex_unlock(&fetched_lock);
+    return found;
+}
+
+static void remember_fetched(const char *dest)
+{
+    pthread_mutex_lock(&fetched_lock);
+    fetched = osm_xrealloc(fetched, (n_fetched + 1) * sizeof *fetched);
+    fetched[n_fetched++] = osm_xstrdup(dest);
+    pthread_mutex_unlock(&fetched_lock);
+}
+
 /* Fetch repomd.xml and find the files we need in it. */
 static int read_repomd(const struct osm_repo_src *src, const char *dir, struct md_file *primary,
                        struct md_file *filelists, struct osm_err *err)
@@ -76,9 +100,12 @@ static int read_repomd(const struct osm_repo_src *src, const char *dir, struct m
     char *url = join_url(src->baseurl, "repodata/repomd.xml");
     char *dest = osm_path_join(dir, "repomd.xml");
     int rc = -1;
-    if (osm_metafetch(url, dest, err) != 0) {
-        osm_err_prefix(err, "repository '%s'", src->id);
-        goto out;
+    if (!fetched_before(dest)) {
+        if (osm_metafetch(url, dest, err) != 0) {
+            osm_err_prefix(err, "repository '%s'", src->id);
+            goto out;
+        }
+        remember_fetched(dest);
     }
     FILE *fp = fopen(dest, "re");
     if (!fp) {
@@ -148,8 +175,14 @@ static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *pa
     return 0;
 }
 
+enum load_mode {
+    LOAD_PRIMARY,    /* load primary (from the cache, else parse and cache) */
+    LOAD_FILELISTS,  /* add filelists to a repo loaded before */
+    ENSURE_CACHED,   /* only make sure the primary cache file exists */
+};
+
 static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
-                int extend_only, struct osm_err *err)
+                enum load_mode mode, struct osm_err *err)
 {
     char *dir = repo_cache_dir(src, cache_root);
     struct md_file primary = {0}, filelists = {0};
@@ -164,8 +197,12 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     }
     solv = with_filelists ? osm_xasprintf("%s/primary-%.40s-fl-%.40s.v2.solv", dir, primary.chksum, filelists.chksum)
                           : osm_xasprintf("%s/primary-%.40s.v2.solv", dir, primary.chksum);
-    if (!extend_only) {
-        if (osm_solvcache_read(repo, solv) == 0) {
+    if (mode == ENSURE_CACHED && osm_is_file(solv)) {
+        rc = 0;
+        goto out;
+    }
+    if (mode != LOAD_FILELISTS) {
+        if (mode == LOAD_PRIMARY && osm_solvcache_read(repo, solv) == 0) {
             osm_debug("repo.cache", "repo=%s hit=1 packages=%d", src->id, repo->nsolvables);
             rc = 0;
             goto out;
@@ -185,7 +222,7 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     osm_solvcache_write(repo, solv);
     /* Swap the parsed data for the trimmed cache: the texts the cache drops
      * would otherwise stay in memory for the rest of the run. */
-    if (osm_is_file(solv)) {
+    if (mode != ENSURE_CACHED && osm_is_file(solv)) {
         repo_empty(repo, 1);
         if (osm_solvcache_read(repo, solv) != 0) {
             osm_err_set(err, OSM_EIO, "repository '%s': cannot read back its cache %s", src->id, solv);
@@ -217,7 +254,7 @@ static void *prepare_one(void *arg)
     Pool *pool = pool_create();
     pool_setdisttype(pool, DISTTYPE_RPM);
     Repo *repo = repo_create(pool, job->src->id);
-    job->rc = load(repo, job->src, job->cache_root, 0, 0, &job->err);
+    job->rc = load(repo, job->src, job->cache_root, 0, ENSURE_CACHED, &job->err);
     pool_free(pool);
     return NULL;
 }
@@ -256,7 +293,7 @@ int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cach
                     Repo **out, struct osm_err *err)
 {
     Repo *repo = repo_create(pool, src->id);
-    if (load(repo, src, cache_root, with_filelists, 0, err) != 0) {
+    if (load(repo, src, cache_root, with_filelists, LOAD_PRIMARY, err) != 0) {
         repo_free(repo, 1);
         *out = NULL;
         return -1;
@@ -267,5 +304,5 @@ int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cach
 
 int osm_repomd_add_filelists(Repo *repo, const struct osm_repo_src *src, const char *cache_root, struct osm_err *err)
 {
-    return load(repo, src, cache_root, 1, 1, err);
+    return load(repo, src, cache_root, 1, LOAD_FILELISTS, err);
 }
