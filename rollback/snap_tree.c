@@ -176,28 +176,41 @@ struct walk {
     size_t n_prev;
 };
 
-static int walk_entry(struct walk *w, const char *rel, const struct stat *st, struct osm_err *err);
-
-static int walk_dir(struct walk *w, const char *rel, struct osm_err *err)
+/* The names in directory `abs` (without . and .., and without the restore
+ * staging directory when `at_root`); NULL with errno set when it cannot be
+ * read. The caller frees the names and the array. */
+static char **list_dir(const char *abs, int at_root, size_t *count)
 {
-    DIR *d = opendir(w->abs.s);
+    DIR *d = opendir(abs);
     if (!d)
-        return osm_err_errno(err, "reading directory %s", w->abs.s);
-    char **names = NULL;
-    size_t n = 0, cap = 0;
+        return NULL;
+    char **names = osm_xmalloc(32 * sizeof *names);
+    size_t n = 0, cap = 32;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (!rel[0] && strcmp(de->d_name, SNAP_STAGING_NAME) == 0)
+        if (at_root && strcmp(de->d_name, SNAP_STAGING_NAME) == 0)
             continue;
         if (n == cap) {
-            cap = cap ? cap * 2 : 32;
+            cap *= 2;
             names = osm_xrealloc(names, cap * sizeof *names);
         }
         names[n++] = osm_xstrdup(de->d_name);
     }
     closedir(d);
+    *count = n;
+    return names;
+}
+
+static int walk_entry(struct walk *w, const char *rel, const struct stat *st, struct osm_err *err);
+
+static int walk_dir(struct walk *w, const char *rel, struct osm_err *err)
+{
+    size_t n;
+    char **names = list_dir(w->abs.s, !rel[0], &n);
+    if (!names)
+        return osm_err_errno(err, "reading directory %s", w->abs.s);
     if (n) /* qsort(NULL, 0) is undefined: an empty directory has no names */
         qsort(names, n, sizeof *names, cmp_name);
     int rc = 0;
@@ -573,24 +586,10 @@ static int is_dir_type(uint8_t t)
 
 static int prune(struct snap_tree_restore *r, const char *abs, const char *rel, dev_t dev, struct osm_err *err)
 {
-    DIR *d = opendir(abs);
-    if (!d)
+    size_t n;
+    char **names = list_dir(abs, !rel[0], &n);
+    if (!names)
         return osm_err_errno(err, "disk %s: reading directory %s", r->disk_id, abs);
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (!rel[0] && strcmp(de->d_name, SNAP_STAGING_NAME) == 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            names = osm_xrealloc(names, cap * sizeof *names);
-        }
-        names[n++] = osm_xstrdup(de->d_name);
-    }
-    closedir(d);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0) {
