@@ -185,3 +185,145 @@ int osm_store_owner_alive_here(const char *owner)
         return 0;
     return !osm_store_owner_dead(owner);
 }
+
+/* ---- fleet wrappers ---- */
+
+static int unsupported(struct osm_store *st, const char *what, struct osm_err *err)
+{
+    return osm_err_set(err, OSM_EUNSUPPORTED, "state store %s (%s): %s is not supported by this store", st->location,
+                       st->ops->name, what);
+}
+
+#define FLEET_CALL(op, ...) (st->ops->op ? st->ops->op(st, __VA_ARGS__) : unsupported(st, #op, err))
+
+int osm_store_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err)
+{
+    return FLEET_CALL(create_job, job, tasks, n, err);
+}
+
+int osm_store_get_job(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err)
+{
+    return FLEET_CALL(get_job, id, out, err);
+}
+
+int osm_store_list_jobs(struct osm_store *st, int64_t after_seq, size_t limit, struct osm_job **out, size_t *n,
+                        int64_t *next_seq, struct osm_err *err)
+{
+    return FLEET_CALL(list_jobs, after_seq, limit, out, n, next_seq, err);
+}
+
+int osm_store_set_job_stop(struct osm_store *st, const char *id, const char *reason, struct osm_err *err)
+{
+    return FLEET_CALL(set_job_stop, id, reason, err);
+}
+
+int osm_store_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
+                          int64_t *next_seq, struct osm_err *err)
+{
+    return FLEET_CALL(query_tasks, f, out, n, next_seq, err);
+}
+
+int osm_store_count_tasks(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err)
+{
+    return FLEET_CALL(count_tasks, job_id, out, err);
+}
+
+int osm_store_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+{
+    return FLEET_CALL(list_waiting, out, n, err);
+}
+
+int osm_store_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
+                            int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
+                            size_t *n_claimed, struct osm_err *err)
+{
+    return FLEET_CALL(claim_waiting, job_id, ids, n_ids, max_running, owner, lease_until, claimed, n_claimed, err);
+}
+
+int osm_store_claim_orphans(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
+                            char (*claimed)[40], size_t *n_claimed, struct osm_err *err)
+{
+    return FLEET_CALL(claim_orphans, owner, now, lease_until, max, claimed, n_claimed, err);
+}
+
+int osm_store_put_key(struct osm_store *st, const struct osm_key *k, struct osm_err *err)
+{
+    return FLEET_CALL(put_key, k, err);
+}
+
+int osm_store_get_key(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err)
+{
+    return FLEET_CALL(get_key, id, out, err);
+}
+
+int osm_store_list_keys(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err)
+{
+    return FLEET_CALL(list_keys, out, n, err);
+}
+
+int osm_store_delete_key(struct osm_store *st, const char *id, struct osm_err *err)
+{
+    return FLEET_CALL(delete_key, id, err);
+}
+
+int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                        struct osm_err *err)
+{
+    return FLEET_CALL(use_nonce, key_id, nonce, expires, now, err);
+}
+
+void osm_job_init(struct osm_job *j)
+{
+    memset(j, 0, sizeof *j);
+}
+
+void osm_job_free(struct osm_job *j)
+{
+    free(j->client_token);
+    free(j->name);
+    free(j->max_concurrency);
+    free(j->max_errors);
+    free(j->stop_reason);
+    free(j->spec);
+    osm_job_init(j);
+}
+
+void osm_job_list_free(struct osm_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        osm_job_free(&jobs[i]);
+    free(jobs);
+}
+
+void osm_waiting_free(struct osm_waiting_task *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(w[i].job_id);
+        free(w[i].window);
+    }
+    free(w);
+}
+
+void osm_key_free(struct osm_key *k)
+{
+    free(k->role);
+    free(k->scope);
+    free(k->sealed_secret);
+    memset(k, 0, sizeof *k);
+}
+
+void osm_key_list_free(struct osm_key *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        osm_key_free(&keys[i]);
+    free(keys);
+}
+
+int osm_store_open_location(const char *location, struct osm_store **out, struct osm_err *err)
+{
+    if (location && (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0)) {
+        *out = NULL;
+        return osm_err_set(err, OSM_EUNSUPPORTED, "store %s: this build has no PostgreSQL store", location);
+    }
+    return osm_store_open(location, out, err);
+}

@@ -52,6 +52,70 @@ struct osm_task_change {
     const struct osm_journal_entry *journal; /* NULL: no journal entry */
 };
 
+
+/* ---- the fleet (osmig serve): jobs, queries, claims of due tasks, keys ---- */
+
+/* A job: tasks for many instances submitted together, with rate control.
+ * max_concurrency / max_errors are "N" or "N%" of the job's tasks (NULL: no
+ * limit for concurrency; "0" errors by default is the API's choice, not the
+ * store's). stop_reason is set when the job stopped starting tasks (errors
+ * over the limit) and says why. */
+struct osm_job {
+    char id[40];
+    char *client_token;      /* idempotency token of the create request; NULL if none */
+    char *name;
+    char *max_concurrency;
+    char *max_errors;
+    char *stop_reason;
+    char *spec;              /* JSON object text: the normalised create request */
+    int64_t created, updated;
+    int64_t rev;
+};
+void osm_job_init(struct osm_job *j);
+void osm_job_free(struct osm_job *j);
+
+/* Filters of a task query; unset members do not filter. */
+struct osm_task_filter {
+    const int *states;       /* any of these states */
+    size_t n_states;
+    const char *instance;    /* exact instance URI */
+    const char *target;
+    const char *job_id;
+    int64_t created_from;    /* created >= (0: unset) */
+    int64_t created_to;      /* created <  (0: unset) */
+    int64_t after_seq;       /* paging: tasks after this cursor (0: from the first) */
+    size_t limit;            /* 0: no limit */
+};
+
+/* Per-state task counts (of one job, or of the store). */
+struct osm_task_counts {
+    int64_t by_state[OSM_TASK_N_STATES];
+};
+
+/* A task waiting to start, as the scheduler reads it (light: no history). */
+struct osm_waiting_task {
+    char id[40];
+    char *job_id;
+    char *window;
+    int64_t not_before;
+    int64_t latest_start;
+    int64_t created;
+    int state;               /* submitted or scheduled */
+};
+void osm_waiting_free(struct osm_waiting_task *w, size_t n);
+
+/* An API access key. The secret is kept only sealed (encrypted at rest by
+ * the caller: engine/keys.c); the store never sees it in clear. */
+struct osm_key {
+    char id[64];
+    char *role;              /* "viewer" | "operator" | "admin" */
+    char *scope;             /* instance pattern (fnmatch); NULL: every instance */
+    char *sealed_secret;     /* opaque text made by keys.c */
+    int64_t created;
+    int disabled;
+};
+void osm_key_free(struct osm_key *k);
+
 struct osm_store_ops {
     const char *name;
     void (*close)(struct osm_store *st);
@@ -68,6 +132,59 @@ struct osm_store_ops {
      * host, or one elsewhere whose lease has not run out. */
     int (*claim)(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err);
     int (*release)(struct osm_store *st, const char *id, const char *owner, struct osm_err *err);
+
+    /* ---- fleet operations (NULL in a store that has none: the wrappers
+     * then fail with OSM_EUNSUPPORTED) ---- */
+
+    /* Create a job and its tasks in one transaction. When job->client_token
+     * names an existing job, nothing is written and 1 is returned with
+     * job->id set to that job's id (idempotent create); 0 when created. A
+     * task on an instance that another task holds fails the whole job with
+     * OSM_ECONFLICT naming the instance and the other task; nothing written. */
+    int (*create_job)(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err);
+    int (*get_job)(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err);
+    /* Oldest first, after cursor `after_seq`, at most `limit` (0: all);
+     * *next_seq is the cursor for the next page (0 when none). */
+    int (*list_jobs)(struct osm_store *st, int64_t after_seq, size_t limit, struct osm_job **out, size_t *n,
+                     int64_t *next_seq, struct osm_err *err);
+    /* Set or clear (NULL) a job's stop reason. */
+    int (*set_job_stop)(struct osm_store *st, const char *id, const char *reason, struct osm_err *err);
+    /* Tasks matching `f`, oldest first; *next_seq as for list_jobs. */
+    int (*query_tasks)(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
+                       int64_t *next_seq, struct osm_err *err);
+    /* Counts by state of job `job_id` (NULL: every task). */
+    int (*count_tasks)(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err);
+    /* Every task in state submitted or scheduled (the scheduler's pass). */
+    int (*list_waiting)(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err);
+    /* Claim, for `owner` until `lease_until`, those of `ids` that are still
+     * waiting and unclaimed (or whose claim's lease ran out), but no more
+     * than would make the job's running-or-claimed tasks exceed
+     * `max_running` (< 0: no limit); all ids belong to job `job_id` (NULL:
+     * tasks without a job). Several workers may call this at once: in
+     * PostgreSQL the job row is locked and the tasks are taken with
+     * SELECT ... FOR UPDATE SKIP LOCKED, so no task is claimed twice and the
+     * limit holds across workers. The claimed ids are written to `claimed`
+     * (capacity n_ids) and counted in *n_claimed. */
+    int (*claim_waiting)(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
+                         int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
+                         size_t *n_claimed, struct osm_err *err);
+    /* Claim up to `max` tasks that an engine began and left: running or
+     * rolling_back whose claim's lease ran out before `now` (the owner died
+     * elsewhere) or whose owner is a dead process of this host. SKIP LOCKED
+     * as above. Writes ids to `claimed` (capacity max). */
+    int (*claim_orphans)(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
+                         char (*claimed)[40], size_t *n_claimed, struct osm_err *err);
+
+    /* Access keys. put: create (OSM_ECONFLICT when the id exists). get:
+     * OSM_ENOTFOUND when none. */
+    int (*put_key)(struct osm_store *st, const struct osm_key *k, struct osm_err *err);
+    int (*get_key)(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err);
+    int (*list_keys)(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err);
+    int (*delete_key)(struct osm_store *st, const char *id, struct osm_err *err);
+    /* Record a request nonce valid until `expires`: 1 when new, 0 when seen
+     * before (a replay). Nonces past their expiry are forgotten. */
+    int (*use_nonce)(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                     struct osm_err *err);
 };
 
 struct osm_store {
@@ -94,6 +211,35 @@ int osm_store_list_events(struct osm_store *st, const char *id, struct osm_task_
 int osm_store_list_journal(struct osm_store *st, const char *id, struct osm_journal_entry **out, size_t *n, struct osm_err *err);
 int osm_store_claim(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err);
 int osm_store_release(struct osm_store *st, const char *id, const char *owner, struct osm_err *err);
+
+/* Fleet wrappers (see the ops). */
+int osm_store_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err);
+int osm_store_get_job(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err);
+int osm_store_list_jobs(struct osm_store *st, int64_t after_seq, size_t limit, struct osm_job **out, size_t *n,
+                        int64_t *next_seq, struct osm_err *err);
+int osm_store_set_job_stop(struct osm_store *st, const char *id, const char *reason, struct osm_err *err);
+int osm_store_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
+                          int64_t *next_seq, struct osm_err *err);
+int osm_store_count_tasks(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err);
+int osm_store_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err);
+int osm_store_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
+                            int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
+                            size_t *n_claimed, struct osm_err *err);
+int osm_store_claim_orphans(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
+                            char (*claimed)[40], size_t *n_claimed, struct osm_err *err);
+int osm_store_put_key(struct osm_store *st, const struct osm_key *k, struct osm_err *err);
+int osm_store_get_key(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err);
+int osm_store_list_keys(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err);
+int osm_store_delete_key(struct osm_store *st, const char *id, struct osm_err *err);
+int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                        struct osm_err *err);
+void osm_job_list_free(struct osm_job *jobs, size_t n);
+void osm_key_list_free(struct osm_key *keys, size_t n);
+
+/* Open a store by location: a postgresql:// or postgres:// URL (libpq; the
+ * schema is created or migrated), else a state directory as
+ * osm_store_open(). */
+int osm_store_open_location(const char *location, struct osm_store **out, struct osm_err *err);
 
 void osm_task_list_free(struct osm_task *tasks, size_t n);
 void osm_task_events_free(struct osm_task_event *ev, size_t n);

@@ -691,8 +691,16 @@ static void sq_close(struct osm_store *st)
 }
 
 static const struct osm_store_ops sqlite_ops = {
-    "sqlite", sq_close, sq_create_task, sq_get_task, sq_list_tasks, sq_commit,
-    sq_list_events, sq_list_journal, sq_claim, sq_release,
+    .name = "sqlite",
+    .close = sq_close,
+    .create_task = sq_create_task,
+    .get_task = sq_get_task,
+    .list_tasks = sq_list_tasks,
+    .commit = sq_commit,
+    .list_events = sq_list_events,
+    .list_journal = sq_list_journal,
+    .claim = sq_claim,
+    .release = sq_release,
 };
 
 static int open_at(const char *db_path, int version, struct osm_store **out, struct osm_err *err)

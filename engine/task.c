@@ -51,7 +51,7 @@ void osm_task_init(struct osm_task *t)
 }
 
 #define TASK_STRINGS(X) X(instance) X(target) X(progress_msg) X(window) X(snapshot_set) \
-    X(error_code) X(cause) X(options) X(data) X(owner)
+    X(error_code) X(cause) X(job_id) X(options) X(data) X(owner)
 
 void osm_task_free(struct osm_task *t)
 {

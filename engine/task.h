@@ -62,6 +62,7 @@ struct osm_task {
     char *error_code;        /* machine-readable: "step.verify", "precheck.vcpus", ... */
     char *cause;             /* human words: what happened and what to do */
     int64_t created, updated;
+    char *job_id;            /* the fleet job it belongs to; NULL for a task made by `osmig migrate` */
     char *options;           /* JSON object text */
     char *data;              /* JSON object text: the steps' durable notes */
     char *owner;             /* claim: "BOOTID:PID" of the engine running it */
