@@ -1500,12 +1500,32 @@ int osm_store_pg_exec_raw(struct osm_store *st, const char *sql, char *msg, size
     return rc;
 }
 
-int osm_store_pg_reset(const char *url, struct osm_err *err)
+int osm_store_pg_reset(const char *url, int drop, struct osm_err *err)
 {
     char *location = osm_store_pg_redact(url);
     PGconn *conn;
     int rc = connect_url(url, location, &conn, err);
-    if (rc == 0) {
+    if (rc != 0) {
+        free(location);
+        return -1;
+    }
+    if (!drop) {
+        /* Rows only, when the schema is this program's: the append-only
+         * triggers are bypassed for this session (replica role) alone. */
+        PGresult *r = PQexec(conn, "SELECT max(version) FROM schema_version");
+        int latest = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+                     atoi(PQgetvalue(r, 0, 0)) == N_MIGRATIONS;
+        PQclear(r);
+        if (latest) {
+            r = PQexec(conn, "SET session_replication_role = replica;"
+                             "TRUNCATE task_events, step_journal, tasks, jobs, api_keys, nonces RESTART IDENTITY");
+            drop = PQresultStatus(r) != PGRES_COMMAND_OK;
+            PQclear(r);
+        } else {
+            drop = 1;
+        }
+    }
+    if (drop) {
         PGresult *r = PQexec(conn,
             "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, schema_version CASCADE;"
             "DROP FUNCTION IF EXISTS osmig_append_only() CASCADE");
@@ -1513,8 +1533,8 @@ int osm_store_pg_reset(const char *url, struct osm_err *err)
             rc = osm_err_set(err, OSM_EIO, "state store %s: dropping osmig's tables: %s", location,
                              PQresultErrorMessage(r));
         PQclear(r);
-        PQfinish(conn);
     }
+    PQfinish(conn);
     free(location);
     return rc;
 }

@@ -62,7 +62,7 @@ static int setup(void **state)
     if (use_pg) {
         /* An empty database: drop whatever the previous case left. */
         struct osm_err err = OSM_ERR_INIT;
-        if (osm_store_pg_reset(pg_url, &err) != 0) {
+        if (osm_store_pg_reset(pg_url, 0, &err) != 0) {
             fprintf(stderr, "reset %s: %s\n", pg_url, err.msg);
             return -1;
         }
@@ -1000,6 +1000,9 @@ static void *open_and_close(void *arg)
 static void engines_opening_an_empty_store_at_once_all_get_one_schema(void **state)
 {
     (void)state;
+    struct osm_err err = OSM_ERR_INIT;
+    if (use_pg && osm_store_pg_reset(pg_url, 1, &err) != 0)
+        fail_msg("reset: %s", err.msg);
     pthread_t th[3];
     int rc[3] = {-1, -1, -1};
     for (int i = 0; i < 3; i++)
@@ -1012,7 +1015,6 @@ static void engines_opening_an_empty_store_at_once_all_get_one_schema(void **sta
     char msg[256];
     assert_int_equal(raw_exec(st, "SELECT 1 FROM schema_version", msg, sizeof msg), 0);
     struct osm_job job;
-    struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(make_job(st, &job, NULL, "after", 2, NULL, &err), 0);
     osm_job_free(&job);
     osm_store_close(st);
