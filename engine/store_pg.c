@@ -78,7 +78,9 @@ static const char *const migrations[] = {
     "CREATE INDEX tasks_by_job_state ON tasks(job_id, state);"
     "CREATE INDEX tasks_by_instance ON tasks(instance, seq);"
     "CREATE INDEX tasks_waiting ON tasks(seq) WHERE " WAITING ";"
-    "CREATE INDEX tasks_owned ON tasks(job_id) WHERE owner IS NOT NULL;"
+    /* Exactly the claimed-waiting predicate of claim_waiting's count: used
+     * even before the planner has statistics (right after a big job). */
+    "CREATE INDEX tasks_claimed ON tasks(job_id, lease_until) WHERE owner IS NOT NULL AND " WAITING ";"
     "CREATE TABLE task_events("
     "  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
     "  task_id text NOT NULL REFERENCES tasks(id),"
@@ -886,6 +888,12 @@ static int pg_create_job(struct osm_store *st, struct osm_job *job, struct osm_t
     }
     if (commit_tx(s, err) != 0)
         goto fail;
+    /* Autovacuum would refresh the statistics within a minute; the
+     * scheduler's next pass should not be planned for a table a tenth of
+     * its size. Best effort. */
+    struct osm_err ignored = OSM_ERR_INIT;
+    if (n >= 10000)
+        run(s, "ANALYZE tasks", NULL, NULL, &ignored, "refreshing statistics");
     job->created = job->updated = now;
     job->rev = 0;
     return 0;
@@ -1118,7 +1126,7 @@ static int pg_claim_waiting(struct osm_store *st, const char *job_id, const char
         if (job_id)
             p_str(&pc, job_id);
 /* Two counts, each from an index (never the whole job): its running
- * tasks, and its claimed waiting ones among its few owned tasks. */
+ * tasks (tasks_by_job_state), and its claimed waiting ones (tasks_claimed). */
 #define RUNNING_OR_CLAIMED(JOB)                                                                                  \
     "SELECT (SELECT count(*) FROM tasks WHERE " JOB " AND state IN ('running','rolling_back')) + "              \
     "(SELECT count(*) FROM tasks WHERE " JOB " AND owner IS NOT NULL AND " WAITING " AND lease_until >= $1::bigint)"
