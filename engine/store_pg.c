@@ -463,6 +463,9 @@ static int pg_create_task(struct osm_store *st, struct osm_task *t, struct osm_e
         rollback_quietly(s);
         if (unique_violation(s) && strcmp(s->constraint, "tasks_one_per_instance") == 0)
             return busy_instance_error(s, t->instance, err);
+        if (strcmp(s->sqlstate, "23503") == 0) /* foreign key */
+            return osm_err_set(err, OSM_ENOTFOUND, "state store %s: task %s names job '%s', which does not exist",
+                               st->location, t->id, t->job_id ? t->job_id : "");
         return -1;
     }
     char msg[600];

@@ -511,6 +511,35 @@ static void claim_waiting_respects_max_running_and_skips_claimed_tasks(void **st
     /* Ids of another job are not taken under this one. */
     assert_int_equal(osm_store_claim_waiting(st, a.id, bp, 3, -1, "w3/b:1", far, claimed, &n, &err), 0);
     assert_int_equal(n, 0);
+
+    /* Tasks without a job have their own limit, under job NULL. */
+    struct osm_task lone[2];
+    const char *lp[2];
+    for (int i = 0; i < 2; i++) {
+        char inst[64];
+        snprintf(inst, sizeof inst, "dir:/srv/lone-%d", i);
+        task_for(&lone[i], inst, NULL);
+        assert_int_equal(osm_store_create_task(st, &lone[i], &err), 0);
+        lp[i] = lone[i].id;
+    }
+    assert_int_equal(osm_store_claim_waiting(st, a.id, lp, 2, -1, "w3/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(osm_store_claim_waiting(st, NULL, lp, 2, 1, "w3/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(claimed[0], lone[0].id);
+    assert_int_equal(osm_store_claim_waiting(st, NULL, lp, 2, 1, "w4/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    osm_task_free(&lone[0]);
+    osm_task_free(&lone[1]);
+
+    /* A task naming a job that does not exist is refused, naming it. */
+    struct osm_task orphan;
+    task_for(&orphan, "dir:/srv/orphan", NULL);
+    orphan.job_id = osm_xstrdup("j-nosuch");
+    assert_int_equal(osm_store_create_task(st, &orphan, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "j-nosuch"));
+    osm_task_free(&orphan);
     osm_job_free(&a);
     osm_job_free(&b);
     osm_store_close(st);
