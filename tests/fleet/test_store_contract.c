@@ -1,7 +1,9 @@
 /* test_store_contract.c: the fleet contract of the task store (store.h),
  * the same cases against every store: SQLite on a real file, and PostgreSQL
  * when OSMIG_TEST_PG_URL names a server (tests/fleet/pg_server.sh starts
- * one; the ctest wrapper does that). Each case starts from an empty store. */
+ * one; the ctest wrapper does that). Each case starts from an empty store:
+ * osmig's tables in the database at OSMIG_TEST_PG_URL are emptied or
+ * dropped, so never point it at a database whose tasks matter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
