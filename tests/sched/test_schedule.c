@@ -181,6 +181,35 @@ static void test_days_of_week_and_month_together_open_on_either(void **state)
     osm_window_free(w);
 }
 
+/* next_start(t) is the first instant at or after t when the window is open:
+ * checked every 7 minutes through both DST changes of 2026 in New York,
+ * with windows that start in the gap and in the overlap. */
+static void test_next_start_is_the_first_open_instant_all_year(void **state)
+{
+    (void)state;
+    const char *specs[] = {
+        "{\"timezone\":\"America/New_York\",\"start\":\"02:30\",\"duration\":\"2h\",\"cutoff\":\"10m\"}",
+        "{\"timezone\":\"America/New_York\",\"days_of_week\":[\"sun\"],\"start\":\"01:30\",\"duration\":\"26h\"}",
+        "{\"timezone\":\"Europe/Berlin\",\"days_of_month\":[-1],\"start\":\"23:00\",\"duration\":\"3h\"}",
+    };
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+        struct osm_window *w = window(specs[k]);
+        int64_t prev_start = -1;
+        for (int64_t t = utc(2026, 2, 20, 0, 0); t < utc(2026, 11, 20, 0, 0); t += 7 * 60) {
+            int64_t s, c;
+            assert_int_equal(osm_window_next_start(w, t, &s, &c), 0);
+            assert_true(s >= t && c > s);
+            assert_true(osm_window_open_at(w, s));
+            assert_int_equal(osm_window_open_at(w, t), s == t);
+            /* While closed, every instant before the next start agrees on it. */
+            if (prev_start > t - 7 * 60 && prev_start >= t)
+                assert_int_equal(s, prev_start);
+            prev_start = s;
+        }
+        osm_window_free(w);
+    }
+}
+
 /* Every bad spec fails, and the message names the member. */
 static void test_bad_specs_name_the_member(void **state)
 {
@@ -350,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_window_spanning_midnight_stays_open_next_day),
         cmocka_unit_test(test_days_of_month_last_day_in_leap_february),
         cmocka_unit_test(test_days_of_week_and_month_together_open_on_either),
+        cmocka_unit_test(test_next_start_is_the_first_open_instant_all_year),
         cmocka_unit_test(test_bad_specs_name_the_member),
         cmocka_unit_test(test_good_spec_forms_parse),
         cmocka_unit_test(test_rate_limit_parse_counts_and_percentages),
