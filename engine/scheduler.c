@@ -83,12 +83,17 @@ struct pending {
     char why; /* 'w' window, 't' start time, 'n' no window opening within a year */
 };
 
-#define MAX_SCHEDULE_WRITES 500
+/* Rows a pass writes at most (each is a transaction; a job of 10,000 tasks
+ * on a disk store would otherwise hold one pass for a minute). Tasks left
+ * unwritten are decided the same way by the next pass: an expired one is
+ * never a candidate, written or not. */
+#define MAX_WRITES 500
 
 struct pass {
     struct osm_store *st;
     struct pending *pending;
     size_t n_pending, cap_pending;
+    size_t writes;          /* rows written (or tried) this pass */
     int64_t now;
     struct table win_index;
     struct win *wins;
@@ -250,6 +255,9 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     char when[32], words[2300];
     int64_t now = p->now;
     if (t->latest_start > 0 && now > t->latest_start) {
+        if (p->writes >= MAX_WRITES)
+            return 0;
+        p->writes++;
         snprintf(words, sizeof words, "the task did not start before its latest start time, %s",
                  fmt_utc(t->latest_start, when));
         int rc = change_task(p, t, CH_EXPIRE, 0, words, err);
@@ -261,6 +269,9 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     int due = t->not_before <= now, never = 0;
     struct win *w = t->window && *t->window ? window_of(p, t->window) : NULL;
     if (w && !w->w) {
+        if (p->writes >= MAX_WRITES)
+            return 0;
+        p->writes++;
         snprintf(words, sizeof words,
                  "its maintenance window cannot be used (%s); reschedule the task with a valid window", w->error);
         return change_task(p, t, CH_BAD_WINDOW, 0, words, err) < 0 ? -1 : 0;
@@ -292,13 +303,11 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
 }
 
 /* Write the rows of tasks that wait: after the claims, as they only inform,
- * and at most MAX_SCHEDULE_WRITES per pass (each is a transaction: a job of
- * 10,000 new tasks on disk would otherwise hold the pass for a minute). The
- * rest are written by the next passes. */
+ * within what is left of MAX_WRITES; the next passes write the rest. */
 static int write_pending(struct pass *p, struct osm_err *err)
 {
     char when[32], words[256];
-    for (size_t i = 0; i < p->n_pending && i < MAX_SCHEDULE_WRITES; i++) {
+    for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++) {
         const struct pending *q = &p->pending[i];
         if (q->why == 'n')
             snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
