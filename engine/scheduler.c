@@ -405,7 +405,7 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
     memset(res, 0, sizeof *res);
     struct osm_waiting_task *waiting = NULL;
     size_t n = 0;
-    if (osm_store_list_waiting(st, &waiting, &n, err) != 0) {
+    if (osm_store_list_waiting_due(st, now, &waiting, &n, err) != 0) {
         osm_err_prefix(err, "scheduler");
         return -1;
     }
