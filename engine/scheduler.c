@@ -1,11 +1,12 @@
 /* scheduler.c: one pass over the waiting tasks (scheduler.h).
  *
- * Cost: a pass reads every waiting task (osm_store_list_waiting, no history)
- * but writes only the tasks whose row changes: expired ones, submitted ones
- * that become scheduled, scheduled ones whose next start moved. A steady
- * store of tasks waiting for their windows is read and left alone. Window
- * specs are parsed once per distinct text, and each one remembers its last
- * next-start answer, so tasks sharing a window and a start cost a lookup. */
+ * Cost: a pass reads only the waiting tasks that need a decision by `now`
+ * (osm_store_list_waiting_due: submitted ones, and scheduled ones whose start
+ * time came or whose latest start passed); a task scheduled for later was
+ * decided by an earlier pass and its row says when it starts. It writes only
+ * the rows that change, at most MAX_WRITES a pass. Window specs are parsed
+ * once per distinct text, and each one remembers its last next-start answer,
+ * so tasks sharing a window and a start cost a string compare. */
 #include "scheduler.h"
 
 #include <stdio.h>
