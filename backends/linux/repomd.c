@@ -93,9 +93,19 @@ static void remember_fetched(const char *dest)
     pthread_mutex_unlock(&fetched_lock);
 }
 
+struct md_set {
+    struct md_file primary, filelists, modules;
+};
+
+static void md_set_free(struct md_set *m)
+{
+    free(m->primary.location);
+    free(m->filelists.location);
+    free(m->modules.location);
+}
+
 /* Fetch repomd.xml and find the files we need in it. */
-static int read_repomd(const struct osm_repo_src *src, const char *dir, struct md_file *primary,
-                       struct md_file *filelists, struct osm_err *err)
+static int read_repomd(const struct osm_repo_src *src, const char *dir, struct md_set *md, struct osm_err *err)
 {
     char *url = join_url(src->baseurl, "repodata/repomd.xml");
     char *dest = osm_path_join(dir, "repomd.xml");
@@ -118,10 +128,11 @@ static int read_repomd(const struct osm_repo_src *src, const char *dir, struct m
     fclose(fp);
     if (r != 0) {
         osm_err_set(err, OSM_EINPUT, "repository '%s': %s: malformed repomd.xml: %s", src->id, url, pool_errstr(mp));
-    } else if (!repomd_find(mr, "primary", primary)) {
+    } else if (!repomd_find(mr, "primary", &md->primary)) {
         osm_err_set(err, OSM_EINPUT, "repository '%s': %s lists no primary metadata with a checksum", src->id, url);
     } else {
-        repomd_find(mr, "filelists", filelists);
+        repomd_find(mr, "filelists", &md->filelists);
+        repomd_find(mr, "modules", &md->modules);
         rc = 0;
     }
     pool_free(mp);
@@ -185,13 +196,16 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
                 enum load_mode mode, struct osm_err *err)
 {
     char *dir = repo_cache_dir(src, cache_root);
-    struct md_file primary = {0}, filelists = {0};
+    struct md_set md = {0};
+    struct md_file primary, filelists;
     char *solv = NULL, *ppath = NULL, *fpath = NULL;
     int rc = -1;
     if (osm_mkdir_p(dir, 0755, err) != 0)
         goto out;
-    if (read_repomd(src, dir, &primary, &filelists, err) != 0)
+    if (read_repomd(src, dir, &md, err) != 0)
         goto out;
+    primary = md.primary;
+    filelists = md.filelists;
     if (with_filelists && !filelists.location) {
         with_filelists = 0; /* a repo without filelists: primary's file subset is all there is */
     }
@@ -232,8 +246,7 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     osm_debug("repo.load", "repo=%s packages=%d filelists=%d", src->id, repo->nsolvables, with_filelists);
     rc = 0;
 out:
-    free(primary.location);
-    free(filelists.location);
+    md_set_free(&md);
     free(solv);
     free(ppath);
     free(fpath);
@@ -305,4 +318,38 @@ int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cach
 int osm_repomd_add_filelists(Repo *repo, const struct osm_repo_src *src, const char *cache_root, struct osm_err *err)
 {
     return load(repo, src, cache_root, 1, LOAD_FILELISTS, err);
+}
+
+int osm_repomd_describe(const struct osm_repo_src *src, const char *cache_root, struct osm_repomd_meta *out,
+                        struct osm_err *err)
+{
+    memset(out, 0, sizeof *out);
+    char *dir = repo_cache_dir(src, cache_root);
+    struct md_set md = {0};
+    int rc = -1;
+    if (osm_mkdir_p(dir, 0755, err) != 0 || read_repomd(src, dir, &md, err) != 0)
+        goto out;
+    out->ident = osm_xasprintf("%s|%s|primary=%s:%s|filelists=%s:%s|modules=%s:%s", src->id, src->baseurl,
+                               md.primary.chktype, md.primary.chksum, md.filelists.chktype, md.filelists.chksum,
+                               md.modules.chktype, md.modules.chksum);
+    if (md.modules.location) {
+        out->modules_compact = osm_xasprintf("%s/modules-%.40s.v1.txt", dir, md.modules.chksum);
+        if (!(out->modules = fetch_checked(src, dir, &md.modules, err)))
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        osm_repomd_meta_free(out);
+    md_set_free(&md);
+    free(dir);
+    return rc;
+}
+
+void osm_repomd_meta_free(struct osm_repomd_meta *m)
+{
+    free(m->ident);
+    free(m->modules);
+    free(m->modules_compact);
+    memset(m, 0, sizeof *m);
 }
