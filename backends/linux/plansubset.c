@@ -203,7 +203,9 @@ int osm_subset_write(Pool *pool, Repo **repos, size_t n, const Id *names, size_t
     char *dir = osm_path_join(cache_root, "subsets");
     int rc = osm_mkdir_p(dir, 0755, NULL);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        Repodata *data = repo_add_repodata(repos[i], 0);
+        /* The main repodata (as libdnf does): a new one would have to
+         * cover the solvables too. */
+        Repodata *data = repos[i]->nrepodata > 1 ? repo_id2repodata(repos[i], 1) : repo_add_repodata(repos[i], 0);
         repodata_set_idarray(data, SOLVID_META, REPOSITORY_ADDEDFILEPROVIDES, &added);
         repodata_internalize(data);
         char *path = subset_path(cache_root, key, i);
