@@ -12,6 +12,7 @@
 #include <solv/solv_xfopen.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,64 @@ fail:
     return NULL;
 }
 
+/* A thread that decompresses and filters a file into a socket, so that the
+ * XML parser (the larger half of the work) runs beside it on another core. */
+struct feed {
+    FILE *in;
+    int fd;
+    pthread_t thread;
+};
+
+static void *feed_run(void *arg)
+{
+    struct feed *f = arg;
+    char local[65536];
+    size_t n;
+    while ((n = fread(local, 1, sizeof local, f->in)) > 0) {
+        size_t off = 0;
+        while (off < n) {
+            /* MSG_NOSIGNAL: a parser that stops early closes its end. */
+            ssize_t w = send(f->fd, local + off, n - off, MSG_NOSIGNAL);
+            if (w <= 0)
+                goto done;
+            off += (size_t)w;
+        }
+    }
+done:
+    close(f->fd);
+    return NULL;
+}
+
+/* The read end of a feed of `in`, or NULL (then `in` is untouched). */
+static FILE *feed_open(struct feed *f, FILE *in)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return NULL;
+    FILE *rd = fdopen(sv[0], "r");
+    if (!rd) {
+        close(sv[0]);
+        close(sv[1]);
+        return NULL;
+    }
+    f->in = in;
+    f->fd = sv[1];
+    if (pthread_create(&f->thread, NULL, feed_run, f) != 0) {
+        fclose(rd);
+        close(sv[1]);
+        return NULL;
+    }
+    return rd;
+}
+
+/* Close the read end, wait for the thread, close the source. */
+static void feed_close(struct feed *f, FILE *rd)
+{
+    fclose(rd);
+    pthread_join(f->thread, NULL);
+    fclose(f->in);
+}
+
 static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *path, int flags, struct osm_err *err)
 {
     FILE *fp = solv_xfopen(path, "r");
@@ -186,8 +245,13 @@ static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *pa
         FILE *filtered = osm_mdfilter_open(fp);
         if (!filtered)
             return osm_err_errno(err, "repository '%s': %s", src->id, path);
-        r = repo_add_rpmmd(repo, filtered, NULL, flags | REPO_NO_INTERNALIZE);
-        fclose(filtered);
+        struct feed feed;
+        FILE *rd = feed_open(&feed, filtered);
+        r = repo_add_rpmmd(repo, rd ? rd : filtered, NULL, flags | REPO_NO_INTERNALIZE);
+        if (rd)
+            feed_close(&feed, rd);
+        else
+            fclose(filtered);
         if (r == 0)
             return 0;
         osm_debug("repo.unfiltered", "repo=%s file=%s", src->id, path);
