@@ -3,10 +3,13 @@
 
 #include <solv/bitmap.h>
 #include <solv/knownid.h>
+#include <dirent.h>
 #include <solv/repodata.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "osm_buf.h"
 #include "osm_fs.h"
@@ -159,6 +162,55 @@ static void reach(Pool *pool, const Id *names, size_t n_names, Map *in)
     queue_free(&todo);
 }
 
+/* A cache that keeps every plan's subset would grow without bound on a
+ * host that plans many instances: keep the newest files only. */
+#define KEEP_FILES 128
+
+struct aged {
+    char *path;
+    struct timespec mtime;
+};
+
+static int cmp_newest_first(const void *a, const void *b)
+{
+    const struct aged *x = a, *y = b;
+    if (x->mtime.tv_sec != y->mtime.tv_sec)
+        return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+    return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : x->mtime.tv_nsec > y->mtime.tv_nsec ? -1 : 0;
+}
+
+static void prune_old(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct aged *v = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 5, ".solv") != 0)
+            continue;
+        char *path = osm_path_join(dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            free(path);
+            continue;
+        }
+        v = osm_xrealloc(v, (n + 1) * sizeof *v);
+        v[n++] = (struct aged){path, st.st_mtim};
+    }
+    closedir(d);
+    if (n > KEEP_FILES) {
+        qsort(v, n, sizeof *v, cmp_newest_first);
+        for (size_t i = KEEP_FILES; i < n; i++)
+            unlink(v[i].path);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i].path);
+    free(v);
+}
+
 /* Free the solvables of `repo` outside `in`, in runs. */
 static void cut(Pool *pool, Repo *repo, const Map *in)
 {
@@ -213,6 +265,8 @@ int osm_subset_write(Pool *pool, Repo **repos, size_t n, const Id *names, size_t
         free(path);
     }
     queue_free(&added);
+    if (rc == 0)
+        prune_old(dir);
     free(dir);
     osm_debug("plan.subset.write", "key=%.16s packages=%d", key, kept);
     return rc;

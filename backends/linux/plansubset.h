@@ -16,7 +16,9 @@
  * The key covers what the reach depends on: the format, libsolv's version,
  * the installed set, every repository's metadata checksums, and the names.
  * The files also record the file provides they need, so loading them skips
- * libsolv's file list search. OSMIG_PLAN_SUBSET=0 turns the cache off. */
+ * libsolv's file list search. The newest 128 files are kept. Bump the
+ * format line of the key when the reach changes. OSMIG_PLAN_SUBSET=0 turns
+ * the cache off. */
 #ifndef OSM_PLANSUBSET_H
 #define OSM_PLANSUBSET_H
 

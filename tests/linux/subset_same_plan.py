@@ -6,6 +6,8 @@ plans three times: without the subset cache (OSMIG_PLAN_SUBSET=0), with it
 on an empty cache (the run that writes the subset) and again (the run that
 loads only the subset), and wants the three plan.json files byte for byte
 equal, the second run to have written a subset and the third to have used it.
+It also checks that writing a subset keeps the newest 128 files of the
+subset directory only (and never the one just written).
 
 --realdata does the same on bench/plan.sh's problem: the root with the 517
 real NEVRAs of CentOS8Modularitylabel against the real CentOS Stream 9
@@ -57,6 +59,24 @@ def compare(name, args, tmp):
             fail("%s: %s differs from the plan without it in %s" % (name, label, sorted(diff)))
     n = len(json.loads(full)["actions"])
     print("same plan: %s (%d actions)" % (name, n))
+    return args
+
+
+def check_prune(args, tmp):
+    cache = os.path.join(tmp, "cache-prune")
+    subsets = os.path.join(cache, "subsets")
+    os.makedirs(subsets)
+    for i in range(140):
+        path = os.path.join(subsets, "old%03d.solv" % i)
+        open(path, "w").close()
+        os.utime(path, (1577836800 + i, 1577836800 + i))
+    plan(args, cache, os.path.join(tmp, "prune.json"), True)
+    left = sorted(os.listdir(subsets))
+    new = [f for f in left if not f.startswith("old")]
+    if len(left) != 128 or not new or "old000.solv" in left or "old139.solv" not in left:
+        fail("after a subset write the cache holds %d files (want the newest 128, the new one among them): %s"
+             % (len(left), left[:5]))
+    print("prune: 128 newest subset files kept")
 
 
 def fixture_cases(tmp):
@@ -79,6 +99,8 @@ def fixture_cases(tmp):
                 continue
             raise
         compare(os.path.basename(path), args, work)
+        if count == 0:
+            check_prune(args, work)
         count += 1
     if count < 5:
         fail("only %d cases compared" % count)
