@@ -124,6 +124,8 @@ def mutate(what, root, repo, tmp):
         gunzip_replace(repo, "primary", b"<metadata/>", False)
     elif what == "malformed-primary":
         gunzip_replace(repo, "primary", b"<metadata><package type='rpm'><name>x</name", True)
+    elif what == "malformed-modules":
+        gunzip_replace(repo, "modules", b"---\ndocument: modulemd\ndata: [name, stream\n", True)
     elif what == "missing-primary":
         import re
         text = open(os.path.join(repo, "repodata", "repomd.xml")).read()
