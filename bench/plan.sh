@@ -13,7 +13,11 @@
 # Runs alternate osmig/dnf so that a noisy machine hurts both alike. Prints
 # per-run figures, then medians, ratios dnf/osmig, and peak RSS (GNU time).
 #
-# Usage: bench/plan.sh [-n RUNS] [-k]     (RUNS default 5; -k keeps the work dir)
+# With -i it also counts osmig's instructions (valgrind --tool=callgrind, all
+# threads) for one cold and one warm run: a figure a busy machine does not
+# blur, unlike wall time.
+#
+# Usage: bench/plan.sh [-n RUNS] [-k] [-i]  (RUNS default 5; -k keeps the work dir)
 # Env:   OSMIG_REALDATA (default ../shared/realdata), OSMIG_BIN (default build/osmig),
 #        OSMIG_FIXTURE_CACHE (default build/fixture-cache), BENCH_LIST
 #        (default CentOS8Modularitylabel), BENCH_MATRIX (a matrix file to use
@@ -23,12 +27,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
-runs=5 keep=0
-while getopts "n:k" opt; do
+runs=5 keep=0 instr=0
+while getopts "n:ki" opt; do
   case $opt in
     n) runs=$OPTARG ;;
     k) keep=1 ;;
-    *) echo "usage: $0 [-n RUNS] [-k]" >&2; exit 2 ;;
+    i) instr=1 ;;
+    *) echo "usage: $0 [-n RUNS] [-k] [-i]" >&2; exit 2 ;;
   esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench/plan.sh: -n wants a positive number, got '$runs'" >&2; exit 2; }
@@ -169,6 +174,20 @@ for i in $(seq "$runs"); do
     record warm "$t" "$(run_tool "$t" "$work/warm-$t" "$work/warm-$t-$i.log")" "$work/warm-$t-$i.log"
   done
 done
+
+if [ "$instr" = 1 ] && [ "$have_osmig" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "bench/plan.sh: -i needs valgrind (Debian package 'valgrind')" >&2; exit 1; }
+  echo "== osmig instructions (callgrind, all threads)"
+  count_instr() {  # MODE CACHEDIR
+    env OSMIG_CACHE_DIR="$2" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$1" "$osmig" plan \
+      "dir:$root" --to cs9 --matrix "$matrix" --repo "cs9-baseos=file://$baseos" \
+      --repo "cs9-appstream=file://$appstream" -o "$work/plan-$1.json" 2>&1 |
+      sed -n 's/.*Collected : \([0-9]*\).*/\1/p' |
+      awk -v m="$1" '{ printf "   %-5s osmig %8.3f G instructions\n", m, $1 / 1e9 }'
+  }
+  count_instr cold "$work/instr-cold"
+  count_instr warm "$work/warm-osmig"
+fi
 
 # What each tool decided (last warm run), to show they solved the same problem.
 echo "== what they computed"

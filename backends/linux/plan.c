@@ -22,10 +22,12 @@
 #include <string.h>
 
 #include "events.h"
+#include "modules.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
 #include "plan_priv.h"
+#include "plansubset.h"
 #include "repomd.h"
 
 /* Why a package is in a job: indexed by solvable name id. */
@@ -156,16 +158,11 @@ static int needs_filelists(Pool *pool)
     return missing;
 }
 
-static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
+/* The whole of every repository, with file lists when primary's file
+ * subset leaves file dependencies unprovided. */
+static int load_full(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
 {
     Pool *pool = plan->sys->pool;
-    struct osm_repo_src *srcs = osm_xcalloc(plan->n_repos + 1, sizeof *srcs);
-    for (size_t i = 0; i < plan->n_repos; i++)
-        srcs[i] = (struct osm_repo_src){plan->repos[i].id, plan->repos[i].baseurl};
-    int prepared = osm_repomd_prepare(srcs, plan->n_repos, o->cache_dir, err);
-    free(srcs);
-    if (prepared != 0)
-        return -1;
     for (size_t i = 0; i < plan->n_repos; i++) {
         struct osm_plan_repo *r = &plan->repos[i];
         struct osm_repo_src src = {r->id, r->baseurl};
@@ -186,13 +183,81 @@ static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, stru
     return 0;
 }
 
+/* The subset of an earlier plan of the same installed set, metadata and
+ * names (plansubset.h), when there is one. */
+static int load_subset(struct osm_plan *plan, const struct osm_plan_opts *o)
+{
+    Pool *pool = plan->sys->pool;
+    const char **ids = osm_xcalloc(plan->n_repos + 1, sizeof *ids);
+    Repo **repos = osm_xcalloc(plan->n_repos + 1, sizeof *repos);
+    for (size_t i = 0; i < plan->n_repos; i++)
+        ids[i] = plan->repos[i].id;
+    int rc = osm_subset_load(pool, o->cache_dir, plan->subset_key, ids, plan->n_repos, repos);
+    if (rc == 0) {
+        for (size_t i = 0; i < plan->n_repos; i++) {
+            plan->repos[i].repo = repos[i];
+            repos[i]->appdata = &plan->repos[i];
+        }
+        pool_addfileprovides(pool);
+        pool_createwhatprovides(pool);
+        osm_debug("plan.subset.hit", "key=%.16s", plan->subset_key);
+    }
+    free(ids);
+    free(repos);
+    return rc;
+}
+
+static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, const char *const *names, size_t n_names,
+                      struct osm_err *err)
+{
+    Pool *pool = plan->sys->pool;
+    struct osm_repo_src *srcs = osm_xcalloc(plan->n_repos + 1, sizeof *srcs);
+    for (size_t i = 0; i < plan->n_repos; i++)
+        srcs[i] = (struct osm_repo_src){plan->repos[i].id, plan->repos[i].baseurl};
+    int prepared = osm_repomd_prepare(srcs, plan->n_repos, o->cache_dir, err);
+    free(srcs);
+    if (prepared != 0)
+        return -1;
+    struct osm_repomd_meta *meta = osm_xcalloc(plan->n_repos + 1, sizeof *meta);
+    const char **idents = osm_xcalloc(plan->n_repos + 1, sizeof *idents);
+    int rc = -1;
+    for (size_t i = 0; i < plan->n_repos; i++) {
+        struct osm_repo_src src = {plan->repos[i].id, plan->repos[i].baseurl};
+        if (osm_repomd_describe(&src, o->cache_dir, &meta[i], err) != 0)
+            goto out;
+        idents[i] = meta[i].ident;
+        if (meta[i].modules && osm_modules_read(&plan->modules, meta[i].modules, meta[i].modules_compact, err) != 0) {
+            osm_err_prefix(err, "repository '%s'", plan->repos[i].id);
+            goto out;
+        }
+    }
+    if (osm_subset_enabled() && plan->sys->db.key[0]) {
+        osm_subset_key(plan->subset_key, plan->sys->db.key, idents, plan->n_repos, names, n_names);
+        plan->subset_hit = load_subset(plan, o) == 0;
+    }
+    if (!plan->subset_hit && load_full(plan, o, err) != 0)
+        goto out;
+    if (plan->modules.n) {
+        int hidden = osm_modules_apply(&plan->modules, pool, &plan->stream_of, &plan->considered);
+        pool->considered = &plan->considered;
+        osm_debug("plan.modules", "streams=%zu hidden=%d", plan->modules.n, hidden);
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < plan->n_repos; i++)
+        osm_repomd_meta_free(&meta[i]);
+    free(meta);
+    free(idents);
+    return rc;
+}
+
 static int name_in_targets(Pool *pool, Id name)
 {
     Id p, pp;
     FOR_PROVIDES(p, pp, name)
     {
         Solvable *s = pool->solvables + p;
-        if (s->name == name && s->repo != pool->installed)
+        if (s->name == name && s->repo != pool->installed && (!pool->considered || MAPTST(pool->considered, p)))
             return 1;
     }
     return 0;
@@ -229,9 +294,9 @@ static void job_name(Queue *job, Pool *pool, Id how, Id name)
     (void)pool;
 }
 
-/* Package events -> jobs. */
-static int apply_events(struct osm_plan *plan, const struct osm_plan_opts *o, Queue *job, struct reasons *why,
-                        struct osm_eventset *events, struct osm_err *err)
+/* Package events, replayed on the installed names (no repository needed). */
+static int load_events(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_eventset *events,
+                       struct osm_event_result *res, struct osm_err *err)
 {
     Pool *pool = plan->sys->pool;
     const struct osm_target *t = plan->target;
@@ -264,15 +329,19 @@ static int apply_events(struct osm_plan *plan, const struct osm_plan_opts *o, Qu
     }
     map_free(&seen);
     int minor = plan->sys->os.minor >= 0 ? plan->sys->os.minor : 0;
-    struct osm_event_result res = {0};
     int rc = osm_events_apply(events, names, n, plan->sys->os.major, minor, t->el_major, t->el_minor, plan->sys->arch,
-                              &res, err);
+                              res, err);
     free(names);
-    if (rc != 0)
-        return -1;
+    return rc;
+}
+
+/* Package events -> jobs. */
+static void apply_events(struct osm_plan *plan, const struct osm_event_result *res, Queue *job, struct reasons *why)
+{
+    Pool *pool = plan->sys->pool;
     struct osm_finding *deprecated = NULL, *missing = NULL;
-    for (size_t i = 0; i < res.n; i++) {
-        const struct osm_event_change *c = &res.changes[i];
+    for (size_t i = 0; i < res->n; i++) {
+        const struct osm_event_change *c = &res->changes[i];
         Id name = pool_str2id(pool, c->name, 1);
         char *text;
         switch (c->kind) {
@@ -322,8 +391,64 @@ static int apply_events(struct osm_plan *plan, const struct osm_plan_opts *o, Qu
             break;
         }
     }
-    osm_event_result_free(&res);
-    return 0;
+}
+
+/* The names the plan asks the target about besides the installed ones: the
+ * events' packages and the release packages. They key the subset. */
+static size_t asked_names(const struct osm_plan *plan, const struct osm_event_result *res, char ***out)
+{
+    char **v = NULL;
+    size_t n = 0;
+#define ADD_NAME(str)                                      \
+    do {                                                   \
+        v = osm_xrealloc(v, (n + 1) * sizeof *v);          \
+        v[n++] = osm_xstrdup(str);                         \
+    } while (0)
+    for (size_t i = 0; i < res->n; i++) {
+        const struct osm_event_change *c = &res->changes[i];
+        ADD_NAME(c->name);
+        if (!c->related)
+            continue;
+        char *copy = osm_xstrdup(c->related), *save = NULL;
+        for (char *nm = strtok_r(copy, ",", &save); nm; nm = strtok_r(NULL, ",", &save)) {
+            while (*nm == ' ')
+                nm++;
+            ADD_NAME(nm);
+        }
+        free(copy);
+    }
+    if (plan->target->release_package)
+        ADD_NAME(plan->target->release_package);
+    const struct osm_source_os *src = osm_matrix_source(&plan->matrix, plan->sys->os.id);
+    if (src && src->release_package)
+        ADD_NAME(src->release_package);
+#undef ADD_NAME
+    *out = v;
+    return n;
+}
+
+/* Keep the part of the targets this plan reached for the next plan. */
+static void write_subset(struct osm_plan *plan, const struct osm_plan_opts *o, char **names, size_t n_names)
+{
+    Pool *pool = plan->sys->pool;
+    Id *ids = osm_xcalloc(n_names + 1, sizeof *ids);
+    size_t n_ids = 0;
+    for (size_t i = 0; i < n_names; i++)
+        if ((ids[n_ids] = pool_str2id(pool, names[i], 0)) != 0)
+            n_ids++;
+    Id *keep = osm_xcalloc(2 * plan->n_actions + 1, sizeof *keep);
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        keep[2 * i] = plan->actions[i].from;
+        keep[2 * i + 1] = plan->actions[i].to;
+    }
+    Repo **repos = osm_xcalloc(plan->n_repos + 1, sizeof *repos);
+    for (size_t i = 0; i < plan->n_repos; i++)
+        repos[i] = plan->repos[i].repo;
+    osm_subset_write(pool, repos, plan->n_repos, ids, n_ids, keep, 2 * plan->n_actions, o->cache_dir,
+                     plan->subset_key);
+    free(repos);
+    free(keep);
+    free(ids);
 }
 
 /* Release package: the source's goes, the target's comes. */
@@ -362,7 +487,7 @@ static void obsoleted_by_target(Pool *pool, Map *out)
     FOR_POOL_SOLVABLES(p)
     {
         s = pool->solvables + p;
-        if (s->repo == pool->installed || !s->obsoletes)
+        if (s->repo == pool->installed || !s->obsoletes || (pool->considered && !MAPTST(pool->considered, p)))
             continue;
         Id *obsp = s->repo->idarraydata + s->obsoletes, obs;
         while ((obs = *obsp++)) {
@@ -587,17 +712,21 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
                                  "Migrate in a region where the path is offered, or move the instance first.",
                                  "The path to %s is not offered in region %s", plan->target->name, o->region);
     }
-    if (collect_repos(plan, o, err) != 0 || load_repos(plan, o, err) != 0)
-        return -1;
-    Pool *pool = sys->pool; /* whatprovides is ready: load_repos prepared it */
-
     Queue job;
     queue_init(&job);
     struct reasons why = {0};
     struct osm_eventset events = {0};
+    struct osm_event_result res = {0};
+    char **names = NULL;
+    size_t n_names = 0;
     int rc = -1;
-    if (apply_events(plan, o, &job, &why, &events, err) != 0)
+    if (collect_repos(plan, o, err) != 0 || load_events(plan, o, &events, &res, err) != 0)
         goto out;
+    n_names = asked_names(plan, &res, &names);
+    if (load_repos(plan, o, (const char *const *)names, n_names, err) != 0)
+        goto out;
+    Pool *pool = sys->pool; /* whatprovides is ready: load_repos prepared it */
+    apply_events(plan, &res, &job, &why);
     release_jobs(plan, &job, &why);
     orphan_jobs(plan, &job, &why);
     queue_push2(&job, SOLVER_DISTUPGRADE | SOLVER_SOLVABLE_ALL, 0);
@@ -620,8 +749,14 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     solver_free(solv);
     sizes(plan);
     osm_plan_check_actions(plan);
+    if (plan->subset_key[0] && !plan->subset_hit)
+        write_subset(plan, o, names, n_names);
     rc = 0;
 out:
+    for (size_t i = 0; i < n_names; i++)
+        free(names[i]);
+    free(names);
+    osm_event_result_free(&res);
     osm_eventset_free(&events);
     reasons_free(&why);
     queue_free(&job);
@@ -651,6 +786,11 @@ void osm_plan_free(struct osm_plan *plan)
         free(plan->repos[i].gpgkeys);
     }
     free(plan->repos);
+    if (plan->sys && plan->sys->pool && plan->sys->pool->considered == &plan->considered)
+        plan->sys->pool->considered = NULL;
+    map_free(&plan->considered);
+    free(plan->stream_of);
+    osm_modules_free(&plan->modules);
     osm_matrix_free(&plan->matrix);
     memset(plan, 0, sizeof *plan);
 }

@@ -12,10 +12,12 @@
 #define OSM_PLAN_H
 
 #include <jansson.h>
+#include <solv/bitmap.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "matrix.h"
+#include "modules.h"
 #include "osm_error.h"
 #include "system.h"
 
@@ -79,6 +81,11 @@ struct osm_plan {
     int resolved;                  /* the solver found no problem */
     int64_t download_size;
     int64_t installed_size_delta;
+    struct osm_modules modules;                 /* the targets' module streams */
+    const struct osm_module_stream **stream_of; /* by solvable id: its stream, or NULL */
+    Map considered;                             /* pool->considered while streams hide packages */
+    char subset_key[65];                        /* "" when no subset cache is used */
+    int subset_hit;                             /* the targets came from the subset cache */
 };
 
 /* Fails (exit 1) only on errors: unknown target, unreadable matrix, events

@@ -82,6 +82,8 @@ static json_t *action_json(const struct osm_plan *plan, const struct osm_action 
         }
         json_object_set_new(o, "download_size", json_integer((json_int_t)solvable_lookup_num(s, SOLVABLE_DOWNLOADSIZE, 0)));
         json_object_set_new(o, "installed_size", json_integer((json_int_t)solvable_lookup_num(s, SOLVABLE_INSTALLSIZE, 0)));
+        if (plan->stream_of && plan->stream_of[a->to])
+            json_object_set_new(o, "module", json_string(plan->stream_of[a->to]->label));
     }
     json_object_set_new(o, "reason", json_string(a->reason));
     return o;
@@ -144,6 +146,26 @@ static json_t *header_json(const struct osm_plan *plan, const char *instance)
     return o;
 }
 
+/* The enabled module streams, once each, and why. */
+static json_t *modules_json(const struct osm_plan *plan)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < plan->modules.n; i++) {
+        const struct osm_module_stream *m = &plan->modules.v[i];
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(plan->modules.v[k].label, m->label) == 0;
+        if (!m->enabled || seen)
+            continue;
+        json_t *mo = json_object();
+        json_object_set_new(mo, "name", json_string(m->name));
+        json_object_set_new(mo, "stream", json_string(m->stream));
+        json_object_set_new(mo, "enabled_by", json_string(m->enabled_by));
+        json_array_append_new(arr, mo);
+    }
+    return arr;
+}
+
 json_t *osm_plan_json(const struct osm_plan *plan, const char *instance)
 {
     json_t *o = json_object();
@@ -165,6 +187,7 @@ json_t *osm_plan_json(const struct osm_plan *plan, const char *instance)
         json_array_append_new(repos, ro);
     }
     json_object_set_new(o, "repos", repos);
+    json_object_set_new(o, "modules", modules_json(plan));
     json_object_set_new(o, "resolved", json_boolean(plan->resolved));
     json_t *actions = json_array();
     for (size_t i = 0; i < plan->n_actions; i++)

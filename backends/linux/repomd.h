@@ -3,7 +3,9 @@
  * repomd.xml is fetched (file://, http://, https://) into the cache; primary
  * (and filelists, when asked) are fetched, checked against the checksums that
  * repomd.xml gives, parsed, and kept as a .solv file named by the primary's
- * checksum, so a warm run reads one .solv file and parses no XML. */
+ * checksum, so a warm run reads one .solv file and parses no XML. A
+ * repository's modules.yaml is fetched and checked the same way; modules.h
+ * reads it. */
 #ifndef OSM_REPOMD_H
 #define OSM_REPOMD_H
 
@@ -26,6 +28,18 @@ int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cach
  * that the osm_repomd_load() calls that follow read .solv files. Fails with
  * the first repository's error, in order. */
 int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *cache_root, struct osm_err *err);
+/* What identifies a repository's metadata, and its module metadata. */
+struct osm_repomd_meta {
+    char *ident;   /* id, URL and the checksums of primary, filelists and modules */
+    char *modules; /* local path of the checked modules.yaml (compressed as published), or NULL */
+    char *modules_compact; /* where its compact form is kept (modules.h), named by its checksum */
+};
+
+/* Read repomd.xml (fetched once per run) and fetch and check modules.yaml
+ * when the repository has one. */
+int osm_repomd_describe(const struct osm_repo_src *src, const char *cache_root, struct osm_repomd_meta *out,
+                        struct osm_err *err);
+void osm_repomd_meta_free(struct osm_repomd_meta *m);
 /* Add filelists to a repo loaded before without them. */
 int osm_repomd_add_filelists(Repo *repo, const struct osm_repo_src *src, const char *cache_root, struct osm_err *err);
 

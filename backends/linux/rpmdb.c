@@ -12,6 +12,7 @@
 #include <solv/repo_rpmdb.h>
 #include <solv/repo_solv.h>
 #include <solv/repo_write.h>
+#include <solv/repodata.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ int osm_rpmdb_locate(const char *root, struct osm_rpmdb_info *info, struct osm_e
 /* Cache key: what identifies this exact database content cheaply. A changed
  * rpmdb always changes size or mtime (rpm rewrites pages and the file's
  * mtime on every transaction). */
-static char *cache_file(const char *cache_dir, const struct osm_rpmdb_info *info)
+static char *cache_file(const char *cache_dir, struct osm_rpmdb_info *info)
 {
     struct stat st;
     if (stat(info->dbfile, &st) != 0)
@@ -70,7 +71,11 @@ static char *cache_file(const char *cache_dir, const struct osm_rpmdb_info *info
     char hex[65];
     osm_sha256_hex(key, strlen(key), hex);
     free(key);
-    char *name = osm_xasprintf("installed-%.32s.v2.solv", hex);
+    snprintf(info->key, sizeof info->key, "%s", hex);
+    if (!cache_dir)
+        return NULL;
+    /* v3: with the modularity labels */
+    char *name = osm_xasprintf("installed-%.32s.v3.solv", hex);
     char *path = osm_path_join(cache_dir, name);
     free(name);
     return path;
@@ -122,7 +127,7 @@ int osm_rpmdb_load(Pool *pool, const char *root, const char *cache_dir, Repo **o
         return osm_err_errno(err, "%s: cannot read the rpm database", info->dbfile);
 
     Repo *repo = repo_create(pool, "@System");
-    char *cpath = cache_dir ? cache_file(cache_dir, info) : NULL;
+    char *cpath = cache_file(cache_dir, info);
     if (cpath && osm_solvcache_read(repo, cpath) == 0) {
         osm_debug("rpmdb.cache", "root=%s hit=1 packages=%d", root, repo->nsolvables);
         free(cpath);
@@ -155,6 +160,7 @@ int osm_rpmdb_load(Pool *pool, const char *root, const char *cache_dir, Repo **o
     int opened = rpmtsOpenDB(ts, O_RDONLY) == 0;
     void *state = rpm_state_create(pool, root);
     int count = 0, bad = 0;
+    Id label_key = pool_str2id(pool, OSM_RPMDB_MODULARITYLABEL, 1);
     if (opened) {
         rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_PACKAGES, NULL, 0);
         Header h;
@@ -163,10 +169,16 @@ int osm_rpmdb_load(Pool *pool, const char *root, const char *cache_dir, Repo **o
             if (name && strcmp(name, "gpg-pubkey") == 0)
                 continue;
             void *rh = rpm_byrpmh(state, h);
-            if (!rh || !repo_add_rpm_handle(repo, rh, REPO_NO_INTERNALIZE)) {
+            /* One repodata for all packages (libsolv makes one per call otherwise). */
+            Id p = rh ? repo_add_rpm_handle(repo, rh, REPO_NO_INTERNALIZE | REPO_REUSE_REPODATA) : 0;
+            if (!p) {
                 bad++;
                 continue;
             }
+            /* libsolv does not read the label; module streams need it. */
+            const char *label = headerGetString(h, RPMTAG_MODULARITYLABEL);
+            if (label && *label)
+                repodata_set_str(repo_last_repodata(repo), p, label_key, label);
             count++;
         }
         rpmdbFreeIterator(mi);

@@ -17,7 +17,12 @@ struct osm_rpmdb_info {
     char dbpath[64];   /* guest path: /var/lib/rpm */
     char backend[16];  /* sqlite | bdb_ro | ndb */
     char dbfile[4096]; /* host path of the main database file */
+    char key[65];      /* identity of the database content (see the cache), or "" */
 };
+
+/* The solvable attribute that keeps an installed package's modularity label
+ * ("name:stream:version:context"), absent for non-modular packages. */
+#define OSM_RPMDB_MODULARITYLABEL "osmig:modularitylabel"
 
 /* Find the rpmdb of `root`. Fails (OSM_ENOTFOUND) when the root has none. */
 int osm_rpmdb_locate(const char *root, struct osm_rpmdb_info *info, struct osm_err *err);
@@ -25,7 +30,7 @@ int osm_rpmdb_locate(const char *root, struct osm_rpmdb_info *info, struct osm_e
 /* Add every installed package of `root` (except gpg-pubkey) to a new repo
  * "@System" of `pool` and make it the installed repo. With `cache_dir`, the
  * result is cached as a .solv file keyed by the database file's identity, so
- * an unchanged rpmdb is not parsed again. */
+ * an unchanged rpmdb is not parsed again; info->key names that content. */
 int osm_rpmdb_load(Pool *pool, const char *root, const char *cache_dir, Repo **out, struct osm_rpmdb_info *info,
                    struct osm_err *err);
 

@@ -25,6 +25,10 @@ comment line says what the case proves. Keys:
   action: KIND NAME [TO-NAME]   the plan has this action
   no-action: KIND NAME
   reason: NAME TEXT    the action on package NAME has a reason containing TEXT
+  to-version: NAME V   the action on package NAME goes to version V
+  module: NAME LABEL   the action on package NAME installs from module stream
+                       LABEL (name:stream); "-" for a package of no stream
+  enabled-module: NAME:STREAM BY   plan.json lists the stream as enabled by BY
   resolved: true|false
   serve: http          serve the repo over HTTP from a real server on 127.0.0.1
   matrix-file: F / events-file: F   extra --matrix/--events from cases/data/
@@ -51,7 +55,7 @@ def fail(msg):
 def parse(path):
     case = {"_multi": []}
     multi = {"inhibitor", "no-inhibitor", "warning", "no-warning", "item", "action", "no-action", "reason",
-             "stderr", "mutate", "matrix-file", "events-file"}
+             "stderr", "mutate", "matrix-file", "events-file", "to-version", "module", "enabled-module"}
     with open(path) as f:
         for raw in f:
             line = raw.strip()
@@ -120,6 +124,8 @@ def mutate(what, root, repo, tmp):
         gunzip_replace(repo, "primary", b"<metadata/>", False)
     elif what == "malformed-primary":
         gunzip_replace(repo, "primary", b"<metadata><package type='rpm'><name>x</name", True)
+    elif what == "malformed-modules":
+        gunzip_replace(repo, "modules", b"---\ndocument: modulemd\ndata: [name, stream\n", True)
     elif what == "missing-primary":
         import re
         text = open(os.path.join(repo, "repodata", "repomd.xml")).read()
@@ -146,7 +152,8 @@ def main():
     print("ok")
 
 
-def run_case(case, tmp):
+def setup_case(case, tmp):
+    """Build the case's root and repository under tmp; returns (root, repo)."""
     root = os.path.join(tmp, "root")
     repo = os.path.join(tmp, "repo")
     if "realdata-root" in case:
@@ -168,7 +175,11 @@ def run_case(case, tmp):
     for key, value in case["_multi"]:
         if key == "mutate":
             mutate(value, root, repo, tmp)
+    return root, repo
 
+
+def run_case(case, tmp):
+    root, repo = setup_case(case, tmp)
     baseurl = "file://" + repo
     server = None
     if case.get("serve") == "http":
@@ -196,7 +207,8 @@ def run_case(case, tmp):
             server.wait()
 
 
-def run_with_repo(case, tmp, root, repo, baseurl):
+def plan_args(case, tmp, root, repo, baseurl):
+    """The assess/plan arguments of a case (the matrix is written to tmp), without --cache-dir."""
     frm = case.get("target-from", "centos 7,8").split()
     matrix = {
         "osmig_matrix": 1,
@@ -211,7 +223,7 @@ def run_with_repo(case, tmp, root, repo, baseurl):
     mfile = os.path.join(tmp, "matrix.json")
     with open(mfile, "w") as f:
         json.dump(matrix, f)
-    args = ["dir:" + root, "--to", case.get("to", "test"), "--matrix", mfile, "--cache-dir", os.path.join(tmp, "cache")]
+    args = ["dir:" + root, "--to", case.get("to", "test"), "--matrix", mfile]
     if "events" in case:
         ev = case["events"]
         ev = ev.replace("$REALDATA", REALDATA)
@@ -225,7 +237,11 @@ def run_with_repo(case, tmp, root, repo, baseurl):
         if key == "events-file":
             args += ["--events", os.path.join(os.path.dirname(CASE_PATH), "data", value)]
     args += case.get("args", "").replace("@REPO@", repo).split()
+    return args
 
+
+def run_with_repo(case, tmp, root, repo, baseurl):
+    args = plan_args(case, tmp, root, repo, baseurl) + ["--cache-dir", os.path.join(tmp, "cache")]
     want_exit = int(case.get("exit", "0"))
     stderr_all = ""
     command = case.get("command", "both")
@@ -280,6 +296,21 @@ def run_with_repo(case, tmp, root, repo, baseurl):
                 fail("no action %s; actions: %s" % (value, [(a["action"], a.get("from"), a.get("to")) for a in plan["actions"]]))
             if key == "no-action" and hits:
                 fail("unexpected action %s: %s" % (value, hits))
+        if key in ("to-version", "module", "enabled-module") and plan is None:
+            fail("%s needs the plan (command: plan or both)" % key)
+        if key in ("to-version", "module"):
+            pname, want = value.split()
+            acts = [a for a in plan["actions"] if a["name"] == pname and a.get("to")]
+            if not acts:
+                fail("no action to a new %s: %s" % (pname, [(a["action"], a.get("to")) for a in plan["actions"]]))
+            got = [a.get("to_version") if key == "to-version" else a.get("module", "-") for a in acts]
+            if want not in got:
+                fail("%s of %s is %s, expected %s" % (key, pname, got, want))
+        if key == "enabled-module":
+            label, by = value.split()
+            have = ["%s:%s %s" % (m["name"], m["stream"], m["enabled_by"]) for m in plan.get("modules", [])]
+            if "%s %s" % (label, by) not in have:
+                fail("module %s not enabled by %s; enabled: %s" % (label, by, have))
         if key == "reason":
             pname, text = value.split(None, 1)
             acts = [a for a in plan["actions"] if a["name"] == pname or a.get("from", "").startswith(pname + "-")]
