@@ -184,7 +184,10 @@ struct walk {
     struct snap_index *prev;
     size_t cursor;
     uint32_t *order;
+    char *dbuf; /* getdents64 */
 };
+
+#define DIRENT_BUF ((size_t)32 << 10)
 
 static int cmp_name_off(const void *a, const void *b, void *base)
 {
@@ -226,49 +229,48 @@ static struct snap_entry *prev_lookup(struct walk *w, const char *rel)
     return NULL;
 }
 
-/* Lists the directory open as `dfd` (taken over; -1: by path, w->abs) onto
- * the name stack, sorted, and returns the descriptor to stat them through
- * (AT_FDCWD with full paths when there is none) in *statfd, the DIR to close
- * in *dir. */
-static int list_dir_at(struct walk *w, int dfd, int at_root, DIR **dir, size_t *first, struct osm_err *err)
+/* Lists the directory open as `dfd` (-1: opens w->abs for the listing only)
+ * onto the name stack, sorted; `first` receives where its names start.
+ * getdents64 straight into one buffer: no DIR per directory. */
+static int list_dir_at(struct walk *w, int dfd, int at_root, size_t *first, struct osm_err *err)
 {
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : opendir(w->abs.s);
-    if (!d) {
-        int e = errno;
-        if (dfd >= 0)
-            close(dfd);
-        errno = e;
+    int fd = dfd >= 0 ? dfd : open(w->abs.s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
         return osm_err_errno(err, "reading directory %s", w->abs.s);
-    }
+    if (!w->dbuf)
+        w->dbuf = osm_xmalloc(DIRENT_BUF);
     *first = w->n_offs;
-    struct dirent *de;
-    errno = 0;
-    while ((de = readdir(d))) {
-        const char *nm = de->d_name;
-        if ((nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) ||
-            (at_root && strcmp(nm, SNAP_STAGING_NAME) == 0))
+    int rc = 0;
+    for (;;) {
+        ssize_t n = getdents64(fd, w->dbuf, DIRENT_BUF);
+        if (n < 0 && errno == EINTR)
             continue;
-        if (w->n_offs == w->cap_offs) {
-            w->cap_offs = w->cap_offs ? w->cap_offs * 2 : 1024;
-            w->offs = osm_xrealloc(w->offs, w->cap_offs * sizeof *w->offs);
+        if (n < 0) {
+            rc = osm_err_errno(err, "reading directory %s", w->abs.s);
+            break;
         }
-        w->offs[w->n_offs++] = w->names.len;
-        osm_buf_add(&w->names, nm, strlen(nm) + 1);
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            const struct dirent64 *de = (const struct dirent64 *)(w->dbuf + off);
+            off += de->d_reclen;
+            const char *nm = de->d_name;
+            if ((nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) ||
+                (at_root && strcmp(nm, SNAP_STAGING_NAME) == 0))
+                continue;
+            if (w->n_offs == w->cap_offs) {
+                w->cap_offs = w->cap_offs ? w->cap_offs * 2 : 1024;
+                w->offs = osm_xrealloc(w->offs, w->cap_offs * sizeof *w->offs);
+            }
+            w->offs[w->n_offs++] = w->names.len;
+            osm_buf_add(&w->names, nm, strlen(nm) + 1);
+        }
     }
-    if (errno != 0) {
-        int e = errno;
-        closedir(d);
-        errno = e;
-        return osm_err_errno(err, "reading directory %s", w->abs.s);
-    }
-    if (w->n_offs > *first + 1)
+    if (dfd < 0)
+        close(fd);
+    if (rc == 0 && w->n_offs > *first + 1)
         qsort_r(w->offs + *first, w->n_offs - *first, sizeof *w->offs, cmp_name_off, w->names.s);
-    if (dfd < 0) {
-        closedir(d);
-        d = NULL;
-    }
-    *dir = d;
-    return 0;
+    return rc;
 }
 
 static int walk_entry(struct walk *w, int dfd, const char *name, const struct stat *st, struct osm_err *err);
@@ -277,13 +279,17 @@ static int walk_entry(struct walk *w, int dfd, const char *name, const struct st
  * -1: by full path). */
 static int walk_dir(struct walk *w, int dfd, struct osm_err *err)
 {
-    DIR *d;
-    size_t first;
+    size_t first = w->n_offs;
     size_t names_len = w->names.len;
-    if (list_dir_at(w, dfd, w->rel.len == 0, &d, &first, err) != 0)
+    if (list_dir_at(w, dfd, w->rel.len == 0, &first, err) != 0) {
+        if (dfd >= 0)
+            close(dfd);
+        w->n_offs = first;
+        w->names.len = names_len;
         return -1;
-    int at = d ? dirfd(d) : AT_FDCWD;
-    if (d)
+    }
+    int at = dfd >= 0 ? dfd : AT_FDCWD;
+    if (dfd >= 0)
         w->fd_depth++;
     size_t last = w->n_offs, abs_len = w->abs.len, rel_len = w->rel.len;
     int rc = 0;
@@ -299,7 +305,7 @@ static int walk_dir(struct walk *w, int dfd, struct osm_err *err)
         osm_buf_adds(&w->rel, w->names.s + w->offs[i]);
         /* The name stack may move when a subdirectory grows it: no pointer
          * into it is kept across walk_entry. */
-        const char *name = d ? w->names.s + w->offs[i] : w->abs.s;
+        const char *name = dfd >= 0 ? w->names.s + w->offs[i] : w->abs.s;
         struct stat st;
         if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno != ENOENT) /* vanished while we walked: not part of the snapshot */
@@ -308,8 +314,8 @@ static int walk_dir(struct walk *w, int dfd, struct osm_err *err)
             rc = walk_entry(w, at, name, &st, err);
         }
     }
-    if (d) {
-        closedir(d);
+    if (dfd >= 0) {
+        close(dfd);
         w->fd_depth--;
     }
     w->n_offs = first;
@@ -421,6 +427,7 @@ int snap_walk(const char *root, struct snap_index *ix, struct snap_index *prev, 
         snap_index_init(prev);
     }
     free(w.order);
+    free(w.dbuf);
     free(w.offs);
     osm_buf_free(&w.abs);
     osm_buf_free(&w.rel);
