@@ -94,8 +94,10 @@ static int read_xattrs(const char *abs, struct snap_arena *a, struct snap_entry 
         }
     }
     if (n < 0) {
+        int e = errno;
         if (names != stackbuf)
             free(names);
+        errno = e;
         if (errno == ENOTSUP)
             return 0;
         return osm_err_errno(err, "listing xattrs of %s", abs);
@@ -286,6 +288,7 @@ static int walk_dir(struct walk *w, int dfd, struct osm_err *err)
             close(dfd);
         w->n_offs = first;
         w->names.len = names_len;
+        w->names.s[names_len] = '\0';
         return -1;
     }
     int at = dfd >= 0 ? dfd : AT_FDCWD;
@@ -320,6 +323,7 @@ static int walk_dir(struct walk *w, int dfd, struct osm_err *err)
     }
     w->n_offs = first;
     w->names.len = names_len;
+    w->names.s[names_len] = '\0';
     w->abs.len = abs_len;
     w->abs.s[abs_len] = '\0';
     w->rel.len = rel_len;

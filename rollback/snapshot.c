@@ -360,7 +360,11 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
     return 0;
 }
 
-/* Newest ready set of this instance, for reuse. */
+/* Newest ready set of this instance, for reuse. Ids start with the creation
+ * time in seconds; two sets of the same second are ordered by when their
+ * set.json was last written (turning ready). Any ready set would be correct
+ * to reuse from (only unchanged entries are taken); the newest one has the
+ * most to offer. */
 static char *previous_set(const struct snap_store *s, struct osm_instance *inst, const char *except)
 {
     char *sets = osm_path_join(s->dir, "sets");
@@ -369,16 +373,24 @@ static char *previous_set(const struct snap_store *s, struct osm_instance *inst,
     if (!dir)
         return NULL;
     char *best = NULL;
+    int64_t best_ns = 0;
     struct dirent *de;
     while ((de = readdir(dir))) {
         if (de->d_name[0] == '.' || !valid_id(de->d_name) || strcmp(de->d_name, except) == 0)
             continue;
         struct osm_err e = OSM_ERR_INIT;
         json_t *j = load_set_json(s, de->d_name, &e);
-        if (j && strcmp(jstr(j, "state"), "ready") == 0 && strcmp(jstr(j, "instance"), inst->disks[0].path) == 0 &&
-            (!best || strcmp(de->d_name, best) > 0)) {
-            free(best);
-            best = osm_xstrdup(de->d_name);
+        if (j && strcmp(jstr(j, "state"), "ready") == 0 && strcmp(jstr(j, "instance"), inst->disks[0].path) == 0) {
+            char *p = osm_xasprintf("%s/sets/%s/set.json", s->dir, de->d_name);
+            struct stat st;
+            int64_t ns = stat(p, &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+            free(p);
+            int c = best ? strncmp(de->d_name, best, 16) : 1; /* YYYYmmddTHHMMSSZ */
+            if (c > 0 || (c == 0 && ns > best_ns)) {
+                free(best);
+                best = osm_xstrdup(de->d_name);
+                best_ns = ns;
+            }
         }
         json_decref(j);
     }
