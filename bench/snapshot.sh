@@ -4,18 +4,20 @@
 #   bench/snapshot.sh [--size full|small] [OSMIG_BIN]
 #                                      (as root; needs ~4 GiB free in $BENCH_DIR)
 #
-# --size full (the default, also BENCH_SIZE): the tree (>= 1 GiB) mixes many small files (a copy of /usr/share and
-# /usr/include, like a system's /usr), a few large files (random and
-# compressible) and sparse files. Prints wall time, throughput over the
+# --size full (the default; also BENCH_SIZE=full|small): the tree (>= 1 GiB)
+# mixes many small files (a copy of /usr/share and /usr/include, like a
+# system's /usr), a few large files (random and compressible) and sparse
+# files. Prints wall time, throughput over the
 # tree's data bytes, ratios to the baseline, sizes and peak memory for:
 #   first snapshot          vs  tar -I 'zstd -T0 -3' -cf
 #   re-snapshot, unchanged  (goal: < 10% of the first)
 #   re-snapshot, 1% changed
 #   restore into an empty tree  vs  tar -I zstd -xf (and + sync: osmig's restore
 #                                   is durable, it ends with syncfs)
-# --size small: the same mix at about a fifth of the size (/usr/include and
-# /usr/share/doc, 30 MiB random, 40 MiB of binaries, two 256 MiB sparse files),
-# for quick iterations; the goals are judged on the full tree.
+# --size small: the same mix with a fifth of the entries and a quarter of the
+# data (/usr/include and /usr/share/doc, 30 MiB random, 40 MiB of binaries,
+# two 256 MiB sparse files), for quick iterations; the goals are judged on the
+# full tree.
 # Page cache is warm for both sides (the tree is read once before timing).
 set -euo pipefail
 SIZE=${BENCH_SIZE:-full}
