@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # bench/snapshot.sh: `osmig snapshot` against tar + zstd, side by side, one run.
 #
-#   bench/snapshot.sh [OSMIG_BIN]      (as root; needs ~4 GiB free in $BENCH_DIR)
+#   bench/snapshot.sh [--size full|small] [OSMIG_BIN]
+#                                      (as root; needs ~4 GiB free in $BENCH_DIR)
 #
-# The tree (>= 1 GiB) mixes many small files (a copy of /usr/share and
-# /usr/include, like a system's /usr), a few large files (random and
-# compressible) and sparse files. Prints wall time, throughput over the
+# --size full (the default; also BENCH_SIZE=full|small): the tree (>= 1 GiB)
+# mixes many small files (a copy of /usr/share and /usr/include, like a
+# system's /usr), a few large files (random and compressible) and sparse
+# files. Prints wall time, throughput over the
 # tree's data bytes, ratios to the baseline, sizes and peak memory for:
 #   first snapshot          vs  tar -I 'zstd -T0 -3' -cf
 #   re-snapshot, unchanged  (goal: < 10% of the first)
 #   re-snapshot, 1% changed
 #   restore into an empty tree  vs  tar -I zstd -xf (and + sync: osmig's restore
 #                                   is durable, it ends with syncfs)
+# --size small: the same mix with a fifth of the entries and a quarter of the
+# data (/usr/include and /usr/share/doc, 30 MiB random, 40 MiB of binaries,
+# two 256 MiB sparse files), for quick iterations; the goals are judged on the
+# full tree.
 # Page cache is warm for both sides (the tree is read once before timing).
 set -euo pipefail
+SIZE=${BENCH_SIZE:-full}
+if [ "${1:-}" = --size ]; then SIZE=${2:?--size needs full or small}; shift 2; fi
+case $SIZE in
+full) SRC=(/usr/share /usr/include) RANDOM_MIB=150 BLOB_MIB=200 SPARSE=2G SPARSE_OFFS=(10 500 1500) ;;
+small) SRC=(/usr/include /usr/share/doc) RANDOM_MIB=30 BLOB_MIB=40 SPARSE=256M SPARSE_OFFS=(10 100 200) ;;
+*) echo "bench/snapshot.sh: --size must be full or small, not '$SIZE'" >&2; exit 2 ;;
+esac
 BIN=${1:-${OSMIG_BIN:-$(dirname "$0")/../build/osmig}}
 BIN=$(realpath "$BIN")
 B=${BENCH_DIR:-/var/tmp/osmig-bench}
@@ -21,17 +34,18 @@ B=${BENCH_DIR:-/var/tmp/osmig-bench}
 command -v zstd >/dev/null || { echo "zstd is needed for the baseline"; exit 1; }
 mkdir -p "$B"
 T=$B/tree
-if [ ! -f "$B/tree.ready" ]; then
+[ "$SIZE" = full ] || T=$B/tree-$SIZE
+if [ ! -f "$T.ready" ]; then
     echo "building the tree in $T ..."
     rm -rf "$T"; mkdir -p "$T/usr" "$T/var/lib" "$T/srv"
-    cp -a /usr/share /usr/include "$T/usr/"
-    head -c $((150 << 20)) /dev/urandom >"$T/srv/random.bin"
-    { find /usr/lib -type f -size +1M 2>/dev/null | head -n 200 | xargs cat 2>/dev/null | head -c $((200 << 20)) >"$T/srv/binaries.blob"; } || true  # SIGPIPE is expected
+    cp -a "${SRC[@]}" "$T/usr/"
+    head -c $((RANDOM_MIB << 20)) /dev/urandom >"$T/srv/random.bin"
+    { find /usr/lib -type f -size +1M 2>/dev/null | head -n 200 | xargs cat 2>/dev/null | head -c $((BLOB_MIB << 20)) >"$T/srv/binaries.blob"; } || true  # SIGPIPE is expected
     for i in 1 2; do
-        truncate -s 2G "$T/var/lib/sparse$i.img"
-        for off in 10 500 1500; do head -c $((4 << 20)) /dev/urandom | dd of="$T/var/lib/sparse$i.img" bs=1M seek=$off conv=notrunc status=none; done
+        truncate -s "$SPARSE" "$T/var/lib/sparse$i.img"
+        for off in "${SPARSE_OFFS[@]}"; do head -c $((4 << 20)) /dev/urandom | dd of="$T/var/lib/sparse$i.img" bs=1M seek=$off conv=notrunc status=none; done
     done
-    touch "$B/tree.ready"
+    touch "$T.ready"
 fi
 export OSMIG_SNAPSHOT_STORE=$B/store
 data_bytes=$(du -sb --apparent-size "$T" | cut -f1)
@@ -79,7 +93,7 @@ ok=$("$BIN" snapshot digest "$T")
 
 cat <<REPORT
 
-osmig snapshot benchmark  ($(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))
+osmig snapshot benchmark, $SIZE tree  ($(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))
 tree: $files entries, $((data_bytes >> 20)) MiB apparent, $((alloc_bytes >> 20)) MiB allocated (sparse files included)
 
 operation                         seconds    MB/s   vs baseline   peak RSS MiB

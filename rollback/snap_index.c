@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -31,40 +33,49 @@ void snap_hex(const unsigned char *bin, size_t n, char *hex)
 void snap_index_init(struct snap_index *ix)
 {
     memset(ix, 0, sizeof *ix);
+    snap_arena_init(&ix->arena);
 }
 
-void snap_entry_free(struct snap_entry *e)
+void snap_entry_release(struct snap_entry *e)
 {
-    if (!e)
-        return;
-    free(e->path);
-    free(e->link);
-    for (uint32_t i = 0; i < e->n_xattrs; i++) {
-        free(e->xattrs[i].name);
-        free(e->xattrs[i].value);
+    if (e && e->refs_heap) {
+        free(e->refs);
+        e->refs = NULL;
+        e->n_refs = 0;
+        e->refs_heap = 0;
     }
-    free(e->xattrs);
-    free(e->refs);
-    free(e);
 }
 
 void snap_index_free(struct snap_index *ix)
 {
     for (size_t i = 0; i < ix->n; i++)
-        snap_entry_free(ix->e[i]);
+        snap_entry_release(ix->e[i]);
     free(ix->e);
+    snap_arena_free(&ix->arena);
     memset(ix, 0, sizeof *ix);
 }
 
-struct snap_entry *snap_index_add(struct snap_index *ix)
+void snap_index_push(struct snap_index *ix, struct snap_entry *e)
 {
     if (ix->n == ix->cap) {
         ix->cap = ix->cap ? ix->cap * 2 : 1024;
         ix->e = osm_xrealloc(ix->e, ix->cap * sizeof *ix->e);
     }
-    struct snap_entry *e = osm_xcalloc(1, sizeof *e);
     ix->e[ix->n++] = e;
+}
+
+struct snap_entry *snap_index_add(struct snap_index *ix)
+{
+    struct snap_entry *e = snap_arena_calloc(&ix->arena, sizeof *e);
+    snap_index_push(ix, e);
     return e;
+}
+
+void snap_entry_set_refs(struct snap_index *ix, struct snap_entry *e, const struct snap_ref *refs, uint32_t n)
+{
+    snap_entry_release(e);
+    e->refs = n ? snap_arena_memdup(&ix->arena, refs, n * sizeof *refs) : NULL;
+    e->n_refs = n;
 }
 
 /* ---- serialisation ---- */
@@ -86,6 +97,16 @@ static void put_str(struct osm_buf *b, const char *s)
     uint32_t n = s ? (uint32_t)strlen(s) : 0;
     put_u32(b, n);
     put(b, s ? s : "", n);
+}
+
+/* Bytes serialize_entry() appends: the frame header must announce the
+ * uncompressed size, which the loader checks. */
+static uint64_t entry_size(const struct snap_entry *e)
+{
+    uint64_t n = 4 + strlen(e->path) + 1 + 3 * 4 + 7 * 8 + 4 + (e->link ? strlen(e->link) : 0) + 4;
+    for (uint32_t i = 0; i < e->n_xattrs; i++)
+        n += 4 + strlen(e->xattrs[i].name) + 4 + e->xattrs[i].len;
+    return n + 4 + (uint64_t)e->n_refs * 44;
 }
 
 static void serialize_entry(struct osm_buf *b, const struct snap_entry *e)
@@ -117,43 +138,157 @@ static void serialize_entry(struct osm_buf *b, const struct snap_entry *e)
     }
 }
 
-int snap_index_save(const struct snap_index *ix, const char *path, char sha256_hex[65], struct osm_err *err)
+#define STREAM_PIECE ((size_t)128 << 10)
+
+/* Compresses what `raw` holds (all of it when `end`) and writes it to `fd`,
+ * hashing the compressed bytes. */
+static int stream_out(ZSTD_CCtx *cc, struct osm_buf *raw, int end, unsigned char *out, size_t out_cap, int fd,
+                      EVP_MD_CTX *md, const char *path, struct osm_err *err)
 {
-    struct osm_buf raw;
-    osm_buf_init(&raw);
-    put(&raw, MAGIC, 8);
-    put_u64(&raw, ix->n);
-    for (size_t i = 0; i < ix->n; i++)
-        serialize_entry(&raw, ix->e[i]);
-    size_t cap = ZSTD_compressBound(raw.len);
-    void *z = osm_xmalloc(cap);
-    size_t zn = ZSTD_compress(z, cap, raw.s, raw.len, 3);
-    osm_buf_free(&raw);
-    if (ZSTD_isError(zn)) {
-        free(z);
-        return osm_err_set(err, OSM_EFAIL, "index %s: compression failed: %s", path, ZSTD_getErrorName(zn));
+    ZSTD_inBuffer in = {raw->s, raw->len, 0};
+    for (;;) {
+        ZSTD_outBuffer o = {out, out_cap, 0};
+        size_t left = ZSTD_compressStream2(cc, &o, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(left))
+            return osm_err_set(err, OSM_EFAIL, "index %s: compression failed: %s", path, ZSTD_getErrorName(left));
+        EVP_DigestUpdate(md, out, o.pos);
+        for (size_t done = 0; done < o.pos;) {
+            ssize_t k = write(fd, out + done, o.pos - done);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return osm_err_errno(err, "writing %s", path);
+            done += (size_t)k;
+        }
+        if (end ? left == 0 : in.pos == in.size)
+            break;
     }
-    unsigned char md[32];
-    EVP_Digest(z, zn, md, NULL, EVP_sha256(), NULL);
-    snap_hex(md, 32, sha256_hex);
-    int r = osm_write_file_atomic(path, z, zn, 0600, err);
-    free(z);
-    return r;
+    osm_buf_reset(raw);
+    return 0;
 }
 
+/* Serialised and compressed piece by piece straight into the file: the
+ * whole uncompressed index (about 180 bytes per entry) is never in memory.
+ * zstd level 1: the index is mostly hashes and paths, and level 3 saves 2%
+ * for twice the time. */
+int snap_index_save(const struct snap_index *ix, const char *path, char sha256_hex[65], struct osm_err *err)
+{
+    uint64_t total = 16;
+    for (size_t i = 0; i < ix->n; i++)
+        total += entry_size(ix->e[i]);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!cc || !md) {
+        ZSTD_freeCCtx(cc);
+        EVP_MD_CTX_free(md);
+        return osm_err_set(err, OSM_EFAIL, "index %s: out of memory", path);
+    }
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 1);
+    ZSTD_CCtx_setPledgedSrcSize(cc, total);
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    size_t out_cap = ZSTD_CStreamOutSize();
+    unsigned char *out = osm_xmalloc(out_cap);
+    struct osm_buf raw;
+    osm_buf_init(&raw);
+    osm_buf_grow(&raw, STREAM_PIECE + 4096);
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        osm_err_errno(err, "creating %s", tmp);
+        goto out;
+    }
+    put(&raw, MAGIC, 8);
+    put_u64(&raw, ix->n);
+    for (size_t i = 0; i < ix->n; i++) {
+        serialize_entry(&raw, ix->e[i]);
+        if (raw.len >= STREAM_PIECE && stream_out(cc, &raw, 0, out, out_cap, fd, md, path, err) != 0)
+            goto out;
+    }
+    if (stream_out(cc, &raw, 1, out, out_cap, fd, md, path, err) != 0)
+        goto out;
+    if (fsync(fd) != 0) {
+        osm_err_errno(err, "syncing %s", tmp);
+        goto out;
+    }
+    int cr = close(fd);
+    fd = -1;
+    if (cr != 0) {
+        osm_err_errno(err, "closing %s", tmp);
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        osm_err_errno(err, "renaming %s to %s", tmp, path);
+        goto out;
+    }
+    {
+        char *dir = osm_xstrdup(path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            osm_fsync_dir(dir);
+        }
+        free(dir);
+    }
+    unsigned char h[32];
+    EVP_DigestFinal_ex(md, h, NULL);
+    snap_hex(h, 32, sha256_hex);
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    free(tmp);
+    free(out);
+    osm_buf_free(&raw);
+    ZSTD_freeCCtx(cc);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* Reads the uncompressed index piece by piece: take() refills the window
+ * from the zstd stream, so a pointer it returns is valid until the next
+ * take(). `left` is what the frame still holds (its announced size). */
 struct reader {
-    const unsigned char *p, *end;
+    ZSTD_DCtx *dc;
+    ZSTD_inBuffer in;
+    unsigned char *buf;
+    size_t cap, pos, len;
+    uint64_t left;
     int bad;
 };
 
+static int refill(struct reader *r, size_t need)
+{
+    memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+    r->len -= r->pos;
+    r->pos = 0;
+    if (need > r->cap) {
+        r->cap = need + STREAM_PIECE;
+        r->buf = osm_xrealloc(r->buf, r->cap);
+    }
+    while (r->len < r->cap) {
+        ZSTD_outBuffer o = {r->buf + r->len, r->cap - r->len, 0};
+        size_t k = ZSTD_decompressStream(r->dc, &o, &r->in);
+        if (ZSTD_isError(k))
+            return -1;
+        r->len += o.pos;
+        if (k == 0 || (o.pos == 0 && r->in.pos == r->in.size))
+            break;
+    }
+    return r->len >= need ? 0 : -1;
+}
+
 static const void *take(struct reader *r, size_t n)
 {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
+    if (r->bad || r->left < n || (r->len - r->pos < n && refill(r, n) != 0)) {
         r->bad = 1;
         return NULL;
     }
-    const void *p = r->p;
-    r->p += n;
+    const void *p = r->buf + r->pos;
+    r->pos += n;
+    r->left -= n;
     return p;
 }
 static uint32_t get_u32(struct reader *r)
@@ -172,7 +307,7 @@ static uint64_t get_u64(struct reader *r)
         memcpy(&v, p, 8);
     return v;
 }
-static char *get_str(struct reader *r, int null_if_empty)
+static char *get_str(struct reader *r, struct snap_arena *a, int null_if_empty)
 {
     uint32_t n = get_u32(r);
     const char *p = take(r, n);
@@ -180,17 +315,14 @@ static char *get_str(struct reader *r, int null_if_empty)
         return NULL;
     if (n == 0 && null_if_empty)
         return NULL;
-    char *s = osm_xmalloc(n + 1);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    if (strlen(s) != n)
+    if (memchr(p, '\0', n))
         r->bad = 1;
-    return s;
+    return snap_arena_strndup(a, p, n);
 }
 
-static int parse_entry(struct reader *r, struct snap_entry *e)
+static int parse_entry(struct reader *r, struct snap_arena *a, struct snap_entry *e)
 {
-    e->path = get_str(r, 0);
+    e->path = get_str(r, a, 0);
     const uint8_t *t = take(r, 1);
     e->type = t ? *t : 0;
     e->mode = get_u32(r);
@@ -203,26 +335,25 @@ static int parse_entry(struct reader *r, struct snap_entry *e)
     e->ino = get_u64(r);
     e->dev = get_u64(r);
     e->rdev = get_u64(r);
-    e->link = get_str(r, 1);
+    e->link = get_str(r, a, 1);
     uint32_t nx = get_u32(r);
-    if (r->bad || nx > (size_t)(r->end - r->p) / 8)
+    if (r->bad || nx > r->left / 8)
         return -1;
-    e->xattrs = osm_xcalloc(nx ? nx : 1, sizeof *e->xattrs);
+    e->xattrs = nx ? snap_arena_calloc(a, nx * sizeof *e->xattrs) : NULL;
     for (uint32_t i = 0; i < nx && !r->bad; i++) {
-        e->xattrs[i].name = get_str(r, 0);
+        e->xattrs[i].name = get_str(r, a, 0);
         e->n_xattrs = i + 1;
         uint32_t len = get_u32(r);
         const void *v = take(r, len);
         if (!v)
             return -1;
-        e->xattrs[i].value = osm_xmalloc(len ? len : 1);
-        memcpy(e->xattrs[i].value, v, len);
+        e->xattrs[i].value = snap_arena_memdup(a, v, len);
         e->xattrs[i].len = len;
     }
     uint32_t nr = get_u32(r);
-    if (r->bad || nr > (size_t)(r->end - r->p) / 44)
+    if (r->bad || nr > r->left / 44)
         return -1;
-    e->refs = nr ? osm_xcalloc(nr, sizeof *e->refs) : NULL;
+    e->refs = nr ? snap_arena_alloc(a, nr * sizeof *e->refs) : NULL;
     e->n_refs = nr;
     for (uint32_t i = 0; i < nr && !r->bad; i++) {
         e->refs[i].off = get_u64(r);
@@ -246,63 +377,101 @@ static int parse_entry(struct reader *r, struct snap_entry *e)
     return 0;
 }
 
+/* The compressed file is mapped, not read: it is in the page cache already
+ * (written by the previous create), and mapping it costs no copy. */
 int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err)
 {
     snap_index_init(ix);
-    struct osm_buf z;
-    osm_buf_init(&z);
-    if (osm_read_file(path, &z, err) != 0) {
-        osm_buf_free(&z);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "%s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        osm_err_errno(err, "%s", path);
+        close(fd);
         return -1;
     }
+    size_t zn = (size_t)st.st_size;
+    void *z = zn ? mmap(NULL, zn, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd);
+    if (zn && z == MAP_FAILED)
+        return osm_err_errno(err, "reading %s", path);
     if (expect_sha256) {
         unsigned char md[32];
         char hex[65];
-        EVP_Digest(z.s, z.len, md, NULL, EVP_sha256(), NULL);
+        EVP_Digest(z ? z : "", zn, md, NULL, EVP_sha256(), NULL);
         snap_hex(md, 32, hex);
         if (strcmp(hex, expect_sha256) != 0) {
-            osm_buf_free(&z);
+            if (z)
+                munmap(z, zn);
             return osm_err_set(err, OSM_ECHECKSUM, "index %s is corrupt (sha256 %s, expected %s)", path, hex,
                                expect_sha256);
         }
     }
-    unsigned long long rn = ZSTD_getFrameContentSize(z.s, z.len);
+    unsigned long long rn = z ? ZSTD_getFrameContentSize(z, zn) : ZSTD_CONTENTSIZE_ERROR;
     if (rn == ZSTD_CONTENTSIZE_ERROR || rn == ZSTD_CONTENTSIZE_UNKNOWN || rn > ((size_t)1 << 36)) {
-        osm_buf_free(&z);
+        if (z)
+            munmap(z, zn);
         return osm_err_set(err, OSM_EINPUT, "index %s: not a zstd frame with a known size", path);
     }
-    unsigned char *raw = osm_xmalloc(rn ? rn : 1);
-    size_t got = ZSTD_decompress(raw, rn, z.s, z.len);
-    osm_buf_free(&z);
-    if (ZSTD_isError(got) || got != rn || got < 16 || memcmp(raw, MAGIC, 8) != 0) {
-        free(raw);
-        return osm_err_set(err, OSM_EINPUT, "index %s: not an osmig index", path);
-    }
-    struct reader r = {raw + 8, raw + got, 0};
+    struct reader r = {.dc = ZSTD_createDCtx(), .in = {z, zn, 0}, .left = rn};
+    r.cap = STREAM_PIECE;
+    r.buf = osm_xmalloc(r.cap);
+    const void *magic = r.dc ? take(&r, 8) : NULL;
     uint64_t n = get_u64(&r);
-    for (uint64_t i = 0; i < n; i++) {
-        struct snap_entry *e = snap_index_add(ix);
-        if (parse_entry(&r, e) != 0) {
-            free(raw);
-            snap_index_free(ix);
-            return osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
+    int rc = 0;
+    if (!magic || memcmp(magic, MAGIC, 8) != 0 || r.bad) {
+        rc = osm_err_set(err, OSM_EINPUT, "index %s: not an osmig index", path);
+    } else {
+        /* Each entry takes at least 100 bytes: do not trust a count beyond that. */
+        ix->cap = n < r.left / 100 ? (size_t)n : (size_t)(r.left / 100);
+        ix->e = osm_xmalloc((ix->cap ? ix->cap : 1) * sizeof *ix->e);
+        for (uint64_t i = 0; i < n; i++) {
+            struct snap_entry *e = snap_index_add(ix);
+            if (parse_entry(&r, &ix->arena, e) != 0) {
+                snap_index_free(ix);
+                rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
+                break;
+            }
         }
     }
-    free(raw);
-    return 0;
+    free(r.buf);
+    ZSTD_freeDCtx(r.dc);
+    if (z)
+        munmap(z, zn);
+    return rc;
 }
 
 /* ---- digest ---- */
 
-static void dig(EVP_MD_CTX *c, const void *p, size_t n)
+/* Many small pieces per entry: gather them so that the hash is fed in large
+ * blocks (the bytes hashed are the same). */
+struct digester {
+    EVP_MD_CTX *c;
+    size_t n;
+    unsigned char buf[16384];
+};
+
+static void dig(struct digester *d, const void *p, size_t n)
 {
-    EVP_DigestUpdate(c, p, n);
+    if (d->n + n > sizeof d->buf) {
+        EVP_DigestUpdate(d->c, d->buf, d->n);
+        d->n = 0;
+        if (n > sizeof d->buf) {
+            EVP_DigestUpdate(d->c, p, n);
+            return;
+        }
+    }
+    memcpy(d->buf + d->n, p, n);
+    d->n += n;
 }
 
 void snap_index_digest(const struct snap_index *ix, char hex[65])
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    struct digester *c = osm_xmalloc(sizeof *c);
+    c->c = EVP_MD_CTX_new();
+    c->n = 0;
+    EVP_DigestInit_ex(c->c, EVP_sha256(), NULL);
     for (size_t i = 0; i < ix->n; i++) {
         const struct snap_entry *e = ix->e[i];
         dig(c, e->path, strlen(e->path) + 1);
@@ -334,8 +503,10 @@ void snap_index_digest(const struct snap_index *ix, char hex[65])
         }
     }
     unsigned char md[32];
-    EVP_DigestFinal_ex(c, md, NULL);
-    EVP_MD_CTX_free(c);
+    EVP_DigestUpdate(c->c, c->buf, c->n);
+    EVP_DigestFinal_ex(c->c, md, NULL);
+    EVP_MD_CTX_free(c->c);
+    free(c);
     snap_hex(md, 32, hex);
 }
 

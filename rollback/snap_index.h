@@ -7,6 +7,11 @@
  * binary blob: a tree of 100k files loads in milliseconds, and a re-snapshot
  * needs the previous index to skip unchanged files.
  *
+ * Memory: an index owns an arena (snap_arena.h) that holds its entries and
+ * everything they point to, except chunk lists that snap_file_chunks() fills
+ * (`refs_heap`), which are malloc'd because reads run on several threads.
+ * Code that fills entries allocates from `ix->arena`.
+ *
  * The digest covers everything a restore must reproduce (type, path, mode,
  * owner, mtime, device numbers, link targets, hardlink grouping, xattrs
  * including ACLs and capabilities, size and content) and nothing a restore
@@ -19,6 +24,7 @@
 
 #include "osm_buf.h"
 #include "osm_error.h"
+#include "snap_arena.h"
 
 enum snap_type {
     SNAP_FILE = 'f',
@@ -58,19 +64,28 @@ struct snap_entry {
     uint32_t n_xattrs;
     struct snap_ref *refs;
     uint32_t n_refs;
+    uint8_t refs_heap; /* refs come from malloc (snap_file_chunks), not the arena */
     /* Transient (not stored). */
+    uint8_t reused; /* create: taken unchanged from the previous index, refs included */
     int action;
 };
 
 struct snap_index {
     struct snap_entry **e;
     size_t n, cap;
+    struct snap_arena arena;
 };
 
 void snap_index_init(struct snap_index *ix);
 void snap_index_free(struct snap_index *ix);
+/* A new zeroed entry at the end. */
 struct snap_entry *snap_index_add(struct snap_index *ix);
-void snap_entry_free(struct snap_entry *e);
+/* Append an entry that lives in `ix`'s arena (or one adopted into it). */
+void snap_index_push(struct snap_index *ix, struct snap_entry *e);
+/* Free what an entry holds outside the arena (before dropping it). */
+void snap_entry_release(struct snap_entry *e);
+/* Replace e's chunk list by a copy of `refs` in the arena. */
+void snap_entry_set_refs(struct snap_index *ix, struct snap_entry *e, const struct snap_ref *refs, uint32_t n);
 
 int snap_index_save(const struct snap_index *ix, const char *path, char sha256_hex[65], struct osm_err *err);
 /* Loads and checks the file's SHA-256 when `expect_sha256` is not NULL. */

@@ -28,10 +28,12 @@
 
 /* ---- walk ---- */
 
+/* Hardlink groups: the first path seen of each (dev, ino) with nlink > 1.
+ * The paths are the entries' own (they live in the index's arena). */
 struct inode_map {
     struct {
         uint64_t dev, ino;
-        char *path;
+        const char *path;
     } *slot;
     size_t cap, n;
 };
@@ -42,8 +44,9 @@ static size_t inode_hash(uint64_t dev, uint64_t ino, size_t cap)
     return (size_t)(h >> 17) & (cap - 1);
 }
 
-/* Returns the first path seen for (dev, ino), or records `path` and returns NULL. */
-static const char *inode_seen(struct inode_map *m, uint64_t dev, uint64_t ino, const char *path)
+/* The slot of (dev, ino): its path is the first path seen, or NULL when the
+ * inode is new (the caller then stores the path before the next call). */
+static const char **inode_slot(struct inode_map *m, uint64_t dev, uint64_t ino)
 {
     if (m->n * 2 >= m->cap) {
         size_t ncap = m->cap ? m->cap * 2 : 256;
@@ -62,26 +65,13 @@ static const char *inode_seen(struct inode_map *m, uint64_t dev, uint64_t ino, c
     size_t j = inode_hash(dev, ino, m->cap);
     while (m->slot[j].path) {
         if (m->slot[j].dev == dev && m->slot[j].ino == ino)
-            return m->slot[j].path;
+            return &m->slot[j].path;
         j = (j + 1) & (m->cap - 1);
     }
     m->slot[j].dev = dev;
     m->slot[j].ino = ino;
-    m->slot[j].path = osm_xstrdup(path);
     m->n++;
-    return NULL;
-}
-
-static void inode_map_free(struct inode_map *m)
-{
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->slot[i].path);
-    free(m->slot);
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return &m->slot[j].path;
 }
 
 static int cmp_xattr(const void *a, const void *b)
@@ -89,7 +79,9 @@ static int cmp_xattr(const void *a, const void *b)
     return strcmp(((const struct snap_xattr *)a)->name, ((const struct snap_xattr *)b)->name);
 }
 
-static int read_xattrs(const char *abs, struct snap_entry *e, struct osm_err *err)
+/* Into the index's arena. By path: only entries that are new or changed
+ * since the previous set get here. */
+static int read_xattrs(const char *abs, struct snap_arena *a, struct snap_entry *e, struct osm_err *err)
 {
     char stackbuf[1024];
     char *names = stackbuf;
@@ -102,10 +94,18 @@ static int read_xattrs(const char *abs, struct snap_entry *e, struct osm_err *er
         }
     }
     if (n < 0) {
+        int e = errno;
+        if (names != stackbuf)
+            free(names);
+        errno = e;
         if (errno == ENOTSUP)
             return 0;
         return osm_err_errno(err, "listing xattrs of %s", abs);
     }
+    uint32_t count = 0;
+    for (char *p = names; p < names + n; p += strlen(p) + 1)
+        count++;
+    e->xattrs = count ? snap_arena_alloc(a, count * sizeof *e->xattrs) : NULL;
     for (char *p = names; p < names + n; p += strlen(p) + 1) {
         ssize_t vn = lgetxattr(abs, p, NULL, 0);
         if (vn < 0) {
@@ -116,34 +116,17 @@ static int read_xattrs(const char *abs, struct snap_entry *e, struct osm_err *er
                 free(names);
             return -1;
         }
-        unsigned char *v = osm_xmalloc(vn ? (size_t)vn : 1);
+        unsigned char *v = snap_arena_alloc(a, vn ? (size_t)vn : 1);
         vn = lgetxattr(abs, p, v, (size_t)vn);
-        if (vn < 0) {
-            free(v);
+        if (vn < 0)
             continue;
-        }
-        e->xattrs = osm_xrealloc(e->xattrs, (e->n_xattrs + 1) * sizeof *e->xattrs);
-        e->xattrs[e->n_xattrs++] = (struct snap_xattr){osm_xstrdup(p), v, (uint32_t)vn};
+        e->xattrs[e->n_xattrs++] = (struct snap_xattr){snap_arena_strdup(a, p), v, (uint32_t)vn};
     }
     if (names != stackbuf)
         free(names);
     if (e->n_xattrs > 1)
         qsort(e->xattrs, e->n_xattrs, sizeof *e->xattrs, cmp_xattr);
     return 0;
-}
-
-static void copy_xattrs(struct snap_entry *e, const struct snap_entry *p)
-{
-    if (!p->n_xattrs)
-        return;
-    e->xattrs = osm_xcalloc(p->n_xattrs, sizeof *e->xattrs);
-    for (uint32_t i = 0; i < p->n_xattrs; i++) {
-        e->xattrs[i].name = osm_xstrdup(p->xattrs[i].name);
-        e->xattrs[i].value = osm_xmalloc(p->xattrs[i].len ? p->xattrs[i].len : 1);
-        memcpy(e->xattrs[i].value, p->xattrs[i].value, p->xattrs[i].len);
-        e->xattrs[i].len = p->xattrs[i].len;
-    }
-    e->n_xattrs = p->n_xattrs;
 }
 
 static int64_t ts_ns(struct timespec t)
@@ -165,136 +148,269 @@ static void fill_stat(struct snap_entry *e, const struct stat *st)
     e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
 }
 
-struct walk {
-    const char *root;
-    dev_t root_dev;
-    struct snap_index *ix;
-    struct inode_map inodes;
-    struct osm_buf abs;
-    size_t root_len;
-    struct snap_entry **prev;
-    size_t n_prev;
-};
-
-/* The names in directory `abs` (without . and .., and without the restore
- * staging directory when `at_root`); NULL with errno set when it cannot be
- * read. The caller frees the names and the array. */
-static char **list_dir(const char *abs, int at_root, size_t *count)
+static uint8_t type_of(mode_t m)
 {
-    DIR *d = opendir(abs);
-    if (!d)
-        return NULL;
-    char **names = osm_xmalloc(32 * sizeof *names);
-    size_t n = 0, cap = 32;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (at_root && strcmp(de->d_name, SNAP_STAGING_NAME) == 0)
-            continue;
-        if (n == cap) {
-            cap *= 2;
-            names = osm_xrealloc(names, cap * sizeof *names);
-        }
-        names[n++] = osm_xstrdup(de->d_name);
+    switch (m & S_IFMT) {
+    case S_IFREG: return SNAP_FILE;
+    case S_IFDIR: return SNAP_DIR;
+    case S_IFLNK: return SNAP_SYMLINK;
+    case S_IFCHR: return SNAP_CHR;
+    case S_IFBLK: return SNAP_BLK;
+    case S_IFIFO: return SNAP_FIFO;
+    case S_IFSOCK: return SNAP_SOCK;
+    default: return 0;
     }
-    closedir(d);
-    *count = n;
-    return names;
 }
 
-static int walk_entry(struct walk *w, const char *rel, const struct stat *st, struct osm_err *err);
+/* The walk works relative to directory descriptors (fstatat, readlinkat,
+ * openat on one name): a full path costs a lookup of every component per
+ * entry. `abs` and `rel` are kept up to date for messages, xattrs and the
+ * index. The names of every directory on the current path are stacked in
+ * `names` (offsets in `offs`), so listing a directory allocates nothing.
+ * Every directory on the current path keeps its descriptor open, down to
+ * FD_DEPTH levels; deeper ones (rare) are walked by full path, so that a deep
+ * tree cannot run the process out of descriptors. */
+#define FD_DEPTH 64
 
-static int walk_dir(struct walk *w, const char *rel, struct osm_err *err)
+struct walk {
+    dev_t root_dev;
+    int fd_depth; /* directory descriptors held */
+    struct snap_index *ix;
+    struct inode_map inodes;
+    struct osm_buf abs, rel, names;
+    size_t *offs, n_offs, cap_offs;
+    /* The previous set's index, in walk order, and where the walk is in it:
+     * an unchanged tree is found in the same order, so the next entry is
+     * almost always the one looked for. `order` (indexes sorted by path) is
+     * built at the first miss. */
+    struct snap_index *prev;
+    size_t cursor;
+    uint32_t *order;
+    char *dbuf; /* getdents64 */
+};
+
+#define DIRENT_BUF ((size_t)32 << 10)
+
+static int cmp_name_off(const void *a, const void *b, void *base)
 {
-    size_t n;
-    char **names = list_dir(w->abs.s, !rel[0], &n);
-    if (!names)
-        return osm_err_errno(err, "reading directory %s", w->abs.s);
-    if (n) /* qsort(NULL, 0) is undefined: an empty directory has no names */
-        qsort(names, n, sizeof *names, cmp_name);
-    int rc = 0;
-    size_t base_len = w->abs.len;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0) {
-            w->abs.len = base_len;
-            w->abs.s[base_len] = '\0';
-            osm_buf_addc(&w->abs, '/');
-            osm_buf_adds(&w->abs, names[i]);
-            char *crel = rel[0] ? osm_xasprintf("%s/%s", rel, names[i]) : osm_xstrdup(names[i]);
-            struct stat st;
-            if (lstat(w->abs.s, &st) != 0) {
-                if (errno != ENOENT) /* vanished while we walked: not part of the snapshot */
-                    rc = osm_err_errno(err, "%s", w->abs.s);
-            } else {
-                rc = walk_entry(w, crel, &st, err);
-            }
-            free(crel);
-        }
-        free(names[i]);
+    return strcmp((const char *)base + *(const size_t *)a, (const char *)base + *(const size_t *)b);
+}
+
+static int cmp_prev_path(const void *a, const void *b, void *ix)
+{
+    struct snap_entry **e = ((struct snap_index *)ix)->e;
+    return strcmp(e[*(const uint32_t *)a]->path, e[*(const uint32_t *)b]->path);
+}
+
+static struct snap_entry *prev_lookup(struct walk *w, const char *rel)
+{
+    struct snap_index *p = w->prev;
+    if (!p || !p->n)
+        return NULL;
+    if (w->cursor < p->n && strcmp(p->e[w->cursor]->path, rel) == 0)
+        return p->e[w->cursor++];
+    if (!w->order) {
+        w->order = osm_xmalloc(p->n * sizeof *w->order);
+        for (size_t i = 0; i < p->n; i++)
+            w->order[i] = (uint32_t)i;
+        qsort_r(w->order, p->n, sizeof *w->order, cmp_prev_path, p);
     }
-    free(names);
-    w->abs.len = base_len;
-    w->abs.s[base_len] = '\0';
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(p->e[w->order[mid]]->path, rel);
+        if (c == 0) {
+            w->cursor = (size_t)w->order[mid] + 1;
+            return p->e[w->order[mid]];
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Lists the directory open as `dfd` (-1: opens w->abs for the listing only)
+ * onto the name stack, sorted; `first` receives where its names start.
+ * getdents64 straight into one buffer: no DIR per directory. */
+static int list_dir_at(struct walk *w, int dfd, int at_root, size_t *first, struct osm_err *err)
+{
+    int fd = dfd >= 0 ? dfd : open(w->abs.s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "reading directory %s", w->abs.s);
+    if (!w->dbuf)
+        w->dbuf = osm_xmalloc(DIRENT_BUF);
+    *first = w->n_offs;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = getdents64(fd, w->dbuf, DIRENT_BUF);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = osm_err_errno(err, "reading directory %s", w->abs.s);
+            break;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            const struct dirent64 *de = (const struct dirent64 *)(w->dbuf + off);
+            off += de->d_reclen;
+            const char *nm = de->d_name;
+            if ((nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) ||
+                (at_root && strcmp(nm, SNAP_STAGING_NAME) == 0))
+                continue;
+            if (w->n_offs == w->cap_offs) {
+                w->cap_offs = w->cap_offs ? w->cap_offs * 2 : 1024;
+                w->offs = osm_xrealloc(w->offs, w->cap_offs * sizeof *w->offs);
+            }
+            w->offs[w->n_offs++] = w->names.len;
+            osm_buf_add(&w->names, nm, strlen(nm) + 1);
+        }
+    }
+    if (dfd < 0)
+        close(fd);
+    if (rc == 0 && w->n_offs > *first + 1)
+        qsort_r(w->offs + *first, w->n_offs - *first, sizeof *w->offs, cmp_name_off, w->names.s);
     return rc;
 }
 
-static int walk_entry(struct walk *w, const char *rel, const struct stat *st, struct osm_err *err)
+static int walk_entry(struct walk *w, int dfd, const char *name, const struct stat *st, struct osm_err *err);
+
+/* Walks the children of the directory w->abs, open as `dfd` (taken over;
+ * -1: by full path). */
+static int walk_dir(struct walk *w, int dfd, struct osm_err *err)
 {
-    struct snap_entry *e = snap_index_add(w->ix);
-    e->path = osm_xstrdup(rel);
-    fill_stat(e, st);
-    if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
-        const char *first = inode_seen(&w->inodes, st->st_dev, st->st_ino, rel);
-        if (first) {
-            e->type = SNAP_HARDLINK;
-            e->link = osm_xstrdup(first);
-            e->size = 0;
-            return 0;
-        }
-    }
-    switch (st->st_mode & S_IFMT) {
-    case S_IFREG: e->type = SNAP_FILE; break;
-    case S_IFDIR: e->type = SNAP_DIR; break;
-    case S_IFCHR: e->type = SNAP_CHR; break;
-    case S_IFBLK: e->type = SNAP_BLK; break;
-    case S_IFIFO: e->type = SNAP_FIFO; break;
-    case S_IFSOCK: e->type = SNAP_SOCK; break;
-    case S_IFLNK: {
-        e->type = SNAP_SYMLINK;
-        size_t cap = (size_t)st->st_size + 1 > 256 ? (size_t)st->st_size + 1 : 256;
-        char *t = osm_xmalloc(cap + 1);
-        ssize_t n = readlink(w->abs.s, t, cap);
-        if (n < 0) {
-            free(t);
-            return osm_err_errno(err, "reading symlink %s", w->abs.s);
-        }
-        t[n] = '\0';
-        e->link = t;
-        break;
-    }
-    default: return osm_err_set(err, OSM_EUNSUPPORTED, "%s: unsupported file type", w->abs.s);
-    }
-    const struct snap_entry *p = w->prev ? snap_index_find(w->prev, w->n_prev, rel) : NULL;
-    if (p && p->type == e->type && p->ino == e->ino && p->dev == e->dev && p->ctime_ns == e->ctime_ns &&
-        p->mtime_ns == e->mtime_ns && p->size == e->size) {
-        copy_xattrs(e, p);
-    } else if (read_xattrs(w->abs.s, e, err) != 0) {
+    size_t first = w->n_offs;
+    size_t names_len = w->names.len;
+    if (list_dir_at(w, dfd, w->rel.len == 0, &first, err) != 0) {
+        if (dfd >= 0)
+            close(dfd);
+        w->n_offs = first;
+        w->names.len = names_len;
+        w->names.s[names_len] = '\0';
         return -1;
     }
-    if (e->type == SNAP_DIR && st->st_dev == w->root_dev)
-        return walk_dir(w, rel, err);
+    int at = dfd >= 0 ? dfd : AT_FDCWD;
+    if (dfd >= 0)
+        w->fd_depth++;
+    size_t last = w->n_offs, abs_len = w->abs.len, rel_len = w->rel.len;
+    int rc = 0;
+    for (size_t i = first; i < last && rc == 0; i++) {
+        w->abs.len = abs_len;
+        w->abs.s[abs_len] = '\0';
+        osm_buf_addc(&w->abs, '/');
+        osm_buf_adds(&w->abs, w->names.s + w->offs[i]);
+        w->rel.len = rel_len;
+        w->rel.s[rel_len] = '\0';
+        if (rel_len)
+            osm_buf_addc(&w->rel, '/');
+        osm_buf_adds(&w->rel, w->names.s + w->offs[i]);
+        /* The name stack may move when a subdirectory grows it: no pointer
+         * into it is kept across walk_entry. */
+        const char *name = dfd >= 0 ? w->names.s + w->offs[i] : w->abs.s;
+        struct stat st;
+        if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno != ENOENT) /* vanished while we walked: not part of the snapshot */
+                rc = osm_err_errno(err, "%s", w->abs.s);
+        } else {
+            rc = walk_entry(w, at, name, &st, err);
+        }
+    }
+    if (dfd >= 0) {
+        close(dfd);
+        w->fd_depth--;
+    }
+    w->n_offs = first;
+    w->names.len = names_len;
+    w->names.s[names_len] = '\0';
+    w->abs.len = abs_len;
+    w->abs.s[abs_len] = '\0';
+    w->rel.len = rel_len;
+    w->rel.s[rel_len] = '\0';
+    return rc;
+}
+
+/* `name` is relative to `dfd` (the full path when dfd is AT_FDCWD). */
+static int walk_entry(struct walk *w, int dfd, const char *name, const struct stat *st, struct osm_err *err)
+{
+    struct snap_arena *a = &w->ix->arena;
+    const char *rel = w->rel.s;
+    const char **first = NULL;
+    if (!S_ISDIR(st->st_mode) && st->st_nlink > 1)
+        first = inode_slot(&w->inodes, st->st_dev, st->st_ino);
+    struct snap_entry *p = prev_lookup(w, rel);
+    uint8_t type = type_of(st->st_mode);
+    if (!type)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "%s: unsupported file type", w->abs.s);
+    struct snap_entry *e;
+    if (first && *first) {
+        e = snap_index_add(w->ix);
+        e->path = p ? p->path : snap_arena_strndup(a, rel, w->rel.len);
+        fill_stat(e, st);
+        e->type = SNAP_HARDLINK;
+        e->link = (char *)*first;
+        e->size = 0;
+        return 0;
+    }
+    if (p && p->type == type && p->ino == (uint64_t)st->st_ino && p->dev == (uint64_t)st->st_dev &&
+        p->ctime_ns == ts_ns(st->st_ctim) && p->mtime_ns == ts_ns(st->st_mtim) &&
+        p->size == (S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0)) {
+        /* Unchanged since the previous set: take its entry as it is, with its
+         * xattrs, link target and chunk list. ctime moves on every change of
+         * content, owner, mode, xattrs (so ACLs, capabilities and SELinux
+         * labels too) and link count, and nothing can set it back: the same
+         * inode with the same ctime has the same xattrs, and a symlink's
+         * target cannot change without a new inode. */
+        e = p;
+        fill_stat(e, st);
+        e->reused = 1;
+        e->action = 0;
+        snap_index_push(w->ix, e);
+    } else {
+        e = snap_index_add(w->ix);
+        e->path = p ? p->path : snap_arena_strndup(a, rel, w->rel.len);
+        fill_stat(e, st);
+        e->type = type;
+        if (type == SNAP_SYMLINK) {
+            size_t cap = (size_t)st->st_size + 1 > 256 ? (size_t)st->st_size + 1 : 256;
+            char *t = snap_arena_alloc(a, cap + 1);
+            ssize_t n = readlinkat(dfd, name, t, cap);
+            if (n < 0)
+                return osm_err_errno(err, "reading symlink %s", w->abs.s);
+            t[n] = '\0';
+            e->link = t;
+        }
+        if (read_xattrs(w->abs.s, a, e, err) != 0)
+            return -1;
+    }
+    if (first)
+        *first = e->path;
+    if (type == SNAP_DIR && st->st_dev == w->root_dev) {
+        int fd = -1;
+        if (w->fd_depth < FD_DEPTH) {
+            fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0 && errno != EMFILE && errno != ENFILE)
+                return osm_err_errno(err, "reading directory %s", w->abs.s);
+        }
+        return walk_dir(w, fd, err); /* -1: too deep, or out of descriptors: by path */
+    }
     return 0;
 }
 
-int snap_walk(const char *root, struct snap_index *ix, struct snap_entry **prev, size_t n_prev,
-              struct osm_err *err)
+int snap_walk(const char *root, struct snap_index *ix, struct snap_index *prev, struct osm_err *err)
 {
-    struct walk w = {.root = root, .ix = ix, .prev = prev, .n_prev = n_prev};
+    struct walk w = {.ix = ix, .prev = prev};
     osm_buf_init(&w.abs);
+    osm_buf_init(&w.rel);
+    osm_buf_init(&w.names);
     osm_buf_adds(&w.abs, root);
     while (w.abs.len > 1 && w.abs.s[w.abs.len - 1] == '/')
         w.abs.s[--w.abs.len] = '\0';
+    if (prev && prev->n > ix->cap) {
+        ix->cap = prev->n + prev->n / 16;
+        ix->e = osm_xrealloc(ix->e, ix->cap * sizeof *ix->e);
+    }
     struct stat st;
     int rc;
     if (lstat(w.abs.s, &st) != 0)
@@ -303,10 +419,24 @@ int snap_walk(const char *root, struct snap_index *ix, struct snap_entry **prev,
         rc = osm_err_set(err, OSM_EINPUT, "%s is not a directory", root);
     else {
         w.root_dev = st.st_dev;
-        rc = walk_entry(&w, "", &st, err);
+        rc = walk_entry(&w, AT_FDCWD, w.abs.s, &st, err);
     }
+    if (prev) {
+        /* Entries taken over point into prev's arena: it moves into ix. */
+        snap_arena_adopt(&ix->arena, &prev->arena);
+        for (size_t i = 0; i < prev->n; i++)
+            if (!prev->e[i]->reused)
+                snap_entry_release(prev->e[i]);
+        free(prev->e);
+        snap_index_init(prev);
+    }
+    free(w.order);
+    free(w.dbuf);
+    free(w.offs);
     osm_buf_free(&w.abs);
-    inode_map_free(&w.inodes);
+    osm_buf_free(&w.rel);
+    osm_buf_free(&w.names);
+    free(w.inodes.slot);
     return rc;
 }
 
@@ -354,9 +484,10 @@ int snap_file_chunks(const char *abs, struct snap_entry *e, const struct snap_st
     }
     uint64_t size = S_ISBLK(st.st_mode) ? (uint64_t)lseek(fd, 0, SEEK_END) : (uint64_t)st.st_size;
     int sparse = S_ISREG(st.st_mode) && (uint64_t)st.st_blocks * 512 < size;
-    free(e->refs);
+    snap_entry_release(e);
     e->refs = NULL;
     e->n_refs = 0;
+    e->refs_heap = 1;
     size_t cap = 0;
     uint64_t pos = 0;
     int rc = 0;
@@ -579,6 +710,33 @@ void snap_tree_unstage(struct snap_tree_restore *r)
 
 /* ---- restore: apply ---- */
 
+/* The names in directory `abs` (without . and .., and without the restore
+ * staging directory when `at_root`); NULL with errno set when it cannot be
+ * read. The caller frees the names and the array. */
+static char **list_dir(const char *abs, int at_root, size_t *count)
+{
+    DIR *d = opendir(abs);
+    if (!d)
+        return NULL;
+    char **names = osm_xmalloc(32 * sizeof *names);
+    size_t n = 0, cap = 32;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (at_root && strcmp(de->d_name, SNAP_STAGING_NAME) == 0)
+            continue;
+        if (n == cap) {
+            cap *= 2;
+            names = osm_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = osm_xstrdup(de->d_name);
+    }
+    closedir(d);
+    *count = n;
+    return names;
+}
+
 static int is_dir_type(uint8_t t)
 {
     return t == SNAP_DIR;
@@ -774,7 +932,7 @@ int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct 
 {
     struct snap_index now;
     snap_index_init(&now);
-    if (snap_walk(r->root, &now, NULL, 0, err) != 0) {
+    if (snap_walk(r->root, &now, NULL, err) != 0) {
         snap_index_free(&now);
         return -1;
     }
@@ -788,10 +946,7 @@ int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct 
         struct snap_entry *was = r->sorted ? snap_index_find(r->sorted, r->ix->n, e->path) : NULL;
         if (was && was->type == SNAP_FILE && was->size == e->size &&
             (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED)) {
-            e->refs = osm_xmalloc((was->n_refs ? was->n_refs : 1) * sizeof *e->refs);
-            if (was->n_refs)
-                memcpy(e->refs, was->refs, was->n_refs * sizeof *e->refs);
-            e->n_refs = was->n_refs;
+            snap_entry_set_refs(&now, e, was->refs, was->n_refs);
         } else {
             char *abs = snap_entry_abs(r->root, e);
             rc = snap_file_chunks(abs, e, NULL, &w, NULL, err);

@@ -2,10 +2,11 @@
  * snapshots.
  *
  * Why plain syscalls and not libarchive's disk reader: we need the raw
- * material (lstat, llistxattr/lgetxattr — POSIX ACLs and file capabilities
+ * material (fstatat, llistxattr/lgetxattr — POSIX ACLs and file capabilities
  * are xattrs, so they come for free — and SEEK_DATA/SEEK_HOLE for sparse
- * files), no archive format in between, and a walk that costs one lstat and
- * one llistxattr per file, which is what makes an unchanged re-snapshot cheap.
+ * files), no archive format in between, and a walk that costs one fstatat
+ * (relative to its directory's descriptor) per unchanged entry, which is what
+ * makes an unchanged re-snapshot cheap.
  *
  * The walk stays on the disk's filesystem (mount points are kept as empty
  * directories, like `tar --one-file-system`) and skips the restore staging
@@ -23,12 +24,14 @@
 
 #define SNAP_STAGING_NAME ".osmig-restore-staging"
 
-/* Metadata of every entry under `root` (content refs left empty). With a
- * previous index (`prev` sorted by path, may be NULL), an entry whose inode,
- * ctime, mtime and size are unchanged takes its xattrs and link target from
- * there instead of reading them: any xattr, ACL or owner change moves ctime. */
-int snap_walk(const char *root, struct snap_index *ix, struct snap_entry **prev, size_t n_prev,
-              struct osm_err *err);
+/* Metadata of every entry under `root` (content refs left empty). With the
+ * previous set's index of the disk (`prev`, may be NULL), an entry whose
+ * type, inode, ctime, mtime and size are unchanged is taken from there as it
+ * is — xattrs, link target and chunk list — and marked `reused`, without
+ * reading anything but its stat: any xattr, ACL, owner or content change
+ * moves ctime. `prev` is consumed (its storage moves into `ix`; it is left
+ * empty). */
+int snap_walk(const char *root, struct snap_index *ix, struct snap_index *prev, struct osm_err *err);
 /* Absolute path of an entry. Caller frees. */
 char *snap_entry_abs(const char *root, const struct snap_entry *e);
 /* Read the file at `abs` and fill e->refs (and refresh size and times);

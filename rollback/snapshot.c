@@ -293,35 +293,23 @@ static int same_file(const struct snap_entry *a, const struct snap_entry *b)
            a->ctime_ns == b->ctime_ns && a->ino == b->ino && a->dev == b->dev;
 }
 
-static void reuse_refs(struct snap_entry *e, const struct snap_entry *prev)
-{
-    e->refs = osm_xmalloc((prev->n_refs ? prev->n_refs : 1) * sizeof *e->refs);
-    if (prev->n_refs)
-        memcpy(e->refs, prev->refs, prev->n_refs * sizeof *e->refs);
-    e->n_refs = prev->n_refs;
-}
-
 /* Snapshot one tree or raw disk into an index. `prev` is the previous set's
- * index of the same disk (may be empty). */
+ * index of the same disk (may be empty; a tree's walk consumes it). Only the
+ * files the walk did not take unchanged from `prev` are read. */
 static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, struct snap_index *prev,
                          struct snap_worker *workers, int threads, struct progress *pr, struct snap_index *ix,
-                         struct osm_err *err)
+                         size_t *files_read, struct osm_err *err)
 {
-    struct snap_entry **psorted = prev->n ? snap_index_sorted(prev) : NULL;
     if (d->kind == OSM_DISK_TREE) {
         progress_start(pr, "scan", d->id, 0, 0);
-        if (snap_walk(d->path, ix, psorted, prev->n, err) != 0) {
-            free(psorted);
+        if (snap_walk(d->path, ix, prev, err) != 0)
             return -1;
-        }
     } else {
         struct stat st;
-        if (stat(d->path, &st) != 0) {
-            free(psorted);
+        if (stat(d->path, &st) != 0)
             return osm_err_errno(err, "%s", d->path);
-        }
         struct snap_entry *e = snap_index_add(ix);
-        e->path = osm_xstrdup("");
+        e->path = snap_arena_strdup(&ix->arena, "");
         e->type = SNAP_FILE;
         e->mode = st.st_mode;
         e->size = (uint64_t)st.st_size;
@@ -331,25 +319,25 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
         e->dev = st.st_dev;
         if (S_ISBLK(st.st_mode))
             e->mtime_ns = -1; /* never reuse: a device's times say nothing */
+        const struct snap_entry *p = prev->n == 1 ? prev->e[0] : NULL;
+        if (e->mtime_ns != -1 && p && p->path[0] == '\0' && same_file(e, p)) {
+            snap_entry_set_refs(ix, e, p->refs, p->n_refs);
+            e->reused = 1;
+        }
     }
     struct snap_entry **queue = osm_xmalloc((ix->n ? ix->n : 1) * sizeof *queue);
     size_t nt = 0;
     uint64_t bytes = 0;
     for (size_t i = 0; i < ix->n; i++) {
         struct snap_entry *e = ix->e[i];
-        if (e->type != SNAP_FILE)
+        if (e->type != SNAP_FILE || e->reused)
             continue;
-        struct snap_entry *p = psorted ? snap_index_find(psorted, prev->n, e->path) : NULL;
-        if (e->mtime_ns != -1 && same_file(e, p)) {
-            reuse_refs(e, p);
-            continue;
-        }
         queue[nt++] = e;
         bytes += e->size;
     }
-    free(psorted);
     osm_info("snapshot.disk", "disk=%s entries=%zu read_files=%zu read_bytes=%llu", d->id, ix->n, nt,
              (unsigned long long)bytes);
+    *files_read += nt;
     progress_start(pr, "read", d->id, bytes, nt);
     struct read_ctx c = {d->path, s, queue, pr};
     int rc = snap_parallel(nt, threads, workers, read_one, &c, read_tick, err);
@@ -362,7 +350,7 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
     size_t kept = 0;
     for (size_t i = 0; i < ix->n; i++) {
         if (ix->e[i]->type == 0)
-            snap_entry_free(ix->e[i]);
+            snap_entry_release(ix->e[i]);
         else
             ix->e[kept++] = ix->e[i];
     }
@@ -372,7 +360,11 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
     return 0;
 }
 
-/* Newest ready set of this instance, for reuse. */
+/* Newest ready set of this instance, for reuse. Ids start with the creation
+ * time in seconds; two sets of the same second are ordered by when their
+ * set.json was last written (turning ready). Any ready set would be correct
+ * to reuse from (only unchanged entries are taken); the newest one has the
+ * most to offer. */
 static char *previous_set(const struct snap_store *s, struct osm_instance *inst, const char *except)
 {
     char *sets = osm_path_join(s->dir, "sets");
@@ -381,16 +373,24 @@ static char *previous_set(const struct snap_store *s, struct osm_instance *inst,
     if (!dir)
         return NULL;
     char *best = NULL;
+    int64_t best_ns = 0;
     struct dirent *de;
     while ((de = readdir(dir))) {
         if (de->d_name[0] == '.' || !valid_id(de->d_name) || strcmp(de->d_name, except) == 0)
             continue;
         struct osm_err e = OSM_ERR_INIT;
         json_t *j = load_set_json(s, de->d_name, &e);
-        if (j && strcmp(jstr(j, "state"), "ready") == 0 && strcmp(jstr(j, "instance"), inst->disks[0].path) == 0 &&
-            (!best || strcmp(de->d_name, best) > 0)) {
-            free(best);
-            best = osm_xstrdup(de->d_name);
+        if (j && strcmp(jstr(j, "state"), "ready") == 0 && strcmp(jstr(j, "instance"), inst->disks[0].path) == 0) {
+            char *p = osm_xasprintf("%s/sets/%s/set.json", s->dir, de->d_name);
+            struct stat st;
+            int64_t ns = stat(p, &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+            free(p);
+            int c = best ? strncmp(de->d_name, best, 16) : 1; /* YYYYmmddTHHMMSSZ */
+            if (c > 0 || (c == 0 && ns > best_ns)) {
+                free(best);
+                best = osm_xstrdup(de->d_name);
+                best_ns = ns;
+            }
         }
         json_decref(j);
     }
@@ -483,6 +483,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     int rc = -1, set_lock = -1;
     json_t *j = NULL;
     char *prev_id = NULL;
+    size_t files_read = 0;
     if (mkdir(setdir, 0700) != 0) {
         osm_err_errno(err, "creating %s", setdir);
         goto fail_nodir;
@@ -539,7 +540,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         struct snap_index prev, ix;
         load_prev_index(&s, prev_id, d, &prev);
         snap_index_init(&ix);
-        int r = snapshot_disk(d, &s, &prev, workers, threads, &pr, &ix, err);
+        int r = snapshot_disk(d, &s, &prev, workers, threads, &pr, &ix, &files_read, err);
         snap_index_free(&prev);
         char sha[65], digest[65];
         char *ip = index_path(&s, id, d->id);
@@ -560,8 +561,12 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         json_object_set_new(jd, "index_sha256", json_string(sha));
         snap_index_free(&ix);
     }
-    /* Everything durable first, then the set turns ready. */
-    if (snap_store_sync(&s, err) != 0)
+    /* Everything durable first, then the set turns ready. When no file was
+     * read, every chunk the set refers to belongs to the previous ready set,
+     * which was synced before it turned ready, and the indexes were written
+     * with fsync: a syncfs would only wait for other writers of the
+     * filesystem. (A qcow2 snapshot may share the filesystem: synced too.) */
+    if ((files_read || n_tags) && snap_store_sync(&s, err) != 0)
         goto fail;
     if (set_state(&s, id, j, "ready", err) != 0)
         goto fail;
@@ -1285,7 +1290,7 @@ int osm_snap_tree_digest(const char *path, char hex[65], struct osm_err *err)
     snap_index_init(&ix);
     struct snap_worker w;
     snap_worker_init(&w, 0);
-    int rc = snap_walk(path, &ix, NULL, 0, err);
+    int rc = snap_walk(path, &ix, NULL, err);
     for (size_t i = 0; i < ix.n && rc == 0; i++) {
         if (ix.e[i]->type != SNAP_FILE)
             continue;

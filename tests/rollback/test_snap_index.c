@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,22 +37,22 @@ static void fill(struct snap_index *ix, const char *bad_path)
 {
     snap_index_init(ix);
     struct snap_entry *d = snap_index_add(ix);
-    d->path = strdup("");
+    d->path = snap_arena_strdup(&ix->arena, "");
     d->type = SNAP_DIR;
     d->mode = 040755;
     struct snap_entry *f = snap_index_add(ix);
-    f->path = strdup(bad_path ? bad_path : "etc/hosts");
+    f->path = snap_arena_strdup(&ix->arena, bad_path ? bad_path : "etc/hosts");
     f->type = SNAP_FILE;
     f->mode = 0100644;
     f->size = 10;
     f->mtime_ns = 123456789012345;
     f->n_xattrs = 1;
-    f->xattrs = calloc(1, sizeof *f->xattrs);
-    f->xattrs[0].name = strdup("security.capability");
-    f->xattrs[0].value = (unsigned char *)strdup("cap");
+    f->xattrs = snap_arena_calloc(&ix->arena, sizeof *f->xattrs);
+    f->xattrs[0].name = snap_arena_strdup(&ix->arena, "security.capability");
+    f->xattrs[0].value = (unsigned char *)snap_arena_strdup(&ix->arena, "cap");
     f->xattrs[0].len = 3;
     f->n_refs = 1;
-    f->refs = calloc(1, sizeof *f->refs);
+    f->refs = snap_arena_calloc(&ix->arena, sizeof *f->refs);
     f->refs[0].len = 10;
     memset(f->refs[0].hash, 0xab, 32);
 }
@@ -153,11 +154,61 @@ static void sparse_file_records_only_its_data(void **state)
     free(p);
 }
 
+/* Directories deeper than the walk keeps descriptors for are walked by full
+ * path: the same entries, link targets, and reuse from a previous index. */
+static void deep_tree_is_walked_past_the_descriptor_depth(void **state)
+{
+    (void)state;
+    struct osm_buf p;
+    osm_buf_init(&p);
+    osm_buf_adds(&p, tmpdir);
+    osm_buf_adds(&p, "/deep");
+    assert_int_equal(mkdir(p.s, 0755), 0);
+    for (int i = 0; i < 100; i++) {
+        osm_buf_adds(&p, "/d");
+        assert_int_equal(mkdir(p.s, 0755), 0);
+    }
+    size_t dir_len = p.len;
+    osm_buf_adds(&p, "/file");
+    int fd = open(p.s, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    p.len = dir_len;
+    osm_buf_adds(&p, "/link");
+    assert_int_equal(symlink("file", p.s), 0);
+    char *root = osm_path_join(tmpdir, "deep");
+    struct snap_index ix, again;
+    snap_index_init(&ix);
+    snap_index_init(&again);
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(snap_walk(root, &ix, NULL, &err), 0);
+    assert_int_equal(ix.n, 1 + 100 + 2);
+    struct snap_entry *link = ix.e[ix.n - 1];
+    assert_int_equal(link->type, SNAP_SYMLINK);
+    assert_string_equal(link->link, "file");
+    assert_int_equal(strlen(link->path), 100 * 2 + 4);
+    char d1[65], d2[65];
+    snap_index_digest(&ix, d1);
+    size_t n = ix.n;
+    assert_int_equal(snap_walk(root, &again, &ix, &err), 0);
+    assert_int_equal(ix.n, 0); /* consumed */
+    assert_int_equal(again.n, n);
+    for (size_t i = 0; i < again.n; i++)
+        assert_int_equal(again.e[i]->reused, 1);
+    snap_index_digest(&again, d2);
+    assert_string_equal(d1, d2);
+    snap_index_free(&ix);
+    snap_index_free(&again);
+    osm_buf_free(&p);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(index_round_trip_keeps_every_field_and_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_index_is_refused_by_its_checksum, setup, teardown),
+        cmocka_unit_test_setup_teardown(deep_tree_is_walked_past_the_descriptor_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(index_with_escaping_path_is_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(sparse_file_records_only_its_data, setup, teardown),
     };
