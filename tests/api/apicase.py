@@ -23,8 +23,8 @@ A step:
   "method", "path" (with query), "body" (JSON) or "raw" (text) or
   "body_bytes": N (N bytes of JSON-ish filler) with "chunked": true to send
   it without a Content-Length
-  "headers": {...} extra headers (sent after signing: a way to break it)
-  "tamper": "signature" | "date-old" | "key-unknown" | "body-after-signing"
+  "headers": {...} extra headers (signed like the others)
+  "tamper": "signature" | "date-old" | "key-unknown" | "body-after-signing" | "query-after-signing"
   "replay": true              send the previous signed request again, as is
   "expect": {"status": 201,
              "json": {"a.b[0].c": value, "x#": length, "y~": "substring",
@@ -272,20 +272,20 @@ class Runner:
             headers = {"host": "127.0.0.1:%d" % srv.port}
             if body:
                 headers["content-type"] = "application/json"
+            for k, v in (extra or {}).items():
+                headers[k.lower()] = v
             if not unsigned:
                 kid, secret = srv.keys[key]
                 if tamper == "key-unknown":
                     kid = "OSMAAAAAAAAAAAAAAAAAAAA"
                 # A date an hour old, correctly signed: only the clock check refuses it.
-                sign(method, u.path, u.query, headers, body, kid, secret,
+                sign(method, u.path, "" if tamper == "query-after-signing" else u.query, headers, body, kid, secret,
                      when=time.time() - 3600 if tamper == "date-old" else None)
                 if tamper == "signature":
                     headers["authorization"] = headers["authorization"][:-4] + (
                         "0000" if not headers["authorization"].endswith("0000") else "1111")
                 elif tamper == "body-after-signing":
                     body = body + b" "
-            for k, v in (extra or {}).items():
-                headers[k.lower()] = v
             self.last = (method, path, body, dict(headers))
         c = srv.conn()
         try:
@@ -322,11 +322,11 @@ class Runner:
 
     def settled_dump(self):
         """The store once the worker is done with what earlier steps started
-        (no change for half a second), so that only this request can change it."""
+        (no change for a quarter of a second), so that only this request can change it."""
         deadline = time.monotonic() + 30
         prev = store_dump(self.srv.state)
         while time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.25)
             cur = store_dump(self.srv.state)
             if cur == prev:
                 return cur
