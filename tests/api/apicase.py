@@ -22,7 +22,9 @@ A step:
   "as": key name (default "admin"); "unsigned": true sends no signature
   "method", "path" (with query), "body" (JSON) or "raw" (text) or
   "body_bytes": N (N bytes of JSON-ish filler) with "chunked": true to send
-  it without a Content-Length
+  it without a Content-Length; "declare": N sends Content-Length N but only
+  the first kilobyte, then waits for the answer (the server must answer
+  without reading the rest)
   "headers": {...} extra headers (signed like the others)
   "tamper": "signature" | "date-old" | "key-unknown" | "body-after-signing" | "query-after-signing"
   "replay": true              send the previous signed request again, as is
@@ -263,7 +265,7 @@ class Runner:
         return v
 
     def request(self, method, path, body=b"", key="admin", unsigned=False, extra=None, tamper=None,
-                chunked=False, replay=False):
+                chunked=False, replay=False, declare=None):
         srv = self.srv
         if replay:
             method, path, body, headers = self.last
@@ -307,10 +309,12 @@ class Runner:
                 c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
                 for k, v in headers.items():
                     c.putheader(k, v)
-                c.putheader("content-length", str(len(body)))
+                c.putheader("content-length", str(declare if declare else len(body)))
                 c.endheaders()
                 try:
-                    if body:
+                    if declare:
+                        c.send(body[:1024])
+                    elif body:
                         c.send(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
@@ -375,7 +379,8 @@ class Runner:
         status, headers, data = self.request(st.get("method", "GET"), st.get("path", "/"), body,
                                              key=st.get("as", "admin"), unsigned=st.get("unsigned", False),
                                              extra=st.get("headers"), tamper=st.get("tamper"),
-                                             chunked=st.get("chunked", False), replay=st.get("replay", False))
+                                             chunked=st.get("chunked", False), replay=st.get("replay", False),
+                                             declare=st.get("declare"))
         exp = st.get("expect", {})
         text = data.decode("utf-8", "replace")
         if "status" in exp and status != exp["status"]:
