@@ -8,8 +8,9 @@
  * and the pass runs rate control and claims for it), the others open later
  * and their tasks are stored as a previous pass left them (scheduled, with
  * not_before at their next window opening). Then it times PASSES passes
- * (median, min, max), the store's read of the waiting tasks alone, and a
- * first pass over freshly submitted tasks (every row written once). */
+ * (median, min, max), the store's read of the tasks due alone (and of every
+ * waiting task, for comparison), and a first pass over freshly submitted
+ * tasks (every row written once, at most 500 a pass). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,13 @@ static double mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -130,32 +138,51 @@ int main(int argc, char **argv)
     double fill = mono() - t0;
     printf("filled %zu tasks in %zu jobs in %.1f s (%s)\n", per_job * n_jobs, n_jobs, fill, location);
 
-    double *times = calloc((size_t)passes, sizeof *times);
+    /* Wall time and CPU time: on a shared machine the CPU time of the pass
+     * is the steadier figure (the wall time includes waiting for a core). */
+    double *times = calloc((size_t)passes, sizeof *times), *cpus = calloc((size_t)passes, sizeof *cpus);
     struct osm_sched_result r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < passes; i++) {
-        double a = mono();
+        double a = mono(), c = cpu();
         if (osm_scheduler_pass(st, now + i, osm_store_self_owner(), 300, &r, &err) != 0)
             die("pass", &err);
         times[i] = mono() - a;
+        cpus[i] = cpu() - c;
         if (i == passes - 1)
             printf("last pass: %zu waiting, %zu due, %zu scheduled, %zu expired, %zu claimed, %zu jobs stopped\n",
                    r.n_waiting, r.n_due, r.n_scheduled, r.n_expired, r.n_claimed, r.n_jobs_stopped);
         osm_sched_result_free(&r);
     }
     qsort(times, (size_t)passes, sizeof *times, cmp_double);
-    double med = times[passes / 2] * 1000;
-    printf("scheduler pass over %zu waiting tasks: median %.1f ms (min %.1f, max %.1f; %d passes); goal 100 ms: %s\n",
-           per_job * n_jobs, med, times[0] * 1000, times[passes - 1] * 1000, passes, med < 100 ? "met" : "MISSED");
+    qsort(cpus, (size_t)passes, sizeof *cpus, cmp_double);
+    double med = times[passes / 2] * 1000, med_cpu = cpus[passes / 2] * 1000;
+    printf("scheduler pass over %zu waiting tasks: median %.1f ms wall (min %.1f, max %.1f), %.1f ms CPU; %d passes; "
+           "goal 100 ms: %s\n",
+           per_job * n_jobs, med, times[0] * 1000, times[passes - 1] * 1000, med_cpu, passes,
+           med < 100 ? "met" : med_cpu < 100 ? "met in CPU time, not in wall time (a loaded machine)" : "MISSED");
 
-    /* The store's part: reading the waiting tasks. */
-    struct osm_waiting_task *wt;
-    size_t nw;
-    double a = mono();
-    if (osm_store_list_waiting(st, &wt, &nw, &err) != 0)
-        die("list waiting", &err);
-    printf("  of which the store's list_waiting of %zu tasks: %.1f ms\n", nw, (mono() - a) * 1000);
-    osm_waiting_free(wt, nw);
+    /* The store's part: the read a pass makes (the tasks due by now), and for
+     * comparison the read of every waiting task. */
+    for (int k = 0; k < 2; k++) {
+        size_t nw = 0;
+        for (int i = 0; i < passes; i++) {
+            struct osm_waiting_task *wt;
+            double a = mono(), c = cpu();
+            if ((k == 0 ? osm_store_list_waiting_due(st, now, &wt, &nw, &err) : osm_store_list_waiting(st, &wt, &nw, &err)) != 0)
+                die("list waiting", &err);
+            osm_waiting_free(wt, nw);
+            times[i] = mono() - a;
+            cpus[i] = cpu() - c;
+        }
+        qsort(times, (size_t)passes, sizeof *times, cmp_double);
+        qsort(cpus, (size_t)passes, sizeof *cpus, cmp_double);
+        printf("  %s: %zu tasks, median %.1f ms wall, %.1f ms CPU\n",
+               k == 0 ? "of which the store's list_waiting_due (read + free)"
+                      : "for comparison, list_waiting of every waiting task",
+               nw, times[passes / 2] * 1000, cpus[passes / 2] * 1000);
+    }
+    double a;
 
     /* A first pass writes each submitted task once (submitted -> scheduled). */
     size_t n_new = per_job < 1000 ? per_job : 1000;
@@ -164,10 +191,13 @@ int main(int argc, char **argv)
     if (osm_scheduler_pass(st, now + passes, osm_store_self_owner(), 300, &r, &err) != 0)
         die("pass", &err);
     double first = mono() - a;
-    printf("first pass after %zu new submitted tasks: %.1f ms (%zu scheduled in all), about %.2f ms per row written\n",
-           n_new, first * 1000, r.n_scheduled, (first - med / 1000) * 1000 / (double)n_new);
+    size_t written = n_new < 500 ? n_new : 500; /* a pass writes at most 500 waiting rows */
+    printf("first pass after %zu new submitted tasks: %.1f ms, %zu rows written (at most 500 a pass): %.2f ms per row "
+           "written, the pass's read included\n",
+           n_new, first * 1000, written, first * 1000 / (double)written);
     osm_sched_result_free(&r);
     free(times);
+    free(cpus);
     osm_store_close(st);
     return 0;
 }

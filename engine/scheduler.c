@@ -1,11 +1,12 @@
 /* scheduler.c: one pass over the waiting tasks (scheduler.h).
  *
- * Cost: a pass reads every waiting task (osm_store_list_waiting, no history)
- * but writes only the tasks whose row changes: expired ones, submitted ones
- * that become scheduled, scheduled ones whose next start moved. A steady
- * store of tasks waiting for their windows is read and left alone. Window
- * specs are parsed once per distinct text, and each one remembers its last
- * next-start answer, so tasks sharing a window and a start cost a lookup. */
+ * Cost: a pass reads only the waiting tasks that need a decision by `now`
+ * (osm_store_list_waiting_due: submitted ones, and scheduled ones whose start
+ * time came or whose latest start passed); a task scheduled for later was
+ * decided by an earlier pass and its row says when it starts. It writes only
+ * the rows that change, at most MAX_WRITES a pass. Window specs are parsed
+ * once per distinct text, and each one remembers its last next-start answer,
+ * so tasks sharing a window and a start cost a string compare. */
 #include "scheduler.h"
 
 #include <stdio.h>
@@ -76,12 +77,30 @@ struct group {                /* the due tasks of one job */
     size_t n, cap;
 };
 
+/* A waiting task whose row is to be written: its next start and why. */
+struct pending {
+    const struct osm_waiting_task *t;
+    int64_t next, base;
+    char why; /* 'w' window, 't' start time, 'n' no window opening within a year */
+};
+
+/* Rows a pass writes at most (each is a transaction; a job of 10,000 tasks
+ * on a disk store would otherwise hold one pass for a minute). Tasks left
+ * unwritten are decided the same way by the next pass: an expired one is
+ * never a candidate, written or not. */
+#define MAX_WRITES 500
+
 struct pass {
     struct osm_store *st;
+    struct pending *pending;
+    size_t n_pending, cap_pending;
+    size_t writes;          /* rows written (or tried) this pass */
     int64_t now;
     struct table win_index;
     struct win *wins;
     size_t n_wins, cap_wins;
+    const char *last_text;  /* the window text of the task before, and its entry: */
+    size_t last_win;        /* tasks of a job come together and share their window */
     struct table job_index;
     struct group *groups;
     size_t n_groups, cap_groups;
@@ -89,10 +108,15 @@ struct pass {
 
 static struct win *window_of(struct pass *p, const char *text)
 {
+    if (p->last_text && strcmp(p->last_text, text) == 0)
+        return &p->wins[p->last_win];
     uint64_t h = fnv1a(text);
     struct slot *s = table_find(&p->win_index, text, h);
-    if (s->key)
+    if (s->key) {
+        p->last_text = text;
+        p->last_win = s->value;
         return &p->wins[s->value];
+    }
     if (p->n_wins == p->cap_wins) {
         p->cap_wins = p->cap_wins ? p->cap_wins * 2 : 16;
         p->wins = osm_xrealloc(p->wins, p->cap_wins * sizeof *p->wins);
@@ -106,6 +130,8 @@ static struct win *window_of(struct pass *p, const char *text)
     s->hash = h;
     s->value = p->n_wins++;
     p->win_index.n++;
+    p->last_text = text;
+    p->last_win = s->value;
     return w;
 }
 
@@ -157,6 +183,7 @@ static void pass_free(struct pass *p)
         free(p->groups[i].ids);
     free(p->groups);
     free(p->job_index.slots);
+    free(p->pending);
 }
 
 static const char *fmt_utc(int64_t t, char buf[32])
@@ -229,6 +256,9 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     char when[32], words[2300];
     int64_t now = p->now;
     if (t->latest_start > 0 && now > t->latest_start) {
+        if (p->writes >= MAX_WRITES)
+            return 0;
+        p->writes++;
         snprintf(words, sizeof words, "the task did not start before its latest start time, %s",
                  fmt_utc(t->latest_start, when));
         int rc = change_task(p, t, CH_EXPIRE, 0, words, err);
@@ -240,6 +270,9 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     int due = t->not_before <= now, never = 0;
     struct win *w = t->window && *t->window ? window_of(p, t->window) : NULL;
     if (w && !w->w) {
+        if (p->writes >= MAX_WRITES)
+            return 0;
+        p->writes++;
         snprintf(words, sizeof words,
                  "its maintenance window cannot be used (%s); reschedule the task with a valid window", w->error);
         return change_task(p, t, CH_BAD_WINDOW, 0, words, err) < 0 ? -1 : 0;
@@ -262,14 +295,32 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     res->n_scheduled++;
     if (t->state == OSM_TASK_SCHEDULED && next == t->not_before)
         return 0; /* the row already tells when it starts */
-    if (never)
-        snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
-                 fmt_utc(base, when));
-    else if (w)
-        snprintf(words, sizeof words, "waiting for its maintenance window: next start %s", fmt_utc(next, when));
-    else
-        snprintf(words, sizeof words, "waiting for its start time, %s", fmt_utc(next, when));
-    return change_task(p, t, CH_SCHEDULE, next, words, err) < 0 ? -1 : 0;
+    if (p->n_pending == p->cap_pending) {
+        p->cap_pending = p->cap_pending ? p->cap_pending * 2 : 64;
+        p->pending = osm_xrealloc(p->pending, p->cap_pending * sizeof *p->pending);
+    }
+    p->pending[p->n_pending++] = (struct pending){t, next, base, never ? 'n' : w ? 'w' : 't'};
+    return 0;
+}
+
+/* Write the rows of tasks that wait: after the claims, as they only inform,
+ * within what is left of MAX_WRITES; the next passes write the rest. */
+static int write_pending(struct pass *p, struct osm_err *err)
+{
+    char when[32], words[256];
+    for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++) {
+        const struct pending *q = &p->pending[i];
+        if (q->why == 'n')
+            snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
+                     fmt_utc(q->base, when));
+        else if (q->why == 'w')
+            snprintf(words, sizeof words, "waiting for its maintenance window: next start %s", fmt_utc(q->next, when));
+        else
+            snprintf(words, sizeof words, "waiting for its start time, %s", fmt_utc(q->next, when));
+        if (change_task(p, q->t, CH_SCHEDULE, q->next, words, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int limit_of(const char *text, const char *field, int64_t n_tasks, int at_least_one, int *out,
@@ -355,7 +406,7 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
     memset(res, 0, sizeof *res);
     struct osm_waiting_task *waiting = NULL;
     size_t n = 0;
-    if (osm_store_list_waiting(st, &waiting, &n, err) != 0) {
+    if (osm_store_list_waiting_due(st, now, &waiting, &n, err) != 0) {
         osm_err_prefix(err, "scheduler");
         return -1;
     }
@@ -369,6 +420,8 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
         for (size_t g = 0; g < p.n_groups && rc == 0; g++)
             rc = start_group(&p, &p.groups[g], owner, now + lease_seconds, res, err);
     }
+    if (rc == 0)
+        rc = write_pending(&p, err);
     pass_free(&p);
     osm_waiting_free(waiting, n);
     if (rc != 0) {
