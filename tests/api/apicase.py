@@ -14,7 +14,8 @@ A case file is a JSON object:
                               tests/fleet/with_pg.sh; skipped without it)
   "roots": ["a", "b"]         empty instance roots: ${ROOTS}/a ... (dir:${ROOTS}/a)
   "sample": true              the sample CentOS-7-like root ${SAMPLE_ROOT} and the
-                              matrix ${SAMPLE_MATRIX} of the sample target (tests/fixtures)
+                              matrix ${SAMPLE_MATRIX} of the sample target (tests/fixtures);
+                              "sample": N makes N roots: ${SAMPLE_ROOT}, ${SAMPLE_ROOT2}...
   "keys": {"viewer": {"role": "viewer"}, "scoped": {"role": "operator", "scope": "dir:${ROOTS}/a*"}}
                               made through POST /v1/keys by the admin key "admin"
   "steps": [step, ...]
@@ -469,7 +470,11 @@ class Runner:
             src, tgt = r.stdout.split()[-2:]
             root = os.path.join(self.vars["ROOTS"], "sample")
             os.makedirs(self.vars["ROOTS"], exist_ok=True)
-            subprocess.run(["cp", "-a", os.path.join(src, "roots", "installed"), root], check=True)
+            for k in range(1, int(case["sample"]) + 1):
+                r = root + (str(k) if k > 1 else "")
+                subprocess.run(["cp", "-a", os.path.join(src, "roots", "installed"), r], check=True)
+                if k > 1:
+                    self.vars["SAMPLE_ROOT%d" % k] = r
             key = os.path.join(tgt, "RPM-GPG-KEY-osmig-test")
             with open(os.path.join(SRC, "tests", "fixtures", "sample-matrix.json.in")) as f:
                 m = f.read()
