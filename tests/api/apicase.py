@@ -38,8 +38,8 @@ A step:
              "header": {"X-Request-Id*": true}}
   "store_unchanged": true     the store (every table but nonces) is the same after
   "save": {"var": "json.path"}   then ${var} in later steps
-  "wait": {"path": "/v1/tasks/${t}", "json": {...}, "timeout": 120}
-                              poll (GET as admin) until the fields match
+  "wait": {"path": "/v1/tasks/${t}", "json": {...}, "text_re": [...], "timeout": 120}
+                              poll (GET as admin) until the fields (or the text) match
   "sql": "UPDATE ..."         run on the store (SQLite state.db, or PostgreSQL) instead of a request
   "compare_file": "docs/openapi.json" / "compare_cmd": ["matrix", "--json"]
                               the JSON body equals that file / that osmig command's output
@@ -375,17 +375,20 @@ class Runner:
             deadline = time.monotonic() + w.get("timeout", 120)
             while True:
                 status, _, data = self.request("GET", w["path"])
-                doc = json.loads(data) if status == 200 else None
                 try:
-                    if doc is None:
-                        raise Mismatch("no answer")
-                    match_json(doc, w["json"], name)
+                    if status != 200:
+                        raise Mismatch("answer %d" % status)
+                    if "json" in w:
+                        match_json(json.loads(data), w["json"], name)
+                    for rx in w.get("text_re", []):
+                        if not re.search(rx, data.decode(), re.M):
+                            raise Mismatch("no /%s/" % rx)
                     break
-                except Mismatch:
+                except Mismatch as e:
                     if time.monotonic() > deadline:
                         print(open(self.srv.log.name).read()[-4000:])
-                        fail("%s: %s never matched %s; last answer %d %s" % (name, w["path"], w["json"], status,
-                                                                             data[:2000]))
+                        fail("%s: %s never matched (%s); last answer %d %s" % (name, w["path"], e, status,
+                                                                            data[:2000]))
                     time.sleep(0.2)
             print("ok %s" % name, flush=True)
             return
