@@ -5,7 +5,8 @@
  * LOCATION is a state directory (SQLite) or a postgresql:// URL. Creates a
  * job of 1,000 tasks, then one of N tasks (one transaction each), finishes
  * nine in ten of the big job's tasks, and times: a page of 50 tasks of the
- * job from the middle, a page of 50 running tasks, the per-state counts of
+ * job from the middle, a page of 50 waiting tasks (two states) from there, a
+ * page of 50 running tasks, the per-state counts of
  * the job, the scheduler's list of waiting tasks over the whole store, and a
  * claim of 50 due tasks. Prints milliseconds. bench/store.sh runs it. */
 #include <stdio.h>
@@ -122,6 +123,14 @@ int main(int argc, char **argv)
     if (osm_store_query_tasks(st, &f, &list, &got, &next, &err) != 0)
         return die("query", &err);
     printf("  query_tasks, a page of %zu of the job from the middle: %.2f ms\n", got, now_ms() - t0);
+    osm_task_list_free(list, got);
+
+    int waiting[] = {OSM_TASK_SUBMITTED, OSM_TASK_SCHEDULED};
+    struct osm_task_filter fw = {.states = waiting, .n_states = 2, .after_seq = f.after_seq, .limit = 50};
+    t0 = now_ms();
+    if (osm_store_query_tasks(st, &fw, &list, &got, &next, &err) != 0)
+        return die("query", &err);
+    printf("  query_tasks, a page of %zu waiting (2 states) from the middle: %.2f ms\n", got, now_ms() - t0);
     osm_task_list_free(list, got);
 
     int running[] = {OSM_TASK_RUNNING};

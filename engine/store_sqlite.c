@@ -128,7 +128,7 @@ static const char *const migrations[] = {
     "CREATE INDEX tasks_by_job_state ON tasks(job_id, state);"
     "CREATE INDEX tasks_by_instance ON tasks(instance);"
     "CREATE INDEX tasks_waiting ON tasks(seq) WHERE " WAITING ";"
-    "CREATE INDEX tasks_owned ON tasks(job_id) WHERE owner IS NOT NULL;"
+    "CREATE INDEX tasks_claimed ON tasks(job_id) WHERE owner IS NOT NULL AND " WAITING ";"
     "CREATE TABLE api_keys("
     "  id TEXT PRIMARY KEY,"
     "  role TEXT NOT NULL,"
@@ -1129,10 +1129,10 @@ static int sq_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
 /* Running or claimed: what counts against a job's max_running. A waiting
  * task counts while its claim's lease runs. Two counts, each from an index:
  * the job's running tasks (tasks_by_job_state), and its claimed waiting
- * ones among its few owned tasks (tasks_owned), never the whole job. */
+ * ones (tasks_claimed), never the whole job. */
 #define RUNNING_OR_CLAIMED                                                                                        \
     "SELECT (SELECT count(*) FROM tasks WHERE job_id IS ?1 AND state IN ('running','rolling_back')) + "            \
-    "(SELECT count(*) FROM tasks INDEXED BY tasks_owned WHERE job_id IS ?1 AND owner IS NOT NULL AND " WAITING    \
+    "(SELECT count(*) FROM tasks INDEXED BY tasks_claimed WHERE job_id IS ?1 AND owner IS NOT NULL AND " WAITING  \
     " AND lease_until >= ?2)"
 
 static int sq_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,

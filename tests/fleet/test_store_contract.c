@@ -1,7 +1,9 @@
 /* test_store_contract.c: the fleet contract of the task store (store.h),
  * the same cases against every store: SQLite on a real file, and PostgreSQL
  * when OSMIG_TEST_PG_URL names a server (tests/fleet/pg_server.sh starts
- * one; the ctest wrapper does that). Each case starts from an empty store. */
+ * one; the ctest wrapper does that). Each case starts from an empty store:
+ * osmig's tables in the database at OSMIG_TEST_PG_URL are emptied or
+ * dropped, so never point it at a database whose tasks matter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,7 +64,7 @@ static int setup(void **state)
     if (use_pg) {
         /* An empty database: drop whatever the previous case left. */
         struct osm_err err = OSM_ERR_INIT;
-        if (osm_store_pg_reset(pg_url, &err) != 0) {
+        if (osm_store_pg_reset(pg_url, 0, &err) != 0) {
             fprintf(stderr, "reset %s: %s\n", pg_url, err.msg);
             return -1;
         }
@@ -511,6 +513,35 @@ static void claim_waiting_respects_max_running_and_skips_claimed_tasks(void **st
     /* Ids of another job are not taken under this one. */
     assert_int_equal(osm_store_claim_waiting(st, a.id, bp, 3, -1, "w3/b:1", far, claimed, &n, &err), 0);
     assert_int_equal(n, 0);
+
+    /* Tasks without a job have their own limit, under job NULL. */
+    struct osm_task lone[2];
+    const char *lp[2];
+    for (int i = 0; i < 2; i++) {
+        char inst[64];
+        snprintf(inst, sizeof inst, "dir:/srv/lone-%d", i);
+        task_for(&lone[i], inst, NULL);
+        assert_int_equal(osm_store_create_task(st, &lone[i], &err), 0);
+        lp[i] = lone[i].id;
+    }
+    assert_int_equal(osm_store_claim_waiting(st, a.id, lp, 2, -1, "w3/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(osm_store_claim_waiting(st, NULL, lp, 2, 1, "w3/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(claimed[0], lone[0].id);
+    assert_int_equal(osm_store_claim_waiting(st, NULL, lp, 2, 1, "w4/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    osm_task_free(&lone[0]);
+    osm_task_free(&lone[1]);
+
+    /* A task naming a job that does not exist is refused, naming it. */
+    struct osm_task orphan;
+    task_for(&orphan, "dir:/srv/orphan", NULL);
+    orphan.job_id = osm_xstrdup("j-nosuch");
+    assert_int_equal(osm_store_create_task(st, &orphan, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "j-nosuch"));
+    osm_task_free(&orphan);
     osm_job_free(&a);
     osm_job_free(&b);
     osm_store_close(st);
@@ -1000,6 +1031,9 @@ static void *open_and_close(void *arg)
 static void engines_opening_an_empty_store_at_once_all_get_one_schema(void **state)
 {
     (void)state;
+    struct osm_err err = OSM_ERR_INIT;
+    if (use_pg && osm_store_pg_reset(pg_url, 1, &err) != 0)
+        fail_msg("reset: %s", err.msg);
     pthread_t th[3];
     int rc[3] = {-1, -1, -1};
     for (int i = 0; i < 3; i++)
@@ -1012,7 +1046,6 @@ static void engines_opening_an_empty_store_at_once_all_get_one_schema(void **sta
     char msg[256];
     assert_int_equal(raw_exec(st, "SELECT 1 FROM schema_version", msg, sizeof msg), 0);
     struct osm_job job;
-    struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(make_job(st, &job, NULL, "after", 2, NULL, &err), 0);
     osm_job_free(&job);
     osm_store_close(st);
