@@ -188,7 +188,7 @@ int cmd_serve(int argc, char **argv)
     rc = OSM_EXIT_OK;
 out:
     if (rc != OSM_EXIT_OK)
-        osm_cli_fail(&err);
+        rc = osm_cli_fail(&err);
     osm_api_stop(api);
     osm_worker_stop(worker);
     osm_metrics_free(metrics);
