@@ -16,6 +16,8 @@ A case file is a JSON object:
   "sample": true              the sample CentOS-7-like root ${SAMPLE_ROOT} and the
                               matrix ${SAMPLE_MATRIX} of the sample target (tests/fixtures);
                               "sample": N makes N roots: ${SAMPLE_ROOT}, ${SAMPLE_ROOT2}...
+  "sample_http_kbps": K       serve the sample repository from a real lighttpd on
+                              127.0.0.1 at K KiB/s per connection (slow steps)
   "keys": {"viewer": {"role": "viewer"}, "scoped": {"role": "operator", "scope": "dir:${ROOTS}/a*"}}
                               made through POST /v1/keys by the admin key "admin"
   "steps": [step, ...]
@@ -46,6 +48,8 @@ A step:
                               a connection closed without one), or "closed": true
   "garbage": {"seed": 7, "count": 300}   that many random byte strings and
                               half-formed requests, some cut off mid-way
+  "sql_check": "SELECT ...", "expect": [[row], ...], "repeat": N, "every": S
+                              the SQLite store answers that, N times S seconds apart
   "sql": "UPDATE ..."         run on the store (SQLite state.db, or PostgreSQL) instead of a request
   "compare_file": "docs/openapi.json" / "compare_cmd": ["matrix", "--json"]
                               the JSON body equals that file / that osmig command's output
@@ -408,6 +412,18 @@ class Runner:
                 self.raw(data, cut=rng.random() < 0.7, timeout=0.3)
             print("ok %s" % name, flush=True)
             return
+        if "sql_check" in st:
+            for k in range(st.get("repeat", 1)):
+                if k:
+                    time.sleep(st.get("every", 1))
+                db = sqlite3.connect(os.path.join(self.srv.state, "state.db"), timeout=30)
+                rows = [list(r) for r in db.execute(st["sql_check"])]
+                db.close()
+                if rows != st["expect"]:
+                    fail("%s: check %d of %d: %r, expected %r" % (name, k + 1, st.get("repeat", 1), rows,
+                                                                  st["expect"]))
+            print("ok %s" % name, flush=True)
+            return
         if "sql" in st and self.srv.pg:
             subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.srv.pg, "-c", st["sql"]], check=True)
             print("ok %s" % name, flush=True)
@@ -530,7 +546,10 @@ class Runner:
             key = os.path.join(tgt, "RPM-GPG-KEY-osmig-test")
             with open(os.path.join(SRC, "tests", "fixtures", "sample-matrix.json.in")) as f:
                 m = f.read()
-            m = m.replace("file://@WORKDIR@/repo", "file://" + os.path.join(tgt, "repos", "target"))
+            repo_url = "file://" + os.path.join(tgt, "repos", "target")
+            if case.get("sample_http_kbps"):
+                repo_url = self.start_httpd(os.path.join(tgt, "repos", "target"), case["sample_http_kbps"])
+            m = m.replace("file://@WORKDIR@/repo", repo_url)
             m = m.replace("file://@WORKDIR@/RPM-GPG-KEY-sample", "file://" + key)
             m = m.replace("@EVENTS@", os.path.join(SRC, "matrices", "linux", "events", "alinux3.json"))
             path = os.path.join(self.work, "sample-matrix.json")
@@ -539,7 +558,39 @@ class Runner:
             self.vars.update(SAMPLE_ROOT=root, SAMPLE_MATRIX=path, SAMPLE_SNAPS=os.path.join(self.work, "snaps"),
                              SAMPLE_CACHE=os.path.join(self.work, "cache"))
 
+    def start_httpd(self, root, kbps):
+        if not shutil.which("lighttpd"):
+            print("SKIP: lighttpd not installed (scripts/install-deps.sh)")
+            sys.exit(SKIP)
+        d = os.path.join(self.work, "httpd")
+        os.makedirs(d)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        with open(os.path.join(d, "lighttpd.conf"), "w") as f:
+            f.write('server.document-root = "%s"\nserver.bind = "127.0.0.1"\nserver.port = %d\n'
+                    'server.errorlog = "%s/error.log"\nmimetype.assign = ("" => "application/octet-stream")\n'
+                    'connection.kbytes-per-second = %d\n' % (root, port, d, kbps))
+        self.httpd = subprocess.Popen(["lighttpd", "-D", "-f", os.path.join(d, "lighttpd.conf")])
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port)).close()
+                return "http://127.0.0.1:%d" % port
+            except OSError:
+                time.sleep(0.1)
+        fail("lighttpd did not start")
+
     def run(self):
+        self.httpd = None
+        try:
+            self.run_case()
+        finally:
+            if self.httpd:
+                self.httpd.kill()
+                self.httpd.wait()
+
+    def run_case(self):
         self.setup_fixtures()
         self.srv = Server(self.work, self.case.get("server", {}))
         ok = False
