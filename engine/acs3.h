@@ -41,10 +41,12 @@ struct osm_acs3_request {
 
 #define OSM_ACS3_MAX_SKEW 900 /* seconds */
 
-/* The canonical request text (caller frees). signed_headers: lower-case,
- * ';'-separated, sorted. */
+/* The canonical request text (caller frees); NULL when the path or query
+ * has a malformed %-escape. signed_headers: lower-case, ';'-separated,
+ * sorted (the names are lower-cased, sorted and deduplicated anyway). */
 char *osm_acs3_canonical_request(const struct osm_acs3_request *rq, const char *signed_headers);
-/* Lower-case hex signature of `rq` with `secret` (out: 65 bytes). */
+/* Lower-case hex signature of `rq` with `secret` (out: 65 bytes; "", which
+ * matches no signature, when there is no canonical request). */
 void osm_acs3_signature(const struct osm_acs3_request *rq, const char *signed_headers, const char *secret,
                         char out[65]);
 

@@ -28,6 +28,8 @@ static const struct command commands[] = {
     {"retry", cmd_retry, "run a failed, rolled back, cancelled or expired task again"},
     {"rollback", cmd_rollback, "restore a succeeded task's instance, or run a failed rollback again"},
     {"resume", cmd_resume, "continue every task an engine left unfinished"},
+    {"serve", cmd_serve, "serve the fleet API and run the tasks of its jobs (docs/api.md)"},
+    {"key", cmd_key, "create, list and delete the fleet API's access keys"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,173 @@
+/* scheduler_bench.c: what one scheduler pass costs over many waiting tasks.
+ *
+ *   scheduler_bench LOCATION N_TASKS N_JOBS PASSES
+ *
+ * LOCATION is a state directory (SQLite) or a postgresql:// URL. Fills the
+ * store with N_TASKS tasks in N_JOBS jobs (one transaction per job), spread
+ * over a few window specs: one job's window is open now (its tasks are due
+ * and the pass runs rate control and claims for it), the others open later
+ * and their tasks are stored as a previous pass left them (scheduled, with
+ * not_before at their next window opening). Then it times PASSES passes
+ * (median, min, max), the store's read of the waiting tasks alone, and a
+ * first pass over freshly submitted tasks (every row written once). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "osm_buf.h"
+#include "schedule.h"
+#include "scheduler.h"
+#include "store.h"
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void die(const char *what, const struct osm_err *err)
+{
+    fprintf(stderr, "scheduler_bench: %s: %s\n", what, err->msg);
+    exit(1);
+}
+
+/* Create a job of n tasks with `window`; state scheduled at their next
+ * opening unless `submitted`. */
+static void fill_job(struct osm_store *st, const char *prefix, size_t j, size_t n, const char *window, int64_t now,
+                     int submitted)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_window *w = NULL;
+    if (window && osm_window_parse(window, &w, &err) != 0)
+        die("window", &err);
+    int64_t next = 0, close = 0;
+    if (w && osm_window_next_start(w, now, &next, &close) != 0)
+        next = 0;
+    struct osm_job job;
+    osm_job_init(&job);
+    job.name = osm_xasprintf("%s-job-%zu", prefix, j);
+    job.max_concurrency = osm_xstrdup(j % 2 ? "10" : "5%");
+    job.max_errors = osm_xstrdup("1");
+    job.spec = osm_xstrdup("{}");
+    struct osm_task *tasks = osm_xcalloc(n, sizeof *tasks);
+    for (size_t i = 0; i < n; i++) {
+        osm_task_init(&tasks[i]);
+        strcpy(tasks[i].kind, OSM_KIND_OS_MIGRATION);
+        tasks[i].instance = osm_xasprintf("dir:/srv/%s/%zu/%zu", prefix, j, i);
+        tasks[i].target = osm_xstrdup("alinux3");
+        tasks[i].window = window ? osm_xstrdup(window) : NULL;
+        if (!submitted && next > now) {
+            tasks[i].state = OSM_TASK_SCHEDULED;
+            strcpy(tasks[i].phase, "scheduled");
+            tasks[i].not_before = next;
+        }
+    }
+    if (osm_store_create_job(st, &job, tasks, n, &err) != 0)
+        die("create job", &err);
+    osm_task_list_free(tasks, n);
+    osm_job_free(&job);
+    osm_window_free(w);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: scheduler_bench LOCATION N_TASKS N_JOBS PASSES\n");
+        return 2;
+    }
+    const char *location = argv[1];
+    size_t n_tasks = strtoul(argv[2], NULL, 10), n_jobs = strtoul(argv[3], NULL, 10);
+    int passes = atoi(argv[4]);
+    if (n_jobs == 0 || n_tasks < n_jobs || passes < 1 || passes > 100) {
+        fprintf(stderr, "scheduler_bench: need N_TASKS >= N_JOBS >= 1 and 1..100 passes\n");
+        return 2;
+    }
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_open_location(location, &st, &err) != 0)
+        die("open", &err);
+    int64_t now = osm_store_now();
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "bench-%lld-%d", (long long)now, (int)getpid());
+
+    /* A window open now in UTC (this hour, for 2 hours), and three that open later. */
+    time_t tt = (time_t)now;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char open_now[160];
+    snprintf(open_now, sizeof open_now, "{\"timezone\":\"Etc/UTC\",\"start\":\"%02d:00\",\"duration\":\"2h\"}",
+             tm.tm_hour);
+    const char *later[] = {
+        "{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sat\",\"sun\"],\"start\":\"02:00\",\"duration\":\"4h\","
+        "\"cutoff\":\"30m\"}",
+        "{\"timezone\":\"America/New_York\",\"days_of_month\":[1,15,-1],\"start\":\"01:30\",\"duration\":\"3h\"}",
+        "{\"timezone\":\"Europe/Berlin\",\"days_of_week\":[\"sun\"],\"start\":\"22:00\",\"duration\":\"5h\"}",
+    };
+    size_t per_job = n_tasks / n_jobs;
+    double t0 = mono();
+    for (size_t j = 0; j < n_jobs; j++) {
+        const char *w = j == 0 ? open_now : later[j % 3];
+        int64_t s, c;
+        struct osm_window *pw;
+        /* A "later" window that happens to be open now would make its tasks
+         * due; the figures are for a store where most tasks wait. */
+        if (j && osm_window_parse(w, &pw, &err) == 0) {
+            if (osm_window_next_start(pw, now, &s, &c) == 0 && s == now)
+                w = later[(j + 1) % 3];
+            osm_window_free(pw);
+        }
+        fill_job(st, prefix, j, per_job, w, now, 0);
+    }
+    double fill = mono() - t0;
+    printf("filled %zu tasks in %zu jobs in %.1f s (%s)\n", per_job * n_jobs, n_jobs, fill, location);
+
+    double *times = calloc((size_t)passes, sizeof *times);
+    struct osm_sched_result r;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < passes; i++) {
+        double a = mono();
+        if (osm_scheduler_pass(st, now + i, osm_store_self_owner(), 300, &r, &err) != 0)
+            die("pass", &err);
+        times[i] = mono() - a;
+        if (i == passes - 1)
+            printf("last pass: %zu waiting, %zu due, %zu scheduled, %zu expired, %zu claimed, %zu jobs stopped\n",
+                   r.n_waiting, r.n_due, r.n_scheduled, r.n_expired, r.n_claimed, r.n_jobs_stopped);
+        osm_sched_result_free(&r);
+    }
+    qsort(times, (size_t)passes, sizeof *times, cmp_double);
+    double med = times[passes / 2] * 1000;
+    printf("scheduler pass over %zu waiting tasks: median %.1f ms (min %.1f, max %.1f; %d passes); goal 100 ms: %s\n",
+           per_job * n_jobs, med, times[0] * 1000, times[passes - 1] * 1000, passes, med < 100 ? "met" : "MISSED");
+
+    /* The store's part: reading the waiting tasks. */
+    struct osm_waiting_task *wt;
+    size_t nw;
+    double a = mono();
+    if (osm_store_list_waiting(st, &wt, &nw, &err) != 0)
+        die("list waiting", &err);
+    printf("  of which the store's list_waiting of %zu tasks: %.1f ms\n", nw, (mono() - a) * 1000);
+    osm_waiting_free(wt, nw);
+
+    /* A first pass writes each submitted task once (submitted -> scheduled). */
+    size_t n_new = per_job < 1000 ? per_job : 1000;
+    fill_job(st, prefix, n_jobs, n_new, later[0], now, 1);
+    a = mono();
+    if (osm_scheduler_pass(st, now + passes, osm_store_self_owner(), 300, &r, &err) != 0)
+        die("pass", &err);
+    double first = mono() - a;
+    printf("first pass after %zu new submitted tasks: %.1f ms (%zu scheduled in all), about %.2f ms per row written\n",
+           n_new, first * 1000, r.n_scheduled, (first - med / 1000) * 1000 / (double)n_new);
+    osm_sched_result_free(&r);
+    free(times);
+    osm_store_close(st);
+    return 0;
+}

@@ -1,0 +1,257 @@
+/* api_auth.c: authenticate a signed fleet API request and authorize what
+ * its key asks to do (see api_auth.h). */
+#include "api_auth.h"
+
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "keys.h"
+#include "osm_buf.h"
+#include "osm_hash.h"
+
+static const char *const role_names[] = {[OSM_ROLE_VIEWER] = "viewer",
+                                         [OSM_ROLE_OPERATOR] = "operator",
+                                         [OSM_ROLE_ADMIN] = "admin"};
+
+int osm_role_parse(const char *name)
+{
+    for (int r = OSM_ROLE_VIEWER; r <= OSM_ROLE_ADMIN; r++)
+        if (name && strcmp(name, role_names[r]) == 0)
+            return r;
+    return -1;
+}
+
+const char *osm_role_name(enum osm_role r)
+{
+    return r >= OSM_ROLE_VIEWER && r <= OSM_ROLE_ADMIN ? role_names[r] : "unknown";
+}
+
+void osm_principal_free(struct osm_principal *p)
+{
+    free(p->scope);
+    memset(p, 0, sizeof *p);
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(struct osm_api_error *e, int status, const char *code,
+                                                      const char *fmt, ...)
+{
+    e->status = status;
+    snprintf(e->code, sizeof e->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The value of header `name` and how many times it was sent. */
+static const char *header(const struct osm_acs3_request *rq, const char *name, int *count)
+{
+    const char *v = NULL;
+    *count = 0;
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        if (rq->headers[i].name && strcasecmp(rq->headers[i].name, name) == 0) {
+            if (!v)
+                v = rq->headers[i].value ? rq->headers[i].value : "";
+            ++*count;
+        }
+    }
+    return v;
+}
+
+static int listed(const char *signed_headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = signed_headers; p; p = strchr(p, ';'), p = p ? p + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && (p[n] == ';' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" exactly, a real UTC time; -1 otherwise. */
+static int parse_date(const char *s, int64_t *out)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (strlen(s) != sizeof shape - 1)
+        return -1;
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return -1;
+    struct tm tm = {0};
+    tm.tm_year = atoi(s) - 1900;
+    tm.tm_mon = atoi(s + 5) - 1;
+    tm.tm_mday = atoi(s + 8);
+    tm.tm_hour = atoi(s + 11);
+    tm.tm_min = atoi(s + 14);
+    tm.tm_sec = atoi(s + 17);
+    struct tm want = tm;
+    time_t t = timegm(&tm);
+    /* timegm normalises 02-31 to 03-03: a date that moved was not real */
+    if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+        tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+        return -1;
+    *out = (int64_t)t;
+    return 0;
+}
+
+/* A nonce is stored and echoed in messages: bounded, printable, no spaces. */
+static int valid_nonce(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static const char *const required[] = {"host", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce"};
+
+int osm_api_authenticate(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
+                         int64_t now, struct osm_principal *who, struct osm_api_error *e)
+{
+    memset(who, 0, sizeof *who);
+    memset(e, 0, sizeof *e);
+    int count;
+    const char *auth = header(rq, "authorization", &count);
+    if (!auth || !*auth)
+        return fail(e, 401, "MissingAuthorization",
+                    "no Authorization header: every request but GET /healthz is signed with ACS3-HMAC-SHA256");
+    if (count > 1)
+        return fail(e, 401, "IncompleteSignature", "the Authorization header was sent %d times", count);
+    char key_id[64], sh[1024], sig[65];
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_acs3_parse_authorization(auth, key_id, sizeof key_id, sh, sizeof sh, sig, &err) != 0)
+        return fail(e, 401, "IncompleteSignature", "%s", err.msg);
+
+    /* The request's freshness and uniqueness rest on these being signed. */
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (!listed(sh, required[i]))
+            return fail(e, 401, "IncompleteSignature", "header %s must be among the SignedHeaders (%s)", required[i],
+                        sh);
+        if (!header(rq, required[i], &count))
+            return fail(e, 401, "IncompleteSignature", "the request has no %s header", required[i]);
+        if (count > 1)
+            return fail(e, 401, "IncompleteSignature", "header %s was sent %d times", required[i], count);
+    }
+    for (const char *p = sh; p; p = strchr(p, ';'), p = p ? p + 1 : NULL) {
+        size_t n = strcspn(p, ";");
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+        if (!header(rq, name, &count))
+            return fail(e, 401, "IncompleteSignature", "signed header %s is not in the request", name);
+    }
+
+    char body_sha[65];
+    osm_sha256_hex(rq->body ? rq->body : "", rq->body ? rq->body_len : 0, body_sha);
+    const char *claimed = header(rq, "x-acs-content-sha256", &count);
+    if (strcmp(claimed, body_sha) != 0)
+        return fail(e, 401, "SignatureDoesNotMatch", "x-acs-content-sha256 is not the SHA-256 of the body (%s)",
+                    body_sha);
+
+    char *secret = NULL;
+    struct osm_key key = {0};
+    if (osm_key_secret(st, master_key_path, key_id, &secret, &key, &err) != 0) {
+        if (err.code == OSM_ENOTFOUND)
+            return fail(e, 401, "InvalidAccessKeyId", "access key %s does not exist or is disabled", key_id);
+        return fail(e, 500, "InternalError", "access key %s: %s", key_id, err.msg);
+    }
+    char want[65];
+    osm_acs3_signature(rq, sh, secret, want);
+    OPENSSL_cleanse(secret, strlen(secret));
+    free(secret);
+    if (strlen(want) != 64 || CRYPTO_memcmp(want, sig, 64) != 0) {
+        osm_key_free(&key);
+        char *canonical = osm_acs3_canonical_request(rq, sh);
+        if (!canonical)
+            return fail(e, 401, "SignatureDoesNotMatch", "the path or query has a malformed %%-escape");
+        /* The hash of the canonical request helps a client find which part it
+         * canonicalised differently; it reveals nothing of the secret. */
+        char hashed[65];
+        osm_sha256_hex(canonical, strlen(canonical), hashed);
+        free(canonical);
+        return fail(e, 401, "SignatureDoesNotMatch",
+                    "the signature does not match; the server's string to sign is ACS3-HMAC-SHA256\\n%s", hashed);
+    }
+
+    const char *date = header(rq, "x-acs-date", &count);
+    int64_t t;
+    if (parse_date(date, &t) != 0) {
+        osm_key_free(&key);
+        return fail(e, 401, "InvalidTimeStamp.Format", "x-acs-date '%.40s' is not YYYY-MM-DDTHH:MM:SSZ (UTC)", date);
+    }
+    int64_t skew = now > t ? now - t : t - now;
+    if (skew > OSM_ACS3_MAX_SKEW) {
+        osm_key_free(&key);
+        return fail(e, 401, "InvalidTimeStamp.Expired",
+                    "x-acs-date %s is %lld s %s the server's clock; at most %d s are allowed", date, (long long)skew,
+                    t < now ? "behind" : "ahead of", OSM_ACS3_MAX_SKEW);
+    }
+    const char *nonce = header(rq, "x-acs-signature-nonce", &count);
+    if (!valid_nonce(nonce)) {
+        osm_key_free(&key);
+        return fail(e, 401, "IncompleteSignature", "x-acs-signature-nonce must be 1 to 128 printable characters");
+    }
+    /* Remember the nonce as long as its date passes the window (a second
+     * more against a boundary replay); after that the window refuses it. */
+    int fresh = osm_store_use_nonce(st, key_id, nonce, t + OSM_ACS3_MAX_SKEW + 1, now, &err);
+    if (fresh < 0) {
+        osm_key_free(&key);
+        return fail(e, 500, "InternalError", "recording the request nonce: %s", err.msg);
+    }
+    if (fresh == 0) {
+        osm_key_free(&key);
+        return fail(e, 401, "SignatureNonceUsed", "nonce %s was already used with key %s", nonce, key_id);
+    }
+
+    int role = osm_role_parse(key.role);
+    if (role < 0) {
+        int rc = fail(e, 500, "InternalError", "access key %s has an unknown role '%s'", key_id,
+                      key.role ? key.role : "");
+        osm_key_free(&key);
+        return rc;
+    }
+    snprintf(who->key_id, sizeof who->key_id, "%s", key_id);
+    who->role = (enum osm_role)role;
+    who->scope = key.scope ? osm_xstrdup(key.scope) : NULL;
+    osm_key_free(&key);
+    return 0;
+}
+
+static const char *action_name(enum osm_api_action act)
+{
+    switch (act) {
+    case OSM_ACT_READ:
+        return "read";
+    case OSM_ACT_SUBMIT:
+        return "submit jobs and assessments";
+    case OSM_ACT_CONTROL:
+        return "control tasks";
+    case OSM_ACT_ADMIN:
+        return "manage keys";
+    }
+    return "act";
+}
+
+int osm_api_authorize(const struct osm_principal *who, enum osm_api_action act, const char *instance,
+                      struct osm_api_error *e)
+{
+    memset(e, 0, sizeof *e);
+    enum osm_role need = act == OSM_ACT_READ ? OSM_ROLE_VIEWER : act == OSM_ACT_ADMIN ? OSM_ROLE_ADMIN
+                                                                                        : OSM_ROLE_OPERATOR;
+    if (who->role < need)
+        return fail(e, 403, "Forbidden.Role", "key %s is a %s key: it may not %s (that needs %s)", who->key_id,
+                    osm_role_name(who->role), action_name(act), osm_role_name(need));
+    /* fnmatch without FNM_PATHNAME: '*' also matches '/' in instance URIs. */
+    if (instance && who->role != OSM_ROLE_ADMIN && who->scope && fnmatch(who->scope, instance, 0) != 0)
+        return fail(e, 403, "Forbidden.Instance", "instance %s is outside the scope '%s' of key %s", instance,
+                    who->scope, who->key_id);
+    return 0;
+}

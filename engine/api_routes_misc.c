@@ -1,0 +1,205 @@
+/* api_routes_misc.c: GET /v1/matrix, the access keys (admin), GET
+ * /v1/openapi.json, GET /healthz and GET /metrics. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_priv.h"
+#include "cli_tasks.h"
+#include "keys.h"
+#include "metrics.h"
+#include "osm_buf.h"
+#include "osm_run.h"
+
+static int no_query(struct api_req *rq)
+{
+    static const char *const none[] = {NULL};
+    return api_query_check(rq, none);
+}
+
+/* GET /v1/matrix: exactly what `osmig matrix --json` prints, from the same
+ * program, so the two never differ. */
+void api_matrix(struct api_req *rq)
+{
+    if (no_query(rq))
+        return;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) {
+        api_fail(rq, 500, "InternalError", NULL, "cannot find this program (/proc/self/exe)");
+        return;
+    }
+    exe[len] = '\0';
+    const char *argv[] = {exe, "matrix", "--json", NULL};
+    struct osm_buf out, errout;
+    osm_buf_init(&out);
+    osm_buf_init(&errout);
+    struct osm_run_opts ro = {.out = &out, .errout = &errout};
+    struct osm_err err = OSM_ERR_INIT;
+    int st = osm_run(argv, &ro, &err);
+    json_t *doc = st == 0 ? json_loads(out.s, 0, NULL) : NULL;
+    if (doc)
+        api_reply(rq, 200, doc);
+    else
+        api_fail(rq, 500, "InternalError", NULL, "osmig matrix failed: %s", st < 0 ? err.msg : errout.s);
+    osm_buf_free(&out);
+    osm_buf_free(&errout);
+}
+
+/* ---- keys ---- */
+
+static json_t *key_json(const struct osm_key *k)
+{
+    char buf[32];
+    json_t *o = json_object();
+    json_object_set_new(o, "key_id", json_string(k->id));
+    json_object_set_new(o, "role", json_string(k->role ? k->role : ""));
+    json_object_set_new(o, "scope", k->scope ? json_string(k->scope) : json_null());
+    json_object_set_new(o, "created", k->created > 0 ? json_string(osm_cli_time(k->created, buf)) : json_null());
+    json_object_set_new(o, "disabled", json_boolean(k->disabled));
+    return o;
+}
+
+void api_keys_create(struct api_req *rq)
+{
+    static const char *const allowed[] = {"role", "scope", NULL};
+    if (no_query(rq))
+        return;
+    json_t *body = apij_body(rq, 0);
+    if (!body)
+        return;
+    const char *role, *scope;
+    if (apij_only(rq, body, NULL, allowed) || apij_string(rq, body, NULL, "role", 1, 16, &role) ||
+        apij_string(rq, body, NULL, "scope", 0, 1024, &scope))
+        goto out;
+    int r = osm_role_parse(role);
+    if (r < 0) {
+        api_fail(rq, 400, "InvalidParameter.Role", "role", "role: '%s' is not viewer, operator or admin", role);
+        goto out;
+    }
+    if (scope && !*scope) {
+        api_fail(rq, 400, "InvalidParameter.Scope", "scope", "scope: empty (leave it out for every instance)");
+        goto out;
+    }
+    if (scope && r == OSM_ROLE_ADMIN) {
+        api_fail(rq, 400, "InvalidParameter.Scope", "scope", "scope: an admin key acts on every instance");
+        goto out;
+    }
+    struct osm_store *st = api_store(rq);
+    if (!st)
+        goto out;
+    char id[64];
+    char *secret = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_key_create(st, rq->srv->cfg.master_key, role, scope, id, &secret, &err) != 0) {
+        api_fail_err(rq, &err, NULL, NULL);
+        goto out;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "key_id", json_string(id));
+    json_object_set_new(o, "secret", json_string(secret));
+    json_object_set_new(o, "role", json_string(role));
+    json_object_set_new(o, "scope", scope ? json_string(scope) : json_null());
+    api_reply(rq, 201, o);
+    free(secret);
+out:
+    json_decref(body);
+}
+
+void api_keys_list(struct api_req *rq)
+{
+    if (no_query(rq))
+        return;
+    struct osm_store *st = api_store(rq);
+    if (!st)
+        return;
+    struct osm_key *keys = NULL;
+    size_t n = 0;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_list_keys(st, &keys, &n, &err) != 0) {
+        api_fail_err(rq, &err, NULL, NULL);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, key_json(&keys[i]));
+    osm_key_list_free(keys, n);
+    json_t *o = json_object();
+    json_object_set_new(o, "keys", arr);
+    api_reply(rq, 200, o);
+}
+
+void api_keys_delete(struct api_req *rq)
+{
+    if (no_query(rq))
+        return;
+    if (rq->authed && strcmp(rq->param, rq->who.key_id) == 0) {
+        api_fail(rq, 409, "Conflict.KeyInUse", NULL, "key %s signed this request: a key cannot delete itself",
+                 rq->param);
+        return;
+    }
+    struct osm_store *st = api_store(rq);
+    if (!st)
+        return;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_delete_key(st, rq->param, &err) != 0) {
+        if (err.code == OSM_ENOTFOUND)
+            api_fail(rq, 404, "NotFound.Key", NULL, "no key %s", rq->param);
+        else
+            api_fail_err(rq, &err, "NotFound.Key", NULL);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "key_id", json_string(rq->param));
+    json_object_set_new(o, "deleted", json_true());
+    api_reply(rq, 200, o);
+}
+
+/* ---- openapi, health, metrics ---- */
+
+void api_openapi(struct api_req *rq)
+{
+    if (no_query(rq))
+        return;
+    rq->status = 200;
+    rq->reply_text = osm_xmalloc(osm_openapi_json_len + 1);
+    memcpy(rq->reply_text, osm_openapi_json, osm_openapi_json_len);
+    rq->reply_text[osm_openapi_json_len] = '\0';
+    rq->reply_type = "application/json";
+}
+
+void api_healthz(struct api_req *rq)
+{
+    struct osm_store *st = api_store(rq);
+    struct osm_task_counts c;
+    struct osm_err err = OSM_ERR_INIT;
+    if (!st || osm_store_count_tasks(st, NULL, &c, &err) != 0) {
+        api_reply(rq, 503, json_pack("{s:s,s:s}", "status", "unavailable", "message", st ? err.msg : "no store"));
+        return;
+    }
+    api_reply(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_metrics(struct api_req *rq)
+{
+    if (no_query(rq))
+        return;
+    struct osm_store *st = api_store(rq);
+    if (!st)
+        return;
+    struct osm_task_counts c;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_count_tasks(st, NULL, &c, &err) != 0) {
+        api_fail_err(rq, &err, NULL, NULL);
+        return;
+    }
+    for (int s = 0; s < OSM_TASK_N_STATES; s++) {
+        const char *labels[] = {"state", osm_task_state_name((enum osm_task_state)s), NULL};
+        osm_metrics_gauge_set(rq->srv->cfg.metrics, "osmig_tasks", "Tasks in the store by state", labels,
+                              (double)c.by_state[s]);
+    }
+    rq->status = 200;
+    rq->reply_text = osm_metrics_render(rq->srv->cfg.metrics);
+    rq->reply_type = "text/plain; version=0.0.4; charset=utf-8";
+}

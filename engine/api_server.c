@@ -1,0 +1,635 @@
+/* api_server.c: the libmicrohttpd daemon behind `osmig serve`: request ids,
+ * the body limit, authentication, the routing table, replies, metrics.
+ *
+ * A request's life: the URI log callback makes its api_req (so the raw URI,
+ * as signed, is kept); the access handler's first call answers 413 at once
+ * when the declared length is over the limit (the body is never read), then
+ * body chunks are collected (a chunked body over the limit is read to its
+ * end but not kept, and answered 413); the last call authenticates, routes
+ * and answers; the completion callback records metrics and frees. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "api_priv.h"
+#include "metrics.h"
+#include "osm_log.h"
+
+/* A chunked body is drained up to this much after the limit, then the
+ * connection is closed without an answer. */
+#define DRAIN_LIMIT (16 * 1024 * 1024)
+
+static const struct api_route routes[] = {
+    {"GET", "/healthz", OSM_ACT_READ, 1, api_healthz},
+    {"GET", "/metrics", OSM_ACT_READ, 0, api_metrics},
+    {"GET", "/v1/openapi.json", OSM_ACT_READ, 0, api_openapi},
+    {"POST", "/v1/jobs", OSM_ACT_SUBMIT, 0, api_jobs_create},
+    {"GET", "/v1/jobs", OSM_ACT_READ, 0, api_jobs_list},
+    {"GET", "/v1/jobs/{id}", OSM_ACT_READ, 0, api_jobs_get},
+    {"POST", "/v1/assessments", OSM_ACT_SUBMIT, 0, api_assessments},
+    {"GET", "/v1/tasks", OSM_ACT_READ, 0, api_tasks_list},
+    {"GET", "/v1/tasks/{id}", OSM_ACT_READ, 0, api_tasks_get},
+    {"POST", "/v1/tasks/{id}/start", OSM_ACT_CONTROL, 0, api_tasks_start},
+    {"POST", "/v1/tasks/{id}/cancel", OSM_ACT_CONTROL, 0, api_tasks_cancel},
+    {"POST", "/v1/tasks/{id}/retry", OSM_ACT_CONTROL, 0, api_tasks_retry},
+    {"POST", "/v1/tasks/{id}/rollback", OSM_ACT_CONTROL, 0, api_tasks_rollback},
+    {"POST", "/v1/tasks/{id}/reschedule", OSM_ACT_CONTROL, 0, api_tasks_reschedule},
+    {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot},
+    {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix},
+    {"POST", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_create},
+    {"GET", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_list},
+    {"DELETE", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_delete},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- percent-decoding and the query ---- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode %XX (and '+' as a space in queries); NULL when malformed or when it
+ * decodes to a NUL. */
+static char *pct_decode(const char *s, size_t n, int plus_space)
+{
+    char *out = osm_xmalloc(n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            if (i + 2 >= n) {
+                free(out);
+                return NULL;
+            }
+            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+                free(out);
+                return NULL;
+            }
+            *o++ = (char)(h * 16 + l);
+            i += 2;
+        } else if (s[i] == '+' && plus_space) {
+            *o++ = ' ';
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static int parse_query(struct api_req *rq)
+{
+    const char *q = rq->query;
+    if (!q || !*q)
+        return 0;
+    while (*q) {
+        size_t n = strcspn(q, "&");
+        if (n > 0) {
+            const char *eq = memchr(q, '=', n);
+            size_t nl = eq ? (size_t)(eq - q) : n;
+            char *name = pct_decode(q, nl, 1);
+            char *value = eq ? pct_decode(eq + 1, n - nl - 1, 1) : osm_xstrdup("");
+            if (!name || !value || !*name) {
+                free(name);
+                free(value);
+                return api_fail(rq, 400, "InvalidParameter", "query", "the query string is malformed near '%.*s'",
+                                (int)(n > 60 ? 60 : n), q);
+            }
+            rq->q = osm_xrealloc(rq->q, (rq->n_q + 1) * sizeof *rq->q);
+            rq->q[rq->n_q].name = name;
+            rq->q[rq->n_q].value = value;
+            rq->n_q++;
+        }
+        q += n;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
+}
+
+const char *api_query(const struct api_req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_q; i++)
+        if (strcmp(rq->q[i].name, name) == 0)
+            return rq->q[i].value;
+    return NULL;
+}
+
+int api_query_check(struct api_req *rq, const char *const *allowed)
+{
+    for (size_t i = 0; i < rq->n_q; i++) {
+        int ok = 0;
+        for (size_t k = 0; allowed[k] && !ok; k++)
+            ok = strcmp(rq->q[i].name, allowed[k]) == 0;
+        char *f = osm_xasprintf("query.%s", rq->q[i].name);
+        int rc = 0;
+        if (!ok)
+            rc = api_fail(rq, 400, "UnknownField", f, "%s: unknown query parameter", f);
+        for (size_t k = 0; k < i && rc == 0; k++)
+            if (strcmp(rq->q[k].name, rq->q[i].name) == 0)
+                rc = api_fail(rq, 400, "InvalidParameter", f, "%s: given more than once", f);
+        free(f);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- replies ---- */
+
+void api_reply(struct api_req *rq, int status, json_t *body)
+{
+    json_decref(rq->reply);
+    free(rq->reply_text);
+    rq->reply_text = NULL;
+    rq->status = status;
+    rq->reply = body;
+}
+
+int api_fail(struct api_req *rq, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_string(code));
+    json_object_set_new(e, "field", field ? json_string(field) : json_null());
+    json_object_set_new(e, "message", json_string(msg));
+    json_object_set_new(e, "request_id", json_string(rq->request_id));
+    json_t *o = json_object();
+    json_object_set_new(o, "error", e);
+    api_reply(rq, status, o);
+    rq->error_code = code;
+    return -1;
+}
+
+int api_fail_err(struct api_req *rq, const struct osm_err *err, const char *nf_code, const char *conflict_code)
+{
+    switch (err->code) {
+    case OSM_ENOTFOUND: return api_fail(rq, 404, nf_code ? nf_code : "NotFound", NULL, "%s", err->msg);
+    case OSM_ECONFLICT: return api_fail(rq, 409, conflict_code ? conflict_code : "Conflict", NULL, "%s", err->msg);
+    case OSM_EINPUT:
+    case OSM_EUSAGE: return api_fail(rq, 400, "InvalidParameter", NULL, "%s", err->msg);
+    default:
+        osm_warn("api.error", "request=%s code=%d msg=\"%s\"", rq->request_id, err->code, err->msg);
+        return api_fail(rq, 500, "InternalError", NULL, "%s", err->msg);
+    }
+}
+
+void api_kick(struct api_req *rq)
+{
+    if (rq->srv->cfg.kick)
+        rq->srv->cfg.kick(rq->srv->cfg.kick_user);
+}
+
+int api_in_scope(const struct api_req *rq, const char *instance)
+{
+    if (!rq->authed || !rq->who.scope)
+        return 1;
+    return instance && fnmatch(rq->who.scope, instance, 0) == 0;
+}
+
+int api_authorize_instance(struct api_req *rq, enum osm_api_action act, const char *instance)
+{
+    struct osm_api_error e = {0};
+    if (!rq->authed)
+        return 0;
+    if (osm_api_authorize(&rq->who, act, instance, &e) == 0)
+        return 0;
+    return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Instance", NULL, "%s", e.message);
+}
+
+/* ---- the store pool ---- */
+
+struct osm_store *api_store(struct api_req *rq)
+{
+    if (rq->st)
+        return rq->st;
+    struct osm_api_server *srv = rq->srv;
+    pthread_mutex_lock(&srv->pool_lock);
+    if (srv->n_pool)
+        rq->st = srv->pool[--srv->n_pool];
+    pthread_mutex_unlock(&srv->pool_lock);
+    if (rq->st)
+        return rq->st;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_open_location(srv->cfg.store_location, &rq->st, &err) != 0) {
+        rq->st = NULL;
+        osm_warn("api.store", "request=%s msg=\"%s\"", rq->request_id, err.msg);
+        api_fail(rq, 500, "InternalError", NULL, "the task store cannot be opened: %s", err.msg);
+        return NULL;
+    }
+    return rq->st;
+}
+
+static void store_return(struct api_req *rq)
+{
+    if (!rq->st)
+        return;
+    struct osm_api_server *srv = rq->srv;
+    pthread_mutex_lock(&srv->pool_lock);
+    srv->pool = osm_xrealloc(srv->pool, (srv->n_pool + 1) * sizeof *srv->pool);
+    srv->pool[srv->n_pool++] = rq->st;
+    pthread_mutex_unlock(&srv->pool_lock);
+    rq->st = NULL;
+}
+
+/* ---- routing ---- */
+
+/* Does `path` (raw) match `pattern`? On a match with {id}, *param is the
+ * decoded segment (caller frees). */
+static int route_match(const char *pattern, const char *path, char **param)
+{
+    *param = NULL;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (strncmp(p, "{id}", 4) == 0) {
+            size_t n = strcspn(s, "/");
+            if (n == 0)
+                break;
+            free(*param);
+            *param = pct_decode(s, n, 0);
+            if (!*param)
+                break;
+            p += 4;
+            s += n;
+        } else if (*p == *s) {
+            p++, s++;
+        } else {
+            break;
+        }
+    }
+    if (*p == '\0' && *s == '\0')
+        return 1;
+    free(*param);
+    *param = NULL;
+    return 0;
+}
+
+/* The route for the request, or an answer 404 / 405. */
+static const struct api_route *route_find(struct api_req *rq)
+{
+    /* Only read by send_reply() in this same call on this thread. */
+    static __thread char allow_buf[128];
+    allow_buf[0] = '\0';
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        char *param;
+        if (!route_match(routes[i].pattern, rq->path, &param))
+            continue;
+        if (strcmp(routes[i].method, rq->method) == 0) {
+            rq->param = param;
+            return &routes[i];
+        }
+        free(param);
+        size_t len = strlen(allow_buf);
+        snprintf(allow_buf + len, sizeof allow_buf - len, "%s%s", len ? ", " : "", routes[i].method);
+    }
+    if (allow_buf[0]) {
+        rq->allow = allow_buf;
+        api_fail(rq, 405, "MethodNotAllowed", NULL, "%s is not allowed on %s (allowed: %s)", rq->method, rq->path,
+                 allow_buf);
+    } else {
+        api_fail(rq, 404, "NotFound.Route", NULL, "no such endpoint: %s %s", rq->method, rq->path);
+    }
+    return NULL;
+}
+
+/* ---- authentication ---- */
+
+struct hdrs {
+    struct osm_acs3_header *v;
+    size_t n;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct hdrs *h = cls;
+    h->v = osm_xrealloc(h->v, (h->n + 1) * sizeof *h->v);
+    h->v[h->n].name = key;
+    h->v[h->n].value = value ? value : "";
+    h->n++;
+    return MHD_YES;
+}
+
+static int authenticate(struct api_req *rq)
+{
+    struct osm_store *st = api_store(rq);
+    if (!st)
+        return -1;
+    struct hdrs h = {0};
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, collect_header, &h);
+    struct osm_acs3_request ar = {.method = rq->method, .path = rq->path, .query = rq->query, .headers = h.v,
+                                  .n_headers = h.n, .body = rq->body.s, .body_len = rq->body.len};
+    struct osm_api_error e = {0};
+    int rc = osm_api_authenticate(st, rq->srv->cfg.master_key, &ar, rq->now, &rq->who, &e);
+    free(h.v);
+    if (rc != 0)
+        return api_fail(rq, e.status ? e.status : 401, e.code[0] ? e.code : "SignatureDoesNotMatch", NULL, "%s",
+                        e.message[0] ? e.message : "the request is not authenticated");
+    rq->authed = 1;
+    if (osm_api_authorize(&rq->who, rq->route->action, NULL, &e) != 0)
+        return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Role", NULL, "%s", e.message);
+    return 0;
+}
+
+static void serve(struct api_req *rq)
+{
+    rq->now = osm_store_now();
+    const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (parse_query(rq) != 0)
+        return;
+    rq->route = route_find(rq);
+    if (!rq->route)
+        return;
+    int open = rq->route->no_auth || (rq->route->fn == api_metrics && rq->srv->cfg.public_metrics);
+    if (!open && authenticate(rq) != 0)
+        return;
+    if (rq->body.len > 0 && ct && strncasecmp(ct, "application/json", 16) != 0) {
+        api_fail(rq, 415, "UnsupportedMediaType", NULL, "the body must be application/json, not '%s'", ct);
+        return;
+    }
+    rq->route->fn(rq);
+    if (rq->status == 0)
+        api_fail(rq, 500, "InternalError", NULL, "the endpoint gave no answer");
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct api_req *rq = osm_xcalloc(1, sizeof *rq);
+    rq->srv = cls;
+    rq->conn = conn;
+    rq->t0 = mono_now();
+    unsigned char rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        memset(rnd, 0, sizeof rnd);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(rq->request_id + 2 * i, 3, "%02x", rnd[i]);
+    rq->raw_uri = osm_xstrdup(uri ? uri : "/");
+    const char *qm = strchr(rq->raw_uri, '?');
+    if (qm) {
+        rq->path = osm_xasprintf("%.*s", (int)(qm - rq->raw_uri), rq->raw_uri);
+        rq->query = osm_xstrdup(qm + 1);
+    } else {
+        rq->path = osm_xstrdup(rq->raw_uri);
+    }
+    osm_buf_init(&rq->body);
+    return rq;
+}
+
+static enum MHD_Result send_reply(struct api_req *rq)
+{
+    struct MHD_Response *resp;
+    if (rq->reply_text) {
+        size_t len = strlen(rq->reply_text);
+        resp = MHD_create_response_from_buffer(len, rq->reply_text, MHD_RESPMEM_MUST_FREE);
+        rq->reply_text = NULL;
+    } else {
+        char *text = rq->reply ? json_dumps(rq->reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
+        char *body = osm_xasprintf("%s\n", text ? text : "{}");
+        free(text);
+        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+        rq->reply_type = "application/json";
+    }
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->reply_type);
+    MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (rq->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow);
+    if (rq->too_large)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    (void)cls, (void)url, (void)version;
+    struct api_req *rq = *con_cls;
+    if (!rq)
+        return MHD_NO;
+    rq->method = method;
+    rq->conn = conn;
+    if (!rq->started) {
+        rq->started = 1;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > OSM_API_MAX_BODY) {
+            /* Answer before reading: libmicrohttpd then closes the
+             * connection instead of receiving the body. */
+            rq->too_large = 1;
+            api_fail(rq, 413, "PayloadTooLarge", NULL, "the body (%s bytes) is over the limit of %d bytes", cl,
+                     OSM_API_MAX_BODY);
+            return send_reply(rq);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        rq->body_seen += *upload_data_size;
+        if (!rq->too_large && rq->body.len + *upload_data_size > OSM_API_MAX_BODY) {
+            rq->too_large = 1;
+            osm_buf_free(&rq->body);
+            osm_buf_init(&rq->body);
+        }
+        if (!rq->too_large)
+            osm_buf_add(&rq->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return rq->body_seen > DRAIN_LIMIT ? MHD_NO : MHD_YES;
+    }
+    if (rq->status) /* already answered */
+        return MHD_YES;
+    if (rq->too_large)
+        api_fail(rq, 413, "PayloadTooLarge", NULL, "the body is over the limit of %d bytes", OSM_API_MAX_BODY);
+    else
+        serve(rq);
+    return send_reply(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    struct osm_api_server *srv = cls;
+    struct api_req *rq = *con_cls;
+    if (!rq)
+        return;
+    *con_cls = NULL;
+    double dt = mono_now() - rq->t0;
+    if (rq->status) {
+        const char *route = rq->route ? rq->route->pattern : "unmatched";
+        char status[8];
+        snprintf(status, sizeof status, "%d", rq->status);
+        const char *labels[] = {"route", route, "status", status, NULL};
+        osm_metrics_counter_add(srv->cfg.metrics, "osmig_api_requests_total", "API requests by route and status",
+                                labels, 1);
+        const char *rl[] = {"route", route, NULL};
+        osm_metrics_observe(srv->cfg.metrics, "osmig_api_request_duration_seconds",
+                            "API request duration by route", osm_metrics_seconds_bounds,
+                            osm_metrics_n_seconds_bounds, rl, dt);
+        osm_info("api.request", "id=%s method=%s path=%s status=%d code=%s ms=%.1f key=%s", rq->request_id,
+                 rq->method ? rq->method : "-", rq->path, rq->status, rq->error_code ? rq->error_code : "-",
+                 dt * 1000, rq->authed ? rq->who.key_id : "-");
+    } else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        osm_info("api.request", "id=%s path=%s aborted=%d", rq->request_id, rq->path, (int)toe);
+    }
+    store_return(rq);
+    if (rq->authed)
+        osm_principal_free(&rq->who);
+    for (size_t i = 0; i < rq->n_q; i++) {
+        free(rq->q[i].name);
+        free(rq->q[i].value);
+    }
+    free(rq->q);
+    free(rq->param);
+    json_decref(rq->reply);
+    free(rq->reply_text);
+    osm_buf_free(&rq->body);
+    free(rq->raw_uri);
+    free(rq->path);
+    free(rq->query);
+    free(rq);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    osm_info("api.httpd", "msg=\"%s\"", msg);
+}
+
+/* ---- start and stop ---- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? osm_xstrdup(s) : NULL;
+}
+
+int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out, struct osm_err *err)
+{
+    *out = NULL;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t slen;
+    int v6 = strchr(cfg->host, ':') != NULL;
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)cfg->port);
+        if (inet_pton(AF_INET6, cfg->host, &a->sin6_addr) != 1)
+            return osm_err_set(err, OSM_EUSAGE, "listen address '%s' is not a numeric IPv6 address", cfg->host);
+        slen = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)cfg->port);
+        if (inet_pton(AF_INET, cfg->host, &a->sin_addr) != 1)
+            return osm_err_set(err, OSM_EUSAGE, "listen address '%s' is not a numeric IPv4 address", cfg->host);
+        slen = sizeof *a;
+    }
+    (void)slen;
+    int tls = cfg->tls_cert_pem || cfg->tls_key_pem;
+    if (tls && (!cfg->tls_cert_pem || !cfg->tls_key_pem))
+        return osm_err_set(err, OSM_EUSAGE, "TLS needs both a certificate and a key");
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "this libmicrohttpd has no TLS support");
+
+    struct osm_api_server *srv = osm_xcalloc(1, sizeof *srv);
+    srv->cfg = *cfg;
+    srv->cfg.host = osm_xstrdup(cfg->host);
+    srv->cfg.store_location = dup_or_null(cfg->store_location);
+    srv->cfg.state_dir = dup_or_null(cfg->state_dir);
+    srv->cfg.master_key = dup_or_null(cfg->master_key);
+    srv->cfg.tls_cert_pem = dup_or_null(cfg->tls_cert_pem);
+    srv->cfg.tls_key_pem = dup_or_null(cfg->tls_key_pem);
+    pthread_mutex_init(&srv->pool_lock, NULL);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    if (tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                        cfg->connection_limit ? cfg->connection_limit : 256, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                        cfg->per_ip_limit ? cfg->per_ip_limit : 64, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
+    if (tls) {
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->cfg.tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->cfg.tls_key_pem};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    errno = 0;
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!srv->daemon) {
+        int e = errno;
+        osm_api_stop(srv);
+        errno = e;
+        return osm_err_errno(err, "cannot listen on %s%s%s:%d%s", v6 ? "[" : "", cfg->host, v6 ? "]" : "", cfg->port,
+                             tls ? " with TLS (is the certificate and key PEM and do they match?)" : "");
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : cfg->port;
+    *out = srv;
+    return 0;
+}
+
+int osm_api_port(const struct osm_api_server *srv)
+{
+    return srv->port;
+}
+
+void osm_api_stop(struct osm_api_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
+    for (size_t i = 0; i < srv->n_pool; i++)
+        osm_store_close(srv->pool[i]);
+    free(srv->pool);
+    pthread_mutex_destroy(&srv->pool_lock);
+    free((char *)srv->cfg.host);
+    free((char *)srv->cfg.store_location);
+    free((char *)srv->cfg.state_dir);
+    free((char *)srv->cfg.master_key);
+    free((char *)srv->cfg.tls_cert_pem);
+    free((char *)srv->cfg.tls_key_pem);
+    free(srv);
+}

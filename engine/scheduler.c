@@ -1,0 +1,387 @@
+/* scheduler.c: one pass over the waiting tasks (scheduler.h).
+ *
+ * Cost: a pass reads every waiting task (osm_store_list_waiting, no history)
+ * but writes only the tasks whose row changes: expired ones, submitted ones
+ * that become scheduled, scheduled ones whose next start moved. A steady
+ * store of tasks waiting for their windows is read and left alone. Window
+ * specs are parsed once per distinct text, and each one remembers its last
+ * next-start answer, so tasks sharing a window and a start cost a lookup. */
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "osm_buf.h"
+#include "schedule.h"
+
+/* ---- a small string-keyed hash table (open addressing) ---- */
+
+struct slot {
+    const char *key; /* NULL: empty */
+    uint64_t hash;
+    size_t value;
+};
+struct table {
+    struct slot *slots;
+    size_t cap, n;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static struct slot *table_find(struct table *t, const char *key, uint64_t h)
+{
+    if (t->n * 2 >= t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 64;
+        struct slot *ns = osm_xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slots[i].key)
+                continue;
+            size_t j = t->slots[i].hash & (ncap - 1);
+            while (ns[j].key)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = t->slots[i];
+        }
+        free(t->slots);
+        t->slots = ns;
+        t->cap = ncap;
+    }
+    size_t j = h & (t->cap - 1);
+    while (t->slots[j].key && (t->slots[j].hash != h || strcmp(t->slots[j].key, key) != 0))
+        j = (j + 1) & (t->cap - 1);
+    return &t->slots[j];
+}
+
+/* ---- per-pass caches ---- */
+
+struct win {
+    struct osm_window *w;   /* NULL when the spec is bad */
+    char *error;            /* why, when bad */
+    int64_t memo_base;      /* last next-start question and answer */
+    int memo_rc;
+    int64_t memo_start, memo_close;
+    int memo_valid;
+};
+
+struct group {                /* the due tasks of one job */
+    const char *job_id;       /* NULL: tasks without a job */
+    const char **ids;
+    size_t n, cap;
+};
+
+struct pass {
+    struct osm_store *st;
+    int64_t now;
+    struct table win_index;
+    struct win *wins;
+    size_t n_wins, cap_wins;
+    struct table job_index;
+    struct group *groups;
+    size_t n_groups, cap_groups;
+};
+
+static struct win *window_of(struct pass *p, const char *text)
+{
+    uint64_t h = fnv1a(text);
+    struct slot *s = table_find(&p->win_index, text, h);
+    if (s->key)
+        return &p->wins[s->value];
+    if (p->n_wins == p->cap_wins) {
+        p->cap_wins = p->cap_wins ? p->cap_wins * 2 : 16;
+        p->wins = osm_xrealloc(p->wins, p->cap_wins * sizeof *p->wins);
+    }
+    struct win *w = &p->wins[p->n_wins];
+    memset(w, 0, sizeof *w);
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_window_parse(text, &w->w, &err) != 0)
+        w->error = osm_xstrdup(err.msg);
+    s->key = text; /* the waiting list outlives the pass's tables */
+    s->hash = h;
+    s->value = p->n_wins++;
+    p->win_index.n++;
+    return w;
+}
+
+static int window_next(struct win *w, int64_t base, int64_t *start, int64_t *close)
+{
+    if (!w->memo_valid || w->memo_base != base) {
+        w->memo_rc = osm_window_next_start(w->w, base, &w->memo_start, &w->memo_close);
+        w->memo_base = base;
+        w->memo_valid = 1;
+    }
+    *start = w->memo_start;
+    *close = w->memo_close;
+    return w->memo_rc;
+}
+
+static void add_candidate(struct pass *p, const struct osm_waiting_task *t)
+{
+    const char *key = t->job_id ? t->job_id : "";
+    uint64_t h = fnv1a(key);
+    struct slot *s = table_find(&p->job_index, key, h);
+    if (!s->key) {
+        if (p->n_groups == p->cap_groups) {
+            p->cap_groups = p->cap_groups ? p->cap_groups * 2 : 16;
+            p->groups = osm_xrealloc(p->groups, p->cap_groups * sizeof *p->groups);
+        }
+        p->groups[p->n_groups] = (struct group){.job_id = t->job_id};
+        s->key = key;
+        s->hash = h;
+        s->value = p->n_groups++;
+        p->job_index.n++;
+    }
+    struct group *g = &p->groups[s->value];
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 8;
+        g->ids = osm_xrealloc(g->ids, g->cap * sizeof *g->ids);
+    }
+    g->ids[g->n++] = t->id;
+}
+
+static void pass_free(struct pass *p)
+{
+    for (size_t i = 0; i < p->n_wins; i++) {
+        osm_window_free(p->wins[i].w);
+        free(p->wins[i].error);
+    }
+    free(p->wins);
+    free(p->win_index.slots);
+    for (size_t i = 0; i < p->n_groups; i++)
+        free(p->groups[i].ids);
+    free(p->groups);
+    free(p->job_index.slots);
+}
+
+static const char *fmt_utc(int64_t t, char buf[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, 32, "@%lld", (long long)t);
+    return buf;
+}
+
+/* ---- writing one task ---- */
+
+enum change { CH_EXPIRE, CH_SCHEDULE, CH_BAD_WINDOW };
+
+/* Read the task, change it, commit if it is still as it was read. 0 written,
+ * 1 it moved on meanwhile (left alone), -1 store error. */
+static int change_task(struct pass *p, const struct osm_waiting_task *wt, enum change what, int64_t not_before,
+                       const char *words, struct osm_err *err)
+{
+    struct osm_task t;
+    osm_task_init(&t);
+    if (osm_store_get_task(p->st, wt->id, &t, err) != 0) {
+        if (err->code == OSM_ENOTFOUND) {
+            osm_err_clear(err);
+            return 1;
+        }
+        return -1;
+    }
+    if (t.state != OSM_TASK_SUBMITTED && t.state != OSM_TASK_SCHEDULED) {
+        osm_task_free(&t);
+        return 1;
+    }
+    int was = (int)t.state;
+    const char *event = NULL;
+    switch (what) {
+    case CH_EXPIRE:
+        t.state = OSM_TASK_EXPIRED;
+        snprintf(t.phase, sizeof t.phase, "expired");
+        osm_task_set_str(&t.error_code, "schedule.expired");
+        osm_task_set_str(&t.cause, words);
+        event = "expired";
+        break;
+    case CH_SCHEDULE:
+        t.state = OSM_TASK_SCHEDULED;
+        snprintf(t.phase, sizeof t.phase, "scheduled");
+        t.not_before = not_before;
+        event = "scheduled";
+        break;
+    case CH_BAD_WINDOW:
+        t.state = OSM_TASK_FAILED;
+        snprintf(t.phase, sizeof t.phase, "failed");
+        osm_task_set_str(&t.error_code, "schedule.window");
+        osm_task_set_str(&t.cause, words);
+        event = "failed";
+        break;
+    }
+    struct osm_task_change ch = {.task = &t, .expect_state = was, .expect_rev = t.rev, .event_type = event,
+                                 .event_message = words};
+    int rc = osm_store_commit(p->st, &ch, err);
+    osm_task_free(&t);
+    return rc;
+}
+
+/* ---- the pass ---- */
+
+/* Decide one task; due ones join their job's candidates. */
+static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sched_result *res, struct osm_err *err)
+{
+    char when[32], words[2300];
+    int64_t now = p->now;
+    if (t->latest_start > 0 && now > t->latest_start) {
+        snprintf(words, sizeof words, "the task did not start before its latest start time, %s",
+                 fmt_utc(t->latest_start, when));
+        int rc = change_task(p, t, CH_EXPIRE, 0, words, err);
+        res->n_expired += rc == 0;
+        return rc < 0 ? -1 : 0;
+    }
+    int64_t base = t->not_before > now ? t->not_before : now;
+    int64_t next = t->not_before;
+    int due = t->not_before <= now, never = 0;
+    struct win *w = t->window && *t->window ? window_of(p, t->window) : NULL;
+    if (w && !w->w) {
+        snprintf(words, sizeof words,
+                 "its maintenance window cannot be used (%s); reschedule the task with a valid window", w->error);
+        return change_task(p, t, CH_BAD_WINDOW, 0, words, err) < 0 ? -1 : 0;
+    }
+    if (w) {
+        int64_t start, close;
+        if (window_next(w, base, &start, &close) == 0) {
+            due = due && start == now;
+            next = start;
+        } else {
+            due = 0; /* no opening within a year of its start: it waits */
+            never = 1;
+        }
+    }
+    if (due) {
+        res->n_due++;
+        add_candidate(p, t);
+        return 0;
+    }
+    res->n_scheduled++;
+    if (t->state == OSM_TASK_SCHEDULED && next == t->not_before)
+        return 0; /* the row already tells when it starts */
+    if (never)
+        snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
+                 fmt_utc(base, when));
+    else if (w)
+        snprintf(words, sizeof words, "waiting for its maintenance window: next start %s", fmt_utc(next, when));
+    else
+        snprintf(words, sizeof words, "waiting for its start time, %s", fmt_utc(next, when));
+    return change_task(p, t, CH_SCHEDULE, next, words, err) < 0 ? -1 : 0;
+}
+
+static int limit_of(const char *text, const char *field, int64_t n_tasks, int at_least_one, int *out,
+                    struct osm_err *err)
+{
+    int v, pct;
+    *out = -1;
+    if (!text)
+        return 0;
+    if (osm_rate_limit_parse(text, field, &v, &pct, err) != 0)
+        return -1;
+    *out = osm_rate_limit_count(v, pct, n_tasks, at_least_one);
+    return 0;
+}
+
+/* Rate control and claims of one job's due tasks. */
+static int start_group(struct pass *p, const struct group *g, const char *owner, int64_t lease_until,
+                       struct osm_sched_result *res, struct osm_err *err)
+{
+    int max_running = -1;
+    if (g->job_id) {
+        struct osm_job job;
+        osm_job_init(&job);
+        if (osm_store_get_job(p->st, g->job_id, &job, err) != 0) {
+            if (err->code == OSM_ENOTFOUND) { /* its tasks name no job we have: start none */
+                osm_err_clear(err);
+                return 0;
+            }
+            osm_err_prefix(err, "job %s", g->job_id);
+            return -1;
+        }
+        if (job.stop_reason) { /* stopped earlier: starts nothing */
+            osm_job_free(&job);
+            return 0;
+        }
+        struct osm_task_counts c;
+        if (osm_store_count_tasks(p->st, g->job_id, &c, err) != 0) {
+            osm_job_free(&job);
+            osm_err_prefix(err, "job %s", g->job_id);
+            return -1;
+        }
+        struct osm_job_progress pr = {0};
+        for (int s = 0; s < OSM_TASK_N_STATES; s++)
+            pr.n_tasks += c.by_state[s];
+        pr.running = c.by_state[OSM_TASK_RUNNING] + c.by_state[OSM_TASK_ROLLING_BACK];
+        pr.succeeded = c.by_state[OSM_TASK_SUCCEEDED];
+        pr.errors = c.by_state[OSM_TASK_FAILED] + c.by_state[OSM_TASK_ROLLED_BACK] +
+                    c.by_state[OSM_TASK_ROLLBACK_FAILED] + c.by_state[OSM_TASK_EXPIRED];
+        pr.waiting = c.by_state[OSM_TASK_SUBMITTED] + c.by_state[OSM_TASK_SCHEDULED];
+        int max_conc, max_err;
+        struct osm_err lerr = OSM_ERR_INIT;
+        char *reason = NULL;
+        int allowed = 0;
+        if (limit_of(job.max_concurrency, "max_concurrency", pr.n_tasks, 1, &max_conc, &lerr) != 0 ||
+            limit_of(job.max_errors, "max_errors", pr.n_tasks, 0, &max_err, &lerr) != 0)
+            reason = osm_xasprintf("its rate limits cannot be used (%s)", lerr.msg);
+        else
+            allowed = osm_rate_allowed(&pr, max_conc, max_err, &reason);
+        osm_job_free(&job);
+        if (reason) {
+            int rc = osm_store_set_job_stop(p->st, g->job_id, reason, err);
+            free(reason);
+            if (rc != 0)
+                return -1;
+            res->n_jobs_stopped++;
+            return 0;
+        }
+        if (allowed == 0)
+            return 0;
+        max_running = (int)pr.running + allowed;
+    }
+    size_t got = 0;
+    if (osm_store_claim_waiting(p->st, g->job_id, g->ids, g->n, max_running, owner, lease_until,
+                                res->claimed + res->n_claimed, &got, err) != 0)
+        return -1;
+    res->n_claimed += got;
+    return 0;
+}
+
+int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int64_t lease_seconds,
+                       struct osm_sched_result *res, struct osm_err *err)
+{
+    memset(res, 0, sizeof *res);
+    struct osm_waiting_task *waiting = NULL;
+    size_t n = 0;
+    if (osm_store_list_waiting(st, &waiting, &n, err) != 0) {
+        osm_err_prefix(err, "scheduler");
+        return -1;
+    }
+    res->n_waiting = n;
+    struct pass p = {.st = st, .now = now};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = visit(&p, &waiting[i], res, err);
+    if (rc == 0 && res->n_due) {
+        res->claimed = osm_xcalloc(res->n_due, sizeof *res->claimed);
+        for (size_t g = 0; g < p.n_groups && rc == 0; g++)
+            rc = start_group(&p, &p.groups[g], owner, now + lease_seconds, res, err);
+    }
+    pass_free(&p);
+    osm_waiting_free(waiting, n);
+    if (rc != 0) {
+        osm_err_prefix(err, "scheduler");
+        osm_sched_result_free(res);
+        return -1;
+    }
+    return 0;
+}
+
+void osm_sched_result_free(struct osm_sched_result *r)
+{
+    free(r->claimed);
+    r->claimed = NULL;
+    r->n_claimed = 0;
+}

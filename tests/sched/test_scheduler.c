@@ -1,0 +1,380 @@
+/* test_scheduler.c: scheduler passes end to end on a real SQLite store with
+ * jobs. The clock is injected: every pass is given its `now` (in 2030, so
+ * leases given at those times have not run out by the real clock). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "scheduler.h"
+#include "store.h"
+#include "tzif.h"
+
+static char tmpdir[256];
+static struct osm_store *st;
+static const char *owner;
+
+static int64_t utc(int y, int mo, int d, int h, int mi)
+{
+    return osm_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-sched-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_open(tmpdir, &st, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    owner = osm_store_self_owner();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    osm_store_close(st);
+    st = NULL;
+    return osm_remove_tree(tmpdir, NULL);
+}
+
+/* A job of n tasks on instances dir:/srv/NAME-i, each with the schedule
+ * given; ids written to ids[i]. */
+static void make_job(const char *name, const char *max_conc, const char *max_err, size_t n, const char *window,
+                     int64_t not_before, int64_t latest_start, char (*ids)[40], char job_id[40])
+{
+    struct osm_job job;
+    osm_job_init(&job);
+    job.name = osm_xstrdup(name);
+    job.max_concurrency = max_conc ? osm_xstrdup(max_conc) : NULL;
+    job.max_errors = max_err ? osm_xstrdup(max_err) : NULL;
+    job.spec = osm_xstrdup("{}");
+    struct osm_task *tasks = osm_xcalloc(n, sizeof *tasks);
+    for (size_t i = 0; i < n; i++) {
+        osm_task_init(&tasks[i]);
+        strcpy(tasks[i].kind, OSM_KIND_OS_MIGRATION);
+        tasks[i].instance = osm_xasprintf("dir:/srv/%s-%zu", name, i);
+        tasks[i].target = osm_xstrdup("alinux3");
+        tasks[i].window = window ? osm_xstrdup(window) : NULL;
+        tasks[i].not_before = not_before;
+        tasks[i].latest_start = latest_start;
+    }
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_create_job(st, &job, tasks, n, &err) != 0)
+        fail_msg("create job %s: %s", name, err.msg);
+    for (size_t i = 0; i < n; i++)
+        memcpy(ids[i], tasks[i].id, 40);
+    memcpy(job_id, job.id, 40);
+    osm_task_list_free(tasks, n);
+    osm_job_free(&job);
+}
+
+static struct osm_task get(const char *id)
+{
+    struct osm_task t;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_get_task(st, id, &t, &err) != 0)
+        fail_msg("get %s: %s", id, err.msg);
+    return t;
+}
+
+/* What the runner would do to a task: move it to `state`. */
+static void set_state(const char *id, enum osm_task_state state)
+{
+    struct osm_task t = get(id);
+    int was = (int)t.state;
+    t.state = state;
+    struct osm_task_change ch = {.task = &t, .expect_state = was, .expect_rev = -1, .event_type = "state"};
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    osm_task_free(&t);
+}
+
+static struct osm_sched_result pass(int64_t now)
+{
+    struct osm_sched_result r;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_scheduler_pass(st, now, owner, 300, &r, &err) != 0)
+        fail_msg("pass: %s", err.msg);
+    return r;
+}
+
+static int claimed(const struct osm_sched_result *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_claimed; i++)
+        if (strcmp(r->claimed[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+static int has_event(const char *id, const char *type, const char *words)
+{
+    struct osm_task_event *ev;
+    size_t n;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_list_events(st, id, &ev, &n, &err), 0);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        found |= strcmp(ev[i].type, type) == 0 && (!words || (ev[i].message && strstr(ev[i].message, words)));
+    osm_task_events_free(ev, n);
+    return found;
+}
+
+static void test_pass_expires_tasks_past_their_latest_start(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char ids[2][40], other[1][40], job[40], job2[40];
+    make_job("late", NULL, "5", 2, NULL, 0, now - 1, ids, job);
+    make_job("ontime", NULL, "5", 1, NULL, 0, now, other, job2);
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_waiting, 3);
+    assert_int_equal(r.n_expired, 2);
+    for (int i = 0; i < 2; i++) {
+        struct osm_task t = get(ids[i]);
+        assert_int_equal(t.state, OSM_TASK_EXPIRED);
+        assert_string_equal(t.error_code, "schedule.expired");
+        assert_non_null(strstr(t.cause, "latest start time, 2030-01-07T11:59:59Z"));
+        assert_false(claimed(&r, ids[i]));
+        assert_true(has_event(ids[i], "expired", "2030-01-07T11:59:59Z"));
+        osm_task_free(&t);
+    }
+    /* At its latest start exactly, a task may still start. */
+    assert_true(claimed(&r, other[0]));
+    osm_sched_result_free(&r);
+}
+
+static void test_pass_schedules_tasks_for_their_window_and_writes_once(void **state)
+{
+    (void)state;
+    const char *win = "{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sat\"],\"start\":\"02:00\","
+                      "\"duration\":\"4h\",\"cutoff\":\"30m\"}";
+    int64_t monday = utc(2030, 1, 7, 4, 0);     /* Monday 12:00 CST */
+    int64_t open = utc(2030, 1, 11, 18, 0);     /* Saturday 2030-01-12 02:00 CST */
+    char ids[3][40], job[40];
+    make_job("weekend", NULL, NULL, 3, win, 0, 0, ids, job);
+    struct osm_sched_result r = pass(monday);
+    assert_int_equal(r.n_scheduled, 3);
+    assert_int_equal(r.n_claimed, 0);
+    int64_t rev[3];
+    for (int i = 0; i < 3; i++) {
+        struct osm_task t = get(ids[i]);
+        assert_int_equal(t.state, OSM_TASK_SCHEDULED);
+        assert_int_equal(t.not_before, open); /* the row tells when it starts */
+        assert_true(has_event(ids[i], "scheduled", "2030-01-11T18:00:00Z"));
+        rev[i] = t.rev;
+        osm_task_free(&t);
+    }
+    osm_sched_result_free(&r);
+    /* A later pass before the window changes nothing in the rows. */
+    r = pass(monday + 86400);
+    assert_int_equal(r.n_scheduled, 3);
+    for (int i = 0; i < 3; i++) {
+        struct osm_task t = get(ids[i]);
+        assert_int_equal(t.rev, rev[i]);
+        osm_task_free(&t);
+    }
+    osm_sched_result_free(&r);
+    /* In the window: due; the ramp-up starts one of them. */
+    r = pass(open + 60);
+    assert_int_equal(r.n_due, 3);
+    assert_int_equal(r.n_claimed, 1);
+    assert_string_equal(r.claimed[0], ids[0]);
+    osm_sched_result_free(&r);
+    /* Past Saturday's cutoff the two left wait for the next Saturday. */
+    r = pass(open + 4 * 3600 - 1800);
+    assert_int_equal(r.n_due, 0);
+    assert_int_equal(r.n_scheduled, 3);
+    for (int i = 1; i < 3; i++) {
+        struct osm_task t = get(ids[i]);
+        assert_int_equal(t.not_before, open + 7 * 86400);
+        osm_task_free(&t);
+    }
+    osm_sched_result_free(&r);
+}
+
+static void test_pass_waits_for_not_before_then_starts(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char ids[1][40], job[40];
+    make_job("later", NULL, NULL, 1, NULL, now + 3600, 0, ids, job);
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_scheduled, 1);
+    struct osm_task t = get(ids[0]);
+    assert_int_equal(t.state, OSM_TASK_SCHEDULED);
+    assert_int_equal(t.not_before, now + 3600);
+    assert_true(has_event(ids[0], "scheduled", "2030-01-07T13:00:00Z"));
+    osm_task_free(&t);
+    osm_sched_result_free(&r);
+    r = pass(now + 3600);
+    assert_int_equal(r.n_claimed, 1);
+    assert_true(claimed(&r, ids[0]));
+    osm_sched_result_free(&r);
+}
+
+static void test_pass_claims_within_concurrency_and_ramp_up(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char ids[6][40], job[40];
+    make_job("ramp", "2", "5", 6, NULL, 0, 0, ids, job);
+    /* Nothing succeeded yet: one at a time. */
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_due, 6);
+    assert_int_equal(r.n_claimed, 1);
+    assert_string_equal(r.claimed[0], ids[0]);
+    osm_sched_result_free(&r);
+    /* Claimed, not yet running: still counts. */
+    r = pass(now + 10);
+    assert_int_equal(r.n_claimed, 0);
+    osm_sched_result_free(&r);
+    set_state(ids[0], OSM_TASK_RUNNING);
+    r = pass(now + 20);
+    assert_int_equal(r.n_claimed, 0);
+    osm_sched_result_free(&r);
+    /* One succeeded: two at once (and max_concurrency 2 caps the ramp-up). */
+    set_state(ids[0], OSM_TASK_SUCCEEDED);
+    r = pass(now + 30);
+    assert_int_equal(r.n_claimed, 2);
+    assert_true(claimed(&r, ids[1]) && claimed(&r, ids[2]));
+    osm_sched_result_free(&r);
+    set_state(ids[1], OSM_TASK_RUNNING);
+    set_state(ids[1], OSM_TASK_SUCCEEDED);
+    set_state(ids[2], OSM_TASK_RUNNING);
+    set_state(ids[2], OSM_TASK_SUCCEEDED);
+    r = pass(now + 40);
+    assert_int_equal(r.n_claimed, 2); /* 2^3 = 8, but max_concurrency 2 */
+    osm_sched_result_free(&r);
+}
+
+static void test_percent_concurrency_of_a_one_task_job_starts_it(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char ids[1][40], job[40];
+    make_job("single", "10%", "0", 1, NULL, 0, 0, ids, job);
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_claimed, 1);
+    osm_sched_result_free(&r);
+}
+
+static void test_job_stops_when_errors_exceed_max_errors(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char ids[5][40], job[40];
+    make_job("errors", "5", "1", 5, NULL, 0, 0, ids, job);
+    set_state(ids[0], OSM_TASK_RUNNING);
+    set_state(ids[0], OSM_TASK_FAILED);
+    /* One error does not exceed 1: tasks still start. */
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_jobs_stopped, 0);
+    assert_int_equal(r.n_claimed, 1);
+    osm_sched_result_free(&r);
+    set_state(ids[1], OSM_TASK_RUNNING);
+    set_state(ids[1], OSM_TASK_ROLLED_BACK);
+    r = pass(now + 10);
+    assert_int_equal(r.n_jobs_stopped, 1);
+    assert_int_equal(r.n_claimed, 0);
+    osm_sched_result_free(&r);
+    struct osm_job j;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_get_job(st, job, &j, &err), 0);
+    assert_non_null(j.stop_reason);
+    assert_non_null(strstr(j.stop_reason, "2 of its 5 tasks"));
+    assert_non_null(strstr(j.stop_reason, "max_errors"));
+    osm_job_free(&j);
+    /* Stopped stays stopped; it is not stopped again. */
+    r = pass(now + 20);
+    assert_int_equal(r.n_jobs_stopped, 0);
+    assert_int_equal(r.n_claimed, 0);
+    assert_int_equal(r.n_due, 3);
+    osm_sched_result_free(&r);
+}
+
+static void test_tasks_without_a_job_have_no_rate_limit(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char ids[3][40];
+    for (int i = 0; i < 3; i++) {
+        struct osm_task t;
+        osm_task_init(&t);
+        strcpy(t.kind, OSM_KIND_OS_MIGRATION);
+        t.instance = osm_xasprintf("dir:/srv/lone-%d", i);
+        struct osm_err err = OSM_ERR_INIT;
+        assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+        memcpy(ids[i], t.id, 40);
+        osm_task_free(&t);
+    }
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_claimed, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(claimed(&r, ids[i]));
+    osm_sched_result_free(&r);
+}
+
+static void test_task_with_a_bad_window_fails_naming_the_member(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char ids[1][40], job[40];
+    make_job("badwin", NULL, NULL, 1, "{\"timezone\":\"Asia/Shanghai\",\"start\":\"25:00\",\"duration\":\"1h\"}", 0, 0,
+             ids, job);
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_claimed, 0);
+    struct osm_task t = get(ids[0]);
+    assert_int_equal(t.state, OSM_TASK_FAILED);
+    assert_string_equal(t.error_code, "schedule.window");
+    assert_non_null(strstr(t.cause, "window.start"));
+    osm_task_free(&t);
+    osm_sched_result_free(&r);
+}
+
+/* Two jobs with different limits in one pass, each held to its own. */
+static void test_each_job_is_held_to_its_own_limits(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char a[4][40], b[4][40], ja[40], jb[40];
+    make_job("ja", NULL, NULL, 4, NULL, 0, 0, a, ja);
+    make_job("jb", "1", NULL, 4, NULL, 0, 0, b, jb);
+    for (int i = 0; i < 3; i++) { /* ja: 3 succeeded -> ramp-up 8, 1 waiting */
+        set_state(a[i], OSM_TASK_RUNNING);
+        set_state(a[i], OSM_TASK_SUCCEEDED);
+        set_state(b[i], OSM_TASK_RUNNING);
+        set_state(b[i], OSM_TASK_SUCCEEDED);
+    }
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_due, 2);
+    assert_int_equal(r.n_claimed, 2);
+    assert_true(claimed(&r, a[3]) && claimed(&r, b[3]));
+    osm_sched_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pass_expires_tasks_past_their_latest_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pass_schedules_tasks_for_their_window_and_writes_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pass_waits_for_not_before_then_starts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pass_claims_within_concurrency_and_ramp_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_percent_concurrency_of_a_one_task_job_starts_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_stops_when_errors_exceed_max_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tasks_without_a_job_have_no_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_with_a_bad_window_fails_naming_the_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_job_is_held_to_its_own_limits, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
