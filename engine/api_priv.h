@@ -64,7 +64,7 @@ struct api_req {
     char *reply_text;              /* a text body with its type */
     const char *reply_type;
     const char *allow;             /* 405: the Allow header */
-    const char *error_code;        /* for logs */
+    char error_code[64];           /* for logs */
 };
 
 typedef void (*api_handler)(struct api_req *rq);

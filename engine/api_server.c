@@ -183,7 +183,7 @@ int api_fail(struct api_req *rq, int status, const char *code, const char *field
     json_t *o = json_object();
     json_object_set_new(o, "error", e);
     api_reply(rq, status, o);
-    rq->error_code = code;
+    snprintf(rq->error_code, sizeof rq->error_code, "%s", code);
     return -1;
 }
 
@@ -208,7 +208,7 @@ void api_kick(struct api_req *rq)
 
 int api_in_scope(const struct api_req *rq, const char *instance)
 {
-    if (!rq->authed || !rq->who.scope)
+    if (!rq->authed || !rq->who.scope || rq->who.role == OSM_ROLE_ADMIN)
         return 1;
     return instance && fnmatch(rq->who.scope, instance, 0) == 0;
 }
@@ -290,7 +290,7 @@ static int route_match(const char *pattern, const char *path, char **param)
     return 0;
 }
 
-/* The route for the request, or an answer 404 / 405. */
+/* The route for the request, or NULL (then route_fail() answers 404 / 405). */
 static const struct api_route *route_find(struct api_req *rq)
 {
     /* Only read by send_reply() in this same call on this thread. */
@@ -308,14 +308,18 @@ static const struct api_route *route_find(struct api_req *rq)
         size_t len = strlen(allow_buf);
         snprintf(allow_buf + len, sizeof allow_buf - len, "%s%s", len ? ", " : "", routes[i].method);
     }
-    if (allow_buf[0]) {
+    if (allow_buf[0])
         rq->allow = allow_buf;
-        api_fail(rq, 405, "MethodNotAllowed", NULL, "%s is not allowed on %s (allowed: %s)", rq->method, rq->path,
-                 allow_buf);
-    } else {
-        api_fail(rq, 404, "NotFound.Route", NULL, "no such endpoint: %s %s", rq->method, rq->path);
-    }
     return NULL;
+}
+
+static void route_fail(struct api_req *rq)
+{
+    if (rq->allow)
+        api_fail(rq, 405, "MethodNotAllowed", NULL, "%s is not allowed on %s (allowed: %s)", rq->method, rq->path,
+                 rq->allow);
+    else
+        api_fail(rq, 404, "NotFound.Route", NULL, "no such endpoint: %s %s", rq->method, rq->path);
 }
 
 /* ---- authentication ---- */
@@ -352,7 +356,7 @@ static int authenticate(struct api_req *rq)
         return api_fail(rq, e.status ? e.status : 401, e.code[0] ? e.code : "SignatureDoesNotMatch", NULL, "%s",
                         e.message[0] ? e.message : "the request is not authenticated");
     rq->authed = 1;
-    if (osm_api_authorize(&rq->who, rq->route->action, NULL, &e) != 0)
+    if (rq->route && osm_api_authorize(&rq->who, rq->route->action, NULL, &e) != 0)
         return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Role", NULL, "%s", e.message);
     return 0;
 }
@@ -363,12 +367,16 @@ static void serve(struct api_req *rq)
     const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (parse_query(rq) != 0)
         return;
+    /* Who asks comes before what: an unsigned request learns nothing, not
+     * even which routes exist. */
     rq->route = route_find(rq);
-    if (!rq->route)
-        return;
-    int open = rq->route->no_auth || (rq->route->fn == api_metrics && rq->srv->cfg.public_metrics);
+    int open = rq->route && (rq->route->no_auth || (rq->route->fn == api_metrics && rq->srv->cfg.public_metrics));
     if (!open && authenticate(rq) != 0)
         return;
+    if (!rq->route) {
+        route_fail(rq);
+        return;
+    }
     if (rq->body.len > 0 && ct && strncasecmp(ct, "application/json", 16) != 0) {
         api_fail(rq, 415, "UnsupportedMediaType", NULL, "the body must be application/json, not '%s'", ct);
         return;
@@ -496,7 +504,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                             "API request duration by route", osm_metrics_seconds_bounds,
                             osm_metrics_n_seconds_bounds, rl, dt);
         osm_info("api.request", "id=%s method=%s path=%s status=%d code=%s ms=%.1f key=%s", rq->request_id,
-                 rq->method ? rq->method : "-", rq->path, rq->status, rq->error_code ? rq->error_code : "-",
+                 rq->method ? rq->method : "-", rq->path, rq->status, rq->error_code[0] ? rq->error_code : "-",
                  dt * 1000, rq->authed ? rq->who.key_id : "-");
     } else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         osm_info("api.request", "id=%s path=%s aborted=%d", rq->request_id, rq->path, (int)toe);
@@ -579,6 +587,7 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[16];
     size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
@@ -589,7 +598,6 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
     if (tls) {
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->cfg.tls_cert_pem};
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->cfg.tls_key_pem};

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "store_pg.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/osmig"
 
@@ -46,8 +48,12 @@ void osm_store_close(struct osm_store *st)
         st->ops->close(st);
 }
 
+static void new_id(const char *prefix, char id[40]);
+
 int osm_store_create_task(struct osm_store *st, struct osm_task *t, struct osm_err *err)
 {
+    if (!t->id[0])
+        new_id("t", t->id);
     return st->ops->create_task(st, t, err);
 }
 
@@ -196,9 +202,32 @@ static int unsupported(struct osm_store *st, const char *what, struct osm_err *e
 
 #define FLEET_CALL(op, ...) (st->ops->op ? st->ops->op(st, __VA_ARGS__) : unsupported(st, #op, err))
 
+/* "PREFIX-" and 12 random hex digits (48 bits), as task ids always were. */
+static void new_id(const char *prefix, char id[40])
+{
+    unsigned char r[6] = {0};
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        /* Extremely unlikely; time, pid and a counter still make a usable id. */
+        static unsigned counter;
+        int64_t t = osm_store_now() ^ ((int64_t)getpid() << 20) ^ ((int64_t)++counter << 40);
+        memcpy(r, &t, sizeof r);
+    }
+    snprintf(id, 40, "%s-%02x%02x%02x%02x%02x%02x", prefix, r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
 int osm_store_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err)
 {
-    return FLEET_CALL(create_job, job, tasks, n, err);
+    if (!st->ops->create_job)
+        return unsupported(st, "create_job", err);
+    for (size_t i = 0; i < n; i++)
+        if (!tasks[i].instance || !tasks[i].kind[0])
+            return osm_err_set(err, OSM_EUSAGE, "job: task %zu of %zu needs a kind and an instance", i + 1, n);
+    if (!job->id[0])
+        new_id("j", job->id);
+    for (size_t i = 0; i < n; i++)
+        if (!tasks[i].id[0])
+            new_id("t", tasks[i].id);
+    return st->ops->create_job(st, job, tasks, n, err);
 }
 
 int osm_store_get_job(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err)
@@ -220,6 +249,15 @@ int osm_store_set_job_stop(struct osm_store *st, const char *id, const char *rea
 int osm_store_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
                           int64_t *next_seq, struct osm_err *err)
 {
+    *out = NULL;
+    *n = 0;
+    *next_seq = 0;
+    if (f->n_states > OSM_TASK_N_STATES)
+        return osm_err_set(err, OSM_EUSAGE, "a task query names %zu states; there are %d", f->n_states,
+                           OSM_TASK_N_STATES);
+    for (size_t i = 0; i < f->n_states; i++)
+        if (f->states[i] < 0 || f->states[i] >= OSM_TASK_N_STATES)
+            return osm_err_set(err, OSM_EUSAGE, "a task query names state %d, which does not exist", f->states[i]);
     return FLEET_CALL(query_tasks, f, out, n, next_seq, err);
 }
 
@@ -248,6 +286,11 @@ int osm_store_claim_orphans(struct osm_store *st, const char *owner, int64_t now
 
 int osm_store_put_key(struct osm_store *st, const struct osm_key *k, struct osm_err *err)
 {
+    if (!k->id[0] || !k->sealed_secret)
+        return osm_err_set(err, OSM_EUSAGE, "a key needs an id and a sealed secret");
+    if (!k->role || (strcmp(k->role, "viewer") != 0 && strcmp(k->role, "operator") != 0 && strcmp(k->role, "admin") != 0))
+        return osm_err_set(err, OSM_EUSAGE, "key %s: role '%s' is not one of viewer, operator, admin", k->id,
+                           k->role ? k->role : "");
     return FLEET_CALL(put_key, k, err);
 }
 
@@ -321,9 +364,7 @@ void osm_key_list_free(struct osm_key *keys, size_t n)
 
 int osm_store_open_location(const char *location, struct osm_store **out, struct osm_err *err)
 {
-    if (location && (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0)) {
-        *out = NULL;
-        return osm_err_set(err, OSM_EUNSUPPORTED, "store %s: this build has no PostgreSQL store", location);
-    }
+    if (location && (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0))
+        return osm_store_pg_open(location, out, err);
     return osm_store_open(location, out, err);
 }

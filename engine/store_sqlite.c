@@ -18,17 +18,21 @@
 
 /* Prepared statements are kept, keyed by the address of their (static) SQL
  * text: parsing them again for every record cost a third of a record. */
-#define STMT_CACHE 24
+#define STMT_CACHE 64
 struct cached_stmt {
     const char *sql;
     sqlite3_stmt *stmt;
     int in_use;
 };
 
+/* query_tasks builds its SQL from fixed fragments, one text per combination
+ * of filters; each text is kept so that its address keys the cache above. */
+#define QUERY_SHAPES 32
 struct sqlite_store {
     struct osm_store base;
     sqlite3 *db;
     struct cached_stmt cache[STMT_CACHE];
+    char *query_sql[QUERY_SHAPES][OSM_TASK_N_STATES + 1];
 };
 
 /* The states that hold their instance, as a condition that must agree with
@@ -36,6 +40,10 @@ struct sqlite_store {
  * SQLite builds a temporary table for an IN list every time it evaluates it,
  * which on every task update cost more than the update itself. */
 #define HOLDS_INSTANCE "state<>'succeeded' AND state<>'failed' AND state<>'rolled_back' AND state<>'cancelled' AND state<>'expired'"
+
+/* Waiting to start, written exactly so in the partial index tasks_waiting and
+ * in the queries that should use it (SQLite matches the text of the term). */
+#define WAITING "(state='submitted' OR state='scheduled')"
 
 static const char *const migrations[] = {
     /* 1: tasks and their history. */
@@ -95,6 +103,41 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'step journal is append-only'); END;"
     "CREATE TRIGGER step_journal_no_delete BEFORE DELETE ON step_journal"
     "  BEGIN SELECT RAISE(ABORT, 'step journal is append-only'); END;",
+
+    /* 3: the fleet: jobs of many tasks, access keys, request nonces, and the
+     * indexes that page the task list by seq under filters. In SQLite an
+     * index ends with the rowid (seq), so tasks_by_job is (job_id, seq). */
+    "CREATE TABLE jobs("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  client_token TEXT,"
+    "  name TEXT,"
+    "  max_concurrency TEXT,"
+    "  max_errors TEXT,"
+    "  stop_reason TEXT,"
+    "  spec TEXT NOT NULL DEFAULT '{}',"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  rev INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX jobs_by_token ON jobs(client_token) WHERE client_token IS NOT NULL;"
+    "ALTER TABLE tasks ADD COLUMN job_id TEXT REFERENCES jobs(id);"
+    "CREATE INDEX tasks_by_job ON tasks(job_id);"
+    "CREATE INDEX tasks_by_job_state ON tasks(job_id, state);"
+    "CREATE INDEX tasks_by_instance ON tasks(instance);"
+    "CREATE INDEX tasks_waiting ON tasks(seq) WHERE " WAITING ";"
+    "CREATE TABLE api_keys("
+    "  id TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL,"
+    "  scope TEXT,"
+    "  sealed_secret TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE nonces("
+    "  key_id TEXT NOT NULL,"
+    "  nonce TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  PRIMARY KEY(key_id, nonce)) WITHOUT ROWID;"
+    "CREATE INDEX nonces_by_expiry ON nonces(expires);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -284,7 +327,8 @@ fail:
 
 #define TASK_COLUMNS                                                                                          \
     "id, kind, instance, target, state, phase, step, attempted, changed, progress, progress_msg, not_before, " \
-    "maint_window, latest_start, snapshot_set, error_code, cause, created, updated, options, data, owner, lease_until, rev"
+    "maint_window, latest_start, snapshot_set, error_code, cause, created, updated, options, data, owner, lease_until, rev, " \
+    "job_id"
 
 static void row_to_task(sqlite3_stmt *stmt, struct osm_task *t)
 {
@@ -314,12 +358,14 @@ static void row_to_task(sqlite3_stmt *stmt, struct osm_task *t)
     t->owner = col_dup(stmt, 21);
     t->lease_until = sqlite3_column_int64(stmt, 22);
     t->rev = sqlite3_column_int64(stmt, 23);
+    t->job_id = col_dup(stmt, 24);
 }
 
-/* The task that holds `instance`, for the one-task-per-instance error. */
-static int busy_instance_error(struct sqlite_store *s, const char *instance, struct osm_err *err)
+/* The task that holds `instance`, for the one-task-per-instance error.
+ * `job_id`: the job being created, to tell a job that names an instance twice. */
+static int busy_instance_error(struct sqlite_store *s, const char *instance, const char *job_id, struct osm_err *err)
 {
-    sqlite3_stmt *stmt = prepare(s, "SELECT id, state, phase FROM tasks WHERE instance=?1 AND " HOLDS_INSTANCE, err);
+    sqlite3_stmt *stmt = prepare(s, "SELECT id, state, phase, job_id FROM tasks WHERE instance=?1 AND " HOLDS_INSTANCE, err);
     if (!stmt)
         return -1;
     bind_text(stmt, 1, instance);
@@ -327,7 +373,11 @@ static int busy_instance_error(struct sqlite_store *s, const char *instance, str
         const char *id = (const char *)sqlite3_column_text(stmt, 0);
         const char *state = (const char *)sqlite3_column_text(stmt, 1);
         const char *phase = (const char *)sqlite3_column_text(stmt, 2);
-        if (state && strcmp(state, "rollback_failed") == 0)
+        const char *holder_job = (const char *)sqlite3_column_text(stmt, 3);
+        if (job_id && holder_job && strcmp(job_id, holder_job) == 0)
+            osm_err_set(err, OSM_ECONFLICT, "instance %s appears more than once in job %s (first as task %s)",
+                        instance, job_id, id);
+        else if (state && strcmp(state, "rollback_failed") == 0)
             osm_err_set(err, OSM_ECONFLICT,
                         "instance %s is held by task %s, whose rollback failed: a person must restore the instance "
                         "(see `osmig task show %s`) and then roll it back with `osmig rollback %s`",
@@ -337,7 +387,7 @@ static int busy_instance_error(struct sqlite_store *s, const char *instance, str
                         "instance %s already has an unfinished task %s (state %s, phase %s): wait for it, "
                         "or cancel it with `osmig cancel %s`", instance, id, state, phase, id);
     } else {
-        osm_err_set(err, OSM_ECONFLICT, "instance %s already has an unfinished task", instance);
+        osm_err_set(err, OSM_ECONFLICT, "instance %s already has an unfinished task (or a task id was taken)", instance);
     }
     done(s, stmt);
     return -1;
@@ -389,23 +439,19 @@ static void new_task_id(char id[40])
     snprintf(id, 40, "t-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
 }
 
-static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_err *err)
+/* Insert one task row and its "submitted" event, inside the caller's
+ * transaction. A busy instance (or a second task of one job on the same
+ * instance) is reported before the caller rolls back, while the holder is
+ * still visible. */
+static int insert_task(struct sqlite_store *s, struct osm_task *t, int64_t now, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
-    if (!t->id[0])
-        new_task_id(t->id);
-    if (!t->instance || !t->kind[0])
-        return osm_err_set(err, OSM_EUSAGE, "a task needs a kind and an instance");
-    int64_t now = osm_store_now();
     t->created = t->updated = now;
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
     sqlite3_stmt *stmt = prepare(s,
         "INSERT INTO tasks(id, kind, instance, target, state, phase, progress, not_before, maint_window, "
-        "latest_start, options, data, created, updated, owner, lease_until) "
-        "VALUES(?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?10,?11,?12,?12,?13,?14)", err);
+        "latest_start, options, data, created, updated, owner, lease_until, job_id) "
+        "VALUES(?1,?2,?3,?4,?5,?6,0,?7,?8,?9,?10,?11,?12,?12,?13,?14,?15)", err);
     if (!stmt)
-        goto fail;
+        return -1;
     bind_text(stmt, 1, t->id);
     bind_text(stmt, 2, t->kind);
     bind_text(stmt, 3, t->instance);
@@ -420,25 +466,36 @@ static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_e
     sqlite3_bind_int64(stmt, 12, now);
     bind_text(stmt, 13, t->owner);
     sqlite3_bind_int64(stmt, 14, t->owner ? t->lease_until : 0);
+    bind_text(stmt, 15, t->job_id);
     int rc = sqlite3_step(stmt);
     done(s, stmt);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        rollback_quietly(s);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
         /* Either the instance is busy or (one in 2^48) the id is taken. */
-        return busy_instance_error(s, t->instance, err);
-    }
-    if (rc != SQLITE_DONE) {
-        db_fail(st, s->db, err, "adding a task");
-        goto fail;
-    }
+        return busy_instance_error(s, t->instance, t->job_id, err);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return osm_err_set(err, OSM_ENOTFOUND, "state store %s: task %s names job '%s', which does not exist",
+                           s->base.location, t->id, t->job_id ? t->job_id : "");
+    if (rc != SQLITE_DONE)
+        return db_fail(&s->base, s->db, err, "adding a task");
     char msg[600];
     snprintf(msg, sizeof msg, "%s of %s%s%s", t->kind, t->instance, t->target ? " to " : "", t->target ? t->target : "");
-    if (add_event(s, t->id, now, "submitted", msg, err) != 0 || exec(s, "COMMIT", err) != 0)
-        goto fail;
+    return add_event(s, t->id, now, "submitted", msg, err);
+}
+
+static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    if (!t->id[0])
+        new_task_id(t->id);
+    if (!t->instance || !t->kind[0])
+        return osm_err_set(err, OSM_EUSAGE, "a task needs a kind and an instance");
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    if (insert_task(s, t, osm_store_now(), err) != 0 || exec(s, "COMMIT", err) != 0) {
+        rollback_quietly(s);
+        return -1;
+    }
     return 0;
-fail:
-    rollback_quietly(s);
-    return -1;
 }
 
 static int sq_get_task(struct osm_store *st, const char *id, struct osm_task *out, struct osm_err *err)
@@ -524,7 +581,7 @@ static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, str
     done(s, stmt);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         rollback_quietly(s);
-        return busy_instance_error(s, t->instance, err);
+        return busy_instance_error(s, t->instance, NULL, err);
     }
     if (rc != SQLITE_DONE) {
         db_fail(st, s->db, err, "updating a task");
@@ -680,11 +737,591 @@ static int sq_release(struct osm_store *st, const char *id, const char *owner, s
     return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "releasing a task");
 }
 
+/* ---- fleet: jobs ---- */
+
+#define JOB_COLUMNS "seq, id, client_token, name, max_concurrency, max_errors, stop_reason, spec, created, updated, rev"
+
+static int64_t row_to_job(sqlite3_stmt *stmt, struct osm_job *j)
+{
+    osm_job_init(j);
+    col_copy(stmt, 1, j->id, sizeof j->id);
+    j->client_token = col_dup(stmt, 2);
+    j->name = col_dup(stmt, 3);
+    j->max_concurrency = col_dup(stmt, 4);
+    j->max_errors = col_dup(stmt, 5);
+    j->stop_reason = col_dup(stmt, 6);
+    j->spec = col_dup(stmt, 7);
+    j->created = sqlite3_column_int64(stmt, 8);
+    j->updated = sqlite3_column_int64(stmt, 9);
+    j->rev = sqlite3_column_int64(stmt, 10);
+    return sqlite3_column_int64(stmt, 0);
+}
+
+/* 1 and job->id set when a job has this client token, 0 when none. */
+static int find_token(struct sqlite_store *s, struct osm_job *job, struct osm_err *err)
+{
+    sqlite3_stmt *stmt = prepare(s, "SELECT id FROM jobs WHERE client_token=?1", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, job->client_token);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        col_copy(stmt, 0, job->id, sizeof job->id);
+    done(s, stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "looking up a job's client token");
+}
+
+static int sq_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n,
+                         struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    int64_t now = osm_store_now();
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    if (job->client_token) {
+        int found = find_token(s, job, err);
+        if (found != 0) {
+            rollback_quietly(s);
+            return found;
+        }
+    }
+    sqlite3_stmt *stmt = prepare(s,
+        "INSERT INTO jobs(id, client_token, name, max_concurrency, max_errors, stop_reason, spec, created, updated) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8)", err);
+    if (!stmt)
+        goto fail;
+    bind_text(stmt, 1, job->id);
+    bind_text(stmt, 2, job->client_token);
+    bind_text(stmt, 3, job->name);
+    bind_text(stmt, 4, job->max_concurrency);
+    bind_text(stmt, 5, job->max_errors);
+    bind_text(stmt, 6, job->stop_reason);
+    bind_text(stmt, 7, job->spec ? job->spec : "{}");
+    sqlite3_bind_int64(stmt, 8, now);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        osm_err_set(err, OSM_ECONFLICT, "state store %s: a job with id %s exists", st->location, job->id);
+        goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        db_fail(st, s->db, err, "adding a job");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        osm_task_set_str(&tasks[i].job_id, job->id);
+        if (insert_task(s, &tasks[i], now, err) != 0) {
+            osm_err_prefix(err, "job %s, task %zu of %zu", job->id, i + 1, n);
+            goto fail;
+        }
+    }
+    if (exec(s, "COMMIT", err) != 0)
+        goto fail;
+    job->created = job->updated = now;
+    job->rev = 0;
+    return 0;
+fail:
+    rollback_quietly(s);
+    return -1;
+}
+
+static int sq_get_job(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id=?1", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        row_to_job(stmt, out);
+    done(s, stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return osm_err_set(err, OSM_ENOTFOUND, "no job '%s' in %s", id, st->location);
+    return db_fail(st, s->db, err, "reading a job");
+}
+
+/* Paging: fetch one row more than asked; its presence says there is a next page. */
+static int64_t page_limit(size_t limit)
+{
+    return limit ? (int64_t)limit + 1 : -1;
+}
+
+static int sq_list_jobs(struct osm_store *st, int64_t after_seq, size_t limit, struct osm_job **out, size_t *n,
+                        int64_t *next_seq, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    *next_seq = 0;
+    sqlite3_stmt *stmt = prepare(s, "SELECT " JOB_COLUMNS " FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2", err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, after_seq);
+    sqlite3_bind_int64(stmt, 2, page_limit(limit));
+    size_t cap = 0;
+    int64_t last = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (limit && *n == limit) {
+            *next_seq = last;
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        last = row_to_job(stmt, &(*out)[(*n)++]);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_job_list_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        *next_seq = 0;
+        return db_fail(st, s->db, err, "listing jobs");
+    }
+    return 0;
+}
+
+static int sq_set_job_stop(struct osm_store *st, const char *id, const char *reason, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s, "UPDATE jobs SET stop_reason=?2, updated=?3, rev=rev+1 WHERE id=?1", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    bind_text(stmt, 2, reason);
+    sqlite3_bind_int64(stmt, 3, osm_store_now());
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc != SQLITE_DONE)
+        return db_fail(st, s->db, err, "setting a job's stop reason");
+    if (sqlite3_changes(s->db) == 0)
+        return osm_err_set(err, OSM_ENOTFOUND, "no job '%s' in %s", id, st->location);
+    return 0;
+}
+
+/* ---- fleet: task queries ---- */
+
+enum { Q_INSTANCE = 1, Q_TARGET = 2, Q_JOB = 4, Q_FROM = 8, Q_TO = 16 };
+
+/* The SQL of one shape of query (which filters, how many states), built
+ * from fixed text only: values are bound. */
+static const char *query_sql(struct sqlite_store *s, unsigned mask, size_t n_states)
+{
+    char **slot = &s->query_sql[mask][n_states];
+    if (*slot)
+        return *slot;
+    struct osm_buf b;
+    osm_buf_init(&b);
+    osm_buf_adds(&b, "SELECT " TASK_COLUMNS ", seq FROM tasks WHERE seq > ?1");
+    if (n_states) {
+        osm_buf_adds(&b, " AND state IN (");
+        for (size_t i = 0; i < n_states; i++)
+            osm_buf_addf(&b, "%s?%zu", i ? "," : "", 10 + i);
+        osm_buf_adds(&b, ")");
+    }
+    if (mask & Q_INSTANCE)
+        osm_buf_adds(&b, " AND instance = ?3");
+    if (mask & Q_TARGET)
+        osm_buf_adds(&b, " AND target = ?4");
+    if (mask & Q_JOB)
+        osm_buf_adds(&b, " AND job_id = ?5");
+    if (mask & Q_FROM)
+        osm_buf_adds(&b, " AND created >= ?6");
+    if (mask & Q_TO)
+        osm_buf_adds(&b, " AND created < ?7");
+    osm_buf_adds(&b, " ORDER BY seq LIMIT ?2");
+    *slot = osm_buf_detach(&b);
+    return *slot;
+}
+
+static int sq_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
+                          int64_t *next_seq, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    *next_seq = 0;
+    if (f->n_states > OSM_TASK_N_STATES)
+        return osm_err_set(err, OSM_EUSAGE, "a task query names %zu states; there are %d", f->n_states,
+                           OSM_TASK_N_STATES);
+    unsigned mask = (f->instance ? Q_INSTANCE : 0) | (f->target ? Q_TARGET : 0) | (f->job_id ? Q_JOB : 0) |
+                    (f->created_from ? Q_FROM : 0) | (f->created_to ? Q_TO : 0);
+    sqlite3_stmt *stmt = prepare(s, query_sql(s, mask, f->n_states), err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, f->after_seq);
+    sqlite3_bind_int64(stmt, 2, page_limit(f->limit));
+    bind_text(stmt, 3, f->instance);
+    bind_text(stmt, 4, f->target);
+    bind_text(stmt, 5, f->job_id);
+    sqlite3_bind_int64(stmt, 6, f->created_from);
+    sqlite3_bind_int64(stmt, 7, f->created_to);
+    for (size_t i = 0; i < f->n_states; i++)
+        bind_text(stmt, (int)(10 + i), osm_task_state_name((enum osm_task_state)f->states[i]));
+    size_t cap = 0;
+    int64_t last = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (f->limit && *n == f->limit) {
+            *next_seq = last;
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        row_to_task(stmt, &(*out)[(*n)++]);
+        last = sqlite3_column_int64(stmt, 25);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_task_list_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        *next_seq = 0;
+        return db_fail(st, s->db, err, "querying tasks");
+    }
+    return 0;
+}
+
+static int sq_count_tasks(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt = job_id ? prepare(s, "SELECT state, count(*) FROM tasks WHERE job_id=?1 GROUP BY state", err)
+                                : prepare(s, "SELECT state, count(*) FROM tasks GROUP BY state", err);
+    if (!stmt)
+        return -1;
+    if (job_id)
+        bind_text(stmt, 1, job_id);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int state = osm_task_state_parse((const char *)sqlite3_column_text(stmt, 0));
+        if (state >= 0)
+            out->by_state[state] += sqlite3_column_int64(stmt, 1);
+    }
+    done(s, stmt);
+    return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "counting tasks");
+}
+
+static int sq_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = prepare(s,
+        "SELECT id, job_id, maint_window, not_before, latest_start, created, state FROM tasks "
+        "INDEXED BY tasks_waiting WHERE " WAITING " ORDER BY seq", err);
+    if (!stmt)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        struct osm_waiting_task *w = &(*out)[(*n)++];
+        col_copy(stmt, 0, w->id, sizeof w->id);
+        w->job_id = col_dup(stmt, 1);
+        w->window = col_dup(stmt, 2);
+        w->not_before = sqlite3_column_int64(stmt, 3);
+        w->latest_start = sqlite3_column_int64(stmt, 4);
+        w->created = sqlite3_column_int64(stmt, 5);
+        int state = osm_task_state_parse((const char *)sqlite3_column_text(stmt, 6));
+        w->state = state < 0 ? OSM_TASK_SUBMITTED : state;
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_waiting_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, "listing waiting tasks");
+    }
+    return 0;
+}
+
+/* ---- fleet: claims ---- */
+
+/* Running or claimed: what counts against a job's max_running. A waiting
+ * task counts while its claim's lease runs. */
+#define RUNNING_OR_CLAIMED \
+    "(state='running' OR state='rolling_back' OR (" WAITING " AND owner IS NOT NULL AND lease_until >= ?2))"
+
+static int sq_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
+                            int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
+                            size_t *n_claimed, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *n_claimed = 0;
+    int64_t now = osm_store_now();
+    /* BEGIN IMMEDIATE takes the write lock: workers on one file are
+     * serialised, so the count below holds until COMMIT. */
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    int64_t room = -1;
+    if (max_running >= 0) {
+        sqlite3_stmt *stmt = prepare(s, "SELECT count(*) FROM tasks WHERE job_id IS ?1 AND " RUNNING_OR_CLAIMED, err);
+        if (!stmt)
+            goto fail;
+        bind_text(stmt, 1, job_id);
+        sqlite3_bind_int64(stmt, 2, now);
+        int rc = sqlite3_step(stmt);
+        int64_t busy = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+        done(s, stmt);
+        if (rc != SQLITE_ROW) {
+            db_fail(st, s->db, err, "counting a job's running tasks");
+            goto fail;
+        }
+        room = max_running - busy;
+    }
+    sqlite3_stmt *stmt = prepare(s,
+        "UPDATE tasks SET owner=?3, lease_until=?4 WHERE id=?1 AND job_id IS ?5 AND " WAITING
+        " AND (owner IS NULL OR lease_until < ?2)", err);
+    if (!stmt)
+        goto fail;
+    for (size_t i = 0; i < n_ids && (room < 0 || (int64_t)*n_claimed < room); i++) {
+        bind_text(stmt, 1, ids[i]);
+        sqlite3_bind_int64(stmt, 2, now);
+        bind_text(stmt, 3, owner);
+        sqlite3_bind_int64(stmt, 4, lease_until);
+        bind_text(stmt, 5, job_id);
+        int rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_DONE) {
+            done(s, stmt);
+            db_fail(st, s->db, err, "claiming waiting tasks");
+            goto fail;
+        }
+        if (sqlite3_changes(s->db) == 1)
+            snprintf(claimed[(*n_claimed)++], 40, "%s", ids[i]);
+    }
+    done(s, stmt);
+    if (exec(s, "COMMIT", err) != 0)
+        goto fail;
+    return 0;
+fail:
+    *n_claimed = 0;
+    rollback_quietly(s);
+    return -1;
+}
+
+static int sq_claim_orphans(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
+                            char (*claimed)[40], size_t *n_claimed, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *n_claimed = 0;
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = prepare(s,
+        "SELECT id, owner, lease_until FROM tasks WHERE state='running' OR state='rolling_back' ORDER BY seq", err);
+    if (!stmt)
+        goto fail;
+    /* Whether an owner of this host is alive is a question for the kernel,
+     * not SQL: the candidates are read, then judged one by one. */
+    char (*pick)[40] = NULL;
+    size_t n_pick = 0, cap = 0;
+    int rc = SQLITE_DONE;
+    while (n_pick < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *cur = (const char *)sqlite3_column_text(stmt, 1);
+        int64_t lease = sqlite3_column_int64(stmt, 2);
+        if (cur && strcmp(cur, owner) == 0)
+            continue;
+        if (cur && !osm_store_owner_dead(cur) && (lease >= now || osm_store_owner_alive_here(cur)))
+            continue;
+        if (n_pick == cap) {
+            cap = cap ? cap * 2 : 16;
+            pick = osm_xrealloc(pick, cap * sizeof *pick);
+        }
+        col_copy(stmt, 0, pick[n_pick++], 40);
+    }
+    if (n_pick < max && rc != SQLITE_DONE) {
+        done(s, stmt);
+        free(pick);
+        db_fail(st, s->db, err, "finding orphaned tasks");
+        goto fail;
+    }
+    done(s, stmt);
+    stmt = prepare(s, "UPDATE tasks SET owner=?2, lease_until=?3 WHERE id=?1", err);
+    if (!stmt) {
+        free(pick);
+        goto fail;
+    }
+    for (size_t i = 0; i < n_pick; i++) {
+        bind_text(stmt, 1, pick[i]);
+        bind_text(stmt, 2, owner);
+        sqlite3_bind_int64(stmt, 3, lease_until);
+        rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_DONE) {
+            done(s, stmt);
+            free(pick);
+            db_fail(st, s->db, err, "claiming orphaned tasks");
+            goto fail;
+        }
+        memcpy(claimed[i], pick[i], 40);
+    }
+    done(s, stmt);
+    free(pick);
+    if (exec(s, "COMMIT", err) != 0)
+        goto fail;
+    *n_claimed = n_pick;
+    return 0;
+fail:
+    *n_claimed = 0;
+    rollback_quietly(s);
+    return -1;
+}
+
+/* ---- fleet: keys and nonces ---- */
+
+static int sq_put_key(struct osm_store *st, const struct osm_key *k, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s,
+        "INSERT INTO api_keys(id, role, scope, sealed_secret, created, disabled) VALUES(?1,?2,?3,?4,?5,?6)", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, k->id);
+    bind_text(stmt, 2, k->role);
+    bind_text(stmt, 3, k->scope);
+    bind_text(stmt, 4, k->sealed_secret);
+    sqlite3_bind_int64(stmt, 5, k->created ? k->created : osm_store_now());
+    sqlite3_bind_int(stmt, 6, k->disabled ? 1 : 0);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+        return osm_err_set(err, OSM_ECONFLICT, "a key with id '%s' exists in %s", k->id, st->location);
+    return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "adding a key");
+}
+
+#define KEY_COLUMNS "id, role, scope, sealed_secret, created, disabled"
+
+static void row_to_key(sqlite3_stmt *stmt, struct osm_key *k)
+{
+    memset(k, 0, sizeof *k);
+    col_copy(stmt, 0, k->id, sizeof k->id);
+    k->role = col_dup(stmt, 1);
+    k->scope = col_dup(stmt, 2);
+    k->sealed_secret = col_dup(stmt, 3);
+    k->created = sqlite3_column_int64(stmt, 4);
+    k->disabled = sqlite3_column_int(stmt, 5);
+}
+
+static int sq_get_key(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id=?1", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        row_to_key(stmt, out);
+    done(s, stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return osm_err_set(err, OSM_ENOTFOUND, "no key '%s' in %s", id, st->location);
+    return db_fail(st, s->db, err, "reading a key");
+}
+
+static int sq_list_keys(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = prepare(s, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY id", err);
+    if (!stmt)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        row_to_key(stmt, &(*out)[(*n)++]);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_key_list_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, "listing keys");
+    }
+    return 0;
+}
+
+static int sq_delete_key(struct osm_store *st, const char *id, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s, "DELETE FROM api_keys WHERE id=?1", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc != SQLITE_DONE)
+        return db_fail(st, s->db, err, "deleting a key");
+    if (sqlite3_changes(s->db) == 0)
+        return osm_err_set(err, OSM_ENOTFOUND, "no key '%s' in %s", id, st->location);
+    return 0;
+}
+
+static int sq_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                        struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    /* Forget what expired first, so an expired nonce counts as new. */
+    sqlite3_stmt *stmt = prepare(s, "DELETE FROM nonces WHERE expires < ?1", err);
+    if (!stmt)
+        goto fail;
+    sqlite3_bind_int64(stmt, 1, now);
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        db_fail(st, s->db, err, "forgetting expired nonces");
+        goto fail;
+    }
+    stmt = prepare(s, "INSERT OR IGNORE INTO nonces(key_id, nonce, expires) VALUES(?1,?2,?3)", err);
+    if (!stmt)
+        goto fail;
+    bind_text(stmt, 1, key_id);
+    bind_text(stmt, 2, nonce);
+    sqlite3_bind_int64(stmt, 3, expires);
+    rc = sqlite3_step(stmt);
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        db_fail(st, s->db, err, "recording a nonce");
+        goto fail;
+    }
+    int fresh = sqlite3_changes(s->db) == 1;
+    if (exec(s, "COMMIT", err) != 0)
+        goto fail;
+    return fresh;
+fail:
+    rollback_quietly(s);
+    return -1;
+}
+
 static void sq_close(struct osm_store *st)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
     for (int i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(s->cache[i].stmt);
+    for (int i = 0; i < QUERY_SHAPES; i++)
+        for (int j = 0; j <= OSM_TASK_N_STATES; j++)
+            free(s->query_sql[i][j]);
     sqlite3_close(s->db);
     free(st->location);
     free(s);
@@ -701,6 +1338,20 @@ static const struct osm_store_ops sqlite_ops = {
     .list_journal = sq_list_journal,
     .claim = sq_claim,
     .release = sq_release,
+    .create_job = sq_create_job,
+    .get_job = sq_get_job,
+    .list_jobs = sq_list_jobs,
+    .set_job_stop = sq_set_job_stop,
+    .query_tasks = sq_query_tasks,
+    .count_tasks = sq_count_tasks,
+    .list_waiting = sq_list_waiting,
+    .claim_waiting = sq_claim_waiting,
+    .claim_orphans = sq_claim_orphans,
+    .put_key = sq_put_key,
+    .get_key = sq_get_key,
+    .list_keys = sq_list_keys,
+    .delete_key = sq_delete_key,
+    .use_nonce = sq_use_nonce,
 };
 
 static int open_at(const char *db_path, int version, struct osm_store **out, struct osm_err *err)

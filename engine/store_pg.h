@@ -1,0 +1,33 @@
+/* store_pg: the PostgreSQL task store (libpq), for several engine workers
+ * sharing one fleet. It implements every operation of store.h with the same
+ * semantics as the SQLite store: one task holding an instance (a partial
+ * unique index), append-only history and journal (statement triggers), rev
+ * checks in commit, claims with leases, and claims of due or orphaned tasks
+ * with SELECT ... FOR UPDATE SKIP LOCKED so that workers never take one task
+ * twice. Only parameterised queries; the schema is versioned like SQLite's.
+ * Messages name the URL without its password. */
+#ifndef OSM_STORE_PG_H
+#define OSM_STORE_PG_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+/* Open the store at a postgresql:// or postgres:// URL, creating or
+ * migrating the schema. A schema newer than this program is refused. */
+int osm_store_pg_open(const char *url, struct osm_store **out, struct osm_err *err);
+int osm_store_pg_schema_latest(void);
+/* `url` with its password removed (user:password@ and password=...), for
+ * messages. Caller frees. */
+char *osm_store_pg_redact(const char *url);
+/* The PGconn * behind a PostgreSQL store; NULL for other stores. */
+void *osm_store_pg_handle(struct osm_store *st);
+
+/* For tests. Run one SQL text on the store's connection: 0 when it
+ * succeeded, -1 with the server's message in `msg`. */
+int osm_store_pg_exec_raw(struct osm_store *st, const char *sql, char *msg, size_t size);
+/* Drop osmig's tables, functions and data from the database at `url` (a
+ * test server's), so that the next open starts from an empty schema. */
+int osm_store_pg_reset(const char *url, struct osm_err *err);
+
+#endif

@@ -1,0 +1,850 @@
+/* test_store_contract.c: the fleet contract of the task store (store.h),
+ * the same cases against every store: SQLite on a real file, and PostgreSQL
+ * when OSMIG_TEST_PG_URL names a server (tests/fleet/pg_server.sh starts
+ * one; the ctest wrapper does that). Each case starts from an empty store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "store.h"
+#include "store_pg.h"
+#include "store_sqlite.h"
+
+/* ---- the store under test ---- */
+
+static int use_pg;            /* set by the group: 0 SQLite, 1 PostgreSQL */
+static const char *pg_url;
+static char tmpdir[256];
+
+static struct osm_store *open_store(void)
+{
+    struct osm_store *st = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_open_location(use_pg ? pg_url : tmpdir, &st, &err) != 0)
+        fail_msg("open %s: %s", use_pg ? "postgresql" : tmpdir, err.msg);
+    return st;
+}
+
+/* Run SQL on the store's own connection, as an intruder would; 0 when it
+ * succeeded, else -1 with the database's message in `msg`. */
+static int raw_exec(struct osm_store *st, const char *sql, char *msg, size_t size)
+{
+    msg[0] = '\0';
+    if (use_pg)
+        return osm_store_pg_exec_raw(st, sql, msg, size);
+    char *m = NULL;
+    int rc = sqlite3_exec(osm_store_sqlite_handle(st), sql, NULL, NULL, &m);
+    if (m)
+        snprintf(msg, size, "%s", m);
+    sqlite3_free(m);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-contract-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    if (use_pg) {
+        /* An empty database: drop whatever the previous case left. */
+        struct osm_err err = OSM_ERR_INIT;
+        if (osm_store_pg_reset(pg_url, &err) != 0) {
+            fprintf(stderr, "reset %s: %s\n", pg_url, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return osm_remove_tree(tmpdir, NULL);
+}
+
+/* ---- helpers ---- */
+
+static void task_for(struct osm_task *t, const char *instance, const char *target)
+{
+    osm_task_init(t);
+    strcpy(t->kind, OSM_KIND_OS_MIGRATION);
+    t->instance = osm_xstrdup(instance);
+    t->target = target ? osm_xstrdup(target) : NULL;
+}
+
+/* A job of n tasks on instances PREFIX-0 .. PREFIX-(n-1); ids in job->id and
+ * ids[i] (when ids is given). */
+static int make_job(struct osm_store *st, struct osm_job *job, const char *token, const char *prefix, size_t n,
+                    char (*ids)[40], struct osm_err *err)
+{
+    osm_job_init(job);
+    job->client_token = token ? osm_xstrdup(token) : NULL;
+    job->name = osm_xstrdup(prefix);
+    job->max_concurrency = osm_xstrdup("10%");
+    job->spec = osm_xstrdup("{\"targets\":1}");
+    struct osm_task *tasks = osm_xcalloc(n ? n : 1, sizeof *tasks);
+    for (size_t i = 0; i < n; i++) {
+        char inst[128];
+        snprintf(inst, sizeof inst, "dir:/srv/%s-%zu", prefix, i);
+        task_for(&tasks[i], inst, i % 2 ? "alinux3" : "rocky9");
+        if (i % 3 == 0)
+            tasks[i].window = osm_xstrdup("sat 02:00-04:00");
+    }
+    int rc = osm_store_create_job(st, job, tasks, n, err);
+    for (size_t i = 0; i < n; i++) {
+        if (ids)
+            memcpy(ids[i], tasks[i].id, 40);
+        osm_task_free(&tasks[i]);
+    }
+    free(tasks);
+    return rc;
+}
+
+static void set_state(struct osm_store *st, const char *id, enum osm_task_state state)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task t;
+    if (osm_store_get_task(st, id, &t, &err) != 0)
+        fail_msg("get %s: %s", id, err.msg);
+    t.state = state;
+    snprintf(t.phase, sizeof t.phase, "%s", osm_task_state_name(state));
+    struct osm_task_change ch = {.task = &t, .expect_state = -1, .expect_rev = t.rev, .event_type = "state",
+                                 .event_message = osm_task_state_name(state)};
+    if (osm_store_commit(st, &ch, &err) != 0)
+        fail_msg("commit %s: %s", id, err.msg);
+    osm_task_free(&t);
+}
+
+static size_t count_query(struct osm_store *st, const struct osm_task_filter *f)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task *list;
+    size_t n;
+    int64_t next;
+    if (osm_store_query_tasks(st, f, &list, &n, &next, &err) != 0)
+        fail_msg("query: %s", err.msg);
+    osm_task_list_free(list, n);
+    return n;
+}
+
+static size_t count_jobs(struct osm_store *st)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job *jobs;
+    size_t n;
+    int64_t next;
+    if (osm_store_list_jobs(st, 0, 0, &jobs, &n, &next, &err) != 0)
+        fail_msg("list jobs: %s", err.msg);
+    osm_job_list_free(jobs, n);
+    return n;
+}
+
+/* ---- cases ---- */
+
+static void create_job_writes_the_job_and_every_task_with_its_job_id(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job job;
+    char ids[5][40];
+    assert_int_equal(make_job(st, &job, NULL, "web", 5, ids, &err), 0);
+    assert_true(job.id[0] != '\0');
+
+    struct osm_job got;
+    assert_int_equal(osm_store_get_job(st, job.id, &got, &err), 0);
+    assert_string_equal(got.name, "web");
+    assert_string_equal(got.max_concurrency, "10%");
+    assert_null(got.max_errors);
+    assert_null(got.client_token);
+    assert_string_equal(got.spec, "{\"targets\":1}");
+    osm_job_free(&got);
+
+    struct osm_task t;
+    assert_int_equal(osm_store_get_task(st, ids[3], &t, &err), 0);
+    assert_string_equal(t.job_id, job.id);
+    assert_string_equal(t.instance, "dir:/srv/web-3");
+    assert_string_equal(t.target, "alinux3");
+    assert_string_equal(t.window, "sat 02:00-04:00");
+    assert_int_equal(t.state, OSM_TASK_SUBMITTED);
+    osm_task_free(&t);
+    struct osm_task_event *ev;
+    size_t n;
+    assert_int_equal(osm_store_list_events(st, ids[0], &ev, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ev[0].type, "submitted");
+    osm_task_events_free(ev, n);
+
+    assert_int_equal(osm_store_get_job(st, "j-nosuch", &got, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "j-nosuch"));
+
+    assert_int_equal(osm_store_set_job_stop(st, job.id, "3 errors, limit 2", &err), 0);
+    assert_int_equal(osm_store_get_job(st, job.id, &got, &err), 0);
+    assert_string_equal(got.stop_reason, "3 errors, limit 2");
+    assert_int_equal(got.rev, 1);
+    osm_job_free(&got);
+    assert_int_equal(osm_store_set_job_stop(st, job.id, NULL, &err), 0);
+    assert_int_equal(osm_store_get_job(st, job.id, &got, &err), 0);
+    assert_null(got.stop_reason);
+    osm_job_free(&got);
+    assert_int_equal(osm_store_set_job_stop(st, "j-nosuch", "x", &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    osm_job_free(&job);
+    osm_store_close(st);
+}
+
+static void create_job_with_a_known_client_token_returns_that_job_and_writes_nothing(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job a, b;
+    assert_int_equal(make_job(st, &a, "tok-1", "web", 3, NULL, &err), 0);
+    /* The same request again (other instances even): the first job. */
+    assert_int_equal(make_job(st, &b, "tok-1", "db", 4, NULL, &err), 1);
+    assert_string_equal(b.id, a.id);
+    assert_int_equal(count_jobs(st), 1);
+    struct osm_task_filter all = {0};
+    assert_int_equal(count_query(st, &all), 3);
+    osm_job_free(&b);
+    /* Another token is another job. */
+    assert_int_equal(make_job(st, &b, "tok-2", "db", 4, NULL, &err), 0);
+    assert_string_not_equal(b.id, a.id);
+    assert_int_equal(count_jobs(st), 2);
+    osm_job_free(&a);
+    osm_job_free(&b);
+    osm_store_close(st);
+}
+
+static void create_job_on_a_busy_instance_fails_whole_naming_both_and_leaves_nothing(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task holder;
+    task_for(&holder, "dir:/srv/web-2", "alinux3");
+    assert_int_equal(osm_store_create_task(st, &holder, &err), 0);
+
+    struct osm_job job;
+    assert_int_equal(make_job(st, &job, "tok-busy", "web", 4, NULL, &err), -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(err.msg, "dir:/srv/web-2"));
+    assert_non_null(strstr(err.msg, holder.id));
+    osm_job_free(&job);
+    /* Nothing of it: no job, no task on the other instances, the token free. */
+    assert_int_equal(count_jobs(st), 0);
+    struct osm_task_filter f = {.instance = "dir:/srv/web-0"};
+    assert_int_equal(count_query(st, &f), 0);
+    struct osm_task_filter all = {0};
+    assert_int_equal(count_query(st, &all), 1);
+
+    /* An instance named twice in one job is refused the same way. */
+    struct osm_task twice[2];
+    task_for(&twice[0], "dir:/srv/dup", NULL);
+    task_for(&twice[1], "dir:/srv/dup", NULL);
+    osm_job_init(&job);
+    assert_int_equal(osm_store_create_job(st, &job, twice, 2, &err), -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(err.msg, "dir:/srv/dup"));
+    assert_non_null(strstr(err.msg, "more than once"));
+    osm_task_free(&twice[0]);
+    osm_task_free(&twice[1]);
+    assert_int_equal(count_jobs(st), 0);
+
+    /* Once the holder finished, the same token creates the job. */
+    set_state(st, holder.id, OSM_TASK_SUCCEEDED);
+    assert_int_equal(make_job(st, &job, "tok-busy", "web", 4, NULL, &err), 0);
+    assert_int_equal(count_jobs(st), 1);
+    osm_job_free(&job);
+    osm_task_free(&holder);
+    osm_store_close(st);
+}
+
+static void query_pages_by_seq_under_filters_with_no_row_twice_and_none_missed(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job a, b;
+    char ids_a[23][40], ids_b[6][40];
+    assert_int_equal(make_job(st, &a, NULL, "a", 23, ids_a, &err), 0);
+    struct osm_task lone;
+    task_for(&lone, "dir:/srv/lone", "alinux3");
+    assert_int_equal(osm_store_create_task(st, &lone, &err), 0);
+    assert_int_equal(make_job(st, &b, NULL, "b", 6, ids_b, &err), 0);
+    for (int i = 0; i < 23; i += 4)
+        set_state(st, ids_a[i], OSM_TASK_RUNNING);
+    set_state(st, ids_a[1], OSM_TASK_FAILED);
+
+    /* Every page size walks all of job a, in creation order, exactly once. */
+    for (size_t limit = 1; limit <= 24; limit += 5) {
+        struct osm_task_filter f = {.job_id = a.id, .limit = limit};
+        size_t seen = 0;
+        int pages = 0;
+        do {
+            struct osm_task *list;
+            size_t n;
+            int64_t next;
+            assert_int_equal(osm_store_query_tasks(st, &f, &list, &n, &next, &err), 0);
+            assert_true(n <= limit);
+            for (size_t i = 0; i < n; i++) {
+                assert_true(seen < 23);
+                assert_string_equal(list[i].id, ids_a[seen]);
+                assert_string_equal(list[i].job_id, a.id);
+                seen++;
+            }
+            osm_task_list_free(list, n);
+            assert_true(next == 0 || n == limit);
+            f.after_seq = next;
+            pages++;
+        } while (f.after_seq);
+        assert_int_equal(seen, 23);
+        assert_int_equal(pages, (23 + limit - 1) / limit);
+    }
+
+    int running_or_failed[] = {OSM_TASK_RUNNING, OSM_TASK_FAILED};
+    struct osm_task_filter f = {.states = running_or_failed, .n_states = 2};
+    assert_int_equal(count_query(st, &f), 7);
+    f.job_id = b.id;
+    assert_int_equal(count_query(st, &f), 0);
+    struct osm_task_filter by_target = {.target = "alinux3"};
+    assert_int_equal(count_query(st, &by_target), 11 + 1 + 3);
+    by_target.job_id = a.id;
+    assert_int_equal(count_query(st, &by_target), 11);
+    struct osm_task_filter by_instance = {.instance = "dir:/srv/b-5"};
+    struct osm_task *list;
+    size_t n;
+    int64_t next;
+    assert_int_equal(osm_store_query_tasks(st, &by_instance, &list, &n, &next, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, ids_b[5]);
+    assert_int_equal(next, 0);
+    osm_task_list_free(list, n);
+    struct osm_task_filter later = {.created_from = lone.created + 1000};
+    assert_int_equal(count_query(st, &later), 0);
+    struct osm_task_filter window = {.created_from = lone.created, .created_to = lone.created + 1000};
+    assert_int_equal(count_query(st, &window), 30);
+    struct osm_task_filter before = {.created_to = lone.created - 1000};
+    assert_int_equal(count_query(st, &before), 0);
+
+    int bogus[] = {42};
+    struct osm_task_filter bad = {.states = bogus, .n_states = 1};
+    assert_int_equal(osm_store_query_tasks(st, &bad, &list, &n, &next, &err), -1);
+    assert_int_equal(err.code, OSM_EUSAGE);
+
+    /* Jobs page the same way. */
+    struct osm_job *jobs;
+    assert_int_equal(osm_store_list_jobs(st, 0, 1, &jobs, &n, &next, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(jobs[0].id, a.id);
+    assert_int_not_equal(next, 0);
+    osm_job_list_free(jobs, n);
+    assert_int_equal(osm_store_list_jobs(st, next, 1, &jobs, &n, &next, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(jobs[0].id, b.id);
+    assert_int_equal(next, 0);
+    osm_job_list_free(jobs, n);
+
+    osm_task_free(&lone);
+    osm_job_free(&a);
+    osm_job_free(&b);
+    osm_store_close(st);
+}
+
+static void count_tasks_counts_by_state_per_job_and_overall(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job a, b;
+    char ids[6][40];
+    assert_int_equal(make_job(st, &a, NULL, "a", 6, ids, &err), 0);
+    assert_int_equal(make_job(st, &b, NULL, "b", 2, NULL, &err), 0);
+    set_state(st, ids[0], OSM_TASK_RUNNING);
+    set_state(st, ids[1], OSM_TASK_RUNNING);
+    set_state(st, ids[2], OSM_TASK_FAILED);
+    set_state(st, ids[3], OSM_TASK_SCHEDULED);
+    struct osm_task_counts c;
+    assert_int_equal(osm_store_count_tasks(st, a.id, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_RUNNING], 2);
+    assert_int_equal(c.by_state[OSM_TASK_FAILED], 1);
+    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 1);
+    assert_int_equal(c.by_state[OSM_TASK_SUBMITTED], 2);
+    assert_int_equal(c.by_state[OSM_TASK_SUCCEEDED], 0);
+    assert_int_equal(osm_store_count_tasks(st, NULL, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SUBMITTED], 4);
+    assert_int_equal(c.by_state[OSM_TASK_RUNNING], 2);
+    assert_int_equal(osm_store_count_tasks(st, "j-nosuch", &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SUBMITTED], 0);
+    osm_job_free(&a);
+    osm_job_free(&b);
+    osm_store_close(st);
+}
+
+static void list_waiting_gives_exactly_the_submitted_and_scheduled_tasks(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job a;
+    char ids[5][40];
+    assert_int_equal(make_job(st, &a, NULL, "a", 5, ids, &err), 0);
+    struct osm_task lone;
+    task_for(&lone, "dir:/srv/lone", NULL);
+    lone.not_before = 12345;
+    lone.latest_start = 67890;
+    assert_int_equal(osm_store_create_task(st, &lone, &err), 0);
+    set_state(st, ids[1], OSM_TASK_RUNNING);
+    set_state(st, ids[2], OSM_TASK_CANCELLED);
+    set_state(st, ids[3], OSM_TASK_SCHEDULED);
+
+    struct osm_waiting_task *w;
+    size_t n;
+    assert_int_equal(osm_store_list_waiting(st, &w, &n, &err), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(w[0].id, ids[0]);
+    assert_string_equal(w[0].job_id, a.id);
+    assert_string_equal(w[0].window, "sat 02:00-04:00");
+    assert_int_equal(w[0].state, OSM_TASK_SUBMITTED);
+    assert_string_equal(w[1].id, ids[3]);
+    assert_int_equal(w[1].state, OSM_TASK_SCHEDULED);
+    assert_string_equal(w[2].id, ids[4]);
+    assert_null(w[2].window);
+    assert_string_equal(w[3].id, lone.id);
+    assert_null(w[3].job_id);
+    assert_int_equal(w[3].not_before, 12345);
+    assert_int_equal(w[3].latest_start, 67890);
+    assert_true(w[3].created > 0);
+    osm_waiting_free(w, n);
+    osm_task_free(&lone);
+    osm_job_free(&a);
+    osm_store_close(st);
+}
+
+static void claim_waiting_respects_max_running_and_skips_claimed_tasks(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job a;
+    char ids[6][40];
+    assert_int_equal(make_job(st, &a, NULL, "a", 6, ids, &err), 0);
+    const char *idp[6];
+    for (int i = 0; i < 6; i++)
+        idp[i] = ids[i];
+    int64_t far = osm_store_now() + 3600;
+    char claimed[6][40];
+    size_t n;
+
+    set_state(st, ids[0], OSM_TASK_RUNNING); /* counts against the limit */
+    assert_int_equal(osm_store_claim_waiting(st, a.id, idp, 6, 3, "w1/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(claimed[0], ids[1]);
+    assert_string_equal(claimed[1], ids[2]);
+    /* Full: another worker gets nothing. */
+    assert_int_equal(osm_store_claim_waiting(st, a.id, idp, 6, 3, "w2/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    /* No limit: only the unclaimed waiting ones, never a claimed one again. */
+    assert_int_equal(osm_store_claim_waiting(st, a.id, idp, 6, -1, "w2/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(claimed[0], ids[3]);
+    assert_string_equal(claimed[2], ids[5]);
+    struct osm_task t;
+    assert_int_equal(osm_store_get_task(st, ids[1], &t, &err), 0);
+    assert_string_equal(t.owner, "w1/b:1");
+    assert_int_equal(t.lease_until, far);
+    assert_int_equal(t.state, OSM_TASK_SUBMITTED);
+    osm_task_free(&t);
+
+    /* A claim whose lease ran out neither counts nor protects. */
+    struct osm_job b;
+    char bid[3][40];
+    assert_int_equal(make_job(st, &b, NULL, "b", 3, bid, &err), 0);
+    const char *bp[3] = {bid[0], bid[1], bid[2]};
+    assert_int_equal(osm_store_claim_waiting(st, b.id, bp, 3, 2, "w1/b:1", 1000, claimed, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(osm_store_claim_waiting(st, b.id, bp, 3, 2, "w2/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(claimed[0], bid[0]);
+    /* Ids of another job are not taken under this one. */
+    assert_int_equal(osm_store_claim_waiting(st, a.id, bp, 3, -1, "w3/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    osm_job_free(&a);
+    osm_job_free(&b);
+    osm_store_close(st);
+}
+
+/* Two workers, each with its own connection, claim one job's tasks at once. */
+struct racer {
+    const char *job_id;
+    const char *const *ids;
+    size_t n_ids;
+    const char *owner;
+    pthread_barrier_t *go;
+    char claimed[40][40];
+    size_t n;
+    int rc;
+    char msg[2048];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct osm_store *st = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    r->rc = osm_store_open_location(use_pg ? pg_url : tmpdir, &st, &err);
+    pthread_barrier_wait(r->go);
+    if (r->rc == 0)
+        r->rc = osm_store_claim_waiting(st, r->job_id, r->ids, r->n_ids, 5, r->owner, osm_store_now() + 3600,
+                                        r->claimed, &r->n, &err);
+    if (r->rc != 0)
+        snprintf(r->msg, sizeof r->msg, "%s", err.msg);
+    osm_store_close(st);
+    return NULL;
+}
+
+static void two_workers_racing_never_claim_a_task_twice_nor_pass_the_limit(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    for (int round = 0; round < 8; round++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "r%d", round);
+        struct osm_job job;
+        char ids[12][40];
+        assert_int_equal(make_job(st, &job, NULL, prefix, 12, ids, &err), 0);
+        const char *idp[12];
+        for (int i = 0; i < 12; i++)
+            idp[i] = ids[i];
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        struct racer r[2] = {{.job_id = job.id, .ids = idp, .n_ids = 12, .owner = "w1/b:1", .go = &go},
+                             {.job_id = job.id, .ids = idp, .n_ids = 12, .owner = "w2/b:1", .go = &go}};
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++)
+            pthread_create(&th[i], NULL, race, &r[i]);
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&go);
+        for (int i = 0; i < 2; i++)
+            if (r[i].rc != 0)
+                fail_msg("worker %d: %s", i, r[i].msg);
+        assert_int_equal(r[0].n + r[1].n, 5);
+        for (size_t i = 0; i < r[0].n; i++)
+            for (size_t j = 0; j < r[1].n; j++)
+                assert_string_not_equal(r[0].claimed[i], r[1].claimed[j]);
+        /* The store agrees: 5 owned, each by the worker that was told so. */
+        size_t owned = 0;
+        for (int i = 0; i < 12; i++) {
+            struct osm_task t;
+            assert_int_equal(osm_store_get_task(st, ids[i], &t, &err), 0);
+            if (t.owner) {
+                owned++;
+                int found = 0;
+                for (int w = 0; w < 2; w++)
+                    for (size_t k = 0; k < r[w].n; k++)
+                        if (strcmp(r[w].claimed[k], t.id) == 0 && strcmp(r[w].owner, t.owner) == 0)
+                            found = 1;
+                assert_true(found);
+            }
+            osm_task_free(&t);
+        }
+        assert_int_equal(owned, 5);
+        osm_job_free(&job);
+    }
+    osm_store_close(st);
+}
+
+static void claim_orphans_takes_a_task_whose_lease_ran_out_or_owner_died_and_leaves_a_live_one(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    const int64_t now = 2000000000; /* the clock, injected */
+    /* A process of this host that is gone: a reaped child. */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    int status;
+    waitpid(child, &status, 0);
+    const char *self = osm_store_self_owner();
+    char *dead_here = osm_xasprintf("%.*s:%ld", (int)(strrchr(self, ':') - self), self, (long)child);
+
+    struct {
+        const char *instance;
+        enum osm_task_state state;
+        const char *owner;
+        int64_t lease;
+        int orphan;
+    } cases[] = {
+        {"dir:/srv/expired", OSM_TASK_RUNNING, "elsewhere/boot:7", now - 1, 1},
+        {"dir:/srv/live", OSM_TASK_RUNNING, "elsewhere/boot:8", now + 300, 0},
+        {"dir:/srv/dead-here", OSM_TASK_ROLLING_BACK, dead_here, now + 300, 1},
+        {"dir:/srv/alive-here", OSM_TASK_RUNNING, self, now - 1, 0},
+        {"dir:/srv/waiting", OSM_TASK_SUBMITTED, "elsewhere/boot:9", now - 1, 0},
+        {"dir:/srv/done", OSM_TASK_SUCCEEDED, "elsewhere/boot:9", now - 1, 0},
+    };
+    char ids[6][40];
+    for (int i = 0; i < 6; i++) {
+        struct osm_task t;
+        task_for(&t, cases[i].instance, NULL);
+        t.state = cases[i].state;
+        t.owner = osm_xstrdup(cases[i].owner);
+        t.lease_until = cases[i].lease;
+        assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+        memcpy(ids[i], t.id, 40);
+        osm_task_free(&t);
+    }
+    char claimed[8][40];
+    size_t n;
+    assert_int_equal(osm_store_claim_orphans(st, "taker/boot:1", now, now + 300, 8, claimed, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(claimed[0], ids[0]);
+    assert_string_equal(claimed[1], ids[2]);
+    struct osm_task t;
+    assert_int_equal(osm_store_get_task(st, ids[0], &t, &err), 0);
+    assert_string_equal(t.owner, "taker/boot:1");
+    assert_int_equal(t.lease_until, now + 300);
+    osm_task_free(&t);
+    assert_int_equal(osm_store_get_task(st, ids[1], &t, &err), 0);
+    assert_string_equal(t.owner, "elsewhere/boot:8");
+    osm_task_free(&t);
+    /* Taken now, so not again; and `max` is honoured. */
+    assert_int_equal(osm_store_claim_orphans(st, "other/boot:1", now, now + 300, 8, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(osm_store_claim_orphans(st, "other/boot:1", now + 1000, now + 2000, 1, claimed, &n, &err), 0);
+    assert_int_equal(n, 1);
+    free(dead_here);
+    osm_store_close(st);
+}
+
+static void keys_are_put_got_listed_and_deleted(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_key k = {.id = "k-ops", .role = "operator", .scope = "dir:/srv/web*", .sealed_secret = "sealed:abc",
+                        .created = 1700000000};
+    assert_int_equal(osm_store_put_key(st, &k, &err), 0);
+    struct osm_key k2 = {.id = "k-admin", .role = "admin", .sealed_secret = "sealed:def", .disabled = 1};
+    assert_int_equal(osm_store_put_key(st, &k2, &err), 0);
+    assert_int_equal(osm_store_put_key(st, &k, &err), -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(err.msg, "k-ops"));
+    struct osm_key bad = {.id = "k-bad", .role = "root", .sealed_secret = "x"};
+    assert_int_equal(osm_store_put_key(st, &bad, &err), -1);
+    assert_int_equal(err.code, OSM_EUSAGE);
+    assert_non_null(strstr(err.msg, "root"));
+
+    struct osm_key got;
+    assert_int_equal(osm_store_get_key(st, "k-ops", &got, &err), 0);
+    assert_string_equal(got.role, "operator");
+    assert_string_equal(got.scope, "dir:/srv/web*");
+    assert_string_equal(got.sealed_secret, "sealed:abc");
+    assert_int_equal(got.created, 1700000000);
+    assert_int_equal(got.disabled, 0);
+    osm_key_free(&got);
+    struct osm_key *list;
+    size_t n;
+    assert_int_equal(osm_store_list_keys(st, &list, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].id, "k-admin");
+    assert_null(list[0].scope);
+    assert_int_equal(list[0].disabled, 1);
+    assert_true(list[0].created > 0);
+    osm_key_list_free(list, n);
+
+    assert_int_equal(osm_store_delete_key(st, "k-ops", &err), 0);
+    assert_int_equal(osm_store_get_key(st, "k-ops", &got, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_int_equal(osm_store_delete_key(st, "k-ops", &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_int_equal(osm_store_list_keys(st, &list, &n, &err), 0);
+    assert_int_equal(n, 1);
+    osm_key_list_free(list, n);
+    osm_store_close(st);
+}
+
+static void a_nonce_is_new_once_a_replay_until_it_expires(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "n-abc", 1300, 1000, &err), 1);
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "n-abc", 1300, 1100, &err), 0); /* replay */
+    assert_int_equal(osm_store_use_nonce(st, "k-2", "n-abc", 1300, 1100, &err), 1); /* another key's */
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "n-abc", 1300, 1300, &err), 0); /* valid until 1300 */
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "n-abc", 1700, 1301, &err), 1); /* forgotten */
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "n-abc", 1700, 1302, &err), 0);
+    osm_store_close(st);
+}
+
+static void commit_checks_state_and_rev_and_writes_nothing_when_stale(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task t;
+    task_for(&t, "dir:/srv/rev", "alinux3");
+    assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+    assert_int_equal(t.rev, 0);
+    t.state = OSM_TASK_RUNNING;
+    osm_task_set_str(&t.data, "{\"boot\":\"a\"}");
+    struct osm_journal_entry j = {.step_index = 0, .step = "precheck", .what = "intent"};
+    struct osm_task_change ch = {.task = &t, .expect_state = OSM_TASK_SUBMITTED, .expect_rev = 0,
+                                 .event_type = "state", .event_message = "running", .journal = &j};
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    /* A stale rev writes nothing: no field, no event, no journal entry. */
+    t.state = OSM_TASK_CANCELLED;
+    ch.expect_state = -1;
+    ch.expect_rev = 0;
+    ch.event_type = "should-not-appear";
+    assert_int_equal(osm_store_commit(st, &ch, &err), 1);
+    ch.expect_rev = -1;
+    ch.expect_state = OSM_TASK_SUBMITTED; /* a stale state likewise */
+    assert_int_equal(osm_store_commit(st, &ch, &err), 1);
+    struct osm_task got;
+    assert_int_equal(osm_store_get_task(st, t.id, &got, &err), 0);
+    assert_int_equal(got.state, OSM_TASK_RUNNING);
+    assert_int_equal(got.rev, 1);
+    assert_string_equal(got.data, "{\"boot\":\"a\"}");
+    osm_task_free(&got);
+    struct osm_task_event *ev;
+    size_t n;
+    assert_int_equal(osm_store_list_events(st, t.id, &ev, &n, &err), 0);
+    assert_int_equal(n, 2);
+    osm_task_events_free(ev, n);
+    struct osm_journal_entry *jl;
+    assert_int_equal(osm_store_list_journal(st, t.id, &jl, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(jl[0].step, "precheck");
+    osm_journal_free(jl, n);
+    /* The right rev writes. */
+    ch.expect_state = -1;
+    ch.expect_rev = 1;
+    ch.journal = NULL;
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    assert_int_equal(osm_store_get_task(st, t.id, &got, &err), 0);
+    assert_int_equal(got.state, OSM_TASK_CANCELLED);
+    assert_int_equal(got.rev, 2);
+    osm_task_free(&got);
+    /* An unknown task is an error, not a stale one. */
+    snprintf(t.id, sizeof t.id, "t-nosuch");
+    assert_int_equal(osm_store_commit(st, &ch, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    osm_task_free(&t);
+    osm_store_close(st);
+}
+
+static void history_and_journal_refuse_update_and_delete(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task t;
+    task_for(&t, "dir:/srv/h", NULL);
+    assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+    t.state = OSM_TASK_RUNNING;
+    struct osm_journal_entry j = {.step_index = 0, .step = "precheck", .what = "intent"};
+    struct osm_task_change ch = {.task = &t, .expect_state = -1, .expect_rev = -1, .event_type = "step.start",
+                                 .journal = &j};
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    char msg[512];
+    assert_int_equal(raw_exec(st, "UPDATE task_events SET message='rewritten'", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "append-only"));
+    assert_int_equal(raw_exec(st, "DELETE FROM task_events", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "append-only"));
+    assert_int_equal(raw_exec(st, "UPDATE step_journal SET result='ok'", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "append-only"));
+    assert_int_equal(raw_exec(st, "DELETE FROM step_journal", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "append-only"));
+    /* Appending still works, and nothing was lost. */
+    ch.journal = NULL;
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    struct osm_task_event *ev;
+    size_t n;
+    assert_int_equal(osm_store_list_events(st, t.id, &ev, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_null(ev[1].message);
+    osm_task_events_free(ev, n);
+    osm_task_free(&t);
+    osm_store_close(st);
+}
+
+/* SQLite only: a store of the runner's schema (2) takes the fleet schema and
+ * keeps its tasks. */
+static void sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_tasks(void **state)
+{
+    (void)state;
+    char *db_path = osm_path_join(tmpdir, "state.db");
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_sqlite_open_at_version(db_path, 2, &st, &err), 0);
+    char msg[256];
+    assert_int_equal(raw_exec(st,
+        "INSERT INTO tasks(id, kind, instance, target, state, phase, created, updated) "
+        "VALUES('t-old', 'os-migration', 'dir:/srv/old', 'alinux3', 'submitted', 'submitted', 100, 100)",
+        msg, sizeof msg), 0);
+    osm_store_close(st);
+    st = open_store();
+    struct osm_task t;
+    assert_int_equal(osm_store_get_task(st, "t-old", &t, &err), 0);
+    assert_null(t.job_id);
+    osm_task_free(&t);
+    struct osm_waiting_task *w;
+    size_t n;
+    assert_int_equal(osm_store_list_waiting(st, &w, &n, &err), 0);
+    assert_int_equal(n, 1);
+    osm_waiting_free(w, n);
+    osm_store_close(st);
+    free(db_path);
+}
+
+#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define CONTRACT_CASES                                                                          \
+    CASE(create_job_writes_the_job_and_every_task_with_its_job_id),                              \
+    CASE(create_job_with_a_known_client_token_returns_that_job_and_writes_nothing),              \
+    CASE(create_job_on_a_busy_instance_fails_whole_naming_both_and_leaves_nothing),              \
+    CASE(query_pages_by_seq_under_filters_with_no_row_twice_and_none_missed),                    \
+    CASE(count_tasks_counts_by_state_per_job_and_overall),                                       \
+    CASE(list_waiting_gives_exactly_the_submitted_and_scheduled_tasks),                          \
+    CASE(claim_waiting_respects_max_running_and_skips_claimed_tasks),                            \
+    CASE(two_workers_racing_never_claim_a_task_twice_nor_pass_the_limit),                        \
+    CASE(claim_orphans_takes_a_task_whose_lease_ran_out_or_owner_died_and_leaves_a_live_one),    \
+    CASE(keys_are_put_got_listed_and_deleted),                                                   \
+    CASE(a_nonce_is_new_once_a_replay_until_it_expires),                                         \
+    CASE(commit_checks_state_and_rev_and_writes_nothing_when_stale),                             \
+    CASE(history_and_journal_refuse_update_and_delete)
+
+int main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {
+        CONTRACT_CASES,
+        CASE(sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_tasks),
+    };
+    const struct CMUnitTest pg_tests[] = {CONTRACT_CASES};
+    use_pg = 0;
+    int failed = cmocka_run_group_tests_name("store contract: sqlite", sqlite_tests, NULL, NULL);
+    pg_url = getenv("OSMIG_TEST_PG_URL");
+    if (pg_url && *pg_url) {
+        use_pg = 1;
+        failed += cmocka_run_group_tests_name("store contract: postgresql", pg_tests, NULL, NULL);
+    } else {
+        printf("store contract: postgresql skipped (OSMIG_TEST_PG_URL is not set; tests/fleet/pg_server.sh starts a server)\n");
+    }
+    return failed ? 1 : 0;
+}
