@@ -28,6 +28,13 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -130,32 +137,46 @@ int main(int argc, char **argv)
     double fill = mono() - t0;
     printf("filled %zu tasks in %zu jobs in %.1f s (%s)\n", per_job * n_jobs, n_jobs, fill, location);
 
-    double *times = calloc((size_t)passes, sizeof *times);
+    /* Wall time and CPU time: on a shared machine the CPU time of the pass
+     * is the steadier figure (the wall time includes waiting for a core). */
+    double *times = calloc((size_t)passes, sizeof *times), *cpus = calloc((size_t)passes, sizeof *cpus);
     struct osm_sched_result r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < passes; i++) {
-        double a = mono();
+        double a = mono(), c = cpu();
         if (osm_scheduler_pass(st, now + i, osm_store_self_owner(), 300, &r, &err) != 0)
             die("pass", &err);
         times[i] = mono() - a;
+        cpus[i] = cpu() - c;
         if (i == passes - 1)
             printf("last pass: %zu waiting, %zu due, %zu scheduled, %zu expired, %zu claimed, %zu jobs stopped\n",
                    r.n_waiting, r.n_due, r.n_scheduled, r.n_expired, r.n_claimed, r.n_jobs_stopped);
         osm_sched_result_free(&r);
     }
     qsort(times, (size_t)passes, sizeof *times, cmp_double);
-    double med = times[passes / 2] * 1000;
-    printf("scheduler pass over %zu waiting tasks: median %.1f ms (min %.1f, max %.1f; %d passes); goal 100 ms: %s\n",
-           per_job * n_jobs, med, times[0] * 1000, times[passes - 1] * 1000, passes, med < 100 ? "met" : "MISSED");
+    qsort(cpus, (size_t)passes, sizeof *cpus, cmp_double);
+    double med = times[passes / 2] * 1000, med_cpu = cpus[passes / 2] * 1000;
+    printf("scheduler pass over %zu waiting tasks: median %.1f ms wall (min %.1f, max %.1f), %.1f ms CPU; %d passes; "
+           "goal 100 ms: %s\n",
+           per_job * n_jobs, med, times[0] * 1000, times[passes - 1] * 1000, med_cpu, passes,
+           med < 100 ? "met" : med_cpu < 100 ? "met in CPU time, not in wall time (a loaded machine)" : "MISSED");
 
-    /* The store's part: reading the waiting tasks. */
-    struct osm_waiting_task *wt;
-    size_t nw;
-    double a = mono();
-    if (osm_store_list_waiting(st, &wt, &nw, &err) != 0)
-        die("list waiting", &err);
-    printf("  of which the store's list_waiting of %zu tasks: %.1f ms\n", nw, (mono() - a) * 1000);
-    osm_waiting_free(wt, nw);
+    /* The store's part: reading (and freeing) the waiting tasks. */
+    for (int i = 0; i < passes; i++) {
+        struct osm_waiting_task *wt;
+        size_t nw;
+        double a = mono(), c = cpu();
+        if (osm_store_list_waiting(st, &wt, &nw, &err) != 0)
+            die("list waiting", &err);
+        osm_waiting_free(wt, nw);
+        times[i] = mono() - a;
+        cpus[i] = cpu() - c;
+    }
+    qsort(times, (size_t)passes, sizeof *times, cmp_double);
+    qsort(cpus, (size_t)passes, sizeof *cpus, cmp_double);
+    printf("  of which the store's list_waiting (read + free): median %.1f ms wall, %.1f ms CPU\n",
+           times[passes / 2] * 1000, cpus[passes / 2] * 1000);
+    double a;
 
     /* A first pass writes each submitted task once (submitted -> scheduled). */
     size_t n_new = per_job < 1000 ? per_job : 1000;
@@ -168,6 +189,7 @@ int main(int argc, char **argv)
            n_new, first * 1000, r.n_scheduled, (first - med / 1000) * 1000 / (double)n_new);
     osm_sched_result_free(&r);
     free(times);
+    free(cpus);
     osm_store_close(st);
     return 0;
 }

@@ -76,12 +76,25 @@ struct group {                /* the due tasks of one job */
     size_t n, cap;
 };
 
+/* A waiting task whose row is to be written: its next start and why. */
+struct pending {
+    const struct osm_waiting_task *t;
+    int64_t next, base;
+    char why; /* 'w' window, 't' start time, 'n' no window opening within a year */
+};
+
+#define MAX_SCHEDULE_WRITES 500
+
 struct pass {
     struct osm_store *st;
+    struct pending *pending;
+    size_t n_pending, cap_pending;
     int64_t now;
     struct table win_index;
     struct win *wins;
     size_t n_wins, cap_wins;
+    const char *last_text;  /* the window text of the task before, and its entry: */
+    size_t last_win;        /* tasks of a job come together and share their window */
     struct table job_index;
     struct group *groups;
     size_t n_groups, cap_groups;
@@ -89,10 +102,15 @@ struct pass {
 
 static struct win *window_of(struct pass *p, const char *text)
 {
+    if (p->last_text && strcmp(p->last_text, text) == 0)
+        return &p->wins[p->last_win];
     uint64_t h = fnv1a(text);
     struct slot *s = table_find(&p->win_index, text, h);
-    if (s->key)
+    if (s->key) {
+        p->last_text = text;
+        p->last_win = s->value;
         return &p->wins[s->value];
+    }
     if (p->n_wins == p->cap_wins) {
         p->cap_wins = p->cap_wins ? p->cap_wins * 2 : 16;
         p->wins = osm_xrealloc(p->wins, p->cap_wins * sizeof *p->wins);
@@ -106,6 +124,8 @@ static struct win *window_of(struct pass *p, const char *text)
     s->hash = h;
     s->value = p->n_wins++;
     p->win_index.n++;
+    p->last_text = text;
+    p->last_win = s->value;
     return w;
 }
 
@@ -157,6 +177,7 @@ static void pass_free(struct pass *p)
         free(p->groups[i].ids);
     free(p->groups);
     free(p->job_index.slots);
+    free(p->pending);
 }
 
 static const char *fmt_utc(int64_t t, char buf[32])
@@ -262,14 +283,34 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     res->n_scheduled++;
     if (t->state == OSM_TASK_SCHEDULED && next == t->not_before)
         return 0; /* the row already tells when it starts */
-    if (never)
-        snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
-                 fmt_utc(base, when));
-    else if (w)
-        snprintf(words, sizeof words, "waiting for its maintenance window: next start %s", fmt_utc(next, when));
-    else
-        snprintf(words, sizeof words, "waiting for its start time, %s", fmt_utc(next, when));
-    return change_task(p, t, CH_SCHEDULE, next, words, err) < 0 ? -1 : 0;
+    if (p->n_pending == p->cap_pending) {
+        p->cap_pending = p->cap_pending ? p->cap_pending * 2 : 64;
+        p->pending = osm_xrealloc(p->pending, p->cap_pending * sizeof *p->pending);
+    }
+    p->pending[p->n_pending++] = (struct pending){t, next, base, never ? 'n' : w ? 'w' : 't'};
+    return 0;
+}
+
+/* Write the rows of tasks that wait: after the claims, as they only inform,
+ * and at most MAX_SCHEDULE_WRITES per pass (each is a transaction: a job of
+ * 10,000 new tasks on disk would otherwise hold the pass for a minute). The
+ * rest are written by the next passes. */
+static int write_pending(struct pass *p, struct osm_err *err)
+{
+    char when[32], words[256];
+    for (size_t i = 0; i < p->n_pending && i < MAX_SCHEDULE_WRITES; i++) {
+        const struct pending *q = &p->pending[i];
+        if (q->why == 'n')
+            snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
+                     fmt_utc(q->base, when));
+        else if (q->why == 'w')
+            snprintf(words, sizeof words, "waiting for its maintenance window: next start %s", fmt_utc(q->next, when));
+        else
+            snprintf(words, sizeof words, "waiting for its start time, %s", fmt_utc(q->next, when));
+        if (change_task(p, q->t, CH_SCHEDULE, q->next, words, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int limit_of(const char *text, const char *field, int64_t n_tasks, int at_least_one, int *out,
@@ -369,6 +410,8 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
         for (size_t g = 0; g < p.n_groups && rc == 0; g++)
             rc = start_group(&p, &p.groups[g], owner, now + lease_seconds, res, err);
     }
+    if (rc == 0)
+        rc = write_pending(&p, err);
     pass_free(&p);
     osm_waiting_free(waiting, n);
     if (rc != 0) {

@@ -363,6 +363,31 @@ static void test_each_job_is_held_to_its_own_limits(void **state)
     osm_sched_result_free(&r);
 }
 
+/* Rows of waiting tasks are written at most 500 a pass (each is a
+ * transaction); the next pass writes the rest. Claims do not wait for them. */
+static void test_a_pass_writes_at_most_500_waiting_rows(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    static char ids[520][40];
+    char job[40], due_ids[1][40], due_job[40];
+    make_job("many", NULL, NULL, 520, NULL, now + 3600, 0, ids, job);
+    make_job("now", NULL, NULL, 1, NULL, 0, 0, due_ids, due_job);
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_scheduled, 520);
+    assert_int_equal(r.n_claimed, 1);
+    osm_sched_result_free(&r);
+    struct osm_task_counts c;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_count_tasks(st, job, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 500);
+    assert_int_equal(c.by_state[OSM_TASK_SUBMITTED], 20);
+    r = pass(now + 1);
+    osm_sched_result_free(&r);
+    assert_int_equal(osm_store_count_tasks(st, job, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 520);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tasks_without_a_job_have_no_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_with_a_bad_window_fails_naming_the_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_job_is_held_to_its_own_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_pass_writes_at_most_500_waiting_rows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
