@@ -92,7 +92,7 @@ char *osm_master_key_path(const char *state_dir, const char *path)
  * every secret. */
 static int load_master_key(const char *path, int create, unsigned char key[MASTER_KEY_LEN], struct osm_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
         unsigned char fresh[MASTER_KEY_LEN];
         if (RAND_bytes(fresh, sizeof fresh) != 1)
@@ -127,7 +127,7 @@ static int load_master_key(const char *path, int create, unsigned char key[MASTE
             if (errno != EEXIST)
                 return osm_err_errno(err, "master key %s: cannot create it", path);
         }
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
     }
     if (fd < 0) {
         if (errno == ENOENT)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `osmig key create|list|delete`: the secret printed once and never stored in
+# clear, a private master key, listings, exit codes, and refusals that change
+# nothing.
+set -euo pipefail
+state=$(mktemp -d /tmp/osmig-key-cli-XXXXXX)
+trap 'rm -rf "$state"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+osmig() { "$OSMIG_BIN" "$@"; }
+
+out=$(osmig key create --role operator --scope 'dir:/srv/web*' --state-dir "$state" 2>"$state/err") || fail "create"
+grep -q "created operator key OSM.* for instances matching dir:/srv/web\*; its secret is shown only this once" \
+  "$state/err" || fail "create note: $(cat "$state/err")"
+[[ $out =~ ^key_id=(OSM[A-Z2-7]{20})$'\n'secret=([A-Za-z0-9_-]{43})$ ]] || fail "create printed: $out"
+id=${BASH_REMATCH[1]} secret=${BASH_REMATCH[2]}
+[[ $(stat -c %a "$state/master.key") == 600 && $(stat -c %s "$state/master.key") == 32 ]] || fail "master key mode/size"
+
+# the secret is in no file of the state directory
+! grep -rqaF -- "$secret" "$state" || fail "secret stored in clear"
+grep -qaF -- "$id" "$state/state.db" || fail "key id not stored"
+
+# --json create, the global --state-dir, and the listings
+js=$(osmig --state-dir "$state" key create --role viewer --json 2>/dev/null)
+vid=$(python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["role"]=="viewer" and d["scope"] is None and len(d["secret"])==43; print(d["key_id"])' <<<"$js")
+list=$(osmig key list --state-dir "$state")
+[[ $(grep -c . <<<"$list") == 3 ]] || fail "list: $list"
+grep -q "^$id  *operator .* enabled  *dir:/srv/web\*$" <<<"$list" || fail "list row: $list"
+grep -q "^$vid  *viewer .* \*$" <<<"$list" || fail "list row: $list"
+! grep -qF -- "$secret" <<<"$list" || fail "list shows a secret"
+osmig key list --json --state-dir "$state" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert sorted(k["role"] for k in d["keys"]) == ["operator", "viewer"], d
+assert all("secret" not in k and k["disabled"] is False for k in d["keys"]), d'
+
+# refusals: exit 2 for usage, 1 for errors, nothing changed
+before=$(osmig key list --json --state-dir "$state")
+check() { # expected-rc message-fragment args...
+  local want=$1 says=$2; shift 2
+  set +e; osmig "$@" >/dev/null 2>"$state/err"; local rc=$?; set -e
+  [[ $rc == "$want" ]] || fail "'$*' exit $rc, wanted $want: $(cat "$state/err")"
+  grep -qF -- "$says" "$state/err" || fail "'$*' said: $(cat "$state/err")"
+}
+check 2 "key role 'root' is unknown" key create --role root --state-dir "$state"
+check 2 "--scope is for viewer and operator keys" key create --role admin --scope 'dir:*' --state-dir "$state"
+check 2 "key create needs --role" key create --state-dir "$state"
+check 2 "unknown subcommand 'rotate'" key rotate --state-dir "$state"
+check 2 "unknown option '--force'" key list --force --state-dir "$state"
+check 2 "key delete needs a key id" key delete --state-dir "$state"
+check 1 "no key 'OSMNOSUCH'" key delete OSMNOSUCH --state-dir "$state"
+chmod 644 "$state/master.key"
+check 1 "must be a regular file of mode 0600" key create --role viewer --state-dir "$state"
+chmod 600 "$state/master.key"
+[[ $(osmig key list --json --state-dir "$state") == "$before" ]] || fail "a refusal changed the keys"
+
+# --store DIR keeps its master key there; --master-key FILE elsewhere
+other=$state/other
+osmig key create --role admin --store "$other" >/dev/null 2>&1 || fail "create --store"
+[[ -f $other/master.key && -f $other/state.db ]] || fail "--store DIR: $(ls "$other")"
+osmig key create --role viewer --store "$other" --master-key "$state/mk2" >/dev/null 2>&1 || fail "--master-key"
+[[ $(stat -c %a "$state/mk2") == 600 ]] || fail "--master-key mode"
+[[ $(osmig key list --json --store "$other" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["keys"]))') == 2 ]] ||
+  fail "--store list"
+
+# delete
+[[ $(osmig key delete "$id" --state-dir "$state") == "deleted key $id" ]] || fail "delete"
+! osmig key list --state-dir "$state" | grep -q "$id" || fail "deleted key still listed"
+echo "ok"
