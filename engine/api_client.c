@@ -196,7 +196,7 @@ static int parse_url(struct osm_api_client *c, const char *url, struct osm_err *
     int rc = -1;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
     if (uc != CURLUE_OK) {
-        osm_err_set(err, OSM_EUSAGE, "server URL '%s': %s (expected http://HOST:PORT)", url, curl_url_strerror(uc));
+        osm_err_set(err, OSM_EINPUT, "server URL '%s': %s (expected http://HOST:PORT)", url, curl_url_strerror(uc));
         goto out;
     }
     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
@@ -206,11 +206,11 @@ static int parse_url(struct osm_api_client *c, const char *url, struct osm_err *
     curl_url_get(u, CURLUPART_QUERY, &query, 0);
     curl_url_get(u, CURLUPART_USER, &user, 0);
     if (!scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-        osm_err_set(err, OSM_EUSAGE, "server URL '%s': the scheme must be http or https", url);
+        osm_err_set(err, OSM_EINPUT, "server URL '%s': the scheme must be http or https", url);
         goto out;
     }
     if (!host || !*host || query || user) {
-        osm_err_set(err, OSM_EUSAGE, "server URL '%s': expected %s://HOST[:PORT][/PATH] without a query or user", url,
+        osm_err_set(err, OSM_EINPUT, "server URL '%s': expected %s://HOST[:PORT][/PATH] without a query or user", url,
                     scheme);
         goto out;
     }
@@ -312,9 +312,9 @@ static void error_answer(struct osm_api_client *c, const char *method, const cha
     const char *rid = json_string_value(json_object_get(e, "request_id"));
     if (code) {
         snprintf(c->error_code, sizeof c->error_code, "%s", code);
-        osm_err_set(err, err_code_for_status(status), "%s %s: %ld %s: %s%s%s%s%s%s", method, full_url, status, code,
+        osm_err_set(err, err_code_for_status(status), "%s %s: %ld %s: %s%s%s%s%s%s%s", method, full_url, status, code,
                     msg ? msg : "(no message)", field ? " [field " : "", field ? field : "", field ? "]" : "",
-                    rid ? " request " : "", rid ? rid : "");
+                    rid ? " (request " : "", rid ? rid : "", rid ? ")" : "");
     } else {
         /* Not our server's error shape (a proxy?): show the start of it. */
         osm_err_set(err, err_code_for_status(status), "%s %s: HTTP %ld: %.200s", method, full_url, status,
@@ -391,7 +391,7 @@ int osm_api_request(struct osm_api_client *c, const char *method, const char *pa
     curl_easy_setopt(k, CURLOPT_ERRORBUFFER, curl_msg);
     CURLcode cc = curl_easy_perform(k);
     if (cc != CURLE_OK) {
-        osm_err_set(err, OSM_ENET, "%s %s: %s", method, full_url, curl_msg[0] ? curl_msg : curl_easy_strerror(cc));
+        osm_err_set(err, OSM_ENET, "%s %s: cannot reach the server: %s", method, full_url, curl_msg[0] ? curl_msg : curl_easy_strerror(cc));
         goto out;
     }
     long code = 0;

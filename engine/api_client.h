@@ -33,7 +33,7 @@ void osm_api_creds_free(struct osm_api_creds *c);
 
 struct osm_api_client;
 
-/* `url`: http[s]://HOST[:PORT][/BASE]. Bad URLs are OSM_EUSAGE errors. */
+/* `url`: http[s]://HOST[:PORT][/BASE]. Bad URLs are OSM_EINPUT errors. */
 int osm_api_client_open(const char *url, const struct osm_api_creds *creds, struct osm_api_client **out,
                         struct osm_err *err);
 void osm_api_client_close(struct osm_api_client *c);

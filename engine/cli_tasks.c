@@ -464,12 +464,34 @@ static void poll_sleep(unsigned round)
     nanosleep(&ts, NULL);
 }
 
+/* The phase a task is in after history event `type`, as the runner sets it. */
+static void phase_after(const struct osm_task *t, const char *type, const char *msg, char phase[40])
+{
+    static const char *const same[] = {"submitted", "scheduled", "expired", "succeeded", "rolled_back",
+                                       "rollback_failed", "cancelled"};
+    if (strcmp(type, "step.start") == 0 && msg) {
+        const struct osm_task_kind *k = osm_task_kind_find(t->kind);
+        for (size_t i = 0; k && i < k->n_steps; i++)
+            if (strcmp(k->steps[i].name, msg) == 0)
+                snprintf(phase, 40, "%s", k->steps[i].phase);
+    } else if (strcmp(type, "rollback.start") == 0) {
+        snprintf(phase, 40, "rolling_back");
+    } else if (strcmp(type, "retried") == 0) {
+        snprintf(phase, 40, "submitted");
+    } else {
+        for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+            if (strcmp(type, same[i]) == 0)
+                snprintf(phase, 40, "%s", type);
+    }
+}
+
 int osm_cli_remote_follow(struct osm_api_client *c, const char *id, size_t from_event,
                           const struct osm_runner_opts *opts, json_t **final, struct osm_err *err)
 {
     *final = NULL;
     size_t seen = from_event;
     double last_progress = -1;
+    char phase[40] = "submitted";
     for (unsigned round = 0;; round++) {
         json_t *doc = osm_cli_remote_get_task(c, id, err);
         if (!doc)
@@ -480,12 +502,24 @@ int osm_cli_remote_follow(struct osm_api_client *c, const char *id, size_t from_
             return -1;
         }
         json_t *h = json_object_get(doc, "history");
-        for (; seen < json_array_size(h); seen++) {
+        size_t n_ev = json_array_size(h);
+        char real_phase[sizeof t.phase];
+        memcpy(real_phase, t.phase, sizeof real_phase);
+        for (; seen < n_ev; seen++) {
             json_t *e = json_array_get(h, seen);
+            const char *type = str_or(json_object_get(e, "type"), "?");
+            const char *msg = json_string_value(json_object_get(e, "message"));
+            /* Several events may arrive in one poll: each is shown with the
+             * phase it began, the last with the task's own. */
+            if (seen + 1 < n_ev)
+                phase_after(&t, type, msg, phase);
+            else
+                memcpy(phase, real_phase, sizeof phase);
+            memcpy(t.phase, phase, sizeof t.phase);
             if (opts->on_event)
-                opts->on_event(opts->user, &t, str_or(json_object_get(e, "type"), "?"),
-                               json_string_value(json_object_get(e, "message")));
+                opts->on_event(opts->user, &t, type, msg);
         }
+        memcpy(t.phase, real_phase, sizeof t.phase);
         if (t.progress != last_progress && opts->on_progress && t.state == OSM_TASK_RUNNING)
             opts->on_progress(opts->user, &t);
         last_progress = t.progress;

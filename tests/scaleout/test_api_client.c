@@ -146,7 +146,7 @@ static void server_urls_must_be_http_without_query_or_user(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err.code = 0;
         assert_int_equal(osm_api_client_open(bad[i], &creds, &c, &err), -1);
-        assert_int_equal(err.code, OSM_EUSAGE);
+        assert_int_equal(err.code, OSM_EINPUT);
         assert_non_null(strstr(err.msg, "server URL"));
     }
     assert_int_equal(osm_api_client_open("https://fleet.example:8443/osmig/", &creds, &c, &err), 0);
