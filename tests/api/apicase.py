@@ -23,8 +23,8 @@ A step:
   "method", "path" (with query), "body" (JSON) or "raw" (text) or
   "body_bytes": N (N bytes of JSON-ish filler) with "chunked": true to send
   it without a Content-Length
-  "headers": {...} extra headers (sent after signing: a way to break it)
-  "tamper": "signature" | "date-old" | "key-unknown" | "body-after-signing"
+  "headers": {...} extra headers (signed like the others)
+  "tamper": "signature" | "date-old" | "key-unknown" | "body-after-signing" | "query-after-signing"
   "replay": true              send the previous signed request again, as is
   "expect": {"status": 201,
              "json": {"a.b[0].c": value, "x#": length, "y~": "substring",
@@ -65,6 +65,10 @@ SKIP = 77
 def fail(msg):
     print("FAIL: " + msg, flush=True)
     sys.exit(1)
+
+
+class Mismatch(Exception):
+    pass
 
 
 # ---- ACS3-HMAC-SHA256, from the specification ----------------------------
@@ -128,7 +132,8 @@ def get_path(doc, path):
     return cur
 
 
-def check_json(doc, expect, where):
+def match_json(doc, expect, where):
+    """Raise Mismatch saying what differs."""
     for key, want in expect.items():
         op = key[-1] if key[-1] in "#~*!" else ""
         path = key[:-1] if op else key
@@ -139,21 +144,28 @@ def check_json(doc, expect, where):
             got, present = None, False
         if op == "!":
             if present and got is not None:
-                fail("%s: %s should be absent or null, is %r" % (where, path, got))
+                raise Mismatch("%s: %s should be absent or null, is %r" % (where, path, got))
         elif not present:
-            fail("%s: %s is missing in %s" % (where, path, json.dumps(doc)[:1500]))
+            raise Mismatch("%s: %s is missing in %s" % (where, path, json.dumps(doc)[:1500]))
         elif op == "#":
             if not hasattr(got, "__len__") or len(got) != want:
-                fail("%s: %s should have %r items, has %r" % (where, path, want,
+                raise Mismatch("%s: %s should have %r items, has %r" % (where, path, want,
                                                                len(got) if hasattr(got, "__len__") else got))
         elif op == "~":
             if not isinstance(got, str) or want not in got:
-                fail("%s: %s should contain %r, is %r" % (where, path, want, got))
+                raise Mismatch("%s: %s should contain %r, is %r" % (where, path, want, got))
         elif op == "*":
             if got is None:
-                fail("%s: %s should be set" % (where, path))
+                raise Mismatch("%s: %s should be set" % (where, path))
         elif got != want:
-            fail("%s: %s should be %r, is %r (in %s)" % (where, path, want, got, json.dumps(doc)[:1500]))
+            raise Mismatch("%s: %s should be %r, is %r (in %s)" % (where, path, want, got, json.dumps(doc)[:1500]))
+
+
+def check_json(doc, expect, where):
+    try:
+        match_json(doc, expect, where)
+    except Mismatch as e:
+        fail(str(e))
 
 
 # ---- the server -------------------------------------------------------------
@@ -260,20 +272,20 @@ class Runner:
             headers = {"host": "127.0.0.1:%d" % srv.port}
             if body:
                 headers["content-type"] = "application/json"
+            for k, v in (extra or {}).items():
+                headers[k.lower()] = v
             if not unsigned:
                 kid, secret = srv.keys[key]
                 if tamper == "key-unknown":
                     kid = "OSMAAAAAAAAAAAAAAAAAAAA"
                 # A date an hour old, correctly signed: only the clock check refuses it.
-                sign(method, u.path, u.query, headers, body, kid, secret,
+                sign(method, u.path, "" if tamper == "query-after-signing" else u.query, headers, body, kid, secret,
                      when=time.time() - 3600 if tamper == "date-old" else None)
                 if tamper == "signature":
                     headers["authorization"] = headers["authorization"][:-4] + (
                         "0000" if not headers["authorization"].endswith("0000") else "1111")
                 elif tamper == "body-after-signing":
                     body = body + b" "
-            for k, v in (extra or {}).items():
-                headers[k.lower()] = v
             self.last = (method, path, body, dict(headers))
         c = srv.conn()
         try:
@@ -308,6 +320,19 @@ class Runner:
         finally:
             c.close()
 
+    def settled_dump(self):
+        """The store once the worker is done with what earlier steps started
+        (no change for a quarter of a second), so that only this request can change it."""
+        deadline = time.monotonic() + 30
+        prev = store_dump(self.srv.state)
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            cur = store_dump(self.srv.state)
+            if cur == prev:
+                return cur
+            prev = cur
+        fail("the store never settled: the worker keeps changing it")
+
     def do_step(self, i, st):
         name = "step %d (%s)" % (i + 1, st.get("name", st.get("path", st.get("sql", ""))))
         st = self.subst(st)
@@ -326,10 +351,10 @@ class Runner:
                 doc = json.loads(data) if status == 200 else None
                 try:
                     if doc is None:
-                        raise SystemExit
-                    check_json(doc, w["json"], name)
+                        raise Mismatch("no answer")
+                    match_json(doc, w["json"], name)
                     break
-                except SystemExit:
+                except Mismatch:
                     if time.monotonic() > deadline:
                         print(open(self.srv.log.name).read()[-4000:])
                         fail("%s: %s never matched %s; last answer %d %s" % (name, w["path"], w["json"], status,
@@ -337,7 +362,7 @@ class Runner:
                     time.sleep(0.2)
             print("ok %s" % name, flush=True)
             return
-        before = store_dump(self.srv.state) if st.get("store_unchanged") else None
+        before = self.settled_dump() if st.get("store_unchanged") else None
         if "raw" in st:
             body = st["raw"].encode()
         elif "body_bytes" in st:
