@@ -317,7 +317,7 @@ int osm_worker_start(const struct osm_worker_config *cfg, struct osm_worker **ou
     w->location = osm_xstrdup(cfg->store_location);
     w->cfg.store_location = w->location;
     w->owner = osm_store_self_owner();
-    w->lease = cfg->lease_seconds > 0 ? cfg->lease_seconds : 300;
+    w->lease = cfg->lease_seconds > 0 ? cfg->lease_seconds : osm_store_lease_seconds();
     pthread_mutex_init(&w->lock, NULL);
     cond_init_mono(&w->wake_loop);
     cond_init_mono(&w->wake_beat);
