@@ -15,8 +15,9 @@
 # Environment: OSMIG_BENCH_TASKS (N), OSMIG_BENCH_SECONDS (wrk duration,
 # default 10), OSMIG_BENCH_CONNECTIONS (default 16), OSMIG_BENCH_WORKERS
 # (serve --workers, default 2), OSMIG_BENCH_STORE (a postgresql:// URL to
-# use instead of SQLite in the state directory), OSMIG_BENCH_PERF=1 (record
-# the server with perf during each run and print its top symbols).
+# use instead of SQLite in the state directory), OSMIG_BENCH_PERF=1 or dwarf
+# (record the server with perf during each run and print where its time
+# goes). Build with -DCMAKE_BUILD_TYPE=RelWithDebInfo for figures.
 set -euo pipefail
 build=${1:-build}
 bin=$build/osmig
@@ -65,15 +66,30 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# The server's CPU time so far (user + system, clock ticks): the machine is
+# shared, so requests per CPU-second of the server say more than wall rates.
+server_cpu() { awk '{ print $14 + $15 }' "/proc/$SERVE_PID/stat"; }
+# per_cpu NAME -> "CPU_SECONDS REQUESTS_PER_CPU_SECOND"
+per_cpu() {
+  local ticks; ticks=$(cat "$WORK/$1.cpu")
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" '/ requests in / { n = $1 } END { s = t / hz; printf "%.2f %.0f\n", s, (s > 0 ? n / s : 0) }' "$WORK/$1.wrk"
+}
+
 # run_wrk NAME FILE: wrk replaying FILE; its output in $WORK/NAME.wrk, and
 # with OSMIG_BENCH_PERF the server's profile in $WORK/NAME.perf.txt.
 run_wrk() {
   local name=$1 file=$2 perf_pid=
   if [ -n "${OSMIG_BENCH_PERF:-}" ]; then
-    perf record -F 999 -g -p "$SERVE_PID" -o "$WORK/$name.perf" >/dev/null 2>&1 &
+    # OSMIG_BENCH_PERF=dwarf: full stacks through libraries built without
+    # frame pointers (bigger, slower to record).
+    local cg=-g
+    [ "$OSMIG_BENCH_PERF" = dwarf ] && cg="--call-graph=dwarf,16384"
+    perf record -F 499 "$cg" -p "$SERVE_PID" -o "$WORK/$name.perf" >/dev/null 2>&1 &
     perf_pid=$!
   fi
+  local cpu0; cpu0=$(server_cpu)
   wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$here/api.lua" "$URL" -- "$file" 2 >"$WORK/$name.wrk" 2>&1
+  echo "$(( $(server_cpu) - cpu0 ))" >"$WORK/$name.cpu"
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     perf report -i "$WORK/$name.perf" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
@@ -135,9 +151,11 @@ waiting=$(curl -sf "$URL/metrics" | awk '/^osmig_tasks\{state="(submitted|schedu
 echo
 echo "== goal vs measured (N=$N tasks, store $STORE, $CONNS connections, ${DUR}s per run, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf "%-36s %-12s %s\n" "" "goal" "measured"
-printf "%-36s %-12s %s\n" "describe GET /v1/tasks/{id}" ">= 5000/s" "$d_rps/s (non-2xx: $d_bad)"
+read -r d_cpu d_per < <(per_cpu describe)
+read -r c_cpu c_per < <(per_cpu create)
+printf "%-36s %-12s %s\n" "describe GET /v1/tasks/{id}" ">= 5000/s" "$d_rps/s (non-2xx: $d_bad; server CPU $d_cpu s = $d_per per CPU-s)"
 printf "%-36s %-12s %s\n" "  p99 latency" "< 20 ms" "$d_p99 ms"
-printf "%-36s %-12s %s\n" "create POST /v1/jobs" ">= 1000/s" "$c_rps/s (non-2xx: $c_bad)"
+printf "%-36s %-12s %s\n" "create POST /v1/jobs" ">= 1000/s" "$c_rps/s (non-2xx: $c_bad; server CPU $c_cpu s = $c_per per CPU-s)"
 printf "%-36s %-12s %s\n" "  p99 latency" "< 20 ms" "$c_p99 ms"
 printf "%-36s %-12s %s\n" "scheduler pass ($waiting waiting)" "< 100 ms" "$pass_ms ms (mean of $n_pass passes)"
 if [ -n "${OSMIG_BENCH_PERF:-}" ]; then
