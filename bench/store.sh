@@ -4,6 +4,12 @@
 # side by side with the sqlite3 shell running the same statements on a
 # database with the same pragmas: the floor. On the disk of $TMPDIR (fsync
 # for real) and on /dev/shm (fsync free).
+#
+# Then the fleet operations (fleet_store_bench) over FLEET_N tasks (default
+# 100000; 0 skips them): create_job of 1,000 and of FLEET_N tasks, a page of
+# a job's tasks, a page by state, per-state counts, list_waiting and a claim,
+# in milliseconds; on SQLite (disk of $TMPDIR) and on PostgreSQL (a throwaway
+# server from tests/fleet/pg_server.sh, fsync off: the disk is left out).
 set -euo pipefail
 build=${1:-build}
 n=${2:-2000}
@@ -42,3 +48,19 @@ for where in "${TMPDIR:-/tmp}" /dev/shm; do
   floor "$d/floor.db" "$n"
   rm -rf "$d"
 done
+
+fleet_n=${FLEET_N:-100000}
+fleet="$build/tests/fleet/fleet_store_bench"
+if [ "$fleet_n" != 0 ]; then
+  [ -x "$fleet" ] || { echo "bench/store.sh: build first ($fleet missing)" >&2; exit 1; }
+  d=$(mktemp -d "${TMPDIR:-/tmp}/osmig-bench-XXXXXX")
+  echo "== fleet, SQLite on ${TMPDIR:-/tmp}"
+  "$fleet" "$d/store" "$fleet_n"
+  rm -rf "$d"
+  echo "== fleet, PostgreSQL"
+  src=$(cd "$(dirname "$0")/.." && pwd)
+  rc=0
+  bash "$src/tests/fleet/with_pg.sh" sh -c '"$0" "$OSMIG_TEST_PG_URL" "$1"' "$fleet" "$fleet_n" || rc=$?
+  [ "$rc" = 77 ] && echo "(PostgreSQL is not installed: skipped)"
+  [ "$rc" = 0 ] || [ "$rc" = 77 ] || exit "$rc"
+fi

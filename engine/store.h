@@ -175,8 +175,8 @@ struct osm_store_ops {
     int (*claim_orphans)(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
                          char (*claimed)[40], size_t *n_claimed, struct osm_err *err);
 
-    /* Access keys. put: create (OSM_ECONFLICT when the id exists). get:
-     * OSM_ENOTFOUND when none. */
+    /* Access keys. put: create (OSM_ECONFLICT when the id exists). get,
+     * delete: OSM_ENOTFOUND when none. */
     int (*put_key)(struct osm_store *st, const struct osm_key *k, struct osm_err *err);
     int (*get_key)(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err);
     int (*list_keys)(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err);

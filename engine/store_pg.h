@@ -26,8 +26,9 @@ void *osm_store_pg_handle(struct osm_store *st);
 /* For tests. Run one SQL text on the store's connection: 0 when it
  * succeeded, -1 with the server's message in `msg`. */
 int osm_store_pg_exec_raw(struct osm_store *st, const char *sql, char *msg, size_t size);
-/* Drop osmig's tables, functions and data from the database at `url` (a
- * test server's), so that the next open starts from an empty schema. */
-int osm_store_pg_reset(const char *url, struct osm_err *err);
+/* Empty the database at `url` (a test server's) of osmig's data: with
+ * `drop`, its tables and functions too, so that the next open creates the
+ * schema; else the rows only (faster), when the schema is the latest. */
+int osm_store_pg_reset(const char *url, int drop, struct osm_err *err);
 
 #endif

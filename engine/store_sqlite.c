@@ -125,6 +125,7 @@ static const char *const migrations[] = {
     "CREATE INDEX tasks_by_job_state ON tasks(job_id, state);"
     "CREATE INDEX tasks_by_instance ON tasks(instance);"
     "CREATE INDEX tasks_waiting ON tasks(seq) WHERE " WAITING ";"
+    "CREATE INDEX tasks_claimed ON tasks(job_id) WHERE owner IS NOT NULL AND " WAITING ";"
     "CREATE TABLE api_keys("
     "  id TEXT PRIMARY KEY,"
     "  role TEXT NOT NULL,"
@@ -941,16 +942,10 @@ static const char *query_sql(struct sqlite_store *s, unsigned mask, size_t n_sta
     return *slot;
 }
 
-static int sq_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
-                          int64_t *next_seq, struct osm_err *err)
+/* Rows of one query shape, up to f->limit + 1, appended to rows/seqs. */
+static int query_rows(struct sqlite_store *s, const struct osm_task_filter *f, struct osm_task **rows, int64_t **seqs,
+                      size_t *n, size_t *cap, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
-    *out = NULL;
-    *n = 0;
-    *next_seq = 0;
-    if (f->n_states > OSM_TASK_N_STATES)
-        return osm_err_set(err, OSM_EUSAGE, "a task query names %zu states; there are %d", f->n_states,
-                           OSM_TASK_N_STATES);
     unsigned mask = (f->instance ? Q_INSTANCE : 0) | (f->target ? Q_TARGET : 0) | (f->job_id ? Q_JOB : 0) |
                     (f->created_from ? Q_FROM : 0) | (f->created_to ? Q_TO : 0);
     sqlite3_stmt *stmt = prepare(s, query_sql(s, mask, f->n_states), err);
@@ -965,29 +960,83 @@ static int sq_query_tasks(struct osm_store *st, const struct osm_task_filter *f,
     sqlite3_bind_int64(stmt, 7, f->created_to);
     for (size_t i = 0; i < f->n_states; i++)
         bind_text(stmt, (int)(10 + i), osm_task_state_name((enum osm_task_state)f->states[i]));
-    size_t cap = 0;
-    int64_t last = 0;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (f->limit && *n == f->limit) {
-            *next_seq = last;
-            continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *rows = osm_xrealloc(*rows, *cap * sizeof **rows);
+            *seqs = osm_xrealloc(*seqs, *cap * sizeof **seqs);
         }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            *out = osm_xrealloc(*out, cap * sizeof **out);
-        }
-        row_to_task(stmt, &(*out)[(*n)++]);
-        last = sqlite3_column_int64(stmt, 25);
+        row_to_task(stmt, &(*rows)[*n]);
+        (*seqs)[(*n)++] = sqlite3_column_int64(stmt, 25);
     }
     done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        osm_task_list_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        *next_seq = 0;
-        return db_fail(st, s->db, err, "querying tasks");
+    return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "querying tasks");
+}
+
+struct seq_row {
+    int64_t seq;
+    size_t at;
+};
+
+static int cmp_seq_row(const void *a, const void *b)
+{
+    const struct seq_row *x = a, *y = b;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int sq_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
+                          int64_t *next_seq, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    *next_seq = 0;
+    if (f->n_states > OSM_TASK_N_STATES)
+        return osm_err_set(err, OSM_EUSAGE, "a task query names %zu states; there are %d", f->n_states,
+                           OSM_TASK_N_STATES);
+    struct osm_task *rows = NULL;
+    int64_t *seqs = NULL;
+    size_t got = 0, cap = 0;
+    int rc = 0;
+    if (f->n_states <= 1) {
+        rc = query_rows(s, f, &rows, &seqs, &got, &cap, err);
+    } else {
+        /* SQLite cannot read `state IN (a, b)` in seq order from one index
+         * (it would sort every matching row for each page): one ordered
+         * scan per state, each limited, merged below. */
+        int seen[OSM_TASK_N_STATES] = {0};
+        for (size_t i = 0; i < f->n_states && rc == 0; i++) {
+            int state = f->states[i];
+            if (state < 0 || state >= OSM_TASK_N_STATES || seen[state]++)
+                continue;
+            struct osm_task_filter one = *f;
+            one.states = &f->states[i];
+            one.n_states = 1;
+            rc = query_rows(s, &one, &rows, &seqs, &got, &cap, err);
+        }
     }
+    if (rc != 0) {
+        osm_task_list_free(rows, got);
+        free(seqs);
+        return -1;
+    }
+    struct seq_row *order = osm_xcalloc(got ? got : 1, sizeof *order);
+    for (size_t i = 0; i < got; i++)
+        order[i] = (struct seq_row){seqs[i], i};
+    qsort(order, got, sizeof *order, cmp_seq_row);
+    size_t keep = f->limit && got > f->limit ? f->limit : got;
+    *out = keep ? osm_xcalloc(keep, sizeof **out) : NULL;
+    for (size_t i = 0; i < keep; i++) {
+        (*out)[i] = rows[order[i].at];
+        osm_task_init(&rows[order[i].at]); /* moved */
+    }
+    if (keep < got)
+        *next_seq = order[keep - 1].seq;
+    *n = keep;
+    osm_task_list_free(rows, got);
+    free(seqs);
+    free(order);
     return 0;
 }
 
@@ -1051,9 +1100,13 @@ static int sq_list_waiting(struct osm_store *st, struct osm_waiting_task **out, 
 /* ---- fleet: claims ---- */
 
 /* Running or claimed: what counts against a job's max_running. A waiting
- * task counts while its claim's lease runs. */
-#define RUNNING_OR_CLAIMED \
-    "(state='running' OR state='rolling_back' OR (" WAITING " AND owner IS NOT NULL AND lease_until >= ?2))"
+ * task counts while its claim's lease runs. Two counts, each from an index:
+ * the job's running tasks (tasks_by_job_state), and its claimed waiting
+ * ones (tasks_claimed), never the whole job. */
+#define RUNNING_OR_CLAIMED                                                                                        \
+    "SELECT (SELECT count(*) FROM tasks WHERE job_id IS ?1 AND state IN ('running','rolling_back')) + "            \
+    "(SELECT count(*) FROM tasks INDEXED BY tasks_claimed WHERE job_id IS ?1 AND owner IS NOT NULL AND " WAITING  \
+    " AND lease_until >= ?2)"
 
 static int sq_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
                             int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
@@ -1068,7 +1121,7 @@ static int sq_claim_waiting(struct osm_store *st, const char *job_id, const char
         return -1;
     int64_t room = -1;
     if (max_running >= 0) {
-        sqlite3_stmt *stmt = prepare(s, "SELECT count(*) FROM tasks WHERE job_id IS ?1 AND " RUNNING_OR_CLAIMED, err);
+        sqlite3_stmt *stmt = prepare(s, RUNNING_OR_CLAIMED, err);
         if (!stmt)
             goto fail;
         bind_text(stmt, 1, job_id);
@@ -1382,6 +1435,7 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
     /* journal_mode is the first statement that reads the file: a file that is
      * not a database fails here. */
     if (exec(s, "PRAGMA journal_mode=WAL", err) != 0 || exec(s, "PRAGMA synchronous=FULL", err) != 0 ||
+        exec(s, "PRAGMA cache_size=-32768", err) != 0 ||
         exec(s, "PRAGMA foreign_keys=ON", err) != 0)
         goto fail;
     if (migrate(s, version, err) != 0)

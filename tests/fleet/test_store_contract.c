@@ -1,7 +1,9 @@
 /* test_store_contract.c: the fleet contract of the task store (store.h),
  * the same cases against every store: SQLite on a real file, and PostgreSQL
  * when OSMIG_TEST_PG_URL names a server (tests/fleet/pg_server.sh starts
- * one; the ctest wrapper does that). Each case starts from an empty store. */
+ * one; the ctest wrapper does that). Each case starts from an empty store:
+ * osmig's tables in the database at OSMIG_TEST_PG_URL are emptied or
+ * dropped, so never point it at a database whose tasks matter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,9 @@
 #include <unistd.h>
 
 #include "osm_buf.h"
+#include "kind_files.h"
 #include "osm_fs.h"
+#include "runner.h"
 #include "store.h"
 #include "store_pg.h"
 #include "store_sqlite.h"
@@ -60,7 +64,7 @@ static int setup(void **state)
     if (use_pg) {
         /* An empty database: drop whatever the previous case left. */
         struct osm_err err = OSM_ERR_INIT;
-        if (osm_store_pg_reset(pg_url, &err) != 0) {
+        if (osm_store_pg_reset(pg_url, 0, &err) != 0) {
             fprintf(stderr, "reset %s: %s\n", pg_url, err.msg);
             return -1;
         }
@@ -315,6 +319,29 @@ static void query_pages_by_seq_under_filters_with_no_row_twice_and_none_missed(v
         assert_int_equal(pages, (23 + limit - 1) / limit);
     }
 
+    /* Several states page in seq order too, across pages, none twice. */
+    int waiting_or_running[] = {OSM_TASK_RUNNING, OSM_TASK_SUBMITTED, OSM_TASK_RUNNING};
+    for (size_t limit = 1; limit <= 8; limit += 3) {
+        struct osm_task_filter fm = {.states = waiting_or_running, .n_states = 3, .job_id = a.id, .limit = limit};
+        size_t seen = 0;
+        do {
+            struct osm_task *list;
+            size_t n;
+            int64_t next;
+            assert_int_equal(osm_store_query_tasks(st, &fm, &list, &n, &next, &err), 0);
+            for (size_t i = 0; i < n; i++) {
+                if (seen == 1) /* ids_a[1] failed: not listed */
+                    seen++;
+                assert_true(seen < 23);
+                assert_string_equal(list[i].id, ids_a[seen]);
+                seen++;
+            }
+            osm_task_list_free(list, n);
+            fm.after_seq = next;
+        } while (fm.after_seq);
+        assert_int_equal(seen, 23);
+    }
+
     int running_or_failed[] = {OSM_TASK_RUNNING, OSM_TASK_FAILED};
     struct osm_task_filter f = {.states = running_or_failed, .n_states = 2};
     assert_int_equal(count_query(st, &f), 7);
@@ -333,12 +360,16 @@ static void query_pages_by_seq_under_filters_with_no_row_twice_and_none_missed(v
     assert_string_equal(list[0].id, ids_b[5]);
     assert_int_equal(next, 0);
     osm_task_list_free(list, n);
-    struct osm_task_filter later = {.created_from = lone.created + 1000};
+    /* Creation times come from the clock: bounds taken from the rows
+     * themselves (job a first, job b last) hold whatever second it is. */
+    struct osm_task_filter later = {.created_from = b.created + 1};
     assert_int_equal(count_query(st, &later), 0);
-    struct osm_task_filter window = {.created_from = lone.created, .created_to = lone.created + 1000};
+    struct osm_task_filter window = {.created_from = a.created, .created_to = b.created + 1};
     assert_int_equal(count_query(st, &window), 30);
-    struct osm_task_filter before = {.created_to = lone.created - 1000};
+    struct osm_task_filter before = {.created_to = a.created};
     assert_int_equal(count_query(st, &before), 0);
+    struct osm_task_filter job_b = {.created_from = b.created, .job_id = b.id};
+    assert_int_equal(count_query(st, &job_b), 6);
 
     int bogus[] = {42};
     struct osm_task_filter bad = {.states = bogus, .n_states = 1};
@@ -482,6 +513,35 @@ static void claim_waiting_respects_max_running_and_skips_claimed_tasks(void **st
     /* Ids of another job are not taken under this one. */
     assert_int_equal(osm_store_claim_waiting(st, a.id, bp, 3, -1, "w3/b:1", far, claimed, &n, &err), 0);
     assert_int_equal(n, 0);
+
+    /* Tasks without a job have their own limit, under job NULL. */
+    struct osm_task lone[2];
+    const char *lp[2];
+    for (int i = 0; i < 2; i++) {
+        char inst[64];
+        snprintf(inst, sizeof inst, "dir:/srv/lone-%d", i);
+        task_for(&lone[i], inst, NULL);
+        assert_int_equal(osm_store_create_task(st, &lone[i], &err), 0);
+        lp[i] = lone[i].id;
+    }
+    assert_int_equal(osm_store_claim_waiting(st, a.id, lp, 2, -1, "w3/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(osm_store_claim_waiting(st, NULL, lp, 2, 1, "w3/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(claimed[0], lone[0].id);
+    assert_int_equal(osm_store_claim_waiting(st, NULL, lp, 2, 1, "w4/b:1", far, claimed, &n, &err), 0);
+    assert_int_equal(n, 0);
+    osm_task_free(&lone[0]);
+    osm_task_free(&lone[1]);
+
+    /* A task naming a job that does not exist is refused, naming it. */
+    struct osm_task orphan;
+    task_for(&orphan, "dir:/srv/orphan", NULL);
+    orphan.job_id = osm_xstrdup("j-nosuch");
+    assert_int_equal(osm_store_create_task(st, &orphan, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "j-nosuch"));
+    osm_task_free(&orphan);
     osm_job_free(&a);
     osm_job_free(&b);
     osm_store_close(st);
@@ -785,6 +845,250 @@ static void history_and_journal_refuse_update_and_delete(void **state)
     osm_store_close(st);
 }
 
+/* ---- the task store's own contract (as tests/unit/test_store.c, on every store) ---- */
+
+static void tasks_list_newest_first_and_survive_a_reopen(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task a, b;
+    task_for(&a, "dir:/srv/a", "alinux3");
+    task_for(&b, "dir:/srv/b", NULL);
+    assert_int_equal(osm_store_create_task(st, &a, &err), 0);
+    assert_int_equal(osm_store_create_task(st, &b, &err), 0);
+    osm_store_close(st);
+    st = open_store(); /* a second open: no migration, same data */
+    struct osm_task *list;
+    size_t n;
+    assert_int_equal(osm_store_list_tasks(st, &list, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].id, b.id);
+    assert_string_equal(list[1].id, a.id);
+    assert_string_equal(list[1].instance, "dir:/srv/a");
+    assert_string_equal(list[1].target, "alinux3");
+    assert_null(list[0].target);
+    assert_null(list[1].job_id);
+    assert_string_equal(list[1].options, "{}");
+    osm_task_list_free(list, n);
+    struct osm_task got;
+    assert_int_equal(osm_store_get_task(st, "t-nosuch", &got, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "t-nosuch"));
+    osm_task_free(&a);
+    osm_task_free(&b);
+    osm_store_close(st);
+}
+
+static void second_unfinished_task_on_an_instance_is_refused_naming_the_first(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task a, b;
+    task_for(&a, "dir:/srv/web01", NULL);
+    assert_int_equal(osm_store_create_task(st, &a, &err), 0);
+    task_for(&b, "dir:/srv/web01", NULL);
+    assert_int_equal(osm_store_create_task(st, &b, &err), -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(err.msg, a.id));
+    assert_non_null(strstr(err.msg, "dir:/srv/web01"));
+    /* Once the first is finished, a new task may start... */
+    a.state = OSM_TASK_ROLLED_BACK;
+    struct osm_task_change ch = {.task = &a, .expect_state = OSM_TASK_SUBMITTED, .expect_rev = -1};
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    b.id[0] = '\0';
+    assert_int_equal(osm_store_create_task(st, &b, &err), 0);
+    /* ...and bringing the first back to life conflicts with it, writing nothing. */
+    a.state = OSM_TASK_SUBMITTED;
+    ch.expect_state = OSM_TASK_ROLLED_BACK;
+    ch.event_type = "retried";
+    assert_int_equal(osm_store_commit(st, &ch, &err), -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(err.msg, b.id));
+    struct osm_task got;
+    assert_int_equal(osm_store_get_task(st, a.id, &got, &err), 0);
+    assert_int_equal(got.state, OSM_TASK_ROLLED_BACK);
+    osm_task_free(&got);
+    osm_task_free(&a);
+    osm_task_free(&b);
+    osm_store_close(st);
+}
+
+static void claim_is_exclusive_until_the_owner_dies_or_its_lease_runs_out(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task t;
+    task_for(&t, "dir:/srv/claim", NULL);
+    assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+    int64_t far = osm_store_now() + 3600;
+    /* A live owner on this host: a child that waits for us. */
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        close(pipefd[1]);
+        ssize_t r = read(pipefd[0], &c, 1);
+        _exit(r < 0);
+    }
+    close(pipefd[0]);
+    const char *self = osm_store_self_owner();
+    char *other = osm_xasprintf("%.*s:%ld", (int)(strrchr(self, ':') - self), self, (long)child);
+    assert_int_equal(osm_store_claim(st, t.id, other, far, &err), 1);
+    assert_int_equal(osm_store_claim(st, t.id, self, far, &err), 0);
+    /* A live engine of this host keeps its task even past its lease. */
+    assert_int_equal(osm_store_claim(st, t.id, other, 1000, &err), 1);
+    assert_int_equal(osm_store_claim(st, t.id, self, far, &err), 0);
+    close(pipefd[1]);
+    int status;
+    waitpid(child, &status, 0);
+    assert_int_equal(osm_store_claim(st, t.id, self, far, &err), 1); /* its owner is gone */
+    /* An owner elsewhere holds it until its lease runs out. */
+    assert_int_equal(osm_store_release(st, t.id, self, &err), 0);
+    assert_int_equal(osm_store_claim(st, t.id, "elsewhere/boot:1", 1000, &err), 1);
+    assert_int_equal(osm_store_claim(st, t.id, self, far, &err), 1);
+    assert_int_equal(osm_store_release(st, t.id, self, &err), 0);
+    assert_int_equal(osm_store_claim(st, t.id, "elsewhere/boot:1", far, &err), 1);
+    assert_int_equal(osm_store_claim(st, t.id, self, far, &err), 0);
+    assert_int_equal(osm_store_claim(st, "t-nosuch", self, far, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    free(other);
+    osm_task_free(&t);
+    osm_store_close(st);
+}
+
+/* The phase runner, unchanged, on this store: real file work (kind_files). */
+static void the_runner_migrates_a_task_and_rolls_back_a_failed_one_on_this_store(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    kind_files_register();
+    assert_int_equal(kind_files_make_root(tmpdir), 0);
+    char *uri = osm_xasprintf("dir:%s/root", tmpdir);
+    struct osm_task t;
+    task_for(&t, uri, NULL);
+    strcpy(t.kind, KIND_FILES);
+    assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+    if (osm_runner_run(st, t.id, NULL, &err) != 0)
+        fail_msg("run: %s", err.msg);
+    struct osm_task got;
+    assert_int_equal(osm_store_get_task(st, t.id, &got, &err), 0);
+    assert_int_equal(got.state, OSM_TASK_SUCCEEDED);
+    assert_null(got.owner);
+    assert_true(kind_files_is_migrated(tmpdir, t.id));
+    struct osm_journal_entry *j;
+    size_t n;
+    assert_int_equal(osm_store_list_journal(st, t.id, &j, &n, &err), 0);
+    assert_int_equal(n, 14); /* 7 steps: intent and outcome each */
+    osm_journal_free(j, n);
+    osm_task_free(&got);
+
+    /* A failure after a change rolls the files back. */
+    char *fail = osm_path_join(tmpdir, "root/FAIL_VERIFY");
+    assert_int_equal(osm_write_file_atomic(fail, "x", 1, 0644, NULL), 0);
+    char *root = osm_path_join(tmpdir, "root");
+    char *snap = osm_path_join(tmpdir, "snapshot");
+    assert_int_equal(osm_remove_tree(root, NULL), 0);
+    osm_remove_tree(snap, NULL);
+    assert_int_equal(kind_files_make_root(tmpdir), 0);
+    assert_int_equal(osm_write_file_atomic(fail, "x", 1, 0644, NULL), 0);
+    struct osm_task t2;
+    task_for(&t2, uri, NULL);
+    strcpy(t2.kind, KIND_FILES);
+    assert_int_equal(osm_store_create_task(st, &t2, &err), 0);
+    if (osm_runner_run(st, t2.id, NULL, &err) != 0)
+        fail_msg("run: %s", err.msg);
+    assert_int_equal(osm_store_get_task(st, t2.id, &got, &err), 0);
+    assert_int_equal(got.state, OSM_TASK_ROLLED_BACK);
+    assert_string_equal(got.error_code, "step.verify");
+    assert_true(kind_files_is_original(tmpdir));
+    osm_task_free(&got);
+    free(fail);
+    free(root);
+    free(snap);
+    free(uri);
+    osm_task_free(&t);
+    osm_task_free(&t2);
+    osm_store_close(st);
+}
+
+static void *open_and_close(void *arg)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_store *st = NULL;
+    int *rc = arg;
+    *rc = osm_store_open_location(use_pg ? pg_url : tmpdir, &st, &err);
+    if (*rc != 0)
+        fprintf(stderr, "concurrent open: %s\n", err.msg);
+    osm_store_close(st);
+    return NULL;
+}
+
+static void engines_opening_an_empty_store_at_once_all_get_one_schema(void **state)
+{
+    (void)state;
+    struct osm_err err = OSM_ERR_INIT;
+    if (use_pg && osm_store_pg_reset(pg_url, 1, &err) != 0)
+        fail_msg("reset: %s", err.msg);
+    pthread_t th[3];
+    int rc[3] = {-1, -1, -1};
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, open_and_close, &rc[i]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rc[i], 0);
+    struct osm_store *st = open_store();
+    char msg[256];
+    assert_int_equal(raw_exec(st, "SELECT 1 FROM schema_version", msg, sizeof msg), 0);
+    struct osm_job job;
+    assert_int_equal(make_job(st, &job, NULL, "after", 2, NULL, &err), 0);
+    osm_job_free(&job);
+    osm_store_close(st);
+}
+
+static void store_with_a_newer_schema_is_refused_naming_it(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    char msg[256];
+    assert_int_equal(raw_exec(st, "UPDATE schema_version SET version=99", msg, sizeof msg), 0);
+    osm_store_close(st);
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_open_location(use_pg ? pg_url : tmpdir, &st, &err), -1);
+    assert_int_equal(err.code, OSM_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "schema version 99"));
+    assert_non_null(strstr(err.msg, use_pg ? "postgresql://" : "state.db"));
+}
+
+/* No server needed: a URL's password never reaches a message. */
+static void postgresql_errors_name_the_url_without_its_password(void **state)
+{
+    (void)state;
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    /* Port 1 on loopback: nothing listens, the connection is refused. */
+    assert_int_equal(osm_store_open_location("postgresql://osm:s3cret@127.0.0.1:1/fleet?connect_timeout=5&password=s3cret",
+                                             &st, &err), -1);
+    assert_null(st);
+    assert_int_equal(err.code, OSM_EIO);
+    assert_non_null(strstr(err.msg, "postgresql://osm@127.0.0.1:1/fleet?connect_timeout=5"));
+    assert_null(strstr(err.msg, "s3cret"));
+    char *r = osm_store_pg_redact("postgres://u:p%40ss@db.example:5432/osmig");
+    assert_string_equal(r, "postgres://u@db.example:5432/osmig");
+    free(r);
+    r = osm_store_pg_redact("postgresql:///osmig?host=/run/pg&password=x&user=u");
+    assert_string_equal(r, "postgresql:///osmig?host=/run/pg&user=u");
+    free(r);
+    r = osm_store_pg_redact("postgresql://db.example/osmig");
+    assert_string_equal(r, "postgresql://db.example/osmig");
+    free(r);
+}
+
 /* SQLite only: a store of the runner's schema (2) takes the fleet schema and
  * keeps its tasks. */
 static void sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_tasks(void **state)
@@ -828,13 +1132,20 @@ static void sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_ta
     CASE(keys_are_put_got_listed_and_deleted),                                                   \
     CASE(a_nonce_is_new_once_a_replay_until_it_expires),                                         \
     CASE(commit_checks_state_and_rev_and_writes_nothing_when_stale),                             \
-    CASE(history_and_journal_refuse_update_and_delete)
+    CASE(history_and_journal_refuse_update_and_delete),                                          \
+    CASE(tasks_list_newest_first_and_survive_a_reopen),                                          \
+    CASE(second_unfinished_task_on_an_instance_is_refused_naming_the_first),                     \
+    CASE(claim_is_exclusive_until_the_owner_dies_or_its_lease_runs_out),                         \
+    CASE(the_runner_migrates_a_task_and_rolls_back_a_failed_one_on_this_store),                  \
+    CASE(engines_opening_an_empty_store_at_once_all_get_one_schema),                             \
+    CASE(store_with_a_newer_schema_is_refused_naming_it)
 
 int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
         CONTRACT_CASES,
         CASE(sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_tasks),
+        CASE(postgresql_errors_name_the_url_without_its_password),
     };
     const struct CMUnitTest pg_tests[] = {CONTRACT_CASES};
     use_pg = 0;
