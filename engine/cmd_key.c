@@ -9,6 +9,7 @@
 #include "cli_tasks.h"
 #include "keys.h"
 #include "osm_cli.h"
+#include "osm_fs.h"
 
 static const char usage[] =
     "osmig key create --role viewer|operator|admin [--scope PATTERN] [--json]\n"
@@ -151,8 +152,30 @@ int cmd_key(int argc, char **argv)
     const char *state_dir = a.state_dir ? a.state_dir : (a.store && !store_is_url ? a.store : NULL);
     char *dir = osm_store_state_dir(state_dir);
     char *mk = osm_master_key_path(dir, a.master_key);
+    const char *location = a.store ? a.store : dir;
+    if (strcmp(a.sub, "create") != 0 && !store_is_url) {
+        /* Listing or deleting creates no store where there is none. */
+        char *db = osm_path_join(location, "state.db");
+        int exists = osm_is_file(db);
+        free(db);
+        if (!exists) {
+            if (strcmp(a.sub, "list") == 0) {
+                if (a.json)
+                    puts("{\n  \"keys\": []\n}");
+                else
+                    printf("no keys: no store in %s\n", location);
+                rc = OSM_EXIT_OK;
+            } else {
+                osm_err_set(&err, OSM_ENOTFOUND, "no key '%s': no store in %s", a.id, location);
+                rc = osm_cli_fail(&err);
+            }
+            free(dir);
+            free(mk);
+            return rc;
+        }
+    }
     struct osm_store *st;
-    if (osm_store_open_location(a.store ? a.store : dir, &st, &err) != 0) {
+    if (osm_store_open_location(location, &st, &err) != 0) {
         free(dir);
         free(mk);
         return osm_cli_fail(&err);

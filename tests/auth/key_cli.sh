@@ -62,6 +62,14 @@ osmig key create --role viewer --store "$other" --master-key "$state/mk2" >/dev/
 [[ $(osmig key list --json --store "$other" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["keys"]))') == 2 ]] ||
   fail "--store list"
 
+# listing or deleting where there is no store creates none
+empty=$state/empty
+[[ $(osmig key list --state-dir "$empty") == "no keys: no store in $empty" ]] || fail "list without a store"
+[[ $(osmig key list --json --state-dir "$empty" | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"])') == "[]" ]] ||
+  fail "list --json without a store"
+check 1 "no key 'OSMX': no store in $empty" key delete OSMX --state-dir "$empty"
+[[ ! -e $empty ]] || fail "a store was created by list or delete"
+
 # delete
 [[ $(osmig key delete "$id" --state-dir "$state") == "deleted key $id" ]] || fail "delete"
 ! osmig key list --state-dir "$state" | grep -q "$id" || fail "deleted key still listed"

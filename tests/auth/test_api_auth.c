@@ -1,6 +1,7 @@
 /* test_api_auth.c: authentication (signature, date window, nonce) and
  * authorization (roles, instance scope) of fleet API requests, with keys in a
- * real SQLite store and a real master key file. */
+ * real SQLite store and a real master key file; again on PostgreSQL when
+ * OSMIG_TEST_PG_URL names a server (tests/fleet/with_pg.sh starts one). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,11 @@
 #include "osm_fs.h"
 #include "osm_hash.h"
 #include "store.h"
+#include "store_pg.h"
 
 #define NOW ((int64_t)1800000000) /* injected server clock */
+
+static const char *pg_url; /* NULL: the SQLite store of the test directory */
 
 struct fx {
     char dir[64];
@@ -34,7 +38,11 @@ static int setup(void **state)
         return -1;
     f->mk = osm_master_key_path(f->dir, NULL);
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_open(f->dir, &f->st, &err) != 0) {
+    if (pg_url && osm_store_pg_reset(pg_url, &err) != 0) {
+        fprintf(stderr, "reset: %s\n", err.msg);
+        return -1;
+    }
+    if (osm_store_open_location(pg_url ? pg_url : f->dir, &f->st, &err) != 0) {
         fprintf(stderr, "open: %s\n", err.msg);
         return -1;
     }
@@ -564,27 +572,37 @@ static void key_create_refuses_bad_roles_and_scopes(void **state)
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* The cases that go through the store, on either store. */
+#define STORE_CASES                                                                  \
+    T(signed_request_authenticates_with_the_keys_role_and_scope),                    \
+    T(missing_authorization_is_401),                                                 \
+    T(malformed_authorization_is_401),                                               \
+    T(unknown_or_deleted_key_is_401),                                                \
+    T(wrong_signature_is_401),                                                       \
+    T(tampered_body_is_401),                                                         \
+    T(reordered_query_still_authenticates),                                          \
+    T(date_outside_15_minutes_is_401_either_way),                                    \
+    T(replayed_nonce_is_401),                                                        \
+    T(unsigned_required_header_is_401),                                              \
+    T(wrong_master_key_is_a_clear_error),                                            \
+    T(changed_key_record_does_not_unseal),                                           \
+    T(key_create_refuses_bad_roles_and_scopes)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        T(signed_request_authenticates_with_the_keys_role_and_scope),
-        T(missing_authorization_is_401),
-        T(malformed_authorization_is_401),
-        T(unknown_or_deleted_key_is_401),
-        T(wrong_signature_is_401),
-        T(tampered_body_is_401),
-        T(reordered_query_still_authenticates),
-        T(date_outside_15_minutes_is_401_either_way),
-        T(replayed_nonce_is_401),
-        T(unsigned_required_header_is_401),
+    const struct CMUnitTest sqlite_tests[] = {
+        STORE_CASES,
         cmocka_unit_test(roles_and_scopes_are_enforced),
         cmocka_unit_test(role_names_round_trip),
         T(key_secret_is_never_stored_in_clear),
         T(master_key_is_made_private_and_checked),
-        T(wrong_master_key_is_a_clear_error),
-        T(changed_key_record_does_not_unseal),
-        T(key_create_refuses_bad_roles_and_scopes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_tests[] = {STORE_CASES};
+    int failed = cmocka_run_group_tests_name("api auth: sqlite", sqlite_tests, NULL, NULL);
+    const char *url = getenv("OSMIG_TEST_PG_URL");
+    if (url && *url) {
+        pg_url = url;
+        failed += cmocka_run_group_tests_name("api auth: postgresql", pg_tests, NULL, NULL);
+    }
+    return failed ? 1 : 0;
 }
