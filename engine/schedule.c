@@ -185,7 +185,11 @@ int osm_window_parse(const char *json_text, struct osm_window **out, struct osm_
                     (long long)w->duration);
         goto out;
     }
-    if (w->cutoff < 0 || w->cutoff >= w->duration) {
+    if (w->cutoff < 0) {
+        osm_err_set(err, OSM_EINPUT, "window.cutoff: %lld s must not be negative", (long long)w->cutoff);
+        goto out;
+    }
+    if (w->cutoff >= w->duration) {
         osm_err_set(err, OSM_EINPUT, "window.cutoff: %lld s must be less than the duration (%lld s)",
                     (long long)w->cutoff, (long long)w->duration);
         goto out;

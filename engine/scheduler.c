@@ -1,11 +1,12 @@
 /* scheduler.c: one pass over the waiting tasks (scheduler.h).
  *
- * Cost: a pass reads every waiting task (osm_store_list_waiting, no history)
- * but writes only the tasks whose row changes: expired ones, submitted ones
- * that become scheduled, scheduled ones whose next start moved. A steady
- * store of tasks waiting for their windows is read and left alone. Window
- * specs are parsed once per distinct text, and each one remembers its last
- * next-start answer, so tasks sharing a window and a start cost a lookup. */
+ * Cost: a pass reads only the waiting tasks that need a decision by `now`
+ * (osm_store_list_waiting_due: submitted ones, and scheduled ones whose start
+ * time came or whose latest start passed); a task scheduled for later was
+ * decided by an earlier pass and its row says when it starts. It writes only
+ * the rows that change, at most MAX_WRITES a pass. Window specs are parsed
+ * once per distinct text, and each one remembers its last next-start answer,
+ * so tasks sharing a window and a start cost a string compare. */
 #include "scheduler.h"
 
 #include <stdio.h>
@@ -83,12 +84,17 @@ struct pending {
     char why; /* 'w' window, 't' start time, 'n' no window opening within a year */
 };
 
-#define MAX_SCHEDULE_WRITES 500
+/* Rows a pass writes at most (each is a transaction; a job of 10,000 tasks
+ * on a disk store would otherwise hold one pass for a minute). Tasks left
+ * unwritten are decided the same way by the next pass: an expired one is
+ * never a candidate, written or not. */
+#define MAX_WRITES 500
 
 struct pass {
     struct osm_store *st;
     struct pending *pending;
     size_t n_pending, cap_pending;
+    size_t writes;          /* rows written (or tried) this pass */
     int64_t now;
     struct table win_index;
     struct win *wins;
@@ -250,6 +256,9 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     char when[32], words[2300];
     int64_t now = p->now;
     if (t->latest_start > 0 && now > t->latest_start) {
+        if (p->writes >= MAX_WRITES)
+            return 0;
+        p->writes++;
         snprintf(words, sizeof words, "the task did not start before its latest start time, %s",
                  fmt_utc(t->latest_start, when));
         int rc = change_task(p, t, CH_EXPIRE, 0, words, err);
@@ -261,6 +270,9 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     int due = t->not_before <= now, never = 0;
     struct win *w = t->window && *t->window ? window_of(p, t->window) : NULL;
     if (w && !w->w) {
+        if (p->writes >= MAX_WRITES)
+            return 0;
+        p->writes++;
         snprintf(words, sizeof words,
                  "its maintenance window cannot be used (%s); reschedule the task with a valid window", w->error);
         return change_task(p, t, CH_BAD_WINDOW, 0, words, err) < 0 ? -1 : 0;
@@ -292,13 +304,11 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
 }
 
 /* Write the rows of tasks that wait: after the claims, as they only inform,
- * and at most MAX_SCHEDULE_WRITES per pass (each is a transaction: a job of
- * 10,000 new tasks on disk would otherwise hold the pass for a minute). The
- * rest are written by the next passes. */
+ * within what is left of MAX_WRITES; the next passes write the rest. */
 static int write_pending(struct pass *p, struct osm_err *err)
 {
     char when[32], words[256];
-    for (size_t i = 0; i < p->n_pending && i < MAX_SCHEDULE_WRITES; i++) {
+    for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++) {
         const struct pending *q = &p->pending[i];
         if (q->why == 'n')
             snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
@@ -396,7 +406,7 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
     memset(res, 0, sizeof *res);
     struct osm_waiting_task *waiting = NULL;
     size_t n = 0;
-    if (osm_store_list_waiting(st, &waiting, &n, err) != 0) {
+    if (osm_store_list_waiting_due(st, now, &waiting, &n, err) != 0) {
         osm_err_prefix(err, "scheduler");
         return -1;
     }

@@ -283,6 +283,27 @@ int osm_store_list_waiting(struct osm_store *st, struct osm_waiting_task **out, 
     return FLEET_CALL(list_waiting, out, n, err);
 }
 
+int osm_store_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                               struct osm_err *err)
+{
+    if (st->ops->list_waiting_due)
+        return st->ops->list_waiting_due(st, now, out, n, err);
+    if (osm_store_list_waiting(st, out, n, err) != 0)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        struct osm_waiting_task *w = &(*out)[i];
+        if (w->state == OSM_TASK_SUBMITTED || w->not_before <= now || (w->latest_start > 0 && w->latest_start < now)) {
+            (*out)[k++] = *w;
+        } else {
+            free(w->job_id);
+            free(w->window);
+        }
+    }
+    *n = k;
+    return 0;
+}
+
 int osm_store_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
                             int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
                             size_t *n_claimed, struct osm_err *err)

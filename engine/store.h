@@ -156,6 +156,12 @@ struct osm_store_ops {
     int (*count_tasks)(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err);
     /* Every task in state submitted or scheduled (the scheduler's pass). */
     int (*list_waiting)(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err);
+    /* The waiting tasks a pass must look at by `now`: every submitted one,
+     * and scheduled ones whose not_before <= now or whose latest_start is set
+     * and < now (a task scheduled for later needs nothing until then). Oldest
+     * first. NULL: the wrapper filters list_waiting. */
+    int (*list_waiting_due)(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                            struct osm_err *err);
     /* Claim, for `owner` until `lease_until`, those of `ids` that are still
      * waiting and unclaimed (or whose claim's lease ran out), but no more
      * than would make the job's running-or-claimed tasks exceed
@@ -222,6 +228,8 @@ int osm_store_query_tasks(struct osm_store *st, const struct osm_task_filter *f,
                           int64_t *next_seq, struct osm_err *err);
 int osm_store_count_tasks(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err);
 int osm_store_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err);
+int osm_store_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                               struct osm_err *err);
 int osm_store_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
                             int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
                             size_t *n_claimed, struct osm_err *err);

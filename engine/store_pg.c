@@ -73,6 +73,9 @@ static const char *const migrations[] = {
     "  created bigint NOT NULL,"
     "  updated bigint NOT NULL);"
     "CREATE UNIQUE INDEX tasks_one_per_instance ON tasks(instance) WHERE " HOLDS_INSTANCE ";"
+    /* The scheduler's read of tasks due by a time (list_waiting_due). */
+    "CREATE INDEX tasks_due ON tasks(state, not_before) WHERE " WAITING ";"
+    "CREATE INDEX tasks_expiring ON tasks(state, latest_start) WHERE " WAITING " AND latest_start > 0;"
     "CREATE INDEX tasks_by_state ON tasks(state, seq);"
     "CREATE INDEX tasks_by_job ON tasks(job_id, seq);"
     "CREATE INDEX tasks_by_job_state ON tasks(job_id, state);"
@@ -1065,15 +1068,23 @@ static int pg_count_tasks(struct osm_store *st, const char *job_id, struct osm_t
     return 0;
 }
 
-static int pg_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+/* The waiting tasks (all when now < 0, else those due by `now`). */
+static int waiting_rows(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                        struct osm_err *err)
 {
     struct pg_store *s = (struct pg_store *)st;
     *out = NULL;
     *n = 0;
     PGresult *r;
+    struct params p = {0};
+    p_i64(&p, now);
     if (run(s,
-            "SELECT id, job_id, maint_window, not_before, latest_start, created, state FROM tasks WHERE " WAITING
-            " ORDER BY seq", NULL, &r, err, "listing waiting tasks") != 0)
+            now < 0 ? "SELECT id, job_id, maint_window, not_before, latest_start, created, state FROM tasks WHERE " WAITING
+                      " ORDER BY seq"
+                    : "SELECT id, job_id, maint_window, not_before, latest_start, created, state FROM tasks WHERE "
+                      "state='submitted' OR (state='scheduled' AND not_before <= $1::bigint) OR "
+                      "(state='scheduled' AND latest_start > 0 AND latest_start < $1::bigint) ORDER BY seq",
+            now < 0 ? NULL : &p, &r, err, "listing waiting tasks") != 0)
         return -1;
     int rows = PQntuples(r);
     *out = rows ? osm_xcalloc((size_t)rows, sizeof **out) : NULL;
@@ -1091,6 +1102,17 @@ static int pg_list_waiting(struct osm_store *st, struct osm_waiting_task **out, 
     *n = (size_t)rows;
     PQclear(r);
     return 0;
+}
+
+static int pg_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+{
+    return waiting_rows(st, -1, out, n, err);
+}
+
+static int pg_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                               struct osm_err *err)
+{
+    return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
 }
 
 /* ---- fleet: claims ---- */
@@ -1402,6 +1424,7 @@ static const struct osm_store_ops pg_ops = {
     .query_tasks = pg_query_tasks,
     .count_tasks = pg_count_tasks,
     .list_waiting = pg_list_waiting,
+    .list_waiting_due = pg_list_waiting_due,
     .claim_waiting = pg_claim_waiting,
     .claim_orphans = pg_claim_orphans,
     .put_key = pg_put_key,

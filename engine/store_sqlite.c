@@ -121,6 +121,9 @@ static const char *const migrations[] = {
     "  rev INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX jobs_by_token ON jobs(client_token) WHERE client_token IS NOT NULL;"
     "ALTER TABLE tasks ADD COLUMN job_id TEXT REFERENCES jobs(id);"
+    /* The scheduler's read of tasks due by a time (list_waiting_due). */
+    "CREATE INDEX tasks_due ON tasks(state, not_before) WHERE " WAITING ";"
+    "CREATE INDEX tasks_expiring ON tasks(state, latest_start) WHERE " WAITING " AND latest_start > 0;"
     "CREATE INDEX tasks_by_job ON tasks(job_id);"
     "CREATE INDEX tasks_by_job_state ON tasks(job_id, state);"
     "CREATE INDEX tasks_by_instance ON tasks(instance);"
@@ -1060,16 +1063,29 @@ static int sq_count_tasks(struct osm_store *st, const char *job_id, struct osm_t
     return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "counting tasks");
 }
 
-static int sq_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+/* The waiting tasks (all when now < 0, else those due by `now`). */
+static int waiting_rows(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                        struct osm_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *stmt = prepare(s,
+    sqlite3_stmt *stmt = now < 0 ? prepare(s,
         "SELECT id, job_id, maint_window, not_before, latest_start, created, state FROM tasks "
-        "INDEXED BY tasks_waiting WHERE " WAITING " ORDER BY seq", err);
+        "INDEXED BY tasks_waiting WHERE " WAITING " ORDER BY seq", err) : prepare(s,
+        /* Three index ranges, named: with statistics the planner may
+         * otherwise scan every task for a range it cannot size. */
+        "SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
+        "INDEXED BY tasks_due WHERE state='submitted' "
+        "UNION ALL SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
+        "INDEXED BY tasks_due WHERE state='scheduled' AND not_before <= ?1 "
+        "UNION ALL SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
+        "INDEXED BY tasks_expiring WHERE state='scheduled' AND latest_start > 0 AND latest_start < ?1 AND not_before > ?1 "
+        "ORDER BY seq", err);
     if (!stmt)
         return -1;
+    if (now >= 0)
+        sqlite3_bind_int64(stmt, 1, now);
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1095,6 +1111,17 @@ static int sq_list_waiting(struct osm_store *st, struct osm_waiting_task **out, 
         return db_fail(st, s->db, err, "listing waiting tasks");
     }
     return 0;
+}
+
+static int sq_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+{
+    return waiting_rows(st, -1, out, n, err);
+}
+
+static int sq_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                               struct osm_err *err)
+{
+    return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
 }
 
 /* ---- fleet: claims ---- */
@@ -1398,6 +1425,7 @@ static const struct osm_store_ops sqlite_ops = {
     .query_tasks = sq_query_tasks,
     .count_tasks = sq_count_tasks,
     .list_waiting = sq_list_waiting,
+    .list_waiting_due = sq_list_waiting_due,
     .claim_waiting = sq_claim_waiting,
     .claim_orphans = sq_claim_orphans,
     .put_key = sq_put_key,

@@ -1,6 +1,8 @@
 /* test_scheduler.c: scheduler passes end to end on a real SQLite store with
- * jobs. The clock is injected: every pass is given its `now` (in 2030, so
- * leases given at those times have not run out by the real clock). */
+ * jobs, and on PostgreSQL too when OSMIG_TEST_PG_URL names a server
+ * (tests/fleet/with_pg.sh starts one). The clock is injected: every pass is
+ * given its `now` (in 2030, so leases given at those times have not run out
+ * by the real clock). Each case starts from an empty store. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +16,11 @@
 #include "osm_fs.h"
 #include "scheduler.h"
 #include "store.h"
+#include "store_pg.h"
 #include "tzif.h"
 
 static char tmpdir[256];
+static const char *pg_url; /* NULL: SQLite in tmpdir */
 static struct osm_store *st;
 static const char *owner;
 
@@ -32,7 +36,12 @@ static int setup(void **state)
     if (!mkdtemp(tmpdir))
         return -1;
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_open(tmpdir, &st, &err) != 0) {
+    static int pg_dropped; /* the first case drops the schema, the others empty the rows */
+    if (pg_url && osm_store_pg_reset(pg_url, !pg_dropped++, &err) != 0) {
+        fprintf(stderr, "reset %s: %s\n", pg_url, err.msg);
+        return -1;
+    }
+    if (osm_store_open_location(pg_url ? pg_url : tmpdir, &st, &err) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
     }
@@ -176,9 +185,10 @@ static void test_pass_schedules_tasks_for_their_window_and_writes_once(void **st
         osm_task_free(&t);
     }
     osm_sched_result_free(&r);
-    /* A later pass before the window changes nothing in the rows. */
+    /* A later pass before the window neither reads nor writes them. */
     r = pass(monday + 86400);
-    assert_int_equal(r.n_scheduled, 3);
+    assert_int_equal(r.n_waiting, 0);
+    assert_int_equal(r.n_scheduled, 0);
     for (int i = 0; i < 3; i++) {
         struct osm_task t = get(ids[i]);
         assert_int_equal(t.rev, rev[i]);
@@ -363,29 +373,75 @@ static void test_each_job_is_held_to_its_own_limits(void **state)
     osm_sched_result_free(&r);
 }
 
-/* Rows of waiting tasks are written at most 500 a pass (each is a
- * transaction); the next pass writes the rest. Claims do not wait for them. */
-static void test_a_pass_writes_at_most_500_waiting_rows(void **state)
+/* A pass writes at most 500 rows (each is a transaction), expiries first,
+ * and claims due tasks whatever the budget; the next pass writes the rest. */
+static void test_a_pass_writes_at_most_500_rows_and_still_claims(void **state)
 {
     (void)state;
     int64_t now = utc(2030, 1, 7, 12, 0);
-    static char ids[520][40];
-    char job[40], due_ids[1][40], due_job[40];
-    make_job("many", NULL, NULL, 520, NULL, now + 3600, 0, ids, job);
+    static char late[520][40], many[30][40];
+    char late_job[40], many_job[40], due_ids[1][40], due_job[40];
+    make_job("late", NULL, NULL, 520, NULL, 0, now - 60, late, late_job);
+    make_job("many", NULL, NULL, 30, NULL, now + 3600, 0, many, many_job);
     make_job("now", NULL, NULL, 1, NULL, 0, 0, due_ids, due_job);
     struct osm_sched_result r = pass(now);
-    assert_int_equal(r.n_scheduled, 520);
+    assert_int_equal(r.n_expired, 500);
+    assert_int_equal(r.n_scheduled, 30);
     assert_int_equal(r.n_claimed, 1);
+    assert_string_equal(r.claimed[0], due_ids[0]);
     osm_sched_result_free(&r);
     struct osm_task_counts c;
     struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(osm_store_count_tasks(st, job, &c, &err), 0);
-    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 500);
+    assert_int_equal(osm_store_count_tasks(st, late_job, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_EXPIRED], 500);
     assert_int_equal(c.by_state[OSM_TASK_SUBMITTED], 20);
+    assert_int_equal(osm_store_count_tasks(st, many_job, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SUBMITTED], 30);
     r = pass(now + 1);
+    assert_int_equal(r.n_expired, 20);
+    assert_int_equal(r.n_claimed, 0);
     osm_sched_result_free(&r);
-    assert_int_equal(osm_store_count_tasks(st, job, &c, &err), 0);
-    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 520);
+    assert_int_equal(osm_store_count_tasks(st, late_job, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_EXPIRED], 520);
+    assert_int_equal(osm_store_count_tasks(st, many_job, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 30);
+}
+
+/* The store's read for a pass: submitted tasks, and scheduled ones due or
+ * past their latest start by `now`; not those scheduled for later. */
+static void test_store_lists_only_tasks_due_by_now(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    char sub[1][40], later[1][40], due[1][40], expiring[1][40], soon_exp[1][40], j[5][40];
+    make_job("sub", NULL, NULL, 1, NULL, now + 3600, 0, sub, j[0]);
+    make_job("later", NULL, NULL, 1, NULL, now + 3600, now + 7200, later, j[1]);
+    make_job("due", NULL, NULL, 1, NULL, now + 60, 0, due, j[2]);
+    make_job("expiring", NULL, NULL, 1, NULL, now + 3600, now + 30, expiring, j[3]);
+    make_job("soonexp", NULL, NULL, 1, NULL, now + 3600, now + 7200, soon_exp, j[4]);
+    const char *sched[] = {later[0], due[0], expiring[0], soon_exp[0]};
+    for (int i = 0; i < 4; i++)
+        set_state(sched[i], OSM_TASK_SCHEDULED);
+    struct osm_waiting_task *w;
+    size_t n;
+    struct osm_err err = OSM_ERR_INIT;
+    /* At now + 60: the submitted one, the one due at now + 60, the one whose
+     * latest start (now + 30) passed; in the order they were created. */
+    assert_int_equal(osm_store_list_waiting_due(st, now + 60, &w, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(w[0].id, sub[0]);
+    assert_string_equal(w[1].id, due[0]);
+    assert_string_equal(w[2].id, expiring[0]);
+    osm_waiting_free(w, n);
+    /* At now + 30 the second is not due yet, and the third, at its latest
+     * start exactly, has not expired. */
+    assert_int_equal(osm_store_list_waiting_due(st, now + 30, &w, &n, &err), 0);
+    assert_int_equal(n, 1);
+    osm_waiting_free(w, n);
+    /* Everything waits in list_waiting. */
+    assert_int_equal(osm_store_list_waiting(st, &w, &n, &err), 0);
+    assert_int_equal(n, 5);
+    osm_waiting_free(w, n);
 }
 
 int main(void)
@@ -400,7 +456,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tasks_without_a_job_have_no_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_with_a_bad_window_fails_naming_the_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_job_is_held_to_its_own_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_pass_writes_at_most_500_waiting_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_pass_writes_at_most_500_rows_and_still_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_lists_only_tasks_due_by_now, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("scheduler: sqlite", tests, NULL, NULL);
+    pg_url = getenv("OSMIG_TEST_PG_URL");
+    if (pg_url && *pg_url)
+        failed += cmocka_run_group_tests_name("scheduler: postgresql", tests, NULL, NULL);
+    else
+        printf("scheduler: postgresql skipped (OSMIG_TEST_PG_URL is not set; tests/fleet/pg_server.sh starts a server)\n");
+    return failed ? 1 : 0;
 }
