@@ -21,17 +21,18 @@
 static const char usage_text[] =
     "usage: osmig serve [--listen HOST:PORT] [--store LOCATION] [--state-dir DIR] [--workers N]\n"
     "                   [--tls-cert FILE --tls-key FILE] [--public-metrics]\n"
-    "                   [--scheduler-interval SECONDS] [--master-key FILE]\n"
+    "                   [--scheduler-interval SECONDS] [--master-key FILE] [--lease SECONDS]\n"
     "  Serve the fleet API (docs/api.md) and run the tasks of its jobs.\n"
     "  --listen             address and port (default 127.0.0.1:8470; [::1]:8470 for IPv6;\n"
     "                       port 0 picks a free one, printed on the first line)\n"
     "  --store              a state directory or a postgresql:// URL (default: the state directory)\n"
     "  --state-dir          where task directories go (default $OSMIG_STATE_DIR or /var/lib/osmig)\n"
-    "  --workers            threads that run tasks (default 2)\n"
+    "  --workers            tasks run at once, each in a process of its own (default 2)\n"
     "  --tls-cert/--tls-key PEM certificate and key: serve HTTPS only\n"
     "  --public-metrics     GET /metrics without a signature\n"
     "  --scheduler-interval seconds between scheduler passes (default 5)\n"
-    "  --master-key         the key sealing access-key secrets (default STATE_DIR/master.key)\n";
+    "  --master-key         the key sealing access-key secrets (default STATE_DIR/master.key)\n"
+    "  --lease              seconds a claim on a task lasts unless renewed (default 300)\n";
 
 /* "HOST:PORT" or "[V6]:PORT" -> host (caller frees) and port. */
 static int parse_listen(const char *s, char **host, int *port)
@@ -82,12 +83,15 @@ int cmd_serve(int argc, char **argv)
         {"public-metrics", no_argument, NULL, 'p'},
         {"scheduler-interval", required_argument, NULL, 'i'},
         {"master-key", required_argument, NULL, 'm'},
+        {"lease", required_argument, NULL, 'L'},
+        {"run-task", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     const char *listen = "127.0.0.1:8470", *store = NULL, *state_opt = NULL, *cert = NULL, *key = NULL,
                *master_opt = NULL;
-    int workers = 2, interval = 5, public_metrics = 0, c;
+    const char *run_task = NULL;
+    int workers = 2, interval = 5, public_metrics = 0, lease = 300, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -106,12 +110,24 @@ int cmd_serve(int argc, char **argv)
                 return osm_cli_usage("--scheduler-interval takes 1..86400 seconds, not '%s'", optarg);
             break;
         case 'm': master_opt = optarg; break;
+        case 'L':
+            if (parse_int(optarg, 3, 86400, &lease) != 0)
+                return osm_cli_usage("--lease takes 3..86400 seconds, not '%s'", optarg);
+            break;
+        case 'R': run_task = optarg; break;
         case 'h': fputs(usage_text, stdout); return OSM_EXIT_OK;
         default: fputs(usage_text, stderr); return OSM_EXIT_USAGE;
         }
     }
     if (optind != argc)
         return osm_cli_usage("serve takes no positional argument ('%s')", argv[optind]);
+    if (run_task) {
+        /* A worker's child: run one task handed over by the server. */
+        char *dir = osm_store_state_dir(state_opt);
+        int r = osm_worker_child(store ? store : dir, run_task, lease);
+        free(dir);
+        return r;
+    }
     if (!cert != !key)
         return osm_cli_usage("--tls-cert and --tls-key go together");
     char *host = NULL;
@@ -153,7 +169,7 @@ int cmd_serve(int argc, char **argv)
 
     metrics = osm_metrics_new();
     struct osm_worker_config wc = {.store_location = location, .n_workers = workers, .interval = interval,
-                                   .metrics = metrics};
+                                   .lease_seconds = lease, .metrics = metrics};
     if (osm_worker_start(&wc, &worker, &err) != 0)
         goto out;
     struct osm_api_config ac = {.host = host, .port = port, .store_location = location, .state_dir = state_dir,

@@ -1,14 +1,21 @@
 /* worker.c: see worker.h. One lock guards the queue, the ids being run and
  * the stop flag; store calls are made outside it, each thread on its own
  * connection (a connection is never shared between threads). */
+extern char **environ;
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "metrics.h"
 #include "osm_buf.h"
@@ -22,15 +29,14 @@ struct runner_slot {
     pthread_t thread;
     struct osm_store *st;
     char running[40];             /* "" when idle */
-    /* Phase timing for osmig_phase_duration_seconds. */
-    char phase[40];
-    double phase_t0;
 };
 
 struct osm_worker {
     struct osm_worker_config cfg;
     char *location;
+    char *exe;                    /* this program, for the children */
     const char *owner;
+    pthread_mutex_t pass_lock;    /* a scheduler pass, or a claim hand-over */
     int64_t lease;
     pthread_mutex_t lock;
     pthread_cond_t wake_loop, wake_runners, wake_beat;
@@ -119,7 +125,10 @@ static void pass(struct osm_worker *w)
     if (room > 0) {
         char (*ids)[40] = osm_xcalloc(room, sizeof *ids);
         size_t n = 0;
-        if (osm_store_claim_orphans(w->loop_st, w->owner, now, now + w->lease, room, ids, &n, &err) != 0) {
+        pthread_mutex_lock(&w->pass_lock);
+        int orc = osm_store_claim_orphans(w->loop_st, w->owner, now, now + w->lease, room, ids, &n, &err);
+        pthread_mutex_unlock(&w->pass_lock);
+        if (orc != 0) {
             osm_warn("worker.orphans", "msg=\"%s\"", err.msg);
             osm_err_clear(&err);
         } else if (n > 0) {
@@ -134,7 +143,9 @@ static void pass(struct osm_worker *w)
     double t0 = mono_now();
     struct osm_sched_result res;
     memset(&res, 0, sizeof res);
+    pthread_mutex_lock(&w->pass_lock);
     int rc = osm_scheduler_pass(w->loop_st, now, w->owner, w->lease, &res, &err);
+    pthread_mutex_unlock(&w->pass_lock);
     double dt = mono_now() - t0;
     if (w->cfg.metrics)
         osm_metrics_observe(w->cfg.metrics, "osmig_scheduler_pass_seconds", "Duration of a scheduler pass",
@@ -182,7 +193,7 @@ void osm_worker_kick(void *arg)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* ---- the heartbeat ---- */
+/* ---- the heartbeat of queued claims ---- */
 
 static void *beat_main(void *arg)
 {
@@ -198,13 +209,11 @@ static void *beat_main(void *arg)
             ;
         if (w->stop)
             break;
+        /* Running tasks belong to their children, which renew them. */
         size_t n = 0;
-        char (*ids)[40] = osm_xcalloc(w->n_queue + (size_t)w->cfg.n_workers + 1, sizeof *ids);
+        char (*ids)[40] = osm_xcalloc(w->n_queue + 1, sizeof *ids);
         for (size_t i = 0; i < w->n_queue; i++)
             memcpy(ids[n++], w->queue[i], 40);
-        for (int i = 0; i < w->cfg.n_workers; i++)
-            if (w->slots[i].running[0])
-                memcpy(ids[n++], w->slots[i].running, 40);
         pthread_mutex_unlock(&w->lock);
         int64_t now = osm_store_now();
         for (size_t i = 0; i < n; i++) {
@@ -222,60 +231,236 @@ static void *beat_main(void *arg)
     return NULL;
 }
 
-/* ---- running tasks ---- */
+/* ---- running tasks: a child process each ---- */
 
-static void phase_seen(struct runner_slot *s, const struct osm_task *t)
+/* The owner id the child will have: ours with its pid. */
+static void child_owner(const char *self, pid_t pid, char *out, size_t size)
 {
-    if (strcmp(s->phase, t->phase) == 0)
+    const char *colon = strrchr(self, ':');
+    int n = colon ? (int)(colon - self) : (int)strlen(self);
+    snprintf(out, size, "%.*s:%ld", n, self, (long)pid);
+}
+
+static void observe_phase(struct osm_worker *w, const char *phase, double seconds)
+{
+    if (!w->cfg.metrics)
         return;
-    double now = mono_now();
-    if (s->phase[0] && s->w->cfg.metrics) {
-        const char *labels[] = {"phase", s->phase, NULL};
-        osm_metrics_observe(s->w->cfg.metrics, "osmig_phase_duration_seconds",
-                            "Time tasks spent in each phase on this server", osm_metrics_seconds_bounds,
-                            osm_metrics_n_seconds_bounds, labels, now - s->phase_t0);
+    const char *labels[] = {"phase", phase, NULL};
+    osm_metrics_observe(w->cfg.metrics, "osmig_phase_duration_seconds", "Time tasks spent in each phase on this server",
+                        osm_metrics_seconds_bounds, osm_metrics_n_seconds_bounds, labels, seconds);
+}
+
+static void count_result(struct osm_worker *w, const char *result)
+{
+    if (w->cfg.metrics) {
+        const char *labels[] = {"result", result, NULL};
+        osm_metrics_counter_add(w->cfg.metrics, "osmig_worker_tasks_total", "Task runs by how they ended", labels, 1);
     }
-    snprintf(s->phase, sizeof s->phase, "%s", t->phase);
-    s->phase_t0 = now;
-}
-
-static void on_event(void *user, const struct osm_task *t, const char *type, const char *message)
-{
-    struct runner_slot *s = user;
-    phase_seen(s, t);
-    osm_info("worker.task", "task=%s phase=%s event=%s", t->id, t->phase, type);
-    (void)message;
-}
-
-static void on_progress(void *user, const struct osm_task *t)
-{
-    phase_seen(user, t);
 }
 
 static void run_one(struct runner_slot *s, const char *id)
 {
     struct osm_worker *w = s->w;
-    struct osm_runner_opts opts = {on_event, on_progress, s};
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+        osm_warn("worker.run", "task=%s msg=\"pipe: %s\"", id, strerror(errno));
+        goto fail_pipes;
+    }
+    char lease[32];
+    snprintf(lease, sizeof lease, "%lld", (long long)w->lease);
+    char *const argv[] = {w->exe, "serve", "--run-task", (char *)id, "--store", w->location, "--lease",
+                          lease, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    /* The server blocks its stop signals (sigwait) and ignores SIGPIPE; the
+     * child must not inherit that, and a Ctrl-C meant for the server must
+     * not kill a task mid-step: its own process group. */
+    sigset_t none, def;
+    sigemptyset(&none);
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &def);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    pid_t pid;
+    int e = posix_spawn(&pid, w->exe, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(in[0]);
+    close(out[1]);
+    if (e != 0) {
+        osm_warn("worker.run", "task=%s msg=\"cannot start %s: %s\"", id, w->exe, strerror(e));
+        close(in[1]);
+        close(out[0]);
+        count_result(w, "spawn_failed");
+        return;
+    }
+    /* Hand the claim over while no scheduler pass of ours can take it back. */
+    char owner[400];
+    child_owner(w->owner, pid, owner, sizeof owner);
     struct osm_err err = OSM_ERR_INIT;
-    s->phase[0] = '\0';
-    int rc = osm_runner_run(s->st, id, &opts, &err);
-    const char *result = "error";
-    struct osm_task t;
-    osm_task_init(&t);
-    if (rc < 0) {
-        osm_warn("worker.run", "task=%s msg=\"%s\"", id, err.msg);
-    } else if (rc == 1) {
-        result = "held_elsewhere";
-    } else if (osm_store_get_task(s->st, id, &t, &err) == 0) {
-        result = osm_task_state_name(t.state);
-        osm_info("worker.run", "task=%s state=%s", id, result);
+    pthread_mutex_lock(&w->pass_lock);
+    osm_store_release(s->st, id, w->owner, &err);
+    int c = osm_store_claim(s->st, id, owner, osm_store_now() + w->lease, &err);
+    pthread_mutex_unlock(&w->pass_lock);
+    if (c == 1 && write(in[1], "go\n", 3) != 3)
+        c = -1;
+    close(in[1]); /* without "go" the child sees end of file and leaves the task alone */
+    if (c != 1)
+        osm_warn("worker.run", "task=%s msg=\"%s\"", id, c < 0 ? err.msg : "taken by another engine meanwhile");
+    FILE *f = fdopen(out[0], "r");
+    char line[256], state[64] = "";
+    while (f && fgets(line, sizeof line, f)) {
+        char name[64];
+        double secs;
+        if (sscanf(line, "phase %63s %lf", name, &secs) == 2)
+            observe_phase(w, name, secs);
+        else if (sscanf(line, "state %63s", name) == 1)
+            snprintf(state, sizeof state, "%s", name);
     }
-    if (w->cfg.metrics) {
-        const char *labels[] = {"result", result, NULL};
-        osm_metrics_counter_add(w->cfg.metrics, "osmig_worker_tasks_total", "Task runs by how they ended", labels,
-                                1);
+    if (f)
+        fclose(f);
+    else
+        close(out[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (c == 1) {
+        if (code != 0)
+            osm_warn("worker.run", "task=%s child=%ld exit=%d", id, (long)pid, code);
+        else
+            osm_info("worker.run", "task=%s child=%ld state=%s", id, (long)pid, state);
+        count_result(w, code == 0 && state[0] ? state : "child_failed");
     }
-    osm_task_free(&t);
+    return;
+fail_pipes:
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
+        if (out[i] >= 0)
+            close(out[i]);
+    }
+    count_result(w, "spawn_failed");
+}
+
+/* ---- the child ---- */
+
+struct child {
+    const char *location, *id;
+    int64_t lease;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    char phase[40];
+    double phase_t0;
+};
+
+static void child_phase(struct child *c, const struct osm_task *t)
+{
+    if (strcmp(c->phase, t->phase) == 0)
+        return;
+    double now = mono_now();
+    if (c->phase[0]) {
+        printf("phase %s %.3f\n", c->phase, now - c->phase_t0);
+        fflush(stdout);
+    }
+    snprintf(c->phase, sizeof c->phase, "%s", t->phase);
+    c->phase_t0 = now;
+}
+
+static void child_event(void *user, const struct osm_task *t, const char *type, const char *message)
+{
+    (void)type, (void)message;
+    child_phase(user, t);
+}
+
+static void child_progress(void *user, const struct osm_task *t)
+{
+    child_phase(user, t);
+}
+
+/* Renew our claim every third of the lease, on a connection of its own. */
+static void *child_beat(void *arg)
+{
+    struct child *c = arg;
+    struct osm_store *st = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_open_location(c->location, &st, &err) != 0) {
+        osm_warn("worker.heartbeat", "task=%s msg=\"%s\"", c->id, err.msg);
+        return NULL;
+    }
+    double every = (double)c->lease / 3.0;
+    pthread_mutex_lock(&c->lock);
+    while (!c->done) {
+        struct timespec until;
+        deadline_in(&until, every < 1 ? 1 : every);
+        while (!c->done && pthread_cond_timedwait(&c->cond, &c->lock, &until) != ETIMEDOUT)
+            ;
+        if (c->done)
+            break;
+        pthread_mutex_unlock(&c->lock);
+        osm_err_clear(&err);
+        int r = osm_store_claim(st, c->id, osm_store_self_owner(), osm_store_now() + c->lease, &err);
+        if (r <= 0)
+            osm_warn("worker.heartbeat", "task=%s msg=\"%s\"", c->id, r < 0 ? err.msg : "another engine holds it");
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    osm_store_close(st);
+    return NULL;
+}
+
+int osm_worker_child(const char *store_location, const char *id, int64_t lease_seconds)
+{
+    char go[8] = "";
+    if (!fgets(go, sizeof go, stdin) || strcmp(go, "go\n") != 0)
+        return 3;
+    struct child c = {.location = store_location, .id = id, .lease = lease_seconds > 0 ? lease_seconds : 300};
+    pthread_mutex_init(&c.lock, NULL);
+    cond_init_mono(&c.cond);
+    struct osm_store *st = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    int rc = 1;
+    if (osm_store_open_location(store_location, &st, &err) != 0) {
+        fprintf(stderr, "osmig serve --run-task %s: %s\n", id, err.msg);
+        goto out;
+    }
+    pthread_t beat;
+    int beating = pthread_create(&beat, NULL, child_beat, &c) == 0;
+    struct osm_runner_opts opts = {child_event, child_progress, &c};
+    int r = osm_runner_run(st, id, &opts, &err);
+    pthread_mutex_lock(&c.lock);
+    c.done = 1;
+    pthread_cond_signal(&c.cond);
+    pthread_mutex_unlock(&c.lock);
+    if (beating)
+        pthread_join(beat, NULL);
+    if (r < 0) {
+        fprintf(stderr, "osmig serve --run-task %s: %s\n", id, err.msg);
+    } else if (r == 1) {
+        rc = 3;
+    } else {
+        struct osm_task t;
+        if (osm_store_get_task(st, id, &t, &err) == 0) {
+            struct osm_task shown = t;
+            child_phase(&c, &shown); /* the last phase's time */
+            printf("state %s\n", osm_task_state_name(t.state));
+            osm_task_free(&t);
+        }
+        rc = 0;
+    }
+    osm_store_close(st);
+out:
+    fflush(stdout);
+    pthread_cond_destroy(&c.cond);
+    pthread_mutex_destroy(&c.lock);
+    return rc;
 }
 
 static void *slot_main(void *arg)
@@ -317,6 +502,16 @@ int osm_worker_start(const struct osm_worker_config *cfg, struct osm_worker **ou
     w->location = osm_xstrdup(cfg->store_location);
     w->cfg.store_location = w->location;
     w->owner = osm_store_self_owner();
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) {
+        free(w->location);
+        free(w);
+        return osm_err_errno(err, "cannot find this program (/proc/self/exe)");
+    }
+    exe[len] = '\0';
+    w->exe = osm_xstrdup(exe);
+    pthread_mutex_init(&w->pass_lock, NULL);
     w->lease = cfg->lease_seconds > 0 ? cfg->lease_seconds : osm_store_lease_seconds();
     pthread_mutex_init(&w->lock, NULL);
     cond_init_mono(&w->wake_loop);
@@ -387,6 +582,8 @@ void osm_worker_stop(struct osm_worker *w)
     free(w->slots);
     free(w->queue);
     free(w->location);
+    free(w->exe);
+    pthread_mutex_destroy(&w->pass_lock);
     pthread_cond_destroy(&w->wake_loop);
     pthread_cond_destroy(&w->wake_runners);
     pthread_cond_destroy(&w->wake_beat);

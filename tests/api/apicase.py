@@ -9,10 +9,13 @@ also checks that the two agree.
 A case file is a JSON object:
   "about": what the case proves
   "server": {"workers": 1, "public_metrics": false, "tls": false,
-             "interval": 1, "extra": ["--flag", ...]}
+             "interval": 1, "store": "pg", "extra": ["--flag", ...]}
+                              ("store": "pg": the PostgreSQL server of $OSMIG_TEST_PG_URL,
+                              tests/fleet/with_pg.sh; skipped without it)
   "roots": ["a", "b"]         empty instance roots: ${ROOTS}/a ... (dir:${ROOTS}/a)
   "sample": true              the sample CentOS-7-like root ${SAMPLE_ROOT} and the
-                              matrix ${SAMPLE_MATRIX} of the sample target (tests/fixtures)
+                              matrix ${SAMPLE_MATRIX} of the sample target (tests/fixtures);
+                              "sample": N makes N roots: ${SAMPLE_ROOT}, ${SAMPLE_ROOT2}...
   "keys": {"viewer": {"role": "viewer"}, "scoped": {"role": "operator", "scope": "dir:${ROOTS}/a*"}}
                               made through POST /v1/keys by the admin key "admin"
   "steps": [step, ...]
@@ -22,7 +25,9 @@ A step:
   "as": key name (default "admin"); "unsigned": true sends no signature
   "method", "path" (with query), "body" (JSON) or "raw" (text) or
   "body_bytes": N (N bytes of JSON-ish filler) with "chunked": true to send
-  it without a Content-Length
+  it without a Content-Length; "declare": N sends Content-Length N but only
+  the first kilobyte, then waits for the answer (the server must answer
+  without reading the rest)
   "headers": {...} extra headers (signed like the others)
   "tamper": "signature" | "date-old" | "key-unknown" | "body-after-signing" | "query-after-signing"
   "replay": true              send the previous signed request again, as is
@@ -35,7 +40,7 @@ A step:
   "save": {"var": "json.path"}   then ${var} in later steps
   "wait": {"path": "/v1/tasks/${t}", "json": {...}, "timeout": 120}
                               poll (GET as admin) until the fields match
-  "sql": "UPDATE ..."         run on the SQLite store (state.db) instead of a request
+  "sql": "UPDATE ..."         run on the store (SQLite state.db, or PostgreSQL) instead of a request
   "compare_file": "docs/openapi.json" / "compare_cmd": ["matrix", "--json"]
                               the JSON body equals that file / that osmig command's output
 """
@@ -177,7 +182,15 @@ class Server:
         os.makedirs(self.state)
         self.tls = cfg.get("tls", False)
         self.ctx = None
-        argv = [OSMIG, "serve", "--listen", "127.0.0.1:0", "--state-dir", self.state,
+        self.pg = None
+        store_args = []
+        if cfg.get("store") == "pg":
+            self.pg = os.environ.get("OSMIG_TEST_PG_URL")
+            if not self.pg:
+                print("SKIP: no PostgreSQL server (run through tests/fleet/with_pg.sh)")
+                sys.exit(SKIP)
+            store_args = ["--store", self.pg]
+        argv = [OSMIG, "serve", "--listen", "127.0.0.1:0", "--state-dir", self.state] + store_args + [
                 "--workers", str(cfg.get("workers", 1)), "--scheduler-interval", str(cfg.get("interval", 1))]
         if cfg.get("public_metrics"):
             argv.append("--public-metrics")
@@ -192,7 +205,7 @@ class Server:
             self.ctx = ssl.create_default_context(cafile=cert)
         argv += cfg.get("extra", [])
         # The bootstrap admin key, made on the server host as an operator would.
-        r = subprocess.run([OSMIG, "key", "create", "--role", "admin", "--state-dir", self.state],
+        r = subprocess.run([OSMIG, "key", "create", "--role", "admin", "--state-dir", self.state] + store_args,
                            capture_output=True, text=True)
         if r.returncode != 0:
             fail("osmig key create: " + r.stderr)
@@ -230,7 +243,15 @@ class Server:
             fail("osmig serve exited %d; log:\n%s" % (rc, open(self.log.name).read()[-4000:]))
 
 
-def store_dump(state):
+def store_dump(state, pg=None):
+    if pg:
+        q = lambda sql: subprocess.run(["psql", "-X", "-At", pg, "-c", sql], capture_output=True, text=True,
+                                       check=True).stdout
+        out = []
+        for t in sorted(q("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").split()):
+            if "nonce" not in t:
+                out.append((t, sorted(q('SELECT * FROM "%s"' % t).splitlines())))
+        return out
     db = sqlite3.connect(os.path.join(state, "state.db"))
     out = []
     tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
@@ -263,7 +284,7 @@ class Runner:
         return v
 
     def request(self, method, path, body=b"", key="admin", unsigned=False, extra=None, tamper=None,
-                chunked=False, replay=False):
+                chunked=False, replay=False, declare=None):
         srv = self.srv
         if replay:
             method, path, body, headers = self.last
@@ -307,10 +328,12 @@ class Runner:
                 c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
                 for k, v in headers.items():
                     c.putheader(k, v)
-                c.putheader("content-length", str(len(body)))
+                c.putheader("content-length", str(declare if declare else len(body)))
                 c.endheaders()
                 try:
-                    if body:
+                    if declare:
+                        c.send(body[:1024])
+                    elif body:
                         c.send(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
@@ -324,10 +347,10 @@ class Runner:
         """The store once the worker is done with what earlier steps started
         (no change for a quarter of a second), so that only this request can change it."""
         deadline = time.monotonic() + 30
-        prev = store_dump(self.srv.state)
+        prev = store_dump(self.srv.state, self.srv.pg)
         while time.monotonic() < deadline:
             time.sleep(0.25)
-            cur = store_dump(self.srv.state)
+            cur = store_dump(self.srv.state, self.srv.pg)
             if cur == prev:
                 return cur
             prev = cur
@@ -336,6 +359,10 @@ class Runner:
     def do_step(self, i, st):
         name = "step %d (%s)" % (i + 1, st.get("name", st.get("path", st.get("sql", ""))))
         st = self.subst(st)
+        if "sql" in st and self.srv.pg:
+            subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.srv.pg, "-c", st["sql"]], check=True)
+            print("ok %s" % name, flush=True)
+            return
         if "sql" in st:
             db = sqlite3.connect(os.path.join(self.srv.state, "state.db"), timeout=30)
             db.execute(st["sql"])
@@ -375,7 +402,8 @@ class Runner:
         status, headers, data = self.request(st.get("method", "GET"), st.get("path", "/"), body,
                                              key=st.get("as", "admin"), unsigned=st.get("unsigned", False),
                                              extra=st.get("headers"), tamper=st.get("tamper"),
-                                             chunked=st.get("chunked", False), replay=st.get("replay", False))
+                                             chunked=st.get("chunked", False), replay=st.get("replay", False),
+                                             declare=st.get("declare"))
         exp = st.get("expect", {})
         text = data.decode("utf-8", "replace")
         if "status" in exp and status != exp["status"]:
@@ -414,7 +442,7 @@ class Runner:
             if r.returncode != 0 or json.loads(r.stdout) != doc:
                 fail("%s: the body differs from osmig %s" % (name, " ".join(st["compare_cmd"])))
         if before is not None:
-            after = store_dump(self.srv.state)
+            after = store_dump(self.srv.state, self.srv.pg)
             if after != before:
                 diff = [t for (t, rows), (_, rows2) in zip(before, after) if rows != rows2]
                 fail("%s: the refused request changed the store (tables %s)" % (name, diff or "added/removed"))
@@ -442,7 +470,11 @@ class Runner:
             src, tgt = r.stdout.split()[-2:]
             root = os.path.join(self.vars["ROOTS"], "sample")
             os.makedirs(self.vars["ROOTS"], exist_ok=True)
-            subprocess.run(["cp", "-a", os.path.join(src, "roots", "installed"), root], check=True)
+            for k in range(1, int(case["sample"]) + 1):
+                r = root + (str(k) if k > 1 else "")
+                subprocess.run(["cp", "-a", os.path.join(src, "roots", "installed"), r], check=True)
+                if k > 1:
+                    self.vars["SAMPLE_ROOT%d" % k] = r
             key = os.path.join(tgt, "RPM-GPG-KEY-osmig-test")
             with open(os.path.join(SRC, "tests", "fixtures", "sample-matrix.json.in")) as f:
                 m = f.read()
