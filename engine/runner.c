@@ -14,7 +14,7 @@
 /* A claim lasts this long unless renewed; every record renews it when half
  * gone. Engines on this host that die are noticed at once (store.c), so the
  * lease only matters across hosts. */
-#define LEASE_SECONDS osm_store_lease_seconds()
+#define LEASE_SECONDS 300
 
 /* ---- crash injection ---- */
 

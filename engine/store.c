@@ -146,14 +146,6 @@ static void host_boot(char *out, size_t size)
     snprintf(out, size, "%s/%s", host, boot);
 }
 
-int64_t osm_store_lease_seconds(void)
-{
-    const char *v = getenv("OSMIG_LEASE_SECONDS");
-    char *end;
-    long n = v ? strtol(v, &end, 10) : 0;
-    return v && *v && !*end && n >= 3 && n <= 86400 ? (int64_t)n : 300;
-}
-
 const char *osm_store_self_owner(void)
 {
     static char owner[400];

@@ -253,9 +253,6 @@ void osm_task_list_free(struct osm_task *tasks, size_t n);
 void osm_task_events_free(struct osm_task_event *ev, size_t n);
 void osm_journal_free(struct osm_journal_entry *j, size_t n);
 
-/* How long a claim lasts unless renewed: 300 s, or $OSMIG_LEASE_SECONDS
- * (3..86400; tests make it short to see a lease run out). */
-int64_t osm_store_lease_seconds(void);
 /* This process as a claim owner: "HOST/BOOTID:PID" (HOST is
  * $OSMIG_OWNER_HOST when set, so tests can run "other hosts" here). */
 const char *osm_store_self_owner(void);

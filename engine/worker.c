@@ -512,7 +512,7 @@ int osm_worker_start(const struct osm_worker_config *cfg, struct osm_worker **ou
     exe[len] = '\0';
     w->exe = osm_xstrdup(exe);
     pthread_mutex_init(&w->pass_lock, NULL);
-    w->lease = cfg->lease_seconds > 0 ? cfg->lease_seconds : osm_store_lease_seconds();
+    w->lease = cfg->lease_seconds > 0 ? cfg->lease_seconds : 300;
     pthread_mutex_init(&w->lock, NULL);
     cond_init_mono(&w->wake_loop);
     cond_init_mono(&w->wake_beat);

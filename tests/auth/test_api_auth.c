@@ -38,7 +38,7 @@ static int setup(void **state)
         return -1;
     f->mk = osm_master_key_path(f->dir, NULL);
     struct osm_err err = OSM_ERR_INIT;
-    if (pg_url && osm_store_pg_reset(pg_url, &err) != 0) {
+    if (pg_url && osm_store_pg_reset(pg_url, 1, &err) != 0) {
         fprintf(stderr, "reset: %s\n", err.msg);
         return -1;
     }

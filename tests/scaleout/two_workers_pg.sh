@@ -3,7 +3,7 @@
 # two hosts (OSMIG_OWNER_HOST), split a job's tasks without running any
 # twice; when the one running a task is killed with SIGKILL mid-step, the
 # other takes the task over only once the dead one's lease has run out
-# (OSMIG_LEASE_SECONDS, short here), resumes it from its recorded step (the
+# (serve --lease, short here), resumes it from its recorded step (the
 # steps whose outcome was recorded before the kill are not run again), and
 # every task of the job ends succeeded exactly once, with no step outcome
 # recorded twice in any journal. Then `osmig rollback --server` of one of
@@ -27,13 +27,14 @@ scale_cleanup() {
 }
 trap 'scale_cleanup; cleanup' EXIT
 
+command -v psql >/dev/null || { echo "SKIP: psql not installed (package postgresql-client)"; exit 77; }
 rc=0; PG=$(bash "$OSMIG_SOURCE_DIR/tests/fleet/pg_server.sh" start "$PGDIR") || rc=$?
 [ "$rc" = 0 ] || exit "$rc"
 sample_setup
 httpd_start "$REPO" 6 # KB/s per connection: staging takes seconds
 write_matrix "$WORK/matrix.json" "http://127.0.0.1:$HTTPD_PORT/"
 unset OSMIG_SERVER
-export OSMIG_STATE_DIR=$WORK/state OSMIG_LEASE_SECONDS=$LEASE
+export OSMIG_STATE_DIR=$WORK/state
 mkdir -p "$OSMIG_STATE_DIR"
 "$OSMIG_BIN" key create --role admin --store "$PG" >"$WORK/key" 2>/dev/null || { cat "$WORK/key"; fail "key create"; }
 export OSMIG_ACCESS_KEY_ID=$(sed -n 's/^key_id=//p' "$WORK/key") OSMIG_ACCESS_KEY_SECRET=$(sed -n 's/^secret=//p' "$WORK/key")
@@ -42,7 +43,7 @@ export OSMIG_ACCESS_KEY_ID=$(sed -n 's/^key_id=//p' "$WORK/key") OSMIG_ACCESS_KE
 serve() {
   local name=$1 url=
   OSMIG_OWNER_HOST=$name OSMIG_LOG=info "$OSMIG_BIN" serve --listen 127.0.0.1:0 --store "$PG" --state-dir "$OSMIG_STATE_DIR" \
-    --workers 1 --scheduler-interval 1 >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    --workers 1 --scheduler-interval 1 --lease "$LEASE" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   local pid=$!
   PIDS+=("$pid")
   for _ in $(seq 100); do
@@ -82,7 +83,10 @@ while [ -z "$victim" ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "no task reached staging in time"
   for id in "${ids[@]}"; do
     show "$URL_hosta" "$id"
-    if [ "$(field phase)" = staging ] && [ -n "$(field owner)" ]; then
+    # Once the claim is the heartbeat's (at most --lease ahead), not the
+    # runner's first one.
+    if [ "$(field phase)" = staging ] && [ -n "$(field owner)" ] &&
+      [ "$(psql "$PG" -Atc "SELECT lease_until - extract(epoch FROM now())::bigint <= $LEASE FROM tasks WHERE id = '$id'")" = t ]; then
       victim=$id owner=$(field owner)
       break
     fi
@@ -95,11 +99,13 @@ case $owner in
   *) fail "task $victim is owned by '$owner', not by a server of this test" ;;
 esac
 dead_pid_var=PID_$dead
-kill -9 "${!dead_pid_var}"
+# The host dies: the server and the processes it runs tasks in (each in
+# its own process group, so they are named by their parent).
+dead_pid=${!dead_pid_var}
+kill -9 "$dead_pid" $(pgrep -P "$dead_pid" || true)
 killed_at=$(date +%s)
 # The dead server's claim as the store has it: nobody may take the task
 # before this (a renewal racing the kill can only make it later).
-command -v psql >/dev/null || { echo "SKIP: psql not installed (package postgresql-client)"; exit 77; }
 lease_until=$(psql "$PG" -Atc "SELECT lease_until FROM tasks WHERE id = '$victim'")
 URL_survivor_var=URL_$survivor
 SURVIVOR=${!URL_survivor_var}
