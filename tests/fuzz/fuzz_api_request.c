@@ -5,7 +5,10 @@
  * instances, schedules, windows, rate limits and options; reschedule; keys),
  * down to a real SQLite store in a temporary directory.
  *
- * Input: the first line is "METHOD PATH[?QUERY]", the rest is the body.
+ * With header lines (an Authorization among them) the request is first
+ * authenticated by osm_api_authenticate() against the store.
+ *
+ * Input: "METHOD PATH[?QUERY]\n", header lines up to an empty line, the body.
  * The server's own static functions are reached by compiling api_server.c
  * into this file. Beyond memory and UB errors it aborts when a property
  * fails: every request gets an answer, and every 4xx/5xx answer has the
@@ -85,25 +88,72 @@ static void check_error_shape(const struct api_req *rq)
     }
 }
 
+/* Authenticate as serve() would, with the input's headers: the
+ * Authorization parser, the canonical request and the key and nonce lookups
+ * of osm_api_authenticate() on the real store. A refusal must be a 401/403
+ * (500 only when the store fails) with a code. */
+static void fuzz_authenticate(struct api_req *rq, const struct osm_acs3_header *h, size_t nh)
+{
+    struct osm_store *st = api_store(rq);
+    if (!st)
+        return;
+    struct osm_acs3_request ar = {.method = rq->method, .path = rq->path, .query = rq->query, .headers = h,
+                                  .n_headers = nh, .body = rq->body.s, .body_len = rq->body.len};
+    struct osm_api_error e = {0};
+    struct osm_principal who = {0};
+    if (osm_api_authenticate(st, rq->srv->cfg.master_key, &ar, rq->now, &who, &e) == 0) {
+        osm_principal_free(&who);
+        return;
+    }
+    if ((e.status != 401 && e.status != 403 && e.status != 500) || !e.code[0]) {
+        fprintf(stderr, "fuzz_api_request: refused with status %d code '%s'\n", e.status, e.code);
+        abort();
+    }
+}
+
+/* Input: "METHOD URI\n", header lines "name: value\n" up to an empty line,
+ * then the body. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *nl = memchr(data, '\n', size);
-    size_t line = nl ? (size_t)(nl - (const char *)data) : size;
-    char *first = osm_xmalloc(line + 1);
-    memcpy(first, data, line);
-    first[line] = '\0';
-    char *sp = strchr(first, ' ');
-    if (!sp || strlen(first) != line) { /* no method, or a NUL in the line */
-        free(first);
+    char *text = osm_xmalloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    char *nl = memchr(text, '\n', size);
+    size_t line = nl ? (size_t)(nl - text) : size;
+    char *sp = memchr(text, ' ', line);
+    if (!sp || strlen(text) < line) { /* no method, or a NUL in the line */
+        free(text);
         return 0;
     }
     *sp = '\0';
-    const char *method = first, *uri = sp + 1;
+    if (nl)
+        *nl = '\0';
+    const char *method = text, *uri = sp + 1;
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 && strcmp(method, "DELETE") != 0 &&
         strcmp(method, "PUT") != 0) {
-        free(first);
+        free(text);
         return 0;
     }
+    /* Headers up to an empty line (or the end). */
+    struct osm_acs3_header hs[16];
+    size_t nh = 0;
+    char *p = nl ? nl + 1 : text + size;
+    while (p < text + size && *p != '\n' && nh < 16) {
+        char *end = memchr(p, '\n', (size_t)(text + size - p));
+        if (end)
+            *end = '\0';
+        char *colon = strchr(p, ':');
+        if (colon) {
+            *colon = '\0';
+            char *v = colon + 1;
+            while (*v == ' ')
+                v++;
+            hs[nh++] = (struct osm_acs3_header){p, v};
+        }
+        p = end ? end + 1 : text + size;
+    }
+    if (p < text + size && *p == '\n')
+        p++;
     /* What on_uri would do with the request line. */
     struct api_req *rq = osm_xcalloc(1, sizeof *rq);
     rq->srv = &fsrv;
@@ -117,26 +167,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rq->path = osm_xstrdup(rq->raw_uri);
     }
     osm_buf_init(&rq->body);
-    if (nl)
-        osm_buf_add(&rq->body, nl + 1, size - line - 1);
+    if (p < text + size)
+        osm_buf_add(&rq->body, data + (p - text), size - (size_t)(p - text));
     rq->method = method;
     rq->t0 = mono_now();
     /* A fixed clock: the same input behaves the same. */
     rq->now = 1795000000;
 
+    if (nh > 0)
+        fuzz_authenticate(rq, hs, nh);
     /* What serve() does after authentication (authed stays 0: an admin
      * without scope, as far as the handlers can tell). */
-    if (parse_query(rq) == 0 && (rq->route = route_find(rq)) != NULL) {
+    if (rq->status == 0 && parse_query(rq) == 0 && (rq->route = route_find(rq)) != NULL) {
         api_handler fn = rq->route->fn;
-        if (fn == api_assessments || fn == api_matrix || fn == api_metrics) {
+        if (fn == api_assessments || fn == api_matrix || fn == api_metrics)
             api_reply(rq, 204, NULL);
-        } else {
+        else
             fn(rq);
-            if (rq->status == 0) {
-                fprintf(stderr, "fuzz_api_request: %s %s got no answer\n", method, uri);
-                abort();
-            }
-        }
     }
     if (rq->status == 0) {
         fprintf(stderr, "fuzz_api_request: %s %s got no answer\n", method, uri);
@@ -145,6 +192,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_error_shape(rq);
     void *cls = rq;
     on_completed(&fsrv, NULL, &cls, MHD_REQUEST_TERMINATED_COMPLETED_OK);
-    free(first);
+    free(text);
     return 0;
 }
