@@ -105,6 +105,7 @@ static void fuzz_authenticate(struct api_req *rq, const struct osm_acs3_header *
         osm_principal_free(&who);
         return;
     }
+    api_fail(rq, e.status ? e.status : 401, e.code[0] ? e.code : "SignatureDoesNotMatch", NULL, "%s", e.message);
     if ((e.status != 401 && e.status != 403 && e.status != 500) || !e.code[0]) {
         fprintf(stderr, "fuzz_api_request: refused with status %d code '%s'\n", e.status, e.code);
         abort();
@@ -174,16 +175,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* A fixed clock: the same input behaves the same. */
     rq->now = 1795000000;
 
-    if (nh > 0)
-        fuzz_authenticate(rq, hs, nh);
-    /* What serve() does after authentication (authed stays 0: an admin
-     * without scope, as far as the handlers can tell). */
-    if (rq->status == 0 && parse_query(rq) == 0 && (rq->route = route_find(rq)) != NULL) {
-        api_handler fn = rq->route->fn;
-        if (fn == api_assessments || fn == api_matrix || fn == api_metrics)
-            api_reply(rq, 204, NULL);
-        else
-            fn(rq);
+    /* What serve() does; a request that passes authentication (or has no
+     * headers) goes on with authed = 0: an admin without scope, as far as
+     * the handlers can tell. */
+    if (parse_query(rq) == 0) {
+        rq->route = route_find(rq);
+        if (nh > 0)
+            fuzz_authenticate(rq, hs, nh);
+        if (rq->status == 0 && !rq->route) {
+            route_fail(rq);
+        } else if (rq->status == 0) {
+            api_handler fn = rq->route->fn;
+            if (fn == api_assessments || fn == api_matrix || fn == api_metrics)
+                api_reply(rq, 204, NULL);
+            else
+                fn(rq);
+        }
     }
     if (rq->status == 0) {
         fprintf(stderr, "fuzz_api_request: %s %s got no answer\n", method, uri);
