@@ -77,12 +77,18 @@ static void cond_init_mono(pthread_cond_t *c)
     pthread_condattr_destroy(&a);
 }
 
-/* Is `id` queued or being run? Called with the lock held. */
-static int held_locked(struct osm_worker *w, const char *id)
+/* Is `id` queued? Called with the lock held. */
+static int queued_locked(struct osm_worker *w, const char *id)
 {
     for (size_t i = 0; i < w->n_queue; i++)
         if (strcmp(w->queue[i], id) == 0)
             return 1;
+    return 0;
+}
+
+/* Is `id` being run (its child may still be ending)? Lock held. */
+static int running_locked(struct osm_worker *w, const char *id)
+{
     for (int i = 0; i < w->cfg.n_workers; i++)
         if (strcmp(w->slots[i].running, id) == 0)
             return 1;
@@ -93,7 +99,9 @@ static void enqueue(struct osm_worker *w, char (*ids)[40], size_t n)
 {
     pthread_mutex_lock(&w->lock);
     for (size_t i = 0; i < n; i++) {
-        if (held_locked(w, ids[i]))
+        /* A task being run can be claimed again as soon as its child wrote
+         * its end (a retry): it waits in the queue for that run to end. */
+        if (queued_locked(w, ids[i]))
             continue;
         if (w->n_queue == w->cap_queue) {
             w->cap_queue = w->cap_queue ? 2 * w->cap_queue : 16;
@@ -469,12 +477,18 @@ static void *slot_main(void *arg)
     struct osm_worker *w = s->w;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->stop && w->n_queue == 0)
+        size_t k = 0;
+        for (;;) {
+            for (k = 0; k < w->n_queue && running_locked(w, w->queue[k]); k++)
+                ;
+            if (w->stop || k < w->n_queue)
+                break;
             pthread_cond_wait(&w->wake_runners, &w->lock);
+        }
         if (w->stop)
             break;
-        memcpy(s->running, w->queue[0], 40);
-        memmove(w->queue, w->queue + 1, (w->n_queue - 1) * sizeof *w->queue);
+        memcpy(s->running, w->queue[k], 40);
+        memmove(w->queue + k, w->queue + k + 1, (w->n_queue - k - 1) * sizeof *w->queue);
         w->n_queue--;
         pthread_mutex_unlock(&w->lock);
         run_one(s, s->running);
@@ -483,6 +497,7 @@ static void *slot_main(void *arg)
         /* A finished task may let its job start more (ramp-up): look now. */
         w->kicked = 1;
         pthread_cond_signal(&w->wake_loop);
+        pthread_cond_broadcast(&w->wake_runners); /* a queued retry of it may go */
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;

@@ -38,8 +38,14 @@ A step:
              "header": {"X-Request-Id*": true}}
   "store_unchanged": true     the store (every table but nonces) is the same after
   "save": {"var": "json.path"}   then ${var} in later steps
-  "wait": {"path": "/v1/tasks/${t}", "json": {...}, "timeout": 120}
-                              poll (GET as admin) until the fields match
+  "wait": {"path": "/v1/tasks/${t}", "json": {...}, "text_re": [...], "timeout": 120}
+                              poll (GET as admin) until the fields (or the text) match
+  "tcp": [["text", times], ...]  raw bytes on a new connection (pieces repeated),
+                              with "expect": {"starts": "HTTP/1.1 414"} for the
+                              first bytes of the answer ("or_closed": true also takes
+                              a connection closed without one), or "closed": true
+  "garbage": {"seed": 7, "count": 300}   that many random byte strings and
+                              half-formed requests, some cut off mid-way
   "sql": "UPDATE ..."         run on the store (SQLite state.db, or PostgreSQL) instead of a request
   "compare_file": "docs/openapi.json" / "compare_cmd": ["matrix", "--json"]
                               the JSON body equals that file / that osmig command's output
@@ -53,6 +59,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import ssl
 import subprocess
@@ -343,6 +350,26 @@ class Runner:
         finally:
             c.close()
 
+    def raw(self, data, cut=False, timeout=10):
+        """Send raw bytes; the first bytes of the answer (b"" when none: the
+        server may answer and close before it read everything, and then the
+        reset can take the answer with it)."""
+        s = socket.create_connection(("127.0.0.1", self.srv.port))
+        s.settimeout(timeout)
+        try:
+            try:
+                s.sendall(data)
+                if cut:
+                    return b""
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            return s.recv(200)
+        except OSError:
+            return b""
+        finally:
+            s.close()
+
     def settled_dump(self):
         """The store once the worker is done with what earlier steps started
         (no change for a quarter of a second), so that only this request can change it."""
@@ -359,6 +386,28 @@ class Runner:
     def do_step(self, i, st):
         name = "step %d (%s)" % (i + 1, st.get("name", st.get("path", st.get("sql", ""))))
         st = self.subst(st)
+        if "tcp" in st:
+            data = b"".join(piece.encode("latin-1") * times for piece, times in st["tcp"])
+            got = self.raw(data)
+            want = st.get("expect", {})
+            if "starts" in want and not got.startswith(want["starts"].encode()) and not (
+                    want.get("or_closed") and not got):
+                fail("%s: the answer starts %r, expected %r" % (name, got[:60], want["starts"]))
+            if want.get("closed") and got:
+                fail("%s: expected the connection closed without an answer, got %r" % (name, got[:60]))
+            print("ok %s: %r" % (name, got[:30]), flush=True)
+            return
+        if "garbage" in st:
+            import random
+            rng = random.Random(st["garbage"].get("seed", 7))
+            for _ in range(st["garbage"].get("count", 100)):
+                n = rng.randint(1, 3000)
+                data = bytes(rng.randrange(256) for _ in range(n))
+                if rng.random() < 0.5:
+                    data = b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % rng.randint(0, 2 * n) + data
+                self.raw(data, cut=rng.random() < 0.7, timeout=0.3)
+            print("ok %s" % name, flush=True)
+            return
         if "sql" in st and self.srv.pg:
             subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.srv.pg, "-c", st["sql"]], check=True)
             print("ok %s" % name, flush=True)
@@ -375,17 +424,20 @@ class Runner:
             deadline = time.monotonic() + w.get("timeout", 120)
             while True:
                 status, _, data = self.request("GET", w["path"])
-                doc = json.loads(data) if status == 200 else None
                 try:
-                    if doc is None:
-                        raise Mismatch("no answer")
-                    match_json(doc, w["json"], name)
+                    if status != 200:
+                        raise Mismatch("answer %d" % status)
+                    if "json" in w:
+                        match_json(json.loads(data), w["json"], name)
+                    for rx in w.get("text_re", []):
+                        if not re.search(rx, data.decode(), re.M):
+                            raise Mismatch("no /%s/" % rx)
                     break
-                except Mismatch:
+                except Mismatch as e:
                     if time.monotonic() > deadline:
                         print(open(self.srv.log.name).read()[-4000:])
-                        fail("%s: %s never matched %s; last answer %d %s" % (name, w["path"], w["json"], status,
-                                                                             data[:2000]))
+                        fail("%s: %s never matched (%s); last answer %d %s" % (name, w["path"], e, status,
+                                                                            data[:2000]))
                     time.sleep(0.2)
             print("ok %s" % name, flush=True)
             return
