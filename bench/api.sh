@@ -57,7 +57,7 @@ export OSMIG_ACCESS_KEY_ID OSMIG_ACCESS_KEY_SECRET
 
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$port
-"$bin" serve --listen "127.0.0.1:$port" --store "$STORE" --workers "$WORKERS" --public-metrics --scheduler-interval 1 \
+"$bin" serve --listen "127.0.0.1:$port" --store "$STORE" --workers "$WORKERS" --public-metrics \
   >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 100); do
@@ -139,7 +139,7 @@ pass_stats() {
     END { printf "%d %.6f\n", c, s }'
 }
 read -r c0 s0 < <(pass_stats)
-for _ in $(seq 600); do
+for _ in $(seq 300); do
   read -r c1 s1 < <(pass_stats)
   [ "$c1" -ge $((c0 + 3)) ] && break
   sleep 0.1
