@@ -101,27 +101,38 @@ static void fg_progress(void *user, const struct osm_task *t)
     fflush(stdout);
 }
 
+static struct fg fg_state = {-100};
+const struct osm_runner_opts osm_cli_fg_opts = {fg_event, fg_progress, &fg_state};
+
+int osm_cli_print_outcome(const struct osm_task *t)
+{
+    if (t->state == OSM_TASK_SUCCEEDED)
+        printf("%s succeeded%s%s%s\n", t->id, t->snapshot_set ? "; snapshot set " : "",
+               t->snapshot_set ? t->snapshot_set : "", t->snapshot_set ? " kept until you delete it" : "");
+    else if (t->state == OSM_TASK_SCHEDULED)
+        printf("%s is scheduled and waits for its start time\n", t->id);
+    else
+        printf("%s %s: %s\n", t->id, osm_task_state_name(t->state), t->cause ? t->cause : "no cause recorded");
+    return (t->state == OSM_TASK_SUCCEEDED || t->state == OSM_TASK_SCHEDULED) ? 0 : 1;
+}
+
 int osm_cli_run_task(struct osm_store *st, const char *id, struct osm_err *err)
 {
-    struct fg fg = {-100};
-    struct osm_runner_opts opts = {fg_event, fg_progress, &fg};
-    int rc = osm_runner_run(st, id, &opts, err);
+    fg_state.last_pct = -100;
+    int rc = osm_runner_run(st, id, &osm_cli_fg_opts, err);
     if (rc < 0)
         return -1;
     struct osm_task t;
     if (osm_store_get_task(st, id, &t, err) != 0)
         return -1;
-    if (rc == 1)
+    int status;
+    if (rc == 1) {
         printf("%s is being run by another osmig (%s); `osmig task show %s` follows it\n", id,
                t.owner ? t.owner : "?", id);
-    else if (t.state == OSM_TASK_SUCCEEDED)
-        printf("%s succeeded%s%s%s\n", id, t.snapshot_set ? "; snapshot set " : "",
-               t.snapshot_set ? t.snapshot_set : "", t.snapshot_set ? " kept until you delete it" : "");
-    else if (t.state == OSM_TASK_SCHEDULED)
-        printf("%s is scheduled and waits for its start time\n", id);
-    else
-        printf("%s %s: %s\n", id, osm_task_state_name(t.state), t.cause ? t.cause : "no cause recorded");
-    int status = (rc == 0 && (t.state == OSM_TASK_SUCCEEDED || t.state == OSM_TASK_SCHEDULED)) ? 0 : 1;
+        status = 1;
+    } else {
+        status = osm_cli_print_outcome(&t);
+    }
     osm_task_free(&t);
     return status;
 }
@@ -230,7 +241,8 @@ void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n)
     }
 }
 
-void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t)
+void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_task_event *ev, size_t n,
+                         int show_owner)
 {
     char b1[32];
     fprintf(f, "task %s (%s)\n", t->id, t->kind);
@@ -248,40 +260,63 @@ void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t)
     }
     fprintf(f, "  created:      %s\n", osm_cli_time(t->created, b1));
     fprintf(f, "  updated:      %s\n", osm_cli_time(t->updated, b1));
-    if (t->owner && !osm_task_state_finished(t->state) && !osm_store_owner_dead(t->owner))
+    if (show_owner && t->owner && !osm_task_state_finished(t->state))
         fprintf(f, "  running in:   %s\n", t->owner);
     if (t->cause)
         fprintf(f, "  cause:        %s%s%s%s\n", t->cause, t->error_code ? " [" : "", t->error_code ? t->error_code : "",
                 t->error_code ? "]" : "");
-    struct osm_task_event *ev;
-    size_t n;
-    struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_list_events(st, t->id, &ev, &n, &err) != 0) {
-        fprintf(f, "  history:      unavailable: %s\n", err.msg);
-        return;
-    }
     fprintf(f, "  history:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "    %s  %-18s %s\n", osm_cli_time(ev[i].at, b1), ev[i].type, ev[i].message ? ev[i].message : "");
+}
+
+void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t)
+{
+    struct osm_task_event *ev;
+    size_t n;
+    struct osm_err err = OSM_ERR_INIT;
+    int show_owner = t->owner && !osm_store_owner_dead(t->owner);
+    if (osm_store_list_events(st, t->id, &ev, &n, &err) != 0) {
+        osm_task_print_with(f, t, NULL, 0, show_owner);
+        fprintf(f, "    unavailable: %s\n", err.msg);
+        return;
+    }
+    osm_task_print_with(f, t, ev, n, show_owner);
     osm_task_events_free(ev, n);
 }
 
-int osm_task_args_parse(int argc, char **argv, int want_id, const char *usage, struct osm_task_args *a)
+static int args_parse(int argc, char **argv, int want_id, int remote, const char *usage, struct osm_task_args *a)
 {
     memset(a, 0, sizeof *a);
+    static const char *const valued[] = {"--state-dir", "--server", "--key-id", "--key-secret"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             printf("usage: %s\n", usage);
             return 1;
-        } else if (strcmp(arg, "--json") == 0) {
+        }
+        if (strcmp(arg, "--json") == 0) {
             a->json = 1;
-        } else if (strcmp(arg, "--state-dir") == 0) {
-            if (++i >= argc)
-                return osm_cli_usage("--state-dir needs a directory (usage: %s)", usage);
-            a->state_dir = argv[i];
-        } else if (strncmp(arg, "--state-dir=", 12) == 0) {
-            a->state_dir = arg + 12;
+            continue;
+        }
+        const char *value = NULL;
+        size_t k = 0, nv = remote ? 4 : 1;
+        for (; k < nv; k++) {
+            size_t len = strlen(valued[k]);
+            if (strcmp(arg, valued[k]) == 0) {
+                if (++i >= argc)
+                    return osm_cli_usage("%s needs a value (usage: %s)", valued[k], usage);
+                value = argv[i];
+                break;
+            }
+            if (strncmp(arg, valued[k], len) == 0 && arg[len] == '=') {
+                value = arg + len + 1;
+                break;
+            }
+        }
+        if (value) {
+            const char **slot[] = {&a->state_dir, &a->server, &a->key_id, &a->key_secret};
+            *slot[k] = value;
         } else if (arg[0] == '-') {
             return osm_cli_usage("%s: unknown option '%s' (usage: %s)", argv[0], arg, usage);
         } else if (want_id && !a->id) {
@@ -292,5 +327,259 @@ int osm_task_args_parse(int argc, char **argv, int want_id, const char *usage, s
     }
     if (want_id && !a->id)
         return osm_cli_usage("%s needs a task id (usage: %s)", argv[0], usage);
+    if (remote) {
+        if (a->server && a->state_dir)
+            return osm_cli_usage("%s: --server and --state-dir exclude each other: the server keeps its own tasks",
+                                 argv[0]);
+        /* An explicit local store wins over the environment's server. */
+        if (!a->server && !a->state_dir)
+            a->server = osm_api_server(NULL);
+        if (a->server && !*a->server)
+            return osm_cli_usage("%s: --server needs a URL", argv[0]);
+        if (!a->server && (a->key_id || a->key_secret))
+            return osm_cli_usage("%s: --key-id and --key-secret need --server URL (or OSMIG_SERVER)", argv[0]);
+    }
     return 0;
+}
+
+int osm_task_args_parse(int argc, char **argv, int want_id, const char *usage, struct osm_task_args *a)
+{
+    return args_parse(argc, argv, want_id, 0, usage, a);
+}
+
+int osm_task_args_parse_remote(int argc, char **argv, int want_id, const char *usage, struct osm_task_args *a)
+{
+    return args_parse(argc, argv, want_id, 1, usage, a);
+}
+
+/* ---- through the fleet API ---- */
+
+int osm_cli_remote_open(const char *server, const char *key_id, const char *key_secret, struct osm_api_client **out,
+                        struct osm_err *err)
+{
+    struct osm_api_creds creds;
+    if (osm_api_creds_resolve(key_id, key_secret, &creds, err) != 0)
+        return -1;
+    int rc = osm_api_client_open(server, &creds, out, err);
+    osm_api_creds_free(&creds);
+    return rc;
+}
+
+static int64_t time_from_json(const json_t *v)
+{
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    const char *s = json_string_value(v);
+    if (!s)
+        return 0;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || (*end != 'Z' && *end != '\0'))
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+static const char *str_or(const json_t *v, const char *fallback)
+{
+    const char *s = json_string_value(v);
+    return s ? s : fallback;
+}
+
+static char *dup_str(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s ? osm_xstrdup(s) : NULL;
+}
+
+int osm_task_from_json(const json_t *j, struct osm_task *t, struct osm_err *err)
+{
+    osm_task_init(t);
+    const char *id = json_string_value(json_object_get(j, "id"));
+    const char *state = json_string_value(json_object_get(j, "state"));
+    int st = state ? osm_task_state_parse(state) : -1;
+    if (!id || st < 0)
+        return osm_err_set(err, OSM_EINPUT, "the server's task has %s", !id ? "no id" : "no known state");
+    snprintf(t->id, sizeof t->id, "%s", id);
+    snprintf(t->kind, sizeof t->kind, "%s", str_or(json_object_get(j, "kind"), "?"));
+    snprintf(t->phase, sizeof t->phase, "%s", str_or(json_object_get(j, "phase"), "?"));
+    t->state = (enum osm_task_state)st;
+    t->instance = dup_str(json_object_get(j, "instance"));
+    t->target = dup_str(json_object_get(j, "target"));
+    t->progress = json_number_value(json_object_get(j, "progress"));
+    t->progress_msg = dup_str(json_object_get(j, "progress_message"));
+    json_t *sched = json_object_get(j, "schedule");
+    t->not_before = time_from_json(json_object_get(sched, "not_before"));
+    t->window = dup_str(json_object_get(sched, "window"));
+    t->latest_start = time_from_json(json_object_get(sched, "latest_start"));
+    t->snapshot_set = dup_str(json_object_get(j, "snapshot_set"));
+    t->changed = json_is_true(json_object_get(j, "changed_instance"));
+    json_t *e = json_object_get(j, "error");
+    t->error_code = dup_str(json_object_get(e, "code"));
+    t->cause = dup_str(json_object_get(e, "cause"));
+    t->created = time_from_json(json_object_get(j, "created"));
+    t->updated = time_from_json(json_object_get(j, "updated"));
+    json_t *o = json_object_get(j, "options");
+    t->options = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    t->owner = dup_str(json_object_get(j, "owner"));
+    t->job_id = dup_str(json_object_get(j, "job_id"));
+    return 0;
+}
+
+void osm_task_events_from_json(const json_t *doc, struct osm_task_event **out, size_t *n)
+{
+    json_t *h = json_object_get(doc, "history");
+    *n = json_array_size(h);
+    *out = *n ? osm_xcalloc(*n, sizeof **out) : NULL;
+    for (size_t i = 0; i < *n; i++) {
+        json_t *e = json_array_get(h, i);
+        (*out)[i].seq = (int64_t)i + 1;
+        (*out)[i].at = time_from_json(json_object_get(e, "at"));
+        (*out)[i].type = osm_xstrdup(str_or(json_object_get(e, "type"), "?"));
+        (*out)[i].message = dup_str(json_object_get(e, "message"));
+    }
+}
+
+json_t *osm_cli_remote_get_task(struct osm_api_client *c, const char *id, struct osm_err *err)
+{
+    char *path_id = osm_api_escape(id);
+    char *path = osm_xasprintf("/v1/tasks/%s", path_id);
+    int status;
+    json_t *doc = NULL;
+    if (osm_api_request(c, "GET", path, NULL, NULL, &status, &doc, err) == 0 && !json_is_object(doc)) {
+        osm_err_set(err, OSM_EINPUT, "GET %s: the answer is not a task", path);
+        json_decref(doc);
+        doc = NULL;
+    }
+    free(path);
+    free(path_id);
+    return doc;
+}
+
+/* Polling: fast at first (short steps finish quickly), then once a second. */
+static void poll_sleep(unsigned round)
+{
+    long ms = round < 10 ? 100 : round < 40 ? 250 : 1000;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The phase a task is in after history event `type`, as the runner sets it. */
+static void phase_after(const struct osm_task *t, const char *type, const char *msg, char phase[40])
+{
+    static const char *const same[] = {"submitted", "scheduled", "expired", "succeeded", "rolled_back",
+                                       "rollback_failed", "cancelled"};
+    if (strcmp(type, "step.start") == 0 && msg) {
+        const struct osm_task_kind *k = osm_task_kind_find(t->kind);
+        for (size_t i = 0; k && i < k->n_steps; i++)
+            if (strcmp(k->steps[i].name, msg) == 0)
+                snprintf(phase, 40, "%s", k->steps[i].phase);
+    } else if (strcmp(type, "rollback.start") == 0) {
+        snprintf(phase, 40, "rolling_back");
+    } else if (strcmp(type, "retried") == 0) {
+        snprintf(phase, 40, "submitted");
+    } else {
+        for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+            if (strcmp(type, same[i]) == 0)
+                snprintf(phase, 40, "%s", type);
+    }
+}
+
+int osm_cli_remote_follow(struct osm_api_client *c, const char *id, size_t from_event,
+                          const struct osm_runner_opts *opts, json_t **final, struct osm_err *err)
+{
+    *final = NULL;
+    size_t seen = from_event;
+    double last_progress = -1;
+    char phase[40] = "submitted";
+    for (unsigned round = 0;; round++) {
+        json_t *doc = osm_cli_remote_get_task(c, id, err);
+        if (!doc)
+            return -1;
+        struct osm_task t;
+        if (osm_task_from_json(doc, &t, err) != 0) {
+            json_decref(doc);
+            return -1;
+        }
+        json_t *h = json_object_get(doc, "history");
+        size_t n_ev = json_array_size(h);
+        char real_phase[sizeof t.phase];
+        memcpy(real_phase, t.phase, sizeof real_phase);
+        for (; seen < n_ev; seen++) {
+            json_t *e = json_array_get(h, seen);
+            const char *type = str_or(json_object_get(e, "type"), "?");
+            const char *msg = json_string_value(json_object_get(e, "message"));
+            /* Several events may arrive in one poll: each is shown with the
+             * phase it began, the last with the task's own. */
+            if (seen + 1 < n_ev)
+                phase_after(&t, type, msg, phase);
+            else
+                memcpy(phase, real_phase, sizeof phase);
+            memcpy(t.phase, phase, sizeof t.phase);
+            if (opts->on_event)
+                opts->on_event(opts->user, &t, type, msg);
+        }
+        memcpy(t.phase, real_phase, sizeof t.phase);
+        if (t.progress != last_progress && opts->on_progress && t.state == OSM_TASK_RUNNING)
+            opts->on_progress(opts->user, &t);
+        last_progress = t.progress;
+        /* Scheduled for later: the server starts it then; following on
+         * would only wait. */
+        int waits = t.state == OSM_TASK_SCHEDULED && t.not_before > (int64_t)time(NULL);
+        int done = osm_task_state_finished(t.state) || waits;
+        osm_task_free(&t);
+        if (done) {
+            *final = doc;
+            return 0;
+        }
+        json_decref(doc);
+        poll_sleep(round);
+    }
+}
+
+json_t *osm_cli_remote_action(struct osm_api_client *c, const char *id, const char *action, struct osm_err *err)
+{
+    char *path_id = osm_api_escape(id);
+    char *path = osm_xasprintf("/v1/tasks/%s/%s", path_id, action);
+    int status;
+    json_t *resp = NULL, *task = NULL;
+    if (osm_api_request(c, "POST", path, NULL, NULL, &status, &resp, err) == 0) {
+        task = json_object_get(resp, "task");
+        if (json_is_object(task))
+            json_incref(task);
+        else
+            osm_err_set(err, OSM_EINPUT, "POST %s%s: the answer has no \"task\"", osm_api_client_url(c), path);
+    }
+    json_decref(resp);
+    free(path);
+    free(path_id);
+    return json_is_object(task) ? task : NULL;
+}
+
+int osm_cli_remote_act_and_follow(const struct osm_task_args *a, const char *action, struct osm_task *final,
+                                  struct osm_err *err)
+{
+    struct osm_api_client *c;
+    if (osm_cli_remote_open(a->server, a->key_id, a->key_secret, &c, err) != 0)
+        return -1;
+    int rc = -1;
+    /* Only events from the action on are news to the user. */
+    json_t *before = osm_cli_remote_get_task(c, a->id, err), *task = NULL, *doc = NULL;
+    if (!before)
+        goto out;
+    size_t from = json_array_size(json_object_get(before, "history"));
+    if (!(task = osm_cli_remote_action(c, a->id, action, err)))
+        goto out;
+    fg_state.last_pct = -100;
+    if (osm_cli_remote_follow(c, a->id, from, &osm_cli_fg_opts, &doc, err) != 0)
+        goto out;
+    rc = osm_task_from_json(doc, final, err);
+out:
+    if (rc != 0)
+        osm_err_prefix(err, "%s %s", action, a->id);
+    json_decref(before);
+    json_decref(task);
+    json_decref(doc);
+    osm_api_client_close(c);
+    return rc;
 }

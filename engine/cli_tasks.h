@@ -2,14 +2,22 @@
  * rollback) share: opening the store for a command, resuming interrupted
  * tasks in the background when a command opens the store, running a task in
  * the foreground with plain progress lines, and showing tasks as text or
- * JSON (the JSON shape is the one the fleet API will serve). */
+ * JSON (the JSON shape is the one the fleet API serves).
+ *
+ * With --server URL (or OSMIG_SERVER) the same commands talk to a fleet API
+ * server instead of a local store (api_client.h): tasks read back from the
+ * API's JSON print exactly as local ones, and a task the server runs is
+ * followed by polling, its new history events printed as the local runner
+ * prints them. */
 #ifndef OSM_CLI_TASKS_H
 #define OSM_CLI_TASKS_H
 
 #include <jansson.h>
 #include <stdio.h>
 
+#include "api_client.h"
 #include "osm_error.h"
+#include "runner.h"
 #include "store.h"
 
 /* Open the store of `state_dir` (NULL: $OSMIG_STATE_DIR or the default).
@@ -27,6 +35,13 @@ json_t *osm_task_to_json(const struct osm_task *t);
 /* The task with its history and step journal. */
 json_t *osm_task_to_json_full(struct osm_store *st, const struct osm_task *t, struct osm_err *err);
 void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t);
+/* The same from a task and its history as given: `show_owner` prints the
+ * owner of an unfinished task ("running in"). */
+void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_task_event *ev, size_t n,
+                         int show_owner);
+/* The last line of a foreground run: succeeded, scheduled, or the state and
+ * cause. Returns the exit status (0 succeeded or scheduled, 1 otherwise). */
+int osm_cli_print_outcome(const struct osm_task *t);
 void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n);
 /* Print JSON to stdout with a newline. */
 void osm_cli_print_json(json_t *j);
@@ -35,13 +50,47 @@ const char *osm_cli_time(int64_t t, char buf[32]);
 
 
 
-/* Arguments every task command takes: [ID] [--json] [--state-dir DIR]. */
+/* Arguments every task command takes: [ID] [--json] [--state-dir DIR], and
+ * for those that can talk to a server: [--server URL] [--key-id ID]
+ * [--key-secret SECRET]. */
 struct osm_task_args {
     const char *state_dir;
     int json;
     const char *id;
+    const char *server;      /* --server, else $OSMIG_SERVER unless --state-dir was given */
+    const char *key_id, *key_secret;
 };
 /* argv[0] is the command. 0: go on; 1: --help was printed (exit 0);
- * 2: usage error printed (exit 2). */
+ * 2: usage error printed (exit 2). The server options are refused. */
 int osm_task_args_parse(int argc, char **argv, int want_id, const char *usage, struct osm_task_args *a);
+/* The same, also taking the server options. */
+int osm_task_args_parse_remote(int argc, char **argv, int want_id, const char *usage, struct osm_task_args *a);
+
+/* ---- through the fleet API ---- */
+
+/* Open a client for `server` with the credentials of the options, the
+ * environment or the credentials file. */
+int osm_cli_remote_open(const char *server, const char *key_id, const char *key_secret, struct osm_api_client **out,
+                        struct osm_err *err);
+/* A task from the API's JSON (osm_task_to_json's shape plus "job_id"). */
+int osm_task_from_json(const json_t *j, struct osm_task *t, struct osm_err *err);
+/* The "history" member of a full task document as events. */
+void osm_task_events_from_json(const json_t *doc, struct osm_task_event **out, size_t *n);
+/* GET /v1/tasks/ID: the full document (caller decrefs), NULL on error. */
+json_t *osm_cli_remote_get_task(struct osm_api_client *c, const char *id, struct osm_err *err);
+/* Follow task `id` on the server until it is finished or waits for a later
+ * start: every history event from index `from_event` on is passed to
+ * opts->on_event (with the task as last read), progress changes to
+ * opts->on_progress. *final gets the last full document (caller decrefs). */
+int osm_cli_remote_follow(struct osm_api_client *c, const char *id, size_t from_event,
+                          const struct osm_runner_opts *opts, json_t **final, struct osm_err *err);
+/* POST /v1/tasks/ID/ACTION (cancel, retry, rollback, start): the "task"
+ * of the answer (caller decrefs), NULL on error. */
+json_t *osm_cli_remote_action(struct osm_api_client *c, const char *id, const char *action, struct osm_err *err);
+/* `osmig retry|rollback ID --server`: ACTION, then follow the task with the
+ * foreground lines until it ends or waits; *final is the task then. */
+int osm_cli_remote_act_and_follow(const struct osm_task_args *a, const char *action, struct osm_task *final,
+                                  struct osm_err *err);
+/* The runner's foreground event and progress lines (osm_cli_run_task's). */
+extern const struct osm_runner_opts osm_cli_fg_opts;
 #endif

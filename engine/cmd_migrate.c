@@ -2,7 +2,9 @@
  * run here to its end, with the phase and a progress bar on a terminal (plain
  * progress lines otherwise), then what happened. The steps are the Linux
  * backend's (os_migration.h); the task is created already claimed so that no
- * background resumer takes it from us. */
+ * background resumer takes it from us. With --server URL (or OSMIG_SERVER)
+ * it submits a job of this one instance to the fleet API instead and follows
+ * the task the server runs, showing the same phases and summary. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -24,10 +26,13 @@ static const char usage_text[] =
     "usage: osmig migrate INSTANCE --to TARGET [--yes] [--no-signature-check] [--matrix FILE]...\n"
     "                     [--events FILE]... [--repo ID=URL]... [--snapshot-store DIR]\n"
     "                     [--state-dir DIR] [--cache-dir DIR] [--json]\n"
+    "       osmig migrate INSTANCE --to TARGET --server URL [--key-id ID --key-secret SECRET]\n"
+    "                     [--yes] [--no-signature-check] [--repo ID=URL]... [--json]\n"
     "  Migrate INSTANCE to TARGET: prechecks, a snapshot of every disk, staging,\n"
     "  the upgrade, verification; on any failure every disk is restored. Asks\n"
     "  for confirmation on a terminal unless --yes. Exit 0 when it succeeded,\n"
-    "  3 when prechecks or inhibitors stopped it before any change, 1 otherwise.\n";
+    "  3 when prechecks or inhibitors stopped it before any change, 1 otherwise.\n"
+    "  With --server the server migrates INSTANCE (named as the server sees it).\n";
 
 struct strlist {
     const char **v;
@@ -206,6 +211,91 @@ static void print_summary(FILE *f, const struct view *v, const struct osm_task *
     free(plan);
 }
 
+/* ---- through the fleet API ---- */
+
+struct remote_opts {
+    const char *server, *key_id, *key_secret;
+};
+
+static void print_remote_summary(FILE *f, const struct osm_task *t, const char *server)
+{
+    fputc('\n', f);
+    if (t->state == OSM_TASK_SUCCEEDED) {
+        fprintf(f, "Migration %s succeeded: %s is now %s.\n", t->id, t->instance, t->target);
+        fprintf(f, "  snapshot set %s is kept on the server's side until it is deleted\n",
+                t->snapshot_set ? t->snapshot_set : "?");
+    } else if (t->state == OSM_TASK_ROLLED_BACK) {
+        fprintf(f, "Migration %s failed and was rolled back: every disk of %s is as it was before.\n", t->id,
+                t->instance);
+        fprintf(f, "  why: %s\n", t->cause ? t->cause : "no cause recorded");
+    } else if (t->state == OSM_TASK_SCHEDULED) {
+        fprintf(f, "Migration %s is scheduled and waits for its start time.\n", t->id);
+    } else {
+        fprintf(f, "Migration %s ended %s.\n", t->id, osm_task_state_name(t->state));
+        fprintf(f, "  why: %s\n", t->cause ? t->cause : "no cause recorded");
+    }
+    fprintf(f, "  history: osmig task show %s --server %s\n", t->id, server);
+}
+
+static int migrate_remote(const char *instance, const struct osm_migration_options *mo, const struct strlist *repos,
+                          const struct remote_opts *ro, int json)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_api_client *c;
+    if (osm_cli_remote_open(ro->server, ro->key_id, ro->key_secret, &c, &err) != 0)
+        return osm_cli_fail(&err);
+    json_t *options = json_object();
+    if (repos->n) {
+        json_t *r = json_array();
+        for (size_t i = 0; i < repos->n; i++)
+            json_array_append_new(r, json_string(repos->v[i]));
+        json_object_set_new(options, "repos", r);
+    }
+    if (mo->no_signature_check)
+        json_object_set_new(options, "no_signature_check", json_true());
+    json_t *body = json_pack("{s:s, s:[s]}", "target", mo->target, "instances", instance);
+    if (json_object_size(options))
+        json_object_set(body, "options", options);
+    json_decref(options);
+    int status, rc = OSM_EXIT_ERROR;
+    json_t *resp = NULL, *doc = NULL;
+    if (osm_api_request(c, "POST", "/v1/jobs", NULL, body, &status, &resp, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
+    const char *id = json_string_value(json_array_get(json_object_get(resp, "task_ids"), 0));
+    if (!id) {
+        osm_err_set(&err, OSM_EINPUT, "POST %s/v1/jobs: the answer has no task_ids", osm_api_client_url(c));
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
+    FILE *vout = json ? stderr : stdout;
+    struct view v = {.out = vout, .tty = isatty(fileno(vout)), .last_pct = -100};
+    fprintf(vout, "task %s: migrating %s to %s on %s\n", id, instance, mo->target, osm_api_client_url(c));
+    struct osm_runner_opts fo = {on_event, on_progress, &v};
+    struct osm_task t;
+    if (osm_cli_remote_follow(c, id, 0, &fo, &doc, &err) != 0 || osm_task_from_json(doc, &t, &err) != 0) {
+        bar_clear(&v);
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
+    bar_clear(&v);
+    if (json)
+        osm_cli_print_json(doc);
+    print_remote_summary(vout, &t, osm_api_client_url(c));
+    if (t.state == OSM_TASK_SUCCEEDED || t.state == OSM_TASK_SCHEDULED)
+        rc = OSM_EXIT_OK;
+    else if (t.state == OSM_TASK_FAILED && t.error_code && strcmp(t.error_code, "step.precheck") == 0)
+        rc = OSM_EXIT_INHIBITED;
+    osm_task_free(&t);
+out:
+    json_decref(body);
+    json_decref(resp);
+    json_decref(doc);
+    osm_api_client_close(c);
+    return rc;
+}
+
 int cmd_migrate(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -219,9 +309,14 @@ int cmd_migrate(int argc, char **argv)
         {"state-dir", required_argument, NULL, 'd'},
         {"cache-dir", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},
+        {"server", required_argument, NULL, 'S'},
+        {"key-id", required_argument, NULL, 'K'},
+        {"key-secret", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
+    struct remote_opts rem = {0};
+    int local_only = 0; /* an option that names something on this host */
     struct osm_migration_options mo = {0};
     struct strlist matrix = {0}, events = {0}, repos = {0};
     int yes = 0, json = 0, rc = OSM_EXIT_USAGE, c;
@@ -231,8 +326,8 @@ int cmd_migrate(int argc, char **argv)
         case 't': mo.target = optarg; break;
         case 'y': yes = 1; break;
         case 'n': mo.no_signature_check = 1; break;
-        case 'm': push(&matrix, optarg); break;
-        case 'e': push(&events, optarg); break;
+        case 'm': push(&matrix, optarg); local_only = 1; break;
+        case 'e': push(&events, optarg); local_only = 1; break;
         case 'r':
             if (!strchr(optarg, '=')) {
                 rc = osm_cli_usage("--repo takes ID=URL, not '%s'", optarg);
@@ -240,9 +335,12 @@ int cmd_migrate(int argc, char **argv)
             }
             push(&repos, optarg);
             break;
-        case 's': mo.snapshot_store = optarg; break;
-        case 'd': mo.state_dir = optarg; break;
-        case 'c': mo.cache_dir = optarg; break;
+        case 's': mo.snapshot_store = optarg; local_only = 1; break;
+        case 'd': mo.state_dir = optarg; local_only = 1; break;
+        case 'c': mo.cache_dir = optarg; local_only = 1; break;
+        case 'S': rem.server = optarg; break;
+        case 'K': rem.key_id = optarg; break;
+        case 'P': rem.key_secret = optarg; break;
         case 'j': json = 1; break;
         case 'h':
             fputs(usage_text, stdout);
@@ -256,6 +354,33 @@ int cmd_migrate(int argc, char **argv)
     if (optind + 1 != argc || !mo.target) {
         fputs(usage_text, stderr);
         rc = osm_cli_usage(!mo.target ? "--to TARGET is required" : "exactly one INSTANCE is required");
+        goto out;
+    }
+    /* An explicit local option wins over the environment's server. */
+    if (!rem.server && !local_only)
+        rem.server = osm_api_server(NULL);
+    if (rem.server) {
+        if (local_only) {
+            rc = osm_cli_usage("--matrix, --events, --snapshot-store, --state-dir and --cache-dir name things on "
+                               "this host; with --server the server uses its own");
+            goto out;
+        }
+        if (!yes) {
+            if (!isatty(STDIN_FILENO)) {
+                rc = osm_cli_usage("not on a terminal: pass --yes to confirm the migration of %s", argv[optind]);
+                goto out;
+            }
+            if (!confirm(argv[optind], mo.target)) {
+                fprintf(stderr, "osmig: not confirmed; nothing was submitted\n");
+                rc = OSM_EXIT_ERROR;
+                goto out;
+            }
+        }
+        rc = migrate_remote(argv[optind], &mo, &repos, &rem, json);
+        goto out;
+    }
+    if (rem.key_id || rem.key_secret) {
+        rc = osm_cli_usage("--key-id and --key-secret need --server URL (or OSMIG_SERVER)");
         goto out;
     }
     for (size_t i = 0; i < matrix.n; i++)

@@ -1,11 +1,41 @@
-/* cmd_task.c: `osmig task show ID [--json]`: one task with its history. */
+/* cmd_task.c: `osmig task show ID [--json]`: one task with its history, from
+ * the local store or, with --server, from GET /v1/tasks/ID. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_tasks.h"
 #include "osm_cli.h"
 
-#define USAGE "osmig task show TASK_ID [--json] [--state-dir DIR]"
+#define USAGE "osmig task show TASK_ID [--json] [--state-dir DIR | --server URL [--key-id ID --key-secret SECRET]]"
+
+static int remote_show(const struct osm_task_args *a)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_api_client *c;
+    if (osm_cli_remote_open(a->server, a->key_id, a->key_secret, &c, &err) != 0)
+        return osm_cli_fail(&err);
+    int status = OSM_EXIT_OK;
+    json_t *doc = osm_cli_remote_get_task(c, a->id, &err);
+    struct osm_task t;
+    if (!doc) {
+        status = osm_cli_fail(&err);
+    } else if (a->json) {
+        osm_cli_print_json(doc);
+    } else if (osm_task_from_json(doc, &t, &err) != 0) {
+        status = osm_cli_fail(&err);
+    } else {
+        struct osm_task_event *ev;
+        size_t n;
+        osm_task_events_from_json(doc, &ev, &n);
+        osm_task_print_with(stdout, &t, ev, n, 1);
+        osm_task_events_free(ev, n);
+        osm_task_free(&t);
+    }
+    json_decref(doc);
+    osm_api_client_close(c);
+    return status;
+}
 
 int cmd_task(int argc, char **argv)
 {
@@ -19,9 +49,11 @@ int cmd_task(int argc, char **argv)
     if (strcmp(argv[1], "show") != 0)
         return osm_cli_usage("task: unknown subcommand '%s' (usage: %s)", argv[1], USAGE);
     struct osm_task_args a;
-    int rc = osm_task_args_parse(argc - 1, argv + 1, 1, USAGE, &a);
+    int rc = osm_task_args_parse_remote(argc - 1, argv + 1, 1, USAGE, &a);
     if (rc)
         return rc == 1 ? OSM_EXIT_OK : rc;
+    if (a.server)
+        return remote_show(&a);
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
     if (osm_cli_open_store(a.state_dir, 1, &st, &err) != 0)

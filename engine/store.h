@@ -253,7 +253,8 @@ void osm_task_list_free(struct osm_task *tasks, size_t n);
 void osm_task_events_free(struct osm_task_event *ev, size_t n);
 void osm_journal_free(struct osm_journal_entry *j, size_t n);
 
-/* This process as a claim owner: "BOOTID:PID". */
+/* This process as a claim owner: "HOST/BOOTID:PID" (HOST is
+ * $OSMIG_OWNER_HOST when set, so tests can run "other hosts" here). */
 const char *osm_store_self_owner(void);
 /* Is `owner` a process of this host that is gone (or of an earlier boot)? */
 int osm_store_owner_dead(const char *owner);

@@ -8,7 +8,7 @@ pkgs=(
   libhivex-dev libwim-dev ntfs-3g-dev libfuse-dev libhivex-bin libwin-hivex-perl libfdisk-dev libmicrohttpd-dev libpq-dev libyaml-dev
   rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl time sqlite3
   qemu-utils wimtools ntfs-3g gdisk dosfstools mtools postgresql tzdata
-  lighttpd
+  lighttpd wrk
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,81 @@
+/* api_fill: fills a fleet store with N waiting tasks for bench/api.sh, in
+ * jobs of 1,000 created with the store's create_job (one transaction each),
+ * and writes their ids, one a line, to IDS_OUT.
+ *
+ *   api_fill LOCATION N IDS_OUT     LOCATION: a state directory or postgresql:// URL
+ *
+ * Every task is an os-migration of dir:/nonexistent/bench/iNNNNNNN to
+ * alinux3 that may not start before a day from now, so a server only
+ * describes them and its scheduler passes over them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "osm_buf.h"
+#include "store.h"
+
+#define BATCH 1000
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: api_fill LOCATION N IDS_OUT\n");
+        return 2;
+    }
+    long n = strtol(argv[2], NULL, 10);
+    if (n <= 0) {
+        fprintf(stderr, "api_fill: N must be a positive number\n");
+        return 2;
+    }
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_store *st;
+    if (osm_store_open_location(argv[1], &st, &err) != 0) {
+        fprintf(stderr, "api_fill: %s\n", err.msg);
+        return 1;
+    }
+    FILE *ids = fopen(argv[3], "w");
+    if (!ids) {
+        perror(argv[3]);
+        return 1;
+    }
+    int64_t later = osm_store_now() + 86400;
+    double t0 = now_s();
+    struct osm_task *tasks = osm_xcalloc(BATCH, sizeof *tasks);
+    for (long done = 0; done < n;) {
+        size_t b = (size_t)(n - done < BATCH ? n - done : BATCH);
+        for (size_t i = 0; i < b; i++) {
+            osm_task_init(&tasks[i]);
+            snprintf(tasks[i].kind, sizeof tasks[i].kind, "%s", OSM_KIND_OS_MIGRATION);
+            tasks[i].instance = osm_xasprintf("dir:/nonexistent/bench/i%07ld", done + (long)i);
+            tasks[i].target = osm_xstrdup("alinux3");
+            tasks[i].not_before = later;
+        }
+        struct osm_job job;
+        osm_job_init(&job);
+        job.name = osm_xasprintf("bench fill %ld", done / BATCH);
+        if (osm_store_create_job(st, &job, tasks, b, &err) != 0) {
+            fprintf(stderr, "api_fill: creating job %ld: %s\n", done / BATCH, err.msg);
+            return 1;
+        }
+        for (size_t i = 0; i < b; i++) {
+            fprintf(ids, "%s\n", tasks[i].id);
+            osm_task_free(&tasks[i]);
+        }
+        osm_job_free(&job);
+        done += (long)b;
+    }
+    double dt = now_s() - t0;
+    free(tasks);
+    fclose(ids);
+    osm_store_close(st);
+    printf("filled %ld tasks in %.2f s (%.0f tasks/s)\n", n, dt, (double)n / dt);
+    return 0;
+}
