@@ -173,6 +173,8 @@ static void pass(struct osm_worker *w)
     osm_sched_result_free(&res);
 }
 
+#define KICK_GAP 0.1 /* seconds */
+
 static void *loop_main(void *arg)
 {
     struct osm_worker *w = arg;
@@ -187,6 +189,14 @@ static void *loop_main(void *arg)
         while (!w->stop && !w->kicked)
             if (pthread_cond_timedwait(&w->wake_loop, &w->lock, &until) == ETIMEDOUT)
                 break;
+        /* Kicks (a created job, a finished task) come in bursts: one pass
+         * per KICK_GAP serves them all, where a pass per create made passes
+         * the larger part of a create's cost. */
+        if (w->kicked && !w->stop) {
+            deadline_in(&until, KICK_GAP);
+            while (!w->stop && pthread_cond_timedwait(&w->wake_loop, &w->lock, &until) != ETIMEDOUT)
+                ;
+        }
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
