@@ -254,9 +254,18 @@ static int parse_filtered(Repo *repo, FILE *fp)
     return r;
 }
 
+/* A decompressed stream of a checked file: gzip without its redundant CRC
+ * (a tenth of the cold parse's decompression), anything else as libsolv
+ * opens it. */
+static FILE *open_checked(const char *path)
+{
+    FILE *fp = osm_slice_gzopen(path);
+    return fp ? fp : solv_xfopen(path, "r");
+}
+
 static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *path, int flags, struct osm_err *err)
 {
-    FILE *fp = solv_xfopen(path, "r");
+    FILE *fp = (flags & REPO_EXTEND_SOLVABLES) ? solv_xfopen(path, "r") : open_checked(path);
     if (!fp)
         return osm_err_errno(err, "repository '%s': %s", src->id, path);
     int r = -1;
@@ -353,12 +362,14 @@ struct prep {
     const char *cache_root;
     char *solv;  /* cache file to write; NULL when it exists */
     char *ppath; /* checked local primary */
-    long packages;
+    long packages;     /* <metadata packages="N">, or -1 */
+    long long bytes;   /* decompressed size, or -1: not cut */
     double size;
     int rc;
     struct osm_err err;
     /* slices */
     int n_slices, n_done, failed;
+    long counted; /* packages the slices hold */
     char **blobs; /* .solv of slices 1.. in memory */
     size_t *blob_len;
     Pool *pool0; /* slice 0, parsed into the repository that is written */
@@ -366,6 +377,23 @@ struct prep {
     pthread_mutex_t lock;
     pthread_cond_t cond;
 };
+
+/* The decompressed size a gzip file states in its trailer, or -1 (not gzip:
+ * it is then parsed whole). Only an estimate for where to cut. */
+static long long gzip_size(const char *path)
+{
+    size_t l = strlen(path);
+    if (l < 3 || strcmp(path + l - 3, ".gz") != 0)
+        return -1;
+    FILE *fp = fopen(path, "re");
+    unsigned char t[4];
+    long long v = -1;
+    if (fp && fseek(fp, -4, SEEK_END) == 0 && fread(t, 1, 4, fp) == 4)
+        v = (long long)t[0] | (long long)t[1] << 8 | (long long)t[2] << 16 | (long long)t[3] << 24;
+    if (fp)
+        fclose(fp);
+    return v > 0 ? v : -1;
+}
 
 /* Fetch and check primary when the cache file is missing; find its package
  * count for cutting it (-1: not to be cut). */
@@ -388,11 +416,13 @@ static int locate(struct prep *p)
         goto out;
     struct stat st;
     p->size = stat(p->ppath, &st) == 0 ? (double)st.st_size : 0;
+    p->bytes = -1;
     FILE *fp = solv_xfopen(p->ppath, "r");
     if (fp) {
         p->packages = osm_slice_count(fp);
         fclose(fp);
     }
+    p->bytes = p->packages > 1 ? gzip_size(p->ppath) : -1;
     rc = 0;
 out:
     md_set_free(&md);
@@ -433,9 +463,9 @@ static void run_slice(struct prep *p, const struct osm_slice *sl)
     int ok = 0;
     char *blob = NULL;
     size_t len = 0;
-    FILE *fp = solv_xfopen(p->ppath, "r");
-    FILE *in = fp ? osm_slice_open(fp, sl->first, sl->end) : NULL;
-    if (in && parse_filtered(repo, in) == 0 && repo->nsolvables == (int)(sl->end - sl->first)) {
+    FILE *fp = open_checked(p->ppath);
+    FILE *in = fp ? osm_slice_open(fp, sl->lo, sl->hi) : NULL;
+    if (in && parse_filtered(repo, in) == 0) {
         repo_internalize(repo);
         ok = 1;
         if (sl->index > 0) {
@@ -445,11 +475,12 @@ static void run_slice(struct prep *p, const struct osm_slice *sl)
         }
     }
     if (!ok)
-        osm_debug("repo.slice_failed", "repo=%s slice=%d first=%ld end=%ld", p->src->id, sl->index, sl->first,
-                  sl->end);
+        osm_debug("repo.slice_failed", "repo=%s slice=%d from=%lld to=%lld", p->src->id, sl->index, sl->lo, sl->hi);
     pthread_mutex_lock(&p->lock);
     if (!ok)
         p->failed = 1;
+    else
+        p->counted += repo->nsolvables;
     if (sl->index == 0 && ok) {
         p->pool0 = pool;
         p->repo0 = repo;
@@ -475,7 +506,7 @@ static void merge_slices(struct prep *p)
     while (p->n_done < p->n_slices)
         pthread_cond_wait(&p->cond, &p->lock);
     pthread_mutex_unlock(&p->lock);
-    int ok = !p->failed && p->repo0;
+    int ok = !p->failed && p->repo0 && p->counted == p->packages;
     for (int k = 1; ok && k < p->n_slices; k++) {
         FILE *mem = fmemopen(p->blobs[k], p->blob_len[k], "r");
         ok = mem && repo_add_solv(p->repo0, mem, 0) == 0;
@@ -567,7 +598,7 @@ static void prepare_sliced(struct prep *preps, size_t n, int workers, int forced
     if (!forced && total < 256 * 1024)
         workers = 1;
     for (size_t i = 0; i < m; i++)
-        sr[i] = (struct osm_slice_repo){preps[order[i]].size, workers > 1 ? preps[order[i]].packages : -1};
+        sr[i] = (struct osm_slice_repo){preps[order[i]].size, workers > 1 ? preps[order[i]].bytes : -1, 0.1};
     size_t ns = 0;
     struct osm_slice *slices = osm_slice_layout(sr, m, workers, forced ? 0.0 : 0.1, &ns);
     for (size_t i = 0; i < ns; i++) {
