@@ -13,8 +13,9 @@
  * every plan, are those of a whole parse (tests/linux/slices_same_plan.py).
  * A slice that fails to parse, or slices that miss packages, make that
  * repository parse whole, which gives the error of the whole file.
- * OSMIG_PARSE_SLICES=1 keeps one thread per repository; N > 1 forces N
- * workers and slices even for small metadata. */
+ * Only idle CPUs count (slices cost about a tenth more CPU, so on a busy
+ * machine they lose); OSMIG_PARSE_SLICES=1 keeps one thread per
+ * repository, N > 1 forces N workers and slices even for small metadata. */
 #include "repomd.h"
 
 #include <solv/chksum.h>
@@ -576,7 +577,9 @@ static void *worker_run(void *arg)
 }
 
 /* Workers to cut parsing into: OSMIG_PARSE_SLICES=N forces N (1: one
- * thread per repository, no slices); otherwise the online CPUs. */
+ * thread per repository, no slices); otherwise the online CPUs that are
+ * idle (the 1-minute load average): slices cost about a tenth more CPU, a
+ * loss when other processes keep the cores busy anyway. */
 static int slice_workers(int *forced)
 {
     const char *e = getenv("OSMIG_PARSE_SLICES");
@@ -589,7 +592,14 @@ static int slice_workers(int *forced)
         }
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    n = n < 1 ? 1 : n > 64 ? 64 : n;
+    double load = 0;
+    int idle = (int)n;
+    if (getloadavg(&load, 1) == 1)
+        idle = (int)((double)n - load + 0.5);
+    int w = idle < 1 ? 1 : idle > (int)n ? (int)n : idle;
+    osm_debug("repo.prepare", "cpus=%ld load=%.2f workers=%d", n, load, w);
+    return w;
 }
 
 /* Parse what the located repositories lack, cut into slices over workers. */
