@@ -524,11 +524,13 @@ static void merge_slices(struct prep *p)
         pthread_cond_wait(&p->cond, &p->lock);
     pthread_mutex_unlock(&p->lock);
     int ok = !p->failed && p->repo0 && p->counted == p->packages;
-    for (int k = 1; ok && k < p->n_slices; k++) {
-        FILE *mem = fmemopen(p->blobs[k], p->blob_len[k], "r");
-        ok = mem && repo_add_solv(p->repo0, mem, 0) == 0;
-        if (mem)
-            fclose(mem);
+    for (int k = 1; k < p->n_slices; k++) {
+        if (ok) {
+            FILE *mem = fmemopen(p->blobs[k], p->blob_len[k], "r");
+            ok = mem && repo_add_solv(p->repo0, mem, 0) == 0;
+            if (mem)
+                fclose(mem);
+        }
         free(p->blobs[k]);
         p->blobs[k] = NULL;
     }
