@@ -5,7 +5,7 @@ pkgs=(
   build-essential cmake pkg-config git
   libsolv-dev libsolvext-dev librpm-dev libcurl4-openssl-dev libssl-dev libzstd-dev
   libjansson-dev libcmocka-dev libsqlite3-dev libarchive-dev
-  libhivex-dev libwim-dev ntfs-3g-dev libfuse-dev libhivex-bin libwin-hivex-perl libfdisk-dev libmicrohttpd-dev libpq-dev libyaml-dev
+  libhivex-dev libwim-dev ntfs-3g-dev libfuse-dev libhivex-bin libwin-hivex-perl libfdisk-dev libmicrohttpd-dev libpq-dev libyaml-dev zlib1g-dev
   rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl time sqlite3
   qemu-utils wimtools ntfs-3g gdisk dosfstools mtools postgresql tzdata
   lighttpd wrk
