@@ -24,6 +24,7 @@ struct pg_store {
     PGconn *conn;
     char sqlstate[6];       /* of the last failed statement */
     char constraint[64];    /* its constraint, when one was violated */
+    int64_t next_nonce_purge; /* when use_nonce next forgets expired nonces */
 };
 
 #define HOLDS_INSTANCE "state NOT IN ('succeeded','failed','rolled_back','cancelled','expired')"
@@ -1366,6 +1367,14 @@ static int pg_delete_key(struct osm_store *st, const char *id, struct osm_err *e
     return 0;
 }
 
+/* How often a connection forgets expired nonces (the upsert below treats an
+ * expired row as new, so forgetting only bounds the table's size). */
+#define NONCE_PURGE_EVERY 60
+
+/* The nonce's commit does not wait for the WAL flush (synchronous_commit
+ * off for this transaction only): the server crashing loses nothing, and a
+ * crash of the database's machine may lose the last few nonces, whose
+ * replay the date window bounds (docs/auth.md). */
 static int pg_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err)
 {
@@ -1376,19 +1385,29 @@ static int pg_use_nonce(struct osm_store *st, const char *key_id, const char *no
     p_str(&p, key_id);
     p_str(&p, nonce);
     p_i64(&p, expires);
+    p_i64(&p, now);
     PGresult *r;
     if (begin(s, err) != 0)
         return -1;
-    /* Forget what expired first, so an expired nonce counts as new; a
-     * concurrent use of the same nonce waits on the key and does nothing. */
-    if (run(s, "DELETE FROM nonces WHERE expires < $1::bigint", &pd, NULL, err, "forgetting expired nonces") != 0 ||
-        run(s, "INSERT INTO nonces(key_id, nonce, expires) VALUES($1,$2,$3::bigint) ON CONFLICT DO NOTHING", &p, &r,
-            err, "recording a nonce") != 0)
+    if (run(s, "SET LOCAL synchronous_commit TO off", NULL, NULL, err, "recording a nonce") != 0)
+        goto fail;
+    if (now >= s->next_nonce_purge) {
+        if (run(s, "DELETE FROM nonces WHERE expires < $1::bigint", &pd, NULL, err, "forgetting expired nonces") != 0)
+            goto fail;
+    }
+    /* New, or there but expired (new again); a concurrent use of the same
+     * nonce waits on the key and then changes nothing. */
+    if (run(s,
+            "INSERT INTO nonces(key_id, nonce, expires) VALUES($1,$2,$3::bigint) ON CONFLICT (key_id, nonce) "
+            "DO UPDATE SET expires=excluded.expires WHERE nonces.expires < $4::bigint",
+            &p, &r, err, "recording a nonce") != 0)
         goto fail;
     int fresh = strcmp(PQcmdTuples(r), "1") == 0;
     PQclear(r);
     if (commit_tx(s, err) != 0)
         goto fail;
+    if (now >= s->next_nonce_purge)
+        s->next_nonce_purge = now + NONCE_PURGE_EVERY;
     return fresh;
 fail:
     rollback_quietly(s);

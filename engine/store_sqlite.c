@@ -2,7 +2,8 @@
  *
  * WAL mode with a busy timeout so that several osmig processes can share the
  * file; synchronous=FULL because a recorded intent or outcome must survive a
- * crash of the machine, not only of the process. The schema is versioned:
+ * crash of the machine, not only of the process (request nonces excepted:
+ * sq_use_nonce). The schema is versioned:
  * `migrations` below is append-only, each entry runs in one transaction that
  * also bumps schema_version, so a store is always at exactly one version. */
 #include <sqlite3.h>
@@ -33,6 +34,7 @@ struct sqlite_store {
     sqlite3 *db;
     struct cached_stmt cache[STMT_CACHE];
     char *query_sql[QUERY_SHAPES][OSM_TASK_N_STATES + 1];
+    int64_t next_nonce_purge;  /* when use_nonce next forgets expired nonces */
 };
 
 /* The states that hold their instance, as a condition that must agree with
@@ -1356,42 +1358,62 @@ static int sq_delete_key(struct osm_store *st, const char *id, struct osm_err *e
     return 0;
 }
 
+/* How often a connection forgets expired nonces: a DELETE on every request
+ * cost as much as the insert; the upsert below treats an expired row as
+ * new, so forgetting only bounds the table's size. */
+#define NONCE_PURGE_EVERY 60
+
+/* A nonce is committed with synchronous=NORMAL: in WAL mode that commit
+ * survives a crash of the process (the WAL is in the OS's page cache) and
+ * only a crash of the machine may lose the last ones, which the date window
+ * bounds anyway (docs/auth.md). synchronous is per connection, and a
+ * connection serves one thread at a time, so it is set around the
+ * statement and put back to FULL for the tasks' own commits. */
 static int sq_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+    if (exec(s, "PRAGMA synchronous=NORMAL", err) != 0)
         return -1;
-    /* Forget what expired first, so an expired nonce counts as new. */
-    sqlite3_stmt *stmt = prepare(s, "DELETE FROM nonces WHERE expires < ?1", err);
-    if (!stmt)
-        goto fail;
-    sqlite3_bind_int64(stmt, 1, now);
-    int rc = sqlite3_step(stmt);
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        db_fail(st, s->db, err, "forgetting expired nonces");
-        goto fail;
+    int fresh = -1;
+    if (now >= s->next_nonce_purge) {
+        sqlite3_stmt *stmt = prepare(s, "DELETE FROM nonces WHERE expires < ?1", err);
+        if (!stmt)
+            goto out;
+        sqlite3_bind_int64(stmt, 1, now);
+        int rc = sqlite3_step(stmt);
+        done(s, stmt);
+        if (rc != SQLITE_DONE) {
+            db_fail(st, s->db, err, "forgetting expired nonces");
+            goto out;
+        }
+        s->next_nonce_purge = now + NONCE_PURGE_EVERY;
     }
-    stmt = prepare(s, "INSERT OR IGNORE INTO nonces(key_id, nonce, expires) VALUES(?1,?2,?3)", err);
+    /* One autocommit statement: new, or there but expired (then it is new
+     * again with its new expiry); a live one changes nothing (a replay). */
+    sqlite3_stmt *stmt = prepare(s,
+        "INSERT INTO nonces(key_id, nonce, expires) VALUES(?1,?2,?3) ON CONFLICT(key_id, nonce) "
+        "DO UPDATE SET expires=excluded.expires WHERE nonces.expires < ?4", err);
     if (!stmt)
-        goto fail;
+        goto out;
     bind_text(stmt, 1, key_id);
     bind_text(stmt, 2, nonce);
     sqlite3_bind_int64(stmt, 3, expires);
-    rc = sqlite3_step(stmt);
+    sqlite3_bind_int64(stmt, 4, now);
+    int rc = sqlite3_step(stmt);
     done(s, stmt);
     if (rc != SQLITE_DONE) {
         db_fail(st, s->db, err, "recording a nonce");
-        goto fail;
+        goto out;
     }
-    int fresh = sqlite3_changes(s->db) == 1;
-    if (exec(s, "COMMIT", err) != 0)
-        goto fail;
+    fresh = sqlite3_changes(s->db) == 1;
+out:;
+    struct osm_err ferr = OSM_ERR_INIT;
+    if (exec(s, "PRAGMA synchronous=FULL", &ferr) != 0 && fresh >= 0) {
+        *err = ferr;
+        fresh = -1;
+    }
     return fresh;
-fail:
-    rollback_quietly(s);
-    return -1;
 }
 
 static void sq_close(struct osm_store *st)
