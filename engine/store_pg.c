@@ -122,6 +122,9 @@ static const char *const migrations[] = {
     "  expires bigint NOT NULL,"
     "  PRIMARY KEY(key_id, nonce));"
     "CREATE INDEX nonces_by_expiry ON nonces(expires);",
+    /* 2: the scheduler's pages of startable tasks in start order
+     * (list_waiting_page): a cursor on (not_before, seq) within a state. */
+    "CREATE INDEX tasks_startable ON tasks(state, not_before, seq) WHERE " WAITING ";",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1116,6 +1119,69 @@ static int pg_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
     return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
 }
 
+#define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
+/* Startable: unclaimed (or its lease ran out) and not of a stopped job. */
+#define STARTABLE_ROW                                                                                           \
+    " AND (not_before, seq) > ($2::bigint, $3::bigint) AND (owner IS NULL OR lease_until < $1::bigint) AND "      \
+    "(job_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT NULL))"
+
+static int pg_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
+                                int64_t after_seq, size_t limit, struct osm_waiting_task **out, size_t *n,
+                                struct osm_err *err)
+{
+    struct pg_store *s = (struct pg_store *)st;
+    *out = NULL;
+    *n = 0;
+    struct params p = {0};
+    int64_t lim = limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
+    p_i64(&p, now);
+    const char *sql;
+    switch (which) {
+    case OSM_WAITING_STARTABLE:
+        p_i64(&p, after_not_before);
+        p_i64(&p, after_seq);
+        p_i64(&p, lim);
+        /* Each state's range of tasks_startable in order, merged. */
+        sql = "(SELECT " WAITING_COLUMNS " FROM tasks WHERE state='submitted' AND not_before <= $1::bigint"
+              STARTABLE_ROW " ORDER BY not_before, seq LIMIT $4::bigint) UNION ALL (SELECT " WAITING_COLUMNS
+              " FROM tasks WHERE state='scheduled' AND not_before <= $1::bigint" STARTABLE_ROW
+              " ORDER BY not_before, seq LIMIT $4::bigint) ORDER BY not_before, seq LIMIT $4::bigint";
+        break;
+    case OSM_WAITING_LATER:
+        p_i64(&p, lim);
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks WHERE state='submitted' AND not_before > $1::bigint "
+              "ORDER BY not_before, seq LIMIT $2::bigint";
+        break;
+    case OSM_WAITING_EXPIRED:
+        p_i64(&p, lim);
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks WHERE " WAITING " AND latest_start > 0 AND latest_start < $1::bigint "
+              "ORDER BY seq LIMIT $2::bigint";
+        break;
+    default:
+        return osm_err_set(err, OSM_EUSAGE, "state store %s: no waiting page of kind %d", st->location, which);
+    }
+    PGresult *r;
+    if (run(s, sql, &p, &r, err, "listing waiting tasks") != 0)
+        return -1;
+    int rows = PQntuples(r);
+    *out = rows ? osm_xcalloc((size_t)rows, sizeof **out) : NULL;
+    for (int i = 0; i < rows; i++) {
+        struct osm_waiting_task *w = &(*out)[i];
+        get_copy(r, i, 0, w->id, sizeof w->id);
+        w->job_id = get_dup(r, i, 1);
+        w->window = get_dup(r, i, 2);
+        w->not_before = get_i64(r, i, 3);
+        w->latest_start = get_i64(r, i, 4);
+        w->created = get_i64(r, i, 5);
+        int state = osm_task_state_parse(PQgetvalue(r, i, 6));
+        w->state = state < 0 ? OSM_TASK_SUBMITTED : state;
+        w->seq = get_i64(r, i, 7);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return 0;
+}
+
 /* ---- fleet: claims ---- */
 
 static int cmp_str(const void *a, const void *b)
@@ -1444,6 +1510,7 @@ static const struct osm_store_ops pg_ops = {
     .count_tasks = pg_count_tasks,
     .list_waiting = pg_list_waiting,
     .list_waiting_due = pg_list_waiting_due,
+    .list_waiting_page = pg_list_waiting_page,
     .claim_waiting = pg_claim_waiting,
     .claim_orphans = pg_claim_orphans,
     .put_key = pg_put_key,

@@ -1126,6 +1126,82 @@ static int sq_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
     return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
 }
 
+/* A row of WAITING_COLUMNS. */
+static void row_to_waiting(sqlite3_stmt *stmt, struct osm_waiting_task *w)
+{
+    col_copy(stmt, 0, w->id, sizeof w->id);
+    w->job_id = col_dup(stmt, 1);
+    w->window = col_dup(stmt, 2);
+    w->not_before = sqlite3_column_int64(stmt, 3);
+    w->latest_start = sqlite3_column_int64(stmt, 4);
+    w->created = sqlite3_column_int64(stmt, 5);
+    int state = osm_task_state_parse((const char *)sqlite3_column_text(stmt, 6));
+    w->state = state < 0 ? OSM_TASK_SUBMITTED : state;
+    w->seq = sqlite3_column_int64(stmt, 7);
+}
+
+#define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
+/* Startable: unclaimed (or its lease ran out) and not of a stopped job. */
+#define STARTABLE_ROW                                                                                             \
+    " AND (not_before, seq) > (?2, ?3) AND (owner IS NULL OR lease_until < ?1) AND (job_id IS NULL OR NOT EXISTS " \
+    "(SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT NULL))"
+
+static int sq_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
+                                int64_t after_seq, size_t limit, struct osm_waiting_task **out, size_t *n,
+                                struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    const char *sql;
+    switch (which) {
+    case OSM_WAITING_STARTABLE:
+        /* Two index ranges of tasks_due, each in (not_before, seq) order,
+         * merged: the LIMIT stops the read after `limit` rows. */
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='submitted' AND not_before <= ?1"
+              STARTABLE_ROW " UNION ALL SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due "
+              "WHERE state='scheduled' AND not_before <= ?1" STARTABLE_ROW " ORDER BY not_before, seq LIMIT ?4";
+        break;
+    case OSM_WAITING_LATER:
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='submitted' AND not_before > ?1 "
+              "ORDER BY not_before, seq LIMIT ?4";
+        break;
+    case OSM_WAITING_EXPIRED:
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_expiring WHERE state='submitted' AND latest_start > 0 "
+              "AND latest_start < ?1 UNION ALL SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_expiring "
+              "WHERE state='scheduled' AND latest_start > 0 AND latest_start < ?1 ORDER BY seq LIMIT ?4";
+        break;
+    default:
+        return osm_err_set(err, OSM_EUSAGE, "state store %s: no waiting page of kind %d", st->location, which);
+    }
+    sqlite3_stmt *stmt = prepare(s, sql, err);
+    if (!stmt)
+        return -1;
+    /* ?2 and ?3 are only in the startable query; binding them elsewhere is
+     * a harmless SQLITE_RANGE (the numbering leaves room for them). */
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_int64(stmt, 2, after_not_before);
+    sqlite3_bind_int64(stmt, 3, after_seq);
+    sqlite3_bind_int64(stmt, 4, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        row_to_waiting(stmt, &(*out)[(*n)++]);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_waiting_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, "listing waiting tasks");
+    }
+    return 0;
+}
+
 /* ---- fleet: claims ---- */
 
 /* Running or claimed: what counts against a job's max_running. A waiting
@@ -1448,6 +1524,7 @@ static const struct osm_store_ops sqlite_ops = {
     .count_tasks = sq_count_tasks,
     .list_waiting = sq_list_waiting,
     .list_waiting_due = sq_list_waiting_due,
+    .list_waiting_page = sq_list_waiting_page,
     .claim_waiting = sq_claim_waiting,
     .claim_orphans = sq_claim_orphans,
     .put_key = sq_put_key,
