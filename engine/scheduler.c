@@ -11,6 +11,7 @@
  * so tasks sharing a window and a start cost a string compare. */
 #include "scheduler.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,7 @@ struct pass {
     struct group *groups;
     size_t n_groups, cap_groups;
     struct table jobs_done;  /* jobs that start nothing more this pass (owned keys) */
+    json_t *skip;            /* the same, as the JSON array the store's page query skips */
 };
 
 static struct win *window_of(struct pass *p, const char *text)
@@ -202,6 +204,9 @@ static void mark_job_done(struct pass *p, const char *job_id)
     s->key = osm_xstrdup(job_id);
     s->hash = h;
     p->jobs_done.n++;
+    if (!p->skip)
+        p->skip = json_array();
+    json_array_append_new(p->skip, json_string(job_id));
 }
 
 static void pass_free(struct pass *p)
@@ -218,6 +223,7 @@ static void pass_free(struct pass *p)
     for (size_t i = 0; i < p->jobs_done.cap; i++)
         free((char *)p->jobs_done.slots[i].key);
     free(p->jobs_done.slots);
+    json_decref(p->skip);
     free(p->pending);
 }
 
@@ -447,13 +453,16 @@ static int start_group(struct pass *p, const struct group *g, size_t room, const
     return 0;
 }
 
-/* Rows of startable tasks a page reads: a few times the capacity, so that
- * jobs at their limit do not leave it empty, within [PAGE_MIN, PAGE_MAX]. */
-#define PAGE_MIN 64
+/* Rows of startable tasks a page reads: twice the capacity, within
+ * [PAGE_MIN, PAGE_MAX]. A job found at its limit is skipped by the next
+ * pages' query, so a small page wastes little on it. */
+#define PAGE_MIN 16
 #define PAGE_MAX 500
-/* Startable rows a pass reads at most: a pass costs the same whether 1,000
- * or 1,000,000 tasks are due; those beyond wait for the next passes. */
-#define SCAN_BUDGET 2000
+/* Pages and startable rows a pass reads at most: a pass costs the same
+ * whether 1,000 or 1,000,000 tasks are due; those beyond wait for the next
+ * passes. 64 pages: 64 jobs at their limit ahead of one with room. */
+#define SCAN_PAGES 64
+#define SCAN_BUDGET 4000
 
 /* Visit rows (and start the due ones, at most capacity in all); then write
  * the rows of those that wait, within MAX_WRITES. */
@@ -484,7 +493,7 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
     size_t n = 0;
 
     /* Expiries first, from their own index: they need no capacity. */
-    int rc = osm_store_list_waiting_page(st, OSM_WAITING_EXPIRED, now, INT64_MIN, 0, MAX_WRITES, &rows, &n, err);
+    int rc = osm_store_list_waiting_page(st, OSM_WAITING_EXPIRED, now, INT64_MIN, 0, NULL, MAX_WRITES, &rows, &n, err);
     if (rc == 0)
         rc = visit_rows(&p, rows, n, capacity, owner, lease_until, res, err);
     osm_waiting_free(rows, n);
@@ -492,12 +501,19 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
     /* Startable tasks in start order, a page at a time, until the capacity
      * is used or SCAN_BUDGET rows were read; one page even with no
      * capacity, so that windows and start times are written. */
-    size_t page = capacity > PAGE_MAX / 4 ? PAGE_MAX : capacity * 4 < PAGE_MIN ? PAGE_MIN : capacity * 4;
+    size_t page = capacity > PAGE_MAX / 2 ? PAGE_MAX : capacity * 2 < PAGE_MIN ? PAGE_MIN : capacity * 2;
     int64_t after_nb = INT64_MIN, after_seq = 0;
-    for (size_t read = 0; rc == 0 && read < SCAN_BUDGET && (read == 0 || res->n_claimed < capacity);) {
+    for (size_t read = 0, pages = 0; rc == 0 && read < SCAN_BUDGET && pages < SCAN_PAGES &&
+                                     (pages == 0 || res->n_claimed < capacity);
+         pages++) {
         rows = NULL;
         n = 0;
-        rc = osm_store_list_waiting_page(st, OSM_WAITING_STARTABLE, now, after_nb, after_seq, page, &rows, &n, err);
+        /* Jobs that start nothing more this pass are skipped by the query:
+         * a job at its limit with 100,000 due tasks does not fill the pages. */
+        char *skip = p.skip ? json_dumps(p.skip, JSON_COMPACT) : NULL;
+        rc = osm_store_list_waiting_page(st, OSM_WAITING_STARTABLE, now, after_nb, after_seq, skip, page, &rows, &n,
+                                         err);
+        free(skip);
         if (rc == 0)
             rc = visit_rows(&p, rows, n, capacity, owner, lease_until, res, err);
         if (n > 0) {
@@ -515,8 +531,8 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
     if (rc == 0 && p.writes < MAX_WRITES) {
         rows = NULL;
         n = 0;
-        rc = osm_store_list_waiting_page(st, OSM_WAITING_LATER, now, INT64_MIN, 0, MAX_WRITES - p.writes, &rows, &n,
-                                         err);
+        rc = osm_store_list_waiting_page(st, OSM_WAITING_LATER, now, INT64_MIN, 0, NULL, MAX_WRITES - p.writes, &rows,
+                                         &n, err);
         if (rc == 0)
             rc = visit_rows(&p, rows, n, capacity, owner, lease_until, res, err);
         osm_waiting_free(rows, n);

@@ -10,8 +10,9 @@
  * more; its tasks are not read again.
  *
  * Bounded work: candidates are read in start order (not_before, then
- * creation), a page at a time, until `capacity` are claimed or 2,000 rows
- * were read; unclaimed, unstopped tasks only. So 100,000 due tasks cost a
+ * creation), a page at a time, until `capacity` are claimed or 64 pages
+ * (4,000 rows) were read; unclaimed tasks of unstopped jobs only, and a job
+ * found at its limit is skipped by the next pages. So 100,000 due tasks cost a
  * pass no more than 100; the rest start in later passes in the same order.
  * At most 500 rows are written a pass (expiries, schedules), the rest by
  * the next. capacity 0 still expires and schedules. Window specs are parsed

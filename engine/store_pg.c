@@ -1120,14 +1120,17 @@ static int pg_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
 }
 
 #define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
-/* Startable: unclaimed (or its lease ran out) and not of a stopped job. */
+/* Startable: unclaimed (or its lease ran out), not of a stopped job, not of
+ * a job the caller skips ($5, a JSON array); after the cursor, a seek of
+ * tasks_startable (state, not_before, seq). */
 #define STARTABLE_ROW                                                                                           \
     " AND (not_before, seq) > ($2::bigint, $3::bigint) AND (owner IS NULL OR lease_until < $1::bigint) AND "      \
-    "(job_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT NULL))"
+    "(job_id IS NULL OR (NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT "   \
+    "NULL) AND job_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))))"
 
 static int pg_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
-                                int64_t after_seq, size_t limit, struct osm_waiting_task **out, size_t *n,
-                                struct osm_err *err)
+                                int64_t after_seq, const char *skip_jobs, size_t limit, struct osm_waiting_task **out,
+                                size_t *n, struct osm_err *err)
 {
     struct pg_store *s = (struct pg_store *)st;
     *out = NULL;
@@ -1141,6 +1144,7 @@ static int pg_list_waiting_page(struct osm_store *st, int which, int64_t now, in
         p_i64(&p, after_not_before);
         p_i64(&p, after_seq);
         p_i64(&p, lim);
+        p_str(&p, skip_jobs ? skip_jobs : "[]");
         /* Each state's range of tasks_startable in order, merged. */
         sql = "(SELECT " WAITING_COLUMNS " FROM tasks WHERE state='submitted' AND not_before <= $1::bigint"
               STARTABLE_ROW " ORDER BY not_before, seq LIMIT $4::bigint) UNION ALL (SELECT " WAITING_COLUMNS

@@ -1141,14 +1141,25 @@ static void row_to_waiting(sqlite3_stmt *stmt, struct osm_waiting_task *w)
 }
 
 #define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
-/* Startable: unclaimed (or its lease ran out) and not of a stopped job. */
+/* Startable: unclaimed (or its lease ran out), not of a stopped job, not of
+ * a job the caller skips (?5, a JSON array). */
 #define STARTABLE_ROW                                                                                             \
-    " AND (not_before, seq) > (?2, ?3) AND (owner IS NULL OR lease_until < ?1) AND (job_id IS NULL OR NOT EXISTS " \
-    "(SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT NULL))"
+    " AND (owner IS NULL OR lease_until < ?1) AND (job_id IS NULL OR (NOT EXISTS "                                 \
+    "(SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT NULL) AND job_id NOT IN "         \
+    "(SELECT value FROM json_each(?5))))"
+/* One state's startable tasks after the cursor (?2, ?3), as two seeks of
+ * tasks_due (state, not_before, rowid): the rest of the cursor's not_before,
+ * then the later ones up to now. A row value (not_before, seq) > (?2, ?3)
+ * would scan every row of the cursor's not_before from its first, and a
+ * bound on not_before beside the equality makes the planner sort. */
+#define STARTABLE_OF(state)                                                                                       \
+    "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='" state "' AND not_before = ?2 AND "  \
+    "seq > ?3" STARTABLE_ROW " UNION ALL SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='" \
+    state "' AND not_before > ?2 AND not_before <= ?1" STARTABLE_ROW
 
 static int sq_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
-                                int64_t after_seq, size_t limit, struct osm_waiting_task **out, size_t *n,
-                                struct osm_err *err)
+                                int64_t after_seq, const char *skip_jobs, size_t limit, struct osm_waiting_task **out,
+                                size_t *n, struct osm_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
     *out = NULL;
@@ -1156,11 +1167,9 @@ static int sq_list_waiting_page(struct osm_store *st, int which, int64_t now, in
     const char *sql;
     switch (which) {
     case OSM_WAITING_STARTABLE:
-        /* Two index ranges of tasks_due, each in (not_before, seq) order,
-         * merged: the LIMIT stops the read after `limit` rows. */
-        sql = "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='submitted' AND not_before <= ?1"
-              STARTABLE_ROW " UNION ALL SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due "
-              "WHERE state='scheduled' AND not_before <= ?1" STARTABLE_ROW " ORDER BY not_before, seq LIMIT ?4";
+        /* Four index ranges, each in (not_before, seq) order, merged: the
+         * LIMIT stops the read after `limit` rows. */
+        sql = STARTABLE_OF("submitted") " UNION ALL " STARTABLE_OF("scheduled") " ORDER BY not_before, seq LIMIT ?4";
         break;
     case OSM_WAITING_LATER:
         sql = "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='submitted' AND not_before > ?1 "
@@ -1177,12 +1186,14 @@ static int sq_list_waiting_page(struct osm_store *st, int which, int64_t now, in
     sqlite3_stmt *stmt = prepare(s, sql, err);
     if (!stmt)
         return -1;
-    /* ?2 and ?3 are only in the startable query; binding them elsewhere is
-     * a harmless SQLITE_RANGE (the numbering leaves room for them). */
+    /* ?2, ?3 and ?5 are only in the startable query; binding ?2 and ?3
+     * elsewhere is harmless (the numbering leaves room for them). */
     sqlite3_bind_int64(stmt, 1, now);
     sqlite3_bind_int64(stmt, 2, after_not_before);
     sqlite3_bind_int64(stmt, 3, after_seq);
     sqlite3_bind_int64(stmt, 4, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    if (which == OSM_WAITING_STARTABLE)
+        bind_text(stmt, 5, skip_jobs ? skip_jobs : "[]");
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
