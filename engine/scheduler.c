@@ -93,12 +93,21 @@ struct pending {
  * unwritten are decided the same way by the next pass: an expired one is
  * never a candidate, written or not. */
 #define MAX_WRITES 500
+/* The rows of waiting tasks only inform (a task's start time and window are
+ * decided again by every pass): past the first WAIT_WRITES_MIN of a pass,
+ * they are written only while the pass has run less than WAIT_WRITES_SECONDS
+ * (each write is a transaction with an fsync: 500 of them would hold every
+ * pass over a fresh job of 100,000 for a second or more on a disk). */
+#define WAIT_WRITES_MIN 50
+#define WAIT_WRITES_SECONDS 0.05
 
 struct pass {
     struct osm_store *st;
     struct pending *pending;
     size_t n_pending, cap_pending;
     size_t writes;          /* rows written (or tried) this pass */
+    size_t wait_writes;     /* of which rows of waiting tasks */
+    struct timespec t0;     /* when the pass began (CLOCK_MONOTONIC) */
     int64_t now;
     struct table win_index;
     struct win *wins;
@@ -344,12 +353,22 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     return 0;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* Write the rows of tasks that wait: after the claims, as they only inform,
- * within what is left of MAX_WRITES; the next passes write the rest. */
+ * within what is left of MAX_WRITES and the time above; the next passes
+ * write the rest. */
 static int write_pending(struct pass *p, struct osm_err *err)
 {
     char when[32], words[256];
-    for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++) {
+    for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++, p->wait_writes++) {
+        if (p->wait_writes >= WAIT_WRITES_MIN && seconds_since(&p->t0) > WAIT_WRITES_SECONDS)
+            break;
         const struct pending *q = &p->pending[i];
         if (q->why == 'n')
             snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
@@ -488,6 +507,7 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
     memset(res, 0, sizeof *res);
     res->claimed = capacity ? osm_xcalloc(capacity, sizeof *res->claimed) : NULL;
     struct pass p = {.st = st, .now = now};
+    clock_gettime(CLOCK_MONOTONIC, &p.t0);
     int64_t lease_until = now + lease_seconds;
     struct osm_waiting_task *rows = NULL;
     size_t n = 0;
