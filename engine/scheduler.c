@@ -95,11 +95,12 @@ struct pending {
 #define MAX_WRITES 500
 /* The rows of waiting tasks only inform (a task's start time and window are
  * decided again by every pass): past the first WAIT_WRITES_MIN of a pass,
- * they are written only while the pass has run less than WAIT_WRITES_SECONDS
- * (each write is a transaction with an fsync: 500 of them would hold every
- * pass over a fresh job of 100,000 for a second or more on a disk). */
-#define WAIT_WRITES_MIN 50
-#define WAIT_WRITES_SECONDS 0.05
+ * they are written only while the pass has run less than WAIT_WRITES_SECONDS.
+ * Each write is a transaction with an fsync that holds the store's write
+ * lock: 500 of them would hold every pass over a fresh job of 100,000 for a
+ * second or more on a disk, and the API's requests wait for that lock. */
+#define WAIT_WRITES_MIN 8
+#define WAIT_WRITES_SECONDS 0.02
 
 struct pass {
     struct osm_store *st;
