@@ -4,9 +4,10 @@
  * (osm_store_list_waiting_page), never every due task: the tasks whose
  * latest start passed (at most MAX_WRITES), the startable ones in start
  * order until `capacity` are claimed (at most SCAN_BUDGET rows), and the
- * submitted ones that start later (what is left of MAX_WRITES). A task
+ * submitted ones that start later (as many as may be written). A task
  * scheduled for later was decided by an earlier pass and its row says when
- * it starts. It writes only the rows that change, at most MAX_WRITES a pass. Window specs are parsed
+ * it starts. It writes only the rows that change, at most MAX_WRITES a
+ * pass. Window specs are parsed
  * once per distinct text, and each one remembers its last next-start answer,
  * so tasks sharing a window and a start cost a string compare. */
 #include "scheduler.h"
@@ -101,6 +102,9 @@ struct pending {
  * second or more on a disk, and the API's requests wait for that lock. */
 #define WAIT_WRITES_MIN 8
 #define WAIT_WRITES_SECONDS 0.02
+/* and at most this many a pass: the server runs a pass whenever work
+ * arrives, and a fresh job of 100,000 is labelled over many passes anyway. */
+#define WAIT_WRITES_MAX 64
 
 struct pass {
     struct osm_store *st;
@@ -368,7 +372,8 @@ static int write_pending(struct pass *p, struct osm_err *err)
 {
     char when[32], words[256];
     for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++, p->wait_writes++) {
-        if (p->wait_writes >= WAIT_WRITES_MIN && seconds_since(&p->t0) > WAIT_WRITES_SECONDS)
+        if (p->wait_writes >= WAIT_WRITES_MAX ||
+            (p->wait_writes >= WAIT_WRITES_MIN && seconds_since(&p->t0) > WAIT_WRITES_SECONDS))
             break;
         const struct pending *q = &p->pending[i];
         if (q->why == 'n')
@@ -549,11 +554,12 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
 
     /* Submitted tasks that start later: their rows say when, as writes
      * allow. */
-    if (rc == 0 && p.writes < MAX_WRITES) {
+    if (rc == 0 && p.writes < MAX_WRITES && p.wait_writes < WAIT_WRITES_MAX) {
         rows = NULL;
         n = 0;
-        rc = osm_store_list_waiting_page(st, OSM_WAITING_LATER, now, INT64_MIN, 0, NULL, MAX_WRITES - p.writes, &rows,
-                                         &n, err);
+        size_t room = MAX_WRITES - p.writes < WAIT_WRITES_MAX - p.wait_writes ? MAX_WRITES - p.writes
+                                                                              : WAIT_WRITES_MAX - p.wait_writes;
+        rc = osm_store_list_waiting_page(st, OSM_WAITING_LATER, now, INT64_MIN, 0, NULL, room, &rows, &n, err);
         if (rc == 0)
             rc = visit_rows(&p, rows, n, capacity, owner, lease_until, res, err);
         osm_waiting_free(rows, n);
