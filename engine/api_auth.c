@@ -3,12 +3,14 @@
 #include "api_auth.h"
 
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "keys.h"
@@ -112,6 +114,121 @@ static int valid_nonce(const char *s)
     return 1;
 }
 
+/* ---- unsealed secrets, kept in memory ----
+ *
+ * Unsealing a secret (reading the master key file, AES-256-GCM) on every
+ * request cost an eighth of the server's CPU. The key row is still read on
+ * every request (one indexed SELECT), and an entry serves only while the row
+ * is the same key: same id, role, scope (bound to the sealed secret as its
+ * associated data: a row whose role was changed must fail as unsealing
+ * would) and sealed text (a fresh GCM nonce each time a secret is sealed,
+ * so a key made again under the same id differs), and while the master key
+ * file is the same file, unchanged (one stat). A deleted or disabled key is
+ * refused by that read before the cache is asked, so no TTL or
+ * invalidation is needed.
+ * Process-wide, behind a mutex: the server runs requests on many threads. */
+#define SECRET_CACHE 64
+
+struct cached_secret {
+    char *key_id, *role, *scope, *sealed, *master; /* NULL key_id: empty */
+    struct stat mst;                                /* the master key file when cached */
+    char *secret;
+};
+static struct cached_secret secret_cache[SECRET_CACHE];
+static size_t secret_cache_next; /* the slot to reuse when all are taken */
+static pthread_mutex_t secret_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void cached_clear(struct cached_secret *c)
+{
+    if (c->secret)
+        OPENSSL_cleanse(c->secret, strlen(c->secret));
+    free(c->secret);
+    free(c->key_id);
+    free(c->role);
+    free(c->scope);
+    free(c->sealed);
+    free(c->master);
+    memset(c, 0, sizeof *c);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* A copy of the secret cached for this key row, or NULL. */
+static char *cache_get(const struct osm_key *k, const char *master, const struct stat *mst)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&secret_cache_lock);
+    for (size_t i = 0; i < SECRET_CACHE; i++) {
+        struct cached_secret *c = &secret_cache[i];
+        if (c->key_id && strcmp(c->key_id, k->id) == 0 && same(c->sealed, k->sealed_secret) &&
+            same(c->role, k->role) && same(c->scope, k->scope) && same(c->master, master) &&
+            same_file(&c->mst, mst)) {
+            out = osm_xstrdup(c->secret);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&secret_cache_lock);
+    return out;
+}
+
+static void cache_put(const struct osm_key *k, const char *master, const struct stat *mst, const char *secret)
+{
+    pthread_mutex_lock(&secret_cache_lock);
+    struct cached_secret *slot = NULL;
+    for (size_t i = 0; i < SECRET_CACHE && !slot; i++) /* the key's old entry, else a free one */
+        if (secret_cache[i].key_id && strcmp(secret_cache[i].key_id, k->id) == 0)
+            slot = &secret_cache[i];
+    for (size_t i = 0; i < SECRET_CACHE && !slot; i++)
+        if (!secret_cache[i].key_id)
+            slot = &secret_cache[i];
+    if (!slot)
+        slot = &secret_cache[secret_cache_next++ % SECRET_CACHE];
+    cached_clear(slot);
+    slot->key_id = osm_xstrdup(k->id);
+    slot->role = k->role ? osm_xstrdup(k->role) : NULL;
+    slot->scope = k->scope ? osm_xstrdup(k->scope) : NULL;
+    slot->sealed = k->sealed_secret ? osm_xstrdup(k->sealed_secret) : NULL;
+    slot->mst = *mst;
+    slot->master = master ? osm_xstrdup(master) : NULL;
+    slot->secret = osm_xstrdup(secret);
+    pthread_mutex_unlock(&secret_cache_lock);
+}
+
+/* The key row of `key_id` (enabled) and its clear secret: from the cache
+ * when the row is the one cached, else unsealed (keys.c) and cached. */
+static int key_and_secret(struct osm_store *st, const char *master, const char *key_id, char **secret,
+                          struct osm_key *key, struct osm_err *err)
+{
+    *secret = NULL;
+    if (osm_store_get_key(st, key_id, key, err) != 0)
+        return -1;
+    if (key->disabled) {
+        osm_key_free(key);
+        return osm_err_set(err, OSM_ENOTFOUND, "key %s is disabled", key_id);
+    }
+    /* No master key file to stat: keys.c says what is wrong with it. */
+    struct stat mst;
+    int cacheable = master && stat(master, &mst) == 0;
+    if (cacheable && (*secret = cache_get(key, master, &mst)) != NULL)
+        return 0;
+    osm_key_free(key);
+    if (osm_key_secret(st, master, key_id, secret, key, err) != 0)
+        return -1;
+    if (cacheable)
+        cache_put(key, master, &mst, *secret);
+    return 0;
+}
+
 static const char *const required[] = {"host", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce"};
 
 int osm_api_authenticate(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
@@ -158,7 +275,7 @@ int osm_api_authenticate(struct osm_store *st, const char *master_key_path, cons
 
     char *secret = NULL;
     struct osm_key key = {0};
-    if (osm_key_secret(st, master_key_path, key_id, &secret, &key, &err) != 0) {
+    if (key_and_secret(st, master_key_path, key_id, &secret, &key, &err) != 0) {
         if (err.code == OSM_ENOTFOUND)
             return fail(e, 401, "InvalidAccessKeyId", "access key %s does not exist or is disabled", key_id);
         return fail(e, 500, "InternalError", "access key %s: %s", key_id, err.msg);

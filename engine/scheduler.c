@@ -1,14 +1,18 @@
 /* scheduler.c: one pass over the waiting tasks (scheduler.h).
  *
- * Cost: a pass reads only the waiting tasks that need a decision by `now`
- * (osm_store_list_waiting_due: submitted ones, and scheduled ones whose start
- * time came or whose latest start passed); a task scheduled for later was
- * decided by an earlier pass and its row says when it starts. It writes only
- * the rows that change, at most MAX_WRITES a pass. Window specs are parsed
+ * Cost: a pass reads bounded pages from index ranges
+ * (osm_store_list_waiting_page), never every due task: the tasks whose
+ * latest start passed (at most MAX_WRITES), the startable ones in start
+ * order until `capacity` are claimed (at most SCAN_BUDGET rows), and the
+ * submitted ones that start later (as many as may be written). A task
+ * scheduled for later was decided by an earlier pass and its row says when
+ * it starts. It writes only the rows that change, at most MAX_WRITES a
+ * pass. Window specs are parsed
  * once per distinct text, and each one remembers its last next-start answer,
  * so tasks sharing a window and a start cost a string compare. */
 #include "scheduler.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,7 @@ static struct slot *table_find(struct table *t, const char *key, uint64_t h)
 /* ---- per-pass caches ---- */
 
 struct win {
+    char *text;             /* the spec (owned: the rows of a page do not outlive it) */
     struct osm_window *w;   /* NULL when the spec is bad */
     char *error;            /* why, when bad */
     int64_t memo_base;      /* last next-start question and answer */
@@ -89,21 +94,36 @@ struct pending {
  * unwritten are decided the same way by the next pass: an expired one is
  * never a candidate, written or not. */
 #define MAX_WRITES 500
+/* The rows of waiting tasks only inform (a task's start time and window are
+ * decided again by every pass): past the first WAIT_WRITES_MIN of a pass,
+ * they are written only while the pass has run less than WAIT_WRITES_SECONDS.
+ * Each write is a transaction with an fsync that holds the store's write
+ * lock: 500 of them would hold every pass over a fresh job of 100,000 for a
+ * second or more on a disk, and the API's requests wait for that lock. */
+#define WAIT_WRITES_MIN 8
+#define WAIT_WRITES_SECONDS 0.02
+/* and at most this many a pass: the server runs a pass whenever work
+ * arrives, and a fresh job of 100,000 is labelled over many passes anyway. */
+#define WAIT_WRITES_MAX 64
 
 struct pass {
     struct osm_store *st;
     struct pending *pending;
     size_t n_pending, cap_pending;
     size_t writes;          /* rows written (or tried) this pass */
+    size_t wait_writes;     /* of which rows of waiting tasks */
+    struct timespec t0;     /* when the pass began (CLOCK_MONOTONIC) */
     int64_t now;
     struct table win_index;
     struct win *wins;
     size_t n_wins, cap_wins;
     const char *last_text;  /* the window text of the task before, and its entry: */
     size_t last_win;        /* tasks of a job come together and share their window */
-    struct table job_index;
+    struct table job_index;  /* the due tasks of this page by job */
     struct group *groups;
     size_t n_groups, cap_groups;
+    struct table jobs_done;  /* jobs that start nothing more this pass (owned keys) */
+    json_t *skip;            /* the same, as the JSON array the store's page query skips */
 };
 
 static struct win *window_of(struct pass *p, const char *text)
@@ -113,7 +133,7 @@ static struct win *window_of(struct pass *p, const char *text)
     uint64_t h = fnv1a(text);
     struct slot *s = table_find(&p->win_index, text, h);
     if (s->key) {
-        p->last_text = text;
+        p->last_text = s->key;
         p->last_win = s->value;
         return &p->wins[s->value];
     }
@@ -126,11 +146,12 @@ static struct win *window_of(struct pass *p, const char *text)
     struct osm_err err = OSM_ERR_INIT;
     if (osm_window_parse(text, &w->w, &err) != 0)
         w->error = osm_xstrdup(err.msg);
-    s->key = text; /* the waiting list outlives the pass's tables */
+    w->text = osm_xstrdup(text);
+    s->key = w->text;
     s->hash = h;
     s->value = p->n_wins++;
     p->win_index.n++;
-    p->last_text = text;
+    p->last_text = w->text;
     p->last_win = s->value;
     return w;
 }
@@ -171,18 +192,52 @@ static void add_candidate(struct pass *p, const struct osm_waiting_task *t)
     g->ids[g->n++] = t->id;
 }
 
+/* Forget the page's groups (their ids point into the page's rows). */
+static void groups_reset(struct pass *p)
+{
+    for (size_t i = 0; i < p->n_groups; i++)
+        free(p->groups[i].ids);
+    p->n_groups = 0;
+    free(p->job_index.slots);
+    memset(&p->job_index, 0, sizeof p->job_index);
+}
+
+static int job_done(struct pass *p, const char *job_id)
+{
+    if (!p->jobs_done.cap)
+        return 0;
+    return table_find(&p->jobs_done, job_id, fnv1a(job_id))->key != NULL;
+}
+
+static void mark_job_done(struct pass *p, const char *job_id)
+{
+    uint64_t h = fnv1a(job_id);
+    struct slot *s = table_find(&p->jobs_done, job_id, h);
+    if (s->key)
+        return;
+    s->key = osm_xstrdup(job_id);
+    s->hash = h;
+    p->jobs_done.n++;
+    if (!p->skip)
+        p->skip = json_array();
+    json_array_append_new(p->skip, json_string(job_id));
+}
+
 static void pass_free(struct pass *p)
 {
     for (size_t i = 0; i < p->n_wins; i++) {
         osm_window_free(p->wins[i].w);
         free(p->wins[i].error);
+        free(p->wins[i].text);
     }
     free(p->wins);
     free(p->win_index.slots);
-    for (size_t i = 0; i < p->n_groups; i++)
-        free(p->groups[i].ids);
+    groups_reset(p);
     free(p->groups);
-    free(p->job_index.slots);
+    for (size_t i = 0; i < p->jobs_done.cap; i++)
+        free((char *)p->jobs_done.slots[i].key);
+    free(p->jobs_done.slots);
+    json_decref(p->skip);
     free(p->pending);
 }
 
@@ -303,12 +358,23 @@ static int visit(struct pass *p, const struct osm_waiting_task *t, struct osm_sc
     return 0;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* Write the rows of tasks that wait: after the claims, as they only inform,
- * within what is left of MAX_WRITES; the next passes write the rest. */
+ * within what is left of MAX_WRITES and the time above; the next passes
+ * write the rest. */
 static int write_pending(struct pass *p, struct osm_err *err)
 {
     char when[32], words[256];
-    for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++) {
+    for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++, p->wait_writes++) {
+        if (p->wait_writes >= WAIT_WRITES_MAX ||
+            (p->wait_writes >= WAIT_WRITES_MIN && seconds_since(&p->t0) > WAIT_WRITES_SECONDS))
+            break;
         const struct pending *q = &p->pending[i];
         if (q->why == 'n')
             snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
@@ -320,6 +386,7 @@ static int write_pending(struct pass *p, struct osm_err *err)
         if (change_task(p, q->t, CH_SCHEDULE, q->next, words, err) < 0)
             return -1;
     }
+    p->n_pending = 0; /* they point into the page's rows; the rest is for the next passes */
     return 0;
 }
 
@@ -336,17 +403,22 @@ static int limit_of(const char *text, const char *field, int64_t n_tasks, int at
     return 0;
 }
 
-/* Rate control and claims of one job's due tasks. */
-static int start_group(struct pass *p, const struct group *g, const char *owner, int64_t lease_until,
+/* Rate control and claims of one job's due tasks, at most `room` of them. A
+ * job that can start no more this pass (stopped, at its limit, or fewer
+ * claimed than offered) is remembered, so later pages skip its tasks. */
+static int start_group(struct pass *p, const struct group *g, size_t room, const char *owner, int64_t lease_until,
                        struct osm_sched_result *res, struct osm_err *err)
 {
     int max_running = -1;
+    if (room == 0 || (g->job_id && job_done(p, g->job_id)))
+        return 0;
     if (g->job_id) {
         struct osm_job job;
         osm_job_init(&job);
         if (osm_store_get_job(p->st, g->job_id, &job, err) != 0) {
             if (err->code == OSM_ENOTFOUND) { /* its tasks name no job we have: start none */
                 osm_err_clear(err);
+                mark_job_done(p, g->job_id);
                 return 0;
             }
             osm_err_prefix(err, "job %s", g->job_id);
@@ -354,6 +426,7 @@ static int start_group(struct pass *p, const struct group *g, const char *owner,
         }
         if (job.stop_reason) { /* stopped earlier: starts nothing */
             osm_job_free(&job);
+            mark_job_done(p, g->job_id);
             return 0;
         }
         struct osm_task_counts c;
@@ -386,44 +459,112 @@ static int start_group(struct pass *p, const struct group *g, const char *owner,
             if (rc != 0)
                 return -1;
             res->n_jobs_stopped++;
+            mark_job_done(p, g->job_id);
             return 0;
         }
-        if (allowed == 0)
+        if (allowed == 0) {
+            mark_job_done(p, g->job_id);
             return 0;
+        }
         max_running = (int)pr.running + allowed;
     }
-    size_t got = 0;
-    if (osm_store_claim_waiting(p->st, g->job_id, g->ids, g->n, max_running, owner, lease_until,
+    size_t got = 0, offer = g->n < room ? g->n : room;
+    if (osm_store_claim_waiting(p->st, g->job_id, g->ids, offer, max_running, owner, lease_until,
                                 res->claimed + res->n_claimed, &got, err) != 0)
         return -1;
     res->n_claimed += got;
+    if (got < offer && g->job_id)
+        mark_job_done(p, g->job_id);
     return 0;
 }
 
-int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int64_t lease_seconds,
+/* Rows of startable tasks a page reads: twice the capacity, within
+ * [PAGE_MIN, PAGE_MAX]. A job found at its limit is skipped by the next
+ * pages' query, so a small page wastes little on it. */
+#define PAGE_MIN 16
+#define PAGE_MAX 500
+/* Pages and startable rows a pass reads at most: a pass costs the same
+ * whether 1,000 or 1,000,000 tasks are due; those beyond wait for the next
+ * passes. 64 pages: 64 jobs at their limit ahead of one with room. */
+#define SCAN_PAGES 64
+#define SCAN_BUDGET 4000
+
+/* Visit rows (and start the due ones, at most capacity in all); then write
+ * the rows of those that wait, within MAX_WRITES. */
+static int visit_rows(struct pass *p, const struct osm_waiting_task *rows, size_t n, size_t capacity,
+                      const char *owner, int64_t lease_until, struct osm_sched_result *res, struct osm_err *err)
+{
+    int rc = 0;
+    res->n_waiting += n;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = visit(p, &rows[i], res, err);
+    for (size_t g = 0; g < p->n_groups && rc == 0; g++)
+        rc = start_group(p, &p->groups[g], capacity - res->n_claimed, owner, lease_until, res, err);
+    groups_reset(p);
+    if (rc == 0)
+        rc = write_pending(p, err);
+    p->n_pending = 0;
+    return rc;
+}
+
+int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int64_t lease_seconds, size_t capacity,
                        struct osm_sched_result *res, struct osm_err *err)
 {
     memset(res, 0, sizeof *res);
-    struct osm_waiting_task *waiting = NULL;
-    size_t n = 0;
-    if (osm_store_list_waiting_due(st, now, &waiting, &n, err) != 0) {
-        osm_err_prefix(err, "scheduler");
-        return -1;
-    }
-    res->n_waiting = n;
+    res->claimed = capacity ? osm_xcalloc(capacity, sizeof *res->claimed) : NULL;
     struct pass p = {.st = st, .now = now};
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = visit(&p, &waiting[i], res, err);
-    if (rc == 0 && res->n_due) {
-        res->claimed = osm_xcalloc(res->n_due, sizeof *res->claimed);
-        for (size_t g = 0; g < p.n_groups && rc == 0; g++)
-            rc = start_group(&p, &p.groups[g], owner, now + lease_seconds, res, err);
-    }
+    clock_gettime(CLOCK_MONOTONIC, &p.t0);
+    int64_t lease_until = now + lease_seconds;
+    struct osm_waiting_task *rows = NULL;
+    size_t n = 0;
+
+    /* Expiries first, from their own index: they need no capacity. */
+    int rc = osm_store_list_waiting_page(st, OSM_WAITING_EXPIRED, now, INT64_MIN, 0, NULL, MAX_WRITES, &rows, &n, err);
     if (rc == 0)
-        rc = write_pending(&p, err);
+        rc = visit_rows(&p, rows, n, capacity, owner, lease_until, res, err);
+    osm_waiting_free(rows, n);
+
+    /* Startable tasks in start order, a page at a time, until the capacity
+     * is used or SCAN_BUDGET rows were read; one page even with no
+     * capacity, so that windows and start times are written. */
+    size_t page = capacity > PAGE_MAX / 2 ? PAGE_MAX : capacity * 2 < PAGE_MIN ? PAGE_MIN : capacity * 2;
+    int64_t after_nb = INT64_MIN, after_seq = 0;
+    for (size_t read = 0, pages = 0; rc == 0 && read < SCAN_BUDGET && pages < SCAN_PAGES &&
+                                     (pages == 0 || res->n_claimed < capacity);
+         pages++) {
+        rows = NULL;
+        n = 0;
+        /* Jobs that start nothing more this pass are skipped by the query:
+         * a job at its limit with 100,000 due tasks does not fill the pages. */
+        char *skip = p.skip ? json_dumps(p.skip, JSON_COMPACT) : NULL;
+        rc = osm_store_list_waiting_page(st, OSM_WAITING_STARTABLE, now, after_nb, after_seq, skip, page, &rows, &n,
+                                         err);
+        free(skip);
+        if (rc == 0)
+            rc = visit_rows(&p, rows, n, capacity, owner, lease_until, res, err);
+        if (n > 0) {
+            after_nb = rows[n - 1].not_before;
+            after_seq = rows[n - 1].seq;
+        }
+        osm_waiting_free(rows, n);
+        read += n;
+        if (n < page)
+            break;
+    }
+
+    /* Submitted tasks that start later: their rows say when, as writes
+     * allow. */
+    if (rc == 0 && p.writes < MAX_WRITES && p.wait_writes < WAIT_WRITES_MAX) {
+        rows = NULL;
+        n = 0;
+        size_t room = MAX_WRITES - p.writes < WAIT_WRITES_MAX - p.wait_writes ? MAX_WRITES - p.writes
+                                                                              : WAIT_WRITES_MAX - p.wait_writes;
+        rc = osm_store_list_waiting_page(st, OSM_WAITING_LATER, now, INT64_MIN, 0, NULL, room, &rows, &n, err);
+        if (rc == 0)
+            rc = visit_rows(&p, rows, n, capacity, owner, lease_until, res, err);
+        osm_waiting_free(rows, n);
+    }
     pass_free(&p);
-    osm_waiting_free(waiting, n);
     if (rc != 0) {
         osm_err_prefix(err, "scheduler");
         osm_sched_result_free(res);

@@ -296,6 +296,15 @@ int osm_store_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
     return 0;
 }
 
+int osm_store_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
+                                int64_t after_seq, const char *skip_jobs, size_t limit,
+                                struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    return FLEET_CALL(list_waiting_page, which, now, after_not_before, after_seq, skip_jobs, limit, out, n, err);
+}
+
 int osm_store_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
                             int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
                             size_t *n_claimed, struct osm_err *err)

@@ -101,6 +101,7 @@ struct osm_waiting_task {
     int64_t latest_start;
     int64_t created;
     int state;               /* submitted or scheduled */
+    int64_t seq;             /* order of creation (list_waiting_page's cursor) */
 };
 void osm_waiting_free(struct osm_waiting_task *w, size_t n);
 
@@ -162,6 +163,19 @@ struct osm_store_ops {
      * first. NULL: the wrapper filters list_waiting. */
     int (*list_waiting_due)(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
                             struct osm_err *err);
+    /* A bounded page of waiting tasks for the scheduler, by `now`:
+     * OSM_WAITING_STARTABLE: not_before <= now, not claimed (or the claim's
+     *   lease ran out), not of a job with a stop reason; in start order
+     *   (not_before, then seq), after the cursor (after_not_before,
+     *   after_seq) (INT64_MIN, 0: from the first), not of the jobs named
+     *   in `skip_jobs` (a JSON array of job ids; NULL: none);
+     * OSM_WAITING_LATER: submitted with not_before > now, oldest first;
+     * OSM_WAITING_EXPIRED: latest_start set and < now, oldest first.
+     * At most `limit` rows, each read from an index range. NULL: the
+     * wrapper answers OSM_EUNSUPPORTED. */
+    int (*list_waiting_page)(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
+                             int64_t after_seq, const char *skip_jobs, size_t limit, struct osm_waiting_task **out,
+                             size_t *n, struct osm_err *err);
     /* Claim, for `owner` until `lease_until`, those of `ids` that are still
      * waiting and unclaimed (or whose claim's lease ran out), but no more
      * than would make the job's running-or-claimed tasks exceed
@@ -230,6 +244,10 @@ int osm_store_count_tasks(struct osm_store *st, const char *job_id, struct osm_t
 int osm_store_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err);
 int osm_store_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
                                struct osm_err *err);
+enum { OSM_WAITING_STARTABLE, OSM_WAITING_LATER, OSM_WAITING_EXPIRED };
+int osm_store_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
+                                int64_t after_seq, const char *skip_jobs, size_t limit,
+                                struct osm_waiting_task **out, size_t *n, struct osm_err *err);
 int osm_store_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
                             int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
                             size_t *n_claimed, struct osm_err *err);

@@ -24,6 +24,7 @@ struct pg_store {
     PGconn *conn;
     char sqlstate[6];       /* of the last failed statement */
     char constraint[64];    /* its constraint, when one was violated */
+    int64_t next_nonce_purge; /* when use_nonce next forgets expired nonces */
 };
 
 #define HOLDS_INSTANCE "state NOT IN ('succeeded','failed','rolled_back','cancelled','expired')"
@@ -121,6 +122,9 @@ static const char *const migrations[] = {
     "  expires bigint NOT NULL,"
     "  PRIMARY KEY(key_id, nonce));"
     "CREATE INDEX nonces_by_expiry ON nonces(expires);",
+    /* 2: the scheduler's pages of startable tasks in start order
+     * (list_waiting_page): a cursor on (not_before, seq) within a state. */
+    "CREATE INDEX tasks_startable ON tasks(state, not_before, seq) WHERE " WAITING ";",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1115,6 +1119,73 @@ static int pg_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
     return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
 }
 
+#define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
+/* Startable: unclaimed (or its lease ran out), not of a stopped job, not of
+ * a job the caller skips ($5, a JSON array); after the cursor, a seek of
+ * tasks_startable (state, not_before, seq). */
+#define STARTABLE_ROW                                                                                           \
+    " AND (not_before, seq) > ($2::bigint, $3::bigint) AND (owner IS NULL OR lease_until < $1::bigint) AND "      \
+    "(job_id IS NULL OR (NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT "   \
+    "NULL) AND job_id NOT IN (SELECT jsonb_array_elements_text($5::jsonb))))"
+
+static int pg_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
+                                int64_t after_seq, const char *skip_jobs, size_t limit, struct osm_waiting_task **out,
+                                size_t *n, struct osm_err *err)
+{
+    struct pg_store *s = (struct pg_store *)st;
+    *out = NULL;
+    *n = 0;
+    struct params p = {0};
+    int64_t lim = limit > INT64_MAX ? INT64_MAX : (int64_t)limit;
+    p_i64(&p, now);
+    const char *sql;
+    switch (which) {
+    case OSM_WAITING_STARTABLE:
+        p_i64(&p, after_not_before);
+        p_i64(&p, after_seq);
+        p_i64(&p, lim);
+        p_str(&p, skip_jobs ? skip_jobs : "[]");
+        /* Each state's range of tasks_startable in order, merged. */
+        sql = "(SELECT " WAITING_COLUMNS " FROM tasks WHERE state='submitted' AND not_before <= $1::bigint"
+              STARTABLE_ROW " ORDER BY not_before, seq LIMIT $4::bigint) UNION ALL (SELECT " WAITING_COLUMNS
+              " FROM tasks WHERE state='scheduled' AND not_before <= $1::bigint" STARTABLE_ROW
+              " ORDER BY not_before, seq LIMIT $4::bigint) ORDER BY not_before, seq LIMIT $4::bigint";
+        break;
+    case OSM_WAITING_LATER:
+        p_i64(&p, lim);
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks WHERE state='submitted' AND not_before > $1::bigint "
+              "ORDER BY not_before, seq LIMIT $2::bigint";
+        break;
+    case OSM_WAITING_EXPIRED:
+        p_i64(&p, lim);
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks WHERE " WAITING " AND latest_start > 0 AND latest_start < $1::bigint "
+              "ORDER BY seq LIMIT $2::bigint";
+        break;
+    default:
+        return osm_err_set(err, OSM_EUSAGE, "state store %s: no waiting page of kind %d", st->location, which);
+    }
+    PGresult *r;
+    if (run(s, sql, &p, &r, err, "listing waiting tasks") != 0)
+        return -1;
+    int rows = PQntuples(r);
+    *out = rows ? osm_xcalloc((size_t)rows, sizeof **out) : NULL;
+    for (int i = 0; i < rows; i++) {
+        struct osm_waiting_task *w = &(*out)[i];
+        get_copy(r, i, 0, w->id, sizeof w->id);
+        w->job_id = get_dup(r, i, 1);
+        w->window = get_dup(r, i, 2);
+        w->not_before = get_i64(r, i, 3);
+        w->latest_start = get_i64(r, i, 4);
+        w->created = get_i64(r, i, 5);
+        int state = osm_task_state_parse(PQgetvalue(r, i, 6));
+        w->state = state < 0 ? OSM_TASK_SUBMITTED : state;
+        w->seq = get_i64(r, i, 7);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return 0;
+}
+
 /* ---- fleet: claims ---- */
 
 static int cmp_str(const void *a, const void *b)
@@ -1366,6 +1437,14 @@ static int pg_delete_key(struct osm_store *st, const char *id, struct osm_err *e
     return 0;
 }
 
+/* How often a connection forgets expired nonces (the upsert below treats an
+ * expired row as new, so forgetting only bounds the table's size). */
+#define NONCE_PURGE_EVERY 60
+
+/* The nonce's commit does not wait for the WAL flush (synchronous_commit
+ * off for this transaction only): the server crashing loses nothing, and a
+ * crash of the database's machine may lose the last few nonces, whose
+ * replay the date window bounds (docs/auth.md). */
 static int pg_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err)
 {
@@ -1376,19 +1455,29 @@ static int pg_use_nonce(struct osm_store *st, const char *key_id, const char *no
     p_str(&p, key_id);
     p_str(&p, nonce);
     p_i64(&p, expires);
+    p_i64(&p, now);
     PGresult *r;
     if (begin(s, err) != 0)
         return -1;
-    /* Forget what expired first, so an expired nonce counts as new; a
-     * concurrent use of the same nonce waits on the key and does nothing. */
-    if (run(s, "DELETE FROM nonces WHERE expires < $1::bigint", &pd, NULL, err, "forgetting expired nonces") != 0 ||
-        run(s, "INSERT INTO nonces(key_id, nonce, expires) VALUES($1,$2,$3::bigint) ON CONFLICT DO NOTHING", &p, &r,
-            err, "recording a nonce") != 0)
+    if (run(s, "SET LOCAL synchronous_commit TO off", NULL, NULL, err, "recording a nonce") != 0)
+        goto fail;
+    if (now >= s->next_nonce_purge) {
+        if (run(s, "DELETE FROM nonces WHERE expires < $1::bigint", &pd, NULL, err, "forgetting expired nonces") != 0)
+            goto fail;
+    }
+    /* New, or there but expired (new again); a concurrent use of the same
+     * nonce waits on the key and then changes nothing. */
+    if (run(s,
+            "INSERT INTO nonces(key_id, nonce, expires) VALUES($1,$2,$3::bigint) ON CONFLICT (key_id, nonce) "
+            "DO UPDATE SET expires=excluded.expires WHERE nonces.expires < $4::bigint",
+            &p, &r, err, "recording a nonce") != 0)
         goto fail;
     int fresh = strcmp(PQcmdTuples(r), "1") == 0;
     PQclear(r);
     if (commit_tx(s, err) != 0)
         goto fail;
+    if (now >= s->next_nonce_purge)
+        s->next_nonce_purge = now + NONCE_PURGE_EVERY;
     return fresh;
 fail:
     rollback_quietly(s);
@@ -1425,6 +1514,7 @@ static const struct osm_store_ops pg_ops = {
     .count_tasks = pg_count_tasks,
     .list_waiting = pg_list_waiting,
     .list_waiting_due = pg_list_waiting_due,
+    .list_waiting_page = pg_list_waiting_page,
     .claim_waiting = pg_claim_waiting,
     .claim_orphans = pg_claim_orphans,
     .put_key = pg_put_key,

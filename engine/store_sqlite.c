@@ -2,7 +2,8 @@
  *
  * WAL mode with a busy timeout so that several osmig processes can share the
  * file; synchronous=FULL because a recorded intent or outcome must survive a
- * crash of the machine, not only of the process. The schema is versioned:
+ * crash of the machine, not only of the process (request nonces excepted:
+ * sq_use_nonce). The schema is versioned:
  * `migrations` below is append-only, each entry runs in one transaction that
  * also bumps schema_version, so a store is always at exactly one version. */
 #include <sqlite3.h>
@@ -33,6 +34,7 @@ struct sqlite_store {
     sqlite3 *db;
     struct cached_stmt cache[STMT_CACHE];
     char *query_sql[QUERY_SHAPES][OSM_TASK_N_STATES + 1];
+    int64_t next_nonce_purge;  /* when use_nonce next forgets expired nonces */
 };
 
 /* The states that hold their instance, as a condition that must agree with
@@ -1124,6 +1126,93 @@ static int sq_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
     return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
 }
 
+/* A row of WAITING_COLUMNS. */
+static void row_to_waiting(sqlite3_stmt *stmt, struct osm_waiting_task *w)
+{
+    col_copy(stmt, 0, w->id, sizeof w->id);
+    w->job_id = col_dup(stmt, 1);
+    w->window = col_dup(stmt, 2);
+    w->not_before = sqlite3_column_int64(stmt, 3);
+    w->latest_start = sqlite3_column_int64(stmt, 4);
+    w->created = sqlite3_column_int64(stmt, 5);
+    int state = osm_task_state_parse((const char *)sqlite3_column_text(stmt, 6));
+    w->state = state < 0 ? OSM_TASK_SUBMITTED : state;
+    w->seq = sqlite3_column_int64(stmt, 7);
+}
+
+#define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
+/* Startable: unclaimed (or its lease ran out), not of a stopped job, not of
+ * a job the caller skips (?5, a JSON array). */
+#define STARTABLE_ROW                                                                                             \
+    " AND (owner IS NULL OR lease_until < ?1) AND (job_id IS NULL OR (NOT EXISTS "                                 \
+    "(SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT NULL) AND job_id NOT IN "         \
+    "(SELECT value FROM json_each(?5))))"
+/* One state's startable tasks after the cursor (?2, ?3), as two seeks of
+ * tasks_due (state, not_before, rowid): the rest of the cursor's not_before,
+ * then the later ones up to now. A row value (not_before, seq) > (?2, ?3)
+ * would scan every row of the cursor's not_before from its first, and a
+ * bound on not_before beside the equality makes the planner sort. */
+#define STARTABLE_OF(state)                                                                                       \
+    "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='" state "' AND not_before = ?2 AND "  \
+    "seq > ?3" STARTABLE_ROW " UNION ALL SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='" \
+    state "' AND not_before > ?2 AND not_before <= ?1" STARTABLE_ROW
+
+static int sq_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
+                                int64_t after_seq, const char *skip_jobs, size_t limit, struct osm_waiting_task **out,
+                                size_t *n, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    const char *sql;
+    switch (which) {
+    case OSM_WAITING_STARTABLE:
+        /* Four index ranges, each in (not_before, seq) order, merged: the
+         * LIMIT stops the read after `limit` rows. */
+        sql = STARTABLE_OF("submitted") " UNION ALL " STARTABLE_OF("scheduled") " ORDER BY not_before, seq LIMIT ?4";
+        break;
+    case OSM_WAITING_LATER:
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_due WHERE state='submitted' AND not_before > ?1 "
+              "ORDER BY not_before, seq LIMIT ?4";
+        break;
+    case OSM_WAITING_EXPIRED:
+        sql = "SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_expiring WHERE state='submitted' AND latest_start > 0 "
+              "AND latest_start < ?1 UNION ALL SELECT " WAITING_COLUMNS " FROM tasks INDEXED BY tasks_expiring "
+              "WHERE state='scheduled' AND latest_start > 0 AND latest_start < ?1 ORDER BY seq LIMIT ?4";
+        break;
+    default:
+        return osm_err_set(err, OSM_EUSAGE, "state store %s: no waiting page of kind %d", st->location, which);
+    }
+    sqlite3_stmt *stmt = prepare(s, sql, err);
+    if (!stmt)
+        return -1;
+    /* ?2, ?3 and ?5 are only in the startable query; binding ?2 and ?3
+     * elsewhere is harmless (the numbering leaves room for them). */
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_int64(stmt, 2, after_not_before);
+    sqlite3_bind_int64(stmt, 3, after_seq);
+    sqlite3_bind_int64(stmt, 4, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    if (which == OSM_WAITING_STARTABLE)
+        bind_text(stmt, 5, skip_jobs ? skip_jobs : "[]");
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = osm_xrealloc(*out, cap * sizeof **out);
+        }
+        row_to_waiting(stmt, &(*out)[(*n)++]);
+    }
+    done(s, stmt);
+    if (rc != SQLITE_DONE) {
+        osm_waiting_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, "listing waiting tasks");
+    }
+    return 0;
+}
+
 /* ---- fleet: claims ---- */
 
 /* Running or claimed: what counts against a job's max_running. A waiting
@@ -1356,42 +1445,62 @@ static int sq_delete_key(struct osm_store *st, const char *id, struct osm_err *e
     return 0;
 }
 
+/* How often a connection forgets expired nonces: a DELETE on every request
+ * cost as much as the insert; the upsert below treats an expired row as
+ * new, so forgetting only bounds the table's size. */
+#define NONCE_PURGE_EVERY 60
+
+/* A nonce is committed with synchronous=NORMAL: in WAL mode that commit
+ * survives a crash of the process (the WAL is in the OS's page cache) and
+ * only a crash of the machine may lose the last ones, which the date window
+ * bounds anyway (docs/auth.md). synchronous is per connection, and a
+ * connection serves one thread at a time, so it is set around the
+ * statement and put back to FULL for the tasks' own commits. */
 static int sq_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
+    if (exec(s, "PRAGMA synchronous=NORMAL", err) != 0)
         return -1;
-    /* Forget what expired first, so an expired nonce counts as new. */
-    sqlite3_stmt *stmt = prepare(s, "DELETE FROM nonces WHERE expires < ?1", err);
-    if (!stmt)
-        goto fail;
-    sqlite3_bind_int64(stmt, 1, now);
-    int rc = sqlite3_step(stmt);
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        db_fail(st, s->db, err, "forgetting expired nonces");
-        goto fail;
+    int fresh = -1;
+    if (now >= s->next_nonce_purge) {
+        sqlite3_stmt *stmt = prepare(s, "DELETE FROM nonces WHERE expires < ?1", err);
+        if (!stmt)
+            goto out;
+        sqlite3_bind_int64(stmt, 1, now);
+        int rc = sqlite3_step(stmt);
+        done(s, stmt);
+        if (rc != SQLITE_DONE) {
+            db_fail(st, s->db, err, "forgetting expired nonces");
+            goto out;
+        }
+        s->next_nonce_purge = now + NONCE_PURGE_EVERY;
     }
-    stmt = prepare(s, "INSERT OR IGNORE INTO nonces(key_id, nonce, expires) VALUES(?1,?2,?3)", err);
+    /* One autocommit statement: new, or there but expired (then it is new
+     * again with its new expiry); a live one changes nothing (a replay). */
+    sqlite3_stmt *stmt = prepare(s,
+        "INSERT INTO nonces(key_id, nonce, expires) VALUES(?1,?2,?3) ON CONFLICT(key_id, nonce) "
+        "DO UPDATE SET expires=excluded.expires WHERE nonces.expires < ?4", err);
     if (!stmt)
-        goto fail;
+        goto out;
     bind_text(stmt, 1, key_id);
     bind_text(stmt, 2, nonce);
     sqlite3_bind_int64(stmt, 3, expires);
-    rc = sqlite3_step(stmt);
+    sqlite3_bind_int64(stmt, 4, now);
+    int rc = sqlite3_step(stmt);
     done(s, stmt);
     if (rc != SQLITE_DONE) {
         db_fail(st, s->db, err, "recording a nonce");
-        goto fail;
+        goto out;
     }
-    int fresh = sqlite3_changes(s->db) == 1;
-    if (exec(s, "COMMIT", err) != 0)
-        goto fail;
+    fresh = sqlite3_changes(s->db) == 1;
+out:;
+    struct osm_err ferr = OSM_ERR_INIT;
+    if (exec(s, "PRAGMA synchronous=FULL", &ferr) != 0 && fresh >= 0) {
+        *err = ferr;
+        fresh = -1;
+    }
     return fresh;
-fail:
-    rollback_quietly(s);
-    return -1;
 }
 
 static void sq_close(struct osm_store *st)
@@ -1426,6 +1535,7 @@ static const struct osm_store_ops sqlite_ops = {
     .count_tasks = sq_count_tasks,
     .list_waiting = sq_list_waiting,
     .list_waiting_due = sq_list_waiting_due,
+    .list_waiting_page = sq_list_waiting_page,
     .claim_waiting = sq_claim_waiting,
     .claim_orphans = sq_claim_orphans,
     .put_key = sq_put_key,

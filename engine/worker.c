@@ -152,7 +152,7 @@ static void pass(struct osm_worker *w)
     struct osm_sched_result res;
     memset(&res, 0, sizeof res);
     pthread_mutex_lock(&w->pass_lock);
-    int rc = osm_scheduler_pass(w->loop_st, now, w->owner, w->lease, &res, &err);
+    int rc = osm_scheduler_pass(w->loop_st, now, w->owner, w->lease, free_slots(w), &res, &err);
     pthread_mutex_unlock(&w->pass_lock);
     double dt = mono_now() - t0;
     if (w->cfg.metrics)

@@ -550,6 +550,67 @@ static void changed_key_record_does_not_unseal(void **state)
     free(secret);
 }
 
+/* The server keeps unsealed secrets in memory: a key authenticated once and
+ * then changed, deleted, or put under another master key is judged by the
+ * store's row and the master key file as they are now. */
+static void cached_secret_follows_the_key_row_and_master_key(void **state)
+{
+    struct fx *f = *state;
+    char id[64];
+    char *secret = new_key(f, "viewer", "dir:/srv/a", id);
+    struct req r;
+    struct osm_principal who;
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_ok(f, &r, NOW, &who);
+    osm_principal_free(&who);
+    osm_acs3_signed_free(&r.s);
+
+    /* the row's role widened behind the server's back: refused, not admin */
+    struct osm_key k;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_get_key(f->st, id, &k, &err), 0);
+    assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
+    free(k.role);
+    k.role = osm_xstrdup("admin");
+    assert_int_equal(osm_store_put_key(f->st, &k, &err), 0);
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_fail(f, &r, NOW, 500, "InternalError", "changed in the store");
+    osm_acs3_signed_free(&r.s);
+
+    /* put back as it was: served again */
+    assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
+    free(k.role);
+    k.role = osm_xstrdup("viewer");
+    assert_int_equal(osm_store_put_key(f->st, &k, &err), 0);
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_ok(f, &r, NOW, &who);
+    assert_int_equal(who.role, OSM_ROLE_VIEWER);
+    osm_principal_free(&who);
+    osm_acs3_signed_free(&r.s);
+
+    /* another master key file at the same path: the sealed secret no
+     * longer opens, cached or not */
+    unsigned char k32[32];
+    memset(k32, 9, sizeof k32);
+    struct osm_buf saved;
+    osm_buf_init(&saved);
+    assert_int_equal(osm_read_file(f->mk, &saved, &err), 0);
+    assert_int_equal(osm_write_file_atomic(f->mk, k32, sizeof k32, 0600, &err), 0);
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_fail(f, &r, NOW, 500, "InternalError", "wrong master key");
+    osm_acs3_signed_free(&r.s);
+    assert_int_equal(osm_write_file_atomic(f->mk, saved.s, saved.len, 0600, &err), 0);
+    osm_buf_free(&saved);
+
+    /* deleted: refused at once */
+    assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", id);
+    osm_acs3_signed_free(&r.s);
+    osm_key_free(&k);
+    free(secret);
+}
+
 static void key_create_refuses_bad_roles_and_scopes(void **state)
 {
     struct fx *f = *state;
@@ -587,6 +648,7 @@ static void key_create_refuses_bad_roles_and_scopes(void **state)
     T(unsigned_required_header_is_401),                                              \
     T(wrong_master_key_is_a_clear_error),                                            \
     T(changed_key_record_does_not_unseal),                                           \
+    T(cached_secret_follows_the_key_row_and_master_key),                             \
     T(key_create_refuses_bad_roles_and_scopes)
 
 int main(void)

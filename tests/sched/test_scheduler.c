@@ -109,13 +109,20 @@ static void set_state(const char *id, enum osm_task_state state)
     osm_task_free(&t);
 }
 
-static struct osm_sched_result pass(int64_t now)
+/* A pass of a caller that can run `capacity` tasks now. */
+static struct osm_sched_result pass_cap(int64_t now, size_t capacity)
 {
     struct osm_sched_result r;
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_scheduler_pass(st, now, owner, 300, &r, &err) != 0)
+    if (osm_scheduler_pass(st, now, owner, 300, capacity, &r, &err) != 0)
         fail_msg("pass: %s", err.msg);
     return r;
+}
+
+/* A pass with room for every task these cases make. */
+static struct osm_sched_result pass(int64_t now)
+{
+    return pass_cap(now, 100000);
 }
 
 static int claimed(const struct osm_sched_result *r, const char *id)
@@ -305,11 +312,12 @@ static void test_job_stops_when_errors_exceed_max_errors(void **state)
     assert_non_null(strstr(j.stop_reason, "2 of its 5 tasks"));
     assert_non_null(strstr(j.stop_reason, "max_errors"));
     osm_job_free(&j);
-    /* Stopped stays stopped; it is not stopped again. */
+    /* Stopped stays stopped; it is not stopped again, and its tasks are not
+     * read (they would fill the pass's pages). */
     r = pass(now + 20);
     assert_int_equal(r.n_jobs_stopped, 0);
     assert_int_equal(r.n_claimed, 0);
-    assert_int_equal(r.n_due, 3);
+    assert_int_equal(r.n_due, 0);
     osm_sched_result_free(&r);
 }
 
@@ -332,6 +340,79 @@ static void test_tasks_without_a_job_have_no_rate_limit(void **state)
     assert_int_equal(r.n_claimed, 3);
     for (int i = 0; i < 3; i++)
         assert_true(claimed(&r, ids[i]));
+    osm_sched_result_free(&r);
+}
+
+static void make_loose(const char *name, size_t n, int64_t not_before, char (*ids)[40])
+{
+    for (size_t i = 0; i < n; i++) {
+        struct osm_task t;
+        osm_task_init(&t);
+        strcpy(t.kind, OSM_KIND_OS_MIGRATION);
+        t.instance = osm_xasprintf("dir:/srv/%s-%zu", name, i);
+        t.not_before = not_before;
+        struct osm_err err = OSM_ERR_INIT;
+        assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+        memcpy(ids[i], t.id, 40);
+        osm_task_free(&t);
+    }
+}
+
+/* A pass claims no more than the caller can run, reads a bounded page
+ * rather than every due task, and takes them in start order: earliest
+ * not_before first, then the order of creation. */
+static void test_a_pass_claims_at_most_its_capacity_in_start_order(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    static char ids[200][40];
+    char early[1][40];
+    make_loose("cap", 200, now - 10, ids);
+    struct osm_sched_result r = pass_cap(now, 3);
+    assert_int_equal(r.n_claimed, 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(r.claimed[i], ids[i]);
+    assert_true(r.n_waiting < 200);
+    osm_sched_result_free(&r);
+    /* claimed ones are not offered again: the next three */
+    r = pass_cap(now + 1, 3);
+    assert_int_equal(r.n_claimed, 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(r.claimed[i], ids[3 + i]);
+    osm_sched_result_free(&r);
+    /* made last but meant to start first */
+    make_loose("early", 1, now - 100, early);
+    r = pass_cap(now + 2, 1);
+    assert_int_equal(r.n_claimed, 1);
+    assert_string_equal(r.claimed[0], early[0]);
+    osm_sched_result_free(&r);
+    /* no room: nothing claimed, though tasks are due */
+    r = pass_cap(now + 3, 0);
+    assert_int_equal(r.n_claimed, 0);
+    assert_true(r.n_due > 0);
+    osm_sched_result_free(&r);
+}
+
+/* Jobs that can start nothing (stopped for errors) or little (at their
+ * concurrency limit) ahead in start order do not keep a job behind them
+ * waiting, however many tasks they have. */
+static void test_stopped_or_full_jobs_do_not_starve_the_jobs_behind(void **state)
+{
+    (void)state;
+    int64_t now = utc(2030, 1, 7, 12, 0);
+    static char stopped[300][40], full[300][40];
+    char behind[1][40], sj[40], fj[40], bj[40];
+    make_job("stopped", NULL, NULL, 300, NULL, 0, 0, stopped, sj);
+    make_job("full", "1", NULL, 300, NULL, 0, 0, full, fj);
+    make_job("behind", NULL, NULL, 1, NULL, 0, 0, behind, bj);
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_set_job_stop(st, sj, "stopped by the test", &err), 0);
+    struct osm_sched_result r = pass_cap(now, 8);
+    assert_int_equal(r.n_claimed, 2);
+    assert_true(claimed(&r, full[0]));
+    assert_true(claimed(&r, behind[0]));
+    for (size_t i = 0; i < 300; i++)
+        assert_false(claimed(&r, stopped[i]));
     osm_sched_result_free(&r);
 }
 
@@ -384,9 +465,11 @@ static void test_a_pass_writes_at_most_500_rows_and_still_claims(void **state)
     make_job("late", NULL, NULL, 520, NULL, 0, now - 60, late, late_job);
     make_job("many", NULL, NULL, 30, NULL, now + 3600, 0, many, many_job);
     make_job("now", NULL, NULL, 1, NULL, 0, 0, due_ids, due_job);
+    /* The expiries use the whole budget: the tasks that start later are
+     * not even read this pass. */
     struct osm_sched_result r = pass(now);
     assert_int_equal(r.n_expired, 500);
-    assert_int_equal(r.n_scheduled, 30);
+    assert_int_equal(r.n_scheduled, 0);
     assert_int_equal(r.n_claimed, 1);
     assert_string_equal(r.claimed[0], due_ids[0]);
     osm_sched_result_free(&r);
@@ -403,6 +486,12 @@ static void test_a_pass_writes_at_most_500_rows_and_still_claims(void **state)
     osm_sched_result_free(&r);
     assert_int_equal(osm_store_count_tasks(st, late_job, &c, &err), 0);
     assert_int_equal(c.by_state[OSM_TASK_EXPIRED], 520);
+    /* the rows of waiting tasks: at least 8 a pass (more while the pass is
+     * young), so 30 within 4 passes */
+    for (int i = 2; i < 6; i++) {
+        r = pass(now + i);
+        osm_sched_result_free(&r);
+    }
     assert_int_equal(osm_store_count_tasks(st, many_job, &c, &err), 0);
     assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 30);
 }
@@ -457,6 +546,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_with_a_bad_window_fails_naming_the_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_job_is_held_to_its_own_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pass_writes_at_most_500_rows_and_still_claims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_pass_claims_at_most_its_capacity_in_start_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_or_full_jobs_do_not_starve_the_jobs_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_lists_only_tasks_due_by_now, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("scheduler: sqlite", tests, NULL, NULL);
