@@ -35,6 +35,7 @@ struct sqlite_store {
     struct cached_stmt cache[STMT_CACHE];
     char *query_sql[QUERY_SHAPES][OSM_TASK_N_STATES + 1];
     int64_t next_nonce_purge;  /* when use_nonce next forgets expired nonces */
+    int last_fail;             /* SQLite result code of the last db_fail (open's retry reads it) */
 };
 
 /* The states that hold their instance, as a condition that must agree with
@@ -150,6 +151,7 @@ static const char *const migrations[] = {
 static int db_fail(struct osm_store *st, sqlite3 *db, struct osm_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(db);
+    ((struct sqlite_store *)st)->last_fail = code;
     int ecode = OSM_EIO;
     const char *hint = "";
     switch (code & 0xff) {
@@ -1571,13 +1573,22 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
     sqlite3_busy_timeout(s->db, 10000);
     sqlite3_extended_result_codes(s->db, 1);
     /* journal_mode is the first statement that reads the file: a file that is
-     * not a database fails here. */
-    if (exec(s, "PRAGMA journal_mode=WAL", err) != 0 || exec(s, "PRAGMA synchronous=FULL", err) != 0 ||
-        exec(s, "PRAGMA cache_size=-32768", err) != 0 ||
-        exec(s, "PRAGMA foreign_keys=ON", err) != 0)
-        goto fail;
-    if (migrate(s, version, err) != 0)
-        goto fail;
+     * not a database fails here. Engines that open a new store at the same
+     * moment can get SQLITE_BUSY where SQLite does not wait (switching the
+     * file to WAL, or a lock upgrade it refuses to avoid a deadlock): such an
+     * open is tried again for up to the busy timeout. */
+    for (int attempt = 0;; attempt++) {
+        s->last_fail = SQLITE_OK;
+        if (exec(s, "PRAGMA journal_mode=WAL", err) == 0 && exec(s, "PRAGMA synchronous=FULL", err) == 0 &&
+            exec(s, "PRAGMA cache_size=-32768", err) == 0 && exec(s, "PRAGMA foreign_keys=ON", err) == 0 &&
+            migrate(s, version, err) == 0)
+            break;
+        int busy = (s->last_fail & 0xff) == SQLITE_BUSY || (s->last_fail & 0xff) == SQLITE_LOCKED;
+        if (!busy || attempt >= 200)
+            goto fail;
+        osm_err_clear(err);
+        usleep(50 * 1000);
+    }
     *out = &s->base;
     return 0;
 fail:
