@@ -168,6 +168,39 @@ void api_reply(struct api_req *rq, int status, json_t *body)
     rq->reply = body;
 }
 
+/* A JSON string of text that may hold invalid UTF-8 (it can quote a request's
+ * raw path or parameters): jansson refuses such text, which would leave the
+ * error without its message, so each byte that does not begin a well-formed
+ * sequence becomes '?'. */
+static json_t *text_string(const char *text)
+{
+    json_t *j = json_string(text);
+    if (j)
+        return j;
+    char *copy = osm_xstrdup(text);
+    unsigned char *p = (unsigned char *)copy;
+    while (*p) {
+        int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+                  : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+        int ok = len > 0;
+        for (int i = 1; ok && i < len; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        if (ok && len > 1) {
+            json_t *one = json_stringn((const char *)p, (size_t)len); /* overlong or surrogate forms */
+            ok = one != NULL;
+            json_decref(one);
+        }
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += len;
+    }
+    j = json_string(copy);
+    free(copy);
+    return j ? j : json_string("(unprintable)");
+}
+
 int api_fail(struct api_req *rq, int status, const char *code, const char *field, const char *fmt, ...)
 {
     char msg[2048];
@@ -177,8 +210,8 @@ int api_fail(struct api_req *rq, int status, const char *code, const char *field
     va_end(ap);
     json_t *e = json_object();
     json_object_set_new(e, "code", json_string(code));
-    json_object_set_new(e, "field", field ? json_string(field) : json_null());
-    json_object_set_new(e, "message", json_string(msg));
+    json_object_set_new(e, "field", field ? text_string(field) : json_null());
+    json_object_set_new(e, "message", text_string(msg));
     json_object_set_new(e, "request_id", json_string(rq->request_id));
     json_t *o = json_object();
     json_object_set_new(o, "error", e);

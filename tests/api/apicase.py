@@ -103,15 +103,16 @@ def canonical_query(query):
             continue
         name, eq, value = part.partition("=")
         # Decode what the client sent, encode canonically ('+' is a plus).
-        name = pct(urllib.parse.unquote(name))
-        value = pct(urllib.parse.unquote(value))
+        # Bytes, not text: an escape of invalid UTF-8 (%FA) stays that byte.
+        name = pct(urllib.parse.unquote_to_bytes(name))
+        value = pct(urllib.parse.unquote_to_bytes(value))
         pairs.append((name, value))
     pairs.sort()
     return "&".join("%s=%s" % p for p in pairs)
 
 
 def canonical_path(path):
-    return "/".join(pct(urllib.parse.unquote(seg)) for seg in path.split("/")) or "/"
+    return "/".join(pct(urllib.parse.unquote_to_bytes(seg)) for seg in path.split("/")) or "/"
 
 
 def sign(method, path, query, headers, body, key_id, secret, when=None):
