@@ -23,7 +23,7 @@ struct osm_api_config {
     const char *tls_cert_pem;      /* PEM text; both NULL: plain HTTP */
     const char *tls_key_pem;
     int public_metrics;            /* GET /metrics without a signature */
-    unsigned threads;              /* request threads (0: 4) */
+    unsigned threads;              /* a pool of request threads (0: a thread per connection) */
     unsigned connection_limit;     /* 0: 256 */
     unsigned per_ip_limit;         /* 0: 64 */
     struct osm_metrics *metrics;   /* required */

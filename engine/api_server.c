@@ -615,14 +615,22 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     srv->cfg.tls_key_pem = dup_or_null(cfg->tls_key_pem);
     pthread_mutex_init(&srv->pool_lock, NULL);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    /* A request blocks its thread while the store writes (its nonce, its
+     * job) and waits for the batch's commit: with a thread of its own per
+     * connection no other connection waits behind it, and the writes of all
+     * connections share one commit (sqlite_group.h). A pool of `threads`
+     * serves each connection from one of them (a blocked request then
+     * holds up the pool thread's other connections). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    flags |= cfg->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     if (tls)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[16];
     size_t n = 0;
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4, NULL};
+    if (cfg->threads)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                         cfg->connection_limit ? cfg->connection_limit : 256, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "osm_buf.h"
+#include "sqlite_group.h"
 #include "store.h"
 #include "store_sqlite.h"
 
@@ -35,6 +36,8 @@ struct sqlite_store {
     struct cached_stmt cache[STMT_CACHE];
     char *query_sql[QUERY_SHAPES][OSM_TASK_N_STATES + 1];
     int64_t next_nonce_purge;  /* when use_nonce next forgets expired nonces */
+    struct osm_sqlite_group *group; /* writes of this process to the file, committed together */
+    struct osm_sqlite_conn conn;
     int last_fail;             /* SQLite result code of the last db_fail (open's retry reads it) */
 };
 
@@ -490,6 +493,18 @@ static int insert_task(struct sqlite_store *s, struct osm_task *t, int64_t now, 
     return add_event(s, t->id, now, "submitted", msg, err);
 }
 
+/* Every write of the store goes through group_write(): the function runs in
+ * a batch transaction (sqlite_group.h) on whichever connection leads it. */
+static int group_write(struct sqlite_store *s, osm_sqlite_write_fn fn, void *arg, int durable, struct osm_err *err)
+{
+    return osm_sqlite_group_run(s->group, &s->conn, fn, arg, durable, err);
+}
+
+static int create_task_w(void *conn, void *arg, struct osm_err *err)
+{
+    return insert_task(conn, arg, osm_store_now(), err);
+}
+
 static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
@@ -497,13 +512,7 @@ static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_e
         new_task_id(t->id);
     if (!t->instance || !t->kind[0])
         return osm_err_set(err, OSM_EUSAGE, "a task needs a kind and an instance");
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
-    if (insert_task(s, t, osm_store_now(), err) != 0 || exec(s, "COMMIT", err) != 0) {
-        rollback_quietly(s);
-        return -1;
-    }
-    return 0;
+    return group_write(s, create_task_w, t, 1, err);
 }
 
 static int sq_get_task(struct osm_store *st, const char *id, struct osm_task *out, struct osm_err *err)
@@ -551,20 +560,20 @@ static int sq_list_tasks(struct osm_store *st, struct osm_task **out, size_t *n,
     return 0;
 }
 
-static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, struct osm_err *err)
+static int commit_w(void *conn, void *arg, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
+    struct sqlite_store *s = conn;
+    struct osm_store *st = &s->base;
+    const struct osm_task_change *ch = arg;
     const struct osm_task *t = ch->task;
     int64_t now = osm_store_now();
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
     sqlite3_stmt *stmt = prepare(s,
         "UPDATE tasks SET state=?2, phase=?3, step=?4, attempted=?5, changed=?6, progress=?7, progress_msg=?8, "
         "not_before=?9, maint_window=?10, latest_start=?11, snapshot_set=?12, error_code=?13, cause=?14, "
         "options=?15, data=?16, updated=?17, rev=rev+1 "
         "WHERE id=?1 AND (?18 < 0 OR state=?19) AND (?20 < 0 OR rev=?20)", err);
     if (!stmt)
-        goto fail;
+        return -1;
     bind_text(stmt, 1, t->id);
     bind_text(stmt, 2, osm_task_state_name(t->state));
     bind_text(stmt, 3, t->phase);
@@ -587,16 +596,11 @@ static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, str
     sqlite3_bind_int64(stmt, 20, ch->expect_rev);
     int rc = sqlite3_step(stmt);
     done(s, stmt);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        rollback_quietly(s);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
         return busy_instance_error(s, t->instance, NULL, err);
-    }
-    if (rc != SQLITE_DONE) {
-        db_fail(st, s->db, err, "updating a task");
-        goto fail;
-    }
+    if (rc != SQLITE_DONE)
+        return db_fail(st, s->db, err, "updating a task");
     if (sqlite3_changes(s->db) == 0) {
-        rollback_quietly(s);
         struct osm_task cur;
         if (sq_get_task(st, t->id, &cur, err) != 0)
             return -1; /* no such task */
@@ -604,15 +608,15 @@ static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, str
         return 1;
     }
     if (ch->event_type && add_event(s, t->id, now, ch->event_type, ch->event_message, err) != 0)
-        goto fail;
+        return -1;
     if (ch->journal && add_journal(s, t->id, now, ch->journal, err) != 0)
-        goto fail;
-    if (exec(s, "COMMIT", err) != 0)
-        goto fail;
+        return -1;
     return 0;
-fail:
-    rollback_quietly(s);
-    return -1;
+}
+
+static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, struct osm_err *err)
+{
+    return group_write((struct sqlite_store *)st, commit_w, (void *)ch, 1, err);
 }
 
 static int sq_list_events(struct osm_store *st, const char *id, struct osm_task_event **out, size_t *n,
@@ -685,14 +689,21 @@ static int sq_list_journal(struct osm_store *st, const char *id, struct osm_jour
     return 0;
 }
 
-static int sq_claim(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err)
+struct claim_args {
+    const char *id, *owner;
+    int64_t lease_until;
+};
+
+static int claim_w(void *conn, void *arg, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
+    struct sqlite_store *s = conn;
+    struct osm_store *st = &s->base;
+    const struct claim_args *a = arg;
+    const char *id = a->id, *owner = a->owner;
+    int64_t lease_until = a->lease_until;
     sqlite3_stmt *stmt = prepare(s, "SELECT owner, lease_until FROM tasks WHERE id=?1", err);
     if (!stmt)
-        goto fail;
+        return -1;
     bind_text(stmt, 1, id);
     int rc = sqlite3_step(stmt);
     char *cur = rc == SQLITE_ROW ? col_dup(stmt, 0) : NULL;
@@ -700,36 +711,31 @@ static int sq_claim(struct osm_store *st, const char *id, const char *owner, int
     done(s, stmt);
     if (rc != SQLITE_ROW) {
         if (rc == SQLITE_DONE)
-            osm_err_set(err, OSM_ENOTFOUND, "no task '%s' in %s", id, st->location);
-        else
-            db_fail(st, s->db, err, "claiming a task");
-        goto fail;
+            return osm_err_set(err, OSM_ENOTFOUND, "no task '%s' in %s", id, st->location);
+        return db_fail(st, s->db, err, "claiming a task");
     }
     int free_to_take = !cur || strcmp(cur, owner) == 0 || osm_store_owner_dead(cur) ||
                        (lease < osm_store_now() && !osm_store_owner_alive_here(cur));
     free(cur);
-    if (!free_to_take) {
-        rollback_quietly(s);
+    if (!free_to_take)
         return 0;
-    }
     stmt = prepare(s, "UPDATE tasks SET owner=?2, lease_until=?3 WHERE id=?1", err);
     if (!stmt)
-        goto fail;
+        return -1;
     bind_text(stmt, 1, id);
     bind_text(stmt, 2, owner);
     sqlite3_bind_int64(stmt, 3, lease_until);
     rc = sqlite3_step(stmt);
     done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        db_fail(st, s->db, err, "claiming a task");
-        goto fail;
-    }
-    if (exec(s, "COMMIT", err) != 0)
-        goto fail;
+    if (rc != SQLITE_DONE)
+        return db_fail(st, s->db, err, "claiming a task");
     return 1;
-fail:
-    rollback_quietly(s);
-    return -1;
+}
+
+static int sq_claim(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err)
+{
+    struct claim_args a = {id, owner, lease_until};
+    return group_write((struct sqlite_store *)st, claim_w, &a, 1, err);
 }
 
 static int sq_release(struct osm_store *st, const char *id, const char *owner, struct osm_err *err)
@@ -781,25 +787,33 @@ static int find_token(struct sqlite_store *s, struct osm_job *job, struct osm_er
     return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "looking up a job's client token");
 }
 
-static int sq_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n,
-                         struct osm_err *err)
+struct create_job_args {
+    struct osm_job *job;
+    struct osm_task *tasks;
+    size_t n;
+};
+
+static int create_job_w(void *conn, void *arg, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
+    struct sqlite_store *s = conn;
+    struct osm_store *st = &s->base;
+    struct create_job_args *a = arg;
+    struct osm_job *job = a->job;
+    struct osm_task *tasks = a->tasks;
+    size_t n = a->n;
     int64_t now = osm_store_now();
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
+    /* In the batch's write transaction: a token committed by an earlier
+     * batch (or an earlier write of this one) is seen here. */
     if (job->client_token) {
         int found = find_token(s, job, err);
-        if (found != 0) {
-            rollback_quietly(s);
+        if (found != 0)
             return found;
-        }
     }
     sqlite3_stmt *stmt = prepare(s,
         "INSERT INTO jobs(id, client_token, name, max_concurrency, max_errors, stop_reason, spec, created, updated) "
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8)", err);
     if (!stmt)
-        goto fail;
+        return -1;
     bind_text(stmt, 1, job->id);
     bind_text(stmt, 2, job->client_token);
     bind_text(stmt, 3, job->name);
@@ -810,29 +824,27 @@ static int sq_create_job(struct osm_store *st, struct osm_job *job, struct osm_t
     sqlite3_bind_int64(stmt, 8, now);
     int rc = sqlite3_step(stmt);
     done(s, stmt);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        osm_err_set(err, OSM_ECONFLICT, "state store %s: a job with id %s exists", st->location, job->id);
-        goto fail;
-    }
-    if (rc != SQLITE_DONE) {
-        db_fail(st, s->db, err, "adding a job");
-        goto fail;
-    }
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        return osm_err_set(err, OSM_ECONFLICT, "state store %s: a job with id %s exists", st->location, job->id);
+    if (rc != SQLITE_DONE)
+        return db_fail(st, s->db, err, "adding a job");
     for (size_t i = 0; i < n; i++) {
         osm_task_set_str(&tasks[i].job_id, job->id);
         if (insert_task(s, &tasks[i], now, err) != 0) {
             osm_err_prefix(err, "job %s, task %zu of %zu", job->id, i + 1, n);
-            goto fail;
+            return -1;
         }
     }
-    if (exec(s, "COMMIT", err) != 0)
-        goto fail;
     job->created = job->updated = now;
     job->rev = 0;
     return 0;
-fail:
-    rollback_quietly(s);
-    return -1;
+}
+
+static int sq_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n,
+                         struct osm_err *err)
+{
+    struct create_job_args a = {job, tasks, n};
+    return group_write((struct sqlite_store *)st, create_job_w, &a, 1, err);
 }
 
 static int sq_get_job(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err)
@@ -1226,17 +1238,32 @@ static int sq_list_waiting_page(struct osm_store *st, int which, int64_t now, in
     "(SELECT count(*) FROM tasks INDEXED BY tasks_claimed WHERE job_id IS ?1 AND owner IS NOT NULL AND " WAITING  \
     " AND lease_until >= ?2)"
 
-static int sq_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
-                            int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
-                            size_t *n_claimed, struct osm_err *err)
+struct claim_waiting_args {
+    const char *job_id;
+    const char *const *ids;
+    size_t n_ids;
+    int max_running;
+    const char *owner;
+    int64_t lease_until;
+    char (*claimed)[40];
+    size_t *n_claimed;
+};
+
+static int claim_waiting_w(void *conn, void *arg, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
+    struct sqlite_store *s = conn;
+    struct osm_store *st = &s->base;
+    const struct claim_waiting_args *a = arg;
+    const char *job_id = a->job_id, *owner = a->owner;
+    const char *const *ids = a->ids;
+    size_t n_ids = a->n_ids, *n_claimed = a->n_claimed;
+    int max_running = a->max_running;
+    int64_t lease_until = a->lease_until;
+    char (*claimed)[40] = a->claimed;
     *n_claimed = 0;
     int64_t now = osm_store_now();
-    /* BEGIN IMMEDIATE takes the write lock: workers on one file are
-     * serialised, so the count below holds until COMMIT. */
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
+    /* The batch's transaction holds the write lock: workers on one file are
+     * serialised, so the count below holds until its commit. */
     int64_t room = -1;
     if (max_running >= 0) {
         sqlite3_stmt *stmt = prepare(s, RUNNING_OR_CLAIMED, err);
@@ -1275,22 +1302,41 @@ static int sq_claim_waiting(struct osm_store *st, const char *job_id, const char
             snprintf(claimed[(*n_claimed)++], 40, "%s", ids[i]);
     }
     done(s, stmt);
-    if (exec(s, "COMMIT", err) != 0)
-        goto fail;
     return 0;
 fail:
     *n_claimed = 0;
-    rollback_quietly(s);
     return -1;
 }
 
-static int sq_claim_orphans(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
-                            char (*claimed)[40], size_t *n_claimed, struct osm_err *err)
+static int sq_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
+                            int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
+                            size_t *n_claimed, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
+    struct claim_waiting_args a = {job_id, ids, n_ids, max_running, owner, lease_until, claimed, n_claimed};
+    int rc = group_write((struct sqlite_store *)st, claim_waiting_w, &a, 1, err);
+    if (rc < 0)
+        *n_claimed = 0; /* the batch may have failed after this write */
+    return rc;
+}
+
+struct claim_orphans_args {
+    const char *owner;
+    int64_t now, lease_until;
+    size_t max;
+    char (*claimed)[40];
+    size_t *n_claimed;
+};
+
+static int claim_orphans_w(void *conn, void *arg, struct osm_err *err)
+{
+    struct sqlite_store *s = conn;
+    struct osm_store *st = &s->base;
+    const struct claim_orphans_args *a = arg;
+    const char *owner = a->owner;
+    int64_t now = a->now, lease_until = a->lease_until;
+    size_t max = a->max, *n_claimed = a->n_claimed;
+    char (*claimed)[40] = a->claimed;
     *n_claimed = 0;
-    if (exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
     sqlite3_stmt *stmt = prepare(s,
         "SELECT id, owner, lease_until FROM tasks WHERE state='running' OR state='rolling_back' ORDER BY seq", err);
     if (!stmt)
@@ -1341,14 +1387,21 @@ static int sq_claim_orphans(struct osm_store *st, const char *owner, int64_t now
     }
     done(s, stmt);
     free(pick);
-    if (exec(s, "COMMIT", err) != 0)
-        goto fail;
     *n_claimed = n_pick;
     return 0;
 fail:
     *n_claimed = 0;
-    rollback_quietly(s);
     return -1;
+}
+
+static int sq_claim_orphans(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
+                            char (*claimed)[40], size_t *n_claimed, struct osm_err *err)
+{
+    struct claim_orphans_args a = {owner, now, lease_until, max, claimed, n_claimed};
+    int rc = group_write((struct sqlite_store *)st, claim_orphans_w, &a, 1, err);
+    if (rc < 0)
+        *n_claimed = 0;
+    return rc;
 }
 
 /* ---- fleet: keys and nonces ---- */
@@ -1452,57 +1505,55 @@ static int sq_delete_key(struct osm_store *st, const char *id, struct osm_err *e
  * new, so forgetting only bounds the table's size. */
 #define NONCE_PURGE_EVERY 60
 
-/* A nonce is committed with synchronous=NORMAL: in WAL mode that commit
- * survives a crash of the process (the WAL is in the OS's page cache) and
- * only a crash of the machine may lose the last ones, which the date window
- * bounds anyway (docs/auth.md). synchronous is per connection, and a
- * connection serves one thread at a time, so it is set around the
- * statement and put back to FULL for the tasks' own commits. */
-static int sq_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
-                        struct osm_err *err)
+/* A nonce is committed with synchronous=NORMAL (a batch of nothing but
+ * nonces; sqlite_group.h): in WAL mode that commit survives a crash of the
+ * process (the WAL is in the OS's page cache) and only a crash of the
+ * machine may lose the last ones, which the date window bounds anyway
+ * (docs/auth.md). The nonces of concurrent requests share one commit. */
+struct nonce_args {
+    const char *key_id, *nonce;
+    int64_t expires, now;
+};
+
+static int use_nonce_w(void *conn, void *arg, struct osm_err *err)
 {
-    struct sqlite_store *s = (struct sqlite_store *)st;
-    if (exec(s, "PRAGMA synchronous=NORMAL", err) != 0)
-        return -1;
-    int fresh = -1;
-    if (now >= s->next_nonce_purge) {
+    struct sqlite_store *s = conn;
+    struct osm_store *st = &s->base;
+    const struct nonce_args *a = arg;
+    if (a->now >= s->next_nonce_purge) {
         sqlite3_stmt *stmt = prepare(s, "DELETE FROM nonces WHERE expires < ?1", err);
         if (!stmt)
-            goto out;
-        sqlite3_bind_int64(stmt, 1, now);
+            return -1;
+        sqlite3_bind_int64(stmt, 1, a->now);
         int rc = sqlite3_step(stmt);
         done(s, stmt);
-        if (rc != SQLITE_DONE) {
-            db_fail(st, s->db, err, "forgetting expired nonces");
-            goto out;
-        }
-        s->next_nonce_purge = now + NONCE_PURGE_EVERY;
+        if (rc != SQLITE_DONE)
+            return db_fail(st, s->db, err, "forgetting expired nonces");
+        s->next_nonce_purge = a->now + NONCE_PURGE_EVERY;
     }
-    /* One autocommit statement: new, or there but expired (then it is new
-     * again with its new expiry); a live one changes nothing (a replay). */
+    /* New, or there but expired (then it is new again with its new expiry);
+     * a live one changes nothing (a replay, also one earlier in this batch). */
     sqlite3_stmt *stmt = prepare(s,
         "INSERT INTO nonces(key_id, nonce, expires) VALUES(?1,?2,?3) ON CONFLICT(key_id, nonce) "
         "DO UPDATE SET expires=excluded.expires WHERE nonces.expires < ?4", err);
     if (!stmt)
-        goto out;
-    bind_text(stmt, 1, key_id);
-    bind_text(stmt, 2, nonce);
-    sqlite3_bind_int64(stmt, 3, expires);
-    sqlite3_bind_int64(stmt, 4, now);
+        return -1;
+    bind_text(stmt, 1, a->key_id);
+    bind_text(stmt, 2, a->nonce);
+    sqlite3_bind_int64(stmt, 3, a->expires);
+    sqlite3_bind_int64(stmt, 4, a->now);
     int rc = sqlite3_step(stmt);
     done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        db_fail(st, s->db, err, "recording a nonce");
-        goto out;
-    }
-    fresh = sqlite3_changes(s->db) == 1;
-out:;
-    struct osm_err ferr = OSM_ERR_INIT;
-    if (exec(s, "PRAGMA synchronous=FULL", &ferr) != 0 && fresh >= 0) {
-        *err = ferr;
-        fresh = -1;
-    }
-    return fresh;
+    if (rc != SQLITE_DONE)
+        return db_fail(st, s->db, err, "recording a nonce");
+    return sqlite3_changes(s->db) == 1;
+}
+
+static int sq_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                        struct osm_err *err)
+{
+    struct nonce_args a = {key_id, nonce, expires, now};
+    return group_write((struct sqlite_store *)st, use_nonce_w, &a, 0, err);
 }
 
 static void sq_close(struct osm_store *st)
@@ -1514,6 +1565,7 @@ static void sq_close(struct osm_store *st)
         for (int j = 0; j <= OSM_TASK_N_STATES; j++)
             free(s->query_sql[i][j]);
     sqlite3_close(s->db);
+    osm_sqlite_group_put(s->group);
     free(st->location);
     free(s);
 }
@@ -1570,7 +1622,7 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
         osm_err_set(err, OSM_EIO, "state store %s: opened read-only: osmig must be able to write it and its directory", db_path);
         goto fail;
     }
-    sqlite3_busy_timeout(s->db, 10000);
+    osm_sqlite_fair_busy(s->db, 10000);
     sqlite3_extended_result_codes(s->db, 1);
     /* journal_mode is the first statement that reads the file: a file that is
      * not a database fails here. Engines that open a new store at the same
@@ -1589,6 +1641,8 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
         osm_err_clear(err);
         usleep(50 * 1000);
     }
+    s->group = osm_sqlite_group_get(s->db);
+    s->conn = (struct osm_sqlite_conn){.db = s->db, .location = s->base.location, .user = s};
     *out = &s->base;
     return 0;
 fail:

@@ -1,0 +1,238 @@
+/* sqlite_group.c: group commit of SQLite writes (see sqlite_group.h).
+ *
+ * Leader and followers, no thread of its own: a writer queues its write;
+ * when no batch is being written it becomes the leader, takes every write
+ * queued so far (its own among them), runs them in one transaction on its
+ * own connection and wakes the writers of the batch. Writes that arrive
+ * meanwhile wait for the next batch, whose leader is one of them: while one
+ * fsync runs, the next batch gathers. */
+#include "sqlite_group.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "osm_buf.h"
+
+/* A batch holds at most this many writes: the first of a long queue should
+ * not wait for a transaction of thousands. */
+#define MAX_BATCH 64
+
+struct item {
+    osm_sqlite_write_fn fn;
+    void *arg;
+    int durable;
+    int rc;
+    struct osm_err *err;
+    int done;
+    struct item *next;
+};
+
+struct osm_sqlite_group {
+    char *path;
+    int refs;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct item *head, *tail;
+    int busy;                /* a leader is writing a batch */
+    struct osm_sqlite_group *next;
+};
+
+static pthread_mutex_t groups_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct osm_sqlite_group *groups;
+static unsigned long long stat_batches, stat_writes; /* under groups_mu */
+
+struct osm_sqlite_group *osm_sqlite_group_get(sqlite3 *db)
+{
+    const char *path = sqlite3_db_filename(db, "main");
+    if (!path || !*path) /* a private (in-memory or temporary) database: a group of its own */
+        path = NULL;
+    pthread_mutex_lock(&groups_mu);
+    struct osm_sqlite_group *g = NULL;
+    for (g = path ? groups : NULL; g; g = g->next)
+        if (g->path && strcmp(g->path, path) == 0)
+            break;
+    if (!g) {
+        g = osm_xcalloc(1, sizeof *g);
+        g->path = path ? osm_xstrdup(path) : NULL;
+        pthread_mutex_init(&g->mu, NULL);
+        pthread_cond_init(&g->cv, NULL);
+        g->next = groups;
+        groups = g;
+    }
+    g->refs++;
+    pthread_mutex_unlock(&groups_mu);
+    return g;
+}
+
+void osm_sqlite_group_put(struct osm_sqlite_group *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&groups_mu);
+    if (--g->refs == 0) {
+        for (struct osm_sqlite_group **pp = &groups; *pp; pp = &(*pp)->next)
+            if (*pp == g) {
+                *pp = g->next;
+                break;
+            }
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+        free(g->path);
+        free(g);
+    }
+    pthread_mutex_unlock(&groups_mu);
+}
+
+void osm_sqlite_group_stats(unsigned long long *batches, unsigned long long *writes)
+{
+    pthread_mutex_lock(&groups_mu);
+    *batches = stat_batches;
+    *writes = stat_writes;
+    pthread_mutex_unlock(&groups_mu);
+}
+
+static int exec(struct osm_sqlite_conn *c, const char *sql, const char *what, struct osm_err *err)
+{
+    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    int code = sqlite3_extended_errcode(c->db) & 0xff;
+    return osm_err_set(err, OSM_EIO, "state store %s: %s: %s%s", c->location, what, sqlite3_errmsg(c->db),
+                       code == SQLITE_BUSY || code == SQLITE_LOCKED ? " (another osmig holds the store for too long)"
+                       : code == SQLITE_FULL                        ? " (the disk is full)"
+                                                                    : "");
+}
+
+/* Every write of the batch fails with `e` (nothing of the batch is kept). */
+static void fail_all(struct item *batch, const struct osm_err *e)
+{
+    for (struct item *it = batch; it; it = it->next) {
+        it->rc = -1;
+        if (it->err != e)
+            *it->err = *e;
+    }
+}
+
+static void run_batch(struct osm_sqlite_conn *c, struct item *batch)
+{
+    int durable = 0;
+    for (struct item *it = batch; it; it = it->next)
+        durable |= it->durable;
+    struct osm_err e = OSM_ERR_INIT;
+    /* Connections stay at FULL outside batches (store_sqlite.c's own
+     * transactions rely on it). */
+    if (!durable && exec(c, "PRAGMA synchronous=NORMAL", "choosing the durability of a batch", &e) != 0) {
+        fail_all(batch, &e);
+        return;
+    }
+    if (exec(c, "BEGIN IMMEDIATE", "beginning a batch of writes", &e) != 0) {
+        fail_all(batch, &e);
+        goto out;
+    }
+    for (struct item *it = batch; it; it = it->next) {
+        if (exec(c, "SAVEPOINT w", "beginning a write of a batch", &e) != 0)
+            break;
+        it->rc = it->fn(c->user, it->arg, it->err);
+        if (sqlite3_get_autocommit(c->db)) {
+            /* An error that ended the transaction (I/O, disk full): the
+             * batch's earlier writes went with it. */
+            e = *it->err;
+            if (!e.code)
+                osm_err_set(&e, OSM_EIO, "state store %s: a batch of writes was rolled back: %s", c->location,
+                            sqlite3_errmsg(c->db));
+            break;
+        }
+        if (it->rc < 0 ? exec(c, "ROLLBACK TO w; RELEASE w", "undoing a failed write of a batch", &e) != 0
+                       : exec(c, "RELEASE w", "ending a write of a batch", &e) != 0)
+            break;
+    }
+    if (e.code || exec(c, "COMMIT", "committing a batch of writes", &e) != 0) {
+        if (!sqlite3_get_autocommit(c->db))
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        fail_all(batch, &e);
+    }
+out:
+    if (!durable) {
+        struct osm_err ignore = OSM_ERR_INIT;
+        /* Should this fail the connection would commit later writes without
+         * fsync: better to make it unusable. */
+        if (exec(c, "PRAGMA synchronous=FULL", "restoring durability", &ignore) != 0)
+            sqlite3_exec(c->db, "PRAGMA query_only=1", NULL, NULL, NULL);
+    }
+}
+
+int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *conn, osm_sqlite_write_fn fn, void *arg,
+                         int durable, struct osm_err *err)
+{
+    struct item self = {.fn = fn, .arg = arg, .durable = durable, .err = err};
+    pthread_mutex_lock(&g->mu);
+    if (g->tail)
+        g->tail->next = &self;
+    else
+        g->head = &self;
+    g->tail = &self;
+    while (!self.done) {
+        if (g->busy) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        /* Lead: take up to MAX_BATCH writes from the head (ours is among
+         * them unless the queue is longer; then we lead again after). */
+        g->busy = 1;
+        struct item *batch = g->head, *last = batch;
+        size_t n = 1;
+        while (last->next && n < MAX_BATCH) {
+            last = last->next;
+            n++;
+        }
+        g->head = last->next;
+        if (!g->head)
+            g->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&g->mu);
+
+        run_batch(conn, batch);
+
+        pthread_mutex_lock(&groups_mu);
+        stat_batches++;
+        stat_writes += n;
+        pthread_mutex_unlock(&groups_mu);
+        pthread_mutex_lock(&g->mu);
+        for (struct item *it = batch, *nx; it; it = nx) {
+            nx = it->next;
+            it->done = 1;
+        }
+        g->busy = 0;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return self.rc;
+}
+
+/* ---- the busy handler ---- */
+
+static __thread struct timespec busy_since;
+
+static int fair_busy(void *arg, int count)
+{
+    int timeout_ms = (int)(intptr_t)arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (count == 0)
+        busy_since = now;
+    double waited_ms = (double)(now.tv_sec - busy_since.tv_sec) * 1e3 + (double)(now.tv_nsec - busy_since.tv_nsec) / 1e6;
+    if (waited_ms >= timeout_ms)
+        return 0;
+    /* A commit holds the lock for about one fsync (a millisecond or a few):
+     * a quarter of a millisecond at first, then half, keeps a waiter close
+     * behind it without spinning. */
+    usleep(count < 8 ? 250 : 500);
+    return 1;
+}
+
+void osm_sqlite_fair_busy(sqlite3 *db, int timeout_ms)
+{
+    sqlite3_busy_handler(db, fair_busy, (void *)(intptr_t)timeout_ms);
+}

@@ -1,0 +1,62 @@
+/* sqlite_group: group commit for the SQLite store (store_sqlite.c).
+ *
+ * Threads of one process that write the same database file hand their
+ * writes to one of them (the leader), which runs the writes queued so far in
+ * one transaction, each inside its own SAVEPOINT, and commits them with one
+ * fsync. A write that fails is rolled back to its savepoint alone; the others
+ * of its batch are kept.
+ *
+ * Contract:
+ * - osm_sqlite_group_run() returns only after the write's batch committed
+ *   (or failed): a caller never sees its result before it is durable as
+ *   asked. Its return value and error are those of its own function, unless
+ *   the batch as a whole failed (BEGIN or COMMIT, or an error that ended
+ *   the transaction), then -1 with that error for every write of the batch.
+ * - A write function runs inside an open write transaction on the leader's
+ *   connection (`conn`, not necessarily the caller's), must not BEGIN,
+ *   COMMIT or ROLLBACK itself, and reports failure by returning < 0 (its
+ *   changes are then rolled back to its savepoint). Values >= 0 keep its
+ *   changes.
+ * - A batch commits with synchronous=FULL when any of its writes is durable,
+ *   else with NORMAL (in WAL mode: safe against a crash of the process, not
+ *   of the machine).
+ * - One group per database file per process (keyed by the file's path as
+ *   SQLite resolves it), shared by all connections to it. */
+#ifndef OSM_SQLITE_GROUP_H
+#define OSM_SQLITE_GROUP_H
+
+#include <sqlite3.h>
+
+#include "osm_error.h"
+
+struct osm_sqlite_group;
+
+/* One connection as the group uses it: the handle (synchronous=FULL outside
+ * batches) and what the write functions get when it leads a batch. */
+struct osm_sqlite_conn {
+    sqlite3 *db;
+    const char *location;    /* for messages */
+    void *user;              /* passed to write functions as `conn` */
+};
+
+typedef int (*osm_sqlite_write_fn)(void *conn, void *arg, struct osm_err *err);
+
+/* The group of the database file of `db` (created on first use); release
+ * it with osm_sqlite_group_put(). */
+struct osm_sqlite_group *osm_sqlite_group_get(sqlite3 *db);
+void osm_sqlite_group_put(struct osm_sqlite_group *g);
+
+/* Run `fn(conn->user or the leader's, arg, err)` in the next batch. */
+int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *conn, osm_sqlite_write_fn fn, void *arg,
+                         int durable, struct osm_err *err);
+
+/* A busy handler for every connection: short, even sleeps for up to
+ * `timeout_ms` (SQLite's own sleeps grow to 100 ms a try, so a writer that
+ * came early can wait behind many that came later). */
+void osm_sqlite_fair_busy(sqlite3 *db, int timeout_ms);
+
+/* Batches committed and writes in them since the start (for tests and
+ * benchmarks). */
+void osm_sqlite_group_stats(unsigned long long *batches, unsigned long long *writes);
+
+#endif
