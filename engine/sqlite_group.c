@@ -27,6 +27,7 @@ struct item {
     int rc;
     struct osm_err *err;
     int done;
+    pthread_cond_t cv;       /* its writer waits here: woken alone, not with every writer */
     struct item *next;
 };
 
@@ -34,7 +35,6 @@ struct osm_sqlite_group {
     char *path;
     int refs;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     struct item *head, *tail;
     int busy;                /* a leader is writing a batch */
     struct osm_sqlite_group *next;
@@ -58,7 +58,6 @@ struct osm_sqlite_group *osm_sqlite_group_get(sqlite3 *db)
         g = osm_xcalloc(1, sizeof *g);
         g->path = path ? osm_xstrdup(path) : NULL;
         pthread_mutex_init(&g->mu, NULL);
-        pthread_cond_init(&g->cv, NULL);
         g->next = groups;
         groups = g;
     }
@@ -79,7 +78,6 @@ void osm_sqlite_group_put(struct osm_sqlite_group *g)
                 break;
             }
         pthread_mutex_destroy(&g->mu);
-        pthread_cond_destroy(&g->cv);
         free(g->path);
         free(g);
     }
@@ -94,10 +92,38 @@ void osm_sqlite_group_stats(unsigned long long *batches, unsigned long long *wri
     pthread_mutex_unlock(&groups_mu);
 }
 
-static int exec(struct osm_sqlite_conn *c, const char *sql, const char *what, struct osm_err *err)
+static const char *const control_sql[] = {
+    [OSM_SQLITE_BEGIN] = "BEGIN IMMEDIATE",
+    [OSM_SQLITE_COMMIT] = "COMMIT",
+    [OSM_SQLITE_SAVEPOINT] = "SAVEPOINT w",
+    [OSM_SQLITE_RELEASE] = "RELEASE w",
+    [OSM_SQLITE_ROLLBACK_TO] = "ROLLBACK TO w",
+    [OSM_SQLITE_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+    [OSM_SQLITE_SYNC_FULL] = "PRAGMA synchronous=FULL",
+};
+
+void osm_sqlite_conn_finish(struct osm_sqlite_conn *c)
 {
-    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK)
-        return 0;
+    for (int i = 0; i < OSM_SQLITE_N_CONTROL; i++) {
+        sqlite3_finalize(c->control[i]);
+        c->control[i] = NULL;
+    }
+}
+
+/* One of the batch's own statements, prepared once per connection (parsing
+ * them for every batch cost a seventh of a signed request). */
+static int control(struct osm_sqlite_conn *c, int which, const char *what, struct osm_err *err)
+{
+    sqlite3_stmt **st = &c->control[which];
+    int rc = SQLITE_OK;
+    if (!*st)
+        rc = sqlite3_prepare_v3(c->db, control_sql[which], -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(*st);
+        sqlite3_reset(*st);
+        if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+            return 0;
+    }
     int code = sqlite3_extended_errcode(c->db) & 0xff;
     return osm_err_set(err, OSM_EIO, "state store %s: %s: %s%s", c->location, what, sqlite3_errmsg(c->db),
                        code == SQLITE_BUSY || code == SQLITE_LOCKED ? " (another osmig holds the store for too long)"
@@ -123,16 +149,16 @@ static void run_batch(struct osm_sqlite_conn *c, struct item *batch)
     struct osm_err e = OSM_ERR_INIT;
     /* Connections stay at FULL outside batches (store_sqlite.c's own
      * transactions rely on it). */
-    if (!durable && exec(c, "PRAGMA synchronous=NORMAL", "choosing the durability of a batch", &e) != 0) {
+    if (!durable && control(c, OSM_SQLITE_SYNC_NORMAL, "choosing the durability of a batch", &e) != 0) {
         fail_all(batch, &e);
         return;
     }
-    if (exec(c, "BEGIN IMMEDIATE", "beginning a batch of writes", &e) != 0) {
+    if (control(c, OSM_SQLITE_BEGIN, "beginning a batch of writes", &e) != 0) {
         fail_all(batch, &e);
         goto out;
     }
     for (struct item *it = batch; it; it = it->next) {
-        if (exec(c, "SAVEPOINT w", "beginning a write of a batch", &e) != 0)
+        if (control(c, OSM_SQLITE_SAVEPOINT, "beginning a write of a batch", &e) != 0)
             break;
         it->rc = it->fn(c->user, it->arg, it->err);
         if (sqlite3_get_autocommit(c->db)) {
@@ -144,11 +170,12 @@ static void run_batch(struct osm_sqlite_conn *c, struct item *batch)
                             sqlite3_errmsg(c->db));
             break;
         }
-        if (it->rc < 0 ? exec(c, "ROLLBACK TO w; RELEASE w", "undoing a failed write of a batch", &e) != 0
-                       : exec(c, "RELEASE w", "ending a write of a batch", &e) != 0)
+        if (it->rc < 0 && control(c, OSM_SQLITE_ROLLBACK_TO, "undoing a failed write of a batch", &e) != 0)
+            break;
+        if (control(c, OSM_SQLITE_RELEASE, "ending a write of a batch", &e) != 0)
             break;
     }
-    if (e.code || exec(c, "COMMIT", "committing a batch of writes", &e) != 0) {
+    if (e.code || control(c, OSM_SQLITE_COMMIT, "committing a batch of writes", &e) != 0) {
         if (!sqlite3_get_autocommit(c->db))
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         fail_all(batch, &e);
@@ -158,7 +185,7 @@ out:
         struct osm_err ignore = OSM_ERR_INIT;
         /* Should this fail the connection would commit later writes without
          * fsync: better to make it unusable. */
-        if (exec(c, "PRAGMA synchronous=FULL", "restoring durability", &ignore) != 0)
+        if (control(c, OSM_SQLITE_SYNC_FULL, "restoring durability", &ignore) != 0)
             sqlite3_exec(c->db, "PRAGMA query_only=1", NULL, NULL, NULL);
     }
 }
@@ -167,6 +194,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
                          int durable, struct osm_err *err)
 {
     struct item self = {.fn = fn, .arg = arg, .durable = durable, .err = err};
+    pthread_cond_init(&self.cv, NULL);
     pthread_mutex_lock(&g->mu);
     if (g->tail)
         g->tail->next = &self;
@@ -175,7 +203,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
     g->tail = &self;
     while (!self.done) {
         if (g->busy) {
-            pthread_cond_wait(&g->cv, &g->mu);
+            pthread_cond_wait(&self.cv, &g->mu);
             continue;
         }
         /* Lead: take up to MAX_BATCH writes from the head (ours is among
@@ -201,13 +229,18 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         pthread_mutex_unlock(&groups_mu);
         pthread_mutex_lock(&g->mu);
         for (struct item *it = batch, *nx; it; it = nx) {
-            nx = it->next;
+            nx = it->next; /* `it` may be gone once its writer wakes */
             it->done = 1;
+            if (it != &self)
+                pthread_cond_signal(&it->cv);
         }
         g->busy = 0;
-        pthread_cond_broadcast(&g->cv);
+        /* The oldest waiting write leads the next batch. */
+        if (g->head && g->head != &self)
+            pthread_cond_signal(&g->head->cv);
     }
     pthread_mutex_unlock(&g->mu);
+    pthread_cond_destroy(&self.cv);
     return self.rc;
 }
 

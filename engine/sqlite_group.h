@@ -33,11 +33,18 @@ struct osm_sqlite_group;
 
 /* One connection as the group uses it: the handle (synchronous=FULL outside
  * batches) and what the write functions get when it leads a batch. */
+enum {
+    OSM_SQLITE_BEGIN, OSM_SQLITE_COMMIT, OSM_SQLITE_SAVEPOINT, OSM_SQLITE_RELEASE, OSM_SQLITE_ROLLBACK_TO,
+    OSM_SQLITE_SYNC_NORMAL, OSM_SQLITE_SYNC_FULL, OSM_SQLITE_N_CONTROL
+};
 struct osm_sqlite_conn {
     sqlite3 *db;
     const char *location;    /* for messages */
     void *user;              /* passed to write functions as `conn` */
+    sqlite3_stmt *control[OSM_SQLITE_N_CONTROL]; /* the batch's statements, prepared on first use */
 };
+/* Finalize the connection's statements (before sqlite3_close). */
+void osm_sqlite_conn_finish(struct osm_sqlite_conn *c);
 
 typedef int (*osm_sqlite_write_fn)(void *conn, void *arg, struct osm_err *err);
 

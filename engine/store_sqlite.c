@@ -1561,6 +1561,7 @@ static void sq_close(struct osm_store *st)
     struct sqlite_store *s = (struct sqlite_store *)st;
     for (int i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(s->cache[i].stmt);
+    osm_sqlite_conn_finish(&s->conn);
     for (int i = 0; i < QUERY_SHAPES; i++)
         for (int j = 0; j <= OSM_TASK_N_STATES; j++)
             free(s->query_sql[i][j]);
