@@ -114,25 +114,30 @@ static int valid_nonce(const char *s)
     return 1;
 }
 
-/* ---- unsealed secrets, kept in memory ----
+/* ---- key rows and unsealed secrets, kept in memory ----
  *
  * Unsealing a secret (reading the master key file, AES-256-GCM) on every
- * request cost an eighth of the server's CPU. The key row is still read on
- * every request (one indexed SELECT), and an entry serves only while the row
- * is the same key: same id, role, scope (bound to the sealed secret as its
- * associated data: a row whose role was changed must fail as unsealing
- * would) and sealed text (a fresh GCM nonce each time a secret is sealed,
- * so a key made again under the same id differs), and while the master key
- * file is the same file, unchanged (one stat). A deleted or disabled key is
- * refused by that read before the cache is asked, so no TTL or
- * invalidation is needed.
+ * request cost an eighth of the server's CPU, and reading the key row a
+ * twelfth. An entry keeps the row (id, role, scope, sealed text), its
+ * secret and the generation of the keys it was read at (use_nonce_gen: a
+ * number every key change bumps, read in the transaction that records the
+ * request's nonce). A request signed with a cached entry is checked against
+ * it; once its nonce is recorded, the entry still serves if the generation
+ * is the one cached, else the row is read again: a deleted or disabled key
+ * is refused, a changed one is unsealed and the signature checked again.
+ * So a key change made before the request's nonce was committed (by this
+ * server or another process) is never missed. An entry also serves only
+ * while the master key file is the same file, unchanged (one stat). A store
+ * without a generation (PostgreSQL) reads the row on every request.
  * Process-wide, behind a mutex: the server runs requests on many threads. */
 #define SECRET_CACHE 64
 
 struct cached_secret {
-    char *key_id, *role, *scope, *sealed, *master; /* NULL key_id: empty */
-    struct stat mst;                                /* the master key file when cached */
+    struct osm_key key;            /* key.id[0] == 0: empty */
+    char *master;
+    struct stat mst;               /* the master key file when cached */
     char *secret;
+    int64_t gen;                   /* the keys' generation the row is known at (-1: none) */
 };
 static struct cached_secret secret_cache[SECRET_CACHE];
 static size_t secret_cache_next; /* the slot to reuse when all are taken */
@@ -143,15 +148,30 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+static void key_copy(struct osm_key *dst, const struct osm_key *src)
+{
+    memset(dst, 0, sizeof *dst);
+    snprintf(dst->id, sizeof dst->id, "%s", src->id);
+    dst->role = src->role ? osm_xstrdup(src->role) : NULL;
+    dst->scope = src->scope ? osm_xstrdup(src->scope) : NULL;
+    dst->sealed_secret = src->sealed_secret ? osm_xstrdup(src->sealed_secret) : NULL;
+    dst->created = src->created;
+    dst->disabled = src->disabled;
+}
+
+/* The same key as far as a request is concerned. */
+static int same_key(const struct osm_key *a, const struct osm_key *b)
+{
+    return strcmp(a->id, b->id) == 0 && same(a->role, b->role) && same(a->scope, b->scope) &&
+           same(a->sealed_secret, b->sealed_secret) && a->disabled == b->disabled;
+}
+
 static void cached_clear(struct cached_secret *c)
 {
     if (c->secret)
         OPENSSL_cleanse(c->secret, strlen(c->secret));
     free(c->secret);
-    free(c->key_id);
-    free(c->role);
-    free(c->scope);
-    free(c->sealed);
+    osm_key_free(&c->key);
     free(c->master);
     memset(c, 0, sizeof *c);
 }
@@ -163,51 +183,52 @@ static int same_file(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* A copy of the secret cached for this key row, or NULL. */
-static char *cache_get(const struct osm_key *k, const char *master, const struct stat *mst)
+/* The cached row and a copy of the secret of key `id`: 1, or 0 when none. */
+static int cache_get(const char *id, const char *master, const struct stat *mst, struct osm_key *key, char **secret,
+                     int64_t *gen)
 {
-    char *out = NULL;
+    int found = 0;
     pthread_mutex_lock(&secret_cache_lock);
     for (size_t i = 0; i < SECRET_CACHE; i++) {
         struct cached_secret *c = &secret_cache[i];
-        if (c->key_id && strcmp(c->key_id, k->id) == 0 && same(c->sealed, k->sealed_secret) &&
-            same(c->role, k->role) && same(c->scope, k->scope) && same(c->master, master) &&
-            same_file(&c->mst, mst)) {
-            out = osm_xstrdup(c->secret);
+        if (c->key.id[0] && strcmp(c->key.id, id) == 0 && same(c->master, master) && same_file(&c->mst, mst)) {
+            key_copy(key, &c->key);
+            *secret = osm_xstrdup(c->secret);
+            *gen = c->gen;
+            found = 1;
             break;
         }
     }
     pthread_mutex_unlock(&secret_cache_lock);
-    return out;
+    return found;
 }
 
-static void cache_put(const struct osm_key *k, const char *master, const struct stat *mst, const char *secret)
+static void cache_put(const struct osm_key *k, const char *master, const struct stat *mst, const char *secret,
+                      int64_t gen)
 {
     pthread_mutex_lock(&secret_cache_lock);
     struct cached_secret *slot = NULL;
     for (size_t i = 0; i < SECRET_CACHE && !slot; i++) /* the key's old entry, else a free one */
-        if (secret_cache[i].key_id && strcmp(secret_cache[i].key_id, k->id) == 0)
+        if (secret_cache[i].key.id[0] && strcmp(secret_cache[i].key.id, k->id) == 0)
             slot = &secret_cache[i];
     for (size_t i = 0; i < SECRET_CACHE && !slot; i++)
-        if (!secret_cache[i].key_id)
+        if (!secret_cache[i].key.id[0])
             slot = &secret_cache[i];
     if (!slot)
         slot = &secret_cache[secret_cache_next++ % SECRET_CACHE];
     cached_clear(slot);
-    slot->key_id = osm_xstrdup(k->id);
-    slot->role = k->role ? osm_xstrdup(k->role) : NULL;
-    slot->scope = k->scope ? osm_xstrdup(k->scope) : NULL;
-    slot->sealed = k->sealed_secret ? osm_xstrdup(k->sealed_secret) : NULL;
+    key_copy(&slot->key, k);
     slot->mst = *mst;
     slot->master = master ? osm_xstrdup(master) : NULL;
     slot->secret = osm_xstrdup(secret);
+    slot->gen = gen;
     pthread_mutex_unlock(&secret_cache_lock);
 }
 
-/* The key row of `key_id` (enabled) and its clear secret: from the cache
- * when the row is the one cached, else unsealed (keys.c) and cached. */
-static int key_and_secret(struct osm_store *st, const char *master, const char *key_id, char **secret,
-                          struct osm_key *key, struct osm_err *err)
+/* The key row of `key_id` (enabled) read now and its clear secret (unsealed
+ * by keys.c unless `known` is the same row, whose secret is `known_secret`). */
+static int key_and_secret(struct osm_store *st, const char *master, const char *key_id, const struct osm_key *known,
+                          const char *known_secret, char **secret, struct osm_key *key, struct osm_err *err)
 {
     *secret = NULL;
     if (osm_store_get_key(st, key_id, key, err) != 0)
@@ -216,17 +237,21 @@ static int key_and_secret(struct osm_store *st, const char *master, const char *
         osm_key_free(key);
         return osm_err_set(err, OSM_ENOTFOUND, "key %s is disabled", key_id);
     }
-    /* No master key file to stat: keys.c says what is wrong with it. */
-    struct stat mst;
-    int cacheable = master && stat(master, &mst) == 0;
-    if (cacheable && (*secret = cache_get(key, master, &mst)) != NULL)
+    if (known && known_secret && same_key(known, key)) {
+        *secret = osm_xstrdup(known_secret);
         return 0;
+    }
     osm_key_free(key);
-    if (osm_key_secret(st, master, key_id, secret, key, err) != 0)
-        return -1;
-    if (cacheable)
-        cache_put(key, master, &mst, *secret);
-    return 0;
+    return osm_key_secret(st, master, key_id, secret, key, err);
+}
+
+static void secret_free(char **secret)
+{
+    if (*secret) {
+        OPENSSL_cleanse(*secret, strlen(*secret));
+        free(*secret);
+        *secret = NULL;
+    }
 }
 
 static const char *const required[] = {"host", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce"};
@@ -273,19 +298,35 @@ int osm_api_authenticate(struct osm_store *st, const char *master_key_path, cons
         return fail(e, 401, "SignatureDoesNotMatch", "x-acs-content-sha256 is not the SHA-256 of the body (%s)",
                     body_sha);
 
+    /* The key: from memory when cached (checked again once the nonce is
+     * recorded, below), else read and unsealed. */
     char *secret = NULL;
     struct osm_key key = {0};
-    if (key_and_secret(st, master_key_path, key_id, &secret, &key, &err) != 0) {
-        if (err.code == OSM_ENOTFOUND)
-            return fail(e, 401, "InvalidAccessKeyId", "access key %s does not exist or is disabled", key_id);
-        return fail(e, 500, "InternalError", "access key %s: %s", key_id, err.msg);
-    }
+    int64_t cached_gen = -1;
+    struct stat mst;
+    int cacheable = master_key_path && stat(master_key_path, &mst) == 0;
+    int from_cache = cacheable && cache_get(key_id, master_key_path, &mst, &key, &secret, &cached_gen);
     char want[65];
-    osm_acs3_signature(rq, sh, secret, want);
-    OPENSSL_cleanse(secret, strlen(secret));
-    free(secret);
+    if (from_cache) {
+        osm_acs3_signature(rq, sh, secret, want);
+        if (strlen(want) != 64 || CRYPTO_memcmp(want, sig, 64) != 0) {
+            /* Perhaps the key changed: judge by the row as it is. */
+            osm_key_free(&key);
+            secret_free(&secret);
+            from_cache = 0;
+        }
+    }
+    if (!from_cache) {
+        if (key_and_secret(st, master_key_path, key_id, NULL, NULL, &secret, &key, &err) != 0) {
+            if (err.code == OSM_ENOTFOUND)
+                return fail(e, 401, "InvalidAccessKeyId", "access key %s does not exist or is disabled", key_id);
+            return fail(e, 500, "InternalError", "access key %s: %s", key_id, err.msg);
+        }
+        osm_acs3_signature(rq, sh, secret, want);
+    }
     if (strlen(want) != 64 || CRYPTO_memcmp(want, sig, 64) != 0) {
         osm_key_free(&key);
+        secret_free(&secret);
         char *canonical = osm_acs3_canonical_request(rq, sh);
         if (!canonical)
             return fail(e, 401, "SignatureDoesNotMatch", "the path or query has a malformed %%-escape");
@@ -300,46 +341,77 @@ int osm_api_authenticate(struct osm_store *st, const char *master_key_path, cons
 
     const char *date = header(rq, "x-acs-date", &count);
     int64_t t;
+    int rc;
     if (parse_date(date, &t) != 0) {
-        osm_key_free(&key);
-        return fail(e, 401, "InvalidTimeStamp.Format", "x-acs-date '%.40s' is not YYYY-MM-DDTHH:MM:SSZ (UTC)", date);
+        rc = fail(e, 401, "InvalidTimeStamp.Format", "x-acs-date '%.40s' is not YYYY-MM-DDTHH:MM:SSZ (UTC)", date);
+        goto out;
     }
     int64_t skew = now > t ? now - t : t - now;
     if (skew > OSM_ACS3_MAX_SKEW) {
-        osm_key_free(&key);
-        return fail(e, 401, "InvalidTimeStamp.Expired",
-                    "x-acs-date %s is %lld s %s the server's clock; at most %d s are allowed", date, (long long)skew,
-                    t < now ? "behind" : "ahead of", OSM_ACS3_MAX_SKEW);
+        rc = fail(e, 401, "InvalidTimeStamp.Expired",
+                  "x-acs-date %s is %lld s %s the server's clock; at most %d s are allowed", date, (long long)skew,
+                  t < now ? "behind" : "ahead of", OSM_ACS3_MAX_SKEW);
+        goto out;
     }
     const char *nonce = header(rq, "x-acs-signature-nonce", &count);
     if (!valid_nonce(nonce)) {
-        osm_key_free(&key);
-        return fail(e, 401, "IncompleteSignature", "x-acs-signature-nonce must be 1 to 128 printable characters");
+        rc = fail(e, 401, "IncompleteSignature", "x-acs-signature-nonce must be 1 to 128 printable characters");
+        goto out;
     }
     /* Remember the nonce as long as its date passes the window (a second
      * more against a boundary replay); after that the window refuses it. */
-    int fresh = osm_store_use_nonce(st, key_id, nonce, t + OSM_ACS3_MAX_SKEW + 1, now, &err);
+    int64_t gen = -1;
+    int fresh = osm_store_use_nonce_gen(st, key_id, nonce, t + OSM_ACS3_MAX_SKEW + 1, now, &gen, &err);
     if (fresh < 0) {
-        osm_key_free(&key);
-        return fail(e, 500, "InternalError", "recording the request nonce: %s", err.msg);
+        rc = fail(e, 500, "InternalError", "recording the request nonce: %s", err.msg);
+        goto out;
     }
     if (fresh == 0) {
+        rc = fail(e, 401, "SignatureNonceUsed", "nonce %s was already used with key %s", nonce, key_id);
+        goto out;
+    }
+    /* The row as of the nonce's commit: unchanged since the entry was
+     * cached when the generation is the same, else read again. A row read
+     * now is at least as new as `gen`, so it may be cached under it. */
+    if (!from_cache || gen < 0 || gen != cached_gen) {
+        struct osm_key now_key = {0};
+        char *now_secret = NULL;
+        if (key_and_secret(st, master_key_path, key_id, &key, secret, &now_secret, &now_key, &err) != 0) {
+            rc = err.code == OSM_ENOTFOUND
+                     ? fail(e, 401, "InvalidAccessKeyId", "access key %s does not exist or is disabled", key_id)
+                     : fail(e, 500, "InternalError", "access key %s: %s", key_id, err.msg);
+            goto out;
+        }
+        int changed = !same_key(&key, &now_key);
         osm_key_free(&key);
-        return fail(e, 401, "SignatureNonceUsed", "nonce %s was already used with key %s", nonce, key_id);
+        secret_free(&secret);
+        key = now_key;
+        secret = now_secret;
+        if (changed) {
+            osm_acs3_signature(rq, sh, secret, want);
+            if (strlen(want) != 64 || CRYPTO_memcmp(want, sig, 64) != 0) {
+                rc = fail(e, 401, "SignatureDoesNotMatch", "access key %s changed: the signature does not match",
+                          key_id);
+                goto out;
+            }
+        }
+        if (cacheable && (changed || gen != cached_gen || !from_cache))
+            cache_put(&key, master_key_path, &mst, secret, gen);
     }
 
     int role = osm_role_parse(key.role);
     if (role < 0) {
-        int rc = fail(e, 500, "InternalError", "access key %s has an unknown role '%s'", key_id,
-                      key.role ? key.role : "");
-        osm_key_free(&key);
-        return rc;
+        rc = fail(e, 500, "InternalError", "access key %s has an unknown role '%s'", key_id, key.role ? key.role : "");
+        goto out;
     }
     snprintf(who->key_id, sizeof who->key_id, "%s", key_id);
     who->role = (enum osm_role)role;
     who->scope = key.scope ? osm_xstrdup(key.scope) : NULL;
+    rc = 0;
+out:
     osm_key_free(&key);
-    return 0;
+    secret_free(&secret);
+    return rc;
 }
 
 static const char *action_name(enum osm_api_action act)

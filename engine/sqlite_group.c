@@ -153,6 +153,7 @@ static void run_batch(struct osm_sqlite_conn *c, struct item *batch)
         fail_all(batch, &e);
         return;
     }
+    c->batch_seq++;
     if (control(c, OSM_SQLITE_BEGIN, "beginning a batch of writes", &e) != 0) {
         fail_all(batch, &e);
         goto out;

@@ -42,6 +42,7 @@ struct osm_sqlite_conn {
     const char *location;    /* for messages */
     void *user;              /* passed to write functions as `conn` */
     sqlite3_stmt *control[OSM_SQLITE_N_CONTROL]; /* the batch's statements, prepared on first use */
+    unsigned long long batch_seq; /* bumped by each batch this connection leads (before its writes run) */
 };
 /* Finalize the connection's statements (before sqlite3_close). */
 void osm_sqlite_conn_finish(struct osm_sqlite_conn *c);

@@ -349,6 +349,15 @@ int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *no
     return FLEET_CALL(use_nonce, key_id, nonce, expires, now, err);
 }
 
+int osm_store_use_nonce_gen(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                            int64_t *keys_gen, struct osm_err *err)
+{
+    *keys_gen = -1;
+    if (st->ops->use_nonce_gen)
+        return st->ops->use_nonce_gen(st, key_id, nonce, expires, now, keys_gen, err);
+    return osm_store_use_nonce(st, key_id, nonce, expires, now, err);
+}
+
 void osm_job_init(struct osm_job *j)
 {
     memset(j, 0, sizeof *j);

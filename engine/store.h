@@ -205,6 +205,13 @@ struct osm_store_ops {
      * before (a replay). Nonces past their expiry are forgotten. */
     int (*use_nonce)(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                      struct osm_err *err);
+    /* use_nonce, and *keys_gen set to the generation of the access keys as
+     * of the nonce's commit: a number that changes with every change of a
+     * key (created, changed, deleted), so a key row kept in memory since
+     * generation G is still the row while the generation is G. NULL: the
+     * wrapper calls use_nonce and answers -1 (no generation: read the row). */
+    int (*use_nonce_gen)(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                         int64_t *keys_gen, struct osm_err *err);
 };
 
 struct osm_store {
@@ -259,6 +266,8 @@ int osm_store_list_keys(struct osm_store *st, struct osm_key **out, size_t *n, s
 int osm_store_delete_key(struct osm_store *st, const char *id, struct osm_err *err);
 int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err);
+int osm_store_use_nonce_gen(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                            int64_t *keys_gen, struct osm_err *err);
 void osm_job_list_free(struct osm_job *jobs, size_t n);
 void osm_key_list_free(struct osm_key *keys, size_t n);
 

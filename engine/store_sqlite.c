@@ -38,6 +38,8 @@ struct sqlite_store {
     int64_t next_nonce_purge;  /* when use_nonce next forgets expired nonces */
     struct osm_sqlite_group *group; /* writes of this process to the file, committed together */
     struct osm_sqlite_conn conn;
+    int64_t keys_gen;          /* the generation of the keys read in batch keys_gen_batch (-1: none) */
+    unsigned long long keys_gen_batch;
     int last_fail;             /* SQLite result code of the last db_fail (open's retry reads it) */
 };
 
@@ -148,6 +150,15 @@ static const char *const migrations[] = {
     "  expires INTEGER NOT NULL,"
     "  PRIMARY KEY(key_id, nonce)) WITHOUT ROWID;"
     "CREATE INDEX nonces_by_expiry ON nonces(expires);",
+
+    /* 4: the generation of the access keys, bumped by every change of a key,
+     * so that a server may keep key rows in memory and check them with the
+     * nonce it writes anyway (use_nonce_gen). */
+    "CREATE TABLE keys_generation(n INTEGER NOT NULL);"
+    "INSERT INTO keys_generation VALUES(0);"
+    "CREATE TRIGGER api_keys_gen_insert AFTER INSERT ON api_keys BEGIN UPDATE keys_generation SET n=n+1; END;"
+    "CREATE TRIGGER api_keys_gen_update AFTER UPDATE ON api_keys BEGIN UPDATE keys_generation SET n=n+1; END;"
+    "CREATE TRIGGER api_keys_gen_delete AFTER DELETE ON api_keys BEGIN UPDATE keys_generation SET n=n+1; END;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1513,6 +1524,7 @@ static int sq_delete_key(struct osm_store *st, const char *id, struct osm_err *e
 struct nonce_args {
     const char *key_id, *nonce;
     int64_t expires, now;
+    int64_t *keys_gen;   /* NULL: not asked */
 };
 
 static int use_nonce_w(void *conn, void *arg, struct osm_err *err)
@@ -1546,13 +1558,38 @@ static int use_nonce_w(void *conn, void *arg, struct osm_err *err)
     done(s, stmt);
     if (rc != SQLITE_DONE)
         return db_fail(st, s->db, err, "recording a nonce");
-    return sqlite3_changes(s->db) == 1;
+    int fresh = sqlite3_changes(s->db) == 1;
+    if (a->keys_gen) {
+        /* Read in the batch's write transaction: a key change committed
+         * before it is seen; keys change outside batches only, so one read
+         * serves the whole batch. */
+        if (s->keys_gen_batch != s->conn.batch_seq || s->keys_gen < 0) {
+            stmt = prepare(s, "SELECT n FROM keys_generation", err);
+            if (!stmt)
+                return -1;
+            rc = sqlite3_step(stmt);
+            s->keys_gen = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+            done(s, stmt);
+            if (rc != SQLITE_ROW)
+                return db_fail(st, s->db, err, "reading the generation of the access keys");
+            s->keys_gen_batch = s->conn.batch_seq;
+        }
+        *a->keys_gen = s->keys_gen;
+    }
+    return fresh;
 }
 
 static int sq_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err)
 {
-    struct nonce_args a = {key_id, nonce, expires, now};
+    struct nonce_args a = {key_id, nonce, expires, now, NULL};
+    return group_write((struct sqlite_store *)st, use_nonce_w, &a, 0, err);
+}
+
+static int sq_use_nonce_gen(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
+                            int64_t *keys_gen, struct osm_err *err)
+{
+    struct nonce_args a = {key_id, nonce, expires, now, keys_gen};
     return group_write((struct sqlite_store *)st, use_nonce_w, &a, 0, err);
 }
 
@@ -1598,6 +1635,7 @@ static const struct osm_store_ops sqlite_ops = {
     .list_keys = sq_list_keys,
     .delete_key = sq_delete_key,
     .use_nonce = sq_use_nonce,
+    .use_nonce_gen = sq_use_nonce_gen,
 };
 
 static int open_at(const char *db_path, int version, struct osm_store **out, struct osm_err *err)
@@ -1605,6 +1643,7 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
     *out = NULL;
     struct sqlite_store *s = osm_xcalloc(1, sizeof *s);
     s->base.ops = &sqlite_ops;
+    s->keys_gen = -1;
     s->base.location = osm_xstrdup(db_path);
     if (access(db_path, F_OK) == 0 && access(db_path, R_OK | W_OK) != 0) {
         osm_err_errno(err, "state store %s: osmig must read and write it (check permissions, or use --state-dir)", db_path);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "api_auth.h"
@@ -19,6 +20,7 @@
 #include "osm_hash.h"
 #include "store.h"
 #include "store_pg.h"
+#include "store_sqlite.h"
 
 #define NOW ((int64_t)1800000000) /* injected server clock */
 
@@ -611,6 +613,49 @@ static void cached_secret_follows_the_key_row_and_master_key(void **state)
     free(secret);
 }
 
+/* A key row changed by another connection (another process: `osmig key`,
+ * or someone with SQL) after its row was cached: the next request sees it,
+ * as the generation read with its nonce moved. Disabled, enabled again,
+ * deleted. */
+static void cached_key_follows_changes_made_elsewhere(void **state)
+{
+    struct fx *f = *state;
+    char id[64];
+    char *secret = new_key(f, "viewer", NULL, id);
+    struct req r;
+    struct osm_principal who;
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_ok(f, &r, NOW, &who); /* cached now */
+    osm_principal_free(&who);
+    osm_acs3_signed_free(&r.s);
+
+    struct osm_store *other;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_open_location(f->dir, &other, &err), 0);
+    sqlite3 *db = osm_store_sqlite_handle(other);
+    char *sql = sqlite3_mprintf("UPDATE api_keys SET disabled=1 WHERE id=%Q", id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", id);
+    osm_acs3_signed_free(&r.s);
+
+    sql = sqlite3_mprintf("UPDATE api_keys SET disabled=0 WHERE id=%Q", id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_ok(f, &r, NOW, &who);
+    osm_principal_free(&who);
+    osm_acs3_signed_free(&r.s);
+
+    assert_int_equal(osm_store_delete_key(other, id, &err), 0);
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", id);
+    osm_acs3_signed_free(&r.s);
+    osm_store_close(other);
+    free(secret);
+}
+
 static void key_create_refuses_bad_roles_and_scopes(void **state)
 {
     struct fx *f = *state;
@@ -659,6 +704,7 @@ int main(void)
         cmocka_unit_test(role_names_round_trip),
         T(key_secret_is_never_stored_in_clear),
         T(master_key_is_made_private_and_checked),
+        T(cached_key_follows_changes_made_elsewhere),
     };
     const struct CMUnitTest pg_tests[] = {STORE_CASES};
     int failed = cmocka_run_group_tests_name("api auth: sqlite", sqlite_tests, NULL, NULL);
