@@ -3,12 +3,14 @@
  * and every request needs its own nonce, so each one is signed here).
  *
  *   api_presign describe URL IDS_FILE COUNT OUT     GET /v1/tasks/{id}, ids drawn at random
- *   api_presign create URL INSTANCE_DIR TARGET COUNT OUT
+ *   api_presign create URL INSTANCE_DIR TARGET COUNT OUT [now]
  *                                                   POST /v1/jobs of one instance each,
  *                                                   INSTANCE_DIR/iNNNNNNN made as it goes
  *
  * Credentials: OSMIG_ACCESS_KEY_ID / OSMIG_ACCESS_KEY_SECRET. Created jobs
- * start a day later (schedule.not_before), so the server only stores them.
+ * start a day later (schedule.not_before: a submission for a maintenance
+ * window), so the server only stores them; with `now` they have no
+ * schedule and start at once (the server's workers run them meanwhile).
  * Output framing: for each request, its length in decimal, '\n', the bytes. */
 #include <errno.h>
 #include <stdio.h>
@@ -99,9 +101,10 @@ int main(int argc, char **argv)
     if (!key_id || !secret)
         die("set OSMIG_ACCESS_KEY_ID and OSMIG_ACCESS_KEY_SECRET");
     int describe = argc == 6 && strcmp(argv[1], "describe") == 0;
-    int create = argc == 7 && strcmp(argv[1], "create") == 0;
+    int create = (argc == 7 || (argc == 8 && strcmp(argv[7], "now") == 0)) && strcmp(argv[1], "create") == 0;
+    int start_now = argc == 8;
     if (!describe && !create)
-        die("usage: api_presign describe URL IDS_FILE COUNT OUT | create URL INSTANCE_DIR TARGET COUNT OUT");
+        die("usage: api_presign describe URL IDS_FILE COUNT OUT | create URL INSTANCE_DIR TARGET COUNT OUT [now]");
     char *host = host_of(argv[2]);
     long count = strtol(argv[describe ? 4 : 5], NULL, 10);
     if (count <= 0)
@@ -136,8 +139,9 @@ int main(int argc, char **argv)
             char *inst = osm_xasprintf("%s/i%07ld", dir, i);
             if (mkdir(inst, 0755) != 0 && errno != EEXIST)
                 die("cannot make an instance directory");
-            char *body = osm_xasprintf("{\"target\":\"%s\",\"instances\":[\"dir:%s\"],\"schedule\":{\"not_before\":\"%s\"}}",
-                                       target, inst, nb);
+            char *body = start_now ? osm_xasprintf("{\"target\":\"%s\",\"instances\":[\"dir:%s\"]}", target, inst)
+                                   : osm_xasprintf("{\"target\":\"%s\",\"instances\":[\"dir:%s\"],"
+                                                   "\"schedule\":{\"not_before\":\"%s\"}}", target, inst, nb);
             emit(out, host, "POST", "/v1/jobs", body, key_id, secret, now);
             free(body);
             free(inst);

@@ -102,6 +102,25 @@ static const char *const control_sql[] = {
     [OSM_SQLITE_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
 
+/* SQLite's default checkpoint size (pages). */
+#define CHECKPOINT_FRAMES 1000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db, (void)name;
+    ((struct osm_sqlite_conn *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+void osm_sqlite_conn_init(struct osm_sqlite_conn *c, sqlite3 *db, const char *location, void *user)
+{
+    memset(c, 0, sizeof *c);
+    c->db = db;
+    c->location = location;
+    c->user = user;
+    sqlite3_wal_hook(db, wal_hook, c); /* replaces the automatic checkpoint */
+}
+
 void osm_sqlite_conn_finish(struct osm_sqlite_conn *c)
 {
     for (int i = 0; i < OSM_SQLITE_N_CONTROL; i++) {
@@ -241,8 +260,26 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
             pthread_cond_signal(&g->head->cv);
     }
     pthread_mutex_unlock(&g->mu);
+    if (conn->wal_frames >= CHECKPOINT_FRAMES) {
+        /* Passive: copies what no reader still needs, beside the next
+         * batch's writes; only this writer's answer waits for it. */
+        conn->wal_frames = 0;
+        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
     pthread_cond_destroy(&self.cv);
     return self.rc;
+}
+
+void osm_sqlite_group_state(sqlite3 *db, size_t *queued, int *busy)
+{
+    struct osm_sqlite_group *g = osm_sqlite_group_get(db);
+    pthread_mutex_lock(&g->mu);
+    *queued = 0;
+    for (struct item *it = g->head; it; it = it->next)
+        ++*queued;
+    *busy = g->busy;
+    pthread_mutex_unlock(&g->mu);
+    osm_sqlite_group_put(g);
 }
 
 /* ---- the busy handler ---- */

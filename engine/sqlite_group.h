@@ -43,7 +43,13 @@ struct osm_sqlite_conn {
     void *user;              /* passed to write functions as `conn` */
     sqlite3_stmt *control[OSM_SQLITE_N_CONTROL]; /* the batch's statements, prepared on first use */
     unsigned long long batch_seq; /* bumped by each batch this connection leads (before its writes run) */
+    int wal_frames;          /* the WAL's length after this connection's last commit */
 };
+/* Set up `c` for `db`: the connection's WAL checkpoints move out of its
+ * commits (SQLite's automatic checkpoint runs inside the commit that
+ * crosses 1000 pages, and its fsyncs held up every writer of that batch):
+ * the leader of a batch runs one after its writers have their answers. */
+void osm_sqlite_conn_init(struct osm_sqlite_conn *c, sqlite3 *db, const char *location, void *user);
 /* Finalize the connection's statements (before sqlite3_close). */
 void osm_sqlite_conn_finish(struct osm_sqlite_conn *c);
 
@@ -64,7 +70,10 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
 void osm_sqlite_fair_busy(sqlite3 *db, int timeout_ms);
 
 /* Batches committed and writes in them since the start (for tests and
- * benchmarks). */
+ * metrics). */
 void osm_sqlite_group_stats(unsigned long long *batches, unsigned long long *writes);
+/* For tests: how many writes wait for the file of `db`, and whether a batch
+ * is being written. */
+void osm_sqlite_group_state(sqlite3 *db, size_t *queued, int *busy);
 
 #endif

@@ -1682,7 +1682,7 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
         usleep(50 * 1000);
     }
     s->group = osm_sqlite_group_get(s->db);
-    s->conn = (struct osm_sqlite_conn){.db = s->db, .location = s->base.location, .user = s};
+    osm_sqlite_conn_init(&s->conn, s->db, s->base.location, s);
     *out = &s->base;
     return 0;
 fail:
