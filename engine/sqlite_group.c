@@ -36,7 +36,9 @@ struct osm_sqlite_group {
     int refs;
     pthread_mutex_t mu;
     struct item *head, *tail;
-    int busy;                /* a leader is writing a batch */
+    int busy;                /* a leader is writing a batch (or the checkpoint's last part runs) */
+    int checkpointing;       /* a writer runs a checkpoint */
+    pthread_cond_t *ckpt_cv; /* the checkpointing writer waits here for the end of the batch in flight */
     struct osm_sqlite_group *next;
 };
 
@@ -102,8 +104,10 @@ static const char *const control_sql[] = {
     [OSM_SQLITE_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
 
-/* SQLite's default checkpoint size (pages). */
-#define CHECKPOINT_FRAMES 1000
+/* The WAL's length (pages) that starts a checkpoint: ten times SQLite's
+ * default, as pages written again and again (index roots) are copied once
+ * per checkpoint. */
+#define CHECKPOINT_FRAMES 2000
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -255,17 +259,42 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
                 pthread_cond_signal(&it->cv);
         }
         g->busy = 0;
-        /* The oldest waiting write leads the next batch. */
-        if (g->head && g->head != &self)
+        /* A checkpoint waiting for its last part goes first; else the
+         * oldest waiting write leads the next batch. */
+        if (g->ckpt_cv)
+            pthread_cond_signal(g->ckpt_cv);
+        else if (g->head && g->head != &self)
+            pthread_cond_signal(&g->head->cv);
+    }
+    if (conn->wal_frames >= CHECKPOINT_FRAMES && !g->checkpointing) {
+        /* The WAL is long: copy it into the database in two parts. The
+         * first (most pages, and the database's fsync) runs beside the
+         * next batches; the second, the pages they appended meanwhile, while
+         * no batch of this process writes, so that the checkpoint catches up
+         * and the next write can start the WAL afresh (a checkpoint that
+         * only runs beside writes never catches up: the WAL would grow and
+         * each checkpoint cost more). SQLite's own checkpoint would run
+         * inside a commit and hold up its batch's answers and every writer
+         * for all of it. Passive: it leaves what a reader still needs. */
+        g->checkpointing = 1;
+        conn->wal_frames = 0;
+        pthread_mutex_unlock(&g->mu);
+        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&g->mu);
+        g->ckpt_cv = &self.cv;
+        while (g->busy)
+            pthread_cond_wait(&self.cv, &g->mu);
+        g->ckpt_cv = NULL;
+        g->busy = 1;
+        pthread_mutex_unlock(&g->mu);
+        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&g->mu);
+        g->busy = 0;
+        g->checkpointing = 0;
+        if (g->head)
             pthread_cond_signal(&g->head->cv);
     }
     pthread_mutex_unlock(&g->mu);
-    if (conn->wal_frames >= CHECKPOINT_FRAMES) {
-        /* Passive: copies what no reader still needs, beside the next
-         * batch's writes; only this writer's answer waits for it. */
-        conn->wal_frames = 0;
-        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    }
     pthread_cond_destroy(&self.cv);
     return self.rc;
 }

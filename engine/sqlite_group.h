@@ -47,8 +47,10 @@ struct osm_sqlite_conn {
 };
 /* Set up `c` for `db`: the connection's WAL checkpoints move out of its
  * commits (SQLite's automatic checkpoint runs inside the commit that
- * crosses 1000 pages, and its fsyncs held up every writer of that batch):
- * the leader of a batch runs one after its writers have their answers. */
+ * crosses 1000 pages, and its fsyncs held up the answers to every writer of
+ * that batch, and the batches after): the leader of a batch that made the
+ * WAL long runs one after its writers have their answers, mostly beside
+ * the next batches (sqlite_group.c). */
 void osm_sqlite_conn_init(struct osm_sqlite_conn *c, sqlite3 *db, const char *location, void *user);
 /* Finalize the connection's statements (before sqlite3_close). */
 void osm_sqlite_conn_finish(struct osm_sqlite_conn *c);
