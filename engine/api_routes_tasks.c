@@ -152,11 +152,23 @@ void api_tasks_get(struct api_req *rq)
     static const char *const none[] = {NULL};
     if (api_query_check(rq, none))
         return;
-    struct osm_task t;
-    if (load_task(rq, &t) != 0)
+    /* The task, its history and its journal from one snapshot (and one
+     * read transaction rather than three). */
+    struct osm_store *st = api_store(rq);
+    struct osm_err err = OSM_ERR_INIT;
+    if (!st)
         return;
-    json_t *j = api_task_json(rq, &t, 1);
-    osm_task_free(&t);
+    if (osm_store_read_begin(st, &err) != 0) {
+        api_fail_err(rq, &err, NULL, NULL);
+        return;
+    }
+    struct osm_task t;
+    json_t *j = NULL;
+    if (load_task(rq, &t) == 0) {
+        j = api_task_json(rq, &t, 1);
+        osm_task_free(&t);
+    }
+    osm_store_read_end(st);
     if (j)
         api_reply(rq, 200, j);
 }

@@ -349,6 +349,17 @@ int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *no
     return FLEET_CALL(use_nonce, key_id, nonce, expires, now, err);
 }
 
+int osm_store_read_begin(struct osm_store *st, struct osm_err *err)
+{
+    return st->ops->read_begin ? st->ops->read_begin(st, err) : 0;
+}
+
+void osm_store_read_end(struct osm_store *st)
+{
+    if (st->ops->read_end)
+        st->ops->read_end(st);
+}
+
 int osm_store_use_nonce_gen(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                             int64_t *keys_gen, struct osm_err *err)
 {

@@ -212,6 +212,11 @@ struct osm_store_ops {
      * wrapper calls use_nonce and answers -1 (no generation: read the row). */
     int (*use_nonce_gen)(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                          int64_t *keys_gen, struct osm_err *err);
+    /* Reads between read_begin and read_end see one snapshot of the store
+     * (and, in SQLite, share one read transaction instead of one each); no
+     * write may come between them. NULL: the wrappers do nothing. */
+    int (*read_begin)(struct osm_store *st, struct osm_err *err);
+    void (*read_end)(struct osm_store *st);
 };
 
 struct osm_store {
@@ -268,6 +273,8 @@ int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *no
                         struct osm_err *err);
 int osm_store_use_nonce_gen(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                             int64_t *keys_gen, struct osm_err *err);
+int osm_store_read_begin(struct osm_store *st, struct osm_err *err);
+void osm_store_read_end(struct osm_store *st);
 void osm_job_list_free(struct osm_job *jobs, size_t n);
 void osm_key_list_free(struct osm_key *keys, size_t n);
 

@@ -1593,6 +1593,29 @@ static int sq_use_nonce_gen(struct osm_store *st, const char *key_id, const char
     return group_write((struct sqlite_store *)st, use_nonce_w, &a, 0, err);
 }
 
+static int sq_read_begin(struct osm_store *st, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    sqlite3_stmt *stmt = prepare(s, "BEGIN", err);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    done(s, stmt);
+    return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "beginning a read");
+}
+
+static void sq_read_end(struct osm_store *st)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    struct osm_err err = OSM_ERR_INIT;
+    sqlite3_stmt *stmt = prepare(s, "COMMIT", &err); /* nothing was written: ending it is all */
+    if (stmt) {
+        sqlite3_step(stmt);
+        done(s, stmt);
+    }
+    rollback_quietly(s);
+}
+
 static void sq_close(struct osm_store *st)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
@@ -1636,6 +1659,8 @@ static const struct osm_store_ops sqlite_ops = {
     .delete_key = sq_delete_key,
     .use_nonce = sq_use_nonce,
     .use_nonce_gen = sq_use_nonce_gen,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
 };
 
 static int open_at(const char *db_path, int version, struct osm_store **out, struct osm_err *err)
