@@ -102,7 +102,7 @@ static void fg_progress(void *user, const struct osm_task *t)
 }
 
 static struct fg fg_state = {-100};
-const struct osm_runner_opts osm_cli_fg_opts = {fg_event, fg_progress, &fg_state};
+const struct osm_runner_opts osm_cli_fg_opts = {fg_event, fg_progress, &fg_state, 0};
 
 int osm_cli_print_outcome(const struct osm_task *t)
 {

@@ -272,7 +272,7 @@ static int migrate_remote(const char *instance, const struct osm_migration_optio
     FILE *vout = json ? stderr : stdout;
     struct view v = {.out = vout, .tty = isatty(fileno(vout)), .last_pct = -100};
     fprintf(vout, "task %s: migrating %s to %s on %s\n", id, instance, mo->target, osm_api_client_url(c));
-    struct osm_runner_opts fo = {on_event, on_progress, &v};
+    struct osm_runner_opts fo = {on_event, on_progress, &v, 0};
     struct osm_task t;
     if (osm_cli_remote_follow(c, id, 0, &fo, &doc, &err) != 0 || osm_task_from_json(doc, &t, &err) != 0) {
         bar_clear(&v);
@@ -455,7 +455,7 @@ int cmd_migrate(int argc, char **argv)
     FILE *vout = json ? stderr : stdout;
     struct view v = {.out = vout, .tty = isatty(fileno(vout)), .last_pct = -100};
     fprintf(vout, "task %s: migrating %s to %s\n", t.id, t.instance, t.target);
-    struct osm_runner_opts ro = {on_event, on_progress, &v};
+    struct osm_runner_opts ro = {on_event, on_progress, &v, 0};
     int r = osm_runner_run(st, t.id, &ro, &err);
     bar_clear(&v);
     struct osm_task done;

@@ -45,7 +45,7 @@ int cmd_resume(int argc, char **argv)
         printf("resumed 0 tasks (no task store yet)\n");
         return OSM_EXIT_OK;
     }
-    struct osm_runner_opts opts = {on_event, NULL, NULL};
+    struct osm_runner_opts opts = {on_event, NULL, NULL, 0};
     size_t n;
     if (osm_runner_resume_all(st, interrupted_only, &opts, &n, &err) != 0) {
         osm_store_close(st);

@@ -11,9 +11,10 @@
 #include "osm_log.h"
 #include "providers/provider.h"
 
-/* A claim lasts this long unless renewed; every record renews it when half
- * gone. Engines on this host that die are noticed at once (store.c), so the
- * lease only matters across hosts. */
+/* A claim lasts this long unless renewed (osm_runner_opts.lease_seconds
+ * says otherwise); every record renews it when half gone. Engines on this
+ * host that die are noticed at once (store.c), so the lease only matters
+ * across hosts. */
 #define LEASE_SECONDS 300
 
 /* ---- crash injection ---- */
@@ -44,6 +45,7 @@ struct run {
     const struct osm_task_kind *kind;
     const struct osm_runner_opts *opts;
     int64_t lease_until;
+    int64_t lease;             /* seconds */
     int64_t last_progress_write;
     struct osm_step_ctx ctx;
     json_t *notes; /* parsed t.data, for osm_step_note() */
@@ -52,14 +54,14 @@ struct run {
 static int renew_lease(struct run *r, struct osm_err *err)
 {
     int64_t now = osm_store_now();
-    if (r->lease_until - now > LEASE_SECONDS / 2)
+    if (r->lease_until - now > r->lease / 2)
         return 0;
-    int c = osm_store_claim(r->st, r->t.id, osm_store_self_owner(), now + LEASE_SECONDS, err);
+    int c = osm_store_claim(r->st, r->t.id, osm_store_self_owner(), now + r->lease, err);
     if (c < 0)
         return -1;
     if (c == 0)
         return osm_err_set(err, OSM_ECONFLICT, "task %s: another engine took it over (our lease ran out)", r->t.id);
-    r->lease_until = now + LEASE_SECONDS;
+    r->lease_until = now + r->lease;
     return 0;
 }
 
@@ -302,11 +304,14 @@ int osm_runner_run(struct osm_store *st, const char *id, const struct osm_runner
 {
     static const struct osm_runner_opts no_opts;
     const char *self = osm_store_self_owner();
-    int64_t lease_until = osm_store_now() + LEASE_SECONDS;
+    if (!opts)
+        opts = &no_opts;
+    int64_t lease = opts->lease_seconds > 0 ? opts->lease_seconds : LEASE_SECONDS;
+    int64_t lease_until = osm_store_now() + lease;
     int c = osm_store_claim(st, id, self, lease_until, err);
     if (c <= 0)
         return c < 0 ? -1 : 1;
-    struct run r = {.st = st, .opts = opts ? opts : &no_opts, .lease_until = lease_until};
+    struct run r = {.st = st, .opts = opts, .lease_until = lease_until, .lease = lease};
     osm_task_init(&r.t);
     int rc = -1;
     if (osm_store_get_task(st, id, &r.t, err) == 0) {

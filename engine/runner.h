@@ -28,6 +28,9 @@ struct osm_runner_opts {
     void (*on_event)(void *user, const struct osm_task *t, const char *type, const char *message);
     void (*on_progress)(void *user, const struct osm_task *t);
     void *user;
+    /* How long the runner's claim lasts unless renewed, from the first
+     * claim on (0: 300 s). `osmig serve --lease` passes its own. */
+    int64_t lease_seconds;
 };
 
 /* What a step sees. */

@@ -451,7 +451,9 @@ int osm_worker_child(const char *store_location, const char *id, int64_t lease_s
     }
     pthread_t beat;
     int beating = pthread_create(&beat, NULL, child_beat, &c) == 0;
-    struct osm_runner_opts opts = {child_event, child_progress, &c};
+    /* The lease of `serve --lease` from the first claim on, not only from
+     * the heartbeat's first renewal. */
+    struct osm_runner_opts opts = {child_event, child_progress, &c, c.lease};
     int r = osm_runner_run(st, id, &opts, &err);
     pthread_mutex_lock(&c.lock);
     c.done = 1;

@@ -88,6 +88,42 @@ static int count_journal(const char *id, const char *what, const char *result)
     return c;
 }
 
+/* The claim as the store holds it at each event the runner records. */
+struct lease_seen {
+    int64_t longest;   /* the most lease_until - now seen */
+    int events;
+};
+
+static void note_lease(void *user, const struct osm_task *t, const char *type, const char *message)
+{
+    (void)type, (void)message;
+    struct lease_seen *ls = user;
+    struct osm_task cur;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_get_task(st, t->id, &cur, &err) != 0)
+        fail_msg("get: %s", err.msg);
+    if (cur.owner && cur.lease_until - osm_store_now() > ls->longest)
+        ls->longest = cur.lease_until - osm_store_now();
+    ls->events++;
+    osm_task_free(&cur);
+}
+
+static void claim_uses_the_callers_lease_from_the_first_claim(void **state)
+{
+    (void)state;
+    struct osm_task t;
+    submit_files(&t);
+    struct lease_seen ls = {0};
+    struct osm_runner_opts opts = {.on_event = note_lease, .user = &ls, .lease_seconds = 7};
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_runner_run(st, t.id, &opts, &err) != 0)
+        fail_msg("run: %s", err.msg);
+    assert_true(ls.events > 0);
+    assert_true(ls.longest > 0);
+    assert_true(ls.longest <= 7);
+    osm_task_free(&t);
+}
+
 static void task_runs_every_step_to_success(void **state)
 {
     (void)state;
@@ -285,6 +321,7 @@ int main(void)
     kind_files_register();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(task_runs_every_step_to_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(claim_uses_the_callers_lease_from_the_first_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(failure_after_a_change_rolls_back_and_restores_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_rollback_says_what_a_person_must_do, setup, teardown),
         cmocka_unit_test_setup_teardown(failure_before_any_change_ends_failed_without_rollback, setup, teardown),
