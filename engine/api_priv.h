@@ -26,9 +26,16 @@ struct osm_api_server {
     struct MHD_Daemon *daemon;
     int port;
     pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;      /* a connection was given back */
     struct osm_store **pool;       /* idle store connections */
     size_t n_pool;
+    size_t n_open;                 /* connections open, idle or lent */
 };
+
+/* Store connections open at most (each has its own page cache of up to
+ * 32 MiB): with a thread per HTTP connection, more requests than this wait
+ * for one to be given back. */
+#define OSM_API_MAX_STORE_CONNS 32
 
 struct api_qparam {
     char *name, *value;            /* percent-decoded */

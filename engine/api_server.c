@@ -264,14 +264,22 @@ struct osm_store *api_store(struct api_req *rq)
         return rq->st;
     struct osm_api_server *srv = rq->srv;
     pthread_mutex_lock(&srv->pool_lock);
+    while (!srv->n_pool && srv->n_open >= OSM_API_MAX_STORE_CONNS)
+        pthread_cond_wait(&srv->pool_cond, &srv->pool_lock);
     if (srv->n_pool)
         rq->st = srv->pool[--srv->n_pool];
+    else
+        srv->n_open++; /* this request opens one */
     pthread_mutex_unlock(&srv->pool_lock);
     if (rq->st)
         return rq->st;
     struct osm_err err = OSM_ERR_INIT;
     if (osm_store_open_location(srv->cfg.store_location, &rq->st, &err) != 0) {
         rq->st = NULL;
+        pthread_mutex_lock(&srv->pool_lock);
+        srv->n_open--;
+        pthread_cond_signal(&srv->pool_cond);
+        pthread_mutex_unlock(&srv->pool_lock);
         osm_warn("api.store", "request=%s msg=\"%s\"", rq->request_id, err.msg);
         api_fail(rq, 500, "InternalError", NULL, "the task store cannot be opened: %s", err.msg);
         return NULL;
@@ -287,6 +295,7 @@ static void store_return(struct api_req *rq)
     pthread_mutex_lock(&srv->pool_lock);
     srv->pool = osm_xrealloc(srv->pool, (srv->n_pool + 1) * sizeof *srv->pool);
     srv->pool[srv->n_pool++] = rq->st;
+    pthread_cond_signal(&srv->pool_cond);
     pthread_mutex_unlock(&srv->pool_lock);
     rq->st = NULL;
 }
@@ -614,6 +623,7 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     srv->cfg.tls_cert_pem = dup_or_null(cfg->tls_cert_pem);
     srv->cfg.tls_key_pem = dup_or_null(cfg->tls_key_pem);
     pthread_mutex_init(&srv->pool_lock, NULL);
+    pthread_cond_init(&srv->pool_cond, NULL);
 
     /* A request blocks its thread while the store writes (its nonce, its
      * job) and waits for the batch's commit: with a thread of its own per
@@ -674,6 +684,7 @@ void osm_api_stop(struct osm_api_server *srv)
         osm_store_close(srv->pool[i]);
     free(srv->pool);
     pthread_mutex_destroy(&srv->pool_lock);
+    pthread_cond_destroy(&srv->pool_cond);
     free((char *)srv->cfg.host);
     free((char *)srv->cfg.store_location);
     free((char *)srv->cfg.state_dir);
