@@ -123,6 +123,10 @@ void api_tasks_list(struct api_req *rq)
             return;
         }
     }
+    /* A scoped key's tasks are filtered by the query itself, so a page is
+     * full whenever more of them exist (api_in_scope below only confirms). */
+    if (rq->authed && rq->who.scope && rq->who.role != OSM_ROLE_ADMIN)
+        f.instance_pattern = rq->who.scope;
     struct osm_store *st = api_store(rq);
     if (!st)
         return;

@@ -81,6 +81,10 @@ struct osm_task_filter {
     const char *instance;    /* exact instance URI */
     const char *target;
     const char *job_id;
+    /* The instance matches this fnmatch(3) pattern (flags 0: '*' also
+     * matches '/'), as a key's scope: filtered in the query, so that a page
+     * is full whenever more matching tasks exist. */
+    const char *instance_pattern;
     int64_t created_from;    /* created >= (0: unset) */
     int64_t created_to;      /* created <  (0: unset) */
     int64_t after_seq;       /* paging: tasks after this cursor (0: from the first) */

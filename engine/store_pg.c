@@ -986,6 +986,76 @@ static int pg_set_job_stop(struct osm_store *st, const char *id, const char *rea
 
 /* ---- fleet: task queries ---- */
 
+static void regex_literal(struct osm_buf *b, char c)
+{
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (unsigned char)c >= 0x80))
+        osm_buf_addc(b, '\\'); /* a backslash before a non-alphanumeric character: that character */
+    osm_buf_addc(b, c);
+}
+
+/* An fnmatch(3) pattern (flags 0: '*' and '?' also match '/', backslash
+ * escapes, [!...] or [^...] negates) as an anchored PostgreSQL regular
+ * expression, so that a key's scope filters in the query as the API's
+ * fnmatch() would. A '[' without its ']' is a literal, as in fnmatch. */
+static char *fnmatch_regex(const char *pat)
+{
+    struct osm_buf b;
+    osm_buf_init(&b);
+    osm_buf_addc(&b, '^');
+    for (const char *p = pat; *p; p++) {
+        if (*p == '\\') {
+            regex_literal(&b, p[1] ? *++p : '\\');
+        } else if (*p == '*') {
+            osm_buf_adds(&b, ".*");
+        } else if (*p == '?') {
+            osm_buf_addc(&b, '.');
+        } else if (*p == '[') {
+            const char *q = p + 1;
+            if (*q == '!' || *q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']') {
+                if (q[0] == '[' && q[1] == ':' && strstr(q + 2, ":]"))
+                    q = strstr(q + 2, ":]") + 2;
+                else if (q[0] == '\\' && q[1])
+                    q += 2;
+                else
+                    q++;
+            }
+            if (!*q) {
+                regex_literal(&b, '[');
+                continue;
+            }
+            osm_buf_addc(&b, '[');
+            const char *r = p + 1;
+            if (*r == '!' || *r == '^') {
+                osm_buf_addc(&b, '^');
+                r++;
+            }
+            for (; r < q; r++) {
+                if (r[0] == '[' && r[1] == ':') { /* a class, [:alpha:], as is */
+                    const char *e = strstr(r + 2, ":]") + 2;
+                    osm_buf_add(&b, r, (size_t)(e - r));
+                    r = e - 1;
+                } else if (r[0] == '\\' && r + 1 < q) {
+                    regex_literal(&b, *++r);
+                } else if (*r == '\\') {
+                    osm_buf_adds(&b, "\\\\");
+                } else {
+                    osm_buf_addc(&b, *r);
+                }
+            }
+            osm_buf_addc(&b, ']');
+            p = q;
+        } else {
+            regex_literal(&b, *p);
+        }
+    }
+    osm_buf_addc(&b, '$');
+    return osm_buf_detach(&b);
+}
+
 static int pg_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
                           int64_t *next_seq, struct osm_err *err)
 {
@@ -1028,12 +1098,18 @@ static int pg_query_tasks(struct osm_store *st, const struct osm_task_filter *f,
         p_i64(&p, f->created_to);
         osm_buf_addf(&sql, " AND created < $%d::bigint", p.n);
     }
+    char *re = f->instance_pattern ? fnmatch_regex(f->instance_pattern) : NULL;
+    if (re) {
+        p_str(&p, re);
+        osm_buf_addf(&sql, " AND instance ~ $%d", p.n);
+    }
     p_limit(&p, f->limit);
     osm_buf_addf(&sql, " ORDER BY seq LIMIT $%d::bigint", p.n);
     PGresult *r;
     int rc = run(s, sql.s, &p, &r, err, "querying tasks");
     osm_buf_free(&sql);
     osm_buf_free(&states);
+    free(re);
     if (rc != 0)
         return -1;
     size_t rows = (size_t)PQntuples(r);

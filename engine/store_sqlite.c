@@ -6,6 +6,7 @@
  * sq_use_nonce). The schema is versioned:
  * `migrations` below is append-only, each entry runs in one transaction that
  * also bumps schema_version, so a store is always at exactly one version. */
+#include <fnmatch.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ struct cached_stmt {
 
 /* query_tasks builds its SQL from fixed fragments, one text per combination
  * of filters; each text is kept so that its address keys the cache above. */
-#define QUERY_SHAPES 32
+#define QUERY_SHAPES 64
 struct sqlite_store {
     struct osm_store base;
     sqlite3 *db;
@@ -939,7 +940,21 @@ static int sq_set_job_stop(struct osm_store *st, const char *id, const char *rea
 
 /* ---- fleet: task queries ---- */
 
-enum { Q_INSTANCE = 1, Q_TARGET = 2, Q_JOB = 4, Q_FROM = 8, Q_TO = 16 };
+enum { Q_INSTANCE = 1, Q_TARGET = 2, Q_JOB = 4, Q_FROM = 8, Q_TO = 16, Q_PATTERN = 32 };
+
+/* osm_fnmatch(pattern, text): fnmatch(3) with flags 0, as the API matches
+ * a key's scope (SQLite's GLOB differs: no escapes, [^ not [!). */
+static void sql_fnmatch(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *pattern = (const char *)sqlite3_value_text(argv[0]);
+    const char *text = (const char *)sqlite3_value_text(argv[1]);
+    if (!pattern || !text) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_int(ctx, fnmatch(pattern, text, 0) == 0);
+}
 
 /* The SQL of one shape of query (which filters, how many states), built
  * from fixed text only: values are bound. */
@@ -967,6 +982,8 @@ static const char *query_sql(struct sqlite_store *s, unsigned mask, size_t n_sta
         osm_buf_adds(&b, " AND created >= ?6");
     if (mask & Q_TO)
         osm_buf_adds(&b, " AND created < ?7");
+    if (mask & Q_PATTERN)
+        osm_buf_adds(&b, " AND osm_fnmatch(?8, instance)");
     osm_buf_adds(&b, " ORDER BY seq LIMIT ?2");
     *slot = osm_buf_detach(&b);
     return *slot;
@@ -977,7 +994,7 @@ static int query_rows(struct sqlite_store *s, const struct osm_task_filter *f, s
                       size_t *n, size_t *cap, struct osm_err *err)
 {
     unsigned mask = (f->instance ? Q_INSTANCE : 0) | (f->target ? Q_TARGET : 0) | (f->job_id ? Q_JOB : 0) |
-                    (f->created_from ? Q_FROM : 0) | (f->created_to ? Q_TO : 0);
+                    (f->created_from ? Q_FROM : 0) | (f->created_to ? Q_TO : 0) | (f->instance_pattern ? Q_PATTERN : 0);
     sqlite3_stmt *stmt = prepare(s, query_sql(s, mask, f->n_states), err);
     if (!stmt)
         return -1;
@@ -988,6 +1005,7 @@ static int query_rows(struct sqlite_store *s, const struct osm_task_filter *f, s
     bind_text(stmt, 5, f->job_id);
     sqlite3_bind_int64(stmt, 6, f->created_from);
     sqlite3_bind_int64(stmt, 7, f->created_to);
+    bind_text(stmt, 8, f->instance_pattern);
     for (size_t i = 0; i < f->n_states; i++)
         bind_text(stmt, (int)(10 + i), osm_task_state_name((enum osm_task_state)f->states[i]));
     int rc;
@@ -1688,6 +1706,7 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
         goto fail;
     }
     osm_sqlite_fair_busy(s->db, 10000);
+    sqlite3_create_function(s->db, "osm_fnmatch", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_fnmatch, NULL, NULL);
     sqlite3_extended_result_codes(s->db, 1);
     /* journal_mode is the first statement that reads the file: a file that is
      * not a database fails here. Engines that open a new store at the same

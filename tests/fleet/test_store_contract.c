@@ -4,6 +4,7 @@
  * one; the ctest wrapper does that). Each case starts from an empty store:
  * osmig's tables in the database at OSMIG_TEST_PG_URL are emptied or
  * dropped, so never point it at a database whose tasks matter. */
+#include <fnmatch.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,6 +275,58 @@ static void create_job_on_a_busy_instance_fails_whole_naming_both_and_leaves_not
     assert_int_equal(count_jobs(st), 1);
     osm_job_free(&job);
     osm_task_free(&holder);
+    osm_store_close(st);
+}
+
+/* A key's scope (an fnmatch pattern) filters in the query: pages of one are
+ * full and together hold exactly the instances fnmatch() accepts, for
+ * stars, question marks, brackets (negated too), escapes and '/'. */
+static void query_by_instance_pattern_matches_fnmatch_and_fills_pages(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    static const char *const instances[] = {"dir:/srv/web-1", "dir:/srv/web-2", "dir:/srv/db-1", "dir:/srv/web-10",
+                                            "dir:/srv/a*b", "dir:/srv/axb", "dir:/srv/x.y", "dir:/srv/xzy",
+                                            "dir:/other/web-1", "dir:/srv/[w]"};
+    size_t n_inst = sizeof instances / sizeof instances[0];
+    for (size_t i = 0; i < n_inst; i++) {
+        struct osm_task t;
+        task_for(&t, instances[i], "alinux3");
+        if (osm_store_create_task(st, &t, &err) != 0)
+            fail_msg("create %s: %s", instances[i], err.msg);
+        osm_task_free(&t);
+    }
+    static const char *const patterns[] = {"dir:/srv/web-*", "dir:/srv/web-?", "dir:/srv/[wd]*-1", "dir:/srv/[!w]*",
+                                           "dir:/srv/[^wd]*", "dir:/srv/a\\*b", "dir:/srv/x.y", "*web-1",
+                                           "dir:/srv/[[:alpha:]]b-1", "dir:/srv/[w", "dir:/srv/\\[w]", "nothing*"};
+    for (size_t k = 0; k < sizeof patterns / sizeof patterns[0]; k++) {
+        size_t want = 0;
+        for (size_t i = 0; i < n_inst; i++)
+            want += fnmatch(patterns[k], instances[i], 0) == 0;
+        struct osm_task_filter f = {.instance_pattern = patterns[k], .limit = 1};
+        size_t got = 0;
+        for (int pages = 0; pages <= (int)n_inst + 1; pages++) {
+            struct osm_task *tasks;
+            size_t n;
+            int64_t next;
+            if (osm_store_query_tasks(st, &f, &tasks, &n, &next, &err) != 0)
+                fail_msg("query %s: %s", patterns[k], err.msg);
+            if (next)
+                assert_int_equal(n, 1); /* a page before the last is full */
+            for (size_t i = 0; i < n; i++) {
+                if (fnmatch(patterns[k], tasks[i].instance, 0) != 0)
+                    fail_msg("pattern %s: %s is not a match", patterns[k], tasks[i].instance);
+                got++;
+            }
+            osm_task_list_free(tasks, n);
+            if (!next)
+                break;
+            f.after_seq = next;
+        }
+        if (got != want)
+            fail_msg("pattern %s: %zu tasks, fnmatch accepts %zu", patterns[k], got, want);
+    }
     osm_store_close(st);
 }
 
@@ -1124,6 +1177,7 @@ static void sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_ta
     CASE(create_job_with_a_known_client_token_returns_that_job_and_writes_nothing),              \
     CASE(create_job_on_a_busy_instance_fails_whole_naming_both_and_leaves_nothing),              \
     CASE(query_pages_by_seq_under_filters_with_no_row_twice_and_none_missed),                    \
+    CASE(query_by_instance_pattern_matches_fnmatch_and_fills_pages),                             \
     CASE(count_tasks_counts_by_state_per_job_and_overall),                                       \
     CASE(list_waiting_gives_exactly_the_submitted_and_scheduled_tasks),                          \
     CASE(claim_waiting_respects_max_running_and_skips_claimed_tasks),                            \
