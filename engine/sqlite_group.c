@@ -279,20 +279,23 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         g->checkpointing = 1;
         conn->wal_frames = 0;
         pthread_mutex_unlock(&g->mu);
-        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int log = -1, copied = -2;
+        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
         pthread_mutex_lock(&g->mu);
-        g->ckpt_cv = &self.cv;
-        while (g->busy)
-            pthread_cond_wait(&self.cv, &g->mu);
-        g->ckpt_cv = NULL;
-        g->busy = 1;
-        pthread_mutex_unlock(&g->mu);
-        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        pthread_mutex_lock(&g->mu);
-        g->busy = 0;
+        if (log != copied) { /* batches appended meanwhile: the rest while none writes */
+            g->ckpt_cv = &self.cv;
+            while (g->busy)
+                pthread_cond_wait(&self.cv, &g->mu);
+            g->ckpt_cv = NULL;
+            g->busy = 1;
+            pthread_mutex_unlock(&g->mu);
+            sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            pthread_mutex_lock(&g->mu);
+            g->busy = 0;
+            if (g->head)
+                pthread_cond_signal(&g->head->cv);
+        }
         g->checkpointing = 0;
-        if (g->head)
-            pthread_cond_signal(&g->head->cv);
     }
     pthread_mutex_unlock(&g->mu);
     pthread_cond_destroy(&self.cv);
