@@ -137,6 +137,47 @@ int osm_cli_run_task(struct osm_store *st, const char *id, struct osm_err *err)
     return status;
 }
 
+static int final_status(const struct osm_task *t, int printed_status, int want)
+{
+    if (want < 0)
+        return printed_status;
+    return (int)t->state == want ? OSM_EXIT_OK : OSM_EXIT_ERROR;
+}
+
+int osm_cli_act_and_run(int argc, char **argv, const char *usage, const char *action,
+                        int (*request)(struct osm_store *st, const char *id, struct osm_err *err), int want)
+{
+    struct osm_task_args a;
+    int rc = osm_task_args_parse_remote(argc, argv, 1, usage, &a);
+    if (rc)
+        return rc == 1 ? OSM_EXIT_OK : rc;
+    if (a.json)
+        return osm_cli_usage("%s shows its progress as lines; `osmig task show ID --json` gives the result", action);
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task t;
+    if (a.server) {
+        if (osm_cli_remote_act_and_follow(&a, action, &t, &err) != 0)
+            return osm_cli_fail(&err);
+        int status = final_status(&t, osm_cli_print_outcome(&t), want);
+        osm_task_free(&t);
+        return status;
+    }
+    struct osm_store *st;
+    if (osm_cli_open_store(a.state_dir, 1, &st, &err) != 0)
+        return osm_cli_fail(&err);
+    int status;
+    if (request(st, a.id, &err) != 0) {
+        status = osm_cli_fail(&err);
+    } else if ((status = osm_cli_run_task(st, a.id, &err)) < 0) {
+        status = osm_cli_fail(&err);
+    } else if (want >= 0 && osm_store_get_task(st, a.id, &t, &err) == 0) {
+        status = final_status(&t, status, want);
+        osm_task_free(&t);
+    }
+    osm_store_close(st);
+    return status;
+}
+
 /* ---- showing ---- */
 
 static json_t *str_or_null(const char *s)

@@ -91,6 +91,12 @@ json_t *osm_cli_remote_action(struct osm_api_client *c, const char *id, const ch
  * foreground lines until it ends or waits; *final is the task then. */
 int osm_cli_remote_act_and_follow(const struct osm_task_args *a, const char *action, struct osm_task *final,
                                   struct osm_err *err);
+/* `osmig retry|rollback ID`: the whole command. Locally `request` asks for
+ * the action in the store and the task then runs here; with --server the
+ * server runs it and this follows it. Exit 0 when the task ends in state
+ * `want` (with want < 0: when it succeeded or waits), 1 otherwise. */
+int osm_cli_act_and_run(int argc, char **argv, const char *usage, const char *action,
+                        int (*request)(struct osm_store *st, const char *id, struct osm_err *err), int want);
 /* The runner's foreground event and progress lines (osm_cli_run_task's). */
 extern const struct osm_runner_opts osm_cli_fg_opts;
 #endif

@@ -25,17 +25,6 @@ static const char plan_usage[] =
     "  Compute the full migration transaction and write it as JSON to FILE\n"
     "  (default: standard output). A plan with inhibitors is written too.\n";
 
-struct strlist {
-    const char **v;
-    size_t n;
-};
-
-static void push(struct strlist *l, const char *s)
-{
-    l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-    l->v[l->n++] = s;
-}
-
 /* Windows: prechecks and the upgrade path (hops); the "plan" of a Windows
  * migration is that report (media and transit disk come at migration). */
 static int assess_windows(struct osm_instance *inst, const struct osm_facts *facts, const char *target, int json,
@@ -84,16 +73,16 @@ static int run(int argc, char **argv, int is_plan)
     };
     const char *target = NULL, *output = NULL;
     int json = 0;
-    struct strlist matrix = {0}, events = {0}, repos = {0};
+    struct osm_cli_list matrix = {0}, events = {0}, repos = {0};
     optind = 1;
     int c, rc = OSM_EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
         case 't': target = optarg; break;
         case 'j': json = 1; break;
-        case 'm': push(&matrix, optarg); break;
-        case 'e': push(&events, optarg); break;
-        case 'r': push(&repos, optarg); break;
+        case 'm': osm_cli_list_push(&matrix, optarg); break;
+        case 'e': osm_cli_list_push(&events, optarg); break;
+        case 'r': osm_cli_list_push(&repos, optarg); break;
         case 'o':
             if (!is_plan) {
                 fputs(usage, stderr);

@@ -34,17 +34,6 @@ static const char usage_text[] =
     "  3 when prechecks or inhibitors stopped it before any change, 1 otherwise.\n"
     "  With --server the server migrates INSTANCE (named as the server sees it).\n";
 
-struct strlist {
-    const char **v;
-    size_t n;
-};
-
-static void push(struct strlist *l, const char *s)
-{
-    l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-    l->v[l->n++] = s;
-}
-
 /* What the user sees while the task runs. */
 struct view {
     FILE *out;
@@ -237,7 +226,7 @@ static void print_remote_summary(FILE *f, const struct osm_task *t, const char *
     fprintf(f, "  history: osmig task show %s --server %s\n", t->id, server);
 }
 
-static int migrate_remote(const char *instance, const struct osm_migration_options *mo, const struct strlist *repos,
+static int migrate_remote(const char *instance, const struct osm_migration_options *mo, const struct osm_cli_list *repos,
                           const struct remote_opts *ro, int json)
 {
     struct osm_err err = OSM_ERR_INIT;
@@ -318,7 +307,7 @@ int cmd_migrate(int argc, char **argv)
     struct remote_opts rem = {0};
     int local_only = 0; /* an option that names something on this host */
     struct osm_migration_options mo = {0};
-    struct strlist matrix = {0}, events = {0}, repos = {0};
+    struct osm_cli_list matrix = {0}, events = {0}, repos = {0};
     int yes = 0, json = 0, rc = OSM_EXIT_USAGE, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "hy", opts, NULL)) != -1) {
@@ -326,14 +315,14 @@ int cmd_migrate(int argc, char **argv)
         case 't': mo.target = optarg; break;
         case 'y': yes = 1; break;
         case 'n': mo.no_signature_check = 1; break;
-        case 'm': push(&matrix, optarg); local_only = 1; break;
-        case 'e': push(&events, optarg); local_only = 1; break;
+        case 'm': osm_cli_list_push(&matrix, optarg); local_only = 1; break;
+        case 'e': osm_cli_list_push(&events, optarg); local_only = 1; break;
         case 'r':
             if (!strchr(optarg, '=')) {
                 rc = osm_cli_usage("--repo takes ID=URL, not '%s'", optarg);
                 goto out;
             }
-            push(&repos, optarg);
+            osm_cli_list_push(&repos, optarg);
             break;
         case 's': mo.snapshot_store = optarg; local_only = 1; break;
         case 'd': mo.state_dir = optarg; local_only = 1; break;

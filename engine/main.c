@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "os_migration.h"
+#include "osm_buf.h"
 #include "osm_cli.h"
 #include "osm_log.h"
 
@@ -55,6 +56,12 @@ int osm_cli_usage(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return OSM_EXIT_USAGE;
+}
+
+void osm_cli_list_push(struct osm_cli_list *l, const char *s)
+{
+    l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = s;
 }
 
 int main(int argc, char **argv)

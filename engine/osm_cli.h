@@ -5,6 +5,8 @@
 #ifndef OSM_CLI_H
 #define OSM_CLI_H
 
+#include <stddef.h>
+
 #include "osm_error.h"
 
 #define OSM_EXIT_OK 0
@@ -32,5 +34,13 @@ int cmd_key(int argc, char **argv);
 int osm_cli_fail(const struct osm_err *err);
 /* Print a usage error and return 2. */
 __attribute__((format(printf, 1, 2))) int osm_cli_usage(const char *fmt, ...);
+
+/* The values of a repeatable option (--matrix, --events, --repo), in order;
+ * the strings are argv's, only the array is owned. */
+struct osm_cli_list {
+    const char **v;
+    size_t n;
+};
+void osm_cli_list_push(struct osm_cli_list *l, const char *s);
 
 #endif
