@@ -178,16 +178,12 @@ done
 if [ "$instr" = 1 ] && [ "$have_osmig" = 1 ]; then
   command -v valgrind >/dev/null || { echo "bench/plan.sh: -i needs valgrind (Debian package 'valgrind')" >&2; exit 1; }
   echo "== osmig instructions (callgrind, all threads)"
-  # A cold plan forks children that write the metadata caches and the
-  # subset: callgrind follows them, and zeroing a child's counts where it
-  # starts leaves its own work, which the sum adds to the parent's.
   count_instr() {  # MODE CACHEDIR
-    env OSMIG_CACHE_DIR="$2" valgrind --tool=callgrind --zero-before=write_caches --zero-before=subset_child \
-      --callgrind-out-file="$work/callgrind.$1.%p" "$osmig" plan \
+    env OSMIG_CACHE_DIR="$2" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$1" "$osmig" plan \
       "dir:$root" --to cs9 --matrix "$matrix" --repo "cs9-baseos=file://$baseos" \
       --repo "cs9-appstream=file://$appstream" -o "$work/plan-$1.json" 2>&1 |
       sed -n 's/.*Collected : \([0-9]*\).*/\1/p' |
-      awk -v m="$1" '{ s += $1; n++ } END { printf "   %-5s osmig %8.3f G instructions (%d process%s)\n", m, s / 1e9, n, n == 1 ? "" : "es" }'
+      awk -v m="$1" '{ printf "   %-5s osmig %8.3f G instructions\n", m, $1 / 1e9 }'
   }
   count_instr cold "$work/instr-cold"
   count_instr warm "$work/warm-osmig"

@@ -166,12 +166,10 @@ static int load_full(struct osm_plan *plan, const struct osm_plan_opts *o, struc
     for (size_t i = 0; i < plan->n_repos; i++) {
         struct osm_plan_repo *r = &plan->repos[i];
         struct osm_repo_src src = {r->id, r->baseurl};
-        if (osm_repomd_load(pool, &src, o->cache_dir, 0, plan->parsed, &r->repo, err) != 0)
+        if (osm_repomd_load(pool, &src, o->cache_dir, 0, &r->repo, err) != 0)
             return -1;
         r->repo->appdata = r;
     }
-    /* Before file provides change the repos: the caches hold them as parsed. */
-    osm_repomd_batch_write(plan->parsed);
     if (needs_filelists(pool)) {
         osm_info("plan.filelists", "reason=unprovided-file-dependencies");
         for (size_t i = 0; i < plan->n_repos; i++) {
@@ -216,7 +214,7 @@ static int load_repos(struct osm_plan *plan, const struct osm_plan_opts *o, cons
     struct osm_repo_src *srcs = osm_xcalloc(plan->n_repos + 1, sizeof *srcs);
     for (size_t i = 0; i < plan->n_repos; i++)
         srcs[i] = (struct osm_repo_src){plan->repos[i].id, plan->repos[i].baseurl};
-    int prepared = osm_repomd_prepare(srcs, plan->n_repos, o->cache_dir, &plan->parsed, err);
+    int prepared = osm_repomd_prepare(srcs, plan->n_repos, o->cache_dir, err);
     free(srcs);
     if (prepared != 0)
         return -1;
@@ -429,61 +427,28 @@ static size_t asked_names(const struct osm_plan *plan, const struct osm_event_re
     return n;
 }
 
-/* The names' ids and the plan's repos, for the subset. */
-static Id *subset_names(Pool *pool, char **names, size_t n_names, size_t *n_ids)
+/* Keep the part of the targets this plan reached for the next plan. */
+static void write_subset(struct osm_plan *plan, const struct osm_plan_opts *o, char **names, size_t n_names)
 {
+    Pool *pool = plan->sys->pool;
     Id *ids = osm_xcalloc(n_names + 1, sizeof *ids);
-    *n_ids = 0;
+    size_t n_ids = 0;
     for (size_t i = 0; i < n_names; i++)
-        if ((ids[*n_ids] = pool_str2id(pool, names[i], 0)) != 0)
-            (*n_ids)++;
-    return ids;
-}
-
-static Repo **plan_repos(const struct osm_plan *plan)
-{
-    Repo **repos = osm_xcalloc(plan->n_repos + 1, sizeof *repos);
-    for (size_t i = 0; i < plan->n_repos; i++)
-        repos[i] = plan->repos[i].repo;
-    return repos;
-}
-
-/* Keep the part of the targets this plan reaches for the next plan: a child
- * process writes it while this one solves (the write costs a cold plan
- * about as much as the solve and its output). Call before anything
- * changes the pool for the solve. */
-static void begin_subset(struct osm_plan *plan, const struct osm_plan_opts *o, char **names, size_t n_names)
-{
-    size_t n_ids;
-    Id *ids = subset_names(plan->sys->pool, names, n_names, &n_ids);
-    Repo **repos = plan_repos(plan);
-    plan->subset_writer =
-        osm_subset_write_begin(plan->sys->pool, repos, plan->n_repos, ids, n_ids, o->cache_dir, plan->subset_key);
-    free(repos);
-    free(ids);
-}
-
-/* Hand the writer what the plan uses; without a writer, write the subset
- * here (this cuts the pool's repos down to it). */
-static void end_subset(struct osm_plan *plan, const struct osm_plan_opts *o, char **names, size_t n_names)
-{
+        if ((ids[n_ids] = pool_str2id(pool, names[i], 0)) != 0)
+            n_ids++;
     Id *keep = osm_xcalloc(2 * plan->n_actions + 1, sizeof *keep);
     for (size_t i = 0; i < plan->n_actions; i++) {
         keep[2 * i] = plan->actions[i].from;
         keep[2 * i + 1] = plan->actions[i].to;
     }
-    if (plan->subset_writer) {
-        osm_subset_write_commit(plan->subset_writer, keep, 2 * plan->n_actions);
-    } else {
-        size_t n_ids;
-        Id *ids = subset_names(plan->sys->pool, names, n_names, &n_ids);
-        Repo **repos = plan_repos(plan);
-        osm_subset_write(plan->sys->pool, repos, plan->n_repos, ids, n_ids, keep, 2 * plan->n_actions, o->cache_dir,
-                         plan->subset_key);
-        free(repos);
-        free(ids);
-    }
+    Repo **repos = osm_xcalloc(plan->n_repos + 1, sizeof *repos);
+    for (size_t i = 0; i < plan->n_repos; i++)
+        repos[i] = plan->repos[i].repo;
+    osm_subset_write(pool, repos, plan->n_repos, ids, n_ids, keep, 2 * plan->n_actions, o->cache_dir,
+                     plan->subset_key);
+    free(repos);
     free(keep);
+    free(ids);
 }
 
 /* Release package: the source's goes, the target's comes. */
@@ -761,8 +726,6 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     if (load_repos(plan, o, (const char *const *)names, n_names, err) != 0)
         goto out;
     Pool *pool = sys->pool; /* whatprovides is ready: load_repos prepared it */
-    if (plan->subset_key[0] && !plan->subset_hit)
-        begin_subset(plan, o, names, n_names);
     apply_events(plan, &res, &job, &why);
     release_jobs(plan, &job, &why);
     orphan_jobs(plan, &job, &why);
@@ -787,7 +750,7 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     sizes(plan);
     osm_plan_check_actions(plan);
     if (plan->subset_key[0] && !plan->subset_hit)
-        end_subset(plan, o, names, n_names);
+        write_subset(plan, o, names, n_names);
     rc = 0;
 out:
     for (size_t i = 0; i < n_names; i++)
@@ -802,9 +765,6 @@ out:
 
 void osm_plan_free(struct osm_plan *plan)
 {
-    /* The caches of this run's metadata are complete before the plan goes. */
-    osm_repomd_batch_finish(plan->parsed);
-    osm_subset_write_wait(plan->subset_writer);
     for (size_t i = 0; i < plan->n_actions; i++)
         free(plan->actions[i].reason);
     free(plan->actions);

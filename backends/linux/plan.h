@@ -67,9 +67,6 @@ struct osm_plan_repo {
     Repo *repo;
 };
 
-struct osm_repomd_batch;  /* repomd.h */
-struct osm_subset_writer; /* plansubset.h */
-
 struct osm_plan {
     const struct osm_linux_system *sys;
     struct osm_matrix matrix;
@@ -89,8 +86,6 @@ struct osm_plan {
     Map considered;                             /* pool->considered while streams hide packages */
     char subset_key[65];                        /* "" when no subset cache is used */
     int subset_hit;                             /* the targets came from the subset cache */
-    struct osm_repomd_batch *parsed;            /* metadata parsed this run, its cache files being written */
-    struct osm_subset_writer *subset_writer;    /* the child writing the subset (plansubset.h), or NULL */
 };
 
 /* Fails (exit 1) only on errors: unknown target, unreadable matrix, events

@@ -4,12 +4,6 @@
 #include <solv/bitmap.h>
 #include <solv/knownid.h>
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <solv/repodata.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,76 +228,6 @@ static void cut(Pool *pool, Repo *repo, const Map *in)
     }
 }
 
-/* Cut `repos` down to `in`, record the file provides the subset needs
- * (loading it then skips the search through its file lists) and write each
- * repo's file under a temporary name: tmps[i], NULL when not written.
- * Returns how many packages the subset keeps. */
-static int cut_and_write(Pool *pool, Repo **repos, size_t n, const Map *in, const char *cache_root, const char *key,
-                         char **tmps)
-{
-    int kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        cut(pool, repos[i], in);
-        kept += repos[i]->nsolvables;
-    }
-    Queue added;
-    queue_init(&added);
-    pool_addfileprovides_queue(pool, &added, NULL);
-    pool_createwhatprovides(pool);
-    char *dir = osm_path_join(cache_root, "subsets");
-    int rc = osm_mkdir_p(dir, 0755, NULL);
-    for (size_t i = 0; i < n; i++) {
-        tmps[i] = NULL;
-        if (rc != 0)
-            continue;
-        /* The main repodata (as libdnf does): a new one would have to
-         * cover the solvables too. */
-        Repodata *data = repos[i]->nrepodata > 1 ? repo_id2repodata(repos[i], 1) : repo_add_repodata(repos[i], 0);
-        repodata_set_idarray(data, SOLVID_META, REPOSITORY_ADDEDFILEPROVIDES, &added);
-        repodata_internalize(data);
-        char *path = subset_path(cache_root, key, i);
-        tmps[i] = osm_solvcache_write_temp(repos[i], path);
-        free(path);
-    }
-    queue_free(&added);
-    free(dir);
-    return kept;
-}
-
-/* Rename the files written when every kept solvable is in the reach (and
- * every file was written), else remove them. */
-static int commit(Pool *pool, const Map *in, const Id *keep, size_t n_keep, size_t n, char **tmps,
-                  const char *cache_root, const char *key, int kept)
-{
-    int ok = 1;
-    for (size_t i = 0; i < n_keep && ok; i++)
-        if (keep[i] && !MAPTST(in, keep[i])) {
-            /* A hole in the reach: never cache a subset that would plan differently. */
-            osm_warn("plan.subset.incomplete", "package=%s", pool_solvid2str(pool, keep[i]));
-            ok = 0;
-        }
-    for (size_t i = 0; i < n; i++)
-        ok &= tmps[i] != NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (!tmps[i])
-            continue;
-        char *path = subset_path(cache_root, key, i);
-        if (ok)
-            ok = osm_solvcache_commit(tmps[i], path) == 0;
-        else
-            unlink(tmps[i]);
-        free(path);
-        free(tmps[i]);
-    }
-    if (!ok)
-        return -1;
-    char *dir = osm_path_join(cache_root, "subsets");
-    prune_old(dir);
-    free(dir);
-    osm_debug("plan.subset.write", "key=%.16s packages=%d", key, kept);
-    return 0;
-}
-
 int osm_subset_write(Pool *pool, Repo **repos, size_t n, const Id *names, size_t n_names, const Id *keep,
                      size_t n_keep, const char *cache_root, const char *key)
 {
@@ -311,132 +235,39 @@ int osm_subset_write(Pool *pool, Repo **repos, size_t n, const Id *names, size_t
     reach(pool, names, n_names, &in);
     for (size_t i = 0; i < n_keep; i++)
         if (keep[i] && !MAPTST(&in, keep[i])) {
+            /* A hole in the reach: never cache a subset that would plan differently. */
             osm_warn("plan.subset.incomplete", "package=%s", pool_solvid2str(pool, keep[i]));
             map_free(&in);
             return -1;
         }
-    char **tmps = osm_xcalloc(n + 1, sizeof *tmps);
-    int kept = cut_and_write(pool, repos, n, &in, cache_root, key, tmps);
-    int rc = commit(pool, &in, keep, n_keep, n, tmps, cache_root, key, kept);
-    free(tmps);
+    int kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        cut(pool, repos[i], &in);
+        kept += repos[i]->nsolvables;
+    }
     map_free(&in);
+    /* Record the file provides the subset needs: loading it then skips the
+     * search through its file lists. */
+    Queue added;
+    queue_init(&added);
+    pool_addfileprovides_queue(pool, &added, NULL);
+    pool_createwhatprovides(pool);
+    char *dir = osm_path_join(cache_root, "subsets");
+    int rc = osm_mkdir_p(dir, 0755, NULL);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        /* The main repodata (as libdnf does): a new one would have to
+         * cover the solvables too. */
+        Repodata *data = repos[i]->nrepodata > 1 ? repo_id2repodata(repos[i], 1) : repo_add_repodata(repos[i], 0);
+        repodata_set_idarray(data, SOLVID_META, REPOSITORY_ADDEDFILEPROVIDES, &added);
+        repodata_internalize(data);
+        char *path = subset_path(cache_root, key, i);
+        osm_solvcache_write(repos[i], path);
+        free(path);
+    }
+    queue_free(&added);
+    if (rc == 0)
+        prune_old(dir);
+    free(dir);
+    osm_debug("plan.subset.write", "key=%.16s packages=%d", key, kept);
     return rc;
-}
-
-struct osm_subset_writer {
-    pid_t pid;
-    int fd; /* the kept solvables go to the child here; -1 once sent */
-};
-
-/* Read exactly `len` bytes; 0 when all came. */
-static int read_all(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len) {
-        ssize_t r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
-/* bench/plan.sh -i names this function: the forked child starts here. */
-__attribute__((noinline)) static void subset_child(int fd, Pool *pool, Repo **repos, size_t n, const Id *names, size_t n_names, const char *cache_root,
-                  const char *key)
-{
-    Map in;
-    reach(pool, names, n_names, &in);
-    char **tmps = osm_xcalloc(n + 1, sizeof *tmps);
-    int kept = cut_and_write(pool, repos, n, &in, cache_root, key, tmps);
-    /* The plan's solvables, once it has them; nothing (the plan failed):
-     * write nothing. */
-    size_t n_keep = 0;
-    Id *keep = NULL;
-    int ok = read_all(fd, &n_keep, sizeof n_keep) == 0 && n_keep < (size_t)1 << 28;
-    if (ok) {
-        keep = osm_xcalloc(n_keep + 1, sizeof *keep);
-        ok = read_all(fd, keep, n_keep * sizeof *keep) == 0;
-    }
-    if (ok) {
-        commit(pool, &in, keep, n_keep, n, tmps, cache_root, key, kept);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            if (tmps[i])
-                unlink(tmps[i]);
-    }
-}
-
-struct osm_subset_writer *osm_subset_write_begin(Pool *pool, Repo **repos, size_t n, const Id *names, size_t n_names,
-                                                 const char *cache_root, const char *key)
-{
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return NULL;
-    pid_t pid = osm_solvcache_fork();
-    if (pid == 0) {
-        close(fds[1]);
-        subset_child(fds[0], pool, repos, n, names, n_names, cache_root, key);
-        _exit(0);
-    }
-    close(fds[0]);
-    if (pid < 0) {
-        close(fds[1]);
-        return NULL;
-    }
-    struct osm_subset_writer *w = osm_xcalloc(1, sizeof *w);
-    w->pid = pid;
-    w->fd = fds[1];
-    return w;
-}
-
-void osm_subset_write_commit(struct osm_subset_writer *w, const Id *keep, size_t n_keep)
-{
-    if (!w || w->fd < 0)
-        return;
-    /* A pipe that closed early (the child died) fails the writes: the child
-     * has then written nothing under the final names. */
-    sigset_t pipe_set, old;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    const char *p = (const char *)&n_keep;
-    size_t len = sizeof n_keep;
-    for (int part = 0; part < 2; part++) {
-        while (len) {
-            ssize_t r = write(w->fd, p, len);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            p += r;
-            len -= (size_t)r;
-        }
-        if (len)
-            break;
-        p = (const char *)keep;
-        len = n_keep * sizeof *keep;
-    }
-    close(w->fd);
-    w->fd = -1;
-    /* Discard a SIGPIPE raised here before restoring the mask. */
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
-        ;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-void osm_subset_write_wait(struct osm_subset_writer *w)
-{
-    if (!w)
-        return;
-    if (w->fd >= 0)
-        close(w->fd);
-    int status;
-    while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    free(w);
 }

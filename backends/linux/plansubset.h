@@ -16,10 +16,7 @@
  * The key covers what the reach depends on: the format, libsolv's version,
  * the installed set, every repository's metadata checksums, and the names.
  * The files also record the file provides they need, so loading them skips
- * libsolv's file list search. The newest 128 files are kept. A plan writes
- * its subset in a child process while it solves (osm_subset_write_begin):
- * the files get their names only once the plan's solvables are known to be
- * in the reach, so a plan killed or failed meanwhile leaves none. Bump the
+ * libsolv's file list search. The newest 128 files are kept. Bump the
  * format line of the key when the reach changes. OSMIG_PLAN_SUBSET=0 turns
  * the cache off. */
 #ifndef OSM_PLANSUBSET_H
@@ -49,18 +46,5 @@ int osm_subset_load(Pool *pool, const char *cache_root, const char *key, const c
  * afterwards (whatprovides is recreated). */
 int osm_subset_write(Pool *pool, Repo **repos, size_t n, const Id *names, size_t n_names, const Id *keep,
                      size_t n_keep, const char *cache_root, const char *key);
-
-/* The same, beside the plan: a child process (forked: call it while no
- * other thread runs) computes the reach in its copy of the pool and writes
- * the files under temporary names while the plan solves; commit hands it
- * the plan's solvables, and it renames the files when they are all in the
- * reach. Without a commit it writes nothing. NULL when no child could
- * start (then call osm_subset_write). The caller's pool is not changed. */
-struct osm_subset_writer;
-struct osm_subset_writer *osm_subset_write_begin(Pool *pool, Repo **repos, size_t n, const Id *names, size_t n_names,
-                                                 const char *cache_root, const char *key);
-void osm_subset_write_commit(struct osm_subset_writer *w, const Id *keep, size_t n_keep);
-/* Wait for the child and free `w` (NULL: no-op). */
-void osm_subset_write_wait(struct osm_subset_writer *w);
 
 #endif

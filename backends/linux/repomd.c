@@ -7,21 +7,17 @@
  * therefore lays all repositories' parse work on one line, cuts it into one
  * segment per online CPU (repomd_slices.h), and runs one worker per segment:
  * a repository that spans a cut is parsed as slices (by decompressed offset,
- * each slice in its own pool); every slice, and every repository parsed
- * whole, is left as a .solv in memory (a batch). The plan's pool loads the
- * batch in order (osm_repomd_load), so package order, and so every plan, are
- * those of a whole parse (tests/linux/slices_same_plan.py); then a child
- * process writes the cache files from the loaded repos while the plan goes
- * on, and the plan waits for it before it ends (osm_repomd_batch_finish).
- * Merging the slices into a pool of their own, writing the file and reading
- * it back into the plan's pool (the way before) cost a cold CentOS Stream 9
- * plan 1.3 G instructions (0.4 + 0.4 + 0.5), the read back serial; loading
- * the batch costs 0.5 G, and the write runs beside the plan.
+ * each slice in its own pool, the later ones written as .solv into memory),
+ * then the worker of its first slice loads the others in order behind it and
+ * writes the repository's one cache file as before; package order, and so
+ * every plan, are those of a whole parse (tests/linux/slices_same_plan.py).
  * A slice that fails to parse, or slices that miss packages, make that
  * repository parse whole, which gives the error of the whole file.
  * Workers: the online CPUs; OSMIG_PARSE_SLICES=1 keeps one thread per
- * repository (each writing its cache file, which the plan reads), N > 1
- * forces N workers and slices even for small metadata. */
+ * repository, N > 1 forces N workers and slices even for small metadata.
+ * Cost: a cold CentOS Stream 9 plan takes 9.5 G instructions instead of
+ * 8.5 G unsliced, but its longest chain on 2 cores drops by about a fifth
+ * (8.8 G before the gzip stream was read without its CRC). */
 #include "repomd.h"
 
 #include <solv/chksum.h>
@@ -37,8 +33,6 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,49 +304,6 @@ static int parse_into(Repo *repo, const struct osm_repo_src *src, const char *pa
     return 0;
 }
 
-/* Repositories parsed into memory by osm_repomd_prepare(): the plan loads
- * them from there, and a child process writes their cache files from the
- * plan's pool beside the plan (merging a cut repository's slices into a pool
- * of its own costs as much as loading it once more, and the memory of a
- * second pool). */
-struct batch_repo {
-    char *id, *baseurl, *solv;
-    char **blobs; /* freed once loaded */
-    size_t *blob_len;
-    int n;
-    Repo *repo; /* where osm_repomd_load() put it */
-};
-
-struct osm_repomd_batch {
-    struct batch_repo *repos;
-    size_t n;
-    pid_t writer; /* 0: none */
-};
-
-/* Add a repository's blobs, in order, to `repo`; 0 when all loaded. */
-static int add_blobs(Repo *repo, const struct batch_repo *b)
-{
-    for (int k = 0; k < b->n; k++) {
-        FILE *mem = fmemopen(b->blobs[k], b->blob_len[k], "r");
-        int r = mem ? repo_add_solv(repo, mem, 0) : -1;
-        if (mem)
-            fclose(mem);
-        if (r != 0)
-            return -1;
-    }
-    return 0;
-}
-
-static struct batch_repo *batch_find(struct osm_repomd_batch *batch, const struct osm_repo_src *src, const char *solv)
-{
-    for (size_t i = 0; batch && i < batch->n; i++) {
-        struct batch_repo *b = &batch->repos[i];
-        if (strcmp(b->id, src->id) == 0 && strcmp(b->baseurl, src->baseurl) == 0 && strcmp(b->solv, solv) == 0)
-            return b;
-    }
-    return NULL;
-}
-
 enum load_mode {
     LOAD_PRIMARY,    /* load primary (from the cache, else parse and cache) */
     LOAD_FILELISTS,  /* add filelists to a repo loaded before */
@@ -360,7 +311,7 @@ enum load_mode {
 };
 
 static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
-                enum load_mode mode, struct osm_repomd_batch *batch, struct osm_err *err)
+                enum load_mode mode, struct osm_err *err)
 {
     char *dir = repo_cache_dir(src, cache_root);
     struct md_set md = {0};
@@ -383,16 +334,6 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
         goto out;
     }
     if (mode != LOAD_FILELISTS) {
-        struct batch_repo *b = mode == LOAD_PRIMARY ? batch_find(batch, src, solv) : NULL;
-        if (b && b->blobs && !b->repo) {
-            if (add_blobs(repo, b) == 0) {
-                b->repo = repo;
-                osm_debug("repo.parsed", "repo=%s packages=%d", src->id, repo->nsolvables);
-                rc = 0;
-                goto out;
-            }
-            repo_empty(repo, 1);
-        }
         if (mode == LOAD_PRIMARY && osm_solvcache_read(repo, solv) == 0) {
             osm_debug("repo.cache", "repo=%s hit=1 packages=%d", src->id, repo->nsolvables);
             rc = 0;
@@ -445,12 +386,13 @@ struct prep {
     double size;
     int rc;
     struct osm_err err;
-    /* slices (a repository parsed whole is one slice) */
+    /* slices */
     int n_slices, n_done, failed;
     long counted; /* packages the slices hold */
-    char **blobs; /* each slice's .solv in memory, as the cache keeps it */
+    char **blobs; /* .solv of slices 1.. in memory */
     size_t *blob_len;
-    int ready;    /* the blobs hold the whole repository, in order */
+    Pool *pool0; /* slice 0, parsed into the repository that is written */
+    Repo *repo0;
     pthread_mutex_t lock;
     pthread_cond_t cond;
 };
@@ -530,7 +472,8 @@ static int prepare_whole(struct prep *p)
     return rc;
 }
 
-/* Parse one slice and leave its .solv in memory. */
+/* Parse one slice; slice 0 keeps its pool for the merge, the others leave
+ * their .solv in memory. */
 static void run_slice(struct prep *p, const struct osm_slice *sl)
 {
     Pool *pool = pool_create();
@@ -543,9 +486,12 @@ static void run_slice(struct prep *p, const struct osm_slice *sl)
     FILE *in = fp ? osm_slice_open(fp, sl->lo, sl->hi) : NULL;
     if (in && parse_filtered(repo, in) == 0) {
         repo_internalize(repo);
-        FILE *mem = open_memstream(&blob, &len);
-        ok = mem && osm_solvcache_write_fp(repo, mem) == 0;
-        ok &= mem && fclose(mem) == 0;
+        ok = 1;
+        if (sl->index > 0) {
+            FILE *mem = open_memstream(&blob, &len);
+            ok = mem && repo_write(repo, mem) == 0;
+            ok &= mem && fclose(mem) == 0;
+        }
     }
     if (!ok)
         osm_debug("repo.slice_failed", "repo=%s slice=%d from=%lld to=%lld", p->src->id, sl->index, sl->lo, sl->hi);
@@ -554,66 +500,54 @@ static void run_slice(struct prep *p, const struct osm_slice *sl)
         p->failed = 1;
     else
         p->counted += repo->nsolvables;
-    p->blobs[sl->index] = ok ? blob : NULL;
-    p->blob_len[sl->index] = len;
-    if (!ok)
-        free(blob);
+    if (sl->index == 0 && ok) {
+        p->pool0 = pool;
+        p->repo0 = repo;
+        pool = NULL;
+    } else if (sl->index > 0) {
+        p->blobs[sl->index] = ok ? blob : NULL;
+        p->blob_len[sl->index] = len;
+        if (!ok)
+            free(blob);
+    }
     p->n_done++;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
-    pool_free(pool);
+    if (pool)
+        pool_free(pool);
 }
 
-/* Once every slice is parsed: the blobs are the repository when every
- * slice parsed and together they hold every package; otherwise parse the
- * whole file (its error, or its cache file). Merging the slices into the
- * cache file is left to the writer (osm_repomd_prepare), off the plan's
- * path. */
-static void settle_slices(struct prep *p)
+/* Once every slice is parsed: load slices 1.. in order behind slice 0 and
+ * write the repository's cache file; parse the whole file if one failed. */
+static void merge_slices(struct prep *p)
 {
     pthread_mutex_lock(&p->lock);
     while (p->n_done < p->n_slices)
         pthread_cond_wait(&p->cond, &p->lock);
     pthread_mutex_unlock(&p->lock);
-    p->ready = !p->failed && p->counted == p->packages;
-    if (p->ready) {
-        osm_debug("repo.sliced", "repo=%s slices=%d packages=%ld", p->src->id, p->n_slices, p->counted);
-        return;
-    }
-    for (int k = 0; k < p->n_slices; k++) {
+    int ok = !p->failed && p->repo0 && p->counted == p->packages;
+    for (int k = 1; k < p->n_slices; k++) {
+        if (ok) {
+            FILE *mem = fmemopen(p->blobs[k], p->blob_len[k], "r");
+            ok = mem && repo_add_solv(p->repo0, mem, 0) == 0;
+            if (mem)
+                fclose(mem);
+        }
         free(p->blobs[k]);
         p->blobs[k] = NULL;
     }
-    osm_debug("repo.slices_fallback", "repo=%s", p->src->id);
-    p->rc = prepare_whole(p);
-}
-
-/* A repository parsed whole, as one blob; its parse error is the
- * repository's. Without memory for the blob, the cache file is written
- * at once. */
-static void run_whole(struct prep *p)
-{
-    Pool *pool = pool_create();
-    pool_setdisttype(pool, DISTTYPE_RPM);
-    Repo *repo = repo_create(pool, p->src->id);
-    p->rc = parse_into(repo, p->src, p->ppath, 0, &p->err);
-    if (p->rc == 0) {
-        repo_internalize(repo);
-        char *blob = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&blob, &len);
-        int ok = mem && osm_solvcache_write_fp(repo, mem) == 0;
-        ok &= mem && fclose(mem) == 0;
-        if (ok) {
-            p->blobs[0] = blob;
-            p->blob_len[0] = len;
-            p->ready = 1;
-        } else {
-            free(blob);
-            osm_solvcache_write(repo, p->solv);
-        }
+    if (ok) {
+        osm_solvcache_write(p->repo0, p->solv);
+        osm_debug("repo.sliced", "repo=%s slices=%d packages=%d", p->src->id, p->n_slices, p->repo0->nsolvables);
     }
-    pool_free(pool);
+    if (p->pool0)
+        pool_free(p->pool0);
+    p->pool0 = NULL;
+    p->repo0 = NULL;
+    if (!ok) {
+        osm_debug("repo.slices_fallback", "repo=%s", p->src->id);
+        p->rc = prepare_whole(p);
+    }
 }
 
 struct worker {
@@ -633,15 +567,15 @@ static void *worker_run(void *arg)
             continue;
         struct prep *p = &w->preps[sl->repo];
         if (sl->count == 1)
-            run_whole(p);
+            p->rc = prepare_whole(p);
         else
             run_slice(p, sl);
     }
-    /* Settling last: it waits only for slices, and slices never wait. */
+    /* Merges last: they wait only for slices, and slices never wait. */
     for (size_t i = 0; i < w->n_slices; i++) {
         const struct osm_slice *sl = &w->slices[i];
         if (sl->worker == w->id && sl->count > 1 && sl->index == 0)
-            settle_slices(&w->preps[sl->repo]);
+            merge_slices(&w->preps[sl->repo]);
     }
     return NULL;
 }
@@ -688,14 +622,13 @@ static void prepare_sliced(struct prep *preps, size_t n, int workers, int forced
     if (!forced && total < 256 * 1024)
         workers = 1;
     for (size_t i = 0; i < m; i++)
-        /* No merge: the plan loads the slices, a child writes the cache file. */
-        sr[i] = (struct osm_slice_repo){preps[order[i]].size, workers > 1 ? preps[order[i]].bytes : -1, 0.0};
+        sr[i] = (struct osm_slice_repo){preps[order[i]].size, workers > 1 ? preps[order[i]].bytes : -1, 0.1};
     size_t ns = 0;
     struct osm_slice *slices = osm_slice_layout(sr, m, workers, forced ? 0.0 : 0.1, &ns);
     for (size_t i = 0; i < ns; i++) {
         slices[i].repo = order[slices[i].repo];
         struct prep *p = &preps[slices[i].repo];
-        if (!p->blobs) {
+        if (slices[i].count > 1 && !p->blobs) {
             p->n_slices = slices[i].count;
             p->blobs = osm_xcalloc((size_t)p->n_slices, sizeof *p->blobs);
             p->blob_len = osm_xcalloc((size_t)p->n_slices, sizeof *p->blob_len);
@@ -725,6 +658,8 @@ static void prepare_sliced(struct prep *preps, size_t n, int workers, int forced
     }
     for (size_t i = 0; i < n; i++) {
         if (preps[i].blobs) {
+            free(preps[i].blobs);
+            free(preps[i].blob_len);
             pthread_mutex_destroy(&preps[i].lock);
             pthread_cond_destroy(&preps[i].cond);
         }
@@ -748,7 +683,7 @@ static void *prepare_one(void *arg)
     Pool *pool = pool_create();
     pool_setdisttype(pool, DISTTYPE_RPM);
     Repo *repo = repo_create(pool, job->src->id);
-    job->rc = load(repo, job->src, job->cache_root, 0, ENSURE_CACHED, NULL, &job->err);
+    job->rc = load(repo, job->src, job->cache_root, 0, ENSURE_CACHED, &job->err);
     pool_free(pool);
     return NULL;
 }
@@ -781,103 +716,8 @@ static int prepare_per_repo(const struct osm_repo_src *srcs, size_t n, const cha
     return rc;
 }
 
-static void free_blobs(struct batch_repo *b)
+int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *cache_root, struct osm_err *err)
 {
-    for (int k = 0; b->blobs && k < b->n; k++)
-        free(b->blobs[k]);
-    free(b->blobs);
-    free(b->blob_len);
-    b->blobs = NULL;
-    b->blob_len = NULL;
-}
-
-/* bench/plan.sh -i names this function: the forked child starts here. */
-__attribute__((noinline)) static void write_caches(const struct osm_repomd_batch *batch)
-{
-    for (size_t i = 0; i < batch->n; i++) {
-        const struct batch_repo *b = &batch->repos[i];
-        if (!b->repo)
-            continue;
-        /* One blob is the cache file already. */
-        if (b->n == 1)
-            osm_solvcache_write_bytes(b->blobs[0], b->blob_len[0], b->solv);
-        else
-            osm_solvcache_write(b->repo, b->solv);
-    }
-}
-
-void osm_repomd_batch_write(struct osm_repomd_batch *batch)
-{
-    if (!batch || batch->writer)
-        return;
-    /* Preparing joined its workers: a plain plan runs one thread here. */
-    pid_t pid = osm_solvcache_fork();
-    if (pid == 0) {
-        write_caches(batch);
-        _exit(0);
-    }
-    if (pid < 0)
-        write_caches(batch);
-    else
-        batch->writer = pid;
-    for (size_t i = 0; i < batch->n; i++)
-        free_blobs(&batch->repos[i]);
-}
-
-void osm_repomd_batch_finish(struct osm_repomd_batch *batch)
-{
-    if (!batch)
-        return;
-    if (batch->writer) {
-        int status;
-        while (waitpid(batch->writer, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
-    for (size_t i = 0; i < batch->n; i++) {
-        struct batch_repo *b = &batch->repos[i];
-        free_blobs(b);
-        free(b->id);
-        free(b->baseurl);
-        free(b->solv);
-    }
-    free(batch->repos);
-    free(batch);
-}
-
-/* The repositories whose blobs are ready move into a batch (NULL when
- * none). */
-static struct osm_repomd_batch *take_batch(struct prep *preps, size_t n)
-{
-    struct osm_repomd_batch *batch = osm_xcalloc(1, sizeof *batch);
-    batch->repos = osm_xcalloc(n + 1, sizeof *batch->repos);
-    for (size_t i = 0; i < n; i++) {
-        struct prep *p = &preps[i];
-        if (!p->blobs)
-            continue;
-        struct batch_repo b = {osm_xstrdup(p->src->id), osm_xstrdup(p->src->baseurl), osm_xstrdup(p->solv),
-                               p->blobs, p->blob_len, p->n_slices, NULL};
-        if (p->ready && p->rc == 0) {
-            batch->repos[batch->n++] = b;
-        } else {
-            free_blobs(&b);
-            free(b.id);
-            free(b.baseurl);
-            free(b.solv);
-        }
-        p->blobs = NULL;
-        p->blob_len = NULL;
-    }
-    if (!batch->n) {
-        osm_repomd_batch_finish(batch);
-        return NULL;
-    }
-    return batch;
-}
-
-int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *cache_root,
-                       struct osm_repomd_batch **batch, struct osm_err *err)
-{
-    *batch = NULL;
     /* libsolv grows arrays of megabytes by realloc while parsing; glibc's
      * default raises its mmap threshold after the first such block is freed
      * and then serves them from the heap, where they stay as fragments for
@@ -910,14 +750,6 @@ int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *ca
             *err = preps[i].err;
             rc = -1;
         }
-    }
-    /* Bad input writes no cache at all. */
-    struct osm_repomd_batch *b = take_batch(preps, n);
-    if (rc == 0)
-        *batch = b;
-    else
-        osm_repomd_batch_finish(b);
-    for (size_t i = 0; i < n; i++) {
         free(preps[i].solv);
         free(preps[i].ppath);
     }
@@ -928,10 +760,10 @@ int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *ca
 }
 
 int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
-                    struct osm_repomd_batch *batch, Repo **out, struct osm_err *err)
+                    Repo **out, struct osm_err *err)
 {
     Repo *repo = repo_create(pool, src->id);
-    if (load(repo, src, cache_root, with_filelists, LOAD_PRIMARY, batch, err) != 0) {
+    if (load(repo, src, cache_root, with_filelists, LOAD_PRIMARY, err) != 0) {
         repo_free(repo, 1);
         *out = NULL;
         return -1;
@@ -942,7 +774,7 @@ int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cach
 
 int osm_repomd_add_filelists(Repo *repo, const struct osm_repo_src *src, const char *cache_root, struct osm_err *err)
 {
-    return load(repo, src, cache_root, 1, LOAD_FILELISTS, NULL, err);
+    return load(repo, src, cache_root, 1, LOAD_FILELISTS, err);
 }
 
 int osm_repomd_describe(const struct osm_repo_src *src, const char *cache_root, struct osm_repomd_meta *out,

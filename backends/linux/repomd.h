@@ -19,31 +19,15 @@ struct osm_repo_src {
     const char *baseurl; /* expanded; a trailing slash is optional */
 };
 
-/* Repositories that osm_repomd_prepare() parsed and holds in memory until
- * osm_repomd_load() takes them; then osm_repomd_batch_write() writes their
- * cache files from the loaded repos in a child process, beside the plan. */
-struct osm_repomd_batch;
-
-/* Load one repository as a new repo of `pool` named by its id: from
- * `batch` (may be NULL) when it holds this metadata, else from the cache,
- * else parsed. With `with_filelists`, also the full file lists (needed when
- * a dependency on a file path is not satisfied by primary's file subset). */
+/* Load one repository as a new repo of `pool` named by its id. With
+ * `with_filelists`, also the full file lists (needed when a dependency on a
+ * file path is not satisfied by primary's file subset). */
 int osm_repomd_load(Pool *pool, const struct osm_repo_src *src, const char *cache_root, int with_filelists,
-                    struct osm_repomd_batch *batch, Repo **out, struct osm_err *err);
-/* Fetch, check and parse every repository whose cache file is missing, in
- * parallel. Sets *batch to what it parsed into memory (NULL: nothing, or
- * everything already in files). Fails with the first repository's error,
- * in order, and then writes no cache and leaves *batch NULL. */
-int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *cache_root,
-                       struct osm_repomd_batch **batch, struct osm_err *err);
-/* Write the cache files of the batch's repositories that osm_repomd_load()
- * loaded, in a child process (forked: call it while no other thread runs,
- * and before anything changes those repos, e.g. file provides), and free
- * their parsed copies. NULL: no-op. */
-void osm_repomd_batch_write(struct osm_repomd_batch *batch);
-/* Wait for the cache files to be written, then free the batch (NULL: no-op). */
-void osm_repomd_batch_finish(struct osm_repomd_batch *batch);
-
+                    Repo **out, struct osm_err *err);
+/* Fetch, check and parse every repository into the cache, in parallel, so
+ * that the osm_repomd_load() calls that follow read .solv files. Fails with
+ * the first repository's error, in order. */
+int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *cache_root, struct osm_err *err);
 /* What identifies a repository's metadata, and its module metadata. */
 struct osm_repomd_meta {
     char *ident;   /* id, URL and the checksums of primary, filelists and modules */
