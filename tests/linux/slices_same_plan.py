@@ -8,7 +8,8 @@ are cut), and wants byte-identical plan.json files, primary cache files that
 hold the same packages in the same order with the same attributes
 (tests/linux/solv_dump.c prints them; the order of one package's
 dependencies of one kind is libsolv's writer's and not compared), and the sliced runs to
-have cut a repository (their debug log says repo.sliced).
+have cut a repository (their debug log says repo.sliced), and a second run
+that reads the cache files a sliced run wrote to plan the same.
 
 --realdata does the same on bench/plan.sh's problem (the 517 real NEVRAs of
 CentOS8Modularitylabel against the real CentOS Stream 9 BaseOS + AppStream),
@@ -111,7 +112,14 @@ def compare(name, args, tmp, variants):
             a, b = json.loads(base), json.loads(data)
             diff = [k for k in set(a) | set(b) if a.get(k) != b.get(k)]
             fail("%s: the plan with OSMIG_PARSE_SLICES=%s differs from the unsliced one in %s" % (name, v, sorted(diff)))
+        # The cache files are complete when the command returns, and a plan
+        # read from them is the same plan.
         got = solv_files(cache)
+        warm_out = os.path.join(tmp, "p%s-warm.json" % v)
+        plan(args, cache, warm_out, v)
+        with open(warm_out, "rb") as f:
+            if f.read() != base:
+                fail("%s: the plan from the cache that OSMIG_PARSE_SLICES=%s wrote differs" % (name, v))
         if got.keys() != base_solv.keys():
             fail("%s: with OSMIG_PARSE_SLICES=%s the cache files are %s, not %s" % (name, v, sorted(got), sorted(base_solv)))
         for k in got:
