@@ -150,8 +150,11 @@ for step in done_before:
     intents = [e for e in final["journal"] if e["step"] == step and e["what"] == "intent"]
     if len(intents) != 1:
         bad.append("%s: step %s was begun %d times; it was done before the kill" % (victim, step, len(intents)))
-# The survivor began staging again after the kill.
-later = [e for e in final["journal"] if t(e["at"]) >= killed_at]
+# The survivor began staging again after the kill. Times are whole
+# seconds: a record of the dying server's runner in the second of the kill
+# is not the survivor's, and the survivor cannot take over within that
+# second (the lease runs beyond it), so "after" starts with the next one.
+later = [e for e in final["journal"] if t(e["at"]) > killed_at]
 if not any(e["step"] == "stage" and e["what"] == "intent" for e in later):
     bad.append("%s: staging was not begun again after the kill: %s" % (victim, later))
 if not (final.get("owner") or "").startswith(survivor + "/") and final.get("owner") is not None:
