@@ -353,6 +353,39 @@ fail:
     "maint_window, latest_start, snapshot_set, error_code, cause, created, updated, options, data, owner, lease_until, rev, " \
     "job_id"
 
+/* ---- reading rows into lists ---- */
+
+/* Step `stmt` to its end, each row read by `read` into a new element of a
+ * growing array of `size`-byte elements; on an error the rows read so far
+ * are freed with `free_list` and the error names `what`. Ends `stmt`. */
+static int collect_rows(struct osm_store *st, sqlite3_stmt *stmt, void **out, size_t *n, size_t size,
+                        void (*read)(sqlite3_stmt *stmt, void *elem), void (*free_list)(void *list, size_t n),
+                        const char *what, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    char *v = NULL;
+    size_t cap = 0;
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = osm_xrealloc(v, cap * size);
+        }
+        memset(v + *n * size, 0, size);
+        read(stmt, v + (*n)++ * size);
+    }
+    done(s, stmt);
+    *out = v;
+    if (rc != SQLITE_DONE) {
+        free_list(v, *n);
+        *out = NULL;
+        *n = 0;
+        return db_fail(st, s->db, err, what);
+    }
+    return 0;
+}
+
 static void row_to_task(sqlite3_stmt *stmt, struct osm_task *t)
 {
     osm_task_init(t);
@@ -382,6 +415,16 @@ static void row_to_task(sqlite3_stmt *stmt, struct osm_task *t)
     t->lease_until = sqlite3_column_int64(stmt, 22);
     t->rev = sqlite3_column_int64(stmt, 23);
     t->job_id = col_dup(stmt, 24);
+}
+
+static void read_task(sqlite3_stmt *stmt, void *elem)
+{
+    row_to_task(stmt, elem);
+}
+
+static void free_tasks(void *list, size_t n)
+{
+    osm_task_list_free(list, n);
 }
 
 /* The task that holds `instance`, for the one-task-per-instance error.
@@ -553,23 +596,10 @@ static int sq_list_tasks(struct osm_store *st, struct osm_task **out, size_t *n,
     sqlite3_stmt *stmt = prepare(s, "SELECT " TASK_COLUMNS " FROM tasks ORDER BY created DESC, seq DESC", err);
     if (!stmt)
         return -1;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            *out = osm_xrealloc(*out, cap * sizeof **out);
-        }
-        row_to_task(stmt, &(*out)[(*n)++]);
-    }
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        osm_task_list_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return db_fail(st, s->db, err, "listing tasks");
-    }
-    return 0;
+    void *v;
+    int rc = collect_rows(st, stmt, &v, n, sizeof **out, read_task, free_tasks, "listing tasks", err);
+    *out = v;
+    return rc;
 }
 
 static int commit_w(void *conn, void *arg, struct osm_err *err)
@@ -631,6 +661,39 @@ static int sq_commit(struct osm_store *st, const struct osm_task_change *ch, str
     return group_write((struct sqlite_store *)st, commit_w, (void *)ch, 1, err);
 }
 
+/* A row of (seq, at, type, message) of task_events. */
+static void read_event(sqlite3_stmt *stmt, void *elem)
+{
+    struct osm_task_event *e = elem;
+    e->seq = sqlite3_column_int64(stmt, 0);
+    e->at = sqlite3_column_int64(stmt, 1);
+    e->type = col_dup(stmt, 2);
+    e->message = col_dup(stmt, 3);
+}
+
+static void free_events(void *list, size_t n)
+{
+    osm_task_events_free(list, n);
+}
+
+/* A row of (seq, at, step_index, step, what, result, detail) of step_journal. */
+static void read_journal(sqlite3_stmt *stmt, void *elem)
+{
+    struct osm_journal_entry *j = elem;
+    j->seq = sqlite3_column_int64(stmt, 0);
+    j->at = sqlite3_column_int64(stmt, 1);
+    j->step_index = sqlite3_column_int(stmt, 2);
+    j->step = col_dup(stmt, 3);
+    j->what = col_dup(stmt, 4);
+    j->result = col_dup(stmt, 5);
+    j->detail = col_dup(stmt, 6);
+}
+
+static void free_journal(void *list, size_t n)
+{
+    osm_journal_free(list, n);
+}
+
 static int sq_list_events(struct osm_store *st, const char *id, struct osm_task_event **out, size_t *n,
                           struct osm_err *err)
 {
@@ -641,27 +704,10 @@ static int sq_list_events(struct osm_store *st, const char *id, struct osm_task_
     if (!stmt)
         return -1;
     bind_text(stmt, 1, id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 32;
-            *out = osm_xrealloc(*out, cap * sizeof **out);
-        }
-        struct osm_task_event *e = &(*out)[(*n)++];
-        e->seq = sqlite3_column_int64(stmt, 0);
-        e->at = sqlite3_column_int64(stmt, 1);
-        e->type = col_dup(stmt, 2);
-        e->message = col_dup(stmt, 3);
-    }
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        osm_task_events_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return db_fail(st, s->db, err, "reading the task history");
-    }
-    return 0;
+    void *v;
+    int rc = collect_rows(st, stmt, &v, n, sizeof **out, read_event, free_events, "reading the task history", err);
+    *out = v;
+    return rc;
 }
 
 static int sq_list_journal(struct osm_store *st, const char *id, struct osm_journal_entry **out, size_t *n,
@@ -675,30 +721,10 @@ static int sq_list_journal(struct osm_store *st, const char *id, struct osm_jour
     if (!stmt)
         return -1;
     bind_text(stmt, 1, id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 32;
-            *out = osm_xrealloc(*out, cap * sizeof **out);
-        }
-        struct osm_journal_entry *j = &(*out)[(*n)++];
-        j->seq = sqlite3_column_int64(stmt, 0);
-        j->at = sqlite3_column_int64(stmt, 1);
-        j->step_index = sqlite3_column_int(stmt, 2);
-        j->step = col_dup(stmt, 3);
-        j->what = col_dup(stmt, 4);
-        j->result = col_dup(stmt, 5);
-        j->detail = col_dup(stmt, 6);
-    }
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        osm_journal_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return db_fail(st, s->db, err, "reading the step journal");
-    }
-    return 0;
+    void *v;
+    int rc = collect_rows(st, stmt, &v, n, sizeof **out, read_journal, free_journal, "reading the step journal", err);
+    *out = v;
+    return rc;
 }
 
 struct claim_args {
@@ -1108,67 +1134,7 @@ static int sq_count_tasks(struct osm_store *st, const char *job_id, struct osm_t
     return rc == SQLITE_DONE ? 0 : db_fail(st, s->db, err, "counting tasks");
 }
 
-/* The waiting tasks (all when now < 0, else those due by `now`). */
-static int waiting_rows(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
-                        struct osm_err *err)
-{
-    struct sqlite_store *s = (struct sqlite_store *)st;
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *stmt = now < 0 ? prepare(s,
-        "SELECT id, job_id, maint_window, not_before, latest_start, created, state FROM tasks "
-        "INDEXED BY tasks_waiting WHERE " WAITING " ORDER BY seq", err) : prepare(s,
-        /* Three index ranges, named: with statistics the planner may
-         * otherwise scan every task for a range it cannot size. */
-        "SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
-        "INDEXED BY tasks_due WHERE state='submitted' "
-        "UNION ALL SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
-        "INDEXED BY tasks_due WHERE state='scheduled' AND not_before <= ?1 "
-        "UNION ALL SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
-        "INDEXED BY tasks_expiring WHERE state='scheduled' AND latest_start > 0 AND latest_start < ?1 AND not_before > ?1 "
-        "ORDER BY seq", err);
-    if (!stmt)
-        return -1;
-    if (now >= 0)
-        sqlite3_bind_int64(stmt, 1, now);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            *out = osm_xrealloc(*out, cap * sizeof **out);
-        }
-        struct osm_waiting_task *w = &(*out)[(*n)++];
-        col_copy(stmt, 0, w->id, sizeof w->id);
-        w->job_id = col_dup(stmt, 1);
-        w->window = col_dup(stmt, 2);
-        w->not_before = sqlite3_column_int64(stmt, 3);
-        w->latest_start = sqlite3_column_int64(stmt, 4);
-        w->created = sqlite3_column_int64(stmt, 5);
-        int state = osm_task_state_parse((const char *)sqlite3_column_text(stmt, 6));
-        w->state = state < 0 ? OSM_TASK_SUBMITTED : state;
-    }
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        osm_waiting_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return db_fail(st, s->db, err, "listing waiting tasks");
-    }
-    return 0;
-}
-
-static int sq_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
-{
-    return waiting_rows(st, -1, out, n, err);
-}
-
-static int sq_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
-                               struct osm_err *err)
-{
-    return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
-}
-
+#define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
 /* A row of WAITING_COLUMNS. */
 static void row_to_waiting(sqlite3_stmt *stmt, struct osm_waiting_task *w)
 {
@@ -1183,7 +1149,56 @@ static void row_to_waiting(sqlite3_stmt *stmt, struct osm_waiting_task *w)
     w->seq = sqlite3_column_int64(stmt, 7);
 }
 
-#define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
+static void read_waiting(sqlite3_stmt *stmt, void *elem)
+{
+    row_to_waiting(stmt, elem);
+}
+
+static void free_waiting(void *list, size_t n)
+{
+    osm_waiting_free(list, n);
+}
+
+/* The waiting tasks (all when now < 0, else those due by `now`). */
+static int waiting_rows(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                        struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = now < 0 ? prepare(s,
+        "SELECT " WAITING_COLUMNS " FROM tasks "
+        "INDEXED BY tasks_waiting WHERE " WAITING " ORDER BY seq", err) : prepare(s,
+        /* Three index ranges, named: with statistics the planner may
+         * otherwise scan every task for a range it cannot size. */
+        "SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
+        "INDEXED BY tasks_due WHERE state='submitted' "
+        "UNION ALL SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
+        "INDEXED BY tasks_due WHERE state='scheduled' AND not_before <= ?1 "
+        "UNION ALL SELECT id, job_id, maint_window, not_before, latest_start, created, state, seq FROM tasks "
+        "INDEXED BY tasks_expiring WHERE state='scheduled' AND latest_start > 0 AND latest_start < ?1 AND not_before > ?1 "
+        "ORDER BY seq", err);
+    if (!stmt)
+        return -1;
+    if (now >= 0)
+        sqlite3_bind_int64(stmt, 1, now);
+    void *v;
+    int rc = collect_rows(st, stmt, &v, n, sizeof **out, read_waiting, free_waiting, "listing waiting tasks", err);
+    *out = v;
+    return rc;
+}
+
+static int sq_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err)
+{
+    return waiting_rows(st, -1, out, n, err);
+}
+
+static int sq_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
+                               struct osm_err *err)
+{
+    return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
+}
+
 /* Startable: unclaimed (or its lease ran out), not of a stopped job, not of
  * a job the caller skips (?5, a JSON array). */
 #define STARTABLE_ROW                                                                                             \
@@ -1237,23 +1252,10 @@ static int sq_list_waiting_page(struct osm_store *st, int which, int64_t now, in
     sqlite3_bind_int64(stmt, 4, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
     if (which == OSM_WAITING_STARTABLE)
         bind_text(stmt, 5, skip_jobs ? skip_jobs : "[]");
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            *out = osm_xrealloc(*out, cap * sizeof **out);
-        }
-        row_to_waiting(stmt, &(*out)[(*n)++]);
-    }
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        osm_waiting_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return db_fail(st, s->db, err, "listing waiting tasks");
-    }
-    return 0;
+    void *v;
+    int rc = collect_rows(st, stmt, &v, n, sizeof **out, read_waiting, free_waiting, "listing waiting tasks", err);
+    *out = v;
+    return rc;
 }
 
 /* ---- fleet: claims ---- */
@@ -1468,6 +1470,16 @@ static void row_to_key(sqlite3_stmt *stmt, struct osm_key *k)
     k->disabled = sqlite3_column_int(stmt, 5);
 }
 
+static void read_key(sqlite3_stmt *stmt, void *elem)
+{
+    row_to_key(stmt, elem);
+}
+
+static void free_keys(void *list, size_t n)
+{
+    osm_key_list_free(list, n);
+}
+
 static int sq_get_key(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err)
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
@@ -1494,23 +1506,10 @@ static int sq_list_keys(struct osm_store *st, struct osm_key **out, size_t *n, s
     sqlite3_stmt *stmt = prepare(s, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY id", err);
     if (!stmt)
         return -1;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            *out = osm_xrealloc(*out, cap * sizeof **out);
-        }
-        row_to_key(stmt, &(*out)[(*n)++]);
-    }
-    done(s, stmt);
-    if (rc != SQLITE_DONE) {
-        osm_key_list_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return db_fail(st, s->db, err, "listing keys");
-    }
-    return 0;
+    void *v;
+    int rc = collect_rows(st, stmt, &v, n, sizeof **out, read_key, free_keys, "listing keys", err);
+    *out = v;
+    return rc;
 }
 
 static int sq_delete_key(struct osm_store *st, const char *id, struct osm_err *err)
