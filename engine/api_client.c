@@ -1,7 +1,7 @@
 /* api_client.c: see api_client.h. */
 #include "api_client.h"
 
-#include <curl/curl.h>
+#include "lazy_curl.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

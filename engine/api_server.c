@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <microhttpd.h>
+#include "lazy_mhd.h"
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * (SELECT ... FOR UPDATE) so that the count of the job's running tasks holds
  * until COMMIT across workers, then takes the candidates with FOR UPDATE SKIP
  * LOCKED. Schema migrations run under a transaction-level advisory lock. */
-#include <libpq-fe.h>
+#include "lazy_pq.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * time, so backoff never blocks the other transfers. */
 #include "fetch.h"
 
-#include <curl/curl.h>
+#include "lazy_curl.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,9 @@
 /* metafetch.c: see metafetch.h. */
 #include "metafetch.h"
 
-#include <curl/curl.h>
+#include "lazy_curl.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,62 @@ static int transient(CURLcode rc, long status)
            rc == CURLE_COULDNT_RESOLVE_HOST;
 }
 
+/* The local path of a plain file:// URL (empty or "localhost" host, no
+ * escapes, query or fragment), else NULL: those are left to libcurl. */
+static const char *local_path(const char *url)
+{
+    if (strncmp(url, "file://", 7) != 0)
+        return NULL;
+    const char *p = url + 7;
+    if (strncmp(p, "localhost/", 10) == 0)
+        p += 9;
+    return p[0] == '/' && !strpbrk(p, "%?#") ? p : NULL;
+}
+
+/* Copy a local file as libcurl's file:// would, without loading libcurl
+ * (a warm plan of a local mirror then never does). 0 when copied; -1 when
+ * anything failed, and the caller lets libcurl try and report. */
+static int copy_local(const char *path, const char *tmp, const char *dest)
+{
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int ok = out >= 0;
+    while (ok) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+        if (n == 0)
+            break;
+        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+            char buf[65536];
+            n = read(in, buf, sizeof buf);
+            if (n == 0)
+                break;
+            ok = n > 0 && write(out, buf, (size_t)n) == n;
+            continue;
+        }
+        ok = n > 0;
+    }
+    close(in);
+    if (out >= 0 && close(out) != 0)
+        ok = 0;
+    if (ok && rename(tmp, dest) == 0)
+        return 0;
+    if (out >= 0)
+        unlink(tmp);
+    return -1;
+}
+
 int osm_metafetch(const char *url, const char *dest, struct osm_err *err)
 {
+    const char *local = local_path(url);
+    if (local) {
+        char *tmp = osm_xasprintf("%s.part.%ld", dest, (long)getpid());
+        int r = copy_local(local, tmp, dest);
+        free(tmp);
+        if (r == 0)
+            return 0;
+    }
     static int curl_ready;
     if (!curl_ready) {
         curl_global_init(CURL_GLOBAL_DEFAULT);

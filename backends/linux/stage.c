@@ -1,7 +1,7 @@
 /* stage.c: see stage.h. */
 #include "stage.h"
 
-#include <curl/curl.h>
+#include "lazy_curl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>

@@ -1,6 +1,6 @@
 /* win_gpt.c: a one-partition GPT with libfdisk. */
 #include <errno.h>
-#include <libfdisk/libfdisk.h>
+#include "lazy_windows.h"
 #include <string.h>
 
 #include "win_gpt.h"

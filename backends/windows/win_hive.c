@@ -1,6 +1,6 @@
 /* win_hive.c: hivex behind a forgiving, explaining interface. */
 #include <errno.h>
-#include <hivex.h>
+#include "lazy_windows.h"
 #include <stdlib.h>
 #include <string.h>
 

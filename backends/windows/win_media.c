@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <wimlib.h>
+#include "lazy_windows.h"
 
 #include "osm_buf.h"
 #include "osm_fs.h"

@@ -9,12 +9,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <ntfs-3g/types.h>
-#include <ntfs-3g/attrib.h>
-#include <ntfs-3g/dir.h>
-#include <ntfs-3g/inode.h>
-#include <ntfs-3g/unistr.h>
-#include <ntfs-3g/volume.h>
+#include "lazy_ntfs.h"
 
 #include "osm_buf.h"
 #include "win_ntfs.h"

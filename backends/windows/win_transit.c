@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <wimlib.h>
+#include "lazy_windows.h"
 
 #include "osm_buf.h"
 #include "osm_fs.h"
