@@ -17,7 +17,7 @@ static void fail(const char *soname, const char *name, const char *why)
 
 void *osm_lazy_sym(struct osm_lazy_lib *lib, const char *name)
 {
-    /* dlerror's message is per thread: read it under the lock that loads. */
+    /* One thread loads each library; the others wait for its handle. */
     pthread_mutex_lock(&lock);
     if (!lib->handle && !(lib->handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL)))
         fail(lib->soname, NULL, dlerror());
