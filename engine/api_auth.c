@@ -148,17 +148,6 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static void key_copy(struct osm_key *dst, const struct osm_key *src)
-{
-    memset(dst, 0, sizeof *dst);
-    snprintf(dst->id, sizeof dst->id, "%s", src->id);
-    dst->role = src->role ? osm_xstrdup(src->role) : NULL;
-    dst->scope = src->scope ? osm_xstrdup(src->scope) : NULL;
-    dst->sealed_secret = src->sealed_secret ? osm_xstrdup(src->sealed_secret) : NULL;
-    dst->created = src->created;
-    dst->disabled = src->disabled;
-}
-
 /* The same key as far as a request is concerned. */
 static int same_key(const struct osm_key *a, const struct osm_key *b)
 {
@@ -192,7 +181,7 @@ static int cache_get(const char *id, const char *master, const struct stat *mst,
     for (size_t i = 0; i < SECRET_CACHE; i++) {
         struct cached_secret *c = &secret_cache[i];
         if (c->key.id[0] && strcmp(c->key.id, id) == 0 && same(c->master, master) && same_file(&c->mst, mst)) {
-            key_copy(key, &c->key);
+            osm_key_copy(key, &c->key);
             *secret = osm_xstrdup(c->secret);
             *gen = c->gen;
             found = 1;
@@ -217,11 +206,20 @@ static void cache_put(const struct osm_key *k, const char *master, const struct 
     if (!slot)
         slot = &secret_cache[secret_cache_next++ % SECRET_CACHE];
     cached_clear(slot);
-    key_copy(&slot->key, k);
+    osm_key_copy(&slot->key, k);
     slot->mst = *mst;
     slot->master = master ? osm_xstrdup(master) : NULL;
     slot->secret = osm_xstrdup(secret);
     slot->gen = gen;
+    pthread_mutex_unlock(&secret_cache_lock);
+}
+
+static void cache_forget(const char *id)
+{
+    pthread_mutex_lock(&secret_cache_lock);
+    for (size_t i = 0; i < SECRET_CACHE; i++)
+        if (secret_cache[i].key.id[0] && strcmp(secret_cache[i].key.id, id) == 0)
+            cached_clear(&secret_cache[i]);
     pthread_mutex_unlock(&secret_cache_lock);
 }
 
@@ -256,8 +254,8 @@ static void secret_free(char **secret)
 
 static const char *const required[] = {"host", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce"};
 
-int osm_api_authenticate(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
-                         int64_t now, struct osm_principal *who, struct osm_api_error *e)
+static int authenticate(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
+                        int64_t now, struct osm_principal *who, int *staged, struct osm_api_error *e)
 {
     memset(who, 0, sizeof *who);
     memset(e, 0, sizeof *e);
@@ -361,6 +359,13 @@ int osm_api_authenticate(struct osm_store *st, const char *master_key_path, cons
     /* Remember the nonce as long as its date passes the window (a second
      * more against a boundary replay); after that the window refuses it. */
     int64_t gen = -1;
+    if (staged && from_cache &&
+        osm_store_stage_nonce(st, nonce, t + OSM_ACS3_MAX_SKEW + 1, now, &key, cached_gen) == 1) {
+        /* The request's first write records the nonce and checks the row
+         * (the caller settles it before answering). */
+        *staged = 1;
+        goto authorised;
+    }
     int fresh = osm_store_use_nonce_gen(st, key_id, nonce, t + OSM_ACS3_MAX_SKEW + 1, now, &gen, &err);
     if (fresh < 0) {
         rc = fail(e, 500, "InternalError", "recording the request nonce: %s", err.msg);
@@ -399,6 +404,7 @@ int osm_api_authenticate(struct osm_store *st, const char *master_key_path, cons
             cache_put(&key, master_key_path, &mst, secret, gen);
     }
 
+authorised:;
     int role = osm_role_parse(key.role);
     if (role < 0) {
         rc = fail(e, 500, "InternalError", "access key %s has an unknown role '%s'", key_id, key.role ? key.role : "");
@@ -412,6 +418,43 @@ out:
     osm_key_free(&key);
     secret_free(&secret);
     return rc;
+}
+
+int osm_api_authenticate(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
+                         int64_t now, struct osm_principal *who, struct osm_api_error *e)
+{
+    return authenticate(st, master_key_path, rq, now, who, NULL, e);
+}
+
+int osm_api_authenticate_staged(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
+                                int64_t now, struct osm_principal *who, int *staged, struct osm_api_error *e)
+{
+    *staged = 0;
+    int rc = authenticate(st, master_key_path, rq, now, who, staged, e);
+    if (rc != 0 && *staged) { /* refused after staging (an unknown role): record the nonce anyway */
+        struct osm_err err = OSM_ERR_INIT;
+        osm_store_settle_nonce(st, &err);
+        *staged = 0;
+    }
+    return rc;
+}
+
+int osm_api_settle_nonce(struct osm_store *st, const char *key_id, struct osm_api_error *e)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    switch (osm_store_settle_nonce(st, &err)) {
+    case OSM_NONCE_FRESH:
+        return 0;
+    case OSM_NONCE_USED:
+        return fail(e, 401, "SignatureNonceUsed", "the request's nonce was already used with key %s; nothing was done",
+                    key_id);
+    case OSM_NONCE_KEY_CHANGED:
+        cache_forget(key_id);
+        return fail(e, 401, "InvalidAccessKeyId.Changed",
+                    "access key %s changed while the request was served; nothing was done: sign it again", key_id);
+    default:
+        return fail(e, 500, "InternalError", "recording the request nonce: %s", err.msg);
+    }
 }
 
 static const char *action_name(enum osm_api_action act)

@@ -47,6 +47,17 @@ struct osm_api_error {
  * store failed). `now` is injectable for tests. */
 int osm_api_authenticate(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
                          int64_t now, struct osm_principal *who, struct osm_api_error *e);
+/* As osm_api_authenticate, for a request whose first write (if any) may
+ * record its nonce (osm_store_stage_nonce): one commit instead of two. When
+ * *staged is set, the nonce is not recorded yet; the caller must call
+ * osm_api_settle_nonce() before answering, and answer its error instead when
+ * it fails (the nonce was used: 401 SignatureNonceUsed; the key changed
+ * meanwhile: 401 InvalidAccessKeyId.Changed; in both cases the store
+ * refused the request's writes). Only for requests whose effects are writes
+ * of `st`: effects of other kinds would happen before a replay is seen. */
+int osm_api_authenticate_staged(struct osm_store *st, const char *master_key_path, const struct osm_acs3_request *rq,
+                                int64_t now, struct osm_principal *who, int *staged, struct osm_api_error *e);
+int osm_api_settle_nonce(struct osm_store *st, const char *key_id, struct osm_api_error *e);
 /* 0 allowed, -1 forbidden (e filled, status 403). instance may be NULL for
  * actions not about one instance. */
 int osm_api_authorize(const struct osm_principal *who, enum osm_api_action act, const char *instance,

@@ -63,6 +63,7 @@ struct api_req {
     size_t n_q;
     struct osm_principal who;
     int authed;
+    int nonce_staged;              /* settle before answering (api_auth.h) */
     struct osm_store *st;          /* borrowed from the pool, returned at the end */
     int64_t now;
     /* The answer. */
@@ -82,6 +83,7 @@ struct api_route {
     enum osm_api_action action;    /* what the caller must be allowed to do */
     int no_auth;                   /* /healthz (and /metrics when public) */
     api_handler fn;
+    int nonce_with_write;          /* its effects are writes of the store: the nonce rides with the first (api_auth.h) */
 };
 
 /* ---- replies (api_server.c) ---- */

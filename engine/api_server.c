@@ -29,25 +29,25 @@
 #define DRAIN_LIMIT (16 * 1024 * 1024)
 
 static const struct api_route routes[] = {
-    {"GET", "/healthz", OSM_ACT_READ, 1, api_healthz},
-    {"GET", "/metrics", OSM_ACT_READ, 0, api_metrics},
-    {"GET", "/v1/openapi.json", OSM_ACT_READ, 0, api_openapi},
-    {"POST", "/v1/jobs", OSM_ACT_SUBMIT, 0, api_jobs_create},
-    {"GET", "/v1/jobs", OSM_ACT_READ, 0, api_jobs_list},
-    {"GET", "/v1/jobs/{id}", OSM_ACT_READ, 0, api_jobs_get},
-    {"POST", "/v1/assessments", OSM_ACT_SUBMIT, 0, api_assessments},
-    {"GET", "/v1/tasks", OSM_ACT_READ, 0, api_tasks_list},
-    {"GET", "/v1/tasks/{id}", OSM_ACT_READ, 0, api_tasks_get},
-    {"POST", "/v1/tasks/{id}/start", OSM_ACT_CONTROL, 0, api_tasks_start},
-    {"POST", "/v1/tasks/{id}/cancel", OSM_ACT_CONTROL, 0, api_tasks_cancel},
-    {"POST", "/v1/tasks/{id}/retry", OSM_ACT_CONTROL, 0, api_tasks_retry},
-    {"POST", "/v1/tasks/{id}/rollback", OSM_ACT_CONTROL, 0, api_tasks_rollback},
-    {"POST", "/v1/tasks/{id}/reschedule", OSM_ACT_CONTROL, 0, api_tasks_reschedule},
-    {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot},
-    {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix},
-    {"POST", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_create},
-    {"GET", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_list},
-    {"DELETE", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_delete},
+    {"GET", "/healthz", OSM_ACT_READ, 1, api_healthz, 0},
+    {"GET", "/metrics", OSM_ACT_READ, 0, api_metrics, 0},
+    {"GET", "/v1/openapi.json", OSM_ACT_READ, 0, api_openapi, 0},
+    {"POST", "/v1/jobs", OSM_ACT_SUBMIT, 0, api_jobs_create, 1},
+    {"GET", "/v1/jobs", OSM_ACT_READ, 0, api_jobs_list, 0},
+    {"GET", "/v1/jobs/{id}", OSM_ACT_READ, 0, api_jobs_get, 0},
+    {"POST", "/v1/assessments", OSM_ACT_SUBMIT, 0, api_assessments, 0},
+    {"GET", "/v1/tasks", OSM_ACT_READ, 0, api_tasks_list, 0},
+    {"GET", "/v1/tasks/{id}", OSM_ACT_READ, 0, api_tasks_get, 0},
+    {"POST", "/v1/tasks/{id}/start", OSM_ACT_CONTROL, 0, api_tasks_start, 0},
+    {"POST", "/v1/tasks/{id}/cancel", OSM_ACT_CONTROL, 0, api_tasks_cancel, 0},
+    {"POST", "/v1/tasks/{id}/retry", OSM_ACT_CONTROL, 0, api_tasks_retry, 0},
+    {"POST", "/v1/tasks/{id}/rollback", OSM_ACT_CONTROL, 0, api_tasks_rollback, 0},
+    {"POST", "/v1/tasks/{id}/reschedule", OSM_ACT_CONTROL, 0, api_tasks_reschedule, 0},
+    {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot, 0},
+    {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix, 0},
+    {"POST", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_create, 0},
+    {"GET", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_list, 0},
+    {"DELETE", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_delete, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -392,7 +392,9 @@ static int authenticate(struct api_req *rq)
     struct osm_acs3_request ar = {.method = rq->method, .path = rq->path, .query = rq->query, .headers = h.v,
                                   .n_headers = h.n, .body = rq->body.s, .body_len = rq->body.len};
     struct osm_api_error e = {0};
-    int rc = osm_api_authenticate(st, rq->srv->cfg.master_key, &ar, rq->now, &rq->who, &e);
+    int rc = rq->route && rq->route->nonce_with_write
+                 ? osm_api_authenticate_staged(st, rq->srv->cfg.master_key, &ar, rq->now, &rq->who, &rq->nonce_staged, &e)
+                 : osm_api_authenticate(st, rq->srv->cfg.master_key, &ar, rq->now, &rq->who, &e);
     free(h.v);
     if (rc != 0)
         return api_fail(rq, e.status ? e.status : 401, e.code[0] ? e.code : "SignatureDoesNotMatch", NULL, "%s",
@@ -403,7 +405,27 @@ static int authenticate(struct api_req *rq)
     return 0;
 }
 
+/* The request's nonce, if it waited for a write: recorded now, or the
+ * answer becomes the refusal (the store refused the request's writes). */
+static void settle_nonce(struct api_req *rq)
+{
+    if (!rq->nonce_staged)
+        return;
+    rq->nonce_staged = 0;
+    struct osm_api_error e = {0};
+    if (osm_api_settle_nonce(rq->st, rq->who.key_id, &e) != 0)
+        api_fail(rq, e.status, e.code, NULL, "%s", e.message);
+}
+
+static void serve_route(struct api_req *rq);
+
 static void serve(struct api_req *rq)
+{
+    serve_route(rq);
+    settle_nonce(rq);
+}
+
+static void serve_route(struct api_req *rq)
 {
     rq->now = osm_store_now();
     const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);

@@ -20,6 +20,16 @@
  * not wait for a transaction of thousands. */
 #define MAX_BATCH 64
 
+/* The WAL's length (pages) that starts a checkpoint: ten times SQLite's
+ * default, as pages written again and again (index roots) are copied once
+ * per checkpoint. */
+#define CHECKPOINT_FRAMES 2000
+/* Frames the first part may leave to the second. */
+#define CHECKPOINT_REST 64
+/* How long the checkpoint's second part waits for readers on the WAL. */
+#define RESTART_WAIT_MS 20
+static __thread int busy_cap_ms; /* when > 0: the busy handler's limit on this thread */
+
 struct item {
     osm_sqlite_write_fn fn;
     void *arg;
@@ -39,6 +49,7 @@ struct osm_sqlite_group {
     int busy;                /* a leader is writing a batch (or the checkpoint's last part runs) */
     int checkpointing;       /* a writer runs a checkpoint */
     pthread_cond_t *ckpt_cv; /* the checkpointing writer waits here for the end of the batch in flight */
+    int checkpoint_at;       /* the WAL's length (frames) that starts a checkpoint */
     struct osm_sqlite_group *next;
 };
 
@@ -59,6 +70,7 @@ struct osm_sqlite_group *osm_sqlite_group_get(sqlite3 *db)
     if (!g) {
         g = osm_xcalloc(1, sizeof *g);
         g->path = path ? osm_xstrdup(path) : NULL;
+        g->checkpoint_at = CHECKPOINT_FRAMES;
         pthread_mutex_init(&g->mu, NULL);
         g->next = groups;
         groups = g;
@@ -103,11 +115,6 @@ static const char *const control_sql[] = {
     [OSM_SQLITE_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
     [OSM_SQLITE_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
-
-/* The WAL's length (pages) that starts a checkpoint: ten times SQLite's
- * default, as pages written again and again (index roots) are copied once
- * per checkpoint. */
-#define CHECKPOINT_FRAMES 2000
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -218,6 +225,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
                          int durable, struct osm_err *err)
 {
     struct item self = {.fn = fn, .arg = arg, .durable = durable, .err = err};
+    int led = 0; /* conn->wal_frames is this write's news only if it led a batch */
     pthread_cond_init(&self.cv, NULL);
     pthread_mutex_lock(&g->mu);
     if (g->tail)
@@ -246,6 +254,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         pthread_mutex_unlock(&g->mu);
 
         run_batch(conn, batch);
+        led = 1;
 
         pthread_mutex_lock(&groups_mu);
         stat_batches++;
@@ -266,35 +275,46 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         else if (g->head && g->head != &self)
             pthread_cond_signal(&g->head->cv);
     }
-    if (conn->wal_frames >= CHECKPOINT_FRAMES && !g->checkpointing) {
+    if (led && conn->wal_frames >= g->checkpoint_at && !g->checkpointing) {
         /* The WAL is long: copy it into the database in two parts. The
          * first (most pages, and the database's fsync) runs beside the
          * next batches; the second, the pages they appended meanwhile, while
-         * no batch of this process writes, so that the checkpoint catches up
-         * and the next write can start the WAL afresh (a checkpoint that
-         * only runs beside writes never catches up: the WAL would grow and
-         * each checkpoint cost more). SQLite's own checkpoint would run
-         * inside a commit and hold up its batch's answers and every writer
-         * for all of it. Passive: it leaves what a reader still needs. */
+         * no batch of this process writes, and it waits (briefly) for the
+         * readers still on the WAL, so that the next write starts the WAL
+         * afresh. A WAL that never restarts grows: each commit then extends
+         * the file, and its fsync waits for the file system's journal, with
+         * all the database pages the checkpoints wrote (stalls of 100 ms
+         * and more); and every batch would start another checkpoint.
+         * SQLite's own checkpoint would run inside a commit and hold up its
+         * batch's answers and every writer for all of it. */
         g->checkpointing = 1;
         conn->wal_frames = 0;
         pthread_mutex_unlock(&g->mu);
         int log = -1, copied = -2;
-        sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-        pthread_mutex_lock(&g->mu);
-        if (log != copied) { /* batches appended meanwhile: the rest while none writes */
-            g->ckpt_cv = &self.cv;
-            while (g->busy)
-                pthread_cond_wait(&self.cv, &g->mu);
-            g->ckpt_cv = NULL;
-            g->busy = 1;
-            pthread_mutex_unlock(&g->mu);
-            sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-            pthread_mutex_lock(&g->mu);
-            g->busy = 0;
-            if (g->head)
-                pthread_cond_signal(&g->head->cv);
+        /* Again while the batches that ran beside it appended much: the
+         * part that holds up the writers should find little left. */
+        for (int round = 0; round < 3; round++) {
+            if (sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK ||
+                log - copied < CHECKPOINT_REST)
+                break;
         }
+        pthread_mutex_lock(&g->mu);
+        g->ckpt_cv = &self.cv;
+        while (g->busy)
+            pthread_cond_wait(&self.cv, &g->mu);
+        g->ckpt_cv = NULL;
+        g->busy = 1;
+        pthread_mutex_unlock(&g->mu);
+        busy_cap_ms = RESTART_WAIT_MS;
+        int rc = sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &copied);
+        busy_cap_ms = 0;
+        pthread_mutex_lock(&g->mu);
+        /* Readers kept the WAL (or another process wrote): try again
+         * after a little more of it, not after every batch. */
+        g->checkpoint_at = rc == SQLITE_OK ? CHECKPOINT_FRAMES : (log > 0 ? log : 0) + CHECKPOINT_FRAMES / 4;
+        g->busy = 0;
+        if (g->head)
+            pthread_cond_signal(&g->head->cv);
         g->checkpointing = 0;
     }
     pthread_mutex_unlock(&g->mu);
@@ -326,7 +346,7 @@ static int fair_busy(void *arg, int count)
     if (count == 0)
         busy_since = now;
     double waited_ms = (double)(now.tv_sec - busy_since.tv_sec) * 1e3 + (double)(now.tv_nsec - busy_since.tv_nsec) / 1e6;
-    if (waited_ms >= timeout_ms)
+    if (waited_ms >= timeout_ms || (busy_cap_ms > 0 && waited_ms >= busy_cap_ms))
         return 0;
     /* A commit holds the lock for about one fsync (a millisecond or a few):
      * a quarter of a millisecond at first, then half, keeps a waiter close

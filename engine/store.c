@@ -48,12 +48,10 @@ void osm_store_close(struct osm_store *st)
         st->ops->close(st);
 }
 
-static void new_id(const char *prefix, char id[40]);
-
 int osm_store_create_task(struct osm_store *st, struct osm_task *t, struct osm_err *err)
 {
     if (!t->id[0])
-        new_id("t", t->id);
+        osm_store_new_id("t", t->id);
     return st->ops->create_task(st, t, err);
 }
 
@@ -206,17 +204,21 @@ static int unsupported(struct osm_store *st, const char *what, struct osm_err *e
 
 #define FLEET_CALL(op, ...) (st->ops->op ? st->ops->op(st, __VA_ARGS__) : unsupported(st, #op, err))
 
-/* "PREFIX-" and 12 random hex digits (48 bits), as task ids always were. */
-static void new_id(const char *prefix, char id[40])
+/* "PREFIX-", the time in seconds (8 hex digits) and 48 random bits (12):
+ * ids of one second sort together, so that each index over an id (the
+ * tasks', the jobs', their history's) takes new rows in its last pages
+ * rather than in a random page each: a create rewrites fewer pages. */
+void osm_store_new_id(const char *prefix, char id[40])
 {
     unsigned char r[6] = {0};
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-        /* Extremely unlikely; time, pid and a counter still make a usable id. */
+        /* Extremely unlikely; pid and a counter still make a usable id. */
         static unsigned counter;
-        int64_t t = osm_store_now() ^ ((int64_t)getpid() << 20) ^ ((int64_t)++counter << 40);
+        int64_t t = ((int64_t)getpid() << 20) ^ ((int64_t)__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) << 40);
         memcpy(r, &t, sizeof r);
     }
-    snprintf(id, 40, "%s-%02x%02x%02x%02x%02x%02x", prefix, r[0], r[1], r[2], r[3], r[4], r[5]);
+    snprintf(id, 40, "%s-%08x%02x%02x%02x%02x%02x%02x", prefix, (unsigned)(uint32_t)osm_store_now(), r[0], r[1], r[2],
+             r[3], r[4], r[5]);
 }
 
 int osm_store_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err)
@@ -227,10 +229,10 @@ int osm_store_create_job(struct osm_store *st, struct osm_job *job, struct osm_t
         if (!tasks[i].instance || !tasks[i].kind[0])
             return osm_err_set(err, OSM_EUSAGE, "job: task %zu of %zu needs a kind and an instance", i + 1, n);
     if (!job->id[0])
-        new_id("j", job->id);
+        osm_store_new_id("j", job->id);
     for (size_t i = 0; i < n; i++)
         if (!tasks[i].id[0])
-            new_id("t", tasks[i].id);
+            osm_store_new_id("t", tasks[i].id);
     return st->ops->create_job(st, job, tasks, n, err);
 }
 
@@ -349,6 +351,17 @@ int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *no
     return FLEET_CALL(use_nonce, key_id, nonce, expires, now, err);
 }
 
+int osm_store_stage_nonce(struct osm_store *st, const char *nonce, int64_t expires, int64_t now,
+                          const struct osm_key *key, int64_t keys_gen)
+{
+    return st->ops->stage_nonce && keys_gen >= 0 ? st->ops->stage_nonce(st, nonce, expires, now, key, keys_gen) : 0;
+}
+
+int osm_store_settle_nonce(struct osm_store *st, struct osm_err *err)
+{
+    return st->ops->settle_nonce ? st->ops->settle_nonce(st, err) : OSM_NONCE_FRESH;
+}
+
 int osm_store_read_begin(struct osm_store *st, struct osm_err *err)
 {
     return st->ops->read_begin ? st->ops->read_begin(st, err) : 0;
@@ -399,6 +412,17 @@ void osm_waiting_free(struct osm_waiting_task *w, size_t n)
         free(w[i].window);
     }
     free(w);
+}
+
+void osm_key_copy(struct osm_key *dst, const struct osm_key *src)
+{
+    memset(dst, 0, sizeof *dst);
+    snprintf(dst->id, sizeof dst->id, "%s", src->id);
+    dst->role = src->role ? osm_xstrdup(src->role) : NULL;
+    dst->scope = src->scope ? osm_xstrdup(src->scope) : NULL;
+    dst->sealed_secret = src->sealed_secret ? osm_xstrdup(src->sealed_secret) : NULL;
+    dst->created = src->created;
+    dst->disabled = src->disabled;
 }
 
 void osm_key_free(struct osm_key *k)

@@ -120,6 +120,7 @@ struct osm_key {
     int disabled;
 };
 void osm_key_free(struct osm_key *k);
+void osm_key_copy(struct osm_key *dst, const struct osm_key *src); /* deep; dst is overwritten */
 
 struct osm_store_ops {
     const char *name;
@@ -216,6 +217,16 @@ struct osm_store_ops {
      * wrapper calls use_nonce and answers -1 (no generation: read the row). */
     int (*use_nonce_gen)(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                          int64_t *keys_gen, struct osm_err *err);
+    /* Record a request's nonce with the next write of this handle: in that
+     * write's transaction, before it, instead of in a commit of its own
+     * (one commit per request, not two). `key` is the key row the request
+     * was checked against, at generation `keys_gen`. 1 staged; NULL: the
+     * caller records the nonce itself (use_nonce_gen). */
+    int (*stage_nonce)(struct osm_store *st, const char *nonce, int64_t expires, int64_t now, const struct osm_key *key,
+                       int64_t keys_gen);
+    /* What became of the staged nonce, recording it now (alone) when no
+     * write took it; the stage is cleared. See osm_store_settle_nonce. */
+    int (*settle_nonce)(struct osm_store *st, struct osm_err *err);
     /* Reads between read_begin and read_end see one snapshot of the store
      * (and, in SQLite, share one read transaction instead of one each); no
      * write may come between them. NULL: the wrappers do nothing. */
@@ -277,6 +288,20 @@ int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *no
                         struct osm_err *err);
 int osm_store_use_nonce_gen(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                             int64_t *keys_gen, struct osm_err *err);
+/* A staged nonce (stage_nonce above): 1 staged, 0 the store cannot (call
+ * use_nonce_gen now). While one is staged, the handle's next write first
+ * records it, in the same transaction: when the nonce was used before, or the
+ * key row is no longer `key` (its generation moved and the row differs:
+ * deleted, disabled, another secret, role or scope), the write is not done
+ * and fails (OSM_EFAIL), as does every later write of the handle until the
+ * nonce is settled. A write that fails on its own keeps the nonce recorded.
+ * Settle before answering: OSM_NONCE_FRESH (recorded now or with a write),
+ * OSM_NONCE_USED, OSM_NONCE_KEY_CHANGED (the nonce is recorded, nothing
+ * else was written), or -1 (err; nothing was recorded). */
+enum { OSM_NONCE_USED = 0, OSM_NONCE_FRESH = 1, OSM_NONCE_KEY_CHANGED = 2 };
+int osm_store_stage_nonce(struct osm_store *st, const char *nonce, int64_t expires, int64_t now,
+                          const struct osm_key *key, int64_t keys_gen);
+int osm_store_settle_nonce(struct osm_store *st, struct osm_err *err);
 int osm_store_read_begin(struct osm_store *st, struct osm_err *err);
 void osm_store_read_end(struct osm_store *st);
 void osm_job_list_free(struct osm_job *jobs, size_t n);
@@ -300,5 +325,8 @@ int osm_store_owner_dead(const char *owner);
  * owner keeps its claim even past its lease. */
 int osm_store_owner_alive_here(const char *owner);
 int64_t osm_store_now(void);
+/* A new id "PREFIX-" + 20 hex digits: the creation second, then 48 random
+ * bits (ids sort by creation time, to the second). */
+void osm_store_new_id(const char *prefix, char id[40]);
 
 #endif

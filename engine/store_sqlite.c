@@ -42,7 +42,16 @@ struct sqlite_store {
     int64_t keys_gen;          /* the generation of the keys read in batch keys_gen_batch (-1: none) */
     unsigned long long keys_gen_batch;
     int last_fail;             /* SQLite result code of the last db_fail (open's retry reads it) */
+    struct staged_nonce {      /* a request's nonce for the next write (stage_nonce) */
+        int staged;
+        int outcome;           /* NONCE_PENDING, OSM_NONCE_*, or -1 (failed: err) */
+        char *nonce;
+        int64_t expires, now, keys_gen;
+        struct osm_key key;
+        struct osm_err err;
+    } nonce;
 };
+#define NONCE_PENDING (-2)
 
 /* The states that hold their instance, as a condition that must agree with
  * osm_task_state_holds_instance(). Written with <> rather than NOT IN (...):
@@ -494,17 +503,6 @@ static int add_journal(struct sqlite_store *s, const char *id, int64_t at, const
     return rc == SQLITE_DONE ? 0 : db_fail(&s->base, s->db, err, "appending to the step journal");
 }
 
-static void new_task_id(char id[40])
-{
-    unsigned char r[6] = {0};
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-        /* Extremely unlikely; time and pid still make a usable id. */
-        int64_t t = osm_store_now() ^ ((int64_t)getpid() << 20);
-        memcpy(r, &t, sizeof r);
-    }
-    snprintf(id, 40, "t-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
-}
-
 /* Insert one task row and its "submitted" event, inside the caller's
  * transaction. A busy instance (or a second task of one job on the same
  * instance) is reported before the caller rolls back, while the holder is
@@ -548,10 +546,15 @@ static int insert_task(struct sqlite_store *s, struct osm_task *t, int64_t now, 
     return add_event(s, t->id, now, "submitted", msg, err);
 }
 
+static int staged_write(struct sqlite_store *s, osm_sqlite_write_fn fn, void *arg, int durable, struct osm_err *err);
+
 /* Every write of the store goes through group_write(): the function runs in
- * a batch transaction (sqlite_group.h) on whichever connection leads it. */
+ * a batch transaction (sqlite_group.h) on whichever connection leads it,
+ * after the staged nonce when there is one. */
 static int group_write(struct sqlite_store *s, osm_sqlite_write_fn fn, void *arg, int durable, struct osm_err *err)
 {
+    if (s->nonce.staged)
+        return staged_write(s, fn, arg, durable, err);
     return osm_sqlite_group_run(s->group, &s->conn, fn, arg, durable, err);
 }
 
@@ -564,7 +567,7 @@ static int sq_create_task(struct osm_store *st, struct osm_task *t, struct osm_e
 {
     struct sqlite_store *s = (struct sqlite_store *)st;
     if (!t->id[0])
-        new_task_id(t->id);
+        osm_store_new_id("t", t->id);
     if (!t->instance || !t->kind[0])
         return osm_err_set(err, OSM_EUSAGE, "a task needs a kind and an instance");
     return group_write(s, create_task_w, t, 1, err);
@@ -1596,6 +1599,151 @@ static int use_nonce_w(void *conn, void *arg, struct osm_err *err)
     return fresh;
 }
 
+/* ---- a nonce staged for the next write ---- */
+
+/* Is key `k` still the row in the store? 1 yes, 0 no (changed or gone). */
+static int key_row_is(struct sqlite_store *s, const struct osm_key *k, struct osm_err *err)
+{
+    sqlite3_stmt *stmt = prepare(s, "SELECT role, scope, sealed_secret, disabled FROM api_keys WHERE id=?1", err);
+    if (!stmt)
+        return -1;
+    bind_text(stmt, 1, k->id);
+    int rc = sqlite3_step(stmt);
+    int same = 0;
+    if (rc == SQLITE_ROW) {
+        const char *role = (const char *)sqlite3_column_text(stmt, 0), *scope = (const char *)sqlite3_column_text(stmt, 1),
+                   *sealed = (const char *)sqlite3_column_text(stmt, 2);
+        same = role && k->role && strcmp(role, k->role) == 0 && (scope && k->scope ? strcmp(scope, k->scope) == 0 : !scope == !k->scope) &&
+               sealed && k->sealed_secret && strcmp(sealed, k->sealed_secret) == 0 &&
+               sqlite3_column_int(stmt, 3) == k->disabled;
+    }
+    done(s, stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(&s->base, s->db, err, "reading an access key");
+    return same;
+}
+
+struct staged_args {
+    struct staged_nonce *n;
+    osm_sqlite_write_fn fn; /* NULL: the nonce alone */
+    void *arg;
+    int rc;                 /* fn's */
+};
+
+/* The nonce, then the write in a savepoint of its own: a write that fails
+ * is undone, its nonce stays recorded (a replay must not find it new). */
+static int staged_w(void *conn, void *arg, struct osm_err *err)
+{
+    struct sqlite_store *c = conn;
+    struct staged_args *a = arg;
+    struct staged_nonce *n = a->n;
+    int64_t gen = -1;
+    struct nonce_args na = {n->key.id, n->nonce, n->expires, n->now, &gen};
+    int fresh = use_nonce_w(conn, &na, err);
+    if (fresh < 0)
+        return -1;
+    if (!fresh) {
+        n->outcome = OSM_NONCE_USED;
+        return 0;
+    }
+    if (gen != n->keys_gen) {
+        /* A key changed since the request's row was read: is it this one? */
+        int same = key_row_is(c, &n->key, err);
+        if (same < 0)
+            return -1;
+        if (!same) {
+            n->outcome = OSM_NONCE_KEY_CHANGED;
+            return 0;
+        }
+    }
+    n->outcome = OSM_NONCE_FRESH;
+    if (!a->fn)
+        return 0;
+    static const char savepoint[] = "SAVEPOINT staged", rollback[] = "ROLLBACK TO staged", release[] = "RELEASE staged";
+    sqlite3_stmt *stmt = prepare(c, savepoint, err);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    done(c, stmt);
+    if (rc != SQLITE_DONE)
+        return db_fail(&c->base, c->db, err, "beginning a write after its nonce");
+    a->rc = a->fn(conn, a->arg, err);
+    if (sqlite3_get_autocommit(c->db)) /* the transaction ended: the batch fails, the nonce with it */
+        return -1;
+    for (int i = a->rc < 0 ? 0 : 1; i < 2; i++) {
+        stmt = prepare(c, i == 0 ? rollback : release, err);
+        if (!stmt)
+            return -1;
+        rc = sqlite3_step(stmt);
+        done(c, stmt);
+        if (rc != SQLITE_DONE)
+            return db_fail(&c->base, c->db, err, "ending a write after its nonce");
+    }
+    return 0;
+}
+
+static int staged_write(struct sqlite_store *s, osm_sqlite_write_fn fn, void *arg, int durable, struct osm_err *err)
+{
+    struct staged_nonce *n = &s->nonce;
+    if (n->outcome == OSM_NONCE_FRESH)
+        return fn ? osm_sqlite_group_run(s->group, &s->conn, fn, arg, durable, err) : 0;
+    if (n->outcome == NONCE_PENDING) {
+        struct staged_args a = {n, fn, arg, 0};
+        if (osm_sqlite_group_run(s->group, &s->conn, staged_w, &a, durable, err) < 0) {
+            n->outcome = -1; /* nothing of it was kept */
+            n->err = *err;
+            return -1;
+        }
+        if (n->outcome == OSM_NONCE_FRESH)
+            return a.rc;
+    }
+    if (n->outcome == -1) {
+        *err = n->err;
+        return -1;
+    }
+    return osm_err_set(err, OSM_EFAIL, "state store %s: not written: the request's nonce %s", s->base.location,
+                       n->outcome == OSM_NONCE_USED ? "was used before" : "came with an access key that has changed");
+}
+
+static void staged_clear(struct staged_nonce *n)
+{
+    free(n->nonce);
+    osm_key_free(&n->key);
+    memset(n, 0, sizeof *n);
+}
+
+static int sq_stage_nonce(struct osm_store *st, const char *nonce, int64_t expires, int64_t now,
+                          const struct osm_key *key, int64_t keys_gen)
+{
+    struct staged_nonce *n = &((struct sqlite_store *)st)->nonce;
+    staged_clear(n);
+    n->staged = 1;
+    n->outcome = NONCE_PENDING;
+    n->nonce = osm_xstrdup(nonce);
+    n->expires = expires;
+    n->now = now;
+    n->keys_gen = keys_gen;
+    osm_key_copy(&n->key, key);
+    return 1;
+}
+
+static int sq_settle_nonce(struct osm_store *st, struct osm_err *err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+    struct staged_nonce *n = &s->nonce;
+    if (!n->staged)
+        return OSM_NONCE_FRESH;
+    if (n->outcome == NONCE_PENDING) {
+        struct osm_err ignore = OSM_ERR_INIT;
+        staged_write(s, NULL, NULL, 0, &ignore);
+    }
+    int rc = n->outcome;
+    if (rc == -1)
+        *err = n->err;
+    staged_clear(n);
+    return rc;
+}
+
 static int sq_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err)
 {
@@ -1639,6 +1787,7 @@ static void sq_close(struct osm_store *st)
     for (int i = 0; i < STMT_CACHE; i++)
         sqlite3_finalize(s->cache[i].stmt);
     osm_sqlite_conn_finish(&s->conn);
+    staged_clear(&s->nonce);
     for (int i = 0; i < QUERY_SHAPES; i++)
         for (int j = 0; j <= OSM_TASK_N_STATES; j++)
             free(s->query_sql[i][j]);
@@ -1676,6 +1825,8 @@ static const struct osm_store_ops sqlite_ops = {
     .delete_key = sq_delete_key,
     .use_nonce = sq_use_nonce,
     .use_nonce_gen = sq_use_nonce_gen,
+    .stage_nonce = sq_stage_nonce,
+    .settle_nonce = sq_settle_nonce,
     .read_begin = sq_read_begin,
     .read_end = sq_read_end,
 };

@@ -129,7 +129,8 @@ static void expect_fail(struct fx *f, struct req *r, int64_t now, int status, co
     struct osm_api_error e;
     if (osm_api_authenticate(f->st, f->mk, &r->rq, now, &who, &e) != -1)
         fail_msg("authenticated; expected %s", code);
-    assert_int_equal(e.status, status);
+    if (e.status != status)
+        fail_msg("%d %s: %s; expected %d %s", e.status, e.code, e.message, status, code);
     assert_string_equal(e.code, code);
     if (says && !strstr(e.message, says))
         fail_msg("message '%s' does not say '%s'", e.message, says);
@@ -656,6 +657,139 @@ static void cached_key_follows_changes_made_elsewhere(void **state)
     free(secret);
 }
 
+/* Create a job of one task on `instance` through `st`: 0 or -1. */
+static int create_one(struct osm_store *st, const char *instance)
+{
+    struct osm_job job;
+    osm_job_init(&job);
+    struct osm_task t;
+    osm_task_init(&t);
+    strcpy(t.kind, OSM_KIND_OS_MIGRATION);
+    t.instance = osm_xstrdup(instance);
+    struct osm_err err = OSM_ERR_INIT;
+    int rc = osm_store_create_job(st, &job, &t, 1, &err);
+    osm_task_free(&t);
+    osm_job_free(&job);
+    return rc;
+}
+
+static int count_tasks(struct fx *f)
+{
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_prepare_v2(osm_store_sqlite_handle(f->st), "SELECT count(*) FROM tasks", -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int n = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/* authenticate_staged on a cached key: the nonce waits for the write. */
+static void expect_staged(struct fx *f, struct req *r)
+{
+    struct osm_principal who;
+    struct osm_api_error e;
+    int staged = -1;
+    if (osm_api_authenticate_staged(f->st, f->mk, &r->rq, NOW, &who, &staged, &e) != 0)
+        fail_msg("%d %s: %s", e.status, e.code, e.message);
+    assert_int_equal(staged, 1);
+    osm_principal_free(&who);
+}
+
+static void expect_settled(struct fx *f, const char *id, const char *code)
+{
+    struct osm_api_error e;
+    if (!code) {
+        if (osm_api_settle_nonce(f->st, id, &e) != 0)
+            fail_msg("%d %s: %s", e.status, e.code, e.message);
+        return;
+    }
+    assert_int_equal(osm_api_settle_nonce(f->st, id, &e), -1);
+    assert_int_equal(e.status, 401);
+    assert_string_equal(e.code, code);
+}
+
+static void nonce_staged_with_a_write_is_refused_with_it(void **state)
+{
+    struct fx *f = *state;
+    char id[64], other_id[64];
+    char *secret = new_key(f, "operator", NULL, id);
+    char *other_secret = new_key(f, "viewer", NULL, other_id);
+    struct req r, first;
+    struct osm_principal who;
+    sign_at(&first, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_ok(f, &first, NOW, &who); /* the key is cached now */
+    osm_principal_free(&who);
+
+    /* The nonce commits with the job; the replay writes nothing. */
+    sign_at(&r, "POST", "/v1/jobs", NULL, "{}", id, secret, NOW);
+    expect_staged(f, &r);
+    assert_int_equal(create_one(f->st, "dir:/srv/a"), 0);
+    expect_settled(f, id, NULL);
+    expect_staged(f, &r);
+    assert_int_equal(create_one(f->st, "dir:/srv/b"), -1);
+    assert_int_equal(create_one(f->st, "dir:/srv/c"), -1); /* nor any later write of the request */
+    expect_settled(f, id, "SignatureNonceUsed");
+    assert_int_equal(count_tasks(f), 1);
+    osm_acs3_signed_free(&r.s);
+
+    /* A write that fails on its own (a busy instance) keeps its nonce. */
+    sign_at(&r, "POST", "/v1/jobs", NULL, "{}", id, secret, NOW);
+    expect_staged(f, &r);
+    assert_int_equal(create_one(f->st, "dir:/srv/a"), -1);
+    expect_settled(f, id, NULL);
+    expect_fail(f, &r, NOW, 401, "SignatureNonceUsed", NULL);
+    osm_acs3_signed_free(&r.s);
+
+    /* Another key changes: this one's writes go on. */
+    struct osm_store *other;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_open_location(f->dir, &other, &err), 0);
+    assert_int_equal(osm_store_delete_key(other, other_id, &err), 0);
+    sign_at(&r, "POST", "/v1/jobs", NULL, "{}", id, secret, NOW);
+    expect_staged(f, &r);
+    assert_int_equal(create_one(f->st, "dir:/srv/d"), 0);
+    expect_settled(f, id, NULL);
+    osm_acs3_signed_free(&r.s);
+    assert_int_equal(count_tasks(f), 2);
+
+    /* This key changes between the check and the write (disabled
+     * elsewhere): nothing is written, the nonce is kept, and the next
+     * request is judged by the row as it is. */
+    sign_at(&r, "POST", "/v1/jobs", NULL, "{}", id, secret, NOW);
+    expect_staged(f, &r);
+    char *sql = sqlite3_mprintf("UPDATE api_keys SET disabled=1 WHERE id=%Q", id);
+    assert_int_equal(sqlite3_exec(osm_store_sqlite_handle(other), sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    assert_int_equal(create_one(f->st, "dir:/srv/e"), -1);
+    expect_settled(f, id, "InvalidAccessKeyId.Changed");
+    assert_int_equal(count_tasks(f), 2);
+    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", "disabled");
+    sql = sqlite3_mprintf("UPDATE api_keys SET disabled=0 WHERE id=%Q", id);
+    assert_int_equal(sqlite3_exec(osm_store_sqlite_handle(other), sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+    expect_fail(f, &r, NOW, 401, "SignatureNonceUsed", NULL);
+    osm_acs3_signed_free(&r.s);
+
+    /* A request that writes nothing: its nonce is recorded when settled
+     * (the key read again and cached first: a key not cached is checked
+     * and its nonce recorded at once). */
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
+    expect_ok(f, &r, NOW, &who);
+    osm_principal_free(&who);
+    osm_acs3_signed_free(&r.s);
+    sign_at(&r, "POST", "/v1/jobs", NULL, "{}", id, secret, NOW);
+    expect_staged(f, &r);
+    expect_settled(f, id, NULL);
+    expect_fail(f, &r, NOW, 401, "SignatureNonceUsed", NULL);
+    osm_acs3_signed_free(&r.s);
+
+    osm_store_close(other);
+    osm_acs3_signed_free(&first.s);
+    free(secret);
+    free(other_secret);
+}
+
 static void key_create_refuses_bad_roles_and_scopes(void **state)
 {
     struct fx *f = *state;
@@ -705,6 +839,7 @@ int main(void)
         T(key_secret_is_never_stored_in_clear),
         T(master_key_is_made_private_and_checked),
         T(cached_key_follows_changes_made_elsewhere),
+        T(nonce_staged_with_a_write_is_refused_with_it),
     };
     const struct CMUnitTest pg_tests[] = {STORE_CASES};
     int failed = cmocka_run_group_tests_name("api auth: sqlite", sqlite_tests, NULL, NULL);

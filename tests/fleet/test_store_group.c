@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "osm_fs.h"
@@ -214,11 +215,107 @@ static void writes_of_a_failed_batch_all_fail(void **state)
     osm_store_close(st);
 }
 
+/* ---- the WAL restarts although readers never stop ---- */
+
+#define CHURN_WRITERS 4
+#define CHURN_JOBS 800 /* per writer: some 20,000 WAL frames in all */
+#define CHURN_READERS 4
+
+static int churn_done;
+
+static void *churn_write(void *arg)
+{
+    struct writer *w = arg;
+    for (int i = 0; i < CHURN_JOBS && w->rc == 0; i++) {
+        char inst[64];
+        snprintf(inst, sizeof inst, "dir:/srv/%s-%d", w->instance, i);
+        struct osm_job job;
+        osm_job_init(&job);
+        struct osm_task t;
+        osm_task_init(&t);
+        strcpy(t.kind, OSM_KIND_OS_MIGRATION);
+        t.instance = osm_xstrdup(inst);
+        w->rc = osm_store_create_job(w->st, &job, &t, 1, &w->err);
+        osm_task_free(&t);
+        osm_job_free(&job);
+    }
+    return NULL;
+}
+
+/* Reads one after the other, each a little long, so that one is nearly
+ * always on the WAL. */
+static void *churn_read(void *arg)
+{
+    struct osm_store *st = arg;
+    while (!__atomic_load_n(&churn_done, __ATOMIC_ACQUIRE)) {
+        struct osm_err err = OSM_ERR_INIT;
+        if (osm_store_read_begin(st, &err) != 0)
+            continue;
+        struct osm_task_filter f = {.instance = "dir:/srv/none"};
+        struct osm_task *tasks = NULL;
+        size_t n = 0;
+        int64_t next = 0;
+        if (osm_store_query_tasks(st, &f, &tasks, &n, &next, &err) == 0)
+            osm_task_list_free(tasks, n);
+        usleep(2000);
+        osm_store_read_end(st);
+    }
+    return NULL;
+}
+
+static void wal_restarts_although_readers_never_stop(void **state)
+{
+    (void)state;
+    struct writer w[CHURN_WRITERS] = {0};
+    static const char *const names[CHURN_WRITERS] = {"a", "b", "c", "d"};
+    for (int i = 0; i < CHURN_WRITERS; i++) {
+        open_writer(&w[i]);
+        w[i].instance = names[i];
+    }
+    struct osm_store *readers[CHURN_READERS];
+    pthread_t rt[CHURN_READERS], wt[CHURN_WRITERS];
+    struct osm_err err = OSM_ERR_INIT;
+    churn_done = 0;
+    for (int i = 0; i < CHURN_READERS; i++) {
+        assert_int_equal(osm_store_sqlite_open(dbpath, &readers[i], &err), 0);
+        pthread_create(&rt[i], NULL, churn_read, readers[i]);
+    }
+    for (int i = 0; i < CHURN_WRITERS; i++)
+        pthread_create(&wt[i], NULL, churn_write, &w[i]);
+    for (int i = 0; i < CHURN_WRITERS; i++)
+        pthread_join(wt[i], NULL);
+    __atomic_store_n(&churn_done, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < CHURN_READERS; i++) {
+        pthread_join(rt[i], NULL);
+        osm_store_close(readers[i]);
+    }
+    for (int i = 0; i < CHURN_WRITERS; i++) {
+        if (w[i].rc != 0)
+            fail_msg("writer %d: %s", i, w[i].err.msg);
+    }
+    /* The WAL file keeps its longest extent: a WAL that started afresh
+     * after each checkpoint stays near the checkpoint's threshold (2,000
+     * pages and what came in meanwhile), far below what was written. */
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", dbpath);
+    struct stat sb;
+    assert_int_equal(stat(wal, &sb), 0);
+    long frames = (long)((sb.st_size - 32) / (4096 + 24));
+    unsigned long long batches, writes;
+    osm_sqlite_group_stats(&batches, &writes);
+    printf("# WAL at most %ld frames after %llu batches of %llu writes\n", frames, batches, writes);
+    if (frames > 5000)
+        fail_msg("the WAL grew to %ld frames: it did not restart", frames);
+    for (int i = 0; i < CHURN_WRITERS; i++)
+        osm_store_close(w[i].st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(one_batch_keeps_the_good_writes_and_refuses_the_bad_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(writes_of_a_failed_batch_all_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(wal_restarts_although_readers_never_stop, setup, teardown),
     };
     return cmocka_run_group_tests_name("store group commit", tests, NULL, NULL);
 }
