@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api_priv.h"
+#include "scheduler.h"
 #include "cli_tasks.h"
 #include "matrix.h"
 #include "os_migration.h"
@@ -522,6 +523,16 @@ void api_jobs_create(struct api_req *rq)
         tasks[i].not_before = it[i].sched.not_before;
         tasks[i].latest_start = it[i].sched.latest_start;
         tasks[i].window = it[i].sched.window ? osm_xstrdup(it[i].sched.window) : NULL;
+        /* Placed now as the scheduler would: its pass then has no row to
+         * write again, and the task says at once when it starts. */
+        char words[256];
+        int64_t nb;
+        if (osm_scheduler_place(&tasks[i], rq->now, &nb, words, sizeof words)) {
+            tasks[i].state = OSM_TASK_SCHEDULED;
+            snprintf(tasks[i].phase, sizeof tasks[i].phase, "scheduled");
+            tasks[i].not_before = nb;
+            osm_task_set_str(&tasks[i].progress_msg, words);
+        }
     }
     int rc = osm_store_create_job(st, &job, tasks, n, &err);
     if (rc < 0) {

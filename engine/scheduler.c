@@ -368,21 +368,28 @@ static double seconds_since(const struct timespec *t0)
 /* Write the rows of tasks that wait: after the claims, as they only inform,
  * within what is left of MAX_WRITES and the time above; the next passes
  * write the rest. */
+/* What a waiting task's row says of it: why 'n' (its window never opens),
+ * 'w' (it waits for its window) or 't' (for its start time). */
+static void say_waiting(char why, int64_t base, int64_t next, char *words, size_t size)
+{
+    char when[32];
+    if (why == 'n')
+        snprintf(words, size, "waiting: its maintenance window does not open within a year of %s", fmt_utc(base, when));
+    else if (why == 'w')
+        snprintf(words, size, "waiting for its maintenance window: next start %s", fmt_utc(next, when));
+    else
+        snprintf(words, size, "waiting for its start time, %s", fmt_utc(next, when));
+}
+
 static int write_pending(struct pass *p, struct osm_err *err)
 {
-    char when[32], words[256];
+    char words[256];
     for (size_t i = 0; i < p->n_pending && p->writes < MAX_WRITES; i++, p->writes++, p->wait_writes++) {
         if (p->wait_writes >= WAIT_WRITES_MAX ||
             (p->wait_writes >= WAIT_WRITES_MIN && seconds_since(&p->t0) > WAIT_WRITES_SECONDS))
             break;
         const struct pending *q = &p->pending[i];
-        if (q->why == 'n')
-            snprintf(words, sizeof words, "waiting: its maintenance window does not open within a year of %s",
-                     fmt_utc(q->base, when));
-        else if (q->why == 'w')
-            snprintf(words, sizeof words, "waiting for its maintenance window: next start %s", fmt_utc(q->next, when));
-        else
-            snprintf(words, sizeof words, "waiting for its start time, %s", fmt_utc(q->next, when));
+        say_waiting(q->why, q->base, q->next, words, sizeof words);
         if (change_task(p, q->t, CH_SCHEDULE, q->next, words, err) < 0)
             return -1;
     }
@@ -571,6 +578,37 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
         return -1;
     }
     return 0;
+}
+
+int osm_scheduler_place(const struct osm_task *t, int64_t now, int64_t *not_before, char *words, size_t words_size)
+{
+    if (t->latest_start > 0 && now > t->latest_start)
+        return 0;
+    int64_t base = t->not_before > now ? t->not_before : now;
+    int64_t next = t->not_before;
+    int due = t->not_before <= now;
+    char why = 't';
+    if (t->window && *t->window) {
+        struct osm_window *w = NULL;
+        struct osm_err err = OSM_ERR_INIT;
+        if (osm_window_parse(t->window, &w, &err) != 0)
+            return 0;
+        int64_t start, close;
+        if (osm_window_next_start(w, base, &start, &close) == 0) {
+            due = due && start == now;
+            next = start;
+            why = 'w';
+        } else {
+            due = 0;
+            why = 'n';
+        }
+        osm_window_free(w);
+    }
+    if (due)
+        return 0;
+    *not_before = next;
+    say_waiting(why, base, next, words, words_size);
+    return 1;
 }
 
 void osm_sched_result_free(struct osm_sched_result *r)

@@ -36,4 +36,13 @@ int osm_scheduler_pass(struct osm_store *st, int64_t now, const char *owner, int
                        struct osm_sched_result *res, struct osm_err *err);
 void osm_sched_result_free(struct osm_sched_result *r);
 
+/* Where a task being created stands, as a pass would place it: 1 when it
+ * cannot start at `now` (a later not_before, a window that is closed now):
+ * *not_before is when it may start and `words` what the pass writes of it
+ * ("waiting for its maintenance window: next start ..."); 0 when it is due
+ * now, or its window cannot be used or its latest start has passed (the
+ * pass says so). A create that writes the row so spares the pass writing
+ * it again. */
+int osm_scheduler_place(const struct osm_task *t, int64_t now, int64_t *not_before, char *words, size_t words_size);
+
 #endif

@@ -20,14 +20,19 @@
  * not wait for a transaction of thousands. */
 #define MAX_BATCH 64
 
-/* The WAL's length (pages) that starts a checkpoint: ten times SQLite's
- * default, as pages written again and again (index roots) are copied once
- * per checkpoint. */
-#define CHECKPOINT_FRAMES 2000
+/* The WAL's length (pages) that starts a checkpoint: eight times SQLite's
+ * default. Pages written again and again (the last leaves of the indexes)
+ * are copied once per checkpoint, and each checkpoint's last part holds up
+ * the writers for a few milliseconds (2,000 made that five times a second
+ * at 1,000 creates a second). */
+#define CHECKPOINT_FRAMES OSM_SQLITE_CHECKPOINT_FRAMES
 /* Frames the first part may leave to the second. */
 #define CHECKPOINT_REST 64
-/* How long the checkpoint's second part waits for readers on the WAL. */
-#define RESTART_WAIT_MS 20
+/* How long the checkpoint's second part waits for readers on the WAL (the
+ * writers wait with it): briefly at first; should the readers take longer,
+ * it tries again later and waits twice as long, up to the most. */
+#define RESTART_WAIT_MS 3
+#define RESTART_WAIT_MAX_MS 48
 static __thread int busy_cap_ms; /* when > 0: the busy handler's limit on this thread */
 
 struct item {
@@ -50,6 +55,10 @@ struct osm_sqlite_group {
     int checkpointing;       /* a writer runs a checkpoint */
     pthread_cond_t *ckpt_cv; /* the checkpointing writer waits here for the end of the batch in flight */
     int checkpoint_at;       /* the WAL's length (frames) that starts a checkpoint */
+    int restart_wait_ms;     /* the next checkpoint's wait for readers */
+    struct osm_sqlite_conn *writer; /* the group's own connection for batches (adopted), or NULL */
+    void (*writer_close)(void *);
+    void *writer_user;
     struct osm_sqlite_group *next;
 };
 
@@ -71,6 +80,7 @@ struct osm_sqlite_group *osm_sqlite_group_get(sqlite3 *db)
         g = osm_xcalloc(1, sizeof *g);
         g->path = path ? osm_xstrdup(path) : NULL;
         g->checkpoint_at = CHECKPOINT_FRAMES;
+        g->restart_wait_ms = RESTART_WAIT_MS;
         pthread_mutex_init(&g->mu, NULL);
         g->next = groups;
         groups = g;
@@ -86,6 +96,8 @@ void osm_sqlite_group_put(struct osm_sqlite_group *g)
         return;
     pthread_mutex_lock(&groups_mu);
     if (--g->refs == 0) {
+        if (g->writer)
+            g->writer_close(g->writer_user);
         for (struct osm_sqlite_group **pp = &groups; *pp; pp = &(*pp)->next)
             if (*pp == g) {
                 *pp = g->next;
@@ -96,6 +108,40 @@ void osm_sqlite_group_put(struct osm_sqlite_group *g)
         free(g);
     }
     pthread_mutex_unlock(&groups_mu);
+}
+
+int osm_sqlite_group_adopt(struct osm_sqlite_group *g, struct osm_sqlite_conn *writer, void (*close_fn)(void *),
+                           void *user)
+{
+    int adopted = 0;
+    pthread_mutex_lock(&g->mu);
+    if (!g->writer && g->path) {
+        g->writer = writer;
+        g->writer_close = close_fn;
+        g->writer_user = user;
+        adopted = 1;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return adopted;
+}
+
+int osm_sqlite_group_has_writer(struct osm_sqlite_group *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int has = g->writer != NULL || !g->path;
+    pthread_mutex_unlock(&g->mu);
+    return has;
+}
+
+void osm_sqlite_group_set_busy(sqlite3 *db, int timeout_ms)
+{
+    osm_sqlite_fair_busy(db, timeout_ms);
+    struct osm_sqlite_group *g = osm_sqlite_group_get(db);
+    pthread_mutex_lock(&g->mu);
+    if (g->writer)
+        osm_sqlite_fair_busy(g->writer->db, timeout_ms);
+    pthread_mutex_unlock(&g->mu);
+    osm_sqlite_group_put(g);
 }
 
 void osm_sqlite_group_stats(unsigned long long *batches, unsigned long long *writes)
@@ -225,7 +271,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
                          int durable, struct osm_err *err)
 {
     struct item self = {.fn = fn, .arg = arg, .durable = durable, .err = err};
-    int led = 0; /* conn->wal_frames is this write's news only if it led a batch */
+    int led_frames = -1; /* the WAL's length after the batch this write led (none: -1) */
     pthread_cond_init(&self.cv, NULL);
     pthread_mutex_lock(&g->mu);
     if (g->tail)
@@ -241,6 +287,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         /* Lead: take up to MAX_BATCH writes from the head (ours is among
          * them unless the queue is longer; then we lead again after). */
         g->busy = 1;
+        struct osm_sqlite_conn *use = g->writer ? g->writer : conn;
         struct item *batch = g->head, *last = batch;
         size_t n = 1;
         while (last->next && n < MAX_BATCH) {
@@ -253,14 +300,15 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         last->next = NULL;
         pthread_mutex_unlock(&g->mu);
 
-        run_batch(conn, batch);
-        led = 1;
+        run_batch(use, batch);
 
         pthread_mutex_lock(&groups_mu);
         stat_batches++;
         stat_writes += n;
         pthread_mutex_unlock(&groups_mu);
         pthread_mutex_lock(&g->mu);
+        led_frames = use->wal_frames;
+        use->wal_frames = 0;
         for (struct item *it = batch, *nx; it; it = nx) {
             nx = it->next; /* `it` may be gone once its writer wakes */
             it->done = 1;
@@ -275,7 +323,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         else if (g->head && g->head != &self)
             pthread_cond_signal(&g->head->cv);
     }
-    if (led && conn->wal_frames >= g->checkpoint_at && !g->checkpointing) {
+    if (led_frames >= g->checkpoint_at && !g->checkpointing) {
         /* The WAL is long: copy it into the database in two parts. The
          * first (most pages, and the database's fsync) runs beside the
          * next batches; the second, the pages they appended meanwhile, while
@@ -287,16 +335,21 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
          * and more); and every batch would start another checkpoint.
          * SQLite's own checkpoint would run inside a commit and hold up its
          * batch's answers and every writer for all of it. */
+        /* On this writer's own connection: the group's may be writing the
+         * next batch meanwhile. */
         g->checkpointing = 1;
-        conn->wal_frames = 0;
         pthread_mutex_unlock(&g->mu);
         int log = -1, copied = -2;
         /* Again while the batches that ran beside it appended much: the
          * part that holds up the writers should find little left. */
-        for (int round = 0; round < 3; round++) {
+        for (int round = 0, before = -1; round < 4; round++) {
+            /* Each round copies what the one before left (`log` is the
+             * WAL's length when the round began): once that is little,
+             * so is what came in meanwhile. */
             if (sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK ||
-                log - copied < CHECKPOINT_REST)
+                (before >= 0 && log - before < CHECKPOINT_REST))
                 break;
+            before = log;
         }
         pthread_mutex_lock(&g->mu);
         g->ckpt_cv = &self.cv;
@@ -305,13 +358,16 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         g->ckpt_cv = NULL;
         g->busy = 1;
         pthread_mutex_unlock(&g->mu);
-        busy_cap_ms = RESTART_WAIT_MS;
+        busy_cap_ms = g->restart_wait_ms; /* read without the lock: only a checkpointing writer changes it */
         int rc = sqlite3_wal_checkpoint_v2(conn->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &copied);
         busy_cap_ms = 0;
         pthread_mutex_lock(&g->mu);
         /* Readers kept the WAL (or another process wrote): try again
          * after a little more of it, not after every batch. */
         g->checkpoint_at = rc == SQLITE_OK ? CHECKPOINT_FRAMES : (log > 0 ? log : 0) + CHECKPOINT_FRAMES / 4;
+        g->restart_wait_ms = rc == SQLITE_OK                             ? RESTART_WAIT_MS
+                             : g->restart_wait_ms * 2 > RESTART_WAIT_MAX_MS ? RESTART_WAIT_MAX_MS
+                                                                          : g->restart_wait_ms * 2;
         g->busy = 0;
         if (g->head)
             pthread_cond_signal(&g->head->cv);

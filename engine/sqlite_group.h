@@ -31,6 +31,10 @@
 
 struct osm_sqlite_group;
 
+/* The WAL's length (pages) that starts a checkpoint; the WAL starts afresh
+ * after each, so it stays near this length. */
+#define OSM_SQLITE_CHECKPOINT_FRAMES 8000
+
 /* One connection as the group uses it: the handle (synchronous=FULL outside
  * batches) and what the write functions get when it leads a batch. */
 enum {
@@ -62,7 +66,18 @@ typedef int (*osm_sqlite_write_fn)(void *conn, void *arg, struct osm_err *err);
 struct osm_sqlite_group *osm_sqlite_group_get(sqlite3 *db);
 void osm_sqlite_group_put(struct osm_sqlite_group *g);
 
-/* Run `fn(conn->user or the leader's, arg, err)` in the next batch. */
+/* Give the group a connection of its own (optional): every batch then runs
+ * on it, whose page cache stays warm (on a leader's connection a batch first
+ * read again each page that other connections' commits had made stale).
+ * 1 adopted; 0 the group has one already, or is of a private database (the
+ * caller keeps `writer`). The group calls close_fn(user) once its last
+ * reference is put; `writer` must not hold a reference itself. */
+int osm_sqlite_group_adopt(struct osm_sqlite_group *g, struct osm_sqlite_conn *writer, void (*close_fn)(void *),
+                           void *user);
+int osm_sqlite_group_has_writer(struct osm_sqlite_group *g);
+
+/* Run `fn(user of the group's connection or the leader's, arg, err)` in the
+ * next batch. */
 int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *conn, osm_sqlite_write_fn fn, void *arg,
                          int durable, struct osm_err *err);
 
@@ -70,6 +85,10 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
  * `timeout_ms` (SQLite's own sleeps grow to 100 ms a try, so a writer that
  * came early can wait behind many that came later). */
 void osm_sqlite_fair_busy(sqlite3 *db, int timeout_ms);
+
+/* osm_sqlite_fair_busy for `db` and for the connection its group writes
+ * with, if it has one yet (tests: a short wait for a lock held elsewhere). */
+void osm_sqlite_group_set_busy(sqlite3 *db, int timeout_ms);
 
 /* Batches committed and writes in them since the start (for tests and
  * metrics). */

@@ -146,7 +146,9 @@ struct osm_store_ops {
      * names an existing job, nothing is written and 1 is returned with
      * job->id set to that job's id (idempotent create); 0 when created. A
      * task on an instance that another task holds fails the whole job with
-     * OSM_ECONFLICT naming the instance and the other task; nothing written. */
+     * OSM_ECONFLICT naming the instance and the other task; nothing written.
+     * A task created scheduled (osm_scheduler_place) has its progress_msg
+     * added to its "submitted" history entry (not kept in the row). */
     int (*create_job)(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err);
     int (*get_job)(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err);
     /* Oldest first, after cursor `after_seq`, at most `limit` (0: all);

@@ -751,7 +751,7 @@ static int duplicate_instance(const char *job_id, struct osm_task *tasks, size_t
  * arrays (unnest), so a job of thousands costs a few round trips. */
 #define CREATE_CHUNK 5000
 enum { A_ID, A_KIND, A_INSTANCE, A_TARGET, A_STATE, A_PHASE, A_NOT_BEFORE, A_WINDOW, A_LATEST, A_OPTIONS, A_DATA,
-       A_OWNER, A_LEASE, N_ARRAYS };
+       A_OWNER, A_LEASE, A_NOTE, N_ARRAYS };
 
 static int insert_task_chunk(struct pg_store *s, const char *job_id, int64_t now, struct osm_task *tasks, size_t n,
                              struct osm_err *err)
@@ -776,6 +776,7 @@ static int insert_task_chunk(struct pg_store *s, const char *job_id, int64_t now
         array_elem(&a[A_DATA], t->data ? t->data : "{}");
         array_elem(&a[A_OWNER], t->owner);
         array_elem_i64(&a[A_LEASE], t->owner ? t->lease_until : 0);
+        array_elem(&a[A_NOTE], t->state == OSM_TASK_SCHEDULED ? t->progress_msg : NULL);
     }
     struct params p = {0};
     for (int k = 0; k < N_ARRAYS; k++) {
@@ -789,13 +790,16 @@ static int insert_task_chunk(struct pg_store *s, const char *job_id, int64_t now
         "WITH ins AS (INSERT INTO tasks(id, kind, instance, target, state, phase, not_before, maint_window, "
         "latest_start, options, data, owner, lease_until, job_id, created, updated) "
         "SELECT u.id, u.kind, u.instance, u.target, u.state, u.phase, u.not_before, u.maint_window, u.latest_start, "
-        "u.options, u.data, u.owner, u.lease_until, $14, $15::bigint, $15::bigint "
+        "u.options, u.data, u.owner, u.lease_until, $15, $16::bigint, $16::bigint "
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
         "$8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::bigint[]) WITH ORDINALITY "
         "AS u(id, kind, instance, target, state, phase, not_before, maint_window, latest_start, options, data, owner, "
-        "lease_until, ord) ORDER BY u.ord RETURNING id, kind, instance, target) "
+        "lease_until, ord) ORDER BY u.ord RETURNING id, kind, instance, target), "
+        /* The schedule notes by id: RETURNING gives the columns of tasks only. */
+        "notes AS (SELECT * FROM unnest($1::text[], $14::text[]) AS n(id, note)) "
         "INSERT INTO task_events(task_id, at, type, message) "
-        "SELECT id, $15::bigint, 'submitted', kind || ' of ' || instance || coalesce(' to ' || target, '') FROM ins",
+        "SELECT ins.id, $16::bigint, 'submitted', ins.kind || ' of ' || ins.instance || coalesce(' to ' || ins.target, '') "
+        "|| coalesce('; ' || notes.note, '') FROM ins JOIN notes ON notes.id = ins.id",
         &p, NULL, err, "adding a job's tasks");
     for (int k = 0; k < N_ARRAYS; k++)
         osm_buf_free(&a[k]);

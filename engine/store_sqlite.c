@@ -18,6 +18,7 @@
 #include "sqlite_group.h"
 #include "store.h"
 #include "store_sqlite.h"
+#include "osm_log.h"
 
 /* Prepared statements are kept, keyed by the address of their (static) SQL
  * text: parsing them again for every record cost a third of a record. */
@@ -42,6 +43,9 @@ struct sqlite_store {
     int64_t keys_gen;          /* the generation of the keys read in batch keys_gen_batch (-1: none) */
     unsigned long long keys_gen_batch;
     int last_fail;             /* SQLite result code of the last db_fail (open's retry reads it) */
+    int version;               /* the schema version it was opened at */
+    int is_writer;             /* the group's own connection (no reference to the group) */
+    int writer_asked;          /* this handle has made sure its group has one */
     struct staged_nonce {      /* a request's nonce for the next write (stage_nonce) */
         int staged;
         int outcome;           /* NONCE_PENDING, OSM_NONCE_*, or -1 (failed: err) */
@@ -541,18 +545,23 @@ static int insert_task(struct sqlite_store *s, struct osm_task *t, int64_t now, 
                            s->base.location, t->id, t->job_id ? t->job_id : "");
     if (rc != SQLITE_DONE)
         return db_fail(&s->base, s->db, err, "adding a task");
-    char msg[600];
-    snprintf(msg, sizeof msg, "%s of %s%s%s", t->kind, t->instance, t->target ? " to " : "", t->target ? t->target : "");
+    char msg[900];
+    int scheduled = t->state == OSM_TASK_SCHEDULED && t->progress_msg;
+    snprintf(msg, sizeof msg, "%s of %s%s%s%s%s", t->kind, t->instance, t->target ? " to " : "", t->target ? t->target : "",
+             scheduled ? "; " : "", scheduled ? t->progress_msg : "");
     return add_event(s, t->id, now, "submitted", msg, err);
 }
 
 static int staged_write(struct sqlite_store *s, osm_sqlite_write_fn fn, void *arg, int durable, struct osm_err *err);
+static void ensure_writer(struct sqlite_store *s);
 
 /* Every write of the store goes through group_write(): the function runs in
  * a batch transaction (sqlite_group.h) on whichever connection leads it,
  * after the staged nonce when there is one. */
 static int group_write(struct sqlite_store *s, osm_sqlite_write_fn fn, void *arg, int durable, struct osm_err *err)
 {
+    if (!s->writer_asked)
+        ensure_writer(s);
     if (s->nonce.staged)
         return staged_write(s, fn, arg, durable, err);
     return osm_sqlite_group_run(s->group, &s->conn, fn, arg, durable, err);
@@ -1797,6 +1806,32 @@ static void sq_close(struct osm_store *st)
     free(s);
 }
 
+static int open_conn(const char *db_path, int version, int as_writer, struct osm_store **out, struct osm_err *err);
+
+static void close_writer(void *user)
+{
+    sq_close(user);
+}
+
+/* The first write of a process to a file opens the connection that writes
+ * every batch of the process (sqlite_group.h); without it (it cannot be
+ * opened) batches run on their leaders' connections. */
+static void ensure_writer(struct sqlite_store *s)
+{
+    s->writer_asked = 1;
+    if (!s->group || osm_sqlite_group_has_writer(s->group))
+        return;
+    struct osm_store *w;
+    struct osm_err err = OSM_ERR_INIT;
+    if (open_conn(s->base.location, s->version, 1, &w, &err) != 0) {
+        osm_warn("store.writer", "store=%s msg=\"%s\"", s->base.location, err.msg);
+        return;
+    }
+    struct sqlite_store *ws = (struct sqlite_store *)w;
+    if (!osm_sqlite_group_adopt(s->group, &ws->conn, close_writer, ws))
+        sq_close(w); /* another thread's came first */
+}
+
 static const struct osm_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1831,7 +1866,7 @@ static const struct osm_store_ops sqlite_ops = {
     .read_end = sq_read_end,
 };
 
-static int open_at(const char *db_path, int version, struct osm_store **out, struct osm_err *err)
+static int open_conn(const char *db_path, int version, int as_writer, struct osm_store **out, struct osm_err *err)
 {
     *out = NULL;
     struct sqlite_store *s = osm_xcalloc(1, sizeof *s);
@@ -1867,7 +1902,7 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
         s->last_fail = SQLITE_OK;
         if (exec(s, "PRAGMA journal_mode=WAL", err) == 0 && exec(s, "PRAGMA synchronous=FULL", err) == 0 &&
             exec(s, "PRAGMA cache_size=-32768", err) == 0 && exec(s, "PRAGMA foreign_keys=ON", err) == 0 &&
-            migrate(s, version, err) == 0)
+            (as_writer || migrate(s, version, err) == 0)) /* a group's writer: its opener migrated */
             break;
         int busy = (s->last_fail & 0xff) == SQLITE_BUSY || (s->last_fail & 0xff) == SQLITE_LOCKED;
         if (!busy || attempt >= 200)
@@ -1875,13 +1910,22 @@ static int open_at(const char *db_path, int version, struct osm_store **out, str
         osm_err_clear(err);
         usleep(50 * 1000);
     }
-    s->group = osm_sqlite_group_get(s->db);
+    s->version = version;
+    s->is_writer = as_writer;
+    s->writer_asked = as_writer;
+    if (!as_writer)
+        s->group = osm_sqlite_group_get(s->db);
     osm_sqlite_conn_init(&s->conn, s->db, s->base.location, s);
     *out = &s->base;
     return 0;
 fail:
     sq_close(&s->base);
     return -1;
+}
+
+static int open_at(const char *db_path, int version, struct osm_store **out, struct osm_err *err)
+{
+    return open_conn(db_path, version, 0, out, err);
 }
 
 int osm_store_sqlite_open(const char *db_path, struct osm_store **out, struct osm_err *err)

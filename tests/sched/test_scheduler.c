@@ -220,6 +220,75 @@ static void test_pass_schedules_tasks_for_their_window_and_writes_once(void **st
     osm_sched_result_free(&r);
 }
 
+/* A task placed at creation as a pass would place it: its row tells when it
+ * starts, and the pass that follows finds nothing to write. */
+static void test_a_task_placed_at_creation_is_the_row_a_pass_would_write(void **state)
+{
+    (void)state;
+    const char *win = "{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sat\"],\"start\":\"02:00\","
+                      "\"duration\":\"4h\",\"cutoff\":\"30m\"}";
+    int64_t monday = utc(2030, 1, 7, 4, 0);     /* Monday 12:00 CST */
+    int64_t open = utc(2030, 1, 11, 18, 0);     /* Saturday 2030-01-12 02:00 CST */
+    struct osm_task t;
+    osm_task_init(&t);
+    char words[256];
+    int64_t nb = -1;
+    /* Due now: left as is. */
+    assert_int_equal(osm_scheduler_place(&t, monday, &nb, words, sizeof words), 0);
+    assert_int_equal(nb, -1);
+    /* A later start time. */
+    t.not_before = monday + 3600;
+    assert_int_equal(osm_scheduler_place(&t, monday, &nb, words, sizeof words), 1);
+    assert_int_equal(nb, monday + 3600);
+    assert_non_null(strstr(words, "waiting for its start time, 2030-01-07T05:00:00Z"));
+    /* A window closed now: its next opening; open now: due. */
+    t.not_before = 0;
+    t.window = osm_xstrdup(win);
+    assert_int_equal(osm_scheduler_place(&t, monday, &nb, words, sizeof words), 1);
+    assert_int_equal(nb, open);
+    assert_non_null(strstr(words, "maintenance window: next start 2030-01-11T18:00:00Z"));
+    assert_int_equal(osm_scheduler_place(&t, open + 60, &nb, words, sizeof words), 0);
+    /* Past the latest start, or a window that cannot be used: the pass says so. */
+    t.latest_start = monday - 1;
+    assert_int_equal(osm_scheduler_place(&t, monday, &nb, words, sizeof words), 0);
+    t.latest_start = 0;
+    osm_task_set_str(&t.window, "{\"days_of_week\":[\"someday\"]}");
+    assert_int_equal(osm_scheduler_place(&t, monday, &nb, words, sizeof words), 0);
+    osm_task_free(&t);
+
+    /* Created so, a pass writes nothing of it; in its window it starts. */
+    struct osm_job job;
+    osm_job_init(&job);
+    job.spec = osm_xstrdup("{}");
+    osm_task_init(&t);
+    strcpy(t.kind, OSM_KIND_OS_MIGRATION);
+    t.instance = osm_xstrdup("dir:/srv/placed");
+    t.window = osm_xstrdup(win);
+    assert_int_equal(osm_scheduler_place(&t, monday, &nb, words, sizeof words), 1);
+    t.state = OSM_TASK_SCHEDULED;
+    t.not_before = nb;
+    osm_task_set_str(&t.progress_msg, words);
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_create_job(st, &job, &t, 1, &err) != 0)
+        fail_msg("create: %s", err.msg);
+    assert_true(has_event(t.id, "submitted", "next start 2030-01-11T18:00:00Z"));
+    struct osm_task before = get(t.id);
+    struct osm_sched_result r = pass(monday);
+    assert_int_equal(r.n_claimed, 0);
+    osm_sched_result_free(&r);
+    struct osm_task after = get(t.id);
+    assert_int_equal(after.rev, before.rev);
+    assert_int_equal(after.state, OSM_TASK_SCHEDULED);
+    assert_false(has_event(t.id, "scheduled", NULL));
+    r = pass(open + 60);
+    assert_int_equal(r.n_claimed, 1);
+    osm_sched_result_free(&r);
+    osm_task_free(&before);
+    osm_task_free(&after);
+    osm_task_free(&t);
+    osm_job_free(&job);
+}
+
 static void test_pass_waits_for_not_before_then_starts(void **state)
 {
     (void)state;
@@ -539,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pass_expires_tasks_past_their_latest_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pass_schedules_tasks_for_their_window_and_writes_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pass_waits_for_not_before_then_starts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_task_placed_at_creation_is_the_row_a_pass_would_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pass_claims_within_concurrency_and_ramp_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_percent_concurrency_of_a_one_task_job_starts_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_stops_when_errors_exceed_max_errors, setup, teardown),
