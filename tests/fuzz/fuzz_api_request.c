@@ -25,6 +25,13 @@
 
 /* The OpenAPI document is embedded at build time in the server library;
  * this target does not link it. */
+/* main.c is not linked; cli_tasks.c (compiled in for the task JSON) calls
+ * its error printer. */
+int osm_cli_fail(const struct osm_err *err)
+{
+    return osm_err_exit_status(err);
+}
+
 const char osm_openapi_json[] = "{\"openapi\":\"3.0.3\"}";
 const size_t osm_openapi_json_len = sizeof osm_openapi_json - 1;
 
