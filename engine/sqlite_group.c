@@ -33,6 +33,9 @@
  * it tries again later and waits twice as long, up to the most. */
 #define RESTART_WAIT_MS 3
 #define RESTART_WAIT_MAX_MS 48
+/* The WAL's length that starts it afresh even when no batch since waited
+ * for the disk (it would otherwise grow without end). */
+#define RESTART_ANYWAY_FRAMES (4 * CHECKPOINT_FRAMES)
 static __thread int busy_cap_ms; /* when > 0: the busy handler's limit on this thread */
 
 struct item {
@@ -56,6 +59,7 @@ struct osm_sqlite_group {
     pthread_cond_t *ckpt_cv; /* the checkpointing writer waits here for the end of the batch in flight */
     int checkpoint_at;       /* the WAL's length (frames) that starts a checkpoint */
     int restart_wait_ms;     /* the next checkpoint's wait for readers */
+    int durable_since_restart; /* a batch with fsync has run since the WAL started afresh */
     struct osm_sqlite_conn *writer; /* the group's own connection for batches (adopted), or NULL */
     void (*writer_close)(void *);
     void *writer_user;
@@ -298,6 +302,8 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         if (!g->head)
             g->tail = NULL;
         last->next = NULL;
+        for (struct item *it = batch; it; it = it->next)
+            g->durable_since_restart |= it->durable;
         pthread_mutex_unlock(&g->mu);
 
         run_batch(use, batch);
@@ -352,6 +358,14 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
             before = log;
         }
         pthread_mutex_lock(&g->mu);
+        if (!g->durable_since_restart && log < RESTART_ANYWAY_FRAMES) {
+            /* Only batches without fsync since the WAL started afresh: a
+             * longer WAL costs them nothing (they do not wait for the
+             * disk), so the writers are not held up for a restart yet. */
+            g->checkpoint_at = (log > 0 ? log : 0) + CHECKPOINT_FRAMES;
+            g->checkpointing = 0;
+            goto out;
+        }
         g->ckpt_cv = &self.cv;
         while (g->busy)
             pthread_cond_wait(&self.cv, &g->mu);
@@ -365,6 +379,8 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
         /* Readers kept the WAL (or another process wrote): try again
          * after a little more of it, not after every batch. */
         g->checkpoint_at = rc == SQLITE_OK ? CHECKPOINT_FRAMES : (log > 0 ? log : 0) + CHECKPOINT_FRAMES / 4;
+        if (rc == SQLITE_OK)
+            g->durable_since_restart = 0;
         g->restart_wait_ms = rc == SQLITE_OK                             ? RESTART_WAIT_MS
                              : g->restart_wait_ms * 2 > RESTART_WAIT_MAX_MS ? RESTART_WAIT_MAX_MS
                                                                           : g->restart_wait_ms * 2;
@@ -373,6 +389,7 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
             pthread_cond_signal(&g->head->cv);
         g->checkpointing = 0;
     }
+out:
     pthread_mutex_unlock(&g->mu);
     pthread_cond_destroy(&self.cv);
     return self.rc;
