@@ -20,12 +20,15 @@
  * not wait for a transaction of thousands. */
 #define MAX_BATCH 64
 
-/* The WAL's length (pages) that starts a checkpoint: eight times SQLite's
- * default. Pages written again and again (the last leaves of the indexes)
- * are copied once per checkpoint, and each checkpoint's last part holds up
- * the writers for a few milliseconds (2,000 made that five times a second
- * at 1,000 creates a second). */
-#define CHECKPOINT_FRAMES OSM_SQLITE_CHECKPOINT_FRAMES
+/* Every CHECKPOINT_FRAMES pages the WAL gets a checkpoint beside the
+ * batches (SQLite's default is 1,000; pages written again and again, the
+ * last leaves of the indexes, are copied once per checkpoint). Each is a
+ * burst of copying on one core: larger ones held up requests for longer.
+ * The WAL starts afresh (the checkpoint's last part, which holds the writers
+ * up for a few milliseconds) once it is RESTART_FRAMES long, after batches
+ * that waited for the disk; else at RESTART_ANYWAY_FRAMES (see below). */
+#define CHECKPOINT_FRAMES 2000
+#define RESTART_FRAMES OSM_SQLITE_CHECKPOINT_FRAMES
 /* Frames the first part may leave to the second. */
 #define CHECKPOINT_REST 64
 /* How long the checkpoint's second part waits for readers on the WAL (the
@@ -35,7 +38,7 @@
 #define RESTART_WAIT_MAX_MS 48
 /* The WAL's length that starts it afresh even when no batch since waited
  * for the disk (it would otherwise grow without end). */
-#define RESTART_ANYWAY_FRAMES (4 * CHECKPOINT_FRAMES)
+#define RESTART_ANYWAY_FRAMES (4 * RESTART_FRAMES)
 static __thread int busy_cap_ms; /* when > 0: the busy handler's limit on this thread */
 
 struct item {
@@ -358,10 +361,9 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
             before = log;
         }
         pthread_mutex_lock(&g->mu);
-        if (!g->durable_since_restart && log < RESTART_ANYWAY_FRAMES) {
-            /* Only batches without fsync since the WAL started afresh: a
-             * longer WAL costs them nothing (they do not wait for the
-             * disk), so the writers are not held up for a restart yet. */
+        if (log < (g->durable_since_restart ? RESTART_FRAMES : RESTART_ANYWAY_FRAMES)) {
+            /* Not yet: after batches without fsync (nonces alone) a longer
+             * WAL costs nothing, as they do not wait for the disk. */
             g->checkpoint_at = (log > 0 ? log : 0) + CHECKPOINT_FRAMES;
             g->checkpointing = 0;
             goto out;

@@ -31,8 +31,9 @@
 
 struct osm_sqlite_group;
 
-/* The WAL's length (pages) that starts a checkpoint; the WAL starts afresh
- * after each, so it stays near this length. */
+/* The WAL's length (pages) at which it starts afresh (after writes that
+ * waited for the disk; a few times longer after others only), so it stays
+ * near this length. */
 #define OSM_SQLITE_CHECKPOINT_FRAMES 8000
 
 /* One connection as the group uses it: the handle (synchronous=FULL outside
