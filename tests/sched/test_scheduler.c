@@ -170,13 +170,19 @@ static void test_pass_expires_tasks_past_their_latest_start(void **state)
     osm_sched_result_free(&r);
 }
 
+/* Saturdays 02:00-06:00 in Shanghai; a Monday noon before one, and when it
+ * opens (2030-01-12 02:00 CST). */
+#define WEEKEND_WINDOW                                                                               \
+    "{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sat\"],\"start\":\"02:00\",\"duration\":\"4h\"," \
+    "\"cutoff\":\"30m\"}"
+#define WEEKEND_MONDAY utc(2030, 1, 7, 4, 0)
+#define WEEKEND_OPEN utc(2030, 1, 11, 18, 0)
+
 static void test_pass_schedules_tasks_for_their_window_and_writes_once(void **state)
 {
     (void)state;
-    const char *win = "{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sat\"],\"start\":\"02:00\","
-                      "\"duration\":\"4h\",\"cutoff\":\"30m\"}";
-    int64_t monday = utc(2030, 1, 7, 4, 0);     /* Monday 12:00 CST */
-    int64_t open = utc(2030, 1, 11, 18, 0);     /* Saturday 2030-01-12 02:00 CST */
+    const char *win = WEEKEND_WINDOW;
+    int64_t monday = WEEKEND_MONDAY, open = WEEKEND_OPEN;
     char ids[3][40], job[40];
     make_job("weekend", NULL, NULL, 3, win, 0, 0, ids, job);
     struct osm_sched_result r = pass(monday);
@@ -225,10 +231,8 @@ static void test_pass_schedules_tasks_for_their_window_and_writes_once(void **st
 static void test_a_task_placed_at_creation_is_the_row_a_pass_would_write(void **state)
 {
     (void)state;
-    const char *win = "{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sat\"],\"start\":\"02:00\","
-                      "\"duration\":\"4h\",\"cutoff\":\"30m\"}";
-    int64_t monday = utc(2030, 1, 7, 4, 0);     /* Monday 12:00 CST */
-    int64_t open = utc(2030, 1, 11, 18, 0);     /* Saturday 2030-01-12 02:00 CST */
+    const char *win = WEEKEND_WINDOW;
+    int64_t monday = WEEKEND_MONDAY, open = WEEKEND_OPEN;
     struct osm_task t;
     osm_task_init(&t);
     char words[256];
