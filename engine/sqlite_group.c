@@ -335,8 +335,9 @@ int osm_sqlite_group_run(struct osm_sqlite_group *g, struct osm_sqlite_conn *con
     if (led_frames >= g->checkpoint_at && !g->checkpointing) {
         /* The WAL is long: copy it into the database in two parts. The
          * first (most pages, and the database's fsync) runs beside the
-         * next batches; the second, the pages they appended meanwhile, while
-         * no batch of this process writes, and it waits (briefly) for the
+         * next batches; the second, once the WAL is long enough to start
+         * afresh, copies the pages they appended meanwhile while no batch of
+         * this process writes, and it waits (briefly) for the
          * readers still on the WAL, so that the next write starts the WAL
          * afresh. A WAL that never restarts grows: each commit then extends
          * the file, and its fsync waits for the file system's journal, with
