@@ -1171,6 +1171,29 @@ static void sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_ta
     free(db_path);
 }
 
+/* SQLite only: nonces recorded under schema 4 (key and text) are still
+ * replays once the store keeps them as hashes (schema 5). */
+static void sqlite_nonces_of_schema_4_are_still_refused_after_the_migration(void **state)
+{
+    (void)state;
+    char *db_path = osm_path_join(tmpdir, "state.db");
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_sqlite_open_at_version(db_path, 4, &st, &err), 0);
+    char msg[256];
+    assert_int_equal(raw_exec(st, "INSERT INTO nonces(key_id, nonce, expires) VALUES('k-1', 'live', 2000), ('k-1', 'old', 1500)",
+                              msg, sizeof msg), 0);
+    osm_store_close(st);
+    st = open_store();
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "live", 2000, 1600, &err), 0);
+    assert_int_equal(osm_store_use_nonce(st, "k-2", "live", 2000, 1600, &err), 1); /* another key's own */
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "old", 2500, 1600, &err), 1);  /* expired: new again */
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "new", 2000, 1600, &err), 1);
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "new", 2000, 1601, &err), 0);
+    osm_store_close(st);
+    free(db_path);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define CONTRACT_CASES                                                                          \
     CASE(create_job_writes_the_job_and_every_task_with_its_job_id),                              \
@@ -1199,6 +1222,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {
         CONTRACT_CASES,
         CASE(sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_tasks),
+        CASE(sqlite_nonces_of_schema_4_are_still_refused_after_the_migration),
         CASE(postgresql_errors_name_the_url_without_its_password),
     };
     const struct CMUnitTest pg_tests[] = {CONTRACT_CASES};
