@@ -14,6 +14,9 @@ struct osm_run_opts {
     struct osm_buf *out;      /* NULL: stdout to /dev/null (or inherited if pass_through) */
     struct osm_buf *errout;   /* NULL: stderr to /dev/null (or inherited if pass_through) */
     int pass_through;         /* inherit stdout/stderr when not captured */
+    const char *chroot_dir;   /* NULL: none; else the child chroots here (then argv[0] is a path inside it) */
+    void (*on_line)(const char *line, void *ud); /* each complete stdout line as it arrives (needs `out`) */
+    void *line_ud;
 };
 
 /* Runs argv[0] (searched in PATH). Returns the exit status (0..255), 128+sig

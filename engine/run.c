@@ -11,6 +11,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Hand each newly completed line of `b` (from `*start`) to the callback. */
+static void emit_lines(struct osm_buf *b, size_t from, size_t *start, const struct osm_run_opts *opts)
+{
+    for (size_t i = from; i < b->len; i++) {
+        if (b->s[i] != '\n')
+            continue;
+        b->s[i] = '\0';
+        opts->on_line(b->s + *start, opts->line_ud);
+        b->s[i] = '\n';
+        *start = i + 1;
+    }
+}
+
 int osm_run(const char *const argv[], const struct osm_run_opts *opts, struct osm_err *err)
 {
     static const struct osm_run_opts defaults;
@@ -35,6 +48,8 @@ int osm_run(const char *const argv[], const struct osm_run_opts *opts, struct os
             dup2(err_pipe[1], 2);
         else if (!opts->pass_through)
             dup2(devnull, 2);
+        if (opts->chroot_dir && (chroot(opts->chroot_dir) != 0 || chdir("/") != 0))
+            _exit(127);
         if (opts->cwd && chdir(opts->cwd) != 0)
             _exit(127);
         if (opts->env)
@@ -51,7 +66,7 @@ int osm_run(const char *const argv[], const struct osm_run_opts *opts, struct os
     if (err_pipe[1] >= 0)
         close(err_pipe[1]);
 
-    size_t in_off = 0;
+    size_t in_off = 0, line_start = 0;
     struct pollfd fds[3];
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     for (;;) {
@@ -93,7 +108,10 @@ int osm_run(const char *const argv[], const struct osm_run_opts *opts, struct os
             char tmp[16384];
             ssize_t r = read(*fdp[k], tmp, sizeof tmp);
             if (r > 0) {
+                size_t before = dst[k]->len;
                 osm_buf_add(dst[k], tmp, (size_t)r);
+                if (k == 0 && opts->on_line)
+                    emit_lines(dst[k], before, &line_start, opts);
             } else if (r == 0 || errno != EINTR) {
                 close(*fdp[k]);
                 *fdp[k] = -1;

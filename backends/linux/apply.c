@@ -44,76 +44,20 @@ enum osm_rpmdb_format osm_rpmdb_format(const char *root)
 int osm_rpmdb_prepare(const char *root, int *rebuilt, struct osm_err *err)
 {
     *rebuilt = 0;
-    enum osm_rpmdb_format fmt = osm_rpmdb_format(root);
-    if (fmt == OSM_RPMDB_SQLITE)
+    switch (osm_rpmdb_format(root)) {
+    case OSM_RPMDB_SQLITE:
         return 0;
-    if (fmt == OSM_RPMDB_NONE)
+    case OSM_RPMDB_NONE:
         return osm_err_set(err, OSM_ENOTFOUND, "%s: no rpmdb in /var/lib/rpm", root);
-    if (fmt == OSM_RPMDB_NDB)
-        return osm_err_set(err, OSM_EUNSUPPORTED, "%s: the rpmdb is in ndb format, which this rpm cannot read", root);
-    if (osm_rpm_init(err) < 0)
-        return -1;
-    char *dbdir = osm_root_path(root, "/var/lib/rpm");
-    char *backup = osm_root_path(root, OSM_RPMDB_BACKUP);
-    char *tmp = osm_xasprintf("%s.tmp", backup);
-    char *parent = osm_root_path(root, "/var/lib/osmig");
-    int rc = -1;
-    /* Keep the original first: an interrupted earlier copy is redone. */
-    if (!osm_is_dir(backup)) {
-        if (osm_mkdir_p(parent, 0755, err) < 0 || osm_remove_tree(tmp, err) < 0)
-            goto out;
-        const char *argv[] = {"cp", "-a", "--", dbdir, tmp, NULL};
-        struct osm_buf eout;
-        osm_buf_init(&eout);
-        struct osm_run_opts ro = {.errout = &eout};
-        int st = osm_run(argv, &ro, err);
-        if (st != 0) {
-            if (st > 0)
-                osm_err_set(err, OSM_EIO, "copying %s to %s: %s", dbdir, tmp, eout.s);
-            osm_buf_free(&eout);
-            goto out;
-        }
-        osm_buf_free(&eout);
-        if (rename(tmp, backup) != 0) {
-            osm_err_errno(err, "renaming %s", tmp);
-            goto out;
-        }
-        osm_fsync_dir(parent);
+    default:
+        /* Converting it would leave a database the target's rpm cannot
+         * write (RHEL 8's rpm reads sqlite read-only): only the target's
+         * own rpm may write a Berkeley DB or ndb rpmdb. */
+        return osm_err_set(err, OSM_EUNSUPPORTED,
+                           "%s: the rpmdb is in %s format, which only the target's own rpm may write, and the target "
+                           "repositories provide no rpm package to run the transaction with",
+                           root, osm_rpmdb_format(root) == OSM_RPMDB_BDB ? "Berkeley DB" : "ndb");
     }
-    rpmts ts = rpmtsCreate();
-    rpmtsSetRootDir(ts, root);
-    struct osm_buf msgs;
-    osm_buf_init(&msgs);
-    osm_rpmlog_capture_begin(&msgs);
-    osm_rpm_el_dbpath_begin();
-    int rr = rpmtsRebuildDB(ts);
-    osm_rpm_el_dbpath_end();
-    osm_rpmlog_capture_end();
-    rpmtsFree(ts);
-    if (rr != 0 || osm_rpmdb_format(root) != OSM_RPMDB_SQLITE) {
-        osm_err_set(err, OSM_EFAIL, "%s: rebuilding the Berkeley DB rpmdb as sqlite failed (original kept in %s): %s",
-                    root, OSM_RPMDB_BACKUP, msgs.s);
-        osm_buf_free(&msgs);
-        goto out;
-    }
-    osm_buf_free(&msgs);
-    /* rpm leaves the old Berkeley DB files next to the new database. */
-    static const char *const leftovers[] = {"Packages", "Name", "Basenames", "Providename", "__db.001", "__db.002",
-                                            "__db.003"};
-    for (size_t i = 0; i < sizeof leftovers / sizeof leftovers[0]; i++) {
-        char *p = osm_path_join(dbdir, leftovers[i]);
-        unlink(p);
-        free(p);
-    }
-    osm_info("apply.rpmdb_rebuilt", "root=%s from=bdb to=sqlite backup=%s", root, OSM_RPMDB_BACKUP);
-    *rebuilt = 1;
-    rc = 0;
-out:
-    free(dbdir);
-    free(backup);
-    free(tmp);
-    free(parent);
-    return rc;
 }
 
 /* ---- the transaction ---- */

@@ -10,10 +10,11 @@
  * Signatures are not checked again here: stage checked them against the
  * target's keys, which the root's rpmdb does not hold yet.
  *
- * rpmdb format: Debian's librpm writes sqlite and reads Berkeley DB only
- * read-only (bdb_ro). A root whose rpmdb is Berkeley DB (EL7, EL8) is first
- * copied to ROOT/var/lib/osmig/rpmdb.orig (kept for rollback) and rebuilt as
- * sqlite in place (osm_rpmdb_prepare). An ndb rpmdb is refused.
+ * This is the fallback for targets whose repositories provide no rpm (test
+ * fixtures): a real target's transaction is run by the target's own rpm
+ * (target_txn.h). Debian's librpm writes only sqlite, so a root whose rpmdb
+ * is Berkeley DB or ndb is refused here, never converted (the target's rpm
+ * could not write a converted one).
  *
  * Re-running after a completed apply is harmless: packages already installed
  * at the planned version and erased packages already gone are skipped. */
@@ -26,8 +27,6 @@
 #include "planfile.h"
 #include "progress.h"
 
-#define OSM_RPMDB_BACKUP "/var/lib/osmig/rpmdb.orig"
-
 enum osm_rpmdb_format { OSM_RPMDB_NONE, OSM_RPMDB_SQLITE, OSM_RPMDB_BDB, OSM_RPMDB_NDB };
 
 struct osm_apply_opts {
@@ -38,12 +37,13 @@ struct osm_apply_opts {
 struct osm_apply_result {
     size_t elements;          /* transaction elements run */
     size_t skipped;           /* actions already done */
-    int rpmdb_rebuilt;        /* 1 when a Berkeley DB rpmdb was converted */
+    int rpmdb_rebuilt;        /* always 0 */
     size_t scriptlet_warnings;/* non-fatal scriptlet failures (%post ...), logged */
 };
 
 enum osm_rpmdb_format osm_rpmdb_format(const char *root);
-/* Make the root's rpmdb writable by this librpm (see above). Sets *rebuilt. */
+/* 0 when this librpm may write the root's rpmdb (sqlite); an error naming
+ * the format otherwise. *rebuilt is always 0 (kept for callers). */
 int osm_rpmdb_prepare(const char *root, int *rebuilt, struct osm_err *err);
 
 int osm_apply(const struct osm_planfile *plan, const char *root, const struct osm_apply_opts *opts,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apply.h"
 #include "osm_buf.h"
@@ -22,6 +23,8 @@
 #include "runner.h"
 #include "stage.h"
 #include "system.h"
+#include "target_txn.h"
+#include "userspace.h"
 #include "verify.h"
 
 #define MIB (1024LL * 1024LL)
@@ -508,13 +511,20 @@ static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
     prog_init(&p, ctx);
     struct osm_stage_opts so = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p};
     struct osm_stage_result res;
+    struct osm_userspace_result ur = {0};
+    int with_us = osm_userspace_possible(&pf);
     if (inst && osm_stage(&pf, inst->root, &so, &res, err) == 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; signatures %s", res.packages,
-                 (double)res.bytes / MIB, res.reused, OSM_STAGE_SUBDIR,
-                 res.signatures_checked ? "verified against the target's keys"
-                                        : "NOT checked (--no-signature-check)");
-        rc = osm_step_event(ctx, "staged", msg, err);
+        osm_step_progress(ctx, 0.95, "building the target userspace (the target's rpm)");
+        if (!with_us || osm_userspace_build(&pf, inst->root, &ur, err) == 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; signatures %s; %s",
+                     res.packages, (double)res.bytes / MIB, res.reused, OSM_STAGE_SUBDIR,
+                     res.signatures_checked ? "payloads and signatures verified against the target's keys"
+                                            : "NOT checked (--no-signature-check)",
+                     with_us ? "the target's rpm ready in " OSM_USERSPACE_SUBDIR
+                             : "the target provides no rpm: osmig's librpm runs the transaction");
+            rc = osm_step_event(ctx, "staged", msg, err);
+        }
     }
     osm_planfile_free(&pf);
     mopts_free(&m);
@@ -582,14 +592,30 @@ static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_instance *inst = instance_root(ctx, err);
     struct prog p;
     prog_init(&p, ctx);
-    struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &p};
-    struct osm_apply_result res;
-    if (inst && osm_apply(&pf, inst->root, &ao, &res, err) == 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%zu transaction elements run, %zu already done%s%s", res.elements, res.skipped,
-                 res.rpmdb_rebuilt ? "; rpmdb converted to sqlite, the original kept in " OSM_RPMDB_BACKUP : "",
-                 res.scriptlet_warnings ? "; non-fatal scriptlet failures logged" : "");
-        rc = osm_step_event(ctx, "upgraded", msg, err);
+    char msg[512];
+    if (inst && osm_userspace_possible(&pf)) {
+        struct osm_ttx_opts to = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p};
+        struct osm_ttx_result tr;
+        /* The stage step built it; a resumed task whose userspace was lost
+         * builds it again from the verified stage. */
+        if (osm_userspace_build(&pf, inst->root, NULL, err) == 0 &&
+            osm_target_transaction(&pf, inst->root, &to, &tr, err) == 0) {
+            snprintf(msg, sizeof msg,
+                     "by the target's rpm: %zu erased, %zu installed, %zu already done; %zu target key(s) imported, "
+                     "%zu source key(s) removed%s%s",
+                     tr.erased, tr.installed, tr.skipped, tr.keys_imported, tr.keys_removed,
+                     tr.rpmdb_rebuilt ? "; rpmdb rebuilt in the target's format" : "",
+                     tr.dirs_replaced ? "; symlinked directories made real" : "");
+            rc = osm_step_event(ctx, "upgraded", msg, err);
+        }
+    } else if (inst) {
+        struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &p};
+        struct osm_apply_result res;
+        if (osm_apply(&pf, inst->root, &ao, &res, err) == 0) {
+            snprintf(msg, sizeof msg, "%zu transaction elements run by osmig's librpm, %zu already done%s",
+                     res.elements, res.skipped, res.scriptlet_warnings ? "; non-fatal scriptlet failures logged" : "");
+            rc = osm_step_event(ctx, "upgraded", msg, err);
+        }
     }
     osm_planfile_free(&pf);
     mopts_free(&m);
@@ -608,8 +634,18 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_instance *inst = instance_root(ctx, err);
     if (!inst)
         goto out;
-    if (osm_rpmdb_format(inst->root) == OSM_RPMDB_BDB) {
-        rc = 0; /* not even converted yet: apply never began */
+    size_t done = 0, pending = 0;
+    if (osm_userspace_possible(&pf)) {
+        if (!osm_userspace_ready(inst->root)) {
+            rc = 0; /* the transaction needs the userspace: it never began */
+            goto out;
+        }
+        if (osm_target_progress(&pf, inst->root, &done, &pending, err) < 0)
+            goto out;
+        goto decide;
+    }
+    if (osm_rpmdb_format(inst->root) != OSM_RPMDB_SQLITE) {
+        rc = 0; /* osmig's librpm refuses it before any change */
         goto out;
     }
     if (osm_rpm_init(err) < 0)
@@ -624,7 +660,6 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
         osm_err_set(err, OSM_EIO, "cannot open the rpmdb of %s after an interrupted upgrade", inst->root);
         goto out;
     }
-    size_t done = 0, pending = 0;
     for (size_t i = 0; i < pf.n_actions; i++) {
         const struct osm_planfile_action *a = &pf.actions[i];
         if (a->kind == OSM_PF_KEEP)
@@ -638,6 +673,7 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
     }
     osm_rpm_el_dbpath_end();
     rpmtsFree(ts);
+decide:
     if (pending == 0)
         rc = 1;
     else if (done == 0)
@@ -654,6 +690,36 @@ out:
 
 /* ---- verify ----------------------------------------------------------- */
 
+/* After success nothing of osmig's stays in the instance: the staged
+ * packages, the target userspace and the key copies go (what a rollback
+ * needs is in the snapshot set). Only a directory that resolves inside the
+ * root is removed. */
+static int cleanup_instance(const char *root, struct osm_err *err)
+{
+    static const char *const parts[] = {OSM_STAGE_SUBDIR, OSM_USERSPACE_SUBDIR, "/var/lib/osmig/keys"};
+    char *rroot = realpath(root, NULL);
+    int rc = rroot ? 0 : osm_err_errno(err, "resolving %s", root);
+    for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++) {
+        char *p = osm_root_path(root, parts[i]);
+        char *rp = realpath(p, NULL);
+        size_t rl = strlen(rroot);
+        if (rp && (strncmp(rp, rroot, rl) != 0 || rp[rl] != '/'))
+            rc = osm_err_set(err, OSM_EINPUT, "%s resolves outside the instance root (%s): not removed", parts[i], rp);
+        else if (rp)
+            rc = osm_remove_tree(p, err);
+        free(rp);
+        free(p);
+    }
+    if (rc == 0) {
+        char *top = osm_root_path(root, "/var/lib/osmig");
+        rmdir(top); /* only when empty: anything else there is not ours to remove */
+        free(top);
+        osm_info("migrate.cleanup", "root=%s removed=stage,userspace,keys", root);
+    }
+    free(rroot);
+    return rc;
+}
+
 static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
     struct mopts m;
@@ -667,12 +733,15 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
     if (inst) {
         osm_step_progress(ctx, 0.1, "verifying the new release");
         const char *fstab = osm_step_note(ctx, "fstab");
-        struct osm_verify_opts vo = {.fstab_may_be_absent = fstab && strcmp(fstab, "absent") == 0};
+        struct osm_verify_opts vo = {.fstab_may_be_absent = fstab && strcmp(fstab, "absent") == 0,
+                                     .by_root_rpm = osm_userspace_possible(&pf)};
         rc = osm_verify(&pf, inst->root, &vo, &report, err);
         char *rp = osm_path_join(m.task_dir, "verify.txt");
         struct osm_err we = OSM_ERR_INIT;
         if (osm_write_file_atomic(rp, report.s, report.len, 0644, &we) != 0)
             osm_warn("migrate.verify_report", "error=\"%s\"", we.msg);
+        if (rc == 0)
+            rc = cleanup_instance(inst->root, err);
         if (rc == 0) {
             char msg[512];
             snprintf(msg, sizeof msg, "%s %s%s%s verified (report in %s)", pf.target_name ? pf.target_name : "",

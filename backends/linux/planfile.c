@@ -48,6 +48,41 @@ static int location_is_safe(const char *loc)
     return base[0] != '.' && bl > 4 && strcmp(base + bl - 4, ".rpm") == 0;
 }
 
+/* An absolute guest path without "." or ".." components: the migration
+ * replaces it in the root, so it must name exactly one place inside it. */
+static int guest_path_is_safe(const char *p)
+{
+    if (p[0] != '/' || !p[1])
+        return 0;
+    for (const char *c = p + 1; *c;) {
+        const char *slash = strchr(c, '/');
+        size_t n = slash ? (size_t)(slash - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return 0;
+        c += n + (slash ? 1 : 0);
+    }
+    return 1;
+}
+
+/* "symlinked_dirs": [{"path": "/usr/share/doc/x", ...}] (optional). */
+static int parse_symlinked_dirs(json_t *a, struct osm_planfile *plan, struct osm_err *err)
+{
+    if (!a)
+        return 0;
+    if (!json_is_array(a))
+        return osm_err_set(err, OSM_EINPUT, "\"symlinked_dirs\" must be an array");
+    plan->symlinked_dirs = osm_xcalloc(json_array_size(a) + 1, sizeof *plan->symlinked_dirs);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        json_t *e = json_array_get(a, i);
+        const char *p = json_string_value(json_is_object(e) ? json_object_get(e, "path") : e);
+        if (!p || !guest_path_is_safe(p))
+            return osm_err_set(err, OSM_EINPUT, "symlinked_dirs[%zu]: \"path\" must be an absolute path without "
+                               "'.' or '..' components", i);
+        plan->symlinked_dirs[plan->n_symlinked_dirs++] = osm_xstrdup(p);
+    }
+    return 0;
+}
+
 static int parse_repo(json_t *r, size_t i, struct osm_planfile_repo *out, struct osm_err *err)
 {
     const char *id = json_string_value(json_object_get(r, "id"));
@@ -165,6 +200,8 @@ int osm_planfile_load(const char *path, struct osm_planfile *plan, struct osm_er
             plan->n_actions++;
             goto bad;
         }
+    if (parse_symlinked_dirs(json_object_get(root, "symlinked_dirs"), plan, err) < 0)
+        goto bad;
     rc = 0;
     goto out;
 bad:
@@ -198,6 +235,9 @@ void osm_planfile_free(struct osm_planfile *plan)
     }
     free(plan->repos);
     free(plan->actions);
+    for (size_t i = 0; i < plan->n_symlinked_dirs; i++)
+        free(plan->symlinked_dirs[i]);
+    free(plan->symlinked_dirs);
     free(plan->instance);
     free(plan->source_id);
     free(plan->source_version);

@@ -51,6 +51,8 @@ struct osm_planfile {
     size_t n_repos;
     struct osm_planfile_action *actions;
     size_t n_actions;
+    char **symlinked_dirs;  /* guest paths the target ships as directories that are symlinks in the root */
+    size_t n_symlinked_dirs;
 };
 
 const char *osm_planfile_kind_name(enum osm_planfile_kind k);

@@ -5,6 +5,7 @@
 #include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
 #include <rpm/rpmpgp.h>
+#include <rpm/rpmcli.h>
 #include <rpm/rpmts.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,18 @@ int osm_sigcheck_package(struct osm_keyring *k, const char *path, const char *la
     } else if (rc != RPMRC_OK) {
         ret = osm_err_set(err, OSM_EINPUT, "%s: bad signature or digest: %s", who,
                           msgs.len ? msgs.s : "rpm refused the package");
+    } else {
+        /* The header is good; now the whole package as `rpmkeys -K` checks
+         * it: the payload's digests too, so a damaged payload is refused
+         * here, before anything changes, not half way into the transaction. */
+        char *argv[] = {(char *)path, NULL};
+        osm_buf_reset(&msgs);
+        osm_rpmlog_capture_begin(&msgs);
+        int bad = rpmcliVerifySignatures(k->ts, argv);
+        osm_rpmlog_capture_end();
+        if (bad)
+            ret = osm_err_set(err, OSM_EINPUT, "%s: the package does not verify (payload digest or signature): %s",
+                              who, msgs.len ? msgs.s : path);
     }
     headerFree(h);
     osm_buf_free(&msgs);

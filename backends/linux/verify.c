@@ -19,7 +19,9 @@
 #include "osm_fs.h"
 #include "osm_hash.h"
 #include "osrelease.h"
+#include "osm_run.h"
 #include "rpmutil.h"
+#include "target_txn.h"
 
 const char *const osm_verify_default_core[] = {"filesystem", "setup",   "glibc", "bash", "coreutils",
                                                "rpm",        "systemd", "util-linux", NULL};
@@ -248,6 +250,176 @@ static void check_packages(const struct osm_planfile *plan, const char *root, co
     osm_rpm_el_dbpath_end();
 }
 
+/* ---- judged by the root's own rpm ---------------------------------------- */
+
+/* Run the root's /usr/bin/rpm chrooted into it; stdout in `out`, stderr in
+ * `eout`. Returns the exit status or -1. */
+static int root_rpm(const char *root, const char *const *args, struct osm_buf *out, struct osm_buf *eout)
+{
+    size_t n = 0;
+    while (args[n])
+        n++;
+    const char **argv = osm_xcalloc(n + 2, sizeof *argv);
+    argv[0] = "/usr/bin/rpm";
+    for (size_t i = 0; i < n; i++)
+        argv[i + 1] = args[i];
+    static const char *const env[] = {"LC_ALL=C", NULL};
+    struct osm_run_opts ro = {.chroot_dir = root, .env = env, .out = out, .errout = eout};
+    struct osm_err e = OSM_ERR_INIT;
+    int st = osm_run(argv, &ro, &e);
+    free(argv);
+    return st;
+}
+
+/* Short key ids ("fd431d51") of the plan's key files (file:// only). */
+static void plan_key_ids(const struct osm_planfile *plan, struct osm_buf *ids)
+{
+    for (size_t r = 0; r < plan->n_repos; r++)
+        for (size_t k = 0; k < plan->repos[r].n_gpgkeys; k++) {
+            const char *url = plan->repos[r].gpgkeys[k];
+            if (strncmp(url, "file://", 7) != 0)
+                continue;
+            uint8_t *pkt = NULL;
+            size_t len = 0;
+            pgpKeyID_t id;
+            if (pgpReadPkts(url + 7, &pkt, &len) == PGPARMOR_PUBKEY && pgpPubkeyKeyID(pkt, len, id) == 0)
+                osm_buf_addf(ids, "%02x%02x%02x%02x\n", id[4], id[5], id[6], id[7]);
+            free(pkt);
+        }
+}
+
+/* One line of `rpm -V`: "SM5DLUGTP c /path", "missing   c /path" or a
+ * dependency problem. 1 when the target's rpm -Va on a fresh system would
+ * not print it: anything but times in a file that is not %config/%ghost. */
+static int verify_line_fails(const char *line)
+{
+    if (strncmp(line, "missing", 7) == 0) {
+        const char *p = line + 7;
+        while (*p == ' ')
+            p++;
+        return !(p[0] && p[1] == ' ' && (p[0] == 'c' || p[0] == 'g'));
+    }
+    /* "SM5DLUGTP  c /path": nine flags, two spaces, the file's attribute. */
+    if (strlen(line) < 14 || line[9] != ' ' || line[10] != ' ')
+        return 1; /* "Unsatisfied dependencies for ..." and anything unknown */
+    char attr = line[11];
+    if (attr == 'c' || attr == 'g')
+        return 0;
+    for (int i = 0; i < 9; i++)
+        if (line[i] != '.' && line[i] != 'T' && line[i] != '?')
+            return 1;
+    return 0;
+}
+
+static void check_by_root_rpm(const struct osm_planfile *plan, const char *root, const struct osm_verify_opts *o,
+                              struct checks *c)
+{
+    struct osm_buf out, eout;
+    osm_buf_init(&out);
+    osm_buf_init(&eout);
+    const char *qa[] = {"-qa", "--qf", "%{NAME}-%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE}.%{ARCH}\\n", NULL};
+    int st = root_rpm(root, qa, &out, &eout);
+    result(c, st == 0 && eout.len == 0, "the root's own rpm reads its rpmdb%s%.300s", eout.len ? ": " : "",
+           eout.s);
+    char *installed = osm_buf_detach(&out);
+    osm_buf_init(&out);
+    if (plan->release_package) {
+        char want[300];
+        snprintf(want, sizeof want, "\n%s-", plan->release_package);
+        struct osm_buf nl;
+        osm_buf_init(&nl);
+        osm_buf_addf(&nl, "\n%s", installed);
+        result(c, strstr(nl.s, want) != NULL, "release package %s installed", plan->release_package);
+        osm_buf_free(&nl);
+    }
+    size_t missing = 0, left = 0, nv = 0, nn = 0;
+    const char **vargs = osm_xcalloc(plan->n_actions + 4, sizeof *vargs);
+    char **names = osm_xcalloc(plan->n_actions + 1, sizeof *names);
+    vargs[nv++] = "-V";
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        char *to = a->to ? osm_nevra_with_epoch(a->to) : NULL, *from = a->from ? osm_nevra_with_epoch(a->from) : NULL;
+        char *tl = to ? osm_xasprintf("%s\n", to) : NULL, *fl = from ? osm_xasprintf("%s\n", from) : NULL;
+        struct osm_buf hay;
+        osm_buf_init(&hay);
+        osm_buf_addf(&hay, "\n%s", installed);
+        if (osm_planfile_has_package(a)) {
+            char *needle = osm_xasprintf("\n%s", tl);
+            if (!strstr(hay.s, needle) && missing++ < 5)
+                result(c, 0, "%s (%s) is not installed", a->to, osm_planfile_kind_name(a->kind));
+            free(needle);
+            names[nn] = osm_nevra_without_epoch(a->to);
+            vargs[nv++] = names[nn++];
+        }
+        if (a->kind != OSM_PF_KEEP && a->kind != OSM_PF_INSTALL && from && !(to && strcmp(from, to) == 0)) {
+            char *needle = osm_xasprintf("\n%s", fl);
+            if (strstr(hay.s, needle) && left++ < 5)
+                result(c, 0, "%s of the old release is still installed (plan: %s)", a->from,
+                       osm_planfile_kind_name(a->kind));
+            free(needle);
+        }
+        osm_buf_free(&hay);
+        free(to);
+        free(from);
+        free(tl);
+        free(fl);
+    }
+    if (missing > 5 || left > 5)
+        result(c, 0, "%zu planned packages missing and %zu old packages left in all", missing, left);
+    if (!missing && !left)
+        result(c, 1, "planned packages installed, no package of the old release left outside the kept ones");
+    if (o->progress) {
+        struct osm_progress p = {.phase = "verify", .pkgs_done = 0, .pkgs_total = nv - 1, .current = "rpm -V"};
+        o->progress(&p, o->userdata);
+    }
+    /* rpm -V exits non-zero whenever it prints anything; judge the lines. */
+    osm_buf_reset(&eout);
+    if (nv > 1) {
+        root_rpm(root, vargs, &out, &eout);
+        size_t bad = 0, noted = 0;
+        for (char *p = out.s; *p;) {
+            char *nl = strchr(p, '\n');
+            if (nl)
+                *nl = '\0';
+            if (*p && verify_line_fails(p)) {
+                if (bad++ < 10)
+                    result(c, 0, "rpm -V: %s", p);
+            } else if (*p) {
+                noted++;
+            }
+            p = nl ? nl + 1 : p + strlen(p);
+        }
+        if (bad > 10)
+            result(c, 0, "rpm -V: %zu differences in all", bad);
+        if (eout.len)
+            result(c, 0, "rpm -V: %.300s", eout.s);
+        if (!bad && !eout.len)
+            result(c, 1, "rpm -V of %zu planned packages by the root's own rpm: no difference a fresh install would "
+                         "not show (%zu %%config/%%ghost/time lines)", nv - 1, noted);
+    }
+    struct osm_buf ids;
+    osm_buf_init(&ids);
+    plan_key_ids(plan, &ids);
+    for (char *p = ids.s; *p;) {
+        char *nl = strchr(p, '\n');
+        *nl = '\0';
+        char *name = osm_xasprintf("gpg-pubkey-%s", p);
+        const char *q[] = {"-q", name, NULL};
+        osm_buf_reset(&out);
+        result(c, root_rpm(root, q, &out, NULL) == 0, "the target's key %s is in the rpmdb", name);
+        free(name);
+        p = nl + 1;
+    }
+    osm_buf_free(&ids);
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    free(names);
+    free(vargs);
+    free(installed);
+    osm_buf_free(&out);
+    osm_buf_free(&eout);
+}
+
 int osm_verify(const struct osm_planfile *plan, const char *root, const struct osm_verify_opts *opts,
                struct osm_buf *report, struct osm_err *err)
 {
@@ -255,7 +427,10 @@ int osm_verify(const struct osm_planfile *plan, const char *root, const struct o
     struct checks c = {.report = report};
     osm_buf_init(&c.failed);
     check_osrelease(plan, root, &c);
-    check_packages(plan, root, &o, &c);
+    if (o.by_root_rpm)
+        check_by_root_rpm(plan, root, &o, &c);
+    else
+        check_packages(plan, root, &o, &c);
     struct osm_err fe = OSM_ERR_INIT;
     char *fstab = osm_root_path(root, "/etc/fstab");
     if (o.fstab_may_be_absent && !osm_is_file(fstab))

@@ -12,6 +12,12 @@
  *    with the recorded type, size, digest and link target (%config and
  *    %ghost files are skipped: they legitimately change);
  *  - /etc/fstab parses (4 to 6 fields per entry, numeric dump/pass).
+ * With by_root_rpm (a transaction run by the target's rpm), the packages are
+ * judged by the migrated root's own rpm, chrooted, as the target's `rpm -Va`
+ * judges them: it must read the rpmdb without a warning; `rpm -V` of the
+ * release and every planned package, with the packages' own verify flags,
+ * may differ only in %config and %ghost files and in times; its dependency
+ * check must hold; the target's keys must be in the rpmdb.
  * Every check runs; the error lists each one that failed. */
 #ifndef OSM_VERIFY_H
 #define OSM_VERIFY_H
@@ -24,6 +30,7 @@
 struct osm_verify_opts {
     const char *const *core_packages; /* NULL-terminated; NULL: osm_verify_default_core */
     int fstab_may_be_absent;          /* the root had no /etc/fstab before (a container root) */
+    int by_root_rpm;                  /* judge with the migrated root's own rpm (chrooted): see below */
     osm_progress_fn progress;         /* phase "verify" */
     void *userdata;
 };

@@ -19,6 +19,8 @@
 #include "planfile.h"
 #include "sigcheck.h"
 #include "stage.h"
+#include "target_txn.h"
+#include "userspace.h"
 #include "verify.h"
 
 static int show_progress;
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
 {
     osm_log_init_from_env();
     if (argc < 3) {
-        fprintf(stderr, "usage: osm_stage_tool fetch|stage|apply|verify|rpmdb-prepare|sigcheck ARGS...\n");
+        fprintf(stderr, "usage: osm_stage_tool fetch|stage|userspace|target-txn|apply|verify|rpmdb-prepare|sigcheck ARGS...\n");
         return 2;
     }
     struct osm_fetch_opts fo = {.progress = on_progress};
@@ -49,11 +51,14 @@ int main(int argc, char **argv)
     const char *pos[4] = {0};
     int npos = 0;
     char *core = NULL;
+    int by_root_rpm = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--no-signature-check") == 0)
             so.no_signature_check = 1;
+        else if (strcmp(a, "--by-root-rpm") == 0)
+            by_root_rpm = 1;
         else if (strcmp(a, "--progress") == 0)
             show_progress = 1;
         else if (strcmp(a, "--reserve") == 0 && v)
@@ -123,12 +128,27 @@ int main(int argc, char **argv)
         if (rc == 0)
             printf("applied elements=%zu skipped=%zu rpmdb_rebuilt=%d scriptlet_warnings=%zu\n", r.elements,
                    r.skipped, r.rpmdb_rebuilt, r.scriptlet_warnings);
+    } else if (strcmp(cmd, "userspace") == 0) {
+        struct osm_userspace_result r;
+        rc = osm_userspace_build(&plan, pos[1], &r, &err);
+        if (rc == 0)
+            printf("userspace packages=%zu reused=%d\n", r.packages, r.reused);
+    } else if (strcmp(cmd, "target-txn") == 0) {
+        struct osm_ttx_opts to = {.no_signature_check = so.no_signature_check, .progress = on_progress};
+        struct osm_ttx_result r;
+        rc = osm_target_transaction(&plan, pos[1], &to, &r, &err);
+        if (rc == 0)
+            printf("target transaction erased=%zu installed=%zu skipped=%zu keys_imported=%zu keys_removed=%zu "
+                   "dirs_replaced=%zu rpmdb_rebuilt=%d\n",
+                   r.erased, r.installed, r.skipped, r.keys_imported, r.keys_removed, r.dirs_replaced,
+                   r.rpmdb_rebuilt);
     } else if (strcmp(cmd, "verify") == 0) {
         const char *names[64] = {0};
         size_t n = 0;
         for (char *tok = core ? strtok(core, ",") : NULL; tok && n < 63; tok = strtok(NULL, ","))
             names[n++] = tok;
-        struct osm_verify_opts vo = {.core_packages = core ? names : NULL, .progress = on_progress};
+        struct osm_verify_opts vo = {.core_packages = core ? names : NULL, .progress = on_progress,
+                                     .by_root_rpm = by_root_rpm};
         struct osm_buf report;
         osm_buf_init(&report);
         rc = osm_verify(&plan, pos[1], &vo, &report, &err);

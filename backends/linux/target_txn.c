@@ -1,0 +1,464 @@
+/* target_txn.c: see target_txn.h. */
+#include "target_txn.h"
+
+#include "lazy_curl.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "osm_log.h"
+#include "stage.h"
+#include "userspace.h"
+
+#define KEYS_SUBDIR "/var/lib/osmig/keys"
+#define QF_NEVRA "%{NAME}-%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE}.%{ARCH}\\n"
+
+char *osm_nevra_with_epoch(const char *nevra)
+{
+    /* name-[E:]V-R.A: the version starts after the second-to-last '-'. */
+    const char *last = strrchr(nevra, '-');
+    const char *vstart = NULL;
+    for (const char *p = nevra; last && p < last; p++)
+        if (*p == '-')
+            vstart = p + 1;
+    if (!vstart)
+        return osm_xstrdup(nevra);
+    const char *colon = strchr(vstart, ':');
+    if (colon && colon < last)
+        return osm_xstrdup(nevra);
+    return osm_xasprintf("%.*s0:%s", (int)(vstart - nevra), nevra, vstart);
+}
+
+/* "name-V-R.A" (no epoch): how rpm -e names one package. */
+char *osm_nevra_without_epoch(const char *nevra)
+{
+    char *full = osm_nevra_with_epoch(nevra);
+    const char *last = strrchr(full, '-');
+    const char *vstart = NULL;
+    for (const char *p = full; last && p < last; p++)
+        if (*p == '-')
+            vstart = p + 1;
+    const char *colon = vstart ? strchr(vstart, ':') : NULL;
+    char *r = colon ? osm_xasprintf("%.*s%s", (int)(vstart - full), full, colon + 1) : osm_xstrdup(full);
+    free(full);
+    return r;
+}
+
+/* Is `nevra` a line of `set` (newline-separated "name-E:V-R.A")? */
+static int in_set(const char *set, const char *nevra)
+{
+    char *want = osm_nevra_with_epoch(nevra);
+    size_t wl = strlen(want);
+    int found = 0;
+    for (const char *p = set; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (l == wl && memcmp(p, want, wl) == 0) {
+            found = 1;
+            break;
+        }
+        p = nl ? nl + 1 : p + l;
+    }
+    free(want);
+    return found;
+}
+
+/* Run the target's rpm; a non-zero exit is an error quoting its stderr. */
+static int trpm_prog(const char *root, const char *program, const char *const *args, const char *what, void (*on_line)(const char *, void *),
+                void *ud, struct osm_buf *out, struct osm_err *err)
+{
+    struct osm_buf eout;
+    osm_buf_init(&eout);
+    int st = osm_userspace_rpm(root, program, args, on_line, ud, out, &eout, err);
+    if (st > 0)
+        osm_err_set(err, OSM_EFAIL, "%s: the target's rpm failed (exit %d): %.2000s", what, st, eout.s);
+    else if (st == 0 && eout.len)
+        osm_info("target_rpm.stderr", "what=\"%s\" text=\"%.500s\"", what, eout.s);
+    osm_buf_free(&eout);
+    return st == 0 ? 0 : -1;
+}
+
+static int trpm(const char *root, const char *const *args, const char *what, void (*on_line)(const char *, void *),
+                void *ud, struct osm_buf *out, struct osm_err *err)
+{
+    return trpm_prog(root, "rpm", args, what, on_line, ud, out, err);
+}
+
+char *osm_target_installed(const char *root, struct osm_err *err)
+{
+    const char *args[] = {"-qa", "--qf", QF_NEVRA, NULL};
+    struct osm_buf out;
+    osm_buf_init(&out);
+    if (trpm(root, args, "listing the installed packages", NULL, NULL, &out, err) < 0) {
+        osm_buf_free(&out);
+        return NULL;
+    }
+    /* gpg-pubkey entries are keys, not packages. */
+    struct osm_buf kept;
+    osm_buf_init(&kept);
+    for (char *p = out.s; *p;) {
+        char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (strncmp(p, "gpg-pubkey-", 11) != 0)
+            osm_buf_addf(&kept, "%.*s\n", (int)l, p);
+        p = nl ? nl + 1 : p + l;
+    }
+    osm_buf_free(&out);
+    return osm_buf_detach(&kept);
+}
+
+int osm_target_progress(const struct osm_planfile *plan, const char *root, size_t *done, size_t *pending,
+                        struct osm_err *err)
+{
+    char *set = osm_target_installed(root, err);
+    if (!set)
+        return -1;
+    *done = *pending = 0;
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (a->kind == OSM_PF_KEEP)
+            continue;
+        int new_in = a->to ? in_set(set, a->to) : 1;
+        int old_gone = a->from && a->kind != OSM_PF_INSTALL ? !in_set(set, a->from) : 1;
+        if (new_in && old_gone)
+            (*done)++;
+        else
+            (*pending)++;
+    }
+    free(set);
+    return 0;
+}
+
+/* ---- 1. the rpmdb format -------------------------------------------------- */
+
+static int native_rpmdb(const char *root, int *rebuilt, struct osm_err *err)
+{
+    const char *args[] = {"--eval", "%{?_db_backend}", NULL};
+    struct osm_buf out;
+    osm_buf_init(&out);
+    int rc = trpm(root, args, "reading the target's rpmdb backend", NULL, NULL, &out, err);
+    while (out.len && isspace((unsigned char)out.s[out.len - 1]))
+        out.s[--out.len] = '\0';
+    enum osm_rpmdb_format have = osm_rpmdb_format(root);
+    int differs = rc == 0 && ((strcmp(out.s, "bdb") == 0 && have != OSM_RPMDB_BDB) ||
+                              (strcmp(out.s, "sqlite") == 0 && have != OSM_RPMDB_SQLITE) ||
+                              (strcmp(out.s, "ndb") == 0 && have != OSM_RPMDB_NDB));
+    if (differs) {
+        const char *rb[] = {"--rebuilddb", NULL};
+        rc = trpm_prog(root, "rpmdb", rb, "rebuilding the rpmdb in the target's format", NULL, NULL, NULL, err);
+        if (rc == 0) {
+            *rebuilt = 1;
+            osm_info("target_txn.rpmdb_rebuilt", "root=%s backend=%s", root, out.s);
+        }
+    }
+    osm_buf_free(&out);
+    return rc;
+}
+
+/* ---- 2. symlinked directories ------------------------------------------- */
+
+static int replace_symlinked_dirs(const struct osm_planfile *plan, const char *root, size_t *n, struct osm_err *err)
+{
+    for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
+        const char *guest = plan->symlinked_dirs[i];
+        char *host = osm_root_path(root, guest);
+        struct stat st;
+        int rc = 0;
+        if (lstat(host, &st) == 0 && S_ISLNK(st.st_mode)) {
+            if (unlink(host) != 0 || mkdir(host, 0755) != 0)
+                rc = osm_err_errno(err, "replacing the symlink %s by a directory", guest);
+            else {
+                (*n)++;
+                osm_info("target_txn.symlink_replaced", "root=%s path=%s", root, guest);
+            }
+        }
+        free(host);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- 3 and 6. keys ------------------------------------------------------- */
+
+/* Copy every key of the plan into ROOT/var/lib/osmig/keys; guest paths. */
+static int keys_into_root(const struct osm_planfile *plan, const char *root, char ***out, size_t *n,
+                          struct osm_err *err)
+{
+    char *dir = osm_root_path(root, KEYS_SUBDIR);
+    char *stage = osm_stage_dir(root);
+    size_t cap = 1;
+    for (size_t r = 0; r < plan->n_repos; r++)
+        cap += plan->repos[r].n_gpgkeys;
+    *out = osm_xcalloc(cap, sizeof **out);
+    *n = 0;
+    int rc = osm_mkdir_p(dir, 0755, err);
+    for (size_t r = 0; rc == 0 && r < plan->n_repos; r++)
+        for (size_t k = 0; rc == 0 && k < plan->repos[r].n_gpgkeys; k++) {
+            const char *url = plan->repos[r].gpgkeys[k];
+            char *src;
+            if (strncmp(url, "file://", 7) == 0) {
+                char *u = curl_easy_unescape(NULL, url + 7, 0, NULL);
+                src = osm_xstrdup(u);
+                curl_free(u);
+            } else {
+                /* Staging downloaded it (stage.c names it REPO-IDX.asc). */
+                char *name = osm_xasprintf("keys/%s-%zu.asc", plan->repos[r].id, k);
+                for (char *p = name + 5; *p; p++)
+                    if (*p == '/')
+                        *p = '_';
+                src = osm_path_join(stage, name);
+                free(name);
+            }
+            struct osm_buf data;
+            osm_buf_init(&data);
+            char *gname = osm_xasprintf("key-%zu-%zu.asc", r, k);
+            char *dest = osm_path_join(dir, gname);
+            rc = osm_read_file(src, &data, err) == 0 && osm_write_file_atomic(dest, data.s, data.len, 0644, err) == 0
+                     ? 0
+                     : -1;
+            if (rc == 0)
+                (*out)[(*n)++] = osm_xasprintf(KEYS_SUBDIR "/%s", gname);
+            else
+                osm_err_prefix(err, "gpg key %s of repo %s", url, plan->repos[r].id);
+            free(gname);
+            free(dest);
+            free(src);
+            osm_buf_free(&data);
+        }
+    free(dir);
+    free(stage);
+    return rc;
+}
+
+static int import_keys(const struct osm_planfile *plan, const char *root, size_t *n_imported, struct osm_err *err)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    int rc = keys_into_root(plan, root, &keys, &n, err);
+    if (rc == 0 && n > 0) {
+        const char **args = osm_xcalloc(n + 2, sizeof *args);
+        args[0] = "--import";
+        for (size_t i = 0; i < n; i++)
+            args[i + 1] = keys[i];
+        rc = trpm_prog(root, "rpmkeys", args, "importing the target's keys", NULL, NULL, NULL, err);
+        free(args);
+        if (rc == 0)
+            *n_imported = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    return rc;
+}
+
+/* Short key ids ("f4a80eb5") that signed the installed packages, one per
+ * line, from the signature tags as the target's rpm prints them. */
+static char *signing_keys(const char *root, struct osm_err *err)
+{
+    const char *args[] = {"-qa", "--qf", "%{NAME} %{RSAHEADER:pgpsig} %{SIGPGP:pgpsig}\\n", NULL};
+    struct osm_buf out, ids;
+    osm_buf_init(&out);
+    osm_buf_init(&ids);
+    if (trpm(root, args, "reading the packages' signing keys", NULL, NULL, &out, err) < 0) {
+        osm_buf_free(&out);
+        osm_buf_free(&ids);
+        return NULL;
+    }
+    for (char *p = out.s; (p = strstr(p, "Key ID "));) {
+        p += 7;
+        size_t l = strspn(p, "0123456789abcdefABCDEF");
+        if (l >= 8) {
+            char id[9];
+            for (int k = 0; k < 8; k++)
+                id[k] = (char)tolower((unsigned char)p[l - 8 + (size_t)k]);
+            id[8] = '\0';
+            if (!strstr(ids.s, id))
+                osm_buf_addf(&ids, "%s\n", id);
+        }
+        p += l;
+    }
+    osm_buf_free(&out);
+    return osm_buf_detach(&ids);
+}
+
+static int remove_source_keys(const char *root, const char *before, size_t *removed, struct osm_err *err)
+{
+    char *after = signing_keys(root, err);
+    if (!after)
+        return -1;
+    int rc = 0;
+    for (const char *p = before; rc == 0 && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        char id[16];
+        snprintf(id, sizeof id, "%.*s", (int)(l < 15 ? l : 15), p);
+        if (!strstr(after, id)) {
+            char *name = osm_xasprintf("gpg-pubkey-%s", id);
+            const char *q[] = {"-q", name, NULL};
+            struct osm_err qe = OSM_ERR_INIT;
+            if (trpm(root, q, "looking for a key", NULL, NULL, NULL, &qe) == 0) {
+                const char *args[] = {"-e", "--allmatches", name, NULL};
+                rc = trpm(root, args, "removing the source distribution's key", NULL, NULL, NULL, err);
+                if (rc == 0) {
+                    (*removed)++;
+                    osm_info("target_txn.key_removed", "root=%s key=%s", root, name);
+                }
+            }
+            free(name);
+        }
+        p = nl ? nl + 1 : p + l;
+    }
+    free(after);
+    return rc;
+}
+
+/* ---- 4 and 5. the transaction ------------------------------------------- */
+
+struct txprog {
+    const struct osm_ttx_opts *o;
+    const char *phase;
+    size_t done, total;
+    char current[256];
+};
+
+/* rpm -vh prints "  N:name-V-R.A  ####" once per element it finishes. */
+static void on_rpm_line(const char *line, void *ud)
+{
+    struct txprog *t = ud;
+    const char *p = line;
+    while (*p == ' ')
+        p++;
+    const char *colon = strchr(p, ':');
+    if (!isdigit((unsigned char)*p) || !colon || colon == p || strspn(p, "0123456789") != (size_t)(colon - p))
+        return;
+    size_t l = strcspn(colon + 1, " #");
+    snprintf(t->current, sizeof t->current, "%.*s", (int)l, colon + 1);
+    if (t->done < t->total)
+        t->done++;
+    if (t->o->progress) {
+        struct osm_progress pr = {.phase = t->phase, .pkgs_done = t->done, .pkgs_total = t->total,
+                                  .current = t->current};
+        t->o->progress(&pr, t->o->userdata);
+    }
+}
+
+static int erase_part(const struct osm_planfile *plan, const char *root, const char *installed,
+                      const struct osm_ttx_opts *o, struct osm_ttx_result *r, struct osm_err *err)
+{
+    const char **args = osm_xcalloc(plan->n_actions + 6, sizeof *args);
+    char **names = osm_xcalloc(plan->n_actions + 1, sizeof *names);
+    size_t k = 0, n = 0;
+    args[k++] = "-e";
+    args[k++] = "-vh";
+    args[k++] = "--nodeps";
+    args[k++] = "--";
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if ((a->kind != OSM_PF_ERASE && a->kind != OSM_PF_REPLACE) || !a->from)
+            continue;
+        if (!in_set(installed, a->from)) {
+            r->skipped += a->kind == OSM_PF_ERASE;
+            continue;
+        }
+        names[n] = osm_nevra_without_epoch(a->from);
+        args[k++] = names[n++];
+    }
+    int rc = 0;
+    if (n > 0) {
+        struct txprog t = {.o = o, .phase = "erase", .total = n};
+        osm_info("target_txn.erase", "root=%s packages=%zu", root, n);
+        rc = trpm(root, args, "erasing the packages the target has no place for", on_rpm_line, &t, NULL, err);
+        if (rc == 0)
+            r->erased = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(args);
+    return rc;
+}
+
+static int install_part(const struct osm_planfile *plan, const char *root, const char *installed,
+                        const struct osm_ttx_opts *o, struct osm_ttx_result *r, struct osm_err *err)
+{
+    const char **args = osm_xcalloc(plan->n_actions + 10, sizeof *args);
+    char **files = osm_xcalloc(plan->n_actions + 1, sizeof *files);
+    size_t k = 0, n = 0, replaced = 0;
+    int downgrade = 0;
+    args[k++] = "-U";
+    args[k++] = "-vh";
+    if (!o->no_signature_check) {
+        /* The keys are imported: the target's rpm checks each signature too. */
+        args[k++] = "--define";
+        args[k++] = "_pkgverify_level signature";
+    }
+    size_t opt_slot = k;
+    args[k++] = "--";
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (!osm_planfile_has_package(a))
+            continue;
+        if (in_set(installed, a->to)) {
+            r->skipped++;
+            continue;
+        }
+        downgrade |= a->kind == OSM_PF_DOWNGRADE;
+        replaced += a->kind == OSM_PF_UPGRADE || a->kind == OSM_PF_DOWNGRADE;
+        files[n] = osm_xasprintf(OSM_STAGE_SUBDIR "/%s", a->filename);
+        args[k++] = files[n++];
+    }
+    if (downgrade) {
+        memmove(&args[opt_slot + 1], &args[opt_slot], (k - opt_slot) * sizeof *args);
+        args[opt_slot] = "--oldpackage";
+        k++;
+    }
+    int rc = 0;
+    if (n > 0) {
+        /* rpm -vh reports each new package and each old one it removes. */
+        struct txprog t = {.o = o, .phase = "install", .total = n + replaced};
+        osm_info("target_txn.install", "root=%s packages=%zu", root, n);
+        rc = trpm(root, args, "the rpm transaction", on_rpm_line, &t, NULL, err);
+        if (rc == 0)
+            r->installed = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    free(args);
+    return rc;
+}
+
+int osm_target_transaction(const struct osm_planfile *plan, const char *root, const struct osm_ttx_opts *opts,
+                           struct osm_ttx_result *res, struct osm_err *err)
+{
+    struct osm_ttx_opts o = opts ? *opts : (struct osm_ttx_opts){0};
+    struct osm_ttx_result r = {0};
+    char *installed = NULL, *keys_before = NULL;
+    int rc = -1;
+    if (native_rpmdb(root, &r.rpmdb_rebuilt, err) < 0 || replace_symlinked_dirs(plan, root, &r.dirs_replaced, err) < 0)
+        goto out;
+    if (!(keys_before = signing_keys(root, err)) || import_keys(plan, root, &r.keys_imported, err) < 0)
+        goto out;
+    if (!(installed = osm_target_installed(root, err)) || erase_part(plan, root, installed, &o, &r, err) < 0)
+        goto out;
+    free(installed);
+    if (!(installed = osm_target_installed(root, err)) || install_part(plan, root, installed, &o, &r, err) < 0)
+        goto out;
+    if (remove_source_keys(root, keys_before, &r.keys_removed, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(installed);
+    free(keys_before);
+    if (res)
+        *res = r;
+    return rc;
+}

@@ -1,0 +1,358 @@
+/* userspace.c: see userspace.h. */
+#include "userspace.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <glob.h>
+#include <solv/pool.h>
+#include <solv/poolarch.h>
+#include <solv/repo.h>
+#include <solv/repo_rpmdb.h>
+#include <solv/bitmap.h>
+#include <solv/evr.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "osm_fs.h"
+#include "osm_log.h"
+#include "osm_run.h"
+#include "stage.h"
+
+#define MARKER ".osmig-userspace-complete"
+
+static const struct osm_planfile_action *rpm_action(const struct osm_planfile *plan)
+{
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (osm_planfile_has_package(a) && a->name && strcmp(a->name, "rpm") == 0)
+            return a;
+    }
+    return NULL;
+}
+
+int osm_userspace_possible(const struct osm_planfile *plan)
+{
+    return rpm_action(plan) != NULL;
+}
+
+static char *marker_path(const char *root)
+{
+    char *us = osm_root_path(root, OSM_USERSPACE_SUBDIR);
+    char *m = osm_path_join(us, MARKER);
+    free(us);
+    return m;
+}
+
+int osm_userspace_ready(const char *root)
+{
+    char *m = marker_path(root);
+    int ok = osm_is_file(m);
+    free(m);
+    return ok;
+}
+
+/* "x86_64" of "name-1:2-3.el8.x86_64". */
+static const char *nevra_arch(const char *nevra)
+{
+    const char *dot = strrchr(nevra, '.');
+    return dot ? dot + 1 : "noarch";
+}
+
+/* The staged files the target's rpm needs to run, read from the staged
+ * packages' own headers with libsolv. */
+static int closure(const struct osm_planfile *plan, const char *stage, char ***files, size_t *n,
+                   struct osm_err *err)
+{
+    Pool *pool = pool_create();
+    pool_setdisttype(pool, DISTTYPE_RPM); /* Debian's libsolv defaults to deb version rules */
+    pool_setarch(pool, nevra_arch(rpm_action(plan)->to));
+    Repo *repo = repo_create(pool, "staged");
+    size_t cap = plan->n_actions + 1;
+    char **paths = osm_xcalloc(cap, sizeof *paths);
+    Id *ids = osm_xcalloc(cap, sizeof *ids);
+    size_t np = 0;
+    int rc = -1;
+    for (size_t i = 0; i < plan->n_actions; i++) {
+        const struct osm_planfile_action *a = &plan->actions[i];
+        if (!osm_planfile_has_package(a))
+            continue;
+        char *p = osm_path_join(stage, a->filename);
+        Id s = repo_add_rpm(repo, p, REPO_REUSE_REPODATA | REPO_NO_INTERNALIZE);
+        if (!s) {
+            osm_err_set(err, OSM_EINPUT, "%s: cannot read the staged package %s: %s", a->to, p, pool_errstr(pool));
+            free(p);
+            goto out;
+        }
+        paths[np] = p;
+        ids[np++] = s;
+    }
+    repo_internalize(repo);
+    pool_createwhatprovides(pool);
+    /* What the rpm program needs to run: the rpm package and, following
+     * only shared-library requirements (sonames), the packages that
+     * provide them. Scriptlet and tool requirements (bash, coreutils, curl)
+     * are the instance's business, not the userspace's. */
+    Queue todo;
+    queue_init(&todo);
+    Map seen;
+    map_init(&seen, pool->nsolvables);
+    Id p, pp, rpmname = pool_str2id(pool, "rpm", 1);
+    FOR_PROVIDES(p, pp, rpmname)
+    if (pool->solvables[p].name == rpmname && !MAPTST(&seen, p)) {
+        MAPSET(&seen, p);
+        queue_push(&todo, p);
+        break;
+    }
+    for (int k = 0; k < todo.count; k++) {
+        Queue reqs;
+        queue_init(&reqs);
+        solvable_lookup_deparray(pool->solvables + todo.elements[k], SOLVABLE_REQUIRES, &reqs, -1);
+        for (int r = 0; r < reqs.count; r++) {
+            const char *d = pool_dep2str(pool, reqs.elements[r]);
+            if (!strstr(d, ".so") && strncmp(d, "rpm-libs", 8) != 0)
+                continue;
+            Id best = 0;
+            FOR_PROVIDES(p, pp, reqs.elements[r])
+            if (!best || pool_evrcmp(pool, pool->solvables[p].evr, pool->solvables[best].evr, EVRCMP_COMPARE) > 0)
+                best = p;
+            if (!best) {
+                osm_err_set(err, OSM_ESOLVE, "the target's rpm cannot run from the staged packages: nothing "
+                            "provides %s needed by %s", d, pool_solvid2str(pool, todo.elements[k]));
+                queue_free(&reqs);
+                queue_free(&todo);
+                map_free(&seen);
+                goto out;
+            }
+            if (!MAPTST(&seen, best)) {
+                MAPSET(&seen, best);
+                queue_push(&todo, best);
+            }
+        }
+        queue_free(&reqs);
+    }
+    if (todo.count == 0) {
+        queue_free(&todo);
+        map_free(&seen);
+        osm_err_set(err, OSM_ENOTFOUND, "no rpm package among the staged packages");
+        goto out;
+    }
+    *files = osm_xcalloc((size_t)todo.count + 1, sizeof **files);
+    *n = 0;
+    for (int k = 0; k < todo.count; k++)
+        for (size_t j = 0; j < np; j++)
+            if (ids[j] == todo.elements[k]) {
+                (*files)[(*n)++] = osm_xstrdup(paths[j]);
+                break;
+            }
+    queue_free(&todo);
+    map_free(&seen);
+    rc = 0;
+out:
+    for (size_t j = 0; j < np; j++)
+        free(paths[j]);
+    free(paths);
+    free(ids);
+    pool_free(pool);
+    return rc;
+}
+
+/* Extract one package's payload (libarchive: the rpm filter, then cpio)
+ * under `dest`. Entry names are checked: nothing may leave `dest`. */
+static int extract(const char *pkg, const char *dest, struct osm_err *err)
+{
+    struct archive *in = archive_read_new();
+    archive_read_support_filter_all(in);
+    archive_read_support_format_cpio(in);
+    struct archive *out = archive_write_disk_new();
+    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_UNLINK);
+    int rc = -1;
+    if (archive_read_open_filename(in, pkg, 1 << 16) != ARCHIVE_OK) {
+        osm_err_set(err, OSM_EIO, "%s: %s", pkg, archive_error_string(in));
+        goto out;
+    }
+    struct archive_entry *e;
+    int r;
+    while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        while (name[0] == '.' && name[1] == '/')
+            name += 2;
+        while (name[0] == '/')
+            name++;
+        if (!name[0])
+            continue;
+        char *full = osm_path_join(dest, name);
+        struct stat st;
+        /* A directory another package made stays one (no unlinking it for
+         * a symlink of the same name). */
+        if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode) && archive_entry_filetype(e) != AE_IFREG) {
+            free(full);
+            continue;
+        }
+        char *shown = osm_xstrdup(name);
+        name = shown;
+        archive_entry_set_pathname(e, full);
+        const char *hl = archive_entry_hardlink(e);
+        char *hfull = NULL;
+        if (hl) {
+            while (hl[0] == '.' && hl[1] == '/')
+                hl += 2;
+            hfull = osm_path_join(dest, hl);
+            archive_entry_set_hardlink(e, hfull);
+        }
+        free(full);
+        free(hfull);
+        if (archive_write_header(out, e) != ARCHIVE_OK) {
+            osm_err_set(err, OSM_EIO, "%s: extracting %s: %s", pkg, name, archive_error_string(out));
+            free(shown);
+            goto out;
+        }
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
+            if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK) {
+                osm_err_set(err, OSM_EIO, "%s: writing %s: %s", pkg, name, archive_error_string(out));
+                free(shown);
+                goto out;
+            }
+        if (r != ARCHIVE_EOF) {
+            osm_err_set(err, OSM_EIO, "%s: reading %s: %s", pkg, name, archive_error_string(in));
+            free(shown);
+            goto out;
+        }
+        free(shown);
+        archive_write_finish_entry(out);
+    }
+    if (r != ARCHIVE_EOF) {
+        osm_err_set(err, OSM_EIO, "%s: %s", pkg, archive_error_string(in));
+        goto out;
+    }
+    rc = 0;
+out:
+    archive_read_free(in);
+    archive_write_free(out);
+    return rc;
+}
+
+int osm_userspace_build(const struct osm_planfile *plan, const char *root, struct osm_userspace_result *res,
+                        struct osm_err *err)
+{
+    struct osm_userspace_result r = {0};
+    if (!osm_userspace_possible(plan))
+        return osm_err_set(err, OSM_ENOTFOUND, "the plan brings no rpm package of the target");
+    if (osm_userspace_ready(root)) {
+        r.reused = 1;
+        if (res)
+            *res = r;
+        return 0;
+    }
+    char *stage = osm_stage_dir(root);
+    char *us = osm_root_path(root, OSM_USERSPACE_SUBDIR);
+    char *tmp = osm_xasprintf("%s.tmp", us);
+    char **files = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (closure(plan, stage, &files, &n, err) < 0 || osm_remove_tree(us, err) < 0 || osm_remove_tree(tmp, err) < 0 ||
+        osm_mkdir_p(tmp, 0755, err) < 0)
+        goto out;
+    struct osm_buf list;
+    osm_buf_init(&list);
+    for (size_t i = 0; i < n; i++) {
+        if (extract(files[i], tmp, err) < 0) {
+            osm_buf_free(&list);
+            osm_err_prefix(err, "building the target userspace");
+            goto out;
+        }
+        const char *base = strrchr(files[i], '/');
+        osm_buf_addf(&list, "%s\n", base ? base + 1 : files[i]);
+    }
+    char *m = osm_path_join(tmp, MARKER);
+    int wr = osm_write_file_atomic(m, list.s, list.len, 0644, err);
+    free(m);
+    osm_buf_free(&list);
+    if (wr < 0)
+        goto out;
+    if (rename(tmp, us) != 0) {
+        osm_err_errno(err, "renaming %s", tmp);
+        goto out;
+    }
+    r.packages = n;
+    osm_info("userspace.built", "root=%s packages=%zu dir=%s", root, n, OSM_USERSPACE_SUBDIR);
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    free(stage);
+    free(us);
+    free(tmp);
+    if (res)
+        *res = r;
+    return rc;
+}
+
+/* The userspace's dynamic loader, as a path inside the root. */
+static char *loader(const char *root, struct osm_err *err)
+{
+    char *us = osm_root_path(root, OSM_USERSPACE_SUBDIR);
+    char *pat = osm_xasprintf("%s/lib*/ld-linux*.so.*", us);
+    glob_t g;
+    char *res = NULL;
+    if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0)
+        res = osm_xasprintf(OSM_USERSPACE_SUBDIR "%s", g.gl_pathv[0] + strlen(us));
+    else
+        osm_err_set(err, OSM_ENOTFOUND, "%s: the target userspace has no dynamic loader", us);
+    if (g.gl_pathc)
+        globfree(&g);
+    free(pat);
+    free(us);
+    return res;
+}
+
+int osm_userspace_rpm(const char *root, const char *program, const char *const *args, void (*on_line)(const char *line, void *ud),
+                      void *ud, struct osm_buf *out, struct osm_buf *errout, struct osm_err *err)
+{
+    if (!osm_userspace_ready(root))
+        return osm_err_set(err, OSM_ENOTFOUND, "%s: no target userspace in %s", root, OSM_USERSPACE_SUBDIR);
+    char *ld = loader(root, err);
+    if (!ld)
+        return -1;
+    size_t na = 0;
+    while (args[na])
+        na++;
+    const char **argv = osm_xcalloc(na + 8, sizeof *argv);
+    size_t k = 0;
+    argv[k++] = ld;
+    argv[k++] = "--library-path";
+    argv[k++] = OSM_USERSPACE_SUBDIR "/usr/lib64:" OSM_USERSPACE_SUBDIR "/lib64:" OSM_USERSPACE_SUBDIR
+                "/usr/lib:" OSM_USERSPACE_SUBDIR "/lib";
+    /* rpm's popt aliases exec rpmkeys and rpmdb by absolute path, which
+     * would be the root's own (the source release's): call them directly. */
+    char *prog = osm_xasprintf(OSM_USERSPACE_SUBDIR "/usr/bin/%s", program);
+    argv[k++] = prog;
+    /* Plugins from the userspace too, not whatever the root has. */
+    argv[k++] = "--define";
+    argv[k++] = "__plugindir " OSM_USERSPACE_SUBDIR "/usr/lib64/rpm-plugins";
+    for (size_t i = 0; i < na; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    static const char *const env[] = {"RPM_CONFIGDIR=" OSM_USERSPACE_SUBDIR "/usr/lib/rpm", "LC_ALL=C", NULL};
+    struct osm_buf tmp_out;
+    osm_buf_init(&tmp_out);
+    struct osm_run_opts ro = {.chroot_dir = root, .env = env, .out = out ? out : &tmp_out, .errout = errout,
+                              .on_line = on_line, .line_ud = ud};
+    int st = osm_run(argv, &ro, err);
+    if (st == 127)
+        osm_err_set(err, OSM_EFAIL, "%s: the target's rpm could not be started (chroot or exec of %s failed)", root,
+                    ld);
+    osm_buf_free(&tmp_out);
+    free(argv);
+    free(prog);
+    free(ld);
+    return st == 127 ? -1 : st;
+}
