@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +49,11 @@ int osm_run(const char *const argv[], const struct osm_run_opts *opts, struct os
             dup2(err_pipe[1], 2);
         else if (!opts->pass_through)
             dup2(devnull, 2);
+        /* A program run inside an instance (the target's rpm) dies with us,
+         * as it would when the machine went down: a resumed task must never
+         * find it still writing. */
+        if (opts->chroot_dir && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1))
+            _exit(127);
         if (opts->chroot_dir && (chroot(opts->chroot_dir) != 0 || chdir("/") != 0))
             _exit(127);
         if (opts->cwd && chdir(opts->cwd) != 0)

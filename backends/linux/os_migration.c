@@ -512,10 +512,13 @@ static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_stage_opts so = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p};
     struct osm_stage_result res;
     struct osm_userspace_result ur = {0};
-    int with_us = osm_userspace_possible(&pf);
     if (inst && osm_stage(&pf, inst->root, &so, &res, err) == 0) {
         osm_step_progress(ctx, 0.95, "building the target userspace (the target's rpm)");
-        if (!with_us || osm_userspace_build(&pf, inst->root, &ur, err) == 0) {
+        int with_us = osm_userspace_runnable(&pf, inst->root);
+        /* Which rpm runs the transaction is decided once, here, and kept
+         * on the task: upgrade, its check and verify follow it. */
+        if ((!with_us || osm_userspace_build(&pf, inst->root, &ur, err) == 0) &&
+            osm_step_note_set(ctx, "transaction_by", with_us ? "target-rpm" : "librpm", err) == 0) {
             char msg[512];
             snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; signatures %s; %s",
                      res.packages, (double)res.bytes / MIB, res.reused, OSM_STAGE_SUBDIR,
@@ -582,6 +585,13 @@ static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
 
 /* ---- upgrade ---------------------------------------------------------- */
 
+/* Staging decided who runs the transaction (note "transaction_by"). */
+static int by_target_rpm(struct osm_step_ctx *ctx)
+{
+    const char *by = osm_step_note(ctx, "transaction_by");
+    return by && strcmp(by, "target-rpm") == 0;
+}
+
 static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
     struct mopts m;
@@ -593,7 +603,7 @@ static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct prog p;
     prog_init(&p, ctx);
     char msg[512];
-    if (inst && osm_userspace_possible(&pf)) {
+    if (inst && by_target_rpm(ctx)) {
         struct osm_ttx_opts to = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p};
         struct osm_ttx_result tr;
         /* The stage step built it; a resumed task whose userspace was lost
@@ -635,7 +645,7 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
     if (!inst)
         goto out;
     size_t done = 0, pending = 0;
-    if (osm_userspace_possible(&pf)) {
+    if (by_target_rpm(ctx)) {
         if (!osm_userspace_ready(inst->root)) {
             rc = 0; /* the transaction needs the userspace: it never began */
             goto out;
@@ -734,7 +744,7 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
         osm_step_progress(ctx, 0.1, "verifying the new release");
         const char *fstab = osm_step_note(ctx, "fstab");
         struct osm_verify_opts vo = {.fstab_may_be_absent = fstab && strcmp(fstab, "absent") == 0,
-                                     .by_root_rpm = osm_userspace_possible(&pf)};
+                                     .by_root_rpm = by_target_rpm(ctx)};
         rc = osm_verify(&pf, inst->root, &vo, &report, err);
         char *rp = osm_path_join(m.task_dir, "verify.txt");
         struct osm_err we = OSM_ERR_INIT;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -159,6 +160,42 @@ static int native_rpmdb(const char *root, int *rebuilt, struct osm_err *err)
         }
     }
     osm_buf_free(&out);
+    return rc;
+}
+
+/* ---- 0. device nodes ------------------------------------------------------ */
+
+/* Scriptlets write to /dev/null and read /dev/urandom: a root tree on this
+ * host may have none (then a scriptlet's `> /dev/null` would make a plain
+ * file). A real machine's /dev has them; a root tree gets them here. */
+static int device_nodes(const char *root, struct osm_err *err)
+{
+    static const struct {
+        const char *path;
+        unsigned maj, min;
+    } nodes[] = {{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}};
+    char *dev = osm_root_path(root, "/dev");
+    struct stat st;
+    int rc = 0;
+    if (lstat(dev, &st) != 0 && mkdir(dev, 0755) != 0)
+        rc = osm_err_errno(err, "creating %s", dev);
+    else if (lstat(dev, &st) == 0 && !S_ISDIR(st.st_mode))
+        rc = osm_err_set(err, OSM_EINPUT, "%s is not a directory", dev);
+    for (size_t i = 0; rc == 0 && i < sizeof nodes / sizeof nodes[0]; i++) {
+        char *p = osm_root_path(root, nodes[i].path);
+        if (lstat(p, &st) == 0 && S_ISCHR(st.st_mode)) {
+            free(p);
+            continue;
+        }
+        /* Only a plain empty file left by an earlier scriptlet is replaced. */
+        if (lstat(p, &st) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0))
+            rc = osm_err_set(err, OSM_EINPUT, "%s is neither a device nor an empty file: not replaced", p);
+        else if ((unlink(p) != 0 && errno != ENOENT) ||
+                 mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
+            rc = osm_err_errno(err, "creating the device node %s", p);
+        free(p);
+    }
+    free(dev);
     return rc;
 }
 
@@ -443,7 +480,7 @@ int osm_target_transaction(const struct osm_planfile *plan, const char *root, co
     struct osm_ttx_result r = {0};
     char *installed = NULL, *keys_before = NULL;
     int rc = -1;
-    if (native_rpmdb(root, &r.rpmdb_rebuilt, err) < 0 || replace_symlinked_dirs(plan, root, &r.dirs_replaced, err) < 0)
+    if (device_nodes(root, err) < 0 || native_rpmdb(root, &r.rpmdb_rebuilt, err) < 0 || replace_symlinked_dirs(plan, root, &r.dirs_replaced, err) < 0)
         goto out;
     if (!(keys_before = signing_keys(root, err)) || import_keys(plan, root, &r.keys_imported, err) < 0)
         goto out;

@@ -39,6 +39,34 @@ int osm_userspace_possible(const struct osm_planfile *plan)
     return rpm_action(plan) != NULL;
 }
 
+int osm_userspace_runnable(const struct osm_planfile *plan, const char *root)
+{
+    const struct osm_planfile_action *a = rpm_action(plan);
+    if (!a)
+        return 0;
+    char *stage = osm_stage_dir(root);
+    char *pkg = osm_path_join(stage, a->filename);
+    struct archive *in = archive_read_new();
+    archive_read_support_filter_all(in);
+    archive_read_support_format_cpio(in);
+    int found = 0;
+    struct archive_entry *e;
+    if (archive_read_open_filename(in, pkg, 1 << 16) == ARCHIVE_OK)
+        while (!found && archive_read_next_header(in, &e) == ARCHIVE_OK) {
+            const char *n = archive_entry_pathname(e);
+            if (strcmp(n, "./usr/bin/rpm") != 0 && strcmp(n, "/usr/bin/rpm") != 0)
+                continue;
+            /* The program itself, not a script standing in for it. */
+            char magic[4];
+            found = archive_read_data(in, magic, sizeof magic) == 4 && memcmp(magic, "\177ELF", 4) == 0;
+            break;
+        }
+    archive_read_free(in);
+    free(pkg);
+    free(stage);
+    return found;
+}
+
 static char *marker_path(const char *root)
 {
     char *us = osm_root_path(root, OSM_USERSPACE_SUBDIR);

@@ -28,8 +28,12 @@ struct osm_userspace_result {
     int reused;      /* 1: a complete userspace was already there */
 };
 
-/* 1 when the plan brings the target's rpm (a userspace can be built). */
+/* 1 when the plan brings the target's rpm package. */
 int osm_userspace_possible(const struct osm_planfile *plan);
+/* 1 when its staged package holds the rpm program, an ELF executable (the
+ * test fixtures' stand-in rpm packages hold a script: their transaction
+ * falls back to osmig's librpm, see apply.h). Call after staging. */
+int osm_userspace_runnable(const struct osm_planfile *plan, const char *root);
 
 /* Build the userspace from the staged packages of `plan` in `root`. */
 int osm_userspace_build(const struct osm_planfile *plan, const char *root, struct osm_userspace_result *res,
