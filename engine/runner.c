@@ -21,6 +21,7 @@
 
 static long crash_at = -2; /* -2: not read yet, -1: off */
 static long crash_count;
+static char crash_phase[64]; /* the task's phase at the last record, for the trace */
 
 void osm_step_crash_point(const char *where)
 {
@@ -30,6 +31,14 @@ void osm_step_crash_point(const char *where)
     }
     if (crash_at < 0)
         return;
+    /* OSMIG_CRASH_TRACE=FILE lists every point a run passes ("N WHERE
+     * PHASE"), so a test can pick points by name instead of walking all. */
+    const char *trace = getenv("OSMIG_CRASH_TRACE");
+    FILE *tf = trace && *trace ? fopen(trace, "a") : NULL;
+    if (tf) {
+        fprintf(tf, "%ld\t%s\t%s\n", crash_count + 1, where, crash_phase);
+        fclose(tf);
+    }
     if (++crash_count == crash_at) {
         /* Like SIGKILL: no atexit handlers, no flushing, nothing tidied. */
         fprintf(stderr, "osmig: OSMIG_CRASH_AT=%ld: exiting at crash point %ld (%s)\n", crash_at, crash_count, where);
@@ -70,6 +79,7 @@ static int renew_lease(struct run *r, struct osm_err *err)
 static int record(struct run *r, int expect_state, const char *ev_type, const char *ev_msg,
                   const struct osm_journal_entry *j, struct osm_err *err)
 {
+    snprintf(crash_phase, sizeof crash_phase, "%s", r->t.phase);
     osm_step_crash_point("before a record");
     if (renew_lease(r, err) != 0)
         return -1;

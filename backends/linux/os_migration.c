@@ -604,7 +604,8 @@ static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
     prog_init(&p, ctx);
     char msg[512];
     if (inst && by_target_rpm(ctx)) {
-        struct osm_ttx_opts to = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p};
+        struct osm_ttx_opts to = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p,
+                                  .crash_point = osm_step_crash_point};
         struct osm_ttx_result tr;
         /* The stage step built it; a resumed task whose userspace was lost
          * builds it again from the verified stage. */
@@ -745,7 +746,9 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
         const char *fstab = osm_step_note(ctx, "fstab");
         struct osm_verify_opts vo = {.fstab_may_be_absent = fstab && strcmp(fstab, "absent") == 0,
                                      .by_root_rpm = by_target_rpm(ctx)};
-        rc = osm_verify(&pf, inst->root, &vo, &report, err);
+        rc = vo.by_root_rpm && osm_userspace_ready(inst->root) ? osm_target_finish(inst->root, NULL, err) : 0;
+        if (rc == 0)
+            rc = osm_verify(&pf, inst->root, &vo, &report, err);
         char *rp = osm_path_join(m.task_dir, "verify.txt");
         struct osm_err we = OSM_ERR_INIT;
         if (osm_write_file_atomic(rp, report.s, report.len, 0644, &we) != 0)

@@ -380,6 +380,9 @@ static void on_rpm_line(const char *line, void *ud)
     snprintf(t->current, sizeof t->current, "%.*s", (int)l, colon + 1);
     if (t->done < t->total)
         t->done++;
+    /* Half way through an element list, as a machine that dies mid-way. */
+    if (t->o->crash_point && t->done == t->total / 2)
+        t->o->crash_point(t->phase[0] == 'e' ? "target_txn.erasing" : "target_txn.installing");
     if (t->o->progress) {
         struct osm_progress pr = {.phase = t->phase, .pkgs_done = t->done, .pkgs_total = t->total,
                                   .current = t->current};
@@ -473,6 +476,48 @@ static int install_part(const struct osm_planfile *plan, const char *root, const
     return rc;
 }
 
+/* The keys that signed the installed packages before the transaction, kept
+ * in the instance (so a resumed task still knows them; rollback and the
+ * clean-up after success remove the file). */
+static char *source_keys(const char *root, struct osm_err *err)
+{
+    char *path = osm_root_path(root, KEYS_SUBDIR "/source-keys.txt");
+    struct osm_buf b;
+    osm_buf_init(&b);
+    char *res = NULL;
+    if (osm_is_file(path)) {
+        if (osm_read_file(path, &b, err) == 0)
+            res = osm_buf_detach(&b);
+    } else {
+        char *dir = osm_root_path(root, KEYS_SUBDIR);
+        char *ids = signing_keys(root, err);
+        if (ids && osm_mkdir_p(dir, 0755, err) == 0 && osm_write_file_atomic(path, ids, strlen(ids), 0644, err) == 0)
+            res = ids;
+        else
+            free(ids);
+        free(dir);
+    }
+    osm_buf_free(&b);
+    free(path);
+    return res;
+}
+
+int osm_target_finish(const char *root, size_t *keys_removed, struct osm_err *err)
+{
+    char *path = osm_root_path(root, KEYS_SUBDIR "/source-keys.txt");
+    struct osm_buf b;
+    osm_buf_init(&b);
+    int rc = 0;
+    size_t n = 0;
+    if (osm_is_file(path))
+        rc = osm_read_file(path, &b, err) == 0 ? remove_source_keys(root, b.s, &n, err) : -1;
+    if (keys_removed)
+        *keys_removed = n;
+    osm_buf_free(&b);
+    free(path);
+    return rc;
+}
+
 int osm_target_transaction(const struct osm_planfile *plan, const char *root, const struct osm_ttx_opts *opts,
                            struct osm_ttx_result *res, struct osm_err *err)
 {
@@ -480,16 +525,23 @@ int osm_target_transaction(const struct osm_planfile *plan, const char *root, co
     struct osm_ttx_result r = {0};
     char *installed = NULL, *keys_before = NULL;
     int rc = -1;
-    if (device_nodes(root, err) < 0 || native_rpmdb(root, &r.rpmdb_rebuilt, err) < 0 || replace_symlinked_dirs(plan, root, &r.dirs_replaced, err) < 0)
+    if (device_nodes(root, err) < 0 || native_rpmdb(root, &r.rpmdb_rebuilt, err) < 0 ||
+        replace_symlinked_dirs(plan, root, &r.dirs_replaced, err) < 0)
         goto out;
-    if (!(keys_before = signing_keys(root, err)) || import_keys(plan, root, &r.keys_imported, err) < 0)
+    if (!(keys_before = source_keys(root, err)) || import_keys(plan, root, &r.keys_imported, err) < 0)
         goto out;
+    if (o.crash_point)
+        o.crash_point("target_txn.keys_imported");
     if (!(installed = osm_target_installed(root, err)) || erase_part(plan, root, installed, &o, &r, err) < 0)
         goto out;
     free(installed);
+    if (o.crash_point)
+        o.crash_point("target_txn.erased");
     if (!(installed = osm_target_installed(root, err)) || install_part(plan, root, installed, &o, &r, err) < 0)
         goto out;
-    if (remove_source_keys(root, keys_before, &r.keys_removed, err) < 0)
+    if (o.crash_point)
+        o.crash_point("target_txn.installed");
+    if (osm_target_finish(root, &r.keys_removed, err) < 0)
         goto out;
     rc = 0;
 out:

@@ -30,6 +30,7 @@ struct osm_ttx_opts {
     int no_signature_check; /* the stage was not checked: do not ask rpm to insist either */
     osm_progress_fn progress;
     void *userdata;
+    void (*crash_point)(const char *where); /* fault injection (runner.h), may be NULL */
 };
 
 struct osm_ttx_result {
@@ -41,6 +42,10 @@ struct osm_ttx_result {
 
 int osm_target_transaction(const struct osm_planfile *plan, const char *root, const struct osm_ttx_opts *opts,
                            struct osm_ttx_result *res, struct osm_err *err);
+
+/* Part 6 alone (idempotent): a task resumed after the transaction ended
+ * but before its keys were tidied calls it again (verify does). */
+int osm_target_finish(const char *root, size_t *keys_removed, struct osm_err *err);
 
 /* How far the transaction got, read by the target's rpm: *done and *pending
  * count the plan's changes (keep actions excluded). */
