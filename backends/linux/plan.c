@@ -517,10 +517,14 @@ static void orphan_jobs(struct osm_plan *plan, Queue *job, struct osm_reasons *w
     Solvable *s;
     FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
     {
-        if (osm_reason_get(why, s->name) || osm_plan_name_in_targets(pool, s->name) || MAPTST(&obsoleted, p) ||
+        if (osm_reason_get(why, s->name) || osm_plan_counterpart(pool, p) || MAPTST(&obsoleted, p) ||
             !osm_plan_is_distro_package(plan, p))
             continue;
-        osm_reason_set(why, s->name, "not available in the target: a package of the source distribution with no counterpart");
+        osm_reason_set(why, s->name,
+                       osm_plan_name_in_targets(pool, s->name)
+                           ? "not available in the target for this architecture (only for others): a package of "
+                             "the source distribution with no counterpart"
+                           : "not available in the target: a package of the source distribution with no counterpart");
         /* Weak: when something that stays still needs it, it stays too. */
         queue_push2(job, SOLVER_ERASE | SOLVER_SOLVABLE | SOLVER_WEAK, p);
     }

@@ -14,6 +14,9 @@ comment line says what the case proves. Keys:
                        a repository (tests/linux/realplan_fixture.py; skips
                        without realdata); the target is the shipped `rhel8`
                        with that repository (--repo) and a path from centos 7
+  realdata: el8-cs9    bench/plan.sh's problem: the real NEVRAs of CentOS 8
+                       (pkglists/CentOS8Modularitylabel, stub packages) against
+                       the real CentOS Stream 9 BaseOS + AppStream (target cs9)
   root-add: SET:REPO   install that fixture repo's packages into the root too
                        (rpm --justdb: the rpmdb only)
   os-release: ID VERSION_ID   os-release for realdata roots
@@ -164,11 +167,18 @@ def main():
 
 
 def realdata_fixture(name):
-    """The cached real root and repository (realplan_fixture.py), or SKIP."""
-    if name != "el7-el8":
-        fail("unknown realdata fixture %r (known: el7-el8)" % name)
-    out = subprocess.run([sys.executable, os.path.join(SRC, "tests", "linux", "realplan_fixture.py")],
-                         capture_output=True, text=True, env=dict(os.environ, OSMIG_REALDATA=REALDATA))
+    """The cached real root and repository (realplan_fixture.py), or the
+    package-list root (make-pkglist-root.py); SKIP without the real data."""
+    tools = {"el7-el8": [os.path.join(SRC, "tests", "linux", "realplan_fixture.py")],
+             "el8-cs9": [os.path.join(SRC, "tests", "fixtures", "make-pkglist-root.py"), "CentOS8Modularitylabel"]}
+    if name not in tools:
+        fail("unknown realdata fixture %r (known: %s)" % (name, ", ".join(sorted(tools))))
+    if name == "el8-cs9" and not os.path.isfile(os.path.join(REALDATA, "repos", "cs9-appstream", "repodata",
+                                                            "repomd.xml")):
+        print("SKIP: real data %s/repos not found (set OSMIG_REALDATA)" % REALDATA)
+        sys.exit(SKIP)
+    out = subprocess.run([sys.executable] + tools[name], capture_output=True, text=True,
+                         env=dict(os.environ, OSMIG_REALDATA=REALDATA))
     if out.returncode == SKIP:
         print(out.stderr.strip())
         sys.exit(SKIP)
@@ -181,6 +191,9 @@ def setup_realdata(case, root):
     """A private copy of the real root (hard links: planning reads files, and
     the rpmdb, which rpm -i would change, is copied); returns the repo."""
     fixture = realdata_fixture(case["realdata"])
+    if case["realdata"] == "el8-cs9":
+        shutil.copytree(os.path.join(fixture, "root"), root, symlinks=True)
+        return os.path.join(REALDATA, "repos")
     subprocess.run(["cp", "-al", os.path.join(fixture, "root"), root], check=True)
     db = os.path.join(root, "var", "lib", "rpm")
     shutil.rmtree(db)
@@ -270,16 +283,25 @@ def plan_args(case, tmp, root, repo, baseurl):
         }},
         "paths": [{"from": {"id": frm[0], "versions": frm[1].split(",")}, "to": "test", "arches": ["x86_64"]}],
     }
-    if "realdata" in case:
+    real = case.get("realdata")
+    if real == "el7-el8":
         # The shipped rhel8 target (its events, release package, vendors) on
         # the real packages; the shipped paths start at CentOS 8.5 only.
         matrix = {"osmig_matrix": 1, "paths": [{"from": {"id": "centos", "versions": ["7"]}, "to": "rhel8",
                                                  "arches": ["x86_64"]}]}
+    if real == "el8-cs9":
+        matrix = {"osmig_matrix": 1, "targets": {"cs9": {
+            "name": "CentOS Stream 9", "os_id": "centos", "version": "9", "el_version": "9.0",
+            "arches": ["x86_64"], "release_package": "centos-stream-release", "vendors": ["CentOS"],
+            "repos": [{"id": r, "baseurl": "file://" + os.path.join(repo, r), "gpgcheck": False}
+                      for r in ("cs9-baseos", "cs9-appstream")]}},
+            "paths": [{"from": {"id": "centos", "versions": ["8"]}, "to": "cs9", "arches": ["x86_64"]}]}
     mfile = os.path.join(tmp, "matrix.json")
     with open(mfile, "w") as f:
         json.dump(matrix, f)
-    args = ["dir:" + root, "--to", case.get("to", "rhel8" if "realdata" in case else "test"), "--matrix", mfile]
-    if "realdata" in case:
+    default_to = {"el7-el8": "rhel8", "el8-cs9": "cs9"}.get(real, "test")
+    args = ["dir:" + root, "--to", case.get("to", default_to), "--matrix", mfile]
+    if real == "el7-el8":
         args += ["--repo", "rhel-8-baseos-rpms=" + baseurl]
     if "events" in case:
         ev = case["events"]
