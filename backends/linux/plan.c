@@ -506,8 +506,20 @@ static void obsoleted_by_target(Pool *pool, Map *out)
     }
 }
 
-/* Installed distribution packages that the target does not have at all go;
- * third-party ones stay (the keep action says so). */
+/* Does another installed package of p's name have a counterpart? Then the
+ * name is upgraded and p (glibc.i686 beside glibc.x86_64) goes with it. */
+static int name_upgraded(Pool *pool, Id p)
+{
+    Id q;
+    Solvable *s;
+    FOR_REPO_SOLVABLES(pool->installed, q, s)
+    if (q != p && s->name == pool->solvables[p].name && osm_plan_counterpart(pool, q))
+        return 1;
+    return 0;
+}
+
+/* Installed distribution packages that the target does not have (not for
+ * their arch either) go; third-party ones stay (the keep action says so). */
 static void orphan_jobs(struct osm_plan *plan, Queue *job, struct osm_reasons *why)
 {
     Pool *pool = plan->sys->pool;
@@ -518,7 +530,7 @@ static void orphan_jobs(struct osm_plan *plan, Queue *job, struct osm_reasons *w
     FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
     {
         if (osm_reason_get(why, s->name) || osm_plan_counterpart(pool, p) || MAPTST(&obsoleted, p) ||
-            !osm_plan_is_distro_package(plan, p))
+            !osm_plan_is_distro_package(plan, p) || name_upgraded(pool, p))
             continue;
         osm_reason_set(why, s->name,
                        osm_plan_name_in_targets(pool, s->name)

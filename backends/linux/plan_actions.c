@@ -60,10 +60,19 @@ Id osm_plan_counterpart(Pool *pool, Id installed)
     return best;
 }
 
-/* Which new package describes each installed package it replaces: one of
- * the same name when there is one (with yum's obsoletes both halves of a
- * split obsolete the old name, and the same-name half upgrades it), else
- * the first that obsoletes it. `owner` is indexed by solvable id. */
+/* How well new package p describes installed package from: the same name
+ * and arch best, then the same name (with yum's obsoletes both halves of a
+ * split obsolete the old name, and the same-name half upgrades it). */
+static int kinship(Pool *pool, Id from, Id p)
+{
+    if (!same_name(pool, from, p))
+        return 0;
+    return pool->solvables[from].arch == pool->solvables[p].arch ? 2 : 1;
+}
+
+/* Which new package describes each installed package it replaces: the
+ * closest kin, else the first that obsoletes it. `owner` is indexed by
+ * solvable id. */
 static Id *assign_owners(Pool *pool, Transaction *trans)
 {
     Id *owner = osm_xcalloc((size_t)pool->nsolvables + 1, sizeof *owner);
@@ -77,7 +86,7 @@ static Id *assign_owners(Pool *pool, Transaction *trans)
         transaction_all_obs_pkgs(trans, p, &obs);
         for (int k = 0; k < obs.count; k++) {
             Id from = obs.elements[k];
-            if (!owner[from] || (same_name(pool, from, p) && !same_name(pool, from, owner[from])))
+            if (!owner[from] || kinship(pool, from, p) > kinship(pool, from, owner[from]))
                 owner[from] = p;
         }
     }
@@ -115,7 +124,7 @@ static void new_package_actions(struct osm_plan *plan, Solver *solv, Id p, const
     const char *r = osm_reason_get(why, s->name);
     Id main = 0;
     for (int k = 0; k < obs->count; k++)
-        if (owner[obs->elements[k]] == p && (!main || same_name(pool, obs->elements[k], p)))
+        if (owner[obs->elements[k]] == p && (!main || kinship(pool, obs->elements[k], p) > kinship(pool, main, p)))
             main = obs->elements[k];
     if (!main) {
         /* A split: the old package is upgraded by its own name. */
@@ -144,7 +153,10 @@ static void new_package_actions(struct osm_plan *plan, Solver *solv, Id p, const
             continue;
         const char *fr = osm_reason_get(why, pool->solvables[from].name);
         char *ob = obsoletes_text(pool, p, from);
-        char *text = fr ? osm_xstrdup(fr) : osm_xasprintf("merged into %s (%s)", pool_solvid2str(pool, p), ob);
+        char *text = fr                        ? osm_xstrdup(fr)
+                     : same_name(pool, from, p) ? osm_xasprintf("replaced by %s (the same name, another architecture)",
+                                                                 pool_solvid2str(pool, p))
+                                                : osm_xasprintf("merged into %s (%s)", pool_solvid2str(pool, p), ob);
         osm_plan_add_action(plan, OSM_ACT_ERASE, from, 0, text);
         free(ob);
         free(text);

@@ -319,6 +319,11 @@ def plan_args(case, tmp, root, repo, baseurl):
     return args
 
 
+def nevra_name(nevra):
+    """The name of name-[epoch:]version-release.arch, or None."""
+    return nevra.rsplit("-", 2)[0] if nevra else None
+
+
 def check_once(plan):
     """Every plan: each target package in one action, each installed one in one
     (staging keeps one file per target package)."""
@@ -412,8 +417,8 @@ def run_with_repo(case, tmp, root, repo, baseurl):
             kind, pname = parts[0], parts[1]
             to = parts[2] if len(parts) > 2 else None
             hits = [a for a in plan["actions"] if a["action"] == kind and (
-                a["name"] == pname or a.get("from", "").startswith(pname + "-"))
-                and (to is None or a.get("to", "").startswith(to + "-"))]
+                a["name"] == pname or nevra_name(a.get("from")) == pname)
+                and (to is None or nevra_name(a.get("to")) == to)]
             if key == "action" and not hits:
                 fail("no action %s; actions: %s" % (value, [(a["action"], a.get("from"), a.get("to")) for a in plan["actions"]]))
             if key == "no-action" and hits:
@@ -435,7 +440,7 @@ def run_with_repo(case, tmp, root, repo, baseurl):
                 fail("module %s not enabled by %s; enabled: %s" % (label, by, have))
         if key == "reason":
             pname, text = value.split(None, 1)
-            acts = [a for a in plan["actions"] if a["name"] == pname or a.get("from", "").startswith(pname + "-")]
+            acts = [a for a in plan["actions"] if a["name"] == pname or nevra_name(a.get("from")) == pname]
             if not any(text in a["reason"] for a in acts):
                 fail("no action on %s with reason containing %r: %s" % (pname, text, acts))
     if "resolved" in case and plan is not None and plan["resolved"] != (case["resolved"] == "true"):
