@@ -318,7 +318,10 @@ static int load_events(struct osm_plan *plan, const struct osm_plan_opts *o, str
             return -1;
     if (!events->n)
         return 0;
-    /* The installed names, once each. */
+    /* The names of the installed distribution packages, once each: as in
+     * Leapp, events change the source distribution's packages only, and a
+     * third-party package stays (a vendor's own ntp is not erased for
+     * chrony). */
     size_t n = 0;
     const char **names = osm_xcalloc((size_t)plan->sys->installed->nsolvables + 1, sizeof *names);
     Map seen;
@@ -327,7 +330,7 @@ static int load_events(struct osm_plan *plan, const struct osm_plan_opts *o, str
     Solvable *s;
     FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
     {
-        if (MAPTST(&seen, s->name))
+        if (MAPTST(&seen, s->name) || !osm_plan_is_distro_package(plan, p))
             continue;
         MAPSET(&seen, s->name);
         names[n++] = pool_id2str(pool, s->name);
