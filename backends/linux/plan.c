@@ -30,14 +30,7 @@
 #include "plansubset.h"
 #include "repomd.h"
 
-/* Why a package is in a job: indexed by solvable name id. */
-struct reasons {
-    Id *names;
-    char **texts;
-    size_t n;
-};
-
-static void reason_set(struct reasons *r, Id name, const char *text)
+void osm_reason_set(struct osm_reasons *r, Id name, const char *text)
 {
     for (size_t i = 0; i < r->n; i++)
         if (r->names[i] == name)
@@ -49,7 +42,7 @@ static void reason_set(struct reasons *r, Id name, const char *text)
     r->n++;
 }
 
-static const char *reason_get(const struct reasons *r, Id name)
+const char *osm_reason_get(const struct osm_reasons *r, Id name)
 {
     for (size_t i = 0; i < r->n; i++)
         if (r->names[i] == name)
@@ -57,7 +50,7 @@ static const char *reason_get(const struct reasons *r, Id name)
     return NULL;
 }
 
-static void reasons_free(struct reasons *r)
+static void reasons_free(struct osm_reasons *r)
 {
     for (size_t i = 0; i < r->n; i++)
         free(r->texts[i]);
@@ -90,7 +83,7 @@ void osm_finding_add_item(struct osm_finding *f, const char *item)
     f->items[f->n_items++] = osm_xstrdup(item);
 }
 
-static void add_action(struct osm_plan *plan, enum osm_action_kind kind, Id from, Id to, const char *reason)
+void osm_plan_add_action(struct osm_plan *plan, enum osm_action_kind kind, Id from, Id to, const char *reason)
 {
     plan->actions = osm_xrealloc(plan->actions, (plan->n_actions + 1) * sizeof *plan->actions);
     plan->actions[plan->n_actions++] = (struct osm_action){kind, from, to, osm_xstrdup(reason)};
@@ -142,6 +135,18 @@ static int collect_repos(struct osm_plan *plan, const struct osm_plan_opts *o, s
     return 0;
 }
 
+/* Does a target repository provide the dependency? An installed provider
+ * does not count: the upgrade may erase it (CentOS 7's python owns
+ * /usr/libexec/platform-python, which RHEL 8's platform-python needs). */
+static int target_provides(Pool *pool, Id dep)
+{
+    Id p, pp;
+    FOR_PROVIDES(p, pp, dep)
+    if (pool->solvables[p].repo != pool->installed)
+        return 1;
+    return 0;
+}
+
 /* Are file dependencies left unprovided by primary's file subset? Then the
  * full file lists are needed. */
 static int needs_filelists(Pool *pool)
@@ -152,7 +157,7 @@ static int needs_filelists(Pool *pool)
     pool_createwhatprovides(pool);
     int missing = 0;
     for (int i = 0; i < fileprovides.count && !missing; i++)
-        if (!pool_whatprovides(pool, fileprovides.elements[i]))
+        if (!target_provides(pool, fileprovides.elements[i]))
             missing = 1;
     queue_free(&fileprovides);
     return missing;
@@ -251,7 +256,7 @@ out:
     return rc;
 }
 
-static int name_in_targets(Pool *pool, Id name)
+int osm_plan_name_in_targets(Pool *pool, Id name)
 {
     Id p, pp;
     FOR_PROVIDES(p, pp, name)
@@ -272,7 +277,7 @@ static int any_in_targets(Pool *pool, const char *names)
         while (*n == ' ')
             n++;
         Id id = pool_str2id(pool, n, 0);
-        found = id && name_in_targets(pool, id);
+        found = id && osm_plan_name_in_targets(pool, id);
     }
     free(copy);
     return found;
@@ -313,7 +318,10 @@ static int load_events(struct osm_plan *plan, const struct osm_plan_opts *o, str
             return -1;
     if (!events->n)
         return 0;
-    /* The installed names, once each. */
+    /* The names of the installed distribution packages, once each: as in
+     * Leapp, events change the source distribution's packages only, and a
+     * third-party package stays (a vendor's own ntp is not erased for
+     * chrony). */
     size_t n = 0;
     const char **names = osm_xcalloc((size_t)plan->sys->installed->nsolvables + 1, sizeof *names);
     Map seen;
@@ -322,7 +330,7 @@ static int load_events(struct osm_plan *plan, const struct osm_plan_opts *o, str
     Solvable *s;
     FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
     {
-        if (MAPTST(&seen, s->name))
+        if (MAPTST(&seen, s->name) || !osm_plan_is_distro_package(plan, p))
             continue;
         MAPSET(&seen, s->name);
         names[n++] = pool_id2str(pool, s->name);
@@ -336,7 +344,7 @@ static int load_events(struct osm_plan *plan, const struct osm_plan_opts *o, str
 }
 
 /* Package events -> jobs. */
-static void apply_events(struct osm_plan *plan, const struct osm_event_result *res, Queue *job, struct reasons *why)
+static void apply_events(struct osm_plan *plan, const struct osm_event_result *res, Queue *job, struct osm_reasons *why)
 {
     Pool *pool = plan->sys->pool;
     struct osm_finding *deprecated = NULL, *missing = NULL;
@@ -356,14 +364,14 @@ static void apply_events(struct osm_plan *plan, const struct osm_event_result *r
             text = c->related ? osm_xasprintf("%s by %s (event %s): %s -> %s", osm_event_action_name(c->event->action),
                                               "package event", c->event->origin, c->name, c->related)
                               : osm_xasprintf("removed in the target (event %s)", c->event->origin);
-            reason_set(why, name, text);
+            osm_reason_set(why, name, text);
             free(text);
             /* A removal whose replacement obsoletes the package needs no job;
              * an explicit erase makes the event hold even when it does not. */
             job_name(job, pool, SOLVER_ERASE, name);
             break;
         case OSM_CHANGE_INSTALL:
-            if (!name_in_targets(pool, name)) {
+            if (!osm_plan_name_in_targets(pool, name)) {
                 if (!missing)
                     missing = osm_plan_add_finding(
                         plan, "event-package-missing", 0,
@@ -377,7 +385,7 @@ static void apply_events(struct osm_plan *plan, const struct osm_event_result *r
             text = c->related ? osm_xasprintf("%s of %s (event %s)", osm_event_action_name(c->event->action),
                                               c->related, c->event->origin)
                               : osm_xasprintf("brought in by event %s", c->event->origin);
-            reason_set(why, name, text);
+            osm_reason_set(why, name, text);
             free(text);
             job_name(job, pool, SOLVER_INSTALL, name);
             break;
@@ -452,16 +460,16 @@ static void write_subset(struct osm_plan *plan, const struct osm_plan_opts *o, c
 }
 
 /* Release package: the source's goes, the target's comes. */
-static void release_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
+static void release_jobs(struct osm_plan *plan, Queue *job, struct osm_reasons *why)
 {
     Pool *pool = plan->sys->pool;
     const struct osm_target *t = plan->target;
     if (!t->release_package)
         return;
     Id tname = pool_str2id(pool, t->release_package, 1);
-    if (name_in_targets(pool, tname)) {
+    if (osm_plan_name_in_targets(pool, tname)) {
         char *text = osm_xasprintf("release package of %s", t->name);
-        reason_set(why, tname, text);
+        osm_reason_set(why, tname, text);
         free(text);
         job_name(job, pool, SOLVER_INSTALL, tname);
     }
@@ -470,7 +478,7 @@ static void release_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
         Id sname = pool_str2id(pool, src->release_package, 1);
         if (installed_by_name(pool, sname)) {
             char *text = osm_xasprintf("release package of %s, replaced by %s", src->name, t->release_package);
-            reason_set(why, sname, text);
+            osm_reason_set(why, sname, text);
             free(text);
             job_name(job, pool, SOLVER_ERASE, sname);
         }
@@ -501,9 +509,21 @@ static void obsoleted_by_target(Pool *pool, Map *out)
     }
 }
 
-/* Installed distribution packages that the target does not have at all go;
- * third-party ones stay (the keep action says so). */
-static void orphan_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
+/* Does another installed package of p's name have a counterpart? Then the
+ * name is upgraded and p (glibc.i686 beside glibc.x86_64) goes with it. */
+static int name_upgraded(Pool *pool, Id p)
+{
+    Id q;
+    Solvable *s;
+    FOR_REPO_SOLVABLES(pool->installed, q, s)
+    if (q != p && s->name == pool->solvables[p].name && osm_plan_counterpart(pool, q))
+        return 1;
+    return 0;
+}
+
+/* Installed distribution packages that the target does not have (not for
+ * their arch either) go; third-party ones stay (the keep action says so). */
+static void orphan_jobs(struct osm_plan *plan, Queue *job, struct osm_reasons *why)
 {
     Pool *pool = plan->sys->pool;
     Map obsoleted;
@@ -512,118 +532,18 @@ static void orphan_jobs(struct osm_plan *plan, Queue *job, struct reasons *why)
     Solvable *s;
     FOR_REPO_SOLVABLES(plan->sys->installed, p, s)
     {
-        if (reason_get(why, s->name) || name_in_targets(pool, s->name) || MAPTST(&obsoleted, p) ||
-            !osm_plan_is_distro_package(plan, p))
+        if (osm_reason_get(why, s->name) || osm_plan_counterpart(pool, p) || MAPTST(&obsoleted, p) ||
+            !osm_plan_is_distro_package(plan, p) || name_upgraded(pool, p))
             continue;
-        reason_set(why, s->name, "not available in the target: a package of the source distribution with no counterpart");
+        osm_reason_set(why, s->name,
+                       osm_plan_name_in_targets(pool, s->name)
+                           ? "not available in the target for this architecture (only for others): a package of "
+                             "the source distribution with no counterpart"
+                           : "not available in the target: a package of the source distribution with no counterpart");
         /* Weak: when something that stays still needs it, it stays too. */
         queue_push2(job, SOLVER_ERASE | SOLVER_SOLVABLE | SOLVER_WEAK, p);
     }
     map_free(&obsoleted);
-}
-
-static char *decision_reason(Solver *solv, Id p, const char *fallback)
-{
-    Pool *pool = solv->pool;
-    Id info = 0;
-    int reason = solver_describe_decision(solv, p, &info);
-    if ((reason == SOLVER_REASON_UNIT_RULE || reason == SOLVER_REASON_RESOLVE) && info > 0) {
-        Id from = 0, to = 0, dep = 0;
-        SolverRuleinfo type = solver_ruleinfo(solv, info, &from, &to, &dep);
-        if (type == SOLVER_RULE_PKG_REQUIRES && from)
-            return osm_xasprintf("required by %s (%s)", pool_solvid2str(pool, from), pool_dep2str(pool, dep));
-        if ((type == SOLVER_RULE_PKG_CONFLICTS || type == SOLVER_RULE_PKG_OBSOLETES ||
-             type == SOLVER_RULE_PKG_IMPLICIT_OBSOLETES || type == SOLVER_RULE_PKG_INSTALLED_OBSOLETES) &&
-            from)
-            return osm_xasprintf("%s", solver_ruleinfo2str(solv, type, from, to, dep));
-    }
-    if (reason == SOLVER_REASON_WEAKDEP)
-        return osm_xstrdup("recommended by an installed package");
-    if (reason == SOLVER_REASON_CLEANDEPS_ERASE)
-        return osm_xstrdup("no longer needed by any package");
-    return osm_xstrdup(fallback);
-}
-
-static int same_name(Pool *pool, Id a, Id b)
-{
-    return pool->solvables[a].name == pool->solvables[b].name;
-}
-
-static void collect_actions(struct osm_plan *plan, Solver *solv, Transaction *trans, const struct reasons *why)
-{
-    Pool *pool = plan->sys->pool;
-    Repo *installed = plan->sys->installed;
-    char *dup_reason = osm_xasprintf("distribution upgrade to %s", plan->target->name);
-    Map touched;
-    map_init(&touched, pool->nsolvables);
-    Queue obs;
-    queue_init(&obs);
-    for (int i = 0; i < trans->steps.count; i++) {
-        Id p = trans->steps.elements[i];
-        Solvable *s = pool->solvables + p;
-        MAPSET(&touched, p);
-        if (s->repo == installed) {
-            /* Replaced packages show as OBSOLETED/UPGRADED: the new package's
-             * action describes them. */
-            Id type = transaction_type(trans, p,
-                                       SOLVER_TRANSACTION_SHOW_ACTIVE | SOLVER_TRANSACTION_SHOW_ALL |
-                                           SOLVER_TRANSACTION_SHOW_OBSOLETES);
-            if (type == SOLVER_TRANSACTION_ERASE) {
-                const char *r = reason_get(why, s->name);
-                char *dr = r ? NULL : decision_reason(solv, p, "erased to resolve dependencies");
-                add_action(plan, OSM_ACT_ERASE, p, 0, r ? r : dr);
-                free(dr);
-            }
-            continue;
-        }
-        const char *r = reason_get(why, s->name);
-        queue_empty(&obs);
-        transaction_all_obs_pkgs(trans, p, &obs);
-        if (!obs.count) {
-            char *dr = r ? NULL : decision_reason(solv, p, "new dependency of the target");
-            add_action(plan, OSM_ACT_INSTALL, 0, p, r ? r : dr);
-            free(dr);
-            continue;
-        }
-        for (int k = 0; k < obs.count; k++) {
-            Id from = obs.elements[k];
-            MAPSET(&touched, from);
-            if (same_name(pool, from, p)) {
-                int cmp = pool_evrcmp(pool, s->evr, pool->solvables[from].evr, EVRCMP_COMPARE);
-                enum osm_action_kind kind = cmp < 0 ? OSM_ACT_DOWNGRADE : OSM_ACT_UPGRADE;
-                add_action(plan, kind, from, p, r ? r : dup_reason);
-            } else {
-                const char *fr = reason_get(why, pool->solvables[from].name);
-                char *text = fr ? osm_xstrdup(fr)
-                                : osm_xasprintf("%s obsoletes %s in the target", pool_id2str(pool, s->name),
-                                                pool_id2str(pool, pool->solvables[from].name));
-                add_action(plan, OSM_ACT_REPLACE, from, p, text);
-                free(text);
-            }
-        }
-    }
-    queue_free(&obs);
-    /* What the transaction leaves alone. */
-    Id p;
-    Solvable *s;
-    FOR_REPO_SOLVABLES(installed, p, s)
-    {
-        if (MAPTST(&touched, p))
-            continue;
-        const char *vendor = solvable_lookup_str(s, SOLVABLE_VENDOR);
-        char *text;
-        if (!osm_plan_is_distro_package(plan, p))
-            text = osm_xasprintf("third-party package (vendor %s) with no counterpart in the target: kept",
-                                 vendor ? vendor : "unknown");
-        else if (name_in_targets(pool, s->name))
-            text = osm_xstrdup("already at the target's version");
-        else
-            text = osm_xstrdup("kept: no counterpart in the target");
-        add_action(plan, OSM_ACT_KEEP, p, 0, text);
-        free(text);
-    }
-    map_free(&touched);
-    free(dup_reason);
 }
 
 static void sizes(struct osm_plan *plan)
@@ -714,7 +634,7 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     }
     Queue job;
     queue_init(&job);
-    struct reasons why = {0};
+    struct osm_reasons why = {0};
     struct osm_eventset events = {0};
     struct osm_event_result res = {0};
     char **names = NULL;
@@ -739,12 +659,13 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     solver_set_flag(solv, SOLVER_FLAG_DUP_ALLOW_ARCHCHANGE, 0);
     solver_set_flag(solv, SOLVER_FLAG_ALLOW_DOWNGRADE, 1);
     solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
+    solver_set_flag(solv, SOLVER_FLAG_YUM_OBSOLETES, 1);
     int nprob = solver_solve(solv, &job);
     plan->resolved = nprob == 0;
     if (nprob)
         report_problems(plan, solv, nprob);
     Transaction *trans = solver_create_transaction(solv);
-    collect_actions(plan, solv, trans, &why);
+    osm_plan_collect_actions(plan, solv, trans, &why);
     transaction_free(trans);
     solver_free(solv);
     sizes(plan);

@@ -10,6 +10,15 @@ comment line says what the case proves. Keys:
   repo: SET:REPO       another fixture repo instead
   realdata-root: PATH  a root whose rpmdb is copied from $OSMIG_REALDATA/PATH
                        (os-release from `os-release:`); skips without realdata
+  realdata: el7-el8    the real CentOS 7.9 root and the real RHEL 8.5 packages as
+                       a repository (tests/linux/realplan_fixture.py; skips
+                       without realdata); the target is the shipped `rhel8`
+                       with that repository (--repo) and a path from centos 7
+  realdata: el8-cs9    bench/plan.sh's problem: the real NEVRAs of CentOS 8
+                       (pkglists/CentOS8Modularitylabel, stub packages) against
+                       the real CentOS Stream 9 BaseOS + AppStream (target cs9)
+  root-add: SET:REPO   install that fixture repo's packages into the root too
+                       (rpm --justdb: the rpmdb only)
   os-release: ID VERSION_ID   os-release for realdata roots
   el-version: 8.6      the test target's EL release (default 8.6)
   target-from: ID VERSIONS    the test target's path (default: centos 7,8)
@@ -22,6 +31,10 @@ comment line says what the case proves. Keys:
   stderr: TEXT         expected in stderr (errors)
   inhibitor: ID / no-inhibitor: ID / warning: ID / no-warning: ID
   item: ID TEXT        finding ID lists an item containing TEXT
+  no-item: ID TEXT     finding ID (if any) lists no item containing TEXT
+  remediation: ID TEXT finding ID's remediation contains TEXT
+  plan-field: KEY JSON plan.json member KEY contains JSON (a list: each element;
+                       an object: each member) (plan or both)
   action: KIND NAME [TO-NAME]   the plan has this action
   no-action: KIND NAME
   reason: NAME TEXT    the action on package NAME has a reason containing TEXT
@@ -55,7 +68,8 @@ def fail(msg):
 def parse(path):
     case = {"_multi": []}
     multi = {"inhibitor", "no-inhibitor", "warning", "no-warning", "item", "action", "no-action", "reason",
-             "stderr", "mutate", "matrix-file", "events-file", "to-version", "module", "enabled-module"}
+             "stderr", "mutate", "matrix-file", "events-file", "to-version", "module", "enabled-module",
+             "no-item", "remediation", "plan-field", "root-add"}
     with open(path) as f:
         for raw in f:
             line = raw.strip()
@@ -152,10 +166,59 @@ def main():
     print("ok")
 
 
+def realdata_fixture(name):
+    """The cached real root and repository (realplan_fixture.py), or the
+    package-list root (make-pkglist-root.py); SKIP without the real data."""
+    tools = {"el7-el8": [os.path.join(SRC, "tests", "linux", "realplan_fixture.py")],
+             "el8-cs9": [os.path.join(SRC, "tests", "fixtures", "make-pkglist-root.py"), "CentOS8Modularitylabel"]}
+    if name not in tools:
+        fail("unknown realdata fixture %r (known: %s)" % (name, ", ".join(sorted(tools))))
+    if name == "el8-cs9" and not os.path.isfile(os.path.join(REALDATA, "repos", "cs9-appstream", "repodata",
+                                                            "repomd.xml")):
+        print("SKIP: real data %s/repos not found (set OSMIG_REALDATA)" % REALDATA)
+        sys.exit(SKIP)
+    out = subprocess.run([sys.executable] + tools[name], capture_output=True, text=True,
+                         env=dict(os.environ, OSMIG_REALDATA=REALDATA))
+    if out.returncode == SKIP:
+        print(out.stderr.strip())
+        sys.exit(SKIP)
+    if out.returncode != 0:
+        fail("realplan_fixture.py failed:\n" + out.stderr)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def setup_realdata(case, root):
+    """A private copy of the real root (hard links: planning reads files, and
+    the rpmdb, which rpm -i would change, is copied); returns the repo."""
+    fixture = realdata_fixture(case["realdata"])
+    if case["realdata"] == "el8-cs9":
+        shutil.copytree(os.path.join(fixture, "root"), root, symlinks=True)
+        return os.path.join(REALDATA, "repos")
+    subprocess.run(["cp", "-al", os.path.join(fixture, "root"), root], check=True)
+    db = os.path.join(root, "var", "lib", "rpm")
+    shutil.rmtree(db)
+    shutil.copytree(os.path.join(fixture, "root", "var", "lib", "rpm"), db)
+    for key, value in case["_multi"]:
+        if key == "root-add":
+            setname, reponame = value.split(":")
+            pkgs = os.path.join(build(setname), "repos", reponame, "Packages")
+            subprocess.run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--justdb", "--nodeps",
+                            "--noscripts", "--notriggers", "--nosignature"] +
+                           sorted(os.path.join(pkgs, f) for f in os.listdir(pkgs)), check=True,
+                           capture_output=True)
+    return os.path.join(fixture, "repo")
+
+
 def setup_case(case, tmp):
     """Build the case's root and repository under tmp; returns (root, repo)."""
     root = os.path.join(tmp, "root")
     repo = os.path.join(tmp, "repo")
+    if "realdata" in case:
+        repo = setup_realdata(case, root)
+        for key, value in case["_multi"]:
+            if key == "mutate":
+                mutate(value, root, repo, tmp)
+        return root, repo
     if "realdata-root" in case:
         src = os.path.join(REALDATA, case["realdata-root"])
         if not os.path.exists(src):
@@ -220,10 +283,26 @@ def plan_args(case, tmp, root, repo, baseurl):
         }},
         "paths": [{"from": {"id": frm[0], "versions": frm[1].split(",")}, "to": "test", "arches": ["x86_64"]}],
     }
+    real = case.get("realdata")
+    if real == "el7-el8":
+        # The shipped rhel8 target (its events, release package, vendors) on
+        # the real packages; the shipped paths start at CentOS 8.5 only.
+        matrix = {"osmig_matrix": 1, "paths": [{"from": {"id": "centos", "versions": ["7"]}, "to": "rhel8",
+                                                 "arches": ["x86_64"]}]}
+    if real == "el8-cs9":
+        matrix = {"osmig_matrix": 1, "targets": {"cs9": {
+            "name": "CentOS Stream 9", "os_id": "centos", "version": "9", "el_version": "9.0",
+            "arches": ["x86_64"], "release_package": "centos-stream-release", "vendors": ["CentOS"],
+            "repos": [{"id": r, "baseurl": "file://" + os.path.join(repo, r), "gpgcheck": False}
+                      for r in ("cs9-baseos", "cs9-appstream")]}},
+            "paths": [{"from": {"id": "centos", "versions": ["8"]}, "to": "cs9", "arches": ["x86_64"]}]}
     mfile = os.path.join(tmp, "matrix.json")
     with open(mfile, "w") as f:
         json.dump(matrix, f)
-    args = ["dir:" + root, "--to", case.get("to", "test"), "--matrix", mfile]
+    default_to = {"el7-el8": "rhel8", "el8-cs9": "cs9"}.get(real, "test")
+    args = ["dir:" + root, "--to", case.get("to", default_to), "--matrix", mfile]
+    if real == "el7-el8":
+        args += ["--repo", "rhel-8-baseos-rpms=" + baseurl]
     if "events" in case:
         ev = case["events"]
         ev = ev.replace("$REALDATA", REALDATA)
@@ -238,6 +317,36 @@ def plan_args(case, tmp, root, repo, baseurl):
             args += ["--events", os.path.join(os.path.dirname(CASE_PATH), "data", value)]
     args += case.get("args", "").replace("@REPO@", repo).split()
     return args
+
+
+def nevra_name(nevra):
+    """The name of name-[epoch:]version-release.arch, or None."""
+    return nevra.rsplit("-", 2)[0] if nevra else None
+
+
+def check_once(plan):
+    """Every plan: each target package in one action, each installed one in one
+    (staging keeps one file per target package)."""
+    for side in ("to", "from"):
+        seen = {}
+        for a in plan["actions"]:
+            if a.get(side):
+                if a[side] in seen:
+                    fail("%s %s is in two actions: %s and %s" % (side, a[side], seen[a[side]], a["action"]))
+                seen[a[side]] = a["action"]
+
+
+def check_field(plan, field, want):
+    """plan[field] holds `want`: every element of a list, every member of an object."""
+    have = plan.get(field)
+    if isinstance(want, list):
+        missing = [w for w in want if w not in (have or [])]
+    elif isinstance(want, dict):
+        missing = [k for k in want if not isinstance(have, dict) or have.get(k) != want[k]]
+    else:
+        missing = [] if have == want else [want]
+    if missing:
+        fail("plan.json %s lacks %s: %s" % (field, json.dumps(missing), json.dumps(have)[:3000]))
 
 
 def run_with_repo(case, tmp, root, repo, baseurl):
@@ -268,6 +377,9 @@ def run_with_repo(case, tmp, root, repo, baseurl):
         elif os.path.exists(out):
             fail("plan failed but wrote %s" % out)
 
+    if plan is not None:
+        check_once(plan)
+
     def findings(kind):
         return {f["id"]: f for f in (report or {}).get(kind, [])}
 
@@ -283,6 +395,21 @@ def run_with_repo(case, tmp, root, repo, baseurl):
             f = findings("inhibitors").get(fid) or findings("warnings").get(fid)
             if not f or not any(text in i for i in f["items"]):
                 fail("finding %s has no item containing %r: %s" % (fid, text, f))
+        if key == "no-item":
+            fid, text = value.split(None, 1)
+            f = findings("inhibitors").get(fid) or findings("warnings").get(fid)
+            if f and any(text in i for i in f["items"]):
+                fail("finding %s has an item containing %r: %s" % (fid, text, f))
+        if key == "remediation":
+            fid, text = value.split(None, 1)
+            f = findings("inhibitors").get(fid) or findings("warnings").get(fid)
+            if not f or text not in f["remediation"]:
+                fail("finding %s has no remediation containing %r: %s" % (fid, text, f))
+        if key == "plan-field":
+            if plan is None:
+                fail("plan-field needs the plan (command: plan or both)")
+            field, want = value.split(None, 1)
+            check_field(plan, field, json.loads(want))
         if key in ("action", "no-action", "reason") and plan is None:
             fail("%s needs the plan (command: plan or both)" % key)
         if key in ("action", "no-action"):
@@ -290,8 +417,8 @@ def run_with_repo(case, tmp, root, repo, baseurl):
             kind, pname = parts[0], parts[1]
             to = parts[2] if len(parts) > 2 else None
             hits = [a for a in plan["actions"] if a["action"] == kind and (
-                a["name"] == pname or a.get("from", "").startswith(pname + "-"))
-                and (to is None or a.get("to", "").startswith(to + "-"))]
+                a["name"] == pname or nevra_name(a.get("from")) == pname)
+                and (to is None or nevra_name(a.get("to")) == to)]
             if key == "action" and not hits:
                 fail("no action %s; actions: %s" % (value, [(a["action"], a.get("from"), a.get("to")) for a in plan["actions"]]))
             if key == "no-action" and hits:
@@ -313,7 +440,7 @@ def run_with_repo(case, tmp, root, repo, baseurl):
                 fail("module %s not enabled by %s; enabled: %s" % (label, by, have))
         if key == "reason":
             pname, text = value.split(None, 1)
-            acts = [a for a in plan["actions"] if a["name"] == pname or a.get("from", "").startswith(pname + "-")]
+            acts = [a for a in plan["actions"] if a["name"] == pname or nevra_name(a.get("from")) == pname]
             if not any(text in a["reason"] for a in acts):
                 fail("no action on %s with reason containing %r: %s" % (pname, text, acts))
     if "resolved" in case and plan is not None and plan["resolved"] != (case["resolved"] == "true"):
