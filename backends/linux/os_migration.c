@@ -520,10 +520,10 @@ static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
         if ((!with_us || osm_userspace_build(&pf, inst->root, &ur, err) == 0) &&
             osm_step_note_set(ctx, "transaction_by", with_us ? "target-rpm" : "librpm", err) == 0) {
             char msg[512];
-            snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; signatures %s; %s",
+            snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; %s; %s",
                      res.packages, (double)res.bytes / MIB, res.reused, OSM_STAGE_SUBDIR,
                      res.signatures_checked ? "payloads and signatures verified against the target's keys"
-                                            : "NOT checked (--no-signature-check)",
+                                            : "signatures NOT checked (--no-signature-check)",
                      with_us ? "the target's rpm ready in " OSM_USERSPACE_SUBDIR
                              : "the target provides no rpm: osmig's librpm runs the transaction");
             rc = osm_step_event(ctx, "staged", msg, err);
