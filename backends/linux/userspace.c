@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "osm_fs.h"
+#include "osm_hash.h"
+#include "osm_paths.h"
 #include "osm_log.h"
 #include "osm_run.h"
 #include "stage.h"
@@ -188,6 +190,19 @@ out:
     return rc;
 }
 
+/* What running rpm never needs: documentation, translations, the C
+ * library's character-set converters (rpm runs in the C locale) and the
+ * administration programs. Left out, the userspace is half the size. */
+static int skipped(const char *name)
+{
+    static const char *const prefixes[] = {"usr/share/", "usr/lib64/gconv/", "usr/lib/gconv/", "sbin/", "usr/sbin/",
+                                           "usr/include/"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
 /* Extract one package's payload (libarchive: the rpm filter, then cpio)
  * under `dest`. Entry names are checked: nothing may leave `dest`. */
 static int extract(const char *pkg, const char *dest, struct osm_err *err)
@@ -211,7 +226,7 @@ static int extract(const char *pkg, const char *dest, struct osm_err *err)
             name += 2;
         while (name[0] == '/')
             name++;
-        if (!name[0])
+        if (!name[0] || skipped(name))
             continue;
         char *full = osm_path_join(dest, name);
         struct stat st;
@@ -267,6 +282,69 @@ out:
     return rc;
 }
 
+/* Extract `files` into `dir` (made anew) with the marker last. */
+static int extract_all(char **files, size_t n, const char *dir, struct osm_err *err)
+{
+    if (osm_remove_tree(dir, err) < 0 || osm_mkdir_p(dir, 0755, err) < 0)
+        return -1;
+    struct osm_buf list;
+    osm_buf_init(&list);
+    for (size_t i = 0; i < n; i++) {
+        if (extract(files[i], dir, err) < 0) {
+            osm_buf_free(&list);
+            return osm_err_prefix(err, "building the target userspace"), -1;
+        }
+        const char *base = strrchr(files[i], '/');
+        osm_buf_addf(&list, "%s\n", base ? base + 1 : files[i]);
+    }
+    char *m = osm_path_join(dir, MARKER);
+    int rc = osm_write_file_atomic(m, list.s, list.len, 0644, err);
+    free(m);
+    osm_buf_free(&list);
+    return rc;
+}
+
+/* The host's copy of this exact userspace, keyed by the packages' digests
+ * (extracting is most of the cost; instances migrated to the same target
+ * share it). NULL when there is no cache directory to use. */
+static char *cached_userspace(const struct osm_planfile *plan, char **files, size_t n, struct osm_err *err)
+{
+    const char *cache = osm_cache_dir();
+    if (!cache || !*cache)
+        return NULL;
+    struct osm_buf key;
+    osm_buf_init(&key);
+    for (size_t i = 0; i < n; i++) {
+        const char *base = strrchr(files[i], '/');
+        base = base ? base + 1 : files[i];
+        for (size_t k = 0; k < plan->n_actions; k++)
+            if (plan->actions[k].filename && strcmp(plan->actions[k].filename, base) == 0)
+                osm_buf_addf(&key, "%s %s:%s\n", base, plan->actions[k].checksum_type, plan->actions[k].checksum);
+    }
+    char hex[65];
+    osm_sha256_hex(key.s, key.len, hex);
+    osm_buf_free(&key);
+    char *dir = osm_xasprintf("%s/userspace/%.32s", cache, hex);
+    char *marker = osm_path_join(dir, MARKER);
+    int ready = osm_is_file(marker);
+    free(marker);
+    if (!ready) {
+        char *tmp = osm_xasprintf("%s.tmp.%ld", dir, (long)getpid());
+        struct osm_err ce = OSM_ERR_INIT;
+        if (extract_all(files, n, tmp, &ce) < 0 || (rename(tmp, dir) != 0 && !osm_is_dir(dir))) {
+            osm_warn("userspace.cache", "dir=%s error=\"%s\"", dir, ce.msg[0] ? ce.msg : strerror(errno));
+            osm_remove_tree(tmp, &ce);
+            free(tmp);
+            free(dir);
+            return NULL;
+        }
+        osm_remove_tree(tmp, &ce); /* another process won the rename */
+        free(tmp);
+    }
+    (void)err;
+    return dir;
+}
+
 int osm_userspace_build(const struct osm_planfile *plan, const char *root, struct osm_userspace_result *res,
                         struct osm_err *err)
 {
@@ -282,40 +360,39 @@ int osm_userspace_build(const struct osm_planfile *plan, const char *root, struc
     char *stage = osm_stage_dir(root);
     char *us = osm_root_path(root, OSM_USERSPACE_SUBDIR);
     char *tmp = osm_xasprintf("%s.tmp", us);
-    char **files = NULL;
+    char **files = NULL, *cached = NULL;
     size_t n = 0;
     int rc = -1;
-    if (closure(plan, stage, &files, &n, err) < 0 || osm_remove_tree(us, err) < 0 || osm_remove_tree(tmp, err) < 0 ||
-        osm_mkdir_p(tmp, 0755, err) < 0)
+    if (closure(plan, stage, &files, &n, err) < 0 || osm_remove_tree(us, err) < 0 || osm_remove_tree(tmp, err) < 0)
         goto out;
-    struct osm_buf list;
-    osm_buf_init(&list);
-    for (size_t i = 0; i < n; i++) {
-        if (extract(files[i], tmp, err) < 0) {
-            osm_buf_free(&list);
-            osm_err_prefix(err, "building the target userspace");
+    if ((cached = cached_userspace(plan, files, n, err))) {
+        /* A copy, never links: nothing in the instance may reach the cache. */
+        const char *argv[] = {"cp", "-a", "--reflink=auto", "--", cached, tmp, NULL};
+        struct osm_buf eout;
+        osm_buf_init(&eout);
+        struct osm_run_opts ro = {.errout = &eout};
+        int st = osm_run(argv, &ro, err);
+        if (st > 0)
+            osm_err_set(err, OSM_EIO, "copying the target userspace %s into %s: %s", cached, tmp, eout.s);
+        osm_buf_free(&eout);
+        if (st != 0)
             goto out;
-        }
-        const char *base = strrchr(files[i], '/');
-        osm_buf_addf(&list, "%s\n", base ? base + 1 : files[i]);
-    }
-    char *m = osm_path_join(tmp, MARKER);
-    int wr = osm_write_file_atomic(m, list.s, list.len, 0644, err);
-    free(m);
-    osm_buf_free(&list);
-    if (wr < 0)
+    } else if (extract_all(files, n, tmp, err) < 0) {
         goto out;
+    }
     if (rename(tmp, us) != 0) {
         osm_err_errno(err, "renaming %s", tmp);
         goto out;
     }
     r.packages = n;
-    osm_info("userspace.built", "root=%s packages=%zu dir=%s", root, n, OSM_USERSPACE_SUBDIR);
+    osm_info("userspace.built", "root=%s packages=%zu dir=%s from=%s", root, n, OSM_USERSPACE_SUBDIR,
+             cached ? cached : "the staged packages");
     rc = 0;
 out:
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
+    free(cached);
     free(stage);
     free(us);
     free(tmp);
