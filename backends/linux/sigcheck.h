@@ -4,8 +4,9 @@
  * rpmPubkey/rpmKeyring API, never the host's or the root's rpmdb keys, so a
  * package signed by a key the source system happened to trust is refused.
  * A package passes only when it carries an OpenPGP signature that verifies
- * with one of those keys; the header digests are checked too (the payload is
- * covered by the plan's checksum at download and by rpm at install). */
+ * with one of those keys; then the whole package is verified as `rpmkeys -K`
+ * does (header and payload digests, signatures), so a damaged payload is
+ * refused at staging even when the repository metadata agrees with it. */
 #ifndef OSM_SIGCHECK_H
 #define OSM_SIGCHECK_H
 
