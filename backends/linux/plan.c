@@ -640,7 +640,8 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     char **names = NULL;
     size_t n_names = 0;
     int rc = -1;
-    if (collect_repos(plan, o, err) != 0 || load_events(plan, o, &events, &res, err) != 0)
+    if (osm_plan_keep_allowed(plan, o, err) != 0 || collect_repos(plan, o, err) != 0 ||
+        load_events(plan, o, &events, &res, err) != 0)
         goto out;
     n_names = asked_names(plan, &res, &names);
     if (load_repos(plan, o, (const char *const *)names, n_names, err) != 0)
@@ -670,6 +671,7 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     solver_free(solv);
     sizes(plan);
     osm_plan_check_actions(plan);
+    osm_plan_check_removals(plan);
     if (plan->subset_key[0] && !plan->subset_hit)
         write_subset(plan, o, names, n_names);
     rc = 0;
@@ -707,6 +709,15 @@ void osm_plan_free(struct osm_plan *plan)
         free(plan->repos[i].gpgkeys);
     }
     free(plan->repos);
+    for (size_t i = 0; i < plan->n_allow_erase; i++)
+        free(plan->allow_erase[i]);
+    free(plan->allow_erase);
+    for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
+        free(plan->symlinked_dirs[i].path);
+        free(plan->symlinked_dirs[i].target);
+        free(plan->symlinked_dirs[i].owner);
+    }
+    free(plan->symlinked_dirs);
     if (plan->sys && plan->sys->pool && plan->sys->pool->considered == &plan->considered)
         plan->sys->pool->considered = NULL;
     map_free(&plan->considered);

@@ -187,6 +187,14 @@ json_t *osm_plan_json(const struct osm_plan *plan, const char *instance)
         json_array_append_new(repos, ro);
     }
     json_object_set_new(o, "repos", repos);
+    if (plan->n_allow_erase) {
+        /* What the user accepted: migrate plans again with the same. */
+        json_t *opts = json_object(), *allow = json_array();
+        for (size_t i = 0; i < plan->n_allow_erase; i++)
+            json_array_append_new(allow, json_string(plan->allow_erase[i]));
+        json_object_set_new(opts, "allow_erase", allow);
+        json_object_set_new(o, "options", opts);
+    }
     json_object_set_new(o, "modules", modules_json(plan));
     json_object_set_new(o, "resolved", json_boolean(plan->resolved));
     json_t *actions = json_array();

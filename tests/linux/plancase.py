@@ -43,6 +43,7 @@ comment line says what the case proves. Keys:
                        LABEL (name:stream); "-" for a package of no stream
   enabled-module: NAME:STREAM BY   plan.json lists the stream as enabled by BY
   resolved: true|false
+  accounted: N         N installed packages, each the `from` of one action
   serve: http          serve the repo over HTTP from a real server on 127.0.0.1
   matrix-file: F / events-file: F   extra --matrix/--events from cases/data/
 """
@@ -443,6 +444,10 @@ def run_with_repo(case, tmp, root, repo, baseurl):
             acts = [a for a in plan["actions"] if a["name"] == pname or nevra_name(a.get("from")) == pname]
             if not any(text in a["reason"] for a in acts):
                 fail("no action on %s with reason containing %r: %s" % (pname, text, acts))
+    if "accounted" in case and plan is not None:
+        froms = {a["from"] for a in plan["actions"] if a.get("from")}
+        if len(froms) != int(case["accounted"]):
+            fail("%d installed packages have an action, expected %s" % (len(froms), case["accounted"]))
     if "resolved" in case and plan is not None and plan["resolved"] != (case["resolved"] == "true"):
         fail("resolved is %s" % plan["resolved"])
 
