@@ -66,6 +66,7 @@ struct osm_symlinked_dir {
     char *path;   /* absolute, inside the root */
     char *target; /* the link's text, as readlink gives it */
     char *owner;  /* name-[epoch:]version-release.arch of a target package owning it */
+    char *source_owner; /* the installed package owning the link, or NULL (made by hand) */
 };
 
 struct osm_plan_repo {

@@ -29,6 +29,9 @@ Id osm_plan_counterpart(Pool *pool, Id installed);
 void osm_plan_check_removals(struct osm_plan *plan);
 /* --allow-erase names an installed package, else an error. */
 int osm_plan_keep_allowed(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err);
+/* Directories of the target packages that are symlinks in the root
+ * (plan_symlinks.c); needs the targets' file lists. */
+void osm_plan_check_symlinks(struct osm_plan *plan);
 /* The solver's transaction -> actions (plan_actions.c). */
 void osm_plan_collect_actions(struct osm_plan *plan, Solver *solv, Transaction *trans, const struct osm_reasons *why);
 

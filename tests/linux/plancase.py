@@ -24,7 +24,8 @@ comment line says what the case proves. Keys:
   target-from: ID VERSIONS    the test target's path (default: centos 7,8)
   events: FILE         --events FILE (relative to tests/fixtures/sets, or
                        $REALDATA/... for real data)
-  mutate: WHAT         break something first (see MUTATIONS)
+  mutate: WHAT         break something first (see mutate(); `link PATH TARGET`
+                       makes a symlink in the root)
   command: assess|plan|both   (default both)
   to: ID               --to (default: test)
   exit: N              expected exit status of assess (plan: 0 unless exit is 1/2)
@@ -146,6 +147,10 @@ def mutate(what, root, repo, tmp):
         text = open(os.path.join(repo, "repodata", "repomd.xml")).read()
         loc = re.search(r'<data type="primary">.*?<location href="([^"]+)"', text, re.S).group(1)
         os.unlink(os.path.join(repo, loc))
+    elif what.startswith("link "):
+        # "link PATH TARGET": a symlink made by hand in the root
+        _, path, target = what.split()
+        os.symlink(target, os.path.join(root, path.lstrip("/")))
     else:
         fail("unknown mutation " + what)
 
