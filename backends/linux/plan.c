@@ -608,7 +608,7 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     char **names = NULL;
     size_t n_names = 0;
     int rc = -1;
-    if (osm_plan_keep_allowed(plan, o, err) != 0 || collect_repos(plan, o, err) != 0 ||
+    if (osm_plan_set_allowed(plan, o, err) != 0 || collect_repos(plan, o, err) != 0 ||
         load_events(plan, o, &events, &res, err) != 0)
         goto out;
     n_names = asked_names(plan, &res, &names);

@@ -28,7 +28,7 @@ Id osm_plan_counterpart(Pool *pool, Id installed);
  * essential ones inhibit unless allowed (plan_removals.c). */
 void osm_plan_check_removals(struct osm_plan *plan);
 /* --allow-erase names an installed package, else an error. */
-int osm_plan_keep_allowed(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err);
+int osm_plan_set_allowed(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err);
 /* Directories of the target packages that are symlinks in the root
  * (plan_symlinks.c); needs the targets' file lists. */
 void osm_plan_check_symlinks(struct osm_plan *plan);

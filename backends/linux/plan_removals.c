@@ -70,7 +70,7 @@ static int allowed(const struct osm_plan *plan, const char *name)
     return 0;
 }
 
-int osm_plan_keep_allowed(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
+int osm_plan_set_allowed(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
 {
     Pool *pool = plan->sys->pool;
     for (size_t i = 0; i < o->n_allow_erase; i++) {

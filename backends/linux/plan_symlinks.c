@@ -48,6 +48,8 @@ static void push_dir(struct owned_dir **v, size_t *n, size_t *cap, const char *p
 /* Sort, keep the first of each path (the lowest owner id: stable). */
 static void unique(struct owned_dir *v, size_t *n)
 {
+    if (!*n)
+        return; /* no files at all: v is NULL */
     qsort(v, *n, sizeof *v, cmp_dir);
     size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
