@@ -17,12 +17,14 @@
 
 static const char assess_usage[] =
     "usage: osmig assess INSTANCE --to TARGET [--json] [--matrix FILE]... [--events FILE]...\n"
-    "                    [--repo ID=URL]... [--cache-dir DIR]\n"
+    "                    [--repo ID=URL]... [--allow-erase NAME]... [--cache-dir DIR]\n"
     "  Check whether INSTANCE can migrate to TARGET: inhibitors, warnings and a\n"
-    "  summary of the package changes. Exit 3 when anything inhibits the migration.\n";
+    "  summary of the package changes. Exit 3 when anything inhibits the migration.\n"
+    "  --allow-erase NAME accepts the removal of an essential package (openssh-server,\n"
+    "  yum, ...) that the target does not provide.\n";
 static const char plan_usage[] =
     "usage: osmig plan INSTANCE --to TARGET [-o FILE] [--json] [--matrix FILE]... [--events FILE]...\n"
-    "                  [--repo ID=URL]... [--cache-dir DIR]\n"
+    "                  [--repo ID=URL]... [--allow-erase NAME]... [--cache-dir DIR]\n"
     "  Compute the full migration transaction and write it as JSON to FILE\n"
     "  (default: standard output). A plan with inhibitors is written too.\n";
 
@@ -77,11 +79,12 @@ static int run(int argc, char **argv, int is_plan)
         {"matrix", required_argument, NULL, 'm'}, {"events", required_argument, NULL, 'e'},
         {"repo", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
         {"cache-dir", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+        {"allow-erase", required_argument, NULL, 'a'},
         {0},
     };
     const char *target = NULL, *output = NULL;
     int json = 0;
-    struct osm_cli_list matrix = {0}, events = {0}, repos = {0};
+    struct osm_cli_list matrix = {0}, events = {0}, repos = {0}, allow = {0};
     optind = 1;
     int c, rc = OSM_EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -91,6 +94,7 @@ static int run(int argc, char **argv, int is_plan)
         case 'm': osm_cli_list_push(&matrix, optarg); break;
         case 'e': osm_cli_list_push(&events, optarg); break;
         case 'r': osm_cli_list_push(&repos, optarg); break;
+        case 'a': osm_cli_list_push(&allow, optarg); break;
         case 'o':
             if (!is_plan) {
                 fputs(usage, stderr);
@@ -145,6 +149,7 @@ static int run(int argc, char **argv, int is_plan)
         .repo_overrides = repos.v, .n_repo_overrides = repos.n,
         .cache_dir = osm_cache_dir(),
         .region = facts.region[0] ? facts.region : NULL,
+        .allow_erase = allow.v, .n_allow_erase = allow.n,
     };
     if (osm_plan_compute(&sys, &po, &plan, &err) != 0) {
         rc = osm_cli_fail(&err);
@@ -193,6 +198,7 @@ out:
     free(matrix.v);
     free(events.v);
     free(repos.v);
+    free(allow.v);
     return rc;
 }
 

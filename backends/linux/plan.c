@@ -135,56 +135,24 @@ static int collect_repos(struct osm_plan *plan, const struct osm_plan_opts *o, s
     return 0;
 }
 
-/* Does a target repository provide the dependency? An installed provider
- * does not count: the upgrade may erase it (CentOS 7's python owns
- * /usr/libexec/platform-python, which RHEL 8's platform-python needs). */
-static int target_provides(Pool *pool, Id dep)
-{
-    Id p, pp;
-    FOR_PROVIDES(p, pp, dep)
-    if (pool->solvables[p].repo != pool->installed)
-        return 1;
-    return 0;
-}
-
-/* Are file dependencies left unprovided by primary's file subset? Then the
- * full file lists are needed. */
-static int needs_filelists(Pool *pool)
-{
-    Queue fileprovides;
-    queue_init(&fileprovides);
-    pool_addfileprovides_queue(pool, &fileprovides, NULL);
-    pool_createwhatprovides(pool);
-    int missing = 0;
-    for (int i = 0; i < fileprovides.count && !missing; i++)
-        if (!target_provides(pool, fileprovides.elements[i]))
-            missing = 1;
-    queue_free(&fileprovides);
-    return missing;
-}
-
-/* The whole of every repository, with file lists when primary's file
- * subset leaves file dependencies unprovided. */
+/* The whole of every repository, with its file lists: primary's file
+ * subset leaves file dependencies unprovided (RHEL 8's platform-python needs
+ * /usr/libexec/platform-python, which only CentOS 7's python, erased by the
+ * upgrade, provides from the installed side), and the symlinked-directory
+ * check needs every directory of the target's packages. dnf loads them too. */
 static int load_full(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err)
 {
     Pool *pool = plan->sys->pool;
     for (size_t i = 0; i < plan->n_repos; i++) {
         struct osm_plan_repo *r = &plan->repos[i];
         struct osm_repo_src src = {r->id, r->baseurl};
-        if (osm_repomd_load(pool, &src, o->cache_dir, 0, &r->repo, err) != 0)
+        if (osm_repomd_load(pool, &src, o->cache_dir, 0, &r->repo, err) != 0 ||
+            osm_repomd_add_filelists(r->repo, &src, o->cache_dir, err) != 0)
             return -1;
         r->repo->appdata = r;
     }
-    if (needs_filelists(pool)) {
-        osm_info("plan.filelists", "reason=unprovided-file-dependencies");
-        for (size_t i = 0; i < plan->n_repos; i++) {
-            struct osm_repo_src src = {plan->repos[i].id, plan->repos[i].baseurl};
-            if (osm_repomd_add_filelists(plan->repos[i].repo, &src, o->cache_dir, err) != 0)
-                return -1;
-        }
-        pool_addfileprovides(pool);
-        pool_createwhatprovides(pool);
-    }
+    pool_addfileprovides(pool);
+    pool_createwhatprovides(pool);
     return 0;
 }
 
@@ -640,7 +608,8 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     char **names = NULL;
     size_t n_names = 0;
     int rc = -1;
-    if (collect_repos(plan, o, err) != 0 || load_events(plan, o, &events, &res, err) != 0)
+    if (osm_plan_set_allowed(plan, o, err) != 0 || collect_repos(plan, o, err) != 0 ||
+        load_events(plan, o, &events, &res, err) != 0)
         goto out;
     n_names = asked_names(plan, &res, &names);
     if (load_repos(plan, o, (const char *const *)names, n_names, err) != 0)
@@ -670,6 +639,8 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
     solver_free(solv);
     sizes(plan);
     osm_plan_check_actions(plan);
+    osm_plan_check_removals(plan);
+    osm_plan_check_symlinks(plan);
     if (plan->subset_key[0] && !plan->subset_hit)
         write_subset(plan, o, names, n_names);
     rc = 0;
@@ -707,6 +678,16 @@ void osm_plan_free(struct osm_plan *plan)
         free(plan->repos[i].gpgkeys);
     }
     free(plan->repos);
+    for (size_t i = 0; i < plan->n_allow_erase; i++)
+        free(plan->allow_erase[i]);
+    free(plan->allow_erase);
+    for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
+        free(plan->symlinked_dirs[i].path);
+        free(plan->symlinked_dirs[i].target);
+        free(plan->symlinked_dirs[i].owner);
+        free(plan->symlinked_dirs[i].source_owner);
+    }
+    free(plan->symlinked_dirs);
     if (plan->sys && plan->sys->pool && plan->sys->pool->considered == &plan->considered)
         plan->sys->pool->considered = NULL;
     map_free(&plan->considered);

@@ -31,6 +31,8 @@ struct osm_plan_opts {
     size_t n_repo_overrides;
     const char *cache_dir;
     const char *region;                 /* the instance's region, or NULL */
+    const char *const *allow_erase;     /* --allow-erase NAME: accepted removals of essential packages */
+    size_t n_allow_erase;
 };
 
 enum osm_action_kind {
@@ -56,6 +58,15 @@ struct osm_finding {
     char *remediation; /* one line */
     char **items;      /* packages, problems, paths ... */
     size_t n_items;
+};
+
+/* A directory the target's packages own that is a symlink in the root: its
+ * files would land at the link's target (plan.json symlinked_dirs). */
+struct osm_symlinked_dir {
+    char *path;   /* absolute, inside the root */
+    char *target; /* the link's text, as readlink gives it */
+    char *owner;  /* name-[epoch:]version-release.arch of a target package owning it */
+    char *source_owner; /* the installed package owning the link, or NULL (made by hand) */
 };
 
 struct osm_plan_repo {
@@ -86,6 +97,10 @@ struct osm_plan {
     Map considered;                             /* pool->considered while streams hide packages */
     char subset_key[65];                        /* "" when no subset cache is used */
     int subset_hit;                             /* the targets came from the subset cache */
+    char **allow_erase;                         /* the --allow-erase names (plan.json options) */
+    size_t n_allow_erase;
+    struct osm_symlinked_dir *symlinked_dirs;   /* target directories that are symlinks in the root */
+    size_t n_symlinked_dirs;
 };
 
 /* Fails (exit 1) only on errors: unknown target, unreadable matrix, events

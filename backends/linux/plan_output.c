@@ -166,6 +166,22 @@ static json_t *modules_json(const struct osm_plan *plan)
     return arr;
 }
 
+/* Directories to make real before the transaction (plan_symlinks.c). */
+static json_t *symlinked_dirs_json(const struct osm_plan *plan)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
+        const struct osm_symlinked_dir *d = &plan->symlinked_dirs[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "path", json_string(d->path));
+        json_object_set_new(o, "target", json_string(d->target));
+        json_object_set_new(o, "owner", json_string(d->owner));
+        json_object_set_new(o, "source_owner", d->source_owner ? json_string(d->source_owner) : json_null());
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 json_t *osm_plan_json(const struct osm_plan *plan, const char *instance)
 {
     json_t *o = json_object();
@@ -187,12 +203,22 @@ json_t *osm_plan_json(const struct osm_plan *plan, const char *instance)
         json_array_append_new(repos, ro);
     }
     json_object_set_new(o, "repos", repos);
+    if (plan->n_allow_erase) {
+        /* What the user accepted: migrate plans again with the same. */
+        json_t *opts = json_object(), *allow = json_array();
+        for (size_t i = 0; i < plan->n_allow_erase; i++)
+            json_array_append_new(allow, json_string(plan->allow_erase[i]));
+        json_object_set_new(opts, "allow_erase", allow);
+        json_object_set_new(o, "options", opts);
+    }
     json_object_set_new(o, "modules", modules_json(plan));
     json_object_set_new(o, "resolved", json_boolean(plan->resolved));
     json_t *actions = json_array();
     for (size_t i = 0; i < plan->n_actions; i++)
         json_array_append_new(actions, action_json(plan, &plan->actions[i]));
     json_object_set_new(o, "actions", actions);
+    if (plan->n_symlinked_dirs)
+        json_object_set_new(o, "symlinked_dirs", symlinked_dirs_json(plan));
     json_object_set_new(o, "summary", summary_json(plan));
     json_object_set_new(o, "inhibitors", findings_json(plan, 1));
     json_object_set_new(o, "warnings", findings_json(plan, 0));

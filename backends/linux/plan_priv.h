@@ -24,6 +24,14 @@ int osm_plan_name_in_targets(Pool *pool, Id name);
  * package whose name the target ships only for another arch has no
  * counterpart (x86_64 -> i686 is never an upgrade). */
 Id osm_plan_counterpart(Pool *pool, Id installed);
+/* Removals of the source distribution's packages: listed, and the
+ * essential ones inhibit unless allowed (plan_removals.c). */
+void osm_plan_check_removals(struct osm_plan *plan);
+/* --allow-erase names an installed package, else an error. */
+int osm_plan_set_allowed(struct osm_plan *plan, const struct osm_plan_opts *o, struct osm_err *err);
+/* Directories of the target packages that are symlinks in the root
+ * (plan_symlinks.c); needs the targets' file lists. */
+void osm_plan_check_symlinks(struct osm_plan *plan);
 /* The solver's transaction -> actions (plan_actions.c). */
 void osm_plan_collect_actions(struct osm_plan *plan, Solver *solv, Transaction *trans, const struct osm_reasons *why);
 

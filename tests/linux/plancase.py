@@ -24,7 +24,8 @@ comment line says what the case proves. Keys:
   target-from: ID VERSIONS    the test target's path (default: centos 7,8)
   events: FILE         --events FILE (relative to tests/fixtures/sets, or
                        $REALDATA/... for real data)
-  mutate: WHAT         break something first (see MUTATIONS)
+  mutate: WHAT         break something first (see mutate(); `link PATH TARGET`
+                       makes a symlink in the root)
   command: assess|plan|both   (default both)
   to: ID               --to (default: test)
   exit: N              expected exit status of assess (plan: 0 unless exit is 1/2)
@@ -43,6 +44,7 @@ comment line says what the case proves. Keys:
                        LABEL (name:stream); "-" for a package of no stream
   enabled-module: NAME:STREAM BY   plan.json lists the stream as enabled by BY
   resolved: true|false
+  accounted: N         N installed packages, each the `from` of one action
   serve: http          serve the repo over HTTP from a real server on 127.0.0.1
   matrix-file: F / events-file: F   extra --matrix/--events from cases/data/
 """
@@ -145,6 +147,10 @@ def mutate(what, root, repo, tmp):
         text = open(os.path.join(repo, "repodata", "repomd.xml")).read()
         loc = re.search(r'<data type="primary">.*?<location href="([^"]+)"', text, re.S).group(1)
         os.unlink(os.path.join(repo, loc))
+    elif what.startswith("link "):
+        # "link PATH TARGET": a symlink made by hand in the root
+        _, path, target = what.split()
+        os.symlink(target, os.path.join(root, path.lstrip("/")))
     else:
         fail("unknown mutation " + what)
 
@@ -443,6 +449,10 @@ def run_with_repo(case, tmp, root, repo, baseurl):
             acts = [a for a in plan["actions"] if a["name"] == pname or nevra_name(a.get("from")) == pname]
             if not any(text in a["reason"] for a in acts):
                 fail("no action on %s with reason containing %r: %s" % (pname, text, acts))
+    if "accounted" in case and plan is not None:
+        froms = {a["from"] for a in plan["actions"] if a.get("from")}
+        if len(froms) != int(case["accounted"]):
+            fail("%d installed packages have an action, expected %s" % (len(froms), case["accounted"]))
     if "resolved" in case and plan is not None and plan["resolved"] != (case["resolved"] == "true"):
         fail("resolved is %s" % plan["resolved"])
 
