@@ -44,13 +44,13 @@ static int check_paths(struct api_req *rq, const char *field, const char **v, si
 int api_options(struct api_req *rq, json_t *obj, const char *base, json_t **out)
 {
     static const char *const allowed[] = {"repos", "matrix", "events", "no_signature_check", "snapshot_store",
-                                          "cache_dir", NULL};
+                                          "cache_dir", "allow_erase", NULL};
     *out = NULL;
     char *field = apij_path(base, "options");
     json_t *o = json_object_get(obj, "options");
     int rc = -1;
-    const char **repos = NULL, **matrix = NULL, **events = NULL;
-    size_t n_repos = 0, n_matrix = 0, n_events = 0;
+    const char **repos = NULL, **matrix = NULL, **events = NULL, **allow = NULL;
+    size_t n_repos = 0, n_matrix = 0, n_events = 0, n_allow = 0;
     if (!o || json_is_null(o)) {
         *out = json_object();
         free(field);
@@ -62,7 +62,8 @@ int api_options(struct api_req *rq, json_t *obj, const char *base, json_t **out)
     }
     if (apij_only(rq, o, field, allowed) != 0 || apij_string_array(rq, o, field, "repos", 100, &repos, &n_repos) ||
         apij_string_array(rq, o, field, "matrix", 20, &matrix, &n_matrix) ||
-        apij_string_array(rq, o, field, "events", 20, &events, &n_events))
+        apij_string_array(rq, o, field, "events", 20, &events, &n_events) ||
+        apij_string_array(rq, o, field, "allow_erase", 100, &allow, &n_allow))
         goto out;
     for (size_t i = 0; i < n_repos; i++) {
         const char *eq = strchr(repos[i], '=');
@@ -100,6 +101,7 @@ out:
     free(repos);
     free(matrix);
     free(events);
+    free(allow);
     free(field);
     return rc;
 }
@@ -108,10 +110,10 @@ out:
 static char *task_options(const struct osm_api_server *srv, json_t *opts, const char *target)
 {
     struct osm_migration_options mo = {.target = target, .state_dir = srv->cfg.state_dir};
-    const char **lists[3] = {NULL, NULL, NULL};
-    size_t ns[3] = {0, 0, 0};
-    const char *keys[3] = {"matrix", "events", "repos"};
-    for (int k = 0; k < 3; k++) {
+    const char **lists[4] = {NULL, NULL, NULL, NULL};
+    size_t ns[4] = {0, 0, 0, 0};
+    const char *keys[4] = {"matrix", "events", "repos", "allow_erase"};
+    for (int k = 0; k < 4; k++) {
         json_t *a = json_object_get(opts, keys[k]);
         ns[k] = json_array_size(a);
         lists[k] = osm_xcalloc(ns[k] + 1, sizeof *lists[k]);
@@ -121,13 +123,14 @@ static char *task_options(const struct osm_api_server *srv, json_t *opts, const 
     mo.matrix_files = lists[0], mo.n_matrix_files = ns[0];
     mo.event_files = lists[1], mo.n_event_files = ns[1];
     mo.repo_overrides = lists[2], mo.n_repo_overrides = ns[2];
+    mo.allow_erase = lists[3], mo.n_allow_erase = ns[3];
     mo.no_signature_check = json_is_true(json_object_get(opts, "no_signature_check"));
     mo.snapshot_store = json_string_value(json_object_get(opts, "snapshot_store"));
     mo.cache_dir = json_string_value(json_object_get(opts, "cache_dir"));
     json_t *j = osm_migration_options_json(&mo);
     char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         free(lists[k]);
     return text;
 }

@@ -24,15 +24,18 @@
 
 static const char usage_text[] =
     "usage: osmig migrate INSTANCE --to TARGET [--yes] [--no-signature-check] [--matrix FILE]...\n"
-    "                     [--events FILE]... [--repo ID=URL]... [--snapshot-store DIR]\n"
-    "                     [--state-dir DIR] [--cache-dir DIR] [--json]\n"
+    "                     [--events FILE]... [--repo ID=URL]... [--allow-erase NAME]...\n"
+    "                     [--snapshot-store DIR] [--state-dir DIR] [--cache-dir DIR] [--json]\n"
     "       osmig migrate INSTANCE --to TARGET --server URL [--key-id ID --key-secret SECRET]\n"
-    "                     [--yes] [--no-signature-check] [--repo ID=URL]... [--json]\n"
+    "                     [--yes] [--no-signature-check] [--repo ID=URL]... [--allow-erase NAME]...\n"
+    "                     [--json]\n"
     "  Migrate INSTANCE to TARGET: prechecks, a snapshot of every disk, staging,\n"
     "  the upgrade, verification; on any failure every disk is restored. Asks\n"
     "  for confirmation on a terminal unless --yes. Exit 0 when it succeeded,\n"
     "  3 when prechecks or inhibitors stopped it before any change, 1 otherwise.\n"
-    "  With --server the server migrates INSTANCE (named as the server sees it).\n";
+    "  With --server the server migrates INSTANCE (named as the server sees it).\n"
+    "  --allow-erase NAME accepts the removal of an essential package (openssh-server,\n"
+    "  yum, ...) that the target does not provide; `osmig assess` names them.\n";
 
 /* What the user sees while the task runs. */
 struct view {
@@ -242,6 +245,12 @@ static int migrate_remote(const char *instance, const struct osm_migration_optio
     }
     if (mo->no_signature_check)
         json_object_set_new(options, "no_signature_check", json_true());
+    if (mo->n_allow_erase) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < mo->n_allow_erase; i++)
+            json_array_append_new(a, json_string(mo->allow_erase[i]));
+        json_object_set_new(options, "allow_erase", a);
+    }
     json_t *body = json_pack("{s:s, s:[s]}", "target", mo->target, "instances", instance);
     if (json_object_size(options))
         json_object_set(body, "options", options);
@@ -294,6 +303,7 @@ int cmd_migrate(int argc, char **argv)
         {"matrix", required_argument, NULL, 'm'},
         {"events", required_argument, NULL, 'e'},
         {"repo", required_argument, NULL, 'r'},
+        {"allow-erase", required_argument, NULL, 'a'},
         {"snapshot-store", required_argument, NULL, 's'},
         {"state-dir", required_argument, NULL, 'd'},
         {"cache-dir", required_argument, NULL, 'c'},
@@ -307,7 +317,7 @@ int cmd_migrate(int argc, char **argv)
     struct remote_opts rem = {0};
     int local_only = 0; /* an option that names something on this host */
     struct osm_migration_options mo = {0};
-    struct osm_cli_list matrix = {0}, events = {0}, repos = {0};
+    struct osm_cli_list matrix = {0}, events = {0}, repos = {0}, allow = {0};
     int yes = 0, json = 0, rc = OSM_EXIT_USAGE, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "hy", opts, NULL)) != -1) {
@@ -324,6 +334,7 @@ int cmd_migrate(int argc, char **argv)
             }
             osm_cli_list_push(&repos, optarg);
             break;
+        case 'a': osm_cli_list_push(&allow, optarg); break;
         case 's': mo.snapshot_store = optarg; local_only = 1; break;
         case 'd': mo.state_dir = optarg; local_only = 1; break;
         case 'c': mo.cache_dir = optarg; local_only = 1; break;
@@ -365,6 +376,7 @@ int cmd_migrate(int argc, char **argv)
                 goto out;
             }
         }
+        mo.allow_erase = allow.v, mo.n_allow_erase = allow.n;
         rc = migrate_remote(argv[optind], &mo, &repos, &rem, json);
         goto out;
     }
@@ -385,6 +397,7 @@ int cmd_migrate(int argc, char **argv)
     mo.matrix_files = matrix.v, mo.n_matrix_files = matrix.n;
     mo.event_files = events.v, mo.n_event_files = events.n;
     mo.repo_overrides = repos.v, mo.n_repo_overrides = repos.n;
+    mo.allow_erase = allow.v, mo.n_allow_erase = allow.n;
 
     struct osm_err err = OSM_ERR_INIT;
     struct osm_instance *inst;
@@ -477,5 +490,6 @@ out:
     free(matrix.v);
     free(events.v);
     free(repos.v);
+    free(allow.v);
     return rc;
 }

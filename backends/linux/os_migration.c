@@ -64,6 +64,10 @@ json_t *osm_migration_options_json(const struct osm_migration_options *o)
     for (size_t i = 0; i < o->n_repo_overrides; i++)
         json_array_append_new(repos, json_string(o->repo_overrides[i]));
     json_object_set_new(j, "repos", repos);
+    json_t *allow = json_array();
+    for (size_t i = 0; i < o->n_allow_erase; i++)
+        json_array_append_new(allow, json_string(o->allow_erase[i]));
+    json_object_set_new(j, "allow_erase", allow);
     json_object_set_new(j, "no_signature_check", json_boolean(o->no_signature_check));
     char *p;
     if ((p = absolute(o->snapshot_store))) {
@@ -90,8 +94,8 @@ char *osm_migration_task_dir(const char *state_dir, const char *id)
 struct mopts {
     json_t *j;
     const char *target;
-    const char **matrix, **events, **repos;
-    size_t n_matrix, n_events, n_repos;
+    const char **matrix, **events, **repos, **allow_erase;
+    size_t n_matrix, n_events, n_repos, n_allow_erase;
     int no_sigcheck;
     const char *snapshot_store, *cache_dir;
     char *task_dir;
@@ -111,6 +115,7 @@ static void mopts_free(struct mopts *m)
     free(m->matrix);
     free(m->events);
     free(m->repos);
+    free(m->allow_erase);
     free(m->task_dir);
     json_decref(m->j);
 }
@@ -128,6 +133,7 @@ static int mopts_load(struct osm_step_ctx *ctx, struct mopts *m, struct osm_err 
     m->matrix = str_array(json_object_get(m->j, "matrix"), &m->n_matrix);
     m->events = str_array(json_object_get(m->j, "events"), &m->n_events);
     m->repos = str_array(json_object_get(m->j, "repos"), &m->n_repos);
+    m->allow_erase = str_array(json_object_get(m->j, "allow_erase"), &m->n_allow_erase);
     m->no_sigcheck = json_is_true(json_object_get(m->j, "no_signature_check"));
     m->snapshot_store = json_string_value(json_object_get(m->j, "snapshot_store"));
     m->cache_dir = json_string_value(json_object_get(m->j, "cache_dir"));
@@ -340,6 +346,7 @@ static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
         .repo_overrides = m.repos, .n_repo_overrides = m.n_repos,
         .cache_dir = osm_cache_dir(),
         .region = facts.region[0] ? facts.region : NULL,
+        .allow_erase = m.allow_erase, .n_allow_erase = m.n_allow_erase,
     };
     if (osm_plan_compute(&sys, &po, &plan, err) != 0)
         goto out;

@@ -31,6 +31,8 @@ struct osm_migration_options {
     size_t n_event_files;
     const char *const *repo_overrides;   /* ID=URL */
     size_t n_repo_overrides;
+    const char *const *allow_erase;      /* --allow-erase NAME: accepted removals of essential packages */
+    size_t n_allow_erase;
     int no_signature_check;
     const char *snapshot_store;          /* NULL: the default */
     const char *cache_dir;               /* NULL: the default */

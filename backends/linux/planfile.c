@@ -64,7 +64,8 @@ static int guest_path_is_safe(const char *p)
     return 1;
 }
 
-/* "symlinked_dirs": [{"path": "/usr/share/doc/x", ...}] (optional). */
+/* "symlinked_dirs": [{"path": "/usr/share/doc/x", "source_owner": NEVRA|null, ...}]
+ * (optional): the links a source package owns, to be made real directories. */
 static int parse_symlinked_dirs(json_t *a, struct osm_planfile *plan, struct osm_err *err)
 {
     if (!a)
@@ -74,11 +75,13 @@ static int parse_symlinked_dirs(json_t *a, struct osm_planfile *plan, struct osm
     plan->symlinked_dirs = osm_xcalloc(json_array_size(a) + 1, sizeof *plan->symlinked_dirs);
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *e = json_array_get(a, i);
-        const char *p = json_string_value(json_is_object(e) ? json_object_get(e, "path") : e);
+        const char *p = json_string_value(json_is_object(e) ? json_object_get(e, "path") : NULL);
         if (!p || !guest_path_is_safe(p))
             return osm_err_set(err, OSM_EINPUT, "symlinked_dirs[%zu]: \"path\" must be an absolute path without "
                                "'.' or '..' components", i);
-        plan->symlinked_dirs[plan->n_symlinked_dirs++] = osm_xstrdup(p);
+        /* A link no package owns was made by hand: the admin's to keep. */
+        if (json_is_string(json_object_get(e, "source_owner")))
+            plan->symlinked_dirs[plan->n_symlinked_dirs++] = osm_xstrdup(p);
     }
     return 0;
 }

@@ -51,7 +51,7 @@ struct osm_planfile {
     size_t n_repos;
     struct osm_planfile_action *actions;
     size_t n_actions;
-    char **symlinked_dirs;  /* guest paths the target ships as directories that are symlinks in the root */
+    char **symlinked_dirs;  /* guest paths the target ships as directories that are symlinks a source package owns */
     size_t n_symlinked_dirs;
 };
 
