@@ -17,8 +17,6 @@ comment line says what the case proves. Keys:
   realdata: el8-cs9    bench/plan.sh's problem: the real NEVRAs of CentOS 8
                        (pkglists/CentOS8Modularitylabel, stub packages) against
                        the real CentOS Stream 9 BaseOS + AppStream (target cs9)
-  root-add: SET:REPO   install that fixture repo's packages into the root too
-                       (rpm --justdb: the rpmdb only)
   os-release: ID VERSION_ID   os-release for realdata roots
   el-version: 8.6      the test target's EL release (default 8.6)
   target-from: ID VERSIONS    the test target's path (default: centos 7,8)
@@ -71,7 +69,7 @@ def parse(path):
     case = {"_multi": []}
     multi = {"inhibitor", "no-inhibitor", "warning", "no-warning", "item", "action", "no-action", "reason",
              "stderr", "mutate", "matrix-file", "events-file", "to-version", "module", "enabled-module",
-             "no-item", "remediation", "plan-field", "root-add"}
+             "no-item", "remediation", "plan-field"}
     with open(path) as f:
         for raw in f:
             line = raw.strip()
@@ -194,8 +192,8 @@ def realdata_fixture(name):
 
 
 def setup_realdata(case, root):
-    """A private copy of the real root (hard links: planning reads files, and
-    the rpmdb, which rpm -i would change, is copied); returns the repo."""
+    """A private copy of the real root (hard links: planning only reads files;
+    the rpmdb is copied whole); returns the repo."""
     fixture = realdata_fixture(case["realdata"])
     if case["realdata"] == "el8-cs9":
         shutil.copytree(os.path.join(fixture, "root"), root, symlinks=True)
@@ -204,14 +202,6 @@ def setup_realdata(case, root):
     db = os.path.join(root, "var", "lib", "rpm")
     shutil.rmtree(db)
     shutil.copytree(os.path.join(fixture, "root", "var", "lib", "rpm"), db)
-    for key, value in case["_multi"]:
-        if key == "root-add":
-            setname, reponame = value.split(":")
-            pkgs = os.path.join(build(setname), "repos", reponame, "Packages")
-            subprocess.run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--justdb", "--nodeps",
-                            "--noscripts", "--notriggers", "--nosignature"] +
-                           sorted(os.path.join(pkgs, f) for f in os.listdir(pkgs)), check=True,
-                           capture_output=True)
     return os.path.join(fixture, "repo")
 
 
