@@ -386,18 +386,23 @@ struct txprog {
     char current[256];
 };
 
-/* rpm -vh prints "  N:name-V-R.A  ####" once per element it finishes. */
+/* rpm -vh prints one "name-V-R   ####...#" line per element it finishes
+ * (with "N:" before the name on a terminal), after "Preparing..." and
+ * "Verifying..." lines of the same shape. */
 static void on_rpm_line(const char *line, void *ud)
 {
     struct txprog *t = ud;
     const char *p = line;
     while (*p == ' ')
         p++;
-    const char *colon = strchr(p, ':');
-    if (!isdigit((unsigned char)*p) || !colon || colon == p || strspn(p, "0123456789") != (size_t)(colon - p))
+    size_t len = strlen(p);
+    if (!len || p[len - 1] != '#' || strncmp(p, "Preparing...", 12) == 0 || strncmp(p, "Verifying...", 12) == 0)
         return;
-    size_t l = strcspn(colon + 1, " #");
-    snprintf(t->current, sizeof t->current, "%.*s", (int)l, colon + 1);
+    const char *colon = strchr(p, ':');
+    if (colon && strspn(p, "0123456789") == (size_t)(colon - p))
+        p = colon + 1;
+    size_t l = strcspn(p, " #");
+    snprintf(t->current, sizeof t->current, "%.*s", (int)l, p);
     if (t->done < t->total)
         t->done++;
     /* Half way through an element list, as a machine that dies mid-way. */
