@@ -71,10 +71,33 @@ static int in_set(const char *set, const char *nevra)
     return found;
 }
 
+/* Berkeley DB's environment files (__db.001 ...) belong to the libdb that
+ * made them: the target's newer libdb refuses them (DB_VERSION_MISMATCH).
+ * They hold no data and nothing else uses the instance's rpmdb now, so they
+ * go, as `rm -f /var/lib/rpm/__db.*` does on any EL system. */
+int osm_rpmdb_drop_environment(const char *root, struct osm_err *err)
+{
+    for (int i = 1; i <= 9; i++) {
+        char guest[64];
+        snprintf(guest, sizeof guest, "/var/lib/rpm/__db.%03d", i);
+        char *p = osm_root_path(root, guest);
+        int rc = unlink(p) != 0 && errno != ENOENT ? osm_err_errno(err, "removing %s", p) : 0;
+        free(p);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Run the target's rpm; a non-zero exit is an error quoting its stderr. */
 static int trpm_prog(const char *root, const char *program, const char *const *args, const char *what, void (*on_line)(const char *, void *),
                 void *ud, struct osm_buf *out, struct osm_err *err)
 {
+    /* Nothing else uses the instance's rpmdb during a migration, and a
+     * target rpm that was killed (with osmig) leaves its locks in these
+     * files: the next rpm would wait for them forever. */
+    if (osm_rpmdb_format(root) == OSM_RPMDB_BDB && osm_rpmdb_drop_environment(root, err) < 0)
+        return -1;
     struct osm_buf eout;
     osm_buf_init(&eout);
     int st = osm_userspace_rpm(root, program, args, on_line, ud, out, &eout, err);
@@ -139,28 +162,8 @@ int osm_target_progress(const struct osm_planfile *plan, const char *root, size_
 
 /* ---- 1. the rpmdb format -------------------------------------------------- */
 
-/* Berkeley DB's environment files (__db.001 ...) belong to the libdb that
- * made them: the target's newer libdb refuses them (DB_VERSION_MISMATCH).
- * They hold no data and nothing else uses the instance's rpmdb now, so they
- * go, as `rm -f /var/lib/rpm/__db.*` does on any EL system. */
-static int drop_bdb_environment(const char *root, struct osm_err *err)
-{
-    for (int i = 1; i <= 9; i++) {
-        char guest[64];
-        snprintf(guest, sizeof guest, "/var/lib/rpm/__db.%03d", i);
-        char *p = osm_root_path(root, guest);
-        int rc = unlink(p) != 0 && errno != ENOENT ? osm_err_errno(err, "removing %s", p) : 0;
-        free(p);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
-}
-
 static int native_rpmdb(const char *root, int *rebuilt, struct osm_err *err)
 {
-    if (osm_rpmdb_format(root) == OSM_RPMDB_BDB && drop_bdb_environment(root, err) < 0)
-        return -1;
     const char *args[] = {"--eval", "%{?_db_backend}", NULL};
     struct osm_buf out;
     osm_buf_init(&out);

@@ -56,6 +56,12 @@ int osm_target_progress(const struct osm_planfile *plan, const char *root, size_
  * read by the target's rpm. Caller frees. */
 char *osm_target_installed(const char *root, struct osm_err *err);
 
+/* Remove a Berkeley DB rpmdb's environment files (__db.NNN): the source's
+ * libdb made them (the target's refuses them) or a killed rpm left its
+ * locks in them (the next rpm would wait forever). Only when no rpm uses
+ * the rpmdb. */
+int osm_rpmdb_drop_environment(const char *root, struct osm_err *err);
+
 /* "name-E:V-R.A" of a plan NEVRA whose epoch may be left out. Caller frees. */
 char *osm_nevra_with_epoch(const char *nevra);
 /* "name-V-R.A": how rpm's command line names one package. Caller frees. */

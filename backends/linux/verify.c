@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "osm_fs.h"
 #include "osm_hash.h"
 #include "osrelease.h"
@@ -317,6 +318,9 @@ static void check_by_root_rpm(const struct osm_planfile *plan, const char *root,
     struct osm_buf out, eout;
     osm_buf_init(&out);
     osm_buf_init(&eout);
+    struct osm_err de = OSM_ERR_INIT;
+    if (osm_rpmdb_format(root) == OSM_RPMDB_BDB && osm_rpmdb_drop_environment(root, &de) < 0)
+        result(c, 0, "rpmdb: %s", de.msg);
     const char *qa[] = {"-qa", "--qf", "%{NAME}-%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE}.%{ARCH}\\n", NULL};
     int st = root_rpm(root, qa, &out, &eout);
     result(c, st == 0 && eout.len == 0, "the root's own rpm reads its rpmdb%s%.300s", eout.len ? ": " : "",

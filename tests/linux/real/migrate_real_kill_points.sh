@@ -35,7 +35,9 @@ for p in "${points[@]}"; do
   IFS=$'\t' read -r n where phase <<<"$p"
   rc=$(run "$n")
   if [ "$rc" != 137 ]; then cat "$K/run.out"; fail "kill point $n ($where, $phase) was not reached"; fi
-  "$OSMIG_BIN" resume --state-dir "$K/state" >"$K/resume.out" 2>&1 || { cat "$K/resume.out"; fail "resume after $n ($where) failed"; }
+  # A resume that hangs (an rpm waiting for a dead rpm's lock) fails here.
+  timeout 900 "$OSMIG_BIN" resume --state-dir "$K/state" >"$K/resume.out" 2>&1 ||
+    { cat "$K/resume.out"; fail "resume after $n ($where) failed or hung"; }
   state=$(task_state "$K/state")
   case "$state" in
     succeeded) grep -q '^ID="rhel"' "$K/root/etc/os-release" || fail "point $n ($where): succeeded but not RHEL" ;;
