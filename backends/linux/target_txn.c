@@ -320,63 +320,94 @@ static int import_keys(const struct osm_planfile *plan, const char *root, size_t
 }
 
 /* Short key ids ("f4a80eb5") that signed the installed packages, one per
- * line, from the signature tags as the target's rpm prints them. */
-static char *signing_keys(const char *root, struct osm_err *err)
+ * line, from the signature tags as the target's rpm prints them; with
+ * `pubkeys`, also the gpg-pubkey-ID names in the rpmdb (the same query). */
+static char *signing_keys(const char *root, char **pubkeys, struct osm_err *err)
 {
-    const char *args[] = {"-qa", "--qf", "%{NAME} %{RSAHEADER:pgpsig} %{SIGPGP:pgpsig}\\n", NULL};
-    struct osm_buf out, ids;
+    const char *args[] = {"-qa", "--qf", "%{NAME}-%{VERSION} %{RSAHEADER:pgpsig} %{SIGPGP:pgpsig}\\n", NULL};
+    struct osm_buf out, ids, keys;
     osm_buf_init(&out);
     osm_buf_init(&ids);
+    osm_buf_init(&keys);
     if (trpm(root, args, "reading the packages' signing keys", NULL, NULL, &out, err) < 0) {
         osm_buf_free(&out);
         osm_buf_free(&ids);
+        osm_buf_free(&keys);
         return NULL;
     }
-    for (char *p = out.s; (p = strstr(p, "Key ID "));) {
-        p += 7;
-        size_t l = strspn(p, "0123456789abcdefABCDEF");
-        if (l >= 8) {
-            char id[9];
-            for (int k = 0; k < 8; k++)
-                id[k] = (char)tolower((unsigned char)p[l - 8 + (size_t)k]);
-            id[8] = '\0';
-            if (!strstr(ids.s, id))
-                osm_buf_addf(&ids, "%s\n", id);
+    for (char *line = out.s; *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strncmp(line, "gpg-pubkey-", 11) == 0)
+            osm_buf_addf(&keys, "%.*s\n", (int)strcspn(line, " "), line);
+        for (char *p = line; (p = strstr(p, "Key ID "));) {
+            p += 7;
+            size_t l = strspn(p, "0123456789abcdefABCDEF");
+            if (l >= 8) {
+                char id[9];
+                for (int k = 0; k < 8; k++)
+                    id[k] = (char)tolower((unsigned char)p[l - 8 + (size_t)k]);
+                id[8] = '\0';
+                if (!strstr(ids.s, id))
+                    osm_buf_addf(&ids, "%s\n", id);
+            }
+            p += l;
         }
-        p += l;
+        line = nl ? nl + 1 : line + strlen(line);
     }
     osm_buf_free(&out);
+    if (pubkeys)
+        *pubkeys = osm_buf_detach(&keys);
+    else
+        osm_buf_free(&keys);
     return osm_buf_detach(&ids);
 }
 
+/* Erase, in one rpm run, every key of `before` that signs nothing now. */
 static int remove_source_keys(const char *root, const char *before, size_t *removed, struct osm_err *err)
 {
-    char *after = signing_keys(root, err);
+    char *pubkeys = NULL;
+    char *after = signing_keys(root, &pubkeys, err);
     if (!after)
         return -1;
-    int rc = 0;
-    for (const char *p = before; rc == 0 && *p;) {
+    size_t n = 0, cap = 8;
+    char **names = osm_xcalloc(cap, sizeof *names);
+    for (const char *p = before; *p;) {
         const char *nl = strchr(p, '\n');
         size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        char id[16];
-        snprintf(id, sizeof id, "%.*s", (int)(l < 15 ? l : 15), p);
-        if (!strstr(after, id)) {
-            char *name = osm_xasprintf("gpg-pubkey-%s", id);
-            const char *q[] = {"-q", name, NULL};
-            struct osm_err qe = OSM_ERR_INIT;
-            if (trpm(root, q, "looking for a key", NULL, NULL, NULL, &qe) == 0) {
-                const char *args[] = {"-e", "--allmatches", name, NULL};
-                rc = trpm(root, args, "removing the source distribution's key", NULL, NULL, NULL, err);
-                if (rc == 0) {
-                    (*removed)++;
-                    osm_info("target_txn.key_removed", "root=%s key=%s", root, name);
-                }
-            }
+        char *name = osm_xasprintf("gpg-pubkey-%.*s", (int)(l < 15 ? l : 15), p);
+        char *line = osm_xasprintf("%s\n", name);
+        if (!strstr(after, name + 11) && strstr(pubkeys, line)) {
+            if (n + 3 >= cap)
+                names = osm_xrealloc(names, (cap *= 2) * sizeof *names);
+            names[n++] = name;
+        } else {
             free(name);
         }
+        free(line);
         p = nl ? nl + 1 : p + l;
     }
+    int rc = 0;
+    if (n > 0) {
+        const char **args = osm_xcalloc(n + 3, sizeof *args);
+        args[0] = "-e";
+        args[1] = "--allmatches";
+        for (size_t i = 0; i < n; i++)
+            args[i + 2] = names[i];
+        rc = trpm(root, args, "removing the source distribution's keys", NULL, NULL, NULL, err);
+        free(args);
+        if (rc == 0) {
+            *removed = n;
+            for (size_t i = 0; i < n; i++)
+                osm_info("target_txn.key_removed", "root=%s key=%s", root, names[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     free(after);
+    free(pubkeys);
     return rc;
 }
 
@@ -518,7 +549,7 @@ static char *source_keys(const char *root, struct osm_err *err)
             res = osm_buf_detach(&b);
     } else {
         char *dir = osm_root_path(root, KEYS_SUBDIR);
-        char *ids = signing_keys(root, err);
+        char *ids = signing_keys(root, NULL, err);
         if (ids && osm_mkdir_p(dir, 0755, err) == 0 && osm_write_file_atomic(path, ids, strlen(ids), 0644, err) == 0)
             res = ids;
         else
@@ -537,8 +568,12 @@ int osm_target_finish(const char *root, size_t *keys_removed, struct osm_err *er
     osm_buf_init(&b);
     int rc = 0;
     size_t n = 0;
-    if (osm_is_file(path))
+    if (osm_is_file(path)) {
         rc = osm_read_file(path, &b, err) == 0 ? remove_source_keys(root, b.s, &n, err) : -1;
+        /* Done once: a later call (verify's) has nothing to do. */
+        if (rc == 0 && unlink(path) != 0)
+            rc = osm_err_errno(err, "removing %s", path);
+    }
     if (keys_removed)
         *keys_removed = n;
     osm_buf_free(&b);
