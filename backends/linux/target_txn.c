@@ -224,6 +224,23 @@ static int device_nodes(const char *root, struct osm_err *err)
 
 /* ---- 2. symlinked directories ------------------------------------------- */
 
+/* Does the directory holding `host` resolve inside `root`? (A parent that
+ * became a symlink since assess must not send the change elsewhere.) */
+static int parent_inside(const char *root, const char *host)
+{
+    char *parent = osm_xstrdup(host);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    char *rp = realpath(parent, NULL), *rr = realpath(root, NULL);
+    size_t rl = rr ? strlen(rr) : 0;
+    int ok = rp && rr && strncmp(rp, rr, rl) == 0 && (rp[rl] == '/' || rp[rl] == '\0');
+    free(rp);
+    free(rr);
+    free(parent);
+    return ok;
+}
+
 static int replace_symlinked_dirs(const struct osm_planfile *plan, const char *root, size_t *n, struct osm_err *err)
 {
     for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
@@ -231,7 +248,9 @@ static int replace_symlinked_dirs(const struct osm_planfile *plan, const char *r
         char *host = osm_root_path(root, guest);
         struct stat st;
         int rc = 0;
-        if (lstat(host, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (!parent_inside(root, host)) {
+            rc = osm_err_set(err, OSM_EINPUT, "%s: its parent directory resolves outside the instance root", guest);
+        } else if (lstat(host, &st) == 0 && S_ISLNK(st.st_mode)) {
             if (unlink(host) != 0 || mkdir(host, 0755) != 0)
                 rc = osm_err_errno(err, "replacing the symlink %s by a directory", guest);
             else {

@@ -15,6 +15,13 @@ migrate_real "$R" >"$WORK/migrate.out" 2>&1 || { cat "$WORK/migrate.out"; fail "
 [ "$(task_state)" = succeeded ] || { cat "$WORK/migrate.out"; fail "task not succeeded"; }
 grep -q "the target's rpm ready" "$WORK/migrate.out" || fail "the transaction was not run by the target's rpm"
 grep -q "by the target's rpm:" "$WORK/migrate.out" || fail "no upgrade by the target's rpm reported"
+# CentOS 7's /usr/share/doc/redhat-release -> centos-release link became
+# the directory RHEL 8's redhat-release ships, holding its files.
+grep -q "symlinked directories made real" "$WORK/migrate.out" || fail "the symlinked directory was not reported as replaced"
+[ -d "$R/usr/share/doc/redhat-release" ] && [ ! -L "$R/usr/share/doc/redhat-release" ] || fail "/usr/share/doc/redhat-release is not a real directory"
+chroot "$R" rpm -ql redhat-release | grep '^/usr/share/doc/redhat-release/' | while read -r f; do
+  [ -e "$R$f" ] || fail "redhat-release's $f is missing"
+done
 [ ! -e "$R/var/lib/osmig" ] || { ls -R "$R/var/lib/osmig" | head; fail "osmig's staging left in the migrated system"; }
 [ -f "$R/var/lib/rpm/Packages" ] && [ ! -e "$R/var/lib/rpm/rpmdb.sqlite" ] || fail "the rpmdb is not RHEL 8's native Berkeley DB"
 
