@@ -126,21 +126,21 @@ static int closure(const struct osm_planfile *plan, const char *stage, char ***f
      * only shared-library requirements (sonames), the packages that
      * provide them. Scriptlet and tool requirements (bash, coreutils, curl)
      * are the instance's business, not the userspace's. */
-    Queue todo;
-    queue_init(&todo);
+    Queue need;
+    queue_init(&need);
     Map seen;
     map_init(&seen, pool->nsolvables);
     Id p, pp, rpmname = pool_str2id(pool, "rpm", 1);
     FOR_PROVIDES(p, pp, rpmname)
     if (pool->solvables[p].name == rpmname && !MAPTST(&seen, p)) {
         MAPSET(&seen, p);
-        queue_push(&todo, p);
+        queue_push(&need, p);
         break;
     }
-    for (int k = 0; k < todo.count; k++) {
+    for (int k = 0; k < need.count; k++) {
         Queue reqs;
         queue_init(&reqs);
-        solvable_lookup_deparray(pool->solvables + todo.elements[k], SOLVABLE_REQUIRES, &reqs, -1);
+        solvable_lookup_deparray(pool->solvables + need.elements[k], SOLVABLE_REQUIRES, &reqs, -1);
         for (int r = 0; r < reqs.count; r++) {
             const char *d = pool_dep2str(pool, reqs.elements[r]);
             if (!strstr(d, ".so") && strncmp(d, "rpm-libs", 8) != 0)
@@ -151,34 +151,34 @@ static int closure(const struct osm_planfile *plan, const char *stage, char ***f
                 best = p;
             if (!best) {
                 osm_err_set(err, OSM_ESOLVE, "the target's rpm cannot run from the staged packages: nothing "
-                            "provides %s needed by %s", d, pool_solvid2str(pool, todo.elements[k]));
+                            "provides %s needed by %s", d, pool_solvid2str(pool, need.elements[k]));
                 queue_free(&reqs);
-                queue_free(&todo);
+                queue_free(&need);
                 map_free(&seen);
                 goto out;
             }
             if (!MAPTST(&seen, best)) {
                 MAPSET(&seen, best);
-                queue_push(&todo, best);
+                queue_push(&need, best);
             }
         }
         queue_free(&reqs);
     }
-    if (todo.count == 0) {
-        queue_free(&todo);
+    if (need.count == 0) {
+        queue_free(&need);
         map_free(&seen);
         osm_err_set(err, OSM_ENOTFOUND, "no rpm package among the staged packages");
         goto out;
     }
-    *files = osm_xcalloc((size_t)todo.count + 1, sizeof **files);
+    *files = osm_xcalloc((size_t)need.count + 1, sizeof **files);
     *n = 0;
-    for (int k = 0; k < todo.count; k++)
+    for (int k = 0; k < need.count; k++)
         for (size_t j = 0; j < np; j++)
-            if (ids[j] == todo.elements[k]) {
+            if (ids[j] == need.elements[k]) {
                 (*files)[(*n)++] = osm_xstrdup(paths[j]);
                 break;
             }
-    queue_free(&todo);
+    queue_free(&need);
     map_free(&seen);
     rc = 0;
 out:
