@@ -49,10 +49,7 @@ static int check_inside_root(const char *root, const char *dir, struct osm_err *
     return 0;
 }
 
-/* A gpgkeys entry as a local file: file:// URLs directly, others downloaded
- * into the stage's keys/ directory. Caller frees. */
-static char *key_to_file(const char *url, const char *stage, const char *repo, size_t idx,
-                         const struct osm_fetch_opts *fo, struct osm_err *err)
+char *osm_stage_key_file(const char *stage, const char *url, const char *repo, size_t idx)
 {
     if (strncmp(url, "file://", 7) == 0) {
         char *path = curl_easy_unescape(NULL, url + 7, 0, NULL);
@@ -62,22 +59,31 @@ static char *key_to_file(const char *url, const char *stage, const char *repo, s
     }
     if (url[0] == '/')
         return osm_xstrdup(url);
+    char *name = osm_xasprintf("keys/%s-%zu.asc", repo, idx);
+    for (char *p = name + 5; *p; p++)
+        if (*p == '/')
+            *p = '_';
+    char *dest = osm_path_join(stage, name);
+    free(name);
+    return dest;
+}
+
+/* A gpgkeys entry as a local file: http(s) keys are downloaded into the
+ * stage's keys/ directory. Caller frees. */
+static char *key_to_file(const char *url, const char *stage, const char *repo, size_t idx,
+                         const struct osm_fetch_opts *fo, struct osm_err *err)
+{
+    char *dest = osm_stage_key_file(stage, url, repo, idx);
+    if (strncmp(url, "file://", 7) == 0 || url[0] == '/')
+        return dest;
     char *keys = osm_path_join(stage, "keys");
-    char *dest = NULL;
-    if (osm_mkdir_p(keys, 0755, err) == 0) {
-        char *name = osm_xasprintf("%s-%zu.asc", repo, idx);
-        for (char *p = name; *p; p++)
-            if (*p == '/')
-                *p = '_';
-        dest = osm_path_join(keys, name);
-        free(name);
-        if (osm_fetch_file(url, dest, NULL, NULL, fo, err) < 0) {
-            osm_err_prefix(err, "gpg key of repo %s", repo);
-            free(dest);
-            dest = NULL;
-        }
-    }
+    int ok = osm_mkdir_p(keys, 0755, err) == 0 && osm_fetch_file(url, dest, NULL, NULL, fo, err) >= 0;
     free(keys);
+    if (!ok) {
+        osm_err_prefix(err, "gpg key of repo %s", repo);
+        free(dest);
+        return NULL;
+    }
     return dest;
 }
 

@@ -38,6 +38,11 @@ struct osm_stage_result {
     int signatures_checked;    /* 0 when the caller turned the check off */
 };
 
+/* The local file of a plan's gpgkeys entry: a file:// URL's or absolute
+ * path's own file, else where staging downloads it (STAGE/keys/REPO-IDX.asc).
+ * Caller frees. */
+char *osm_stage_key_file(const char *stage, const char *url, const char *repo, size_t idx);
+
 /* Host path of ROOT's stage directory; caller frees. */
 char *osm_stage_dir(const char *root);
 

@@ -1,7 +1,6 @@
 /* target_txn.c: see target_txn.h. */
 #include "target_txn.h"
 
-#include "lazy_curl.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -282,20 +281,7 @@ static int keys_into_root(const struct osm_planfile *plan, const char *root, cha
     for (size_t r = 0; rc == 0 && r < plan->n_repos; r++)
         for (size_t k = 0; rc == 0 && k < plan->repos[r].n_gpgkeys; k++) {
             const char *url = plan->repos[r].gpgkeys[k];
-            char *src;
-            if (strncmp(url, "file://", 7) == 0) {
-                char *u = curl_easy_unescape(NULL, url + 7, 0, NULL);
-                src = osm_xstrdup(u);
-                curl_free(u);
-            } else {
-                /* Staging downloaded it (stage.c names it REPO-IDX.asc). */
-                char *name = osm_xasprintf("keys/%s-%zu.asc", plan->repos[r].id, k);
-                for (char *p = name + 5; *p; p++)
-                    if (*p == '/')
-                        *p = '_';
-                src = osm_path_join(stage, name);
-                free(name);
-            }
+            char *src = osm_stage_key_file(stage, url, plan->repos[r].id, k);
             struct osm_buf data;
             osm_buf_init(&data);
             char *gname = osm_xasprintf("key-%zu-%zu.asc", r, k);
