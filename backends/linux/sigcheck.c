@@ -118,10 +118,16 @@ int osm_sigcheck_package(struct osm_keyring *k, const char *path, const char *la
          * it: the payload's digests too, so a damaged payload is refused
          * here, before anything changes, not half way into the transaction. */
         char *argv[] = {(char *)path, NULL};
+        /* A signed header that carries the payload's digest binds the
+         * payload already; the legacy checks over header and payload (MD5,
+         * the v3 signatures) would read it twice more for nothing. Without
+         * that digest (packages of rpm < 4.14) every check stays on. */
+        rpmtsSetVfyFlags(k->ts, headerIsEntry(h, RPMTAG_PAYLOADDIGEST) ? RPMVSF_NOMD5 | RPMVSF_NODSA | RPMVSF_NORSA : 0);
         osm_buf_reset(&msgs);
         osm_rpmlog_capture_begin(&msgs);
         int bad = rpmcliVerifySignatures(k->ts, argv);
         osm_rpmlog_capture_end();
+        rpmtsSetVfyFlags(k->ts, 0);
         if (bad)
             ret = osm_err_set(err, OSM_EINPUT, "%s: the package does not verify (payload digest or signature): %s",
                               who, msgs.len ? msgs.s : path);
