@@ -1,4 +1,4 @@
-/* test_metrics: the Prometheus text of engine/metrics.c, and that counts
+/* test_metrics: the Prometheus text of engine/fleet/metrics.c, and that counts
  * from many threads at once are all kept. */
 #include <pthread.h>
 #include <setjmp.h>

@@ -16,7 +16,7 @@
  * request_id}} with a code and a message). Assessments (which run `osmig
  * assess`), the matrix and metrics are left out: they take no parsed input
  * beyond what other routes share. */
-#include "../../engine/api_server.c"
+#include "../../engine/fleet/api_server.c"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -110,7 +110,7 @@ struct osm_waiting_task {
 void osm_waiting_free(struct osm_waiting_task *w, size_t n);
 
 /* An API access key. The secret is kept only sealed (encrypted at rest by
- * the caller: engine/keys.c); the store never sees it in clear. */
+ * the caller: engine/fleet/keys.c); the store never sees it in clear. */
 struct osm_key {
     char id[64];
     char *role;              /* "viewer" | "operator" | "admin" */

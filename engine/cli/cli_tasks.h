@@ -19,6 +19,7 @@
 #include "osm_error.h"
 #include "runner.h"
 #include "store.h"
+#include "task_json.h"
 
 /* Open the store of `state_dir` (NULL: $OSMIG_STATE_DIR or the default).
  * With `existing`, a missing store is an OSM_ENOTFOUND error and nothing is
@@ -31,9 +32,6 @@ int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **o
  * the exit status: 0 when it succeeded (or waits), 1 otherwise. */
 int osm_cli_run_task(struct osm_store *st, const char *id, struct osm_err *err);
 
-json_t *osm_task_to_json(const struct osm_task *t);
-/* The task with its history and step journal. */
-json_t *osm_task_to_json_full(struct osm_store *st, const struct osm_task *t, struct osm_err *err);
 void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t);
 /* The same from a task and its history as given: `show_owner` prints the
  * owner of an unfinished task ("running in"). */
@@ -45,10 +43,6 @@ int osm_cli_print_outcome(const struct osm_task *t);
 void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n);
 /* Print JSON to stdout with a newline. */
 void osm_cli_print_json(json_t *j);
-/* "2026-11-23T05:00:00Z"; "-" for 0. */
-const char *osm_cli_time(int64_t t, char buf[32]);
-
-
 
 /* Arguments every task command takes: [ID] [--json] [--state-dir DIR], and
  * for those that can talk to a server: [--server URL] [--key-id ID]
@@ -72,10 +66,6 @@ int osm_task_args_parse_remote(int argc, char **argv, int want_id, const char *u
  * environment or the credentials file. */
 int osm_cli_remote_open(const char *server, const char *key_id, const char *key_secret, struct osm_api_client **out,
                         struct osm_err *err);
-/* A task from the API's JSON (osm_task_to_json's shape plus "job_id"). */
-int osm_task_from_json(const json_t *j, struct osm_task *t, struct osm_err *err);
-/* The "history" member of a full task document as events. */
-void osm_task_events_from_json(const json_t *doc, struct osm_task_event **out, size_t *n);
 /* GET /v1/tasks/ID: the full document (caller decrefs), NULL on error. */
 json_t *osm_cli_remote_get_task(struct osm_api_client *c, const char *id, struct osm_err *err);
 /* Follow task `id` on the server until it is finished or waits for a later

@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "api_priv.h"
-#include "cli_tasks.h"
+#include "task_json.h"
 #include "osm_buf.h"
+#include "osm_time.h"
 #include "osm_snapshot.h"
 #include "provider.h"
 #include "runner.h"
@@ -313,8 +314,8 @@ void api_tasks_reschedule(struct api_req *rq)
         char a[32], b[32];
         api_fail(rq, 400, has_nb ? "InvalidParameter.NotBefore" : "InvalidParameter.LatestStart",
                  has_nb ? "not_before" : "latest_start", "%s: not_before %s is later than the latest start %s",
-                 has_nb ? "not_before" : "latest_start", osm_cli_time(t.not_before, a),
-                 osm_cli_time(t.latest_start, b));
+                 has_nb ? "not_before" : "latest_start", osm_time_iso(t.not_before, a),
+                 osm_time_iso(t.latest_start, b));
         goto out;
     }
     char *msg = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);

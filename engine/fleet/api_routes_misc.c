@@ -6,10 +6,11 @@
 #include <unistd.h>
 
 #include "api_priv.h"
-#include "cli_tasks.h"
+#include "task_json.h"
 #include "keys.h"
 #include "metrics.h"
 #include "osm_buf.h"
+#include "osm_time.h"
 #include "osm_run.h"
 
 static int no_query(struct api_req *rq)
@@ -56,7 +57,7 @@ static json_t *key_json(const struct osm_key *k)
     json_object_set_new(o, "key_id", json_string(k->id));
     json_object_set_new(o, "role", json_string(k->role ? k->role : ""));
     json_object_set_new(o, "scope", k->scope ? json_string(k->scope) : json_null());
-    json_object_set_new(o, "created", k->created > 0 ? json_string(osm_cli_time(k->created, buf)) : json_null());
+    json_object_set_new(o, "created", k->created > 0 ? json_string(osm_time_iso(k->created, buf)) : json_null());
     json_object_set_new(o, "disabled", json_boolean(k->disabled));
     return o;
 }

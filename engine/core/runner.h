@@ -19,6 +19,7 @@
 
 #include "osm_error.h"
 #include "store.h"
+#include "kind.h"
 #include "task.h"
 
 struct osm_instance;

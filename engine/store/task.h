@@ -1,9 +1,8 @@
-/* task: the task model. A task is one job on one instance (an OS migration
+/* task: the task record. A task is one job on one instance (an OS migration
  * now; later a classic-network-to-VPC migration or a host-maintenance
- * migration). Its kind names a table of steps; each step belongs to a phase
- * (what users see) and says whether it is idempotent and whether it changes
- * the instance. The runner (runner.h) walks that table; the store (store.h)
- * keeps the task durable.
+ * migration). Its kind (core/kind.h) names a table of steps; the runner
+ * (core/runner.h) walks that table; the store (store.h) keeps the record
+ * durable.
  *
  * States: submitted -> scheduled -> running (phase = the step's phase) ->
  * succeeded; a failure after a change -> rolling_back -> rolled_back or
@@ -70,51 +69,13 @@ struct osm_task {
     int64_t rev;             /* bumped by every commit */
 };
 
+/* The name of the os-migration kind (core/kind.h), as records carry it. */
+#define OSM_KIND_OS_MIGRATION "os-migration"
+
 void osm_task_init(struct osm_task *t);
 void osm_task_free(struct osm_task *t);
 void osm_task_copy(struct osm_task *dst, const struct osm_task *src);
 /* Replace an owned string field (value may be NULL). */
 void osm_task_set_str(char **field, const char *value);
-
-/* ---- kinds and steps ---- */
-
-struct osm_step_ctx; /* runner.h */
-
-/* 0 done, -1 failed (err set). */
-typedef int (*osm_step_fn)(struct osm_step_ctx *ctx, struct osm_err *err);
-/* Did a non-idempotent step whose intent has no outcome happen?
- * 1 yes (completely), 0 no (nothing of it happened, safe to run), -1 cannot
- * tell or half done (err set; the task then rolls back). */
-typedef int (*osm_step_check_fn)(struct osm_step_ctx *ctx, struct osm_err *err);
-
-struct osm_step {
-    const char *name;        /* unique within the kind: "stage", "reboot-1" */
-    const char *phase;       /* what users see: "staging", "rebooting" */
-    osm_step_fn run;         /* NULL until a backend registers it */
-    osm_step_check_fn check; /* required when !idempotent */
-    int idempotent;          /* safe to run again after a crash mid-way */
-    int changes_instance;    /* once begun, a failure needs a rollback */
-};
-
-struct osm_task_kind {
-    const char *name;              /* "os-migration" */
-    struct osm_step *steps;
-    size_t n_steps;
-    struct osm_step rollback;      /* must be idempotent; run on failure after a change */
-};
-
-/* The kinds this program knows. Registering a kind with the name of one
- * already known replaces it (tests). The table must outlive its use. */
-void osm_task_kind_register(const struct osm_task_kind *kind);
-const struct osm_task_kind *osm_task_kind_find(const char *name);
-
-/* The os-migration kind: prechecks, snapshot, stage, reboot, upgrade,
- * reboot, verify; rollback restores the snapshot set. Its step functions are
- * provided by the backends through this call (step names: "precheck",
- * "snapshot", "stage", "reboot-1", "upgrade", "reboot-2", "verify",
- * "rollback"). -1 when `step` is not one of them or a non-idempotent step
- * comes without a check. A step left unregistered fails with a clear cause. */
-#define OSM_KIND_OS_MIGRATION "os-migration"
-int osm_os_migration_provide(const char *step, osm_step_fn run, osm_step_check_fn check, struct osm_err *err);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "api_auth.h"
 #include "cli_tasks.h"
+#include "osm_time.h"
 #include "keys.h"
 #include "osm_cli.h"
 #include "osm_fs.h"
@@ -84,7 +85,7 @@ static json_t *key_json(const struct osm_key *k)
 {
     char t[32];
     return json_pack("{s:s, s:s, s:o, s:s, s:b}", "key_id", k->id, "role", k->role ? k->role : "", "scope",
-                     k->scope ? json_string(k->scope) : json_null(), "created", osm_cli_time(k->created, t),
+                     k->scope ? json_string(k->scope) : json_null(), "created", osm_time_iso(k->created, t),
                      "disabled", k->disabled);
 }
 
@@ -132,7 +133,7 @@ static int list(struct osm_store *st, const struct key_args *a)
         for (size_t i = 0; i < n; i++) {
             char t[32];
             printf("%-23s %-8s %-20s %-8s %s\n", keys[i].id, keys[i].role ? keys[i].role : "-",
-                   osm_cli_time(keys[i].created, t), keys[i].disabled ? "disabled" : "enabled",
+                   osm_time_iso(keys[i].created, t), keys[i].disabled ? "disabled" : "enabled",
                    keys[i].scope ? keys[i].scope : "*");
         }
     }

@@ -13,10 +13,11 @@
 
 #include "api_priv.h"
 #include "scheduler.h"
-#include "cli_tasks.h"
+#include "task_json.h"
 #include "matrix.h"
 #include "os_migration.h"
 #include "osm_buf.h"
+#include "osm_time.h"
 #include "osm_fs.h"
 #include "osm_run.h"
 #include "provider.h"
@@ -141,7 +142,7 @@ int api_window_parse(struct api_req *rq, json_t *w, const char *field, char **te
 {
     *text = NULL;
     if (!json_is_object(w))
-        return api_fail(rq, 400, "InvalidParameter.Window", field, "%s must be an object (engine/schedule.h)", field);
+        return api_fail(rq, 400, "InvalidParameter.Window", field, "%s must be an object (engine/sched/schedule.h)", field);
     char *t = json_dumps(w, JSON_COMPACT | JSON_PRESERVE_ORDER);
     struct osm_window *win = NULL;
     struct osm_err err = OSM_ERR_INIT;
@@ -241,8 +242,8 @@ json_t *api_job_json(struct api_req *rq, const struct osm_job *j)
     json_object_set_new(o, "job_id", json_string(j->id));
     json_object_set_new(o, "name", j->name ? json_string(j->name) : json_null());
     json_object_set_new(o, "client_token", j->client_token ? json_string(j->client_token) : json_null());
-    json_object_set_new(o, "created", j->created > 0 ? json_string(osm_cli_time(j->created, buf)) : json_null());
-    json_object_set_new(o, "updated", j->updated > 0 ? json_string(osm_cli_time(j->updated, buf)) : json_null());
+    json_object_set_new(o, "created", j->created > 0 ? json_string(osm_time_iso(j->created, buf)) : json_null());
+    json_object_set_new(o, "updated", j->updated > 0 ? json_string(osm_time_iso(j->updated, buf)) : json_null());
     json_object_set_new(o, "max_concurrency", j->max_concurrency ? json_string(j->max_concurrency) : json_null());
     json_object_set_new(o, "max_errors", j->max_errors ? json_string(j->max_errors) : json_null());
     json_object_set_new(o, "stop_reason", j->stop_reason ? json_string(j->stop_reason) : json_null());

@@ -1,0 +1,19 @@
+/* task_json: a task record as JSON, the one shape the fleet API serves and
+ * the CLI prints with --json, and back (a client reading the API). */
+#ifndef OSM_TASK_JSON_H
+#define OSM_TASK_JSON_H
+
+#include <jansson.h>
+
+#include "osm_error.h"
+#include "store.h"
+
+json_t *osm_task_to_json(const struct osm_task *t);
+/* The task with its history and step journal. */
+json_t *osm_task_to_json_full(struct osm_store *st, const struct osm_task *t, struct osm_err *err);
+/* A task from the API's JSON (osm_task_to_json's shape plus "job_id"). */
+int osm_task_from_json(const json_t *j, struct osm_task *t, struct osm_err *err);
+/* The "history" member of a full task document as events. */
+void osm_task_events_from_json(const json_t *doc, struct osm_task_event **out, size_t *n);
+
+#endif
