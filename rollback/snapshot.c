@@ -1086,7 +1086,7 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
         if (d->kind == OSM_DISK_QCOW2)
             r = snap_qcow2_apply(d->path, jstr(jd, "qcow2_snapshot"), err);
         else if (d->kind == OSM_DISK_TREE)
-            r = snap_tree_apply(&trees[i], err);
+            r = snap_tree_apply(&trees[i], workers, threads, err);
         else
             r = snap_raw_apply(&raws[i], &s, &workers[0], err);
         if (r != 0)
@@ -1139,6 +1139,7 @@ out:
         osm_err_prefix(err, "restore of snapshot set '%s'", id);
     for (size_t i = 0; i < nd; i++) {
         free(trees[i].sorted);
+        free(trees[i].stage_sub);
         free(trees[i].staging);
         snap_raw_restore_free(&raws[i]);
         snap_index_free(&ixs[i]);
