@@ -15,7 +15,8 @@
 # For each: first snapshot, unchanged re-snapshot, re-snapshot with 1% of the
 # files changed, restore into an empty tree, store size and peak memory
 # (max RSS), against
-#   tar -I 'zstd -T0 -3' -cf ... && sync     (osmig's set is durable: so is this)
+#   tar -S -I 'zstd -T0 -3' -cf ... && sync  (osmig's set is durable: so is this;
+#                                            -S: tar skips holes too, as osmig does)
 #   tar -I zstd -xf ... && sync              (osmig's restore ends with syncfs)
 #   restic backup ... && sync, first and unchanged (Debian's restic; installed
 #   with apt-get when missing, else that column is skipped, saying so)
@@ -128,7 +129,7 @@ bench_shape() { # SHAPE
     rm -rf "$M/store" "$M/out.tar.zst" "$M/restic" "$M/restic-cache" "$M/x"
 
     echo "[$s] tar + zstd ..." >&2
-    run $s.tar_c "${SYNCED[@]}" tar -I 'zstd -T0 -3' -cf "$M/out.tar.zst" -C "$T" .
+    run $s.tar_c "${SYNCED[@]}" tar -S -I 'zstd -T0 -3' -cf "$M/out.tar.zst" -C "$T" .
     SIZE_OF[$s.tar]=$(stat -c %s "$M/out.tar.zst")
     if [ -n "$RESTIC" ]; then
         echo "[$s] restic ..." >&2

@@ -3,8 +3,8 @@
  * and chunk garbage collection.
  *
  * Why this design is fast: one pass reads each file with plain read()s into
- * 1 MiB chunks, hashes (SHA-256) and compresses (zstd -1) them on 2 threads,
- * and stores each chunk once. A re-snapshot loads the previous set's index
+ * 1 MiB chunks, hashes (SHA-256) and compresses (zstd -1) them on every CPU,
+ * and stores each chunk once, appended to the worker's pack file. A re-snapshot loads the previous set's index
  * and reuses the chunk list of every file whose (size, mtime, ctime, inode,
  * device) is unchanged, so it only walks metadata. */
 #include "osm_snapshot.h"
