@@ -1,114 +1,190 @@
 #!/usr/bin/env bash
-# bench/snapshot.sh: `osmig snapshot` against tar + zstd, side by side, one run.
+# bench/snapshot.sh: `osmig snapshot` against tar + zstd and restic, on three
+# tree shapes, side by side, in one run.
 #
-#   bench/snapshot.sh [--size full|small] [OSMIG_BIN]
-#                                      (as root; needs ~4 GiB free in $BENCH_DIR)
+#   bench/snapshot.sh [--size full|small] [--shapes usr,large,mixed] [OSMIG_BIN]
+#                                                  (as root)
 #
-# --size full (the default; also BENCH_SIZE=full|small): the tree (>= 1 GiB)
-# mixes many small files (a copy of /usr/share and /usr/include, like a
-# system's /usr), a few large files (random and compressible) and sparse
-# files. Prints wall time, throughput over the
-# tree's data bytes, ratios to the baseline, sizes and peak memory for:
-#   first snapshot          vs  tar -I 'zstd -T0 -3' -cf
-#   re-snapshot, unchanged  (goal: < 10% of the first)
-#   re-snapshot, 1% changed
-#   restore into an empty tree  vs  tar -I zstd -xf (and + sync: osmig's restore
-#                                   is durable, it ends with syncfs)
-# --size small: the same mix with a fifth of the entries and a quarter of the
-# data (/usr/include and /usr/share/doc, 30 MiB random, 40 MiB of binaries,
-# two 256 MiB sparse files), for quick iterations; the goals are judged on the
-# full tree.
-# Page cache is warm for both sides (the tree is read once before timing).
+# Shapes (--size full; --size small or BENCH_SIZE=small is about a fifth, for
+# quick iterations; the goals are judged on full):
+#   usr    a copy of /usr/share (~58,000 files, ~900 MiB, no sparse files):
+#          where real systems spend their files
+#   large  four large files: two random, two compressible (binaries), 1 GiB
+#   mixed  /usr/share + /usr/include, 150 MiB random, 200 MiB binaries, two
+#          2 GiB sparse files with 12 MiB of data each (the old bench tree)
+# For each: first snapshot, unchanged re-snapshot, re-snapshot with 1% of the
+# files changed, restore into an empty tree, store size and peak memory
+# (max RSS), against
+#   tar -S -I 'zstd -T0 -3' -cf ... && sync  (osmig's set is durable: so is this;
+#                                            -S: tar skips holes too, as osmig does)
+#   tar -I zstd -xf ... && sync              (osmig's restore ends with syncfs)
+#   restic backup ... && sync, first and unchanged (Debian's restic; installed
+#   with apt-get when missing, else that column is skipped, saying so)
+#
+# Filesystem: by default a fresh journaled ext4 on a loop file in $BENCH_DIR
+# (/var/tmp/osmig-bench), loop device with direct I/O so that a sync reaches
+# the disk. Why: servers run journaled filesystems, and on a filesystem
+# without a journal (like this build machine's root) ext4 slows every inode
+# allocation for minutes after a mass delete (it skips "recently deleted"
+# inodes), which made figures depend on what ran before. BENCH_FS=dir runs
+# in $BENCH_DIR directly instead. Page cache is warm for every side (each
+# tree is read once before timing). Everything is removed at the end.
 set -euo pipefail
 SIZE=${BENCH_SIZE:-full}
-if [ "${1:-}" = --size ]; then SIZE=${2:?--size needs full or small}; shift 2; fi
-case $SIZE in
-full) SRC=(/usr/share /usr/include) RANDOM_MIB=150 BLOB_MIB=200 SPARSE=2G SPARSE_OFFS=(10 500 1500) ;;
-small) SRC=(/usr/include /usr/share/doc) RANDOM_MIB=30 BLOB_MIB=40 SPARSE=256M SPARSE_OFFS=(10 100 200) ;;
-*) echo "bench/snapshot.sh: --size must be full or small, not '$SIZE'" >&2; exit 2 ;;
-esac
-BIN=${1:-${OSMIG_BIN:-$(dirname "$0")/../build/osmig}}
-BIN=$(realpath "$BIN")
+SHAPES=usr,large,mixed
+while [ $# -gt 0 ]; do
+    case $1 in
+    --size) SIZE=${2:?--size needs full or small}; shift 2 ;;
+    --shapes) SHAPES=${2:?--shapes needs a list}; shift 2 ;;
+    -*) echo "bench/snapshot.sh: unknown option '$1'" >&2; exit 2 ;;
+    *) break ;;
+    esac
+done
+case $SIZE in full | small) ;; *) echo "bench/snapshot.sh: --size must be full or small, not '$SIZE'" >&2; exit 2 ;; esac
+BIN=$(realpath "${1:-${OSMIG_BIN:-$(dirname "$0")/../build/osmig}}")
 B=${BENCH_DIR:-/var/tmp/osmig-bench}
-[ "$(id -u)" = 0 ] || { echo "run as root (the tree keeps owners and device files)"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "run as root (the trees keep owners and device files)"; exit 1; }
 command -v zstd >/dev/null || { echo "zstd is needed for the baseline"; exit 1; }
-mkdir -p "$B"
-T=$B/tree
-[ "$SIZE" = full ] || T=$B/tree-$SIZE
-if [ ! -f "$T.ready" ]; then
-    echo "building the tree in $T ..."
-    rm -rf "$T"; mkdir -p "$T/usr" "$T/var/lib" "$T/srv"
-    cp -a "${SRC[@]}" "$T/usr/"
-    head -c $((RANDOM_MIB << 20)) /dev/urandom >"$T/srv/random.bin"
-    { find /usr/lib -type f -size +1M 2>/dev/null | head -n 200 | xargs cat 2>/dev/null | head -c $((BLOB_MIB << 20)) >"$T/srv/binaries.blob"; } || true  # SIGPIPE is expected
-    for i in 1 2; do
-        truncate -s "$SPARSE" "$T/var/lib/sparse$i.img"
-        for off in "${SPARSE_OFFS[@]}"; do head -c $((4 << 20)) /dev/urandom | dd of="$T/var/lib/sparse$i.img" bs=1M seek=$off conv=notrunc status=none; done
-    done
-    touch "$T.ready"
+[ -x /usr/bin/time ] || { echo "/usr/bin/time (package time) is needed for peak memory"; exit 1; }
+if ! command -v restic >/dev/null; then
+    echo "restic not found: installing Debian's package ..."
+    apt-get install -y -qq restic >/dev/null 2>&1 || true
 fi
-export OSMIG_SNAPSHOT_STORE=$B/store
-data_bytes=$(du -sb --apparent-size "$T" | cut -f1)
-alloc_bytes=$(du -sB1 "$T" | cut -f1)
-files=$(find "$T" | wc -l)
-tar -cf - -C "$T" . >/dev/null   # warm the page cache for both sides
+RESTIC=$(command -v restic || true)
+[ -n "$RESTIC" ] || echo "NOTE: restic is not installed and could not be: the restic column is skipped"
 
-# run LABEL CMD...: prints and records seconds and peak RSS (KiB).
-declare -A SEC MEM
+mkdir -p "$B"
+M=$B
+LOOP=
+cleanup() {
+    cd /
+    if [ -n "$LOOP" ]; then umount "$M" 2>/dev/null || true; losetup -d "$LOOP" 2>/dev/null || true; rm -f "$B/fs.img"; rmdir "$M" 2>/dev/null || true; fi
+    rm -rf "$B/work" "$B/time.out" "$B/run.out"
+}
+trap cleanup EXIT
+if [ "${BENCH_FS:-loop}" = loop ]; then
+    truncate -s 12G "$B/fs.img"
+    LOOP=$(losetup --direct-io=on -f --show "$B/fs.img")
+    mkfs.ext4 -q -E nodiscard "$LOOP"
+    M=$B/mnt; mkdir -p "$M"; mount "$LOOP" "$M"
+else
+    M=$B/work; mkdir -p "$M"
+fi
+export OSMIG_SNAPSHOT_STORE=$M/store RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$M/restic-cache
+T=$M/tree
+
+# run LABEL CMD...: records seconds and peak RSS (KiB) of CMD.
+declare -A SEC MEM SIZE_OF INFO
 run() {
     local label=$1; shift
     sync
-    /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >/dev/null
+    /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >"$B/run.out"
     read -r SEC[$label] MEM[$label] <"$B/time.out"
 }
-mbps() { python3 -c "import sys; print(f'{int(sys.argv[1])/1e6/max(float(sys.argv[2]),1e-3):8.1f}')" "$1" "$2"; }
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/max(float(sys.argv[2]),1e-3):6.2f}')" "$1" "$2"; }
+# "${SYNCED[@]}" CMD...: CMD, then a sync of the bench filesystem.
+SYNCED=(bash -c '"$@" && sync -f "$0"' "$M")
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/max(b,1e-3):.2f}')" "$1" "$2"; }
 
-rm -rf "$B/store" "$B/out.tar.zst" "$B/x"
-run tar_c tar -I 'zstd -T0 -3' -cf "$B/out.tar.zst" -C "$T" .
-run tar_cs tar -S -I 'zstd -T0 -3' -cf "$B/out-sparse.tar.zst" -C "$T" .   # fairer: skips holes too
-rm -f "$B/out-sparse.tar.zst"
-# osmig's create ends with syncfs (the set must be durable); so does this one
-run tar_css bash -c "tar -S -I 'zstd -T0 -3' -cf '$B/out-sparse.tar.zst' -C '$T' . && sync"
-rm -f "$B/out-sparse.tar.zst"
-run osm_c "$BIN" snapshot create "dir:$T" --quiet
-run osm_c2 "$BIN" snapshot create "dir:$T" --quiet
-# change 1% of the files (content rewritten)
-find "$T/usr" -type f | awk 'NR % 100 == 0' | while read -r f; do echo "changed" >>"$f"; done
-run osm_c3 "$BIN" snapshot create "dir:$T" --quiet
-first=$(ls "$B/store/sets" | sort | head -1)
-store_bytes=$(du -sB1 "$B/store" | cut -f1)
-tar_bytes=$(stat -c %s "$B/out.tar.zst")
+build_tree() { # SHAPE
+    rm -rf "$T"; mkdir -p "$T"
+    local big=0
+    [ "$SIZE" = full ] && big=1
+    case $1 in
+    usr)
+        if [ $big = 1 ]; then cp -a /usr/share "$T/"; else mkdir -p "$T/share"; cp -a /usr/share/doc /usr/share/man "$T/share/"; fi ;;
+    large)
+        local mib=$((big ? 256 : 48))
+        head -c $((mib << 20)) /dev/urandom >"$T/random1.bin"
+        head -c $((mib << 20)) /dev/urandom >"$T/random2.bin"
+        { find /usr/lib -type f -size +1M 2>/dev/null | sort | xargs cat 2>/dev/null | head -c $((mib << 20)) >"$T/binaries1.blob"; } || true
+        { find /usr/lib /usr/share -type f -size +100k 2>/dev/null | sort -r | xargs cat 2>/dev/null | head -c $((mib << 20)) >"$T/binaries2.blob"; } || true ;;
+    mixed)
+        mkdir -p "$T/usr" "$T/var/lib" "$T/srv"
+        if [ $big = 1 ]; then cp -a /usr/share /usr/include "$T/usr/"; else cp -a /usr/include /usr/share/doc "$T/usr/"; fi
+        head -c $(((big ? 150 : 30) << 20)) /dev/urandom >"$T/srv/random.bin"
+        { find /usr/lib -type f -size +1M 2>/dev/null | head -n 200 | xargs cat 2>/dev/null | head -c $(((big ? 200 : 40) << 20)) >"$T/srv/binaries.blob"; } || true
+        local offs=(10 500 1500); [ $big = 1 ] || offs=(10 100 200)
+        for i in 1 2; do
+            truncate -s $((big ? 2048 : 256))M "$T/var/lib/sparse$i.img"
+            for off in "${offs[@]}"; do head -c $((4 << 20)) /dev/urandom | dd of="$T/var/lib/sparse$i.img" bs=1M seek="$off" conv=notrunc status=none; done
+        done ;;
+    esac
+    sync
+}
 
-mkdir -p "$B/x"
-run tar_x tar -I zstd -xf "$B/out.tar.zst" -C "$B/x"
-rm -rf "$B/x"; mkdir -p "$B/x"
-run tar_xs bash -c "tar -I zstd -xf '$B/out.tar.zst' -C '$B/x' && sync"
-rm -rf "$B/x"
-# osmig restores the instance itself: empty it, then restore the first set.
-find "$T" -mindepth 1 -delete
-run osm_r "$BIN" snapshot restore "dir:$T" "$first" --quiet
-ok=$("$BIN" snapshot digest "$T")
-# the tree matches the first set again (restore checked the digest): kept for the next run
+# change_1pct: append to every 100th file (at least one).
+change_1pct() {
+    local n
+    n=$(find "$T" -type f | wc -l)
+    if [ "$n" -lt 100 ]; then find "$T" -type f | head -n 1 | while read -r f; do echo changed >>"$f"; done
+    else find "$T" -type f | awk 'NR % 100 == 0' | while read -r f; do echo changed >>"$f"; done; fi
+}
 
-cat <<REPORT
+bench_shape() { # SHAPE
+    local s=$1
+    echo "[$s] building the tree ..." >&2
+    build_tree "$s"
+    INFO[$s]="$(find "$T" | wc -l) entries, $(($(du -sb --apparent-size "$T" | cut -f1) >> 20)) MiB apparent, $(($(du -sB1 "$T" | cut -f1) >> 20)) MiB allocated"
+    tar -cf - -C "$T" . | cat >/dev/null   # warm the page cache for every side
+    rm -rf "$M/store" "$M/out.tar.zst" "$M/restic" "$M/restic-cache" "$M/x"
 
-osmig snapshot benchmark, $SIZE tree  ($(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))
-tree: $files entries, $((data_bytes >> 20)) MiB apparent, $((alloc_bytes >> 20)) MiB allocated (sparse files included)
+    echo "[$s] tar + zstd ..." >&2
+    run $s.tar_c "${SYNCED[@]}" tar -S -I 'zstd -T0 -3' -cf "$M/out.tar.zst" -C "$T" .
+    SIZE_OF[$s.tar]=$(stat -c %s "$M/out.tar.zst")
+    if [ -n "$RESTIC" ]; then
+        echo "[$s] restic ..." >&2
+        "$RESTIC" init -q -r "$M/restic" >/dev/null
+        run $s.restic_c "${SYNCED[@]}" "$RESTIC" backup -q -r "$M/restic" "$T"
+        run $s.restic_c2 "${SYNCED[@]}" "$RESTIC" backup -q -r "$M/restic" "$T"
+        SIZE_OF[$s.restic]=$(du -sB1 "$M/restic" | cut -f1)
+        rm -rf "$M/restic" "$M/restic-cache"
+    fi
+    echo "[$s] osmig snapshot create ..." >&2
+    run $s.osm_c "$BIN" snapshot create "dir:$T" --quiet
+    run $s.osm_c2 "$BIN" snapshot create "dir:$T" --quiet
+    SIZE_OF[$s.osm1]=$(du -sB1 "$M/store" | cut -f1)
+    change_1pct
+    run $s.osm_c3 "$BIN" snapshot create "dir:$T" --quiet
+    SIZE_OF[$s.osm]=$(du -sB1 "$M/store" | cut -f1)
+    local first
+    first=$(ls "$M/store/sets" | sort | head -1)
 
-operation                         seconds    MB/s   vs baseline   peak RSS MiB
-tar -I 'zstd -T0 -3' -cf         $(printf %8s "${SEC[tar_c]}") $(mbps $alloc_bytes "${SEC[tar_c]}")        1.00   $(( MEM[tar_c] / 1024 ))
-tar -S (sparse-aware) same       $(printf %8s "${SEC[tar_cs]}") $(mbps $alloc_bytes "${SEC[tar_cs]}")        $(ratio "${SEC[tar_cs]}" "${SEC[tar_c]}")   $(( MEM[tar_cs] / 1024 ))
-tar -S ... && sync                $(printf %8s "${SEC[tar_css]}") $(mbps $alloc_bytes "${SEC[tar_css]}")        $(ratio "${SEC[tar_css]}" "${SEC[tar_c]}")
-osmig snapshot create (first)    $(printf %8s "${SEC[osm_c]}") $(mbps $alloc_bytes "${SEC[osm_c]}")      $(ratio "${SEC[osm_c]}" "${SEC[tar_c]}") (vs tar -S: $(ratio "${SEC[osm_c]}" "${SEC[tar_cs]}"), vs tar -S+sync: $(ratio "${SEC[osm_c]}" "${SEC[tar_css]}"))   $(( MEM[osm_c] / 1024 ))
-osmig re-snapshot, unchanged     $(printf %8s "${SEC[osm_c2]}")          $(ratio "${SEC[osm_c2]}" "${SEC[osm_c]}") of first   $(( MEM[osm_c2] / 1024 ))
-osmig re-snapshot, 1% changed    $(printf %8s "${SEC[osm_c3]}")          $(ratio "${SEC[osm_c3]}" "${SEC[osm_c]}") of first   $(( MEM[osm_c3] / 1024 ))
-tar -I zstd -xf                  $(printf %8s "${SEC[tar_x]}") $(mbps $alloc_bytes "${SEC[tar_x]}")        1.00   $(( MEM[tar_x] / 1024 ))
-tar -I zstd -xf && sync          $(printf %8s "${SEC[tar_xs]}") $(mbps $alloc_bytes "${SEC[tar_xs]}")
-osmig snapshot restore (empty)   $(printf %8s "${SEC[osm_r]}") $(mbps $alloc_bytes "${SEC[osm_r]}")      $(ratio "${SEC[osm_r]}" "${SEC[tar_x]}")   $(( MEM[osm_r] / 1024 ))
+    echo "[$s] restore ..." >&2
+    mkdir -p "$M/x"
+    run $s.tar_x "${SYNCED[@]}" tar -I zstd -xf "$M/out.tar.zst" -C "$M/x"
+    rm -rf "$M/x"
+    find "$T" -mindepth 1 -delete   # osmig restores the instance itself: empty it first
+    run $s.osm_r "$BIN" snapshot restore "dir:$T" "$first" --quiet
+    grep -q "digest matches" "$B/run.out" || { echo "restore of $s did not match its digest" >&2; exit 1; }
+    rm -rf "$T" "$M/store" "$M/out.tar.zst"
+}
 
-sizes: tar.zst $((tar_bytes >> 20)) MiB, store with 3 sets $((store_bytes >> 20)) MiB
-restore digest: $ok
-(ratios < 1 mean osmig is faster; MB/s over allocated data bytes)
-REPORT
-rm -rf "$B/store" "$B/out.tar.zst"
+IFS=, read -r -a shape_list <<<"$SHAPES"
+for s in "${shape_list[@]}"; do
+    case $s in usr | large | mixed) bench_shape "$s" ;; *) echo "unknown shape '$s'" >&2; exit 2 ;; esac
+done
+
+mib() { echo $(($1 >> 20)); }
+goal() { python3 -c "import sys; print('met' if eval(sys.argv[1]) else 'NOT met')" "$1"; }
+echo
+echo "osmig snapshot benchmark, $SIZE trees ($(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), ${BENCH_FS:-loop} filesystem)"
+for s in "${shape_list[@]}"; do
+    echo
+    echo "== $s: ${INFO[$s]}"
+    printf '%-32s %9s %9s %8s %9s\n' operation osmig_s baseline_s ratio "RSS MiB"
+    printf '%-32s %9s %9s %8s %9s\n' "first snapshot vs tar+zstd+sync" "${SEC[$s.osm_c]}" "${SEC[$s.tar_c]}" "$(ratio "${SEC[$s.osm_c]}" "${SEC[$s.tar_c]}")" "$((MEM[$s.osm_c] / 1024)) (tar $((MEM[$s.tar_c] / 1024)))"
+    if [ -n "$RESTIC" ]; then
+        printf '%-32s %9s %9s %8s %9s\n' "first snapshot vs restic" "${SEC[$s.osm_c]}" "${SEC[$s.restic_c]}" "$(ratio "${SEC[$s.osm_c]}" "${SEC[$s.restic_c]}")" "(restic $((MEM[$s.restic_c] / 1024)))"
+        printf '%-32s %9s %9s %8s %9s\n' "unchanged vs restic unchanged" "${SEC[$s.osm_c2]}" "${SEC[$s.restic_c2]}" "$(ratio "${SEC[$s.osm_c2]}" "${SEC[$s.restic_c2]}")" "$((MEM[$s.osm_c2] / 1024)) (restic $((MEM[$s.restic_c2] / 1024)))"
+    else
+        printf '%-32s %9s\n' "unchanged re-snapshot" "${SEC[$s.osm_c2]}"
+    fi
+    printf '%-32s %9s %9s %8s %9s\n' "unchanged, share of first" "" "" "$(ratio "${SEC[$s.osm_c2]}" "${SEC[$s.osm_c]}")" ""
+    printf '%-32s %9s %9s %8s %9s\n' "1% changed, share of first" "${SEC[$s.osm_c3]}" "" "$(ratio "${SEC[$s.osm_c3]}" "${SEC[$s.osm_c]}")" "$((MEM[$s.osm_c3] / 1024))"
+    printf '%-32s %9s %9s %8s %9s\n' "restore vs tar -xf + sync" "${SEC[$s.osm_r]}" "${SEC[$s.tar_x]}" "$(ratio "${SEC[$s.osm_r]}" "${SEC[$s.tar_x]}")" "$((MEM[$s.osm_r] / 1024)) (tar $((MEM[$s.tar_x] / 1024)))"
+    echo "sizes MiB: store after first $(mib "${SIZE_OF[$s.osm1]}"), after 3 sets $(mib "${SIZE_OF[$s.osm]}"); tar.zst $(mib "${SIZE_OF[$s.tar]}")${RESTIC:+; restic repo after 2 backups $(mib "${SIZE_OF[$s.restic]:-0}")}"
+    peak=$(printf '%s\n' "${MEM[$s.osm_c]}" "${MEM[$s.osm_c2]}" "${MEM[$s.osm_c3]}" "${MEM[$s.osm_r]}" | sort -n | tail -1)
+    echo "goals: first <= tar: $(goal "${SEC[$s.osm_c]} <= ${SEC[$s.tar_c]}"); unchanged < 3% of first: $(goal "${SEC[$s.osm_c2]} < 0.03 * ${SEC[$s.osm_c]}"); restore <= tar -x: $(goal "${SEC[$s.osm_r]} <= ${SEC[$s.tar_x]}"); peak RSS < 100 MiB: $(goal "$peak < 100 * 1024")${RESTIC:+; ahead of restic (first, unchanged): $(goal "${SEC[$s.osm_c]} < ${SEC[$s.restic_c]:-0} and ${SEC[$s.osm_c2]} < ${SEC[$s.restic_c2]:-0}")}"
+done
+echo
+echo "(ratio < 1: osmig is faster; seconds are wall time; RSS is the peak resident set)"

@@ -2,12 +2,13 @@
  *
  * A set is one snapshot of all disks of an instance, kept in a store (a
  * directory, never inside a disk). Tree disks go into a content-addressed
- * store of zstd chunks named by their SHA-256, shared by every set; raw
- * images are chunked like files; qcow2 images get an internal snapshot.
+ * store of zstd chunks named by their SHA-256, kept many to a pack file and
+ * shared by every set; raw images are chunked like files; qcow2 images get
+ * an internal snapshot.
  *
  * Contract:
- *  - create: a set becomes "ready" only once all its chunks and indexes are
- *    durable (syncfs, then set.json renamed to state ready). A create that
+ *  - create: a set becomes "ready" only once all its packs and indexes are
+ *    complete and durable (syncfs, then set.json renamed to state ready). A create that
  *    fails removes what it wrote; one that is killed leaves a set in state
  *    "creating" that list shows as "failed" and delete removes.
  *  - restore: verifies every chunk it needs before changing any disk, then
@@ -15,7 +16,8 @@
  *    tree digest against the one recorded at create. Idempotent: a killed
  *    restore can simply be run again.
  *  - delete: marks the set "deleting", removes it, then collects the chunks
- *    no remaining set references.
+ *    no remaining set references (whole dead packs removed, mostly-dead
+ *    packs rewritten: snap_gc.h).
  * Every function returns 0 (or a pointer) on success and -1 (NULL) with `err`
  * filled on failure; errors name the set, the disk and the file. */
 #ifndef OSM_SNAPSHOT_H
@@ -39,7 +41,7 @@ typedef void (*osm_snap_progress_fn)(void *ctx, const struct osm_snap_progress *
 
 struct osm_snap_opts {
     const char *store;           /* NULL: $OSMIG_SNAPSHOT_STORE, else the default */
-    int threads;                 /* 0: 2 (or $OSMIG_THREADS) */
+    int threads;                 /* 0: $OSMIG_THREADS, else every CPU (2 to 8) */
     osm_snap_progress_fn progress;
     void *progress_ctx;
 };

@@ -578,12 +578,65 @@ int snap_file_matches(const char *abs, const struct snap_entry *e, struct snap_w
 
 /* ---- restore: stage ---- */
 
+/* Staged files are spread over STAGE_DIRS subdirectories: tens of thousands
+ * of names in one directory make every create and rename search it. Work
+ * is handed out by runs of entries of one directory, and a run's files are
+ * staged in one subdirectory, so that two workers seldom wait for the same
+ * directory's lock (in staging, and when renaming into place). */
+#define STAGE_DIRS 64
+
+static char *staged_path(const struct snap_tree_restore *r, size_t i)
+{
+    return osm_xasprintf("%s/%02x/%zu", r->staging, r->stage_sub[i], i);
+}
+
+static int same_parent(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    size_t na = sa ? (size_t)(sa - a) : 0, nb = sb ? (size_t)(sb - b) : 0;
+    return na == nb && memcmp(a, b, na) == 0;
+}
+
+/* Splits items (entry pointers via `at`) into runs of one parent directory:
+ * returns the run starts (and n+1 as the last). */
+static size_t *runs_by_parent(size_t n, const char *(*at)(void *ctx, size_t i), void *ctx, size_t *n_runs)
+{
+    size_t *start = osm_xmalloc((n + 1) * sizeof *start);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || !same_parent(at(ctx, i - 1), at(ctx, i)))
+            start[k++] = i;
+    start[k] = n;
+    *n_runs = k;
+    return start;
+}
+
+static int set_xattrs_fd(int fd, const char *what, const struct snap_entry *e, struct osm_err *err);
+
+/* Owner, mode, xattrs and times of a staged file, through its descriptor
+ * (no path lookups), on the worker that wrote it; rename keeps them. */
+static int set_meta_fd(int fd, const char *what, const struct snap_entry *e, struct osm_err *err)
+{
+    if (fchown(fd, e->uid, e->gid) != 0)
+        return osm_err_errno(err, "chown %s", what);
+    if (fchmod(fd, e->mode & 07777) != 0)
+        return osm_err_errno(err, "chmod %s", what);
+    if (set_xattrs_fd(fd, what, e, err) != 0)
+        return -1;
+    struct timespec ts[2] = {{e->atime_ns / 1000000000, e->atime_ns % 1000000000},
+                             {e->mtime_ns / 1000000000, e->mtime_ns % 1000000000}};
+    if (futimens(fd, ts) != 0)
+        return osm_err_errno(err, "setting times of %s", what);
+    return 0;
+}
+
 struct stage_ctx {
     struct snap_tree_restore *r;
     const struct snap_store *s;
     struct snap_entry **files;
     uint32_t *nlinks;
     _Atomic uint64_t *bytes_done, *files_done;
+    size_t *runs;
 };
 
 static int write_full(int fd, const void *p, size_t n, off_t off)
@@ -615,7 +668,7 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
         return 0;
     }
     free(abs);
-    char *tmp = osm_xasprintf("%s/%zu", c->r->staging, i);
+    char *tmp = staged_path(c->r, i);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         osm_err_errno(err, "disk %s: staging %s", c->r->disk_id, tmp);
@@ -639,7 +692,21 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
         }
         atomic_fetch_add(c->bytes_done, r->len);
     }
-    if (ftruncate(fd, (off_t)e->size) != 0 || close(fd) != 0) {
+    /* Only a file that ends in a hole (or is empty) needs its size set. */
+    int tail_hole = e->n_refs == 0 || e->refs[e->n_refs - 1].off + e->refs[e->n_refs - 1].len != e->size;
+    if ((tail_hole && e->size && ftruncate(fd, (off_t)e->size) != 0)) {
+        osm_err_errno(err, "disk %s: writing %s", c->r->disk_id, tmp);
+        close(fd);
+        free(tmp);
+        return -1;
+    }
+    if (set_meta_fd(fd, tmp, e, err) != 0) {
+        osm_err_prefix(err, "disk %s: file /%s", c->r->disk_id, e->path);
+        close(fd);
+        free(tmp);
+        return -1;
+    }
+    if (close(fd) != 0) {
         osm_err_errno(err, "disk %s: writing %s", c->r->disk_id, tmp);
         free(tmp);
         return -1;
@@ -648,6 +715,20 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
     e->action = SNAP_ACT_STAGED;
     atomic_fetch_add(c->files_done, 1);
     return 0;
+}
+
+static int stage_run(void *vctx, struct snap_worker *w, size_t k, struct osm_err *err)
+{
+    struct stage_ctx *c = vctx;
+    for (size_t i = c->runs[k]; i < c->runs[k + 1]; i++)
+        if (stage_one(c, w, i, err) != 0)
+            return -1;
+    return 0;
+}
+
+static const char *file_path_at(void *ctx, size_t i)
+{
+    return ((struct snap_entry **)ctx)[i]->path;
 }
 
 int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, struct snap_worker *workers,
@@ -663,6 +744,13 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
         return -1;
     if (mkdir(r->staging, 0700) != 0)
         return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
+    for (int i = 0; i < STAGE_DIRS; i++) {
+        char *sub = osm_xasprintf("%s/%02x", r->staging, i);
+        int mr = mkdir(sub, 0700);
+        free(sub);
+        if (mr != 0)
+            return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
+    }
     r->sorted = snap_index_sorted(r->ix);
     /* Staged files are named by their position in `files`, which is the
      * order of the index: the same on every run. */
@@ -689,8 +777,16 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
     }
     for (size_t i = 0; i < nf; i++)
         files[i]->action = SNAP_ACT_NONE;
-    struct stage_ctx c = {r, s, files, nlinks, bytes_done, files_done};
-    int rc = snap_parallel(nf, threads, workers, stage_one, &c, NULL, err);
+    size_t n_runs;
+    size_t *runs = runs_by_parent(nf, file_path_at, files, &n_runs);
+    free(r->stage_sub);
+    r->stage_sub = osm_xmalloc(nf ? nf : 1);
+    for (size_t k = 0; k < n_runs; k++)
+        for (size_t i = runs[k]; i < runs[k + 1]; i++)
+            r->stage_sub[i] = (unsigned char)(k % STAGE_DIRS);
+    struct stage_ctx c = {r, s, files, nlinks, bytes_done, files_done, runs};
+    int rc = snap_parallel(n_runs, threads, workers, stage_run, &c, NULL, err);
+    free(runs);
     free(files);
     free(nlinks);
     return rc;
@@ -780,29 +876,44 @@ static int prune(struct snap_tree_restore *r, const char *abs, const char *rel, 
     return rc;
 }
 
-static int set_xattrs(const char *abs, const struct snap_entry *e, struct osm_err *err)
+/* Makes the xattrs of a file equal to e's: by path (`fd` -1) or by
+ * descriptor. */
+static int sync_xattrs(int fd, const char *abs, const struct snap_entry *e, struct osm_err *err)
 {
     char names[65536];
-    ssize_t n = llistxattr(abs, names, sizeof names);
+    ssize_t n = fd >= 0 ? flistxattr(fd, names, sizeof names) : llistxattr(abs, names, sizeof names);
     if (n < 0 && errno != ENOTSUP)
         return osm_err_errno(err, "listing xattrs of %s", abs);
     for (char *p = names; n > 0 && p < names + n; p += strlen(p) + 1) {
         int keep = 0;
         for (uint32_t i = 0; i < e->n_xattrs && !keep; i++)
             keep = strcmp(e->xattrs[i].name, p) == 0;
-        if (!keep && lremovexattr(abs, p) != 0 && errno != ENODATA)
+        if (!keep && (fd >= 0 ? fremovexattr(fd, p) : lremovexattr(abs, p)) != 0 && errno != ENODATA)
             return osm_err_errno(err, "removing xattr %s of %s", p, abs);
     }
     for (uint32_t i = 0; i < e->n_xattrs; i++) {
         const struct snap_xattr *x = &e->xattrs[i];
         unsigned char cur[4096];
-        ssize_t cn = x->len <= sizeof cur ? lgetxattr(abs, x->name, cur, sizeof cur) : -1;
+        ssize_t cn = x->len > sizeof cur ? -1
+                     : fd >= 0           ? fgetxattr(fd, x->name, cur, sizeof cur)
+                                         : lgetxattr(abs, x->name, cur, sizeof cur);
         if (cn == (ssize_t)x->len && memcmp(cur, x->value, x->len) == 0)
             continue;
-        if (lsetxattr(abs, x->name, x->value, x->len, 0) != 0)
+        if ((fd >= 0 ? fsetxattr(fd, x->name, x->value, x->len, 0) : lsetxattr(abs, x->name, x->value, x->len, 0)) !=
+            0)
             return osm_err_errno(err, "setting xattr %s of %s", x->name, abs);
     }
     return 0;
+}
+
+static int set_xattrs(const char *abs, const struct snap_entry *e, struct osm_err *err)
+{
+    return sync_xattrs(-1, abs, e, err);
+}
+
+static int set_xattrs_fd(int fd, const char *what, const struct snap_entry *e, struct osm_err *err)
+{
+    return sync_xattrs(fd, what, e, err);
 }
 
 /* Owner first (chown clears set-id bits and capabilities), then mode, then
@@ -825,6 +936,19 @@ static int set_meta(const char *abs, const struct snap_entry *e, struct osm_err 
 static int place(struct snap_tree_restore *r, size_t idx_in_files, struct snap_entry *e, const char *abs,
                  struct osm_err *err)
 {
+    if (e->type == SNAP_FILE && e->action == SNAP_ACT_STAGED) {
+        /* The common case of a restore: no need to look first. */
+        char *tmp = staged_path(r, idx_in_files);
+        int rc = 0;
+        if (rename(tmp, abs) != 0) {
+            struct stat st;
+            /* Already moved by a previous, interrupted apply? */
+            if (!(errno == ENOENT && lstat(abs, &st) == 0 && S_ISREG(st.st_mode)))
+                rc = osm_err_errno(err, "moving restored file into %s", abs);
+        }
+        free(tmp);
+        return rc;
+    }
     struct stat st;
     int exists = lstat(abs, &st) == 0;
     switch (e->type) {
@@ -833,17 +957,6 @@ static int place(struct snap_tree_restore *r, size_t idx_in_files, struct snap_e
             return osm_err_errno(err, "mkdir %s", abs);
         return 0;
     case SNAP_FILE:
-        if (e->action == SNAP_ACT_STAGED) {
-            char *tmp = osm_xasprintf("%s/%zu", r->staging, idx_in_files);
-            int rc = 0;
-            if (rename(tmp, abs) != 0) {
-                /* Already moved by a previous, interrupted apply? */
-                if (!(errno == ENOENT && exists && S_ISREG(st.st_mode)))
-                    rc = osm_err_errno(err, "moving restored file into %s", abs);
-            }
-            free(tmp);
-            return rc;
-        }
         if (e->action == SNAP_ACT_KEEP)
             return 0;
         return osm_err_set(err, OSM_EFAIL, "internal: %s was not staged", abs);
@@ -886,28 +999,95 @@ static int place(struct snap_tree_restore *r, size_t idx_in_files, struct snap_e
     }
 }
 
-int snap_tree_apply(struct snap_tree_restore *r, struct osm_err *err)
+/* Phase 2's parallel step: every entry that is not a directory or a
+ * hardlink, once all directories exist. */
+struct apply_ctx {
+    struct snap_tree_restore *r;
+    size_t *items; /* entry numbers */
+    size_t *file_no; /* per entry: its position among the files (staged name) */
+    size_t *runs;
+};
+
+static int apply_one(struct apply_ctx *c, size_t i, struct osm_err *err)
+{
+    struct snap_entry *e = c->r->ix->e[c->items[i]];
+    char *abs = snap_entry_abs(c->r->root, e);
+    int rc = place(c->r, c->file_no[c->items[i]], e, abs, err);
+    /* A staged file got its metadata when it was written. */
+    if (rc == 0 && !(e->type == SNAP_FILE && e->action == SNAP_ACT_STAGED))
+        rc = set_meta(abs, e, err);
+    free(abs);
+    return rc;
+}
+
+static int apply_run(void *vctx, struct snap_worker *w, size_t k, struct osm_err *err)
+{
+    (void)w;
+    struct apply_ctx *c = vctx;
+    for (size_t i = c->runs[k]; i < c->runs[k + 1]; i++)
+        if (apply_one(c, i, err) != 0)
+            return -1;
+    return 0;
+}
+
+static const char *item_path_at(void *vctx, size_t i)
+{
+    struct apply_ctx *c = vctx;
+    return c->r->ix->e[c->items[i]]->path;
+}
+
+int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, int threads, struct osm_err *err)
 {
     struct stat rst;
     if (lstat(r->root, &rst) != 0)
         return osm_err_errno(err, "disk %s: %s", r->disk_id, r->root);
     if (prune(r, r->root, "", rst.st_dev, err) != 0)
         return -1;
-    size_t fi = 0;
+    size_t n = r->ix->n;
+    size_t *file_no = osm_xmalloc((n ? n : 1) * sizeof *file_no);
+    size_t *items = osm_xmalloc((n ? n : 1) * sizeof *items);
+    size_t n_items = 0, fi = 0;
     int rc = 0;
-    for (size_t i = 0; i < r->ix->n && rc == 0; i++) {
+    /* Directories first, in index order (parents before children), on one
+     * thread; then files, symlinks and special files on every worker (they
+     * only need their directory); then hardlinks (they need their target). */
+    for (size_t i = 0; i < n; i++) {
         struct snap_entry *e = r->ix->e[i];
-        char *abs = snap_entry_abs(r->root, e);
-        rc = place(r, fi, e, abs, err);
+        file_no[i] = fi;
         if (e->type == SNAP_FILE)
             fi++;
-        if (rc == 0 && e->type != SNAP_DIR && e->type != SNAP_HARDLINK)
-            rc = set_meta(abs, e, err);
+        if (e->type == SNAP_DIR) {
+            if (rc == 0) {
+                char *abs = snap_entry_abs(r->root, e);
+                rc = place(r, 0, e, abs, err);
+                free(abs);
+            }
+        } else if (e->type != SNAP_HARDLINK)
+            items[n_items++] = i;
+    }
+    if (rc == 0) {
+        struct apply_ctx c = {r, items, file_no, NULL};
+        size_t n_runs;
+        c.runs = runs_by_parent(n_items, item_path_at, &c, &n_runs);
+        rc = snap_parallel(n_runs, threads, workers, apply_run, &c, NULL, err);
+        free(c.runs);
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct snap_entry *e = r->ix->e[i];
+        if (e->type != SNAP_HARDLINK)
+            continue;
+        char *abs = snap_entry_abs(r->root, e);
+        rc = place(r, 0, e, abs, err);
         free(abs);
     }
-    if (rc == 0 && rmdir(r->staging) != 0 && errno != ENOENT)
-        rc = osm_err_errno(err, "removing %s", r->staging);
-    for (size_t i = r->ix->n; i-- > 0 && rc == 0;) {
+    free(items);
+    free(file_no);
+    if (rc == 0 && osm_remove_tree(r->staging, err) != 0) /* empty subdirectories by now */
+        rc = -1;
+    /* Directories' metadata last (their children changed their mtimes),
+     * deepest first (a directory made unsearchable does not block its
+     * children's). */
+    for (size_t i = n; i-- > 0 && rc == 0;) {
         struct snap_entry *e = r->ix->e[i];
         if (e->type != SNAP_DIR)
             continue;

@@ -48,14 +48,16 @@ struct snap_tree_restore {
     struct snap_index *ix;
     struct snap_entry **sorted;
     char *staging;
+    unsigned char *stage_sub;      /* per file: its staging subdirectory */
     struct timespec root_times[2]; /* put back when a refused restore unstages */
 };
 /* Phase 1: stage every file whose content differs (chunks verified); changes
  * nothing outside the staging directory. */
 int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, struct snap_worker *workers,
                     int threads, _Atomic uint64_t *bytes_done, _Atomic uint64_t *files_done, struct osm_err *err);
-/* Phase 2: make the tree equal to the index; safe to repeat. */
-int snap_tree_apply(struct snap_tree_restore *r, struct osm_err *err);
+/* Phase 2: make the tree equal to the index (on `threads` workers); safe to
+ * repeat. */
+int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, int threads, struct osm_err *err);
 /* Remove the staging directory (after a failure). */
 void snap_tree_unstage(struct snap_tree_restore *r);
 /* Digest of the tree as it is now; files with action KEEP/STAGED take their

@@ -3,8 +3,8 @@
  * and chunk garbage collection.
  *
  * Why this design is fast: one pass reads each file with plain read()s into
- * 1 MiB chunks, hashes (SHA-256) and compresses (zstd -1) them on 2 threads,
- * and stores each chunk once. A re-snapshot loads the previous set's index
+ * 1 MiB chunks, hashes (SHA-256) and compresses (zstd -1) them on every CPU,
+ * and stores each chunk once, appended to the worker's pack file. A re-snapshot loads the previous set's index
  * and reuses the chunk list of every file whose (size, mtime, ctime, inode,
  * device) is unchanged, so it only walks metadata. */
 #include "osm_snapshot.h"
@@ -26,6 +26,7 @@
 
 #include "osm_fs.h"
 #include "osm_log.h"
+#include "snap_gc.h"
 #include "snap_image.h"
 #include "snap_index.h"
 #include "snap_store.h"
@@ -41,13 +42,19 @@ static const char *resolve_store(const struct osm_snap_opts *o)
     return env && env[0] ? env : OSM_SNAPSHOT_STORE_DEFAULT;
 }
 
+/* Default: every CPU (hashing and compressing are what a first snapshot
+ * spends its CPU on), at least 2 (one reads while the other computes), at
+ * most 8 (each worker holds a few MiB of buffers and contexts). */
 static int thread_count(const struct osm_snap_opts *o)
 {
     if (o && o->threads > 0)
         return o->threads > 64 ? 64 : o->threads;
     const char *env = getenv("OSMIG_THREADS");
     int n = env ? atoi(env) : 0;
-    return n > 0 && n <= 64 ? n : 2;
+    if (n > 0 && n <= 64)
+        return n;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 2 ? 2 : cpus > 8 ? 8 : (int)cpus;
 }
 
 static const char *kind_name(enum osm_disk_kind k)
@@ -446,16 +453,6 @@ static void now_iso(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void remove_new_chunks(const struct snap_store *s, struct snap_worker *workers, int threads)
-{
-    for (int t = 0; t < threads; t++)
-        for (size_t i = 0; i < workers[t].n_new; i++) {
-            char *p = snap_chunk_path(s, workers[t].new_chunks[i]);
-            unlink(p);
-            free(p);
-        }
-}
-
 int osm_snap_create(struct osm_instance *inst, const char *label, const struct osm_snap_opts *opts,
                     char id_out[64], struct osm_err *err)
 {
@@ -500,7 +497,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     char created[32];
     now_iso(created);
     j = json_object();
-    json_object_set_new(j, "format", json_integer(1));
+    json_object_set_new(j, "format", json_integer(snap_store_writes_format1() ? 1 : 2));
     json_object_set_new(j, "id", json_string(id));
     json_object_set_new(j, "label", json_string(label ? label : ""));
     json_object_set_new(j, "instance", json_string(inst->disks[0].path));
@@ -566,6 +563,8 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
      * which was synced before it turned ready, and the indexes were written
      * with fsync: a syncfs would only wait for other writers of the
      * filesystem. (A qcow2 snapshot may share the filesystem: synced too.) */
+    if (snap_store_finish_packs(&s, workers, threads, err) != 0)
+        goto fail;
     if ((files_read || n_tags) && snap_store_sync(&s, err) != 0)
         goto fail;
     if (set_state(&s, id, j, "ready", err) != 0)
@@ -577,7 +576,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
 fail: {
     /* Leave the store as it was: no chunks of ours, no set, no qcow2 tags. */
     struct osm_err ignore = OSM_ERR_INIT;
-    remove_new_chunks(&s, workers, threads);
+    snap_store_discard_new(workers, threads);
     for (int t = 0; t < n_tags; t++)
         snap_qcow2_delete(tag_images[t], tags_made[t], &ignore);
     osm_remove_tree(setdir, &ignore);
@@ -711,12 +710,8 @@ static void space_ref(void *vctx, const struct snap_ref *r, const struct snap_en
     if (!sl || sl->mark == c->set)
         return;
     sl->mark = c->set;
-    if (sl->csize < 0) {
-        char *p = snap_chunk_path(c->s, r->hash);
-        struct stat st;
-        sl->csize = stat(p, &st) == 0 ? st.st_size : 0;
-        free(p);
-    }
+    if (sl->csize < 0)
+        sl->csize = (int64_t)snap_chunk_stored(c->s, r->hash);
     c->stored += (uint64_t)sl->csize;
     if (sl->nsets == 1)
         c->exclusive += (uint64_t)sl->csize;
@@ -1091,7 +1086,7 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
         if (d->kind == OSM_DISK_QCOW2)
             r = snap_qcow2_apply(d->path, jstr(jd, "qcow2_snapshot"), err);
         else if (d->kind == OSM_DISK_TREE)
-            r = snap_tree_apply(&trees[i], err);
+            r = snap_tree_apply(&trees[i], workers, threads, err);
         else
             r = snap_raw_apply(&raws[i], &s, &workers[0], err);
         if (r != 0)
@@ -1144,6 +1139,7 @@ out:
         osm_err_prefix(err, "restore of snapshot set '%s'", id);
     for (size_t i = 0; i < nd; i++) {
         free(trees[i].sorted);
+        free(trees[i].stage_sub);
         free(trees[i].staging);
         snap_raw_restore_free(&raws[i]);
         snap_index_free(&ixs[i]);
@@ -1169,18 +1165,12 @@ static void mark_ref(void *vctx, const struct snap_ref *r, const struct snap_ent
     chunk_map_get(vctx, r->hash, 1);
 }
 
-static int hex_to_bin(const char *hex, unsigned char out[32])
+static int is_live(void *ctx, const unsigned char hash[32])
 {
-    for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return hex[64] == '\0' ? 0 : -1;
+    return chunk_map_get(ctx, hash, 0) != NULL;
 }
 
-/* Remove every chunk (and leftover temporary file) no set references.
+/* Give back the space of every chunk no set references (snap_gc.h).
  * Refuses when an index cannot be read: never delete what might be used. */
 static int collect_garbage(const struct snap_store *s, uint64_t *freed, struct osm_err *err)
 {
@@ -1201,27 +1191,8 @@ static int collect_garbage(const struct snap_store *s, uint64_t *freed, struct o
         rc = for_each_ref(s, rows[i].id, rows[i].j, mark_ref, &m, err);
     }
     free_sets(rows, n);
-    for (int b = 0; b < 256 && rc == 0; b++) {
-        char *sub = osm_xasprintf("%s/chunks/%02x", s->dir, b);
-        DIR *d = opendir(sub);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            if (de->d_name[0] == '.')
-                continue;
-            unsigned char h[32];
-            int is_chunk = strlen(de->d_name) == 64 && hex_to_bin(de->d_name, h) == 0;
-            if (is_chunk && chunk_map_get(&m, h, 0))
-                continue;
-            char *p = osm_xasprintf("%s/%s", sub, de->d_name);
-            struct stat st;
-            if (stat(p, &st) == 0 && unlink(p) == 0)
-                *freed += (uint64_t)st.st_size;
-            free(p);
-        }
-        if (d)
-            closedir(d);
-        free(sub);
-    }
+    if (rc == 0)
+        rc = snap_gc(s, is_live, &m, freed, err);
     free(m.slot);
     return rc;
 }

@@ -91,4 +91,8 @@ import json,sys
 print([s["state"] for s in json.load(sys.stdin) if s["id"] == sys.argv[1]][0])' "$2"
 }
 
-count_chunks() { find "$OSMIG_SNAPSHOT_STORE/chunks" -type f | wc -l; }
+# count_chunks: chunks the store holds (in packs, and format-1 loose files).
+count_chunks() { python3 "$OSMIG_SOURCE_DIR/tests/rollback/store_tool.py" "$OSMIG_SNAPSHOT_STORE" count; }
+count_packs() { python3 "$OSMIG_SOURCE_DIR/tests/rollback/store_tool.py" "$OSMIG_SNAPSHOT_STORE" packs; }
+# locate_chunk HASH: FILE OFFSET LENGTH of the chunk's compressed bytes.
+locate_chunk() { python3 "$OSMIG_SOURCE_DIR/tests/rollback/store_tool.py" "$OSMIG_SNAPSHOT_STORE" locate "$1"; }
