@@ -30,8 +30,8 @@
 set -euo pipefail
 build=${1:-build}
 bin=$build/osmig
-presign=$build/engine/cli/api_presign
-fill=$build/engine/cli/api_fill
+presign=$build/bench/api_presign
+fill=$build/bench/api_fill
 N=${OSMIG_BENCH_TASKS:-100000}
 DUR=${OSMIG_BENCH_SECONDS:-10}
 CONNS=${OSMIG_BENCH_CONNECTIONS:-16}

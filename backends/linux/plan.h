@@ -12,6 +12,7 @@
 #define OSM_PLAN_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <solv/bitmap.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,7 +114,7 @@ int osm_plan_inhibited(const struct osm_plan *plan);
 json_t *osm_plan_json(const struct osm_plan *plan, const char *instance);
 /* The assessment: findings and a summary of the changes. */
 json_t *osm_assess_json(const struct osm_plan *plan, const char *instance);
-void osm_assess_print(const struct osm_plan *plan, const char *instance);
+void osm_assess_print(FILE *f, const struct osm_plan *plan, const char *instance);
 const char *osm_action_name(enum osm_action_kind k);
 
 #endif

@@ -235,7 +235,7 @@ json_t *osm_assess_json(const struct osm_plan *plan, const char *instance)
     return o;
 }
 
-static void print_findings(const struct osm_plan *plan, int inhibitors)
+static void print_findings(FILE *f_out, const struct osm_plan *plan, int inhibitors)
 {
     int any = 0;
     for (size_t i = 0; i < plan->n_findings; i++) {
@@ -243,15 +243,15 @@ static void print_findings(const struct osm_plan *plan, int inhibitors)
         if (f->inhibitor != inhibitors)
             continue;
         if (!any)
-            printf("\n%s:\n", inhibitors ? "INHIBITORS (the migration cannot proceed)" : "Warnings");
+            fprintf(f_out, "\n%s:\n", inhibitors ? "INHIBITORS (the migration cannot proceed)" : "Warnings");
         any = 1;
-        printf("  [%s] %s\n", f->id, f->summary);
+        fprintf(f_out, "  [%s] %s\n", f->id, f->summary);
         size_t shown = f->n_items < 20 ? f->n_items : 20;
         for (size_t k = 0; k < shown; k++)
-            printf("      - %s\n", f->items[k]);
+            fprintf(f_out, "      - %s\n", f->items[k]);
         if (f->n_items > shown)
-            printf("      ... and %zu more (--json lists all)\n", f->n_items - shown);
-        printf("      Remediation: %s\n", f->remediation);
+            fprintf(f_out, "      ... and %zu more (--json lists all)\n", f->n_items - shown);
+        fprintf(f_out, "      Remediation: %s\n", f->remediation);
     }
 }
 
@@ -267,25 +267,25 @@ static void human_size(int64_t bytes, char *out, size_t cap)
     snprintf(out, cap, "%s%.1f %s", bytes < 0 ? "-" : "", v, unit[u]);
 }
 
-void osm_assess_print(const struct osm_plan *plan, const char *instance)
+void osm_assess_print(FILE *f, const struct osm_plan *plan, const char *instance)
 {
     const struct osm_linux_system *sys = plan->sys;
-    printf("Assessment of %s\n", instance);
-    printf("  Source: %s (%s %s, %s)\n", sys->os.name, sys->os.id, sys->os.full_version, sys->arch);
-    printf("  Target: %s (%s)\n", plan->target->name, plan->target->id);
-    print_findings(plan, 1);
-    print_findings(plan, 0);
+    fprintf(f, "Assessment of %s\n", instance);
+    fprintf(f, "  Source: %s (%s %s, %s)\n", sys->os.name, sys->os.id, sys->os.full_version, sys->arch);
+    fprintf(f, "  Target: %s (%s)\n", plan->target->name, plan->target->id);
+    print_findings(f, plan, 1);
+    print_findings(f, plan, 0);
     size_t counts[6] = {0};
     for (size_t i = 0; i < plan->n_actions; i++)
         counts[plan->actions[i].kind]++;
     char dl[32], delta[32];
     human_size(plan->download_size, dl, sizeof dl);
     human_size(plan->installed_size_delta, delta, sizeof delta);
-    printf("\nPackage changes%s:\n", plan->resolved ? "" : " (partial: the solver found problems)");
-    printf("  %zu upgrade, %zu install, %zu replace, %zu downgrade, %zu erase, %zu keep\n", counts[OSM_ACT_UPGRADE],
-           counts[OSM_ACT_INSTALL], counts[OSM_ACT_REPLACE], counts[OSM_ACT_DOWNGRADE], counts[OSM_ACT_ERASE],
-           counts[OSM_ACT_KEEP]);
-    printf("  download %s, installed size change %s\n", dl, delta);
-    printf("\nResult: %s\n", osm_plan_inhibited(plan) ? "INHIBITED: fix the inhibitors above and assess again"
+    fprintf(f, "\nPackage changes%s:\n", plan->resolved ? "" : " (partial: the solver found problems)");
+    fprintf(f, "  %zu upgrade, %zu install, %zu replace, %zu downgrade, %zu erase, %zu keep\n", counts[OSM_ACT_UPGRADE],
+            counts[OSM_ACT_INSTALL], counts[OSM_ACT_REPLACE], counts[OSM_ACT_DOWNGRADE], counts[OSM_ACT_ERASE],
+            counts[OSM_ACT_KEEP]);
+    fprintf(f, "  download %s, installed size change %s\n", dl, delta);
+    fprintf(f, "\nResult: %s\n", osm_plan_inhibited(plan) ? "INHIBITED: fix the inhibitors above and assess again"
                                                          : "the instance can be migrated");
 }

@@ -158,29 +158,29 @@ json_t *osm_linux_system_json(const struct osm_linux_system *sys)
     return o;
 }
 
-void osm_linux_system_print(const struct osm_linux_system *sys)
+void osm_linux_system_print(FILE *f, const struct osm_linux_system *sys)
 {
     Pool *pool = sys->pool;
-    printf("Root:          %s\n", sys->root);
-    printf("OS:            %s (id %s, version %s)\n", sys->os.name, sys->os.id, sys->os.full_version);
-    printf("Architecture:  %s\n", sys->arch);
-    printf("rpm database:  %s (%s)\n", sys->db.dbpath, sys->db.backend);
+    fprintf(f, "Root:          %s\n", sys->root);
+    fprintf(f, "OS:            %s (id %s, version %s)\n", sys->os.name, sys->os.id, sys->os.full_version);
+    fprintf(f, "Architecture:  %s\n", sys->arch);
+    fprintf(f, "rpm database:  %s (%s)\n", sys->db.dbpath, sys->db.backend);
     int n;
     Id *ids = sorted_installed(sys, &n);
-    printf("Packages:      %d installed\n", n);
+    fprintf(f, "Packages:      %d installed\n", n);
     for (int i = 0; i < n; i++) {
         Solvable *s = pool->solvables + ids[i];
         const char *vendor = solvable_lookup_str(s, SOLVABLE_VENDOR);
-        printf("  %-50s %s\n", pool_solvable2str(pool, s), vendor ? vendor : "(no vendor)");
+        fprintf(f, "  %-50s %s\n", pool_solvable2str(pool, s), vendor ? vendor : "(no vendor)");
     }
     free(ids);
     int enabled = 0;
     for (size_t i = 0; i < sys->repos.n; i++)
         enabled += sys->repos.v[i].enabled;
-    printf("Repositories:  %d enabled, %zu defined\n", enabled, sys->repos.n);
+    fprintf(f, "Repositories:  %d enabled, %zu defined\n", enabled, sys->repos.n);
     for (size_t i = 0; i < sys->repos.n; i++) {
         const struct osm_repofile_entry *r = &sys->repos.v[i];
-        printf("  %-24s %-8s %s\n", r->id, r->enabled ? "enabled" : "disabled",
+        fprintf(f, "  %-24s %-8s %s\n", r->id, r->enabled ? "enabled" : "disabled",
                r->baseurl ? r->baseurl : (r->mirrorlist ? r->mirrorlist : ""));
     }
 }

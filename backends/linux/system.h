@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <solv/pool.h>
+#include <stdio.h>
 #include <solv/repo.h>
 
 #include "osm_error.h"
@@ -30,6 +31,6 @@ void osm_linux_system_close(struct osm_linux_system *sys);
 
 /* `osmig inspect` output. */
 json_t *osm_linux_system_json(const struct osm_linux_system *sys);
-void osm_linux_system_print(const struct osm_linux_system *sys);
+void osm_linux_system_print(FILE *f, const struct osm_linux_system *sys);
 
 #endif

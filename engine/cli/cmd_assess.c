@@ -7,13 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "families.h"
 #include "osm_cli.h"
 #include "osm_fs.h"
 #include "osm_paths.h"
-#include "osm_windows.h"
-#include "plan.h"
 #include "providers/provider.h"
-#include "system.h"
 
 static const char assess_usage[] =
     "usage: osmig assess INSTANCE --to TARGET [--json] [--matrix FILE]... [--events FILE]...\n"
@@ -27,42 +25,6 @@ static const char plan_usage[] =
     "                  [--repo ID=URL]... [--allow-erase NAME]... [--cache-dir DIR]\n"
     "  Compute the full migration transaction and write it as JSON to FILE\n"
     "  (default: standard output). A plan with inhibitors is written too.\n";
-
-/* Windows: prechecks and the upgrade path (hops); the "plan" of a Windows
- * migration is that report (media and transit disk come at migration). */
-static int assess_windows(struct osm_instance *inst, const struct osm_facts *facts, const char *target, int json,
-                          int is_plan, const char *output)
-{
-    struct osm_err err = OSM_ERR_INIT;
-    json_t *report = NULL;
-    int r = osm_windows_assess(inst->root, facts, target, &report, &err);
-    if (r < 0) {
-        osm_err_prefix(&err, "assessing %s", inst->uri);
-        return osm_cli_fail(&err);
-    }
-    json_object_set_new(report, "instance", json_string(inst->uri));
-    if (is_plan && output && strcmp(output, "-") != 0) {
-        char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        int w = osm_write_file_atomic(output, text, strlen(text), 0644, &err);
-        free(text);
-        json_decref(report);
-        if (w != 0)
-            return osm_cli_fail(&err);
-        fprintf(stderr, "osmig: Windows plan for %s written to %s%s\n", inst->uri, output,
-                r == 1 ? " (INHIBITED: see its inhibitors)" : "");
-        return OSM_EXIT_OK;
-    }
-    if (json || is_plan) {
-        json_dumpf(report, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-    } else {
-        osm_windows_print_report(stdout, report);
-    }
-    json_decref(report);
-    if (is_plan)
-        return OSM_EXIT_OK;
-    return r == 1 ? OSM_EXIT_INHIBITED : OSM_EXIT_OK;
-}
 
 static int run(int argc, char **argv, int is_plan)
 {
@@ -119,10 +81,9 @@ static int run(int argc, char **argv, int is_plan)
     }
     struct osm_err err = OSM_ERR_INIT;
     struct osm_instance *inst = NULL;
-    struct osm_linux_system sys;
-    int sys_open = 0;
-    struct osm_plan plan;
-    int plan_done = 0;
+    json_t *doc = NULL;
+    char *text = NULL;
+    size_t text_len = 0;
     if (osm_instance_open(argv[optind], &inst, &err) != 0) {
         rc = osm_cli_fail(&err);
         goto out;
@@ -132,67 +93,61 @@ static int run(int argc, char **argv, int is_plan)
         rc = osm_cli_fail(&err);
         goto done;
     }
-    if (osm_windows_is_root(inst->root)) {
-        rc = assess_windows(inst, &facts, target, json, is_plan, output);
-        goto done;
-    }
-    if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, &err) != 0) {
-        osm_err_prefix(&err, "inspecting %s", inst->uri);
-        rc = osm_cli_fail(&err);
-        goto done;
-    }
-    sys_open = 1;
-    struct osm_plan_opts po = {
+    const struct osm_family *fam = osm_family_detect(osm_families, inst->root);
+    struct osm_assess_request rq = {
         .target = target,
         .matrix_files = matrix.v, .n_matrix_files = matrix.n,
         .event_files = events.v, .n_event_files = events.n,
         .repo_overrides = repos.v, .n_repo_overrides = repos.n,
-        .cache_dir = osm_cache_dir(),
-        .region = facts.region[0] ? facts.region : NULL,
         .allow_erase = allow.v, .n_allow_erase = allow.n,
+        .full_plan = is_plan,
     };
-    if (osm_plan_compute(&sys, &po, &plan, &err) != 0) {
+    /* The report's text is kept until the assessment is done: a failure
+     * prints nothing on stdout. */
+    FILE *tf = !json && !is_plan ? open_memstream(&text, &text_len) : NULL;
+    int r = fam->assess(inst, &facts, &rq, &doc, tf, &err);
+    if (tf)
+        fclose(tf);
+    if (r < 0) {
         rc = osm_cli_fail(&err);
         goto done;
     }
-    plan_done = 1;
     if (is_plan) {
-        json_t *o = osm_plan_json(&plan, inst->uri);
-        char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        size_t len = strlen(text);
-        text = osm_xrealloc(text, len + 2);
-        text[len++] = '\n';
-        text[len] = '\0';
+        char *out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        size_t len = strlen(out);
+        out = osm_xrealloc(out, len + 2);
+        out[len++] = '\n';
+        out[len] = '\0';
         if (output && strcmp(output, "-") != 0) {
-            if (osm_write_file_atomic(output, text, len, 0644, &err) != 0) {
-                free(text);
+            if (osm_write_file_atomic(output, out, len, 0644, &err) != 0) {
+                free(out);
                 rc = osm_cli_fail(&err);
                 goto done;
             }
-            fprintf(stderr, "osmig: plan for %s -> %s written to %s (%zu actions%s)\n", inst->uri, plan.target->id,
-                    output, plan.n_actions, osm_plan_inhibited(&plan) ? ", INHIBITED: see its inhibitors" : "");
+            json_t *actions = json_object_get(doc, "actions");
+            const char *tid = json_string_value(json_object_get(json_object_get(doc, "target"), "id"));
+            fprintf(stderr, "osmig: plan for %s -> %s written to %s (", inst->uri, tid ? tid : target, output);
+            if (json_is_array(actions))
+                fprintf(stderr, "%zu actions%s)\n", json_array_size(actions), r == 1 ? ", INHIBITED: see its inhibitors" : "");
+            else
+                fprintf(stderr, "%s)\n", r == 1 ? "INHIBITED: see its inhibitors" : "the upgrade path and its prechecks");
         } else {
-            fputs(text, stdout);
+            fputs(out, stdout);
         }
-        free(text);
+        free(out);
         rc = OSM_EXIT_OK;
     } else {
         if (json) {
-            json_t *o = osm_assess_json(&plan, inst->uri);
-            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             fputc('\n', stdout);
-            json_decref(o);
         } else {
-            osm_assess_print(&plan, inst->uri);
+            fputs(text ? text : "", stdout);
         }
-        rc = osm_plan_inhibited(&plan) ? OSM_EXIT_INHIBITED : OSM_EXIT_OK;
+        rc = r == 1 ? OSM_EXIT_INHIBITED : OSM_EXIT_OK;
     }
 done:
-    if (plan_done)
-        osm_plan_free(&plan);
-    if (sys_open)
-        osm_linux_system_close(&sys);
+    free(text);
+    json_decref(doc);
     osm_instance_close(inst);
 out:
     free(matrix.v);

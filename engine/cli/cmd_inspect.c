@@ -2,13 +2,13 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "families.h"
 #include "osm_cli.h"
 #include "osm_paths.h"
-#include "osm_windows.h"
 #include "providers/provider.h"
-#include "system.h"
 
 static const char usage_text[] = "usage: osmig inspect INSTANCE [--json]\n"
                                  "  Print the OS identity, architecture, installed packages (epoch, version,\n"
@@ -39,42 +39,31 @@ int cmd_inspect(int argc, char **argv)
     struct osm_instance *inst;
     if (osm_instance_open(argv[optind], &inst, &err) != 0)
         return osm_cli_fail(&err);
-    if (osm_windows_is_root(inst->root)) {
-        json_t *facts = NULL;
-        if (osm_windows_inspect(inst->root, &facts, &err) != 0) {
-            osm_err_prefix(&err, "inspecting %s", inst->uri);
-            osm_instance_close(inst);
-            return osm_cli_fail(&err);
-        }
-        if (json) {
-            json_object_set_new(facts, "instance", json_string(inst->uri));
-            json_dumpf(facts, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            fputc('\n', stdout);
-        } else {
-            printf("Instance:      %s\n", inst->uri);
-            osm_windows_print_facts(stdout, facts);
-        }
-        json_decref(facts);
-        osm_instance_close(inst);
-        return OSM_EXIT_OK;
-    }
-    struct osm_linux_system sys;
-    if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, &err) != 0) {
+    const struct osm_family *fam = osm_family_detect(osm_families, inst->root);
+    json_t *facts = NULL;
+    /* The text is kept until the inspection succeeded: a failure prints
+     * nothing on stdout. */
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *tf = json ? NULL : open_memstream(&text, &text_len);
+    int rc = fam->inspect(inst, &facts, tf, &err);
+    if (tf)
+        fclose(tf);
+    if (rc != 0) {
+        free(text);
         osm_err_prefix(&err, "inspecting %s", inst->uri);
         osm_instance_close(inst);
         return osm_cli_fail(&err);
     }
     if (json) {
-        json_t *o = osm_linux_system_json(&sys);
-        json_object_set_new(o, "instance", json_string(inst->uri));
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_object_set_new(facts, "instance", json_string(inst->uri));
+        json_dumpf(facts, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
-        json_decref(o);
     } else {
-        printf("Instance:      %s\n", inst->uri);
-        osm_linux_system_print(&sys);
+        printf("Instance:      %s\n%s", inst->uri, text ? text : "");
     }
-    osm_linux_system_close(&sys);
+    free(text);
+    json_decref(facts);
     osm_instance_close(inst);
     return OSM_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "families.h"
 #include "os_migration.h"
 #include "osm_buf.h"
 #include "osm_cli.h"
@@ -68,9 +69,9 @@ int main(int argc, char **argv)
 {
     osm_log_init_from_env();
     /* Every command that may run a task (migrate, resume, retry, rollback,
-     * the background resumer) needs the os-migration steps. */
+     * serve, the background resumer) runs os-migrations of these families. */
     struct osm_err reg = OSM_ERR_INIT;
-    if (osm_linux_migration_register(&reg) != 0)
+    if (osm_os_migration_use(osm_families, &reg) != 0)
         return osm_cli_fail(&reg);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {

@@ -22,7 +22,7 @@ typedef int (*osm_step_check_fn)(struct osm_step_ctx *ctx, struct osm_err *err);
 struct osm_step {
     const char *name;        /* unique within the kind: "stage", "reboot-1" */
     const char *phase;       /* what users see: "staging", "rebooting" */
-    osm_step_fn run;         /* NULL until a backend registers it */
+    osm_step_fn run;
     osm_step_check_fn check; /* required when !idempotent */
     int idempotent;          /* safe to run again after a crash mid-way */
     int changes_instance;    /* once begun, a failure needs a rollback */
@@ -30,7 +30,7 @@ struct osm_step {
 
 struct osm_task_kind {
     const char *name;              /* "os-migration" */
-    struct osm_step *steps;
+    const struct osm_step *steps;
     size_t n_steps;
     struct osm_step rollback;      /* must be idempotent; run on failure after a change */
 };
@@ -39,13 +39,5 @@ struct osm_task_kind {
  * already known replaces it (tests). The table must outlive its use. */
 void osm_task_kind_register(const struct osm_task_kind *kind);
 const struct osm_task_kind *osm_task_kind_find(const char *name);
-
-/* The os-migration kind: prechecks, snapshot, stage, reboot, upgrade,
- * reboot, verify; rollback restores the snapshot set. Its step functions are
- * provided by the backends through this call (step names: "precheck",
- * "snapshot", "stage", "reboot-1", "upgrade", "reboot-2", "verify",
- * "rollback"). -1 when `step` is not one of them or a non-idempotent step
- * comes without a check. A step left unregistered fails with a clear cause. */
-int osm_os_migration_provide(const char *step, osm_step_fn run, osm_step_check_fn check, struct osm_err *err);
 
 #endif

@@ -6,7 +6,6 @@
  * target (known to the matrix), every schedule; then the store creates the
  * job and its tasks in one transaction, which also refuses a busy instance. */
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,7 +13,7 @@
 #include "api_priv.h"
 #include "scheduler.h"
 #include "task_json.h"
-#include "matrix.h"
+#include "families.h"
 #include "os_migration.h"
 #include "osm_buf.h"
 #include "osm_time.h"
@@ -365,55 +364,49 @@ fail:
     return -1;
 }
 
-/* The default matrix (no options.matrix) is loaded once per process and
- * shared read-only: parsing it for every create cost a quarter of a create.
- * A change of the matrix files takes effect when the server restarts, like
- * its other configuration. */
-static struct osm_matrix default_matrix;
-static int default_matrix_rc = -1;
-static struct osm_err default_matrix_err = OSM_ERR_INIT;
-static pthread_once_t default_matrix_once = PTHREAD_ONCE_INIT;
-
-static void load_default_matrix(void)
+/* Is TARGET a target of an OS family that can migrate (the table of
+ * families, with the extra matrix files)? 1 yes, 0 no, -1 a matrix file
+ * does not load (err set). */
+static int known_target(const char *target, const char *const *files, size_t n, struct osm_err *err)
 {
-    default_matrix_rc = osm_matrix_load(&default_matrix, NULL, 0, &default_matrix_err);
+    for (size_t i = 0; osm_families[i]; i++) {
+        const struct osm_family *f = osm_families[i];
+        if (!f->migration || !f->knows_target)
+            continue;
+        int k = f->knows_target(target, files, n, err);
+        if (k != 0)
+            return k;
+    }
+    return 0;
 }
 
-/* Every target must be known to the matrix (defaults + options.matrix). */
+/* Every target must be known (defaults + options.matrix). */
 static int check_targets(struct api_req *rq, json_t *opts, const char *job_target, const struct job_item *it, size_t n)
 {
     json_t *mf = json_object_get(opts, "matrix");
-    struct osm_matrix own;
-    const struct osm_matrix *m = &own;
+    size_t nf = json_array_size(mf);
+    const char **files = osm_xcalloc(nf + 1, sizeof *files);
+    for (size_t i = 0; i < nf; i++)
+        files[i] = json_string_value(json_array_get(mf, i));
     struct osm_err err = OSM_ERR_INIT;
-    int rc;
-    if (json_array_size(mf) == 0) {
-        pthread_once(&default_matrix_once, load_default_matrix);
-        rc = default_matrix_rc;
-        err = default_matrix_err;
-        m = &default_matrix;
-    } else {
-        const char **files = osm_xcalloc(json_array_size(mf) + 1, sizeof *files);
-        for (size_t i = 0; i < json_array_size(mf); i++)
-            files[i] = json_string_value(json_array_get(mf, i));
-        rc = osm_matrix_load(&own, files, json_array_size(mf), &err);
-        free(files);
-    }
-    if (rc != 0)
-        return api_fail(rq, 400, "InvalidParameter.Options", "options.matrix", "options.matrix: %s", err.msg);
-    rc = 0;
-    if (job_target && !osm_matrix_target(m, job_target))
+    int rc = 0, k = job_target ? known_target(job_target, files, nf, &err) : 1;
+    if (k < 0)
+        rc = api_fail(rq, 400, "InvalidParameter.Options", "options.matrix", "options.matrix: %s", err.msg);
+    else if (k == 0)
         rc = api_fail(rq, 400, "InvalidParameter.Target", "target", "target: '%s' is not a known target (GET /v1/matrix)",
                       job_target);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (!osm_matrix_target(m, it[i].target)) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        k = known_target(it[i].target, files, nf, &err);
+        if (k < 0) {
+            rc = api_fail(rq, 400, "InvalidParameter.Options", "options.matrix", "options.matrix: %s", err.msg);
+        } else if (k == 0) {
             char *f = apij_path(it[i].field, "target");
             rc = api_fail(rq, 400, "InvalidParameter.Target", f, "%s: '%s' is not a known target for %s (GET /v1/matrix)",
                           f, it[i].target, it[i].instance);
             free(f);
         }
-    if (m == &own)
-        osm_matrix_free(&own);
+    }
+    free(files);
     return rc;
 }
 

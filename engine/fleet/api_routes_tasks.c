@@ -12,7 +12,7 @@
 #include "task_json.h"
 #include "osm_buf.h"
 #include "osm_time.h"
-#include "osm_snapshot.h"
+#include "os_migration.h"
 #include "provider.h"
 #include "runner.h"
 
@@ -345,12 +345,12 @@ void api_tasks_delete_snapshot(struct api_req *rq)
         return;
     }
     json_t *opts = t.options ? json_loads(t.options, 0, NULL) : NULL;
-    struct osm_snap_opts so = {.store = json_string_value(json_object_get(opts, "snapshot_store"))};
+    const char *store = json_string_value(json_object_get(opts, "snapshot_store"));
     struct osm_instance *inst = NULL;
     struct osm_err err = OSM_ERR_INIT;
     int rc = osm_instance_open(t.instance, &inst, &err);
     if (rc == 0)
-        rc = osm_snap_delete(inst, t.snapshot_set, &so, &err);
+        rc = osm_migration_snapshot_delete(inst, t.snapshot_set, store, &err);
     osm_instance_close(inst);
     json_decref(opts);
     if (rc != 0) {

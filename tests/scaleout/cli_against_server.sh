@@ -12,7 +12,7 @@
 set -euo pipefail
 : "${OSMIG_BIN:?run under ctest}"
 B=$OSMIG_BIN
-FILL=$(dirname "$B")/engine/api_fill
+FILL=$(dirname "$B")/bench/api_fill
 [ -x "$FILL" ] || { echo "FAIL: $FILL not built" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-cli-server.XXXXXX")
 SERVE_PID=

@@ -12,6 +12,7 @@
 
 #include "kind_files.h"
 #include "osm_buf.h"
+#include "os_migration.h"
 #include "osm_fs.h"
 #include "runner.h"
 #include "store.h"
@@ -236,7 +237,13 @@ static void failure_before_any_change_ends_failed_without_rollback(void **state)
     osm_task_free(&t);
 }
 
-static void os_migration_without_registered_steps_fails_with_a_clear_cause(void **state)
+static int no_step(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    (void)ctx;
+    return osm_err_set(err, OSM_EFAIL, "not run");
+}
+
+static void os_migration_without_families_fails_with_a_clear_cause(void **state)
 {
     (void)state;
     struct osm_task t;
@@ -249,11 +256,18 @@ static void os_migration_without_registered_steps_fails_with_a_clear_cause(void 
     assert_non_null(strstr(t.cause, "provides no"));
     osm_task_free(&t);
 
-    /* A non-idempotent step cannot be registered without its check. */
+    /* A family whose upgrade (not idempotent) has no check is refused, and
+     * so is one that lacks a step. */
+    struct osm_family_migration m = {no_step, no_step, no_step, NULL, no_step};
+    struct osm_family fam = {.name = "test", .migration = &m};
+    const struct osm_family *const table[] = {&fam, NULL};
     struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(osm_os_migration_provide("upgrade", (osm_step_fn)1, NULL, &err), -1);
+    assert_int_equal(osm_os_migration_use(table, &err), -1);
     assert_non_null(strstr(err.msg, "check"));
-    assert_int_equal(osm_os_migration_provide("no-such-step", (osm_step_fn)1, NULL, &err), -1);
+    m.upgrade_check = (osm_step_check_fn)no_step;
+    m.stage = NULL;
+    assert_int_equal(osm_os_migration_use(table, &err), -1);
+    assert_non_null(strstr(err.msg, "lacks a step"));
 }
 
 static void cancel_only_before_any_change(void **state)
@@ -325,7 +339,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failure_after_a_change_rolls_back_and_restores_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_rollback_says_what_a_person_must_do, setup, teardown),
         cmocka_unit_test_setup_teardown(failure_before_any_change_ends_failed_without_rollback, setup, teardown),
-        cmocka_unit_test_setup_teardown(os_migration_without_registered_steps_fails_with_a_clear_cause, setup, teardown),
+        cmocka_unit_test_setup_teardown(os_migration_without_families_fails_with_a_clear_cause, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_only_before_any_change, setup, teardown),
         cmocka_unit_test_setup_teardown(schedule_waits_for_not_before_and_expires_after_latest_start, setup, teardown),
     };

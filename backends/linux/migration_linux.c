@@ -1,5 +1,5 @@
-/* os_migration.c: the Linux os-migration steps (see os_migration.h). */
-#include "os_migration.h"
+/* migration_linux.c: the Linux steps of an os-migration (see migration_linux.h). */
+#include "migration_linux.h"
 
 #include <fcntl.h>
 #include <rpm/rpmdb.h>
@@ -15,7 +15,7 @@
 #include "osm_fs.h"
 #include "osm_log.h"
 #include "osm_paths.h"
-#include "osm_snapshot.h"
+#include "os_migration.h"
 #include "plan.h"
 #include "planfile.h"
 #include "provider.h"
@@ -33,63 +33,6 @@
 #define STAGE_RESERVE_MIB 500
 #define HEARTBEAT_MAX_AGE (24 * 3600)
 
-/* ---- options ---------------------------------------------------------- */
-
-static char *absolute(const char *p)
-{
-    if (!p)
-        return NULL;
-    char *r = realpath(p, NULL);
-    return r ? r : osm_xstrdup(p);
-}
-
-static json_t *abs_list(const char *const *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char *p = absolute(v[i]);
-        json_array_append_new(a, json_string(p));
-        free(p);
-    }
-    return a;
-}
-
-json_t *osm_migration_options_json(const struct osm_migration_options *o)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "target", json_string(o->target));
-    json_object_set_new(j, "matrix", abs_list(o->matrix_files, o->n_matrix_files));
-    json_object_set_new(j, "events", abs_list(o->event_files, o->n_event_files));
-    json_t *repos = json_array();
-    for (size_t i = 0; i < o->n_repo_overrides; i++)
-        json_array_append_new(repos, json_string(o->repo_overrides[i]));
-    json_object_set_new(j, "repos", repos);
-    json_t *allow = json_array();
-    for (size_t i = 0; i < o->n_allow_erase; i++)
-        json_array_append_new(allow, json_string(o->allow_erase[i]));
-    json_object_set_new(j, "allow_erase", allow);
-    json_object_set_new(j, "no_signature_check", json_boolean(o->no_signature_check));
-    char *p;
-    if ((p = absolute(o->snapshot_store))) {
-        json_object_set_new(j, "snapshot_store", json_string(p));
-        free(p);
-    }
-    if ((p = absolute(o->cache_dir))) {
-        json_object_set_new(j, "cache_dir", json_string(p));
-        free(p);
-    }
-    if ((p = absolute(o->state_dir))) {
-        json_object_set_new(j, "state_dir", json_string(p));
-        free(p);
-    }
-    return j;
-}
-
-char *osm_migration_task_dir(const char *state_dir, const char *id)
-{
-    return osm_xasprintf("%s/tasks/%s", state_dir, id);
-}
-
 /* The task's options, parsed. */
 struct mopts {
     json_t *j;
@@ -97,7 +40,7 @@ struct mopts {
     const char **matrix, **events, **repos, **allow_erase;
     size_t n_matrix, n_events, n_repos, n_allow_erase;
     int no_sigcheck;
-    const char *snapshot_store, *cache_dir;
+    const char *cache_dir;
     char *task_dir;
 };
 
@@ -135,7 +78,6 @@ static int mopts_load(struct osm_step_ctx *ctx, struct mopts *m, struct osm_err 
     m->repos = str_array(json_object_get(m->j, "repos"), &m->n_repos);
     m->allow_erase = str_array(json_object_get(m->j, "allow_erase"), &m->n_allow_erase);
     m->no_sigcheck = json_is_true(json_object_get(m->j, "no_signature_check"));
-    m->snapshot_store = json_string_value(json_object_get(m->j, "snapshot_store"));
     m->cache_dir = json_string_value(json_object_get(m->j, "cache_dir"));
     const char *sd = json_string_value(json_object_get(m->j, "state_dir"));
     if (!m->target || !sd) {
@@ -183,7 +125,6 @@ struct prog {
     struct osm_step_ctx *ctx;
     struct timespec start;
     const char *phase;
-    double base, span; /* the part of the step this work is: snapshot create, then verify */
 };
 
 static double elapsed(const struct timespec *t0)
@@ -197,8 +138,6 @@ static void prog_init(struct prog *p, struct osm_step_ctx *ctx)
 {
     p->ctx = ctx;
     p->phase = NULL;
-    p->base = 0;
-    p->span = 1;
     clock_gettime(CLOCK_MONOTONIC, &p->start);
 }
 
@@ -236,21 +175,6 @@ static void on_rpm_progress(const struct osm_progress *pr, void *user)
     osm_buf_free(&b);
 }
 
-static void on_snap_progress(void *user, const struct osm_snap_progress *sp)
-{
-    struct prog *p = user;
-    double t = elapsed(&p->start);
-    double frac = sp->bytes_total ? (double)sp->bytes_done / (double)sp->bytes_total : 0;
-    char msg[256];
-    double rate = t > 0.05 ? (double)sp->bytes_done / t : 0;
-    int n = snprintf(msg, sizeof msg, "%s%s%s: %.1f/%.1f MiB, %llu/%llu files", sp->phase,
-                     sp->disk && sp->disk[0] ? " " : "", sp->disk ? sp->disk : "", (double)sp->bytes_done / MIB,
-                     (double)sp->bytes_total / MIB, (unsigned long long)sp->files_done,
-                     (unsigned long long)sp->files_total);
-    if (rate > 0 && n > 0 && (size_t)n < sizeof msg)
-        snprintf(msg + n, sizeof msg - (size_t)n, ", %.1f MiB/s", rate / MIB);
-    osm_step_progress(p->ctx, p->base + p->span * frac, msg);
-}
 
 /* ---- precheck --------------------------------------------------------- */
 
@@ -410,100 +334,6 @@ out:
     return rc;
 }
 
-/* ---- snapshot --------------------------------------------------------- */
-
-static char *snap_label(const struct osm_task *t)
-{
-    return osm_xasprintf("osmig task %s", t->id);
-}
-
-/* The task's set in the store: 1 ready (id in out), 0 none; sets of this
- * task that never became ready are deleted. */
-static int find_task_set(struct osm_step_ctx *ctx, struct osm_instance *inst, const struct osm_snap_opts *so,
-                         char out[64], struct osm_err *err)
-{
-    struct osm_snap_info *infos;
-    size_t n;
-    if (osm_snap_list(inst, so, &infos, &n, err) != 0)
-        return -1;
-    char *label = snap_label(ctx->task);
-    int found = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!infos[i].label || strcmp(infos[i].label, label) != 0)
-            continue;
-        if (strcmp(infos[i].state, "ready") == 0 && !found) {
-            snprintf(out, 64, "%s", infos[i].id);
-            found = 1;
-        } else if (strcmp(infos[i].state, "ready") != 0) {
-            struct osm_err de = OSM_ERR_INIT;
-            if (osm_snap_delete(inst, infos[i].id, so, &de) != 0)
-                osm_warn("migrate.snapshot_delete", "set=%s error=\"%s\"", infos[i].id, de.msg);
-        }
-    }
-    free(label);
-    osm_snap_list_free(infos, n);
-    return found;
-}
-
-static int snapshot_verify_and_record(struct osm_step_ctx *ctx, struct osm_instance *inst,
-                                      const struct osm_snap_opts *so, const char *id, struct osm_err *err)
-{
-    struct prog *p = so->progress_ctx;
-    if (p) {
-        p->base = 0.75;
-        p->span = 0.25;
-        clock_gettime(CLOCK_MONOTONIC, &p->start);
-    }
-    osm_step_progress(ctx, 0.75, "verifying the snapshot set");
-    if (osm_snap_verify(inst, id, so, err) != 0) {
-        osm_err_prefix(err, "verifying snapshot set %s", id);
-        return -1;
-    }
-    if (osm_step_set_snapshot_set(ctx, id, err) != 0)
-        return -1;
-    char msg[160];
-    snprintf(msg, sizeof msg, "set %s of %zu disk%s created and verified", id, inst->n_disks,
-             inst->n_disks == 1 ? "" : "s");
-    return osm_step_event(ctx, "snapshot", msg, err);
-}
-
-static int snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct mopts m;
-    if (mopts_load(ctx, &m, err) != 0)
-        return -1;
-    int rc = -1;
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    struct osm_snap_opts so = {.store = m.snapshot_store};
-    char id[64];
-    if (inst && (rc = find_task_set(ctx, inst, &so, id, err)) == 1)
-        rc = snapshot_verify_and_record(ctx, inst, &so, id, err) == 0 ? 1 : -1;
-    mopts_free(&m);
-    return rc;
-}
-
-static int snapshot_run(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct mopts m;
-    if (mopts_load(ctx, &m, err) != 0)
-        return -1;
-    int rc = -1;
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    struct prog p;
-    prog_init(&p, ctx);
-    struct osm_snap_opts so = {.store = m.snapshot_store, .progress = on_snap_progress, .progress_ctx = &p};
-    char id[64];
-    char *label = snap_label(ctx->task);
-    p.span = 0.75;
-    if (inst && osm_snap_create(inst, label, &so, id, err) == 0) {
-        osm_step_crash_point("snapshot.created");
-        rc = snapshot_verify_and_record(ctx, inst, &so, id, err);
-    }
-    free(label);
-    mopts_free(&m);
-    return rc;
-}
-
 /* ---- stage ------------------------------------------------------------ */
 
 static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
@@ -539,55 +369,6 @@ static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
     osm_planfile_free(&pf);
     mopts_free(&m);
     return rc;
-}
-
-/* ---- reboots ---------------------------------------------------------- */
-
-/* Note the current boot before rebooting; the check compares. */
-static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return -1;
-    if (!inst->provider->reboot)
-        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
-    char key[64];
-    snprintf(key, sizeof key, "%s.before", ctx->step->name);
-    const char *cur = osm_step_note(ctx, "boot");
-    char *before = osm_xstrdup(cur ? cur : "first");
-    if (osm_step_note_set(ctx, key, before, err) != 0) {
-        free(before);
-        return -1;
-    }
-    free(before);
-    osm_step_crash_point("reboot.noted");
-    char boot[64];
-    osm_step_progress(ctx, 0.1, "rebooting the instance and waiting for it");
-    if (inst->provider->reboot(inst, boot, err) != 0) {
-        osm_err_prefix(err, "rebooting %s", inst->uri);
-        return -1;
-    }
-    if (osm_step_note_set(ctx, "boot", boot, err) != 0)
-        return -1;
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s: instance up, boot id %s", ctx->step->name, boot);
-    return osm_step_event(ctx, "boot", msg, err);
-}
-
-static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    (void)err;
-    char key[64];
-    snprintf(key, sizeof key, "%s.before", ctx->step->name);
-    const char *b = osm_step_note(ctx, key);
-    char *before = b ? osm_xstrdup(b) : NULL;
-    const char *cur = osm_step_note(ctx, "boot");
-    /* Without a note the reboot was not asked for yet; a boot recorded after
-     * the note means it happened. A real provider would also compare with
-     * the instance's current boot id. */
-    int happened = before && cur && strcmp(before, cur) != 0;
-    free(before);
-    return happened;
 }
 
 /* ---- upgrade ---------------------------------------------------------- */
@@ -778,64 +559,10 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
     return rc;
 }
 
-/* ---- rollback --------------------------------------------------------- */
-
-static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct mopts m;
-    if (mopts_load(ctx, &m, err) != 0)
-        return -1;
-    int rc = -1;
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    struct prog p;
-    prog_init(&p, ctx);
-    struct osm_snap_opts so = {.store = m.snapshot_store, .progress = on_snap_progress, .progress_ctx = &p};
-    char found[64];
-    const char *set = ctx->task->snapshot_set;
-    if (!inst)
-        goto out;
-    if (!set) {
-        /* Killed between the set's creation and its record on the task. */
-        int f = find_task_set(ctx, inst, &so, found, err);
-        if (f < 0)
-            goto out;
-        if (f == 0) {
-            osm_err_set(err, OSM_ENOTFOUND, "the task has no snapshot set to restore");
-            goto out;
-        }
-        set = found;
-    }
-    int digest_ok = 0;
-    if (osm_snap_restore(inst, set, &so, &digest_ok, err) != 0) {
-        osm_err_prefix(err, "restoring snapshot set %s", set);
-        goto out;
-    }
-    if (!digest_ok) {
-        osm_err_set(err, OSM_ECHECKSUM, "after restoring snapshot set %s the system disk's digest differs", set);
-        goto out;
-    }
-    char msg[160];
-    snprintf(msg, sizeof msg, "every disk restored from snapshot set %s; digest matches", set);
-    rc = osm_step_event(ctx, "restored", msg, err);
-out:
-    mopts_free(&m);
-    return rc;
-}
-
-int osm_linux_migration_register(struct osm_err *err)
-{
-    static const struct {
-        const char *name;
-        osm_step_fn run;
-        osm_step_check_fn check;
-    } steps[] = {
-        {"precheck", precheck_run, NULL},      {"snapshot", snapshot_run, snapshot_check},
-        {"stage", stage_run, NULL},            {"reboot-1", reboot_run, reboot_check},
-        {"upgrade", upgrade_run, upgrade_check}, {"reboot-2", reboot_run, reboot_check},
-        {"verify", verify_run, NULL},          {"rollback", rollback_run, NULL},
-    };
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-        if (osm_os_migration_provide(steps[i].name, steps[i].run, steps[i].check, err) != 0)
-            return -1;
-    return 0;
-}
+const struct osm_family_migration osm_linux_migration = {
+    .precheck = precheck_run,
+    .stage = stage_run,
+    .upgrade = upgrade_run,
+    .upgrade_check = upgrade_check,
+    .verify = verify_run,
+};

@@ -1,0 +1,412 @@
+/* os_migration.c: the os-migration kind (see os_migration.h): its generic
+ * steps, and the family's steps reached through the table of families. */
+#include "os_migration.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "osm_buf.h"
+#include "osm_log.h"
+#include "osm_snapshot.h"
+#include "runner.h"
+
+#define MIB (1024LL * 1024LL)
+
+/* ---- options ---------------------------------------------------------- */
+
+static char *absolute(const char *p)
+{
+    if (!p)
+        return NULL;
+    char *r = realpath(p, NULL);
+    return r ? r : osm_xstrdup(p);
+}
+
+static json_t *abs_list(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char *p = absolute(v[i]);
+        json_array_append_new(a, json_string(p));
+        free(p);
+    }
+    return a;
+}
+
+static json_t *str_list(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static void set_abs(json_t *j, const char *key, const char *path)
+{
+    char *p = absolute(path);
+    if (p)
+        json_object_set_new(j, key, json_string(p));
+    free(p);
+}
+
+json_t *osm_migration_options_json(const struct osm_migration_options *o)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "target", json_string(o->target));
+    json_object_set_new(j, "matrix", abs_list(o->matrix_files, o->n_matrix_files));
+    json_object_set_new(j, "events", abs_list(o->event_files, o->n_event_files));
+    json_object_set_new(j, "repos", str_list(o->repo_overrides, o->n_repo_overrides));
+    json_object_set_new(j, "allow_erase", str_list(o->allow_erase, o->n_allow_erase));
+    json_object_set_new(j, "no_signature_check", json_boolean(o->no_signature_check));
+    set_abs(j, "snapshot_store", o->snapshot_store);
+    set_abs(j, "cache_dir", o->cache_dir);
+    set_abs(j, "state_dir", o->state_dir);
+    return j;
+}
+
+char *osm_migration_task_dir(const char *state_dir, const char *id)
+{
+    return osm_xasprintf("%s/tasks/%s", state_dir, id);
+}
+
+/* The snapshot store of the task's options (NULL: the default). Owned by
+ * *j, which the caller decrefs. */
+static int snapshot_store(struct osm_step_ctx *ctx, json_t **j, const char **store, struct osm_err *err)
+{
+    *j = ctx->task->options ? json_loads(ctx->task->options, 0, NULL) : NULL;
+    if (!json_is_object(*j)) {
+        json_decref(*j);
+        *j = NULL;
+        return osm_err_set(err, OSM_EINPUT, "task %s: its options are not a JSON object", ctx->task->id);
+    }
+    *store = json_string_value(json_object_get(*j, "snapshot_store"));
+    return 0;
+}
+
+/* ---- the family ------------------------------------------------------- */
+
+static const struct osm_family *const *families;
+
+int osm_os_migration_use(const struct osm_family *const *table, struct osm_err *err)
+{
+    for (size_t i = 0; table && table[i]; i++) {
+        const struct osm_family_migration *m = table[i]->migration;
+        if (m && (!m->precheck || !m->stage || !m->upgrade || !m->verify))
+            return osm_err_set(err, OSM_EUSAGE, "family %s: its os-migration lacks a step", table[i]->name);
+        if (m && !m->upgrade_check)
+            return osm_err_set(err, OSM_EUSAGE, "family %s: its upgrade is not idempotent: it needs a check",
+                               table[i]->name);
+    }
+    families = table;
+    return 0;
+}
+
+/* The family's migration for this task: chosen at precheck from the root,
+ * then the one noted on the task. */
+static const struct osm_family_migration *migration_of(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    const char *noted = osm_step_note(ctx, "family");
+    const struct osm_family *f = NULL;
+    if (noted) {
+        f = osm_family_find(families, noted);
+        if (!f) {
+            osm_err_set(err, OSM_EUNSUPPORTED, "task %s: this osmig knows no OS family '%s'", ctx->task->id, noted);
+            return NULL;
+        }
+    } else {
+        struct osm_instance *inst = osm_step_instance(ctx, err);
+        if (!inst)
+            return NULL;
+        f = osm_family_detect(families, inst->root);
+        if (!f) {
+            osm_err_set(err, OSM_EUNSUPPORTED, "this build of osmig provides no OS family for %s tasks", ctx->kind->name);
+            return NULL;
+        }
+        if (osm_step_note_set(ctx, "family", f->name, err) != 0)
+            return NULL;
+    }
+    if (!f->migration)
+        osm_err_set(err, OSM_EUNSUPPORTED, "%s systems cannot be migrated by osmig yet (osmig assess can assess them)",
+                    f->name);
+    return f->migration;
+}
+
+static int family_precheck(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    const struct osm_family_migration *m = migration_of(ctx, err);
+    return m ? m->precheck(ctx, err) : -1;
+}
+
+static int family_stage(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    const struct osm_family_migration *m = migration_of(ctx, err);
+    return m ? m->stage(ctx, err) : -1;
+}
+
+static int family_upgrade(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    const struct osm_family_migration *m = migration_of(ctx, err);
+    return m ? m->upgrade(ctx, err) : -1;
+}
+
+static int family_upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    const struct osm_family_migration *m = migration_of(ctx, err);
+    return m ? m->upgrade_check(ctx, err) : -1;
+}
+
+static int family_verify(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    const struct osm_family_migration *m = migration_of(ctx, err);
+    return m ? m->verify(ctx, err) : -1;
+}
+
+/* ---- snapshot --------------------------------------------------------- */
+
+struct snap_prog {
+    struct osm_step_ctx *ctx;
+    struct timespec start;
+    double base, span; /* the part of the step this work is: create, then verify */
+};
+
+static void on_snap_progress(void *user, const struct osm_snap_progress *sp)
+{
+    struct snap_prog *p = user;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double t = (double)(now.tv_sec - p->start.tv_sec) + (double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
+    double frac = sp->bytes_total ? (double)sp->bytes_done / (double)sp->bytes_total : 0;
+    char msg[256];
+    double rate = t > 0.05 ? (double)sp->bytes_done / t : 0;
+    int n = snprintf(msg, sizeof msg, "%s%s%s: %.1f/%.1f MiB, %llu/%llu files", sp->phase,
+                     sp->disk && sp->disk[0] ? " " : "", sp->disk ? sp->disk : "", (double)sp->bytes_done / MIB,
+                     (double)sp->bytes_total / MIB, (unsigned long long)sp->files_done,
+                     (unsigned long long)sp->files_total);
+    if (rate > 0 && n > 0 && (size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, ", %.1f MiB/s", rate / MIB);
+    osm_step_progress(p->ctx, p->base + p->span * frac, msg);
+}
+
+static void snap_prog_init(struct snap_prog *p, struct osm_step_ctx *ctx, double span)
+{
+    p->ctx = ctx;
+    p->base = 0;
+    p->span = span;
+    clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+static char *snap_label(const struct osm_task *t)
+{
+    return osm_xasprintf("osmig task %s", t->id);
+}
+
+/* The task's set in the store: 1 ready (id in out), 0 none; sets of this
+ * task that never became ready are deleted. */
+static int find_task_set(struct osm_step_ctx *ctx, struct osm_instance *inst, const struct osm_snap_opts *so,
+                         char out[64], struct osm_err *err)
+{
+    struct osm_snap_info *infos;
+    size_t n;
+    if (osm_snap_list(inst, so, &infos, &n, err) != 0)
+        return -1;
+    char *label = snap_label(ctx->task);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!infos[i].label || strcmp(infos[i].label, label) != 0)
+            continue;
+        if (strcmp(infos[i].state, "ready") == 0 && !found) {
+            snprintf(out, 64, "%s", infos[i].id);
+            found = 1;
+        } else if (strcmp(infos[i].state, "ready") != 0) {
+            struct osm_err de = OSM_ERR_INIT;
+            if (osm_snap_delete(inst, infos[i].id, so, &de) != 0)
+                osm_warn("migrate.snapshot_delete", "set=%s error=\"%s\"", infos[i].id, de.msg);
+        }
+    }
+    free(label);
+    osm_snap_list_free(infos, n);
+    return found;
+}
+
+static int snapshot_verify_and_record(struct osm_step_ctx *ctx, struct osm_instance *inst,
+                                      const struct osm_snap_opts *so, const char *id, struct osm_err *err)
+{
+    struct snap_prog *p = so->progress_ctx;
+    if (p) {
+        p->base = 0.75;
+        p->span = 0.25;
+        clock_gettime(CLOCK_MONOTONIC, &p->start);
+    }
+    osm_step_progress(ctx, 0.75, "verifying the snapshot set");
+    if (osm_snap_verify(inst, id, so, err) != 0) {
+        osm_err_prefix(err, "verifying snapshot set %s", id);
+        return -1;
+    }
+    if (osm_step_set_snapshot_set(ctx, id, err) != 0)
+        return -1;
+    char msg[160];
+    snprintf(msg, sizeof msg, "set %s of %zu disk%s created and verified", id, inst->n_disks,
+             inst->n_disks == 1 ? "" : "s");
+    return osm_step_event(ctx, "snapshot", msg, err);
+}
+
+static int snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    json_t *j;
+    struct osm_snap_opts so = {0};
+    if (snapshot_store(ctx, &j, &so.store, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    char id[64];
+    if (inst && (rc = find_task_set(ctx, inst, &so, id, err)) == 1)
+        rc = snapshot_verify_and_record(ctx, inst, &so, id, err) == 0 ? 1 : -1;
+    json_decref(j);
+    return rc;
+}
+
+static int snapshot_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    json_t *j;
+    struct snap_prog p;
+    snap_prog_init(&p, ctx, 0.75);
+    struct osm_snap_opts so = {.progress = on_snap_progress, .progress_ctx = &p};
+    if (snapshot_store(ctx, &j, &so.store, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    char id[64];
+    char *label = snap_label(ctx->task);
+    if (inst && osm_snap_create(inst, label, &so, id, err) == 0) {
+        osm_step_crash_point("snapshot.created");
+        rc = snapshot_verify_and_record(ctx, inst, &so, id, err);
+    }
+    free(label);
+    json_decref(j);
+    return rc;
+}
+
+int osm_migration_snapshot_delete(struct osm_instance *inst, const char *set, const char *store, struct osm_err *err)
+{
+    struct osm_snap_opts so = {.store = store};
+    return osm_snap_delete(inst, set, &so, err);
+}
+
+/* ---- reboots ---------------------------------------------------------- */
+
+/* Note the current boot before rebooting; the check compares. */
+static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    if (!inst)
+        return -1;
+    if (!inst->provider->reboot)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
+    char key[64];
+    snprintf(key, sizeof key, "%s.before", ctx->step->name);
+    const char *cur = osm_step_note(ctx, "boot");
+    char *before = osm_xstrdup(cur ? cur : "first");
+    if (osm_step_note_set(ctx, key, before, err) != 0) {
+        free(before);
+        return -1;
+    }
+    free(before);
+    osm_step_crash_point("reboot.noted");
+    char boot[64];
+    osm_step_progress(ctx, 0.1, "rebooting the instance and waiting for it");
+    if (inst->provider->reboot(inst, boot, err) != 0) {
+        osm_err_prefix(err, "rebooting %s", inst->uri);
+        return -1;
+    }
+    if (osm_step_note_set(ctx, "boot", boot, err) != 0)
+        return -1;
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: instance up, boot id %s", ctx->step->name, boot);
+    return osm_step_event(ctx, "boot", msg, err);
+}
+
+static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    (void)err;
+    char key[64];
+    snprintf(key, sizeof key, "%s.before", ctx->step->name);
+    const char *b = osm_step_note(ctx, key);
+    char *before = b ? osm_xstrdup(b) : NULL;
+    const char *cur = osm_step_note(ctx, "boot");
+    /* Without a note the reboot was not asked for yet; a boot recorded after
+     * the note means it happened. A real provider would also compare with
+     * the instance's current boot id. */
+    int happened = before && cur && strcmp(before, cur) != 0;
+    free(before);
+    return happened;
+}
+
+/* ---- rollback --------------------------------------------------------- */
+
+static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    json_t *j;
+    struct snap_prog p;
+    snap_prog_init(&p, ctx, 1);
+    struct osm_snap_opts so = {.progress = on_snap_progress, .progress_ctx = &p};
+    if (snapshot_store(ctx, &j, &so.store, err) != 0)
+        return -1;
+    int rc = -1;
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    char found[64];
+    const char *set = ctx->task->snapshot_set;
+    if (!inst)
+        goto out;
+    if (!set) {
+        /* Killed between the set's creation and its record on the task. */
+        int f = find_task_set(ctx, inst, &so, found, err);
+        if (f < 0)
+            goto out;
+        if (f == 0) {
+            osm_err_set(err, OSM_ENOTFOUND, "the task has no snapshot set to restore");
+            goto out;
+        }
+        set = found;
+    }
+    int digest_ok = 0;
+    if (osm_snap_restore(inst, set, &so, &digest_ok, err) != 0) {
+        osm_err_prefix(err, "restoring snapshot set %s", set);
+        goto out;
+    }
+    if (!digest_ok) {
+        osm_err_set(err, OSM_ECHECKSUM, "after restoring snapshot set %s the system disk's digest differs", set);
+        goto out;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "every disk restored from snapshot set %s; digest matches", set);
+    rc = osm_step_event(ctx, "restored", msg, err);
+out:
+    json_decref(j);
+    return rc;
+}
+
+/* ---- the kind --------------------------------------------------------- */
+
+static const struct osm_step steps[] = {
+    /* Prechecks only read facts. */
+    {"precheck", "prechecking", family_precheck, NULL, 1, 0},
+    /* A snapshot set is created once; its check finds the set and verifies it. */
+    {"snapshot", "snapshotting", snapshot_run, snapshot_check, 0, 0},
+    /* Staging resumes downloads and checks digests: safe to repeat. */
+    {"stage", "staging", family_stage, NULL, 1, 1},
+    /* A reboot must not be repeated blindly: the check compares boot ids. */
+    {"reboot-1", "rebooting", reboot_run, reboot_check, 0, 1},
+    /* The transaction: the family's check compares the system with the plan. */
+    {"upgrade", "upgrading", family_upgrade, family_upgrade_check, 0, 1},
+    {"reboot-2", "rebooting", reboot_run, reboot_check, 0, 1},
+    {"verify", "verifying", family_verify, NULL, 1, 0},
+};
+
+const struct osm_task_kind osm_os_migration_kind = {
+    OSM_KIND_OS_MIGRATION,
+    steps,
+    sizeof steps / sizeof steps[0],
+    {"rollback", "rolling_back", rollback_run, NULL, 1, 1},
+};
