@@ -185,7 +185,7 @@ int cmd_snapshot(int argc, char **argv)
     int rc = OSM_EXIT_OK;
     if (strcmp(sub, "create") == 0) {
         char id[64];
-        if (osm_snap_create(inst, label, &opts, id, &err) != 0) {
+        if (osm_instance_snapshot_create(inst, label, &opts, id, &err) != 0) {
             end_progress(&shown);
             rc = osm_cli_fail(&err);
         } else if (end_progress(&shown), json) {
@@ -200,7 +200,7 @@ int cmd_snapshot(int argc, char **argv)
     } else if (strcmp(sub, "list") == 0) {
         struct osm_snap_info *infos;
         size_t n;
-        if (osm_snap_list(inst, &opts, &infos, &n, &err) != 0) {
+        if (osm_instance_snapshot_list(inst, &opts, &infos, &n, &err) != 0) {
             rc = osm_cli_fail(&err);
         } else if (json) {
             json_t *a = json_array();
@@ -220,13 +220,13 @@ int cmd_snapshot(int argc, char **argv)
                        human(infos[i].exclusive_bytes, b3), infos[i].label,
                        infos[i].restore_incomplete ? "  (restore not finished: run it again)" : "");
             }
-            osm_snap_list_free(infos, n);
+            osm_instance_snapshot_list_free(inst, infos, n);
             infos = NULL;
         }
         if (rc == OSM_EXIT_OK && infos)
-            osm_snap_list_free(infos, n);
+            osm_instance_snapshot_list_free(inst, infos, n);
     } else if (strcmp(sub, "verify") == 0) {
-        if (osm_snap_verify(inst, pos[2], &opts, &err) != 0) {
+        if (osm_instance_snapshot_verify(inst, pos[2], &opts, &err) != 0) {
             end_progress(&shown);
             rc = osm_cli_fail(&err);
         } else {
@@ -235,7 +235,7 @@ int cmd_snapshot(int argc, char **argv)
         }
     } else if (strcmp(sub, "restore") == 0) {
         int ok = 0;
-        if (osm_snap_restore(inst, pos[2], &opts, &ok, &err) != 0) {
+        if (osm_instance_snapshot_revert(inst, pos[2], &opts, &ok, &err) != 0) {
             end_progress(&shown);
             rc = osm_cli_fail(&err);
         } else {
@@ -243,7 +243,7 @@ int cmd_snapshot(int argc, char **argv)
             printf("restored snapshot set %s to %s: digest matches the snapshot\n", pos[2], inst->uri);
         }
     } else {
-        if (osm_snap_delete(inst, pos[2], &opts, &err) != 0)
+        if (osm_instance_snapshot_delete(inst, pos[2], &opts, &err) != 0)
             rc = osm_cli_fail(&err);
         else
             printf("deleted snapshot set %s\n", pos[2]);

@@ -115,3 +115,50 @@ int osm_instance_facts(struct osm_instance *inst, struct osm_facts *out, struct 
     }
     return 0;
 }
+
+/* ---- snapshot sets, through the provider ---- */
+
+static int no_sets(struct osm_instance *inst, struct osm_err *err)
+{
+    return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider (%s) cannot snapshot its disks", inst->uri,
+                       inst->provider->scheme);
+}
+
+int osm_instance_snapshot_create(struct osm_instance *inst, const char *label, const struct osm_snap_opts *o,
+                                 char id_out[64], struct osm_err *err)
+{
+    return inst->provider->snapshot_create ? inst->provider->snapshot_create(inst, label, o, id_out, err)
+                                           : no_sets(inst, err);
+}
+
+int osm_instance_snapshot_list(struct osm_instance *inst, const struct osm_snap_opts *o, struct osm_snap_info **out,
+                               size_t *n_out, struct osm_err *err)
+{
+    return inst->provider->snapshot_list ? inst->provider->snapshot_list(inst, o, out, n_out, err)
+                                         : no_sets(inst, err);
+}
+
+void osm_instance_snapshot_list_free(struct osm_instance *inst, struct osm_snap_info *infos, size_t n)
+{
+    if (inst->provider->snapshot_list_free)
+        inst->provider->snapshot_list_free(infos, n);
+}
+
+int osm_instance_snapshot_verify(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                                 struct osm_err *err)
+{
+    return inst->provider->snapshot_verify ? inst->provider->snapshot_verify(inst, id, o, err) : no_sets(inst, err);
+}
+
+int osm_instance_snapshot_revert(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                                 int *digest_ok, struct osm_err *err)
+{
+    return inst->provider->snapshot_revert ? inst->provider->snapshot_revert(inst, id, o, digest_ok, err)
+                                           : no_sets(inst, err);
+}
+
+int osm_instance_snapshot_delete(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                                 struct osm_err *err)
+{
+    return inst->provider->snapshot_delete ? inst->provider->snapshot_delete(inst, id, o, err) : no_sets(inst, err);
+}

@@ -9,7 +9,7 @@
 
 #include "osm_buf.h"
 #include "osm_log.h"
-#include "osm_snapshot.h"
+#include "provider.h"
 #include "runner.h"
 
 #define MIB (1024LL * 1024LL)
@@ -209,7 +209,7 @@ static int find_task_set(struct osm_step_ctx *ctx, struct osm_instance *inst, co
 {
     struct osm_snap_info *infos;
     size_t n;
-    if (osm_snap_list(inst, so, &infos, &n, err) != 0)
+    if (osm_instance_snapshot_list(inst, so, &infos, &n, err) != 0)
         return -1;
     char *label = snap_label(ctx->task);
     int found = 0;
@@ -221,12 +221,12 @@ static int find_task_set(struct osm_step_ctx *ctx, struct osm_instance *inst, co
             found = 1;
         } else if (strcmp(infos[i].state, "ready") != 0) {
             struct osm_err de = OSM_ERR_INIT;
-            if (osm_snap_delete(inst, infos[i].id, so, &de) != 0)
+            if (osm_instance_snapshot_delete(inst, infos[i].id, so, &de) != 0)
                 osm_warn("migrate.snapshot_delete", "set=%s error=\"%s\"", infos[i].id, de.msg);
         }
     }
     free(label);
-    osm_snap_list_free(infos, n);
+    osm_instance_snapshot_list_free(inst, infos, n);
     return found;
 }
 
@@ -240,7 +240,7 @@ static int snapshot_verify_and_record(struct osm_step_ctx *ctx, struct osm_insta
         clock_gettime(CLOCK_MONOTONIC, &p->start);
     }
     osm_step_progress(ctx, 0.75, "verifying the snapshot set");
-    if (osm_snap_verify(inst, id, so, err) != 0) {
+    if (osm_instance_snapshot_verify(inst, id, so, err) != 0) {
         osm_err_prefix(err, "verifying snapshot set %s", id);
         return -1;
     }
@@ -279,7 +279,7 @@ static int snapshot_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_instance *inst = osm_step_instance(ctx, err);
     char id[64];
     char *label = snap_label(ctx->task);
-    if (inst && osm_snap_create(inst, label, &so, id, err) == 0) {
+    if (inst && osm_instance_snapshot_create(inst, label, &so, id, err) == 0) {
         osm_step_crash_point("snapshot.created");
         rc = snapshot_verify_and_record(ctx, inst, &so, id, err);
     }
@@ -291,7 +291,7 @@ static int snapshot_run(struct osm_step_ctx *ctx, struct osm_err *err)
 int osm_migration_snapshot_delete(struct osm_instance *inst, const char *set, const char *store, struct osm_err *err)
 {
     struct osm_snap_opts so = {.store = store};
-    return osm_snap_delete(inst, set, &so, err);
+    return osm_instance_snapshot_delete(inst, set, &so, err);
 }
 
 /* ---- reboots ---------------------------------------------------------- */
@@ -371,7 +371,7 @@ static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
         set = found;
     }
     int digest_ok = 0;
-    if (osm_snap_restore(inst, set, &so, &digest_ok, err) != 0) {
+    if (osm_instance_snapshot_revert(inst, set, &so, &digest_ok, err) != 0) {
         osm_err_prefix(err, "restoring snapshot set %s", set);
         goto out;
     }

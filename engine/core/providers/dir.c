@@ -34,6 +34,7 @@
 
 #include "osm_fs.h"
 #include "osm_run.h"
+#include "osm_snapshot.h"
 
 static char *absolute(const char *path, const char *base_dir)
 {
@@ -287,4 +288,11 @@ const struct osm_provider osm_provider_dir = {
     .facts = dir_facts,
     .reboot = dir_reboot,
     .run = dir_run,
+    /* Its disks are host paths: osmig's own store keeps their sets. */
+    .snapshot_create = osm_snap_create,
+    .snapshot_list = osm_snap_list,
+    .snapshot_verify = osm_snap_verify,
+    .snapshot_revert = osm_snap_restore,
+    .snapshot_delete = osm_snap_delete,
+    .snapshot_list_free = osm_snap_list_free,
 };

@@ -18,6 +18,7 @@
 
 #include "osm_buf.h"
 #include "osm_error.h"
+#include "snapset.h"
 
 enum osm_disk_kind {
     OSM_DISK_TREE,  /* a directory tree (a mounted filesystem) */
@@ -57,6 +58,24 @@ struct osm_provider {
     int (*run)(struct osm_instance *inst, const char *const argv[], struct osm_buf *out, struct osm_err *err);
     int (*attach_disk)(struct osm_instance *inst, const char *image, struct osm_err *err);
     int (*detach_disk)(struct osm_instance *inst, const char *image, struct osm_err *err);
+    /* Snapshot sets of every disk (snapset.h): one set is all disks or
+     * nothing. Create gives the ready set's id; revert puts every disk back
+     * as it was in the set (`digest_ok`, may be NULL: 1 when the system
+     * disk's content equals the recorded one); delete removes it. A
+     * provider whose disks are host paths uses osmig's own store
+     * (rollback/osm_snapshot.h); one of VMs or cloud disks its own. */
+    int (*snapshot_create)(struct osm_instance *inst, const char *label, const struct osm_snap_opts *o,
+                           char id_out[64], struct osm_err *err);
+    int (*snapshot_list)(struct osm_instance *inst, const struct osm_snap_opts *o, struct osm_snap_info **out,
+                         size_t *n_out, struct osm_err *err);
+    int (*snapshot_verify)(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                           struct osm_err *err);
+    int (*snapshot_revert)(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o, int *digest_ok,
+                           struct osm_err *err);
+    int (*snapshot_delete)(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                           struct osm_err *err);
+    /* Frees what snapshot_list gave. */
+    void (*snapshot_list_free)(struct osm_snap_info *infos, size_t n);
 };
 
 struct osm_instance {
@@ -76,6 +95,20 @@ int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err
 void osm_instance_close(struct osm_instance *inst);
 /* Facts with the descriptor's overrides applied. */
 int osm_instance_facts(struct osm_instance *inst, struct osm_facts *out, struct osm_err *err);
+
+/* The provider's snapshot-set operations; an OSM_EUNSUPPORTED error naming
+ * the instance when its provider has none. */
+int osm_instance_snapshot_create(struct osm_instance *inst, const char *label, const struct osm_snap_opts *o,
+                                 char id_out[64], struct osm_err *err);
+int osm_instance_snapshot_list(struct osm_instance *inst, const struct osm_snap_opts *o, struct osm_snap_info **out,
+                               size_t *n_out, struct osm_err *err);
+void osm_instance_snapshot_list_free(struct osm_instance *inst, struct osm_snap_info *infos, size_t n);
+int osm_instance_snapshot_verify(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                                 struct osm_err *err);
+int osm_instance_snapshot_revert(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                                 int *digest_ok, struct osm_err *err);
+int osm_instance_snapshot_delete(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o,
+                                 struct osm_err *err);
 
 extern const struct osm_provider osm_provider_dir;
 
