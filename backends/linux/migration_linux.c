@@ -176,6 +176,32 @@ static void on_rpm_progress(const struct osm_progress *pr, void *user)
 }
 
 
+/* What every step after precheck works with: the options, the plan
+ * precheck wrote, the instance's root and a progress reporter. */
+struct step_env {
+    struct mopts m;
+    struct osm_planfile pf;
+    struct osm_instance *inst;
+    struct prog p;
+};
+
+/* 0 with everything loaded (the instance may be NULL with err set: the
+ * step then fails after step_env_close); -1 when the plan cannot be read. */
+static int step_env_open(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
+{
+    if (load_plan(ctx, &e->m, &e->pf, err) != 0)
+        return -1;
+    e->inst = instance_root(ctx, err);
+    prog_init(&e->p, ctx);
+    return 0;
+}
+
+static void step_env_close(struct step_env *e)
+{
+    osm_planfile_free(&e->pf);
+    mopts_free(&e->m);
+}
+
 /* ---- precheck --------------------------------------------------------- */
 
 static void precheck_fail(struct osm_step_ctx *ctx, struct osm_buf *why, const char *fact, const char *fmt, ...)
@@ -338,23 +364,20 @@ out:
 
 static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
-    struct mopts m;
-    struct osm_planfile pf;
-    if (load_plan(ctx, &m, &pf, err) != 0)
+    struct step_env e;
+    if (step_env_open(ctx, &e, err) != 0)
         return -1;
     int rc = -1;
-    struct osm_instance *inst = instance_root(ctx, err);
-    struct prog p;
-    prog_init(&p, ctx);
-    struct osm_stage_opts so = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p};
+    struct osm_instance *inst = e.inst;
+    struct osm_stage_opts so = {.no_signature_check = e.m.no_sigcheck, .progress = on_rpm_progress, .userdata = &e.p};
     struct osm_stage_result res;
     struct osm_userspace_result ur = {0};
-    if (inst && osm_stage(&pf, inst->root, &so, &res, err) == 0) {
+    if (inst && osm_stage(&e.pf, inst->root, &so, &res, err) == 0) {
         osm_step_progress(ctx, 0.95, "building the target userspace (the target's rpm)");
-        int with_us = osm_userspace_runnable(&pf, inst->root);
+        int with_us = osm_userspace_runnable(&e.pf, inst->root);
         /* Which rpm runs the transaction is decided once, here, and kept
          * on the task: upgrade, its check and verify follow it. */
-        if ((!with_us || osm_userspace_build(&pf, inst->root, &ur, err) == 0) &&
+        if ((!with_us || osm_userspace_build(&e.pf, inst->root, &ur, err) == 0) &&
             osm_step_note_set(ctx, "transaction_by", with_us ? "target-rpm" : "librpm", err) == 0) {
             char msg[512];
             snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; %s; %s",
@@ -366,8 +389,7 @@ static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
             rc = osm_step_event(ctx, "staged", msg, err);
         }
     }
-    osm_planfile_free(&pf);
-    mopts_free(&m);
+    step_env_close(&e);
     return rc;
 }
 
@@ -382,23 +404,20 @@ static int by_target_rpm(struct osm_step_ctx *ctx)
 
 static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
-    struct mopts m;
-    struct osm_planfile pf;
-    if (load_plan(ctx, &m, &pf, err) != 0)
+    struct step_env e;
+    if (step_env_open(ctx, &e, err) != 0)
         return -1;
     int rc = -1;
-    struct osm_instance *inst = instance_root(ctx, err);
-    struct prog p;
-    prog_init(&p, ctx);
+    struct osm_instance *inst = e.inst;
     char msg[512];
     if (inst && by_target_rpm(ctx)) {
-        struct osm_ttx_opts to = {.no_signature_check = m.no_sigcheck, .progress = on_rpm_progress, .userdata = &p,
+        struct osm_ttx_opts to = {.no_signature_check = e.m.no_sigcheck, .progress = on_rpm_progress, .userdata = &e.p,
                                   .crash_point = osm_step_crash_point};
         struct osm_ttx_result tr;
         /* The stage step built it; a resumed task whose userspace was lost
          * builds it again from the verified stage. */
-        if (osm_userspace_build(&pf, inst->root, NULL, err) == 0 &&
-            osm_target_transaction(&pf, inst->root, &to, &tr, err) == 0) {
+        if (osm_userspace_build(&e.pf, inst->root, NULL, err) == 0 &&
+            osm_target_transaction(&e.pf, inst->root, &to, &tr, err) == 0) {
             snprintf(msg, sizeof msg,
                      "by the target's rpm: %zu erased, %zu installed, %zu already done; %zu target key(s) imported, "
                      "%zu source key(s) removed%s%s",
@@ -408,16 +427,15 @@ static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
             rc = osm_step_event(ctx, "upgraded", msg, err);
         }
     } else if (inst) {
-        struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &p};
+        struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &e.p};
         struct osm_apply_result res;
-        if (osm_apply(&pf, inst->root, &ao, &res, err) == 0) {
+        if (osm_apply(&e.pf, inst->root, &ao, &res, err) == 0) {
             snprintf(msg, sizeof msg, "%zu transaction elements run by osmig's librpm, %zu already done%s",
                      res.elements, res.skipped, res.scriptlet_warnings ? "; non-fatal scriptlet failures logged" : "");
             rc = osm_step_event(ctx, "upgraded", msg, err);
         }
     }
-    osm_planfile_free(&pf);
-    mopts_free(&m);
+    step_env_close(&e);
     return rc;
 }
 
@@ -425,12 +443,11 @@ static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
  * no (safe to run); some: it stopped half way (roll back). */
 static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
 {
-    struct mopts m;
-    struct osm_planfile pf;
-    if (load_plan(ctx, &m, &pf, err) != 0)
+    struct step_env e;
+    if (step_env_open(ctx, &e, err) != 0)
         return -1;
     int rc = -1;
-    struct osm_instance *inst = instance_root(ctx, err);
+    struct osm_instance *inst = e.inst;
     if (!inst)
         goto out;
     size_t done = 0, pending = 0;
@@ -439,7 +456,7 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
             rc = 0; /* the transaction needs the userspace: it never began */
             goto out;
         }
-        if (osm_target_progress(&pf, inst->root, &done, &pending, err) < 0)
+        if (osm_target_progress(&e.pf, inst->root, &done, &pending, err) < 0)
             goto out;
         goto decide;
     }
@@ -459,8 +476,8 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
         osm_err_set(err, OSM_EIO, "cannot open the rpmdb of %s after an interrupted upgrade", inst->root);
         goto out;
     }
-    for (size_t i = 0; i < pf.n_actions; i++) {
-        const struct osm_planfile_action *a = &pf.actions[i];
+    for (size_t i = 0; i < e.pf.n_actions; i++) {
+        const struct osm_planfile_action *a = &e.pf.actions[i];
         if (a->kind == OSM_PF_KEEP)
             continue;
         int new_in = a->to ? osm_rpm_is_installed(ts, a->to) : 1;
@@ -482,8 +499,7 @@ decide:
                          "the upgrade was interrupted half way: %zu of %zu package changes were made", done,
                          done + pending);
 out:
-    osm_planfile_free(&pf);
-    mopts_free(&m);
+    step_env_close(&e);
     return rc;
 }
 
@@ -521,12 +537,11 @@ static int cleanup_instance(const char *root, struct osm_err *err)
 
 static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
-    struct mopts m;
-    struct osm_planfile pf;
-    if (load_plan(ctx, &m, &pf, err) != 0)
+    struct step_env e;
+    if (step_env_open(ctx, &e, err) != 0)
         return -1;
     int rc = -1;
-    struct osm_instance *inst = instance_root(ctx, err);
+    struct osm_instance *inst = e.inst;
     struct osm_buf report;
     osm_buf_init(&report);
     if (inst) {
@@ -536,8 +551,8 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
                                      .by_root_rpm = by_target_rpm(ctx)};
         rc = vo.by_root_rpm && osm_userspace_ready(inst->root) ? osm_target_finish(inst->root, NULL, err) : 0;
         if (rc == 0)
-            rc = osm_verify(&pf, inst->root, &vo, &report, err);
-        char *rp = osm_path_join(m.task_dir, "verify.txt");
+            rc = osm_verify(&e.pf, inst->root, &vo, &report, err);
+        char *rp = osm_path_join(e.m.task_dir, "verify.txt");
         struct osm_err we = OSM_ERR_INIT;
         if (osm_write_file_atomic(rp, report.s, report.len, 0644, &we) != 0)
             osm_warn("migrate.verify_report", "error=\"%s\"", we.msg);
@@ -545,8 +560,8 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
             rc = cleanup_instance(inst->root, err);
         if (rc == 0) {
             char msg[512];
-            snprintf(msg, sizeof msg, "%s %s%s%s verified (report in %s)", pf.target_name ? pf.target_name : "",
-                     pf.target_id, pf.target_version ? " " : "", pf.target_version ? pf.target_version : "", rp);
+            snprintf(msg, sizeof msg, "%s %s%s%s verified (report in %s)", e.pf.target_name ? e.pf.target_name : "",
+                     e.pf.target_id, e.pf.target_version ? " " : "", e.pf.target_version ? e.pf.target_version : "", rp);
             rc = osm_step_event(ctx, "verified", msg, err);
         } else {
             osm_err_prefix(err, "the migrated system does not verify (report in %s)", rp);
@@ -554,8 +569,7 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
         free(rp);
     }
     osm_buf_free(&report);
-    osm_planfile_free(&pf);
-    mopts_free(&m);
+    step_env_close(&e);
     return rc;
 }
 

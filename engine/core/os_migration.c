@@ -133,34 +133,27 @@ static const struct osm_family_migration *migration_of(struct osm_step_ctx *ctx,
     return f->migration;
 }
 
-static int family_precheck(struct osm_step_ctx *ctx, struct osm_err *err)
+/* The family's own steps, by the step's name. */
+static int family_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
     const struct osm_family_migration *m = migration_of(ctx, err);
-    return m ? m->precheck(ctx, err) : -1;
-}
-
-static int family_stage(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    const struct osm_family_migration *m = migration_of(ctx, err);
-    return m ? m->stage(ctx, err) : -1;
-}
-
-static int family_upgrade(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    const struct osm_family_migration *m = migration_of(ctx, err);
-    return m ? m->upgrade(ctx, err) : -1;
+    if (!m)
+        return -1;
+    const char *name = ctx->step->name;
+    osm_step_fn fn = strcmp(name, "precheck") == 0 ? m->precheck
+                     : strcmp(name, "stage") == 0  ? m->stage
+                     : strcmp(name, "upgrade") == 0 ? m->upgrade
+                     : strcmp(name, "verify") == 0 ? m->verify
+                                                   : NULL;
+    if (!fn)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "an OS family has no '%s' step", name);
+    return fn(ctx, err);
 }
 
 static int family_upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
 {
     const struct osm_family_migration *m = migration_of(ctx, err);
     return m ? m->upgrade_check(ctx, err) : -1;
-}
-
-static int family_verify(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    const struct osm_family_migration *m = migration_of(ctx, err);
-    return m ? m->verify(ctx, err) : -1;
 }
 
 /* ---- snapshot --------------------------------------------------------- */
@@ -391,17 +384,17 @@ out:
 
 static const struct osm_step steps[] = {
     /* Prechecks only read facts. */
-    {"precheck", "prechecking", family_precheck, NULL, 1, 0},
+    {"precheck", "prechecking", family_run, NULL, 1, 0},
     /* A snapshot set is created once; its check finds the set and verifies it. */
     {"snapshot", "snapshotting", snapshot_run, snapshot_check, 0, 0},
     /* Staging resumes downloads and checks digests: safe to repeat. */
-    {"stage", "staging", family_stage, NULL, 1, 1},
+    {"stage", "staging", family_run, NULL, 1, 1},
     /* A reboot must not be repeated blindly: the check compares boot ids. */
     {"reboot-1", "rebooting", reboot_run, reboot_check, 0, 1},
     /* The transaction: the family's check compares the system with the plan. */
-    {"upgrade", "upgrading", family_upgrade, family_upgrade_check, 0, 1},
+    {"upgrade", "upgrading", family_run, family_upgrade_check, 0, 1},
     {"reboot-2", "rebooting", reboot_run, reboot_check, 0, 1},
-    {"verify", "verifying", family_verify, NULL, 1, 0},
+    {"verify", "verifying", family_run, NULL, 1, 0},
 };
 
 const struct osm_task_kind osm_os_migration_kind = {
