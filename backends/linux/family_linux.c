@@ -7,6 +7,7 @@
 
 #include "matrix.h"
 #include "migration_linux.h"
+#include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_paths.h"
 #include "plan.h"
@@ -99,11 +100,77 @@ static int knows_target(const char *target, const char *const *files, size_t n, 
     return known;
 }
 
+static json_t *strarr(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static char *joined(char **v, size_t n, const char *sep)
+{
+    struct osm_buf b;
+    osm_buf_init(&b);
+    for (size_t i = 0; i < n; i++)
+        osm_buf_addf(&b, "%s%s", i ? sep : "", v[i]);
+    return osm_buf_detach(&b);
+}
+
+static json_t *path_json(const struct osm_matrix *m, const struct osm_path *p)
+{
+    const struct osm_target *t = osm_matrix_target(m, p->to);
+    const struct osm_source_os *s = osm_matrix_source(m, p->from_id);
+    json_t *o = json_object();
+    json_object_set_new(o, "from", json_string(p->from_id));
+    json_object_set_new(o, "from_name", json_string(s ? s->name : p->from_id));
+    json_object_set_new(o, "versions", strarr(p->versions, p->n_versions));
+    json_object_set_new(o, "to", json_string(p->to));
+    json_object_set_new(o, "to_name", json_string(t->name));
+    json_object_set_new(o, "arches", strarr(p->arches, p->n_arches));
+    json_object_set_new(o, "regions", p->n_regions ? strarr(p->regions, p->n_regions) : json_null());
+    json_object_set_new(o, "trial_only", json_boolean(p->trial_only));
+    json_object_set_new(o, "note", p->note ? json_string(p->note) : json_null());
+    return o;
+}
+
+static void path_print(FILE *f, const struct osm_matrix *m, const struct osm_path *p)
+{
+    const struct osm_target *t = osm_matrix_target(m, p->to);
+    const struct osm_source_os *s = osm_matrix_source(m, p->from_id);
+    char *vers = joined(p->versions, p->n_versions, ",");
+    char *arches = joined(p->arches, p->n_arches, ",");
+    char *to = osm_xasprintf("%s (%s)", t->name, t->id);
+    fprintf(f, "%-26s %-9s %-38s %-16s %s\n", s ? s->name : p->from_id, vers, to, arches,
+            p->trial_only ? "trial only" : "");
+    free(vers);
+    free(arches);
+    free(to);
+}
+
+static int matrix(const char *const *files, size_t n, json_t **paths, FILE *text, struct osm_err *err)
+{
+    struct osm_matrix m;
+    if (osm_matrix_load(&m, files, n, err) != 0)
+        return -1;
+    *paths = json_array();
+    if (text)
+        fprintf(text, "%-26s %-9s %-38s %-16s %s\n", "FROM", "VERSIONS", "TO", "ARCHES", "NOTES");
+    for (size_t i = 0; i < m.n_paths; i++) {
+        json_array_append_new(*paths, path_json(&m, &m.paths[i]));
+        if (text)
+            path_print(text, &m, &m.paths[i]);
+    }
+    osm_matrix_free(&m);
+    return 0;
+}
+
 const struct osm_family osm_family_linux = {
     .name = "linux",
     .detect = detect,
     .inspect = inspect,
     .assess = assess,
+    .matrix = matrix,
     .knows_target = knows_target,
     .migration = &osm_linux_migration,
 };

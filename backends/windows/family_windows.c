@@ -31,11 +31,26 @@ static int assess(struct osm_instance *inst, const struct osm_facts *facts, cons
     return r;
 }
 
+/* The Windows paths of matrices/windows (extra matrix files are Linux's). */
+static int matrix(const char *const *files, size_t n, json_t **paths, FILE *text, struct osm_err *err)
+{
+    (void)files;
+    (void)n;
+    if (osm_windows_matrix_paths(paths, err) != 0)
+        return -1;
+    if (text) {
+        fprintf(text, "\nWindows Server:\n");
+        osm_windows_print_paths(text, *paths);
+    }
+    return 0;
+}
+
 const struct osm_family osm_family_windows = {
     .name = "windows",
     .detect = osm_windows_is_root,
     .inspect = inspect,
     .assess = assess,
+    .matrix = matrix,
     .knows_target = NULL,
     .migration = NULL,
 };

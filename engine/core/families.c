@@ -6,7 +6,7 @@
 #include "family_windows.h"
 
 const struct osm_family *const osm_families[] = {
-    &osm_family_windows,
     &osm_family_linux,
+    &osm_family_windows,
     NULL,
 };

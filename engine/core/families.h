@@ -1,5 +1,6 @@
 /* families: the table of OS families this program knows (family.h), in the
- * order a root is tried: the last one takes a root no other recognises. */
+ * order roots are tried and paths listed; the first one also takes a root
+ * no family recognises. */
 #ifndef OSM_FAMILIES_H
 #define OSM_FAMILIES_H
 

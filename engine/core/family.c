@@ -5,13 +5,10 @@
 
 const struct osm_family *osm_family_detect(const struct osm_family *const *table, const char *root)
 {
-    const struct osm_family *last = NULL;
-    for (size_t i = 0; table && table[i]; i++) {
+    for (size_t i = 0; table && table[i]; i++)
         if (root && table[i]->detect && table[i]->detect(root))
             return table[i];
-        last = table[i];
-    }
-    return last;
+    return table ? table[0] : NULL;
 }
 
 const struct osm_family *osm_family_find(const struct osm_family *const *table, const char *name)

@@ -52,6 +52,10 @@ struct osm_family {
      * inhibited, -1 error (err set). */
     int (*assess)(struct osm_instance *inst, const struct osm_facts *facts, const struct osm_assess_request *rq,
                   json_t **doc, FILE *text, struct osm_err *err);
+    /* The family's migration paths (its matrix and the extra files) as a
+     * JSON array in *paths (`osmig matrix --json`, GET /v1/matrix); with
+     * `text`, printed there as a table with its own heading. */
+    int (*matrix)(const char *const *files, size_t n, json_t **paths, FILE *text, struct osm_err *err);
     /* 1 when TARGET is a target of this family (its matrix and the extra
      * files), 0 not, -1 when the files do not load (err set). NULL: the
      * family takes no migration jobs yet. */
@@ -60,7 +64,7 @@ struct osm_family {
 };
 
 /* The family of ROOT: the first whose detect says yes; a root no family
- * recognises goes to the table's last entry (its inspection says what the
+ * recognises goes to the table's first entry (its inspection says what the
  * root lacks). `table` is NULL-terminated. */
 const struct osm_family *osm_family_detect(const struct osm_family *const *table, const char *root);
 const struct osm_family *osm_family_find(const struct osm_family *const *table, const char *name);
