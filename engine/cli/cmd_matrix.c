@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "families.h"
-#include "osm_buf.h"
 #include "osm_cli.h"
 
 static const char usage_text[] = "usage: osmig matrix [--json] [--matrix FILE]...\n"
@@ -41,48 +40,28 @@ int cmd_matrix(int argc, char **argv)
         free(files);
         return osm_cli_usage("matrix takes no positional argument");
     }
+    /* The text is kept until every family is listed: an error prints
+     * nothing on stdout. */
     struct osm_err err = OSM_ERR_INIT;
-    json_t *arr = json_array();
-    struct osm_buf text;
-    osm_buf_init(&text);
-    int rc = OSM_EXIT_OK;
-    /* Every family's paths, in the table's order; the text of each is
-     * kept until all are listed, so an error prints nothing on stdout. */
-    for (size_t i = 0; osm_families[i] && rc == OSM_EXIT_OK; i++) {
-        const struct osm_family *f = osm_families[i];
-        if (!f->matrix)
-            continue;
-        json_t *paths = NULL;
-        char *t = NULL;
-        size_t tlen = 0;
-        FILE *tf = json ? NULL : open_memstream(&t, &tlen);
-        int r = f->matrix(files, n_files, &paths, tf, &err);
-        if (tf)
-            fclose(tf);
-        if (r != 0) {
-            rc = osm_cli_fail(&err);
-        } else {
-            size_t k;
-            json_t *p;
-            json_array_foreach(paths, k, p)
-            {
-                json_object_set_new(p, "family", json_string(f->name));
-                json_array_append(arr, p);
-            }
-            if (t)
-                osm_buf_adds(&text, t);
-        }
-        free(t);
-        json_decref(paths);
-    }
+    json_t *paths = NULL;
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *tf = json ? NULL : open_memstream(&text, &text_len);
+    int r = osm_families_matrix(osm_families, files, n_files, &paths, tf, &err);
+    if (tf)
+        fclose(tf);
     free(files);
-    if (rc == OSM_EXIT_OK && json) {
-        json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-    } else if (rc == OSM_EXIT_OK) {
-        fputs(text.s, stdout);
+    if (r != 0) {
+        free(text);
+        return osm_cli_fail(&err);
     }
-    json_decref(arr);
-    osm_buf_free(&text);
-    return rc;
+    if (json) {
+        json_dumpf(paths, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        fputs(text ? text : "", stdout);
+    }
+    free(text);
+    json_decref(paths);
+    return OSM_EXIT_OK;
 }

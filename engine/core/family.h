@@ -68,5 +68,10 @@ struct osm_family {
  * root lacks). `table` is NULL-terminated. */
 const struct osm_family *osm_family_detect(const struct osm_family *const *table, const char *root);
 const struct osm_family *osm_family_find(const struct osm_family *const *table, const char *name);
+/* Every family's paths in the table's order, each tagged "family": a JSON
+ * array in *paths (caller decrefs); with `text`, each family's table printed
+ * there. -1 with err set (and nothing in *paths) when one fails. */
+int osm_families_matrix(const struct osm_family *const *table, const char *const *files, size_t n, json_t **paths,
+                        FILE *text, struct osm_err *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "api_priv.h"
+#include "families.h"
 #include "task_json.h"
 #include "keys.h"
 #include "metrics.h"
@@ -19,33 +20,18 @@ static int no_query(struct api_req *rq)
     return api_query_check(rq, none);
 }
 
-/* GET /v1/matrix: exactly what `osmig matrix --json` prints, from the same
- * program, so the two never differ. */
+/* GET /v1/matrix: what `osmig matrix --json` prints, from the same table
+ * of families. */
 void api_matrix(struct api_req *rq)
 {
     if (no_query(rq))
         return;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) {
-        api_fail(rq, 500, "InternalError", NULL, "cannot find this program (/proc/self/exe)");
-        return;
-    }
-    exe[len] = '\0';
-    const char *argv[] = {exe, "matrix", "--json", NULL};
-    struct osm_buf out, errout;
-    osm_buf_init(&out);
-    osm_buf_init(&errout);
-    struct osm_run_opts ro = {.out = &out, .errout = &errout};
+    json_t *paths = NULL;
     struct osm_err err = OSM_ERR_INIT;
-    int st = osm_run(argv, &ro, &err);
-    json_t *doc = st == 0 ? json_loads(out.s, 0, NULL) : NULL;
-    if (doc)
-        api_reply(rq, 200, doc);
+    if (osm_families_matrix(osm_families, NULL, 0, &paths, NULL, &err) != 0)
+        api_fail(rq, 500, "InternalError", NULL, "the migration matrix: %s", err.msg);
     else
-        api_fail(rq, 500, "InternalError", NULL, "osmig matrix failed: %s", st < 0 ? err.msg : errout.s);
-    osm_buf_free(&out);
-    osm_buf_free(&errout);
+        api_reply(rq, 200, paths);
 }
 
 /* ---- keys ---- */
