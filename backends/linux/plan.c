@@ -67,13 +67,10 @@ struct osm_finding *osm_plan_add_finding(struct osm_plan *plan, const char *id, 
     f->id = osm_xstrdup(id);
     f->inhibitor = inhibitor;
     f->remediation = osm_xstrdup(remediation);
-    struct osm_buf b;
-    osm_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
-    osm_buf_vaddf(&b, fmt, ap);
+    f->summary = osm_xvasprintf(fmt, ap);
     va_end(ap);
-    f->summary = osm_buf_detach(&b);
     return f;
 }
 

@@ -60,17 +60,6 @@ static double mono_now(void)
 
 /* ---- percent-decoding and the query ---- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode %XX (and '+' as a space in queries); NULL when malformed or when it
  * decodes to a NUL. */
 static char *pct_decode(const char *s, size_t n, int plus_space)
@@ -82,7 +71,7 @@ static char *pct_decode(const char *s, size_t n, int plus_space)
                 free(out);
                 return NULL;
             }
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            int h = osm_hexval((unsigned char)s[i + 1]), l = osm_hexval((unsigned char)s[i + 2]);
             if (h < 0 || l < 0 || (h == 0 && l == 0)) {
                 free(out);
                 return NULL;

@@ -22,17 +22,6 @@ static int unreserved(unsigned char c)
            c == '.' || c == '~';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Append s[0..len) percent-decoded then RFC 3986-encoded, so that every
  * spelling of the same bytes ("%7e", "~", "%7E") gives one canonical form.
  * '+' is a plus sign, not a space (RFC 3986). -1 on a malformed escape. */
@@ -44,7 +33,7 @@ static int add_recoded(struct osm_buf *b, const char *s, size_t len)
         if (c == '%') {
             if (i + 2 >= len)
                 return -1;
-            int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+            int hi = osm_hexval((unsigned char)s[i + 1]), lo = osm_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (unsigned char)(hi << 4 | lo);

@@ -45,15 +45,32 @@ char *osm_xstrdup(const char *s)
     return d;
 }
 
-char *osm_xasprintf(const char *fmt, ...)
+char *osm_xvasprintf(const char *fmt, va_list ap)
 {
     struct osm_buf b;
     osm_buf_init(&b);
+    osm_buf_vaddf(&b, fmt, ap);
+    return osm_buf_detach(&b);
+}
+
+char *osm_xasprintf(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    osm_buf_vaddf(&b, fmt, ap);
+    char *s = osm_xvasprintf(fmt, ap);
     va_end(ap);
-    return osm_buf_detach(&b);
+    return s;
+}
+
+int osm_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 void osm_buf_init(struct osm_buf *b)

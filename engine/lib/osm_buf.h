@@ -31,5 +31,8 @@ void *osm_xcalloc(size_t n, size_t size);
 void *osm_xrealloc(void *p, size_t n);
 char *osm_xstrdup(const char *s);
 __attribute__((format(printf, 1, 2))) char *osm_xasprintf(const char *fmt, ...);
+char *osm_xvasprintf(const char *fmt, va_list ap);
+/* The value of hex digit `c` (either case), or -1. */
+int osm_hexval(int c);
 
 #endif
