@@ -1,5 +1,5 @@
 /* casefile.h: reading the declarative test cases (the NAME.case files of
- * tests/linux/events, tests/windows/assess and tests/sched/windows), after
+ * tests/linux/events, tests/windows/assess and tests/sched/cases), after
  * libsolv's testcases and curl's test files.
  *
  * A case file is lines of "key: value". Blank lines and lines starting with
