@@ -18,6 +18,13 @@ static char *trim(char *s)
     return s;
 }
 
+static __attribute__((noreturn)) void vexit(int code, const char *fmt, va_list ap)
+{
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    exit(code);
+}
+
 void case_bad(const struct casefile *c, size_t lineno, const char *fmt, ...)
 {
     va_list ap;
@@ -26,10 +33,7 @@ void case_bad(const struct casefile *c, size_t lineno, const char *fmt, ...)
     else
         fprintf(stderr, "%s: bad case: ", c->path);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(CASE_BAD);
+    vexit(CASE_BAD, fmt, ap);
 }
 
 void case_skip(const struct casefile *c, const char *fmt, ...)
@@ -37,10 +41,7 @@ void case_skip(const struct casefile *c, const char *fmt, ...)
     va_list ap;
     fprintf(stderr, "SKIP: %s: ", c->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(CASE_SKIP);
+    vexit(CASE_SKIP, fmt, ap);
 }
 
 void case_open(struct casefile *c, const char *path)
