@@ -18,8 +18,9 @@
 #include "store.h"
 #include "store_pg.h"
 #include "tzif.h"
+#include "testutil.h"
 
-static char tmpdir[256];
+static char tmpdir[OSM_TEST_DIR_MAX];
 static const char *pg_url; /* NULL: SQLite in tmpdir */
 static struct osm_store *st;
 static const char *owner;
@@ -32,8 +33,7 @@ static int64_t utc(int y, int mo, int d, int h, int mi)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-sched-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (osm_test_mkdtemp(tmpdir, "sched") != 0)
         return -1;
     struct osm_err err = OSM_ERR_INIT;
     static int pg_dropped; /* the first case drops the schema, the others empty the rows */
@@ -609,20 +609,20 @@ static void test_store_lists_only_tasks_due_by_now(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pass_expires_tasks_past_their_latest_start, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pass_schedules_tasks_for_their_window_and_writes_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pass_waits_for_not_before_then_starts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_task_placed_at_creation_is_the_row_a_pass_would_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pass_claims_within_concurrency_and_ramp_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_percent_concurrency_of_a_one_task_job_starts_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_stops_when_errors_exceed_max_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tasks_without_a_job_have_no_rate_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_task_with_a_bad_window_fails_naming_the_member, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_job_is_held_to_its_own_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_pass_writes_at_most_500_rows_and_still_claims, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_pass_claims_at_most_its_capacity_in_start_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stopped_or_full_jobs_do_not_starve_the_jobs_behind, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_lists_only_tasks_due_by_now, setup, teardown),
+        OSM_TEST(test_pass_expires_tasks_past_their_latest_start),
+        OSM_TEST(test_pass_schedules_tasks_for_their_window_and_writes_once),
+        OSM_TEST(test_pass_waits_for_not_before_then_starts),
+        OSM_TEST(test_a_task_placed_at_creation_is_the_row_a_pass_would_write),
+        OSM_TEST(test_pass_claims_within_concurrency_and_ramp_up),
+        OSM_TEST(test_percent_concurrency_of_a_one_task_job_starts_it),
+        OSM_TEST(test_job_stops_when_errors_exceed_max_errors),
+        OSM_TEST(test_tasks_without_a_job_have_no_rate_limit),
+        OSM_TEST(test_task_with_a_bad_window_fails_naming_the_member),
+        OSM_TEST(test_each_job_is_held_to_its_own_limits),
+        OSM_TEST(test_a_pass_writes_at_most_500_rows_and_still_claims),
+        OSM_TEST(test_a_pass_claims_at_most_its_capacity_in_start_order),
+        OSM_TEST(test_stopped_or_full_jobs_do_not_starve_the_jobs_behind),
+        OSM_TEST(test_store_lists_only_tasks_due_by_now),
     };
     int failed = cmocka_run_group_tests_name("scheduler: sqlite", tests, NULL, NULL);
     pg_url = getenv("OSMIG_TEST_PG_URL");
