@@ -125,6 +125,21 @@ static struct osm_sched_result pass(int64_t now)
     return pass_cap(now, 100000);
 }
 
+/* A pass at `now` claims exactly `n` tasks. */
+static void pass_claims(int64_t now, size_t n)
+{
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_claimed, n);
+    osm_sched_result_free(&r);
+}
+
+/* The task ran and ended in `end`. */
+static void run_to(const char *id, enum osm_task_state end)
+{
+    set_state(id, OSM_TASK_RUNNING);
+    set_state(id, end);
+}
+
 static int claimed(const struct osm_sched_result *r, const char *id)
 {
     for (size_t i = 0; i < r->n_claimed; i++)
@@ -284,9 +299,7 @@ static void test_a_task_placed_at_creation_is_the_row_a_pass_would_write(void **
     assert_int_equal(after.rev, before.rev);
     assert_int_equal(after.state, OSM_TASK_SCHEDULED);
     assert_false(has_event(t.id, "scheduled", NULL));
-    r = pass(open + 60);
-    assert_int_equal(r.n_claimed, 1);
-    osm_sched_result_free(&r);
+    pass_claims(open + 60, 1);
     osm_task_free(&before);
     osm_task_free(&after);
     osm_task_free(&t);
@@ -326,26 +339,18 @@ static void test_pass_claims_within_concurrency_and_ramp_up(void **state)
     assert_string_equal(r.claimed[0], ids[0]);
     osm_sched_result_free(&r);
     /* Claimed, not yet running: still counts. */
-    r = pass(now + 10);
-    assert_int_equal(r.n_claimed, 0);
-    osm_sched_result_free(&r);
+    pass_claims(now + 10, 0);
     set_state(ids[0], OSM_TASK_RUNNING);
-    r = pass(now + 20);
-    assert_int_equal(r.n_claimed, 0);
-    osm_sched_result_free(&r);
+    pass_claims(now + 20, 0);
     /* One succeeded: two at once (and max_concurrency 2 caps the ramp-up). */
     set_state(ids[0], OSM_TASK_SUCCEEDED);
     r = pass(now + 30);
     assert_int_equal(r.n_claimed, 2);
     assert_true(claimed(&r, ids[1]) && claimed(&r, ids[2]));
     osm_sched_result_free(&r);
-    set_state(ids[1], OSM_TASK_RUNNING);
-    set_state(ids[1], OSM_TASK_SUCCEEDED);
-    set_state(ids[2], OSM_TASK_RUNNING);
-    set_state(ids[2], OSM_TASK_SUCCEEDED);
-    r = pass(now + 40);
-    assert_int_equal(r.n_claimed, 2); /* 2^3 = 8, but max_concurrency 2 */
-    osm_sched_result_free(&r);
+    run_to(ids[1], OSM_TASK_SUCCEEDED);
+    run_to(ids[2], OSM_TASK_SUCCEEDED);
+    pass_claims(now + 40, 2); /* 2^3 = 8, but max_concurrency 2 */
 }
 
 static void test_percent_concurrency_of_a_one_task_job_starts_it(void **state)
@@ -354,9 +359,7 @@ static void test_percent_concurrency_of_a_one_task_job_starts_it(void **state)
     int64_t now = utc(2030, 1, 7, 12, 0);
     char ids[1][40], job[40];
     make_job("single", "10%", "0", 1, NULL, 0, 0, ids, job);
-    struct osm_sched_result r = pass(now);
-    assert_int_equal(r.n_claimed, 1);
-    osm_sched_result_free(&r);
+    pass_claims(now, 1);
 }
 
 static void test_job_stops_when_errors_exceed_max_errors(void **state)
@@ -365,15 +368,13 @@ static void test_job_stops_when_errors_exceed_max_errors(void **state)
     int64_t now = utc(2030, 1, 7, 12, 0);
     char ids[5][40], job[40];
     make_job("errors", "5", "1", 5, NULL, 0, 0, ids, job);
-    set_state(ids[0], OSM_TASK_RUNNING);
-    set_state(ids[0], OSM_TASK_FAILED);
+    run_to(ids[0], OSM_TASK_FAILED);
     /* One error does not exceed 1: tasks still start. */
     struct osm_sched_result r = pass(now);
     assert_int_equal(r.n_jobs_stopped, 0);
     assert_int_equal(r.n_claimed, 1);
     osm_sched_result_free(&r);
-    set_state(ids[1], OSM_TASK_RUNNING);
-    set_state(ids[1], OSM_TASK_ROLLED_BACK);
+    run_to(ids[1], OSM_TASK_ROLLED_BACK);
     r = pass(now + 10);
     assert_int_equal(r.n_jobs_stopped, 1);
     assert_int_equal(r.n_claimed, 0);
