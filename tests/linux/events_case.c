@@ -325,12 +325,7 @@ static void expect_change(const struct case_line *l)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: events_case CASE\n");
-        return CASE_BAD;
-    }
-    case_open(&cf, argv[1]);
-    atexit(cleanup);
+    case_start(&cf, argc, argv, cleanup);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-events-case-XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");

@@ -94,12 +94,7 @@ static void parse(const struct case_line *l)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: window_case CASE\n");
-        return CASE_BAD;
-    }
-    case_open(&cf, argv[1]);
-    atexit(cleanup);
+    case_start(&cf, argc, argv, cleanup);
     for (const struct case_line *l; (l = case_next(&cf));) {
         char copy[512], *w[3], got[2][96], want[2][96];
         snprintf(copy, sizeof copy, "%s", l->value);

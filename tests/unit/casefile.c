@@ -92,6 +92,17 @@ void case_open(struct casefile *c, const char *path)
     fclose(f);
 }
 
+void case_start(struct casefile *c, int argc, char **argv, void (*cleanup)(void))
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CASE\n", argc ? argv[0] : "runner");
+        exit(CASE_BAD);
+    }
+    case_open(c, argv[1]);
+    if (cleanup)
+        atexit(cleanup);
+}
+
 void case_close(struct casefile *c)
 {
     for (size_t i = 0; i < c->n; i++) {

@@ -32,6 +32,10 @@ struct casefile {
     int checks, failures;
 };
 
+/* A runner's start: `RUNNER CASE` in argv (else usage, exit CASE_BAD), the
+ * case read with case_open, and `cleanup` (may be NULL) run at exit. */
+void case_start(struct casefile *c, int argc, char **argv, void (*cleanup)(void));
+
 /* Read PATH; a file that cannot be read or a line that is neither a
  * comment, a body line nor "key: value" exits CASE_BAD naming the line. */
 void case_open(struct casefile *c, const char *path);
