@@ -12,7 +12,7 @@
 set -euo pipefail
 : "${OSMIG_BIN:?run under ctest}"
 B=$OSMIG_BIN
-FILL=$(dirname "$B")/engine/api_fill
+FILL=$(dirname "$B")/engine/cli/api_fill # bench/api_fill.c, built by engine/cli
 [ -x "$FILL" ] || { echo "FAIL: $FILL not built" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-cli-server.XXXXXX")
 SERVE_PID=
