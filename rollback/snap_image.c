@@ -12,6 +12,7 @@
 #include "osm_buf.h"
 #include "osm_run.h"
 #include "snap_tree.h"
+#include "snap_io.h"
 
 void snap_raw_digest(const struct snap_entry *e, char hex[65])
 {
@@ -30,20 +31,6 @@ void snap_raw_digest(const struct snap_entry *e, char hex[65])
     snap_hex(md, 32, hex);
 }
 
-static ssize_t pread_full(int fd, void *buf, size_t n, off_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k < 0 ? -1 : (ssize_t)got;
-        got += (size_t)k;
-    }
-    return (ssize_t)got;
-}
-
 int snap_raw_prepare(struct snap_raw_restore *r, const struct snap_store *s, struct snap_worker *w,
                      _Atomic uint64_t *bytes_done, struct osm_err *err)
 {
@@ -55,7 +42,7 @@ int snap_raw_prepare(struct snap_raw_restore *r, const struct snap_store *s, str
     for (uint32_t i = 0; i < e->n_refs; i++) {
         const struct snap_ref *ref = &e->refs[i];
         unsigned char md[32];
-        ssize_t got = pread_full(fd, w->buf, ref->len, (off_t)ref->off);
+        ssize_t got = snap_pread_full(fd, w->buf, ref->len, (off_t)ref->off);
         if (got == (ssize_t)ref->len)
             snap_sha256(w, w->buf, ref->len, md);
         if (got != (ssize_t)ref->len || memcmp(md, ref->hash, 32) != 0) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "osm_buf.h"
+#include "snap_io.h"
 
 static const char MAGIC[8] = "OSMPACK1";
 static const char END_MAGIC[8] = "OSMPKEND";
@@ -44,22 +45,6 @@ static uint32_t get_u32(const unsigned char *p)
     for (int i = 3; i >= 0; i--)
         v = (v << 8) | p[i];
     return v;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
 }
 
 void snap_pack_writer_init(struct snap_pack_writer *pw)
@@ -111,7 +96,7 @@ int snap_pack_begin(struct snap_pack_writer *pw, const char *packs_dir, struct o
 
 static int flush(struct snap_pack_writer *pw, struct osm_err *err)
 {
-    if (pw->wlen && write_all(pw->fd, pw->wbuf, pw->wlen) != 0)
+    if (pw->wlen && snap_write_all(pw->fd, pw->wbuf, pw->wlen) != 0)
         return osm_err_errno(err, "writing pack %s", pw->tmp);
     pw->wlen = 0;
     return 0;
@@ -123,7 +108,7 @@ int snap_pack_add(struct snap_pack_writer *pw, const unsigned char hash[32], uin
     if (pw->wlen + clen > WBUF && flush(pw, err) != 0)
         return -1;
     if (clen > WBUF) {
-        if (write_all(pw->fd, z, clen) != 0)
+        if (snap_write_all(pw->fd, z, clen) != 0)
             return osm_err_errno(err, "writing pack %s", pw->tmp);
     } else {
         memcpy(pw->wbuf + pw->wlen, z, clen);
@@ -163,7 +148,7 @@ int snap_pack_finish(struct snap_pack_writer *pw, int do_fsync, struct osm_err *
     EVP_Digest(t, tlen, f + 8, NULL, EVP_sha256(), NULL);
     memcpy(f + 40, END_MAGIC, 8);
     int rc = 0;
-    if (write_all(pw->fd, t, tlen + SNAP_PACK_FOOTER) != 0 || (do_fsync && fsync(pw->fd) != 0))
+    if (snap_write_all(pw->fd, t, tlen + SNAP_PACK_FOOTER) != 0 || (do_fsync && fsync(pw->fd) != 0))
         rc = osm_err_errno(err, "writing pack %s", pw->tmp);
     free(t);
     if (close(pw->fd) != 0 && rc == 0)
@@ -199,22 +184,6 @@ void snap_pack_writer_free(struct snap_pack_writer *pw)
     snap_pack_writer_init(pw);
 }
 
-static ssize_t pread_full(int fd, void *buf, size_t n, off_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t)k;
-    }
-    return (ssize_t)got;
-}
-
 int snap_pack_read_table(const char *path, struct snap_pack_entry **out, size_t *n_out, uint64_t *size_out,
                          struct osm_err *err)
 {
@@ -233,8 +202,8 @@ int snap_pack_read_table(const char *path, struct snap_pack_entry **out, size_t 
         return osm_err_errno(err, "pack %s", path);
     }
     uint64_t size = (uint64_t)st.st_size;
-    if (size < 8 + SNAP_PACK_FOOTER || pread_full(fd, f, sizeof f, (off_t)(size - SNAP_PACK_FOOTER)) != sizeof f ||
-        pread_full(fd, head, 8, 0) != 8)
+    if (size < 8 + SNAP_PACK_FOOTER || snap_pread_full(fd, f, sizeof f, (off_t)(size - SNAP_PACK_FOOTER)) != sizeof f ||
+        snap_pread_full(fd, head, 8, 0) != 8)
         why = "too short";
     else if (memcmp(head, MAGIC, 8) != 0 || memcmp(f + 40, END_MAGIC, 8) != 0)
         why = "bad magic";
@@ -245,7 +214,7 @@ int snap_pack_read_table(const char *path, struct snap_pack_entry **out, size_t 
         uint64_t tstart = size - SNAP_PACK_FOOTER - tlen;
         t = osm_xmalloc(tlen ? tlen : 1);
         unsigned char md[32];
-        if (pread_full(fd, t, tlen, (off_t)tstart) != (ssize_t)tlen)
+        if (snap_pread_full(fd, t, tlen, (off_t)tstart) != (ssize_t)tlen)
             why = "short table";
         else if (EVP_Digest(t, tlen, md, NULL, EVP_sha256(), NULL), memcmp(md, f + 8, 32) != 0)
             why = "table hash mismatch";

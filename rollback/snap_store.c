@@ -24,6 +24,7 @@
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "snap_index.h"
+#include "snap_io.h"
 
 #define MARKER "OSMIG-STORE"
 #define MARKER_TEXT "osmig snapshot store, format 2\n"
@@ -462,22 +463,6 @@ void snap_sha256(struct snap_worker *w, const void *data, size_t len, unsigned c
     EVP_DigestFinal_ex(w->md, out, NULL);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static void note_made(struct snap_worker *w, const char *path)
 {
     if (w->n_made == w->cap_made) {
@@ -506,7 +491,7 @@ static int put_loose(const struct snap_store *s, struct snap_worker *w, const vo
     int rc = 0;
     if (fd < 0)
         rc = osm_err_errno(err, "writing chunk %s", tmp);
-    else if (write_all(fd, w->zbuf, zn) != 0 || close(fd) != 0) {
+    else if (snap_write_all(fd, w->zbuf, zn) != 0 || close(fd) != 0) {
         rc = osm_err_errno(err, "writing chunk %s", tmp);
         close(fd);
         unlink(tmp);

@@ -25,6 +25,7 @@
 
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "snap_io.h"
 
 /* ---- walk ---- */
 
@@ -455,22 +456,6 @@ static int open_read(const char *abs)
     return fd;
 }
 
-static ssize_t read_full(int fd, void *buf, size_t n, off_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0)
-            break;
-        got += (size_t)k;
-    }
-    return (ssize_t)got;
-}
-
 int snap_file_chunks(const char *abs, struct snap_entry *e, const struct snap_store *store, struct snap_worker *w,
                      _Atomic uint64_t *bytes_done, struct osm_err *err)
 {
@@ -503,7 +488,7 @@ int snap_file_chunks(const char *abs, struct snap_entry *e, const struct snap_st
         }
         for (uint64_t off = start; off < end;) {
             size_t want = end - off > SNAP_CHUNK_SIZE ? SNAP_CHUNK_SIZE : (size_t)(end - off);
-            ssize_t got = read_full(fd, w->buf, want, (off_t)off);
+            ssize_t got = snap_pread_full(fd, w->buf, want, (off_t)off);
             if (got < 0) {
                 rc = osm_err_errno(err, "reading %s", abs);
                 goto out;
@@ -564,7 +549,7 @@ int snap_file_matches(const char *abs, const struct snap_entry *e, struct snap_w
             break;
         const struct snap_ref *r = &e->refs[i];
         unsigned char md[32];
-        if (read_full(fd, w->buf, r->len, (off_t)r->off) != (ssize_t)r->len)
+        if (snap_pread_full(fd, w->buf, r->len, (off_t)r->off) != (ssize_t)r->len)
             ok = 0;
         else {
             snap_sha256(w, w->buf, r->len, md);

@@ -198,6 +198,27 @@ static int check_owner(json_t *j, struct osm_instance *inst, const char *id, str
     return 0;
 }
 
+/* 0 when `id` is a snapshot set id, else a usage error. */
+static int check_set_id(const char *id, struct osm_err *err)
+{
+    return valid_id(id) ? 0 : osm_err_set(err, OSM_EUSAGE, "'%s' is not a snapshot set id", id);
+}
+
+/* Open the store of `opts` (as open_store with `open_inst` and `lock_mode`)
+ * and load set `id`, which must belong to `inst`: its set.json, or NULL. */
+static json_t *open_owned_set(const struct osm_snap_opts *opts, struct osm_instance *open_inst, int lock_mode,
+                              struct osm_instance *inst, const char *id, struct snap_store *s, struct osm_err *err)
+{
+    json_t *j = NULL;
+    if (open_store(opts, open_inst, 0, lock_mode, s, err) != 0 || !(j = load_set_json(s, id, err)))
+        return NULL;
+    if (check_owner(j, inst, id, err) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 /* The set's disks must be the instance's disks. */
 static struct osm_disk *instance_disk(struct osm_instance *inst, json_t *d, const char *id, struct osm_err *err)
 {
@@ -961,13 +982,12 @@ static int verify_set(const struct snap_store *s, const char *id, json_t *j, con
 int osm_snap_verify(struct osm_instance *inst, const char *id, const struct osm_snap_opts *opts,
                     struct osm_err *err)
 {
-    if (!valid_id(id))
-        return osm_err_set(err, OSM_EUSAGE, "'%s' is not a snapshot set id", id);
+    if (check_set_id(id, err) != 0)
+        return -1;
     struct snap_store s = {0};
     json_t *j = NULL;
     int rc = -1;
-    if (open_store(opts, NULL, 0, 0, &s, err) != 0 || !(j = load_set_json(&s, id, err)) ||
-        check_owner(j, inst, id, err) != 0)
+    if (!(j = open_owned_set(opts, NULL, 0, inst, id, &s, err)))
         goto out;
     const char *state = jstr(j, "state");
     if (strcmp(state, "ready") != 0 && strcmp(state, "corrupt") != 0) {
@@ -997,8 +1017,8 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
 {
     if (digest_ok)
         *digest_ok = 0;
-    if (!valid_id(id))
-        return osm_err_set(err, OSM_EUSAGE, "'%s' is not a snapshot set id", id);
+    if (check_set_id(id, err) != 0)
+        return -1;
     struct snap_store s = {0};
     json_t *j = NULL;
     int rc = -1;
@@ -1014,8 +1034,7 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
     struct progress pr = {.o = opts};
     char *intent = NULL;
 
-    if (open_store(opts, inst, 0, 1, &s, err) != 0 || !(j = load_set_json(&s, id, err)) ||
-        check_owner(j, inst, id, err) != 0)
+    if (!(j = open_owned_set(opts, inst, 1, inst, id, &s, err)))
         goto out;
     if (strcmp(jstr(j, "state"), "ready") != 0) {
         osm_err_set(err, OSM_EINPUT, "snapshot set '%s' is %s; only a ready set can be restored", id,
@@ -1200,8 +1219,8 @@ static int collect_garbage(const struct snap_store *s, uint64_t *freed, struct o
 int osm_snap_delete(struct osm_instance *inst, const char *id, const struct osm_snap_opts *opts,
                     struct osm_err *err)
 {
-    if (!valid_id(id))
-        return osm_err_set(err, OSM_EUSAGE, "'%s' is not a snapshot set id", id);
+    if (check_set_id(id, err) != 0)
+        return -1;
     struct snap_store s = {0};
     json_t *j = NULL;
     int rc = -1;

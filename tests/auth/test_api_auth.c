@@ -143,6 +143,46 @@ static void expect_ok(struct fx *f, struct req *r, int64_t now, struct osm_princ
         fail_msg("%d %s: %s", e.status, e.code, e.message);
 }
 
+/* GET /v1/tasks signed by (id, secret) at `at`, judged at NOW: with status
+ * 0 it must authenticate (the principal's role is returned), else it must
+ * fail with that status, code and message text. */
+static int get_tasks(struct fx *f, const char *id, const char *secret, int64_t at, int status, const char *code,
+                     const char *says)
+{
+    struct req r;
+    int role = -1;
+    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, at);
+    if (status == 0) {
+        struct osm_principal who;
+        expect_ok(f, &r, NOW, &who);
+        role = who.role;
+        osm_principal_free(&who);
+    } else {
+        expect_fail(f, &r, NOW, status, code, says);
+    }
+    osm_acs3_signed_free(&r.s);
+    return role;
+}
+
+/* Put key `k` back into the store with `role` (as someone with write access
+ * to the database, not the master key, would). */
+static void rewrite_key_role(struct fx *f, struct osm_key *k, const char *role)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_delete_key(f->st, k->id, &err), 0);
+    free(k->role);
+    k->role = osm_xstrdup(role);
+    assert_int_equal(osm_store_put_key(f->st, k, &err), 0);
+}
+
+/* Disable or enable key `id` through another connection's SQL. */
+static void set_disabled_elsewhere(struct osm_store *other, const char *id, int disabled)
+{
+    char *sql = sqlite3_mprintf("UPDATE api_keys SET disabled=%d WHERE id=%Q", disabled, id);
+    assert_int_equal(sqlite3_exec(osm_store_sqlite_handle(other), sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_free(sql);
+}
+
 static void signed_request_authenticates_with_the_keys_role_and_scope(void **state)
 {
     struct fx *f = *state;
@@ -199,16 +239,10 @@ static void unknown_or_deleted_key_is_401(void **state)
     struct fx *f = *state;
     char id[64];
     char *secret = new_key(f, "viewer", NULL, id);
-    struct req r;
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, "OSMNOSUCHKEYAAAAAAAAAAA", secret, NOW);
-    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", "OSMNOSUCHKEYAAAAAAAAAAA");
-    osm_acs3_signed_free(&r.s);
-
+    get_tasks(f, "OSMNOSUCHKEYAAAAAAAAAAA", secret, NOW, 401, "InvalidAccessKeyId", "OSMNOSUCHKEYAAAAAAAAAAA");
     struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", id);
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW, 401, "InvalidAccessKeyId", id);
     free(secret);
 }
 
@@ -274,24 +308,13 @@ static void date_outside_15_minutes_is_401_either_way(void **state)
     struct fx *f = *state;
     char id[64];
     char *secret = new_key(f, "viewer", NULL, id);
-    struct req r;
-    struct osm_principal who;
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW - 16 * 60);
-    expect_fail(f, &r, NOW, 401, "InvalidTimeStamp.Expired", "behind");
-    osm_acs3_signed_free(&r.s);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW + 16 * 60);
-    expect_fail(f, &r, NOW, 401, "InvalidTimeStamp.Expired", "ahead of");
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW - 16 * 60, 401, "InvalidTimeStamp.Expired", "behind");
+    get_tasks(f, id, secret, NOW + 16 * 60, 401, "InvalidTimeStamp.Expired", "ahead of");
     /* the edges of the window pass */
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW - 15 * 60);
-    expect_ok(f, &r, NOW, &who);
-    osm_principal_free(&who);
-    osm_acs3_signed_free(&r.s);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW + 15 * 60);
-    expect_ok(f, &r, NOW, &who);
-    osm_principal_free(&who);
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW - 15 * 60, 0, NULL, NULL);
+    get_tasks(f, id, secret, NOW + 15 * 60, 0, NULL, NULL);
     /* a date that is not one */
+    struct req r;
     sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
     const char *bad[] = {"2027-01-15 08:00:00Z", "2027-02-31T08:00:00Z", "Fri, 15 Jan 2027 08:00:00 GMT", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -533,21 +556,15 @@ static void changed_key_record_does_not_unseal(void **state)
     struct osm_key k;
     struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(osm_store_get_key(f->st, id, &k, &err), 0);
-    assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
-    free(k.role);
-    k.role = osm_xstrdup("admin");
-    assert_int_equal(osm_store_put_key(f->st, &k, &err), 0);
+    rewrite_key_role(f, &k, "admin");
     char *got = NULL;
     assert_int_equal(osm_key_secret(f->st, f->mk, id, &got, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "changed in the store"));
 
     /* a widened scope as well */
-    assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
-    free(k.role);
-    k.role = osm_xstrdup("viewer");
     free(k.scope);
     k.scope = NULL;
-    assert_int_equal(osm_store_put_key(f->st, &k, &err), 0);
+    rewrite_key_role(f, &k, "viewer");
     assert_int_equal(osm_key_secret(f->st, f->mk, id, &got, NULL, &err), -1);
     osm_key_free(&k);
     free(secret);
@@ -561,35 +578,18 @@ static void cached_secret_follows_the_key_row_and_master_key(void **state)
     struct fx *f = *state;
     char id[64];
     char *secret = new_key(f, "viewer", "dir:/srv/a", id);
-    struct req r;
-    struct osm_principal who;
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_ok(f, &r, NOW, &who);
-    osm_principal_free(&who);
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW, 0, NULL, NULL);
 
     /* the row's role widened behind the server's back: refused, not admin */
     struct osm_key k;
     struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(osm_store_get_key(f->st, id, &k, &err), 0);
-    assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
-    free(k.role);
-    k.role = osm_xstrdup("admin");
-    assert_int_equal(osm_store_put_key(f->st, &k, &err), 0);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_fail(f, &r, NOW, 500, "InternalError", "changed in the store");
-    osm_acs3_signed_free(&r.s);
+    rewrite_key_role(f, &k, "admin");
+    get_tasks(f, id, secret, NOW, 500, "InternalError", "changed in the store");
 
     /* put back as it was: served again */
-    assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
-    free(k.role);
-    k.role = osm_xstrdup("viewer");
-    assert_int_equal(osm_store_put_key(f->st, &k, &err), 0);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_ok(f, &r, NOW, &who);
-    assert_int_equal(who.role, OSM_ROLE_VIEWER);
-    osm_principal_free(&who);
-    osm_acs3_signed_free(&r.s);
+    rewrite_key_role(f, &k, "viewer");
+    assert_int_equal(get_tasks(f, id, secret, NOW, 0, NULL, NULL), OSM_ROLE_VIEWER);
 
     /* another master key file at the same path: the sealed secret no
      * longer opens, cached or not */
@@ -599,17 +599,13 @@ static void cached_secret_follows_the_key_row_and_master_key(void **state)
     osm_buf_init(&saved);
     assert_int_equal(osm_read_file(f->mk, &saved, &err), 0);
     assert_int_equal(osm_write_file_atomic(f->mk, k32, sizeof k32, 0600, &err), 0);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_fail(f, &r, NOW, 500, "InternalError", "wrong master key");
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW, 500, "InternalError", "wrong master key");
     assert_int_equal(osm_write_file_atomic(f->mk, saved.s, saved.len, 0600, &err), 0);
     osm_buf_free(&saved);
 
     /* deleted: refused at once */
     assert_int_equal(osm_store_delete_key(f->st, id, &err), 0);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", id);
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW, 401, "InvalidAccessKeyId", id);
     osm_key_free(&k);
     free(secret);
 }
@@ -623,36 +619,17 @@ static void cached_key_follows_changes_made_elsewhere(void **state)
     struct fx *f = *state;
     char id[64];
     char *secret = new_key(f, "viewer", NULL, id);
-    struct req r;
-    struct osm_principal who;
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_ok(f, &r, NOW, &who); /* cached now */
-    osm_principal_free(&who);
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW, 0, NULL, NULL); /* cached now */
 
     struct osm_store *other;
     struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(osm_store_open_location(f->dir, &other, &err), 0);
-    sqlite3 *db = osm_store_sqlite_handle(other);
-    char *sql = sqlite3_mprintf("UPDATE api_keys SET disabled=1 WHERE id=%Q", id);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_free(sql);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", id);
-    osm_acs3_signed_free(&r.s);
-
-    sql = sqlite3_mprintf("UPDATE api_keys SET disabled=0 WHERE id=%Q", id);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_free(sql);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_ok(f, &r, NOW, &who);
-    osm_principal_free(&who);
-    osm_acs3_signed_free(&r.s);
-
+    set_disabled_elsewhere(other, id, 1);
+    get_tasks(f, id, secret, NOW, 401, "InvalidAccessKeyId", id);
+    set_disabled_elsewhere(other, id, 0);
+    get_tasks(f, id, secret, NOW, 0, NULL, NULL);
     assert_int_equal(osm_store_delete_key(other, id, &err), 0);
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", id);
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW, 401, "InvalidAccessKeyId", id);
     osm_store_close(other);
     free(secret);
 }
@@ -758,26 +735,19 @@ static void nonce_staged_with_a_write_is_refused_with_it(void **state)
      * request is judged by the row as it is. */
     sign_at(&r, "POST", "/v1/jobs", NULL, "{}", id, secret, NOW);
     expect_staged(f, &r);
-    char *sql = sqlite3_mprintf("UPDATE api_keys SET disabled=1 WHERE id=%Q", id);
-    assert_int_equal(sqlite3_exec(osm_store_sqlite_handle(other), sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_free(sql);
+    set_disabled_elsewhere(other, id, 1);
     assert_int_equal(create_one(f->st, "dir:/srv/e"), -1);
     expect_settled(f, id, "InvalidAccessKeyId.Changed");
     assert_int_equal(count_tasks(f), 2);
     expect_fail(f, &r, NOW, 401, "InvalidAccessKeyId", "disabled");
-    sql = sqlite3_mprintf("UPDATE api_keys SET disabled=0 WHERE id=%Q", id);
-    assert_int_equal(sqlite3_exec(osm_store_sqlite_handle(other), sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_free(sql);
+    set_disabled_elsewhere(other, id, 0);
     expect_fail(f, &r, NOW, 401, "SignatureNonceUsed", NULL);
     osm_acs3_signed_free(&r.s);
 
     /* A request that writes nothing: its nonce is recorded when settled
      * (the key read again and cached first: a key not cached is checked
      * and its nonce recorded at once). */
-    sign_at(&r, "GET", "/v1/tasks", NULL, NULL, id, secret, NOW);
-    expect_ok(f, &r, NOW, &who);
-    osm_principal_free(&who);
-    osm_acs3_signed_free(&r.s);
+    get_tasks(f, id, secret, NOW, 0, NULL, NULL);
     sign_at(&r, "POST", "/v1/jobs", NULL, "{}", id, secret, NOW);
     expect_staged(f, &r);
     expect_settled(f, id, NULL);

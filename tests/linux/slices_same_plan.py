@@ -33,16 +33,7 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import plancase  # noqa: E402
-
-SKIP = 77
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
+from sameplan import HERE, fail, fixture_cases, json_diff, plancase, realdata_paths, realdata_problem
 
 
 def plan(args, cache, out, slices, want_exit=(0, 3)):
@@ -109,9 +100,8 @@ def compare(name, args, tmp, variants):
         with open(out, "rb") as f:
             data = f.read()
         if data != base:
-            a, b = json.loads(base), json.loads(data)
-            diff = [k for k in set(a) | set(b) if a.get(k) != b.get(k)]
-            fail("%s: the plan with OSMIG_PARSE_SLICES=%s differs from the unsliced one in %s" % (name, v, sorted(diff)))
+            fail("%s: the plan with OSMIG_PARSE_SLICES=%s differs from the unsliced one in %s"
+                 % (name, v, json_diff(base, data)))
         # The cache files are complete when the command returns, and a plan
         # read from them is the same plan.
         got = solv_files(cache)
@@ -132,70 +122,10 @@ def compare(name, args, tmp, variants):
     print("same plan and cache: %s (%d actions; slices %s)" % (name, n, ", ".join(str(v) for v in variants)))
 
 
-def fixture_cases(tmp):
-    count = 0
-    for path in sorted(glob.glob(os.path.join(HERE, "cases", "*.case"))):
-        case = plancase.parse(path)
-        keys = {k for k, _ in case["_multi"]}
-        if "mutate" in keys or case.get("serve") or case.get("command") == "assess" or \
-                int(case.get("exit", "0")) not in (0, 3):
-            continue
-        plancase.CASE_PATH = path
-        work = os.path.join(tmp, os.path.basename(path))
-        os.makedirs(work)
-        try:
-            root, repo = plancase.setup_case(case, work)
-            args = plancase.plan_args(case, work, root, repo, "file://" + repo)
-        except SystemExit as e:
-            if e.code == SKIP:
-                print("skipped (no real data): " + os.path.basename(path))
-                continue
-            raise
-        compare(os.path.basename(path), args, work, (2, 3))
-        count += 1
-    if count < 5:
-        fail("only %d cases compared" % count)
-
-
-def realdata_paths():
-    realdata = plancase.REALDATA
-    baseos, appstream = (os.path.join(realdata, "repos", r) for r in ("cs9-baseos", "cs9-appstream"))
-    if not os.path.isfile(os.path.join(appstream, "repodata", "repomd.xml")):
-        return None
-    return realdata, baseos, appstream
-
-
 def realdata_bench(tmp):
-    paths = realdata_paths()
-    if not paths:
-        print("SKIP: real data not found in %s (set OSMIG_REALDATA)" % plancase.REALDATA)
-        sys.exit(SKIP)
-    realdata, baseos, appstream = paths
-    r = subprocess.run([sys.executable, os.path.join(plancase.SRC, "tests", "fixtures", "make-pkglist-root.py"),
-                        "CentOS8Modularitylabel"], capture_output=True, text=True,
-                       env=dict(os.environ, OSMIG_REALDATA=realdata))
-    if r.returncode == SKIP:
-        print("SKIP: " + r.stderr.strip())
-        sys.exit(SKIP)
-    if r.returncode != 0:
-        fail("make-pkglist-root.py failed:\n" + r.stderr)
-    root = os.path.join(tmp, "root")
-    shutil.copytree(os.path.join(r.stdout.strip().splitlines()[-1], "root"), root, symlinks=True)
-    matrix = {
-        "osmig_matrix": 1,
-        "targets": {"cs9": {
-            "name": "CentOS Stream 9", "os_id": "centos", "version": "9", "el_version": "9.0",
-            "arches": ["x86_64"], "release_package": "centos-stream-release", "vendors": ["CentOS"],
-            "repos": [{"id": "cs9-baseos", "baseurl": "file://" + baseos, "gpgcheck": False},
-                      {"id": "cs9-appstream", "baseurl": "file://" + appstream, "gpgcheck": False}]}},
-        "paths": [{"from": {"id": "centos", "versions": ["8"]}, "to": "cs9", "arches": ["x86_64"]}],
-    }
-    mfile = os.path.join(tmp, "matrix.json")
-    with open(mfile, "w") as f:
-        json.dump(matrix, f)
+    name, args = realdata_problem(tmp)
     variants = (2, 3) if (os.cpu_count() or 1) < 2 else (None, 2, 3)
-    compare("CentOS8Modularitylabel -> CentOS Stream 9", ["dir:" + root, "--to", "cs9", "--matrix", mfile], tmp,
-            variants)
+    compare(name, args, tmp, variants)
 
 
 def break_last_package(repo):
@@ -268,7 +198,7 @@ def main():
         elif sys.argv[1:] == ["--bad"]:
             bad_cases(tmp)
         else:
-            fixture_cases(tmp)
+            fixture_cases(tmp, lambda name, args, work, _: compare(name, args, work, (2, 3)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok")

@@ -14,20 +14,9 @@
 #include "osrelease.h"
 #include "repofiles.h"
 
-static char tmpdir[64];
+#include "testutil.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-matrix-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return osm_remove_tree(tmpdir, NULL);
-}
+OSM_TEST_TMPDIR(tmpdir, "matrix")
 
 static char *write_tmp(const char *name, const char *text)
 {

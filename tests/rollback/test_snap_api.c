@@ -14,21 +14,9 @@
 #include "osm_fs.h"
 #include "osm_snapshot.h"
 
-static char dir[64];
+#include "testutil.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/osmig-apitest.XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    struct osm_err e = OSM_ERR_INIT;
-    return osm_remove_tree(dir, &e);
-}
+OSM_TEST_TMPDIR(dir, "apitest")
 
 struct seen {
     int calls;
@@ -114,7 +102,7 @@ static void create_restore_delete_through_the_api(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(create_restore_delete_through_the_api, setup, teardown),
+        OSM_TEST(create_restore_delete_through_the_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

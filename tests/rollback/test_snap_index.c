@@ -17,21 +17,9 @@
 #include "snap_store.h"
 #include "snap_tree.h"
 
-static char tmpdir[64];
+#include "testutil.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-ixtest.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    struct osm_err e = OSM_ERR_INIT;
-    return osm_remove_tree(tmpdir, &e);
-}
+OSM_TEST_TMPDIR(tmpdir, "ixtest")
 
 static void fill(struct snap_index *ix, const char *bad_path)
 {
@@ -206,11 +194,11 @@ static void deep_tree_is_walked_past_the_descriptor_depth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(index_round_trip_keeps_every_field_and_digest, setup, teardown),
-        cmocka_unit_test_setup_teardown(corrupt_index_is_refused_by_its_checksum, setup, teardown),
-        cmocka_unit_test_setup_teardown(deep_tree_is_walked_past_the_descriptor_depth, setup, teardown),
-        cmocka_unit_test_setup_teardown(index_with_escaping_path_is_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(sparse_file_records_only_its_data, setup, teardown),
+        OSM_TEST(index_round_trip_keeps_every_field_and_digest),
+        OSM_TEST(corrupt_index_is_refused_by_its_checksum),
+        OSM_TEST(deep_tree_is_walked_past_the_descriptor_depth),
+        OSM_TEST(index_with_escaping_path_is_rejected),
+        OSM_TEST(sparse_file_records_only_its_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,8 @@
 set -euo pipefail
 : "${OSMIG_BIN:?run under ctest}"
 B=$OSMIG_BIN
-FILL=$(dirname "$B")/bench/api_fill
+. "${OSMIG_SOURCE_DIR:?run under ctest}/tests/scaleout/serve_lib.sh"
+FILL=$(dirname "$B")/bench/api_fill # bench/api_fill.c
 [ -x "$FILL" ] || { echo "FAIL: $FILL not built" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-cli-server.XXXXXX")
 SERVE_PID=
@@ -47,13 +48,7 @@ WAITING=$(head -1 "$WORK/waiting")
 
 "$B" serve --listen 127.0.0.1:0 --workers 1 --scheduler-interval 1 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE_PID=$!
-for _ in $(seq 100); do
-  URL=$(sed -n 's/^osmig serve: listening on \(http:[^ ]*\).*/\1/p' "$WORK/serve.out")
-  [ -n "$URL" ] && break
-  kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.err"; fail "osmig serve died"; }
-  sleep 0.1
-done
-[ -n "$URL" ] || fail "osmig serve did not say where it listens"
+URL=$(listening_url "osmig serve" "$WORK/serve.out" "$WORK/serve.err" "$SERVE_PID") || exit 1
 ADMIN=(--server "$URL" --key-id "$ADMIN_ID" --key-secret "$ADMIN_SECRET")
 
 # migrate --server: the job of one instance, followed to its end.

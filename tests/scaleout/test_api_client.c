@@ -18,14 +18,14 @@
 
 #include "api_client.h"
 #include "osm_fs.h"
+#include "testutil.h"
 
-static char work[256];
+static char work[OSM_TEST_DIR_MAX];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(work, sizeof work, "/tmp/osmig-apiclient-XXXXXX");
-    if (!mkdtemp(work))
+    if (osm_test_mkdtemp(work, "apiclient") != 0)
         return -1;
     /* The credentials file is looked for under $HOME. */
     setenv("HOME", work, 1);
@@ -198,12 +198,12 @@ static void a_server_nobody_listens_on_is_an_error_naming_the_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(creds_come_from_options_then_environment_then_the_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_credentials_file_others_can_read_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_malformed_credentials_file_names_the_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(server_urls_must_be_http_without_query_or_user, setup, teardown),
-        cmocka_unit_test_setup_teardown(queries_are_rfc3986_encoded, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_server_nobody_listens_on_is_an_error_naming_the_url, setup, teardown),
+        OSM_TEST(creds_come_from_options_then_environment_then_the_file),
+        OSM_TEST(a_credentials_file_others_can_read_is_refused),
+        OSM_TEST(a_malformed_credentials_file_names_the_line),
+        OSM_TEST(server_urls_must_be_http_without_query_or_user),
+        OSM_TEST(queries_are_rfc3986_encoded),
+        OSM_TEST(a_server_nobody_listens_on_is_an_error_naming_the_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 . "${OSMIG_SOURCE_DIR:?run under ctest}/tests/linux/migrate/lib.sh"
 command -v lighttpd >/dev/null || { echo "SKIP: lighttpd not installed (scripts/install-deps.sh)"; exit 77; }
 HERE=$OSMIG_SOURCE_DIR/tests/scaleout
+. "$HERE/serve_lib.sh"
 LEASE=6 # seconds
 PGDIR=$(mktemp -d /tmp/osmig-pg-XXXXXX)
 PIDS=()
@@ -46,13 +47,7 @@ serve() {
     --workers 1 --scheduler-interval 1 --lease "$LEASE" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   local pid=$!
   PIDS+=("$pid")
-  for _ in $(seq 100); do
-    url=$(sed -n 's/^osmig serve: listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.out")
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.err"; fail "osmig serve $name died"; }
-    sleep 0.1
-  done
-  [ -n "$url" ] || fail "osmig serve $name did not say where it listens"
+  url=$(listening_url "osmig serve $name" "$WORK/$name.out" "$WORK/$name.err" "$pid") || exit 1
   printf -v "URL_$name" %s "$url"
   printf -v "PID_$name" %s "$pid"
 }

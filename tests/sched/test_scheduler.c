@@ -18,8 +18,9 @@
 #include "store.h"
 #include "store_pg.h"
 #include "tzif.h"
+#include "testutil.h"
 
-static char tmpdir[256];
+static char tmpdir[OSM_TEST_DIR_MAX];
 static const char *pg_url; /* NULL: SQLite in tmpdir */
 static struct osm_store *st;
 static const char *owner;
@@ -32,8 +33,7 @@ static int64_t utc(int y, int mo, int d, int h, int mi)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-sched-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (osm_test_mkdtemp(tmpdir, "sched") != 0)
         return -1;
     struct osm_err err = OSM_ERR_INIT;
     static int pg_dropped; /* the first case drops the schema, the others empty the rows */
@@ -123,6 +123,21 @@ static struct osm_sched_result pass_cap(int64_t now, size_t capacity)
 static struct osm_sched_result pass(int64_t now)
 {
     return pass_cap(now, 100000);
+}
+
+/* A pass at `now` claims exactly `n` tasks. */
+static void pass_claims(int64_t now, size_t n)
+{
+    struct osm_sched_result r = pass(now);
+    assert_int_equal(r.n_claimed, n);
+    osm_sched_result_free(&r);
+}
+
+/* The task ran and ended in `end`. */
+static void run_to(const char *id, enum osm_task_state end)
+{
+    set_state(id, OSM_TASK_RUNNING);
+    set_state(id, end);
 }
 
 static int claimed(const struct osm_sched_result *r, const char *id)
@@ -284,9 +299,7 @@ static void test_a_task_placed_at_creation_is_the_row_a_pass_would_write(void **
     assert_int_equal(after.rev, before.rev);
     assert_int_equal(after.state, OSM_TASK_SCHEDULED);
     assert_false(has_event(t.id, "scheduled", NULL));
-    r = pass(open + 60);
-    assert_int_equal(r.n_claimed, 1);
-    osm_sched_result_free(&r);
+    pass_claims(open + 60, 1);
     osm_task_free(&before);
     osm_task_free(&after);
     osm_task_free(&t);
@@ -326,26 +339,18 @@ static void test_pass_claims_within_concurrency_and_ramp_up(void **state)
     assert_string_equal(r.claimed[0], ids[0]);
     osm_sched_result_free(&r);
     /* Claimed, not yet running: still counts. */
-    r = pass(now + 10);
-    assert_int_equal(r.n_claimed, 0);
-    osm_sched_result_free(&r);
+    pass_claims(now + 10, 0);
     set_state(ids[0], OSM_TASK_RUNNING);
-    r = pass(now + 20);
-    assert_int_equal(r.n_claimed, 0);
-    osm_sched_result_free(&r);
+    pass_claims(now + 20, 0);
     /* One succeeded: two at once (and max_concurrency 2 caps the ramp-up). */
     set_state(ids[0], OSM_TASK_SUCCEEDED);
     r = pass(now + 30);
     assert_int_equal(r.n_claimed, 2);
     assert_true(claimed(&r, ids[1]) && claimed(&r, ids[2]));
     osm_sched_result_free(&r);
-    set_state(ids[1], OSM_TASK_RUNNING);
-    set_state(ids[1], OSM_TASK_SUCCEEDED);
-    set_state(ids[2], OSM_TASK_RUNNING);
-    set_state(ids[2], OSM_TASK_SUCCEEDED);
-    r = pass(now + 40);
-    assert_int_equal(r.n_claimed, 2); /* 2^3 = 8, but max_concurrency 2 */
-    osm_sched_result_free(&r);
+    run_to(ids[1], OSM_TASK_SUCCEEDED);
+    run_to(ids[2], OSM_TASK_SUCCEEDED);
+    pass_claims(now + 40, 2); /* 2^3 = 8, but max_concurrency 2 */
 }
 
 static void test_percent_concurrency_of_a_one_task_job_starts_it(void **state)
@@ -354,9 +359,7 @@ static void test_percent_concurrency_of_a_one_task_job_starts_it(void **state)
     int64_t now = utc(2030, 1, 7, 12, 0);
     char ids[1][40], job[40];
     make_job("single", "10%", "0", 1, NULL, 0, 0, ids, job);
-    struct osm_sched_result r = pass(now);
-    assert_int_equal(r.n_claimed, 1);
-    osm_sched_result_free(&r);
+    pass_claims(now, 1);
 }
 
 static void test_job_stops_when_errors_exceed_max_errors(void **state)
@@ -365,15 +368,13 @@ static void test_job_stops_when_errors_exceed_max_errors(void **state)
     int64_t now = utc(2030, 1, 7, 12, 0);
     char ids[5][40], job[40];
     make_job("errors", "5", "1", 5, NULL, 0, 0, ids, job);
-    set_state(ids[0], OSM_TASK_RUNNING);
-    set_state(ids[0], OSM_TASK_FAILED);
+    run_to(ids[0], OSM_TASK_FAILED);
     /* One error does not exceed 1: tasks still start. */
     struct osm_sched_result r = pass(now);
     assert_int_equal(r.n_jobs_stopped, 0);
     assert_int_equal(r.n_claimed, 1);
     osm_sched_result_free(&r);
-    set_state(ids[1], OSM_TASK_RUNNING);
-    set_state(ids[1], OSM_TASK_ROLLED_BACK);
+    run_to(ids[1], OSM_TASK_ROLLED_BACK);
     r = pass(now + 10);
     assert_int_equal(r.n_jobs_stopped, 1);
     assert_int_equal(r.n_claimed, 0);
@@ -609,20 +610,20 @@ static void test_store_lists_only_tasks_due_by_now(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pass_expires_tasks_past_their_latest_start, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pass_schedules_tasks_for_their_window_and_writes_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pass_waits_for_not_before_then_starts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_task_placed_at_creation_is_the_row_a_pass_would_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pass_claims_within_concurrency_and_ramp_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_percent_concurrency_of_a_one_task_job_starts_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_job_stops_when_errors_exceed_max_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tasks_without_a_job_have_no_rate_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_task_with_a_bad_window_fails_naming_the_member, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_job_is_held_to_its_own_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_pass_writes_at_most_500_rows_and_still_claims, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_pass_claims_at_most_its_capacity_in_start_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stopped_or_full_jobs_do_not_starve_the_jobs_behind, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_store_lists_only_tasks_due_by_now, setup, teardown),
+        OSM_TEST(test_pass_expires_tasks_past_their_latest_start),
+        OSM_TEST(test_pass_schedules_tasks_for_their_window_and_writes_once),
+        OSM_TEST(test_pass_waits_for_not_before_then_starts),
+        OSM_TEST(test_a_task_placed_at_creation_is_the_row_a_pass_would_write),
+        OSM_TEST(test_pass_claims_within_concurrency_and_ramp_up),
+        OSM_TEST(test_percent_concurrency_of_a_one_task_job_starts_it),
+        OSM_TEST(test_job_stops_when_errors_exceed_max_errors),
+        OSM_TEST(test_tasks_without_a_job_have_no_rate_limit),
+        OSM_TEST(test_task_with_a_bad_window_fails_naming_the_member),
+        OSM_TEST(test_each_job_is_held_to_its_own_limits),
+        OSM_TEST(test_a_pass_writes_at_most_500_rows_and_still_claims),
+        OSM_TEST(test_a_pass_claims_at_most_its_capacity_in_start_order),
+        OSM_TEST(test_stopped_or_full_jobs_do_not_starve_the_jobs_behind),
+        OSM_TEST(test_store_lists_only_tasks_due_by_now),
     };
     int failed = cmocka_run_group_tests_name("scheduler: sqlite", tests, NULL, NULL);
     pg_url = getenv("OSMIG_TEST_PG_URL");

@@ -20,19 +20,45 @@
 #define ORIG_COUNTER "41\n"
 #define ORIG_CONF "setting=1\n"
 
-/* WORK is the parent of the instance root. */
-static char *work_of(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return NULL;
-    return osm_path_join(inst->root, "..");
-}
-
 static char *in(const char *work, const char *rel)
 {
     return osm_path_join(work, rel);
 }
+
+/* What a step works on: WORK (the parent of the instance root) and the
+ * paths below it that the step names (NULL past those). */
+struct where {
+    char *work;
+    char *p[3];
+};
+
+/* Run `fn` with the paths REL... resolved under WORK. */
+static int with_paths(struct osm_step_ctx *ctx, struct osm_err *err,
+                      int (*fn)(struct osm_step_ctx *, const struct where *, struct osm_err *), const char *rel0,
+                      const char *rel1, const char *rel2)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    if (!inst)
+        return -1;
+    struct where w = {osm_path_join(inst->root, ".."), {NULL, NULL, NULL}};
+    const char *rel[3] = {rel0, rel1, rel2};
+    for (int i = 0; i < 3; i++)
+        w.p[i] = rel[i] ? in(w.work, rel[i]) : NULL;
+    int rc = fn(ctx, &w, err);
+    for (int i = 0; i < 3; i++)
+        free(w.p[i]);
+    free(w.work);
+    return rc;
+}
+
+/* NAME(ctx, err), the step or check of the kind, runs NAME_at with its paths. */
+#define PATHS_STEP(name, rel0, rel1, rel2)                                                                        \
+    static int name##_at(struct osm_step_ctx *ctx, const struct where *w, struct osm_err *err);                  \
+    static int name(struct osm_step_ctx *ctx, struct osm_err *err)                                               \
+    {                                                                                                            \
+        return with_paths(ctx, err, name##_at, rel0, rel1, rel2);                                                \
+    }                                                                                                            \
+    static int name##_at(struct osm_step_ctx *ctx, const struct where *w, struct osm_err *err)
 
 static int read_str(const char *path, struct osm_buf *b)
 {
@@ -81,47 +107,28 @@ out:
     return rc;
 }
 
-static int step_check(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_check, "root/data/counter", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *counter = in(work, "root/data/counter");
-    int rc = osm_is_file(counter) ? 0 : osm_err_set(err, OSM_EINPUT, "%s is missing", counter);
-    free(counter);
-    free(work);
-    return rc;
+    (void)ctx;
+    const char *counter = w->p[0];
+    return osm_is_file(counter) ? 0 : osm_err_set(err, OSM_EINPUT, "%s is missing", counter);
 }
 
-static int snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(snapshot_check, "snapshot", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *snap = in(work, "snapshot");
-    int done = osm_is_dir(snap);
-    free(snap);
-    free(work);
+    int done = osm_is_dir(w->p[0]);
     /* Killed between the copy and recording the set: record it now. */
     if (done && !ctx->task->snapshot_set && osm_step_set_snapshot_set(ctx, "files-snapshot", err) != 0)
         return -1;
     return done;
 }
 
-static int step_snapshot(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_snapshot, "root/data", "snapshot", NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *data = in(work, "root/data");
-    char *snap = in(work, "snapshot");
-    int rc = copy_dir(data, snap, err);
+    int rc = copy_dir(w->p[0], w->p[1], err);
     osm_step_crash_point("snapshot: copied, set not recorded");
     if (rc == 0)
         rc = osm_step_set_snapshot_set(ctx, "files-snapshot", err);
-    free(data);
-    free(snap);
-    free(work);
     return rc;
 }
 
@@ -130,12 +137,9 @@ static char *migrated_line(struct osm_step_ctx *ctx)
     return osm_xasprintf("migrated %s\n", ctx->task->id);
 }
 
-static int append_check(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(append_check, "root/data/log.txt", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *log = in(work, "root/data/log.txt");
+    const char *log = w->p[0];
     char *line = migrated_line(ctx);
     struct osm_buf b;
     osm_buf_init(&b);
@@ -151,17 +155,12 @@ static int append_check(struct osm_step_ctx *ctx, struct osm_err *err)
         rc = osm_err_set(err, OSM_EINPUT, "%s has unexpected content", log);
     osm_buf_free(&b);
     free(line);
-    free(log);
-    free(work);
     return rc;
 }
 
-static int step_append(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_append, "root/data/log.txt", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *log = in(work, "root/data/log.txt");
+    const char *log = w->p[0];
     char *line = migrated_line(ctx);
     int rc = -1;
     osm_step_crash_point("append: before the write");
@@ -184,8 +183,6 @@ static int step_append(struct osm_step_ctx *ctx, struct osm_err *err)
     }
     osm_step_progress(ctx, 1.0, "line appended");
     free(line);
-    free(log);
-    free(work);
     return rc;
 }
 
@@ -198,78 +195,46 @@ static long read_long(const char *path)
     return v;
 }
 
-static int counter_check(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(counter_check, "root/data/counter", "snapshot/counter", NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *cur = in(work, "root/data/counter");
-    char *orig = in(work, "snapshot/counter");
-    long c = read_long(cur), o = read_long(orig);
-    int rc = c == o + 1 ? 1 : c == o ? 0 : osm_err_set(err, OSM_EINPUT, "counter is %ld, expected %ld or %ld", c, o, o + 1);
-    free(cur);
-    free(orig);
-    free(work);
-    return rc;
+    (void)ctx;
+    long c = read_long(w->p[0]), o = read_long(w->p[1]);
+    return c == o + 1 ? 1 : c == o ? 0 : osm_err_set(err, OSM_EINPUT, "counter is %ld, expected %ld or %ld", c, o, o + 1);
 }
 
-static int step_counter(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_counter, "root/data/counter", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *cur = in(work, "root/data/counter");
+    (void)ctx;
+    const char *cur = w->p[0];
     long c = read_long(cur);
     osm_step_crash_point("counter: read, not written");
     char text[32];
     int n = snprintf(text, sizeof text, "%ld\n", c + 1);
-    int rc = c < 0 ? osm_err_set(err, OSM_EINPUT, "cannot read %s", cur)
-                   : osm_write_file_atomic(cur, text, (size_t)n, 0644, err);
-    free(cur);
-    free(work);
-    return rc;
+    return c < 0 ? osm_err_set(err, OSM_EINPUT, "cannot read %s", cur)
+                 : osm_write_file_atomic(cur, text, (size_t)n, 0644, err);
 }
 
-static int rename_check(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(rename_check, "root/data/old.conf", "root/data/new.conf", NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *old = in(work, "root/data/old.conf");
-    char *new = in(work, "root/data/new.conf");
-    int o = osm_is_file(old), n = osm_is_file(new);
-    int rc = (!o && n) ? 1 : (o && !n) ? 0 : osm_err_set(err, OSM_EINPUT, "old.conf and new.conf both %s", o ? "exist" : "missing");
-    free(old);
-    free(new);
-    free(work);
-    return rc;
+    (void)ctx;
+    int o = osm_is_file(w->p[0]), n = osm_is_file(w->p[1]);
+    return (!o && n) ? 1 : (o && !n) ? 0 : osm_err_set(err, OSM_EINPUT, "old.conf and new.conf both %s", o ? "exist" : "missing");
 }
 
-static int step_rename(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_rename, "root/data/old.conf", "root/data/new.conf", NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *old = in(work, "root/data/old.conf");
-    char *new = in(work, "root/data/new.conf");
-    int rc = rename(old, new) == 0 ? 0 : osm_err_errno(err, "renaming %s", old);
+    int rc = rename(w->p[0], w->p[1]) == 0 ? 0 : osm_err_errno(err, "renaming %s", w->p[0]);
     if (rc == 0)
         rc = osm_step_event(ctx, "renamed", "old.conf -> new.conf", err);
-    free(old);
-    free(new);
-    free(work);
     return rc;
 }
 
 /* A simulated reboot: the boot id in root/boot_id changes. Like a real
  * reboot it must not be repeated blindly; its check compares the boot id with
  * the one noted (durably, in the task) before rebooting. */
-static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(reboot_check, "root/boot_id", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *boot = in(work, "root/boot_id");
+    const char *boot = w->p[0];
     struct osm_buf b;
     osm_buf_init(&b);
     const char *before = osm_step_note(ctx, "boot_before");
@@ -281,17 +246,12 @@ static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
     else
         rc = strcmp(b.s, before) != 0;
     osm_buf_free(&b);
-    free(boot);
-    free(work);
     return rc;
 }
 
-static int step_reboot(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_reboot, "root/boot_id", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *boot = in(work, "root/boot_id");
+    const char *boot = w->p[0];
     struct osm_buf b;
     osm_buf_init(&b);
     int rc = -1;
@@ -307,49 +267,30 @@ static int step_reboot(struct osm_step_ctx *ctx, struct osm_err *err)
             rc = osm_step_event(ctx, "boot", next, err);
     }
     osm_buf_free(&b);
-    free(boot);
-    free(work);
     return rc;
 }
 
-static int step_verify(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_verify, "root/FAIL_VERIFY", NULL, NULL)
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *fail = in(work, "root/FAIL_VERIFY");
-    int rc = 0;
-    if (osm_is_file(fail))
-        rc = osm_err_set(err, OSM_EFAIL, "verification failed: %s exists", fail);
-    else if (!kind_files_is_migrated(work, ctx->task->id))
-        rc = osm_err_set(err, OSM_EFAIL, "verification failed: %s/root/data is not the migrated content", work);
-    free(fail);
-    free(work);
-    return rc;
+    if (osm_is_file(w->p[0]))
+        return osm_err_set(err, OSM_EFAIL, "verification failed: %s exists", w->p[0]);
+    if (!kind_files_is_migrated(w->work, ctx->task->id))
+        return osm_err_set(err, OSM_EFAIL, "verification failed: %s/root/data is not the migrated content", w->work);
+    return 0;
 }
 
-static int step_rollback(struct osm_step_ctx *ctx, struct osm_err *err)
+PATHS_STEP(step_rollback, "root/FAIL_ROLLBACK", "root/data", "snapshot")
 {
-    char *work = work_of(ctx, err);
-    if (!work)
-        return -1;
-    char *block = in(work, "root/FAIL_ROLLBACK");
-    char *data = in(work, "root/data");
-    char *snap = in(work, "snapshot");
-    int rc = -1;
+    (void)ctx;
+    const char *block = w->p[0], *data = w->p[1], *snap = w->p[2];
     if (osm_is_file(block))
-        osm_err_set(err, OSM_EIO, "cannot restore: %s exists", block);
-    else if (!osm_is_dir(snap))
-        osm_err_set(err, OSM_ENOTFOUND, "no snapshot at %s", snap);
-    else if (osm_remove_tree(data, err) == 0) {
-        osm_step_crash_point("rollback: data removed, not restored");
-        rc = copy_dir(snap, data, err);
-    }
-    free(block);
-    free(data);
-    free(snap);
-    free(work);
-    return rc;
+        return osm_err_set(err, OSM_EIO, "cannot restore: %s exists", block);
+    if (!osm_is_dir(snap))
+        return osm_err_set(err, OSM_ENOTFOUND, "no snapshot at %s", snap);
+    if (osm_remove_tree(data, err) != 0)
+        return -1;
+    osm_step_crash_point("rollback: data removed, not restored");
+    return copy_dir(snap, data, err);
 }
 
 static struct osm_step steps[] = {

@@ -15,20 +15,9 @@
 #include "osm_run.h"
 #include "providers/provider.h"
 
-static char tmpdir[256];
+#include "testutil.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/osmig-core-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return osm_remove_tree(tmpdir, NULL);
-}
+OSM_TEST_TMPDIR(tmpdir, "core")
 
 static void buf_grows_and_formats(void **state)
 {

@@ -16,16 +16,16 @@
 #include "osm_fs.h"
 #include "runner.h"
 #include "store.h"
+#include "testutil.h"
 
-static char work[256];
+static char work[OSM_TEST_DIR_MAX];
 static char state_dir[300];
 static struct osm_store *st;
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(work, sizeof work, "/tmp/osmig-runner-XXXXXX");
-    if (!mkdtemp(work))
+    if (osm_test_mkdtemp(work, "runner") != 0)
         return -1;
     snprintf(state_dir, sizeof state_dir, "%s/state", work);
     struct osm_err err = OSM_ERR_INIT;
@@ -334,14 +334,14 @@ int main(void)
 {
     kind_files_register();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(task_runs_every_step_to_success, setup, teardown),
-        cmocka_unit_test_setup_teardown(claim_uses_the_callers_lease_from_the_first_claim, setup, teardown),
-        cmocka_unit_test_setup_teardown(failure_after_a_change_rolls_back_and_restores_the_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(failed_rollback_says_what_a_person_must_do, setup, teardown),
-        cmocka_unit_test_setup_teardown(failure_before_any_change_ends_failed_without_rollback, setup, teardown),
-        cmocka_unit_test_setup_teardown(os_migration_without_families_fails_with_a_clear_cause, setup, teardown),
-        cmocka_unit_test_setup_teardown(cancel_only_before_any_change, setup, teardown),
-        cmocka_unit_test_setup_teardown(schedule_waits_for_not_before_and_expires_after_latest_start, setup, teardown),
+        OSM_TEST(task_runs_every_step_to_success),
+        OSM_TEST(claim_uses_the_callers_lease_from_the_first_claim),
+        OSM_TEST(failure_after_a_change_rolls_back_and_restores_the_files),
+        OSM_TEST(failed_rollback_says_what_a_person_must_do),
+        OSM_TEST(failure_before_any_change_ends_failed_without_rollback),
+        OSM_TEST(os_migration_without_families_fails_with_a_clear_cause),
+        OSM_TEST(cancel_only_before_any_change),
+        OSM_TEST(schedule_waits_for_not_before_and_expires_after_latest_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,27 +9,13 @@
 #   task_field ID FIELD          a field (a.b for nested) of `osmig task show ID --json`
 #   last_task                    the newest task id
 #   digest DIR                   tree digest (content + metadata)
-set -euo pipefail
-: "${OSMIG_BIN:?run under ctest}" "${OSMIG_SOURCE_DIR:?run under ctest}"
-# The system python: a version manager's shim costs more than osmig's runs.
-PY=$(command -v /usr/bin/python3 || command -v python3)
-for prog in rpmbuild rpmsign createrepo_c gpg "$PY" rpm; do
-  command -v "$prog" >/dev/null || { echo "SKIP: $prog not installed (scripts/install-deps.sh)"; exit 77; }
-done
+# and what tests/linux/testlib.sh gives (fail, assert_grep, httpd_start, ...).
+. "${OSMIG_SOURCE_DIR:?run under ctest}/tests/linux/testlib.sh"
+: "${OSMIG_BIN:?run under ctest}"
+need_progs rpmbuild rpmsign createrepo_c gpg "$PY" rpm
 export OSMIG_NO_AUTO_RESUME=1
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-migrate-test.XXXXXX")
+make_work migrate-test
 export OSMIG_CACHE_DIR=$WORK/cache
-HTTPD_PID=
-MOUNTS=()
-cleanup() {
-  httpd_stop || true
-  for m in "${MOUNTS[@]:-}"; do [ -n "$m" ] && umount "$m" 2>/dev/null || true; done
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-assert_grep() { grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "'$1' not found in $2"; } >&2; }
 
 sample_setup() {
   local sets=("${1:-centos7-base}" "${2:-alinux3-target}")
@@ -70,38 +56,6 @@ print("" if v is None else v)' "$2"
 }
 
 digest() { "$OSMIG_BIN" snapshot digest "$1"; }
-
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-httpd_start() { # DOCROOT [KBPS_PER_CONNECTION] [PORT]
-  command -v lighttpd >/dev/null || { echo "SKIP: lighttpd not installed (scripts/install-deps.sh)"; exit 77; }
-  HTTPD_DIR=$WORK/httpd
-  HTTPD_PORT=${3:-${HTTPD_PORT:-$(free_port)}}
-  mkdir -p "$HTTPD_DIR"
-  cat >"$HTTPD_DIR/lighttpd.conf" <<CONF
-server.document-root = "$1"
-server.bind = "127.0.0.1"
-server.port = $HTTPD_PORT
-server.errorlog = "$HTTPD_DIR/error.log"
-mimetype.assign = ("" => "application/octet-stream")
-CONF
-  [ "${2:-0}" -gt 0 ] && echo "connection.kbytes-per-second = $2" >>"$HTTPD_DIR/lighttpd.conf"
-  lighttpd -D -f "$HTTPD_DIR/lighttpd.conf" &
-  HTTPD_PID=$!
-  for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$HTTPD_PORT/" && return 0
-    sleep 0.1
-  done
-  fail "lighttpd did not start (see $HTTPD_DIR/error.log)"
-}
-
-httpd_stop() { # SIGKILL: the server dies as in a crash, mid-transfer
-  if [ -n "${HTTPD_PID:-}" ]; then
-    kill -9 "$HTTPD_PID" 2>/dev/null || true
-    wait "$HTTPD_PID" 2>/dev/null || true
-    HTTPD_PID=
-  fi
-}
 
 # expect_rolled_back NAME ROOT DIGEST CAUSE_RE: the newest task rolled back,
 # saying why, and the root is exactly as before.

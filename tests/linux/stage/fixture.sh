@@ -4,32 +4,18 @@
 #
 #   stage_fixture            -> $FIX (cached under $OSMIG_FIXTURE_CACHE)
 #   new_root DIR             a source root installed with rpm --root
-#   httpd_start DOCROOT [KBPS]  -> $HTTPD_PORT, $HTTPD_PID, $HTTPD_DIR
-#   httpd_stop
 #   make_plan OUT BASEURL KEYURL ACTION...   (ACTION: kind:name[:from])
-set -euo pipefail
-
+# and what tests/linux/testlib.sh gives (fail, assert_grep, httpd_start,
+# httpd_log, httpd_stop, ...).
+. "${OSMIG_SOURCE_DIR:?run under ctest}/tests/linux/testlib.sh"
 TOOL=${OSM_STAGE_TOOL:?OSM_STAGE_TOOL not set (run under ctest)}
-for prog in rpmbuild rpmsign createrepo_c gpg lighttpd python3 rpm; do
-  command -v "$prog" >/dev/null || { echo "SKIP: $prog not installed (scripts/install-deps.sh)"; exit 77; }
-done
+need_progs rpmbuild rpmsign createrepo_c gpg lighttpd python3 rpm
+make_work stage-test
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-stage-test.XXXXXX")
-HTTPD_PID=
-cleanup() {
-  httpd_stop || true
-  for m in "${MOUNTS[@]:-}"; do [ -n "$m" ] && umount "$m" 2>/dev/null || true; done
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-MOUNTS=()
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_fail() { # expect_fail OUTFILE CMD... : the command must fail; stderr goes to OUTFILE
   local out=$1; shift
   if "$@" >"$out.stdout" 2>"$out"; then cat "$out.stdout" "$out" >&2; fail "expected failure: $*"; fi
 }
-assert_grep() { grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "'$1' not found in $2"; } >&2; }
 
 spec_for() { # spec_for NAME VERSION RELEASE EXTRA_PREAMBLE INSTALL_SCRIPT FILES [PRE_LUA]
   cat <<SPEC
@@ -136,49 +122,6 @@ new_root() { # new_root DIR: the source system, rpmdb at /var/lib/rpm
   mkdir -p "$root/etc" "$root/var/lib/rpm"
   rpm --root "$root" --dbpath /var/lib/rpm -i --nodeps "$FIX"/src/*.rpm
   printf '# test fstab\nUUID=1234-abcd / xfs defaults 0 0\n/dev/vdb1 /data ext4 defaults,noatime 1 2\n' >"$root/etc/fstab"
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-httpd_start() { # httpd_start DOCROOT [KBPS] [PORT]
-  local docroot=$1 kbps=${2:-0}
-  HTTPD_DIR=${HTTPD_DIR:-$WORK/httpd}
-  HTTPD_PORT=${3:-$(free_port)}
-  mkdir -p "$HTTPD_DIR"
-  cat >"$HTTPD_DIR/lighttpd.conf" <<CONF
-server.document-root = "$docroot"
-server.bind = "127.0.0.1"
-server.port = $HTTPD_PORT
-server.errorlog = "$HTTPD_DIR/error.log"
-server.modules = ("mod_accesslog")
-accesslog.filename = "$HTTPD_DIR/access.log"
-accesslog.format = "%r %>s %{Range}i %b"
-mimetype.assign = ("" => "application/octet-stream")
-CONF
-  [ "$kbps" -gt 0 ] && echo "connection.kbytes-per-second = $kbps" >>"$HTTPD_DIR/lighttpd.conf"
-  lighttpd -D -f "$HTTPD_DIR/lighttpd.conf" &
-  HTTPD_PID=$!
-  for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$HTTPD_PORT/" && return 0
-    sleep 0.1
-  done
-  fail "lighttpd did not start (see $HTTPD_DIR/error.log)"
-}
-
-httpd_log() { # lighttpd buffers its access log: SIGHUP makes it write it out
-  kill -HUP "$HTTPD_PID"
-  sleep 0.3
-  cat "$HTTPD_DIR/access.log"
-}
-
-httpd_stop() { # SIGKILL: the server dies as in a crash, mid-transfer
-  if [ -n "${HTTPD_PID:-}" ]; then
-    kill -9 "$HTTPD_PID" 2>/dev/null || true
-    wait "$HTTPD_PID" 2>/dev/null || true
-    HTTPD_PID=
-  fi
 }
 
 make_plan() { # make_plan OUT BASEURL KEYURL ACTION...  (kind:name[:from]; name = rpm name in the repo)

@@ -1,0 +1,42 @@
+/* testutil.h: what the cmocka tests share (include after <cmocka.h>).
+ *
+ *   OSM_TEST_TMPDIR(var, "what")  static char var[] and setup()/teardown()
+ *                                 that make /tmp/osmig-what-XXXXXX for each
+ *                                 case and remove it after
+ *   osm_test_mkdtemp(buf, "what") the same directory, for a setup() that
+ *                                 does more
+ *   OSM_TEST(fn)                  a case run between the file's setup() and
+ *                                 teardown() */
+#ifndef OSM_TESTUTIL_H
+#define OSM_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "osm_fs.h"
+
+#define OSM_TEST_DIR_MAX 256
+
+/* Make /tmp/osmig-WHAT-XXXXXX into `buf` (OSM_TEST_DIR_MAX bytes): 0 or -1. */
+static inline int osm_test_mkdtemp(char buf[OSM_TEST_DIR_MAX], const char *what)
+{
+    snprintf(buf, OSM_TEST_DIR_MAX, "/tmp/osmig-%s-XXXXXX", what);
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+#define OSM_TEST_TMPDIR(var, what)                                                                                \
+    static char var[OSM_TEST_DIR_MAX];                                                                           \
+    static int setup(void **state)                                                                               \
+    {                                                                                                            \
+        (void)state;                                                                                             \
+        return osm_test_mkdtemp(var, what);                                                                      \
+    }                                                                                                            \
+    static int teardown(void **state)                                                                            \
+    {                                                                                                            \
+        (void)state;                                                                                             \
+        return osm_remove_tree(var, NULL);                                                                       \
+    }
+
+#define OSM_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+#endif
