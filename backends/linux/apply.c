@@ -320,7 +320,7 @@ int osm_apply(const struct osm_planfile *plan, const char *root, const struct os
     rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
     rpmtsSetVfyLevel(ts, RPMSIG_DIGEST_TYPE);
     rpmtsSetNotifyCallback(ts, notify, &c);
-    osm_rpm_el_dbpath_begin();
+    osm_rpm_el_dbpath_begin(root);
     dbpath_pushed = 1;
     osm_rpmlog_capture_begin(&msgs);
     int dbrc = rpmtsOpenDB(ts, O_RDWR);

@@ -106,7 +106,7 @@ int osm_events_load_file(struct osm_eventset *set, const char *path, struct osm_
 {
     struct osm_buf data;
     osm_buf_init(&data);
-    if (osm_read_file(path, &data, err) < 0) {
+    if (osm_read_regular_file(path, OSM_CONFIG_FILE_MAX, &data, err) < 0) {
         osm_buf_free(&data);
         osm_err_prefix(err, "reading package events");
         return -1;
@@ -115,8 +115,8 @@ int osm_events_load_file(struct osm_eventset *set, const char *path, struct osm_
     json_t *root = json_loadb(data.s, data.len, JSON_REJECT_DUPLICATES, &jerr);
     osm_buf_free(&data);
     if (!root)
-        return osm_err_set(err, OSM_EINPUT, "%s: line %d, column %d: malformed JSON: %s", path, jerr.line,
-                           jerr.column, jerr.text);
+        return osm_err_set(err, OSM_EINPUT, "%s: line %d, column %d: malformed JSON", path, jerr.line,
+                           jerr.column); /* not jerr.text: it quotes the file */
 
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;

@@ -348,10 +348,18 @@ static int same_strlist(char **a, size_t na, char **b, size_t nb)
 int osm_matrix_load_file(struct osm_matrix *m, const char *path, struct osm_err *err)
 {
     json_error_t jerr;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return osm_err_set(err, OSM_EINPUT, "matrix %s: line %d column %d: %s", path, jerr.line, jerr.column,
-                           jerr.text);
+    struct osm_buf data;
+    osm_buf_init(&data);
+    if (osm_read_regular_file(path, OSM_CONFIG_FILE_MAX, &data, err) < 0) {
+        osm_buf_free(&data);
+        osm_err_prefix(err, "matrix");
+        return -1;
+    }
+    json_t *doc = json_loadb(data.s ? data.s : "", data.len, JSON_REJECT_DUPLICATES, &jerr);
+    osm_buf_free(&data);
+    if (!doc) /* not jerr.text: it quotes the file */
+        return osm_err_set(err, OSM_EINPUT, "matrix %s: line %d column %d: malformed JSON", path, jerr.line,
+                           jerr.column);
     char *dir = osm_xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash)

@@ -469,7 +469,7 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
     rpmts ts = rpmtsCreate();
     rpmtsSetRootDir(ts, inst->root);
     rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
-    osm_rpm_el_dbpath_begin();
+    osm_rpm_el_dbpath_begin(inst->root);
     if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
         osm_rpm_el_dbpath_end();
         rpmtsFree(ts);

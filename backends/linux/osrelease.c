@@ -39,10 +39,10 @@ static int release_file_version(const char *root, char *out, size_t cap)
     static const char *const files[] = {"/etc/centos-release", "/etc/redhat-release", "/etc/alinux-release",
                                         "/etc/anolis-release", "/etc/system-release"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char *p = osm_root_path(root, files[i]);
+        char *p = osm_root_path_follow(root, files[i]);
         struct osm_buf b;
         osm_buf_init(&b);
-        int ok = osm_read_file(p, &b, NULL) == 0;
+        int ok = osm_read_regular_file(p, (size_t)1 << 20, &b, NULL) == 0;
         free(p);
         if (ok) {
             const char *r = strstr(b.s, "release ");
@@ -70,11 +70,11 @@ int osm_osrelease_read(const char *root, struct osm_osrelease *out, struct osm_e
     out->major = out->minor = -1;
     struct osm_buf b;
     osm_buf_init(&b);
-    char *p = osm_root_path(root, "/etc/os-release");
-    if (osm_read_file(p, &b, NULL) != 0) {
+    char *p = osm_root_path_follow(root, "/etc/os-release");
+    if (osm_read_regular_file(p, (size_t)1 << 20, &b, NULL) != 0) {
         free(p);
-        p = osm_root_path(root, "/usr/lib/os-release");
-        if (osm_read_file(p, &b, NULL) != 0) {
+        p = osm_root_path_follow(root, "/usr/lib/os-release");
+        if (osm_read_regular_file(p, (size_t)1 << 20, &b, NULL) != 0) {
             osm_err_set(err, OSM_ENOTFOUND,
                         "%s: no /etc/os-release or /usr/lib/os-release: not a Linux root osmig can identify", root);
             free(p);

@@ -102,8 +102,17 @@ static int collect_repos(struct osm_plan *plan, const struct osm_plan_opts *o, s
                 strncmp(url, "https://", 8) != 0)
                 return osm_err_set(err, OSM_EUSAGE, "--repo '%s': the URL must start with file://, http:// or https://",
                                    spec);
+            char *id = osm_xasprintf("%.*s", (int)(eq - spec), spec);
+            if (!osm_name_is_plain(id, 64)) {
+                osm_err_set(err, OSM_EUSAGE,
+                            "--repo: repository id '%s' is not a plain name (1 to 64 of A-Z a-z 0-9 . _ + : -, "
+                            "not starting with '.' or '-'): it names a directory of the cache",
+                            id);
+                free(id);
+                return -1;
+            }
             struct osm_plan_repo *r = &plan->repos[plan->n_repos++];
-            r->id = osm_xasprintf("%.*s", (int)(eq - spec), spec);
+            r->id = id;
             r->baseurl = osm_expand_repo_vars(url, plan->sys->arch, t->version ? t->version : "");
             /* A local mirror is signed by the target's keys. */
             const struct osm_repo_def *def = t->n_repos ? &t->repos[0] : NULL;
@@ -119,6 +128,12 @@ static int collect_repos(struct osm_plan *plan, const struct osm_plan_opts *o, s
         }
         return 0;
     }
+    for (size_t i = 0; i < t->n_repos; i++)
+        if (!osm_name_is_plain(t->repos[i].id, 64))
+            return osm_err_set(err, OSM_EINPUT,
+                               "target %s: repository id '%s' is not a plain name (1 to 64 of A-Z a-z 0-9 . _ + : -, "
+                               "not starting with '.' or '-'): it names a directory of the cache",
+                               t->id, t->repos[i].id);
     plan->repos = osm_xcalloc(t->n_repos, sizeof *plan->repos);
     for (size_t i = 0; i < t->n_repos; i++) {
         struct osm_plan_repo *r = &plan->repos[plan->n_repos++];

@@ -110,7 +110,7 @@ int osm_repofiles_read(const char *root, struct osm_repofile_list *out, struct o
         char *guest = osm_path_join("/etc/yum.repos.d", names[i]);
         struct osm_buf b;
         osm_buf_init(&b);
-        if (osm_read_file(host, &b, NULL) == 0)
+        if (osm_read_regular_file(host, (size_t)4 << 20, &b, NULL) == 0)
             parse_file(guest, b.s, out);
         osm_buf_free(&b);
         free(host);

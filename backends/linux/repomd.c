@@ -57,7 +57,8 @@ static char *repo_cache_dir(const struct osm_repo_src *src, const char *cache_ro
 {
     char hex[65];
     osm_sha256_hex(src->baseurl, strlen(src->baseurl), hex);
-    char *name = osm_xasprintf("repos/%s-%.12s", src->id, hex);
+    /* The id is a path component: only a plain name (plan.c refuses others). */
+    char *name = osm_xasprintf("repos/%s-%.12s", osm_name_is_plain(src->id, 64) ? src->id : "unnamed", hex);
     char *dir = osm_path_join(cache_root, name);
     free(name);
     return dir;

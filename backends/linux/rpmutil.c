@@ -2,6 +2,7 @@
 #include "rpmutil.h"
 
 #include "rpmsetup.h"
+#include "osm_fs.h"
 
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
@@ -19,9 +20,22 @@ int osm_rpm_init(struct osm_err *err)
     return osm_rpm_setup(err);
 }
 
-void osm_rpm_el_dbpath_begin(void)
+void osm_rpm_el_dbpath_begin(const char *root)
 {
-    rpmPushMacro(NULL, "_dbpath", NULL, "/var/lib/rpm", RMIL_CMDLINE);
+    /* librpm joins the root and %_dbpath and follows the host's view of any
+     * symlink on the way: give it /var/lib/rpm as resolved inside the root
+     * (osm_root_path), whose prefix then has no symlink left. */
+    char *host = osm_root_path_follow(root, "/var/lib/rpm");
+    size_t rl = strlen(root);
+    while (rl > 1 && root[rl - 1] == '/')
+        rl--;
+    const char *guest = "/var/lib/rpm";
+    if (strncmp(host, root, rl) == 0 && host[rl] == '/')
+        guest = host + rl;
+    else if (strcmp(root, "/") != 0)
+        guest = "/nonexistent/osmig-rpmdb-outside-root";
+    rpmPushMacro(NULL, "_dbpath", NULL, strcmp(root, "/") == 0 ? host : guest, RMIL_CMDLINE);
+    free(host);
 }
 
 void osm_rpm_el_dbpath_end(void)

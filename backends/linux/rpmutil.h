@@ -15,7 +15,7 @@ int osm_rpm_init(struct osm_err *err);
 /* Between begin and end, rpm opens the EL rpmdb location (/var/lib/rpm under
  * the transaction's root) instead of Debian's %_dbpath (~/.rpmdb). Scoped, so
  * other users of librpm in the same process keep their own %_dbpath. */
-void osm_rpm_el_dbpath_begin(void);
+void osm_rpm_el_dbpath_begin(const char *root); /* /var/lib/rpm resolved inside ROOT */
 void osm_rpm_el_dbpath_end(void);
 
 /* Between begin and end, rpm's warnings and errors are appended to `sink`

@@ -185,7 +185,12 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
         osm_err_set(err, OSM_ENOTFOUND, "root %s is not a directory", root);
         goto out;
     }
-    if (check_inside_root(root, stage, err) < 0 || osm_mkdir_p(stage, 0755, err) < 0 ||
+    /* A symlink on the way that the host would follow out of the root is
+     * refused outright (stage is resolved inside the root anyway). */
+    char *naive = osm_path_join(root, OSM_STAGE_SUBDIR);
+    int outside = check_inside_root(root, naive, err) < 0;
+    free(naive);
+    if (outside || check_inside_root(root, stage, err) < 0 || osm_mkdir_p(stage, 0755, err) < 0 ||
         check_inside_root(root, stage, err) < 0)
         goto out;
 

@@ -192,7 +192,7 @@ static void check_packages(const struct osm_planfile *plan, const char *root, co
     rpmts ts = rpmtsCreate();
     rpmtsSetRootDir(ts, root);
     rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
-    osm_rpm_el_dbpath_begin();
+    osm_rpm_el_dbpath_begin(root);
     if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
         result(c, 0, "rpmdb: cannot open %s/var/lib/rpm", root);
         osm_rpm_el_dbpath_end();

@@ -34,6 +34,36 @@ int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err
     return 0;
 }
 
+int osm_instance_canonical_uri(const char *uri, char **out, struct osm_err *err)
+{
+    struct osm_instance *inst = NULL;
+    *out = NULL;
+    if (osm_instance_open(uri, &inst, err) != 0)
+        return -1;
+    *out = osm_xstrdup(inst->uri);
+    osm_instance_close(inst);
+    return 0;
+}
+
+size_t osm_instance_names(const struct osm_instance *inst, char ***out)
+{
+    size_t n = inst->n_disks + (inst->descriptor_path ? 1 : 0), k = 0;
+    char **v = osm_xcalloc(n + 1, sizeof *v);
+    if (inst->descriptor_path)
+        v[k++] = osm_xasprintf("%s:%s", inst->provider->scheme, inst->descriptor_path);
+    for (size_t i = 0; i < inst->n_disks; i++)
+        v[k++] = osm_xasprintf("%s:%s", inst->provider->scheme, inst->disks[i].path);
+    *out = v;
+    return k;
+}
+
+void osm_instance_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
 void osm_instance_close(struct osm_instance *inst)
 {
     if (!inst)

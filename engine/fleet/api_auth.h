@@ -59,9 +59,26 @@ int osm_api_authenticate_staged(struct osm_store *st, const char *master_key_pat
                                 int64_t now, struct osm_principal *who, int *staged, struct osm_api_error *e);
 int osm_api_settle_nonce(struct osm_store *st, const char *key_id, struct osm_api_error *e);
 /* 0 allowed, -1 forbidden (e filled, status 403). instance may be NULL for
- * actions not about one instance. */
+ * actions not about one instance. The scope is matched against the whole
+ * text of `instance` (the role check is what the routes use it for): to
+ * judge an instance, use osm_api_authorize_instance (an opened instance,
+ * every path of it) or osm_api_authorize_named (a canonical URI, each path
+ * lexically). */
 int osm_api_authorize(const struct osm_principal *who, enum osm_api_action act, const char *instance,
                       struct osm_api_error *e);
+/* As osm_api_authorize, for an opened instance: every path it is made of
+ * (osm_instance_names: root, each disk, its descriptor; canonical) must
+ * match the key's scope. as_given: the name in the request, for messages. */
+struct osm_instance;
+int osm_api_authorize_instance(const struct osm_principal *who, enum osm_api_action act,
+                               const struct osm_instance *inst, const char *as_given, struct osm_api_error *e);
+/* Lexical: does SCOPE cover every path of a canonical instance URI
+ * (SCHEME:PATH[?disk=PATH...], %-decoded; a path with "//", "." or ".."
+ * segments or a trailing '/' never is)? *bad (may be NULL): what was not. */
+int osm_api_scope_covers(const char *scope, const char *uri, char **bad);
+/* The role, then osm_api_scope_covers over a URI as named. */
+int osm_api_authorize_named(const struct osm_principal *who, enum osm_api_action act, const char *instance,
+                            struct osm_api_error *e);
 int osm_role_parse(const char *name); /* -1 when unknown */
 const char *osm_role_name(enum osm_role r);
 

@@ -113,6 +113,10 @@ void api_kick(struct api_req *rq);
 int api_authorize_instance(struct api_req *rq, enum osm_api_action act, const char *instance);
 /* Silent scope test (no answer): 1 visible, 0 not. */
 int api_in_scope(const struct api_req *rq, const char *instance);
+/* Open an instance named in a request, check the key's scope covers every
+ * path of it, give its canonical URI (caller frees); else answer and -1. */
+int api_check_instance(struct api_req *rq, enum osm_api_action act, const char *uri, const char *field,
+                       char **canon);
 
 /* ---- strict JSON (api_json.c) ---- */
 

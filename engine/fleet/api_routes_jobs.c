@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api_priv.h"
@@ -32,8 +33,13 @@ static int check_paths(struct api_req *rq, const char *field, const char **v, si
         if (v[i][0] != '/')
             rc = api_fail(rq, 400, "InvalidParameter.Options", f, "%s: '%s' is not an absolute path on the server", f,
                           v[i]);
-        else if (must_exist && !osm_is_file(v[i]))
-            rc = api_fail(rq, 400, "InvalidParameter.Options", f, "%s: no such file on the server: %s", f, v[i]);
+        else if (must_exist) {
+            struct stat st;
+            if (stat(v[i], &st) != 0)
+                rc = api_fail(rq, 400, "InvalidParameter.Options", f, "%s: no such file on the server: %s", f, v[i]);
+            else if (!S_ISREG(st.st_mode))
+                rc = api_fail(rq, 400, "InvalidParameter.Options", f, "%s: %s is not a regular file", f, v[i]);
+        }
         free(f);
         if (rc)
             return -1;
@@ -60,7 +66,28 @@ int api_options(struct api_req *rq, json_t *obj, const char *base, json_t **out)
         api_fail(rq, 400, "InvalidParameter.Options", field, "%s must be an object", field);
         goto out;
     }
-    if (apij_only(rq, o, field, allowed) != 0 || apij_string_array(rq, o, field, "repos", 100, &repos, &n_repos) ||
+    if (apij_only(rq, o, field, allowed) != 0)
+        goto out;
+    /* What reaches the server's files or weakens checks is the server's
+     * configuration or an admin's: refused to others before any of it is
+     * looked at (so no answer tells whether a server file exists). */
+    if (rq->authed && rq->who.role != OSM_ROLE_ADMIN) {
+        static const char *const admin_only[] = {"repos", "matrix", "events", "no_signature_check", "snapshot_store",
+                                                 "cache_dir", NULL};
+        for (int k = 0; admin_only[k]; k++) {
+            json_t *v = json_object_get(o, admin_only[k]);
+            if (!v || json_is_null(v) || json_is_false(v) || (json_is_array(v) && json_array_size(v) == 0))
+                continue;
+            char *f = apij_path(field, admin_only[k]);
+            api_fail(rq, 403, "Forbidden.Option", f,
+                     "%s: only an admin key may set it (it reaches the server's files or weakens a check); key %s "
+                     "is a %s key",
+                     f, rq->who.key_id, osm_role_name(rq->who.role));
+            free(f);
+            goto out;
+        }
+    }
+    if (apij_string_array(rq, o, field, "repos", 100, &repos, &n_repos) ||
         apij_string_array(rq, o, field, "matrix", 20, &matrix, &n_matrix) ||
         apij_string_array(rq, o, field, "events", 20, &events, &n_events) ||
         apij_string_array(rq, o, field, "allow_erase", 100, &allow, &n_allow))
@@ -73,6 +100,18 @@ int api_options(struct api_req *rq, json_t *obj, const char *base, json_t **out)
             free(f);
             goto out;
         }
+        char *id = osm_xasprintf("%.*s", (int)(eq - repos[i]), repos[i]);
+        if (!osm_name_is_plain(id, 64)) {
+            char *f = osm_xasprintf("%s.repos[%zu]", field, i);
+            api_fail(rq, 400, "InvalidParameter.Options", f,
+                     "%s: repository id '%s' is not a plain name (1 to 64 of A-Z a-z 0-9 . _ + : -, not starting "
+                     "with '.' or '-')",
+                     f, id);
+            free(f);
+            free(id);
+            goto out;
+        }
+        free(id);
     }
     char *fm = apij_path(field, "matrix"), *fe = apij_path(field, "events");
     int bad = check_paths(rq, fm, matrix, n_matrix, 1) || check_paths(rq, fe, events, n_events, 1);
@@ -240,7 +279,8 @@ json_t *api_job_json(struct api_req *rq, const struct osm_job *j)
     json_t *o = json_object();
     json_object_set_new(o, "job_id", json_string(j->id));
     json_object_set_new(o, "name", j->name ? json_string(j->name) : json_null());
-    json_object_set_new(o, "client_token", j->client_token ? json_string(j->client_token) : json_null());
+    const char *tok = j->client_token ? strchr(j->client_token, '/') : NULL;
+    json_object_set_new(o, "client_token", j->client_token ? json_string(tok ? tok + 1 : j->client_token) : json_null());
     json_object_set_new(o, "created", j->created > 0 ? json_string(osm_time_iso(j->created, buf)) : json_null());
     json_object_set_new(o, "updated", j->updated > 0 ? json_string(osm_time_iso(j->updated, buf)) : json_null());
     json_object_set_new(o, "max_concurrency", j->max_concurrency ? json_string(j->max_concurrency) : json_null());
@@ -262,6 +302,7 @@ json_t *api_job_json(struct api_req *rq, const struct osm_job *j)
 
 struct job_item {
     const char *instance;       /* as given */
+    char *canon;                /* its canonical URI (osm_instance_canonical_uri) */
     const char *target;
     struct api_schedule sched;
     char *field;                /* "instances[N]" */
@@ -272,20 +313,35 @@ static void items_free(struct job_item *it, size_t n)
     for (size_t i = 0; i < n; i++) {
         api_schedule_free(&it[i].sched);
         free(it[i].field);
+        free(it[i].canon);
     }
     free(it);
 }
 
-static int check_instance(struct api_req *rq, const char *uri, const char *field)
+/* Open the instance as named, check that the key's scope covers every path
+ * it is made of (its canonical root and each disk), and give its canonical
+ * URI: what the task records and the one-task lock compares. An instance
+ * that does not open is judged by its name first, so that a scoped key
+ * learns nothing of paths outside its scope. */
+int api_check_instance(struct api_req *rq, enum osm_api_action act, const char *uri, const char *field,
+                       char **canon)
 {
+    *canon = NULL;
     struct osm_api_error e = {0};
-    if (rq->authed && osm_api_authorize(&rq->who, OSM_ACT_SUBMIT, uri, &e) != 0)
-        return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Instance", field, "%s: %s",
-                        field, e.message);
     struct osm_instance *inst = NULL;
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_instance_open(uri, &inst, &err) != 0)
+    if (osm_instance_open(uri, &inst, &err) != 0) {
+        if (rq->authed && osm_api_authorize_named(&rq->who, act, uri, &e) != 0)
+            return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Instance", field,
+                            "%s: %s", field, e.message);
         return api_fail(rq, 400, "InvalidParameter.Instance", field, "%s: %s", field, err.msg);
+    }
+    if (rq->authed && osm_api_authorize_instance(&rq->who, act, inst, uri, &e) != 0) {
+        osm_instance_close(inst);
+        return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Instance", field, "%s: %s",
+                        field, e.message);
+    }
+    *canon = osm_xstrdup(inst->uri);
     osm_instance_close(inst);
     return 0;
 }
@@ -347,14 +403,14 @@ static int parse_instances(struct api_req *rq, json_t *body, const char *job_tar
             it[i].sched = *job_sched;
             it[i].sched.window = job_sched->window ? osm_xstrdup(job_sched->window) : NULL;
         }
+        if (api_check_instance(rq, OSM_ACT_SUBMIT, it[i].instance, f, &it[i].canon) != 0)
+            goto fail;
         for (size_t k = 0; k < i; k++)
-            if (strcmp(it[k].instance, it[i].instance) == 0) {
-                api_fail(rq, 400, "InvalidParameter.Instance", f, "%s: %s is already %s", f, it[i].instance,
-                         it[k].field);
+            if (strcmp(it[k].canon, it[i].canon) == 0) {
+                api_fail(rq, 400, "InvalidParameter.Instance", f, "%s: %s is %s, already %s", f, it[i].instance,
+                         it[i].canon, it[k].field);
                 goto fail;
             }
-        if (check_instance(rq, it[i].instance, f) != 0)
-            goto fail;
     }
     *out = it;
     *n_out = n;
@@ -423,14 +479,14 @@ static void answer_busy(struct api_req *rq, const struct osm_err *err, const str
                                   OSM_TASK_ROLLBACK_FAILED};
     for (size_t i = 0; st && i < n; i++) {
         struct osm_task_filter f = {.states = holding, .n_states = sizeof holding / sizeof holding[0],
-                                    .instance = it[i].instance, .limit = 1};
+                                    .instance = it[i].canon, .limit = 1};
         struct osm_task *t = NULL;
         size_t nt = 0;
         int64_t next = 0;
         struct osm_err qerr = OSM_ERR_INIT;
         if (osm_store_query_tasks(st, &f, &t, &nt, &next, &qerr) == 0 && nt > 0) {
             api_fail(rq, 409, "Conflict.InstanceBusy", it[i].field,
-                     "%s: instance %s is held by task %s (%s); nothing was created", it[i].field, it[i].instance,
+                     "%s: instance %s is held by task %s (%s); nothing was created", it[i].field, it[i].canon,
                      t[0].id, osm_task_state_name(t[0].state));
             osm_task_list_free(t, nt);
             return;
@@ -502,7 +558,9 @@ void api_jobs_create(struct api_req *rq)
     struct osm_store *st = api_store(rq);
     if (!st)
         goto out;
-    job.client_token = token ? osm_xstrdup(token) : NULL;
+    /* A token is its key's: stored as KEY_ID/TOKEN ('/' is not a token
+     * character), so another key's same token is another job. */
+    job.client_token = !token ? NULL : rq->authed ? osm_xasprintf("%s/%s", rq->who.key_id, token) : osm_xstrdup(token);
     job.name = name ? osm_xstrdup(name) : NULL;
     job.max_concurrency = maxc ? osm_xstrdup(maxc) : NULL;
     job.max_errors = osm_xstrdup(maxe ? maxe : "0");
@@ -514,7 +572,7 @@ void api_jobs_create(struct api_req *rq)
     for (size_t i = 0; i < n; i++) {
         osm_task_init(&tasks[i]);
         snprintf(tasks[i].kind, sizeof tasks[i].kind, "%s", OSM_KIND_OS_MIGRATION);
-        tasks[i].instance = osm_xstrdup(it[i].instance);
+        tasks[i].instance = osm_xstrdup(it[i].canon);
         tasks[i].target = osm_xstrdup(it[i].target);
         tasks[i].options = task_options(rq->srv, opts, it[i].target);
         tasks[i].not_before = it[i].sched.not_before;
@@ -676,7 +734,7 @@ static json_t *finding(json_t *f)
 
 /* Assess one instance by running `osmig assess --json` (the same program):
  * the solver and librpm then never share this process's threads. */
-static json_t *assess_one(const char *instance, const char *target, json_t *opts)
+static json_t *assess_one(const char *instance, const char *shown, const char *target, json_t *opts)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -711,7 +769,7 @@ static json_t *assess_one(const char *instance, const char *target, json_t *opts
     int st = osm_run(argv, &ro, &err);
     free(argv);
     json_t *r = json_object();
-    json_object_set_new(r, "instance", json_string(instance));
+    json_object_set_new(r, "instance", json_string(shown));
     json_object_set_new(r, "target", json_string(target));
     json_t *doc = (st == 0 || st == 3) ? json_loads(out.s, 0, NULL) : NULL;
     if (doc) {
@@ -762,6 +820,7 @@ void api_assessments(struct api_req *rq)
     }
     size_t n = json_array_size(arr);
     const char **inst = osm_xcalloc(n, sizeof *inst), **tgt = osm_xcalloc(n, sizeof *tgt);
+    char **canon = osm_xcalloc(n, sizeof *canon);
     int bad = 0;
     for (size_t i = 0; i < n && !bad; i++) {
         json_t *e = json_array_get(arr, i);
@@ -782,17 +841,20 @@ void api_assessments(struct api_req *rq)
             free(tf);
         }
         if (!bad)
-            bad = api_authorize_instance(rq, OSM_ACT_SUBMIT, inst[i]);
+            bad = api_check_instance(rq, OSM_ACT_SUBMIT, inst[i], f, &canon[i]) != 0;
         free(f);
     }
     if (!bad) {
         results = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(results, assess_one(inst[i], tgt[i], opts));
+            json_array_append_new(results, assess_one(canon[i], inst[i], tgt[i], opts));
         json_t *o = json_object();
         json_object_set_new(o, "results", results);
         api_reply(rq, 200, o);
     }
+    for (size_t i = 0; i < n; i++)
+        free(canon[i]);
+    free(canon);
     free(inst);
     free(tgt);
 out:

@@ -124,18 +124,29 @@ void api_tasks_list(struct api_req *rq)
             return;
         }
     }
+    /* instance= by any spelling: its canonical URI, as tasks record it. */
+    char *canon_instance = NULL;
+    if (f.instance) {
+        struct osm_err cerr = OSM_ERR_INIT;
+        if (osm_instance_canonical_uri(f.instance, &canon_instance, &cerr) == 0)
+            f.instance = canon_instance;
+    }
     /* A scoped key's tasks are filtered by the query itself, so a page is
      * full whenever more of them exist (api_in_scope below only confirms). */
     if (rq->authed && rq->who.scope && rq->who.role != OSM_ROLE_ADMIN)
         f.instance_pattern = rq->who.scope;
     struct osm_store *st = api_store(rq);
-    if (!st)
+    if (!st) {
+        free(canon_instance);
         return;
+    }
     struct osm_task *tasks = NULL;
     size_t n = 0;
     int64_t next = 0;
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_query_tasks(st, &f, &tasks, &n, &next, &err) != 0) {
+    int qrc = osm_store_query_tasks(st, &f, &tasks, &n, &next, &err);
+    free(canon_instance);
+    if (qrc != 0) {
         api_fail_err(rq, &err, NULL, NULL);
         return;
     }

@@ -232,7 +232,7 @@ int api_in_scope(const struct api_req *rq, const char *instance)
 {
     if (!rq->authed || !rq->who.scope || rq->who.role == OSM_ROLE_ADMIN)
         return 1;
-    return instance && fnmatch(rq->who.scope, instance, 0) == 0;
+    return instance && osm_api_scope_covers(rq->who.scope, instance, NULL);
 }
 
 int api_authorize_instance(struct api_req *rq, enum osm_api_action act, const char *instance)
@@ -240,7 +240,7 @@ int api_authorize_instance(struct api_req *rq, enum osm_api_action act, const ch
     struct osm_api_error e = {0};
     if (!rq->authed)
         return 0;
-    if (osm_api_authorize(&rq->who, act, instance, &e) == 0)
+    if (osm_api_authorize_named(&rq->who, act, instance, &e) == 0)
         return 0;
     return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Instance", NULL, "%s", e.message);
 }

@@ -150,9 +150,141 @@ char *osm_path_join(const char *a, const char *b)
     return osm_buf_detach(&out);
 }
 
+/* Resolve guest_path the way the kernel's RESOLVE_IN_ROOT does (openat2,
+ * Linux >= 5.6), for paths that may not exist yet: component by component,
+ * each symlink read and followed as the instance would see it (an absolute
+ * target starts again at ROOT, ".." stops at ROOT), so the host path returned
+ * lies inside ROOT whatever the instance's symlinks say. Components that do
+ * not exist are taken as they are (nothing below them can be a link). Too
+ * many links: a path under /proc, where nothing can be created. */
+static char *root_path(const char *root, const char *guest_path, int follow_last)
+{
+    struct osm_buf done, host;
+    osm_buf_init(&done);
+    osm_buf_init(&host);
+    char *todo = osm_xstrdup(guest_path ? guest_path : "/");
+    int links = 0;
+    char *p = todo;
+    for (;;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if ((n == 1 && p[0] == '.')) {
+            p += n;
+            continue;
+        }
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            while (done.len && done.s[done.len - 1] != '/')
+                done.len--;
+            if (done.len)
+                done.len--;
+            if (done.s)
+                done.s[done.len] = '\0';
+            p += n;
+            continue;
+        }
+        size_t keep = done.len;
+        osm_buf_addc(&done, '/');
+        osm_buf_add(&done, p, n);
+        p += n;
+        host.len = 0;
+        osm_buf_adds(&host, root);
+        osm_buf_adds(&host, done.s);
+        struct stat st;
+        const char *after = p;
+        while (*after == '/')
+            after++;
+        if ((!*after && !follow_last) || lstat(host.s, &st) != 0 || !S_ISLNK(st.st_mode))
+            continue;
+        char target[4096];
+        ssize_t tl = readlink(host.s, target, sizeof target - 1);
+        if (tl <= 0 || ++links > 40) {
+            osm_buf_free(&done);
+            osm_buf_free(&host);
+            free(todo);
+            return osm_path_join("/proc/osmig-unresolvable-symlink", guest_path);
+        }
+        target[tl] = '\0';
+        done.len = keep;
+        done.s[done.len] = '\0';
+        if (target[0] == '/')
+            done.len = 0, done.s[0] = '\0';
+        char *rest = osm_xasprintf("%s/%s", target, p);
+        free(todo);
+        todo = p = rest;
+    }
+    char *out = osm_path_join(root, done.len ? done.s : "/");
+    osm_buf_free(&done);
+    osm_buf_free(&host);
+    free(todo);
+    return out;
+}
+
 char *osm_root_path(const char *root, const char *guest_path)
 {
-    return osm_path_join(root, guest_path);
+    return root_path(root, guest_path, 0);
+}
+
+char *osm_root_path_follow(const char *root, const char *guest_path)
+{
+    return root_path(root, guest_path, 1);
+}
+
+int osm_read_regular_file(const char *path, size_t max, struct osm_buf *out, struct osm_err *err)
+{
+    /* O_NONBLOCK: a FIFO opens at once (and is refused below) instead of
+     * waiting for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return osm_err_errno(err, "%s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        osm_err_errno(err, "%s", path);
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return osm_err_set(err, OSM_EINPUT, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)st.st_size > (unsigned long long)max) {
+        close(fd);
+        return osm_err_set(err, OSM_EINPUT, "%s: larger than %zu MiB", path, max >> 20);
+    }
+    char tmp[65536];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            osm_err_errno(err, "reading %s", path);
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        total += (size_t)n;
+        if (total > max) {
+            close(fd);
+            return osm_err_set(err, OSM_EINPUT, "%s: larger than %zu MiB", path, max >> 20);
+        }
+        osm_buf_add(out, tmp, (size_t)n);
+    }
+    close(fd);
+    return 0;
+}
+
+int osm_name_is_plain(const char *s, size_t max)
+{
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+:-";
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max || s[0] == '.' || s[0] == '-')
+        return 0;
+    return strspn(s, ok) == n;
 }
 
 int osm_is_dir(const char *path)

@@ -24,7 +24,23 @@ int osm_fsync_dir(const char *dir);
 char *osm_path_join(const char *a, const char *b);
 int osm_is_dir(const char *path);
 int osm_is_file(const char *path);
-/* Root-relative path on the host: join root and an absolute guest path. */
+/* The host path of a guest path, resolved inside ROOT: every symlink of the
+ * instance is followed as the instance sees it (absolute targets start again
+ * at ROOT, ".." stops at ROOT), as openat2's RESOLVE_IN_ROOT does, so reads
+ * and writes of the result stay inside the root (ROOT itself is taken as
+ * given: the instance's canonical root). Caller frees. */
 char *osm_root_path(const char *root, const char *guest_path);
+/* The final component is not followed by osm_root_path (lstat's view: a
+ * write by rename replaces a symlink, a check sees it); this one follows it
+ * too, inside ROOT, for reads of what a path leads to (os-release). */
+char *osm_root_path_follow(const char *root, const char *guest_path);
+/* Read a regular file of at most `max` bytes (appended to out): devices,
+ * FIFOs and larger files are refused at once ("not a regular file", "larger
+ * than N MiB"), naming the path and never its content. */
+int osm_read_regular_file(const char *path, size_t max, struct osm_buf *out, struct osm_err *err);
+#define OSM_CONFIG_FILE_MAX ((size_t)64 << 20)
+/* 1 when s is a name that can be a path component: 1..max of
+ * A-Z a-z 0-9 . _ + : -, not starting with '.' or '-'. */
+int osm_name_is_plain(const char *s, size_t max);
 
 #endif

@@ -208,6 +208,22 @@ static int dir_open(struct osm_instance *inst, const char *rest, struct osm_err 
         }
         q = amp;
     }
+    /* One identity per instance: every path resolved (symlinks, ".", "..",
+     * "//", a trailing slash), so every spelling opens the same disks. */
+    for (size_t i = 0; i < inst->n_disks; i++) {
+        char *real = realpath(inst->disks[i].path, NULL);
+        if (!real)
+            return osm_err_errno(err, "instance %s: disk %s", inst->uri, inst->disks[i].path);
+        free(inst->disks[i].path);
+        inst->disks[i].path = real;
+    }
+    if (inst->descriptor_path) {
+        char *real = realpath(inst->descriptor_path, NULL);
+        if (!real)
+            return osm_err_errno(err, "instance %s: %s", inst->uri, inst->descriptor_path);
+        free(inst->descriptor_path);
+        inst->descriptor_path = real;
+    }
     for (size_t i = 0; i < inst->n_disks; i++)
         if (classify_disk(&inst->disks[i], inst->uri, err) != 0)
             return -1;
@@ -222,6 +238,27 @@ static int dir_open(struct osm_instance *inst, const char *rest, struct osm_err 
                                inst->disks[i].path, inst->disks[0].path);
     }
     inst->root = osm_xstrdup(inst->disks[0].path);
+    /* The canonical URI: dir:DESCRIPTOR or dir:ROOT[?disk=D&disk=D...], the
+     * resolved paths with '%', '?', '&', '#' and bytes outside printable
+     * ASCII %-escaped. */
+    struct osm_buf u;
+    osm_buf_init(&u);
+    osm_buf_adds(&u, "dir:");
+    size_t n_named = inst->descriptor_path ? 1 : inst->n_disks;
+    for (size_t i = 0; i < n_named; i++) {
+        const unsigned char *p = (const unsigned char *)(inst->descriptor_path ? inst->descriptor_path
+                                                                               : inst->disks[i].path);
+        if (i)
+            osm_buf_adds(&u, i == 1 ? "?disk=" : "&disk=");
+        for (; *p; p++) {
+            if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '?' || *p == '&' || *p == '#')
+                osm_buf_addf(&u, "%%%02X", *p);
+            else
+                osm_buf_addc(&u, (char)*p);
+        }
+    }
+    free(inst->uri);
+    inst->uri = osm_buf_detach(&u);
     if (!inst->name) {
         const char *slash = strrchr(inst->root, '/');
         inst->name = osm_xstrdup(slash && slash[1] ? slash + 1 : inst->root);

@@ -79,7 +79,7 @@ struct osm_provider {
 };
 
 struct osm_instance {
-    char *uri;                         /* as given by the user */
+    char *uri;                         /* canonical (osm_instance_canonical_uri) */
     char *name;                        /* short display name */
     const struct osm_provider *provider;
     char *root;                        /* host path of the system root (dir); NULL otherwise */
@@ -92,6 +92,17 @@ struct osm_instance {
 
 /* Parse `uri`, pick the provider, open the instance. Errors name the URI. */
 int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err *err);
+/* An instance has one identity however it is named: the opened instance's
+ * uri is canonical (dir: every path resolved, symlinks of the path itself
+ * included, and normalised; the same string for every spelling). Every
+ * entry point keys on it: the one-task-per-instance lock, key scopes,
+ * snapshot sets. */
+int osm_instance_canonical_uri(const char *uri, char **out, struct osm_err *err);
+/* Every path the instance is made of, as "SCHEME:PATH" (its descriptor, then
+ * each disk, the system root first), canonical: what a key's scope must
+ * cover. Returns the count; free with osm_instance_names_free. */
+size_t osm_instance_names(const struct osm_instance *inst, char ***out);
+void osm_instance_names_free(char **names, size_t n);
 void osm_instance_close(struct osm_instance *inst);
 /* Facts with the descriptor's overrides applied. */
 int osm_instance_facts(struct osm_instance *inst, struct osm_facts *out, struct osm_err *err);
