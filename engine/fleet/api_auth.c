@@ -573,16 +573,12 @@ static int need_role(const struct osm_principal *who, enum osm_api_action act, s
 int osm_api_authorize(const struct osm_principal *who, enum osm_api_action act, const char *instance,
                       struct osm_api_error *e)
 {
-    if (need_role(who, act, e) != 0)
-        return -1;
-    /* fnmatch without FNM_PATHNAME: '*' also matches '/' in instance URIs.
-     * The whole text, as before: the routes judge instances with
-     * osm_api_authorize_instance (opened) and osm_api_scope_covers (each
-     * path of a stored canonical URI) instead. */
-    if (instance && who->role != OSM_ROLE_ADMIN && who->scope && fnmatch(who->scope, instance, 0) != 0)
-        return fail(e, 403, "Forbidden.Instance", "instance %s is outside the scope '%s' of key %s", instance,
-                    who->scope, who->key_id);
-    return 0;
+    /* An instance is judged path by path, never by its text: every path it
+     * names (root, each disk) must be covered, and a path spelled with
+     * "..", "." or "//" never is. */
+    if (instance)
+        return osm_api_authorize_named(who, act, instance, e);
+    return need_role(who, act, e);
 }
 
 static int scope_refusal(const struct osm_principal *who, enum osm_api_action act, const char *instance,

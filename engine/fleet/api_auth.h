@@ -59,11 +59,9 @@ int osm_api_authenticate_staged(struct osm_store *st, const char *master_key_pat
                                 int64_t now, struct osm_principal *who, int *staged, struct osm_api_error *e);
 int osm_api_settle_nonce(struct osm_store *st, const char *key_id, struct osm_api_error *e);
 /* 0 allowed, -1 forbidden (e filled, status 403). instance may be NULL for
- * actions not about one instance. The scope is matched against the whole
- * text of `instance` (the role check is what the routes use it for): to
- * judge an instance, use osm_api_authorize_instance (an opened instance,
- * every path of it) or osm_api_authorize_named (a canonical URI, each path
- * lexically). */
+ * actions not about one instance (the role alone); an instance named by a
+ * URI is judged as osm_api_authorize_named does (each path lexically). An
+ * opened instance: osm_api_authorize_instance. */
 int osm_api_authorize(const struct osm_principal *who, enum osm_api_action act, const char *instance,
                       struct osm_api_error *e);
 /* As osm_api_authorize, for an opened instance: every path it is made of

@@ -323,8 +323,8 @@ static void items_free(struct job_item *it, size_t n)
  * URI: what the task records and the one-task lock compares. An instance
  * that does not open is judged by its name first, so that a scoped key
  * learns nothing of paths outside its scope. */
-int api_check_instance(struct api_req *rq, enum osm_api_action act, const char *uri, const char *field,
-                       char **canon)
+static int check_instance(struct api_req *rq, enum osm_api_action act, const char *uri, const char *field,
+                          char **canon, int may_be_absent)
 {
     *canon = NULL;
     struct osm_api_error e = {0};
@@ -334,6 +334,8 @@ int api_check_instance(struct api_req *rq, enum osm_api_action act, const char *
         if (rq->authed && osm_api_authorize_named(&rq->who, act, uri, &e) != 0)
             return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Instance", field,
                             "%s: %s", field, e.message);
+        if (may_be_absent)
+            return 0; /* in scope by its name: its own result says what is wrong */
         return api_fail(rq, 400, "InvalidParameter.Instance", field, "%s: %s", field, err.msg);
     }
     if (rq->authed && osm_api_authorize_instance(&rq->who, act, inst, uri, &e) != 0) {
@@ -344,6 +346,12 @@ int api_check_instance(struct api_req *rq, enum osm_api_action act, const char *
     *canon = osm_xstrdup(inst->uri);
     osm_instance_close(inst);
     return 0;
+}
+
+int api_check_instance(struct api_req *rq, enum osm_api_action act, const char *uri, const char *field,
+                       char **canon)
+{
+    return check_instance(rq, act, uri, field, canon, 0);
 }
 
 /* Parse instances[] (+ the job's target and schedule as defaults). */
@@ -841,13 +849,15 @@ void api_assessments(struct api_req *rq)
             free(tf);
         }
         if (!bad)
-            bad = api_check_instance(rq, OSM_ACT_SUBMIT, inst[i], f, &canon[i]) != 0;
+            /* An assessment of an instance that does not open is that
+             * instance's failed result, not the whole request's. */
+            bad = check_instance(rq, OSM_ACT_SUBMIT, inst[i], f, &canon[i], 1) != 0;
         free(f);
     }
     if (!bad) {
         results = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(results, assess_one(canon[i], inst[i], tgt[i], opts));
+            json_array_append_new(results, assess_one(canon[i] ? canon[i] : inst[i], inst[i], tgt[i], opts));
         json_t *o = json_object();
         json_object_set_new(o, "results", results);
         api_reply(rq, 200, o);

@@ -405,7 +405,13 @@ static void roles_and_scopes_are_enforced(void **state)
     assert_string_equal(e.code, "Forbidden.Role");
 
     assert_int_equal(osm_api_authorize(&op, OSM_ACT_SUBMIT, "dir:/srv/web01", &e), 0);
-    assert_int_equal(osm_api_authorize(&op, OSM_ACT_CONTROL, "dir:/srv/web/02?disk=/d", &e), 0);
+    /* Every path the instance names must be in scope: a disk outside it is
+     * refused, one inside is not; ".." never climbs out of a scope. */
+    assert_int_equal(osm_api_authorize(&op, OSM_ACT_CONTROL, "dir:/srv/web/02?disk=/srv/web-data", &e), 0);
+    assert_int_equal(osm_api_authorize(&op, OSM_ACT_CONTROL, "dir:/srv/web/02?disk=/d", &e), -1);
+    assert_string_equal(e.code, "Forbidden.Instance");
+    assert_int_equal(osm_api_authorize(&op, OSM_ACT_CONTROL, "dir:/srv/web01/../db01", &e), -1);
+    assert_string_equal(e.code, "Forbidden.Instance");
     assert_int_equal(osm_api_authorize(&op, OSM_ACT_CONTROL, "dir:/srv/db01", &e), -1);
     assert_int_equal(e.status, 403);
     assert_string_equal(e.code, "Forbidden.Instance");
