@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     struct osm_err err = OSM_ERR_INIT;
     if (osm_store_open_location(argv[1], &st, &err) != 0)
         return die("open", &err);
-    printf("%s store, %ld tasks\n", st->ops->name, n);
+    printf("%s store, %ld tasks\n", osm_store_kind(st), n);
 
     struct osm_job small, big;
     double ms;

@@ -1,6 +1,7 @@
-/* store: where tasks live, durably. SQLite by default (store_sqlite.c); the
- * interface is a small table of operations so that a PostgreSQL store (claims
- * with leases, FOR UPDATE SKIP LOCKED) can sit beside it.
+/* store: where tasks live, durably: SQLite by default (a file in the state
+ * directory), or a PostgreSQL server shared by several engines. Every rule
+ * below is written once (store_rules.c, store_nonce.c) over a SQL driver per
+ * dialect (store_sql.h: sql_sqlite.c, sql_pg.c).
  *
  * Contract:
  * - One task that holds its instance (osm_task_state_holds_instance) per
@@ -122,124 +123,15 @@ struct osm_key {
 void osm_key_free(struct osm_key *k);
 void osm_key_copy(struct osm_key *dst, const struct osm_key *src); /* deep; dst is overwritten */
 
-struct osm_store_ops {
-    const char *name;
-    void (*close)(struct osm_store *st);
-    int (*create_task)(struct osm_store *st, struct osm_task *t, struct osm_err *err);
-    /* 0 found, -1 with OSM_ENOTFOUND when no such task. */
-    int (*get_task)(struct osm_store *st, const char *id, struct osm_task *out, struct osm_err *err);
-    /* Newest first. */
-    int (*list_tasks)(struct osm_store *st, struct osm_task **out, size_t *n, struct osm_err *err);
-    /* 0 written, 1 the task is no longer in expect_state (nothing written). */
-    int (*commit)(struct osm_store *st, const struct osm_task_change *ch, struct osm_err *err);
-    int (*list_events)(struct osm_store *st, const char *id, struct osm_task_event **out, size_t *n, struct osm_err *err);
-    int (*list_journal)(struct osm_store *st, const char *id, struct osm_journal_entry **out, size_t *n, struct osm_err *err);
-    /* 1 claimed (or renewed), 0 held by another owner: one that runs on this
-     * host, or one elsewhere whose lease has not run out. */
-    int (*claim)(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err);
-    int (*release)(struct osm_store *st, const char *id, const char *owner, struct osm_err *err);
-
-    /* ---- fleet operations (NULL in a store that has none: the wrappers
-     * then fail with OSM_EUNSUPPORTED) ---- */
-
-    /* Create a job and its tasks in one transaction. When job->client_token
-     * names an existing job, nothing is written and 1 is returned with
-     * job->id set to that job's id (idempotent create); 0 when created. A
-     * task on an instance that another task holds fails the whole job with
-     * OSM_ECONFLICT naming the instance and the other task; nothing written.
-     * A task created scheduled (osm_scheduler_place) has its progress_msg
-     * added to its "submitted" history entry (not kept in the row). */
-    int (*create_job)(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err);
-    int (*get_job)(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err);
-    /* Oldest first, after cursor `after_seq`, at most `limit` (0: all);
-     * *next_seq is the cursor for the next page (0 when none). */
-    int (*list_jobs)(struct osm_store *st, int64_t after_seq, size_t limit, struct osm_job **out, size_t *n,
-                     int64_t *next_seq, struct osm_err *err);
-    /* Set or clear (NULL) a job's stop reason. */
-    int (*set_job_stop)(struct osm_store *st, const char *id, const char *reason, struct osm_err *err);
-    /* Tasks matching `f`, oldest first; *next_seq as for list_jobs. */
-    int (*query_tasks)(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
-                       int64_t *next_seq, struct osm_err *err);
-    /* Counts by state of job `job_id` (NULL: every task). */
-    int (*count_tasks)(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err);
-    /* Every task in state submitted or scheduled (the scheduler's pass). */
-    int (*list_waiting)(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err);
-    /* The waiting tasks a pass must look at by `now`: every submitted one,
-     * and scheduled ones whose not_before <= now or whose latest_start is set
-     * and < now (a task scheduled for later needs nothing until then). Oldest
-     * first. NULL: the wrapper filters list_waiting. */
-    int (*list_waiting_due)(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
-                            struct osm_err *err);
-    /* A bounded page of waiting tasks for the scheduler, by `now`:
-     * OSM_WAITING_STARTABLE: not_before <= now, not claimed (or the claim's
-     *   lease ran out), not of a job with a stop reason; in start order
-     *   (not_before, then seq), after the cursor (after_not_before,
-     *   after_seq) (INT64_MIN, 0: from the first), not of the jobs named
-     *   in `skip_jobs` (a JSON array of job ids; NULL: none);
-     * OSM_WAITING_LATER: submitted with not_before > now, oldest first;
-     * OSM_WAITING_EXPIRED: latest_start set and < now, oldest first.
-     * At most `limit` rows, each read from an index range. NULL: the
-     * wrapper answers OSM_EUNSUPPORTED. */
-    int (*list_waiting_page)(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
-                             int64_t after_seq, const char *skip_jobs, size_t limit, struct osm_waiting_task **out,
-                             size_t *n, struct osm_err *err);
-    /* Claim, for `owner` until `lease_until`, those of `ids` that are still
-     * waiting and unclaimed (or whose claim's lease ran out), but no more
-     * than would make the job's running-or-claimed tasks exceed
-     * `max_running` (< 0: no limit); all ids belong to job `job_id` (NULL:
-     * tasks without a job). Several workers may call this at once: in
-     * PostgreSQL the job row is locked and the tasks are taken with
-     * SELECT ... FOR UPDATE SKIP LOCKED, so no task is claimed twice and the
-     * limit holds across workers. The claimed ids are written to `claimed`
-     * (capacity n_ids) and counted in *n_claimed. */
-    int (*claim_waiting)(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
-                         int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
-                         size_t *n_claimed, struct osm_err *err);
-    /* Claim up to `max` tasks that an engine began and left: running or
-     * rolling_back whose claim's lease ran out before `now` (the owner died
-     * elsewhere) or whose owner is a dead process of this host. SKIP LOCKED
-     * as above. Writes ids to `claimed` (capacity max). */
-    int (*claim_orphans)(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
-                         char (*claimed)[40], size_t *n_claimed, struct osm_err *err);
-
-    /* Access keys. put: create (OSM_ECONFLICT when the id exists). get,
-     * delete: OSM_ENOTFOUND when none. */
-    int (*put_key)(struct osm_store *st, const struct osm_key *k, struct osm_err *err);
-    int (*get_key)(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err);
-    int (*list_keys)(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err);
-    int (*delete_key)(struct osm_store *st, const char *id, struct osm_err *err);
-    /* Record a request nonce valid until `expires`: 1 when new, 0 when seen
-     * before (a replay). Nonces past their expiry are forgotten. */
-    int (*use_nonce)(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
-                     struct osm_err *err);
-    /* use_nonce, and *keys_gen set to the generation of the access keys as
-     * of the nonce's commit: a number that changes with every change of a
-     * key (created, changed, deleted), so a key row kept in memory since
-     * generation G is still the row while the generation is G. NULL: the
-     * wrapper calls use_nonce and answers -1 (no generation: read the row). */
-    int (*use_nonce_gen)(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
-                         int64_t *keys_gen, struct osm_err *err);
-    /* Record a request's nonce with the next write of this handle: in that
-     * write's transaction, before it, instead of in a commit of its own
-     * (one commit per request, not two). `key` is the key row the request
-     * was checked against, at generation `keys_gen`. 1 staged; NULL: the
-     * caller records the nonce itself (use_nonce_gen). */
-    int (*stage_nonce)(struct osm_store *st, const char *nonce, int64_t expires, int64_t now, const struct osm_key *key,
-                       int64_t keys_gen);
-    /* What became of the staged nonce, recording it now (alone) when no
-     * write took it; the stage is cleared. See osm_store_settle_nonce. */
-    int (*settle_nonce)(struct osm_store *st, struct osm_err *err);
-    /* Reads between read_begin and read_end see one snapshot of the store
-     * (and, in SQLite, share one read transaction instead of one each); no
-     * write may come between them. NULL: the wrappers do nothing. */
-    int (*read_begin)(struct osm_store *st, struct osm_err *err);
-    void (*read_end)(struct osm_store *st);
-};
-
+/* A store handle: one connection, used by one thread at a time. Its
+ * insides are the store's (store_sql.h). */
+struct osm_store_impl;
 struct osm_store {
-    const struct osm_store_ops *ops;
-    char *location;      /* for messages: the database file or URL */
+    char *location;      /* for messages: the database file or URL (no password) */
+    struct osm_store_impl *impl;
 };
+/* "sqlite" or "postgresql". */
+const char *osm_store_kind(const struct osm_store *st);
 
 /* The state directory: `dir` if given, else $OSMIG_STATE_DIR, else
  * /var/lib/osmig. Caller frees. */
@@ -251,47 +143,104 @@ int osm_store_open(const char *state_dir, struct osm_store **out, struct osm_err
 int osm_store_sqlite_open(const char *db_path, struct osm_store **out, struct osm_err *err);
 void osm_store_close(struct osm_store *st);
 
-/* Thin wrappers over the ops, with the task id in error messages. */
 int osm_store_create_task(struct osm_store *st, struct osm_task *t, struct osm_err *err);
+/* 0 found, -1 with OSM_ENOTFOUND when no such task. */
 int osm_store_get_task(struct osm_store *st, const char *id, struct osm_task *out, struct osm_err *err);
+/* Newest first. */
 int osm_store_list_tasks(struct osm_store *st, struct osm_task **out, size_t *n, struct osm_err *err);
+/* 0 written, 1 the task is no longer in expect_state or at expect_rev
+ * (nothing written). */
 int osm_store_commit(struct osm_store *st, const struct osm_task_change *ch, struct osm_err *err);
 int osm_store_list_events(struct osm_store *st, const char *id, struct osm_task_event **out, size_t *n, struct osm_err *err);
 int osm_store_list_journal(struct osm_store *st, const char *id, struct osm_journal_entry **out, size_t *n, struct osm_err *err);
+/* 1 claimed (or renewed), 0 held by another owner: one that runs on this
+ * host, or one elsewhere whose lease has not run out. */
 int osm_store_claim(struct osm_store *st, const char *id, const char *owner, int64_t lease_until, struct osm_err *err);
 int osm_store_release(struct osm_store *st, const char *id, const char *owner, struct osm_err *err);
 
-/* Fleet wrappers (see the ops). */
+/* ---- the fleet ---- */
+
+/* Create a job and its tasks in one transaction. When job->client_token
+ * names an existing job, nothing is written and 1 is returned with job->id
+ * set to that job's id (idempotent create); 0 when created. A task on an
+ * instance that another task holds (or an instance named twice) fails the
+ * whole job with OSM_ECONFLICT naming the instance and the other task;
+ * nothing written. A task created scheduled (osm_scheduler_place) has its
+ * progress_msg added to its "submitted" history entry (not kept in the row). */
 int osm_store_create_job(struct osm_store *st, struct osm_job *job, struct osm_task *tasks, size_t n, struct osm_err *err);
 int osm_store_get_job(struct osm_store *st, const char *id, struct osm_job *out, struct osm_err *err);
+/* Oldest first, after cursor `after_seq`, at most `limit` (0: all);
+ * *next_seq is the cursor for the next page (0 when none). */
 int osm_store_list_jobs(struct osm_store *st, int64_t after_seq, size_t limit, struct osm_job **out, size_t *n,
                         int64_t *next_seq, struct osm_err *err);
+/* Set or clear (NULL) a job's stop reason. */
 int osm_store_set_job_stop(struct osm_store *st, const char *id, const char *reason, struct osm_err *err);
+/* Tasks matching `f`, oldest first; *next_seq as for list_jobs. */
 int osm_store_query_tasks(struct osm_store *st, const struct osm_task_filter *f, struct osm_task **out, size_t *n,
                           int64_t *next_seq, struct osm_err *err);
+/* Counts by state of job `job_id` (NULL: every task). */
 int osm_store_count_tasks(struct osm_store *st, const char *job_id, struct osm_task_counts *out, struct osm_err *err);
+/* Every task in state submitted or scheduled (the scheduler's pass). */
 int osm_store_list_waiting(struct osm_store *st, struct osm_waiting_task **out, size_t *n, struct osm_err *err);
+/* The waiting tasks a pass must look at by `now`: every submitted one, and
+ * scheduled ones whose not_before <= now or whose latest_start is set and
+ * < now (a task scheduled for later needs nothing until then). Oldest first. */
 int osm_store_list_waiting_due(struct osm_store *st, int64_t now, struct osm_waiting_task **out, size_t *n,
                                struct osm_err *err);
+/* A bounded page of waiting tasks for the scheduler, by `now`:
+ * OSM_WAITING_STARTABLE: not_before <= now, not claimed (or the claim's
+ *   lease ran out), not of a job with a stop reason; in start order
+ *   (not_before, then seq), after the cursor (after_not_before, after_seq)
+ *   (INT64_MIN, 0: from the first), not of the jobs named in `skip_jobs`
+ *   (a JSON array of job ids; NULL: none);
+ * OSM_WAITING_LATER: submitted with not_before > now, oldest first;
+ * OSM_WAITING_EXPIRED: latest_start set and < now, oldest first.
+ * At most `limit` rows, each read from an index range. */
 enum { OSM_WAITING_STARTABLE, OSM_WAITING_LATER, OSM_WAITING_EXPIRED };
 int osm_store_list_waiting_page(struct osm_store *st, int which, int64_t now, int64_t after_not_before,
                                 int64_t after_seq, const char *skip_jobs, size_t limit,
                                 struct osm_waiting_task **out, size_t *n, struct osm_err *err);
+/* Claim, for `owner` until `lease_until`, those of `ids` that are still
+ * waiting and unclaimed (or whose claim's lease ran out), but no more than
+ * would make the job's running-or-claimed tasks exceed `max_running` (< 0:
+ * no limit); all ids belong to job `job_id` (NULL: tasks without a job).
+ * Several workers may call this at once: the job row is locked and the
+ * tasks are taken with SELECT ... FOR UPDATE SKIP LOCKED (in SQLite the
+ * write transaction holds the file), so no task is claimed twice and the
+ * limit holds across workers. The claimed ids are written to `claimed`
+ * (capacity n_ids) and counted in *n_claimed. */
 int osm_store_claim_waiting(struct osm_store *st, const char *job_id, const char *const *ids, size_t n_ids,
                             int max_running, const char *owner, int64_t lease_until, char (*claimed)[40],
                             size_t *n_claimed, struct osm_err *err);
+/* Claim up to `max` tasks that an engine began and left: running or
+ * rolling_back whose claim's lease ran out before `now` (the owner died
+ * elsewhere) or whose owner is a dead process of this host (the rule of
+ * osm_store_claim). Writes ids to `claimed` (capacity max). */
 int osm_store_claim_orphans(struct osm_store *st, const char *owner, int64_t now, int64_t lease_until, size_t max,
                             char (*claimed)[40], size_t *n_claimed, struct osm_err *err);
+/* Access keys. put: create (OSM_ECONFLICT when the id exists). get, delete:
+ * OSM_ENOTFOUND when none. list: by id. */
 int osm_store_put_key(struct osm_store *st, const struct osm_key *k, struct osm_err *err);
 int osm_store_get_key(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err);
 int osm_store_list_keys(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err);
 int osm_store_delete_key(struct osm_store *st, const char *id, struct osm_err *err);
+/* Record a request nonce valid until `expires`: 1 when new, 0 when seen
+ * before (a replay). Nonces past their expiry are forgotten. */
 int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                         struct osm_err *err);
+/* use_nonce, and *keys_gen set to the generation of the access keys as of
+ * the nonce's commit: a number that changes with every change of a key
+ * (created, changed, deleted), so a key row kept in memory since generation
+ * G is still the row while the generation is G; -1 when the store keeps no
+ * generation (PostgreSQL: read the row). */
 int osm_store_use_nonce_gen(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
                             int64_t *keys_gen, struct osm_err *err);
-/* A staged nonce (stage_nonce above): 1 staged, 0 the store cannot (call
- * use_nonce_gen now). While one is staged, the handle's next write first
+/* Record a request's nonce with the next write of this handle, in that
+ * write's transaction, before it, instead of in a commit of its own (one
+ * commit per request, not two), where the store's writes share transactions
+ * (SQLite); `key` is the key row the request was checked against, at
+ * generation `keys_gen`. 1 staged, 0 the store cannot (call use_nonce_gen
+ * now). While one is staged, the handle's next write first
  * records it, in the same transaction: when the nonce was used before, or the
  * key row is no longer `key` (its generation moved and the row differs:
  * deleted, disabled, another secret, role or scope), the write is not done
@@ -304,6 +253,9 @@ enum { OSM_NONCE_USED = 0, OSM_NONCE_FRESH = 1, OSM_NONCE_KEY_CHANGED = 2 };
 int osm_store_stage_nonce(struct osm_store *st, const char *nonce, int64_t expires, int64_t now,
                           const struct osm_key *key, int64_t keys_gen);
 int osm_store_settle_nonce(struct osm_store *st, struct osm_err *err);
+/* Reads between read_begin and read_end see one snapshot of the store (and,
+ * in SQLite, share one read transaction instead of one each); no write may
+ * come between them. */
 int osm_store_read_begin(struct osm_store *st, struct osm_err *err);
 void osm_store_read_end(struct osm_store *st);
 void osm_job_list_free(struct osm_job *jobs, size_t n);

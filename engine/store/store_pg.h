@@ -1,11 +1,7 @@
-/* store_pg: the PostgreSQL task store (libpq), for several engine workers
- * sharing one fleet. It implements every operation of store.h with the same
- * semantics as the SQLite store: one task holding an instance (a partial
- * unique index), append-only history and journal (statement triggers), rev
- * checks in commit, claims with leases, and claims of due or orphaned tasks
- * with SELECT ... FOR UPDATE SKIP LOCKED so that workers never take one task
- * twice. Only parameterised queries; the schema is versioned like SQLite's.
- * Messages name the URL without its password. */
+/* store_pg: PostgreSQL-specific entry points beyond store.h (the driver is
+ * sql_pg.c), for several engine workers sharing one fleet: open by URL,
+ * the schema's latest version, the URL without its password, and, for
+ * tests, the connection, raw SQL and emptying a test server. */
 #ifndef OSM_STORE_PG_H
 #define OSM_STORE_PG_H
 

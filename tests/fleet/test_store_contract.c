@@ -1194,6 +1194,155 @@ static void sqlite_nonces_of_schema_4_are_still_refused_after_the_migration(void
     free(db_path);
 }
 
+/* SQLite only: a store of the first schema (tasks and history) takes every
+ * later one and keeps its tasks. */
+static void sqlite_store_at_schema_1_migrates_keeping_its_tasks(void **state)
+{
+    (void)state;
+    char *db_path = osm_path_join(tmpdir, "state.db");
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_store_sqlite_open_at_version(db_path, 1, &st, &err), 0);
+    sqlite3 *db = osm_store_sqlite_handle(st);
+    /* A version-1 row, written the way version 1 wrote it. */
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO tasks(id, kind, instance, target, state, phase, created, updated) "
+        "VALUES('t-old', 'os-migration', 'dir:/srv/old', 'alinux3', 'rolled_back', 'rolled_back', 100, 100);"
+        "INSERT INTO task_events(task_id, at, type, message) VALUES('t-old', 100, 'submitted', 'v1');",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name='step_journal'", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 0); /* really at version 1 */
+    sqlite3_finalize(q);
+    osm_store_close(st);
+
+    st = open_store();
+    db = osm_store_sqlite_handle(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), osm_store_sqlite_schema_latest());
+    sqlite3_finalize(q);
+    struct osm_task t;
+    assert_int_equal(osm_store_get_task(st, "t-old", &t, &err), 0);
+    assert_int_equal(t.state, OSM_TASK_ROLLED_BACK);
+    assert_int_equal(t.step, 0);
+    assert_int_equal(t.not_before, 0);
+    assert_string_equal(t.data, "{}");
+    osm_task_free(&t);
+    struct osm_task_event *ev;
+    size_t n;
+    assert_int_equal(osm_store_list_events(st, "t-old", &ev, &n, &err), 0);
+    assert_int_equal(n, 1);
+    osm_task_events_free(ev, n);
+    osm_store_close(st);
+    free(db_path);
+}
+
+/* A store as the code before the store's rules moved over SQL drivers wrote
+ * it (tests/fleet/fixtures: a dump of api_fill's job of 4 tasks and one key):
+ * it opens, reads and takes writes. */
+static void a_store_written_by_the_earlier_code_opens_reads_and_writes(void **state)
+{
+    (void)state;
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_buf sql;
+    osm_buf_init(&sql);
+    const char *fixture = use_pg ? OSM_FIXTURE_DIR "/pg_v2.sql" : OSM_FIXTURE_DIR "/sqlite_v5.sql";
+    if (osm_read_file(fixture, &sql, &err) != 0)
+        fail_msg("%s: %s", fixture, err.msg);
+    char msg[512];
+    if (use_pg) {
+        /* Loaded into an empty database on a connection of its own (the
+         * dump empties its search_path). */
+        struct osm_store *st = open_store();
+        assert_int_equal(raw_exec(st, "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, "
+                                      "schema_version CASCADE; DROP FUNCTION IF EXISTS osmig_append_only() CASCADE",
+                                  msg, sizeof msg), 0);
+        if (raw_exec(st, sql.s, msg, sizeof msg) != 0)
+            fail_msg("loading %s: %s", fixture, msg);
+        osm_store_close(st);
+    } else {
+        char *db_path = osm_path_join(tmpdir, "state.db");
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql.s, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        free(db_path);
+    }
+    osm_buf_free(&sql);
+
+    struct osm_store *st = open_store();
+    struct osm_task *list;
+    size_t n;
+    assert_int_equal(osm_store_list_tasks(st, &list, &n, &err), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(list[0].state, OSM_TASK_SUBMITTED);
+    assert_non_null(list[0].job_id);
+    struct osm_job job;
+    assert_int_equal(osm_store_get_job(st, list[0].job_id, &job, &err), 0);
+    struct osm_task_counts counts;
+    assert_int_equal(osm_store_count_tasks(st, job.id, &counts, &err), 0);
+    assert_int_equal(counts.by_state[OSM_TASK_SUBMITTED], 4);
+    osm_job_free(&job);
+    struct osm_task_event *ev;
+    assert_int_equal(osm_store_list_events(st, list[0].id, &ev, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ev[0].type, "submitted");
+    osm_task_events_free(ev, n);
+    struct osm_key *keys;
+    assert_int_equal(osm_store_list_keys(st, &keys, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0].role, "operator");
+    osm_key_list_free(keys, 1);
+    /* Writes: a commit of an old task, a new job, a nonce. */
+    list[0].state = OSM_TASK_CANCELLED;
+    struct osm_task_change ch = {.task = &list[0], .expect_state = OSM_TASK_SUBMITTED, .expect_rev = 0,
+                                 .event_type = "state", .event_message = "cancelled"};
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    osm_task_list_free(list, 4);
+    struct osm_job after;
+    assert_int_equal(make_job(st, &after, "token-after", "after", 3, NULL, &err), 0);
+    osm_job_free(&after);
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "n-1", osm_store_now() + 60, osm_store_now(), &err), 1);
+    assert_int_equal(osm_store_use_nonce(st, "k-1", "n-1", osm_store_now() + 60, osm_store_now(), &err), 0);
+    osm_store_close(st);
+}
+
+/* Which states hold their instance: the store's indexes and queries agree
+ * with osm_task_state_holds_instance(), state by state. */
+static void a_task_holds_its_instance_exactly_in_the_states_that_say_so(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    for (int s = 0; s < OSM_TASK_N_STATES; s++) {
+        char inst[64];
+        snprintf(inst, sizeof inst, "dir:/srv/holds-%d", s);
+        struct osm_task a, b;
+        task_for(&a, inst, NULL);
+        assert_int_equal(osm_store_create_task(st, &a, &err), 0);
+        a.state = (enum osm_task_state)s;
+        struct osm_task_change ch = {.task = &a, .expect_state = -1, .expect_rev = -1};
+        assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+        task_for(&b, inst, NULL);
+        int rc = osm_store_create_task(st, &b, &err);
+        if (osm_task_state_holds_instance((enum osm_task_state)s)) {
+            assert_int_equal(rc, -1);
+            assert_int_equal(err.code, OSM_ECONFLICT);
+            assert_non_null(strstr(err.msg, a.id)); /* the holder is found by the same rule */
+        } else {
+            assert_int_equal(rc, 0);
+            b.state = OSM_TASK_CANCELLED; /* out of the way of the next state's */
+            ch.task = &b;
+            assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+        }
+        osm_task_free(&a);
+        osm_task_free(&b);
+    }
+    osm_store_close(st);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define CONTRACT_CASES                                                                          \
     CASE(create_job_writes_the_job_and_every_task_with_its_job_id),                              \
@@ -1215,12 +1364,15 @@ static void sqlite_nonces_of_schema_4_are_still_refused_after_the_migration(void
     CASE(claim_is_exclusive_until_the_owner_dies_or_its_lease_runs_out),                         \
     CASE(the_runner_migrates_a_task_and_rolls_back_a_failed_one_on_this_store),                  \
     CASE(engines_opening_an_empty_store_at_once_all_get_one_schema),                             \
-    CASE(store_with_a_newer_schema_is_refused_naming_it)
+    CASE(store_with_a_newer_schema_is_refused_naming_it),                                        \
+    CASE(a_store_written_by_the_earlier_code_opens_reads_and_writes),                            \
+    CASE(a_task_holds_its_instance_exactly_in_the_states_that_say_so)
 
 int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
         CONTRACT_CASES,
+        CASE(sqlite_store_at_schema_1_migrates_keeping_its_tasks),
         CASE(sqlite_store_at_schema_2_migrates_to_the_fleet_schema_keeping_its_tasks),
         CASE(sqlite_nonces_of_schema_4_are_still_refused_after_the_migration),
         CASE(postgresql_errors_name_the_url_without_its_password),
