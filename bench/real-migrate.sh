@@ -10,6 +10,11 @@
 # and its userspace are prepared beforehand, untimed. Goal: osmig's overhead
 # over the floor <= 15%. Wall and CPU (user+sys, children included); ROUNDS
 # (default 3) rounds, the side that runs first alternating; medians compared.
+# Each run gets a freshly made ext4 file system (a loop file, journaled like a
+# real system disk): on a file system that has just had trees deleted, ext4's
+# inode allocation slows for minutes, and that noise (the floor alone swung
+# 7.5-12.3 s CPU between rounds) would decide the comparison.
+# OSMIG_BENCH_LOOP=0 runs in $OSMIG_BENCH_DIR as it is instead.
 # Usage: bench/real-migrate.sh [--root DIR --matrix FILE]   (default: the fixtures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +42,27 @@ if [ -z "$ROOT" ]; then
   ROOT=${dirs[0]}/root MATRIX=${dirs[3]}/matrix.json
 fi
 mkdir -p "$W"
+FS=$W/fs
+LOOP=${OSMIG_BENCH_LOOP:-1}
+if [ "$LOOP" = 1 ] && { [ "$(id -u)" != 0 ] || ! command -v mkfs.ext4 >/dev/null; }; then
+  echo "note: not root or no mkfs.ext4: running on $W as it is (OSMIG_BENCH_LOOP=0)"
+  LOOP=0
+fi
+cleanup_fs() { if mountpoint -q "$FS"; then umount "$FS"; fi; rm -f "$W/fs.img"; }
+trap cleanup_fs EXIT
+fresh_fs() { # a new, empty file system at $FS
+  if [ "$LOOP" = 1 ]; then
+    if mountpoint -q "$FS"; then umount "$FS"; fi
+    rm -f "$W/fs.img"
+    truncate -s 4G "$W/fs.img"
+    mkfs.ext4 -q -F "$W/fs.img"
+    mkdir -p "$FS"
+    mount -o loop "$W/fs.img" "$FS"
+  else
+    rm -rf "$FS"
+    mkdir -p "$FS"
+  fi
+}
 ALLOW=()
 for n in ${OSMIG_BENCH_ALLOW_ERASE:-}; do ALLOW+=(--allow-erase "$n"); done
 
@@ -51,27 +77,28 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 cpu_now() { awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat; } # ticks of this shell and waited children
 
 run_osmig() {
-  rm -rf "$W/osmig-root" "$W/state" "$W/snaps"
-  cp -a "$ROOT" "$W/osmig-root"
+  fresh_fs
+  cp -a "$ROOT" "$FS/osmig-root"
   sync
-  "$OSMIG" migrate "dir:$W/osmig-root" --to rhel8 --matrix "$MATRIX" --yes --state-dir "$W/state" \
-    --snapshot-store "$W/snaps" --cache-dir "$W/cache" "${ALLOW[@]}" >"$W/osmig.out" 2>&1 ||
+  "$OSMIG" migrate "dir:$FS/osmig-root" --to rhel8 --matrix "$MATRIX" --yes --state-dir "$FS/state" \
+    --snapshot-store "$FS/snaps" --cache-dir "$W/cache" "${ALLOW[@]}" >"$W/osmig.out" 2>&1 ||
     { tail -20 "$W/osmig.out"; echo "osmig migrate failed"; exit 1; }
   local line
   line=$(grep "time: snapshot" "$W/osmig.out")
   snaps+=("$(sed -E 's/.*snapshot ([0-9.]+) s;.*/\1/' <<<"$line")")
   o_walls+=("$(sed -E 's/.*verification ([0-9.]+) s wall.*/\1/' <<<"$line")")
   o_cpus+=("$(sed -E 's/.* s wall, ([0-9.]+) s CPU.*/\1/' <<<"$line")")
-  cp "$W"/state/tasks/*/plan.json "$W/plan.json"
-  n_osmig=$(chroot "$W/osmig-root" rpm -qa | grep -vc '^gpg-pubkey')
+  cp "$FS"/state/tasks/*/plan.json "$W/plan.json"
+  n_osmig=$(chroot "$FS/osmig-root" rpm -qa | grep -vc '^gpg-pubkey')
 }
 run_floor() {
-  rm -rf "$W/rpm-root"
-  cp -a "$ROOT" "$W/rpm-root"
+  fresh_fs
+  local R=$FS/rpm-root
+  cp -a "$ROOT" "$R"
   # Untimed: the same verified files and the same userspace in the copy.
-  "$TOOL" stage "$W/plan.json" "$W/rpm-root" >/dev/null
-  "$TOOL" userspace "$W/plan.json" "$W/rpm-root" >/dev/null
-  rm -f "$W"/rpm-root/var/lib/rpm/__db.*
+  "$TOOL" stage "$W/plan.json" "$R" >/dev/null
+  "$TOOL" userspace "$W/plan.json" "$R" >/dev/null
+  rm -f "$R"/var/lib/rpm/__db.*
   "$PY" - "$W/plan.json" "$W/erase.txt" "$W/install.txt" <<'PYEOF'
 import json, re, sys
 p = json.load(open(sys.argv[1]))
@@ -86,12 +113,12 @@ PYEOF
   sync
   local t0 c0 t1 c1
   t0=$(date +%s.%N) c0=$(cpu_now)
-  target_rpm "$W/rpm-root" -e -vh --nodeps $(cat "$W/erase.txt") >"$W/rpm.out" 2>&1 || { tail "$W/rpm.out"; exit 1; }
-  target_rpm "$W/rpm-root" -U -vh $(cat "$W/install.txt") >>"$W/rpm.out" 2>&1 || { tail "$W/rpm.out"; exit 1; }
+  target_rpm "$R" -e -vh --nodeps $(cat "$W/erase.txt") >"$W/rpm.out" 2>&1 || { tail "$W/rpm.out"; exit 1; }
+  target_rpm "$R" -U -vh $(cat "$W/install.txt") >>"$W/rpm.out" 2>&1 || { tail "$W/rpm.out"; exit 1; }
   t1=$(date +%s.%N) c1=$(cpu_now)
   r_walls+=("$(secs "$t0" "$t1")")
   r_cpus+=("$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')")
-  n_after=$(chroot "$W/rpm-root" rpm -qa | grep -vc '^gpg-pubkey')
+  n_after=$(chroot "$R" rpm -qa | grep -vc '^gpg-pubkey')
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ROUNDS=${ROUNDS:-3}
