@@ -10,16 +10,6 @@
 #include "osm_fs.h"
 #include "osm_log.h"
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 static int truthy(const char *v)
 {
     return strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
@@ -33,7 +23,7 @@ static void parse_file(const char *guest, const char *text, struct osm_repofile_
     int lineno = 0;
     for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         lineno++;
-        char *l = trim(line);
+        char *l = osm_trim(line);
         if (!*l || *l == '#' || *l == ';')
             continue;
         if (*l == '[') {
@@ -47,7 +37,7 @@ static void parse_file(const char *guest, const char *text, struct osm_repofile_
             out->v = osm_xrealloc(out->v, (out->n + 1) * sizeof *out->v);
             cur = &out->v[out->n++];
             memset(cur, 0, sizeof *cur);
-            cur->id = osm_xstrdup(trim(l + 1));
+            cur->id = osm_xstrdup(osm_trim(l + 1));
             cur->file = osm_xstrdup(guest);
             cur->enabled = 1;
             cur->gpgcheck = 0;
@@ -57,7 +47,7 @@ static void parse_file(const char *guest, const char *text, struct osm_repofile_
         if (!eq || !cur)
             continue;
         *eq = '\0';
-        char *k = trim(l), *v = trim(eq + 1);
+        char *k = osm_trim(l), *v = osm_trim(eq + 1);
         if (strcmp(k, "name") == 0) {
             free(cur->name);
             cur->name = osm_xstrdup(v);

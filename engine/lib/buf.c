@@ -1,6 +1,7 @@
 /* buf.c: see osm_buf.h. */
 #include "osm_buf.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,16 @@ char *osm_xasprintf(const char *fmt, ...)
     va_start(ap, fmt);
     char *s = osm_xvasprintf(fmt, ap);
     va_end(ap);
+    return s;
+}
+
+char *osm_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
     return s;
 }
 

@@ -5,18 +5,19 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int osm_read_file(const char *path, struct osm_buf *out, struct osm_err *err)
+/* Read fd to its end into out (closing it); more than `max` bytes is an
+ * error naming the path. */
+static int read_fd(int fd, const char *path, size_t max, struct osm_buf *out, struct osm_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return osm_err_errno(err, "%s", path);
     char tmp[65536];
+    size_t total = 0;
     for (;;) {
         ssize_t n = read(fd, tmp, sizeof tmp);
         if (n < 0) {
@@ -28,10 +29,23 @@ int osm_read_file(const char *path, struct osm_buf *out, struct osm_err *err)
         }
         if (n == 0)
             break;
+        total += (size_t)n;
+        if (total > max) {
+            close(fd);
+            return osm_err_set(err, OSM_EINPUT, "%s: larger than %zu MiB", path, max >> 20);
+        }
         osm_buf_add(out, tmp, (size_t)n);
     }
     close(fd);
     return 0;
+}
+
+int osm_read_file(const char *path, struct osm_buf *out, struct osm_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "%s", path);
+    return read_fd(fd, path, SIZE_MAX, out, err);
 }
 
 int osm_fsync_dir(const char *dir)
@@ -254,28 +268,7 @@ int osm_read_regular_file(const char *path, size_t max, struct osm_buf *out, str
         close(fd);
         return osm_err_set(err, OSM_EINPUT, "%s: larger than %zu MiB", path, max >> 20);
     }
-    char tmp[65536];
-    size_t total = 0;
-    for (;;) {
-        ssize_t n = read(fd, tmp, sizeof tmp);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            osm_err_errno(err, "reading %s", path);
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        total += (size_t)n;
-        if (total > max) {
-            close(fd);
-            return osm_err_set(err, OSM_EINPUT, "%s: larger than %zu MiB", path, max >> 20);
-        }
-        osm_buf_add(out, tmp, (size_t)n);
-    }
-    close(fd);
-    return 0;
+    return read_fd(fd, path, max, out, err);
 }
 
 int osm_name_is_plain(const char *s, size_t max)

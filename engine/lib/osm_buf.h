@@ -32,6 +32,9 @@ void *osm_xrealloc(void *p, size_t n);
 char *osm_xstrdup(const char *s);
 __attribute__((format(printf, 1, 2))) char *osm_xasprintf(const char *fmt, ...);
 char *osm_xvasprintf(const char *fmt, va_list ap);
+/* `s` without its leading and trailing white space: trailing space is cut
+ * in place, the result points into `s`. */
+char *osm_trim(char *s);
 /* The value of hex digit `c` (either case), or -1. */
 int osm_hexval(int c);
 

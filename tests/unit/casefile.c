@@ -8,15 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
+#include "osm_buf.h"
 
 static __attribute__((noreturn)) void vexit(int code, const char *fmt, va_list ap)
 {
@@ -59,7 +51,7 @@ void case_open(struct casefile *c, const char *path)
     while (getline(&line, &lcap, f) != -1) {
         lineno++;
         line[strcspn(line, "\n")] = '\0';
-        char *s = trim(line);
+        char *s = osm_trim(line);
         if (!*s || *s == '#')
             continue;
         if (c->n == cap) {
@@ -83,7 +75,7 @@ void case_open(struct casefile *c, const char *path)
                 case_bad(c, lineno, "expected \"key: value\", \"| text\" or a # comment, got \"%s\"", s);
             *colon = '\0';
             l->key = strdup(s);
-            l->value = strdup(trim(colon + 1));
+            l->value = strdup(osm_trim(colon + 1));
         }
         if (!l->key || !l->value)
             abort();
