@@ -176,9 +176,9 @@ static char *root_path(const char *root, const char *guest_path, int follow_last
     struct osm_buf done, host;
     osm_buf_init(&done);
     osm_buf_init(&host);
-    char *todo = osm_xstrdup(guest_path ? guest_path : "/");
+    char *unresolved = osm_xstrdup(guest_path ? guest_path : "/");
     int links = 0;
-    char *p = todo;
+    char *p = unresolved;
     for (;;) {
         while (*p == '/')
             p++;
@@ -218,7 +218,7 @@ static char *root_path(const char *root, const char *guest_path, int follow_last
         if (tl <= 0 || ++links > 40) {
             osm_buf_free(&done);
             osm_buf_free(&host);
-            free(todo);
+            free(unresolved);
             return osm_path_join("/proc/osmig-unresolvable-symlink", guest_path);
         }
         target[tl] = '\0';
@@ -227,13 +227,13 @@ static char *root_path(const char *root, const char *guest_path, int follow_last
         if (target[0] == '/')
             done.len = 0, done.s[0] = '\0';
         char *rest = osm_xasprintf("%s/%s", target, p);
-        free(todo);
-        todo = p = rest;
+        free(unresolved);
+        unresolved = p = rest;
     }
     char *out = osm_path_join(root, done.len ? done.s : "/");
     osm_buf_free(&done);
     osm_buf_free(&host);
-    free(todo);
+    free(unresolved);
     return out;
 }
 
