@@ -616,16 +616,18 @@ class Runner:
             self.srv.stop()
 
 
-def main():
+def main(runner=None, prefix="osm-api-test.", doc=None):
+    """Run the case file named on the command line with `runner` (a Runner
+    subclass; tests/security reuses this with its own)."""
     if len(sys.argv) != 2:
-        print(__doc__)
+        print(doc or __doc__)
         sys.exit(2)
     with open(sys.argv[1]) as f:
         case = json.load(f)
     print("case: %s" % case.get("about", sys.argv[1]), flush=True)
-    work = tempfile.mkdtemp(prefix="osm-api-test.")
+    work = tempfile.mkdtemp(prefix=prefix)
     try:
-        Runner(case, work).run()
+        (runner or Runner)(case, work).run()
     finally:
         if not os.environ.get("KEEP_WORK"):
             shutil.rmtree(work, ignore_errors=True)

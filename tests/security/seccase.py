@@ -15,11 +15,7 @@ and a step may be
                               check, not a request)
 """
 import importlib.util
-import json
 import os
-import shutil
-import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("OSMIG_SOURCE_DIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -63,19 +59,7 @@ class SecRunner(apicase.Runner):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        sys.exit(2)
-    with open(sys.argv[1]) as f:
-        case = json.load(f)
-    print("case: %s" % case.get("about", sys.argv[1]), flush=True)
-    work = tempfile.mkdtemp(prefix="osm-sec-test.")
-    try:
-        SecRunner(case, work).run()
-    finally:
-        if not os.environ.get("KEEP_WORK"):
-            shutil.rmtree(work, ignore_errors=True)
-    print("PASS")
+    apicase.main(SecRunner, "osm-sec-test.", __doc__)
 
 
 if __name__ == "__main__":
