@@ -5,6 +5,8 @@
 #include "events.h"
 
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,4 +141,16 @@ int osm_events_load_file(struct osm_eventset *set, const char *path, struct osm_
     }
     eventset_append(set, &fresh);
     return 0;
+}
+
+int osm_events_bad(struct osm_err *err, const struct osm_ev_where *w, const char *fmt, ...)
+{
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (w->id[0])
+        return osm_err_set(err, OSM_EINPUT, "%s: %s[%zu] (id %s): %s", w->path, w->list, w->index, w->id, what);
+    return osm_err_set(err, OSM_EINPUT, "%s: %s[%zu]: %s", w->path, w->list, w->index, what);
 }

@@ -18,24 +18,6 @@
 
 #define NATIVE_VERSION 1
 
-struct where {
-    const char *path;
-    size_t index;
-    const char *id; /* the event's id as written, or NULL */
-};
-
-__attribute__((format(printf, 3, 4))) static int bad(struct osm_err *err, const struct where *w, const char *fmt, ...)
-{
-    char what[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (w->id)
-        return osm_err_set(err, OSM_EINPUT, "%s: events[%zu] (id %s): %s", w->path, w->index, w->id, what);
-    return osm_err_set(err, OSM_EINPUT, "%s: events[%zu]: %s", w->path, w->index, what);
-}
-
 static const struct {
     const char *name;
     enum osm_event_action action;
@@ -82,14 +64,14 @@ static int valid_token(const char *s)
 }
 
 static int read_pkg(const json_t *p, const char *ctx, struct osm_event_pkg **pkgs, size_t *n, struct osm_err *err,
-                    const struct where *w)
+                    const struct osm_ev_where *w)
 {
     if (json_is_string(p)) {
         const char *s = json_string_value(p);
         const char *at = strchr(s, '@');
         if (!at) {
             if (!valid_token(s))
-                return bad(err, w, "%s: \"%s\" is not a package name", ctx, s);
+                return osm_events_bad(err, w, "%s: \"%s\" is not a package name", ctx, s);
             osm_event_pkg_add(pkgs, n, s, NULL, NULL, NULL);
             return 0;
         }
@@ -101,30 +83,30 @@ static int read_pkg(const json_t *p, const char *ctx, struct osm_event_pkg **pkg
             osm_event_pkg_add(pkgs, n, name, NULL, module, colon + 1);
         free(name);
         free(module);
-        return ok ? 0 : bad(err, w, "%s: \"%s\" is not NAME or NAME@MODULE:STREAM", ctx, s);
+        return ok ? 0 : osm_events_bad(err, w, "%s: \"%s\" is not NAME or NAME@MODULE:STREAM", ctx, s);
     }
     if (!json_is_object(p))
-        return bad(err, w, "%s: a package is a string or an object with \"name\"", ctx);
+        return osm_events_bad(err, w, "%s: a package is a string or an object with \"name\"", ctx);
     const json_t *name = json_object_get(p, "name"), *repo = json_object_get(p, "repo"),
                  *module = json_object_get(p, "module"), *stream = json_object_get(p, "stream");
     if (!json_is_string(name) || !valid_token(json_string_value(name)))
-        return bad(err, w, "%s: \"name\" must be a package name", ctx);
+        return osm_events_bad(err, w, "%s: \"name\" must be a package name", ctx);
     if ((repo && !json_is_string(repo)) || (module && !json_is_string(module)) || (stream && !json_is_string(stream)))
-        return bad(err, w, "%s: \"repo\", \"module\" and \"stream\" must be strings", ctx);
+        return osm_events_bad(err, w, "%s: \"repo\", \"module\" and \"stream\" must be strings", ctx);
     if (!module != !stream)
-        return bad(err, w, "%s: \"module\" and \"stream\" go together", ctx);
+        return osm_events_bad(err, w, "%s: \"module\" and \"stream\" go together", ctx);
     osm_event_pkg_add(pkgs, n, json_string_value(name), json_string_value(repo), json_string_value(module),
                       json_string_value(stream));
     return 0;
 }
 
 static int read_pkgs(const json_t *list, const char *which, struct osm_event_pkg **pkgs, size_t *n,
-                     struct osm_err *err, const struct where *w)
+                     struct osm_err *err, const struct osm_ev_where *w)
 {
     if (!list)
         return 0;
     if (!json_is_array(list))
-        return bad(err, w, "\"%s\" must be a list of packages", which);
+        return osm_events_bad(err, w, "\"%s\" must be a list of packages", which);
     size_t i;
     const json_t *p;
     json_array_foreach(list, i, p)
@@ -137,10 +119,11 @@ static int read_pkgs(const json_t *list, const char *which, struct osm_event_pkg
     return 0;
 }
 
-static int read_event(struct osm_event *ev, const json_t *e, struct where *w, const char *base, struct osm_err *err)
+static int read_event(struct osm_event *ev, const json_t *e, struct osm_ev_where *w, const char *base,
+                      struct osm_err *err)
 {
     if (!json_is_object(e))
-        return bad(err, w, "not an object");
+        return osm_events_bad(err, w, "not an object");
     static const char *const known[] = {"id", "action", "in", "out", "from", "to", "arches", "note", "source"};
     const char *key;
     const json_t *v;
@@ -150,32 +133,34 @@ static int read_event(struct osm_event *ev, const json_t *e, struct where *w, co
         while (k < sizeof known / sizeof known[0] && strcmp(key, known[k]) != 0)
             k++;
         if (k == sizeof known / sizeof known[0])
-            return bad(err, w, "unknown field \"%s\"", key);
+            return osm_events_bad(err, w, "unknown field \"%s\"", key);
     }
     const json_t *id = json_object_get(e, "id");
-    char idbuf[32];
+    const char *idtext = NULL;
     if (json_is_integer(id)) {
         ev->id = (long)json_integer_value(id);
-        snprintf(idbuf, sizeof idbuf, "%ld", ev->id);
-        w->id = idbuf;
+        snprintf(w->id, sizeof w->id, "%ld", ev->id);
+        idtext = w->id;
     } else if (json_is_string(id) && valid_token(json_string_value(id))) {
         ev->id = (long)w->index;
-        w->id = json_string_value(id);
+        idtext = json_string_value(id);
+        snprintf(w->id, sizeof w->id, "%s", idtext);
     } else if (id) {
-        return bad(err, w, "\"id\" must be an integer or a word of letters, digits, '.', '_', '+', '-'");
+        return osm_events_bad(err, w, "\"id\" must be an integer or a word of letters, digits, '.', '_', '+', '-'");
     } else {
         ev->id = (long)w->index;
     }
-    ev->origin = w->id ? osm_xasprintf("%s#%s", base, w->id) : osm_xasprintf("%s#%zu", base, w->index);
+    ev->origin = idtext ? osm_xasprintf("%s#%s", base, idtext) : osm_xasprintf("%s#%zu", base, w->index);
 
     const json_t *action = json_object_get(e, "action");
     if (!json_is_string(action))
-        return bad(err, w, "\"action\" must be one of rename, replace, split, merge, remove, deprecate, move, present");
+        return osm_events_bad(err, w, "\"action\" must be one of %s",
+                              "rename, replace, split, merge, remove, deprecate, move, present");
     size_t a = 0;
     while (a < sizeof actions / sizeof actions[0] && strcmp(actions[a].name, json_string_value(action)) != 0)
         a++;
     if (a == sizeof actions / sizeof actions[0])
-        return bad(err, w,
+        return osm_events_bad(err, w,
                    "unknown action \"%s\" (rename, replace, split, merge, remove, deprecate, move, present)",
                    json_string_value(action));
     ev->action = actions[a].action;
@@ -184,41 +169,41 @@ static int read_event(struct osm_event *ev, const json_t *e, struct where *w, co
         read_pkgs(json_object_get(e, "out"), "out", &ev->out, &ev->n_out, err, w) < 0)
         return -1;
     if (ev->n_in == 0)
-        return bad(err, w, "\"in\" must list at least one package");
+        return osm_events_bad(err, w, "\"in\" must list at least one package");
     int needs_out = ev->action == OSM_EV_REPLACED || ev->action == OSM_EV_SPLIT || ev->action == OSM_EV_MERGED ||
                     ev->action == OSM_EV_RENAMED || ev->action == OSM_EV_MOVED;
     if (needs_out && ev->n_out == 0)
-        return bad(err, w, "action %s needs packages in \"out\"", actions[a].name);
+        return osm_events_bad(err, w, "action %s needs packages in \"out\"", actions[a].name);
     if (!needs_out && ev->n_out != 0)
-        return bad(err, w, "action %s takes no \"out\" packages", actions[a].name);
+        return osm_events_bad(err, w, "action %s takes no \"out\" packages", actions[a].name);
 
     const json_t *from = json_object_get(e, "from"), *to = json_object_get(e, "to");
     if (from && (!json_is_string(from) ||
                  parse_release(json_string_value(from), &ev->from_major, &ev->from_minor) < 0))
-        return bad(err, w, "\"from\" must be a release such as \"7.9\" or \"8\"");
+        return osm_events_bad(err, w, "\"from\" must be a release such as \"7.9\" or \"8\"");
     if (!to) {
         ev->to_major = ev->to_minor = OSM_EV_AT_TARGET;
     } else if (!json_is_string(to) || parse_release(json_string_value(to), &ev->to_major, &ev->to_minor) < 0) {
-        return bad(err, w, "\"to\" must be a release such as \"8.0\" or \"8\"");
+        return osm_events_bad(err, w, "\"to\" must be a release such as \"8.0\" or \"8\"");
     }
 
     const json_t *arches = json_object_get(e, "arches");
     if (arches) {
         if (!json_is_array(arches))
-            return bad(err, w, "\"arches\" must be a list");
+            return osm_events_bad(err, w, "\"arches\" must be a list");
         ev->arches = osm_xcalloc(json_array_size(arches) + 1, sizeof *ev->arches);
         size_t i;
         const json_t *ar;
         json_array_foreach(arches, i, ar)
         {
             if (!json_is_string(ar) || !osm_events_arch_known(json_string_value(ar)))
-                return bad(err, w, "arches[%zu]: not one of x86_64, aarch64, ppc64le, s390x", i);
+                return osm_events_bad(err, w, "arches[%zu]: not one of x86_64, aarch64, ppc64le, s390x", i);
             ev->arches[ev->n_arches++] = osm_xstrdup(json_string_value(ar));
         }
     }
     const json_t *note = json_object_get(e, "note"), *source = json_object_get(e, "source");
     if ((note && !json_is_string(note)) || (source && !json_is_string(source)))
-        return bad(err, w, "\"note\" and \"source\" must be strings");
+        return osm_events_bad(err, w, "\"note\" and \"source\" must be strings");
     return 0;
 }
 
@@ -252,7 +237,7 @@ int osm_events_read_native(struct osm_eventset *set, const json_t *root, const c
     const json_t *e;
     json_array_foreach(list, i, e)
     {
-        struct where w = {path, i, NULL};
+        struct osm_ev_where w = {.path = path, .list = "events", .index = i};
         if (read_event(osm_events_push(set), e, &w, base, err) < 0)
             return -1;
     }

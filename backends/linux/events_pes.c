@@ -12,26 +12,6 @@
 #include "events_priv.h"
 #include "osm_buf.h"
 
-/* Where we are in the file, for error messages. */
-struct where {
-    const char *path;
-    size_t index;
-    long id;
-    int has_id;
-};
-
-__attribute__((format(printf, 3, 4))) static int bad(struct osm_err *err, const struct where *w, const char *fmt, ...)
-{
-    char what[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (w->has_id)
-        return osm_err_set(err, OSM_EINPUT, "%s: packageinfo[%zu] (id %ld): %s", w->path, w->index, w->id, what);
-    return osm_err_set(err, OSM_EINPUT, "%s: packageinfo[%zu]: %s", w->path, w->index, what);
-}
-
 /* A module stream, or the absence of one (module == NULL). */
 struct ms {
     const char *module;
@@ -45,7 +25,7 @@ static int ms_eq(struct ms a, struct ms b)
     return strcmp(a.module, b.module) == 0 && strcmp(a.stream, b.stream) == 0;
 }
 
-static int read_ms_object(const json_t *o, struct ms *out, struct osm_err *err, const struct where *w,
+static int read_ms_object(const json_t *o, struct ms *out, struct osm_err *err, const struct osm_ev_where *w,
                           const char *ctx)
 {
     if (json_is_null(o)) {
@@ -54,7 +34,8 @@ static int read_ms_object(const json_t *o, struct ms *out, struct osm_err *err, 
     }
     const json_t *n = json_object_get(o, "name"), *s = json_object_get(o, "stream");
     if (!json_is_object(o) || !json_is_string(n) || !json_is_string(s) || !*json_string_value(n))
-        return bad(err, w, "%s: a module stream must be null or {\"name\": STRING, \"stream\": STRING}", ctx);
+        return osm_events_bad(err, w, "%s: a module stream must be null or {\"name\": STRING, \"stream\": STRING}",
+                              ctx);
     out->module = json_string_value(n);
     out->stream = json_string_value(s);
     return 0;
@@ -64,7 +45,7 @@ static int read_ms_object(const json_t *o, struct ms *out, struct osm_err *err, 
  * "modulestream" (one), and AlmaLinux's data "module_stream" (one or a
  * list); null entries mean "not modular". */
 static int read_pkg_streams(const json_t *pkg, struct ms **out, size_t *n, struct osm_err *err,
-                            const struct where *w, const char *ctx)
+                            const struct osm_ev_where *w, const char *ctx)
 {
     static const char *const keys[] = {"modulestreams", "modulestream", "module_stream"};
     const json_t *v = NULL;
@@ -93,17 +74,17 @@ static int read_pkg_streams(const json_t *pkg, struct ms **out, size_t *n, struc
 
 /* A package set: {"package": [{"name", "repository", module stream}...]}. */
 static int read_pkgset(const json_t *set, const char *which, struct osm_event_pkg **pkgs, size_t *n,
-                       struct osm_err *err, const struct where *w)
+                       struct osm_err *err, const struct osm_ev_where *w)
 {
     if (!json_is_object(set))
-        return bad(err, w, "%s must be an object with a \"package\" list", which);
+        return osm_events_bad(err, w, "%s must be an object with a \"package\" list", which);
     const json_t *list = json_object_get(set, "package");
     if (!list)
         list = json_object_get(set, "packages");
     if (!list)
         return 0;
     if (!json_is_array(list))
-        return bad(err, w, "%s.package must be a list", which);
+        return osm_events_bad(err, w, "%s.package must be a list", which);
     size_t i;
     const json_t *p;
     json_array_foreach(list, i, p)
@@ -112,11 +93,11 @@ static int read_pkgset(const json_t *set, const char *which, struct osm_event_pk
         snprintf(ctx, sizeof ctx, "%s.package[%zu]", which, i);
         const json_t *name = json_object_get(p, "name"), *repo = json_object_get(p, "repository");
         if (!json_is_object(p))
-            return bad(err, w, "%s: not an object", ctx);
+            return osm_events_bad(err, w, "%s: not an object", ctx);
         if (!json_is_string(name) || !*json_string_value(name))
-            return bad(err, w, "%s: \"name\" must be a non-empty string", ctx);
+            return osm_events_bad(err, w, "%s: \"name\" must be a non-empty string", ctx);
         if (repo && !json_is_null(repo) && !json_is_string(repo))
-            return bad(err, w, "%s: \"repository\" must be a string", ctx);
+            return osm_events_bad(err, w, "%s: \"repository\" must be a string", ctx);
         struct ms *ms;
         size_t n_ms;
         int rc = read_pkg_streams(p, &ms, &n_ms, err, w, ctx);
@@ -131,18 +112,18 @@ static int read_pkgset(const json_t *set, const char *which, struct osm_event_pk
 }
 
 static int read_release(const json_t *rel, const char *which, int required, int *major, int *minor,
-                        struct osm_err *err, const struct where *w)
+                        struct osm_err *err, const struct osm_ev_where *w)
 {
     if (!rel || json_is_null(rel)) {
         if (required)
-            return bad(err, w, "\"%s\" is missing", which);
+            return osm_events_bad(err, w, "\"%s\" is missing", which);
         *major = *minor = 0; /* Leapp's "no release" */
         return 0;
     }
     const json_t *ma = json_object_get(rel, "major_version"), *mi = json_object_get(rel, "minor_version");
     if (!json_is_object(rel) || !json_is_integer(ma) || !json_is_integer(mi) || json_integer_value(ma) < 0 ||
         json_integer_value(mi) < 0 || json_integer_value(ma) > 1000 || json_integer_value(mi) > 1000)
-        return bad(err, w,
+        return osm_events_bad(err, w,
                    "\"%s\" must be {\"major_version\": N, \"minor_version\": N} with small non-negative integers",
                    which);
     *major = (int)json_integer_value(ma);
@@ -230,14 +211,14 @@ static void expand_by_stream(struct osm_eventset *set, const struct osm_event *p
 }
 
 static int read_stream_maps(const json_t *maps, struct ms **in, struct ms **out, size_t *n, struct osm_err *err,
-                            const struct where *w)
+                            const struct osm_ev_where *w)
 {
     *n = 0;
     *in = *out = NULL;
     if (!maps || json_is_null(maps))
         return 0;
     if (!json_is_array(maps))
-        return bad(err, w, "\"modulestream_maps\" must be a list");
+        return osm_events_bad(err, w, "\"modulestream_maps\" must be a list");
     *in = osm_xcalloc(json_array_size(maps) + 1, sizeof **in);
     *out = osm_xcalloc(json_array_size(maps) + 1, sizeof **out);
     size_t i;
@@ -247,7 +228,7 @@ static int read_stream_maps(const json_t *maps, struct ms **in, struct ms **out,
         char ctx[64];
         snprintf(ctx, sizeof ctx, "modulestream_maps[%zu]", i);
         if (!json_is_object(m))
-            return bad(err, w, "%s: not an object", ctx);
+            return osm_events_bad(err, w, "%s: not an object", ctx);
         const json_t *mi = json_object_get(m, "in_modulestream"), *mo = json_object_get(m, "out_modulestream");
         if (read_ms_object(mi ? mi : json_null(), &(*in)[i], err, w, ctx) < 0 ||
             read_ms_object(mo ? mo : json_null(), &(*out)[i], err, w, ctx) < 0)
@@ -257,38 +238,43 @@ static int read_stream_maps(const json_t *maps, struct ms **in, struct ms **out,
     return 0;
 }
 
-static int read_entry(struct osm_eventset *set, const json_t *e, struct where *w, const char *base,
+static int read_entry(struct osm_eventset *set, const json_t *e, struct osm_ev_where *w, const char *base,
                       struct osm_err *err)
 {
     if (!json_is_object(e))
-        return bad(err, w, "not an object");
+        return osm_events_bad(err, w, "not an object");
     const json_t *id = json_object_get(e, "id");
+    long proto_id = 0;
+    int has_id = 0;
     if (id && !json_is_null(id)) {
         /* AlmaLinux's data writes some ids as strings of digits. */
         const char *s = json_string_value(id);
         char *end = NULL;
+        long v = 0;
         if (json_is_integer(id))
-            w->id = (long)json_integer_value(id);
+            v = (long)json_integer_value(id);
         else if (s && *s >= '0' && *s <= '9' && strlen(s) < 19)
-            w->id = strtol(s, &end, 10);
+            v = strtol(s, &end, 10);
         if (!json_is_integer(id) && (!end || *end))
-            return bad(err, w, "\"id\" must be an integer");
-        w->has_id = 1;
+            return osm_events_bad(err, w, "\"id\" must be an integer");
+        snprintf(w->id, sizeof w->id, "%ld", v);
+        proto_id = v;
+        has_id = 1;
     }
     const json_t *action = json_object_get(e, "action");
     if (!action)
-        return bad(err, w, "\"action\" is missing");
+        return osm_events_bad(err, w, "\"action\" is missing");
     if (!json_is_integer(action))
-        return bad(err, w, "\"action\" must be an integer 0-7");
+        return osm_events_bad(err, w, "\"action\" must be an integer 0-7");
     json_int_t a = json_integer_value(action);
     if (a < OSM_EV_PRESENT || a > OSM_EV_RENAMED)
-        return bad(err, w,
+        return osm_events_bad(err, w,
                    "unknown action %lld (Present=0 Removed=1 Deprecated=2 Replaced=3 Split=4 Merged=5 Moved=6 "
                    "Renamed=7)",
                    (long long)a);
 
     struct osm_event proto = {0};
-    proto.id = w->has_id ? w->id : (long)w->index;
+    proto.id = has_id ? proto_id : (long)w->index;
     proto.action = (enum osm_event_action)a;
     proto.origin = osm_xasprintf("%s#%ld", base, proto.id);
     struct ms *map_in = NULL, *map_out = NULL;
@@ -297,13 +283,13 @@ static int read_entry(struct osm_eventset *set, const json_t *e, struct where *w
 
     const json_t *in = json_object_get(e, "in_packageset"), *out = json_object_get(e, "out_packageset");
     if (!in || json_is_null(in)) {
-        bad(err, w, "\"in_packageset\" is missing");
+        osm_events_bad(err, w, "\"in_packageset\" is missing");
         goto done;
     }
     if (read_pkgset(in, "in_packageset", &proto.in, &proto.n_in, err, w) < 0)
         goto done;
     if (proto.n_in == 0) {
-        bad(err, w, "\"in_packageset\" has no packages");
+        osm_events_bad(err, w, "\"in_packageset\" has no packages");
         goto done;
     }
     if (out && !json_is_null(out) && read_pkgset(out, "out_packageset", &proto.out, &proto.n_out, err, w) < 0)
@@ -311,7 +297,7 @@ static int read_entry(struct osm_eventset *set, const json_t *e, struct where *w
     /* Moved may go nowhere (the real data has one such event, applied as a
      * removal); the other changes need somewhere to go. */
     if (proto.n_out == 0 && (a == OSM_EV_REPLACED || a == OSM_EV_SPLIT || a == OSM_EV_MERGED || a == OSM_EV_RENAMED)) {
-        bad(err, w, "action %s needs packages in \"out_packageset\"", osm_event_action_name(proto.action));
+        osm_events_bad(err, w, "action %s needs packages in \"out_packageset\"", osm_event_action_name(proto.action));
         goto done;
     }
     if (read_release(json_object_get(e, "initial_release"), "initial_release", 0, &proto.from_major,
@@ -322,7 +308,7 @@ static int read_entry(struct osm_eventset *set, const json_t *e, struct where *w
     const json_t *arches = json_object_get(e, "architectures");
     if (arches && !json_is_null(arches)) {
         if (!json_is_array(arches)) {
-            bad(err, w, "\"architectures\" must be a list");
+            osm_events_bad(err, w, "\"architectures\" must be a list");
             goto done;
         }
         proto.arches = osm_xcalloc(json_array_size(arches) + 1, sizeof *proto.arches);
@@ -331,7 +317,7 @@ static int read_entry(struct osm_eventset *set, const json_t *e, struct where *w
         json_array_foreach(arches, i, ar)
         {
             if (!json_is_string(ar) || !osm_events_arch_known(json_string_value(ar))) {
-                bad(err, w, "architectures[%zu]: not one of x86_64, aarch64, ppc64le, s390x", i);
+                osm_events_bad(err, w, "architectures[%zu]: not one of x86_64, aarch64, ppc64le, s390x", i);
                 goto done;
             }
             proto.arches[proto.n_arches++] = osm_xstrdup(json_string_value(ar));
@@ -358,7 +344,7 @@ int osm_events_read_pes(struct osm_eventset *set, const json_t *root, const char
     const json_t *e;
     json_array_foreach(list, i, e)
     {
-        struct where w = {path, i, 0, 0};
+        struct osm_ev_where w = {.path = path, .list = "packageinfo", .index = i};
         if (read_entry(set, e, &w, base, err) < 0)
             return -1;
     }

@@ -23,6 +23,17 @@ void osm_event_pkg_add(struct osm_event_pkg **pkgs, size_t *n, const char *name,
                        const char *module, const char *stream);
 void osm_event_free_fields(struct osm_event *ev);
 
+/* Where a reader is in a file, for error messages: "PATH: LIST[INDEX] (id
+ * ID): WHAT" (the id part only when id[0]). */
+struct osm_ev_where {
+    const char *path;
+    const char *list; /* "events", "packageinfo" */
+    size_t index;
+    char id[64];
+};
+__attribute__((format(printf, 3, 4))) int osm_events_bad(struct osm_err *err, const struct osm_ev_where *w,
+                                                         const char *fmt, ...);
+
 /* Leapp's accepted architectures (x86_64, aarch64, ppc64le, s390x). */
 int osm_events_arch_known(const char *arch);
 
