@@ -14,6 +14,7 @@
 # side that runs first alternating; the medians are compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 src_dir=$PWD
 OSMIG=${OSMIG_BIN:-$src_dir/build/osmig}
 LIST=${1:-CentOS7Many}
@@ -75,7 +76,6 @@ run_rpm() {
   r_cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
   n_after=$(rpm --root "$W/rpm-root" --dbpath /var/lib/rpm -qa | wc -l)
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 snaps=() o_walls=() o_cpus=() a_walls=() r_walls=() r_cpus=()
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then run_osmig; run_rpm; else run_rpm; run_osmig; fi
@@ -86,10 +86,6 @@ r_cpu=$(median "${r_cpus[@]}") snap=$(median "${snaps[@]}") a_wall=$(median "${a
 
 echo
 echo "== results, medians of $ROUNDS rounds ($n_src packages, $n_pkgs upgraded; osmig root has $n_osmig packages, rpm root $n_after)"
-printf '%-44s %9s %9s\n' "" "wall s" "CPU s"
-printf '%-44s %9s %9s\n' "osmig: start of staging -> end of verify" "$o_wall" "$o_cpu"
-printf '%-44s %9s %9s\n' "rpm -Uvh --root (floor)" "$r_wall" "$r_cpu"
-awk -v o="$o_wall" -v r="$r_wall" -v oc="$o_cpu" -v rc="$r_cpu" 'BEGIN {
-  printf "%-44s %8.1f%% %8.1f%%   (goal <= 15%%)\n", "osmig overhead over the floor", (o / r - 1) * 100, (oc / rc - 1) * 100 }'
-printf '%-44s %9s\n' "osmig snapshot of the root (separate)" "$snap"
+overhead_table 44 "osmig: start of staging -> end of verify" "rpm -Uvh --root (floor)" \
+  "$o_wall" "$o_cpu" "$r_wall" "$r_cpu" "$snap"
 printf '%-44s %9s\n' "osmig migrate, whole command" "$a_wall"

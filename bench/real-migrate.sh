@@ -18,6 +18,7 @@
 # Usage: bench/real-migrate.sh [--root DIR --matrix FILE]   (default: the fixtures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 src_dir=$PWD
 OSMIG=${OSMIG_BIN:-$src_dir/build/osmig}
 TOOL=${OSM_STAGE_TOOL:-$src_dir/build/tests/linux/stage/osm_stage_tool}
@@ -120,7 +121,6 @@ PYEOF
   r_cpus+=("$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')")
   n_after=$(chroot "$R" rpm -qa | grep -vc '^gpg-pubkey')
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ROUNDS=${ROUNDS:-3}
 snaps=() o_walls=() o_cpus=() r_walls=() r_cpus=()
 run_osmig # the plan the floor replays; not counted
@@ -132,9 +132,5 @@ o_wall=$(median "${o_walls[@]:1}") o_cpu=$(median "${o_cpus[@]:1}") snap=$(media
 r_wall=$(median "${r_walls[@]}") r_cpu=$(median "${r_cpus[@]}")
 echo
 echo "== results, medians of $ROUNDS rounds ($(wc -l <"$W/install.txt") packages installed, $(wc -l <"$W/erase.txt") erased; osmig's root has $n_osmig packages, the floor's $n_after)"
-printf '%-52s %9s %9s\n' "" "wall s" "CPU s"
-printf '%-52s %9s %9s\n' "osmig: start of staging -> end of verify" "$o_wall" "$o_cpu"
-printf '%-52s %9s %9s\n' "target rpm -e + rpm -U from the userspace (floor)" "$r_wall" "$r_cpu"
-awk -v o="$o_wall" -v r="$r_wall" -v oc="$o_cpu" -v rc="$r_cpu" 'BEGIN {
-  printf "%-52s %8.1f%% %8.1f%%   (goal <= 15%%)\n", "osmig overhead over the floor", (o / r - 1) * 100, (oc / rc - 1) * 100 }'
-printf '%-52s %9s\n' "osmig snapshot of the root (separate)" "$snap"
+overhead_table 52 "osmig: start of staging -> end of verify" "target rpm -e + rpm -U from the userspace (floor)" \
+  "$o_wall" "$o_cpu" "$r_wall" "$r_cpu" "$snap"
