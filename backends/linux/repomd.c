@@ -42,6 +42,7 @@
 #include "repomd_slices.h"
 #include "metafetch.h"
 #include "osm_buf.h"
+#include "osm_threads.h"
 #include "osm_fs.h"
 #include "osm_hash.h"
 #include "osm_log.h"
@@ -693,27 +694,17 @@ static void *prepare_one(void *arg)
 static int prepare_per_repo(const struct osm_repo_src *srcs, size_t n, const char *cache_root, struct osm_err *err)
 {
     struct prepare_job *jobs = osm_xcalloc(n + 1, sizeof *jobs);
-    pthread_t *threads = osm_xcalloc(n + 1, sizeof *threads);
-    int *started = osm_xcalloc(n + 1, sizeof *started);
-    for (size_t i = 0; i < n; i++) {
-        jobs[i].src = &srcs[i];
-        jobs[i].cache_root = cache_root;
-        started[i] = pthread_create(&threads[i], NULL, prepare_one, &jobs[i]) == 0;
-        if (!started[i])
-            prepare_one(&jobs[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = (struct prepare_job){.src = &srcs[i], .cache_root = cache_root};
+    osm_each_in_thread(jobs, n, sizeof *jobs, prepare_one);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (started[i])
-            pthread_join(threads[i], NULL);
         if (jobs[i].rc != 0 && rc == 0) {
             *err = jobs[i].err;
             rc = -1;
         }
     }
     free(jobs);
-    free(threads);
-    free(started);
     return rc;
 }
 
@@ -732,18 +723,11 @@ int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *ca
     /* Find what is missing (fetching, one thread per repository), then cut
      * the parse work into slices over the workers. */
     struct prep *preps = osm_xcalloc(n + 1, sizeof *preps);
-    pthread_t *threads = osm_xcalloc(n + 1, sizeof *threads);
-    int *started = osm_xcalloc(n + 1, sizeof *started);
     for (size_t i = 0; i < n; i++) {
         preps[i].src = &srcs[i];
         preps[i].cache_root = cache_root;
-        started[i] = pthread_create(&threads[i], NULL, locate_run, &preps[i]) == 0;
-        if (!started[i])
-            locate_run(&preps[i]);
     }
-    for (size_t i = 0; i < n; i++)
-        if (started[i])
-            pthread_join(threads[i], NULL);
+    osm_each_in_thread(preps, n, sizeof *preps, locate_run);
     prepare_sliced(preps, n, workers, forced);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -755,8 +739,6 @@ int osm_repomd_prepare(const struct osm_repo_src *srcs, size_t n, const char *ca
         free(preps[i].ppath);
     }
     free(preps);
-    free(threads);
-    free(started);
     return rc;
 }
 
