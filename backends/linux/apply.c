@@ -401,9 +401,7 @@ out:
     }
     if (dbpath_pushed)
         osm_rpm_el_dbpath_end();
-    for (size_t i = 0; i < nkeys; i++)
-        free(keys[i]);
-    free(keys);
+    osm_free_strv(keys, nkeys);
     json_decref(manifest);
     osm_buf_free(&msgs);
     osm_buf_free(&c.failures);

@@ -76,9 +76,7 @@ void osm_event_free_fields(struct osm_event *ev)
 {
     pkgs_free(ev->in, ev->n_in);
     pkgs_free(ev->out, ev->n_out);
-    for (size_t i = 0; i < ev->n_arches; i++)
-        free(ev->arches[i]);
-    free(ev->arches);
+    osm_free_strv(ev->arches, ev->n_arches);
     free(ev->origin);
     memset(ev, 0, sizeof *ev);
 }

@@ -412,8 +412,8 @@ static void replay_init(struct replay *r, const struct key *inst, size_t n_insta
 
 static void replay_free(struct replay *r)
 {
-    for (size_t k = 0; k < r->n_keys; k++)
-        free(r->from[k]);
+    for (size_t i = 0; i < r->n_keys; i++)
+        free(r->from[i]);
     free(r->from);
     free(r->src_ord);
     free(r->present);
@@ -489,9 +489,7 @@ int osm_events_apply(const struct osm_eventset *set, const char *const *installe
         free(steps);
         replay_free(&r);
     }
-    for (size_t i = 0; i < n_installed; i++)
-        free(bufs[i]);
-    free(bufs);
+    osm_free_strv(bufs, n_installed);
     free(inst);
     return rc;
 }

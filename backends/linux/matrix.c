@@ -121,9 +121,7 @@ static int get_bool(struct ctx *c, json_t *obj, const char *key, const char *whe
 
 static void free_strlist(char **l, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(l[i]);
-    free(l);
+    osm_free_strv(l, n);
 }
 
 static void free_source(struct osm_source_os *s)

@@ -657,9 +657,7 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
         write_subset(plan, o, names, n_names);
     rc = 0;
 out:
-    for (size_t i = 0; i < n_names; i++)
-        free(names[i]);
-    free(names);
+    osm_free_strv(names, n_names);
     osm_event_result_free(&res);
     osm_eventset_free(&events);
     reasons_free(&why);
@@ -677,9 +675,7 @@ void osm_plan_free(struct osm_plan *plan)
         free(f->id);
         free(f->summary);
         free(f->remediation);
-        for (size_t k = 0; k < f->n_items; k++)
-            free(f->items[k]);
-        free(f->items);
+        osm_free_strv(f->items, f->n_items);
     }
     free(plan->findings);
     for (size_t i = 0; i < plan->n_repos; i++) {
@@ -690,9 +686,7 @@ void osm_plan_free(struct osm_plan *plan)
         free(plan->repos[i].gpgkeys);
     }
     free(plan->repos);
-    for (size_t i = 0; i < plan->n_allow_erase; i++)
-        free(plan->allow_erase[i]);
-    free(plan->allow_erase);
+    osm_free_strv(plan->allow_erase, plan->n_allow_erase);
     for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
         free(plan->symlinked_dirs[i].path);
         free(plan->symlinked_dirs[i].target);

@@ -221,9 +221,7 @@ void osm_planfile_free(struct osm_planfile *plan)
         struct osm_planfile_repo *r = &plan->repos[i];
         free(r->id);
         free(r->baseurl);
-        for (size_t k = 0; k < r->n_gpgkeys; k++)
-            free(r->gpgkeys[k]);
-        free(r->gpgkeys);
+        osm_free_strv(r->gpgkeys, r->n_gpgkeys);
     }
     for (size_t i = 0; i < plan->n_actions; i++) {
         struct osm_planfile_action *a = &plan->actions[i];
@@ -238,9 +236,7 @@ void osm_planfile_free(struct osm_planfile *plan)
     }
     free(plan->repos);
     free(plan->actions);
-    for (size_t i = 0; i < plan->n_symlinked_dirs; i++)
-        free(plan->symlinked_dirs[i]);
-    free(plan->symlinked_dirs);
+    osm_free_strv(plan->symlinked_dirs, plan->n_symlinked_dirs);
     free(plan->instance);
     free(plan->source_id);
     free(plan->source_version);

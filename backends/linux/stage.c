@@ -110,9 +110,7 @@ static int load_keys(const struct osm_planfile *plan, const char *stage, const s
     }
     rc = osm_keyring_load((const char *const *)files, n, kr, err);
 out:
-    for (size_t i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
+    osm_free_strv(files, n);
     return rc;
 }
 

@@ -318,9 +318,7 @@ static int import_keys(const struct osm_planfile *plan, const char *root, size_t
         if (rc == 0)
             *n_imported = n;
     }
-    for (size_t i = 0; i < n; i++)
-        free(keys[i]);
-    free(keys);
+    osm_free_strv(keys, n);
     return rc;
 }
 
@@ -408,9 +406,7 @@ static int remove_source_keys(const char *root, const char *before, size_t *remo
                 osm_info("target_txn.key_removed", "root=%s key=%s", root, names[i]);
         }
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    osm_free_strv(names, n);
     free(after);
     free(pubkeys);
     return rc;
@@ -483,9 +479,7 @@ static int erase_part(const struct osm_planfile *plan, const char *root, const c
         if (rc == 0)
             r->erased = n;
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    osm_free_strv(names, n);
     free(args);
     return rc;
 }
@@ -540,9 +534,7 @@ static int install_part(const struct osm_planfile *plan, const char *root, const
         if (rc == 0)
             r->installed = n;
     }
-    for (size_t i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
+    osm_free_strv(files, n);
     free(args);
     return rc;
 }

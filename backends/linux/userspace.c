@@ -182,9 +182,7 @@ static int closure(const struct osm_planfile *plan, const char *stage, char ***f
     map_free(&seen);
     rc = 0;
 out:
-    for (size_t j = 0; j < np; j++)
-        free(paths[j]);
-    free(paths);
+    osm_free_strv(paths, np);
     free(ids);
     pool_free(pool);
     return rc;
@@ -393,9 +391,7 @@ int osm_userspace_build(const struct osm_planfile *plan, const char *root, struc
              cached ? cached : "the staged packages");
     rc = 0;
 out:
-    for (size_t i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
+    osm_free_strv(files, n);
     free(cached);
     free(stage);
     free(us);

@@ -414,9 +414,7 @@ static void check_by_root_rpm(const struct osm_planfile *plan, const char *root,
         p = nl + 1;
     }
     osm_buf_free(&ids);
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
+    osm_free_strv(names, nn);
     free(vargs);
     free(installed);
     osm_buf_free(&out);

@@ -59,9 +59,7 @@ size_t osm_instance_names(const struct osm_instance *inst, char ***out)
 
 void osm_instance_names_free(char **names, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    osm_free_strv(names, n);
 }
 
 void osm_instance_close(struct osm_instance *inst)

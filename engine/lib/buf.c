@@ -30,6 +30,13 @@ void *osm_xcalloc(size_t n, size_t size)
     return p;
 }
 
+void osm_free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void *osm_xrealloc(void *p, size_t n)
 {
     p = realloc(p, n ? n : 1);

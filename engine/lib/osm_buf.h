@@ -30,6 +30,8 @@ void *osm_xmalloc(size_t n);
 void *osm_xcalloc(size_t n, size_t size);
 void *osm_xrealloc(void *p, size_t n);
 char *osm_xstrdup(const char *s);
+/* Frees each of the n strings of v, then v. */
+void osm_free_strv(char **v, size_t n);
 __attribute__((format(printf, 1, 2))) char *osm_xasprintf(const char *fmt, ...);
 char *osm_xvasprintf(const char *fmt, va_list ap);
 /* `s` without its leading and trailing white space: trailing space is cut
