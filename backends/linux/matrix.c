@@ -333,6 +333,17 @@ static int parse_path(struct ctx *c, size_t idx, json_t *o, struct osm_path *p)
     return 0;
 }
 
+
+/* An array ready for entry `at`: `at` < *n is an entry being replaced
+ * (already freed by the caller); `at` == *n grows the array by one. */
+static void *merge_slot(void *items, size_t *n, size_t at, size_t size)
+{
+    if (at < *n)
+        return items;
+    items = osm_xrealloc(items, (*n + 1) * size);
+    (*n)++;
+    return items;
+}
 static int same_strlist(char **a, size_t na, char **b, size_t nb)
 {
     if (na != nb)
@@ -341,6 +352,12 @@ static int same_strlist(char **a, size_t na, char **b, size_t nb)
         if (strcmp(a[i], b[i]) != 0)
             return 0;
     return 1;
+}
+
+static int same_path(const struct osm_path *a, const struct osm_path *b)
+{
+    return strcmp(a->from_id, b->from_id) == 0 && strcmp(a->to, b->to) == 0 &&
+           same_strlist(a->versions, a->n_versions, b->versions, b->n_versions);
 }
 
 int osm_matrix_load_file(struct osm_matrix *m, const char *path, struct osm_err *err)
@@ -413,44 +430,32 @@ int osm_matrix_load_file(struct osm_matrix *m, const char *path, struct osm_err 
     }
     /* Merge: replace by id / by (from, versions, to), else append. */
     for (size_t k = 0; k < add.n_sources; k++) {
-        struct osm_source_os *dst = NULL;
-        for (size_t j = 0; j < m->n_sources; j++)
-            if (strcmp(m->sources[j].id, add.sources[k].id) == 0)
-                dst = &m->sources[j];
-        if (dst) {
-            free_source(dst);
-        } else {
-            m->sources = osm_xrealloc(m->sources, (m->n_sources + 1) * sizeof *m->sources);
-            dst = &m->sources[m->n_sources++];
-        }
-        *dst = add.sources[k];
+        size_t j = 0;
+        while (j < m->n_sources && strcmp(m->sources[j].id, add.sources[k].id) != 0)
+            j++;
+        if (j < m->n_sources)
+            free_source(&m->sources[j]);
+        m->sources = merge_slot(m->sources, &m->n_sources, j, sizeof *m->sources);
+        m->sources[j] = add.sources[k];
     }
     for (size_t k = 0; k < add.n_targets; k++) {
-        struct osm_target *dst = NULL;
-        for (size_t j = 0; j < m->n_targets; j++)
-            if (strcmp(m->targets[j].id, add.targets[k].id) == 0)
-                dst = &m->targets[j];
-        if (dst) {
-            free_target(dst);
-        } else {
-            m->targets = osm_xrealloc(m->targets, (m->n_targets + 1) * sizeof *m->targets);
-            dst = &m->targets[m->n_targets++];
-        }
-        *dst = add.targets[k];
+        size_t j = 0;
+        while (j < m->n_targets && strcmp(m->targets[j].id, add.targets[k].id) != 0)
+            j++;
+        if (j < m->n_targets)
+            free_target(&m->targets[j]);
+        m->targets = merge_slot(m->targets, &m->n_targets, j, sizeof *m->targets);
+        m->targets[j] = add.targets[k];
     }
     for (size_t k = 0; k < add.n_paths; k++) {
-        struct osm_path *dst = NULL, *p = &add.paths[k];
-        for (size_t j = 0; j < m->n_paths; j++)
-            if (strcmp(m->paths[j].from_id, p->from_id) == 0 && strcmp(m->paths[j].to, p->to) == 0 &&
-                same_strlist(m->paths[j].versions, m->paths[j].n_versions, p->versions, p->n_versions))
-                dst = &m->paths[j];
-        if (dst) {
-            free_path(dst);
-        } else {
-            m->paths = osm_xrealloc(m->paths, (m->n_paths + 1) * sizeof *m->paths);
-            dst = &m->paths[m->n_paths++];
-        }
-        *dst = *p;
+        const struct osm_path *p = &add.paths[k];
+        size_t j = 0;
+        while (j < m->n_paths && !same_path(&m->paths[j], p))
+            j++;
+        if (j < m->n_paths)
+            free_path(&m->paths[j]);
+        m->paths = merge_slot(m->paths, &m->n_paths, j, sizeof *m->paths);
+        m->paths[j] = *p;
     }
     add.n_sources = add.n_targets = add.n_paths = 0;
     rc = 0;
