@@ -273,29 +273,24 @@ static int change_task(struct pass *p, const struct osm_waiting_task *wt, enum c
         return 1;
     }
     int was = (int)t.state;
-    const char *event = NULL;
-    switch (what) {
-    case CH_EXPIRE:
-        t.state = OSM_TASK_EXPIRED;
-        snprintf(t.phase, sizeof t.phase, "expired");
-        osm_task_set_str(&t.error_code, "schedule.expired");
+    /* The phase names the event too. */
+    static const struct {
+        enum osm_task_state state;
+        const char *phase, *error_code;
+    } to[] = {
+        [CH_EXPIRE] = {OSM_TASK_EXPIRED, "expired", "schedule.expired"},
+        [CH_SCHEDULE] = {OSM_TASK_SCHEDULED, "scheduled", NULL},
+        [CH_BAD_WINDOW] = {OSM_TASK_FAILED, "failed", "schedule.window"},
+    };
+    t.state = to[what].state;
+    snprintf(t.phase, sizeof t.phase, "%s", to[what].phase);
+    if (to[what].error_code) {
+        osm_task_set_str(&t.error_code, to[what].error_code);
         osm_task_set_str(&t.cause, words);
-        event = "expired";
-        break;
-    case CH_SCHEDULE:
-        t.state = OSM_TASK_SCHEDULED;
-        snprintf(t.phase, sizeof t.phase, "scheduled");
+    } else {
         t.not_before = not_before;
-        event = "scheduled";
-        break;
-    case CH_BAD_WINDOW:
-        t.state = OSM_TASK_FAILED;
-        snprintf(t.phase, sizeof t.phase, "failed");
-        osm_task_set_str(&t.error_code, "schedule.window");
-        osm_task_set_str(&t.cause, words);
-        event = "failed";
-        break;
     }
+    const char *event = to[what].phase;
     struct osm_task_change ch = {.task = &t, .expect_state = was, .expect_rev = t.rev, .event_type = event,
                                  .event_message = words};
     int rc = osm_store_commit(p->st, &ch, err);
