@@ -152,23 +152,26 @@ static ssize_t mdf_read(void *cookie, char *out, size_t size)
     return (ssize_t)n;
 }
 
-static int mdf_close(void *cookie)
+/* The state's first member is the FILE * it reads (osm_md_stream_open). */
+static int md_stream_close(void *cookie)
 {
-    struct mdf *f = cookie;
-    int r = fclose(f->in);
-    free(f);
+    int r = fclose(*(FILE **)cookie);
+    free(cookie);
     return r;
+}
+
+FILE *osm_md_stream_open(void *state, cookie_read_function_t *read)
+{
+    cookie_io_functions_t io = {.read = read, .close = md_stream_close};
+    FILE *fp = fopencookie(state, "r", io);
+    if (!fp)
+        md_stream_close(state);
+    return fp;
 }
 
 FILE *osm_mdfilter_open(FILE *in)
 {
     struct mdf *f = osm_xcalloc(1, sizeof *f);
     f->in = in;
-    cookie_io_functions_t io = {.read = mdf_read, .close = mdf_close};
-    FILE *fp = fopencookie(f, "r", io);
-    if (!fp) {
-        fclose(in);
-        free(f);
-    }
-    return fp;
+    return osm_md_stream_open(f, mdf_read);
 }

@@ -14,4 +14,10 @@
 /* A read-only stream over `in` (owned: closed with the returned stream). */
 FILE *osm_mdfilter_open(FILE *in);
 
+/* What the metadata filters are built on: a read-only stream over `state`,
+ * an allocated struct whose first member is the FILE * it reads; `read`
+ * fills the caller's buffer from it. Closing the stream closes that FILE
+ * and frees `state`; so does a failure to open (NULL). */
+FILE *osm_md_stream_open(void *state, cookie_read_function_t *read);
+
 #endif

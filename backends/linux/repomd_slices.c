@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "mdfilter.h"
 #include "osm_buf.h"
 
 #define TAG "<package"
@@ -134,27 +135,13 @@ static ssize_t slicer_read(void *cookie, char *out, size_t size)
     return (ssize_t)n;
 }
 
-static int slicer_close(void *cookie)
-{
-    struct slicer *s = cookie;
-    int r = fclose(s->in);
-    free(s);
-    return r;
-}
-
 FILE *osm_slice_open(FILE *in, long long lo, long long hi)
 {
     struct slicer *s = osm_xcalloc(1, sizeof *s);
     s->in = in;
     s->lo = lo;
     s->hi = hi;
-    cookie_io_functions_t io = {.read = slicer_read, .close = slicer_close};
-    FILE *fp = fopencookie(s, "r", io);
-    if (!fp) {
-        fclose(in);
-        free(s);
-    }
-    return fp;
+    return osm_md_stream_open(s, slicer_read);
 }
 
 long osm_slice_count(FILE *in)
