@@ -74,10 +74,13 @@ struct osm_finding *osm_plan_add_finding(struct osm_plan *plan, const char *id, 
     return f;
 }
 
-void osm_finding_add_item(struct osm_finding *f, const char *item)
+void osm_finding_add_item(struct osm_finding *f, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     f->items = osm_xrealloc(f->items, (f->n_items + 1) * sizeof *f->items);
-    f->items[f->n_items++] = osm_xstrdup(item);
+    f->items[f->n_items++] = osm_xvasprintf(fmt, ap);
+    va_end(ap);
 }
 
 void osm_plan_add_action(struct osm_plan *plan, enum osm_action_kind kind, Id from, Id to, const char *reason)
@@ -357,9 +360,7 @@ static void apply_events(struct osm_plan *plan, const struct osm_event_result *r
                         plan, "event-package-missing", 0,
                         "Check that the target repositories are complete (all of BaseOS/AppStream or os/updates).",
                         "Package events ask for packages that the target repositories do not provide");
-                char *item = osm_xasprintf("%s (event %s)", c->name, c->event->origin);
-                osm_finding_add_item(missing, item);
-                free(item);
+                osm_finding_add_item(missing, "%s (event %s)", c->name, c->event->origin);
                 break;
             }
             text = c->related ? osm_xasprintf("%s of %s (event %s)", osm_event_action_name(c->event->action),
@@ -375,7 +376,7 @@ static void apply_events(struct osm_plan *plan, const struct osm_event_result *r
                                                   "Plan to replace these packages: they may be dropped in the next "
                                                   "major release of the target.",
                                                   "Installed packages are deprecated in the target");
-            osm_finding_add_item(deprecated, c->name);
+            osm_finding_add_item(deprecated, "%s", c->name);
             break;
         }
     }
@@ -566,7 +567,7 @@ static void report_problems(struct osm_plan *plan, Solver *solv, int nprob)
             }
             ns++;
         }
-        osm_finding_add_item(f, b.s);
+        osm_finding_add_item(f, "%s", b.s);
         osm_buf_free(&b);
     }
 }

@@ -52,7 +52,7 @@ static void check_path(struct osm_plan *plan)
         for (size_t k = 0; k < p->n_arches; k++)
             osm_buf_addf(&b, "%s%s", k ? ", " : "", p->arches[k]);
         osm_buf_addf(&b, ")%s", p->trial_only ? ", trial only" : "");
-        osm_finding_add_item(f, b.s);
+        osm_finding_add_item(f, "%s", b.s);
         osm_buf_free(&b);
     }
     if (!f->n_items)
@@ -82,7 +82,7 @@ void osm_plan_check_system(struct osm_plan *plan)
                                             "Remove the 32-bit packages (rpm -e or yum remove) or replace them with "
                                             "their 64-bit builds, then assess again.",
                                             "32-bit x86 packages are installed; the target provides none");
-            osm_finding_add_item(i686, pool_solvable2str(pool, s));
+            osm_finding_add_item(i686, "%s", pool_solvable2str(pool, s));
         }
         if (!osm_plan_is_distro_package(plan, p)) {
             if (!third)
@@ -91,9 +91,7 @@ void osm_plan_check_system(struct osm_plan *plan)
                                              "packages after the migration if not.",
                                              "Packages from vendors outside the source distribution are installed");
             const char *vendor = solvable_lookup_str(s, SOLVABLE_VENDOR);
-            char *item = osm_xasprintf("%s (vendor: %s)", pool_solvable2str(pool, s), vendor ? vendor : "none");
-            osm_finding_add_item(third, item);
-            free(item);
+            osm_finding_add_item(third, "%s (vendor: %s)", pool_solvable2str(pool, s), vendor ? vendor : "none");
         }
     }
     struct osm_finding *epel = NULL;
@@ -107,9 +105,7 @@ void osm_plan_check_system(struct osm_plan *plan)
                                         "epel-modular) before migrating.",
                                         "An epel-modular repository is enabled; it cannot be installed after the "
                                         "migration");
-        char *item = osm_xasprintf("%s (%s)", r->id, r->file);
-        osm_finding_add_item(epel, item);
-        free(item);
+        osm_finding_add_item(epel, "%s (%s)", r->id, r->file);
     }
     for (size_t i = 0; i < plan->target->n_warnings; i++) {
         const struct osm_note *n = &plan->target->warnings[i];
@@ -161,8 +157,6 @@ void osm_plan_check_actions(struct osm_plan *plan)
                                      "Upgrade the database server to a version the target ships (or newer), or dump "
                                      "the databases and remove the server before migrating.",
                                      "A MySQL/MariaDB server would go to a lower version, which cannot read its data");
-        char *item = osm_xasprintf("%s -> %s", pool_solvable2str(pool, from), pool_solvable2str(pool, to));
-        osm_finding_add_item(f, item);
-        free(item);
+        osm_finding_add_item(f, "%s -> %s", pool_solvable2str(pool, from), pool_solvable2str(pool, to));
     }
 }

@@ -38,7 +38,8 @@ void osm_plan_collect_actions(struct osm_plan *plan, Solver *solv, Transaction *
 __attribute__((format(printf, 5, 6))) struct osm_finding *osm_plan_add_finding(struct osm_plan *plan, const char *id,
                                                                                int inhibitor, const char *remediation,
                                                                                const char *fmt, ...);
-void osm_finding_add_item(struct osm_finding *f, const char *item);
+/* One item of the finding's list, printf-style. */
+__attribute__((format(printf, 2, 3))) void osm_finding_add_item(struct osm_finding *f, const char *fmt, ...);
 /* Findings that look at the system and the resolved actions. */
 void osm_plan_check_system(struct osm_plan *plan);
 void osm_plan_check_actions(struct osm_plan *plan);

@@ -101,10 +101,8 @@ static void list_removal(struct osm_plan *plan, struct osm_finding **f, const st
                                   "Packages of the source distribution are erased, or kept with no counterpart in "
                                   "the target");
     const char *name = action_name(pool, a);
-    char *item = osm_xasprintf("%s: %s (%s)%s", pool_solvid2str(pool, a->from), what, a->reason,
-                               allowed(plan, name) ? "; accepted with --allow-erase" : "");
-    osm_finding_add_item(*f, item);
-    free(item);
+    osm_finding_add_item(*f, "%s: %s (%s)%s", pool_solvid2str(pool, a->from), what, a->reason,
+                         allowed(plan, name) ? "; accepted with --allow-erase" : "");
 }
 
 static void inhibit_removal(struct osm_plan *plan, struct osm_finding **f, const struct osm_action *a,
@@ -121,10 +119,8 @@ static void inhibit_removal(struct osm_plan *plan, struct osm_finding **f, const
     const char *none = strcmp(e->group ? e->group : "", "front-end") == 0
                            ? "the migrated system would have no package manager front-end"
                            : "nothing in the target takes its place";
-    char *item = osm_xasprintf("%s: %s: %s (remedy: a repository that provides %s, or --allow-erase %s)",
-                               pool_solvid2str(pool, a->from), e->what, none, name, name);
-    osm_finding_add_item(*f, item);
-    free(item);
+    osm_finding_add_item(*f, "%s: %s: %s (remedy: a repository that provides %s, or --allow-erase %s)",
+                         pool_solvid2str(pool, a->from), e->what, none, name, name);
 }
 
 void osm_plan_check_removals(struct osm_plan *plan)

@@ -193,9 +193,7 @@ void osm_plan_check_symlinks(struct osm_plan *plan)
         "point");
     for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
         const struct osm_symlinked_dir *d = &plan->symlinked_dirs[i];
-        char *item = osm_xasprintf("%s -> %s (a directory of %s; the link is %s)", d->path, d->target, d->owner,
-                                   d->source_owner ? d->source_owner : "no package's");
-        osm_finding_add_item(f, item);
-        free(item);
+        osm_finding_add_item(f, "%s -> %s (a directory of %s; the link is %s)", d->path, d->target, d->owner,
+                             d->source_owner ? d->source_owner : "no package's");
     }
 }
