@@ -119,16 +119,11 @@ static int get_bool(struct ctx *c, json_t *obj, const char *key, const char *whe
     return 0;
 }
 
-static void free_strlist(char **l, size_t n)
-{
-    osm_free_strv(l, n);
-}
-
 static void free_source(struct osm_source_os *s)
 {
     free(s->id);
     free(s->name);
-    free_strlist(s->vendors, s->n_vendors);
+    osm_free_strv(s->vendors, s->n_vendors);
     free(s->release_package);
     memset(s, 0, sizeof *s);
 }
@@ -139,17 +134,17 @@ static void free_target(struct osm_target *t)
     free(t->name);
     free(t->os_id);
     free(t->version);
-    free_strlist(t->arches, t->n_arches);
+    osm_free_strv(t->arches, t->n_arches);
     free(t->release_package);
-    free_strlist(t->vendors, t->n_vendors);
+    osm_free_strv(t->vendors, t->n_vendors);
     for (size_t i = 0; i < t->n_repos; i++) {
         free(t->repos[i].id);
         free(t->repos[i].name);
         free(t->repos[i].baseurl);
-        free_strlist(t->repos[i].gpgkeys, t->repos[i].n_gpgkeys);
+        osm_free_strv(t->repos[i].gpgkeys, t->repos[i].n_gpgkeys);
     }
     free(t->repos);
-    free_strlist(t->events, t->n_events);
+    osm_free_strv(t->events, t->n_events);
     for (size_t i = 0; i < t->n_warnings; i++) {
         free(t->warnings[i].id);
         free(t->warnings[i].message);
@@ -162,10 +157,10 @@ static void free_target(struct osm_target *t)
 static void free_path(struct osm_path *p)
 {
     free(p->from_id);
-    free_strlist(p->versions, p->n_versions);
+    osm_free_strv(p->versions, p->n_versions);
     free(p->to);
-    free_strlist(p->arches, p->n_arches);
-    free_strlist(p->regions, p->n_regions);
+    osm_free_strv(p->arches, p->n_arches);
+    osm_free_strv(p->regions, p->n_regions);
     free(p->note);
     free(p->origin);
     memset(p, 0, sizeof *p);
@@ -268,7 +263,7 @@ static int parse_target(struct ctx *c, const char *id, json_t *o, struct osm_tar
         t->events[k] = ev[k][0] == '/' ? osm_xstrdup(ev[k]) : osm_path_join(c->base_dir, ev[k]);
         t->n_events++;
     }
-    free_strlist(ev, nev);
+    osm_free_strv(ev, nev);
     json_t *warnings = json_object_get(o, "warnings");
     if (warnings && !json_is_array(warnings))
         return bad(c, where, "warnings must be an array of {id, message, remediation}");
@@ -490,40 +485,29 @@ const char *osm_matrix_dir(void)
 #endif
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int osm_matrix_load(struct osm_matrix *m, const char *const *extra, size_t n_extra, struct osm_err *err)
 {
     memset(m, 0, sizeof *m);
     char *dir = osm_path_join(osm_matrix_dir(), "linux");
-    DIR *d = opendir(dir);
-    if (!d) {
-        osm_err_errno(err, "matrix directory %s (set OSMIG_MATRIX_DIR)", dir);
+    char **names = NULL;
+    size_t n = 0;
+    if (osm_dir_names(dir, ".json", &names, &n, err) != 0) {
+        osm_err_prefix(err, "matrix directory (set OSMIG_MATRIX_DIR)");
         free(dir);
         return -1;
     }
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0) {
-            names = osm_xrealloc(names, (n + 1) * sizeof *names);
-            names[n++] = osm_path_join(dir, de->d_name);
-        }
+    for (size_t i = 0; i < n; i++) {
+        char *full = osm_path_join(dir, names[i]);
+        free(names[i]);
+        names[i] = full;
     }
-    closedir(d);
     free(dir);
-    qsort(names, n, sizeof *names, cmp_str);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = osm_matrix_load_file(m, names[i], err);
     for (size_t i = 0; i < n_extra && rc == 0; i++)
         rc = osm_matrix_load_file(m, extra[i], err);
-    free_strlist(names, n);
+    osm_free_strv(names, n);
     /* Every path must lead to a known target. */
     for (size_t i = 0; i < m->n_paths && rc == 0; i++)
         if (!osm_matrix_target(m, m->paths[i].to))

@@ -68,33 +68,17 @@ static void parse_file(const char *guest, const char *text, struct osm_repofile_
     free(copy);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int osm_repofiles_read(const char *root, struct osm_repofile_list *out, struct osm_err *err)
 {
     (void)err;
     memset(out, 0, sizeof *out);
     char *dir = osm_root_path(root, "/etc/yum.repos.d");
-    DIR *d = opendir(dir);
-    if (!d) {
-        free(dir);
-        return 0;
-    }
     char **names = NULL;
     size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l > 5 && strcmp(de->d_name + l - 5, ".repo") == 0) {
-            names = osm_xrealloc(names, (n + 1) * sizeof *names);
-            names[n++] = osm_xstrdup(de->d_name);
-        }
+    if (osm_dir_names(dir, ".repo", &names, &n, NULL) != 0) {
+        free(dir);
+        return 0; /* no repository files */
     }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_name);
     for (size_t i = 0; i < n; i++) {
         char *host = osm_path_join(dir, names[i]);
         char *guest = osm_path_join("/etc/yum.repos.d", names[i]);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <libgen.h>
 #include <stdint.h>
@@ -290,4 +291,30 @@ int osm_is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int osm_dir_names(const char *dir, const char *suffix, char ***out, size_t *n, struct osm_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return osm_err_errno(err, "directory %s", dir);
+    size_t ls = strlen(suffix);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l > ls && strcmp(de->d_name + l - ls, suffix) == 0) {
+            *out = osm_xrealloc(*out, (*n + 1) * sizeof **out);
+            (*out)[(*n)++] = osm_xstrdup(de->d_name);
+        }
+    }
+    closedir(d);
+    qsort(*out, *n, sizeof **out, cmp_names);
+    return 0;
 }

@@ -22,6 +22,10 @@ int osm_remove_tree(const char *path, struct osm_err *err);
 int osm_fsync_dir(const char *dir);
 /* "a" + "/" + "b" with duplicate slashes collapsed; caller frees. */
 char *osm_path_join(const char *a, const char *b);
+/* The names in `dir` that end in `suffix` (and are longer than it),
+ * sorted; 0 with *n = 0 when there are none, -1 (errno set, `err` filled)
+ * when the directory cannot be read. Free with osm_free_strv. */
+int osm_dir_names(const char *dir, const char *suffix, char ***out, size_t *n, struct osm_err *err);
 int osm_is_dir(const char *path);
 int osm_is_file(const char *path);
 /* The host path of a guest path, resolved inside ROOT: every symlink of the
