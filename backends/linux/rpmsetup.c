@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "osm_buf.h"
+#include "rpmutil.h"
 
 static int configured;
 static struct osm_buf captured;
@@ -14,15 +15,8 @@ static int capturing;
 static int log_cb(rpmlogRec rec, rpmlogCallbackData data)
 {
     (void)data;
-    if (capturing && rpmlogRecPriority(rec) <= RPMLOG_ERR) {
-        const char *m = rpmlogRecMessage(rec);
-        size_t n = strlen(m);
-        while (n && m[n - 1] == '\n')
-            n--;
-        if (captured.len)
-            osm_buf_adds(&captured, "; ");
-        osm_buf_add(&captured, m, n);
-    }
+    if (capturing && rpmlogRecPriority(rec) <= RPMLOG_ERR)
+        osm_rpmlog_append(&captured, rec);
     return 0; /* handled: nothing goes to stderr */
 }
 

@@ -43,18 +43,22 @@ void osm_rpm_el_dbpath_end(void)
     rpmPopMacro(NULL, "_dbpath");
 }
 
+void osm_rpmlog_append(struct osm_buf *sink, rpmlogRec rec)
+{
+    const char *m = rpmlogRecMessage(rec);
+    size_t n = strlen(m);
+    while (n && m[n - 1] == '\n')
+        n--;
+    if (sink->len)
+        osm_buf_adds(sink, "; ");
+    osm_buf_add(sink, m, n);
+}
+
 static int capture_cb(rpmlogRec rec, rpmlogCallbackData data)
 {
     (void)data;
-    if (capture_sink && rpmlogRecPriority(rec) <= RPMLOG_WARNING) {
-        const char *m = rpmlogRecMessage(rec);
-        size_t n = strlen(m);
-        while (n && m[n - 1] == '\n')
-            n--;
-        if (capture_sink->len)
-            osm_buf_adds(capture_sink, "; ");
-        osm_buf_add(capture_sink, m, n);
-    }
+    if (capture_sink && rpmlogRecPriority(rec) <= RPMLOG_WARNING)
+        osm_rpmlog_append(capture_sink, rec);
     return 0; /* swallowed: the caller reports it */
 }
 

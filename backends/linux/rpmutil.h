@@ -5,6 +5,7 @@
 #ifndef OSM_RPMUTIL_H
 #define OSM_RPMUTIL_H
 
+#include <rpm/rpmlog.h>
 #include <rpm/rpmts.h>
 
 #include "osm_buf.h"
@@ -23,6 +24,8 @@ void osm_rpm_el_dbpath_end(void);
  * (rpmsetup's) is restored at the end. Not reentrant. */
 void osm_rpmlog_capture_begin(struct osm_buf *sink);
 void osm_rpmlog_capture_end(void);
+/* One rpm message appended to `sink` ("; " between messages, no newline). */
+void osm_rpmlog_append(struct osm_buf *sink, rpmlogRec rec);
 
 /* Installed packages matching "name-[E:]V-R.A" (the epoch may be spelled or
  * not). Caller frees the iterator with rpmdbFreeIterator. */
