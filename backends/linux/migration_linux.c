@@ -202,6 +202,19 @@ static void step_env_close(struct step_env *e)
     mopts_free(&e->m);
 }
 
+/* Runs `body` with the step's environment; an instance that cannot be
+ * opened fails the step (err says why). */
+static int with_env(struct osm_step_ctx *ctx, struct osm_err *err,
+                    int (*body)(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err))
+{
+    struct step_env e;
+    if (step_env_open(ctx, &e, err) != 0)
+        return -1;
+    int rc = e.inst ? body(ctx, &e, err) : -1;
+    step_env_close(&e);
+    return rc;
+}
+
 /* ---- precheck --------------------------------------------------------- */
 
 static void precheck_fail(struct osm_step_ctx *ctx, struct osm_buf *why, const char *fact, const char *fmt, ...)
@@ -362,22 +375,19 @@ out:
 
 /* ---- stage ------------------------------------------------------------ */
 
-static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
+static int stage_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
 {
-    struct step_env e;
-    if (step_env_open(ctx, &e, err) != 0)
-        return -1;
     int rc = -1;
-    struct osm_instance *inst = e.inst;
-    struct osm_stage_opts so = {.no_signature_check = e.m.no_sigcheck, .progress = on_rpm_progress, .userdata = &e.p};
+    struct osm_instance *inst = e->inst;
+    struct osm_stage_opts so = {.no_signature_check = e->m.no_sigcheck, .progress = on_rpm_progress, .userdata = &e->p};
     struct osm_stage_result res;
     struct osm_userspace_result ur = {0};
-    if (inst && osm_stage(&e.pf, inst->root, &so, &res, err) == 0) {
+    if (osm_stage(&e->pf, inst->root, &so, &res, err) == 0) {
         osm_step_progress(ctx, 0.95, "building the target userspace (the target's rpm)");
-        int with_us = osm_userspace_runnable(&e.pf, inst->root);
+        int with_us = osm_userspace_runnable(&e->pf, inst->root);
         /* Which rpm runs the transaction is decided once, here, and kept
          * on the task: upgrade, its check and verify follow it. */
-        if ((!with_us || osm_userspace_build(&e.pf, inst->root, &ur, err) == 0) &&
+        if ((!with_us || osm_userspace_build(&e->pf, inst->root, &ur, err) == 0) &&
             osm_step_note_set(ctx, "transaction_by", with_us ? "target-rpm" : "librpm", err) == 0) {
             char msg[512];
             snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; %s; %s",
@@ -389,8 +399,12 @@ static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
             rc = osm_step_event(ctx, "staged", msg, err);
         }
     }
-    step_env_close(&e);
     return rc;
+}
+
+static int stage_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return with_env(ctx, err, stage_run_body);
 }
 
 /* ---- upgrade ---------------------------------------------------------- */
@@ -402,22 +416,21 @@ static int by_target_rpm(struct osm_step_ctx *ctx)
     return by && strcmp(by, "target-rpm") == 0;
 }
 
-static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
+static int upgrade_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
 {
-    struct step_env e;
-    if (step_env_open(ctx, &e, err) != 0)
-        return -1;
     int rc = -1;
-    struct osm_instance *inst = e.inst;
+    struct osm_instance *inst = e->inst;
     char msg[512];
-    if (inst && by_target_rpm(ctx)) {
-        struct osm_ttx_opts to = {.no_signature_check = e.m.no_sigcheck, .progress = on_rpm_progress, .userdata = &e.p,
+    if (by_target_rpm(ctx)) {
+        struct osm_ttx_opts to = {.no_signature_check = e->m.no_sigcheck,
+                                  .progress = on_rpm_progress,
+                                  .userdata = &e->p,
                                   .crash_point = osm_step_crash_point};
         struct osm_ttx_result tr;
         /* The stage step built it; a resumed task whose userspace was lost
          * builds it again from the verified stage. */
-        if (osm_userspace_build(&e.pf, inst->root, NULL, err) == 0 &&
-            osm_target_transaction(&e.pf, inst->root, &to, &tr, err) == 0) {
+        if (osm_userspace_build(&e->pf, inst->root, NULL, err) == 0 &&
+            osm_target_transaction(&e->pf, inst->root, &to, &tr, err) == 0) {
             snprintf(msg, sizeof msg,
                      "by the target's rpm: %zu erased, %zu installed, %zu already done; %zu target key(s) imported, "
                      "%zu source key(s) removed%s%s",
@@ -426,37 +439,36 @@ static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
                      tr.dirs_replaced ? "; symlinked directories made real" : "");
             rc = osm_step_event(ctx, "upgraded", msg, err);
         }
-    } else if (inst) {
-        struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &e.p};
+    } else {
+        struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &e->p};
         struct osm_apply_result res;
-        if (osm_apply(&e.pf, inst->root, &ao, &res, err) == 0) {
+        if (osm_apply(&e->pf, inst->root, &ao, &res, err) == 0) {
             snprintf(msg, sizeof msg, "%zu transaction elements run by osmig's librpm, %zu already done%s",
                      res.elements, res.skipped, res.scriptlet_warnings ? "; non-fatal scriptlet failures logged" : "");
             rc = osm_step_event(ctx, "upgraded", msg, err);
         }
     }
-    step_env_close(&e);
     return rc;
+}
+
+static int upgrade_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return with_env(ctx, err, upgrade_run_body);
 }
 
 /* Did the transaction happen? Every planned package in place: yes; none:
  * no (safe to run); some: it stopped half way (roll back). */
-static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
+static int upgrade_check_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
 {
-    struct step_env e;
-    if (step_env_open(ctx, &e, err) != 0)
-        return -1;
     int rc = -1;
-    struct osm_instance *inst = e.inst;
-    if (!inst)
-        goto out;
+    struct osm_instance *inst = e->inst;
     size_t done = 0, pending = 0;
     if (by_target_rpm(ctx)) {
         if (!osm_userspace_ready(inst->root)) {
             rc = 0; /* the transaction needs the userspace: it never began */
             goto out;
         }
-        if (osm_target_progress(&e.pf, inst->root, &done, &pending, err) < 0)
+        if (osm_target_progress(&e->pf, inst->root, &done, &pending, err) < 0)
             goto out;
         goto decide;
     }
@@ -476,8 +488,8 @@ static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
         osm_err_set(err, OSM_EIO, "cannot open the rpmdb of %s after an interrupted upgrade", inst->root);
         goto out;
     }
-    for (size_t i = 0; i < e.pf.n_actions; i++) {
-        const struct osm_planfile_action *a = &e.pf.actions[i];
+    for (size_t i = 0; i < e->pf.n_actions; i++) {
+        const struct osm_planfile_action *a = &e->pf.actions[i];
         if (a->kind == OSM_PF_KEEP)
             continue;
         int new_in = a->to ? osm_rpm_is_installed(ts, a->to) : 1;
@@ -499,8 +511,12 @@ decide:
                          "the upgrade was interrupted half way: %zu of %zu package changes were made", done,
                          done + pending);
 out:
-    step_env_close(&e);
     return rc;
+}
+
+static int upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return with_env(ctx, err, upgrade_check_body);
 }
 
 /* ---- verify ----------------------------------------------------------- */
@@ -535,42 +551,41 @@ static int cleanup_instance(const char *root, struct osm_err *err)
     return rc;
 }
 
-static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
+static int verify_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
 {
-    struct step_env e;
-    if (step_env_open(ctx, &e, err) != 0)
-        return -1;
-    int rc = -1;
-    struct osm_instance *inst = e.inst;
+    const char *root = e->inst->root;
+    const struct osm_planfile *pf = &e->pf;
+    osm_step_progress(ctx, 0.1, "verifying the new release");
+    const char *fstab = osm_step_note(ctx, "fstab");
+    struct osm_verify_opts vo = {.fstab_may_be_absent = fstab && strcmp(fstab, "absent") == 0,
+                                 .by_root_rpm = by_target_rpm(ctx)};
     struct osm_buf report;
     osm_buf_init(&report);
-    if (inst) {
-        osm_step_progress(ctx, 0.1, "verifying the new release");
-        const char *fstab = osm_step_note(ctx, "fstab");
-        struct osm_verify_opts vo = {.fstab_may_be_absent = fstab && strcmp(fstab, "absent") == 0,
-                                     .by_root_rpm = by_target_rpm(ctx)};
-        rc = vo.by_root_rpm && osm_userspace_ready(inst->root) ? osm_target_finish(inst->root, NULL, err) : 0;
-        if (rc == 0)
-            rc = osm_verify(&e.pf, inst->root, &vo, &report, err);
-        char *rp = osm_path_join(e.m.task_dir, "verify.txt");
-        struct osm_err we = OSM_ERR_INIT;
-        if (osm_write_file_atomic(rp, report.s, report.len, 0644, &we) != 0)
-            osm_warn("migrate.verify_report", "error=\"%s\"", we.msg);
-        if (rc == 0)
-            rc = cleanup_instance(inst->root, err);
-        if (rc == 0) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s %s%s%s verified (report in %s)", e.pf.target_name ? e.pf.target_name : "",
-                     e.pf.target_id, e.pf.target_version ? " " : "", e.pf.target_version ? e.pf.target_version : "", rp);
-            rc = osm_step_event(ctx, "verified", msg, err);
-        } else {
-            osm_err_prefix(err, "the migrated system does not verify (report in %s)", rp);
-        }
-        free(rp);
+    int rc = vo.by_root_rpm && osm_userspace_ready(root) ? osm_target_finish(root, NULL, err) : 0;
+    if (rc == 0)
+        rc = osm_verify(pf, root, &vo, &report, err);
+    char *rp = osm_path_join(e->m.task_dir, "verify.txt");
+    struct osm_err we = OSM_ERR_INIT;
+    if (osm_write_file_atomic(rp, report.s, report.len, 0644, &we) != 0)
+        osm_warn("migrate.verify_report", "error=\"%s\"", we.msg);
+    if (rc == 0)
+        rc = cleanup_instance(root, err);
+    if (rc == 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s %s%s%s verified (report in %s)", pf->target_name ? pf->target_name : "",
+                 pf->target_id, pf->target_version ? " " : "", pf->target_version ? pf->target_version : "", rp);
+        rc = osm_step_event(ctx, "verified", msg, err);
+    } else {
+        osm_err_prefix(err, "the migrated system does not verify (report in %s)", rp);
     }
+    free(rp);
     osm_buf_free(&report);
-    step_env_close(&e);
     return rc;
+}
+
+static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return with_env(ctx, err, verify_run_body);
 }
 
 const struct osm_family_migration osm_linux_migration = {
