@@ -377,11 +377,16 @@ static int parse_entry(struct reader *r, struct snap_arena *a, struct snap_entry
     return 0;
 }
 
-/* The compressed file is mapped, not read: it is in the page cache already
- * (written by the previous create), and mapping it costs no copy. */
-int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err)
+static void index_close(struct reader *r, void *z, size_t zn);
+
+/* Opens an index for reading: maps the compressed file (it is in the page
+ * cache already, written by the previous create, and mapping it costs no
+ * copy), checks its SHA-256 when `expect_sha256` is not NULL, and reads the
+ * header; `r` is then at the first entry. index_close() undoes it. */
+static int index_open(const char *path, const char *expect_sha256, struct reader *r, void **z_out, size_t *zn_out,
+                      uint64_t *count, struct osm_err *err)
 {
-    snap_index_init(ix);
+    memset(r, 0, sizeof *r);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return osm_err_errno(err, "%s", path);
@@ -414,31 +419,82 @@ int snap_index_load(struct snap_index *ix, const char *path, const char *expect_
             munmap(z, zn);
         return osm_err_set(err, OSM_EINPUT, "index %s: not a zstd frame with a known size", path);
     }
-    struct reader r = {.dc = ZSTD_createDCtx(), .in = {z, zn, 0}, .left = rn};
-    r.cap = STREAM_PIECE;
-    r.buf = osm_xmalloc(r.cap);
-    const void *magic = r.dc ? take(&r, 8) : NULL;
-    uint64_t n = get_u64(&r);
-    int rc = 0;
-    if (!magic || memcmp(magic, MAGIC, 8) != 0 || r.bad) {
-        rc = osm_err_set(err, OSM_EINPUT, "index %s: not an osmig index", path);
-    } else {
-        /* Each entry takes at least 100 bytes: do not trust a count beyond that. */
-        ix->cap = n < r.left / 100 ? (size_t)n : (size_t)(r.left / 100);
-        ix->e = osm_xmalloc((ix->cap ? ix->cap : 1) * sizeof *ix->e);
-        for (uint64_t i = 0; i < n; i++) {
-            struct snap_entry *e = snap_index_add(ix);
-            if (parse_entry(&r, &ix->arena, e) != 0) {
-                snap_index_free(ix);
-                rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
-                break;
-            }
-        }
+    *r = (struct reader){.dc = ZSTD_createDCtx(), .in = {z, zn, 0}, .left = rn};
+    r->cap = STREAM_PIECE;
+    r->buf = osm_xmalloc(r->cap);
+    const void *magic = r->dc ? take(r, 8) : NULL;
+    *count = get_u64(r);
+    *z_out = z;
+    *zn_out = zn;
+    if (!magic || memcmp(magic, MAGIC, 8) != 0 || r->bad) {
+        index_close(r, z, zn);
+        return osm_err_set(err, OSM_EINPUT, "index %s: not an osmig index", path);
     }
-    free(r.buf);
-    ZSTD_freeDCtx(r.dc);
+    return 0;
+}
+
+static void index_close(struct reader *r, void *z, size_t zn)
+{
+    free(r->buf);
+    ZSTD_freeDCtx(r->dc);
     if (z)
         munmap(z, zn);
+    memset(r, 0, sizeof *r);
+}
+
+int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err)
+{
+    snap_index_init(ix);
+    struct reader r;
+    void *z;
+    size_t zn;
+    uint64_t n;
+    if (index_open(path, expect_sha256, &r, &z, &zn, &n, err) != 0)
+        return -1;
+    int rc = 0;
+    /* Each entry takes at least 100 bytes: do not trust a count beyond that. */
+    ix->cap = n < r.left / 100 ? (size_t)n : (size_t)(r.left / 100);
+    ix->e = osm_xmalloc((ix->cap ? ix->cap : 1) * sizeof *ix->e);
+    for (uint64_t i = 0; i < n; i++) {
+        struct snap_entry *e = snap_index_add(ix);
+        if (parse_entry(&r, &ix->arena, e) != 0) {
+            snap_index_free(ix);
+            rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
+            break;
+        }
+    }
+    index_close(&r, z, zn);
+    return rc;
+}
+
+/* Entries decoded for a scan live in a scratch arena emptied every
+ * SCAN_BATCH entries: it stays in a few small blocks. */
+#define SCAN_BATCH 1024
+
+int snap_index_scan(const char *path, const char *expect_sha256, snap_scan_fn fn, void *ctx, struct osm_err *err)
+{
+    struct reader r;
+    void *z;
+    size_t zn;
+    uint64_t n;
+    if (index_open(path, expect_sha256, &r, &z, &zn, &n, err) != 0)
+        return -1;
+    struct snap_arena scratch;
+    snap_arena_init(&scratch);
+    int rc = 0;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        if (i % SCAN_BATCH == 0) {
+            snap_arena_free(&scratch);
+            snap_arena_init(&scratch);
+        }
+        struct snap_entry e = {0};
+        if (parse_entry(&r, &scratch, &e) != 0)
+            rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
+        else
+            rc = fn(ctx, &e, i, n);
+    }
+    snap_arena_free(&scratch);
+    index_close(&r, z, zn);
     return rc;
 }
 

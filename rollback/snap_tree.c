@@ -232,12 +232,24 @@ static struct snap_entry *prev_lookup(struct walk *w, const char *rel)
     return NULL;
 }
 
+/* Opens a directory to list it without moving its atime (the snapshot must
+ * not change what it records, and an unchanged tree must stat the same on
+ * the next create: snap_same.h); O_NOATIME needs ownership or CAP_FOWNER,
+ * else the directory is opened as usual. */
+static int open_dir_at(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return fd;
+}
+
 /* Lists the directory open as `dfd` (-1: opens w->abs for the listing only)
  * onto the name stack, sorted; `first` receives where its names start.
  * getdents64 straight into one buffer: no DIR per directory. */
 static int list_dir_at(struct walk *w, int dfd, int at_root, size_t *first, struct osm_err *err)
 {
-    int fd = dfd >= 0 ? dfd : open(w->abs.s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = dfd >= 0 ? dfd : open_dir_at(AT_FDCWD, w->abs.s);
     if (fd < 0)
         return osm_err_errno(err, "reading directory %s", w->abs.s);
     if (!w->dbuf)
@@ -381,6 +393,12 @@ static int walk_entry(struct walk *w, int dfd, const char *name, const struct st
                 return osm_err_errno(err, "reading symlink %s", w->abs.s);
             t[n] = '\0';
             e->link = t;
+            /* Reading a link moves its atime (there is no O_NOATIME for
+             * it): record the atime it has now, which the next create sees. */
+            struct stat now;
+            if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st->st_ino &&
+                ts_ns(now.st_ctim) == e->ctime_ns)
+                e->atime_ns = ts_ns(now.st_atim);
         }
         if (read_xattrs(w->abs.s, a, e, err) != 0)
             return -1;
@@ -390,7 +408,7 @@ static int walk_entry(struct walk *w, int dfd, const char *name, const struct st
     if (type == SNAP_DIR && st->st_dev == w->root_dev) {
         int fd = -1;
         if (w->fd_depth < FD_DEPTH) {
-            fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            fd = open_dir_at(dfd, name);
             if (fd < 0 && errno != EMFILE && errno != ENFILE)
                 return osm_err_errno(err, "reading directory %s", w->abs.s);
         }

@@ -29,6 +29,7 @@
 #include "snap_gc.h"
 #include "snap_image.h"
 #include "snap_index.h"
+#include "snap_same.h"
 #include "snap_store.h"
 #include "snap_tree.h"
 
@@ -426,29 +427,53 @@ static char *previous_set(const struct snap_store *s, struct osm_instance *inst,
     return best;
 }
 
-static void load_prev_index(const struct snap_store *s, const char *prev_id, const struct osm_disk *d,
-                            struct snap_index *out)
+/* The disk of the previous set `jprev` that is `d` (same id, path and
+ * kind), or NULL. */
+static json_t *prev_disk(json_t *jprev, const struct osm_disk *d)
 {
-    snap_index_init(out);
-    if (!prev_id)
-        return;
-    struct osm_err e = OSM_ERR_INIT;
-    json_t *j = load_set_json(s, prev_id, &e);
-    if (!j)
-        return;
     size_t i;
     json_t *jd;
-    json_array_foreach(json_object_get(j, "disks"), i, jd)
+    json_array_foreach(json_object_get(jprev, "disks"), i, jd)
     {
         if (strcmp(jstr(jd, "id"), d->id) == 0 && strcmp(jstr(jd, "path"), d->path) == 0 &&
-            strcmp(jstr(jd, "kind"), kind_name(d->kind)) == 0) {
-            char *p = index_path(s, prev_id, d->id);
-            if (snap_index_load(out, p, jstr(jd, "index_sha256"), &e) != 0)
-                snap_index_init(out);
-            free(p);
-        }
+            strcmp(jstr(jd, "kind"), kind_name(d->kind)) == 0)
+            return jd;
     }
-    json_decref(j);
+    return NULL;
+}
+
+static void load_prev_index(const struct snap_store *s, const char *prev_id, json_t *jpd, struct snap_index *out)
+{
+    snap_index_init(out);
+    if (!prev_id || !jpd)
+        return;
+    struct osm_err e = OSM_ERR_INIT;
+    char *p = index_path(s, prev_id, jstr(jpd, "id"));
+    if (snap_index_load(out, p, jstr(jpd, "index_sha256"), &e) != 0)
+        snap_index_init(out);
+    free(p);
+}
+
+/* An unchanged tree disk (snap_same.h): the new set shares the previous
+ * set's index file (a hard link: sets never rewrite an index, and each set
+ * removes only its own name) and takes its digest. 1 when done so. */
+static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
+                           const struct osm_disk *d, int threads, json_t *jd)
+{
+    if (!prev_id || !jpd || d->kind != OSM_DISK_TREE)
+        return 0;
+    char *from = index_path(s, prev_id, d->id), *to = index_path(s, id, d->id);
+    int ok = snap_tree_unchanged(d->path, from, jstr(jpd, "index_sha256"), threads) && link(from, to) == 0;
+    free(from);
+    free(to);
+    if (!ok)
+        return 0;
+    static const char *const keep[] = {"size", "entries", "digest", "index_sha256"};
+    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
+        json_object_set(jd, keep[k], json_object_get(jpd, keep[k]));
+    osm_info("snapshot.disk", "disk=%s entries=%lld read_files=0 read_bytes=0 unchanged=1 index_of=%s", d->id,
+             (long long)json_integer_value(json_object_get(jd, "entries")), prev_id);
+    return 1;
 }
 
 static void new_set_id(char id[64])
@@ -499,7 +524,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     const char *tag_images[16];
     int n_tags = 0;
     int rc = -1, set_lock = -1;
-    json_t *j = NULL;
+    json_t *j = NULL, *jprev = NULL;
     char *prev_id = NULL;
     size_t files_read = 0;
     if (mkdir(setdir, 0700) != 0) {
@@ -530,6 +555,10 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     if (save_set_json(&s, id, j, err) != 0)
         goto fail;
     prev_id = previous_set(&s, inst, id);
+    if (prev_id) {
+        struct osm_err ignore = OSM_ERR_INIT;
+        jprev = load_set_json(&s, prev_id, &ignore);
+    }
     for (size_t i = 0; i < inst->n_disks; i++) {
         const struct osm_disk *d = &inst->disks[i];
         json_t *jd = json_object();
@@ -555,8 +584,11 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
             json_object_set_new(jd, "qcow2_snapshot", json_string(tag));
             continue;
         }
+        json_t *jpd = prev_disk(jprev, d);
+        if (reuse_unchanged(&s, id, prev_id, jpd, d, threads, jd))
+            continue;
         struct snap_index prev, ix;
-        load_prev_index(&s, prev_id, d, &prev);
+        load_prev_index(&s, prev_id, jpd, &prev);
         snap_index_init(&ix);
         int r = snapshot_disk(d, &s, &prev, workers, threads, &pr, &ix, &files_read, err);
         snap_index_free(&prev);
@@ -608,6 +640,7 @@ done:
     if (set_lock >= 0)
         close(set_lock);
     json_decref(j);
+    json_decref(jprev);
     free(prev_id);
     for (int t = 0; t < threads; t++)
         snap_worker_free(&workers[t]);
