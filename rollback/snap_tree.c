@@ -618,9 +618,9 @@ static int set_xattrs_fd(int fd, const char *what, const struct snap_entry *e, s
 
 /* Owner, mode, xattrs and times of a staged file, through its descriptor
  * (no path lookups), on the worker that wrote it; rename keeps them. */
-static int set_meta_fd(int fd, const char *what, const struct snap_entry *e, struct osm_err *err)
+static int set_meta_fd(int fd, const char *what, const struct snap_entry *e, int owned, struct osm_err *err)
 {
-    if (fchown(fd, e->uid, e->gid) != 0)
+    if (!owned && fchown(fd, e->uid, e->gid) != 0)
         return osm_err_errno(err, "chown %s", what);
     if (fchmod(fd, e->mode & 07777) != 0)
         return osm_err_errno(err, "chmod %s", what);
@@ -703,7 +703,9 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
         free(tmp);
         return -1;
     }
-    if (set_meta_fd(fd, tmp, e, err) != 0) {
+    /* A new file is already owned by its creator: chown only another owner. */
+    int owned = c->r->new_owner_known && e->uid == c->r->new_uid && e->gid == c->r->new_gid;
+    if (set_meta_fd(fd, tmp, e, owned, err) != 0) {
         osm_err_prefix(err, "disk %s: file /%s", c->r->disk_id, e->path);
         close(fd);
         free(tmp);
@@ -749,7 +751,15 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
         return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
     for (int i = 0; i < STAGE_DIRS; i++) {
         char *sub = osm_xasprintf("%s/%02x", r->staging, i);
+        struct stat sst;
         int mr = mkdir(sub, 0700);
+        /* Files created in a directory without the set-group-id bit get
+         * their creator's owner and group: the directory's own. */
+        if (mr == 0 && i == 0 && lstat(sub, &sst) == 0 && !(sst.st_mode & S_ISGID)) {
+            r->new_owner_known = 1;
+            r->new_uid = sst.st_uid;
+            r->new_gid = sst.st_gid;
+        }
         free(sub);
         if (mr != 0)
             return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
@@ -1102,10 +1112,16 @@ int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, in
         osm_err_prefix(err, "disk %s", r->disk_id);
         return -1;
     }
-    int fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return 0;
+}
+
+int snap_tree_sync(const char *root, const char *disk_id, struct osm_err *err)
+{
+    int rc = 0;
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         if (syncfs(fd) != 0)
-            rc = osm_err_errno(err, "disk %s: syncing %s", r->disk_id, r->root);
+            rc = osm_err_errno(err, "disk %s: syncing %s", disk_id, root);
         close(fd);
     }
     return rc;

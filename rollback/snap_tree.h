@@ -50,14 +50,18 @@ struct snap_tree_restore {
     char *staging;
     unsigned char *stage_sub;      /* per file: its staging subdirectory */
     struct timespec root_times[2]; /* put back when a refused restore unstages */
+    int new_owner_known;           /* staged files are created owned by new_uid:new_gid */
+    uint32_t new_uid, new_gid;
 };
 /* Phase 1: stage every file whose content differs (chunks verified); changes
  * nothing outside the staging directory. */
 int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, struct snap_worker *workers,
                     int threads, _Atomic uint64_t *bytes_done, _Atomic uint64_t *files_done, struct osm_err *err);
 /* Phase 2: make the tree equal to the index (on `threads` workers); safe to
- * repeat. */
+ * repeat. Not yet durable: snap_tree_sync() makes it so. */
 int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, int threads, struct osm_err *err);
+/* syncfs() of the filesystem of the tree at `root`. */
+int snap_tree_sync(const char *root, const char *disk_id, struct osm_err *err);
 /* Remove the staging directory (after a failure). */
 void snap_tree_unstage(struct snap_tree_restore *r);
 /* Digest of the tree as it is now; files with action KEEP/STAGED take their

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1045,6 +1046,24 @@ out:
 
 /* ---- restore ---- */
 
+/* The syncfs of every tree disk after a restore, on its own thread. */
+struct tree_sync {
+    struct snap_tree_restore *trees;
+    struct osm_disk **disks;
+    size_t n;
+    int rc;
+    struct osm_err err;
+};
+
+static void *sync_trees(void *arg)
+{
+    struct tree_sync *t = arg;
+    for (size_t i = 0; i < t->n && t->rc == 0; i++)
+        if (t->disks[i]->kind == OSM_DISK_TREE)
+            t->rc = snap_tree_sync(t->trees[i].root, t->disks[i]->id, &t->err);
+    return NULL;
+}
+
 int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm_snap_opts *opts, int *digest_ok,
                      struct osm_err *err)
 {
@@ -1144,7 +1163,13 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
         if (r != 0)
             goto out; /* keep the intent: run the restore again */
     }
-    /* Check: the digest of each disk now equals the recorded one. */
+    /* Check: the digest of each disk now equals the recorded one. It reads
+     * what the page cache holds, so the tree disks are synced meanwhile. */
+    struct tree_sync ts = {trees, disks, nd, 0, OSM_ERR_INIT};
+    pthread_t sync_tid;
+    int syncing = pthread_create(&sync_tid, NULL, sync_trees, &ts) == 0;
+    if (!syncing)
+        sync_trees(&ts);
     int all_ok = 1;
     for (size_t i = 0; i < nd; i++) {
         json_t *jd = json_array_get(jds, i);
@@ -1153,15 +1178,19 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
             continue;
         progress_start(&pr, "digest", d->id, 0, 0);
         char now[65];
+        int r;
         if (d->kind == OSM_DISK_TREE) {
-            if (snap_tree_observed_digest(&trees[i], now, err) != 0)
-                goto out;
+            r = snap_tree_observed_digest(&trees[i], now, err);
         } else {
             struct snap_entry e = {0};
-            if (snap_file_chunks(d->path, &e, NULL, &workers[0], NULL, err) != 0)
-                goto out;
-            snap_raw_digest(&e, now);
+            r = snap_file_chunks(d->path, &e, NULL, &workers[0], NULL, err);
+            if (r == 0)
+                snap_raw_digest(&e, now);
             free(e.refs);
+        }
+        if (r != 0) {
+            all_ok = -1;
+            break;
         }
         if (strcmp(now, jstr(jd, "digest")) != 0) {
             all_ok = 0;
@@ -1171,7 +1200,13 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
         osm_info("snapshot.restore.digest", "set=%s disk=%s digest=%s ok=%d", id, d->id, now,
                  strcmp(now, jstr(jd, "digest")) == 0);
     }
-    if (!all_ok)
+    if (syncing)
+        pthread_join(sync_tid, NULL);
+    if (all_ok == 1 && ts.rc != 0) {
+        *err = ts.err;
+        all_ok = -1;
+    }
+    if (all_ok != 1)
         goto out;
     unlink(intent);
     if (digest_ok)
