@@ -593,6 +593,66 @@ static char *staged_path(const struct snap_tree_restore *r, size_t i)
     return osm_xasprintf("%s/%02x/%zu", r->staging, r->stage_sub[i], i);
 }
 
+/* Where entry `ei` of missing subtree k is built: STAGING/t/K/REST. */
+static char *fresh_path(const struct snap_tree_restore *r, size_t ei)
+{
+    int32_t k = r->fresh[ei];
+    const char *top = r->ix->e[r->fresh_root[k]]->path, *p = r->ix->e[ei]->path;
+    size_t n = strlen(top);
+    return p[n] ? osm_xasprintf("%s/t/%d/%s", r->staging, (int)k, p + n + 1) : osm_xasprintf("%s/t/%d", r->staging, (int)k);
+}
+
+/* Marks the directories missing from the disk (and everything under them),
+ * in index order: a parent comes before its children. */
+static void find_fresh(struct snap_tree_restore *r)
+{
+    size_t n = r->ix->n;
+    r->fresh = osm_xmalloc((n ? n : 1) * sizeof *r->fresh);
+    r->fresh_root = osm_xmalloc((n ? n : 1) * sizeof *r->fresh_root);
+    r->n_fresh = 0;
+    size_t *stack = osm_xmalloc((n ? n : 1) * sizeof *stack), depth = 0; /* directories on the current path */
+    for (size_t i = 0; i < n; i++) {
+        const struct snap_entry *e = r->ix->e[i];
+        size_t len = strlen(e->path);
+        while (depth) {
+            const char *dp = r->ix->e[stack[depth - 1]]->path;
+            size_t dl = strlen(dp);
+            if (dl < len && memcmp(dp, e->path, dl) == 0 && e->path[dl] == '/')
+                break;
+            depth--;
+        }
+        int32_t parent = depth ? r->fresh[stack[depth - 1]] : -1;
+        r->fresh[i] = parent;
+        if (e->type != SNAP_DIR || !e->path[0])
+            continue;
+        if (parent < 0) {
+            char *abs = snap_entry_abs(r->root, e);
+            struct stat st;
+            if (lstat(abs, &st) != 0 && errno == ENOENT) {
+                r->fresh[i] = (int32_t)r->n_fresh;
+                r->fresh_root[r->n_fresh++] = i;
+            }
+            free(abs);
+        }
+        stack[depth++] = i;
+    }
+    free(stack);
+}
+
+void snap_tree_restore_free(struct snap_tree_restore *r)
+{
+    free(r->sorted);
+    free(r->stage_sub);
+    free(r->staging);
+    free(r->fresh);
+    free(r->fresh_root);
+    r->sorted = NULL;
+    r->stage_sub = NULL;
+    r->staging = NULL;
+    r->fresh = NULL;
+    r->fresh_root = NULL;
+}
+
 static int same_parent(const char *a, const char *b)
 {
     const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
@@ -637,6 +697,7 @@ struct stage_ctx {
     struct snap_tree_restore *r;
     const struct snap_store *s;
     struct snap_entry **files;
+    size_t *entry_no; /* per file: its entry number */
     uint32_t *nlinks;
     _Atomic uint64_t *bytes_done, *files_done;
     size_t *runs;
@@ -660,18 +721,21 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
 {
     struct stage_ctx *c = vctx;
     struct snap_entry *e = c->files[i];
-    char *abs = snap_entry_abs(c->r->root, e);
-    struct stat st;
-    if (lstat(abs, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size &&
-        st.st_nlink == c->nlinks[i] && snap_file_matches(abs, e, w)) {
-        e->action = SNAP_ACT_KEEP;
+    int fresh = c->r->fresh[c->entry_no[i]] >= 0; /* in a missing subtree: nothing to compare */
+    if (!fresh) {
+        char *abs = snap_entry_abs(c->r->root, e);
+        struct stat st;
+        int keep = lstat(abs, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size &&
+                   st.st_nlink == c->nlinks[i] && snap_file_matches(abs, e, w);
         free(abs);
-        atomic_fetch_add(c->files_done, 1);
-        atomic_fetch_add(c->bytes_done, e->size);
-        return 0;
+        if (keep) {
+            e->action = SNAP_ACT_KEEP;
+            atomic_fetch_add(c->files_done, 1);
+            atomic_fetch_add(c->bytes_done, e->size);
+            return 0;
+        }
     }
-    free(abs);
-    char *tmp = staged_path(c->r, i);
+    char *tmp = fresh ? fresh_path(c->r, c->entry_no[i]) : staged_path(c->r, i);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         osm_err_errno(err, "disk %s: staging %s", c->r->disk_id, tmp);
@@ -717,7 +781,7 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
         return -1;
     }
     free(tmp);
-    e->action = SNAP_ACT_STAGED;
+    e->action = fresh ? SNAP_ACT_FRESH : SNAP_ACT_STAGED;
     atomic_fetch_add(c->files_done, 1);
     return 0;
 }
@@ -765,15 +829,38 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
             return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
     }
     r->sorted = snap_index_sorted(r->ix);
+    /* Missing directories are built in STAGING/t, parents first. */
+    find_fresh(r);
+    if (r->n_fresh) {
+        char *t = osm_xasprintf("%s/t", r->staging);
+        int mr = mkdir(t, 0700);
+        free(t);
+        if (mr != 0)
+            return osm_err_errno(err, "disk %s: creating %s/t", r->disk_id, r->staging);
+    }
+    for (size_t i = 0; i < r->ix->n; i++) {
+        if (r->fresh[i] < 0 || r->ix->e[i]->type != SNAP_DIR)
+            continue;
+        char *d = fresh_path(r, i);
+        int mr = mkdir(d, 0700);
+        if (mr != 0)
+            osm_err_errno(err, "disk %s: creating %s", r->disk_id, d);
+        free(d);
+        if (mr != 0)
+            return -1;
+    }
     /* Staged files are named by their position in `files`, which is the
      * order of the index: the same on every run. */
     struct snap_entry **files = osm_xmalloc((r->ix->n ? r->ix->n : 1) * sizeof *files);
+    size_t *entry_no = osm_xmalloc((r->ix->n ? r->ix->n : 1) * sizeof *entry_no);
     uint32_t *nlinks = osm_xcalloc(r->ix->n ? r->ix->n : 1, sizeof *nlinks);
     size_t nf = 0;
     for (size_t i = 0; i < r->ix->n; i++) {
         r->ix->e[i]->action = SNAP_ACT_NONE;
-        if (r->ix->e[i]->type == SNAP_FILE)
+        if (r->ix->e[i]->type == SNAP_FILE) {
+            entry_no[nf] = i;
             files[nf++] = r->ix->e[i];
+        }
     }
     /* Expected link counts: a kept file must not stay linked elsewhere. */
     for (size_t i = 0; i < nf; i++)
@@ -797,10 +884,11 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
     for (size_t k = 0; k < n_runs; k++)
         for (size_t i = runs[k]; i < runs[k + 1]; i++)
             r->stage_sub[i] = (unsigned char)(k % STAGE_DIRS);
-    struct stage_ctx c = {r, s, files, nlinks, bytes_done, files_done, runs};
+    struct stage_ctx c = {r, s, files, entry_no, nlinks, bytes_done, files_done, runs};
     int rc = snap_parallel(n_runs, threads, workers, stage_run, &c, NULL, err);
     free(runs);
     free(files);
+    free(entry_no);
     free(nlinks);
     return rc;
 }
@@ -970,7 +1058,7 @@ static int place(struct snap_tree_restore *r, size_t idx_in_files, struct snap_e
             return osm_err_errno(err, "mkdir %s", abs);
         return 0;
     case SNAP_FILE:
-        if (e->action == SNAP_ACT_KEEP)
+        if (e->action == SNAP_ACT_KEEP || e->action == SNAP_ACT_FRESH)
             return 0;
         return osm_err_set(err, OSM_EFAIL, "internal: %s was not staged", abs);
     case SNAP_SYMLINK: {
@@ -1070,12 +1158,19 @@ int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, in
         if (e->type == SNAP_FILE)
             fi++;
         if (e->type == SNAP_DIR) {
-            if (rc == 0) {
+            if (rc == 0 && r->fresh[i] < 0) {
                 char *abs = snap_entry_abs(r->root, e);
                 rc = place(r, 0, e, abs, err);
                 free(abs);
+            } else if (rc == 0 && r->fresh_root[r->fresh[i]] == i) {
+                /* A missing subtree, built in staging: one rename. */
+                char *from = fresh_path(r, i), *abs = snap_entry_abs(r->root, e);
+                if (rename(from, abs) != 0)
+                    rc = osm_err_errno(err, "moving restored directory %s into %s", from, abs);
+                free(from);
+                free(abs);
             }
-        } else if (e->type != SNAP_HARDLINK)
+        } else if (e->type != SNAP_HARDLINK && !(e->type == SNAP_FILE && e->action == SNAP_ACT_FRESH))
             items[n_items++] = i;
     }
     if (rc == 0) {
@@ -1144,7 +1239,7 @@ int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct 
             continue;
         struct snap_entry *was = r->sorted ? snap_index_find(r->sorted, r->ix->n, e->path) : NULL;
         if (was && was->type == SNAP_FILE && was->size == e->size &&
-            (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED)) {
+            (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED || was->action == SNAP_ACT_FRESH)) {
             snap_entry_set_refs(&now, e, was->refs, was->n_refs);
         } else {
             char *abs = snap_entry_abs(r->root, e);

@@ -52,6 +52,12 @@ struct snap_tree_restore {
     struct timespec root_times[2]; /* put back when a refused restore unstages */
     int new_owner_known;           /* staged files are created owned by new_uid:new_gid */
     uint32_t new_uid, new_gid;
+    /* Directories missing from the disk are built whole in the staging
+     * directory under their own names and moved in with one rename each:
+     * fresh[i] is the number of the missing subtree entry i lies in (-1:
+     * none), fresh_root[k] the entry number of subtree k's top directory. */
+    int32_t *fresh;
+    size_t *fresh_root, n_fresh;
 };
 /* Phase 1: stage every file whose content differs (chunks verified); changes
  * nothing outside the staging directory. */
@@ -64,10 +70,15 @@ int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, in
 int snap_tree_sync(const char *root, const char *disk_id, struct osm_err *err);
 /* Remove the staging directory (after a failure). */
 void snap_tree_unstage(struct snap_tree_restore *r);
+/* Free what stage allocated (not the index). */
+void snap_tree_restore_free(struct snap_tree_restore *r);
 /* Digest of the tree as it is now; files with action KEEP/STAGED take their
  * content from the index, others are read. */
 int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct osm_err *err);
 
-enum { SNAP_ACT_NONE = 0, SNAP_ACT_KEEP, SNAP_ACT_STAGED };
+/* What phase 1 did with a file: nothing yet, kept (content matches),
+ * staged for a rename into place, or written in a missing subtree (in
+ * place once the subtree is moved in). */
+enum { SNAP_ACT_NONE = 0, SNAP_ACT_KEEP, SNAP_ACT_STAGED, SNAP_ACT_FRESH };
 
 #endif

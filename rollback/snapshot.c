@@ -1225,9 +1225,7 @@ out:
     if (rc != 0)
         osm_err_prefix(err, "restore of snapshot set '%s'", id);
     for (size_t i = 0; i < nd; i++) {
-        free(trees[i].sorted);
-        free(trees[i].stage_sub);
-        free(trees[i].staging);
+        snap_tree_restore_free(&trees[i]);
         snap_raw_restore_free(&raws[i]);
         snap_index_free(&ixs[i]);
     }
