@@ -442,60 +442,57 @@ static void index_close(struct reader *r, void *z, size_t zn)
     memset(r, 0, sizeof *r);
 }
 
-int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err)
-{
-    snap_index_init(ix);
-    struct reader r;
-    void *z;
-    size_t zn;
-    uint64_t n;
-    if (index_open(path, expect_sha256, &r, &z, &zn, &n, err) != 0)
-        return -1;
-    int rc = 0;
-    /* Each entry takes at least 100 bytes: do not trust a count beyond that. */
-    ix->cap = n < r.left / 100 ? (size_t)n : (size_t)(r.left / 100);
-    ix->e = osm_xmalloc((ix->cap ? ix->cap : 1) * sizeof *ix->e);
-    for (uint64_t i = 0; i < n; i++) {
-        struct snap_entry *e = snap_index_add(ix);
-        if (parse_entry(&r, &ix->arena, e) != 0) {
-            snap_index_free(ix);
-            rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
-            break;
-        }
-    }
-    index_close(&r, z, zn);
-    return rc;
-}
-
 /* Entries decoded for a scan live in a scratch arena emptied every
  * SCAN_BATCH entries: it stays in a few small blocks. */
 #define SCAN_BATCH 1024
 
-int snap_index_scan(const char *path, const char *expect_sha256, snap_scan_fn fn, void *ctx, struct osm_err *err)
+/* Decodes the index at `path` into `ix` (load), or entry by entry for `fn`
+ * (scan, `ix` NULL). */
+static int index_read(const char *path, const char *expect_sha256, struct snap_index *ix, snap_scan_fn fn,
+                      void *ctx, struct osm_err *err)
 {
     struct reader r;
-    void *z;
-    size_t zn;
-    uint64_t n;
+    void *z = NULL;
+    size_t zn = 0;
+    uint64_t n = 0;
     if (index_open(path, expect_sha256, &r, &z, &zn, &n, err) != 0)
         return -1;
     struct snap_arena scratch;
     snap_arena_init(&scratch);
+    if (ix) {
+        /* Each entry takes at least 100 bytes: do not trust a count beyond that. */
+        ix->cap = n < r.left / 100 ? (size_t)n : (size_t)(r.left / 100);
+        ix->e = osm_xmalloc((ix->cap ? ix->cap : 1) * sizeof *ix->e);
+    }
     int rc = 0;
     for (uint64_t i = 0; i < n && rc == 0; i++) {
-        if (i % SCAN_BATCH == 0) {
+        struct snap_entry tmp = {0}, *e = ix ? snap_index_add(ix) : &tmp;
+        if (!ix && i % SCAN_BATCH == 0) {
             snap_arena_free(&scratch);
             snap_arena_init(&scratch);
         }
-        struct snap_entry e = {0};
-        if (parse_entry(&r, &scratch, &e) != 0)
+        if (parse_entry(&r, ix ? &ix->arena : &scratch, e) != 0) {
+            if (ix)
+                snap_index_free(ix);
             rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
-        else
-            rc = fn(ctx, &e, i, n);
+        } else if (fn) {
+            rc = fn(ctx, e, i, n);
+        }
     }
     snap_arena_free(&scratch);
     index_close(&r, z, zn);
     return rc;
+}
+
+int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err)
+{
+    snap_index_init(ix);
+    return index_read(path, expect_sha256, ix, NULL, NULL, err);
+}
+
+int snap_index_scan(const char *path, const char *expect_sha256, snap_scan_fn fn, void *ctx, struct osm_err *err)
+{
+    return index_read(path, expect_sha256, NULL, fn, ctx, err);
 }
 
 /* ---- digest ---- */

@@ -607,8 +607,8 @@ static char *fresh_path(const struct snap_tree_restore *r, size_t ei)
 static void find_fresh(struct snap_tree_restore *r)
 {
     size_t n = r->ix->n;
-    r->fresh = osm_xmalloc((n ? n : 1) * sizeof *r->fresh);
-    r->fresh_root = osm_xmalloc((n ? n : 1) * sizeof *r->fresh_root);
+    r->fresh_root = osm_xmalloc((n ? n : 1) * (sizeof *r->fresh_root + sizeof *r->fresh));
+    r->fresh = (int32_t *)(r->fresh_root + (n ? n : 1));
     r->n_fresh = 0;
     size_t *stack = osm_xmalloc((n ? n : 1) * sizeof *stack), depth = 0; /* directories on the current path */
     for (size_t i = 0; i < n; i++) {
@@ -644,13 +644,7 @@ void snap_tree_restore_free(struct snap_tree_restore *r)
     free(r->sorted);
     free(r->stage_sub);
     free(r->staging);
-    free(r->fresh);
-    free(r->fresh_root);
-    r->sorted = NULL;
-    r->stage_sub = NULL;
-    r->staging = NULL;
-    r->fresh = NULL;
-    r->fresh_root = NULL;
+    free(r->fresh_root); /* and fresh, in the same block */
 }
 
 static int same_parent(const char *a, const char *b)
