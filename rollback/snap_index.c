@@ -291,20 +291,25 @@ static const void *take(struct reader *r, size_t n)
     r->left -= n;
     return p;
 }
+/* n bytes into `out` (zeros past the end: `bad` says so). */
+static void get(struct reader *r, void *out, size_t n)
+{
+    const void *p = take(r, n);
+    if (p)
+        memcpy(out, p, n);
+    else
+        memset(out, 0, n);
+}
 static uint32_t get_u32(struct reader *r)
 {
-    uint32_t v = 0;
-    const void *p = take(r, 4);
-    if (p)
-        memcpy(&v, p, 4);
+    uint32_t v;
+    get(r, &v, 4);
     return v;
 }
 static uint64_t get_u64(struct reader *r)
 {
-    uint64_t v = 0;
-    const void *p = take(r, 8);
-    if (p)
-        memcpy(&v, p, 8);
+    uint64_t v;
+    get(r, &v, 8);
     return v;
 }
 static char *get_str(struct reader *r, struct snap_arena *a, int null_if_empty)
@@ -519,12 +524,47 @@ static void dig(struct digester *d, const void *p, size_t n)
     d->n += n;
 }
 
-void snap_index_digest(const struct snap_index *ix, char hex[65])
+static struct digester *digester_new(void)
 {
     struct digester *c = osm_xmalloc(sizeof *c);
     c->c = EVP_MD_CTX_new();
     c->n = 0;
     EVP_DigestInit_ex(c->c, EVP_sha256(), NULL);
+    return c;
+}
+
+static void digester_end(struct digester *c, char hex[65])
+{
+    unsigned char md[32];
+    EVP_DigestUpdate(c->c, c->buf, c->n);
+    EVP_DigestFinal_ex(c->c, md, NULL);
+    EVP_MD_CTX_free(c->c);
+    free(c);
+    snap_hex(md, 32, hex);
+}
+
+/* A file's content: its size and chunk list. */
+static void dig_content(struct digester *c, const struct snap_entry *e)
+{
+    dig(c, &e->size, 8);
+    for (uint32_t r = 0; r < e->n_refs; r++) {
+        dig(c, &e->refs[r].off, 8);
+        dig(c, &e->refs[r].len, 4);
+        dig(c, e->refs[r].hash, 32);
+    }
+}
+
+void snap_raw_digest(const struct snap_entry *e, char hex[65])
+{
+    struct digester *c = digester_new();
+    dig(c, "raw", 4);
+    dig_content(c, e);
+    digester_end(c, hex);
+}
+
+void snap_index_digest(const struct snap_index *ix, char hex[65])
+{
+    struct digester *c = digester_new();
     for (size_t i = 0; i < ix->n; i++) {
         const struct snap_entry *e = ix->e[i];
         dig(c, e->path, strlen(e->path) + 1);
@@ -546,21 +586,10 @@ void snap_index_digest(const struct snap_index *ix, char hex[65])
             dig(c, &e->xattrs[x].len, 4);
             dig(c, e->xattrs[x].value, e->xattrs[x].len);
         }
-        if (e->type == SNAP_FILE) {
-            dig(c, &e->size, 8);
-            for (uint32_t r = 0; r < e->n_refs; r++) {
-                dig(c, &e->refs[r].off, 8);
-                dig(c, &e->refs[r].len, 4);
-                dig(c, e->refs[r].hash, 32);
-            }
-        }
+        if (e->type == SNAP_FILE)
+            dig_content(c, e);
     }
-    unsigned char md[32];
-    EVP_DigestUpdate(c->c, c->buf, c->n);
-    EVP_DigestFinal_ex(c->c, md, NULL);
-    EVP_MD_CTX_free(c->c);
-    free(c);
-    snap_hex(md, 32, hex);
+    digester_end(c, hex);
 }
 
 static int cmp_path(const void *a, const void *b)

@@ -1216,27 +1216,23 @@ int snap_tree_sync(const char *root, const char *disk_id, struct osm_err *err)
     return rc;
 }
 
-int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct osm_err *err)
+int snap_tree_digest(const char *root, const struct snap_tree_restore *r, char hex[65], struct osm_err *err)
 {
     struct snap_index now;
     snap_index_init(&now);
-    if (snap_walk(r->root, &now, NULL, err) != 0) {
-        snap_index_free(&now);
-        return -1;
-    }
     struct snap_worker w;
     snap_worker_init(&w, 0);
-    int rc = 0;
+    int rc = snap_walk(root, &now, NULL, err);
     for (size_t i = 0; i < now.n && rc == 0; i++) {
         struct snap_entry *e = now.e[i];
         if (e->type != SNAP_FILE)
             continue;
-        struct snap_entry *was = r->sorted ? snap_index_find(r->sorted, r->ix->n, e->path) : NULL;
+        struct snap_entry *was = r && r->sorted ? snap_index_find(r->sorted, r->ix->n, e->path) : NULL;
         if (was && was->type == SNAP_FILE && was->size == e->size &&
             (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED || was->action == SNAP_ACT_FRESH)) {
             snap_entry_set_refs(&now, e, was->refs, was->n_refs);
         } else {
-            char *abs = snap_entry_abs(r->root, e);
+            char *abs = snap_entry_abs(root, e);
             rc = snap_file_chunks(abs, e, NULL, &w, NULL, err);
             free(abs);
         }

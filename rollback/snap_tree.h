@@ -72,9 +72,10 @@ int snap_tree_sync(const char *root, const char *disk_id, struct osm_err *err);
 void snap_tree_unstage(struct snap_tree_restore *r);
 /* Free what stage allocated (not the index). */
 void snap_tree_restore_free(struct snap_tree_restore *r);
-/* Digest of the tree as it is now; files with action KEEP/STAGED take their
- * content from the index, others are read. */
-int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct osm_err *err);
+/* Digest of the tree at `root` as it is now. With a restore `r` (may be
+ * NULL), the files it just kept or wrote take their content from its index;
+ * every other file is read. */
+int snap_tree_digest(const char *root, const struct snap_tree_restore *r, char hex[65], struct osm_err *err);
 
 /* What phase 1 did with a file: nothing yet, kept (content matches),
  * staged for a rename into place, or written in a missing subtree (in

@@ -1180,7 +1180,7 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
         char now[65];
         int r;
         if (d->kind == OSM_DISK_TREE) {
-            r = snap_tree_observed_digest(&trees[i], now, err);
+            r = snap_tree_digest(trees[i].root, &trees[i], now, err);
         } else {
             struct snap_entry e = {0};
             r = snap_file_chunks(d->path, &e, NULL, &workers[0], NULL, err);
@@ -1342,21 +1342,5 @@ out:
 
 int osm_snap_tree_digest(const char *path, char hex[65], struct osm_err *err)
 {
-    struct snap_index ix;
-    snap_index_init(&ix);
-    struct snap_worker w;
-    snap_worker_init(&w, 0);
-    int rc = snap_walk(path, &ix, NULL, err);
-    for (size_t i = 0; i < ix.n && rc == 0; i++) {
-        if (ix.e[i]->type != SNAP_FILE)
-            continue;
-        char *abs = snap_entry_abs(path, ix.e[i]);
-        rc = snap_file_chunks(abs, ix.e[i], NULL, &w, NULL, err);
-        free(abs);
-    }
-    if (rc == 0)
-        snap_index_digest(&ix, hex);
-    snap_worker_free(&w);
-    snap_index_free(&ix);
-    return rc;
+    return snap_tree_digest(path, NULL, hex, err);
 }
