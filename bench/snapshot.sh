@@ -2,8 +2,8 @@
 # bench/snapshot.sh: `osmig snapshot` against tar + zstd and restic, on three
 # tree shapes, side by side, in one run.
 #
-#   bench/snapshot.sh [--size full|small] [--shapes usr,large,mixed] [OSMIG_BIN]
-#                                                  (as root)
+#   bench/snapshot.sh [--size full|small] [--shapes usr,large,mixed]
+#                     [--rounds N] [OSMIG_BIN]     (as root)
 #
 # Shapes (--size full; --size small or BENCH_SIZE=small is about a fifth, for
 # quick iterations; the goals are judged on full):
@@ -29,18 +29,27 @@
 # inodes), which made figures depend on what ran before. BENCH_FS=dir runs
 # in $BENCH_DIR directly instead. Page cache is warm for every side (each
 # tree is read once before timing). Everything is removed at the end.
+#
+# --rounds N (or BENCH_ROUNDS): on a shared, loaded machine one run of each
+# says little. Each round runs every timed step of osmig right after its
+# baseline's (tar, then osmig; restic in the first round only: it is far
+# behind), from a fresh store; the table shows the median of the rounds and
+# the spread (min-max), the peak RSS the largest.
 set -euo pipefail
 SIZE=${BENCH_SIZE:-full}
 SHAPES=usr,large,mixed
+ROUNDS=${BENCH_ROUNDS:-1}
 while [ $# -gt 0 ]; do
     case $1 in
     --size) SIZE=${2:?--size needs full or small}; shift 2 ;;
+    --rounds) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
     --shapes) SHAPES=${2:?--shapes needs a list}; shift 2 ;;
     -*) echo "bench/snapshot.sh: unknown option '$1'" >&2; exit 2 ;;
     *) break ;;
     esac
 done
 case $SIZE in full | small) ;; *) echo "bench/snapshot.sh: --size must be full or small, not '$SIZE'" >&2; exit 2 ;; esac
+case $ROUNDS in '' | *[!0-9]* | 0) echo "bench/snapshot.sh: --rounds must be a positive number, not '$ROUNDS'" >&2; exit 2 ;; esac
 BIN=$(realpath "${1:-${OSMIG_BIN:-$(dirname "$0")/../build/osmig}}")
 B=${BENCH_DIR:-/var/tmp/osmig-bench}
 [ "$(id -u)" = 0 ] || { echo "run as root (the trees keep owners and device files)"; exit 1; }
@@ -73,13 +82,23 @@ fi
 export OSMIG_SNAPSHOT_STORE=$M/store RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$M/restic-cache
 T=$M/tree
 
-# run LABEL CMD...: records seconds and peak RSS (KiB) of CMD.
-declare -A SEC MEM SIZE_OF INFO
+# run LABEL CMD...: records seconds (one more round's) and peak RSS (KiB,
+# the largest of the rounds) of CMD; SEC[label] is then the median.
+declare -A SEC ALL MEM SIZE_OF INFO
 run() {
     local label=$1; shift
     sync
     /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >"$B/run.out"
-    read -r SEC[$label] MEM[$label] <"$B/time.out"
+    local sec mem
+    read -r sec mem <"$B/time.out"
+    ALL[$label]="${ALL[$label]:-} $sec"
+    [ "${MEM[$label]:-0}" -ge "$mem" ] || MEM[$label]=$mem
+    SEC[$label]=$(python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" ${ALL[$label]})
+}
+# spread LABEL: "min-max" of the rounds (empty for one round).
+spread() {
+    [ "$ROUNDS" -gt 1 ] || return 0
+    python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; print(f'{min(v):.2f}-{max(v):.2f}')" ${ALL[$1]}
 }
 # "${SYNCED[@]}" CMD...: CMD, then a sync of the bench filesystem.
 SYNCED=(bash -c '"$@" && sync -f "$0"' "$M")
@@ -126,12 +145,21 @@ bench_shape() { # SHAPE
     build_tree "$s"
     INFO[$s]="$(find "$T" | wc -l) entries, $(($(du -sb --apparent-size "$T" | cut -f1) >> 20)) MiB apparent, $(($(du -sB1 "$T" | cut -f1) >> 20)) MiB allocated"
     tar -cf - -C "$T" . | cat >/dev/null   # warm the page cache for every side
+    local round
+    for round in $(seq 1 "$ROUNDS"); do
+        bench_round "$s" "$round"
+    done
+    rm -rf "$T" "$M/store" "$M/out.tar.zst"
+}
+
+bench_round() { # SHAPE ROUND
+    local s=$1 round=$2
     rm -rf "$M/store" "$M/out.tar.zst" "$M/restic" "$M/restic-cache" "$M/x"
 
-    echo "[$s] tar + zstd ..." >&2
+    echo "[$s] round $round: tar + zstd ..." >&2
     run $s.tar_c "${SYNCED[@]}" tar -S -I 'zstd -T0 -3' -cf "$M/out.tar.zst" -C "$T" .
     SIZE_OF[$s.tar]=$(stat -c %s "$M/out.tar.zst")
-    if [ -n "$RESTIC" ]; then
+    if [ -n "$RESTIC" ] && [ "$round" = 1 ]; then
         echo "[$s] restic ..." >&2
         "$RESTIC" init -q -r "$M/restic" >/dev/null
         run $s.restic_c "${SYNCED[@]}" "$RESTIC" backup -q -r "$M/restic" "$T"
@@ -156,7 +184,6 @@ bench_shape() { # SHAPE
     find "$T" -mindepth 1 -delete   # osmig restores the instance itself: empty it first
     run $s.osm_r "$BIN" snapshot restore "dir:$T" "$first" --quiet
     grep -q "digest matches" "$B/run.out" || { echo "restore of $s did not match its digest" >&2; exit 1; }
-    rm -rf "$T" "$M/store" "$M/out.tar.zst"
 }
 
 IFS=, read -r -a shape_list <<<"$SHAPES"
@@ -167,7 +194,7 @@ done
 mib() { echo $(($1 >> 20)); }
 goal() { python3 -c "import sys; print('met' if eval(sys.argv[1]) else 'NOT met')" "$1"; }
 echo
-echo "osmig snapshot benchmark, $SIZE trees ($(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), ${BENCH_FS:-loop} filesystem)"
+echo "osmig snapshot benchmark, $SIZE trees ($(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) at the end, ${BENCH_FS:-loop} filesystem, $ROUNDS round(s): medians${RESTIC:+; restic: round 1})"
 for s in "${shape_list[@]}"; do
     echo
     echo "== $s: ${INFO[$s]}"
@@ -182,6 +209,7 @@ for s in "${shape_list[@]}"; do
     printf '%-32s %9s %9s %8s %9s\n' "unchanged, share of first" "" "" "$(ratio "${SEC[$s.osm_c2]}" "${SEC[$s.osm_c]}")" ""
     printf '%-32s %9s %9s %8s %9s\n' "1% changed, share of first" "${SEC[$s.osm_c3]}" "" "$(ratio "${SEC[$s.osm_c3]}" "${SEC[$s.osm_c]}")" "$((MEM[$s.osm_c3] / 1024))"
     printf '%-32s %9s %9s %8s %9s\n' "restore vs tar -xf + sync" "${SEC[$s.osm_r]}" "${SEC[$s.tar_x]}" "$(ratio "${SEC[$s.osm_r]}" "${SEC[$s.tar_x]}")" "$((MEM[$s.osm_r] / 1024)) (tar $((MEM[$s.tar_x] / 1024)))"
+    [ "$ROUNDS" -gt 1 ] && echo "spread of $ROUNDS rounds, s: first osmig $(spread $s.osm_c), tar $(spread $s.tar_c); unchanged $(spread $s.osm_c2); 1% changed $(spread $s.osm_c3); restore osmig $(spread $s.osm_r), tar $(spread $s.tar_x)"
     echo "sizes MiB: store after first $(mib "${SIZE_OF[$s.osm1]}"), after 3 sets $(mib "${SIZE_OF[$s.osm]}"); tar.zst $(mib "${SIZE_OF[$s.tar]}")${RESTIC:+; restic repo after 2 backups $(mib "${SIZE_OF[$s.restic]:-0}")}"
     peak=$(printf '%s\n' "${MEM[$s.osm_c]}" "${MEM[$s.osm_c2]}" "${MEM[$s.osm_c3]}" "${MEM[$s.osm_r]}" | sort -n | tail -1)
     echo "goals: first <= tar: $(goal "${SEC[$s.osm_c]} <= ${SEC[$s.tar_c]}"); unchanged < 3% of first: $(goal "${SEC[$s.osm_c2]} < 0.03 * ${SEC[$s.osm_c]}"); restore <= tar -x: $(goal "${SEC[$s.osm_r]} <= ${SEC[$s.tar_x]}"); peak RSS < 100 MiB: $(goal "$peak < 100 * 1024")${RESTIC:+; ahead of restic (first, unchanged): $(goal "${SEC[$s.osm_c]} < ${SEC[$s.restic_c]:-0} and ${SEC[$s.osm_c2]} < ${SEC[$s.restic_c2]:-0}")}"

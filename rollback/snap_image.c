@@ -14,23 +14,6 @@
 #include "snap_tree.h"
 #include "snap_io.h"
 
-void snap_raw_digest(const struct snap_entry *e, char hex[65])
-{
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    EVP_DigestUpdate(c, "raw", 4);
-    EVP_DigestUpdate(c, &e->size, 8);
-    for (uint32_t i = 0; i < e->n_refs; i++) {
-        EVP_DigestUpdate(c, &e->refs[i].off, 8);
-        EVP_DigestUpdate(c, &e->refs[i].len, 4);
-        EVP_DigestUpdate(c, e->refs[i].hash, 32);
-    }
-    unsigned char md[32];
-    EVP_DigestFinal_ex(c, md, NULL);
-    EVP_MD_CTX_free(c);
-    snap_hex(md, 32, hex);
-}
-
 int snap_raw_prepare(struct snap_raw_restore *r, const struct snap_store *s, struct snap_worker *w,
                      _Atomic uint64_t *bytes_done, struct osm_err *err)
 {

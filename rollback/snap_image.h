@@ -14,9 +14,6 @@
 #include "snap_index.h"
 #include "snap_store.h"
 
-/* Content-only digest of a raw image entry (size and chunk refs). */
-void snap_raw_digest(const struct snap_entry *e, char hex[65]);
-
 /* Restore a raw image: `prepare` compares the image with `e` and verifies
  * every chunk that must be written (changing nothing); `apply` writes them. */
 struct snap_raw_restore {

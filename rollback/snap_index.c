@@ -291,20 +291,25 @@ static const void *take(struct reader *r, size_t n)
     r->left -= n;
     return p;
 }
+/* n bytes into `out` (zeros past the end: `bad` says so). */
+static void get(struct reader *r, void *out, size_t n)
+{
+    const void *p = take(r, n);
+    if (p)
+        memcpy(out, p, n);
+    else
+        memset(out, 0, n);
+}
 static uint32_t get_u32(struct reader *r)
 {
-    uint32_t v = 0;
-    const void *p = take(r, 4);
-    if (p)
-        memcpy(&v, p, 4);
+    uint32_t v;
+    get(r, &v, 4);
     return v;
 }
 static uint64_t get_u64(struct reader *r)
 {
-    uint64_t v = 0;
-    const void *p = take(r, 8);
-    if (p)
-        memcpy(&v, p, 8);
+    uint64_t v;
+    get(r, &v, 8);
     return v;
 }
 static char *get_str(struct reader *r, struct snap_arena *a, int null_if_empty)
@@ -377,11 +382,16 @@ static int parse_entry(struct reader *r, struct snap_arena *a, struct snap_entry
     return 0;
 }
 
-/* The compressed file is mapped, not read: it is in the page cache already
- * (written by the previous create), and mapping it costs no copy. */
-int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err)
+static void index_close(struct reader *r, void *z, size_t zn);
+
+/* Opens an index for reading: maps the compressed file (it is in the page
+ * cache already, written by the previous create, and mapping it costs no
+ * copy), checks its SHA-256 when `expect_sha256` is not NULL, and reads the
+ * header; `r` is then at the first entry. index_close() undoes it. */
+static int index_open(const char *path, const char *expect_sha256, struct reader *r, void **z_out, size_t *zn_out,
+                      uint64_t *count, struct osm_err *err)
 {
-    snap_index_init(ix);
+    memset(r, 0, sizeof *r);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return osm_err_errno(err, "%s", path);
@@ -414,32 +424,80 @@ int snap_index_load(struct snap_index *ix, const char *path, const char *expect_
             munmap(z, zn);
         return osm_err_set(err, OSM_EINPUT, "index %s: not a zstd frame with a known size", path);
     }
-    struct reader r = {.dc = ZSTD_createDCtx(), .in = {z, zn, 0}, .left = rn};
-    r.cap = STREAM_PIECE;
-    r.buf = osm_xmalloc(r.cap);
-    const void *magic = r.dc ? take(&r, 8) : NULL;
-    uint64_t n = get_u64(&r);
-    int rc = 0;
-    if (!magic || memcmp(magic, MAGIC, 8) != 0 || r.bad) {
-        rc = osm_err_set(err, OSM_EINPUT, "index %s: not an osmig index", path);
-    } else {
+    *r = (struct reader){.dc = ZSTD_createDCtx(), .in = {z, zn, 0}, .left = rn};
+    r->cap = STREAM_PIECE;
+    r->buf = osm_xmalloc(r->cap);
+    const void *magic = r->dc ? take(r, 8) : NULL;
+    *count = get_u64(r);
+    *z_out = z;
+    *zn_out = zn;
+    if (!magic || memcmp(magic, MAGIC, 8) != 0 || r->bad) {
+        index_close(r, z, zn);
+        return osm_err_set(err, OSM_EINPUT, "index %s: not an osmig index", path);
+    }
+    return 0;
+}
+
+static void index_close(struct reader *r, void *z, size_t zn)
+{
+    free(r->buf);
+    ZSTD_freeDCtx(r->dc);
+    if (z)
+        munmap(z, zn);
+    memset(r, 0, sizeof *r);
+}
+
+/* Entries decoded for a scan live in a scratch arena emptied every
+ * SCAN_BATCH entries: it stays in a few small blocks. */
+#define SCAN_BATCH 1024
+
+/* Decodes the index at `path` into `ix` (load), or entry by entry for `fn`
+ * (scan, `ix` NULL). */
+static int index_read(const char *path, const char *expect_sha256, struct snap_index *ix, snap_scan_fn fn,
+                      void *ctx, struct osm_err *err)
+{
+    struct reader r;
+    void *z = NULL;
+    size_t zn = 0;
+    uint64_t n = 0;
+    if (index_open(path, expect_sha256, &r, &z, &zn, &n, err) != 0)
+        return -1;
+    struct snap_arena scratch;
+    snap_arena_init(&scratch);
+    if (ix) {
         /* Each entry takes at least 100 bytes: do not trust a count beyond that. */
         ix->cap = n < r.left / 100 ? (size_t)n : (size_t)(r.left / 100);
         ix->e = osm_xmalloc((ix->cap ? ix->cap : 1) * sizeof *ix->e);
-        for (uint64_t i = 0; i < n; i++) {
-            struct snap_entry *e = snap_index_add(ix);
-            if (parse_entry(&r, &ix->arena, e) != 0) {
+    }
+    int rc = 0;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        struct snap_entry tmp = {0}, *e = ix ? snap_index_add(ix) : &tmp;
+        if (!ix && i % SCAN_BATCH == 0) {
+            snap_arena_free(&scratch);
+            snap_arena_init(&scratch);
+        }
+        if (parse_entry(&r, ix ? &ix->arena : &scratch, e) != 0) {
+            if (ix)
                 snap_index_free(ix);
-                rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
-                break;
-            }
+            rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);
+        } else if (fn) {
+            rc = fn(ctx, e, i, n);
         }
     }
-    free(r.buf);
-    ZSTD_freeDCtx(r.dc);
-    if (z)
-        munmap(z, zn);
+    snap_arena_free(&scratch);
+    index_close(&r, z, zn);
     return rc;
+}
+
+int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err)
+{
+    snap_index_init(ix);
+    return index_read(path, expect_sha256, ix, NULL, NULL, err);
+}
+
+int snap_index_scan(const char *path, const char *expect_sha256, snap_scan_fn fn, void *ctx, struct osm_err *err)
+{
+    return index_read(path, expect_sha256, NULL, fn, ctx, err);
 }
 
 /* ---- digest ---- */
@@ -466,12 +524,47 @@ static void dig(struct digester *d, const void *p, size_t n)
     d->n += n;
 }
 
-void snap_index_digest(const struct snap_index *ix, char hex[65])
+static struct digester *digester_new(void)
 {
     struct digester *c = osm_xmalloc(sizeof *c);
     c->c = EVP_MD_CTX_new();
     c->n = 0;
     EVP_DigestInit_ex(c->c, EVP_sha256(), NULL);
+    return c;
+}
+
+static void digester_end(struct digester *c, char hex[65])
+{
+    unsigned char md[32];
+    EVP_DigestUpdate(c->c, c->buf, c->n);
+    EVP_DigestFinal_ex(c->c, md, NULL);
+    EVP_MD_CTX_free(c->c);
+    free(c);
+    snap_hex(md, 32, hex);
+}
+
+/* A file's content: its size and chunk list. */
+static void dig_content(struct digester *c, const struct snap_entry *e)
+{
+    dig(c, &e->size, 8);
+    for (uint32_t r = 0; r < e->n_refs; r++) {
+        dig(c, &e->refs[r].off, 8);
+        dig(c, &e->refs[r].len, 4);
+        dig(c, e->refs[r].hash, 32);
+    }
+}
+
+void snap_raw_digest(const struct snap_entry *e, char hex[65])
+{
+    struct digester *c = digester_new();
+    dig(c, "raw", 4);
+    dig_content(c, e);
+    digester_end(c, hex);
+}
+
+void snap_index_digest(const struct snap_index *ix, char hex[65])
+{
+    struct digester *c = digester_new();
     for (size_t i = 0; i < ix->n; i++) {
         const struct snap_entry *e = ix->e[i];
         dig(c, e->path, strlen(e->path) + 1);
@@ -493,21 +586,10 @@ void snap_index_digest(const struct snap_index *ix, char hex[65])
             dig(c, &e->xattrs[x].len, 4);
             dig(c, e->xattrs[x].value, e->xattrs[x].len);
         }
-        if (e->type == SNAP_FILE) {
-            dig(c, &e->size, 8);
-            for (uint32_t r = 0; r < e->n_refs; r++) {
-                dig(c, &e->refs[r].off, 8);
-                dig(c, &e->refs[r].len, 4);
-                dig(c, e->refs[r].hash, 32);
-            }
-        }
+        if (e->type == SNAP_FILE)
+            dig_content(c, e);
     }
-    unsigned char md[32];
-    EVP_DigestUpdate(c->c, c->buf, c->n);
-    EVP_DigestFinal_ex(c->c, md, NULL);
-    EVP_MD_CTX_free(c->c);
-    free(c);
-    snap_hex(md, 32, hex);
+    digester_end(c, hex);
 }
 
 static int cmp_path(const void *a, const void *b)

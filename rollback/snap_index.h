@@ -91,8 +91,18 @@ int snap_index_save(const struct snap_index *ix, const char *path, char sha256_h
 /* Loads and checks the file's SHA-256 when `expect_sha256` is not NULL. */
 int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err);
 
-/* Digest of one entry's content (its refs and size), and of a whole index. */
+/* Calls fn(ctx, entry, i, count) for each entry of the index file in order,
+ * without building the index: an entry and what it points to are valid
+ * during the call only. Returns 0 when every entry was seen, -1 with `err`
+ * filled when the file is unreadable or corrupt, or the first non-zero value
+ * fn returned (fn stops the scan so). */
+typedef int (*snap_scan_fn)(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t count);
+int snap_index_scan(const char *path, const char *expect_sha256, snap_scan_fn fn, void *ctx, struct osm_err *err);
+
+/* Digest of a whole index, and the content-only digest of a raw image's
+ * entry (its size and chunk list). */
 void snap_index_digest(const struct snap_index *ix, char hex[65]);
+void snap_raw_digest(const struct snap_entry *e, char hex[65]);
 
 /* Entries sorted by path for lookups (a new array; entries stay owned by ix). */
 struct snap_entry **snap_index_sorted(const struct snap_index *ix);

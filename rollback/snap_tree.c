@@ -232,12 +232,24 @@ static struct snap_entry *prev_lookup(struct walk *w, const char *rel)
     return NULL;
 }
 
+/* Opens a directory to list it without moving its atime (the snapshot must
+ * not change what it records, and an unchanged tree must stat the same on
+ * the next create: snap_same.h); O_NOATIME needs ownership or CAP_FOWNER,
+ * else the directory is opened as usual. */
+static int open_dir_at(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return fd;
+}
+
 /* Lists the directory open as `dfd` (-1: opens w->abs for the listing only)
  * onto the name stack, sorted; `first` receives where its names start.
  * getdents64 straight into one buffer: no DIR per directory. */
 static int list_dir_at(struct walk *w, int dfd, int at_root, size_t *first, struct osm_err *err)
 {
-    int fd = dfd >= 0 ? dfd : open(w->abs.s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = dfd >= 0 ? dfd : open_dir_at(AT_FDCWD, w->abs.s);
     if (fd < 0)
         return osm_err_errno(err, "reading directory %s", w->abs.s);
     if (!w->dbuf)
@@ -381,6 +393,12 @@ static int walk_entry(struct walk *w, int dfd, const char *name, const struct st
                 return osm_err_errno(err, "reading symlink %s", w->abs.s);
             t[n] = '\0';
             e->link = t;
+            /* Reading a link moves its atime (there is no O_NOATIME for
+             * it): record the atime it has now, which the next create sees. */
+            struct stat now;
+            if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st->st_ino &&
+                ts_ns(now.st_ctim) == e->ctime_ns)
+                e->atime_ns = ts_ns(now.st_atim);
         }
         if (read_xattrs(w->abs.s, a, e, err) != 0)
             return -1;
@@ -390,7 +408,7 @@ static int walk_entry(struct walk *w, int dfd, const char *name, const struct st
     if (type == SNAP_DIR && st->st_dev == w->root_dev) {
         int fd = -1;
         if (w->fd_depth < FD_DEPTH) {
-            fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            fd = open_dir_at(dfd, name);
             if (fd < 0 && errno != EMFILE && errno != ENFILE)
                 return osm_err_errno(err, "reading directory %s", w->abs.s);
         }
@@ -575,6 +593,60 @@ static char *staged_path(const struct snap_tree_restore *r, size_t i)
     return osm_xasprintf("%s/%02x/%zu", r->staging, r->stage_sub[i], i);
 }
 
+/* Where entry `ei` of missing subtree k is built: STAGING/t/K/REST. */
+static char *fresh_path(const struct snap_tree_restore *r, size_t ei)
+{
+    int32_t k = r->fresh[ei];
+    const char *top = r->ix->e[r->fresh_root[k]]->path, *p = r->ix->e[ei]->path;
+    size_t n = strlen(top);
+    return p[n] ? osm_xasprintf("%s/t/%d/%s", r->staging, (int)k, p + n + 1) : osm_xasprintf("%s/t/%d", r->staging, (int)k);
+}
+
+/* Marks the directories missing from the disk (and everything under them),
+ * in index order: a parent comes before its children. */
+static void find_fresh(struct snap_tree_restore *r)
+{
+    size_t n = r->ix->n;
+    r->fresh_root = osm_xmalloc((n ? n : 1) * (sizeof *r->fresh_root + sizeof *r->fresh));
+    r->fresh = (int32_t *)(r->fresh_root + (n ? n : 1));
+    r->n_fresh = 0;
+    size_t *stack = osm_xmalloc((n ? n : 1) * sizeof *stack), depth = 0; /* directories on the current path */
+    for (size_t i = 0; i < n; i++) {
+        const struct snap_entry *e = r->ix->e[i];
+        size_t len = strlen(e->path);
+        while (depth) {
+            const char *dp = r->ix->e[stack[depth - 1]]->path;
+            size_t dl = strlen(dp);
+            if (dl < len && memcmp(dp, e->path, dl) == 0 && e->path[dl] == '/')
+                break;
+            depth--;
+        }
+        int32_t parent = depth ? r->fresh[stack[depth - 1]] : -1;
+        r->fresh[i] = parent;
+        if (e->type != SNAP_DIR || !e->path[0])
+            continue;
+        if (parent < 0) {
+            char *abs = snap_entry_abs(r->root, e);
+            struct stat st;
+            if (lstat(abs, &st) != 0 && errno == ENOENT) {
+                r->fresh[i] = (int32_t)r->n_fresh;
+                r->fresh_root[r->n_fresh++] = i;
+            }
+            free(abs);
+        }
+        stack[depth++] = i;
+    }
+    free(stack);
+}
+
+void snap_tree_restore_free(struct snap_tree_restore *r)
+{
+    free(r->sorted);
+    free(r->stage_sub);
+    free(r->staging);
+    free(r->fresh_root); /* and fresh, in the same block */
+}
+
 static int same_parent(const char *a, const char *b)
 {
     const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
@@ -600,9 +672,9 @@ static int set_xattrs_fd(int fd, const char *what, const struct snap_entry *e, s
 
 /* Owner, mode, xattrs and times of a staged file, through its descriptor
  * (no path lookups), on the worker that wrote it; rename keeps them. */
-static int set_meta_fd(int fd, const char *what, const struct snap_entry *e, struct osm_err *err)
+static int set_meta_fd(int fd, const char *what, const struct snap_entry *e, int owned, struct osm_err *err)
 {
-    if (fchown(fd, e->uid, e->gid) != 0)
+    if (!owned && fchown(fd, e->uid, e->gid) != 0)
         return osm_err_errno(err, "chown %s", what);
     if (fchmod(fd, e->mode & 07777) != 0)
         return osm_err_errno(err, "chmod %s", what);
@@ -619,6 +691,7 @@ struct stage_ctx {
     struct snap_tree_restore *r;
     const struct snap_store *s;
     struct snap_entry **files;
+    size_t *entry_no; /* per file: its entry number */
     uint32_t *nlinks;
     _Atomic uint64_t *bytes_done, *files_done;
     size_t *runs;
@@ -642,18 +715,21 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
 {
     struct stage_ctx *c = vctx;
     struct snap_entry *e = c->files[i];
-    char *abs = snap_entry_abs(c->r->root, e);
-    struct stat st;
-    if (lstat(abs, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size &&
-        st.st_nlink == c->nlinks[i] && snap_file_matches(abs, e, w)) {
-        e->action = SNAP_ACT_KEEP;
+    int fresh = c->r->fresh[c->entry_no[i]] >= 0; /* in a missing subtree: nothing to compare */
+    if (!fresh) {
+        char *abs = snap_entry_abs(c->r->root, e);
+        struct stat st;
+        int keep = lstat(abs, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size &&
+                   st.st_nlink == c->nlinks[i] && snap_file_matches(abs, e, w);
         free(abs);
-        atomic_fetch_add(c->files_done, 1);
-        atomic_fetch_add(c->bytes_done, e->size);
-        return 0;
+        if (keep) {
+            e->action = SNAP_ACT_KEEP;
+            atomic_fetch_add(c->files_done, 1);
+            atomic_fetch_add(c->bytes_done, e->size);
+            return 0;
+        }
     }
-    free(abs);
-    char *tmp = staged_path(c->r, i);
+    char *tmp = fresh ? fresh_path(c->r, c->entry_no[i]) : staged_path(c->r, i);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         osm_err_errno(err, "disk %s: staging %s", c->r->disk_id, tmp);
@@ -685,7 +761,9 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
         free(tmp);
         return -1;
     }
-    if (set_meta_fd(fd, tmp, e, err) != 0) {
+    /* A new file is already owned by its creator: chown only another owner. */
+    int owned = c->r->new_owner_known && e->uid == c->r->new_uid && e->gid == c->r->new_gid;
+    if (set_meta_fd(fd, tmp, e, owned, err) != 0) {
         osm_err_prefix(err, "disk %s: file /%s", c->r->disk_id, e->path);
         close(fd);
         free(tmp);
@@ -697,7 +775,7 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
         return -1;
     }
     free(tmp);
-    e->action = SNAP_ACT_STAGED;
+    e->action = fresh ? SNAP_ACT_FRESH : SNAP_ACT_STAGED;
     atomic_fetch_add(c->files_done, 1);
     return 0;
 }
@@ -731,21 +809,52 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
         return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
     for (int i = 0; i < STAGE_DIRS; i++) {
         char *sub = osm_xasprintf("%s/%02x", r->staging, i);
+        struct stat sst;
         int mr = mkdir(sub, 0700);
+        /* Files created in a directory without the set-group-id bit get
+         * their creator's owner and group: the directory's own. */
+        if (mr == 0 && i == 0 && lstat(sub, &sst) == 0 && !(sst.st_mode & S_ISGID)) {
+            r->new_owner_known = 1;
+            r->new_uid = sst.st_uid;
+            r->new_gid = sst.st_gid;
+        }
         free(sub);
         if (mr != 0)
             return osm_err_errno(err, "disk %s: creating %s", r->disk_id, r->staging);
     }
     r->sorted = snap_index_sorted(r->ix);
+    /* Missing directories are built in STAGING/t, parents first. */
+    find_fresh(r);
+    if (r->n_fresh) {
+        char *t = osm_xasprintf("%s/t", r->staging);
+        int mr = mkdir(t, 0700);
+        free(t);
+        if (mr != 0)
+            return osm_err_errno(err, "disk %s: creating %s/t", r->disk_id, r->staging);
+    }
+    for (size_t i = 0; i < r->ix->n; i++) {
+        if (r->fresh[i] < 0 || r->ix->e[i]->type != SNAP_DIR)
+            continue;
+        char *d = fresh_path(r, i);
+        int mr = mkdir(d, 0700);
+        if (mr != 0)
+            osm_err_errno(err, "disk %s: creating %s", r->disk_id, d);
+        free(d);
+        if (mr != 0)
+            return -1;
+    }
     /* Staged files are named by their position in `files`, which is the
      * order of the index: the same on every run. */
     struct snap_entry **files = osm_xmalloc((r->ix->n ? r->ix->n : 1) * sizeof *files);
+    size_t *entry_no = osm_xmalloc((r->ix->n ? r->ix->n : 1) * sizeof *entry_no);
     uint32_t *nlinks = osm_xcalloc(r->ix->n ? r->ix->n : 1, sizeof *nlinks);
     size_t nf = 0;
     for (size_t i = 0; i < r->ix->n; i++) {
         r->ix->e[i]->action = SNAP_ACT_NONE;
-        if (r->ix->e[i]->type == SNAP_FILE)
+        if (r->ix->e[i]->type == SNAP_FILE) {
+            entry_no[nf] = i;
             files[nf++] = r->ix->e[i];
+        }
     }
     /* Expected link counts: a kept file must not stay linked elsewhere. */
     for (size_t i = 0; i < nf; i++)
@@ -769,10 +878,11 @@ int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, str
     for (size_t k = 0; k < n_runs; k++)
         for (size_t i = runs[k]; i < runs[k + 1]; i++)
             r->stage_sub[i] = (unsigned char)(k % STAGE_DIRS);
-    struct stage_ctx c = {r, s, files, nlinks, bytes_done, files_done, runs};
+    struct stage_ctx c = {r, s, files, entry_no, nlinks, bytes_done, files_done, runs};
     int rc = snap_parallel(n_runs, threads, workers, stage_run, &c, NULL, err);
     free(runs);
     free(files);
+    free(entry_no);
     free(nlinks);
     return rc;
 }
@@ -942,7 +1052,7 @@ static int place(struct snap_tree_restore *r, size_t idx_in_files, struct snap_e
             return osm_err_errno(err, "mkdir %s", abs);
         return 0;
     case SNAP_FILE:
-        if (e->action == SNAP_ACT_KEEP)
+        if (e->action == SNAP_ACT_KEEP || e->action == SNAP_ACT_FRESH)
             return 0;
         return osm_err_set(err, OSM_EFAIL, "internal: %s was not staged", abs);
     case SNAP_SYMLINK: {
@@ -1042,12 +1152,19 @@ int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, in
         if (e->type == SNAP_FILE)
             fi++;
         if (e->type == SNAP_DIR) {
-            if (rc == 0) {
+            if (rc == 0 && r->fresh[i] < 0) {
                 char *abs = snap_entry_abs(r->root, e);
                 rc = place(r, 0, e, abs, err);
                 free(abs);
+            } else if (rc == 0 && r->fresh_root[r->fresh[i]] == i) {
+                /* A missing subtree, built in staging: one rename. */
+                char *from = fresh_path(r, i), *abs = snap_entry_abs(r->root, e);
+                if (rename(from, abs) != 0)
+                    rc = osm_err_errno(err, "moving restored directory %s into %s", from, abs);
+                free(from);
+                free(abs);
             }
-        } else if (e->type != SNAP_HARDLINK)
+        } else if (e->type != SNAP_HARDLINK && !(e->type == SNAP_FILE && e->action == SNAP_ACT_FRESH))
             items[n_items++] = i;
     }
     if (rc == 0) {
@@ -1084,36 +1201,38 @@ int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, in
         osm_err_prefix(err, "disk %s", r->disk_id);
         return -1;
     }
-    int fd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return 0;
+}
+
+int snap_tree_sync(const char *root, const char *disk_id, struct osm_err *err)
+{
+    int rc = 0;
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         if (syncfs(fd) != 0)
-            rc = osm_err_errno(err, "disk %s: syncing %s", r->disk_id, r->root);
+            rc = osm_err_errno(err, "disk %s: syncing %s", disk_id, root);
         close(fd);
     }
     return rc;
 }
 
-int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct osm_err *err)
+int snap_tree_digest(const char *root, const struct snap_tree_restore *r, char hex[65], struct osm_err *err)
 {
     struct snap_index now;
     snap_index_init(&now);
-    if (snap_walk(r->root, &now, NULL, err) != 0) {
-        snap_index_free(&now);
-        return -1;
-    }
     struct snap_worker w;
     snap_worker_init(&w, 0);
-    int rc = 0;
+    int rc = snap_walk(root, &now, NULL, err);
     for (size_t i = 0; i < now.n && rc == 0; i++) {
         struct snap_entry *e = now.e[i];
         if (e->type != SNAP_FILE)
             continue;
-        struct snap_entry *was = r->sorted ? snap_index_find(r->sorted, r->ix->n, e->path) : NULL;
+        struct snap_entry *was = r && r->sorted ? snap_index_find(r->sorted, r->ix->n, e->path) : NULL;
         if (was && was->type == SNAP_FILE && was->size == e->size &&
-            (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED)) {
+            (was->action == SNAP_ACT_KEEP || was->action == SNAP_ACT_STAGED || was->action == SNAP_ACT_FRESH)) {
             snap_entry_set_refs(&now, e, was->refs, was->n_refs);
         } else {
-            char *abs = snap_entry_abs(r->root, e);
+            char *abs = snap_entry_abs(root, e);
             rc = snap_file_chunks(abs, e, NULL, &w, NULL, err);
             free(abs);
         }

@@ -50,20 +50,36 @@ struct snap_tree_restore {
     char *staging;
     unsigned char *stage_sub;      /* per file: its staging subdirectory */
     struct timespec root_times[2]; /* put back when a refused restore unstages */
+    int new_owner_known;           /* staged files are created owned by new_uid:new_gid */
+    uint32_t new_uid, new_gid;
+    /* Directories missing from the disk are built whole in the staging
+     * directory under their own names and moved in with one rename each:
+     * fresh[i] is the number of the missing subtree entry i lies in (-1:
+     * none), fresh_root[k] the entry number of subtree k's top directory. */
+    int32_t *fresh;
+    size_t *fresh_root, n_fresh;
 };
 /* Phase 1: stage every file whose content differs (chunks verified); changes
  * nothing outside the staging directory. */
 int snap_tree_stage(struct snap_tree_restore *r, const struct snap_store *s, struct snap_worker *workers,
                     int threads, _Atomic uint64_t *bytes_done, _Atomic uint64_t *files_done, struct osm_err *err);
 /* Phase 2: make the tree equal to the index (on `threads` workers); safe to
- * repeat. */
+ * repeat. Not yet durable: snap_tree_sync() makes it so. */
 int snap_tree_apply(struct snap_tree_restore *r, struct snap_worker *workers, int threads, struct osm_err *err);
+/* syncfs() of the filesystem of the tree at `root`. */
+int snap_tree_sync(const char *root, const char *disk_id, struct osm_err *err);
 /* Remove the staging directory (after a failure). */
 void snap_tree_unstage(struct snap_tree_restore *r);
-/* Digest of the tree as it is now; files with action KEEP/STAGED take their
- * content from the index, others are read. */
-int snap_tree_observed_digest(struct snap_tree_restore *r, char hex[65], struct osm_err *err);
+/* Free what stage allocated (not the index). */
+void snap_tree_restore_free(struct snap_tree_restore *r);
+/* Digest of the tree at `root` as it is now. With a restore `r` (may be
+ * NULL), the files it just kept or wrote take their content from its index;
+ * every other file is read. */
+int snap_tree_digest(const char *root, const struct snap_tree_restore *r, char hex[65], struct osm_err *err);
 
-enum { SNAP_ACT_NONE = 0, SNAP_ACT_KEEP, SNAP_ACT_STAGED };
+/* What phase 1 did with a file: nothing yet, kept (content matches),
+ * staged for a rename into place, or written in a missing subtree (in
+ * place once the subtree is moved in). */
+enum { SNAP_ACT_NONE = 0, SNAP_ACT_KEEP, SNAP_ACT_STAGED, SNAP_ACT_FRESH };
 
 #endif

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "snap_gc.h"
 #include "snap_image.h"
 #include "snap_index.h"
+#include "snap_same.h"
 #include "snap_store.h"
 #include "snap_tree.h"
 
@@ -426,29 +428,53 @@ static char *previous_set(const struct snap_store *s, struct osm_instance *inst,
     return best;
 }
 
-static void load_prev_index(const struct snap_store *s, const char *prev_id, const struct osm_disk *d,
-                            struct snap_index *out)
+/* The disk of the previous set `jprev` that is `d` (same id, path and
+ * kind), or NULL. */
+static json_t *prev_disk(json_t *jprev, const struct osm_disk *d)
 {
-    snap_index_init(out);
-    if (!prev_id)
-        return;
-    struct osm_err e = OSM_ERR_INIT;
-    json_t *j = load_set_json(s, prev_id, &e);
-    if (!j)
-        return;
     size_t i;
     json_t *jd;
-    json_array_foreach(json_object_get(j, "disks"), i, jd)
+    json_array_foreach(json_object_get(jprev, "disks"), i, jd)
     {
         if (strcmp(jstr(jd, "id"), d->id) == 0 && strcmp(jstr(jd, "path"), d->path) == 0 &&
-            strcmp(jstr(jd, "kind"), kind_name(d->kind)) == 0) {
-            char *p = index_path(s, prev_id, d->id);
-            if (snap_index_load(out, p, jstr(jd, "index_sha256"), &e) != 0)
-                snap_index_init(out);
-            free(p);
-        }
+            strcmp(jstr(jd, "kind"), kind_name(d->kind)) == 0)
+            return jd;
     }
-    json_decref(j);
+    return NULL;
+}
+
+static void load_prev_index(const struct snap_store *s, const char *prev_id, json_t *jpd, struct snap_index *out)
+{
+    snap_index_init(out);
+    if (!prev_id || !jpd)
+        return;
+    struct osm_err e = OSM_ERR_INIT;
+    char *p = index_path(s, prev_id, jstr(jpd, "id"));
+    if (snap_index_load(out, p, jstr(jpd, "index_sha256"), &e) != 0)
+        snap_index_init(out);
+    free(p);
+}
+
+/* An unchanged tree disk (snap_same.h): the new set shares the previous
+ * set's index file (a hard link: sets never rewrite an index, and each set
+ * removes only its own name) and takes its digest. 1 when done so. */
+static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
+                           const struct osm_disk *d, int threads, json_t *jd)
+{
+    if (!prev_id || !jpd || d->kind != OSM_DISK_TREE)
+        return 0;
+    char *from = index_path(s, prev_id, d->id), *to = index_path(s, id, d->id);
+    int ok = snap_tree_unchanged(d->path, from, jstr(jpd, "index_sha256"), threads) && link(from, to) == 0;
+    free(from);
+    free(to);
+    if (!ok)
+        return 0;
+    static const char *const keep[] = {"size", "entries", "digest", "index_sha256"};
+    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
+        json_object_set(jd, keep[k], json_object_get(jpd, keep[k]));
+    osm_info("snapshot.disk", "disk=%s entries=%lld read_files=0 read_bytes=0 unchanged=1 index_of=%s", d->id,
+             (long long)json_integer_value(json_object_get(jd, "entries")), prev_id);
+    return 1;
 }
 
 static void new_set_id(char id[64])
@@ -499,7 +525,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     const char *tag_images[16];
     int n_tags = 0;
     int rc = -1, set_lock = -1;
-    json_t *j = NULL;
+    json_t *j = NULL, *jprev = NULL;
     char *prev_id = NULL;
     size_t files_read = 0;
     if (mkdir(setdir, 0700) != 0) {
@@ -530,6 +556,10 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     if (save_set_json(&s, id, j, err) != 0)
         goto fail;
     prev_id = previous_set(&s, inst, id);
+    if (prev_id) {
+        struct osm_err ignore = OSM_ERR_INIT;
+        jprev = load_set_json(&s, prev_id, &ignore);
+    }
     for (size_t i = 0; i < inst->n_disks; i++) {
         const struct osm_disk *d = &inst->disks[i];
         json_t *jd = json_object();
@@ -555,8 +585,11 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
             json_object_set_new(jd, "qcow2_snapshot", json_string(tag));
             continue;
         }
+        json_t *jpd = prev_disk(jprev, d);
+        if (reuse_unchanged(&s, id, prev_id, jpd, d, threads, jd))
+            continue;
         struct snap_index prev, ix;
-        load_prev_index(&s, prev_id, d, &prev);
+        load_prev_index(&s, prev_id, jpd, &prev);
         snap_index_init(&ix);
         int r = snapshot_disk(d, &s, &prev, workers, threads, &pr, &ix, &files_read, err);
         snap_index_free(&prev);
@@ -608,6 +641,7 @@ done:
     if (set_lock >= 0)
         close(set_lock);
     json_decref(j);
+    json_decref(jprev);
     free(prev_id);
     for (int t = 0; t < threads; t++)
         snap_worker_free(&workers[t]);
@@ -1012,6 +1046,24 @@ out:
 
 /* ---- restore ---- */
 
+/* The syncfs of every tree disk after a restore, on its own thread. */
+struct tree_sync {
+    struct snap_tree_restore *trees;
+    struct osm_disk **disks;
+    size_t n;
+    int rc;
+    struct osm_err err;
+};
+
+static void *sync_trees(void *arg)
+{
+    struct tree_sync *t = arg;
+    for (size_t i = 0; i < t->n && t->rc == 0; i++)
+        if (t->disks[i]->kind == OSM_DISK_TREE)
+            t->rc = snap_tree_sync(t->trees[i].root, t->disks[i]->id, &t->err);
+    return NULL;
+}
+
 int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm_snap_opts *opts, int *digest_ok,
                      struct osm_err *err)
 {
@@ -1111,7 +1163,13 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
         if (r != 0)
             goto out; /* keep the intent: run the restore again */
     }
-    /* Check: the digest of each disk now equals the recorded one. */
+    /* Check: the digest of each disk now equals the recorded one. It reads
+     * what the page cache holds, so the tree disks are synced meanwhile. */
+    struct tree_sync ts = {trees, disks, nd, 0, OSM_ERR_INIT};
+    pthread_t sync_tid;
+    int syncing = pthread_create(&sync_tid, NULL, sync_trees, &ts) == 0;
+    if (!syncing)
+        sync_trees(&ts);
     int all_ok = 1;
     for (size_t i = 0; i < nd; i++) {
         json_t *jd = json_array_get(jds, i);
@@ -1120,15 +1178,19 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
             continue;
         progress_start(&pr, "digest", d->id, 0, 0);
         char now[65];
+        int r;
         if (d->kind == OSM_DISK_TREE) {
-            if (snap_tree_observed_digest(&trees[i], now, err) != 0)
-                goto out;
+            r = snap_tree_digest(trees[i].root, &trees[i], now, err);
         } else {
             struct snap_entry e = {0};
-            if (snap_file_chunks(d->path, &e, NULL, &workers[0], NULL, err) != 0)
-                goto out;
-            snap_raw_digest(&e, now);
+            r = snap_file_chunks(d->path, &e, NULL, &workers[0], NULL, err);
+            if (r == 0)
+                snap_raw_digest(&e, now);
             free(e.refs);
+        }
+        if (r != 0) {
+            all_ok = -1;
+            break;
         }
         if (strcmp(now, jstr(jd, "digest")) != 0) {
             all_ok = 0;
@@ -1138,7 +1200,13 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
         osm_info("snapshot.restore.digest", "set=%s disk=%s digest=%s ok=%d", id, d->id, now,
                  strcmp(now, jstr(jd, "digest")) == 0);
     }
-    if (!all_ok)
+    if (syncing)
+        pthread_join(sync_tid, NULL);
+    if (all_ok == 1 && ts.rc != 0) {
+        *err = ts.err;
+        all_ok = -1;
+    }
+    if (all_ok != 1)
         goto out;
     unlink(intent);
     if (digest_ok)
@@ -1157,9 +1225,7 @@ out:
     if (rc != 0)
         osm_err_prefix(err, "restore of snapshot set '%s'", id);
     for (size_t i = 0; i < nd; i++) {
-        free(trees[i].sorted);
-        free(trees[i].stage_sub);
-        free(trees[i].staging);
+        snap_tree_restore_free(&trees[i]);
         snap_raw_restore_free(&raws[i]);
         snap_index_free(&ixs[i]);
     }
@@ -1276,21 +1342,5 @@ out:
 
 int osm_snap_tree_digest(const char *path, char hex[65], struct osm_err *err)
 {
-    struct snap_index ix;
-    snap_index_init(&ix);
-    struct snap_worker w;
-    snap_worker_init(&w, 0);
-    int rc = snap_walk(path, &ix, NULL, err);
-    for (size_t i = 0; i < ix.n && rc == 0; i++) {
-        if (ix.e[i]->type != SNAP_FILE)
-            continue;
-        char *abs = snap_entry_abs(path, ix.e[i]);
-        rc = snap_file_chunks(abs, ix.e[i], NULL, &w, NULL, err);
-        free(abs);
-    }
-    if (rc == 0)
-        snap_index_digest(&ix, hex);
-    snap_worker_free(&w);
-    snap_index_free(&ix);
-    return rc;
+    return snap_tree_digest(path, NULL, hex, err);
 }

@@ -41,4 +41,12 @@ same_tree "$W/ref" "$T" "$W/manifest"
 # A second restore of an already restored tree changes nothing and passes.
 osmig snapshot restore "$I" "$id" --quiet >/dev/null
 same_tree "$W/ref" "$T" "$W/manifest"
+
+# Into an emptied disk: every directory is missing, so each top directory is
+# built whole in staging (hardlinks, devices, sockets, ACLs and all) and
+# moved in with one rename.
+find "$T" -mindepth 1 -delete
+osmig snapshot restore "$I" "$id" --quiet | grep -q "digest matches" || fail "restore into an empty disk did not match"
+same_tree "$W/ref" "$T" "$W/manifest"
+[ ! -e "$T/.osmig-restore-staging" ] || fail "staging directory left behind"
 echo PASS
