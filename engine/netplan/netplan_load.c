@@ -457,8 +457,10 @@ int osm_netplan_load(const char *path, struct osm_netplan **out, struct osm_err 
             const char *name = json_string_value(inv);
             char *ipath = name[0] == '/' ? osm_xstrdup(name) : osm_path_join(dirname(dir), name);
             rc = read_inventory(p, ipath, err);
-            if (rc != 0 && strncmp(err->msg, ipath, strlen(ipath)) != 0)
-                osm_err_prefix(err, "inventory %s", ipath);
+            /* a malformed inventory names itself; one that cannot be read
+             * is named as the plan's member */
+            if (rc != 0 && err->code != OSM_EINPUT)
+                osm_err_prefix(err, "%s: inventory", path);
             free(ipath);
             free(dir);
         }
