@@ -5,7 +5,8 @@
  *
  * An event (instance, kind, scheduled time, latest schedule time) comes from
  * an events file (docs/host-events.md); importing it makes one task of kind
- * "host-maintenance" per event, in one job: all or nothing. The task starts
+ * "host-maintenance" (OSM_KIND_HOST_MAINTENANCE, task.h; its steps are the
+ * core's) per event, in one job: all or nothing. The task starts
  * at the event's place (osm_host_event_place): the first opening of the
  * instance's maintenance window at or after the scheduled time when that is
  * before the latest time, else the last opening before the scheduled time
@@ -20,8 +21,6 @@
 
 #include "osm_error.h"
 #include "store.h"
-
-#define OSM_KIND_HOST_MAINTENANCE "host-maintenance"
 
 struct osm_host_event {
     char *id;            /* the provider's event id: unique in the file */
