@@ -108,7 +108,8 @@ void osm_vsw_plan(const struct osm_vsw_limits *lim, const struct osm_vsw_point *
     size_t k = 0, j = 0;
     struct planner pl = {.lim = lim, .out = out};
     /* points outside the VPC go straight to uncovered, after the sort */
-    memcpy(p, pts, n * sizeof *p);
+    if (n)
+        memcpy(p, pts, n * sizeof *p);
     qsort(p, n, sizeof *p, by_ip);
     for (size_t i = 0; i < n; i++)
         if (osm_cidr_contains(lim->vpc_net, lim->vpc_prefix, p[i].ip))
@@ -122,7 +123,7 @@ void osm_vsw_plan(const struct osm_vsw_limits *lim, const struct osm_vsw_point *
     pl.p = outside;
     qsort(outside, j, sizeof *outside, by_ip);
     add_uncovered(&pl, 0, j);
-    if (j)
+    if (j && out->n_uncovered)
         qsort(out->uncovered, out->n_uncovered, sizeof *out->uncovered, by_ip);
     free(outside);
     free(p);

@@ -94,8 +94,10 @@ static int check_valid(const struct case_line *l, uint32_t vpc, int vpc_prefix)
     char b[20], c[20];
     size_t nb = res.n_blocks + n_taken;
     struct osm_vsw_block *all = osm_xcalloc(nb + 1, sizeof *all);
-    memcpy(all, res.blocks, res.n_blocks * sizeof *all);
-    memcpy(all + res.n_blocks, taken, n_taken * sizeof *taken);
+    if (res.n_blocks)
+        memcpy(all, res.blocks, res.n_blocks * sizeof *all);
+    if (n_taken)
+        memcpy(all + res.n_blocks, taken, n_taken * sizeof *taken);
     qsort(all, nb, sizeof *all, by_net);
     int ok = 1;
     for (size_t i = 1; i < nb && ok; i++) {
@@ -105,7 +107,8 @@ static int check_valid(const struct case_line *l, uint32_t vpc, int vpc_prefix)
     }
     free(all);
     struct osm_vsw_point *s = osm_xmalloc((n_pts + 1) * sizeof *s);
-    memcpy(s, pts, n_pts * sizeof *s);
+    if (n_pts)
+        memcpy(s, pts, n_pts * sizeof *s);
     qsort(s, n_pts, sizeof *s, by_ip);
     size_t covered = 0;
     for (size_t k = 0; k < res.n_blocks && ok; k++) {
