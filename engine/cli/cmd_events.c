@@ -66,11 +66,6 @@ static int parse(int argc, char **argv, struct args *a, int want)
     return 0;
 }
 
-static const char *status_name(int s)
-{
-    return s == OSM_HOST_CREATED ? "created" : s == OSM_HOST_ALREADY ? "already-imported" : "latest-time-passed";
-}
-
 static int import(int argc, char **argv)
 {
     struct args a;
@@ -103,21 +98,7 @@ static int import(int argc, char **argv)
     if (osm_host_events_import(st, &e, (int64_t)time(NULL), res, job, &err) != 0) {
         status = osm_cli_fail(&err);
     } else if (a.json) {
-        json_t *o = json_pack("{s:s?, s:[]}", "job", job[0] ? job : NULL, "events");
-        json_t *arr = json_object_get(o, "events");
-        char t[32];
-        for (size_t i = 0; i < e.n; i++) {
-            json_t *x = json_pack("{s:s, s:s, s:s}", "id", e.ev[i].id, "instance", e.ev[i].instance, "status",
-                                  status_name(res[i].status));
-            if (res[i].status != OSM_HOST_PASSED)
-                json_object_set_new(x, "task", json_string(res[i].task_id));
-            if (res[i].status == OSM_HOST_CREATED) {
-                json_object_set_new(x, "starts", json_string(osm_time_iso(res[i].at, t)));
-                json_object_set_new(x, "in_window", json_boolean(res[i].in_window));
-            }
-            json_object_set_new(x, "latest", json_string(osm_time_iso(e.ev[i].latest, t)));
-            json_array_append_new(arr, x);
-        }
+        json_t *o = osm_host_import_json(&e, res, job);
         osm_cli_print_json(o);
         json_decref(o);
     } else {

@@ -106,6 +106,14 @@ int osm_host_events_load(const char *path, struct osm_host_events *out, struct o
     osm_buf_free(&b);
     if (!j)
         return osm_err_set(err, OSM_EINPUT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+    int rc = osm_host_events_parse(j, path, out, err);
+    json_decref(j);
+    return rc;
+}
+
+int osm_host_events_parse(json_t *j, const char *path, struct osm_host_events *out, struct osm_err *err)
+{
+    memset(out, 0, sizeof *out);
     int rc = 0;
     json_t *events = json_object_get(j, "events"), *windows = json_object_get(j, "windows");
     const char *k;
@@ -147,7 +155,6 @@ int osm_host_events_load(const char *path, struct osm_host_events *out, struct o
             }
         }
     }
-    json_decref(j);
     if (rc != 0)
         osm_host_events_free(out);
     return rc;
@@ -331,6 +338,33 @@ int osm_host_events_import(struct osm_store *st, const struct osm_host_events *e
     if (rc != 0)
         osm_err_prefix(err, "importing %s", e->path ? e->path : "events");
     return rc;
+}
+
+static const char *status_name(int s)
+{
+    return s == OSM_HOST_CREATED ? "created" : s == OSM_HOST_ALREADY ? "already-imported" : "latest-time-passed";
+}
+
+json_t *osm_host_import_json(const struct osm_host_events *e, const struct osm_host_import *res, const char *job_id)
+{
+    json_t *arr = json_array();
+    char t[32];
+    for (size_t i = 0; i < e->n; i++) {
+        json_t *x = json_pack("{s:s, s:s, s:s}", "id", e->ev[i].id, "instance", e->ev[i].instance, "status",
+                              status_name(res[i].status));
+        if (res[i].status != OSM_HOST_PASSED)
+            json_object_set_new(x, "task", json_string(res[i].task_id));
+        if (res[i].status == OSM_HOST_CREATED) {
+            json_object_set_new(x, "starts", json_string(osm_time_iso(res[i].at, t)));
+            json_object_set_new(x, "in_window", json_boolean(res[i].in_window));
+        }
+        json_object_set_new(x, "latest", json_string(osm_time_iso(e->ev[i].latest, t)));
+        json_array_append_new(arr, x);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "job", job_id && *job_id ? json_string(job_id) : json_null());
+    json_object_set_new(o, "events", arr);
+    return o;
 }
 
 int osm_host_event_reschedule(struct osm_store *st, const char *task_id, int64_t when, int64_t now,

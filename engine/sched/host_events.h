@@ -16,6 +16,7 @@
 #ifndef OSM_HOST_EVENTS_H
 #define OSM_HOST_EVENTS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,8 @@ struct osm_host_events {
  * before the scheduled one, a bad window, an event id listed twice, two
  * events of one instance. */
 int osm_host_events_load(const char *path, struct osm_host_events *out, struct osm_err *err);
+/* The same from parsed JSON (a request's body); errors start with `name`. */
+int osm_host_events_parse(json_t *j, const char *name, struct osm_host_events *out, struct osm_err *err);
 void osm_host_events_free(struct osm_host_events *e);
 
 /* Where the task of `ev` goes, as of `now`: *at, and `words` saying why.
@@ -64,6 +67,12 @@ struct osm_host_import {
  * instance: OSM_ECONFLICT naming it). */
 int osm_host_events_import(struct osm_store *st, const struct osm_host_events *e, int64_t now,
                            struct osm_host_import *res, char job_id[40], struct osm_err *err);
+
+/* What an import did, for `osmig events import --json` and POST /v1/events:
+ * {"job": id|null, "events": [{"id", "instance", "status": "created" |
+ * "already-imported" | "latest-time-passed", "task", "starts", "in_window",
+ * "latest"}]}. */
+json_t *osm_host_import_json(const struct osm_host_events *e, const struct osm_host_import *res, const char *job_id);
 
 /* Move a waiting host-maintenance task to `when`. Refused (OSM_EINPUT) when
  * `when` is after the latest schedule time, in the seed's words ("The new
