@@ -380,7 +380,7 @@ static void check_kept_ips(struct ctx *c, size_t *vcap)
                 off == 0 ? "the first address" : "one of the last three addresses", s->id,
                 osm_cidr_str(s->net, s->prefix, b)),
                 words(c, R_RESERVED);
-        if (strcmp(s->zone, p->zone) != 0)
+        if (r->vsw[idx].instances == 1 && strcmp(s->zone, p->zone) != 0) /* once per vSwitch */
             add(c, "vswitch.zone", 1, s->id, "holds %s's internal IP and is in zone %s, not the destination %s",
                 in->id, s->zone, p->zone),
                 words(c, W_VSWITCH_ZONE);
