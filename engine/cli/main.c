@@ -31,6 +31,8 @@ static const struct command commands[] = {
     {"rollback", cmd_rollback, "restore a succeeded task's instance, or run a failed rollback again"},
     {"resume", cmd_resume, "continue every task an engine left unfinished"},
     {"serve", cmd_serve, "serve the fleet API and run the tasks of its jobs (docs/api.md)"},
+    {"network", cmd_network, "verify a network migration plan (classic network to a VPC) and plan its vSwitches"},
+    {"events", cmd_events, "import scheduled host-maintenance events as tasks; reschedule them before their latest time"},
     {"key", cmd_key, "create, list and delete the fleet API's access keys"},
 };
 

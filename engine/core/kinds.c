@@ -4,11 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_maintenance.h"
 #include "os_migration.h"
 
 #define MAX_KINDS 16
-static const struct osm_task_kind *kinds[MAX_KINDS] = {&osm_os_migration_kind};
-static size_t n_kinds = 1;
+static const struct osm_task_kind *kinds[MAX_KINDS] = {&osm_os_migration_kind, &osm_host_maintenance_kind};
+static size_t n_kinds = 2;
 
 void osm_task_kind_register(const struct osm_task_kind *kind)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api_priv.h"
+#include "host_events.h"
 #include "task_json.h"
 #include "osm_buf.h"
 #include "osm_time.h"
@@ -313,6 +314,20 @@ void api_tasks_reschedule(struct api_req *rq)
         api_fail(rq, 409, "Conflict.TaskState", NULL,
                  "task %s is %s: only a submitted or scheduled task can be rescheduled", t.id,
                  osm_task_state_name(t.state));
+        goto out;
+    }
+    if (strcmp(t.kind, OSM_KIND_HOST_MAINTENANCE) == 0) {
+        /* the event's latest schedule time is the provider's, and its start
+         * was placed once (a window would move it): not_before only, and
+         * never past the latest time (the seed's words) */
+        struct osm_err e = OSM_ERR_INIT;
+        if (!has_nb || json_object_get(body, "latest_start") || w)
+            api_fail(rq, 400, "InvalidParameter", has_nb ? (w ? "window" : "latest_start") : "not_before",
+                     "task %s is a host-maintenance event's: give not_before only", t.id);
+        else if (osm_host_event_reschedule(api_store(rq), t.id, nb, rq->now, NULL, &e) != 0)
+            api_fail_err(rq, &e, "NotFound.Task", "Conflict.TaskState");
+        else
+            api_kick(rq), reply_task(rq, 200, t.id);
         goto out;
     }
     if (has_nb)

@@ -71,6 +71,8 @@ struct osm_task {
 
 /* The name of the os-migration kind (core/kind.h), as records carry it. */
 #define OSM_KIND_OS_MIGRATION "os-migration"
+/* The kind of a scheduled host-maintenance event's task (core/host_maintenance.h). */
+#define OSM_KIND_HOST_MAINTENANCE "host-maintenance"
 
 void osm_task_init(struct osm_task *t);
 void osm_task_free(struct osm_task *t);

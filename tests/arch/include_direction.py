@@ -12,6 +12,8 @@ import sys
 ALLOWED = {
     "engine/lib": [],
     "engine/store": ["engine/lib"],
+    # Network migration plans as data: plan, verify, vSwitch planner.
+    "engine/netplan": ["engine/lib"],
     # The core's generic steps snapshot and restore every disk (rollback/).
     "engine/core": ["engine/lib", "engine/store", "rollback"],
     "engine/sched": ["engine/lib", "engine/store"],

@@ -1,0 +1,410 @@
+/* test_host_events.c: scheduled host-maintenance events (engine/sched/
+ * host_events.c) on a real SQLite store, with an injected clock: placement in
+ * maintenance windows of IANA zones across DST changes, never past the latest
+ * schedule time; import all or nothing and once per event; reschedule refused
+ * after the latest time or in the past; expiry by the scheduler's pass. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host_events.h"
+#include "osm_buf.h"
+#include "osm_fs.h"
+#include "scheduler.h"
+#include "store.h"
+#include "tzif.h"
+#include "testutil.h"
+
+OSM_TEST_TMPDIR(tmpdir, "events")
+
+static int64_t utc(int y, int mo, int d, int h, int mi)
+{
+    return osm_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+}
+
+static struct osm_host_event event(const char *window, int64_t scheduled, int64_t latest)
+{
+    struct osm_host_event ev = {(char *)"e-1", (char *)"dir:/srv/web01", (char *)"SystemMaintenance.Redeploy",
+                                scheduled, latest, (char *)window};
+    return ev;
+}
+
+static char *write_events(const char *name, const char *text)
+{
+    char *path = osm_path_join(tmpdir, name);
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_write_file_atomic(path, text, strlen(text), 0644, &err), 0);
+    return path;
+}
+
+static struct osm_store *open_store(void)
+{
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_open(tmpdir, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    return st;
+}
+
+static void without_window_the_task_starts_at_the_scheduled_time(void **state)
+{
+    (void)state;
+    struct osm_host_event ev = event(NULL, utc(2026, 3, 20, 10, 0), utc(2026, 4, 5, 10, 0));
+    int64_t at = 0;
+    char words[512];
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 0);
+    assert_int_equal(at, utc(2026, 3, 20, 10, 0));
+    assert_non_null(strstr(words, "latest schedule time 2026-04-05T10:00:00Z"));
+    /* a scheduled time already past: now */
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 21, 0, 0), &at, words, sizeof words), 0);
+    assert_int_equal(at, utc(2026, 3, 21, 0, 0));
+}
+
+static void berlin_window_on_the_spring_gap_day_opens_at_0300_cest(void **state)
+{
+    (void)state;
+    /* 2026-03-29: Berlin's clocks go from 02:00 CET to 03:00 CEST; 02:30 does not exist */
+    struct osm_host_event ev = event("{\"timezone\":\"Europe/Berlin\",\"start\":\"02:30\",\"duration\":\"2h\"}",
+                                     utc(2026, 3, 28, 12, 0), utc(2026, 4, 10, 0, 0));
+    int64_t at = 0;
+    char words[512];
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 1);
+    assert_int_equal(at, utc(2026, 3, 29, 1, 0)); /* 03:00 CEST */
+    /* the day after, 02:30 CEST is 00:30 UTC: an hour earlier in UTC than before the change */
+    ev.scheduled = utc(2026, 3, 29, 12, 0);
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 1);
+    assert_int_equal(at, utc(2026, 3, 30, 0, 30));
+    ev.scheduled = utc(2026, 3, 27, 12, 0);
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 1);
+    assert_int_equal(at, utc(2026, 3, 28, 1, 30)); /* 02:30 CET */
+}
+
+static void new_york_window_on_the_fall_overlap_day_opens_at_the_first_0130(void **state)
+{
+    (void)state;
+    /* 2026-11-01: New York's 01:00-02:00 happens twice (EDT, then EST) */
+    struct osm_host_event ev = event("{\"timezone\":\"America/New_York\",\"start\":\"01:30\",\"duration\":\"1h\"}",
+                                     utc(2026, 10, 31, 12, 0), utc(2026, 11, 10, 0, 0));
+    int64_t at = 0;
+    char words[512];
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 10, 1, 0, 0), &at, words, sizeof words), 1);
+    assert_int_equal(at, utc(2026, 11, 1, 5, 30)); /* 01:30 EDT */
+    assert_non_null(strstr(words, "maintenance window, opening 2026-11-01T05:30:00Z"));
+}
+
+static void window_opening_after_the_latest_time_places_the_task_before_the_scheduled_time(void **state)
+{
+    (void)state;
+    /* Sundays 02:00 in Shanghai (Saturday 18:00 UTC); the event is Wednesday
+     * 2026-12-09 with Friday as its latest time: the next Sunday is too late,
+     * so the Sunday before the scheduled time */
+    struct osm_host_event ev =
+        event("{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sun\"],\"start\":\"02:00\",\"duration\":\"4h\"}",
+              utc(2026, 12, 9, 10, 0), utc(2026, 12, 11, 10, 0));
+    int64_t at = 0;
+    char words[512];
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 12, 5, 0, 0), &at, words, sizeof words), 1);
+    assert_int_equal(at, utc(2026, 12, 5, 18, 0));
+    assert_true(at <= ev.latest);
+    /* after that Sunday has passed no opening fits: the scheduled time */
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 12, 6, 0, 0), &at, words, sizeof words), 0);
+    assert_int_equal(at, utc(2026, 12, 9, 10, 0));
+    assert_non_null(strstr(words, "does not open between now and the latest schedule time"));
+}
+
+static void event_past_its_latest_time_is_not_placed(void **state)
+{
+    (void)state;
+    struct osm_host_event ev = event(NULL, utc(2026, 3, 20, 10, 0), utc(2026, 4, 5, 10, 0));
+    int64_t at = 0;
+    char words[512];
+    assert_int_equal(osm_host_event_place(&ev, utc(2026, 4, 5, 10, 1), &at, words, sizeof words), -1);
+    assert_non_null(strstr(words, "latest schedule time, 2026-04-05T10:00:00Z, has passed"));
+}
+
+static const char *const EVENTS =
+    "{\"windows\": {\"dir:/srv/web01\": {\"timezone\": \"America/New_York\", \"start\": \"01:30\", \"duration\": \"1h\"}},\n"
+    " \"events\": [\n"
+    "  {\"id\": \"e-1\", \"instance\": \"dir:/srv/web01\", \"kind\": \"SystemMaintenance.Redeploy\",\n"
+    "   \"scheduled\": \"2026-10-31T12:00:00Z\", \"latest\": \"2026-11-03T12:00:00Z\"},\n"
+    "  {\"id\": \"e-2\", \"instance\": \"dir:/srv/web02\", \"kind\": \"SystemMaintenance.Redeploy\",\n"
+    "   \"scheduled\": \"2026-11-02T12:00:00Z\", \"latest\": \"2026-11-04T12:00:00Z\"},\n"
+    "  {\"id\": \"e-old\", \"instance\": \"dir:/srv/web03\", \"kind\": \"SystemMaintenance.Redeploy\",\n"
+    "   \"scheduled\": \"2026-09-01T12:00:00Z\", \"latest\": \"2026-09-02T12:00:00Z\"}]}\n";
+
+static void import_makes_one_job_once_per_event(void **state)
+{
+    (void)state;
+    char *path = write_events("events.json", EVENTS);
+    struct osm_host_events e;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_host_events_load(path, &e, &err), 0);
+    assert_int_equal(e.n, 3);
+    struct osm_store *st = open_store();
+    struct osm_host_import res[3];
+    char job[40];
+    int64_t now = utc(2026, 10, 1, 0, 0);
+    if (osm_host_events_import(st, &e, now, res, job, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_true(job[0] != '\0');
+    assert_int_equal(res[0].status, OSM_HOST_CREATED);
+    assert_int_equal(res[0].in_window, 1);
+    assert_int_equal(res[0].at, utc(2026, 11, 1, 5, 30));
+    assert_int_equal(res[1].status, OSM_HOST_CREATED);
+    assert_int_equal(res[1].at, utc(2026, 11, 2, 12, 0));
+    assert_int_equal(res[2].status, OSM_HOST_PASSED);
+    struct osm_task t;
+    osm_task_init(&t);
+    assert_int_equal(osm_store_get_task(st, res[0].task_id, &t, &err), 0);
+    assert_string_equal(t.kind, OSM_KIND_HOST_MAINTENANCE);
+    assert_int_equal(t.state, OSM_TASK_SCHEDULED);
+    assert_int_equal(t.not_before, utc(2026, 11, 1, 5, 30));
+    assert_int_equal(t.latest_start, utc(2026, 11, 3, 12, 0));
+    assert_string_equal(t.job_id, job);
+    assert_non_null(strstr(t.options, "\"id\":\"e-1\""));
+    osm_task_free(&t);
+    /* again: nothing new, each event names its task */
+    struct osm_host_import again[3];
+    char job2[40];
+    assert_int_equal(osm_host_events_import(st, &e, now, again, job2, &err), 0);
+    assert_string_equal(job2, "");
+    assert_int_equal(again[0].status, OSM_HOST_ALREADY);
+    assert_string_equal(again[0].task_id, res[0].task_id);
+    assert_int_equal(again[1].status, OSM_HOST_ALREADY);
+    struct osm_task_counts c;
+    assert_int_equal(osm_store_count_tasks(st, NULL, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 2);
+    osm_store_close(st);
+    osm_host_events_free(&e);
+    free(path);
+}
+
+static void import_is_all_or_nothing_when_an_instance_is_held(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task held;
+    osm_task_init(&held);
+    strcpy(held.kind, OSM_KIND_OS_MIGRATION);
+    held.instance = osm_xstrdup("dir:/srv/web02");
+    held.target = osm_xstrdup("alinux3");
+    assert_int_equal(osm_store_create_task(st, &held, &err), 0);
+    char *path = write_events("events.json", EVENTS);
+    struct osm_host_events e;
+    assert_int_equal(osm_host_events_load(path, &e, &err), 0);
+    struct osm_host_import res[3];
+    char job[40];
+    assert_int_equal(osm_host_events_import(st, &e, utc(2026, 10, 1, 0, 0), res, job, &err), -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(err.msg, "dir:/srv/web02"));
+    struct osm_task_counts c;
+    assert_int_equal(osm_store_count_tasks(st, NULL, &c, &err), 0);
+    assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 0); /* e-1 was not written either */
+    assert_int_equal(c.by_state[OSM_TASK_SUBMITTED], 1); /* the os-migration only */
+    osm_task_free(&held);
+    osm_store_close(st);
+    osm_host_events_free(&e);
+    free(path);
+}
+
+static void malformed_events_are_named_and_refused(void **state)
+{
+    (void)state;
+    struct {
+        const char *text, *says;
+    } bad[] = {
+        {"{\"events\": [{\"id\": \"e-1\", \"instance\": \"dir:/a\", \"kind\": \"k\", \"scheduled\": \"2026-02-30T00:00:00Z\","
+         " \"latest\": \"2026-03-01T00:00:00Z\"}]}",
+         "events[0].scheduled: '2026-02-30T00:00:00Z' is not an RFC 3339 time"},
+        {"{\"events\": [{\"id\": \"e-1\", \"instance\": \"dir:/a\", \"kind\": \"k\", \"scheduled\": \"2026-03-02T00:00:00Z\","
+         " \"latest\": \"2026-03-01T00:00:00Z\"}]}",
+         "events[0]: latest schedule time 2026-03-01T00:00:00Z is before the scheduled time"},
+        {"{\"events\": [{\"id\": \"e-1\", \"instance\": \"dir:/a\", \"kind\": \"k\", \"scheduled\": \"2026-03-01T00:00:00Z\","
+         " \"latest\": \"2026-03-02T00:00:00Z\"}, {\"id\": \"e-2\", \"instance\": \"dir:/a\", \"kind\": \"k\","
+         " \"scheduled\": \"2026-03-01T00:00:00Z\", \"latest\": \"2026-03-02T00:00:00Z\"}]}",
+         "events[1]: instance dir:/a has two events, e-1 and e-2"},
+        {"{\"windows\": {\"dir:/a\": {\"timezone\": \"Mars/Olympus\", \"start\": \"02:00\", \"duration\": \"1h\"}},"
+         " \"events\": [{\"id\": \"e-1\", \"instance\": \"dir:/a\", \"kind\": \"k\", \"scheduled\": \"2026-03-01T00:00:00Z\","
+         " \"latest\": \"2026-03-02T00:00:00Z\"}]}",
+         "windows[\"dir:/a\"]"},
+        {"{\"events\": [{\"id\": \"e-1\", \"kind\": \"k\", \"scheduled\": \"2026-03-01T00:00:00Z\","
+         " \"latest\": \"2026-03-02T00:00:00Z\"}]}",
+         "events[0].instance: is required"},
+        {"{\"evnets\": []}", "evnets: unknown member"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *path = write_events("bad.json", bad[i].text);
+        struct osm_host_events e;
+        struct osm_err err = OSM_ERR_INIT;
+        assert_int_equal(osm_host_events_load(path, &e, &err), -1);
+        assert_int_equal(err.code, OSM_EINPUT);
+        if (!strstr(err.msg, bad[i].says) || !strstr(err.msg, "bad.json"))
+            fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.msg, bad[i].says);
+        free(path);
+    }
+}
+
+/* Import EVENTS at `now` into a fresh store; e-1's task id into id. */
+static struct osm_store *imported(int64_t now, char id[40])
+{
+    char *path = write_events("events.json", EVENTS);
+    struct osm_host_events e;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_host_events_load(path, &e, &err), 0);
+    struct osm_store *st = open_store();
+    struct osm_host_import res[3];
+    char job[40];
+    if (osm_host_events_import(st, &e, now, res, job, &err) != 0)
+        fail_msg("%s", err.msg);
+    snprintf(id, 40, "%s", res[0].task_id);
+    osm_host_events_free(&e);
+    free(path);
+    return st;
+}
+
+static void reschedule_refuses_a_time_after_the_latest_one_in_the_seed_words(void **state)
+{
+    (void)state;
+    char id[40];
+    int64_t now = utc(2026, 10, 1, 0, 0);
+    struct osm_store *st = imported(now, id);
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task t;
+    osm_task_init(&t);
+    assert_int_equal(osm_host_event_reschedule(st, id, utc(2026, 11, 3, 12, 1), now, &t, &err), -1);
+    assert_int_equal(err.code, OSM_EINPUT);
+    assert_non_null(strstr(err.msg, "The new migration time cannot be later than the Latest Schedule Time"));
+    assert_non_null(strstr(err.msg, "2026-11-03T12:01:00Z is after 2026-11-03T12:00:00Z"));
+    /* in the past */
+    assert_int_equal(osm_host_event_reschedule(st, id, now - 1, now, &t, &err), -1);
+    assert_int_equal(err.code, OSM_EINPUT);
+    assert_non_null(strstr(err.msg, "is in the past"));
+    /* the task is as it was */
+    assert_int_equal(osm_store_get_task(st, id, &t, &err), 0);
+    assert_int_equal(t.not_before, utc(2026, 11, 1, 5, 30));
+    osm_task_free(&t);
+    osm_store_close(st);
+}
+
+static void reschedule_across_the_fall_change_in_new_york_keeps_the_latest_time(void **state)
+{
+    (void)state;
+    char id[40];
+    int64_t now = utc(2026, 10, 1, 0, 0);
+    struct osm_store *st = imported(now, id);
+    struct osm_err err = OSM_ERR_INIT;
+    /* the admin asks for 01:30 local on 11-02, after the change: EST, 06:30 UTC */
+    int64_t when;
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-02T01:30", &when, &err), 0);
+    assert_int_equal(when, utc(2026, 11, 2, 6, 30));
+    struct osm_task t;
+    osm_task_init(&t);
+    assert_int_equal(osm_host_event_reschedule(st, id, when, now, &t, &err), 0);
+    assert_int_equal(t.not_before, utc(2026, 11, 2, 6, 30));
+    assert_int_equal(t.state, OSM_TASK_SCHEDULED);
+    osm_task_free(&t);
+    /* 01:30 on the overlap day is the first one, EDT: 05:30 UTC */
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-01T01:30", &when, &err), 0);
+    assert_int_equal(when, utc(2026, 11, 1, 5, 30));
+    /* the latest time is 07:00 EST on 11-03; 07:01 local is refused */
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-03T07:01", &when, &err), 0);
+    assert_int_equal(osm_host_event_reschedule(st, id, when, now, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot be later than the Latest Schedule Time"));
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-03T07:00", &when, &err), 0);
+    assert_int_equal(osm_host_event_reschedule(st, id, when, now, NULL, &err), 0);
+    /* the history says what moved */
+    struct osm_task_event *ev;
+    size_t n;
+    assert_int_equal(osm_store_list_events(st, id, &ev, &n, &err), 0);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        seen |= strcmp(ev[i].type, "rescheduled") == 0 &&
+                strstr(ev[i].message, "from 2026-11-02T06:30:00Z to 2026-11-03T12:00:00Z") != NULL;
+    assert_true(seen);
+    osm_task_events_free(ev, n);
+    osm_store_close(st);
+}
+
+static void reschedule_refuses_a_task_that_is_not_waiting_or_not_an_event(void **state)
+{
+    (void)state;
+    char id[40];
+    int64_t now = utc(2026, 10, 1, 0, 0);
+    struct osm_store *st = imported(now, id);
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_task t;
+    osm_task_init(&t);
+    assert_int_equal(osm_store_get_task(st, id, &t, &err), 0);
+    t.state = OSM_TASK_RUNNING;
+    struct osm_task_change ch = {.task = &t, .expect_state = -1, .expect_rev = -1};
+    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    osm_task_free(&t);
+    assert_int_equal(osm_host_event_reschedule(st, id, now + 3600, now, NULL, &err), -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(err.msg, "is running"));
+    struct osm_task m;
+    osm_task_init(&m);
+    strcpy(m.kind, OSM_KIND_OS_MIGRATION);
+    m.instance = osm_xstrdup("dir:/srv/other");
+    assert_int_equal(osm_store_create_task(st, &m, &err), 0);
+    assert_int_equal(osm_host_event_reschedule(st, m.id, now + 3600, now, NULL, &err), -1);
+    assert_int_equal(err.code, OSM_EUSAGE);
+    osm_task_free(&m);
+    osm_store_close(st);
+}
+
+static void task_not_started_by_the_latest_time_expires_with_that_cause(void **state)
+{
+    (void)state;
+    char id[40];
+    struct osm_store *st = imported(utc(2026, 10, 1, 0, 0), id);
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_sched_result r;
+    /* a pass just before the latest time leaves it waiting (no capacity to start it) */
+    assert_int_equal(osm_scheduler_pass(st, utc(2026, 11, 3, 12, 0), "test", 60, 0, &r, &err), 0);
+    osm_sched_result_free(&r);
+    struct osm_task t;
+    osm_task_init(&t);
+    assert_int_equal(osm_store_get_task(st, id, &t, &err), 0);
+    assert_int_equal(t.state, OSM_TASK_SCHEDULED);
+    osm_task_free(&t);
+    /* a pass a second after it expires it, saying so */
+    assert_int_equal(osm_scheduler_pass(st, utc(2026, 11, 3, 12, 0) + 1, "test", 60, 0, &r, &err), 0);
+    assert_true(r.n_expired >= 1);
+    osm_sched_result_free(&r);
+    assert_int_equal(osm_store_get_task(st, id, &t, &err), 0);
+    assert_int_equal(t.state, OSM_TASK_EXPIRED);
+    assert_string_equal(t.error_code, "schedule.expired");
+    assert_non_null(strstr(t.cause, "latest start time, 2026-11-03T12:00:00Z"));
+    osm_task_free(&t);
+    /* and an expired task can no longer be rescheduled */
+    assert_int_equal(osm_host_event_reschedule(st, id, utc(2026, 11, 3, 13, 0), utc(2026, 11, 3, 12, 30), NULL, &err),
+                     -1);
+    assert_int_equal(err.code, OSM_ECONFLICT);
+    osm_store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        OSM_TEST(without_window_the_task_starts_at_the_scheduled_time),
+        OSM_TEST(berlin_window_on_the_spring_gap_day_opens_at_0300_cest),
+        OSM_TEST(new_york_window_on_the_fall_overlap_day_opens_at_the_first_0130),
+        OSM_TEST(window_opening_after_the_latest_time_places_the_task_before_the_scheduled_time),
+        OSM_TEST(event_past_its_latest_time_is_not_placed),
+        OSM_TEST(import_makes_one_job_once_per_event),
+        OSM_TEST(import_is_all_or_nothing_when_an_instance_is_held),
+        OSM_TEST(malformed_events_are_named_and_refused),
+        OSM_TEST(reschedule_refuses_a_time_after_the_latest_one_in_the_seed_words),
+        OSM_TEST(reschedule_across_the_fall_change_in_new_york_keeps_the_latest_time),
+        OSM_TEST(reschedule_refuses_a_task_that_is_not_waiting_or_not_an_event),
+        OSM_TEST(task_not_started_by_the_latest_time_expires_with_that_cause),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
