@@ -477,19 +477,21 @@ static int reuse_unchanged(const struct snap_store *s, const char *id, const cha
     return 1;
 }
 
+/* A set id is its creation time to the microsecond and a random tail: the
+ * ids of one instance sort in creation order ("oldest first" in list, and the
+ * latest set is the one an unchanged tree is compared with) even for sets
+ * taken within one second. */
 static void new_set_id(char id[64])
 {
-    time_t t = time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
-    gmtime_r(&t, &tm);
-    unsigned char rnd[3] = {0};
-    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        memcpy(rnd, &ts.tv_nsec, 3);
-    }
-    snprintf(id, 64, "%04d%02d%02dT%02d%02d%02dZ-%02x%02x%02x", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2]);
+    gmtime_r(&ts.tv_sec, &tm);
+    unsigned char rnd[2] = {0};
+    if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+        memcpy(rnd, (const char *)&ts.tv_nsec + 1, sizeof rnd);
+    snprintf(id, 64, "%04d%02d%02dT%02d%02d%02d.%06ldZ-%02x%02x", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, rnd[0], rnd[1]);
 }
 
 static void now_iso(char out[32])
@@ -511,7 +513,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     char id[64];
     new_set_id(id);
     char *setdir = snap_store_set_dir(&s, id);
-    while (osm_is_dir(setdir)) { /* two sets in the same second */
+    while (osm_is_dir(setdir)) { /* two sets in the same microsecond */
         free(setdir);
         new_set_id(id);
         setdir = snap_store_set_dir(&s, id);
