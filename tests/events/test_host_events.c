@@ -1,7 +1,7 @@
 /* test_host_events.c: scheduled host-maintenance events (engine/sched/
- * host_events.c) on a real SQLite store, with an injected clock: placement in
- * maintenance windows of IANA zones across DST changes, never past the latest
- * schedule time; import all or nothing and once per event; reschedule refused
+ * host_events.c) on a real SQLite store, with an injected clock (placement
+ * alone is case data: tests/events/place): import all or nothing and once per
+ * event, in the window across DST changes; reschedule refused
  * after the latest time or in the past; expiry by the scheduler's pass. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,13 +27,6 @@ static int64_t utc(int y, int mo, int d, int h, int mi)
     return osm_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
 }
 
-static struct osm_host_event event(const char *window, int64_t scheduled, int64_t latest)
-{
-    struct osm_host_event ev = {(char *)"e-1", (char *)"dir:/srv/web01", (char *)"SystemMaintenance.Redeploy",
-                                scheduled, latest, (char *)window};
-    return ev;
-}
-
 static char *write_events(const char *name, const char *text)
 {
     char *path = osm_path_join(tmpdir, name);
@@ -49,82 +42,6 @@ static struct osm_store *open_store(void)
     if (osm_store_open(tmpdir, &st, &err) != 0)
         fail_msg("%s", err.msg);
     return st;
-}
-
-static void without_window_the_task_starts_at_the_scheduled_time(void **state)
-{
-    (void)state;
-    struct osm_host_event ev = event(NULL, utc(2026, 3, 20, 10, 0), utc(2026, 4, 5, 10, 0));
-    int64_t at = 0;
-    char words[512];
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 0);
-    assert_int_equal(at, utc(2026, 3, 20, 10, 0));
-    assert_non_null(strstr(words, "latest schedule time 2026-04-05T10:00:00Z"));
-    /* a scheduled time already past: now */
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 21, 0, 0), &at, words, sizeof words), 0);
-    assert_int_equal(at, utc(2026, 3, 21, 0, 0));
-}
-
-static void berlin_window_on_the_spring_gap_day_opens_at_0300_cest(void **state)
-{
-    (void)state;
-    /* 2026-03-29: Berlin's clocks go from 02:00 CET to 03:00 CEST; 02:30 does not exist */
-    struct osm_host_event ev = event("{\"timezone\":\"Europe/Berlin\",\"start\":\"02:30\",\"duration\":\"2h\"}",
-                                     utc(2026, 3, 28, 12, 0), utc(2026, 4, 10, 0, 0));
-    int64_t at = 0;
-    char words[512];
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 1);
-    assert_int_equal(at, utc(2026, 3, 29, 1, 0)); /* 03:00 CEST */
-    /* the day after, 02:30 CEST is 00:30 UTC: an hour earlier in UTC than before the change */
-    ev.scheduled = utc(2026, 3, 29, 12, 0);
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 1);
-    assert_int_equal(at, utc(2026, 3, 30, 0, 30));
-    ev.scheduled = utc(2026, 3, 27, 12, 0);
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 3, 1, 0, 0), &at, words, sizeof words), 1);
-    assert_int_equal(at, utc(2026, 3, 28, 1, 30)); /* 02:30 CET */
-}
-
-static void new_york_window_on_the_fall_overlap_day_opens_at_the_first_0130(void **state)
-{
-    (void)state;
-    /* 2026-11-01: New York's 01:00-02:00 happens twice (EDT, then EST) */
-    struct osm_host_event ev = event("{\"timezone\":\"America/New_York\",\"start\":\"01:30\",\"duration\":\"1h\"}",
-                                     utc(2026, 10, 31, 12, 0), utc(2026, 11, 10, 0, 0));
-    int64_t at = 0;
-    char words[512];
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 10, 1, 0, 0), &at, words, sizeof words), 1);
-    assert_int_equal(at, utc(2026, 11, 1, 5, 30)); /* 01:30 EDT */
-    assert_non_null(strstr(words, "maintenance window, opening 2026-11-01T05:30:00Z"));
-}
-
-static void window_opening_after_the_latest_time_places_the_task_before_the_scheduled_time(void **state)
-{
-    (void)state;
-    /* Sundays 02:00 in Shanghai (Saturday 18:00 UTC); the event is Wednesday
-     * 2026-12-09 with Friday as its latest time: the next Sunday is too late,
-     * so the Sunday before the scheduled time */
-    struct osm_host_event ev =
-        event("{\"timezone\":\"Asia/Shanghai\",\"days_of_week\":[\"sun\"],\"start\":\"02:00\",\"duration\":\"4h\"}",
-              utc(2026, 12, 9, 10, 0), utc(2026, 12, 11, 10, 0));
-    int64_t at = 0;
-    char words[512];
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 12, 5, 0, 0), &at, words, sizeof words), 1);
-    assert_int_equal(at, utc(2026, 12, 5, 18, 0));
-    assert_true(at <= ev.latest);
-    /* after that Sunday has passed no opening fits: the scheduled time */
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 12, 6, 0, 0), &at, words, sizeof words), 0);
-    assert_int_equal(at, utc(2026, 12, 9, 10, 0));
-    assert_non_null(strstr(words, "does not open between now and the latest schedule time"));
-}
-
-static void event_past_its_latest_time_is_not_placed(void **state)
-{
-    (void)state;
-    struct osm_host_event ev = event(NULL, utc(2026, 3, 20, 10, 0), utc(2026, 4, 5, 10, 0));
-    int64_t at = 0;
-    char words[512];
-    assert_int_equal(osm_host_event_place(&ev, utc(2026, 4, 5, 10, 1), &at, words, sizeof words), -1);
-    assert_non_null(strstr(words, "latest schedule time, 2026-04-05T10:00:00Z, has passed"));
 }
 
 static const char *const EVENTS =
@@ -393,11 +310,6 @@ static void task_not_started_by_the_latest_time_expires_with_that_cause(void **s
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        OSM_TEST(without_window_the_task_starts_at_the_scheduled_time),
-        OSM_TEST(berlin_window_on_the_spring_gap_day_opens_at_0300_cest),
-        OSM_TEST(new_york_window_on_the_fall_overlap_day_opens_at_the_first_0130),
-        OSM_TEST(window_opening_after_the_latest_time_places_the_task_before_the_scheduled_time),
-        OSM_TEST(event_past_its_latest_time_is_not_placed),
         OSM_TEST(import_makes_one_job_once_per_event),
         OSM_TEST(import_is_all_or_nothing_when_an_instance_is_held),
         OSM_TEST(malformed_events_are_named_and_refused),

@@ -13,6 +13,12 @@
  *                             and the window that opens then stops taking
  *                             starts at CLOSE
  *   open: AT / closed: AT     whether a task may start at AT
+ *   event: SCHEDULED LATEST   a host-maintenance event (host_events.h) in the
+ *                             last window: (none before the first)
+ *   place: NOW RC AT          placing that event as of NOW returns RC (1 in
+ *                             the window, 0 the scheduled time, -1 not placed;
+ *                             AT is then -) and puts it at AT
+ *   says: TEXT                the words of the last place: contain TEXT
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,15 +26,21 @@
 #include <string.h>
 
 #include "casefile.h"
+#include "host_events.h"
 #include "schedule.h"
 #include "tzif.h"
 
 static struct casefile cf;
 static struct osm_window *win;
+static char *win_text;          /* the last window: as written, for events */
+static struct osm_host_event ev;
+static int have_event;
+static char words[512];
 
 static void cleanup(void)
 {
     osm_window_free(win);
+    free(win_text);
     case_close(&cf);
 }
 
@@ -67,6 +79,8 @@ static void need_window(const struct case_line *l)
 
 static void parse(const struct case_line *l)
 {
+    free(win_text);
+    win_text = strdup(l->value);
     osm_window_free(win);
     win = (struct osm_window *)&cf; /* must be reset to NULL on failure */
     struct osm_err err = OSM_ERR_INIT;
@@ -118,6 +132,29 @@ int main(int argc, char **argv)
             int want_open = strcmp(l->key, "open") == 0;
             case_check(&cf, l->lineno, osm_window_open_at(win, instant(l, l->value)) == want_open,
                        "the window is %s at %s", want_open ? "closed" : "open", l->value);
+        } else if (strcmp(l->key, "event") == 0) {
+            if (case_words(&cf, l->lineno, copy, w, 2) != 2)
+                case_bad(&cf, l->lineno, "usage: event: SCHEDULED LATEST");
+            ev = (struct osm_host_event){(char *)"e-1", (char *)"dir:/srv/web01", (char *)"SystemMaintenance.Redeploy",
+                                         instant(l, w[0]), instant(l, w[1]), win_text};
+            have_event = 1;
+        } else if (strcmp(l->key, "place") == 0) {
+            if (!have_event)
+                case_bad(&cf, l->lineno, "place: comes after an event:");
+            if (case_words(&cf, l->lineno, copy, w, 3) != 3)
+                case_bad(&cf, l->lineno, "usage: place: NOW RC AT");
+            int want_rc = atoi(w[1]);
+            int64_t at = -1, want_at = strcmp(w[2], "-") == 0 ? -1 : instant(l, w[2]);
+            int rc = osm_host_event_place(&ev, instant(l, w[0]), &at, words, sizeof words);
+            if (want_rc == -1)
+                at = -1;
+            show(at, got[0], sizeof got[0]);
+            show(want_at, want[0], sizeof want[0]);
+            case_check(&cf, l->lineno, rc == want_rc && at == want_at, "as of %s: expected %d at %s, got %d at %s (%s)",
+                       w[0], want_rc, want_rc == -1 ? "-" : want[0], rc, rc == -1 ? "-" : got[0], words);
+        } else if (strcmp(l->key, "says") == 0) {
+            case_check(&cf, l->lineno, strstr(words, l->value) != NULL, "the words \"%s\" do not say \"%s\"", words,
+                       l->value);
         } else if (strcmp(l->key, "error") == 0 || strcmp(l->key, "error-starts") == 0) {
             case_bad(&cf, l->lineno, "\"%s\" belongs right after a window:", l->key);
         } else {
