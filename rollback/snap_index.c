@@ -5,6 +5,7 @@
  * little-endian as this host writes it (stores are not moved between
  * architectures), compressed as one zstd frame. */
 #include "snap_index.h"
+#include "osm_fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -392,15 +393,10 @@ static int index_open(const char *path, const char *expect_sha256, struct reader
                       uint64_t *count, struct osm_err *err)
 {
     memset(r, 0, sizeof *r);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return osm_err_errno(err, "%s", path);
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        osm_err_errno(err, "%s", path);
-        close(fd);
+    int fd = osm_open_stat(path, O_RDONLY, &st, err);
+    if (fd < 0)
         return -1;
-    }
     size_t zn = (size_t)st.st_size;
     void *z = zn ? mmap(NULL, zn, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     close(fd);

@@ -13,32 +13,61 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int osm_read_blocks(int fd, const char *path, int (*each)(void *arg, const void *data, size_t n), void *arg,
+                    struct osm_err *err)
+{
+    char tmp[65536];
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return osm_err_errno(err, "reading %s", path);
+        if (n == 0)
+            return 0;
+        int rc = each(arg, tmp, (size_t)n);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+int osm_open_stat(const char *path, int flags, struct stat *st, struct osm_err *err)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "%s", path);
+    if (fstat(fd, st) != 0) {
+        osm_err_errno(err, "%s", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct capped {
+    struct osm_buf *out;
+    size_t max, total;
+};
+
+static int add_capped(void *arg, const void *data, size_t n)
+{
+    struct capped *c = arg;
+    if ((c->total += n) > c->max)
+        return 1;
+    osm_buf_add(c->out, data, n);
+    return 0;
+}
+
 /* Read fd to its end into out (closing it); more than `max` bytes is an
  * error naming the path. */
 static int read_fd(int fd, const char *path, size_t max, struct osm_buf *out, struct osm_err *err)
 {
-    char tmp[65536];
-    size_t total = 0;
-    for (;;) {
-        ssize_t n = read(fd, tmp, sizeof tmp);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            osm_err_errno(err, "reading %s", path);
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        total += (size_t)n;
-        if (total > max) {
-            close(fd);
-            return osm_err_set(err, OSM_EINPUT, "%s: larger than %zu MiB", path, max >> 20);
-        }
-        osm_buf_add(out, tmp, (size_t)n);
-    }
+    struct capped c = {out, max, 0};
+    int rc = osm_read_blocks(fd, path, add_capped, &c, err);
     close(fd);
-    return 0;
+    if (rc > 0)
+        return osm_err_set(err, OSM_EINPUT, "%s: larger than %zu MiB", path, max >> 20);
+    return rc;
 }
 
 int osm_read_file(const char *path, struct osm_buf *out, struct osm_err *err)
@@ -252,15 +281,10 @@ int osm_read_regular_file(const char *path, size_t max, struct osm_buf *out, str
 {
     /* O_NONBLOCK: a FIFO opens at once (and is refused below) instead of
      * waiting for a writer. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return osm_err_errno(err, "%s", path);
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        osm_err_errno(err, "%s", path);
-        close(fd);
+    int fd = osm_open_stat(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, &st, err);
+    if (fd < 0)
         return -1;
-    }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         return osm_err_set(err, OSM_EINPUT, "%s: not a regular file", path);

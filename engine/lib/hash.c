@@ -1,5 +1,6 @@
 /* hash.c: see osm_hash.h. */
 #include "osm_hash.h"
+#include "osm_fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,12 @@ static void to_hex(const unsigned char *md, unsigned len, char *hex)
     hex[2 * len] = '\0';
 }
 
+static int digest_update(void *ctx, const void *data, size_t n)
+{
+    EVP_DigestUpdate(ctx, data, n);
+    return 0;
+}
+
 int osm_hash_file(const char *algo, const char *path, char hex[129], struct osm_err *err)
 {
     const char *name = strcmp(algo, "sha") == 0 ? "sha1" : algo;
@@ -29,22 +36,12 @@ int osm_hash_file(const char *algo, const char *path, char hex[129], struct osm_
         return osm_err_errno(err, "%s", path);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, md, NULL);
-    unsigned char buf[1 << 16];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            osm_err_errno(err, "reading %s", path);
-            EVP_MD_CTX_free(ctx);
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
-    }
+    int rc = osm_read_blocks(fd, path, digest_update, ctx, err);
     close(fd);
+    if (rc != 0) {
+        EVP_MD_CTX_free(ctx);
+        return -1;
+    }
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(ctx, out, &len);

@@ -7,6 +7,7 @@
 #define OSM_FS_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "osm_buf.h"
@@ -14,6 +15,13 @@
 
 /* Read a whole file into `out` (appended). */
 int osm_read_file(const char *path, struct osm_buf *out, struct osm_err *err);
+/* Read fd to its end, handing each block to each(arg, data, n) (non-zero
+ * stops with that value); a read error names `path`. The fd stays open. */
+int osm_read_blocks(int fd, const char *path, int (*each)(void *arg, const void *data, size_t n), void *arg,
+                    struct osm_err *err);
+/* open(path, flags | O_CLOEXEC) and fstat it into *st: the fd, or -1 with
+ * `err` naming the path. */
+int osm_open_stat(const char *path, int flags, struct stat *st, struct osm_err *err);
 int osm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct osm_err *err);
 /* mkdir -p; existing directories are fine. */
 int osm_mkdir_p(const char *path, mode_t mode, struct osm_err *err);
