@@ -25,17 +25,19 @@
 
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "osm_probe.h"
 #include "snap_io.h"
 
 /* ---- walk ---- */
 
 /* Hardlink groups: the first path seen of each (dev, ino) with nlink > 1.
  * The paths are the entries' own (they live in the index's arena). */
+struct inode_slot {
+    uint64_t dev, ino;
+    const char *path;
+};
 struct inode_map {
-    struct {
-        uint64_t dev, ino;
-        const char *path;
-    } *slot;
+    struct inode_slot *slot;
     size_t cap, n;
 };
 
@@ -47,22 +49,20 @@ static size_t inode_hash(uint64_t dev, uint64_t ino, size_t cap)
 
 /* The slot of (dev, ino): its path is the first path seen, or NULL when the
  * inode is new (the caller then stores the path before the next call). */
+static int inode_used(const void *e)
+{
+    return ((const struct inode_slot *)e)->path != NULL;
+}
+
+static size_t inode_slot_hash(const void *e, size_t cap)
+{
+    const struct inode_slot *s = e;
+    return inode_hash(s->dev, s->ino, cap);
+}
+
 static const char **inode_slot(struct inode_map *m, uint64_t dev, uint64_t ino)
 {
-    if (m->n * 2 >= m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 256;
-        __typeof__(m->slot) ns = osm_xcalloc(ncap, sizeof *ns);
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->slot[i].path) {
-                size_t j = inode_hash(m->slot[i].dev, m->slot[i].ino, ncap);
-                while (ns[j].path)
-                    j = (j + 1) & (ncap - 1);
-                ns[j] = m->slot[i];
-            }
-        free(m->slot);
-        m->slot = ns;
-        m->cap = ncap;
-    }
+    osm_probe_grow(&m->slot, &m->cap, m->n, sizeof *m->slot, 256, inode_used, inode_slot_hash);
     size_t j = inode_hash(dev, ino, m->cap);
     while (m->slot[j].path) {
         if (m->slot[j].dev == dev && m->slot[j].ino == ino)

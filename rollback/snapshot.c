@@ -27,6 +27,7 @@
 
 #include "osm_fs.h"
 #include "osm_log.h"
+#include "osm_probe.h"
 #include "snap_gc.h"
 #include "snap_image.h"
 #include "snap_index.h"
@@ -667,24 +668,23 @@ struct chunk_map {
     size_t cap, n;
 };
 
+static int chunk_used(const void *e)
+{
+    return ((const struct chunk_slot *)e)->used;
+}
+
+static size_t chunk_hash(const void *e, size_t cap)
+{
+    (void)cap;
+    uint64_t h;
+    memcpy(&h, ((const struct chunk_slot *)e)->hash, 8);
+    return (size_t)h;
+}
+
 static struct chunk_slot *chunk_map_get(struct chunk_map *m, const unsigned char hash[32], int insert)
 {
-    if (insert && m->n * 2 >= m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 4096;
-        struct chunk_slot *ns = osm_xcalloc(ncap, sizeof *ns);
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->slot[i].used) {
-                uint64_t h;
-                memcpy(&h, m->slot[i].hash, 8);
-                size_t j = (size_t)h & (ncap - 1);
-                while (ns[j].used)
-                    j = (j + 1) & (ncap - 1);
-                ns[j] = m->slot[i];
-            }
-        free(m->slot);
-        m->slot = ns;
-        m->cap = ncap;
-    }
+    if (insert)
+        osm_probe_grow(&m->slot, &m->cap, m->n, sizeof *m->slot, 4096, chunk_used, chunk_hash);
     if (!m->cap)
         return NULL;
     uint64_t h;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "osm_buf.h"
+#include "osm_probe.h"
 #include "schedule.h"
 
 /* ---- a small string-keyed hash table (open addressing) ---- */
@@ -41,23 +42,20 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+static int slot_used(const void *e)
+{
+    return ((const struct slot *)e)->key != NULL;
+}
+
+static size_t slot_hash(const void *e, size_t cap)
+{
+    (void)cap;
+    return (size_t)((const struct slot *)e)->hash;
+}
+
 static struct slot *table_find(struct table *t, const char *key, uint64_t h)
 {
-    if (t->n * 2 >= t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 64;
-        struct slot *ns = osm_xcalloc(ncap, sizeof *ns);
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->slots[i].key)
-                continue;
-            size_t j = t->slots[i].hash & (ncap - 1);
-            while (ns[j].key)
-                j = (j + 1) & (ncap - 1);
-            ns[j] = t->slots[i];
-        }
-        free(t->slots);
-        t->slots = ns;
-        t->cap = ncap;
-    }
+    osm_probe_grow(&t->slots, &t->cap, t->n, sizeof *t->slots, 64, slot_used, slot_hash);
     size_t j = h & (t->cap - 1);
     while (t->slots[j].key && (t->slots[j].hash != h || strcmp(t->slots[j].key, key) != 0))
         j = (j + 1) & (t->cap - 1);
