@@ -450,6 +450,22 @@ static void on_rpm_line(const char *line, void *ud)
     }
 }
 
+/* One part of the transaction (t->phase) over `n` packages, none when n is
+ * 0; *done = n when it succeeded. */
+static int run_part(const char *root, const char **args, const char *what, struct txprog *t, size_t n, size_t *done,
+                    struct osm_err *err)
+{
+    if (n == 0)
+        return 0;
+    char event[48];
+    snprintf(event, sizeof event, "target_txn.%s", t->phase);
+    osm_info(event, "root=%s packages=%zu", root, n);
+    if (trpm(root, args, what, on_rpm_line, t, NULL, err) != 0)
+        return -1;
+    *done = n;
+    return 0;
+}
+
 static int erase_part(const struct osm_planfile *plan, const char *root, const char *installed,
                       const struct osm_ttx_opts *o, struct osm_ttx_result *r, struct osm_err *err)
 {
@@ -471,14 +487,8 @@ static int erase_part(const struct osm_planfile *plan, const char *root, const c
         names[n] = osm_nevra_without_epoch(a->from);
         args[k++] = names[n++];
     }
-    int rc = 0;
-    if (n > 0) {
-        struct txprog t = {.o = o, .phase = "erase", .total = n};
-        osm_info("target_txn.erase", "root=%s packages=%zu", root, n);
-        rc = trpm(root, args, "erasing the packages the target has no place for", on_rpm_line, &t, NULL, err);
-        if (rc == 0)
-            r->erased = n;
-    }
+    struct txprog t = {.o = o, .phase = "erase", .total = n};
+    int rc = run_part(root, args, "erasing the packages the target has no place for", &t, n, &r->erased, err);
     osm_free_strv(names, n);
     free(args);
     return rc;
@@ -525,15 +535,9 @@ static int install_part(const struct osm_planfile *plan, const char *root, const
         args[opt_slot] = "--oldpackage";
         k++;
     }
-    int rc = 0;
-    if (n > 0) {
-        /* rpm -vh reports each new package and each old one it removes. */
-        struct txprog t = {.o = o, .phase = "install", .total = n + replaced};
-        osm_info("target_txn.install", "root=%s packages=%zu", root, n);
-        rc = trpm(root, args, "the rpm transaction", on_rpm_line, &t, NULL, err);
-        if (rc == 0)
-            r->installed = n;
-    }
+    /* rpm -vh reports each new package and each old one it removes. */
+    struct txprog t = {.o = o, .phase = "install", .total = n + replaced};
+    int rc = run_part(root, args, "the rpm transaction", &t, n, &r->installed, err);
     osm_free_strv(files, n);
     free(args);
     return rc;
