@@ -245,40 +245,61 @@ static int snapshot_verify_and_record(struct osm_step_ctx *ctx, struct osm_insta
     return osm_step_event(ctx, "snapshot", msg, err);
 }
 
-static int snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+/* What a step on snapshot sets works with: the task's instance and the
+ * store its options name, progress reported over `span` of the step. */
+struct snap_env {
+    struct osm_step_ctx *ctx;
+    struct osm_instance *inst;
+    struct osm_snap_opts so;
+};
+
+static int with_snaps(struct osm_step_ctx *ctx, double span, int (*body)(struct snap_env *, struct osm_err *),
+                      struct osm_err *err)
 {
+    struct snap_prog p;
+    snap_prog_init(&p, ctx, span);
+    struct snap_env e = {.ctx = ctx};
+    if (span > 0)
+        e.so = (struct osm_snap_opts){.progress = on_snap_progress, .progress_ctx = &p};
     json_t *j;
-    struct osm_snap_opts so = {0};
-    if (snapshot_store(ctx, &j, &so.store, err) != 0)
+    if (snapshot_store(ctx, &j, &e.so.store, err) != 0)
         return -1;
     int rc = -1;
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    char id[64];
-    if (inst && (rc = find_task_set(ctx, inst, &so, id, err)) == 1)
-        rc = snapshot_verify_and_record(ctx, inst, &so, id, err) == 0 ? 1 : -1;
+    if ((e.inst = osm_step_instance(ctx, err)))
+        rc = body(&e, err);
     json_decref(j);
     return rc;
 }
 
+static int snapshot_check_body(struct snap_env *e, struct osm_err *err)
+{
+    char id[64];
+    int rc = find_task_set(e->ctx, e->inst, &e->so, id, err);
+    if (rc == 1)
+        rc = snapshot_verify_and_record(e->ctx, e->inst, &e->so, id, err) == 0 ? 1 : -1;
+    return rc;
+}
+
+static int snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return with_snaps(ctx, 0, snapshot_check_body, err);
+}
+
+static int snapshot_body(struct snap_env *e, struct osm_err *err)
+{
+    char id[64];
+    char *label = snap_label(e->ctx->task);
+    int rc = osm_instance_snapshot_create(e->inst, label, &e->so, id, err);
+    free(label);
+    if (rc != 0)
+        return -1;
+    osm_step_crash_point("snapshot.created");
+    return snapshot_verify_and_record(e->ctx, e->inst, &e->so, id, err);
+}
+
 static int snapshot_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
-    json_t *j;
-    struct snap_prog p;
-    snap_prog_init(&p, ctx, 0.75);
-    struct osm_snap_opts so = {.progress = on_snap_progress, .progress_ctx = &p};
-    if (snapshot_store(ctx, &j, &so.store, err) != 0)
-        return -1;
-    int rc = -1;
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    char id[64];
-    char *label = snap_label(ctx->task);
-    if (inst && osm_instance_snapshot_create(inst, label, &so, id, err) == 0) {
-        osm_step_crash_point("snapshot.created");
-        rc = snapshot_verify_and_record(ctx, inst, &so, id, err);
-    }
-    free(label);
-    json_decref(j);
-    return rc;
+    return with_snaps(ctx, 0.75, snapshot_body, err);
 }
 
 int osm_migration_snapshot_delete(struct osm_instance *inst, const char *set, const char *store, struct osm_err *err)
@@ -338,46 +359,35 @@ static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
 
 /* ---- rollback --------------------------------------------------------- */
 
-static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
+static int rollback_body(struct snap_env *e, struct osm_err *err)
 {
-    json_t *j;
-    struct snap_prog p;
-    snap_prog_init(&p, ctx, 1);
-    struct osm_snap_opts so = {.progress = on_snap_progress, .progress_ctx = &p};
-    if (snapshot_store(ctx, &j, &so.store, err) != 0)
-        return -1;
-    int rc = -1;
-    struct osm_instance *inst = osm_step_instance(ctx, err);
     char found[64];
-    const char *set = ctx->task->snapshot_set;
-    if (!inst)
-        goto out;
+    const char *set = e->ctx->task->snapshot_set;
     if (!set) {
         /* Killed between the set's creation and its record on the task. */
-        int f = find_task_set(ctx, inst, &so, found, err);
+        int f = find_task_set(e->ctx, e->inst, &e->so, found, err);
         if (f < 0)
-            goto out;
-        if (f == 0) {
-            osm_err_set(err, OSM_ENOTFOUND, "the task has no snapshot set to restore");
-            goto out;
-        }
+            return -1;
+        if (f == 0)
+            return osm_err_set(err, OSM_ENOTFOUND, "the task has no snapshot set to restore");
         set = found;
     }
     int digest_ok = 0;
-    if (osm_instance_snapshot_revert(inst, set, &so, &digest_ok, err) != 0) {
+    if (osm_instance_snapshot_revert(e->inst, set, &e->so, &digest_ok, err) != 0) {
         osm_err_prefix(err, "restoring snapshot set %s", set);
-        goto out;
+        return -1;
     }
-    if (!digest_ok) {
-        osm_err_set(err, OSM_ECHECKSUM, "after restoring snapshot set %s the system disk's digest differs", set);
-        goto out;
-    }
+    if (!digest_ok)
+        return osm_err_set(err, OSM_ECHECKSUM, "after restoring snapshot set %s the system disk's digest differs",
+                           set);
     char msg[160];
     snprintf(msg, sizeof msg, "every disk restored from snapshot set %s; digest matches", set);
-    rc = osm_step_event(ctx, "restored", msg, err);
-out:
-    json_decref(j);
-    return rc;
+    return osm_step_event(e->ctx, "restored", msg, err);
+}
+
+static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return with_snaps(ctx, 1, rollback_body, err);
 }
 
 /* ---- the kind --------------------------------------------------------- */
