@@ -141,6 +141,25 @@ int osm_events_load_file(struct osm_eventset *set, const char *path, struct osm_
     return 0;
 }
 
+int osm_events_each_pkg(const json_t *list, const char *not_a_list, const char *prefix, osm_ev_pkg_fn read_one,
+                        void *arg, struct osm_err *err, const struct osm_ev_where *w)
+{
+    if (!list)
+        return 0;
+    if (!json_is_array(list))
+        return osm_events_bad(err, w, "%s", not_a_list);
+    size_t i;
+    const json_t *p;
+    json_array_foreach(list, i, p)
+    {
+        char ctx[128];
+        snprintf(ctx, sizeof ctx, "%s[%zu]", prefix, i);
+        if (read_one(p, ctx, arg, err, w) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int osm_events_bad(struct osm_err *err, const struct osm_ev_where *w, const char *fmt, ...)
 {
     char what[1024];

@@ -63,9 +63,10 @@ static int valid_token(const char *s)
     return 1;
 }
 
-static int read_pkg(const json_t *p, const char *ctx, struct osm_event_pkg **pkgs, size_t *n, struct osm_err *err,
-                    const struct osm_ev_where *w)
+static int read_pkg(const json_t *p, const char *ctx, void *arg, struct osm_err *err, const struct osm_ev_where *w)
 {
+    struct osm_event_pkg **pkgs = ((struct pkg_list *)arg)->pkgs;
+    size_t *n = ((struct pkg_list *)arg)->n;
     if (json_is_string(p)) {
         const char *s = json_string_value(p);
         const char *at = strchr(s, '@');
@@ -103,20 +104,10 @@ static int read_pkg(const json_t *p, const char *ctx, struct osm_event_pkg **pkg
 static int read_pkgs(const json_t *list, const char *which, struct osm_event_pkg **pkgs, size_t *n,
                      struct osm_err *err, const struct osm_ev_where *w)
 {
-    if (!list)
-        return 0;
-    if (!json_is_array(list))
-        return osm_events_bad(err, w, "\"%s\" must be a list of packages", which);
-    size_t i;
-    const json_t *p;
-    json_array_foreach(list, i, p)
-    {
-        char ctx[64];
-        snprintf(ctx, sizeof ctx, "%s[%zu]", which, i);
-        if (read_pkg(p, ctx, pkgs, n, err, w) < 0)
-            return -1;
-    }
-    return 0;
+    char not_a_list[64];
+    snprintf(not_a_list, sizeof not_a_list, "\"%s\" must be a list of packages", which);
+    struct pkg_list into = {pkgs, n};
+    return osm_events_each_pkg(list, not_a_list, which, read_pkg, &into, err, w);
 }
 
 static int read_event(struct osm_event *ev, const json_t *e, struct osm_ev_where *w, const char *base,

@@ -72,6 +72,27 @@ static int read_pkg_streams(const json_t *pkg, struct ms **out, size_t *n, struc
     return 0;
 }
 
+/* One package of a set: {"name", "repository", modulestreams}. */
+static int read_pes_pkg(const json_t *p, const char *ctx, void *arg, struct osm_err *err, const struct osm_ev_where *w)
+{
+    struct pkg_list *into = arg;
+    const json_t *name = json_object_get(p, "name"), *repo = json_object_get(p, "repository");
+    if (!json_is_object(p))
+        return osm_events_bad(err, w, "%s: not an object", ctx);
+    if (!json_is_string(name) || !*json_string_value(name))
+        return osm_events_bad(err, w, "%s: \"name\" must be a non-empty string", ctx);
+    if (repo && !json_is_null(repo) && !json_is_string(repo))
+        return osm_events_bad(err, w, "%s: \"repository\" must be a string", ctx);
+    struct ms *ms;
+    size_t n_ms;
+    int rc = read_pkg_streams(p, &ms, &n_ms, err, w, ctx);
+    for (size_t k = 0; rc == 0 && k < n_ms; k++)
+        osm_event_pkg_add(into->pkgs, into->n, json_string_value(name), json_string_value(repo), ms[k].module,
+                          ms[k].stream);
+    free(ms);
+    return rc < 0 ? -1 : 0;
+}
+
 /* A package set: {"package": [{"name", "repository", module stream}...]}. */
 static int read_pkgset(const json_t *set, const char *which, struct osm_event_pkg **pkgs, size_t *n,
                        struct osm_err *err, const struct osm_ev_where *w)
@@ -83,32 +104,11 @@ static int read_pkgset(const json_t *set, const char *which, struct osm_event_pk
         list = json_object_get(set, "packages");
     if (!list)
         return 0;
-    if (!json_is_array(list))
-        return osm_events_bad(err, w, "%s.package must be a list", which);
-    size_t i;
-    const json_t *p;
-    json_array_foreach(list, i, p)
-    {
-        char ctx[96];
-        snprintf(ctx, sizeof ctx, "%s.package[%zu]", which, i);
-        const json_t *name = json_object_get(p, "name"), *repo = json_object_get(p, "repository");
-        if (!json_is_object(p))
-            return osm_events_bad(err, w, "%s: not an object", ctx);
-        if (!json_is_string(name) || !*json_string_value(name))
-            return osm_events_bad(err, w, "%s: \"name\" must be a non-empty string", ctx);
-        if (repo && !json_is_null(repo) && !json_is_string(repo))
-            return osm_events_bad(err, w, "%s: \"repository\" must be a string", ctx);
-        struct ms *ms;
-        size_t n_ms;
-        int rc = read_pkg_streams(p, &ms, &n_ms, err, w, ctx);
-        for (size_t k = 0; rc == 0 && k < n_ms; k++)
-            osm_event_pkg_add(pkgs, n, json_string_value(name), json_string_value(repo), ms[k].module,
-                              ms[k].stream);
-        free(ms);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
+    char not_a_list[96], prefix[96];
+    snprintf(not_a_list, sizeof not_a_list, "%s.package must be a list", which);
+    snprintf(prefix, sizeof prefix, "%s.package", which);
+    struct pkg_list into = {pkgs, n};
+    return osm_events_each_pkg(list, not_a_list, prefix, read_pes_pkg, &into, err, w);
 }
 
 static int read_release(const json_t *rel, const char *which, int required, int *major, int *minor,

@@ -33,6 +33,17 @@ struct osm_ev_where {
 };
 __attribute__((format(printf, 3, 4))) int osm_events_bad(struct osm_err *err, const struct osm_ev_where *w,
                                                          const char *fmt, ...);
+/* Each package of the JSON array `list` (NULL: none) to read_one with its
+ * context "PREFIX[i]" for messages; a `list` that is not an array is the
+ * error `not_a_list`. */
+struct pkg_list {
+    struct osm_event_pkg **pkgs;
+    size_t *n;
+};
+typedef int (*osm_ev_pkg_fn)(const json_t *pkg, const char *ctx, void *arg, struct osm_err *err,
+                             const struct osm_ev_where *w);
+int osm_events_each_pkg(const json_t *list, const char *not_a_list, const char *prefix, osm_ev_pkg_fn read_one,
+                        void *arg, struct osm_err *err, const struct osm_ev_where *w);
 
 /* Leapp's accepted architectures (x86_64, aarch64, ppc64le, s390x). */
 int osm_events_arch_known(const char *arch);
