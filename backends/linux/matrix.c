@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,6 +340,33 @@ static void *merge_slot(void *items, size_t *n, size_t at, size_t size)
     (*n)++;
     return items;
 }
+static void free_source_item(void *s)
+{
+    free_source(s);
+}
+
+static void free_target_item(void *t)
+{
+    free_target(t);
+}
+
+/* Put `item` (its first member is its char *id) in place of the entry of
+ * *items with the same id (freed), or after the last. */
+_Static_assert(offsetof(struct osm_source_os, id) == 0 && offsetof(struct osm_target, id) == 0,
+               "merge_by_id reads the id first");
+static void merge_by_id(void *items, size_t *n, const void *item, size_t size, void (*free_item)(void *))
+{
+    char **arr = items;
+    const char *id = *(char *const *)item;
+    size_t j = 0;
+    while (j < *n && strcmp(*(char **)(*arr + j * size), id) != 0)
+        j++;
+    if (j < *n)
+        free_item(*arr + j * size);
+    *arr = merge_slot(*arr, n, j, size);
+    memcpy(*arr + j * size, item, size);
+}
+
 static int same_strlist(char **a, size_t na, char **b, size_t nb)
 {
     if (na != nb)
@@ -424,24 +452,10 @@ int osm_matrix_load_file(struct osm_matrix *m, const char *path, struct osm_err 
             goto out;
     }
     /* Merge: replace by id / by (from, versions, to), else append. */
-    for (size_t k = 0; k < add.n_sources; k++) {
-        size_t j = 0;
-        while (j < m->n_sources && strcmp(m->sources[j].id, add.sources[k].id) != 0)
-            j++;
-        if (j < m->n_sources)
-            free_source(&m->sources[j]);
-        m->sources = merge_slot(m->sources, &m->n_sources, j, sizeof *m->sources);
-        m->sources[j] = add.sources[k];
-    }
-    for (size_t k = 0; k < add.n_targets; k++) {
-        size_t j = 0;
-        while (j < m->n_targets && strcmp(m->targets[j].id, add.targets[k].id) != 0)
-            j++;
-        if (j < m->n_targets)
-            free_target(&m->targets[j]);
-        m->targets = merge_slot(m->targets, &m->n_targets, j, sizeof *m->targets);
-        m->targets[j] = add.targets[k];
-    }
+    for (size_t k = 0; k < add.n_sources; k++)
+        merge_by_id(&m->sources, &m->n_sources, &add.sources[k], sizeof *m->sources, free_source_item);
+    for (size_t k = 0; k < add.n_targets; k++)
+        merge_by_id(&m->targets, &m->n_targets, &add.targets[k], sizeof *m->targets, free_target_item);
     for (size_t k = 0; k < add.n_paths; k++) {
         const struct osm_path *p = &add.paths[k];
         size_t j = 0;

@@ -89,6 +89,14 @@ static json_t *action_json(const struct osm_plan *plan, const struct osm_action 
     return o;
 }
 
+static json_t *strings(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
 static json_t *findings_json(const struct osm_plan *plan, int inhibitors)
 {
     json_t *arr = json_array();
@@ -100,10 +108,7 @@ static json_t *findings_json(const struct osm_plan *plan, int inhibitors)
         json_object_set_new(o, "id", json_string(f->id));
         json_object_set_new(o, "summary", json_string(f->summary));
         json_object_set_new(o, "remediation", json_string(f->remediation));
-        json_t *items = json_array();
-        for (size_t k = 0; k < f->n_items; k++)
-            json_array_append_new(items, json_string(f->items[k]));
-        json_object_set_new(o, "items", items);
+        json_object_set_new(o, "items", strings(f->items, f->n_items));
         json_array_append_new(arr, o);
     }
     return arr;
@@ -196,19 +201,14 @@ json_t *osm_plan_json(const struct osm_plan *plan, const char *instance)
         json_object_set_new(ro, "id", json_string(r->id));
         json_object_set_new(ro, "baseurl", json_string(r->baseurl));
         json_object_set_new(ro, "gpgcheck", json_boolean(r->gpgcheck));
-        json_t *keys = json_array();
-        for (size_t k = 0; k < r->n_gpgkeys; k++)
-            json_array_append_new(keys, json_string(r->gpgkeys[k]));
-        json_object_set_new(ro, "gpgkeys", keys);
+        json_object_set_new(ro, "gpgkeys", strings(r->gpgkeys, r->n_gpgkeys));
         json_array_append_new(repos, ro);
     }
     json_object_set_new(o, "repos", repos);
     if (plan->n_allow_erase) {
         /* What the user accepted: migrate plans again with the same. */
-        json_t *opts = json_object(), *allow = json_array();
-        for (size_t i = 0; i < plan->n_allow_erase; i++)
-            json_array_append_new(allow, json_string(plan->allow_erase[i]));
-        json_object_set_new(opts, "allow_erase", allow);
+        json_t *opts = json_object();
+        json_object_set_new(opts, "allow_erase", strings(plan->allow_erase, plan->n_allow_erase));
         json_object_set_new(o, "options", opts);
     }
     json_object_set_new(o, "modules", modules_json(plan));
