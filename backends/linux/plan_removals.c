@@ -90,50 +90,50 @@ int osm_plan_set_allowed(struct osm_plan *plan, const struct osm_plan_opts *o, s
     return 0;
 }
 
-/* "NEVRA: erased (why)" in the list of removals. */
 struct finding_text {
     const char *id;
     int inhibitor;
     const char *remediation, *summary;
 };
 
-/* The pass's one finding of `t`, made on its first item. */
-static void finding_once(struct osm_plan *plan, struct osm_finding **f, const struct finding_text *t)
+static const struct finding_text removed_text = {
+    "removed-packages", 0,
+    "Check that nothing on the machine needs these packages; add a repository that provides them (--repo ID=URL) "
+    "to keep them.",
+    "Packages of the source distribution are erased, or kept with no counterpart in the target"};
+static const struct finding_text essential_text = {
+    "essential-removal", 1,
+    "Add a repository that provides each listed package (--repo ID=URL), or accept the removal with --allow-erase "
+    "NAME (repeatable).",
+    "Packages that keep the machine reachable, bootable or maintainable would be erased"};
+
+/* The pass's one finding of `t` (made on its first item) gets an item for
+ * `a`: the name of the package `a` removes. */
+static const char *start_item(struct osm_plan *plan, struct osm_finding **f, const struct finding_text *t,
+                              const struct osm_action *a)
 {
     if (!*f)
         *f = osm_plan_add_finding(plan, t->id, t->inhibitor, t->remediation, t->summary);
+    return action_name(plan->sys->pool, a);
 }
 
+/* "NEVRA: erased (why)" in the list of removals. */
 static void list_removal(struct osm_plan *plan, struct osm_finding **f, const struct osm_action *a, const char *what)
 {
-    static const struct finding_text removed = {
-        "removed-packages", 0,
-        "Check that nothing on the machine needs these packages; add a repository that provides them (--repo ID=URL) "
-        "to keep them.",
-        "Packages of the source distribution are erased, or kept with no counterpart in the target"};
-    Pool *pool = plan->sys->pool;
-    finding_once(plan, f, &removed);
-    const char *name = action_name(pool, a);
-    osm_finding_add_item(*f, "%s: %s (%s)%s", pool_solvid2str(pool, a->from), what, a->reason,
+    const char *name = start_item(plan, f, &removed_text, a);
+    osm_finding_add_item(*f, "%s: %s (%s)%s", pool_solvid2str(plan->sys->pool, a->from), what, a->reason,
                          allowed(plan, name) ? "; accepted with --allow-erase" : "");
 }
 
 static void inhibit_removal(struct osm_plan *plan, struct osm_finding **f, const struct osm_action *a,
                             const struct essential *e)
 {
-    static const struct finding_text essential = {
-        "essential-removal", 1,
-        "Add a repository that provides each listed package (--repo ID=URL), or accept the removal with --allow-erase "
-        "NAME (repeatable).",
-        "Packages that keep the machine reachable, bootable or maintainable would be erased"};
-    Pool *pool = plan->sys->pool;
-    finding_once(plan, f, &essential);
-    const char *name = action_name(pool, a);
+    const char *name = start_item(plan, f, &essential_text, a);
     const char *none = strcmp(e->group ? e->group : "", "front-end") == 0
                            ? "the migrated system would have no package manager front-end"
                            : "nothing in the target takes its place";
     osm_finding_add_item(*f, "%s: %s: %s (remedy: a repository that provides %s, or --allow-erase %s)",
-                         pool_solvid2str(pool, a->from), e->what, none, name, name);
+                         pool_solvid2str(plan->sys->pool, a->from), e->what, none, name, name);
 }
 
 void osm_plan_check_removals(struct osm_plan *plan)
