@@ -141,6 +141,23 @@ int osm_events_load_file(struct osm_eventset *set, const char *path, struct osm_
     return 0;
 }
 
+int osm_events_each_entry(struct osm_eventset *set, const json_t *root, const char *key, const char *not_a_list,
+                          const char *path, const char *base, osm_ev_entry_fn read_one, struct osm_err *err)
+{
+    const json_t *list = json_object_get(root, key);
+    if (!json_is_array(list))
+        return osm_err_set(err, OSM_EINPUT, "%s: %s", path, not_a_list);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        struct osm_ev_where w = {.path = path, .list = key, .index = i};
+        if (read_one(set, e, &w, base, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int osm_events_each_pkg(const json_t *list, const char *not_a_list, const char *prefix, osm_ev_pkg_fn read_one,
                         void *arg, struct osm_err *err, const struct osm_ev_where *w)
 {

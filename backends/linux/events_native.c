@@ -198,6 +198,12 @@ static int read_event(struct osm_event *ev, const json_t *e, struct osm_ev_where
     return 0;
 }
 
+static int read_native_entry(struct osm_eventset *set, const json_t *e, struct osm_ev_where *w, const char *base,
+                             struct osm_err *err)
+{
+    return read_event(osm_events_push(set), e, w, base, err);
+}
+
 int osm_events_read_native(struct osm_eventset *set, const json_t *root, const char *path, const char *base,
                            struct osm_err *err)
 {
@@ -221,16 +227,5 @@ int osm_events_read_native(struct osm_eventset *set, const json_t *root, const c
     const json_t *desc = json_object_get(root, "description");
     if (desc && !json_is_string(desc))
         return osm_err_set(err, OSM_EINPUT, "%s: \"description\" must be a string", path);
-    const json_t *list = json_object_get(root, "events");
-    if (!json_is_array(list))
-        return osm_err_set(err, OSM_EINPUT, "%s: \"events\" must be a list", path);
-    size_t i;
-    const json_t *e;
-    json_array_foreach(list, i, e)
-    {
-        struct osm_ev_where w = {.path = path, .list = "events", .index = i};
-        if (read_event(osm_events_push(set), e, &w, base, err) < 0)
-            return -1;
-    }
-    return 0;
+    return osm_events_each_entry(set, root, "events", "\"events\" must be a list", path, base, read_native_entry, err);
 }

@@ -337,16 +337,6 @@ done:
 int osm_events_read_pes(struct osm_eventset *set, const json_t *root, const char *path, const char *base,
                         struct osm_err *err)
 {
-    const json_t *list = json_object_get(root, "packageinfo");
-    if (!json_is_array(list))
-        return osm_err_set(err, OSM_EINPUT, "%s: \"packageinfo\" must be a list of events", path);
-    size_t i;
-    const json_t *e;
-    json_array_foreach(list, i, e)
-    {
-        struct osm_ev_where w = {.path = path, .list = "packageinfo", .index = i};
-        if (read_entry(set, e, &w, base, err) < 0)
-            return -1;
-    }
-    return 0;
+    return osm_events_each_entry(set, root, "packageinfo", "\"packageinfo\" must be a list of events", path, base,
+                                 read_entry, err);
 }

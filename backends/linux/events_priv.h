@@ -36,6 +36,13 @@ __attribute__((format(printf, 3, 4))) int osm_events_bad(struct osm_err *err, co
 /* Each package of the JSON array `list` (NULL: none) to read_one with its
  * context "PREFIX[i]" for messages; a `list` that is not an array is the
  * error `not_a_list`. */
+/* Each entry of root's list `key` (which must be an array, else the error
+ * "PATH: `not_a_list`") to read_one with its place. */
+typedef int (*osm_ev_entry_fn)(struct osm_eventset *set, const json_t *e, struct osm_ev_where *w, const char *base,
+                               struct osm_err *err);
+int osm_events_each_entry(struct osm_eventset *set, const json_t *root, const char *key, const char *not_a_list,
+                          const char *path, const char *base, osm_ev_entry_fn read_one, struct osm_err *err);
+
 struct pkg_list {
     struct osm_event_pkg **pkgs;
     size_t *n;
