@@ -276,10 +276,13 @@ static Id installed_by_name(Pool *pool, Id name)
     return 0;
 }
 
-static void job_name(Queue *job, Pool *pool, Id how, Id name)
+/* The job `how` on every package named `name`, for the reason `text`
+ * (freed here). */
+static void job_name(Queue *job, struct osm_reasons *why, Id how, Id name, char *text)
 {
+    osm_reason_set(why, name, text);
+    free(text);
     queue_push2(job, how | SOLVER_SOLVABLE_NAME, name);
-    (void)pool;
 }
 
 /* Package events, replayed on the installed names (no repository needed). */
@@ -347,11 +350,9 @@ static void apply_events(struct osm_plan *plan, const struct osm_event_result *r
             text = c->related ? osm_xasprintf("%s by %s (event %s): %s -> %s", osm_event_action_name(c->event->action),
                                               "package event", c->event->origin, c->name, c->related)
                               : osm_xasprintf("removed in the target (event %s)", c->event->origin);
-            osm_reason_set(why, name, text);
-            free(text);
             /* A removal whose replacement obsoletes the package needs no job;
              * an explicit erase makes the event hold even when it does not. */
-            job_name(job, pool, SOLVER_ERASE, name);
+            job_name(job, why, SOLVER_ERASE, name, text);
             break;
         case OSM_CHANGE_INSTALL:
             if (!osm_plan_name_in_targets(pool, name)) {
@@ -366,9 +367,7 @@ static void apply_events(struct osm_plan *plan, const struct osm_event_result *r
             text = c->related ? osm_xasprintf("%s of %s (event %s)", osm_event_action_name(c->event->action),
                                               c->related, c->event->origin)
                               : osm_xasprintf("brought in by event %s", c->event->origin);
-            osm_reason_set(why, name, text);
-            free(text);
-            job_name(job, pool, SOLVER_INSTALL, name);
+            job_name(job, why, SOLVER_INSTALL, name, text);
             break;
         case OSM_CHANGE_DEPRECATED:
             if (!deprecated)
@@ -449,19 +448,14 @@ static void release_jobs(struct osm_plan *plan, Queue *job, struct osm_reasons *
         return;
     Id tname = pool_str2id(pool, t->release_package, 1);
     if (osm_plan_name_in_targets(pool, tname)) {
-        char *text = osm_xasprintf("release package of %s", t->name);
-        osm_reason_set(why, tname, text);
-        free(text);
-        job_name(job, pool, SOLVER_INSTALL, tname);
+        job_name(job, why, SOLVER_INSTALL, tname, osm_xasprintf("release package of %s", t->name));
     }
     const struct osm_source_os *src = osm_matrix_source(&plan->matrix, plan->sys->os.id);
     if (src && src->release_package && strcmp(src->release_package, t->release_package) != 0) {
         Id sname = pool_str2id(pool, src->release_package, 1);
         if (installed_by_name(pool, sname)) {
-            char *text = osm_xasprintf("release package of %s, replaced by %s", src->name, t->release_package);
-            osm_reason_set(why, sname, text);
-            free(text);
-            job_name(job, pool, SOLVER_ERASE, sname);
+            job_name(job, why, SOLVER_ERASE, sname,
+                     osm_xasprintf("release package of %s, replaced by %s", src->name, t->release_package));
         }
     }
 }
