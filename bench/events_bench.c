@@ -14,21 +14,7 @@
 #include "events.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
-
-/* CPU time: the machine running the bench may be shared, and CPU time is
- * what the work costs. */
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int dbl_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "benchlib.h"
 
 int main(int argc, char **argv)
 {
@@ -68,17 +54,18 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         struct osm_eventset set = {0};
         struct osm_event_result res = {0};
-        double t0 = now_ms();
+        /* CPU time: what the work costs on a shared machine */
+        double t0 = bench_ms(CLOCK_PROCESS_CPUTIME_ID);
         if (osm_events_load_file(&set, argv[1], &err) < 0) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        double t1 = now_ms();
+        double t1 = bench_ms(CLOCK_PROCESS_CPUTIME_ID);
         if (osm_events_apply(&set, names, n, sma, smi, dma, dmi, argv[5], &res, &err) < 0) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        double t2 = now_ms();
+        double t2 = bench_ms(CLOCK_PROCESS_CPUTIME_ID);
         load[r] = t1 - t0;
         replay[r] = t2 - t1;
         n_events = set.n;
@@ -93,8 +80,8 @@ int main(int argc, char **argv)
         osm_event_result_free(&res);
         osm_eventset_free(&set);
     }
-    qsort(load, (size_t)runs, sizeof *load, dbl_cmp);
-    qsort(replay, (size_t)runs, sizeof *replay, dbl_cmp);
+    qsort(load, (size_t)runs, sizeof *load, bench_cmp_double);
+    qsort(replay, (size_t)runs, sizeof *replay, bench_cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr,

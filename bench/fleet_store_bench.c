@@ -17,13 +17,7 @@
 
 #include "osm_buf.h"
 #include "store.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+#include "benchlib.h"
 
 static int die(const char *what, const struct osm_err *err)
 {
@@ -46,9 +40,9 @@ static int make_job(struct osm_store *st, const char *prefix, long n, struct osm
     osm_job_init(job);
     job->name = osm_xstrdup(prefix);
     job->max_concurrency = osm_xstrdup("5%");
-    double t0 = now_ms();
+    double t0 = bench_ms(CLOCK_MONOTONIC);
     int rc = osm_store_create_job(st, job, tasks, (size_t)n, err);
-    *ms = now_ms() - t0;
+    *ms = bench_ms(CLOCK_MONOTONIC) - t0;
     for (long i = 0; i < n; i++) {
         if (ids)
             memcpy(ids[i], tasks[i].id, 40);
@@ -90,7 +84,7 @@ int main(int argc, char **argv)
     printf("  create_job of %ld tasks: %.1f ms\n", n, ms);
 
     /* Most of a fleet's tasks are finished; a few run. */
-    double t0 = now_ms();
+    double t0 = bench_ms(CLOCK_MONOTONIC);
     long n_running = 0;
     for (long i = 0; i < n; i += 10) {
         struct osm_task t;
@@ -103,7 +97,7 @@ int main(int argc, char **argv)
             return die("commit", &err);
         osm_task_free(&t);
     }
-    printf("  (%ld commits to set states: %.1f ms each)\n", n / 10, (now_ms() - t0) / (double)(n / 10));
+    printf("  (%ld commits to set states: %.1f ms each)\n", n / 10, (bench_ms(CLOCK_MONOTONIC) - t0) / (double)(n / 10));
 
     struct osm_task_filter f = {.job_id = big.id, .limit = 50};
     struct osm_task *list;
@@ -119,42 +113,42 @@ int main(int argc, char **argv)
     osm_task_list_free(list, got);
     f.after_seq = next;
     f.limit = 50;
-    t0 = now_ms();
+    t0 = bench_ms(CLOCK_MONOTONIC);
     if (osm_store_query_tasks(st, &f, &list, &got, &next, &err) != 0)
         return die("query", &err);
-    printf("  query_tasks, a page of %zu of the job from the middle: %.2f ms\n", got, now_ms() - t0);
+    printf("  query_tasks, a page of %zu of the job from the middle: %.2f ms\n", got, bench_ms(CLOCK_MONOTONIC) - t0);
     osm_task_list_free(list, got);
 
     int waiting[] = {OSM_TASK_SUBMITTED, OSM_TASK_SCHEDULED};
     struct osm_task_filter fw = {.states = waiting, .n_states = 2, .after_seq = f.after_seq, .limit = 50};
-    t0 = now_ms();
+    t0 = bench_ms(CLOCK_MONOTONIC);
     if (osm_store_query_tasks(st, &fw, &list, &got, &next, &err) != 0)
         return die("query", &err);
-    printf("  query_tasks, a page of %zu waiting (2 states) from the middle: %.2f ms\n", got, now_ms() - t0);
+    printf("  query_tasks, a page of %zu waiting (2 states) from the middle: %.2f ms\n", got, bench_ms(CLOCK_MONOTONIC) - t0);
     osm_task_list_free(list, got);
 
     int running[] = {OSM_TASK_RUNNING};
     struct osm_task_filter fr = {.states = running, .n_states = 1, .limit = 50};
-    t0 = now_ms();
+    t0 = bench_ms(CLOCK_MONOTONIC);
     if (osm_store_query_tasks(st, &fr, &list, &got, &next, &err) != 0)
         return die("query", &err);
-    printf("  query_tasks, a page of the %zu running tasks: %.2f ms\n", got, now_ms() - t0);
+    printf("  query_tasks, a page of the %zu running tasks: %.2f ms\n", got, bench_ms(CLOCK_MONOTONIC) - t0);
     osm_task_list_free(list, got);
 
     struct osm_task_counts c;
-    t0 = now_ms();
+    t0 = bench_ms(CLOCK_MONOTONIC);
     if (osm_store_count_tasks(st, big.id, &c, &err) != 0)
         return die("count", &err);
-    printf("  count_tasks of the job: %.2f ms (%lld waiting, %lld running, %lld succeeded)\n", now_ms() - t0,
+    printf("  count_tasks of the job: %.2f ms (%lld waiting, %lld running, %lld succeeded)\n", bench_ms(CLOCK_MONOTONIC) - t0,
            (long long)c.by_state[OSM_TASK_SUBMITTED], (long long)c.by_state[OSM_TASK_RUNNING],
            (long long)c.by_state[OSM_TASK_SUCCEEDED]);
 
     struct osm_waiting_task *w;
     size_t nw;
-    t0 = now_ms();
+    t0 = bench_ms(CLOCK_MONOTONIC);
     if (osm_store_list_waiting(st, &w, &nw, &err) != 0)
         return die("list_waiting", &err);
-    printf("  list_waiting: %zu waiting tasks in %.1f ms\n", nw, now_ms() - t0);
+    printf("  list_waiting: %zu waiting tasks in %.1f ms\n", nw, bench_ms(CLOCK_MONOTONIC) - t0);
 
     const char **due = osm_xcalloc(200, sizeof *due);
     size_t n_due = 0;
@@ -163,12 +157,12 @@ int main(int argc, char **argv)
             due[n_due++] = w[i].id;
     char claimed[200][40];
     size_t n_claimed;
-    t0 = now_ms();
+    t0 = bench_ms(CLOCK_MONOTONIC);
     if (osm_store_claim_waiting(st, big.id, due, n_due, (int)(n_running + 50), "bench/boot:1", osm_store_now() + 300,
                                 claimed, &n_claimed, &err) != 0)
         return die("claim_waiting", &err);
     printf("  claim_waiting: %zu of %zu candidates (limit %ld running) in %.2f ms\n", n_claimed, n_due,
-           n_running + 50, now_ms() - t0);
+           n_running + 50, bench_ms(CLOCK_MONOTONIC) - t0);
     free(due);
     osm_waiting_free(w, nw);
     free(ids);

@@ -23,6 +23,7 @@
 #include "schedule.h"
 #include "scheduler.h"
 #include "store.h"
+#include "benchlib.h"
 
 #define CAPACITY 8
 
@@ -38,12 +39,6 @@ static double cpu(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static void die(const char *what, const struct osm_err *err)
@@ -160,8 +155,8 @@ int main(int argc, char **argv)
                    r.n_waiting, r.n_due, r.n_scheduled, r.n_expired, r.n_claimed, r.n_jobs_stopped);
         osm_sched_result_free(&r);
     }
-    qsort(times, (size_t)passes, sizeof *times, cmp_double);
-    qsort(cpus, (size_t)passes, sizeof *cpus, cmp_double);
+    qsort(times, (size_t)passes, sizeof *times, bench_cmp_double);
+    qsort(cpus, (size_t)passes, sizeof *cpus, bench_cmp_double);
     double med = times[passes / 2] * 1000, med_cpu = cpus[passes / 2] * 1000;
     printf("scheduler pass over %zu waiting tasks: median %.1f ms wall (min %.1f, max %.1f), %.1f ms CPU; %d passes; "
            "goal 100 ms: %s\n",
@@ -181,8 +176,8 @@ int main(int argc, char **argv)
             times[i] = mono() - a;
             cpus[i] = cpu() - c;
         }
-        qsort(times, (size_t)passes, sizeof *times, cmp_double);
-        qsort(cpus, (size_t)passes, sizeof *cpus, cmp_double);
+        qsort(times, (size_t)passes, sizeof *times, bench_cmp_double);
+        qsort(cpus, (size_t)passes, sizeof *cpus, bench_cmp_double);
         printf("  %s: %zu tasks, median %.1f ms wall, %.1f ms CPU\n",
                k == 0 ? "of which the store's list_waiting_due (read + free)"
                       : "for comparison, list_waiting of every waiting task",

@@ -12,25 +12,13 @@
 
 #include "ipv4.h"
 #include "vswitch_plan.h"
+#include "benchlib.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint32_t next(void)
 {
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
     return (uint32_t)(rng >> 16);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int cmp_u(const void *a, const void *b)
@@ -97,16 +85,16 @@ int main(int argc, char **argv)
         struct osm_vsw_result res = {0};
         struct baseline b;
         for (int r = 0; r < runs; r++) {
-            double t0 = now_ms();
+            double t0 = bench_ms(CLOCK_MONOTONIC);
             baseline(pts, n, &b);
-            theirs[r] = now_ms() - t0;
+            theirs[r] = bench_ms(CLOCK_MONOTONIC) - t0;
             osm_vsw_result_free(&res);
-            t0 = now_ms();
+            t0 = bench_ms(CLOCK_MONOTONIC);
             osm_vsw_plan(&lim, pts, n, &res);
-            ours[r] = now_ms() - t0;
+            ours[r] = bench_ms(CLOCK_MONOTONIC) - t0;
         }
-        qsort(ours, runs, sizeof *ours, cmp_d);
-        qsort(theirs, runs, sizeof *theirs, cmp_d);
+        qsort(ours, runs, sizeof *ours, bench_cmp_double);
+        qsort(theirs, runs, sizeof *theirs, bench_cmp_double);
         char a[64], c[64];
         snprintf(a, sizeof a, "%zu, %zu, %.2f ms", res.n_blocks, res.n_uncovered, ours[runs / 2]);
         snprintf(c, sizeof c, "%zu, %zu, %zu, %.2f ms", b.n24, b.reserved, b.mixed, theirs[runs / 2]);
