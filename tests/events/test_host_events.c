@@ -19,6 +19,7 @@
 #include "store.h"
 #include "tzif.h"
 #include "testutil.h"
+#include "teststore.h"
 
 OSM_TEST_TMPDIR(tmpdir, "events")
 
@@ -236,15 +237,7 @@ static void reschedule_across_the_fall_change_in_new_york_keeps_the_latest_time(
     assert_int_equal(osm_host_local_time("America/New_York", "2026-11-03T07:00", &when, &err), 0);
     assert_int_equal(osm_host_event_reschedule(st, id, when, now, NULL, &err), 0);
     /* the history says what moved */
-    struct osm_task_event *ev;
-    size_t n;
-    assert_int_equal(osm_store_list_events(st, id, &ev, &n, &err), 0);
-    int seen = 0;
-    for (size_t i = 0; i < n; i++)
-        seen |= strcmp(ev[i].type, "rescheduled") == 0 &&
-                strstr(ev[i].message, "from 2026-11-02T06:30:00Z to 2026-11-03T12:00:00Z") != NULL;
-    assert_true(seen);
-    osm_task_events_free(ev, n);
+    assert_true(osm_test_has_event(st, id, "rescheduled", "from 2026-11-02T06:30:00Z to 2026-11-03T12:00:00Z"));
     osm_store_close(st);
 }
 

@@ -19,6 +19,7 @@
 #include "store_pg.h"
 #include "tzif.h"
 #include "testutil.h"
+#include "teststore.h"
 
 static char tmpdir[OSM_TEST_DIR_MAX];
 static const char *pg_url; /* NULL: SQLite in tmpdir */
@@ -148,19 +149,6 @@ static int claimed(const struct osm_sched_result *r, const char *id)
     return 0;
 }
 
-static int has_event(const char *id, const char *type, const char *words)
-{
-    struct osm_task_event *ev;
-    size_t n;
-    struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(osm_store_list_events(st, id, &ev, &n, &err), 0);
-    int found = 0;
-    for (size_t i = 0; i < n; i++)
-        found |= strcmp(ev[i].type, type) == 0 && (!words || (ev[i].message && strstr(ev[i].message, words)));
-    osm_task_events_free(ev, n);
-    return found;
-}
-
 static void test_pass_expires_tasks_past_their_latest_start(void **state)
 {
     (void)state;
@@ -177,7 +165,7 @@ static void test_pass_expires_tasks_past_their_latest_start(void **state)
         assert_string_equal(t.error_code, "schedule.expired");
         assert_non_null(strstr(t.cause, "latest start time, 2030-01-07T11:59:59Z"));
         assert_false(claimed(&r, ids[i]));
-        assert_true(has_event(ids[i], "expired", "2030-01-07T11:59:59Z"));
+        assert_true(osm_test_has_event(st, ids[i], "expired", "2030-01-07T11:59:59Z"));
         osm_task_free(&t);
     }
     /* At its latest start exactly, a task may still start. */
@@ -208,7 +196,7 @@ static void test_pass_schedules_tasks_for_their_window_and_writes_once(void **st
         struct osm_task t = get(ids[i]);
         assert_int_equal(t.state, OSM_TASK_SCHEDULED);
         assert_int_equal(t.not_before, open); /* the row tells when it starts */
-        assert_true(has_event(ids[i], "scheduled", "2030-01-11T18:00:00Z"));
+        assert_true(osm_test_has_event(st, ids[i], "scheduled", "2030-01-11T18:00:00Z"));
         rev[i] = t.rev;
         osm_task_free(&t);
     }
@@ -290,7 +278,7 @@ static void test_a_task_placed_at_creation_is_the_row_a_pass_would_write(void **
     struct osm_err err = OSM_ERR_INIT;
     if (osm_store_create_job(st, &job, &t, 1, &err) != 0)
         fail_msg("create: %s", err.msg);
-    assert_true(has_event(t.id, "submitted", "next start 2030-01-11T18:00:00Z"));
+    assert_true(osm_test_has_event(st, t.id, "submitted", "next start 2030-01-11T18:00:00Z"));
     struct osm_task before = get(t.id);
     struct osm_sched_result r = pass(monday);
     assert_int_equal(r.n_claimed, 0);
@@ -298,7 +286,7 @@ static void test_a_task_placed_at_creation_is_the_row_a_pass_would_write(void **
     struct osm_task after = get(t.id);
     assert_int_equal(after.rev, before.rev);
     assert_int_equal(after.state, OSM_TASK_SCHEDULED);
-    assert_false(has_event(t.id, "scheduled", NULL));
+    assert_false(osm_test_has_event(st, t.id, "scheduled", NULL));
     pass_claims(open + 60, 1);
     osm_task_free(&before);
     osm_task_free(&after);
@@ -317,7 +305,7 @@ static void test_pass_waits_for_not_before_then_starts(void **state)
     struct osm_task t = get(ids[0]);
     assert_int_equal(t.state, OSM_TASK_SCHEDULED);
     assert_int_equal(t.not_before, now + 3600);
-    assert_true(has_event(ids[0], "scheduled", "2030-01-07T13:00:00Z"));
+    assert_true(osm_test_has_event(st, ids[0], "scheduled", "2030-01-07T13:00:00Z"));
     osm_task_free(&t);
     osm_sched_result_free(&r);
     r = pass(now + 3600);
