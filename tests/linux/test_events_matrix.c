@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "test_events_util.h"
+#include "testutil.h"
 
 static char events_dir[1024];
 
@@ -86,11 +87,7 @@ static void el7_to_el8_events_match_the_pes_data(void **state)
 
 int main(void)
 {
-    const char *matrices = getenv("OSMIG_MATRIX_DIR");
-    if (!matrices || !*matrices) {
-        fprintf(stderr, "SKIP: OSMIG_MATRIX_DIR is not set\n");
-        return 77;
-    }
+    const char *matrices = osm_test_need_env("OSMIG_MATRIX_DIR", "the matrices of the source tree");
     snprintf(events_dir, sizeof events_dir, "%s/linux/events", matrices);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_matrix_events_file_loads),

@@ -11,6 +11,7 @@
 
 #include "osm_buf.h"
 #include "test_events_util.h"
+#include "testutil.h"
 
 static char centos_pes[1024], alma_pes[1024], many_list[1024];
 
@@ -199,11 +200,7 @@ static void centos7_many_to_el8_follows_the_real_events(void **state)
 
 int main(void)
 {
-    const char *real = getenv("OSMIG_REALDATA");
-    if (!real || !*real) {
-        fprintf(stderr, "SKIP: OSMIG_REALDATA is not set (the real PES files and package lists)\n");
-        return 77;
-    }
+    const char *real = osm_test_need_env("OSMIG_REALDATA", "the real PES files and package lists");
     snprintf(centos_pes, sizeof centos_pes, "%s/pes/centos-pes-events.json", real);
     snprintf(alma_pes, sizeof alma_pes, "%s/pes/almalinux-pes-events.json", real);
     snprintf(many_list, sizeof many_list, "%s/pkglists/CentOS7Many.tsv", real);

@@ -6,7 +6,9 @@
  *   osm_test_mkdtemp(buf, "what") the same directory, for a setup() that
  *                                 does more
  *   OSM_TEST(fn)                  a case run between the file's setup() and
- *                                 teardown() */
+ *                                 teardown()
+ *   osm_test_need_env(NAME, why)  $NAME, or exit 77 (SKIP) saying why it is
+ *                                 needed */
 #ifndef OSM_TESTUTIL_H
 #define OSM_TESTUTIL_H
 
@@ -22,6 +24,16 @@ static inline int osm_test_mkdtemp(char buf[OSM_TEST_DIR_MAX], const char *what)
 {
     snprintf(buf, OSM_TEST_DIR_MAX, "/tmp/osmig-%s-XXXXXX", what);
     return mkdtemp(buf) ? 0 : -1;
+}
+
+static inline const char *osm_test_need_env(const char *name, const char *why)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr, "SKIP: %s is not set (%s)\n", name, why);
+        exit(77);
+    }
+    return v;
 }
 
 #define OSM_TEST_TMPDIR(var, what)                                                                                \
