@@ -46,6 +46,9 @@ static const struct api_route routes[] = {
     {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot, 0},
     {"POST", "/v1/events", OSM_ACT_SUBMIT, 0, api_events_import, 0},
     {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix, 0},
+    {"GET", "/v1/findings", OSM_ACT_READ, 0, api_findings, 0},
+    {"GET", "/dashboard", OSM_ACT_READ, 1, api_dashboard, 0},
+    {"GET", "/dashboard/{id}", OSM_ACT_READ, 1, api_dashboard, 0},
     {"POST", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_create, 0},
     {"GET", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_list, 0},
     {"DELETE", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_delete, 0},
@@ -484,6 +487,12 @@ static enum MHD_Result send_reply(struct api_req *rq)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->reply_type);
     MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (strncmp(rq->reply_type, "text/html", 9) == 0) { /* the dashboard: its own files and API only */
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
     if (rq->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow);
     if (rq->too_large)
