@@ -90,8 +90,8 @@ struct api_route {
 
 /* Answer `status` with JSON `body` (reference stolen). */
 void api_reply(struct api_req *rq, int status, json_t *body);
-/* Answer an error: {"error": {code, field, message, request_id}}. field may
- * be NULL. Returns -1 so handlers can `return api_fail(...)`. */
+/* Answer an error: {"Code", "Message", "RequestId" (Alibaba Cloud's shape),
+ * "error": {code, field, message, request_id}}. field may be NULL. Returns -1 so handlers can `return api_fail(...)`. */
 __attribute__((format(printf, 5, 6))) int api_fail(struct api_req *rq, int status, const char *code, const char *field,
                                                     const char *fmt, ...);
 /* An osm_err as an answer: OSM_ENOTFOUND -> 404 nf_code, OSM_ECONFLICT -> 409

@@ -202,7 +202,13 @@ int api_fail(struct api_req *rq, int status, const char *code, const char *field
     json_object_set_new(e, "field", field ? text_string(field) : json_null());
     json_object_set_new(e, "message", text_string(msg));
     json_object_set_new(e, "request_id", json_string(rq->request_id));
+    /* Alibaba Cloud's shape at the top level, which its SDKs read (they throw
+     * `Code`, with `Message` and `RequestId`); osmig's own object, with the
+     * field path, stays beside it for osmig's clients. */
     json_t *o = json_object();
+    json_object_set_new(o, "Code", json_string(code));
+    json_object_set_new(o, "Message", text_string(msg));
+    json_object_set_new(o, "RequestId", json_string(rq->request_id));
     json_object_set_new(o, "error", e);
     api_reply(rq, status, o);
     snprintf(rq->error_code, sizeof rq->error_code, "%s", code);
@@ -482,6 +488,7 @@ static enum MHD_Result send_reply(struct api_req *rq)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->reply_type);
     MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
+    MHD_add_response_header(resp, "x-acs-request-id", rq->request_id); /* where Alibaba Cloud's SDKs look */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (rq->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow);

@@ -485,8 +485,12 @@ class Runner:
                 fail("%s: the body is not JSON: %r" % (name, text[:500]))
         if status >= 400 and doc is not None:
             # Every error has the one shape, with this request's id.
-            check_json(doc, {"error.code*": True, "error.message*": True, "error.request_id": headers.get(
-                "x-request-id")}, name + " (error shape)")
+            rid = headers.get("x-request-id")
+            check_json(doc, {"error.code*": True, "error.message*": True, "error.request_id": rid,
+                             "Code*": True, "Message*": True, "RequestId": rid}, name + " (error shape)")
+            if doc.get("Code") != doc["error"]["code"] or headers.get("x-acs-request-id") != rid:
+                fail("%s: Code %r / x-acs-request-id %r do not repeat error.code %r / X-Request-Id %r" % (
+                    name, doc.get("Code"), headers.get("x-acs-request-id"), doc["error"]["code"], rid))
         if "json" in exp:
             if doc is None:
                 fail("%s: expected JSON, got %s: %r" % (name, headers.get("content-type"), text[:500]))
