@@ -29,6 +29,7 @@ static int remote_show(const struct osm_task_args *a)
         size_t n;
         osm_task_events_from_json(doc, &ev, &n);
         osm_task_print_with(stdout, &t, ev, n, 1);
+        osm_cli_print_audit(stdout, doc);
         osm_task_events_free(ev, n);
         osm_task_free(&t);
     }
@@ -73,6 +74,10 @@ int cmd_task(int argc, char **argv)
         json_decref(o);
     } else {
         osm_task_print(stdout, st, &t);
+        json_t *audit = json_object();
+        if (osm_audit_json(st, t.id, audit, &err) == 0)
+            osm_cli_print_audit(stdout, audit);
+        json_decref(audit);
     }
     osm_task_free(&t);
     osm_store_close(st);

@@ -59,6 +59,28 @@ int osm_cli_usage(const char *fmt, ...)
     return OSM_EXIT_USAGE;
 }
 
+int osm_cli_option(int argc, char **argv, int *i, const char *const *names, const char **const *dst, size_t n,
+                   const char *usage)
+{
+    const char *arg = argv[*i];
+    for (size_t k = 0; k < n; k++) {
+        size_t len = strlen(names[k]);
+        if (strcmp(arg, names[k]) == 0) {
+            if (++*i >= argc) {
+                osm_cli_usage("%s needs a value (usage: %s)", names[k], usage);
+                return -1;
+            }
+            *dst[k] = argv[*i];
+            return 1;
+        }
+        if (strncmp(arg, names[k], len) == 0 && arg[len] == '=') {
+            *dst[k] = arg + len + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void osm_cli_list_push(struct osm_cli_list *l, const char *s)
 {
     l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);

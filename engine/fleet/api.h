@@ -27,6 +27,10 @@ struct osm_api_config {
     unsigned connection_limit;     /* 0: 256 */
     unsigned per_ip_limit;         /* 0: 64 */
     struct osm_metrics *metrics;   /* required */
+    /* The request log: one JSON line per request (time, request id, key
+     * id, method, path, status, error code, latency, client address),
+     * appended; NULL: none. Made mode 0600; a symlink is refused. */
+    const char *audit_log;
     /* Called after a request changed tasks (a job created, a task started,
      * retried...), so the worker looks at once instead of at its next pass. */
     void (*kick)(void *user);

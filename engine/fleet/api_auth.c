@@ -18,6 +18,7 @@
 #include "provider.h"
 #include "osm_buf.h"
 #include "osm_hash.h"
+#include "osm_time.h"
 
 static const char *const role_names[] = {[OSM_ROLE_VIEWER] = "viewer",
                                          [OSM_ROLE_OPERATOR] = "operator",
@@ -154,7 +155,7 @@ static int same(const char *a, const char *b)
 static int same_key(const struct osm_key *a, const struct osm_key *b)
 {
     return strcmp(a->id, b->id) == 0 && same(a->role, b->role) && same(a->scope, b->scope) &&
-           same(a->sealed_secret, b->sealed_secret) && a->disabled == b->disabled;
+           same(a->sealed_secret, b->sealed_secret) && a->disabled == b->disabled && a->expires == b->expires;
 }
 
 static void cached_clear(struct cached_secret *c)
@@ -407,6 +408,12 @@ static int authenticate(struct osm_store *st, const char *master_key_path, const
     }
 
 authorised:;
+    if (key.expires > 0 && now >= key.expires) {
+        char t[32];
+        rc = fail(e, 401, "InvalidAccessKeyId.Expired", "access key %s expired at %s", key_id,
+                  osm_time_iso(key.expires, t));
+        goto out;
+    }
     int role = osm_role_parse(key.role);
     if (role < 0) {
         rc = fail(e, 500, "InternalError", "access key %s has an unknown role '%s'", key_id, key.role ? key.role : "");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api_priv.h"
+#include "job_control.h"
 #include "scheduler.h"
 #include "task_json.h"
 #include "families.h"
@@ -286,6 +287,7 @@ json_t *api_job_json(struct api_req *rq, const struct osm_job *j)
     json_object_set_new(o, "max_concurrency", j->max_concurrency ? json_string(j->max_concurrency) : json_null());
     json_object_set_new(o, "max_errors", j->max_errors ? json_string(j->max_errors) : json_null());
     json_object_set_new(o, "stop_reason", j->stop_reason ? json_string(j->stop_reason) : json_null());
+    json_object_set_new(o, "state", json_string(j->state ? j->state : "active"));
     json_t *counts = json_object();
     int64_t total = 0;
     for (int s = 0; s < OSM_TASK_N_STATES; s++) {
@@ -295,6 +297,11 @@ json_t *api_job_json(struct api_req *rq, const struct osm_job *j)
     json_object_set_new(o, "n_tasks", json_integer(total));
     json_object_set_new(o, "counts", counts);
     json_object_set_new(o, "progress", json_real(n ? sum / (double)n : 0.0));
+    if (osm_audit_json(st, j->id, o, &err) != 0) {
+        json_decref(o);
+        api_fail_err(rq, &err, NULL, NULL);
+        return NULL;
+    }
     return o;
 }
 
@@ -428,22 +435,6 @@ fail:
     return -1;
 }
 
-/* Is TARGET a target of an OS family that can migrate (the table of
- * families, with the extra matrix files)? 1 yes, 0 no, -1 a matrix file
- * does not load (err set). */
-static int known_target(const char *target, const char *const *files, size_t n, struct osm_err *err)
-{
-    for (size_t i = 0; osm_families[i]; i++) {
-        const struct osm_family *f = osm_families[i];
-        if (!f->migration || !f->knows_target)
-            continue;
-        int k = f->knows_target(target, files, n, err);
-        if (k != 0)
-            return k;
-    }
-    return 0;
-}
-
 /* Every target must be known (defaults + options.matrix). */
 static int check_targets(struct api_req *rq, json_t *opts, const char *job_target, const struct job_item *it, size_t n)
 {
@@ -453,14 +444,14 @@ static int check_targets(struct api_req *rq, json_t *opts, const char *job_targe
     for (size_t i = 0; i < nf; i++)
         files[i] = json_string_value(json_array_get(mf, i));
     struct osm_err err = OSM_ERR_INIT;
-    int rc = 0, k = job_target ? known_target(job_target, files, nf, &err) : 1;
+    int rc = 0, k = job_target ? osm_known_target(job_target, files, nf, &err) : 1;
     if (k < 0)
         rc = api_fail(rq, 400, "InvalidParameter.Options", "options.matrix", "options.matrix: %s", err.msg);
     else if (k == 0)
         rc = api_fail(rq, 400, "InvalidParameter.Target", "target", "target: '%s' is not a known target (GET /v1/matrix)",
                       job_target);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        k = known_target(it[i].target, files, nf, &err);
+        k = osm_known_target(it[i].target, files, nf, &err);
         if (k < 0) {
             rc = api_fail(rq, 400, "InvalidParameter.Options", "options.matrix", "options.matrix: %s", err.msg);
         } else if (k == 0) {
@@ -572,6 +563,10 @@ void api_jobs_create(struct api_req *rq)
     job.name = name ? osm_xstrdup(name) : NULL;
     job.max_concurrency = maxc ? osm_xstrdup(maxc) : NULL;
     job.max_errors = osm_xstrdup(maxe ? maxe : "0");
+    /* max_concurrency "0": made paused, started by a resume. */
+    if (maxc && (strcmp(maxc, "0") == 0 || strcmp(maxc, "0%") == 0))
+        job.state = osm_xstrdup("paused");
+    job.created_by = osm_xstrdup(api_actor(rq));
     json_t *spec = json_deep_copy(body);
     json_object_set(spec, "options", opts);
     job.spec = json_dumps(spec, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -241,6 +241,7 @@ void api_tasks_start(struct api_req *rq)
     t.not_before = rq->now;
     osm_task_set_str(&t.window, NULL);
     if (commit_if(rq, &t, state, "start.requested", "start now; the maintenance window is ignored") == 0) {
+        api_audit(rq, t.id, "started", NULL);
         api_kick(rq);
         reply_task(rq, 202, t.id);
     }
@@ -249,7 +250,9 @@ void api_tasks_start(struct api_req *rq)
 
 typedef int (*runner_action)(struct osm_store *st, const char *id, struct osm_err *err);
 
-static void simple_action(struct api_req *rq, runner_action fn)
+/* A runner's request on the path's task, recorded in its audit trail as
+ * `action`. */
+static void simple_action(struct api_req *rq, runner_action fn, const char *action)
 {
     struct osm_task t;
     if (no_body(rq) || load_task(rq, &t))
@@ -258,6 +261,7 @@ static void simple_action(struct api_req *rq, runner_action fn)
     if (fn(api_store(rq), t.id, &err) != 0) {
         api_fail_err(rq, &err, "NotFound.Task", "Conflict.TaskState");
     } else {
+        api_audit(rq, t.id, action, NULL);
         api_kick(rq);
         reply_task(rq, 202, t.id);
     }
@@ -266,17 +270,17 @@ static void simple_action(struct api_req *rq, runner_action fn)
 
 void api_tasks_cancel(struct api_req *rq)
 {
-    simple_action(rq, osm_runner_cancel);
+    simple_action(rq, osm_runner_cancel, "cancelled");
 }
 
 void api_tasks_retry(struct api_req *rq)
 {
-    simple_action(rq, osm_runner_retry);
+    simple_action(rq, osm_runner_retry, "retried");
 }
 
 void api_tasks_rollback(struct api_req *rq)
 {
-    simple_action(rq, osm_runner_request_rollback);
+    simple_action(rq, osm_runner_request_rollback, "rolled_back");
 }
 
 void api_tasks_reschedule(struct api_req *rq)
@@ -333,6 +337,7 @@ void api_tasks_reschedule(struct api_req *rq)
     int rc = commit_if(rq, &t, (int)t.state, "rescheduled", msg);
     free(msg);
     if (rc == 0) {
+        api_audit(rq, t.id, "rescheduled", NULL);
         api_kick(rq);
         reply_task(rq, 200, t.id);
     }
@@ -373,8 +378,10 @@ void api_tasks_delete_snapshot(struct api_req *rq)
     }
     char *msg = osm_xasprintf("snapshot set %s deleted", t.snapshot_set);
     osm_task_set_str(&t.snapshot_set, NULL);
-    if (commit_if(rq, &t, OSM_TASK_SUCCEEDED, "snapshot.deleted", msg) == 0)
+    if (commit_if(rq, &t, OSM_TASK_SUCCEEDED, "snapshot.deleted", msg) == 0) {
+        api_audit(rq, t.id, "snapshot.deleted", NULL);
         reply_task(rq, 200, t.id);
+    }
     free(msg);
     osm_task_free(&t);
 }

@@ -9,6 +9,7 @@
  * and answers; the completion callback records metrics and frees. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include "lazy_mhd.h"
 #include <netinet/in.h>
@@ -18,7 +19,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_priv.h"
 #include "metrics.h"
@@ -35,6 +38,10 @@ static const struct api_route routes[] = {
     {"POST", "/v1/jobs", OSM_ACT_SUBMIT, 0, api_jobs_create, 1},
     {"GET", "/v1/jobs", OSM_ACT_READ, 0, api_jobs_list, 0},
     {"GET", "/v1/jobs/{id}", OSM_ACT_READ, 0, api_jobs_get, 0},
+    {"PATCH", "/v1/jobs/{id}", OSM_ACT_CONTROL, 0, api_jobs_update, 0},
+    {"POST", "/v1/jobs/{id}/pause", OSM_ACT_CONTROL, 0, api_jobs_pause, 0},
+    {"POST", "/v1/jobs/{id}/resume", OSM_ACT_CONTROL, 0, api_jobs_resume, 0},
+    {"POST", "/v1/jobs/{id}/cancel", OSM_ACT_CONTROL, 0, api_jobs_cancel, 0},
     {"POST", "/v1/assessments", OSM_ACT_SUBMIT, 0, api_assessments, 0},
     {"GET", "/v1/tasks", OSM_ACT_READ, 0, api_tasks_list, 0},
     {"GET", "/v1/tasks/{id}", OSM_ACT_READ, 0, api_tasks_get, 0},
@@ -48,6 +55,8 @@ static const struct api_route routes[] = {
     {"POST", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_create, 0},
     {"GET", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_list, 0},
     {"DELETE", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_delete, 0},
+    {"PATCH", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_update, 0},
+    {"POST", "/v1/keys/{id}/rotate", OSM_ACT_ADMIN, 0, api_keys_rotate, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -226,6 +235,19 @@ int api_fail_err(struct api_req *rq, const struct osm_err *err, const char *nf_c
         osm_warn("api.error", "request=%s code=%d msg=\"%s\"", rq->request_id, err->code, err->msg);
         return api_fail(rq, 500, "InternalError", NULL, "%s", err->msg);
     }
+}
+
+const char *api_actor(const struct api_req *rq)
+{
+    return rq->authed ? rq->who.key_id : "-";
+}
+
+void api_audit(struct api_req *rq, const char *object, const char *action, const char *detail)
+{
+    struct osm_store *st = api_store(rq);
+    struct osm_err err = OSM_ERR_INIT;
+    if (st && osm_store_audit_add(st, object, action, api_actor(rq), detail, &err) != 0)
+        osm_warn("api.audit", "request=%s object=%s action=%s msg=\"%s\"", rq->request_id, object, action, err.msg);
 }
 
 void api_kick(struct api_req *rq)
@@ -543,6 +565,47 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return send_reply(rq);
 }
 
+/* One line of the request log: written whole by one write() to a file
+ * opened O_APPEND, so lines of concurrent requests never interleave. */
+static void audit_line(struct osm_api_server *srv, const struct api_req *rq, struct MHD_Connection *conn, double dt)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char when[96], addr[INET6_ADDRSTRLEN + 8] = "";
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
+    const union MHD_ConnectionInfo *ci = conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "time", json_string(when));
+    json_object_set_new(o, "request_id", json_string(rq->request_id));
+    json_object_set_new(o, "key_id", rq->authed ? json_string(rq->who.key_id) : json_null());
+    json_object_set_new(o, "method", rq->method ? text_string(rq->method) : json_null());
+    json_object_set_new(o, "path", text_string(rq->path));
+    json_object_set_new(o, "status", rq->status ? json_integer(rq->status) : json_null());
+    json_object_set_new(o, "code", rq->error_code[0] ? json_string(rq->error_code) : json_null());
+    json_object_set_new(o, "latency_ms", json_real((double)(long long)(dt * 1e6) / 1000.0));
+    json_object_set_new(o, "client", addr[0] ? json_string(addr) : json_null());
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps's NUL becomes the newline */
+    if (write(srv->audit_fd, text, len + 1) != (ssize_t)(len + 1))
+        osm_warn("api.audit_log", "request=%s msg=\"the request log could not be written: %s\"", rq->request_id,
+                 strerror(errno));
+    free(text);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)conn;
@@ -552,6 +615,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     double dt = mono_now() - rq->t0;
+    if (srv->audit_fd >= 0)
+        audit_line(srv, rq, conn, dt);
     if (rq->status) {
         const char *route = rq->route ? rq->route->pattern : "unmatched";
         char status[8];
@@ -642,6 +707,21 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     srv->cfg.tls_key_pem = dup_or_null(cfg->tls_key_pem);
     pthread_mutex_init(&srv->pool_lock, NULL);
     pthread_cond_init(&srv->pool_cond, NULL);
+    srv->audit_fd = -1;
+    if (cfg->audit_log) {
+        srv->audit_fd = open(cfg->audit_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        struct stat ast;
+        if (srv->audit_fd < 0) {
+            int e = errno;
+            osm_api_stop(srv);
+            errno = e;
+            return osm_err_errno(err, "the request log %s", cfg->audit_log);
+        }
+        if (fstat(srv->audit_fd, &ast) != 0 || !S_ISREG(ast.st_mode)) {
+            osm_api_stop(srv);
+            return osm_err_set(err, OSM_EINPUT, "the request log %s is not a regular file", cfg->audit_log);
+        }
+    }
 
     /* A request blocks its thread while the store writes (its nonce, its
      * job) and waits for the batch's commit: with a thread of its own per
@@ -703,6 +783,8 @@ void osm_api_stop(struct osm_api_server *srv)
     free(srv->pool);
     pthread_mutex_destroy(&srv->pool_lock);
     pthread_cond_destroy(&srv->pool_cond);
+    if (srv->audit_fd >= 0)
+        close(srv->audit_fd);
     free((char *)srv->cfg.host);
     free((char *)srv->cfg.store_location);
     free((char *)srv->cfg.state_dir);

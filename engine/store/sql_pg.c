@@ -580,7 +580,7 @@ int osm_store_pg_reset(const char *url, int drop, struct osm_err *err)
         PQclear(r);
         if (latest) {
             r = PQexec(conn, "SET session_replication_role = replica;"
-                             "TRUNCATE task_events, step_journal, tasks, jobs, api_keys, nonces RESTART IDENTITY");
+                             "TRUNCATE task_events, step_journal, tasks, jobs, api_keys, nonces, audit RESTART IDENTITY");
             drop = PQresultStatus(r) != PGRES_COMMAND_OK;
             PQclear(r);
         } else {
@@ -589,7 +589,7 @@ int osm_store_pg_reset(const char *url, int drop, struct osm_err *err)
     }
     if (drop) {
         PGresult *r = PQexec(conn,
-            "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, schema_version CASCADE;"
+            "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, audit, schema_version CASCADE;"
             "DROP FUNCTION IF EXISTS osmig_append_only() CASCADE");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = osm_err_set(err, OSM_EIO, "state store %s: dropping osmig's tables: %s", location,

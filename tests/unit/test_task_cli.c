@@ -131,7 +131,7 @@ static void cancel_then_retry_runs_the_task_and_show_tells_why_it_failed(void **
     char *root = osm_path_join(work, "root");
     assert_int_equal(osm_mkdir_p(root, 0755, NULL), 0);
     free(root);
-    assert_int_equal(osmig(0, "retry", t.id, NULL), 1);
+    assert_int_equal(osmig(0, "retry", t.id, "--yes"), 1);
     assert_non_null(strstr(out.s, "failed"));
     assert_non_null(strstr(out.s, "precheck"));
 
@@ -161,9 +161,9 @@ static void bad_requests_fail_clearly(void **state)
     assert_int_equal(osmig(0, "task", "show", NULL), 2);
     assert_int_equal(osmig(0, "cancel", NULL, NULL), 2);
     assert_int_equal(osmig(0, "tasks", "--bogus", NULL), 2);
-    assert_int_equal(osmig(0, "retry", t.id, NULL), 1); /* submitted: nothing to retry */
+    assert_int_equal(osmig(0, "retry", t.id, "--yes"), 1); /* submitted: nothing to retry */
     assert_non_null(strstr(errout.s, "only a failed"));
-    assert_int_equal(osmig(0, "rollback", t.id, NULL), 1);
+    assert_int_equal(osmig(0, "rollback", t.id, "--yes"), 1);
     osm_task_free(&t);
 
     /* A corrupt store: a clear error naming it, and the file left as it was. */

@@ -1,0 +1,186 @@
+/* job_control.c: pause, resume, limits and cancel of a whole job
+ * (job_control.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "families.h"
+#include "job_control.h"
+#include "osm_buf.h"
+#include "osm_log.h"
+#include "runner.h"
+#include "schedule.h"
+
+static const char *state_of(const struct osm_job *j)
+{
+    return j->state ? j->state : "active";
+}
+
+static int is_zero_limit(const char *limit)
+{
+    return limit && (strcmp(limit, "0") == 0 || strcmp(limit, "0%") == 0);
+}
+
+static int refuse_cancelled(const struct osm_job *job, const char *what, struct osm_err *err)
+{
+    if (strcmp(state_of(job), "cancelled") != 0)
+        return 0;
+    return osm_err_set(err, OSM_ECONFLICT, "job %s is cancelled: it cannot be %s", job->id, what);
+}
+
+static int check_limit(const char *text, const char *field, struct osm_err *err)
+{
+    int v, pct;
+    return text ? osm_rate_limit_parse(text, field, &v, &pct, err) : 0;
+}
+
+int osm_job_pause(struct osm_store *st, struct osm_job *job, const char *actor, const char *reason,
+                  struct osm_err *err)
+{
+    if (refuse_cancelled(job, "paused", err) != 0)
+        return -1;
+    osm_task_set_str(&job->state, "paused");
+    return osm_store_update_job(st, job, job->rev, actor, "paused", reason, err);
+}
+
+int osm_job_resume(struct osm_store *st, struct osm_job *job, const char *actor, const char *max_concurrency,
+                   struct osm_err *err)
+{
+    if (check_limit(max_concurrency, "max_concurrency", err) != 0 || refuse_cancelled(job, "resumed", err) != 0)
+        return -1;
+    if (max_concurrency)
+        osm_task_set_str(&job->max_concurrency, max_concurrency);
+    if (is_zero_limit(job->max_concurrency))
+        return osm_err_set(err, OSM_ECONFLICT,
+                           "job %s has max_concurrency %s, which keeps it paused: resume with a max_concurrency above 0",
+                           job->id, job->max_concurrency);
+    osm_task_set_str(&job->state, "active");
+    /* Stopped for its errors: a resume is the admin's word that it goes on. */
+    osm_task_set_str(&job->stop_reason, NULL);
+    char *detail = max_concurrency ? osm_xasprintf("max_concurrency %s", max_concurrency) : NULL;
+    int rc = osm_store_update_job(st, job, job->rev, actor, "resumed", detail, err);
+    free(detail);
+    return rc;
+}
+
+int osm_job_set_limits(struct osm_store *st, struct osm_job *job, const char *actor, const char *max_concurrency,
+                       const char *max_errors, struct osm_err *err)
+{
+    if (check_limit(max_concurrency, "max_concurrency", err) != 0 || check_limit(max_errors, "max_errors", err) != 0 ||
+        refuse_cancelled(job, "changed", err) != 0)
+        return -1;
+    if (max_concurrency)
+        osm_task_set_str(&job->max_concurrency, max_concurrency);
+    if (max_errors)
+        osm_task_set_str(&job->max_errors, max_errors);
+    int pause = is_zero_limit(max_concurrency);
+    if (pause)
+        osm_task_set_str(&job->state, "paused");
+    char *detail = osm_xasprintf("max_concurrency %s, max_errors %s%s", job->max_concurrency ? job->max_concurrency : "-",
+                                 job->max_errors ? job->max_errors : "-", pause ? " (0: paused)" : "");
+    int rc = osm_store_update_job(st, job, job->rev, actor, "limits.changed", detail, err);
+    free(detail);
+    return rc;
+}
+
+/* A running task of a cancelled job, rolled back: one that changed its
+ * instance goes to rolling_back (its runner sees the new state after its
+ * step and restores the snapshot set); one that has not is cancelled. 1
+ * done, 0 it moved on meanwhile (finished, or failing on its own), -1 err. */
+static int roll_back_running(struct osm_store *st, const struct osm_task *seen, const char *job_id, const char *actor,
+                             struct osm_err *err)
+{
+    if (!seen->changed) {
+        if (osm_runner_cancel(st, seen->id, err) == 0)
+            return 1;
+        return err->code == OSM_ECONFLICT ? 0 : -1;
+    }
+    struct osm_task t;
+    osm_task_copy(&t, seen);
+    t.state = OSM_TASK_ROLLING_BACK;
+    t.attempted = 0;
+    snprintf(t.phase, sizeof t.phase, "rolling_back");
+    osm_task_set_str(&t.error_code, "job.cancelled");
+    char *cause = osm_xasprintf("rolled back: job %s was cancelled by %s", job_id, actor);
+    osm_task_set_str(&t.cause, cause);
+    struct osm_task_change ch = {.task = &t, .expect_state = OSM_TASK_RUNNING, .expect_rev = seen->rev,
+                                 .event_type = "rollback.requested", .event_message = cause};
+    int rc = osm_store_commit(st, &ch, err);
+    free(cause);
+    osm_task_free(&t);
+    return rc < 0 ? -1 : rc == 0;
+}
+
+/* One task of the cancelled job. */
+static void cancel_task(struct osm_store *st, const struct osm_task *t, const struct osm_job *job, const char *actor,
+                        int rollback, struct osm_job_cancel_result *res)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    const char *action = NULL;
+    int rc = 0;
+    if (t->state == OSM_TASK_SUBMITTED || t->state == OSM_TASK_SCHEDULED) {
+        /* It may have started meanwhile: then it is a running one and goes on. */
+        rc = osm_runner_cancel(st, t->id, &err) == 0 ? 1 : err.code == OSM_ECONFLICT ? 0 : -1;
+        action = "cancelled";
+    } else if (rollback && t->state == OSM_TASK_RUNNING) {
+        rc = roll_back_running(st, t, job->id, actor, &err);
+        action = t->changed ? "rolled_back" : "cancelled";
+    }
+    if (rc < 0) {
+        res->failed++;
+        osm_warn("job.cancel", "job=%s task=%s msg=\"%s\"", job->id, t->id, err.msg);
+        return;
+    }
+    if (rc == 0)
+        return;
+    if (strcmp(action, "rolled_back") == 0)
+        res->rolled_back++;
+    else
+        res->cancelled++;
+    struct osm_err aerr = OSM_ERR_INIT;
+    if (osm_store_audit_add(st, t->id, action, actor, job->id, &aerr) != 0)
+        osm_warn("job.cancel", "job=%s task=%s audit=\"%s\"", job->id, t->id, aerr.msg);
+}
+
+int osm_job_cancel(struct osm_store *st, struct osm_job *job, const char *actor, int rollback, const char *reason,
+                   struct osm_job_cancel_result *res, struct osm_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (refuse_cancelled(job, "cancelled again", err) != 0)
+        return -1;
+    /* The job first: from its commit on, no task of it starts. */
+    osm_task_set_str(&job->state, "cancelled");
+    char *detail = osm_xasprintf("running tasks: %s%s%s", rollback ? "rolled back" : "finish", reason ? "; " : "",
+                                 reason ? reason : "");
+    int rc = osm_store_update_job(st, job, job->rev, actor, "cancelled", detail, err);
+    free(detail);
+    if (rc != 0)
+        return rc;
+    struct osm_task_filter f = {.job_id = job->id, .limit = 500};
+    for (;;) {
+        struct osm_task *tasks = NULL;
+        size_t n = 0;
+        int64_t next = 0;
+        if (osm_store_query_tasks(st, &f, &tasks, &n, &next, err) != 0)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            cancel_task(st, &tasks[i], job, actor, rollback, res);
+        osm_task_list_free(tasks, n);
+        if (next <= 0)
+            return 0;
+        f.after_seq = next;
+    }
+}
+
+int osm_known_target(const char *target, const char *const *files, size_t n, struct osm_err *err)
+{
+    for (size_t i = 0; osm_families[i]; i++) {
+        const struct osm_family *f = osm_families[i];
+        if (!f->migration || !f->knows_target)
+            continue;
+        int k = f->knows_target(target, files, n, err);
+        if (k != 0)
+            return k;
+    }
+    return 0;
+}
