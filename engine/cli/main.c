@@ -31,7 +31,8 @@ static const struct command commands[] = {
     {"rollback", cmd_rollback, "restore a succeeded task's instance, or run a failed rollback again"},
     {"resume", cmd_resume, "continue every task an engine left unfinished"},
     {"serve", cmd_serve, "serve the fleet API and run the tasks of its jobs (docs/api.md)"},
-    {"key", cmd_key, "create, list and delete the fleet API's access keys"},
+    {"key", cmd_key, "create, list, disable, expire, rotate and delete the fleet API's access keys"},
+    {"jobs", cmd_jobs, "create, list, show, pause, resume and cancel fleet jobs"},
 };
 
 static void usage(FILE *f)

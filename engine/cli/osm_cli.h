@@ -29,6 +29,7 @@ int cmd_rollback(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
 
 /* Print "osmig: error: MSG" to stderr and return the exit status for it. */
 int osm_cli_fail(const struct osm_err *err);

@@ -5,18 +5,22 @@
 #include <string.h>
 
 #include "families.h"
+#include "osm_time.h"
+#include "task_json.h"
 #include "job_control.h"
 #include "osm_buf.h"
 #include "osm_log.h"
+#include "os_migration.h"
 #include "runner.h"
 #include "schedule.h"
+#include "scheduler.h"
 
 static const char *state_of(const struct osm_job *j)
 {
     return j->state ? j->state : "active";
 }
 
-static int is_zero_limit(const char *limit)
+int osm_job_limit_is_zero(const char *limit)
 {
     return limit && (strcmp(limit, "0") == 0 || strcmp(limit, "0%") == 0);
 }
@@ -50,7 +54,7 @@ int osm_job_resume(struct osm_store *st, struct osm_job *job, const char *actor,
         return -1;
     if (max_concurrency)
         osm_task_set_str(&job->max_concurrency, max_concurrency);
-    if (is_zero_limit(job->max_concurrency))
+    if (osm_job_limit_is_zero(job->max_concurrency))
         return osm_err_set(err, OSM_ECONFLICT,
                            "job %s has max_concurrency %s, which keeps it paused: resume with a max_concurrency above 0",
                            job->id, job->max_concurrency);
@@ -73,7 +77,7 @@ int osm_job_set_limits(struct osm_store *st, struct osm_job *job, const char *ac
         osm_task_set_str(&job->max_concurrency, max_concurrency);
     if (max_errors)
         osm_task_set_str(&job->max_errors, max_errors);
-    int pause = is_zero_limit(max_concurrency);
+    int pause = osm_job_limit_is_zero(max_concurrency);
     if (pause)
         osm_task_set_str(&job->state, "paused");
     char *detail = osm_xasprintf("max_concurrency %s, max_errors %s%s", job->max_concurrency ? job->max_concurrency : "-",
@@ -183,4 +187,66 @@ int osm_known_target(const char *target, const char *const *files, size_t n, str
             return k;
     }
     return 0;
+}
+
+void osm_job_task_init(struct osm_task *t, const char *canon, const char *target, char *options, int64_t not_before,
+                       int64_t latest_start, const char *window, int64_t now)
+{
+    snprintf(t->kind, sizeof t->kind, "%s", OSM_KIND_OS_MIGRATION);
+    t->instance = osm_xstrdup(canon);
+    t->target = osm_xstrdup(target);
+    t->options = options;
+    t->not_before = not_before;
+    t->latest_start = latest_start;
+    t->window = window ? osm_xstrdup(window) : NULL;
+    char words[256];
+    int64_t nb;
+    if (osm_scheduler_place(t, now, &nb, words, sizeof words)) {
+        t->state = OSM_TASK_SCHEDULED;
+        snprintf(t->phase, sizeof t->phase, "scheduled");
+        t->not_before = nb;
+        osm_task_set_str(&t->progress_msg, words);
+    }
+}
+
+json_t *osm_job_to_json(struct osm_store *st, const struct osm_job *j, struct osm_err *err)
+{
+    struct osm_task_counts c;
+    memset(&c, 0, sizeof c);
+    struct osm_task_filter f = {.job_id = j->id};
+    struct osm_task *tasks = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    if (osm_store_count_tasks(st, j->id, &c, err) != 0 || osm_store_query_tasks(st, &f, &tasks, &n, &next, err) != 0)
+        return NULL;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += osm_task_state_finished(tasks[i].state) ? 100.0 : tasks[i].progress;
+    osm_task_list_free(tasks, n);
+    char buf[32];
+    json_t *o = json_object();
+    json_object_set_new(o, "job_id", json_string(j->id));
+    json_object_set_new(o, "name", j->name ? json_string(j->name) : json_null());
+    const char *tok = j->client_token ? strchr(j->client_token, '/') : NULL;
+    json_object_set_new(o, "client_token", j->client_token ? json_string(tok ? tok + 1 : j->client_token) : json_null());
+    json_object_set_new(o, "created", j->created > 0 ? json_string(osm_time_iso(j->created, buf)) : json_null());
+    json_object_set_new(o, "updated", j->updated > 0 ? json_string(osm_time_iso(j->updated, buf)) : json_null());
+    json_object_set_new(o, "max_concurrency", j->max_concurrency ? json_string(j->max_concurrency) : json_null());
+    json_object_set_new(o, "max_errors", j->max_errors ? json_string(j->max_errors) : json_null());
+    json_object_set_new(o, "stop_reason", j->stop_reason ? json_string(j->stop_reason) : json_null());
+    json_object_set_new(o, "state", json_string(j->state ? j->state : "active"));
+    json_t *counts = json_object();
+    int64_t total = 0;
+    for (int s = 0; s < OSM_TASK_N_STATES; s++) {
+        json_object_set_new(counts, osm_task_state_name((enum osm_task_state)s), json_integer(c.by_state[s]));
+        total += c.by_state[s];
+    }
+    json_object_set_new(o, "n_tasks", json_integer(total));
+    json_object_set_new(o, "counts", counts);
+    json_object_set_new(o, "progress", json_real(n ? sum / (double)n : 0.0));
+    if (osm_audit_json(st, j->id, o, err) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }

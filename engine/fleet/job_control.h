@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "osm_error.h"
 #include "store.h"
 
@@ -38,6 +40,19 @@ struct osm_job_cancel_result {
  * one that has not is cancelled). Each task changed gets an audit entry. */
 int osm_job_cancel(struct osm_store *st, struct osm_job *job, const char *actor, int rollback, const char *reason,
                    struct osm_job_cancel_result *res, struct osm_err *err);
+
+/* max_concurrency "0" or "0%": the job is paused. */
+int osm_job_limit_is_zero(const char *limit);
+/* The job as the API shows it: limits, state, counts by state, progress,
+ * "created_by" and its audit trail. NULL with err on a store error. */
+json_t *osm_job_to_json(struct osm_store *st, const struct osm_job *j, struct osm_err *err);
+
+/* Task `t` (initialised) as one of a job's: an os-migration of instance
+ * `canon` (canonical) to `target` with its options (JSON text, taken), its
+ * schedule, placed now as the scheduler would (scheduled with its start
+ * time, when it has one), so the scheduler's pass has nothing to rewrite. */
+void osm_job_task_init(struct osm_task *t, const char *canon, const char *target, char *options, int64_t not_before,
+                       int64_t latest_start, const char *window, int64_t now);
 
 /* Is TARGET a target of an OS family that can migrate (the table of
  * families, with the extra matrix files)? 1 yes, 0 no, -1 a matrix file

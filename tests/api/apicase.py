@@ -9,7 +9,7 @@ also checks that the two agree.
 A case file is a JSON object:
   "about": what the case proves
   "server": {"workers": 1, "public_metrics": false, "tls": false,
-             "interval": 1, "store": "pg", "extra": ["--flag", ...]}
+             "interval": 1, "store": "pg", "extra": ["--flag", "${WORK}/x", ...]}
                               ("store": "pg": the PostgreSQL server of $OSMIG_TEST_PG_URL,
                               tests/fleet/with_pg.sh; skipped without it)
   "roots": ["a", "b"]         empty instance roots: ${ROOTS}/a ... (dir:${ROOTS}/a)
@@ -40,6 +40,10 @@ A step:
              "header": {"X-Request-Id*": true}}
   "store_unchanged": true     the store (every table but nonces) is the same after
   "save": {"var": "json.path"}   then ${var} in later steps
+  "set_secret": {"key": "${var}"}  from this step on the key signs with that secret (a rotation)
+  "jsonl": "${WORK}/audit.log", "expect": {"mode": "600", "every": {...}, "some": [{...}, ...]}
+                              a file of JSON lines: each line matches "every", each of
+                              "some" matches at least one line (a check, not a request)
   "wait": {"path": "/v1/tasks/${t}", "json": {...}, "text_re": [...], "timeout": 120}
                               poll (GET as admin) until the fields (or the text) match
   "tcp": [["text", times], ...]  raw bytes on a new connection (pieces repeated),
@@ -425,6 +429,20 @@ class Runner:
                                                                   st["expect"]))
             print("ok %s" % name, flush=True)
             return
+        if "jsonl" in st:
+            want = st.get("expect", {})
+            path = st["jsonl"]
+            if "mode" in want and "%o" % (os.stat(path).st_mode & 0o777) != want["mode"]:
+                fail("%s: %s has mode %o, expected %s" % (name, path, os.stat(path).st_mode & 0o777, want["mode"]))
+            with open(path) as f:
+                lines = [json.loads(line) for line in f]
+            for line in lines:
+                check_json(line, want.get("every", {}), name + " (every line)")
+            for i, some in enumerate(want.get("some", [])):
+                if not any(self.matches(line, some) for line in lines):
+                    fail("%s: no line of %s matches %r (%d lines)" % (name, path, some, len(lines)))
+            print("ok %s: %d lines" % (name, len(lines)), flush=True)
+            return
         if "sql" in st and self.srv.pg:
             subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.srv.pg, "-c", st["sql"]], check=True)
             print("ok %s" % name, flush=True)
@@ -468,6 +486,8 @@ class Runner:
             body = json.dumps(st["body"]).encode()
         else:
             body = b""
+        for key, secret in st.get("set_secret", {}).items():
+            self.srv.keys[key] = (self.srv.keys[key][0], secret)
         status, headers, data = self.request(st.get("method", "GET"), st.get("path", "/"), body,
                                              key=st.get("as", "admin"), unsigned=st.get("unsigned", False),
                                              extra=st.get("headers"), tamper=st.get("tamper"),
@@ -526,6 +546,14 @@ class Runner:
                 fail("%s: cannot save %s from %s" % (name, path, text[:1000]))
         print("ok %s: %d %s" % (name, status, (doc.get("error", {}).get("code", "") if isinstance(doc, dict)
                                                and isinstance(doc.get("error"), dict) else "")), flush=True)
+
+    @staticmethod
+    def matches(doc, expect):
+        try:
+            match_json(doc, expect, "")
+            return True
+        except Mismatch:
+            return False
 
     def setup_fixtures(self):
         case = self.case
@@ -597,7 +625,7 @@ class Runner:
 
     def run_case(self):
         self.setup_fixtures()
-        self.srv = Server(self.work, self.case.get("server", {}))
+        self.srv = Server(self.work, self.subst(self.case.get("server", {})))
         ok = False
         try:
             for name, spec in self.case.get("keys", {}).items():
