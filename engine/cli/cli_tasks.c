@@ -1,11 +1,13 @@
 /* cli_tasks.c: see cli_tasks.h. */
 #include "cli_tasks.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,10 +56,19 @@ int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **o
 {
     char *dir = osm_store_state_dir(state_dir);
     char *db = osm_path_join(dir, "state.db");
-    int missing = existing && !osm_is_file(db);
-    int rc = missing ? osm_err_set(err, OSM_ENOTFOUND, "no task store at %s (nothing was submitted there; check --state-dir "
-                                   "or OSMIG_STATE_DIR)", db)
-                     : osm_store_open(dir, out, err);
+    /* A store this user may not read is not a missing one. */
+    struct stat st;
+    int gone = stat(db, &st) != 0 ? errno : 0;
+    int rc;
+    if (gone == EACCES || (gone == 0 && access(db, existing ? R_OK : R_OK | W_OK) != 0 && errno == EACCES))
+        rc = osm_err_set(err, OSM_EFAIL, "permission denied: the task store %s cannot be %s by this user (uid %u); "
+                         "run as its owner (often root)", db, existing ? "read" : "read and written",
+                         (unsigned)geteuid());
+    else if (existing && gone)
+        rc = osm_err_set(err, OSM_ENOTFOUND, "no task store at %s (nothing was submitted there; check --state-dir "
+                         "or OSMIG_STATE_DIR)", db);
+    else
+        rc = osm_store_open(dir, out, err);
     free(db);
     if (rc == 0 && !getenv("OSMIG_NO_AUTO_RESUME")) {
         size_t n = 0;

@@ -194,6 +194,7 @@ void api_tasks_cancel(struct api_req *rq);
 void api_tasks_retry(struct api_req *rq);
 void api_tasks_rollback(struct api_req *rq);
 void api_tasks_reschedule(struct api_req *rq);
+void api_tasks_release(struct api_req *rq);
 void api_tasks_delete_snapshot(struct api_req *rq);
 void api_matrix(struct api_req *rq);
 void api_keys_create(struct api_req *rq);

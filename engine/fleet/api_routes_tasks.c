@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api_priv.h"
+#include "job_control.h"
 #include "task_json.h"
 #include "osm_buf.h"
 #include "osm_time.h"
@@ -32,6 +33,15 @@ json_t *api_task_json(struct api_req *rq, const struct osm_task *t, int full)
         o = osm_task_to_json(t);
     }
     json_object_set_new(o, "job_id", t->job_id ? json_string(t->job_id) : json_null());
+    /* The server's own paths (its state directory, stores, caches, matrix,
+     * event and repository files) are for those who may set them. */
+    if (rq->authed && rq->who.role != OSM_ROLE_ADMIN) {
+        static const char *const server_paths[] = {"state_dir", "snapshot_store", "cache_dir", "matrix", "events",
+                                                   "repos"};
+        json_t *opts = json_object_get(o, "options");
+        for (size_t i = 0; json_is_object(opts) && i < sizeof server_paths / sizeof server_paths[0]; i++)
+            json_object_del(opts, server_paths[i]);
+    }
     return o;
 }
 
@@ -281,6 +291,30 @@ void api_tasks_retry(struct api_req *rq)
 void api_tasks_rollback(struct api_req *rq)
 {
     simple_action(rq, osm_runner_request_rollback, "rolled_back");
+}
+
+/* POST /v1/tasks/{id}/release {"reason"}: an admin frees an instance whose
+ * task's rollback failed (job_control.h). */
+void api_tasks_release(struct api_req *rq)
+{
+    static const char *const none[] = {NULL}, *const allowed[] = {"reason", NULL};
+    const char *reason = NULL;
+    struct osm_task t;
+    if (api_query_check(rq, none))
+        return;
+    json_t *b = apij_body(rq, 0);
+    if (!b || apij_only(rq, b, NULL, allowed) || apij_string(rq, b, NULL, "reason", 1, 1000, &reason) ||
+        load_task(rq, &t)) {
+        json_decref(b);
+        return;
+    }
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_task_release(api_store(rq), t.id, api_actor(rq), reason, &err) != 0)
+        api_fail_err(rq, &err, "NotFound.Task", "Conflict.TaskState");
+    else
+        reply_task(rq, 200, t.id);
+    osm_task_free(&t);
+    json_decref(b);
 }
 
 void api_tasks_reschedule(struct api_req *rq)

@@ -50,6 +50,7 @@ static const struct api_route routes[] = {
     {"POST", "/v1/tasks/{id}/retry", OSM_ACT_CONTROL, 0, api_tasks_retry, 0},
     {"POST", "/v1/tasks/{id}/rollback", OSM_ACT_CONTROL, 0, api_tasks_rollback, 0},
     {"POST", "/v1/tasks/{id}/reschedule", OSM_ACT_CONTROL, 0, api_tasks_reschedule, 0},
+    {"POST", "/v1/tasks/{id}/release", OSM_ACT_ADMIN, 0, api_tasks_release, 0},
     {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot, 0},
     {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix, 0},
     {"POST", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_create, 0},

@@ -250,3 +250,38 @@ json_t *osm_job_to_json(struct osm_store *st, const struct osm_job *j, struct os
     }
     return o;
 }
+
+int osm_task_release(struct osm_store *st, const char *id, const char *actor, const char *reason, struct osm_err *err)
+{
+    if (!reason || !*reason)
+        return osm_err_set(err, OSM_EUSAGE, "releasing task %s needs a reason (it is recorded)", id);
+    struct osm_task t;
+    if (osm_store_get_task(st, id, &t, err) != 0)
+        return -1;
+    if (t.state != OSM_TASK_ROLLBACK_FAILED) {
+        osm_err_set(err, OSM_ECONFLICT, "task %s is %s: only a task whose rollback failed is released", id,
+                    osm_task_state_name(t.state));
+        osm_task_free(&t);
+        return -1;
+    }
+    int64_t rev = t.rev;
+    char *cause = osm_xasprintf("released by %s after its rollback failed (%s): %s; instance %s was left as the "
+                                "failed rollback left it", actor, t.cause ? t.cause : "no cause recorded", reason,
+                                t.instance);
+    t.state = OSM_TASK_FAILED;
+    snprintf(t.phase, sizeof t.phase, "released");
+    osm_task_set_str(&t.error_code, "released");
+    osm_task_set_str(&t.cause, cause);
+    osm_task_set_str(&t.owner, NULL);
+    t.lease_until = 0;
+    struct osm_task_change ch = {.task = &t, .expect_state = OSM_TASK_ROLLBACK_FAILED, .expect_rev = rev,
+                                 .event_type = "released", .event_message = cause};
+    int rc = osm_store_commit(st, &ch, err);
+    if (rc == 1)
+        rc = osm_err_set(err, OSM_ECONFLICT, "task %s changed meanwhile; look at it again", id);
+    if (rc == 0)
+        rc = osm_store_audit_add(st, id, "released", actor, reason, err);
+    free(cause);
+    osm_task_free(&t);
+    return rc;
+}

@@ -54,6 +54,15 @@ json_t *osm_job_to_json(struct osm_store *st, const struct osm_job *j, struct os
 void osm_job_task_init(struct osm_task *t, const char *canon, const char *target, char *options, int64_t not_before,
                        int64_t latest_start, const char *window, int64_t now);
 
+/* An admin releases task `id` stuck in rollback_failed (its instance in a
+ * state nobody knows, held so that nothing else starts on it): it ends
+ * failed, error code "released", the cause saying who released it, why,
+ * and that the instance was left as the failed rollback left it; the
+ * instance is free again. `reason` is required. OSM_ECONFLICT in any other
+ * state. */
+int osm_task_release(struct osm_store *st, const char *id, const char *actor, const char *reason,
+                     struct osm_err *err);
+
 /* Is TARGET a target of an OS family that can migrate (the table of
  * families, with the extra matrix files)? 1 yes, 0 no, -1 a matrix file
  * does not load (err set). For job creates and `osmig migrate`. */
