@@ -260,6 +260,16 @@ void api_healthz(struct api_req *rq)
         api_reply(rq, 503, json_pack("{s:s,s:s}", "status", "unavailable", "message", st ? err.msg : "no store"));
         return;
     }
+    int64_t full = osm_store_full_since();
+    if (full) {
+        /* Reads work, writes do not: up, but not well. */
+        char t[32];
+        char *cause = osm_xasprintf("the state store is out of space since %s: reads work, writes (new jobs, task "
+                                    "changes) fail until space is freed", osm_time_iso(full, t));
+        api_reply(rq, 200, json_pack("{s:s,s:s}", "status", "degraded", "cause", cause));
+        free(cause);
+        return;
+    }
     api_reply(rq, 200, json_pack("{s:s}", "status", "ok"));
 }
 

@@ -234,6 +234,10 @@ int api_fail_err(struct api_req *rq, const struct osm_err *err, const char *nf_c
     case OSM_EUSAGE: return api_fail(rq, 400, "InvalidParameter", NULL, "%s", err->msg);
     default:
         osm_warn("api.error", "request=%s code=%d msg=\"%s\"", rq->request_id, err->code, err->msg);
+        if (osm_store_full_since())
+            return api_fail(rq, 507, "InsufficientStorage", NULL,
+                            "the state store is out of space; nothing was changed (free space on its file system: "
+                            "osmig goes on by itself): %s", err->msg);
         return api_fail(rq, 500, "InternalError", NULL, "%s", err->msg);
     }
 }

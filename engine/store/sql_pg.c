@@ -64,8 +64,13 @@ static int pg_fail(struct pg_conn *c, const PGresult *res, struct osm_err *err, 
     snprintf(clean, sizeof clean, "%s", msg && *msg ? msg : "unknown error");
     clean[strcspn(clean, "\n")] = '\0';
     const char *hint = "";
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (PQstatus(c->conn) == CONNECTION_BAD)
         hint = " (the connection to the server is lost)";
+    else if (state && strncmp(state, "53", 2) == 0) { /* insufficient resources: disk full, out of memory */
+        hint = " (the database server is out of space or memory)";
+        osm_store_space_failed();
+    }
     return osm_err_set(err, OSM_EIO, "state store %s: %s: %s%s", c->location, what, clean, hint);
 }
 

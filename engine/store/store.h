@@ -294,6 +294,11 @@ void osm_store_read_end(struct osm_store *st);
 void osm_job_list_free(struct osm_job *jobs, size_t n);
 void osm_key_list_free(struct osm_key *keys, size_t n);
 
+/* Since when (unix time) the store's writes fail for lack of space on its
+ * file system (SQLite's "disk full", PostgreSQL's class 53 errors); 0 when
+ * the last write committed. Process-wide: any handle's writes count. */
+int64_t osm_store_full_since(void);
+
 /* Open a store by location: a postgresql:// or postgres:// URL (libpq; the
  * schema is created or migrated), else a state directory as
  * osm_store_open(). */

@@ -210,9 +210,11 @@ static int staged_write(struct osm_store *st, osm_sql_write_fn fn, void *arg, in
 
 int osm_store_write(struct osm_store *st, osm_sql_write_fn fn, void *arg, int durable, struct osm_err *err)
 {
-    if (st->impl->nonce.staged)
-        return staged_write(st, fn, arg, durable, err);
-    return st->impl->drv->write(st->impl->sql, fn, arg, durable, err);
+    int rc = st->impl->nonce.staged ? staged_write(st, fn, arg, durable, err)
+                                    : st->impl->drv->write(st->impl->sql, fn, arg, durable, err);
+    if (rc >= 0)
+        osm_store_space_ok();
+    return rc;
 }
 
 void osm_store_nonce_clear(struct osm_store *st)
