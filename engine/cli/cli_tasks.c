@@ -22,8 +22,9 @@
 
 
 /* Double fork so the resumer is not our child and outlives us; setsid so a
- * terminal's hangup does not kill it. */
-static void spawn_resume(const char *state_dir)
+ * terminal's hangup does not kill it. It is said on stderr: a command that
+ * only reads must not start migrations behind the admin's back. */
+static void spawn_resume(const char *state_dir, size_t n)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -49,6 +50,10 @@ static void spawn_resume(const char *state_dir)
     if (pid > 0)
         waitpid(pid, NULL, 0);
     osm_info("task.auto_resume", "state_dir=%s log=%s", state_dir, log);
+    if (pid > 0)
+        fprintf(stderr, "osmig: %zu interrupted task%s of %s resumed in the background by `osmig resume "
+                        "--interrupted` (its output in %s); --no-auto-resume or OSMIG_NO_AUTO_RESUME=1 leaves "
+                        "them as they are\n", n, n == 1 ? "" : "s", state_dir, log);
     free(log);
 }
 
@@ -74,7 +79,7 @@ int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **o
         size_t n = 0;
         struct osm_err rerr = OSM_ERR_INIT;
         if (osm_runner_count_resumable(*out, 1, &n, &rerr) == 0 && n > 0)
-            spawn_resume(dir);
+            spawn_resume(dir, n);
     }
     free(dir);
     return rc;

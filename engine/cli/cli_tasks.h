@@ -25,8 +25,9 @@
  * With `existing`, a missing store is an OSM_ENOTFOUND error and nothing is
  * created (commands that only read or act on existing tasks).
  * When tasks were left half done by an engine that is gone, start a
- * detached `osmig resume` for them (unless OSMIG_NO_AUTO_RESUME is set);
- * its output goes to STATE_DIR/resume.log. */
+ * detached `osmig resume` for them and say so on stderr (unless
+ * OSMIG_NO_AUTO_RESUME is set: `osmig --no-auto-resume`); its output goes
+ * to STATE_DIR/resume.log. */
 int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **out, struct osm_err *err);
 /* Run task `id` here until it is finished or waits, printing its events;
  * the exit status: 0 when it succeeded (or waits), 1 otherwise. */
@@ -93,6 +94,12 @@ int osm_cli_act_and_run(int argc, char **argv, const char *usage, const char *ac
  * --yes to confirm WHAT"), 1 when the answer was not yes ("nothing was
  * changed"). */
 int osm_cli_confirm(int yes, const char *question, const char *what);
+/* Ctrl-C, SIGHUP and SIGTERM while task `id` of the store in `state_dir`
+ * runs in the foreground: cancelled before its instance changes, carried
+ * on (and said so) after; SIGPIPE ignored (cli_interrupt.c). NULL when it
+ * cannot be set up (the default actions stay). */
+struct osm_cli_interrupt *osm_cli_interrupt_start(const char *state_dir, const char *task_id);
+void osm_cli_interrupt_stop(struct osm_cli_interrupt *in);
 /* Who acts, for audit trails: "local:USER" (the effective user; with
  * "(sudo:NAME)" when run through sudo). */
 const char *osm_cli_actor(void);

@@ -449,7 +449,9 @@ int cmd_migrate(int argc, char **argv)
     struct view v = {.out = vout, .tty = isatty(fileno(vout)), .last_pct = -100};
     fprintf(vout, "task %s: migrating %s to %s\n", t.id, t.instance, t.target);
     struct osm_runner_opts ro = {on_event, on_progress, &v, 0};
+    struct osm_cli_interrupt *intr = osm_cli_interrupt_start(state_dir, t.id);
     int r = osm_runner_run(st, t.id, &ro, &err);
+    osm_cli_interrupt_stop(intr);
     bar_clear(&v);
     struct osm_task done;
     if (r < 0 || osm_store_get_task(st, t.id, &done, &err) != 0) {

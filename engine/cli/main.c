@@ -37,7 +37,7 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--no-auto-resume] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'osmig COMMAND --help' describes a command.\n");
@@ -105,6 +105,9 @@ int main(int argc, char **argv)
             setenv("OSMIG_STATE_DIR", argv[++i], 1);
         } else if (strncmp(argv[i], "--state-dir=", 12) == 0) {
             setenv("OSMIG_STATE_DIR", argv[i] + 12, 1);
+        } else if (strcmp(argv[i], "--no-auto-resume") == 0) {
+            /* Global form of OSMIG_NO_AUTO_RESUME=1 (cli_tasks.h). */
+            setenv("OSMIG_NO_AUTO_RESUME", "1", 1);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;

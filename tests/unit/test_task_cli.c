@@ -197,7 +197,7 @@ static long dead_pid(void)
     return (long)p;
 }
 
-static void a_command_resumes_a_task_its_dead_engine_left_running(void **state)
+static void a_command_resumes_a_task_its_dead_engine_left_running_and_says_so(void **state)
 {
     (void)state;
     char *root = osm_path_join(work, "root");
@@ -223,8 +223,17 @@ static void a_command_resumes_a_task_its_dead_engine_left_running(void **state)
     struct osm_task idle;
     submit("dir:/srv/idle", &idle);
 
-    /* Listing starts a background resume; the task leaves `running`. */
+    /* Asked not to, listing leaves it alone and starts nothing. */
+    assert_int_equal(osmig(1, "--no-auto-resume", "tasks", NULL), 0);
+    assert_null(strstr(errout.s ? errout.s : "", "background"));
+    json_t *still = show_json(t.id);
+    assert_string_equal(json_string_value(json_object_get(still, "state")), "running");
+    json_decref(still);
+
+    /* Listing starts a background resume and says so; the task leaves `running`. */
     assert_int_equal(osmig(1, "tasks", NULL, NULL), 0);
+    assert_non_null(strstr(errout.s, "1 interrupted task of"));
+    assert_non_null(strstr(errout.s, "resumed in the background"));
     const char *final = NULL;
     for (int i = 0; i < 300 && !final; i++) {
         json_t *j = show_json(t.id);
@@ -267,7 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tasks_lists_newest_first_as_text_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_then_retry_runs_the_task_and_show_tells_why_it_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_requests_fail_clearly, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_command_resumes_a_task_its_dead_engine_left_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_command_resumes_a_task_its_dead_engine_left_running_and_says_so, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
