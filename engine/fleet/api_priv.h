@@ -31,6 +31,8 @@ struct osm_api_server {
     size_t n_pool;
     size_t n_open;                 /* connections open, idle or lent */
     int audit_fd;                  /* cfg.audit_log opened for appending; -1: none */
+    struct osm_conn_limit *limit;  /* connections admitted (conn_limit.h) */
+    unsigned total_limit, per_addr_limit;
 };
 
 /* Store connections open at most (each has its own page cache of up to
@@ -56,6 +58,7 @@ struct api_req {
     struct osm_buf body;
     size_t body_seen;              /* bytes received, kept or not */
     int too_large;
+    int over_limit;                /* its connection is past a limit: 503, closed */
     int started;                   /* the first call of the access handler is done */
     double t0;                     /* monotonic start, seconds */
     const struct api_route *route;

@@ -6,7 +6,11 @@
  * when the declared length is over the limit (the body is never read), then
  * body chunks are collected (a chunked body over the limit is read to its
  * end but not kept, and answered 413); the last call authenticates, routes
- * and answers; the completion callback records metrics and frees. */
+ * and answers; the completion callback records metrics and frees.
+ * Connections are admitted per client address and in all (conn_limit.h):
+ * one past a limit has its request answered 503 and is closed; one that
+ * has not yet carried an authenticated request is closed after a short
+ * idle time, an authenticated one after 60 s. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +28,16 @@
 #include <unistd.h>
 
 #include "api_priv.h"
+#include "conn_limit.h"
 #include "metrics.h"
 #include "osm_log.h"
+
+/* Socket contexts (MHD_CONNECTION_INFO_SOCKET_CONTEXT): counted or not. */
+static char conn_admitted, conn_over;
+/* Idle seconds of a connection once a request on it was authenticated. */
+#define AUTHED_IDLE_TIMEOUT 60
+/* Idle seconds of a connection past a limit (its request is answered 503). */
+#define OVER_IDLE_TIMEOUT 2
 
 /* A chunked body is drained up to this much after the limit, then the
  * connection is closed without an answer. */
@@ -422,6 +434,7 @@ static int authenticate(struct api_req *rq)
         return api_fail(rq, e.status ? e.status : 401, e.code[0] ? e.code : "SignatureDoesNotMatch", NULL, "%s",
                         e.message[0] ? e.message : "the request is not authenticated");
     rq->authed = 1;
+    MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)AUTHED_IDLE_TIMEOUT);
     if (rq->route && osm_api_authorize(&rq->who, rq->route->action, NULL, &e) != 0)
         return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Role", NULL, "%s", e.message);
     return 0;
@@ -519,8 +532,10 @@ static enum MHD_Result send_reply(struct api_req *rq)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (rq->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow);
-    if (rq->too_large)
+    if (rq->too_large || rq->over_limit)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (rq->over_limit)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -538,6 +553,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     rq->conn = conn;
     if (!rq->started) {
         rq->started = 1;
+        const union MHD_ConnectionInfo *sc = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (sc && sc->socket_context == &conn_over) {
+            /* Answered before the body is read, and closed. */
+            rq->over_limit = 1;
+            api_fail(rq, 503, "ServiceUnavailable", NULL,
+                     "too many connections (at most %u from one address, %u in all): close idle ones and retry",
+                     rq->srv->per_addr_limit, rq->srv->total_limit);
+            return send_reply(rq);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > OSM_API_MAX_BODY) {
             /* Answer before reading: libmicrohttpd then closes the
@@ -657,6 +681,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(rq);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct osm_api_server *srv = cls;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (osm_conn_limit_open(srv->limit, sa)) {
+            *socket_context = &conn_admitted;
+        } else {
+            *socket_context = &conn_over;
+            MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)OVER_IDLE_TIMEOUT);
+            osm_metrics_counter_add(srv->cfg.metrics, "osmig_api_connections_over_limit_total",
+                                    "connections past a limit (answered 503)", NULL, 1);
+        }
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context == &conn_admitted) {
+        osm_conn_limit_close(srv->limit, sa);
+        *socket_context = NULL;
+    }
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -713,6 +758,9 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     pthread_mutex_init(&srv->pool_lock, NULL);
     pthread_cond_init(&srv->pool_cond, NULL);
     srv->audit_fd = -1;
+    srv->total_limit = cfg->connection_limit ? cfg->connection_limit : 512;
+    srv->per_addr_limit = cfg->per_ip_limit ? cfg->per_ip_limit : 64;
+    srv->limit = osm_conn_limit_new(srv->total_limit, srv->per_addr_limit);
     if (cfg->audit_log) {
         srv->audit_fd = open(cfg->audit_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         struct stat ast;
@@ -744,11 +792,13 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     if (cfg->threads)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                        cfg->connection_limit ? cfg->connection_limit : 256, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                        cfg->per_ip_limit ? cfg->per_ip_limit : 64, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
+    /* libmicrohttpd's limits, above ours: room to answer 503 to the
+     * connections past ours; beyond these a connection is refused at once. */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, srv->total_limit + srv->total_limit / 2, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, 2 * srv->per_addr_limit, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        cfg->idle_timeout ? cfg->idle_timeout : 10, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
@@ -788,6 +838,7 @@ void osm_api_stop(struct osm_api_server *srv)
     free(srv->pool);
     pthread_mutex_destroy(&srv->pool_lock);
     pthread_cond_destroy(&srv->pool_cond);
+    osm_conn_limit_free(srv->limit);
     if (srv->audit_fd >= 0)
         close(srv->audit_fd);
     free((char *)srv->cfg.host);

@@ -18,6 +18,7 @@ extern struct osm_lazy_lib osm_lazy_mhd;
 #define MHD_is_feature_supported OSM_LAZY(osm_lazy_mhd, MHD_is_feature_supported)
 #define MHD_lookup_connection_value OSM_LAZY(osm_lazy_mhd, MHD_lookup_connection_value)
 #define MHD_queue_response OSM_LAZY(osm_lazy_mhd, MHD_queue_response)
+#define MHD_set_connection_option OSM_LAZY(osm_lazy_mhd, MHD_set_connection_option)
 #define MHD_start_daemon OSM_LAZY(osm_lazy_mhd, MHD_start_daemon)
 #define MHD_stop_daemon OSM_LAZY(osm_lazy_mhd, MHD_stop_daemon)
 
