@@ -44,6 +44,8 @@ A step:
   "jsonl": "${WORK}/audit.log", "expect": {"mode": "600", "every": {...}, "some": [{...}, ...]}
                               a file of JSON lines: each line matches "every", each of
                               "some" matches at least one line (a check, not a request)
+  "text_file": "${WORK}/state/tasks/${t}/osmig.log", "expect": {"text_re": ["regex", ...]}
+                              a text file whose lines match each regex (a check, not a request)
   "wait": {"path": "/v1/tasks/${t}", "json": {...}, "text_re": [...], "timeout": 120}
                               poll (GET as admin) until the fields (or the text) match
   "tcp": [["text", times], ...]  raw bytes on a new connection (pieces repeated),
@@ -427,6 +429,17 @@ class Runner:
                 if rows != st["expect"]:
                     fail("%s: check %d of %d: %r, expected %r" % (name, k + 1, st.get("repeat", 1), rows,
                                                                   st["expect"]))
+            print("ok %s" % name, flush=True)
+            return
+        if "text_file" in st:
+            path = st["text_file"]
+            if not os.path.isfile(path):
+                fail("%s: %s does not exist" % (name, path))
+            with open(path, errors="replace") as f:
+                text = f.read()
+            for rx in st.get("expect", {}).get("text_re", []):
+                if not re.search(rx, text, re.M):
+                    fail("%s: /%s/ not in %s:\n%s" % (name, rx, path, text[-3000:]))
             print("ok %s" % name, flush=True)
             return
         if "jsonl" in st:

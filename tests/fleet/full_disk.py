@@ -5,12 +5,14 @@ be made (their nonces are kept in memory meanwhile, a replay still refused);
 /healthz turns "degraded" naming the cause; a write is refused with 507 and
 a clear message; once space is freed the WAL has been checkpointed, writes
 work again without a restart and /healthz is "ok". Needs root (mount);
-SKIP otherwise. Tasks of a dead owner are taken over once writes work
-(tests/api/cases/worker_orphan.json) whatever stopped them."""
+SKIP otherwise. A task whose engine died while the disk was full (its
+lease ran out meanwhile) is taken over once space returns, without a
+restart, and run to its end with its osmig.log."""
 import http.client
 import importlib.util
 import json
 import os
+import sqlite3
 import shutil
 import subprocess
 import sys
@@ -59,6 +61,7 @@ def main():
         mounted = True
         os.makedirs(os.path.join(work, "roots", "a"))
         os.makedirs(os.path.join(work, "roots", "b"))
+        os.makedirs(os.path.join(work, "roots", "c"))
         runner = apicase.Runner({"steps": []}, work)
         runner.srv = apicase.Server(work, {"workers": 1})
 
@@ -77,6 +80,35 @@ def main():
             fail("job create: %d %s" % (st, data[:500]))
         task = json.loads(data)["task_ids"][0]
         print("ok a job before the disk fills")
+
+        # A task an engine on another host runs; its lease ends while the
+        # disk is full (that engine died).
+        st, _, data = req("POST", "/v1/jobs", {"target": "alinux3", "instances": ["dir:%s/roots/c" % work],
+                                               "schedule": {"not_before": "2099-01-01T00:00:00Z"}})
+        if st != 201:
+            fail("job create: %d %s" % (st, data[:500]))
+        orphan = json.loads(data)["task_ids"][0]
+
+        def task_doc(tid):
+            st, _, data = req("GET", "/v1/tasks/" + tid)
+            if st != 200:
+                fail("GET task %s: %d %s" % (tid, st, data[:300]))
+            return json.loads(data)
+
+        deadline = time.monotonic() + 30
+        while task_doc(orphan)["state"] != "scheduled":
+            if time.monotonic() > deadline:
+                fail("task %s not scheduled" % orphan)
+            time.sleep(0.2)
+        lease_end = int(time.time()) + 3
+        db = sqlite3.connect(os.path.join(runner.srv.state, "state.db"), timeout=30)
+        db.execute("UPDATE tasks SET state='running', phase='prechecking', owner='0f0e0d0c-other-host-boot:4242', "
+                   "lease_until=? WHERE id=?", (lease_end, orphan))
+        db.commit()
+        # The WAL cut to nothing, as before this setup: a full disk then
+        # leaves no room in it for a write.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        db.close()
 
         fill(os.path.join(work, "filler"))
         print("ok the file system is full: %s" % subprocess.run(["df", "-h", work], capture_output=True,
@@ -100,6 +132,11 @@ def main():
         if h.get("status") != "degraded" or "space" not in h.get("cause", ""):
             fail("/healthz on a full disk: %d %s" % (st, h))
         print("ok /healthz: %s" % h)
+        while time.time() < lease_end + 3:  # the lease ended, and the worker looked since (interval 1 s)
+            time.sleep(0.5)
+        doc = task_doc(orphan)
+        print("ok the dead engine's lease ended while the disk is full: task %s %s (owner %s)" %
+              (orphan, doc["state"], doc.get("owner")))
 
         os.unlink(os.path.join(work, "filler"))
         os.unlink(os.path.join(work, "filler2"))
@@ -114,6 +151,19 @@ def main():
                 fail("/healthz stays %s once space is back" % (health(),))
             time.sleep(0.5)
         print("ok writes work again without a restart; /healthz ok")
+        deadline = time.monotonic() + 60
+        while True:
+            doc = task_doc(orphan)
+            if doc["state"] == "failed" and doc.get("owner") is None and doc["journal"]:
+                break
+            if time.monotonic() > deadline:
+                fail("the dead engine's task is not taken over once space is back: %s" % json.dumps(doc)[:800])
+            time.sleep(0.5)
+        log = os.path.join(runner.srv.state, "tasks", orphan, "osmig.log")
+        if not os.path.isfile(log) or ("task=%s" % orphan) not in open(log).read():
+            fail("the taken-over task has no osmig.log at %s" % log)
+        print("ok the dead engine's task is taken over once space is back and run to its end (%s: %s), "
+              "with its osmig.log" % (doc["state"], doc.get("error", {}).get("code")))
         runner.last = during
         st, _, data = req("GET", "/v1/tasks", replay=True)
         if st != 401:
