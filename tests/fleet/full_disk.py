@@ -9,7 +9,6 @@ SKIP otherwise. A task whose engine died while the disk was full (its
 lease ran out meanwhile) is taken over once space returns, without a
 restart, and run to its end with its osmig.log."""
 import http.client
-import importlib.util
 import json
 import os
 import sqlite3
@@ -19,11 +18,8 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("OSMIG_SOURCE_DIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
-spec = importlib.util.spec_from_file_location("apicase", os.path.join(SRC, "tests", "api", "apicase.py"))
-apicase = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(apicase)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+import apicase  # noqa: E402
 fail = apicase.fail
 
 

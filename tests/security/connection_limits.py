@@ -9,7 +9,6 @@ docs/api.md says; an idle connection that has not carried an authenticated
 request is closed by the server after --idle-timeout, one that has is kept
 past it."""
 import http.client
-import importlib.util
 import json
 import os
 import shutil
@@ -18,11 +17,8 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("OSMIG_SOURCE_DIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
-spec = importlib.util.spec_from_file_location("apicase", os.path.join(SRC, "tests", "api", "apicase.py"))
-apicase = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(apicase)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+import apicase  # noqa: E402
 fail = apicase.fail
 
 ATTACKERS = ["127.0.0.%d" % i for i in range(2, 6)]

@@ -10,10 +10,35 @@
 sample_setup
 R=$WORK/root; fresh_root "$R"
 original=$(digest "$R")
-# Slow metadata (the prechecks read the target's repository): they are
-# still under way when the signal comes.
-httpd_start "$REPO" 2
-write_matrix "$WORK/matrix.json" "http://127.0.0.1:$HTTPD_PORT/"
+
+# The target's repository from a real HTTP server on 127.0.0.1 that holds
+# requests while a gate file exists (GATE.md: metadata, the prechecks;
+# GATE.rpm: packages, staging), so a signal lands in the step the test
+# means, whatever the machine's load.
+GATE=$WORK/gate
+cat >"$WORK/gated_http.py" <<'PY'
+import functools, http.server, os, sys, time
+root, gate, port_file = sys.argv[1:4]
+class H(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        g = gate + (".rpm" if self.path.endswith(".rpm") else ".md")
+        while os.path.exists(g):
+            open(g + ".held", "w").close()
+            time.sleep(0.05)
+        super().do_GET()
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(H, directory=root))
+open(port_file + ".tmp", "w").write(str(s.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+s.serve_forever()
+PY
+"$PY" "$WORK/gated_http.py" "$REPO" "$GATE" "$WORK/port" &
+gated_pid=$!
+trap 'kill $gated_pid 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+write_matrix "$WORK/matrix.json" "http://127.0.0.1:$(cat "$WORK/port")/"
+
 # osmig itself in the background (not through the shell function: $! must
 # be the process the signal is for).
 bg_migrate() { # ROOT OUT ERR ARGS...
@@ -22,15 +47,30 @@ bg_migrate() { # ROOT OUT ERR ARGS...
     --snapshot-store "$WORK/snaps" --cache-dir "$WORK/cache" "$@" >"$out" 2>"$errf" &
   pid=$!
 }
+# wait_for FILE [PATTERN]: FILE exists (and has PATTERN), or fail.
+wait_for() {
+  for _ in $(seq 600); do
+    if [ -e "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; }; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -e "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; } || fail "waited in vain for ${2:-$1}${2:+ in $1}"
+}
+# signal_held GATE SIGNAL ERR PATTERN: once a request waits at the gate,
+# signal $pid; once the command answered on ERR, open the gate; rc= its exit.
+signal_held() {
+  touch "$1"
+  wait_for "$1.held"
+  kill "-$2" "$pid"
+  wait_for "$3" "$4"
+  rm -f "$1" "$1.held"
+  rc=0; wait "$pid" || rc=$?
+}
+
+touch "$GATE.md"
 bg_migrate "$R" "$WORK/out" "$WORK/err" --matrix "$WORK/matrix.json"
-for _ in $(seq 600); do
-  grep -q "^== prechecking" "$WORK/out" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
+signal_held "$GATE.md" INT "$WORK/err" "SIGINT (Ctrl-C): task"
 assert_grep "^== prechecking" "$WORK/out"
-kill -INT "$pid"
-rc=0; wait "$pid" || rc=$?
 [ "$rc" = 1 ] || { cat "$WORK/out" "$WORK/err"; fail "interrupted migrate: exit $rc, want 1"; }
 assert_grep "SIGINT (Ctrl-C): task t-[0-9a-f]* is cancelled; its instance was not changed" "$WORK/err"
 id=$(last_task)
@@ -38,23 +78,20 @@ id=$(last_task)
 "$OSMIG_BIN" task show "$id" --state-dir "$WORK/state" >"$WORK/show"
 assert_grep "cancelled  *by local:.*SIGINT (Ctrl-C) before any change" "$WORK/show"
 [ "$(digest "$R")" = "$original" ] || fail "the interrupted migration changed the root"
+echo "ok SIGINT during the prechecks: cancelled, said so, root unchanged"
 
 # SIGHUP while staging (the instance is changing): it goes on and says so.
 R2=$WORK/root2; fresh_root "$R2"
+touch "$GATE.rpm"
 bg_migrate "$R2" "$WORK/out2" "$WORK/err2" --matrix "$WORK/matrix.json"
-for _ in $(seq 600); do
-  grep -q "^== staging" "$WORK/out2" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
+signal_held "$GATE.rpm" HUP "$WORK/err2" "SIGHUP: task"
 assert_grep "^== staging" "$WORK/out2"
-kill -HUP "$pid"
-rc=0; wait "$pid" || rc=$?
 [ "$rc" = 0 ] || { cat "$WORK/out2" "$WORK/err2"; fail "migrate after SIGHUP while staging: exit $rc, want 0"; }
 assert_grep "SIGHUP: task t-[0-9a-f]* is already changing its instance: the migration goes on to its end" "$WORK/err2"
 assert_grep "succeeded" "$WORK/out2"
 id2=$(last_task)
 [ "$(task_field "$id2" state)" = succeeded ] || fail "task $id2 $(task_field "$id2" state) after SIGHUP, not succeeded"
+echo "ok SIGHUP while staging: goes on, said so, succeeded"
 
 # The output's reader gone at once: the task still ends (here at the
 # prechecks of an empty root), never left running.
@@ -63,4 +100,5 @@ mkdir -p "$WORK/empty"
   --state-dir "$WORK/state2" --snapshot-store "$WORK/snaps" 2>/dev/null | head -c 1 >/dev/null || true
 state=$("$OSMIG_BIN" tasks --json --state-dir "$WORK/state2" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["state"])')
 [ "$state" = failed ] || fail "with its reader gone the task is $state, not failed"
+echo "ok with its reader gone the task still ends"
 echo PASS
