@@ -137,6 +137,14 @@ wrk_summary() {
     END { printf "%s %s %d\n", rps, ms, bad + 0 }' "$WORK/$1.wrk"
 }
 
+# measure VAR NAME FILE [RATE]: run_wrk, then VAR_rps_$log, VAR_p99_$log
+# and VAR_bad_$log from its summary.
+measure() {
+  local var=$1; shift
+  run_wrk "$@"
+  read -r "${var}_rps_$log" "${var}_p99_$log" "${var}_bad_$log" < <(wrk_summary "$1")
+}
+
 # Enough signed requests for three times the goal rate (a thread that runs
 # out stops rather than replay a nonce).
 echo "== signing requests"
@@ -159,17 +167,13 @@ for log in off on; do
     start_server
   fi
   echo "== request log $log: (a) GET /v1/tasks/{id}, $CONNS connections, ${DUR}s"
-  run_wrk "describe-$log" "$WORK/describe-$log.req"
-  read -r "d_rps_$log" "d_p99_$log" "d_bad_$log" < <(wrk_summary "describe-$log")
+  measure d "describe-$log" "$WORK/describe-$log.req"
   echo "== request log $log: (a') the same, offered 5,000 requests/s"
-  run_wrk "describe-paced-$log" "$WORK/describe-paced-$log.req" 5000
-  read -r "dp_rps_$log" "dp_p99_$log" "dp_bad_$log" < <(wrk_summary "describe-paced-$log")
+  measure dp "describe-paced-$log" "$WORK/describe-paced-$log.req" 5000
   echo "== request log $log: (b) POST /v1/jobs for a maintenance window, $CONNS connections, ${DUR}s"
-  run_wrk "create-$log" "$WORK/create-$log.req"
-  read -r "c_rps_$log" "c_p99_$log" "c_bad_$log" < <(wrk_summary "create-$log")
+  measure c "create-$log" "$WORK/create-$log.req"
   echo "== request log $log: (b') the same, offered 1,000 requests/s"
-  run_wrk "create-paced-$log" "$WORK/create-paced-$log.req" 1000
-  read -r "cp_rps_$log" "cp_p99_$log" "cp_bad_$log" < <(wrk_summary "create-paced-$log")
+  measure cp "create-paced-$log" "$WORK/create-paced-$log.req" 1000
 done
 logged=$(wc -l <"$OSMIG_STATE_DIR/requests.log")
 echo "== (c) POST /v1/jobs that start at once, $CONNS connections, ${DUR}s (request log on)"

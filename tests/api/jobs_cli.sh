@@ -66,18 +66,16 @@ grep -q "is cancelled" "$WORK/err" || fail "pause of a cancelled job: $(cat "$WO
 expect 0 "$B" jobs list "${LOCAL[@]}"
 grep -q "^$J  *cancelled  *3  .* wave 1$" "$WORK/out" || fail "list: $(cat "$WORK/out")"
 
-# Bad input: nothing created.
-echo "dir:$WORK/inst/d alinux3 when=now" >"$WORK/bad1"
-expect 2 "$B" jobs create "$WORK/bad1" "${LOCAL[@]}"
-grep -q "bad1:1: 'when=now' is not a target" "$WORK/err" || fail "bad word: $(cat "$WORK/err")"
-echo "dir:$WORK/inst/d" >"$WORK/bad2"
-expect 2 "$B" jobs create "$WORK/bad2" "${LOCAL[@]}"
-grep -q "bad2:1: no target for" "$WORK/err" || fail "no target: $(cat "$WORK/err")"
-echo "dir:$WORK/inst/d alinux9" >"$WORK/bad3"
-expect 2 "$B" jobs create "$WORK/bad3" "${LOCAL[@]}"
-grep -q "'alinux9' is not a known target" "$WORK/err" || fail "unknown target: $(cat "$WORK/err")"
-echo "dir:$WORK/inst/d alinux3 not_before=tomorrow" >"$WORK/bad4"
-expect 2 "$B" jobs create "$WORK/bad4" "${LOCAL[@]}"
+# Bad input: nothing created. bad_list NAME LINE ERROR_RE: a usage error naming it.
+bad_list() {
+  echo "$2" >"$WORK/$1"
+  expect 2 "$B" jobs create "$WORK/$1" "${LOCAL[@]}"
+  grep -q -- "$3" "$WORK/err" || fail "$1: $(cat "$WORK/err")"
+}
+bad_list bad1 "dir:$WORK/inst/d alinux3 when=now" "bad1:1: 'when=now' is not a target"
+bad_list bad2 "dir:$WORK/inst/d" "bad2:1: no target for"
+bad_list bad3 "dir:$WORK/inst/d alinux9" "'alinux9' is not a known target"
+bad_list bad4 "dir:$WORK/inst/d alinux3 not_before=tomorrow" "bad4:1"
 expect 0 "$B" jobs list --json "${LOCAL[@]}"
 [ "$(field 'len(d["jobs"])')" = 1 ] || fail "a refused create made a job"
 expect 1 "$B" jobs show j-nosuch "${LOCAL[@]}"
