@@ -56,23 +56,25 @@ wait_for() {
   done
   [ -e "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; } || fail "waited in vain for ${2:-$1}${2:+ in $1}"
 }
-# signal_held GATE SIGNAL ERR PATTERN: once a request waits at the gate,
-# signal $pid; once the command answered on ERR, open the gate; rc= its exit.
-signal_held() {
-  touch "$1"
-  wait_for "$1.held"
-  kill "-$2" "$pid"
-  wait_for "$3" "$4"
-  rm -f "$1" "$1.held"
+# interrupt ROOT TAG GATE SIGNAL NAME PHASE RC: migrate ROOT (output in
+# WORK/out.TAG, err.TAG); once a request of the step waits at the gate,
+# signal it; once the command said what it does about NAME, open the gate;
+# it was in PHASE and exits RC.
+interrupt() {
+  local out=$WORK/out.$2 errf=$WORK/err.$2 gate=$GATE.$3
+  touch "$gate"
+  bg_migrate "$1" "$out" "$errf" --matrix "$WORK/matrix.json"
+  wait_for "$gate.held"
+  kill "-$4" "$pid"
+  wait_for "$errf" "$5: task"
+  rm -f "$gate" "$gate.held"
   rc=0; wait "$pid" || rc=$?
+  assert_grep "^== $6" "$out"
+  [ "$rc" = "$7" ] || { cat "$out" "$errf"; fail "migrate after $5 while $6: exit $rc, want $7"; }
 }
 
-touch "$GATE.md"
-bg_migrate "$R" "$WORK/out" "$WORK/err" --matrix "$WORK/matrix.json"
-signal_held "$GATE.md" INT "$WORK/err" "SIGINT (Ctrl-C): task"
-assert_grep "^== prechecking" "$WORK/out"
-[ "$rc" = 1 ] || { cat "$WORK/out" "$WORK/err"; fail "interrupted migrate: exit $rc, want 1"; }
-assert_grep "SIGINT (Ctrl-C): task t-[0-9a-f]* is cancelled; its instance was not changed" "$WORK/err"
+interrupt "$R" 1 md INT "SIGINT (Ctrl-C)" prechecking 1
+assert_grep "SIGINT (Ctrl-C): task t-[0-9a-f]* is cancelled; its instance was not changed" "$WORK/err.1"
 id=$(last_task)
 [ "$(task_field "$id" state)" = cancelled ] || fail "task $(task_field "$id" state), not cancelled"
 "$OSMIG_BIN" task show "$id" --state-dir "$WORK/state" >"$WORK/show"
@@ -82,13 +84,9 @@ echo "ok SIGINT during the prechecks: cancelled, said so, root unchanged"
 
 # SIGHUP while staging (the instance is changing): it goes on and says so.
 R2=$WORK/root2; fresh_root "$R2"
-touch "$GATE.rpm"
-bg_migrate "$R2" "$WORK/out2" "$WORK/err2" --matrix "$WORK/matrix.json"
-signal_held "$GATE.rpm" HUP "$WORK/err2" "SIGHUP: task"
-assert_grep "^== staging" "$WORK/out2"
-[ "$rc" = 0 ] || { cat "$WORK/out2" "$WORK/err2"; fail "migrate after SIGHUP while staging: exit $rc, want 0"; }
-assert_grep "SIGHUP: task t-[0-9a-f]* is already changing its instance: the migration goes on to its end" "$WORK/err2"
-assert_grep "succeeded" "$WORK/out2"
+interrupt "$R2" 2 rpm HUP SIGHUP staging 0
+assert_grep "SIGHUP: task t-[0-9a-f]* is already changing its instance: the migration goes on to its end" "$WORK/err.2"
+assert_grep "succeeded" "$WORK/out.2"
 id2=$(last_task)
 [ "$(task_field "$id2" state)" = succeeded ] || fail "task $id2 $(task_field "$id2" state) after SIGHUP, not succeeded"
 echo "ok SIGHUP while staging: goes on, said so, succeeded"
