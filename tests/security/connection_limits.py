@@ -11,6 +11,7 @@ past it."""
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -111,6 +112,13 @@ def lockout(work):
                                                                         statuses, want))
         print("ok %s: %d connections answered, %d past its limit answered 503 ServiceUnavailable and closed" %
               (ATTACKERS[0], want[200], want[503]), flush=True)
+        s = connect(srv, "127.0.0.1")
+        r = request(s, srv, "/metrics", signed=True)
+        s.close()
+        m = r and re.search(rb"^osmig_api_connections_over_limit_total (\d+)", r[2], re.M)
+        if not m or int(m.group(1)) < want[503]:
+            fail("the connections past the limit are not counted in /metrics: %s" % (r and r[2][-1500:]))
+        print("ok /metrics counts %s connections past a limit" % m.group(1).decode(), flush=True)
     finally:
         for socks in held.values():
             for s in socks:
