@@ -5,12 +5,15 @@
  * whose symlinks the input makes) and osm_name_is_plain.
  *
  * Input, one item a line:
- *   "L NAME TARGET"  a symlink ROOT/NAME -> TARGET (NAME's directories made)
+ *   "L NAME TARGET"  a symlink ROOT/NAME -> TARGET (NAME's directories made;
+ *                    a TARGET starting with '@' starts with the host path)
  *   "D NAME"         a directory ROOT/NAME
  *   "U URI"          canonicalise URI (relative paths are relative to the
  *                    fixture, whose "root" is the root above and "host" a
  *                    directory beside it)
  *   "P PATH"         resolve PATH inside the root, both ways
+ *   "O PATH"         osm_root_open(PATH, O_CREAT) and
+ *                    osm_root_write_file_atomic(PATH)
  *   "N TEXT"         osm_name_is_plain(TEXT)
  * Beyond memory and UB errors it aborts when a property fails:
  * - a canonical URI is "dir:/...", has no "//", "/./", "/../", no trailing
@@ -18,8 +21,14 @@
  * - a resolved path is ROOT or below it, has no "." or ".." component, and
  *   no component of it below ROOT is a symlink (the last one may be when
  *   not following); or it is the unresolvable-symlink path under /proc;
+ * - a file osm_root_open made or opened is ROOT or below it (its
+ *   /proc/self/fd link), and never a symlink; osm_root_write_file_atomic
+ *   leaves nothing new outside ROOT (the fixture's "host" stays empty);
  * - a plain name has no '/', is not "." or "..", and is not empty. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char base[128], root[160], host[160];
 
+static void remove_base(void)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    osm_remove_tree(base, &err);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -46,6 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(host, sizeof host, "%s/host", base);
     if (mkdir(host, 0755) != 0 || chdir(base) != 0)
         abort();
+    atexit(remove_base);
     return 0;
 }
 
@@ -64,16 +80,26 @@ static void fresh_root(void)
         abort();
 }
 
-/* ROOT/NAME's parent directories, made inside the root only. */
+/* ROOT/NAME's parent directories, made inside the root only: a parent
+ * that is a symlink (made by an earlier line) is not gone through, or the
+ * fixture itself would write outside the root. */
 static int make_parents(const char *name)
 {
     char *p = osm_path_join(root, name);
-    char *slash = strrchr(p, '/');
+    char *end = strrchr(p, '/');
     int rc = 0;
-    if (slash && slash > p + strlen(root)) {
+    for (char *c = p + strlen(root) + 1; end && c < end && rc == 0; c++) {
+        char *slash = strchr(c, '/');
+        if (!slash || slash > end)
+            break;
         *slash = '\0';
-        struct osm_err err = OSM_ERR_INIT;
-        rc = osm_mkdir_p(p, 0755, &err);
+        struct stat st;
+        if (lstat(p, &st) != 0)
+            rc = mkdir(p, 0755) == 0 || errno == EEXIST ? 0 : -1;
+        else if (!S_ISDIR(st.st_mode))
+            rc = -1;
+        *slash = '/';
+        c = slash;
     }
     free(p);
     return rc;
@@ -108,6 +134,42 @@ static void check_resolved(const char *guest, const char *got, int follow)
         p = c + n;
     }
     free(prefix);
+}
+
+static int host_is_empty(void)
+{
+    DIR *d = opendir(host);
+    if (!d)
+        abort();
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n == 0;
+}
+
+static void check_open(const char *guest)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    int fd = osm_root_open(root, guest, O_RDWR | O_CREAT, 0644, &err);
+    if (fd < 0)
+        fd = osm_root_open(root, guest, O_PATH, 0, &err); /* a directory: where does it lead? */
+    if (fd >= 0) {
+        char link[64], got[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, got, sizeof got - 1);
+        struct stat st;
+        if (n < 0 || fstat(fd, &st) != 0)
+            abort();
+        got[n] = '\0';
+        size_t rl = strlen(root);
+        check(strncmp(got, root, rl) == 0 && (got[rl] == '\0' || got[rl] == '/'), "opened outside the root", guest,
+              got);
+        check(!S_ISLNK(st.st_mode), "opened a symlink", guest, got);
+        close(fd);
+    }
+    osm_root_write_file_atomic(root, guest, "x", 1, 0644, &err);
+    check(host_is_empty(), "a file written outside the root", guest, host);
 }
 
 static void check_uri(const char *uri)
@@ -152,8 +214,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!plain_component(arg) || make_parents(arg) != 0)
                 break;
             char *p = osm_path_join(root, arg);
-            if (symlink(sp + 1, p) != 0 && errno != EEXIST && errno != ENOENT && errno != ENOTDIR &&
-                errno != ENAMETOOLONG && errno != EINVAL)
+            char *target = sp[1] == '@' ? osm_xasprintf("%s%s", host, sp + 2) : osm_xstrdup(sp + 1);
+            int made = symlink(target, p) == 0 ? 0 : errno;
+            free(target);
+            if (made != 0 && made != EEXIST && made != ENOENT && made != ENOTDIR && made != ENAMETOOLONG &&
+                made != EINVAL)
                 abort();
             free(p);
             break;
@@ -177,6 +242,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(b);
             break;
         }
+        case 'O':
+            check_open(arg);
+            break;
         case 'N':
             if (osm_name_is_plain(arg, 255))
                 check(!strchr(arg, '/') && strcmp(arg, ".") != 0 && strcmp(arg, "..") != 0 && arg[0],
