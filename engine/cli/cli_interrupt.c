@@ -11,6 +11,7 @@
  * head`) does not stop the engine between two steps. The handlers only
  * write the signal to a pipe; a thread does the rest. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,7 +84,7 @@ static void *watch(void *arg)
 struct osm_cli_interrupt *osm_cli_interrupt_start(const char *state_dir, const char *task_id)
 {
     signal(SIGPIPE, SIG_IGN);
-    if (pipe(wake) != 0)
+    if (pipe2(wake, O_CLOEXEC) != 0) /* the steps' programs must not hold it */
         return NULL;
     struct osm_cli_interrupt *in = osm_xcalloc(1, sizeof *in);
     in->state_dir = osm_xstrdup(state_dir);
