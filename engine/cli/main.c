@@ -33,12 +33,13 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve the fleet API and run the tasks of its jobs (docs/api.md)"},
     {"network", cmd_network, "verify a network migration plan (classic network to a VPC) and plan its vSwitches"},
     {"events", cmd_events, "import scheduled host-maintenance events as tasks; reschedule them before their latest time"},
-    {"key", cmd_key, "create, list and delete the fleet API's access keys"},
+    {"key", cmd_key, "create, list, disable, expire, rotate and delete the fleet API's access keys"},
+    {"jobs", cmd_jobs, "create, list, show, pause, resume and cancel fleet jobs"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--no-auto-resume] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'osmig COMMAND --help' describes a command.\n");
@@ -59,6 +60,28 @@ int osm_cli_usage(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return OSM_EXIT_USAGE;
+}
+
+int osm_cli_option(int argc, char **argv, int *i, const char *const *names, const char **const *dst, size_t n,
+                   const char *usage)
+{
+    const char *arg = argv[*i];
+    for (size_t k = 0; k < n; k++) {
+        size_t len = strlen(names[k]);
+        if (strcmp(arg, names[k]) == 0) {
+            if (++*i >= argc) {
+                osm_cli_usage("%s needs a value (usage: %s)", names[k], usage);
+                return -1;
+            }
+            *dst[k] = argv[*i];
+            return 1;
+        }
+        if (strncmp(arg, names[k], len) == 0 && arg[len] == '=') {
+            *dst[k] = arg + len + 1;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void osm_cli_list_push(struct osm_cli_list *l, const char *s)
@@ -84,6 +107,9 @@ int main(int argc, char **argv)
             setenv("OSMIG_STATE_DIR", argv[++i], 1);
         } else if (strncmp(argv[i], "--state-dir=", 12) == 0) {
             setenv("OSMIG_STATE_DIR", argv[i] + 12, 1);
+        } else if (strcmp(argv[i], "--no-auto-resume") == 0) {
+            /* Global form of OSMIG_NO_AUTO_RESUME=1 (cli_tasks.h). */
+            setenv("OSMIG_NO_AUTO_RESUME", "1", 1);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
