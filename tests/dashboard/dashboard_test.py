@@ -11,7 +11,8 @@ heartbeat) and one scheduled for next year. Then:
   the build tree) through tests/dashboard/drive.js: a wrong secret is
   refused; signed in, the jobs view lists the job; the job view shows the
   blocking findings with their counts and the tasks; cancelling the
-  scheduled task in the page cancels it in the store; the findings view
+  scheduled task in the page cancels it in the store, and pausing the job
+  pauses it there; the findings view
   lists both findings; an instance's view shows its history. Nothing of the
   key is left in the browser's storage. Screenshots of each view are kept in
   the build tree (their paths are printed).
@@ -184,6 +185,8 @@ def main():
         ts = {row["id"]: row["cells"] for row in views["job_tasks"]}
         if ts.get(tasks[0], [None] * 3)[2] != "failed" or set(ts) != set(tasks):
             fail("the job view's tasks are wrong: %s" % views["job_tasks"])
+        if call(runner, "GET", "/v1/jobs/" + job_id).get("state") != "paused" or views["pause_status"] != "pause job: done":
+            fail("pause in the page did not pause the job in the store: %s" % views["pause_status"])
         stored = call(runner, "GET", "/v1/tasks/" + tasks[2])["state"]
         if stored != "cancelled":
             fail("cancel in the page left the task %s in the store" % stored)
@@ -196,7 +199,7 @@ def main():
         if got["console_errors"]:
             fail("the page logged errors: %s" % got["console_errors"])
         print("ok: in Chromium the views show the job, its blocking findings, the fleet's findings and an "
-              "instance's history; cancel in the page cancelled the task in the store")
+              "instance's history; pause and cancel in the page paused the job and cancelled the task in the store")
         ok = True
     finally:
         runner.srv.stop()

@@ -59,6 +59,13 @@ async function rows(page, sel) {
     out.views.job_tasks = await rows(page, "#tasks");
     await shot(page, "2-job");
 
+    // Pause the job from the page.
+    await page.click('button[data-action="pause job"]');
+    await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("pause job:"));
+    out.views.pause_status = await page.$eval("#status", (e) => e.textContent);
+    await page.waitForFunction(() => document.getElementById("job-summary").innerText.startsWith("Job paused"), { timeout: 15000 });
+    out.views.job_summary_after_pause = await page.$eval("#job-summary", (e) => e.innerText);
+
     // Cancel one task from the page.
     await page.click(`tr[data-task="${plan.cancel_task}"] button[data-action="cancel"]`);
     await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("cancel:"));

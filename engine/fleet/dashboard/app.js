@@ -153,11 +153,11 @@ async function viewJobs() {
   const rows = d.jobs.map((j) =>
     el("tr", { "data-job": j.job_id },
       el("td", {}, el("a", { href: "#/job/" + encodeURIComponent(j.job_id) }, j.name || j.job_id)),
-      el("td", {}, j.created), el("td", {}, j.n_tasks), el("td", {}, counts(j.counts)),
+      el("td", { class: "job-" + (j.state || "active") }, j.state || "active"), el("td", {}, j.created), el("td", {}, j.n_tasks), el("td", {}, counts(j.counts)),
       el("td", {}, bar(j.progress), " ", (j.progress || 0).toFixed(0) + "%"),
       el("td", {}, j.max_concurrency), el("td", {}, j.max_errors), el("td", {}, j.stop_reason || "")));
   show(el("h2", {}, "Jobs"),
-    rows.length ? table(["Job", "Created", "Tasks", "States", "Progress", "Concurrency", "Error limit", "Stopped"], rows, { id: "jobs" })
+    rows.length ? table(["Job", "State", "Created", "Tasks", "States", "Progress", "Concurrency", "Error limit", "Stopped"], rows, { id: "jobs" })
       : el("p", { class: "muted" }, "No jobs yet."));
 }
 
@@ -210,7 +210,7 @@ async function viewJob(id) {
   const waiting = t.tasks.filter((x) => x.state === "scheduled" || x.state === "submitted")
     .map((x) => x.schedule && x.schedule.not_before).filter(Boolean).sort();
   show(el("h2", {}, "Job " + (j.name || j.job_id)),
-    el("p", {}, `${j.n_tasks} tasks: ${counts(j.counts)}. Progress `, bar(j.progress), ` ${(j.progress || 0).toFixed(0)}%.`,
+    el("p", { id: "job-summary" }, `Job ${j.state || "active"}. ${j.n_tasks} tasks: ${counts(j.counts)}. Progress `, bar(j.progress), ` ${(j.progress || 0).toFixed(0)}%.`,
       ` Concurrency ${j.max_concurrency == null ? "no limit" : j.max_concurrency}, error limit ${j.max_errors}.`,
       waiting.length ? ` Next start ${waiting[0]}.` : "", j.stop_reason ? ` Stopped: ${j.stop_reason}.` : ""),
     el("div", {}, ["pause", "resume", "cancel"].map((a) =>
