@@ -19,6 +19,8 @@ heartbeat) and one scheduled for next year. Then:
 
 SKIP (77) without chromium, node/npm, a reachable npm registry, or the
 sample fixtures' tools."""
+import base64
+import hashlib
 import importlib.util
 import json
 import os
@@ -80,6 +82,45 @@ def instance_dir(work, letter, sample_root, facts=None):
     with open(p, "w") as f:
         json.dump({"name": letter, "root": root, "facts": facts}, f)
     return "dir:" + p
+
+
+def drive(modules, plan_file):
+    r = subprocess.run(["node", os.path.join(HERE, "drive.js"), plan_file], capture_output=True, text=True,
+                       timeout=240, env=dict(os.environ, NODE_PATH=modules))
+    if r.returncode != 0:
+        fail("drive.js failed: %s\n%s" % (r.stderr[-3000:], r.stdout[-1000:]))
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def tls_run(runner, modules, work, chromium, shots, instance, opts):
+    """The same page behind TLS (a server with its own certificate, trusted
+    by its key's SPKI hash): signing in and the jobs view work."""
+    tls_work = os.path.join(work, "tls")
+    os.makedirs(tls_work)
+    srv = apicase.Server(tls_work, {"tls": True})
+    try:
+        main_srv, runner.srv = runner.srv, srv
+        job = call(runner, "POST", "/v1/jobs", {"name": "tls wave", "target": "sample-alinux3", "options": opts,
+                                                "instances": [instance],
+                                                "schedule": {"not_before": "2099-01-01T00:00:00Z"}}, want=201)
+        runner.srv = main_srv
+        der = subprocess.run(["openssl", "x509", "-in", os.path.join(tls_work, "cert.pem"), "-pubkey", "-noout"],
+                             capture_output=True, check=True).stdout
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=der, capture_output=True,
+                             check=True).stdout
+        spki = base64.b64encode(hashlib.sha256(der).digest()).decode()
+        kid, secret = srv.keys["admin"]
+        plan = {"url": "https://127.0.0.1:%d" % srv.port, "chromium": chromium, "key_id": kid, "secret": secret,
+                "shots": shots, "sign_in_only": True, "ca_spki": spki}
+        pf = os.path.join(work, "plan-tls.json")
+        with open(pf, "w") as fh:
+            json.dump(plan, fh)
+        got = drive(modules, pf)
+        if not any(row["id"] == job["job_id"] for row in got["views"]["jobs"]) or got["console_errors"]:
+            fail("behind TLS the page did not list the job: %s" % got)
+        print("ok: behind TLS (https://127.0.0.1) the page signs in and lists the job")
+    finally:
+        srv.stop()
 
 
 def main():
@@ -166,11 +207,7 @@ def main():
         pf = os.path.join(work, "plan.json")
         with open(pf, "w") as fh:
             json.dump(plan, fh)
-        r = subprocess.run(["node", os.path.join(HERE, "drive.js"), pf], capture_output=True, text=True, timeout=240,
-                           env=dict(os.environ, NODE_PATH=modules))
-        if r.returncode != 0:
-            fail("drive.js failed: %s\n%s" % (r.stderr[-3000:], r.stdout[-1000:]))
-        got = json.loads(r.stdout.strip().splitlines()[-1])
+        got = drive(modules, pf)
         views = got["views"]
         print("screenshots:\n  " + "\n  ".join(got["shots"]))
         if "refused" not in views["wrong_secret"]:
@@ -200,6 +237,7 @@ def main():
             fail("the page logged errors: %s" % got["console_errors"])
         print("ok: in Chromium the views show the job, its blocking findings, the fleet's findings and an "
               "instance's history; pause and cancel in the page paused the job and cancelled the task in the store")
+        tls_run(runner, modules, work, chromium, shots, i3, opts)
         ok = True
     finally:
         runner.srv.stop()
