@@ -254,7 +254,8 @@ def build_guest(cache, tmp, el7_dir, deb):
     os.makedirs(g)
     for f in ("init", "shutdown"):
         shutil.copy2(os.path.join(HERE, "guest", f), os.path.join(g, f))
-    os.symlink("../usr/lib/osmig-guest/shutdown", os.path.join(root, "sbin", "shutdown"))
+    # /sbin is a link to usr/sbin in this root: an absolute target.
+    os.symlink("/usr/lib/osmig-guest/shutdown", os.path.join(root, "usr", "sbin", "shutdown"))
     os.makedirs(os.path.join(root, "srv", "data"), exist_ok=True)
     with open(os.path.join(boot, "syslinux.cfg"), "w") as f:
         f.write(f"""DEFAULT linux
