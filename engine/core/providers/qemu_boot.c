@@ -4,9 +4,10 @@
  * no answer is what success looks like, the guest goes down first). QEMU
  * was told to pause instead of resetting (set-action reboot=shutdown
  * shutdown=pause), so its SHUTDOWN event is the moment between boots where
- * the provider acts: system_reset (with reboot=reset for that moment), cont. The next boot is the agent
- * answering with another /proc/sys/kernel/random/boot_id, within the
- * descriptor's boot_timeout_s.
+ * the provider acts: system_reset and cont, with reboot=reset until the new
+ * boot answers. The next boot is the agent answering with another
+ * /proc/sys/kernel/random/boot_id, within the descriptor's boot_timeout_s;
+ * the agent connection of the old boot is dropped at the SHUTDOWN.
  *
  * Hot-plug: blockdev-add and a virtio-blk device_add whose serial the
  * guest sees (/sys/block/vdX/serial); unplug is device_del confirmed by
@@ -38,6 +39,23 @@ static int set_reboot_action(struct osm_qmp *mon, const char *action, struct osm
     return osm_qmp_call(mon, "set-action", json_pack("{s:s}", "reboot", action), QEMU_CALL_MS, NULL, err);
 }
 
+/* Out of the pause between boots into the next boot. While reboot=shutdown
+ * holds, QEMU turns system_reset into one more shutdown too, so reboot=reset
+ * first; and it stays so until the new boot answers: SeaBIOS, reset by the
+ * host after it has run once, resets the machine itself once more ("hard
+ * reboot"), and the guest may too. The reset happens in QEMU's main loop
+ * after the answer, and cont before its RESET event is refused
+ * ("Resetting the Virtual Machine is required"). */
+static int reset_and_cont(struct osm_qmp *mon, struct osm_err *err)
+{
+    json_t *ev = NULL;
+    if (set_reboot_action(mon, "reset", err) != 0 || osm_qmp_call(mon, "system_reset", NULL, QEMU_CALL_MS, NULL, err) != 0 ||
+        osm_qmp_wait_event(mon, "RESET", QEMU_CALL_MS, &ev, err) != 0)
+        return -1;
+    json_decref(ev);
+    return osm_qmp_call(mon, "cont", NULL, QEMU_CALL_MS, NULL, err);
+}
+
 int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
@@ -52,7 +70,7 @@ int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err
     }
     long long t0 = now_ms();
     osm_qmp_clear_events(mon);
-    if (osm_qmp_call_noreply(ga, "guest-shutdown", json_pack("{s:s}", "mode", "reboot"), QEMU_AGENT_PING_MS, err) <
+    if (osm_qmp_call_noreply(ga, "guest-shutdown", json_pack("{s:s}", "mode", "reboot"), 1000, err) <
         0) {
         osm_err_prefix(err, "instance %s", inst->uri);
         return -1;
@@ -64,41 +82,44 @@ int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err
     }
     json_decref(ev);
     long long t_down = now_ms();
-    /* While reboot=shutdown holds, QEMU turns system_reset into one more
-     * shutdown too: reset for this one reset. It happens in QEMU's main loop
-     * after the answer, and cont before its RESET event is refused
-     * ("Resetting the Virtual Machine is required"). */
-    if (set_reboot_action(mon, "reset", err) != 0 ||
-        osm_qmp_call(mon, "system_reset", NULL, QEMU_CALL_MS, NULL, err) != 0 ||
-        osm_qmp_wait_event(mon, "RESET", QEMU_CALL_MS, &ev, err) != 0)
-        return -1;
-    json_decref(ev);
-    if (set_reboot_action(mon, "shutdown", err) != 0 || osm_qmp_call(mon, "cont", NULL, QEMU_CALL_MS, NULL, err) != 0)
-        return -1;
+    /* The agent that answered is gone with its boot. */
+    osm_qmp_close(vm->ga);
+    vm->ga = NULL;
     long long deadline = now_ms() + (long long)vm->boot_timeout_s * 1000;
+    if (reset_and_cont(mon, err) != 0)
+        return -1;
+    struct osm_err e = OSM_ERR_INIT;
     for (;;) {
         long long left = deadline - now_ms();
-        ga = qemu_agent(inst, left > 0 ? (int)left : 1, err);
-        if (!ga) {
-            osm_err_prefix(err, "instance %s: no boot within %d s of the reset", inst->uri, vm->boot_timeout_s);
-            return -1;
+        if (left <= 0)
+            return osm_err_set(err, OSM_EIO, "instance %s: no boot within %d s of the reset%s%s", inst->uri,
+                               vm->boot_timeout_s, e.msg[0] ? ": " : "", e.msg);
+        osm_err_clear(&e);
+        ga = qemu_agent(inst, left > QEMU_AGENT_PING_MS ? QEMU_AGENT_PING_MS : (int)left, &e);
+        if (ga && qemu_guest_boot_id(ga, boot_id, &e) == 0) {
+            if (strcmp(boot_id, before) != 0)
+                break;
+            snprintf(e.msg, sizeof e.msg, "the agent answers, but from the old boot %s", before);
+            struct timespec ts = {0, 200 * 1000000};
+            nanosleep(&ts, NULL);
         }
-        struct osm_err e = OSM_ERR_INIT;
-        if (qemu_guest_boot_id(ga, boot_id, &e) == 0 && strcmp(boot_id, before) != 0)
-            break;
-        if (now_ms() > deadline)
-            return osm_err_set(err, OSM_EIO, "instance %s: the agent answers, but from the old boot %s", inst->uri,
-                               before);
-        struct timespec ts = {0, 200 * 1000000};
-        nanosleep(&ts, NULL);
+    }
+    /* The next reboot is the provider's to catch again. */
+    if (set_reboot_action(mon, "shutdown", err) != 0)
+        return -1;
+    int resets = 0;
+    json_t *rev = NULL;
+    struct osm_err we = OSM_ERR_INIT;
+    while (osm_qmp_wait_event(mon, "RESET", 5, &rev, &we) == 0) {
+        resets += json_is_true(json_object_get(json_object_get(rev, "data"), "guest"));
+        json_decref(rev);
     }
     json_t *os = NULL;
-    struct osm_err e = OSM_ERR_INIT;
     const char *kr = "";
     if (osm_qmp_call(ga, "guest-get-osinfo", NULL, QEMU_CALL_MS, &os, &e) == 0)
         kr = json_string_value(json_object_get(os, "kernel-release")) ?: "";
-    osm_info("qemu.boot", "instance=%s boot_id=%s kernel=%s down_ms=%lld up_ms=%lld", inst->uri, boot_id, kr,
-             t_down - t0, now_ms() - t_down);
+    osm_info("qemu.boot", "instance=%s boot_id=%s kernel=%s down_ms=%lld up_ms=%lld guest_resets=%d", inst->uri,
+             boot_id, kr, t_down - t0, now_ms() - t_down, resets);
     json_decref(os);
     return 0;
 }

@@ -177,13 +177,36 @@ int qemu_start(struct osm_instance *inst, struct osm_err *err)
     return 0;
 }
 
+static int pid_alive(pid_t pid)
+{
+    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* The pid in the pid file of a QEMU osmig started; 0 when none. */
+static pid_t pidfile_pid(const struct qemu_vm *vm)
+{
+    pid_t pid = 0;
+    if (vm->pidfile) {
+        struct osm_buf b;
+        osm_buf_init(&b);
+        struct osm_err e = OSM_ERR_INIT;
+        if (osm_read_file(vm->pidfile, &b, &e) == 0)
+            pid = (pid_t)atol(b.s);
+        osm_buf_free(&b);
+    }
+    return pid;
+}
+
 struct osm_qmp *qemu_monitor(struct osm_instance *inst, struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
     if (vm->mon)
         return vm->mon;
     struct osm_err e = OSM_ERR_INIT;
-    if (osm_qmp_connect(vm->qmp_path, OSM_QMP_MONITOR, QEMU_CALL_MS, &vm->mon, &e) == 0) {
+    /* Wait for the socket only when a QEMU of ours is alive (it may be
+     * starting); a VM that is down is started at once. */
+    int wait_ms = !vm->can_start || pid_alive(pidfile_pid(vm)) ? QEMU_CALL_MS : 0;
+    if (osm_qmp_connect(vm->qmp_path, OSM_QMP_MONITOR, wait_ms, &vm->mon, &e) == 0) {
         if (set_reboot_pause(vm->mon, err) != 0)
             return NULL;
         return vm->mon;
@@ -209,6 +232,10 @@ struct osm_qmp *qemu_agent(struct osm_instance *inst, int timeout_ms, struct osm
         if (vm->ga) {
             if (osm_qmp_call(vm->ga, "guest-ping", NULL, step, NULL, err) == 0)
                 return vm->ga;
+            /* A new connection: what this one wrote to a guest that does
+             * not read goes away with it (QEMU drops it on hang-up). */
+            osm_qmp_close(vm->ga);
+            vm->ga = NULL;
         } else if (osm_qmp_connect(vm->qga_path, OSM_QMP_AGENT, step, &vm->ga, err) == 0) {
             return vm->ga;
         }
@@ -221,23 +248,11 @@ struct osm_qmp *qemu_agent(struct osm_instance *inst, int timeout_ms, struct osm
     }
 }
 
-static int pid_alive(pid_t pid)
-{
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
 
 int qemu_stop(struct osm_instance *inst, struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
-    pid_t pid = 0;
-    if (vm->pidfile) {
-        struct osm_buf b;
-        osm_buf_init(&b);
-        struct osm_err e = OSM_ERR_INIT;
-        if (osm_read_file(vm->pidfile, &b, &e) == 0)
-            pid = (pid_t)atol(b.s);
-        osm_buf_free(&b);
-    }
+    pid_t pid = pidfile_pid(vm);
     if (qemu_is_running(inst)) {
         /* quit ends QEMU at once: what the guest had in memory is thrown
          * away, as a revert wants. */

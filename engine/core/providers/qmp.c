@@ -22,6 +22,7 @@ struct osm_qmp {
     json_t *events;        /* queued monitor events, oldest first */
     int desynced;          /* agent: a call timed out; resync before the next */
     long long sync_id;
+    unsigned long long seq; /* the "id" of the last command sent */
 };
 
 static const char *who(const struct osm_qmp *c)
@@ -99,8 +100,18 @@ static int read_message(struct osm_qmp *c, const char *what, long long deadline,
         char *nl = memchr(c->in.s, '\n', c->in.len);
         if (nl) {
             size_t n = (size_t)(nl - c->in.s);
+            /* The agent's 0xFF (guest-sync-delimited) starts its answer; a
+             * line cut by a restarted agent may precede it. */
+            size_t skip = 0;
+            for (size_t i = 0; c->kind == OSM_QMP_AGENT && i < n; i++)
+                if ((unsigned char)c->in.s[i] == 0xff)
+                    skip = i + 1;
             json_error_t jerr;
-            json_t *m = json_loadb(c->in.s, n, 0, &jerr);
+            json_t *m = json_loadb(c->in.s + skip, n - skip, 0, &jerr);
+            if (!m && c->kind == OSM_QMP_AGENT) {
+                consume(c, n + 1);
+                continue; /* stale bytes of an earlier boot or call */
+            }
             if (!m && n > 0 && strspn(c->in.s, " \t\r") != n) {
                 osm_err_set(err, OSM_EINPUT, "%s %s: %s: not JSON: %s (%.80s)", who(c), c->path, what, jerr.text,
                             c->in.s);
@@ -126,7 +137,9 @@ static void queue_event(struct osm_qmp *c, json_t *m)
     json_array_append_new(c->events, m);
 }
 
-/* The answer to the command just sent, events queued on the way. */
+/* The answer to the command just sent (its "id" is c->seq), events queued
+ * on the way; answers to earlier commands (a call that timed out, a
+ * previous boot's agent) are dropped. */
 static int read_answer(struct osm_qmp *c, const char *cmd, long long deadline, json_t **ret, struct osm_err *err)
 {
     for (;;) {
@@ -142,6 +155,11 @@ static int read_answer(struct osm_qmp *c, const char *cmd, long long deadline, j
             queue_event(c, m);
             continue;
         }
+        json_t *id = json_object_get(m, "id");
+        if (!json_is_integer(id) || (unsigned long long)json_integer_value(id) != c->seq) {
+            json_decref(m);
+            continue;
+        }
         json_t *e = json_object_get(m, "error");
         if (e) {
             osm_err_set(err, OSM_EFAIL, "%s %s: %s: %s: %s", who(c), c->path, cmd,
@@ -153,7 +171,7 @@ static int read_answer(struct osm_qmp *c, const char *cmd, long long deadline, j
         json_t *v = json_object_get(m, "return");
         if (!v) {
             json_decref(m);
-            continue; /* not ours: a stray greeting or answer of an abandoned call */
+            continue;
         }
         if (ret)
             *ret = json_incref(v);
@@ -164,7 +182,7 @@ static int read_answer(struct osm_qmp *c, const char *cmd, long long deadline, j
 
 static int send_cmd(struct osm_qmp *c, const char *cmd, json_t *args, struct osm_err *err)
 {
-    json_t *m = json_pack("{s:s}", "execute", cmd);
+    json_t *m = json_pack("{s:s,s:I}", "execute", cmd, "id", (json_int_t)++c->seq);
     if (args)
         json_object_set_new(m, "arguments", args);
     char *s = json_dumps(m, JSON_COMPACT);
@@ -181,8 +199,9 @@ static int send_cmd(struct osm_qmp *c, const char *cmd, json_t *args, struct osm
     return r;
 }
 
-/* Agent: 0xFF resets the agent's parser; its answer to guest-sync-delimited
- * follows its own 0xFF, and everything before that is stale. */
+/* Agent: 0xFF resets the agent's parser (a half-written command of a call
+ * that timed out is dropped); its answer follows its own 0xFF and carries
+ * our id and sync value, and whatever comes before it is stale. */
 static int agent_sync(struct osm_qmp *c, long long deadline, struct osm_err *err)
 {
     c->sync_id = ((long long)getpid() << 20) ^ now_ms();
@@ -191,20 +210,6 @@ static int agent_sync(struct osm_qmp *c, long long deadline, struct osm_err *err
         return -1;
     if (send_cmd(c, "guest-sync-delimited", json_pack("{s:I}", "id", (json_int_t)c->sync_id), err) != 0)
         return -1;
-    for (;;) {
-        char *ff = memchr(c->in.s, 0xff, c->in.len);
-        if (ff) {
-            consume(c, (size_t)(ff - c->in.s) + 1);
-            break;
-        }
-        c->in.len = 0; /* stale bytes before the sentinel */
-        int r = read_more(c, "guest-sync-delimited", deadline, err);
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return osm_err_set(err, OSM_EIO, "%s %s: guest-sync-delimited: no answer within the time limit", who(c),
-                               c->path);
-    }
     for (;;) {
         json_t *v = NULL;
         if (read_answer(c, "guest-sync-delimited", deadline, &v, err) != 0)
@@ -255,6 +260,9 @@ int osm_qmp_connect(const char *path, enum osm_qmp_kind kind, int timeout_ms, st
     c->kind = kind;
     c->path = osm_xstrdup(path);
     osm_buf_init(&c->in);
+    /* Ids unique across connections: the agent answers whoever is connected,
+     * even commands an earlier connection sent. */
+    c->seq = (((unsigned long long)now_ms() << 16) ^ (unsigned long long)getpid()) & 0xfffffffffffffULL;
     int r;
     if (kind == OSM_QMP_MONITOR) {
         json_t *greet = NULL;

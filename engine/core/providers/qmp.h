@@ -8,6 +8,10 @@
  *                    sent, then answers read after the agent's 0xFF) on
  *                    connect and after any call that timed out.
  *
+ * Every command carries an "id" (unique across connections) and only the
+ * answer with that id is taken: answers to a call that timed out, or that
+ * an agent of a previous boot still gives, are dropped.
+ *
  * Every call has a time limit in milliseconds. Errors name the socket and
  * the command: "QMP /run/web01/qmp.sock: blockdev-add: GenericError: ...",
  * "guest agent /run/web01/qga.sock: guest-exec: no answer within 5000 ms".
