@@ -166,6 +166,7 @@ int qemu_snap_create(struct osm_instance *inst, const char *label, const struct 
 {
     (void)o;
     struct qemu_vm *vm = qemu_vm_of(inst);
+    long long t_begin = now_us();
     struct osm_qmp *mon = qemu_monitor(inst, err);
     if (!mon)
         return -1;
@@ -229,9 +230,10 @@ int qemu_snap_create(struct osm_instance *inst, const char *label, const struct 
     json_decref(doc);
     close(lock);
     osm_info("qemu.snapshot",
-             "instance=%s set=%s disks=%zu frozen_fs=%d freeze_us=%lld txn_us=%lld thaw_us=%lld frozen_window_us=%lld",
+             "instance=%s set=%s disks=%zu frozen_fs=%d freeze_us=%lld txn_us=%lld thaw_us=%lld frozen_window_us=%lld "
+             "total_us=%lld",
              inst->uri, id_out, inst->n_disks, frozen, t_frozen - t_freeze, t_txn1 - t_txn0, t_thawed - t_txn1,
-             frozen >= 0 ? t_thawed - t_freeze : 0);
+             frozen >= 0 ? t_thawed - t_freeze : 0, now_us() - t_begin);
     return rc;
 }
 
