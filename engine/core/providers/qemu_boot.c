@@ -68,6 +68,8 @@ int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err
         osm_err_prefix(err, "instance %s: before the reboot", inst->uri);
         return -1;
     }
+    if (qemu_set_reboot_pause(mon, err) != 0)
+        return -1;
     long long t0 = now_ms();
     osm_qmp_clear_events(mon);
     if (osm_qmp_call_noreply(ga, "guest-shutdown", json_pack("{s:s}", "mode", "reboot"), 1000, err) <
@@ -104,8 +106,12 @@ int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err
             nanosleep(&ts, NULL);
         }
     }
-    /* The next reboot is the provider's to catch again. */
-    if (set_reboot_action(mon, "shutdown", err) != 0)
+    /* The next reboot is the provider's to catch again in a QEMU of its
+     * own; someone else's QEMU gets QEMU's defaults back. */
+    if (vm->can_start ? set_reboot_action(mon, "shutdown", err) != 0
+                      : osm_qmp_call(mon, "set-action", json_pack("{s:s,s:s}", "reboot", "reset", "shutdown",
+                                                                  "poweroff"),
+                                     QEMU_CALL_MS, NULL, err) != 0)
         return -1;
     int resets = 0;
     json_t *rev = NULL;

@@ -49,6 +49,9 @@ struct osm_qmp *qemu_agent(struct osm_instance *inst, int timeout_ms, struct osm
 int qemu_start(struct osm_instance *inst, struct osm_err *err);
 /* Stop QEMU at once (quit) and wait until its disks are free. */
 int qemu_stop(struct osm_instance *inst, struct osm_err *err);
+/* The guest's reboot and power-off become a pause (SHUTDOWN event) that the
+ * provider acts on; undone by set-action reboot=reset shutdown=poweroff. */
+int qemu_set_reboot_pause(struct osm_qmp *mon, struct osm_err *err);
 /* 1 when a QEMU answers on the QMP socket. */
 int qemu_is_running(struct osm_instance *inst);
 void qemu_disconnect(struct qemu_vm *vm);

@@ -4,9 +4,10 @@
  * builds (qemu_start_argv; never a shell string), daemonized, with a pid
  * file beside the QMP socket. Disks are -blockdev nodes named by their ids
  * and virtio-blk devices whose serial is the id, so the guest sees
- * /sys/block/vdX/serial = id. After a start the guest's reboot is made a
- * pause (set-action reboot=shutdown shutdown=pause), so the provider acts
- * between boots (qemu_boot.c). */
+ * /sys/block/vdX/serial = id. A QEMU osmig starts has the guest's reboot
+ * made a pause (set-action reboot=shutdown shutdown=pause), so the provider
+ * acts between boots (qemu_boot.c); a QEMU of someone else gets it only
+ * for the length of a reboot osmig makes. */
 #include "qemu_priv.h"
 
 #include <errno.h>
@@ -134,7 +135,7 @@ int qemu_is_running(struct osm_instance *inst)
     return osm_qmp_connect(vm->qmp_path, OSM_QMP_MONITOR, 0, &vm->mon, &e) == 0;
 }
 
-static int set_reboot_pause(struct osm_qmp *mon, struct osm_err *err)
+int qemu_set_reboot_pause(struct osm_qmp *mon, struct osm_err *err)
 {
     return osm_qmp_call(mon, "set-action", json_pack("{s:s,s:s}", "reboot", "shutdown", "shutdown", "pause"),
                         QEMU_CALL_MS, NULL, err);
@@ -167,7 +168,7 @@ int qemu_start(struct osm_instance *inst, struct osm_err *err)
     }
     osm_buf_free(&out);
     if (osm_qmp_connect(vm->qmp_path, OSM_QMP_MONITOR, QEMU_CALL_MS, &vm->mon, err) != 0 ||
-        set_reboot_pause(vm->mon, err) != 0)
+        qemu_set_reboot_pause(vm->mon, err) != 0)
         return -1;
     if (!qemu_agent(inst, vm->boot_timeout_s * 1000, err)) {
         osm_err_prefix(err, "instance %s: started QEMU, but no boot within %d s", inst->uri, vm->boot_timeout_s);
@@ -206,11 +207,8 @@ struct osm_qmp *qemu_monitor(struct osm_instance *inst, struct osm_err *err)
     /* Wait for the socket only when a QEMU of ours is alive (it may be
      * starting); a VM that is down is started at once. */
     int wait_ms = !vm->can_start || pid_alive(pidfile_pid(vm)) ? QEMU_CALL_MS : 0;
-    if (osm_qmp_connect(vm->qmp_path, OSM_QMP_MONITOR, wait_ms, &vm->mon, &e) == 0) {
-        if (set_reboot_pause(vm->mon, err) != 0)
-            return NULL;
+    if (osm_qmp_connect(vm->qmp_path, OSM_QMP_MONITOR, wait_ms, &vm->mon, &e) == 0)
         return vm->mon;
-    }
     if (!vm->can_start) {
         *err = e;
         osm_err_prefix(err, "instance %s", inst->uri);
