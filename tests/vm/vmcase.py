@@ -172,6 +172,7 @@ def case_snapshot_revert(e):
     check(len(mine) == 1 and mine[0]["state"] == "ready" and mine[0]["label"] == label,
           f"the set is listed ready with its label: {mine}")
     check([d["id"] for d in mine[0]["disks"]] == ["system", "data"], "one set over both disks")
+    check(all(d["size"] > 0 and d["kind"] == "qcow2" for d in mine[0]["disks"]), f"disk sizes: {mine[0]['disks']}")
     for disk in ("system", "data"):
         info = json.loads(e.run(["qemu-img", "info", "-U", "--output=json",
                                  os.path.join(e.work, disk + ".qcow2")]).stdout)
@@ -203,6 +204,35 @@ def case_reboot(e):
     # The next reboot is caught again (the pause between boots is back on).
     p = e.ctl("reboot")
     check(p.stdout.strip().removeprefix("boot_id=") not in (reported, boot0), "a second reboot, a third boot")
+
+
+def case_foreign_qemu(e):
+    """A descriptor without "start" over the running guest: QEMU is someone
+    else's. osmig reboots it, and leaves QEMU's own reboot behaviour: the
+    guest's own reboot afterwards just happens (no pause left behind)."""
+    doc = json.load(open(e.desc))
+    del doc["start"]
+    foreign = Env(e.vmctl, e.work)
+    foreign.desc = os.path.join(e.work, "foreign.json")
+    foreign.uri = "qemu:" + foreign.desc
+    with open(foreign.desc, "w") as f:
+        json.dump(doc, f)
+    boot0 = foreign.boot_id()
+    p = foreign.ctl("reboot")
+    boot1 = p.stdout.strip().removeprefix("boot_id=")
+    check(boot1 not in ("", boot0), f"osmig rebooted the foreign VM: {boot1!r}")
+    # The guest reboots by itself, a moment after the command returned.
+    foreign.guest("(sleep 1; /sbin/shutdown -r now) >/dev/null 2>&1 </dev/null &")
+    # Asked again in the guest's own time (up to the boot limit), never by osmig.
+    script = "cat /proc/sys/kernel/random/boot_id"
+    for _ in range(120):
+        p = foreign.ctl("run", "/bin/sh", "-c", script, ok=False)
+        got = p.stdout.split("\n")[0].strip() if p.returncode == 0 else ""
+        if got and got != boot1:
+            break
+        subprocess.run(["sleep", "2"])
+    check(got and got not in (boot0, boot1), f"the guest came back by itself after its own reboot: {got!r}")
+    os.unlink(foreign.desc)
 
 
 def case_hotplug(e):
@@ -267,6 +297,7 @@ CASES = {
     "snapshot-set-revert": case_snapshot_revert,
     "reboot-new-boot-id": case_reboot,
     "hotplug-by-serial": case_hotplug,
+    "foreign-qemu-reboot": case_foreign_qemu,
     "bad-descriptor": case_bad_descriptor,
 }
 

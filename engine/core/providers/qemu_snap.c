@@ -78,8 +78,9 @@ static int sets_lock(struct qemu_vm *vm, struct osm_err *err)
 
 /* ---- what each disk has ---- */
 
-/* names[i]: the snapshot names of disk i (a JSON array of strings). */
-static json_t *disk_snapshots(struct osm_instance *inst, struct osm_err *err)
+/* names[i]: the snapshot names of disk i (a JSON array of strings);
+ * sizes[i] (when sizes is not NULL): its virtual size in bytes. */
+static json_t *disk_snapshots(struct osm_instance *inst, uint64_t *sizes, struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
     json_t *out = json_array();
@@ -98,6 +99,9 @@ static json_t *disk_snapshots(struct osm_instance *inst, struct osm_err *err)
                 const char *nn = json_string_value(json_object_get(n, "node-name"));
                 if (!nn || strcmp(nn, inst->disks[i].id) != 0)
                     continue;
+                if (sizes)
+                    sizes[i] = (uint64_t)json_integer_value(
+                        json_object_get(json_object_get(n, "image"), "virtual-size"));
                 json_t *snaps = json_object_get(json_object_get(n, "image"), "snapshots"), *s;
                 size_t j;
                 json_array_foreach(snaps, j, s) json_array_append(names, json_object_get(s, "name"));
@@ -123,6 +127,8 @@ static json_t *disk_snapshots(struct osm_instance *inst, struct osm_err *err)
             json_decref(out);
             return NULL;
         }
+        if (sizes)
+            sizes[i] = (uint64_t)json_integer_value(json_object_get(info, "virtual-size"));
         json_t *names = json_array(), *s;
         size_t j;
         json_array_foreach(json_object_get(info, "snapshots"), j, s)
@@ -239,8 +245,8 @@ int qemu_snap_create(struct osm_instance *inst, const char *label, const struct 
 
 /* ---- list, verify ---- */
 
-static void fill_info(struct osm_instance *inst, struct osm_snap_info *si, const char *id, const char *label,
-                      const char *created, int ready)
+static void fill_info(struct osm_instance *inst, const uint64_t *sizes, struct osm_snap_info *si, const char *id,
+                      const char *label, const char *created, int ready)
 {
     memset(si, 0, sizeof *si);
     snprintf(si->id, sizeof si->id, "%s", id);
@@ -254,6 +260,7 @@ static void fill_info(struct osm_instance *inst, struct osm_snap_info *si, const
         snprintf(si->disks[i].id, sizeof si->disks[i].id, "%s", inst->disks[i].id);
         snprintf(si->disks[i].kind, sizeof si->disks[i].kind, "qcow2");
         si->disks[i].path = osm_xstrdup(inst->disks[i].path);
+        si->disks[i].size = sizes[i];
     }
 }
 
@@ -266,8 +273,10 @@ int qemu_snap_list(struct osm_instance *inst, const struct osm_snap_opts *o, str
     json_t *doc = sets_read(qemu_vm_of(inst), err);
     if (!doc)
         return -1;
-    json_t *per_disk = disk_snapshots(inst, err);
+    uint64_t *sizes = osm_xcalloc(inst->n_disks, sizeof *sizes);
+    json_t *per_disk = disk_snapshots(inst, sizes, err);
     if (!per_disk) {
+        free(sizes);
         json_decref(doc);
         return -1;
     }
@@ -279,7 +288,7 @@ int qemu_snap_list(struct osm_instance *inst, const struct osm_snap_opts *o, str
         const char *id = json_string_value(json_object_get(s, "id"));
         if (!id)
             continue;
-        fill_info(inst, &v[n++], id, json_string_value(json_object_get(s, "label")) ?: "",
+        fill_info(inst, sizes, &v[n++], id, json_string_value(json_object_get(s, "label")) ?: "",
                   json_string_value(json_object_get(s, "created")) ?: "", first_missing(inst, per_disk, id) < 0);
     }
     json_t *nm;
@@ -290,10 +299,11 @@ int qemu_snap_list(struct osm_instance *inst, const struct osm_snap_opts *o, str
         for (size_t k = 0; k < n; k++)
             known |= strcmp(v[k].id, id) == 0;
         if (!known && strncmp(id, SET_PREFIX, strlen(SET_PREFIX)) == 0 && first_missing(inst, per_disk, id) < 0)
-            fill_info(inst, &v[n++], id, "(unrecorded)", "", 1);
+            fill_info(inst, sizes, &v[n++], id, "(unrecorded)", "", 1);
     }
     json_decref(per_disk);
     json_decref(doc);
+    free(sizes);
     *out = v;
     *n_out = n;
     return 0;
@@ -314,7 +324,7 @@ void qemu_snap_list_free(struct osm_snap_info *infos, size_t n)
 int qemu_snap_verify(struct osm_instance *inst, const char *id, const struct osm_snap_opts *o, struct osm_err *err)
 {
     (void)o;
-    json_t *per_disk = disk_snapshots(inst, err);
+    json_t *per_disk = disk_snapshots(inst, NULL, err);
     if (!per_disk)
         return -1;
     int miss = first_missing(inst, per_disk, id);
@@ -389,7 +399,7 @@ int qemu_snap_delete(struct osm_instance *inst, const char *id, const struct osm
     if (lock < 0)
         return -1;
     json_t *doc = sets_read(vm, err);
-    json_t *per_disk = doc ? disk_snapshots(inst, err) : NULL;
+    json_t *per_disk = doc ? disk_snapshots(inst, NULL, err) : NULL;
     int rc = per_disk ? 0 : -1, found = 0;
     for (size_t i = 0; rc == 0 && i < inst->n_disks; i++) {
         if (!has_name(json_array_get(per_disk, i), id))
