@@ -49,7 +49,8 @@ static int set_reboot_action(struct osm_qmp *mon, const char *action, struct osm
 static int reset_and_cont(struct osm_qmp *mon, struct osm_err *err)
 {
     json_t *ev = NULL;
-    if (set_reboot_action(mon, "reset", err) != 0 || osm_qmp_call(mon, "system_reset", NULL, QEMU_CALL_MS, NULL, err) != 0 ||
+    if (set_reboot_action(mon, "reset", err) != 0 ||
+        osm_qmp_call(mon, "system_reset", NULL, QEMU_CALL_MS, NULL, err) != 0 ||
         osm_qmp_wait_event(mon, "RESET", QEMU_CALL_MS, &ev, err) != 0)
         return -1;
     json_decref(ev);

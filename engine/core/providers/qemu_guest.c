@@ -239,8 +239,8 @@ int qemu_guest_copy_out(struct osm_instance *inst, const char *guest_path, const
     int rc = 0;
     for (;;) {
         json_t *r = NULL;
-        if (osm_qmp_call(ga, "guest-file-read", json_pack("{s:I,s:I}", "handle", h, "count", (json_int_t)QEMU_FILE_CHUNK),
-                         QEMU_CALL_MS * 3, &r, err) != 0) {
+        json_t *args = json_pack("{s:I,s:I}", "handle", h, "count", (json_int_t)QEMU_FILE_CHUNK);
+        if (osm_qmp_call(ga, "guest-file-read", args, QEMU_CALL_MS * 3, &r, err) != 0) {
             rc = -1;
             break;
         }
