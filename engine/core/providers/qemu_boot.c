@@ -57,7 +57,7 @@ static int reset_and_cont(struct osm_qmp *mon, struct osm_err *err)
     return osm_qmp_call(mon, "cont", NULL, QEMU_CALL_MS, NULL, err);
 }
 
-int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
+static int reboot_once(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
     struct osm_qmp *mon = qemu_monitor(inst, err);
@@ -107,12 +107,8 @@ int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err
             nanosleep(&ts, NULL);
         }
     }
-    /* The next reboot is the provider's to catch again in a QEMU of its
-     * own; someone else's QEMU gets QEMU's defaults back. */
-    if (vm->can_start ? set_reboot_action(mon, "shutdown", err) != 0
-                      : osm_qmp_call(mon, "set-action", json_pack("{s:s,s:s}", "reboot", "reset", "shutdown",
-                                                                  "poweroff"),
-                                     QEMU_CALL_MS, NULL, err) != 0)
+    /* The next reboot is the provider's to catch again in a QEMU of its own. */
+    if (vm->can_start && set_reboot_action(mon, "shutdown", err) != 0)
         return -1;
     int resets = 0;
     json_t *rev = NULL;
@@ -129,6 +125,27 @@ int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err
              boot_id, kr, t_down - t0, now_ms() - t_down, resets);
     json_decref(os);
     return 0;
+}
+
+int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
+{
+    struct qemu_vm *vm = qemu_vm_of(inst);
+    int rc = reboot_once(inst, boot_id, err);
+    /* Someone else's QEMU gets QEMU's defaults back, whatever happened: it
+     * must not be left pausing when its guest reboots. */
+    if (!vm->can_start && vm->mon) {
+        struct osm_err e = OSM_ERR_INIT;
+        if (osm_qmp_call(vm->mon, "set-action", json_pack("{s:s,s:s}", "reboot", "reset", "shutdown", "poweroff"),
+                         QEMU_CALL_MS, NULL, &e) != 0) {
+            osm_warn("qemu.reboot", "instance=%s error=\"%s\" (reboot and shutdown may still pause the VM)",
+                     inst->uri, e.msg);
+            if (rc == 0) {
+                *err = e;
+                rc = -1;
+            }
+        }
+    }
+    return rc;
 }
 
 void qemu_disk_serial(const char *image, char out[21])
