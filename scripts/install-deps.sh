@@ -11,6 +11,7 @@ pkgs=(
   lighttpd wrk
   nodejs   # tests/api/sdk (the official Alibaba Cloud SDK) and tests/dashboard (puppeteer-core), from npm
   chromium # tests/dashboard: the dashboard in a real headless browser
+  qemu-system-x86 qemu-guest-agent syslinux syslinux-common busybox-static cpio
 )
 # npm: Debian's package, unless npm came with another nodejs build already.
 command -v npm >/dev/null || pkgs+=(npm)
