@@ -34,7 +34,7 @@ int osm_windows_assess_facts(const json_t *winfacts, const struct osm_facts *fac
                              json_t **report, struct osm_err *err);
 void osm_windows_print_report(FILE *f, const json_t *report);
 /* The Windows paths of matrices/windows for `osmig matrix`: a JSON array of
- * {"from","editions":[],"to","to_edition","transitional","languages":[],
+ * {"id" (the target `--to` takes: "2019-datacenter"),"from","editions":[],"to","to_edition","transitional","languages":[],
  * "architectures":[]} (release names spelled out), and a table for humans. */
 int osm_windows_matrix_paths(json_t **paths, struct osm_err *err);
 void osm_windows_print_paths(FILE *f, const json_t *paths);

@@ -75,6 +75,7 @@ make_root() {
 lcid_tag() { case $1 in 0409) echo en-US;; 0804) echo zh-CN;; 0407) echo de-DE;; *) echo x-unknown;; esac; }
 
 make_root w2008r2-std-en 7601 ServerStandard Server 0409 AMD64 6.1
+make_root w2008r2-rtm-en 7600 ServerStandard Server 0409 AMD64 6.1
 make_root w2008r2-ent-zh 7601 ServerEnterprise Server 0804 AMD64 6.1
 make_root w2008r2-dc-en 7601 ServerDatacenter Server 0409 AMD64 6.1
 make_root w2008r2-std-x86 7601 ServerStandard Server 0409 x86 6.1
