@@ -47,6 +47,35 @@ static void decodes_compatibility_codes(void **state)
     assert_int_equal(win_decode_result("no code here", &r), -1);
 }
 
+/* Names as Microsoft's "Windows upgrade error codes" page gives them, and the
+ * extend code kept in the form Microsoft prints ("0xC1900101 - 0x4000D"). */
+static void result_codes_carry_microsofts_names(void **state)
+{
+    (void)state;
+    struct win_result r;
+    assert_int_equal(win_decode_result("0xC1900202", &r), 0);
+    assert_string_equal(r.name, "MOSETUP_E_COMPAT_DOWNLOADREQ_BLOCK");
+    assert_int_equal(win_decode_result("0xC190020C", &r), 0);
+    assert_string_equal(r.name, "MOSETUP_E_DOWNLOADDISKSPACE_BLOCK");
+    assert_non_null(strstr(r.cause, "disk space"));
+    assert_int_equal(win_decode_result("0xC1900403", &r), 0);
+    assert_string_equal(r.name, "MOSETUP_E_UA_CORRUPT_PAYLOAD_FILES");
+    assert_non_null(strstr(r.cause, "damaged"));
+    assert_int_equal(win_decode_result("0xC1900223", &r), 0);
+    assert_string_equal(r.name, "");
+    assert_int_equal(win_decode_result("0xC1900101", &r), 0);
+    assert_string_equal(r.name, "MOSETUP_E_SETUP_PLATFORM");
+    assert_int_equal(win_decode_result("0xC1900101 - 0x4000D", &r), 0);
+    assert_int_equal(r.code, 0xC1900101);
+    assert_int_equal(r.extended, 0x4000D);
+    assert_string_equal(win_extended_phase(r.extended), "SECOND_BOOT");
+    assert_string_equal(win_extended_operation(r.extended), "MIGRATE_DATA");
+    assert_non_null(strstr(r.cause, "0xC1900101 - 0x4000D"));
+    json_t *e = win_panther_errors("2024-01-02 03:04:05, Error  SP  Operation failed: 0xC1900101 - 0x4000D\n", 5);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "code")), "0xC1900101 - 0x4000D");
+    json_decref(e);
+}
+
 static void decodes_signed_exit_codes(void **state)
 {
     (void)state;
@@ -330,6 +359,7 @@ int main(void)
         setenv("OSMIG_WIN_TRANSIT_MEDIA", win_fixture("media/transit"), 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decodes_compatibility_codes),
+        cmocka_unit_test(result_codes_carry_microsofts_names),
         cmocka_unit_test(decodes_signed_exit_codes),
         cmocka_unit_test(decodes_rollback_phase_and_operation),
         cmocka_unit_test(panther_logs_yield_first_errors_and_hints),
