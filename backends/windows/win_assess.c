@@ -8,6 +8,7 @@
 
 #include "osm_buf.h"
 #include "osm_windows.h"
+#include "win_media.h"
 #include "win_paths.h"
 
 __attribute__((format(printf, 5, 6))) static void inhibit(json_t *list, const char *id, const char *title,
@@ -208,6 +209,25 @@ int osm_windows_assess_facts(const json_t *wf, const struct osm_facts *facts, co
     return inhibited;
 }
 
+int osm_windows_assess_media(json_t *report, const char *state_dir)
+{
+    if (json_is_true(json_object_get(report, "inhibited")))
+        return 1;
+    json_t *plan = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    if (win_media_plan(state_dir, report, &plan, &err) == 0) {
+        json_object_set_new(report, "media", plan);
+        return 0;
+    }
+    json_t *inh = json_object_get(report, "inhibitors");
+    inhibit(inh, "windows_media", "No registered installation medium offers this upgrade",
+            "Register the release's installation medium in the system's language, with an image of the target edition "
+            "and the system's installation type (osmig media add DIR).",
+            "%s\na registered medium of each hop's release, language, edition and installation type", err.msg);
+    json_object_set_new(report, "inhibited", json_true());
+    return 1;
+}
+
 int osm_windows_assess(const char *root, const struct osm_facts *facts, const char *target, json_t **report,
                        struct osm_err *err)
 {
@@ -234,6 +254,15 @@ void osm_windows_print_report(FILE *f, const json_t *r)
         fprintf(f, "hop %zu: %s %s -> %s %s (build %lld)%s\n", i + 1, str(fr, "release"), str(fr, "edition"), str(to, "release"),
                 str(to, "edition"), (long long)json_integer_value(json_object_get(v, "build")),
                 json_is_true(json_object_get(v, "transitional")) ? " [transitional]" : "");
+    }
+    json_array_foreach(json_object_get(r, "media"), i, v) {
+        if (!strcmp(str(v, "method"), "conversion"))
+            fprintf(f, "hop %zu: licence conversion (DISM /Set-Edition), no media\n", i + 1);
+        else
+            fprintf(f, "hop %zu: media %s, image %lld \"%s\" (%s, %s, %s)\n", i + 1, str(v, "media"),
+                    (long long)json_integer_value(json_object_get(v, "image_index")),
+                    str(v, "image_name") ? str(v, "image_name") : "", str(v, "edition_id") ? str(v, "edition_id") : "?",
+                    str(v, "installation_type"), str(v, "language"));
     }
     json_array_foreach(json_object_get(r, "inhibitors"), i, v) {
         fprintf(f, "INHIBITOR %s: %s\n  found:  %s\n  limit:  %s\n  remedy: %s\n", str(v, "id"), str(v, "title"), str(v, "fact"),

@@ -436,6 +436,23 @@ int win_upgrade(const struct win_agent *a, const char *transit_image, const stru
     return rc;
 }
 
+int win_poll_status(const struct win_agent *a, const struct win_setup_params *sp, struct win_status *st,
+                    struct osm_err *err)
+{
+    const struct win_clock *clk = clock_of(a);
+    char *script = win_setup_status_script(sp, err);
+    if (!script)
+        return -1;
+    time_t since = clk->now(clk->ctx);
+    int rc;
+    while ((rc = poll_status(a, script, st)) != 0 && clk->now(clk->ctx) - since < 3600)
+        clk->sleep(clk->ctx, 30);
+    free(script);
+    if (rc != 0)
+        return osm_err_set(err, OSM_ENET, "instance '%s' did not answer for an hour", a->inst->uri);
+    return 0;
+}
+
 struct log_sink {
     const char *dir;
     int failed;

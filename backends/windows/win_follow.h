@@ -91,6 +91,10 @@ int win_convert(const struct win_agent *a, const struct win_setup_params *sp, co
 int win_upgrade(const struct win_agent *a, const char *transit_image, const struct win_setup_params *sp,
                 const struct win_follow_opts *fo, struct win_upgrade_result *r, struct osm_err *err);
 void win_upgrade_result_free(struct win_upgrade_result *r);
+/* The status once the instance answers (polling across a reboot for up to
+ * an hour); -1 with err when it never does. */
+int win_poll_status(const struct win_agent *a, const struct win_setup_params *sp, struct win_status *st,
+                    struct osm_err *err);
 /* Copy every setuperr.log / setupact.log setup left into DIR (created):
  * DIR/TAG-setuperr.log, ... Returns how many, -1 with err. */
 int win_fetch_logs(const struct win_agent *a, const struct win_setup_params *sp, const char *dir, struct osm_err *err);
