@@ -144,7 +144,7 @@ static int status(json_t *st, const json_t *sc, struct osm_buf *out, struct osm_
     }
     if (running) {
         set_int(st, "polls", k + 1);
-        long newb = build_at(sc, hop);
+        long newb = build_at(sc, sint(st, "setups"));
         int down = 0, bt = 1, exitc = 0;
         if (!strcmp(play, "success") || !strcmp(play, "bt-stays")) {
             down = k == 2 || k == 3;
@@ -235,6 +235,7 @@ static int d_run(struct osm_instance *inst, const char *const argv[], struct osm
             osm_buf_adds(out, "result=already-running\n");
         } else {
             set_int(st, "hops", hop + 1);
+            set_int(st, "setups", sint(st, "setups") + 1); /* builds[] counts setup hops only */
             set_int(st, "polls", 0);
             json_object_set_new(st, "setup_running", json_true());
             json_object_set_new(st, "bt", json_true());

@@ -9,6 +9,7 @@
  *
  *   DIR/scenario.json  what "Windows" does, written by the test:
  *     {"builds": [7601, 9600, 17763],     the build before, and after each setup hop
+ *                                         (a conversion keeps the build)
  *      "edition": "ServerStandard",       EditionID before the first hop
  *      "plays": ["success", "rollback"],  per hop (setup or conversion); the last repeats
  *      "compat": "0xC1900208", "setup_exit": "-1047526904", "convert_exit": "...",
