@@ -10,6 +10,8 @@
 #   newest_task                   "ID STATE" of the newest task
 #   events                        the double's events.log
 #   count RE                      lines of events.log matching RE
+#   all_detached                  every transit disk the double saw attached was
+#                                 detached after its last attach
 #   result_field KEY              TASK_DIR/windows-result.json's KEY
 . "${OSMIG_SOURCE_DIR:?run under ctest}/tests/linux/testlib.sh"
 : "${OSMIG_BIN:?run under ctest}"
@@ -44,6 +46,17 @@ newest_task() {
 
 events() { cat "$WORK/double/events.log" 2>/dev/null || true; }
 count() { events | grep -c -- "$1" || true; }
+
+all_detached() {
+  events | "$PY" -c '
+import sys
+last = {}
+for line in sys.stdin:
+    verb, _, image = line.rstrip("\n").partition(" ")
+    if verb in ("attach", "detach"):
+        last[image] = verb
+sys.exit(1 if "attach" in last.values() else 0)'
+}
 
 result_field() { # KEY
   local id; read -r id _ < <(newest_task)

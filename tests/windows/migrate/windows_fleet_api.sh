@@ -47,5 +47,5 @@ rc=0
 [ "$rc" = 0 ] || { cat "$WORK/run.out" "$WORK/serve.err"; fail "migrate --server exit $rc"; }
 grep -q "succeeded" "$WORK/run.out" || { cat "$WORK/run.out"; fail "the server's task did not succeed"; }
 grep -q '^start auto upgrade index=4' "$WORK/double/events.log" || fail "setup never started"
-[ "$(count '^attach ')" = "$(count '^detach ')" ] || fail "a transit disk was left attached"
+all_detached || fail "a transit disk was left attached"
 echo PASS

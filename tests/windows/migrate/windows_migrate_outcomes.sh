@@ -11,7 +11,7 @@
 expect_succeeded() { # NAME
   local id state; read -r id state < <(newest_task)
   [ "$state" = succeeded ] || { cat "$WORK/run.out"; fail "$1: ended $state"; }
-  [ "$(count '^attach ')" = "$(count '^detach ')" ] || { events; fail "$1: a transit disk was left attached"; }
+  all_detached || { events; fail "$1: a transit disk was left attached"; }
   [ ! -e "$OSMIG_STATE_DIR/tasks/$id/transit" ] || fail "$1: transit disks left in the task directory"
   [ "$(result_field end)" = succeeded ] || fail "$1: windows-result.json does not say succeeded"
 }
@@ -20,7 +20,7 @@ expect_rolled_back() { # NAME BEFORE_DIGEST CAUSE_RE
   local id state; read -r id state < <(newest_task)
   [ "$state" = rolled_back ] || { cat "$WORK/run.out"; fail "$1: ended $state"; }
   [ "$("$OSMIG_BIN" snapshot digest "$R")" = "$2" ] || fail "$1: rolled back but the root differs"
-  [ "$(count '^attach ')" = "$(count '^detach ')" ] || { events; fail "$1: a transit disk was left attached"; }
+  all_detached || { events; fail "$1: a transit disk was left attached"; }
   result_field cause | grep -Eq -- "$3" || fail "$1: cause '$(result_field cause)' does not match $3"
   "$OSMIG_BIN" task show "$id" | grep -Eq -- "$3" || fail "$1: the task does not say why ($3)"
 }
