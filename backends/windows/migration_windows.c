@@ -347,6 +347,7 @@ static int upgrade_body(struct osm_step_ctx *ctx, struct wtask *w, struct osm_in
         const json_t *h = json_array_get(hops, (size_t)hop - 1);
         long target = (long)json_integer_value(json_object_get(h, "build"));
         struct win_setup_params sp = {.image_index = (int)json_integer_value(json_object_get(h, "image_index")),
+                                      .volume_licence = json_is_true(json_object_get(h, "volume_licence")),
                                       .product_key = str(h, "product_key"),
                                       .edition_id = edition_id(str(h, "edition"))};
         struct win_follow_opts fo = {.from_build = build, .target_build = target, .target_edition = sp.edition_id};

@@ -218,7 +218,8 @@ static int d_run(struct osm_instance *inst, const char *const argv[], struct osm
     } else if (!strncmp(script, "# osmig: start Windows Setup", 28)) {
         char idx[16], key[40];
         arg_after(script, "/imageindex ", idx, sizeof idx);
-        arg_after(script, strstr(script, "/auto:upgrade") ? "<ProductKey><Key>" : "/pkey ", key, sizeof key);
+        const char *how = strstr(script, "/auto:upgrade") ? "auto:upgrade" : strstr(script, "/unattend:") ? "unattend" : "auto upgrade";
+        arg_after(script, strstr(script, "/unattend:") ? "<ProductKey><Key>" : "/pkey ", key, sizeof key);
         char *k = strchr(key, '<');
         if (k)
             *k = '\0';
@@ -227,7 +228,7 @@ static int d_run(struct osm_instance *inst, const char *const argv[], struct osm
         k = strchr(idx, '<');
         if (k)
             *k = '\0';
-        event("start %s index=%s key=%s", strstr(script, "/auto:upgrade") ? "auto:upgrade+unattend" : "auto upgrade", idx, key);
+        event("start %s index=%s key=%s", how, idx, key);
         if (json_array_size(json_object_get(st, "attached")) == 0) {
             osm_buf_adds(out, "result=transit-missing\n");
             rc = 2;

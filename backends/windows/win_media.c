@@ -90,6 +90,31 @@ static int describe_wim(const char *wim_path, json_t *o, struct osm_err *err)
     return 0;
 }
 
+/* sources/ei.cfg saying "[Channel]" then "Volume": volume-licence media,
+ * whose setup takes /auto:upgrade (docs/windows.md). */
+static int volume_licence(const char *dir)
+{
+    char *p = win_fs_find(dir, "sources/ei.cfg");
+    if (!p)
+        return 0;
+    struct osm_buf b;
+    osm_buf_init(&b);
+    struct osm_err e = OSM_ERR_INIT;
+    int vl = 0;
+    if (osm_read_file(p, &b, &e) == 0 && b.s) {
+        const char *c = strcasestr(b.s, "[Channel]");
+        if (c) {
+            c += 9;
+            while (*c == '\r' || *c == '\n' || *c == ' ' || *c == '\t')
+                c++;
+            vl = strncasecmp(c, "Volume", 6) == 0;
+        }
+    }
+    osm_buf_free(&b);
+    free(p);
+    return vl;
+}
+
 int win_media_describe(const char *path, json_t **out, struct osm_err *err)
 {
     *out = NULL;
@@ -110,6 +135,7 @@ int win_media_describe(const char *path, json_t **out, struct osm_err *err)
         char *setup = win_fs_find(real, "setup.exe");
         json_object_set_new(o, "kind", json_string("directory"));
         json_object_set_new(o, "has_setup", json_boolean(setup != NULL));
+        json_object_set_new(o, "volume_licence", json_boolean(volume_licence(real)));
         free(setup);
     } else {
         wim = osm_xstrdup(real);
@@ -417,6 +443,7 @@ int win_media_plan(const char *state_dir, const json_t *report, json_t **plan, s
         json_object_set(h, "edition_id", json_object_get(im, "edition_id") ? json_object_get(im, "edition_id") : json_null());
         if (key)
             json_object_set_new(h, "product_key", json_string(key));
+        json_object_set_new(h, "volume_licence", json_boolean(json_is_true(json_object_get(m, "volume_licence"))));
         json_array_append_new(out, h);
         json_decref(m);
     }

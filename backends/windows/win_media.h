@@ -16,7 +16,7 @@
 
 #include "osm_error.h"
 
-/* Describe a medium (not stored): {"path","kind","wim","release","build",
+/* Describe a medium (not stored): {"path","kind","wim","release","build","has_setup","volume_licence",
  * "languages":[],"size_bytes","images":[{index,name,edition_id,edition,
  * evaluation,installation_type,language,build,architecture}]}. */
 int win_media_describe(const char *path, json_t **out, struct osm_err *err);
@@ -41,7 +41,8 @@ int win_media_pick(const json_t *medium, const char *edition, const char *instal
  * language and the image of the hop's edition, the source's installation
  * type, and the hop's build: [{"hop","method":"setup","release","build",
  * "edition","media","media_path","image_index","image_name","edition_id",
- * "installation_type","language","setup","product_key"?}]; a licence
+ * "installation_type","language","setup","product_key"?,"volume_licence"}]
+ * (volume_licence: the medium's sources/ei.cfg says [Channel] Volume); a licence
  * conversion hop needs no media: {"hop","method":"conversion","release",
  * "build","edition","product_key"}. Fails naming the first hop it cannot
  * serve. */

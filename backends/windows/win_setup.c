@@ -155,7 +155,8 @@ char *win_setup_start_script(const struct win_setup_params *p, struct osm_err *e
         osm_err_set(err, OSM_EUSAGE, "image index %d out of range", p->image_index);
         return NULL;
     }
-    if ((p->kind == WIN_SETUP_WINDOWS8 || p->product_key) && check_key(p->product_key, err) != 0)
+    int answer_file = p->kind == WIN_SETUP_WINDOWS8 && !p->volume_licence;
+    if ((answer_file || p->product_key) && check_key(p->product_key, err) != 0)
         return NULL;
     struct osm_buf b;
     osm_buf_init(&b);
@@ -165,8 +166,12 @@ char *win_setup_start_script(const struct win_setup_params *p, struct osm_err *e
         "$letter = (Get-Content (Join-Path $state 'transit.txt') | Select-Object -First 1).Trim()\r\n"
         "if (-not (Test-Path ($letter + '\\setup.exe'))) { Write-Output 'result=transit-missing'; exit 2 }\r\n");
     char *line;
-    if (p->kind == WIN_SETUP_WINDOWS8) {
-        /* 2012 R2's setup takes the image and the key from an answer file. */
+    if (p->kind == WIN_SETUP_WINDOWS8 && p->volume_licence) {
+        /* 2012 R2's volume-licence media: /Auto takes no answer file; the
+         * media's ei.cfg and the KMS key of the volume edition do. */
+        line = osm_xstrdup("('\"' + $letter + '\\setup.exe\" /auto:upgrade')");
+    } else if (p->kind == WIN_SETUP_WINDOWS8) {
+        /* Other 2012 R2 media: an upgrade answer file with the image and the key. */
         osm_buf_addf(&b,
             "$unattend = Join-Path $state 'unattend.xml'\r\n"
             "Set-Content -Path $unattend -Encoding UTF8 -Value @(\r\n"
@@ -181,7 +186,7 @@ char *win_setup_start_script(const struct win_setup_params *p, struct osm_err *e
             "  '  </settings>',\r\n"
             "  '</unattend>')\r\n",
             p->image_index, p->product_key);
-        line = osm_xasprintf("('\"' + $letter + '\\setup.exe\" /auto:upgrade /unattend:%s\\unattend.xml')", sd);
+        line = osm_xasprintf("('\"' + $letter + '\\setup.exe\" /unattend:%s\\unattend.xml')", sd);
     } else {
         char pkey[48] = "";
         if (p->product_key)

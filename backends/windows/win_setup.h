@@ -17,8 +17,10 @@
  *   start     Windows Setup, detached: Windows 10-era media `/auto upgrade
  *             /quiet /eula accept /dynamicupdate disable /compat
  *             ignorewarning /showoobe none /imageindex N [/pkey K] /copylogs
- *             DIR\panther`; 2012 R2 media `/auto:upgrade /unattend:DIR\
- *             unattend.xml`, the answer file naming the image and the key.
+ *             DIR\panther`; 2012 R2 volume-licence media `/auto:upgrade`
+ *             (with /Auto setup takes no answer file), other 2012 R2 media
+ *             `/unattend:DIR\unattend.xml`, the answer file an upgrade with
+ *             the image index and the key.
  *             "result=started", or "result=already-running" (idempotent).
  *   convert   a licence conversion within a release: `DISM /online
  *             /Set-Edition:EDITION /ProductKey:K /AcceptEula /NoRestart`,
@@ -54,7 +56,8 @@ struct win_setup_params {
     int image_index;
     const char *state_dir;   /* on the instance; NULL: C:\osmig */
     enum win_setup_kind kind;
-    const char *product_key; /* NULL: none (required for WINDOWS8 and convert) */
+    int volume_licence;      /* WINDOWS8: the media's ei.cfg says Volume: /auto:upgrade */
+    const char *product_key; /* NULL: none (required for WINDOWS8 without volume_licence, and convert) */
     const char *edition_id;  /* convert: "ServerDatacenter" */
 };
 

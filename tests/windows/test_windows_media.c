@@ -25,6 +25,18 @@ static json_t *describe(const char *media)
     return d;
 }
 
+/* ei.cfg's [Channel] Volume marks volume-licence media (setup /auto:upgrade). */
+static void describe_tells_volume_licence_media(void **state)
+{
+    (void)state;
+    json_t *d = describe("2012r2-vl-en");
+    assert_true(json_is_true(json_object_get(d, "volume_licence")));
+    json_decref(d);
+    d = describe("2012r2-en");
+    assert_true(json_is_false(json_object_get(d, "volume_licence")));
+    json_decref(d);
+}
+
 static void describe_reads_the_four_image_layout(void **state)
 {
     (void)state;
@@ -234,6 +246,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(describe_reads_the_four_image_layout),
+        cmocka_unit_test(describe_tells_volume_licence_media),
         cmocka_unit_test(pick_tells_core_from_desktop_by_installation_type),
         cmocka_unit_test(evaluation_images_are_refused_as_targets),
         cmocka_unit_test(pick_refuses_with_the_candidates_listed),

@@ -163,6 +163,8 @@ static const struct win_setup_params p2019 = {.image_index = 4, .kind = WIN_SETU
                                               .product_key = "WMDGN-G9PQG-XVVXX-R3X43-63DFG"};
 static const struct win_setup_params p2012r2 = {.image_index = 2, .kind = WIN_SETUP_WINDOWS8,
                                                 .product_key = "W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9"};
+static const struct win_setup_params p2012r2vl = {.image_index = 4, .kind = WIN_SETUP_WINDOWS8, .volume_licence = 1,
+                                                  .product_key = "W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9"};
 static const struct win_setup_params pconv = {.product_key = "CB7KF-BWN84-R7R2Y-793K2-8XDDG", .edition_id = "ServerDatacenter"};
 
 static void scripts_match_their_golden_files(void **state)
@@ -173,6 +175,7 @@ static void scripts_match_their_golden_files(void **state)
     assert_golden("prepare-windows8.ps1", win_setup_prepare_script(&p2012r2, &err));
     assert_golden("start-windows10.ps1", win_setup_start_script(&p2019, &err));
     assert_golden("start-windows8.ps1", win_setup_start_script(&p2012r2, &err));
+    assert_golden("start-windows8-volume-licence.ps1", win_setup_start_script(&p2012r2vl, &err));
     assert_golden("convert.ps1", win_setup_convert_script(&pconv, &err));
     assert_golden("status.ps1", win_setup_status_script(&p2019, &err));
     assert_golden("logs.ps1", win_setup_logs_script(&p2019, &err));
@@ -260,14 +263,20 @@ static void transit_disk_is_brought_online_and_writable(void **state)
     free(s);
 }
 
-/* 2012 R2's setup.exe: /auto:upgrade and an answer file with the image and
+/* 2012 R2's setup.exe: /auto:upgrade for volume-licence media (with /Auto
+ * no answer file is taken), else an upgrade answer file with the image and
  * the key; no /compat scanonly (it has none), so its gate passes. */
 static void windows8_media_use_2012r2_setup_switches(void **state)
 {
     (void)state;
     struct osm_err err = OSM_ERR_INIT;
-    char *s = win_setup_start_script(&p2012r2, &err);
-    assert_non_null(strstr(s, "\\setup.exe\" /auto:upgrade /unattend:C:\\osmig\\unattend.xml"));
+    char *s = win_setup_start_script(&p2012r2vl, &err);
+    assert_non_null(strstr(s, "\\setup.exe\" /auto:upgrade')"));
+    assert_null(strstr(s, "unattend"));
+    free(s);
+    s = win_setup_start_script(&p2012r2, &err);
+    assert_non_null(strstr(s, "\\setup.exe\" /unattend:C:\\osmig\\unattend.xml')"));
+    assert_null(strstr(s, "/auto"));
     assert_non_null(strstr(s, "<Key>/IMAGE/INDEX</Key><Value>2</Value>"));
     assert_non_null(strstr(s, "<ProductKey><Key>W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9</Key>"));
     assert_non_null(strstr(s, "<Upgrade>true</Upgrade>"));
@@ -586,7 +595,7 @@ static void double_windows8_media_pass_the_gate(void **state)
     assert_int_equal(win_upgrade(&a, dimage, &p2012r2, &fo, &r, &err), 0);
     assert_int_equal(r.end, WIN_END_SUCCEEDED);
     char *ev = double_events();
-    assert_non_null(strstr(ev, "start auto:upgrade+unattend index=2 key=W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9"));
+    assert_non_null(strstr(ev, "start unattend index=2 key=W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9"));
     free(ev);
     win_upgrade_result_free(&r);
 }

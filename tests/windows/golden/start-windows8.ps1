@@ -28,7 +28,7 @@ Set-Content -Path $unattend -Encoding UTF8 -Value @(
 # Windows Setup, detached; its exit code lands in setup-exit.txt
 Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $state 'setup-exit.txt')
 $cmd = Join-Path $state 'setup.cmd'
-Set-Content -Path $cmd -Encoding ASCII -Value @('@echo off', ('"' + $letter + '\setup.exe" /auto:upgrade /unattend:C:\osmig\unattend.xml'), '>"C:\osmig\setup-exit.txt" echo %ERRORLEVEL%')
+Set-Content -Path $cmd -Encoding ASCII -Value @('@echo off', ('"' + $letter + '\setup.exe" /unattend:C:\osmig\unattend.xml'), '>"C:\osmig\setup-exit.txt" echo %ERRORLEVEL%')
 Start-OsmigTask 'osmig-setup' $cmd
 Write-Output 'result=started'
 exit 0

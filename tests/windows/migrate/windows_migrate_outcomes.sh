@@ -29,11 +29,20 @@ expect_rolled_back() { # NAME BEFORE_DIGEST CAUSE_RE
 win_setup w2008r2-std-en '{"builds": [7601, 9600, 17763], "edition": "ServerStandard", "plays": ["success", "success"]}'
 win_migrate 2019-datacenter >"$WORK/run.out" 2>&1 || { cat "$WORK/run.out"; fail "2008r2 -> 2019 exit $?"; }
 expect_succeeded two-hops
-events | grep -q '^start auto:upgrade+unattend index=4 key=W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9$' || { events; fail "hop 1 not driven by 2012 R2's setup"; }
+events | grep -q '^start unattend index=4 key=W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9$' || { events; fail "hop 1 not driven by 2012 R2's setup"; }
 events | grep -q '^start auto upgrade index=4 key=WMDGN-G9PQG-XVVXX-R3X43-63DFG$' || { events; fail "hop 2 not driven by 2019's setup"; }
 [ "$(count '^attach ')" = 2 ] || fail "two hops, two transit disks"
 [ "$(result_field build)" = 17763 ] || fail "verify did not see build 17763"
 echo "two hops: ok"
+
+# 2012 R2 volume-licence media (ei.cfg: Volume): setup /auto:upgrade, no answer file.
+"$OSMIG_BIN" media add "$FX/media/2012r2-vl-en" --id 2012r2-en-US --replace >/dev/null || fail "media add vl"
+win_setup w2008r2-std-en '{"builds": [7601, 9600], "edition": "ServerStandard", "plays": ["success"]}'
+win_migrate 2012r2 >"$WORK/run.out" 2>&1 || { cat "$WORK/run.out"; fail "2008r2 -> 2012r2 (volume licence) exit"; }
+expect_succeeded volume-licence
+events | grep -q '^start auto:upgrade index= key=$' || { events; fail "volume-licence media not driven by /auto:upgrade"; }
+"$OSMIG_BIN" media add "$FX/media/2012r2-en" --id 2012r2-en-US --replace >/dev/null || fail "media add back"
+echo "volume licence: ok"
 
 # $WINDOWS.~BT staying after a good upgrade is still success.
 win_setup w2012r2-dc-en '{"builds": [9600, 17763], "edition": "ServerDatacenter", "plays": ["bt-stays"]}'
