@@ -133,9 +133,17 @@ char *win_setup_prepare_script(const struct win_setup_params *p, struct osm_err 
             "Write-Output 'result=ready'\r\n"
             "exit 0\r\n");
     } else {
+        /* the scan sees the image and the key the upgrade will use */
+        char pkey[48] = "";
+        if (p->product_key && check_key(p->product_key, err) != 0) {
+            osm_buf_free(&b);
+            return NULL;
+        }
+        if (p->product_key)
+            snprintf(pkey, sizeof pkey, " /pkey %s", p->product_key);
         char *line = osm_xasprintf("('\"' + $vol.DriveLetter + '\\setup.exe\" /auto upgrade /quiet /compat scanonly /eula accept "
-                                   "/dynamicupdate disable /imageindex %d /copylogs %s\\scan')",
-                                   p->image_index, sd);
+                                   "/dynamicupdate disable /imageindex %d%s /copylogs %s\\scan')",
+                                   p->image_index, pkey, sd);
         osm_buf_adds(&b,
             "# 2. the compatibility scan, detached; its exit code lands in compat-exit.txt (0xC1900210: no issue)\r\n"
             "if (Test-OsmigTask 'osmig-compat') { Write-Output 'result=scanning'; exit 0 }\r\n");

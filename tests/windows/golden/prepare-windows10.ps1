@@ -40,7 +40,7 @@ Write-Output ('transit=' + $vol.DriveLetter)
 if (Test-OsmigTask 'osmig-compat') { Write-Output 'result=scanning'; exit 0 }
 Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $state 'compat-exit.txt')
 $cmd = Join-Path $state 'compat.cmd'
-Set-Content -Path $cmd -Encoding ASCII -Value @('@echo off', ('"' + $vol.DriveLetter + '\setup.exe" /auto upgrade /quiet /compat scanonly /eula accept /dynamicupdate disable /imageindex 4 /copylogs C:\osmig\scan'), '>"C:\osmig\compat-exit.txt" echo %ERRORLEVEL%')
+Set-Content -Path $cmd -Encoding ASCII -Value @('@echo off', ('"' + $vol.DriveLetter + '\setup.exe" /auto upgrade /quiet /compat scanonly /eula accept /dynamicupdate disable /imageindex 4 /pkey WMDGN-G9PQG-XVVXX-R3X43-63DFG /copylogs C:\osmig\scan'), '>"C:\osmig\compat-exit.txt" echo %ERRORLEVEL%')
 Start-OsmigTask 'osmig-compat' $cmd
 Write-Output 'result=scanning'
 exit 0
