@@ -375,6 +375,7 @@ static int upgrade_body(struct osm_step_ctx *ctx, struct wtask *w, struct osm_in
             int rc = 0;
             const char *st0 = osm_step_note(ctx, "hop.state");
             int fresh = !st0 || !*st0 || !strcmp(st0, "building");
+            fo.resumed = st0 && !strcmp(st0, "started"); /* an earlier run started setup */
             if (fresh) {
                 char *tdir = task_path(w, "transit");
                 struct win_transit_opts to = {.media_dir = str(h, "media_path"), .out = img};

@@ -230,7 +230,7 @@ int win_follow(const struct win_agent *a, const struct win_setup_params *sp, con
         return -1;
     const char *phase = "setup";
     time_t since = clk->now(clk->ctx);
-    int rebooted = 0;
+    int rebooted = fo->resumed;
     for (;;) {
         struct win_status st;
         int up = poll_status(a, script, &st) == 0;

@@ -59,6 +59,9 @@ struct win_follow_opts {
     unsigned limit_reboot_s;    /* instance silent across a reboot; 0: 1 h */
     unsigned limit_finalize_s;  /* new build, setup still at work; 0: 2 h */
     unsigned max_reboots;       /* more is a reboot loop; 0: 10 */
+    int resumed;                /* setup was started by an engine that died: it may have
+                                 * rebooted and rolled back unseen, so the old build with
+                                 * setup stopped and no exit code means it rolled back */
 };
 
 enum win_end { WIN_END_SUCCEEDED, WIN_END_FAILED, WIN_END_HUNG };

@@ -564,6 +564,47 @@ static void double_build_that_never_changes_is_a_hang(void **state)
     win_upgrade_result_free(&r);
 }
 
+/* An engine killed while setup ran did not see the reboot: resumed, it
+ * takes the old build with setup stopped as the rollback it is, instead of
+ * waiting for the phase's limit. */
+static void resumed_follow_sees_an_unseen_rollback(void **state)
+{
+    (void)state;
+    double_scenario("{\"builds\":[9600,17763],\"plays\":[\"rollback\"],"
+                    "\"setuperr\":\"2019-03-12 11:40:10, Error  MOUPG  0xC1900101 - 0x40017\"}");
+    struct win_agent a;
+    agent(&a);
+    struct win_upgrade_result r;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(a.attach_disk(a.inst, dimage, &err), 0);
+    assert_int_equal(win_hop_prepare(&a, &p2019, &fo_9600_17763, &r, &err), 0);
+    assert_int_equal(win_hop_start(&a, &p2019, &r, &err), 0);
+    /* the engine dies; setup reboots and rolls back meanwhile */
+    char *script = win_setup_status_script(&p2019, &err);
+    for (int i = 0; i < 5; i++) {
+        const char *argv[8];
+        win_setup_argv(script, argv);
+        struct osm_buf out;
+        osm_buf_init(&out);
+        struct osm_err e = OSM_ERR_INIT;
+        a.run(a.inst, argv, &out, &e);
+        osm_buf_free(&out);
+    }
+    free(script);
+    struct win_follow_opts fo = fo_9600_17763;
+    fo.resumed = 1;
+    assert_int_equal(win_follow(&a, &p2019, &fo, &r, &err), 0);
+    assert_int_equal(r.end, WIN_END_FAILED);
+    assert_int_equal(r.code.code, 0xC1900101);
+    assert_true(r.rollback_disks);
+    win_upgrade_result_free(&r);
+    /* without knowing it resumed, the same state only ends at the limit */
+    fo.resumed = 0;
+    assert_int_equal(win_follow(&a, &p2019, &fo, &r, &err), 0);
+    assert_int_equal(r.end, WIN_END_HUNG);
+    win_upgrade_result_free(&r);
+}
+
 static void double_compat_block_stops_before_setup(void **state)
 {
     (void)state;
@@ -772,6 +813,7 @@ int main(void)
         cmocka_unit_test(double_reboot_loop_is_named),
         cmocka_unit_test(double_build_that_never_changes_is_a_hang),
         cmocka_unit_test(double_compat_block_stops_before_setup),
+        cmocka_unit_test(resumed_follow_sees_an_unseen_rollback),
         cmocka_unit_test(double_windows8_media_pass_the_gate),
         cmocka_unit_test(double_unreachable_agent_is_an_error_and_releases_the_disk),
         cmocka_unit_test(double_same_build_conversion_runs_dism_and_checks_the_edition),
