@@ -321,6 +321,105 @@ static int hop_failed(struct osm_step_ctx *ctx, const struct wtask *w, const str
                        r->end == WIN_END_HUNG ? "hung" : "failed", r->phase, r->cause);
 }
 
+/* One setup hop, from the sub-step its notes say (see the header). 0 when
+ * the hop succeeded (R says how), -1 (err) when it failed: its result
+ * recorded and its transit disk released. */
+static int setup_hop(struct osm_step_ctx *ctx, const struct wtask *w, const struct win_agent *a, long hop, const json_t *h,
+                     long n, struct win_setup_params *sp, struct win_follow_opts *fo, struct win_upgrade_result *r,
+                     struct osm_err *err)
+{
+    if (win_setup_kind_of(str(h, "setup"), &sp->kind) != 0)
+        return osm_err_set(err, OSM_EINPUT, "hop %ld: unknown setup '%s'", hop, str(h, "setup"));
+    char *img = task_path(w, "transit/hop%ld.img", hop);
+    int rc = 0;
+    const char *st0 = osm_step_note(ctx, "hop.state");
+    int fresh = !st0 || !*st0 || !strcmp(st0, "building");
+    fo->resumed = st0 && !strcmp(st0, "started"); /* an earlier run started setup */
+    if (fresh) {
+        char *tdir = task_path(w, "transit");
+        struct win_transit_opts to = {.media_dir = str(h, "media_path"), .out = img};
+        osm_step_progress(ctx, (double)(hop - 1) / (double)n, "building the transit disk");
+        rc = note_hop(ctx, hop, "building", err) != 0 || osm_mkdir_p(tdir, 0700, err) != 0 ||
+                     win_transit_build(&to, err) < 0 || note_hop(ctx, hop, "built", err) != 0
+                 ? -1
+                 : 0;
+        free(tdir);
+        if (rc == 0)
+            osm_step_crash_point("windows.transit.built");
+    }
+    if (rc == 0 && (state_is(ctx, "built") || state_is(ctx, "attaching"))) {
+        if (state_is(ctx, "attaching")) {
+            /* killed while attaching: start from a detached disk */
+            struct osm_err de = OSM_ERR_INIT;
+            a->detach_disk(a->inst, img, &de);
+        }
+        rc = note_hop(ctx, hop, "attaching", err) != 0 || a->attach_disk(a->inst, img, err) != 0 ||
+                     note_hop(ctx, hop, "attached", err) != 0
+                 ? -1
+                 : 0;
+        if (rc == 0)
+            osm_step_crash_point("windows.transit.attached");
+    }
+    if (rc == 0 && state_is(ctx, "attached")) {
+        osm_step_progress(ctx, (double)(hop - 1) / (double)n, "transit disk online; compatibility scan");
+        if (win_hop_prepare(a, sp, fo, r, err) != 0)
+            rc = -1;
+        else if (r->end != WIN_END_SUCCEEDED)
+            rc = 1;
+        else if (note_hop(ctx, hop, "prepared", err) != 0)
+            rc = -1;
+        else
+            osm_step_crash_point("windows.scan.passed");
+    }
+    if (rc == 0 && (state_is(ctx, "prepared") || state_is(ctx, "starting"))) {
+        /* a second start while setup runs answers already-running */
+        if (note_hop(ctx, hop, "starting", err) != 0 || win_hop_start(a, sp, r, err) != 0)
+            rc = -1;
+        else if (r->end != WIN_END_SUCCEEDED)
+            rc = 1;
+        else if (note_hop(ctx, hop, "started", err) != 0)
+            rc = -1;
+        else
+            osm_step_crash_point("windows.setup.started");
+    }
+    if (rc == 0 && state_is(ctx, "started")) {
+        osm_step_progress(ctx, (double)(hop - 1) / (double)n, "following Windows Setup across its reboots");
+        if (win_follow(a, sp, fo, r, err) != 0)
+            rc = -1;
+        else if (r->end != WIN_END_SUCCEEDED)
+            rc = 1;
+        else if (note_hop(ctx, hop, "followed", err) != 0)
+            rc = -1;
+        else
+            osm_step_crash_point("windows.setup.finished");
+    }
+    if (rc == 0 && state_is(ctx, "followed")) {
+        char sub[32];
+        snprintf(sub, sizeof sub, "hop%ld", hop);
+        fetch_logs(a, sp, w, sub);
+        if (a->detach_disk(a->inst, img, err) != 0) {
+            osm_err_prefix(err, "detaching the transit disk of hop %ld", hop);
+            rc = -1;
+        } else {
+            release_image(img);
+        }
+    }
+    if (rc == 1)
+        rc = hop_failed(ctx, w, a, sp, hop, h, img, r, err);
+    else if (rc < 0 && !state_is(ctx, "followed")) {
+        /* the agent could not be asked: still release the disk */
+        struct win_upgrade_result rr;
+        memset(&rr, 0, sizeof rr);
+        rr.end = WIN_END_FAILED;
+        snprintf(rr.phase, sizeof rr.phase, "%s", osm_step_note(ctx, "hop.state"));
+        snprintf(rr.cause, sizeof rr.cause, "%.1000s", err->msg);
+        struct osm_err fe = OSM_ERR_INIT;
+        hop_failed(ctx, w, a, sp, hop, h, img, &rr, &fe);
+    }
+    free(img);
+    return rc != 0 ? -1 : 0;
+}
+
 static int upgrade_body(struct osm_step_ctx *ctx, struct wtask *w, struct osm_instance *inst, struct osm_err *err)
 {
     struct win_agent a;
@@ -368,100 +467,9 @@ static int upgrade_body(struct osm_step_ctx *ctx, struct wtask *w, struct osm_in
                 win_upgrade_result_free(&r);
                 return rc;
             }
-        } else {
-            if (win_setup_kind_of(str(h, "setup"), &sp.kind) != 0)
-                return osm_err_set(err, OSM_EINPUT, "hop %ld: unknown setup '%s'", hop, str(h, "setup"));
-            char *img = task_path(w, "transit/hop%ld.img", hop);
-            int rc = 0;
-            const char *st0 = osm_step_note(ctx, "hop.state");
-            int fresh = !st0 || !*st0 || !strcmp(st0, "building");
-            fo.resumed = st0 && !strcmp(st0, "started"); /* an earlier run started setup */
-            if (fresh) {
-                char *tdir = task_path(w, "transit");
-                struct win_transit_opts to = {.media_dir = str(h, "media_path"), .out = img};
-                osm_step_progress(ctx, (double)(hop - 1) / (double)n, "building the transit disk");
-                rc = note_hop(ctx, hop, "building", err) != 0 || osm_mkdir_p(tdir, 0700, err) != 0 ||
-                             win_transit_build(&to, err) < 0 || note_hop(ctx, hop, "built", err) != 0
-                         ? -1
-                         : 0;
-                free(tdir);
-                if (rc == 0)
-                    osm_step_crash_point("windows.transit.built");
-            }
-            if (rc == 0 && (state_is(ctx, "built") || state_is(ctx, "attaching"))) {
-                if (state_is(ctx, "attaching")) {
-                    /* killed while attaching: start from a detached disk */
-                    struct osm_err de = OSM_ERR_INIT;
-                    a.detach_disk(a.inst, img, &de);
-                }
-                rc = note_hop(ctx, hop, "attaching", err) != 0 || a.attach_disk(a.inst, img, err) != 0 ||
-                             note_hop(ctx, hop, "attached", err) != 0
-                         ? -1
-                         : 0;
-                if (rc == 0)
-                    osm_step_crash_point("windows.transit.attached");
-            }
-            if (rc == 0 && state_is(ctx, "attached")) {
-                osm_step_progress(ctx, (double)(hop - 1) / (double)n, "transit disk online; compatibility scan");
-                if (win_hop_prepare(&a, &sp, &fo, &r, err) != 0)
-                    rc = -1;
-                else if (r.end != WIN_END_SUCCEEDED)
-                    rc = 1;
-                else if (note_hop(ctx, hop, "prepared", err) != 0)
-                    rc = -1;
-                else
-                    osm_step_crash_point("windows.scan.passed");
-            }
-            if (rc == 0 && (state_is(ctx, "prepared") || state_is(ctx, "starting"))) {
-                /* a second start while setup runs answers already-running */
-                if (note_hop(ctx, hop, "starting", err) != 0 || win_hop_start(&a, &sp, &r, err) != 0)
-                    rc = -1;
-                else if (r.end != WIN_END_SUCCEEDED)
-                    rc = 1;
-                else if (note_hop(ctx, hop, "started", err) != 0)
-                    rc = -1;
-                else
-                    osm_step_crash_point("windows.setup.started");
-            }
-            if (rc == 0 && state_is(ctx, "started")) {
-                osm_step_progress(ctx, (double)(hop - 1) / (double)n, "following Windows Setup across its reboots");
-                if (win_follow(&a, &sp, &fo, &r, err) != 0)
-                    rc = -1;
-                else if (r.end != WIN_END_SUCCEEDED)
-                    rc = 1;
-                else if (note_hop(ctx, hop, "followed", err) != 0)
-                    rc = -1;
-                else
-                    osm_step_crash_point("windows.setup.finished");
-            }
-            if (rc == 0 && state_is(ctx, "followed")) {
-                char sub[32];
-                snprintf(sub, sizeof sub, "hop%ld", hop);
-                fetch_logs(&a, &sp, w, sub);
-                if (a.detach_disk(a.inst, img, err) != 0) {
-                    osm_err_prefix(err, "detaching the transit disk of hop %ld", hop);
-                    rc = -1;
-                } else {
-                    release_image(img);
-                }
-            }
-            if (rc == 1)
-                rc = hop_failed(ctx, w, &a, &sp, hop, h, img, &r, err);
-            else if (rc < 0 && !state_is(ctx, "followed")) {
-                /* the agent could not be asked: still release the disk */
-                struct win_upgrade_result rr;
-                memset(&rr, 0, sizeof rr);
-                rr.end = WIN_END_FAILED;
-                snprintf(rr.phase, sizeof rr.phase, "%s", osm_step_note(ctx, "hop.state"));
-                snprintf(rr.cause, sizeof rr.cause, "%.1000s", err->msg);
-                struct osm_err fe = OSM_ERR_INIT;
-                hop_failed(ctx, w, &a, &sp, hop, h, img, &rr, &fe);
-            }
-            free(img);
-            if (rc != 0) {
-                win_upgrade_result_free(&r);
-                return -1;
-            }
+        } else if (setup_hop(ctx, w, &a, hop, h, (long)n, &sp, &fo, &r, err) != 0) {
+            win_upgrade_result_free(&r);
+            return -1;
         }
         char msg[1200];
         snprintf(msg, sizeof msg, "hop %ld of %zu: %s", hop, n, r.cause);
