@@ -137,10 +137,10 @@ static void panther_logs_yield_first_errors_and_hints(void **state)
 
 static char *golden_path(const char *name)
 {
-    return osm_xasprintf("%s/tests/windows/golden/%s", getenv("OSMIG_SOURCE_DIR"), name);
+    return osm_xasprintf("%s/tests/windows/golden/%s.golden", getenv("OSMIG_SOURCE_DIR"), name);
 }
 
-/* SCRIPT equals tests/windows/golden/NAME (OSMIG_UPDATE_GOLDEN=1 rewrites it). */
+/* SCRIPT equals tests/windows/golden/NAME.golden: expected output, data (OSMIG_UPDATE_GOLDEN=1 rewrites it). */
 static void assert_golden(const char *name, char *script)
 {
     assert_non_null(script);
