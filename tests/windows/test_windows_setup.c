@@ -16,6 +16,18 @@
 #include "win_double.h"
 #include "win_setup.h"
 
+/* Every one of the NULL-ended strings is in `s` (the first missing one
+ * named). */
+static void assert_contains(const char *s, ...)
+{
+    va_list ap;
+    va_start(ap, s);
+    for (const char *want; (want = va_arg(ap, const char *));)
+        if (!s || !strstr(s, want))
+            fail_msg("not in the script: %s", want);
+    va_end(ap);
+}
+
 static char *read_sample(const char *name)
 {
     char *p = osm_xasprintf("%s/tests/windows/data/panther/%s", getenv("OSMIG_SOURCE_DIR"), name);
@@ -206,9 +218,9 @@ static void exit_codes_0_to_9_are_recorded(void **state)
     char *s = all_scripts();
     assert_null(strstr(s, "%ERRORLEVEL%>"));
     assert_null(strstr(s, "%ERRORLEVEL% >"));
-    assert_non_null(strstr(s, "'>\"C:\\osmig\\setup-exit.txt\" echo %ERRORLEVEL%'"));
-    assert_non_null(strstr(s, "'>\"C:\\osmig\\compat-exit.txt\" echo %ERRORLEVEL%'"));
-    assert_non_null(strstr(s, "'>\"C:\\osmig\\convert-exit.txt\" echo %ERRORLEVEL%'"));
+    assert_contains(s, "'>\"C:\\osmig\\setup-exit.txt\" echo %ERRORLEVEL%'",
+                    "'>\"C:\\osmig\\compat-exit.txt\" echo %ERRORLEVEL%'",
+                    "'>\"C:\\osmig\\convert-exit.txt\" echo %ERRORLEVEL%'", NULL);
     free(s);
 }
 
@@ -223,8 +235,7 @@ static void no_script_waits_for_setup(void **state)
     free(s);
     struct osm_err err = OSM_ERR_INIT;
     s = win_setup_prepare_script(&p2019, &err);
-    assert_non_null(strstr(s, "/compat scanonly"));
-    assert_non_null(strstr(s, "Start-OsmigTask 'osmig-compat' $cmd"));
+    assert_contains(s, "/compat scanonly", "Start-OsmigTask 'osmig-compat' $cmd", NULL);
     free(s);
 }
 
@@ -241,8 +252,7 @@ static void scripts_run_on_powershell_2(void **state)
     for (size_t i = 0; i < sizeof newer / sizeof newer[0]; i++)
         if (strcasestr(s, newer[i]))
             fail_msg("a script uses %s, which PowerShell 2.0 lacks", newer[i]);
-    assert_non_null(strstr(s, "& schtasks.exe /Create /F /TN $name /RU SYSTEM"));
-    assert_non_null(strstr(s, "Get-WmiObject -Class Win32_Volume"));
+    assert_contains(s, "& schtasks.exe /Create /F /TN $name /RU SYSTEM", "Get-WmiObject -Class Win32_Volume", NULL);
     free(s);
 }
 
@@ -252,10 +262,8 @@ static void transit_disk_is_brought_online_and_writable(void **state)
     (void)state;
     struct osm_err err = OSM_ERR_INIT;
     char *s = win_setup_prepare_script(&p2012r2, &err);
-    assert_non_null(strstr(s, "'san policy=OnlineAll'"));
-    assert_non_null(strstr(s, "'online disk noerr', 'attributes disk clear readonly noerr'"));
-    assert_non_null(strstr(s, "& diskpart.exe /s $dpf"));
-    assert_non_null(strstr(s, "result=transit-readonly"));
+    assert_contains(s, "'san policy=OnlineAll'", "'online disk noerr', 'attributes disk clear readonly noerr'",
+                    "& diskpart.exe /s $dpf", "result=transit-readonly", NULL);
     /* the system disk is left alone */
     assert_non_null(strstr(s, "$sys -notcontains $d.Index"));
     /* online before the volume is looked for */
@@ -277,9 +285,8 @@ static void windows8_media_use_2012r2_setup_switches(void **state)
     s = win_setup_start_script(&p2012r2, &err);
     assert_non_null(strstr(s, "\\setup.exe\" /unattend:C:\\osmig\\unattend.xml')"));
     assert_null(strstr(s, "/auto"));
-    assert_non_null(strstr(s, "<Key>/IMAGE/INDEX</Key><Value>2</Value>"));
-    assert_non_null(strstr(s, "<ProductKey><Key>W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9</Key>"));
-    assert_non_null(strstr(s, "<Upgrade>true</Upgrade>"));
+    assert_contains(s, "<Key>/IMAGE/INDEX</Key><Value>2</Value>",
+                    "<ProductKey><Key>W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9</Key>", "<Upgrade>true</Upgrade>", NULL);
     static const char *const win10only[] = {"/quiet", "/compat", "/eula", "/imageindex", "/showoobe", "/copylogs",
                                             "/dynamicupdate", "/auto upgrade"};
     for (size_t i = 0; i < sizeof win10only / sizeof win10only[0]; i++)
@@ -318,10 +325,8 @@ static void status_watches_every_setup_process_and_the_task(void **state)
     (void)state;
     struct osm_err err = OSM_ERR_INIT;
     char *s = win_setup_status_script(&p2019, &err);
-    assert_non_null(strstr(s, "Get-Process -Name setup,SetupHost,SetupPrep"));
-    assert_non_null(strstr(s, "Test-OsmigTask 'osmig-setup'"));
-    assert_non_null(strstr(s, "GetTask($name).State -eq 4"));
-    assert_non_null(strstr(s, "('edition=' + $cv.EditionID)"));
+    assert_contains(s, "Get-Process -Name setup,SetupHost,SetupPrep", "Test-OsmigTask 'osmig-setup'",
+                    "GetTask($name).State -eq 4", "('edition=' + $cv.EditionID)", NULL);
     free(s);
 }
 
@@ -484,8 +489,7 @@ static void double_rollback_is_decoded_and_asks_for_disk_rollback(void **state)
     assert_true(r.rollback_disks);
     assert_int_equal(r.code.code, 0xC1900101);
     assert_int_equal(r.code.extended, 0x40017);
-    assert_non_null(strstr(r.cause, "SECOND_BOOT"));
-    assert_non_null(strstr(r.cause, "setuperr.log"));
+    assert_contains(r.cause, "SECOND_BOOT", "setuperr.log", NULL);
     char *ev = double_events();
     assert_int_equal(count(ev, "detach "), 1);
     free(ev);
