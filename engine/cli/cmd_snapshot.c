@@ -237,7 +237,7 @@ int cmd_snapshot(int argc, char **argv)
     if (label && strcmp(sub, "create") != 0)
         return osm_cli_usage("snapshot %s: --label is only for create", sub);
     if (force && strcmp(sub, "delete") != 0)
-        return osm_cli_usage("snapshot %s: --force is only for delete", sub);
+        return osm_cli_usage("snapshot %s: unknown option '--force' (--force is only for delete)", sub);
 
     struct osm_err err = OSM_ERR_INIT;
     if (strcmp(sub, "digest") == 0) {
