@@ -140,7 +140,8 @@ static int sync_stage(const char *stage, struct osm_err *err)
     return rc == 0 ? 0 : osm_err_errno(err, "syncing %s", stage);
 }
 
-static int write_manifest(const struct osm_planfile *plan, const char *stage, struct osm_fetch_item *items,
+/* The manifest, written inside the root (a link there cannot lead out). */
+static int write_manifest(const struct osm_planfile *plan, const char *root, struct osm_fetch_item *items,
                           const struct osm_planfile_action **acts, size_t n, int sigchecked, struct osm_err *err)
 {
     json_t *pkgs = json_array();
@@ -157,9 +158,7 @@ static int write_manifest(const struct osm_planfile *plan, const char *stage, st
                           sigchecked, "packages", pkgs);
     char *text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(m);
-    char *path = osm_path_join(stage, OSM_STAGE_MANIFEST);
-    int rc = osm_write_file_atomic(path, text, strlen(text), 0644, err);
-    free(path);
+    int rc = osm_root_write_file_atomic(root, OSM_STAGE_SUBDIR "/" OSM_STAGE_MANIFEST, text, strlen(text), 0644, err);
     free(text);
     return rc;
 }
@@ -263,7 +262,7 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
         osm_warn("stage.no_signature_check", "packages=%zu reason=\"disabled by the caller\"", n);
     }
     if ((r.reused < n && sync_stage(stage, err) < 0) ||
-        write_manifest(plan, stage, items, acts, n, r.signatures_checked, err) < 0)
+        write_manifest(plan, root, items, acts, n, r.signatures_checked, err) < 0)
         goto out;
     rc = 0;
 out:

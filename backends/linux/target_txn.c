@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,28 +197,33 @@ static int device_nodes(const char *root, struct osm_err *err)
         const char *path;
         unsigned maj, min;
     } nodes[] = {{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}};
+    /* /dev resolved inside the root (a link there cannot lead out), then
+     * every node made relative to that directory. */
     char *dev = osm_root_path(root, "/dev");
     struct stat st;
-    int rc = 0;
-    if (lstat(dev, &st) != 0 && mkdir(dev, 0755) != 0)
-        rc = osm_err_errno(err, "creating %s", dev);
-    else if (lstat(dev, &st) == 0 && !S_ISDIR(st.st_mode))
-        rc = osm_err_set(err, OSM_EINPUT, "%s is not a directory", dev);
-    for (size_t i = 0; rc == 0 && i < sizeof nodes / sizeof nodes[0]; i++) {
-        char *p = osm_root_path(root, nodes[i].path);
-        if (lstat(p, &st) == 0 && S_ISCHR(st.st_mode)) {
-            free(p);
-            continue;
-        }
-        /* Only a plain empty file left by an earlier scriptlet is replaced. */
-        if (lstat(p, &st) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0))
-            rc = osm_err_set(err, OSM_EINPUT, "%s is neither a device nor an empty file: not replaced", p);
-        else if ((unlink(p) != 0 && errno != ENOENT) ||
-                 mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
-            rc = osm_err_errno(err, "creating the device node %s", p);
-        free(p);
+    if (lstat(dev, &st) != 0 && mkdir(dev, 0755) != 0 && errno != EEXIST) {
+        osm_err_errno(err, "creating %s", dev);
+        free(dev);
+        return -1;
     }
     free(dev);
+    int dfd = osm_root_open(root, "/dev", O_RDONLY | O_DIRECTORY, 0, err);
+    if (dfd < 0)
+        return osm_err_prefix(err, "the instance's /dev"), -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof nodes / sizeof nodes[0]; i++) {
+        const char *name = nodes[i].path + 5;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode))
+            continue;
+        /* Only a plain empty file left by an earlier scriptlet is replaced. */
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !(S_ISREG(st.st_mode) && st.st_size == 0))
+            rc = osm_err_set(err, OSM_EINPUT, "%s/%s is neither a device nor an empty file: not replaced", root,
+                             nodes[i].path + 1);
+        else if ((unlinkat(dfd, name, 0) != 0 && errno != ENOENT) ||
+                 mknodat(dfd, name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
+            rc = osm_err_errno(err, "creating the device node %s%s", root, nodes[i].path);
+    }
+    close(dfd);
     return rc;
 }
 
@@ -285,8 +291,9 @@ static int keys_into_root(const struct osm_planfile *plan, const char *root, cha
             struct osm_buf data;
             osm_buf_init(&data);
             char *gname = osm_xasprintf("key-%zu-%zu.asc", r, k);
-            char *dest = osm_path_join(dir, gname);
-            rc = osm_read_file(src, &data, err) == 0 && osm_write_file_atomic(dest, data.s, data.len, 0644, err) == 0
+            char *dest = osm_xasprintf(KEYS_SUBDIR "/%s", gname);
+            rc = osm_read_file(src, &data, err) == 0 &&
+                         osm_root_write_file_atomic(root, dest, data.s, data.len, 0644, err) == 0
                      ? 0
                      : -1;
             if (rc == 0)
@@ -558,7 +565,8 @@ static char *source_keys(const char *root, struct osm_err *err)
     } else {
         char *dir = osm_root_path(root, KEYS_SUBDIR);
         char *ids = signing_keys(root, NULL, err);
-        if (ids && osm_mkdir_p(dir, 0755, err) == 0 && osm_write_file_atomic(path, ids, strlen(ids), 0644, err) == 0)
+        if (ids && osm_mkdir_p(dir, 0755, err) == 0 &&
+            osm_root_write_file_atomic(root, KEYS_SUBDIR "/source-keys.txt", ids, strlen(ids), 0644, err) == 0)
             res = ids;
         else
             free(ids);
