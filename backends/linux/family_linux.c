@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "guest_view.h"
 #include "matrix.h"
 #include "migration_linux.h"
 #include "osm_buf.h"
@@ -27,28 +28,35 @@ static int detect(const char *root)
 }
 
 /* The Linux family reads a root tree on this host (os-release, the rpmdb,
- * the repo files); an instance reached only through its agent (qemu:) has
- * none yet: refused with the cause instead of read. */
-static int need_root(const struct osm_instance *inst, struct osm_err *err)
+ * the repo files). An instance reached only through its agent (qemu:) is
+ * read through a guest view: those files copied out into a private
+ * directory (guest_view.h). *view is what to close after. */
+static const char *root_of(struct osm_instance *inst, char **view, struct osm_err *err)
 {
+    *view = NULL;
     if (inst->root)
-        return 0;
-    return osm_err_set(err, OSM_EUNSUPPORTED,
-                       "instance %s has no root this host can reach (the Linux family reads the root tree; "
-                       "reading a guest through its agent is not done yet)", inst->uri);
+        return inst->root;
+    *view = osm_guest_view_open(inst, err);
+    return *view;
 }
 
 static int inspect(struct osm_instance *inst, json_t **facts, FILE *text, struct osm_err *err)
 {
     struct osm_linux_system sys;
-    if (need_root(inst, err) != 0)
+    char *view;
+    const char *root = root_of(inst, &view, err);
+    if (!root || osm_linux_system_open(root, osm_cache_dir(), &sys, err) != 0) {
+        osm_guest_view_close(view);
         return -1;
-    if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, err) != 0)
-        return -1;
+    }
     *facts = osm_linux_system_json(&sys);
+    if (view) /* the view is gone after this: say how the facts were read instead */
+        json_object_set_new(*facts, "root", json_pack("{s:s}", "read_through", "the guest agent (a copy of the "
+                                                      "release files, the rpm database and the repository files)"));
     if (text)
         osm_linux_system_print(text, &sys);
     osm_linux_system_close(&sys);
+    osm_guest_view_close(view);
     return 0;
 }
 
@@ -56,10 +64,11 @@ static int assess(struct osm_instance *inst, const struct osm_facts *facts, cons
                   json_t **doc, FILE *text, struct osm_err *err)
 {
     struct osm_linux_system sys;
-    if (need_root(inst, err) != 0)
-        return -1;
-    if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, err) != 0) {
+    char *view;
+    const char *root = root_of(inst, &view, err);
+    if (!root || osm_linux_system_open(root, osm_cache_dir(), &sys, err) != 0) {
         osm_err_prefix(err, "inspecting %s", inst->uri);
+        osm_guest_view_close(view);
         return -1;
     }
     struct osm_plan_opts po = {
@@ -81,6 +90,7 @@ static int assess(struct osm_instance *inst, const struct osm_facts *facts, cons
         osm_plan_free(&plan);
     }
     osm_linux_system_close(&sys);
+    osm_guest_view_close(view);
     return rc;
 }
 

@@ -163,6 +163,45 @@ def case_run_copy_roundtrip(e):
     e.guest("rm -f /srv/data/payload.bin")
 
 
+def case_inspect_through_the_agent(e):
+    """osmig inspect of the guest reads it through the agent (a guest view:
+    release files, the rpmdb, repo files copied out): the release and the
+    installed packages are what the guest's own rpm says; assess plans from
+    them; nothing is left in the view's directory."""
+    tmp = os.path.join(e.work, "tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    p = e.run([e.osmig, "inspect", "--json", e.uri], ok=False)
+    check(p.returncode == 0, f"inspect of the guest: exit {p.returncode}: {p.stderr.strip()}")
+    facts = json.loads(p.stdout)
+    text = json.dumps(facts)
+    check("centos" in text and "7.9" in text, f"release from the guest view: {text[:400]}")
+    mine = sorted(n for n in e.guest("rpm -qa --qf '%{NAME}\\n'").split() if n != "gpg-pubkey")
+    seen = sorted(p["name"] for p in facts["packages"])
+    check(len(mine) > 50, f"the guest's rpm -qa lists {len(mine)} packages")
+    check(seen == mine, f"inspect lists {len(seen)} packages, the guest's rpm {len(mine)}: "
+                        f"{sorted(set(seen) ^ set(mine))[:10]}")
+    check(isinstance(facts.get("root"), dict) and "guest agent" in facts["root"].get("read_through", ""),
+          f"root of a guest: {facts.get('root')!r}")
+    # assess plans from the same view, against the real EL 8 repository
+    # (the real-package fixtures' matrix, when they are built)
+    cache = os.environ.get("OSMIG_FIXTURE_CACHE") or os.path.join(os.getcwd(), "fixture-cache")
+    matrix = os.path.join(cache, "real", "el8-matrix", "matrix.json")
+    if os.path.isfile(matrix):
+        target = next(iter(json.load(open(matrix))["targets"]))
+        p = e.run([e.osmig, "assess", "--json", e.uri, "--to", target, "--matrix", matrix], ok=False)
+        check(p.returncode in (0, 3), f"assess of the guest (0, or 3: inhibited): exit {p.returncode}: {p.stderr.strip()[-400:]}")
+        a = json.loads(p.stdout)
+        check(a["instance"] == e.uri and a["summary"]["upgrade"] > 50,
+              f"assess of the guest plans from its packages: {a.get('summary')}")
+    else:
+        print(f"note: {matrix} not built: assess through the agent not checked")
+    env = dict(os.environ, TMPDIR=tmp)
+    p = subprocess.run([e.osmig, "inspect", e.uri], env=env, capture_output=True, text=True, timeout=900)
+    check(p.returncode == 0 and "CentOS" in p.stdout, f"inspect (text): {p.returncode}: {p.stdout[:300]} {p.stderr}")
+    check(os.listdir(tmp) == [], f"the guest view was left behind: {os.listdir(tmp)}")
+
+
 def case_snapshot_revert(e):
     label = "before-change"
     p = e.osmig_cmd("snapshot", "create", "--json", e.uri, "--label", label)
@@ -295,6 +334,7 @@ CASES = {
     "down": case_down,
     "run-copy-roundtrip": case_run_copy_roundtrip,
     "snapshot-set-revert": case_snapshot_revert,
+    "inspect-through-the-agent": case_inspect_through_the_agent,
     "reboot-new-boot-id": case_reboot,
     "hotplug-by-serial": case_hotplug,
     "foreign-qemu-reboot": case_foreign_qemu,
