@@ -293,6 +293,56 @@ def case_hotplug(e):
     e.ctl("detach", img)
 
 
+def case_windows_transit_disk(e):
+    """The Windows transit disk (osmig media transit, FAT32, qcow2) of a real
+    WIM medium (tests/windows/make-fixtures.sh) hot-plugged into the running
+    guest: the guest finds it by its serial, mounts it read-only and reads the
+    image (install.swm on FAT32: a split WIM, "MSWIM" magic) byte-exact as the
+    disk holds it (read on the host with mtools) and finds setup.exe; then it
+    is detached (DEVICE_DELETED) and gone from the guest."""
+    src = os.environ.get("OSMIG_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    r = subprocess.run(["bash", os.path.join(src, "tests", "windows", "make-fixtures.sh")], capture_output=True,
+                       text=True)
+    if r.returncode == 77:
+        skip("no Windows fixtures: " + r.stderr.strip())
+    check(r.returncode == 0, f"make-fixtures.sh: {r.stderr.strip()[-400:]}")
+    cache = os.environ.get("OSMIG_FIXTURE_CACHE") or os.path.join(os.getcwd(), "fixture-cache")
+    media = os.path.join(cache, "windows", "media", "2019-en")
+    img = os.path.join(e.work, "transit-win.qcow2")
+    for f in (img, img + ".osmig.json"):
+        if os.path.exists(f):
+            os.unlink(f)
+    e.osmig_cmd("media", "transit", media, img, "--fat32", "--qcow2")
+    raw, swm = os.path.join(e.work, "transit-win.raw"), os.path.join(e.work, "install.swm")
+    for f in (raw, swm):
+        if os.path.exists(f):
+            os.unlink(f)
+    e.run(["qemu-img", "convert", "-O", "raw", img, raw])
+    e.run(["mcopy", "-n", "-i", raw + "@@1M", "::/sources/install.swm", swm])
+    data = open(swm, "rb").read()
+    os.unlink(raw)
+    check(data[:8] == b"MSWIM\0\0\0", f"the transit disk's install.swm is not a WIM: {data[:8]!r}")
+    want = hashlib.sha256(data).hexdigest()
+    e.ctl("attach", img)
+    try:
+        out = e.guest(
+            "for i in $(seq 600); do grep -qx transit-win /sys/block/vd*/serial && break; sleep 0.1; done; "
+            "for b in /sys/block/vd*; do grep -qx transit-win $b/serial && d=${b##*/}; done; "
+            "for i in $(seq 100); do test -b /dev/${d}1 && break; sleep 0.1; done; "
+            "mkdir -p /mnt/transit && mount -t vfat -o ro /dev/${d}1 /mnt/transit && "
+            "echo disk=$d && sha256sum /mnt/transit/sources/install.swm && ls /mnt/transit; "
+            "umount /mnt/transit")
+    finally:
+        e.ctl("detach", img)
+    lines = out.splitlines()
+    disk = next((ln[5:] for ln in lines if ln.startswith("disk=")), None)
+    check(disk, f"the guest found the transit disk by its serial: {out!r}")
+    check(any(ln.split()[:1] == [want] for ln in lines), f"install.swm read in the guest differs: {out!r}")
+    check(any(ln.strip().lower() == "setup.exe" for ln in lines), f"no setup.exe on the transit disk: {out!r}")
+    check(e.guest(f"test -e /sys/block/{disk} && echo present || echo gone").strip() == "gone",
+          "the transit disk is gone from the guest after detach")
+
+
 def case_bad_descriptor(e):
     d = tempfile.mkdtemp(prefix="osmig-baddesc-")
     try:
@@ -335,6 +385,7 @@ CASES = {
     "run-copy-roundtrip": case_run_copy_roundtrip,
     "snapshot-set-revert": case_snapshot_revert,
     "inspect-through-the-agent": case_inspect_through_the_agent,
+    "windows-transit-disk": case_windows_transit_disk,
     "reboot-new-boot-id": case_reboot,
     "hotplug-by-serial": case_hotplug,
     "foreign-qemu-reboot": case_foreign_qemu,
