@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <solv/pool.h>
 #include <solv/poolarch.h>
@@ -359,9 +360,21 @@ int osm_userspace_build(const struct osm_planfile *plan, const char *root, struc
             *res = r;
         return 0;
     }
+    /* Its parent directory resolved inside the root once and held open:
+     * every path below goes through that descriptor (/proc/PID/fd/N, which
+     * cp, a child, can follow too), so a link swapped into the root
+     * meanwhile cannot send the copy or the rename elsewhere. */
+    char *parent = osm_xstrdup(OSM_USERSPACE_SUBDIR);
+    *strrchr(parent, '/') = '\0';
+    int pfd = osm_root_open(root, parent, O_RDONLY | O_DIRECTORY, 0, err);
+    free(parent);
+    if (pfd < 0)
+        return osm_err_prefix(err, "the target userspace's directory"), -1;
+    const char *leaf = strrchr(OSM_USERSPACE_SUBDIR, '/') + 1;
     char *stage = osm_stage_dir(root);
-    char *us = osm_root_path(root, OSM_USERSPACE_SUBDIR);
+    char *us = osm_xasprintf("/proc/%d/fd/%d/%s", (int)getpid(), pfd, leaf);
     char *tmp = osm_xasprintf("%s.tmp", us);
+    char *tmp_leaf = osm_xasprintf("%s.tmp", leaf);
     char **files = NULL, *cached = NULL;
     size_t n = 0;
     int rc = -1;
@@ -375,15 +388,16 @@ int osm_userspace_build(const struct osm_planfile *plan, const char *root, struc
         struct osm_run_opts ro = {.errout = &eout};
         int st = osm_run(argv, &ro, err);
         if (st > 0)
-            osm_err_set(err, OSM_EIO, "copying the target userspace %s into %s: %s", cached, tmp, eout.s);
+            osm_err_set(err, OSM_EIO, "copying the target userspace %s into %s%s.tmp: %s", cached, root,
+                        OSM_USERSPACE_SUBDIR, eout.s);
         osm_buf_free(&eout);
         if (st != 0)
             goto out;
     } else if (extract_all(files, n, tmp, err) < 0) {
         goto out;
     }
-    if (rename(tmp, us) != 0) {
-        osm_err_errno(err, "renaming %s", tmp);
+    if (renameat(pfd, tmp_leaf, pfd, leaf) != 0) {
+        osm_err_errno(err, "renaming %s%s.tmp", root, OSM_USERSPACE_SUBDIR);
         goto out;
     }
     r.packages = n;
@@ -396,6 +410,8 @@ out:
     free(stage);
     free(us);
     free(tmp);
+    free(tmp_leaf);
+    close(pfd);
     if (res)
         *res = r;
     return rc;
