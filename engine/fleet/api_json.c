@@ -225,3 +225,20 @@ char *apij_member_of_message(const char *msg)
     m[n] = '\0';
     return m;
 }
+
+json_t *apij_body_no_query(struct api_req *rq, int empty_ok)
+{
+    static const char *const none[] = {NULL};
+    return api_query_check(rq, none) ? NULL : apij_body(rq, empty_ok);
+}
+
+int apij_no_body(struct api_req *rq)
+{
+    static const char *const none[] = {NULL};
+    json_t *b = apij_body_no_query(rq, 1);
+    if (!b)
+        return -1;
+    int rc = apij_only(rq, b, NULL, none);
+    json_decref(b);
+    return rc;
+}

@@ -90,6 +90,10 @@ struct api_route {
     int nonce_with_write;          /* its effects are writes of the store: the nonce rides with the first (api_auth.h) */
 };
 
+/* The request line's URI split into raw_uri, path and query (none: "/");
+ * the body buffer made ready. */
+void api_req_set_uri(struct api_req *rq, const char *uri);
+
 /* ---- replies (api_server.c) ---- */
 
 /* Answer `status` with JSON `body` (reference stolen). */
@@ -138,6 +142,11 @@ char *apij_index(const char *base, size_t i);
  * MissingParameter. Malformed JSON: 400 InvalidJSON with line and column;
  * a non-object: 400 InvalidParameter. NULL after answering. */
 json_t *apij_body(struct api_req *rq, int empty_ok);
+/* apij_body of a request that takes no query parameter (any: 400 first). */
+json_t *apij_body_no_query(struct api_req *rq, int empty_ok);
+/* A request with no query parameter and no body but an empty one or {}:
+ * 0, or -1 after answering 400. */
+int apij_no_body(struct api_req *rq);
 /* 400 UnknownField for a member of `obj` not in `allowed` (NULL-ended). */
 int apij_only(struct api_req *rq, json_t *obj, const char *base, const char *const *allowed);
 /* Member readers: 0 with *out set (NULL / 0 / -1 when absent and not

@@ -12,10 +12,7 @@
 
 void api_events_import(struct api_req *rq)
 {
-    static const char *const none[] = {NULL};
-    if (api_query_check(rq, none))
-        return;
-    json_t *body = apij_body(rq, 0);
+    json_t *body = apij_body_no_query(rq, 0);
     if (!body)
         return;
     struct osm_host_events e;

@@ -75,10 +75,9 @@ static void answer(struct api_req *rq, int rc, const struct osm_err *err, const 
  * absent) and the job; -1 after answering. */
 static int begin(struct api_req *rq, const char *const *allowed, const char **v, json_t **body, struct osm_job *job)
 {
-    static const char *const none[] = {NULL};
     osm_job_init(job);
     *body = NULL;
-    if (api_query_check(rq, none) || !(*body = apij_body(rq, 1)) || apij_only(rq, *body, NULL, allowed))
+    if (!(*body = apij_body_no_query(rq, 1)) || apij_only(rq, *body, NULL, allowed))
         return -1;
     for (size_t i = 0; allowed[i]; i++)
         if (apij_string(rq, *body, NULL, allowed[i], 0, 500, &v[i]) != 0)

@@ -202,20 +202,6 @@ void api_tasks_get(struct api_req *rq)
 
 /* ---- actions ---- */
 
-/* Actions take no body, or {}. */
-static int no_body(struct api_req *rq)
-{
-    static const char *const none[] = {NULL};
-    if (api_query_check(rq, none))
-        return -1;
-    json_t *b = apij_body(rq, 1);
-    if (!b)
-        return -1;
-    int rc = apij_only(rq, b, NULL, none);
-    json_decref(b);
-    return rc;
-}
-
 static int waiting(const struct osm_task *t)
 {
     return t->state == OSM_TASK_SUBMITTED || t->state == OSM_TASK_SCHEDULED;
@@ -239,7 +225,7 @@ static int commit_if(struct api_req *rq, const struct osm_task *t, int state, co
 void api_tasks_start(struct api_req *rq)
 {
     struct osm_task t;
-    if (no_body(rq) || load_task(rq, &t))
+    if (apij_no_body(rq) || load_task(rq, &t))
         return;
     if (!waiting(&t)) {
         api_fail(rq, 409, "Conflict.TaskState", NULL,
@@ -266,7 +252,7 @@ typedef int (*runner_action)(struct osm_store *st, const char *id, struct osm_er
 static void simple_action(struct api_req *rq, runner_action fn, const char *action)
 {
     struct osm_task t;
-    if (no_body(rq) || load_task(rq, &t))
+    if (apij_no_body(rq) || load_task(rq, &t))
         return;
     struct osm_err err = OSM_ERR_INIT;
     if (fn(api_store(rq), t.id, &err) != 0) {
@@ -321,10 +307,7 @@ void api_tasks_release(struct api_req *rq)
 void api_tasks_reschedule(struct api_req *rq)
 {
     static const char *const allowed[] = {"not_before", "window", "latest_start", NULL};
-    static const char *const none[] = {NULL};
-    if (api_query_check(rq, none))
-        return;
-    json_t *body = apij_body(rq, 0);
+    json_t *body = apij_body_no_query(rq, 0);
     if (!body)
         return;
     struct osm_task t;
@@ -399,7 +382,7 @@ out:
 void api_tasks_delete_snapshot(struct api_req *rq)
 {
     struct osm_task t;
-    if (no_body(rq) || load_task(rq, &t))
+    if (apij_no_body(rq) || load_task(rq, &t))
         return;
     if (t.state != OSM_TASK_SUCCEEDED || !t.snapshot_set) {
         api_fail(rq, 409, "Conflict.TaskState", NULL,

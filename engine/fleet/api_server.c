@@ -489,6 +489,19 @@ static void serve_route(struct api_req *rq)
         api_fail(rq, 500, "InternalError", NULL, "the endpoint gave no answer");
 }
 
+void api_req_set_uri(struct api_req *rq, const char *uri)
+{
+    rq->raw_uri = osm_xstrdup(uri && *uri ? uri : "/");
+    const char *qm = strchr(rq->raw_uri, '?');
+    if (qm) {
+        rq->path = osm_xasprintf("%.*s", (int)(qm - rq->raw_uri), rq->raw_uri);
+        rq->query = osm_xstrdup(qm + 1);
+    } else {
+        rq->path = osm_xstrdup(rq->raw_uri);
+    }
+    osm_buf_init(&rq->body);
+}
+
 /* ---- libmicrohttpd callbacks ---- */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -502,15 +515,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         memset(rnd, 0, sizeof rnd);
     for (size_t i = 0; i < sizeof rnd; i++)
         snprintf(rq->request_id + 2 * i, 3, "%02x", rnd[i]);
-    rq->raw_uri = osm_xstrdup(uri ? uri : "/");
-    const char *qm = strchr(rq->raw_uri, '?');
-    if (qm) {
-        rq->path = osm_xasprintf("%.*s", (int)(qm - rq->raw_uri), rq->raw_uri);
-        rq->query = osm_xstrdup(qm + 1);
-    } else {
-        rq->path = osm_xstrdup(rq->raw_uri);
-    }
-    osm_buf_init(&rq->body);
+    api_req_set_uri(rq, uri);
     return rq;
 }
 

@@ -166,15 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct api_req *rq = osm_xcalloc(1, sizeof *rq);
     rq->srv = &fsrv;
     strcpy(rq->request_id, "00000000000000000000000000000000");
-    rq->raw_uri = osm_xstrdup(*uri ? uri : "/");
-    const char *qm = strchr(rq->raw_uri, '?');
-    if (qm) {
-        rq->path = osm_xasprintf("%.*s", (int)(qm - rq->raw_uri), rq->raw_uri);
-        rq->query = osm_xstrdup(qm + 1);
-    } else {
-        rq->path = osm_xstrdup(rq->raw_uri);
-    }
-    osm_buf_init(&rq->body);
+    api_req_set_uri(rq, uri);
     if (p < text + size)
         osm_buf_add(&rq->body, data + (p - text), size - (size_t)(p - text));
     rq->method = method;
