@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_report.h"
 #include "cli_tasks.h"
 #include "os_migration.h"
 #include "osm_cli.h"
@@ -460,6 +461,8 @@ int cmd_migrate(int argc, char **argv)
     struct osm_runner_opts ro = {on_event, on_progress, &v, 0};
     int r = osm_runner_run(st, t.id, &ro, &err);
     bar_clear(&v);
+    if (r >= 0)
+        osm_cli_report_task(st, t.id, task_dir);
     struct osm_task done;
     if (r < 0 || osm_store_get_task(st, t.id, &done, &err) != 0) {
         rc = osm_cli_fail(&err);

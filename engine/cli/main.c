@@ -84,6 +84,8 @@ int main(int argc, char **argv)
             setenv("OSMIG_STATE_DIR", argv[++i], 1);
         } else if (strncmp(argv[i], "--state-dir=", 12) == 0) {
             setenv("OSMIG_STATE_DIR", argv[i] + 12, 1);
+        } else if (strcmp(argv[i], "--report-dir") == 0 && i + 1 < argc) {
+            setenv("OSMIG_REPORT_DIR", argv[++i], 1); /* where assess, plan and migrate leave reports */
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
