@@ -9,6 +9,7 @@ pkgs=(
   rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl time sqlite3
   qemu-utils wimtools ntfs-3g gdisk dosfstools mtools postgresql tzdata
   lighttpd wrk
+  groff-base
 )
 missing=()
 for p in "${pkgs[@]}"; do
