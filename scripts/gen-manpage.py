@@ -35,10 +35,11 @@ def main():
     osmig, out = sys.argv[1], sys.argv[2]
     top = run(osmig, "--help")
     version = run(osmig, "version").strip()
-    lines = top.split("\n")
-    synopsis = lines[0].removeprefix("usage: ")
-    commands = [l.split()[0] for l in lines if l.startswith("  ") and l.split()]
-    command_list = "\n".join(l for l in lines if l.startswith("  ") and l.split())
+    head, _, rest = top.partition("\ncommands:\n")
+    synopsis = head.strip("\n").removeprefix("usage: ")
+    listed = [l for l in rest.split("\n\n")[0].split("\n") if l.strip()]
+    commands = [l.split()[0] for l in listed]
+    command_list = "\n".join(listed)
     page = [
         '.TH OSMIG 8 "" "%s" "System Administration"' % esc(version),
         ".SH NAME",

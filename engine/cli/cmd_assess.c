@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_config.h"
 #include "cli_report.h"
 #include "families.h"
 #include "osm_cli.h"
@@ -81,6 +82,11 @@ static int run(int argc, char **argv, int is_plan)
         goto out;
     }
     struct osm_err err = OSM_ERR_INIT;
+    osm_cli_config_repos(&repos); /* the configuration's local mirrors and site matrices */
+    if (osm_cli_config_matrices(&matrix, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
     struct osm_instance *inst = NULL;
     json_t *doc = NULL, *plan_doc = NULL;
     char *text = NULL;

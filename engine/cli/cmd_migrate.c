@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_config.h"
 #include "cli_report.h"
 #include "cli_tasks.h"
 #include "os_migration.h"
@@ -395,12 +396,17 @@ int cmd_migrate(int argc, char **argv)
             rc = osm_cli_usage("--events %s: no such file", events.v[i]);
             goto out;
         }
+    struct osm_err err = OSM_ERR_INIT;
+    osm_cli_config_repos(&repos); /* the configuration's local mirrors and site matrices */
+    if (osm_cli_config_matrices(&matrix, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
     mo.matrix_files = matrix.v, mo.n_matrix_files = matrix.n;
     mo.event_files = events.v, mo.n_event_files = events.n;
     mo.repo_overrides = repos.v, mo.n_repo_overrides = repos.n;
     mo.allow_erase = allow.v, mo.n_allow_erase = allow.n;
 
-    struct osm_err err = OSM_ERR_INIT;
     struct osm_instance *inst;
     if (osm_instance_open(argv[optind], &inst, &err) != 0) {
         rc = osm_cli_fail(&err);

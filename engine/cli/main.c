@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_config.h"
 #include "families.h"
 #include "os_migration.h"
 #include "osm_buf.h"
@@ -40,7 +41,7 @@ const struct osm_cli_command *osm_cli_commands(size_t *n)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--report-dir DIR] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--report-dir DIR] [--config FILE]\n             COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'osmig help COMMAND' (or 'osmig COMMAND --help') describes a command.\n");
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
             setenv("OSMIG_STATE_DIR", argv[++i], 1);
         } else if (strncmp(argv[i], "--state-dir=", 12) == 0) {
             setenv("OSMIG_STATE_DIR", argv[i] + 12, 1);
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            setenv("OSMIG_CONFIG", argv[++i], 1); /* instead of /etc/osmig/osmig.conf */
         } else if (strcmp(argv[i], "--report-dir") == 0 && i + 1 < argc) {
             setenv("OSMIG_REPORT_DIR", argv[++i], 1); /* where assess, plan and migrate leave reports */
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -107,6 +110,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return OSM_EXIT_USAGE;
     }
+    if (osm_cli_config_init(argv[i], &reg) != 0)
+        return osm_cli_fail(&reg);
     if (strcmp(argv[i], "__complete") == 0) /* for the shell completions; not listed */
         return cmd_complete(argc - i, argv + i);
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)

@@ -32,7 +32,8 @@ for sec, text in blocks.items():
     open("%s/%s.txt" % (out, sec.replace(" ", "_")), "w").write(text)
 PY
 "$OSMIG_BIN" --help >"$W/top"
-head -1 "$W/top" | sed 's/^usage: //' | cmp -s - "$W/SYNOPSIS.txt" || fail "the synopsis is not --help's"
+awk 'NR == 1 { sub(/^usage: /, "") } /^$/ { exit } { print }' "$W/top" | cmp -s - "$W/SYNOPSIS.txt" ||
+  fail "the synopsis is not --help's"
 grep '^  [a-z]' "$W/top" | cmp -s - "$W/COMMANDS.txt" || fail "the command list is not --help's"
 n=0
 for c in $(awk '/^commands:/{f=1;next} f&&/^  [a-z]/{print $1}' "$W/top"); do
