@@ -2,8 +2,10 @@
  * and a few lines of inline script, a Content-Security-Policy that forbids
  * loading anything else, every text escaped. Inhibitors first, then
  * warnings, then the package changes as a table with a filter box. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "osm_buf.h"
 #include "report.h"
 
 static const char *str(const json_t *o, const char *k)
@@ -88,6 +90,16 @@ static void cell(FILE *f, const char *s)
     fputs("</td>", f);
 }
 
+/* A <dt>/<dd> pair of the heading list; nothing when there is no value. */
+static void field(FILE *f, const char *label, const char *id, const char *value)
+{
+    if (!value)
+        return;
+    fprintf(f, "<dt>%s</dt><dd%s%s%s>", label, id ? " id=\"" : "", id ? id : "", id ? "\"" : "");
+    esc(f, value);
+    fputs("</dd>\n", f);
+}
+
 void osm_report_print_html(FILE *f, const json_t *r)
 {
     const json_t *src = json_object_get(r, "source"), *tgt = json_object_get(r, "target");
@@ -100,40 +112,23 @@ void osm_report_print_html(FILE *f, const json_t *r)
     esc(f, str(r, "instance"));
     fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>osmig ", style);
     esc(f, str(r, "command"));
-    fputs(" report</h1>\n<dl>\n<dt>Instance</dt><dd>", f);
-    esc(f, str(r, "instance"));
-    fputs("</dd>\n", f);
+    fputs(" report</h1>\n<dl>\n", f);
+    field(f, "Instance", NULL, str(r, "instance"));
     if (json_is_object(src)) {
-        fputs("<dt>Source</dt><dd>", f);
-        esc(f, str(src, "name"));
-        fputs(" (", f);
-        esc(f, str(src, "version"));
-        fputs(", ", f);
-        esc(f, str(src, "arch"));
-        fputs(")</dd>\n", f);
+        char *about = osm_xasprintf("%s (%s, %s)", str(src, "name") ? str(src, "name") : "?",
+                                    str(src, "version") ? str(src, "version") : "?",
+                                    str(src, "arch") ? str(src, "arch") : "?");
+        field(f, "Source", NULL, about);
+        free(about);
     }
-    fputs("<dt>Target</dt><dd>", f);
-    esc(f, str(tgt, "name") ? str(tgt, "name") : str(tgt, "id"));
-    fputs("</dd>\n<dt>Created</dt><dd>", f);
-    esc(f, str(r, "created"));
-    fputs("</dd>\n<dt>Result</dt><dd id=\"result\">", f);
-    esc(f, str(r, "result"));
-    fputs("</dd>\n", f);
+    field(f, "Target", NULL, str(tgt, "name") ? str(tgt, "name") : str(tgt, "id"));
+    field(f, "Created", NULL, str(r, "created"));
+    field(f, "Result", "result", str(r, "result"));
     const json_t *task = json_object_get(r, "task");
     if (json_is_object(task)) {
-        fputs("<dt>Task</dt><dd>", f);
-        esc(f, str(task, "id"));
-        fputs("</dd>\n", f);
-        if (str(task, "cause")) {
-            fputs("<dt>Cause</dt><dd>", f);
-            esc(f, str(task, "cause"));
-            fputs("</dd>\n", f);
-        }
-        if (str(task, "log")) {
-            fputs("<dt>Log</dt><dd>", f);
-            esc(f, str(task, "log"));
-            fputs("</dd>\n", f);
-        }
+        field(f, "Task", NULL, str(task, "id"));
+        field(f, "Cause", NULL, str(task, "cause"));
+        field(f, "Log", NULL, str(task, "log"));
     }
     fputs("</dl>\n", f);
     findings(f, r, "inhibitor", "Inhibitors");
