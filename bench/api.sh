@@ -16,7 +16,10 @@
 #       the tasks and run them in child processes meanwhile, whose writes
 #       take the store's write lock too (the API competing with the work),
 # then times scheduler passes over the $N waiting tasks (the server's
-# osmig_scheduler_pass_seconds histogram). wrk's Lua cannot compute an HMAC
+# osmig_scheduler_pass_seconds histogram). (a), (a'), (b) and (b') run twice
+# in the one run, on one store: first without the request log, then with
+# `serve --audit-log` (a JSON line per request, on the same file system as
+# the store), and both are printed. wrk's Lua cannot compute an HMAC
 # and the server never accepts a nonce twice, so bench/api_presign signs
 # every request beforehand and bench/api.lua replays each one once.
 # Prints goal and measured side by side.
@@ -66,14 +69,21 @@ export OSMIG_ACCESS_KEY_ID OSMIG_ACCESS_KEY_SECRET
 
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$port
-"$bin" serve --listen "127.0.0.1:$port" --store "$STORE" --workers "$WORKERS" --public-metrics \
-  >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 100); do
-  curl -sf "$URL/healthz" >/dev/null 2>&1 && break
-  kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.log"; echo "bench/api.sh: osmig serve died" >&2; exit 1; }
-  sleep 0.1
-done
+# start_server [ARGS...]: `osmig serve` on the store, ready.
+start_server() {
+  "$bin" serve --listen "127.0.0.1:$port" --store "$STORE" --workers "$WORKERS" --public-metrics "$@" \
+    >>"$WORK/serve.log" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 100); do
+    curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.log"; echo "bench/api.sh: osmig serve died" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+stop_server() {
+  kill "$SERVE_PID" && wait "$SERVE_PID" 2>/dev/null || true
+  SERVE_PID=
+}
 
 # The server's CPU time so far (user + system, clock ticks): the machine is
 # shared, so requests per CPU-second of the server say more than wall rates.
@@ -127,30 +137,46 @@ wrk_summary() {
     END { printf "%s %s %d\n", rps, ms, bad + 0 }' "$WORK/$1.wrk"
 }
 
+# measure VAR NAME FILE [RATE]: run_wrk, then VAR_rps_$log, VAR_p99_$log
+# and VAR_bad_$log from its summary.
+measure() {
+  local var=$1; shift
+  run_wrk "$@"
+  read -r "${var}_rps_$log" "${var}_p99_$log" "${var}_bad_$log" < <(wrk_summary "$1")
+}
+
 # Enough signed requests for three times the goal rate (a thread that runs
 # out stops rather than replay a nonce).
 echo "== signing requests"
 n_desc=$((DUR * 5000 * 3))
 n_create=$((DUR * 1000 * 4))
-"$presign" describe "$URL" "$WORK/ids" "$n_desc" "$WORK/describe.req"
-"$presign" create "$URL" "$WORK/instances" alinux3 "$n_create" "$WORK/create.req"
+for log in off on; do
+  "$presign" describe "$URL" "$WORK/ids" "$n_desc" "$WORK/describe-$log.req"
+  "$presign" create "$URL" "$WORK/instances-$log" alinux3 "$n_create" "$WORK/create-$log.req"
+  "$presign" describe "$URL" "$WORK/ids" $((DUR * 5000 * 5 / 4)) "$WORK/describe-paced-$log.req"
+  "$presign" create "$URL" "$WORK/instances-paced-$log" alinux3 $((DUR * 1000 * 5 / 4)) "$WORK/create-paced-$log.req"
+done
 "$presign" create "$URL" "$WORK/instances-now" alinux3 "$n_create" "$WORK/create-now.req" now
-"$presign" describe "$URL" "$WORK/ids" $((DUR * 5000 * 5 / 4)) "$WORK/describe-paced.req"
-"$presign" create "$URL" "$WORK/instances-paced" alinux3 $((DUR * 1000 * 5 / 4)) "$WORK/create-paced.req"
 
-echo "== (a) GET /v1/tasks/{id}, $CONNS connections, ${DUR}s"
-run_wrk describe "$WORK/describe.req"
-read -r d_rps d_p99 d_bad < <(wrk_summary describe)
-echo "== (a') the same, offered 5,000 requests/s"
-run_wrk describe-paced "$WORK/describe-paced.req" 5000
-read -r dp_rps dp_p99 dp_bad < <(wrk_summary describe-paced)
-echo "== (b) POST /v1/jobs for a maintenance window, $CONNS connections, ${DUR}s"
-run_wrk create "$WORK/create.req"
-read -r c_rps c_p99 c_bad < <(wrk_summary create)
-echo "== (b') the same, offered 1,000 requests/s"
-run_wrk create-paced "$WORK/create-paced.req" 1000
-read -r cp_rps cp_p99 cp_bad < <(wrk_summary create-paced)
-echo "== (c) POST /v1/jobs that start at once, $CONNS connections, ${DUR}s"
+# (a) to (b') without the request log, then with it.
+for log in off on; do
+  if [ "$log" = on ]; then
+    stop_server
+    start_server --audit-log "$OSMIG_STATE_DIR/requests.log"
+  else
+    start_server
+  fi
+  echo "== request log $log: (a) GET /v1/tasks/{id}, $CONNS connections, ${DUR}s"
+  measure d "describe-$log" "$WORK/describe-$log.req"
+  echo "== request log $log: (a') the same, offered 5,000 requests/s"
+  measure dp "describe-paced-$log" "$WORK/describe-paced-$log.req" 5000
+  echo "== request log $log: (b) POST /v1/jobs for a maintenance window, $CONNS connections, ${DUR}s"
+  measure c "create-$log" "$WORK/create-$log.req"
+  echo "== request log $log: (b') the same, offered 1,000 requests/s"
+  measure cp "create-paced-$log" "$WORK/create-paced-$log.req" 1000
+done
+logged=$(wc -l <"$OSMIG_STATE_DIR/requests.log")
+echo "== (c) POST /v1/jobs that start at once, $CONNS connections, ${DUR}s (request log on)"
 run_wrk create-now "$WORK/create-now.req"
 read -r n_rps n_p99 n_bad < <(wrk_summary create-now)
 # Let the tasks started above end (each a child process) before the
@@ -182,21 +208,27 @@ waiting=$(curl -sf "$URL/metrics" | awk '/^osmig_tasks\{state="(submitted|schedu
 
 echo
 echo "== goal vs measured (N=$N tasks, store $STORE, $CONNS connections, ${DUR}s per run, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-printf "%-36s %-12s %s\n" "" "goal" "measured"
-read -r d_cpu d_per < <(per_cpu describe)
-read -r c_cpu c_per < <(per_cpu create)
+for log in off on; do
+  eval "d_rps=\$d_rps_$log d_p99=\$d_p99_$log d_bad=\$d_bad_$log dp_rps=\$dp_rps_$log dp_p99=\$dp_p99_$log"
+  eval "dp_bad=\$dp_bad_$log c_rps=\$c_rps_$log c_p99=\$c_p99_$log c_bad=\$c_bad_$log cp_rps=\$cp_rps_$log"
+  eval "cp_p99=\$cp_p99_$log cp_bad=\$cp_bad_$log"
+  read -r d_cpu d_per < <(per_cpu "describe-$log")
+  read -r c_cpu c_per < <(per_cpu "create-$log")
+  printf "%-36s %-12s %s\n" "request log $log" "goal" "measured$([ "$log" = on ] && echo " ($logged lines logged)")"
+  printf "%-36s %-12s %s\n" "describe GET /v1/tasks/{id}, at most" ">= 5000/s" "$d_rps/s (non-2xx: $d_bad; server CPU $d_cpu s = $d_per per CPU-s)"
+  printf "%-36s %-12s %s\n" "  p99 latency at 5000/s offered" "< 20 ms" "$dp_p99 ms ($dp_rps/s answered; non-2xx: $dp_bad)"
+  printf "%-36s %-12s %s\n" "  p99 latency, driven flat out" "(no goal)" "$d_p99 ms"
+  printf "%-36s %-12s %s\n" "create POST /v1/jobs (window), at most" ">= 1000/s" "$c_rps/s (non-2xx: $c_bad; server CPU $c_cpu s = $c_per per CPU-s)"
+  printf "%-36s %-12s %s\n" "  p99 latency at 1000/s offered" "< 20 ms" "$cp_p99 ms ($cp_rps/s answered; non-2xx: $cp_bad)"
+  printf "%-36s %-12s %s\n" "  p99 latency, driven flat out" "(no goal)" "$c_p99 ms"
+done
 read -r n_cpu n_per < <(per_cpu create-now)
-printf "%-36s %-12s %s\n" "describe GET /v1/tasks/{id}, at most" ">= 5000/s" "$d_rps/s (non-2xx: $d_bad; server CPU $d_cpu s = $d_per per CPU-s)"
-printf "%-36s %-12s %s\n" "  p99 latency at 5000/s offered" "< 20 ms" "$dp_p99 ms ($dp_rps/s answered; non-2xx: $dp_bad)"
-printf "%-36s %-12s %s\n" "  p99 latency, driven flat out" "(no goal)" "$d_p99 ms"
-printf "%-36s %-12s %s\n" "create POST /v1/jobs (window), at most" ">= 1000/s" "$c_rps/s (non-2xx: $c_bad; server CPU $c_cpu s = $c_per per CPU-s)"
-printf "%-36s %-12s %s\n" "  p99 latency at 1000/s offered" "< 20 ms" "$cp_p99 ms ($cp_rps/s answered; non-2xx: $cp_bad)"
-printf "%-36s %-12s %s\n" "  p99 latency, driven flat out" "(no goal)" "$c_p99 ms"
 printf "%-36s %-12s %s\n" "create, tasks start at once" "(no goal)" "$n_rps/s (non-2xx: $n_bad; server CPU $n_cpu s = $n_per per CPU-s)"
 printf "%-36s %-12s %s\n" "  p99 latency" "" "$n_p99 ms"
 printf "%-36s %-12s %s\n" "scheduler pass ($waiting waiting)" "< 100 ms" "$pass_ms ms (mean of $n_pass passes)"
 if [ -n "${OSMIG_BENCH_PERF:-}" ]; then
-  for name in describe describe-paced create create-paced create-now; do
+  for name in describe-off describe-paced-off create-off create-paced-off describe-on describe-paced-on create-on \
+    create-paced-on create-now; do
     echo; echo "== perf: the server during $name (top symbols, self time)"; cat "$WORK/$name.perf.txt"
     echo; echo "== perf: the server during $name (inclusive time of osmig's functions and library entry points)"
     cat "$WORK/$name.perf-incl.txt"

@@ -208,12 +208,14 @@ static int check_set_id(const char *id, struct osm_err *err)
 }
 
 /* Open the store of `opts` (as open_store with `open_inst` and `lock_mode`)
- * and load set `id`, which must belong to `inst`: its set.json, or NULL. */
+ * and load set `id` (a usage error when it is not a set id), which must
+ * belong to `inst`: its set.json, or NULL. */
 static json_t *open_owned_set(const struct osm_snap_opts *opts, struct osm_instance *open_inst, int lock_mode,
                               struct osm_instance *inst, const char *id, struct snap_store *s, struct osm_err *err)
 {
     json_t *j = NULL;
-    if (open_store(opts, open_inst, 0, lock_mode, s, err) != 0 || !(j = load_set_json(s, id, err)))
+    if (check_set_id(id, err) != 0 || open_store(opts, open_inst, 0, lock_mode, s, err) != 0 ||
+        !(j = load_set_json(s, id, err)))
         return NULL;
     if (check_owner(j, inst, id, err) != 0) {
         json_decref(j);
@@ -1018,8 +1020,6 @@ static int verify_set(const struct snap_store *s, const char *id, json_t *j, con
 int osm_snap_verify(struct osm_instance *inst, const char *id, const struct osm_snap_opts *opts,
                     struct osm_err *err)
 {
-    if (check_set_id(id, err) != 0)
-        return -1;
     struct snap_store s = {0};
     json_t *j = NULL;
     int rc = -1;
@@ -1071,8 +1071,6 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
 {
     if (digest_ok)
         *digest_ok = 0;
-    if (check_set_id(id, err) != 0)
-        return -1;
     struct snap_store s = {0};
     json_t *j = NULL;
     int rc = -1;

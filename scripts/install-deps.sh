@@ -9,8 +9,13 @@ pkgs=(
   rpm createrepo-c dnf gnupg zstd rsync acl attr python3 curl time sqlite3
   qemu-utils wimtools ntfs-3g gdisk dosfstools mtools postgresql tzdata
   lighttpd wrk
+  nodejs   # tests/api/sdk (the official Alibaba Cloud SDK) and tests/dashboard (puppeteer-core), from npm
+  chromium # tests/dashboard: the dashboard in a real headless browser
+  qemu-system-x86 qemu-guest-agent syslinux syslinux-common busybox-static cpio
   groff-base
 )
+# npm: Debian's package, unless npm came with another nodejs build already.
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -26,9 +26,23 @@ static int detect(const char *root)
     return 0;
 }
 
+/* The Linux family reads a root tree on this host (os-release, the rpmdb,
+ * the repo files); an instance reached only through its agent (qemu:) has
+ * none yet: refused with the cause instead of read. */
+static int need_root(const struct osm_instance *inst, struct osm_err *err)
+{
+    if (inst->root)
+        return 0;
+    return osm_err_set(err, OSM_EUNSUPPORTED,
+                       "instance %s has no root this host can reach (the Linux family reads the root tree; "
+                       "reading a guest through its agent is not done yet)", inst->uri);
+}
+
 static int inspect(struct osm_instance *inst, json_t **facts, FILE *text, struct osm_err *err)
 {
     struct osm_linux_system sys;
+    if (need_root(inst, err) != 0)
+        return -1;
     if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, err) != 0)
         return -1;
     *facts = osm_linux_system_json(&sys);
@@ -42,6 +56,8 @@ static int assess(struct osm_instance *inst, const struct osm_facts *facts, cons
                   json_t **doc, FILE *text, struct osm_err *err)
 {
     struct osm_linux_system sys;
+    if (need_root(inst, err) != 0)
+        return -1;
     if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, err) != 0) {
         osm_err_prefix(err, "inspecting %s", inst->uri);
         return -1;

@@ -32,9 +32,15 @@ int osm_windows_assess(const char *root, const struct osm_facts *facts, const ch
 /* Same, from facts already inspected (the engine keeps them in the task). */
 int osm_windows_assess_facts(const json_t *winfacts, const struct osm_facts *facts, const char *target,
                              json_t **report, struct osm_err *err);
+/* The media of every hop (win_media_plan) added to a report that is not
+ * inhibited, as "media" (the chosen image: index, name, EditionID,
+ * installation type, language); when no registered medium offers a hop's
+ * language, edition or installation type, the inhibitor windows_media.
+ * Returns 1 when the report is inhibited, 0 when not. */
+int osm_windows_assess_media(json_t *report, const char *state_dir);
 void osm_windows_print_report(FILE *f, const json_t *report);
 /* The Windows paths of matrices/windows for `osmig matrix`: a JSON array of
- * {"from","editions":[],"to","to_edition","transitional","languages":[],
+ * {"id" (the target `--to` takes: "2019-datacenter"),"from","editions":[],"to","to_edition","transitional","languages":[],
  * "architectures":[]} (release names spelled out), and a table for humans. */
 int osm_windows_matrix_paths(json_t **paths, struct osm_err *err);
 void osm_windows_print_paths(FILE *f, const json_t *paths);

@@ -8,6 +8,7 @@
 
 #include "osm_buf.h"
 #include "osm_windows.h"
+#include "win_media.h"
 #include "win_paths.h"
 
 __attribute__((format(printf, 5, 6))) static void inhibit(json_t *list, const char *id, const char *title,
@@ -78,7 +79,7 @@ static void resource_checks(const json_t *m, const json_t *wf, const struct osm_
     }
     if (!f || !f->region[0])
         json_array_append_new(warn, json_string("region unknown: the list of regions offering Windows migration was not checked"));
-    else if (!in_list(json_object_get(m, "regions"), f->region))
+    else if (!win_region_name(m, f->region))
         inhibit(inh, "windows_region", "Windows migration is not offered in this region",
                 "Migrate in a region where Windows migration is offered (see matrices/windows/windows.json), or copy the instance's image there.",
                 "region %s\none of the regions listed in matrices/windows/windows.json", f->region);
@@ -155,6 +156,15 @@ int osm_windows_assess_facts(const json_t *wf, const struct osm_facts *facts, co
 
     const char *rel = str(wf, "release"), *ed = str(wf, "edition");
     json_t *hops = NULL;
+    /* Microsoft upgrades 2008 R2 only from Service Pack 1 (build 7601). */
+    const json_t *srel = rel ? win_release(m, rel) : NULL;
+    json_int_t min_build = json_integer_value(json_object_get(srel, "min_build"));
+    json_int_t build = json_integer_value(json_object_get(wf, "build"));
+    if (min_build > 0 && build > 0 && build < min_build)
+        inhibit(inh, "windows_service_pack", "A service pack is missing",
+                "Install the release's latest service pack (Windows Server 2008 R2: Service Pack 1, KB976932) and assess again.",
+                "%s build %lld\nbuild %lld or later (%s)", json_string_value(json_object_get(srel, "name")), (long long)build,
+                (long long)min_build, json_string_value(json_object_get(srel, "min_build_note")));
     if (!rel || !ed) {
         inhibit(inh, "windows_source_unknown", "Source release or edition unknown",
                 "Check SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion CurrentBuild and EditionID (see the warnings).",
@@ -199,6 +209,25 @@ int osm_windows_assess_facts(const json_t *wf, const struct osm_facts *facts, co
     return inhibited;
 }
 
+int osm_windows_assess_media(json_t *report, const char *state_dir)
+{
+    if (json_is_true(json_object_get(report, "inhibited")))
+        return 1;
+    json_t *plan = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    if (win_media_plan(state_dir, report, &plan, &err) == 0) {
+        json_object_set_new(report, "media", plan);
+        return 0;
+    }
+    json_t *inh = json_object_get(report, "inhibitors");
+    inhibit(inh, "windows_media", "No registered installation medium offers this upgrade",
+            "Register the release's installation medium in the system's language, with an image of the target edition "
+            "and the system's installation type (osmig media add DIR).",
+            "%s\na registered medium of each hop's release, language, edition and installation type", err.msg);
+    json_object_set_new(report, "inhibited", json_true());
+    return 1;
+}
+
 int osm_windows_assess(const char *root, const struct osm_facts *facts, const char *target, json_t **report,
                        struct osm_err *err)
 {
@@ -226,6 +255,15 @@ void osm_windows_print_report(FILE *f, const json_t *r)
                 str(to, "edition"), (long long)json_integer_value(json_object_get(v, "build")),
                 json_is_true(json_object_get(v, "transitional")) ? " [transitional]" : "");
     }
+    json_array_foreach(json_object_get(r, "media"), i, v) {
+        if (!strcmp(str(v, "method"), "conversion"))
+            fprintf(f, "hop %zu: licence conversion (DISM /Set-Edition), no media\n", i + 1);
+        else
+            fprintf(f, "hop %zu: media %s, image %lld \"%s\" (%s, %s, %s)\n", i + 1, str(v, "media"),
+                    (long long)json_integer_value(json_object_get(v, "image_index")),
+                    str(v, "image_name") ? str(v, "image_name") : "", str(v, "edition_id") ? str(v, "edition_id") : "?",
+                    str(v, "installation_type"), str(v, "language"));
+    }
     json_array_foreach(json_object_get(r, "inhibitors"), i, v) {
         fprintf(f, "INHIBITOR %s: %s\n  found:  %s\n  limit:  %s\n  remedy: %s\n", str(v, "id"), str(v, "title"), str(v, "fact"),
                 str(v, "limit"), str(v, "remedy"));
@@ -246,13 +284,15 @@ int osm_windows_matrix_paths(json_t **paths, struct osm_err *err)
     json_array_foreach(json_object_get(m, "paths"), i, p) {
         const json_t *from = json_object_get(p, "from"), *to = json_object_get(p, "to");
         const json_t *fr = win_release(m, str(from, "release")), *tr = win_release(m, str(to, "release"));
-        json_array_append_new(out, json_pack("{s:s,s:O,s:s,s:s,s:b,s:O,s:O}", "from",
+        char *id = osm_xasprintf("%s-%s", str(to, "release"), str(to, "edition"));
+        json_array_append_new(out, json_pack("{s:s,s:s,s:O,s:s,s:s,s:b,s:O,s:O}", "id", id, "from",
                                              fr ? str(fr, "name") : str(from, "release"), "editions",
                                              json_object_get(from, "editions"), "to", tr ? str(tr, "name") : str(to, "release"),
                                              "to_edition", str(to, "edition"), "transitional",
                                              json_is_true(json_object_get(p, "transitional")), "languages",
                                              json_object_get(m, "languages"), "architectures",
                                              json_object_get(m, "architectures")));
+        free(id);
     }
     json_decref(m);
     *paths = out;

@@ -1,14 +1,14 @@
-/* win_follow.c: the setup driver and its watcher. */
+/* win_follow.c: the setup and conversion drivers and their watcher. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "osm_buf.h"
-#include "osm_log.h"
 #include "osm_fs.h"
+#include "osm_log.h"
 #include "win_follow.h"
-#include "win_transit.h"
 
 static time_t real_now(void *ctx)
 {
@@ -24,10 +24,37 @@ static void real_sleep(void *ctx, unsigned s)
 
 static const struct win_clock real_clock = {real_now, real_sleep, NULL};
 
+void win_agent_of_provider(struct win_agent *a, struct osm_instance *inst)
+{
+    memset(a, 0, sizeof *a);
+    a->inst = inst;
+    a->run = inst->provider->run;
+    a->reboot = inst->provider->reboot;
+    a->attach_disk = inst->provider->attach_disk;
+    a->detach_disk = inst->provider->detach_disk;
+}
+
+static const struct win_clock *clock_of(const struct win_agent *a)
+{
+    return a->clock ? a->clock : &real_clock;
+}
+
+static const char *inst_name(const struct win_agent *a)
+{
+    return a->inst->name ? a->inst->name : a->inst->uri;
+}
+
 void win_upgrade_result_free(struct win_upgrade_result *r)
 {
     json_decref(r->errors);
     r->errors = NULL;
+}
+
+static void result_init(struct win_upgrade_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->final_build = -1;
+    r->end = WIN_END_SUCCEEDED;
 }
 
 static void fail(struct win_upgrade_result *r, enum win_end end, const char *phase, const char *cause)
@@ -38,10 +65,10 @@ static void fail(struct win_upgrade_result *r, enum win_end end, const char *pha
     r->rollback_disks = 1;
 }
 
-/* A cause from setup's exit code, else from the first Panther line that has one. */
-static void explain(struct win_upgrade_result *r, const struct win_status *st, const char *fallback)
+/* A cause from an exit code, else from the first Panther line that has one. */
+static void explain(struct win_upgrade_result *r, const struct win_status *st, const char *exit_code, const char *fallback)
 {
-    if (st->setup_exit[0] && win_decode_result(st->setup_exit, &r->code) == 0) {
+    if (exit_code && exit_code[0] && win_decode_result(exit_code, &r->code) == 0) {
         snprintf(r->cause, sizeof r->cause, "%s", r->code.cause);
     } else {
         size_t i;
@@ -66,81 +93,201 @@ static void explain(struct win_upgrade_result *r, const struct win_status *st, c
     r->errors = json_incref(st->errors);
 }
 
-static int poll_status(struct osm_instance *inst, const char *script, struct win_status *st)
+/* Run SCRIPT; its exit status, or -1 (err set) when the agent did not answer. */
+static int run_script(const struct win_agent *a, const char *script, struct osm_buf *out, struct osm_err *err)
 {
+    if (!a->run)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "instance '%s': its provider cannot run commands", a->inst->uri);
     const char *argv[8];
     win_setup_argv(script, argv);
+    return a->run(a->inst, argv, out, err);
+}
+
+/* 0 with ST filled, -1 when the instance does not answer (rebooting). */
+static int poll_status(const struct win_agent *a, const char *script, struct win_status *st)
+{
     struct osm_buf out;
     osm_buf_init(&out);
     struct osm_err e = OSM_ERR_INIT;
-    int rc = inst->provider->run(inst, argv, &out, &e);
+    int rc = run_script(a, script, &out, &e);
     if (rc != 0) {
         osm_buf_free(&out);
-        return -1; /* no answer: the instance is rebooting (or the agent is down) */
+        return -1;
     }
-    win_setup_parse_status(out.s, st);
+    win_setup_parse_status(out.s ? out.s : "", st);
     osm_buf_free(&out);
     return 0;
 }
 
-int win_follow(struct osm_instance *inst, const struct win_setup_params *sp, const struct win_follow_opts *fo,
+static int edition_is(const struct win_status *st, const char *edition)
+{
+    return !edition || !*edition || strcasecmp(st->edition, edition) == 0;
+}
+
+static unsigned or_default(unsigned v, unsigned d)
+{
+    return v ? v : d;
+}
+
+/* Start a script that returns at once; 0 on exit 0 (OUT has its lines). */
+static int run_starter(const struct win_agent *a, char *script, const char *phase, struct win_status *s,
+                       struct win_upgrade_result *r, struct osm_err *err)
+{
+    if (!script)
+        return -1;
+    struct osm_buf out;
+    osm_buf_init(&out);
+    struct osm_err rerr = OSM_ERR_INIT;
+    int st = run_script(a, script, &out, &rerr);
+    free(script);
+    win_setup_parse_status(out.s ? out.s : "", s);
+    osm_buf_free(&out);
+    if (st < 0) {
+        json_decref(s->errors);
+        s->errors = NULL;
+        return osm_err_set(err, rerr.code ? rerr.code : OSM_EFAIL, "%s on '%s': %s", phase, a->inst->uri, rerr.msg);
+    }
+    if (st != 0) {
+        char cause[160];
+        snprintf(cause, sizeof cause, "the %s script failed (exit %d, %s)", phase, st, s->result[0] ? s->result : "no result");
+        fail(r, WIN_END_FAILED, phase, cause);
+    }
+    return 0;
+}
+
+int win_hop_prepare(const struct win_agent *a, const struct win_setup_params *sp, const struct win_follow_opts *fo,
+                    struct win_upgrade_result *r, struct osm_err *err)
+{
+    result_init(r);
+    struct win_status s;
+    if (run_starter(a, win_setup_prepare_script(sp, err), "prepare", &s, r, err) != 0)
+        return -1;
+    int skipped = strcmp(s.compat, "skipped") == 0;
+    json_decref(s.errors);
+    if (r->end != WIN_END_SUCCEEDED || skipped)
+        return 0;
+    /* The scan runs detached: wait for its code. */
+    const struct win_clock *clk = clock_of(a);
+    char *script = win_setup_status_script(sp, err);
+    if (!script)
+        return -1;
+    time_t since = clk->now(clk->ctx);
+    unsigned limit = or_default(fo->limit_scan_s, 3600), poll = or_default(fo->poll_s, 30);
+    for (;;) {
+        struct win_status st;
+        if (poll_status(a, script, &st) == 0) {
+            if (st.compat_exit[0]) {
+                struct win_result c;
+                if (win_decode_result(st.compat_exit, &c) != 0 || c.code != WIN_SETUP_COMPAT_OK) {
+                    fail(r, WIN_END_FAILED, "scan", "");
+                    explain(r, &st, st.compat_exit, "the compatibility scan failed without a result code");
+                    static const char pre[] = "compatibility scan: ";
+                    size_t n = strlen(r->cause), p = sizeof pre - 1;
+                    if (n + p >= sizeof r->cause)
+                        n = sizeof r->cause - p - 1;
+                    memmove(r->cause + p, r->cause, n);
+                    memcpy(r->cause, pre, p);
+                    r->cause[n + p] = '\0';
+                }
+                json_decref(st.errors);
+                break;
+            }
+            json_decref(st.errors);
+        }
+        if (clk->now(clk->ctx) - since >= (time_t)limit) {
+            char cause[160];
+            snprintf(cause, sizeof cause, "the compatibility scan gave no result within %u s", limit);
+            fail(r, WIN_END_HUNG, "scan", cause);
+            break;
+        }
+        clk->sleep(clk->ctx, poll);
+    }
+    free(script);
+    return 0;
+}
+
+int win_hop_start(const struct win_agent *a, const struct win_setup_params *sp, struct win_upgrade_result *r,
+                  struct osm_err *err)
+{
+    struct win_status s;
+    if (run_starter(a, win_setup_start_script(sp, err), "start", &s, r, err) != 0)
+        return -1;
+    json_decref(s.errors);
+    return 0;
+}
+
+int win_follow(const struct win_agent *a, const struct win_setup_params *sp, const struct win_follow_opts *fo,
                struct win_upgrade_result *r, struct osm_err *err)
 {
-    const struct win_clock *clk = fo->clock ? fo->clock : &real_clock;
-    unsigned poll = fo->poll_s ? fo->poll_s : 30;
-    unsigned lim_setup = fo->limit_setup_s ? fo->limit_setup_s : 4 * 3600;
-    unsigned lim_reboot = fo->limit_reboot_s ? fo->limit_reboot_s : 3600;
-    unsigned lim_final = fo->limit_finalize_s ? fo->limit_finalize_s : 2 * 3600;
-    if (!inst->provider->run)
-        return osm_err_set(err, OSM_EUNSUPPORTED, "instance '%s': its provider cannot run commands", inst->uri);
+    const struct win_clock *clk = clock_of(a);
+    unsigned poll = or_default(fo->poll_s, 30);
+    unsigned lim_setup = or_default(fo->limit_setup_s, 4 * 3600);
+    unsigned lim_reboot = or_default(fo->limit_reboot_s, 3600);
+    unsigned lim_final = or_default(fo->limit_finalize_s, 2 * 3600);
+    unsigned max_reboots = or_default(fo->max_reboots, 10);
     char *script = win_setup_status_script(sp, err);
     if (!script)
         return -1;
     const char *phase = "setup";
     time_t since = clk->now(clk->ctx);
-    int rebooted = 0;
+    int rebooted = fo->resumed;
     for (;;) {
         struct win_status st;
-        int up = poll_status(inst, script, &st) == 0;
+        int up = poll_status(a, script, &st) == 0;
         const char *now_phase;
+        int done = 0;
         if (!up) {
             now_phase = "reboot";
         } else {
             r->final_build = st.build;
-            if (st.build == fo->target_build && !st.bt_present) {
-                r->end = WIN_END_SUCCEEDED;
-                snprintf(r->phase, sizeof r->phase, "done");
-                snprintf(r->cause, sizeof r->cause, "build %ld is running and setup has cleaned up", st.build);
-                r->rollback_disks = 0;
-                json_decref(st.errors);
-                break;
-            }
-            if (st.build == fo->target_build) {
+            snprintf(r->final_edition, sizeof r->final_edition, "%s", st.edition);
+            if (st.build == fo->target_build && !st.setup_running) {
+                if (!edition_is(&st, fo->target_edition)) {
+                    char fb[256];
+                    snprintf(fb, sizeof fb, "setup finished on build %ld but the edition is %s, not %s", st.build,
+                             st.edition[0] ? st.edition : "unknown", fo->target_edition);
+                    fail(r, WIN_END_FAILED, "done", fb);
+                } else {
+                    r->end = WIN_END_SUCCEEDED;
+                    r->rollback_disks = 0;
+                    r->bt_left = st.bt_present;
+                    snprintf(r->phase, sizeof r->phase, "done");
+                    snprintf(r->cause, sizeof r->cause, "build %ld%s%s is running and setup has finished%s", st.build,
+                             st.edition[0] ? " " : "", st.edition,
+                             st.bt_present ? " (C:\\$WINDOWS.~BT is still there; Windows removes it later)" : "");
+                }
+                done = 1;
+            } else if (st.build == fo->target_build) {
                 now_phase = "finalize";
             } else if (st.setup_exit[0] && strcmp(st.setup_exit, "0") != 0) {
                 fail(r, WIN_END_FAILED, phase, "");
-                explain(r, &st, "setup failed");
-                json_decref(st.errors);
-                break;
+                explain(r, &st, st.setup_exit, "setup failed");
+                done = 1;
             } else if (rebooted && !st.setup_running) {
-                char fb[128];
+                char fb[160];
                 snprintf(fb, sizeof fb, "setup rolled back: the instance came back on build %ld, not %ld", st.build,
                          fo->target_build);
                 fail(r, WIN_END_FAILED, "rollback", "");
-                explain(r, &st, fb);
-                json_decref(st.errors);
-                break;
+                explain(r, &st, NULL, fb);
+                done = 1;
             } else {
                 now_phase = "setup";
             }
-        }
-        if (up)
             json_decref(st.errors);
+        }
+        if (done)
+            break;
         if (strcmp(now_phase, phase) != 0) {
-            osm_info("windows.upgrade.phase", "instance=%s from=%s to=%s", inst->name ? inst->name : inst->uri, phase, now_phase);
+            osm_info("windows.upgrade.phase", "instance=%s from=%s to=%s", inst_name(a), phase, now_phase);
             if (!strcmp(now_phase, "reboot")) {
                 rebooted = 1;
-                r->reboots++;
+                if (++r->reboots > (int)max_reboots) {
+                    char cause[200];
+                    snprintf(cause, sizeof cause, "reboot loop: %d reboots without reaching build %ld (limit %u)",
+                             r->reboots, fo->target_build, max_reboots);
+                    fail(r, WIN_END_HUNG, "reboot", cause);
+                    break;
+                }
             }
             phase = now_phase;
             since = clk->now(clk->ctx);
@@ -159,55 +306,128 @@ int win_follow(struct osm_instance *inst, const struct win_setup_params *sp, con
     return 0;
 }
 
-int win_upgrade(struct osm_instance *inst, const char *transit_image, const struct win_setup_params *sp,
-                const struct win_follow_opts *fo, struct win_upgrade_result *r, struct osm_err *err)
+/* DISM's exit codes of a good conversion: 0, or 3010 (restart required). */
+static int dism_ok(const char *code)
 {
-    memset(r, 0, sizeof *r);
-    r->final_build = -1;
-    const struct osm_provider *p = inst->provider;
-    if (!p->run || !p->attach_disk || !p->detach_disk)
-        return osm_err_set(err, OSM_EUNSUPPORTED, "instance '%s': its provider cannot attach disks and run commands", inst->uri);
-    char *script = win_setup_start_script(sp, err);
+    return !strcmp(code, "0") || !strcmp(code, "3010");
+}
+
+int win_convert(const struct win_agent *a, const struct win_setup_params *sp, const struct win_follow_opts *fo,
+                struct win_upgrade_result *r, struct osm_err *err)
+{
+    result_init(r);
+    if (!fo->target_edition || !*fo->target_edition)
+        return osm_err_set(err, OSM_EUSAGE, "a conversion needs the target edition");
+    const struct win_clock *clk = clock_of(a);
+    unsigned poll = or_default(fo->poll_s, 30), lim = or_default(fo->limit_setup_s, 4 * 3600);
+    unsigned lim_reboot = or_default(fo->limit_reboot_s, 3600);
+    char *script = win_setup_status_script(sp, err);
     if (!script)
         return -1;
-    if (p->attach_disk(inst, transit_image, err) != 0) {
+    int rc = 0, started = 0, reboots = 0;
+    time_t since = clk->now(clk->ctx);
+    for (;;) {
+        struct win_status st;
+        if (poll_status(a, script, &st) != 0) {
+            /* silent: rebooting */
+            if (clk->now(clk->ctx) - since >= (time_t)lim_reboot) {
+                fail(r, WIN_END_HUNG, "reboot", "the instance did not come back after the conversion's restart");
+                break;
+            }
+            clk->sleep(clk->ctx, poll);
+            continue;
+        }
+        r->final_build = st.build;
+        snprintf(r->final_edition, sizeof r->final_edition, "%s", st.edition);
+        json_decref(st.errors);
+        st.errors = NULL;
+        if (edition_is(&st, fo->target_edition) && !st.convert_running) {
+            if (st.build != fo->from_build) {
+                char cause[200];
+                snprintf(cause, sizeof cause, "the edition is %s but the build is %ld, not %ld", st.edition, st.build,
+                         fo->from_build);
+                fail(r, WIN_END_FAILED, "convert", cause);
+            } else {
+                snprintf(r->phase, sizeof r->phase, "done");
+                snprintf(r->cause, sizeof r->cause, "edition %s on build %ld", st.edition, st.build);
+            }
+            break;
+        }
+        if (st.convert_exit[0] && !dism_ok(st.convert_exit)) {
+            fail(r, WIN_END_FAILED, "convert", "");
+            char fb[128];
+            snprintf(fb, sizeof fb, "DISM /Set-Edition failed with exit code %s (see C:\\Windows\\Logs\\DISM\\dism.log)",
+                     st.convert_exit);
+            snprintf(r->cause, sizeof r->cause, "%s", fb);
+            break;
+        }
+        if (st.convert_exit[0]) {
+            /* DISM is done; the new edition takes effect at the next boot. */
+            if (reboots >= 2) {
+                char cause[200];
+                snprintf(cause, sizeof cause, "DISM finished (%s) but after %d restarts the edition is still %s, not %s",
+                         st.convert_exit, reboots, st.edition[0] ? st.edition : "unknown", fo->target_edition);
+                fail(r, WIN_END_FAILED, "convert", cause);
+                break;
+            }
+            if (!a->reboot) {
+                rc = osm_err_set(err, OSM_EUNSUPPORTED, "instance '%s': its provider cannot reboot it", a->inst->uri);
+                break;
+            }
+            char boot[64];
+            if (a->reboot(a->inst, boot, err) != 0) {
+                osm_err_prefix(err, "restarting %s after the conversion", a->inst->uri);
+                rc = -1;
+                break;
+            }
+            reboots++;
+            r->reboots++;
+            since = clk->now(clk->ctx);
+            continue;
+        }
+        if (!st.convert_running && !started) {
+            struct win_status s;
+            if (run_starter(a, win_setup_convert_script(sp, err), "convert", &s, r, err) != 0) {
+                rc = -1;
+                break;
+            }
+            json_decref(s.errors);
+            if (r->end != WIN_END_SUCCEEDED)
+                break;
+            started = 1;
+            since = clk->now(clk->ctx);
+        } else if (clk->now(clk->ctx) - since >= (time_t)lim) {
+            char cause[160];
+            snprintf(cause, sizeof cause, "DISM /Set-Edition gave no result within %u s", lim);
+            fail(r, WIN_END_HUNG, "convert", cause);
+            break;
+        }
+        clk->sleep(clk->ctx, poll);
+    }
+    free(script);
+    return rc;
+}
+
+int win_upgrade(const struct win_agent *a, const char *transit_image, const struct win_setup_params *sp,
+                const struct win_follow_opts *fo, struct win_upgrade_result *r, struct osm_err *err)
+{
+    result_init(r);
+    if (!a->run || !a->attach_disk || !a->detach_disk)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "instance '%s': its provider cannot attach disks and run commands",
+                           a->inst->uri);
+    if (a->attach_disk(a->inst, transit_image, err) != 0) {
         osm_err_prefix(err, "attaching transit disk '%s'", transit_image);
-        free(script);
         return -1;
     }
-    const char *argv[8];
-    win_setup_argv(script, argv);
-    struct osm_buf out;
-    osm_buf_init(&out);
-    struct osm_err rerr = OSM_ERR_INIT;
-    int st = p->run(inst, argv, &out, &rerr);
-    free(script);
-    int rc = 0;
-    struct win_status s;
-    win_setup_parse_status(out.s, &s);
-    if (st < 0) {
-        osm_err_set(err, rerr.code ? rerr.code : OSM_EFAIL, "starting setup on '%s': %s", inst->uri, rerr.msg);
-        rc = -1;
-    } else if (st == 3) {
-        fail(r, WIN_END_FAILED, "scan", "");
-        if (win_decode_result(s.compat, &r->code) == 0)
-            snprintf(r->cause, sizeof r->cause, "compatibility scan: %s", r->code.cause);
-        else
-            snprintf(r->cause, sizeof r->cause, "compatibility scan failed without a result code");
-        r->rollback_disks = 1;
-    } else if (st != 0) {
-        char cause[128];
-        snprintf(cause, sizeof cause, "the start script failed (exit %d, %s)", st, s.result[0] ? s.result : "no result");
-        fail(r, WIN_END_FAILED, "start", cause);
-    } else {
-        rc = win_follow(inst, sp, fo, r, err);
-    }
-    json_decref(s.errors);
-    osm_buf_free(&out);
+    int rc = win_hop_prepare(a, sp, fo, r, err);
+    if (rc == 0 && r->end == WIN_END_SUCCEEDED)
+        rc = win_hop_start(a, sp, r, err);
+    if (rc == 0 && r->end == WIN_END_SUCCEEDED)
+        rc = win_follow(a, sp, fo, r, err);
     /* The transit disk goes away whatever happened. */
     struct osm_err derr = OSM_ERR_INIT;
-    if (p->detach_disk(inst, transit_image, &derr) != 0) {
-        osm_warn("windows.transit.detach", "instance=%s error=\"%s\"", inst->uri, derr.msg);
+    if (a->detach_disk(a->inst, transit_image, &derr) != 0) {
+        osm_warn("windows.transit.detach", "instance=%s error=\"%s\"", a->inst->uri, derr.msg);
         if (rc == 0 && r->end == WIN_END_SUCCEEDED) {
             osm_err_set(err, derr.code, "detaching transit disk '%s': %s", transit_image, derr.msg);
             rc = -1;
@@ -216,54 +436,65 @@ int win_upgrade(struct osm_instance *inst, const char *transit_image, const stru
     return rc;
 }
 
-int win_upgrade_hops(struct osm_instance *inst, const json_t *plan, long from_build, const char *transit_dir,
-                     const struct win_setup_params *sp, const struct win_follow_opts *fo, struct win_upgrade_result *r,
-                     int *failed_hop, struct osm_err *err)
+int win_poll_status(const struct win_agent *a, const struct win_setup_params *sp, struct win_status *st,
+                    struct osm_err *err)
 {
-    *failed_hop = 0;
-    memset(r, 0, sizeof *r);
-    if (osm_mkdir_p(transit_dir, 0700, err) != 0)
+    const struct win_clock *clk = clock_of(a);
+    char *script = win_setup_status_script(sp, err);
+    if (!script)
         return -1;
-    long build = from_build;
-    size_t i;
-    json_t *hop;
-    json_array_foreach(plan, i, hop) {
-        const char *media = json_string_value(json_object_get(hop, "media"));
-        const char *dir = json_string_value(json_object_get(hop, "media_path"));
-        long target = (long)json_integer_value(json_object_get(hop, "build"));
-        int index = (int)json_integer_value(json_object_get(hop, "image_index"));
-        if (!media || !dir || target <= 0 || index <= 0) {
-            *failed_hop = (int)i + 1;
-            return osm_err_set(err, OSM_EINPUT, "hop %zu of the plan lacks media, media_path, build or image_index", i + 1);
-        }
-        char *name = osm_xasprintf("%s.img", media);
-        char *img = osm_path_join(transit_dir, name);
-        free(name);
-        struct win_transit_opts to = {.media_dir = dir, .out = img};
-        struct win_setup_params hsp = *sp;
-        hsp.image_index = index;
-        struct win_follow_opts hfo = *fo;
-        hfo.from_build = build;
-        hfo.target_build = target;
-        win_upgrade_result_free(r);
-        int rc = win_transit_build(&to, err) < 0 ? -1 : win_upgrade(inst, img, &hsp, &hfo, r, err);
-        /* released whatever happened: a resumed task rebuilds it (the build is idempotent) */
-        char *side = osm_xasprintf("%s.osmig.json", img);
-        unlink(img);
-        unlink(side);
-        free(side);
-        free(img);
-        if (rc != 0) {
-            *failed_hop = (int)i + 1;
-            osm_err_prefix(err, "hop %zu", i + 1);
-            return -1;
-        }
-        osm_info("windows.upgrade.hop", "hop=%zu from=%ld to=%ld end=%d", i + 1, build, target, (int)r->end);
-        if (r->end != WIN_END_SUCCEEDED) {
-            *failed_hop = (int)i + 1;
-            return 0;
-        }
-        build = target;
-    }
+    time_t since = clk->now(clk->ctx);
+    int rc;
+    while ((rc = poll_status(a, script, st)) != 0 && clk->now(clk->ctx) - since < 3600)
+        clk->sleep(clk->ctx, 30);
+    free(script);
+    if (rc != 0)
+        return osm_err_set(err, OSM_ENET, "instance '%s' did not answer for an hour", a->inst->uri);
     return 0;
+}
+
+struct log_sink {
+    const char *dir;
+    int failed;
+    struct osm_err *err;
+};
+
+static void save_log(void *ctx, const char *name, const char *text)
+{
+    struct log_sink *s = ctx;
+    /* names come from the script's fixed tags; refuse anything else */
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
+            return;
+    if (s->failed || !*name || name[0] == '.')
+        return;
+    char *p = osm_path_join(s->dir, name);
+    if (osm_write_file_atomic(p, text, strlen(text), 0644, s->err) != 0)
+        s->failed = 1;
+    free(p);
+}
+
+int win_fetch_logs(const struct win_agent *a, const struct win_setup_params *sp, const char *dir, struct osm_err *err)
+{
+    char *script = win_setup_logs_script(sp, err);
+    if (!script)
+        return -1;
+    struct osm_buf out;
+    osm_buf_init(&out);
+    int st = run_script(a, script, &out, err);
+    free(script);
+    if (st != 0) {
+        osm_buf_free(&out);
+        if (st > 0)
+            osm_err_set(err, OSM_EFAIL, "the logs script failed (exit %d)", st);
+        return -1;
+    }
+    if (osm_mkdir_p(dir, 0755, err) != 0) {
+        osm_buf_free(&out);
+        return -1;
+    }
+    struct log_sink s = {dir, 0, err};
+    int n = win_setup_parse_logs(out.s ? out.s : "", save_log, &s);
+    osm_buf_free(&out);
+    return s.failed ? -1 : n;
 }

@@ -90,6 +90,31 @@ static int describe_wim(const char *wim_path, json_t *o, struct osm_err *err)
     return 0;
 }
 
+/* sources/ei.cfg saying "[Channel]" then "Volume": volume-licence media,
+ * whose setup takes /auto:upgrade (docs/windows.md). */
+static int volume_licence(const char *dir)
+{
+    char *p = win_fs_find(dir, "sources/ei.cfg");
+    if (!p)
+        return 0;
+    struct osm_buf b;
+    osm_buf_init(&b);
+    struct osm_err e = OSM_ERR_INIT;
+    int vl = 0;
+    if (osm_read_file(p, &b, &e) == 0 && b.s) {
+        const char *c = strcasestr(b.s, "[Channel]");
+        if (c) {
+            c += 9;
+            while (*c == '\r' || *c == '\n' || *c == ' ' || *c == '\t')
+                c++;
+            vl = strncasecmp(c, "Volume", 6) == 0;
+        }
+    }
+    osm_buf_free(&b);
+    free(p);
+    return vl;
+}
+
 int win_media_describe(const char *path, json_t **out, struct osm_err *err)
 {
     *out = NULL;
@@ -110,6 +135,7 @@ int win_media_describe(const char *path, json_t **out, struct osm_err *err)
         char *setup = win_fs_find(real, "setup.exe");
         json_object_set_new(o, "kind", json_string("directory"));
         json_object_set_new(o, "has_setup", json_boolean(setup != NULL));
+        json_object_set_new(o, "volume_licence", json_boolean(volume_licence(real)));
         free(setup);
     } else {
         wim = osm_xstrdup(real);
@@ -195,6 +221,14 @@ int win_media_add(const char *state_dir, const char *path, const char *id, int r
     json_t *d = NULL;
     if (win_media_describe(path, &d, err) != 0)
         return -1;
+    if (!json_is_true(json_object_get(d, "has_setup"))) {
+        osm_err_set(err, OSM_EINPUT,
+                    "media '%s': no setup.exe in it; register the whole installation medium (the directory holding "
+                    "setup.exe and sources/install.wim), not a bare WIM",
+                    json_string_value(json_object_get(d, "path")));
+        json_decref(d);
+        return -1;
+    }
     const char *rel = json_string_value(json_object_get(d, "release"));
     const char *lang = json_string_value(json_array_get(json_object_get(d, "languages"), 0));
     char *gen = id ? osm_xstrdup(id) : osm_xasprintf("%s-%s", rel ? rel : "unknown", lang ? lang : "unknown");
@@ -316,7 +350,7 @@ int win_media_pick(const json_t *medium, const char *edition, const char *instal
     *index = -1;
     size_t i;
     json_t *im;
-    int matches = 0;
+    int matches = 0, evals = 0;
     struct osm_buf all, hit;
     osm_buf_init(&all);
     osm_buf_init(&hit);
@@ -327,6 +361,11 @@ int win_media_pick(const json_t *medium, const char *edition, const char *instal
         const char *lg = json_string_value(json_object_get(im, "language"));
         if (ed && it && lg && strcasecmp(ed, edition) == 0 && strcasecmp(it, installation_type) == 0 &&
             strcasecmp(lg, language) == 0 && json_integer_value(json_object_get(im, "build")) == build) {
+            /* Microsoft does not support upgrading to an evaluation copy. */
+            if (json_is_true(json_object_get(im, "evaluation"))) {
+                evals++;
+                continue;
+            }
             matches++;
             *index = (int)json_integer_value(json_object_get(im, "index"));
             describe_image(&hit, im);
@@ -334,7 +373,12 @@ int win_media_pick(const json_t *medium, const char *edition, const char *instal
     }
     const char *path = json_string_value(json_object_get(medium, "wim"));
     int rc = 0;
-    if (matches == 0)
+    if (matches == 0 && evals)
+        rc = osm_err_set(err, OSM_ENOTFOUND,
+                         "'%s': the only %s, %s, %s, build %ld image is an evaluation copy, which cannot be an upgrade "
+                         "target: register licensed (volume-licence or retail) media; the images are:%s",
+                         path ? path : "media", edition, installation_type, language, build, all.s);
+    else if (matches == 0)
         rc = osm_err_set(err, OSM_ENOTFOUND, "'%s': no image is %s, %s, %s, build %ld; the images are:%s", path ? path : "media",
                          edition, installation_type, language, build, all.s);
     else if (matches > 1)
@@ -363,6 +407,21 @@ int win_media_plan(const char *state_dir, const json_t *report, json_t **plan, s
         const char *rel = json_string_value(json_object_get(to, "release"));
         const char *ed = json_string_value(json_object_get(to, "edition"));
         long build = (long)json_integer_value(json_object_get(hop, "build"));
+        const char *method = json_string_value(json_object_get(hop, "method"));
+        const char *key = json_string_value(json_object_get(hop, "product_key"));
+        if (method && !strcmp(method, "conversion")) {
+            /* a licence conversion needs no media, only the edition's key */
+            if (!key || !ed) {
+                osm_err_set(err, OSM_EINPUT, "hop %zu (%s %s): a licence conversion needs the edition's product key",
+                            i + 1, rel ? rel : "?", ed ? ed : "?");
+                json_decref(out);
+                return -1;
+            }
+            json_array_append_new(out, json_pack("{s:I,s:s,s:s,s:I,s:s,s:s}", "hop", (json_int_t)(i + 1), "method",
+                                                 "conversion", "release", rel, "build", (json_int_t)build, "edition", ed,
+                                                 "product_key", key));
+            continue;
+        }
         json_t *m = NULL;
         int index = -1;
         if (!rel || !ed || win_media_find(state_dir, rel, lang, &m, err) != 0 ||
@@ -374,9 +433,18 @@ int win_media_plan(const char *state_dir, const json_t *report, json_t **plan, s
             json_decref(out);
             return -1;
         }
-        json_array_append_new(out, json_pack("{s:I,s:s,s:I,s:s,s:s,s:i}", "hop", (json_int_t)(i + 1), "release", rel, "build",
-                                             (json_int_t)build, "media", json_string_value(json_object_get(m, "id")),
-                                             "media_path", json_string_value(json_object_get(m, "path")), "image_index", index));
+        const json_t *im = json_array_get(json_object_get(m, "images"), (size_t)index - 1);
+        json_t *h = json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "hop", (json_int_t)(i + 1), "method", "setup",
+                              "release", rel, "build", (json_int_t)build, "edition", ed, "media",
+                              json_string_value(json_object_get(m, "id")), "media_path",
+                              json_string_value(json_object_get(m, "path")), "image_index", index, "installation_type", itype,
+                              "language", lang, "setup", jstr(hop, "setup", "windows10"));
+        json_object_set(h, "image_name", json_object_get(im, "name") ? json_object_get(im, "name") : json_null());
+        json_object_set(h, "edition_id", json_object_get(im, "edition_id") ? json_object_get(im, "edition_id") : json_null());
+        if (key)
+            json_object_set_new(h, "product_key", json_string(key));
+        json_object_set_new(h, "volume_licence", json_boolean(json_is_true(json_object_get(m, "volume_licence"))));
+        json_array_append_new(out, h);
         json_decref(m);
     }
     *plan = out;

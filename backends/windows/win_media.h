@@ -2,7 +2,8 @@
  * the install.wim image that matches an instance.
  *
  * A medium is a directory holding sources/install.wim (or install.esd) plus
- * setup.exe, or a bare WIM/ESD file. Registering reads every image's
+ * setup.exe (`describe` also reads a bare WIM/ESD file; `add` refuses a
+ * medium without setup.exe, which a transit disk could not use). Registering reads every image's
  * properties with wimlib and stores them, so `list`/`show` and the pick never
  * reopen the media. The catalogue is STATE_DIR/media.json, rewritten
  * atomically under an flock on STATE_DIR/media.lock; a failed `add` leaves it
@@ -15,7 +16,7 @@
 
 #include "osm_error.h"
 
-/* Describe a medium (not stored): {"path","kind","wim","release","build",
+/* Describe a medium (not stored): {"path","kind","wim","release","build","has_setup","volume_licence",
  * "languages":[],"size_bytes","images":[{index,name,edition_id,edition,
  * evaluation,installation_type,language,build,architecture}]}. */
 int win_media_describe(const char *path, json_t **out, struct osm_err *err);
@@ -29,16 +30,22 @@ int win_media_get(const char *state_dir, const char *id, json_t **medium, struct
 /* The medium for RELEASE in LANGUAGE; an error naming `osmig media add` when none. */
 int win_media_find(const char *state_dir, const char *release, const char *language, json_t **medium,
                    struct osm_err *err);
-/* The one image of MEDIUM whose edition (Eval stripped), installation type,
- * default language and build match. None or several: OSM_ENOTFOUND /
- * OSM_EINPUT with every candidate listed in the message. */
+/* The one image of MEDIUM whose edition, installation type, default
+ * language and build match; evaluation images never (Microsoft does not
+ * upgrade to an evaluation copy: the error says so when one matched). None
+ * or several: OSM_ENOTFOUND / OSM_EINPUT with every candidate listed. */
 int win_media_pick(const json_t *medium, const char *edition, const char *installation_type, const char *language,
                    long build, int *index, struct osm_err *err);
 /* The media of every hop of an assessment report (osm_windows_assess): for
  * each hop, the registered medium of the hop's release in the source's
  * language and the image of the hop's edition, the source's installation
- * type, and the hop's build: [{"hop","release","build","media","media_path",
- * "image_index"}]. Fails naming the first hop it cannot serve. */
+ * type, and the hop's build: [{"hop","method":"setup","release","build",
+ * "edition","media","media_path","image_index","image_name","edition_id",
+ * "installation_type","language","setup","product_key"?,"volume_licence"}]
+ * (volume_licence: the medium's sources/ei.cfg says [Channel] Volume); a licence
+ * conversion hop needs no media: {"hop","method":"conversion","release",
+ * "build","edition","product_key"}. Fails naming the first hop it cannot
+ * serve. */
 int win_media_plan(const char *state_dir, const json_t *report, json_t **plan, struct osm_err *err);
 /* The state directory from an option (may be NULL). */
 const char *win_media_state_dir(const char *opt);

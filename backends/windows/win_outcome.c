@@ -8,6 +8,8 @@
 #include "osm_buf.h"
 #include "win_outcome.h"
 
+/* Names and meanings from Microsoft's "Windows upgrade error codes" /
+ * "Resolve Windows upgrade errors: technical information" pages. */
 static const struct {
     uint32_t code;
     const char *name;
@@ -20,12 +22,13 @@ static const struct {
      "the media does not match the installed system (edition, language or architecture): use media of the same language and a matching edition"},
     {0xC190020E, "MOSETUP_E_INSTALLDISKSPACE_BLOCK", "not enough free disk space on C: for the upgrade: free space or extend the disk"},
     {0xC1900200, "MOSETUP_E_COMPAT_SYSREQ_BLOCK", "the system does not meet the minimum requirements of the new release"},
-    {0xC1900202, "MOSETUP_E_COMPAT_MIGCHOICE_BLOCK", "the system does not meet the requirements to upgrade (no upgrade path from this edition)"},
+    {0xC1900202, "MOSETUP_E_COMPAT_DOWNLOADREQ_BLOCK",
+     "the system is not eligible for this upgrade (a download requirement is not met): check the edition and the media"},
+    {0xC190020C, "MOSETUP_E_DOWNLOADDISKSPACE_BLOCK", "not enough free disk space to stage the upgrade's files: free space on C:"},
     {0xC1900107, "MOSETUP_E_CLEANUP_PENDING",
      "a cleanup of an earlier installation attempt is pending: reboot, then remove C:\\$WINDOWS.~BT before retrying"},
-    {0xC1900101, "MOSETUP_E_ROLLBACK", "setup rolled the upgrade back (usually a driver failed)"},
-    {0xC1900223, "MOSETUP_E_UA_CORRUPT_PAYLOAD_FILES", "the installation files are damaged: rebuild the transit disk from good media"},
-    {0xC190020C, "MOSETUP_E_COMPAT_SYSREQ_BLOCK", "the system does not meet the requirements (see compatdata*.xml)"},
+    {0xC1900101, "MOSETUP_E_SETUP_PLATFORM", "setup failed and rolled the upgrade back (usually a driver failed)"},
+    {0xC1900403, "MOSETUP_E_UA_CORRUPT_PAYLOAD_FILES", "the installation files are damaged: rebuild the transit disk from good media"},
     {0x80070070, "ERROR_DISK_FULL", "the disk ran out of space during the upgrade"},
 };
 
@@ -84,10 +87,17 @@ int win_decode_result(const char *text, struct win_result *out)
         end = e;
     }
     out->code = code;
-    if (*end == '-') {
+    /* The extend code follows as "-0x40017" or, as Microsoft prints it,
+     * " - 0x4000D". */
+    const char *dash = end;
+    while (*dash == ' ')
+        dash++;
+    if (*dash == '-') {
+        dash++;
+        while (*dash == ' ')
+            dash++;
         uint32_t ext;
-        const char *e2 = find_hex(end + 1, &ext);
-        if (e2 && (end[1] == '0'))
+        if (dash[0] == '0' && (dash[1] == 'x' || dash[1] == 'X') && find_hex(dash, &ext))
             out->extended = ext;
     }
     const char *cause = NULL;
@@ -101,7 +111,7 @@ int win_decode_result(const char *text, struct win_result *out)
     if (!cause)
         snprintf(out->cause, sizeof out->cause, "setup failed with 0x%08X (not a code osmig knows; see setuperr.log)", code);
     else if (out->extended)
-        snprintf(out->cause, sizeof out->cause, "%s; it failed in the %s phase during the %s operation (0x%08X-0x%05X)", cause,
+        snprintf(out->cause, sizeof out->cause, "%s; it failed in the %s phase during the %s operation (0x%08X - 0x%05X)", cause,
                  win_extended_phase(out->extended), win_extended_operation(out->extended), code, out->extended);
     else
         snprintf(out->cause, sizeof out->cause, "%s (0x%08X)", cause, code);
@@ -165,7 +175,7 @@ json_t *win_panther_errors(const char *text, size_t max)
         if (hex && win_decode_result(hex, &r) == 0) {
             char code[32];
             if (r.extended)
-                snprintf(code, sizeof code, "0x%08X-0x%05X", r.code, r.extended);
+                snprintf(code, sizeof code, "0x%08X - 0x%05X", r.code, r.extended);
             else
                 snprintf(code, sizeof code, "0x%08X", r.code);
             json_object_set_new(o, "code", json_string(code));

@@ -1,6 +1,7 @@
 /* win_outcome: what Windows Setup's result codes and Panther logs mean.
  *
- * win_decode_result turns "0xC1900208", "0xC1900101-0x40017" (code and
+ * win_decode_result turns "0xC1900208", "0xC1900101 - 0x4000D" or
+ * "0xC1900101-0x40017" (code and
  * extended code: phase = first hex digit, operation = the last two) or a bare
  * number into a cause a person can act on. win_panther_errors pulls the first
  * error lines of setuperr.log / setupact.log text (Panther's "DATE TIME,

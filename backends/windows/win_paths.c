@@ -42,6 +42,12 @@ json_t *win_matrix_load(const char *file, struct osm_err *err)
     }
     size_t i;
     json_t *p;
+    json_array_foreach(json_object_get(m, "regions"), i, p) {
+        if (!json_is_string(json_object_get(p, "id")) || !json_is_string(json_object_get(p, "name"))) {
+            osm_err_set(err, OSM_EINPUT, "Windows matrix '%s': regions[%zu] needs \"id\" and \"name\"", path, i);
+            goto bad;
+        }
+    }
     json_array_foreach(json_object_get(m, "paths"), i, p) {
         json_t *from = json_object_get(p, "from"), *to = json_object_get(p, "to");
         if (!json_is_string(json_object_get(from, "release")) || !json_is_array(json_object_get(from, "editions")) ||
@@ -66,6 +72,17 @@ const char *win_release_of_build(const json_t *matrix, long build)
     json_array_foreach(json_object_get(matrix, "releases"), i, r) {
         json_array_foreach(json_object_get(r, "builds"), j, b) if (json_integer_value(b) == build) return json_string_value(
             json_object_get(r, "id"));
+    }
+    return NULL;
+}
+
+const char *win_region_name(const json_t *matrix, const char *id)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(matrix, "regions"), i, r) {
+        if (strcmp(json_string_value(json_object_get(r, "id")), id) == 0)
+            return json_string_value(json_object_get(r, "name"));
     }
     return NULL;
 }
@@ -195,10 +212,20 @@ int win_plan_hops(const json_t *matrix, const char *release, const char *edition
     for (int k = found; q[k].prev >= 0; k = q[k].prev) {
         const struct node *to = &q[k], *from = &q[to->prev];
         const json_t *rel = win_release(matrix, to->release);
-        json_t *hop = json_pack("{s:{s:s,s:s},s:{s:s,s:s},s:I,s:b}", "from", "release", from->release, "edition",
+        /* Within one release the edition changes by a licence conversion
+         * (DISM /Set-Edition), which runs no Windows Setup and needs no media. */
+        int conversion = same(from->release, to->release);
+        const char *setup = json_string_value(json_object_get(rel, "setup"));
+        const char *key = json_string_value(json_object_get(json_object_get(rel, "keys"), to->edition));
+        json_t *hop = json_pack("{s:{s:s,s:s},s:{s:s,s:s},s:I,s:b,s:s}", "from", "release", from->release, "edition",
                                 from->edition, "to", "release", to->release, "edition", to->edition, "build",
                                 (json_int_t)json_integer_value(json_object_get(rel, "build")), "transitional",
-                                json_is_true(json_object_get(to->via, "transitional")));
+                                json_is_true(json_object_get(to->via, "transitional")), "method",
+                                conversion ? "conversion" : "setup");
+        if (!conversion)
+            json_object_set_new(hop, "setup", json_string(setup ? setup : "windows10"));
+        if (key)
+            json_object_set_new(hop, "product_key", json_string(key));
         json_array_insert_new(arr, 0, hop);
     }
     free(q);

@@ -19,6 +19,9 @@
 json_t *win_matrix_load(const char *file, struct osm_err *err);
 /* The release id whose builds include BUILD, or NULL. */
 const char *win_release_of_build(const json_t *matrix, long build);
+/* The display name of region ID ("China (Hangzhou)"), or NULL when the
+ * matrix does not list it. */
+const char *win_region_name(const json_t *matrix, const char *id);
 /* Release record {"id","name","build",...} or NULL. */
 const json_t *win_release(const json_t *matrix, const char *id);
 /* "ServerDatacenterEval" -> "datacenter" (into out), *eval = 1. -1 if unknown. */
@@ -27,7 +30,9 @@ int win_edition_of_id(const char *edition_id, char out[32], int *eval);
 int win_parse_target(const char *target, char release[16], char edition[32], char type[16], struct osm_err *err);
 /* Hops from (release, edition) to (to_release, to_edition or "" for any):
  * *hops receives a JSON array of {"from":{release,edition},"to":{release,
- * edition},"build":N,"transitional":bool}. Returns 0, or 1 when no path
+ * edition},"build":N,"transitional":bool,"method":"setup"|"conversion",
+ * "setup":"windows8"|"windows10" (setup hops), "product_key" (the target
+ * edition's KMS client setup key, when the matrix has one)}. Returns 0, or 1 when no path
  * exists (then *hops is NULL and `reachable` names what is reachable). */
 int win_plan_hops(const json_t *matrix, const char *release, const char *edition, const char *to_release,
                   const char *to_edition, json_t **hops, char **reachable);

@@ -1,10 +1,13 @@
 /* cli_tasks.c: see cli_tasks.h. */
 #include "cli_tasks.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,8 +22,9 @@
 
 
 /* Double fork so the resumer is not our child and outlives us; setsid so a
- * terminal's hangup does not kill it. */
-static void spawn_resume(const char *state_dir)
+ * terminal's hangup does not kill it. It is said on stderr: a command that
+ * only reads must not start migrations behind the admin's back. */
+static void spawn_resume(const char *state_dir, size_t n)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -46,6 +50,10 @@ static void spawn_resume(const char *state_dir)
     if (pid > 0)
         waitpid(pid, NULL, 0);
     osm_info("task.auto_resume", "state_dir=%s log=%s", state_dir, log);
+    if (pid > 0)
+        fprintf(stderr, "osmig: %zu interrupted task%s of %s resumed in the background by `osmig resume "
+                        "--interrupted` (its output in %s); --no-auto-resume or OSMIG_NO_AUTO_RESUME=1 leaves "
+                        "them as they are\n", n, n == 1 ? "" : "s", state_dir, log);
     free(log);
 }
 
@@ -53,16 +61,25 @@ int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **o
 {
     char *dir = osm_store_state_dir(state_dir);
     char *db = osm_path_join(dir, "state.db");
-    int missing = existing && !osm_is_file(db);
-    int rc = missing ? osm_err_set(err, OSM_ENOTFOUND, "no task store at %s (nothing was submitted there; check --state-dir "
-                                   "or OSMIG_STATE_DIR)", db)
-                     : osm_store_open(dir, out, err);
+    /* A store this user may not read is not a missing one. */
+    struct stat st;
+    int gone = stat(db, &st) != 0 ? errno : 0;
+    int rc;
+    if (gone == EACCES || (gone == 0 && access(db, existing ? R_OK : R_OK | W_OK) != 0 && errno == EACCES))
+        rc = osm_err_set(err, OSM_EFAIL, "permission denied: the task store %s cannot be %s by this user (uid %u); "
+                         "run as its owner (often root)", db, existing ? "read" : "read and written",
+                         (unsigned)geteuid());
+    else if (existing && gone)
+        rc = osm_err_set(err, OSM_ENOTFOUND, "no task store at %s (nothing was submitted there; check --state-dir "
+                         "or OSMIG_STATE_DIR)", db);
+    else
+        rc = osm_store_open(dir, out, err);
     free(db);
     if (rc == 0 && !getenv("OSMIG_NO_AUTO_RESUME")) {
         size_t n = 0;
         struct osm_err rerr = OSM_ERR_INIT;
         if (osm_runner_count_resumable(*out, 1, &n, &rerr) == 0 && n > 0)
-            spawn_resume(dir);
+            spawn_resume(dir, n);
     }
     free(dir);
     return rc;
@@ -147,6 +164,17 @@ int osm_cli_act_and_run(int argc, char **argv, const char *usage, const char *ac
         return osm_cli_usage("%s shows its progress as lines; `osmig task show ID --json` gives the result", action);
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task t;
+    /* Both change the instance again: asked first, as migrate is. */
+    char *question = osm_xasprintf("%s task %s? Its instance is %s.\nType 'yes' to go on: ",
+                                   strcmp(action, "rollback") == 0 ? "Roll back (restore every disk of)" : "Run again",
+                                   a.id, strcmp(action, "rollback") == 0 ? "restored from the task's snapshot set"
+                                                                         : "migrated again from the first step");
+    char *what = osm_xasprintf("the %s of task %s", action, a.id);
+    rc = osm_cli_confirm(a.yes, question, what);
+    free(question);
+    free(what);
+    if (rc)
+        return rc;
     if (a.server) {
         if (osm_cli_remote_act_and_follow(&a, action, &t, &err) != 0)
             return osm_cli_fail(&err);
@@ -159,6 +187,9 @@ int osm_cli_act_and_run(int argc, char **argv, const char *usage, const char *ac
         return osm_cli_fail(&err);
     int status;
     if (request(st, a.id, &err) != 0) {
+        status = osm_cli_fail(&err);
+    } else if (osm_store_audit_add(st, a.id, strcmp(action, "rollback") == 0 ? "rolled_back" : "retried",
+                                   osm_cli_actor(), NULL, &err) != 0) {
         status = osm_cli_fail(&err);
     } else if ((status = osm_cli_run_task(st, a.id, &err)) < 0) {
         status = osm_cli_fail(&err);
@@ -243,6 +274,7 @@ static int args_parse(int argc, char **argv, int want_id, int remote, const char
 {
     memset(a, 0, sizeof *a);
     static const char *const valued[] = {"--state-dir", "--server", "--key-id", "--key-secret"};
+    const char **const slot[] = {&a->state_dir, &a->server, &a->key_id, &a->key_secret};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -253,24 +285,15 @@ static int args_parse(int argc, char **argv, int want_id, int remote, const char
             a->json = 1;
             continue;
         }
-        const char *value = NULL;
-        size_t k = 0, nv = remote ? 4 : 1;
-        for (; k < nv; k++) {
-            size_t len = strlen(valued[k]);
-            if (strcmp(arg, valued[k]) == 0) {
-                if (++i >= argc)
-                    return osm_cli_usage("%s needs a value (usage: %s)", valued[k], usage);
-                value = argv[i];
-                break;
-            }
-            if (strncmp(arg, valued[k], len) == 0 && arg[len] == '=') {
-                value = arg + len + 1;
-                break;
-            }
+        if (strcmp(arg, "--yes") == 0 || strcmp(arg, "-y") == 0) {
+            a->yes = 1;
+            continue;
         }
-        if (value) {
-            const char **slot[] = {&a->state_dir, &a->server, &a->key_id, &a->key_secret};
-            *slot[k] = value;
+        int m = osm_cli_option(argc, argv, &i, valued, slot, remote ? 4 : 1, usage);
+        if (m < 0)
+            return OSM_EXIT_USAGE;
+        if (m) {
+            continue;
         } else if (arg[0] == '-') {
             return osm_cli_usage("%s: unknown option '%s' (usage: %s)", argv[0], arg, usage);
         } else if (want_id && !a->id) {
@@ -463,4 +486,51 @@ out:
     json_decref(doc);
     osm_api_client_close(c);
     return rc;
+}
+
+const char *osm_cli_actor(void)
+{
+    static char actor[160];
+    if (actor[0])
+        return actor;
+    const struct passwd *pw = getpwuid(geteuid());
+    const char *sudo = getenv("SUDO_USER");
+    char uid[24];
+    snprintf(uid, sizeof uid, "uid%u", (unsigned)geteuid());
+    snprintf(actor, sizeof actor, "local:%s%s%s%s", pw ? pw->pw_name : uid, sudo ? "(sudo:" : "", sudo ? sudo : "",
+             sudo ? ")" : "");
+    return actor;
+}
+
+void osm_cli_print_audit(FILE *f, const json_t *doc)
+{
+    json_t *a = json_object_get(doc, "audit");
+    if (json_array_size(a) == 0)
+        return;
+    fprintf(f, "audit:\n");
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e) {
+        const char *detail = json_string_value(json_object_get(e, "detail"));
+        fprintf(f, "  %-20s %-16s by %s%s%s%s\n", json_string_value(json_object_get(e, "at")) ?: "-",
+                json_string_value(json_object_get(e, "action")) ?: "-", json_string_value(json_object_get(e, "by")) ?: "-",
+                detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+    }
+}
+
+int osm_cli_confirm(int yes, const char *question, const char *what)
+{
+    if (yes)
+        return 0;
+    if (!isatty(STDIN_FILENO))
+        return osm_cli_usage("not on a terminal: pass --yes to confirm %s", what);
+    fputs(question, stderr);
+    char line[32];
+    if (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strcmp(line, "yes") == 0 || strcmp(line, "y") == 0)
+            return 0;
+    }
+    fprintf(stderr, "osmig: not confirmed; nothing was changed\n");
+    return OSM_EXIT_ERROR;
 }

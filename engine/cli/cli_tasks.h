@@ -25,8 +25,9 @@
  * With `existing`, a missing store is an OSM_ENOTFOUND error and nothing is
  * created (commands that only read or act on existing tasks).
  * When tasks were left half done by an engine that is gone, start a
- * detached `osmig resume` for them (unless OSMIG_NO_AUTO_RESUME is set);
- * its output goes to STATE_DIR/resume.log. */
+ * detached `osmig resume` for them and say so on stderr (unless
+ * OSMIG_NO_AUTO_RESUME is set: `osmig --no-auto-resume`); its output goes
+ * to STATE_DIR/resume.log. */
 int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **out, struct osm_err *err);
 /* Run task `id` here until it is finished or waits, printing its events;
  * the exit status: 0 when it succeeded (or waits), 1 otherwise. */
@@ -53,6 +54,7 @@ struct osm_task_args {
     const char *id;
     const char *server;      /* --server, else $OSMIG_SERVER unless --state-dir was given */
     const char *key_id, *key_secret;
+    int yes;                 /* --yes: no question asked (destructive commands) */
 };
 /* argv[0] is the command. 0: go on; 1: --help was printed (exit 0);
  * 2: usage error printed (exit 2). The server options are refused. */
@@ -87,6 +89,23 @@ int osm_cli_remote_act_and_follow(const struct osm_task_args *a, const char *act
  * `want` (with want < 0: when it succeeded or waits), 1 otherwise. */
 int osm_cli_act_and_run(int argc, char **argv, const char *usage, const char *action,
                         int (*request)(struct osm_store *st, const char *id, struct osm_err *err), int want);
+/* Ask `question` on the terminal (stdin) unless `yes`: 0 to go on; else
+ * the exit status after saying why: 2 when stdin is no terminal ("pass
+ * --yes to confirm WHAT"), 1 when the answer was not yes ("nothing was
+ * changed"). */
+int osm_cli_confirm(int yes, const char *question, const char *what);
+/* Ctrl-C, SIGHUP and SIGTERM while task `id` of the store in `state_dir`
+ * runs in the foreground: cancelled before its instance changes, carried
+ * on (and said so) after; SIGPIPE ignored (cli_interrupt.c). NULL when it
+ * cannot be set up (the default actions stay). */
+struct osm_cli_interrupt *osm_cli_interrupt_start(const char *state_dir, const char *task_id);
+void osm_cli_interrupt_stop(struct osm_cli_interrupt *in);
+/* Who acts, for audit trails: "local:USER" (the effective user; with
+ * "(sudo:NAME)" when run through sudo). */
+const char *osm_cli_actor(void);
+/* The "audit" entries of a task or job document (osm_audit_json's shape)
+ * as lines: "  TIME  ACTION by WHO (DETAIL)". Nothing when it has none. */
+void osm_cli_print_audit(FILE *f, const json_t *doc);
 /* The runner's foreground event and progress lines (osm_cli_run_task's). */
 extern const struct osm_runner_opts osm_cli_fg_opts;
 #endif

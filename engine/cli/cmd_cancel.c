@@ -46,7 +46,9 @@ int cmd_cancel(int argc, char **argv)
         return osm_cli_fail(&err);
     struct osm_task t;
     int status = OSM_EXIT_OK;
-    if (osm_runner_cancel(st, a.id, &err) != 0 || osm_store_get_task(st, a.id, &t, &err) != 0) {
+    if (osm_runner_cancel(st, a.id, &err) != 0 ||
+        osm_store_audit_add(st, a.id, "cancelled", osm_cli_actor(), NULL, &err) != 0 ||
+        osm_store_get_task(st, a.id, &t, &err) != 0) {
         status = osm_cli_fail(&err);
     } else {
         if (a.json) {

@@ -23,8 +23,8 @@
 static const struct {
     const char *name;
     int value;
-} globals[] = {{"--verbose", 0}, {"--state-dir", 1}, {"--report-dir", 1}, {"--config", 1},
-               {"--help", 0},    {"--version", 0}};
+} globals[] = {{"--verbose", 0}, {"--state-dir", 1}, {"--no-auto-resume", 0}, {"--report-dir", 1},
+               {"--config", 1},  {"--help", 0},      {"--version", 0}};
 
 static void offer(const char *cand, const char *cur)
 {
@@ -169,6 +169,24 @@ static size_t positionals(const char *line, char pos[][32], size_t max)
     return n;
 }
 
+/* A usage word's alternatives ("delete|disable|enable"): 1 when `word` is
+ * one of them; with `cur`, each is offered. */
+static int alternative(const char *alts, const char *word, const char *cur)
+{
+    int found = 0;
+    for (const char *a = alts; *a;) {
+        size_t n = strcspn(a, "|");
+        char one[32];
+        snprintf(one, sizeof one, "%.*s", (int)n, a);
+        if (word && strcmp(one, word) == 0)
+            found = 1;
+        if (cur)
+            offer(one, cur);
+        a += n + (a[n] == '|');
+    }
+    return found;
+}
+
 static void offer_task_ids(const char *state_dir, const char *cur)
 {
     setenv("OSMIG_NO_AUTO_RESUME", "1", 1); /* a completion starts nothing */
@@ -288,13 +306,13 @@ int cmd_complete(int argc, char **argv)
         size_t np = positionals(lines[l], pos, 16);
         int match = np > ng;
         for (size_t k = 0; match && k < ng; k++)
-            if (pos[k][0] >= 'a' && pos[k][0] <= 'z' && strcmp(pos[k], given[k]) != 0)
+            if (pos[k][0] >= 'a' && pos[k][0] <= 'z' && !alternative(pos[k], given[k], NULL))
                 match = 0;
         if (!match)
             continue;
         const char *ph = pos[ng];
         if (ph[0] >= 'a' && ph[0] <= 'z')
-            offer(ph, cur); /* a subcommand */
+            alternative(ph, NULL, cur); /* a subcommand: "delete|disable|enable" is three */
         else if (strcmp(ph, "TASK_ID") == 0)
             offer_task_ids(state_dir, cur);
         else if (strcmp(ph, "SET_ID") == 0 && ng >= 1)

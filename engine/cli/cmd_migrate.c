@@ -17,6 +17,7 @@
 #include "cli_config.h"
 #include "cli_report.h"
 #include "cli_tasks.h"
+#include "job_control.h"
 #include "os_migration.h"
 #include "osm_cli.h"
 #include "osm_fs.h"
@@ -146,17 +147,16 @@ static void on_progress(void *user, const struct osm_task *t)
     fflush(v->out);
 }
 
-static int confirm(const char *instance, const char *target)
+/* 0 to go on, else the exit status (osm_cli_confirm). */
+static int confirm(int yes, const char *instance, const char *shown, const char *target)
 {
-    fprintf(stderr,
-            "Migrate %s to %s?\nEvery disk is snapshotted first and restored if anything fails; the instance is "
-            "rebooted twice.\nType 'yes' to go on: ",
-            instance, target);
-    char line[32];
-    if (!fgets(line, sizeof line, stdin))
-        return 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    return strcmp(line, "yes") == 0 || strcmp(line, "y") == 0;
+    char *q = osm_xasprintf("Migrate %s to %s?\nEvery disk is snapshotted first and restored if anything fails; the "
+                            "instance is rebooted twice.\nType 'yes' to go on: ", instance, target);
+    char *what = osm_xasprintf("the migration of %s", shown);
+    int rc = osm_cli_confirm(yes, q, what);
+    free(q);
+    free(what);
+    return rc;
 }
 
 /* The plan's counts of package changes, for the summary. */
@@ -367,17 +367,8 @@ int cmd_migrate(int argc, char **argv)
                                "this host; with --server the server uses its own");
             goto out;
         }
-        if (!yes) {
-            if (!isatty(STDIN_FILENO)) {
-                rc = osm_cli_usage("not on a terminal: pass --yes to confirm the migration of %s", argv[optind]);
-                goto out;
-            }
-            if (!confirm(argv[optind], mo.target)) {
-                fprintf(stderr, "osmig: not confirmed; nothing was submitted\n");
-                rc = OSM_EXIT_ERROR;
-                goto out;
-            }
-        }
+        if ((rc = confirm(yes, argv[optind], argv[optind], mo.target)) != 0)
+            goto out;
         mo.allow_erase = allow.v, mo.n_allow_erase = allow.n;
         rc = migrate_remote(argv[optind], &mo, &repos, &rem, json);
         goto out;
@@ -402,6 +393,14 @@ int cmd_migrate(int argc, char **argv)
         rc = osm_cli_fail(&err);
         goto out;
     }
+    struct osm_err terr = OSM_ERR_INIT;
+    int known = osm_known_target(mo.target, matrix.v, matrix.n, &terr);
+    if (known <= 0) {
+        rc = known < 0 ? osm_cli_fail(&terr)
+                       : osm_cli_usage("--to %s: not a known target (`osmig matrix` lists them); nothing was done",
+                                       mo.target);
+        goto out;
+    }
     mo.matrix_files = matrix.v, mo.n_matrix_files = matrix.n;
     mo.event_files = events.v, mo.n_event_files = events.n;
     mo.repo_overrides = repos.v, mo.n_repo_overrides = repos.n;
@@ -414,18 +413,9 @@ int cmd_migrate(int argc, char **argv)
     }
     char *uri = osm_xstrdup(inst->uri);
     osm_instance_close(inst);
-    if (!yes) {
-        if (!isatty(STDIN_FILENO)) {
-            free(uri);
-            rc = osm_cli_usage("not on a terminal: pass --yes to confirm the migration of %s", argv[optind]);
-            goto out;
-        }
-        if (!confirm(uri, mo.target)) {
-            fprintf(stderr, "osmig: not confirmed; nothing was changed\n");
-            free(uri);
-            rc = OSM_EXIT_ERROR;
-            goto out;
-        }
+    if ((rc = confirm(yes, uri, argv[optind], mo.target)) != 0) {
+        free(uri);
+        goto out;
     }
 
     char *state_dir = osm_store_state_dir(mo.state_dir);
@@ -453,7 +443,8 @@ int cmd_migrate(int argc, char **argv)
     json_decref(oj);
     t.owner = osm_xstrdup(osm_store_self_owner());
     t.lease_until = osm_store_now() + 300;
-    if (osm_store_create_task(st, &t, &err) != 0) {
+    if (osm_store_create_task(st, &t, &err) != 0 ||
+        osm_store_audit_add(st, t.id, "created", osm_cli_actor(), NULL, &err) != 0) {
         rc = osm_cli_fail(&err);
         goto close;
     }
@@ -465,7 +456,9 @@ int cmd_migrate(int argc, char **argv)
     struct view v = {.out = vout, .tty = isatty(fileno(vout)), .last_pct = -100};
     fprintf(vout, "task %s: migrating %s to %s\n", t.id, t.instance, t.target);
     struct osm_runner_opts ro = {on_event, on_progress, &v, 0};
+    struct osm_cli_interrupt *intr = osm_cli_interrupt_start(state_dir, t.id);
     int r = osm_runner_run(st, t.id, &ro, &err);
+    osm_cli_interrupt_stop(intr);
     bar_clear(&v);
     if (r >= 0)
         osm_cli_report_task(st, t.id, task_dir);

@@ -22,6 +22,8 @@ static const char usage_text[] =
     "usage: osmig serve [--listen HOST:PORT] [--store LOCATION] [--state-dir DIR] [--workers N]\n"
     "                   [--tls-cert FILE --tls-key FILE] [--public-metrics]\n"
     "                   [--scheduler-interval SECONDS] [--master-key FILE] [--lease SECONDS]\n"
+    "                   [--audit-log FILE] [--max-connections N] [--max-connections-per-address N]\n"
+    "                   [--idle-timeout SECONDS]\n"
     "  Serve the fleet API (docs/api.md) and run the tasks of its jobs.\n"
     "  --listen             address and port (default 127.0.0.1:8470; [::1]:8470 for IPv6;\n"
     "                       port 0 picks a free one, printed on the first line)\n"
@@ -32,7 +34,13 @@ static const char usage_text[] =
     "  --public-metrics     GET /metrics without a signature\n"
     "  --scheduler-interval seconds between scheduler passes (default 5)\n"
     "  --master-key         the key sealing access-key secrets (default STATE_DIR/master.key)\n"
-    "  --lease              seconds a claim on a task lasts unless renewed (default 300)\n";
+    "  --lease              seconds a claim on a task lasts unless renewed (default 300)\n"
+    "  --audit-log          append one JSON line per API request to FILE (time, request id, key id,\n"
+    "                       method, path, status, error code, latency, client address)\n"
+    "  --max-connections    connections served at once (default 512); past it a request gets 503\n"
+    "  --max-connections-per-address  of them from one client address (default 64)\n"
+    "  --idle-timeout       seconds an idle connection that has not yet carried an authenticated\n"
+    "                       request stays open (default 10; 60 once it has)\n";
 
 /* "HOST:PORT" or "[V6]:PORT" -> host (caller frees) and port. */
 static int parse_listen(const char *s, char **host, int *port)
@@ -85,13 +93,18 @@ int cmd_serve(int argc, char **argv)
         {"master-key", required_argument, NULL, 'm'},
         {"lease", required_argument, NULL, 'L'},
         {"run-task", required_argument, NULL, 'R'},
+        {"audit-log", required_argument, NULL, 'A'},
+        {"max-connections", required_argument, NULL, 'C'},
+        {"max-connections-per-address", required_argument, NULL, 'P'},
+        {"idle-timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     const char *listen = "127.0.0.1:8470", *store = NULL, *state_opt = NULL, *cert = NULL, *key = NULL,
                *master_opt = NULL;
-    const char *run_task = NULL;
+    const char *run_task = NULL, *audit_log = NULL;
     int workers = 2, interval = 5, public_metrics = 0, lease = 300, c;
+    int max_conns = 512, max_per_addr = 64, idle_timeout = 10;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -115,6 +128,19 @@ int cmd_serve(int argc, char **argv)
                 return osm_cli_usage("--lease takes 3..86400 seconds, not '%s'", optarg);
             break;
         case 'R': run_task = optarg; break;
+        case 'A': audit_log = optarg; break;
+        case 'C':
+            if (parse_int(optarg, 1, 4096, &max_conns) != 0)
+                return osm_cli_usage("--max-connections takes 1..4096, not '%s'", optarg);
+            break;
+        case 'P':
+            if (parse_int(optarg, 1, 4096, &max_per_addr) != 0)
+                return osm_cli_usage("--max-connections-per-address takes 1..4096, not '%s'", optarg);
+            break;
+        case 'T':
+            if (parse_int(optarg, 1, 3600, &idle_timeout) != 0)
+                return osm_cli_usage("--idle-timeout takes 1..3600 seconds, not '%s'", optarg);
+            break;
         case 'h': fputs(usage_text, stdout); return OSM_EXIT_OK;
         default: fputs(usage_text, stderr); return OSM_EXIT_USAGE;
         }
@@ -175,7 +201,9 @@ int cmd_serve(int argc, char **argv)
     struct osm_api_config ac = {.host = host, .port = port, .store_location = location, .state_dir = state_dir,
                                 .master_key = master, .tls_cert_pem = cert ? cert_pem.s : NULL,
                                 .tls_key_pem = cert ? key_pem.s : NULL, .public_metrics = public_metrics,
-                                .metrics = metrics, .kick = osm_worker_kick, .kick_user = worker};
+                                .metrics = metrics, .kick = osm_worker_kick, .kick_user = worker,
+                                .audit_log = audit_log, .connection_limit = (unsigned)max_conns,
+                                .per_ip_limit = (unsigned)max_per_addr, .idle_timeout = (unsigned)idle_timeout};
     if (osm_api_start(&ac, &api, &err) != 0)
         goto out;
     int v6 = strchr(host, ':') != NULL;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_tasks.h"
 #include "osm_cli.h"
 #include "osm_snapshot.h"
 #include "provider.h"
@@ -17,10 +18,76 @@ static const char USAGE[] =
     "       osmig snapshot list    INSTANCE [--json]\n"
     "       osmig snapshot verify  INSTANCE SET_ID\n"
     "       osmig snapshot restore INSTANCE SET_ID\n"
-    "       osmig snapshot delete  INSTANCE SET_ID\n"
+    "       osmig snapshot delete  INSTANCE SET_ID [--force] [--state-dir DIR]\n"
     "       osmig snapshot digest  DIR        (digest of a tree, as a set records it)\n"
     "options: --snapshot-store DIR (default $OSMIG_SNAPSHOT_STORE or " OSM_SNAPSHOT_STORE_DEFAULT ")\n"
-    "         --quiet (no progress)\n";
+    "         --quiet (no progress)\n"
+    "         --force: delete a set a task still needs for its rollback (the task records it)\n";
+
+/* Tasks of the local store (none when it has none) that may still need set
+ * `set` of instance `uri` to roll back: one running or rolling back, one
+ * whose rollback failed, one that succeeded (rolled back by request). */
+static int tasks_needing(const char *state_dir, const char *uri, const char *set, struct osm_store **st,
+                         struct osm_task **out, size_t *n, struct osm_err *err)
+{
+    *st = NULL;
+    *out = NULL;
+    *n = 0;
+    if (osm_cli_open_store(state_dir, 1, st, err) != 0)
+        return err->code == OSM_ENOTFOUND ? 0 : -1;
+    static const int states[] = {OSM_TASK_RUNNING, OSM_TASK_ROLLING_BACK, OSM_TASK_ROLLBACK_FAILED,
+                                 OSM_TASK_SUCCEEDED};
+    struct osm_task_filter f = {.states = states, .n_states = 4, .instance = uri};
+    int64_t next;
+    struct osm_task *all;
+    size_t nall;
+    if (osm_store_query_tasks(*st, &f, &all, &nall, &next, err) != 0)
+        return -1;
+    for (size_t i = 0; i < nall; i++)
+        if (all[i].snapshot_set && strcmp(all[i].snapshot_set, set) == 0) {
+            *out = osm_xrealloc(*out, (*n + 1) * sizeof **out);
+            osm_task_copy(&(*out)[(*n)++], &all[i]);
+        }
+    osm_task_list_free(all, nall);
+    return 0;
+}
+
+/* `snapshot delete`: refused while a task needs the set, unless --force,
+ * which each such task then records (its history and audit trail). */
+static int delete_set(struct osm_instance *inst, const char *set, struct osm_snap_opts *opts, int force,
+                      const char *state_dir)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_store *st;
+    struct osm_task *need;
+    size_t n;
+    int rc = OSM_EXIT_OK;
+    if (tasks_needing(state_dir, inst->uri, set, &st, &need, &n, &err) != 0) {
+        rc = osm_cli_fail(&err);
+    } else if (n && !force) {
+        osm_err_set(&err, OSM_ECONFLICT, "snapshot set %s is what task %s (%s) restores %s from; --force deletes it "
+                    "anyway (the task records it)", set, need[0].id, osm_task_state_name(need[0].state), inst->uri);
+        rc = osm_cli_fail(&err);
+    } else if (osm_instance_snapshot_delete(inst, set, opts, &err) != 0) {
+        rc = osm_cli_fail(&err);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            char *msg = osm_xasprintf("snapshot set %s deleted with --force by %s: this task can no longer roll back",
+                                      set, osm_cli_actor());
+            osm_task_set_str(&need[i].snapshot_set, NULL);
+            struct osm_task_change ch = {.task = &need[i], .expect_state = -1, .expect_rev = -1,
+                                         .event_type = "snapshot.deleted", .event_message = msg};
+            if (osm_store_commit(st, &ch, &err) != 0 ||
+                osm_store_audit_add(st, need[i].id, "snapshot.deleted", osm_cli_actor(), "--force", &err) != 0)
+                rc = osm_cli_fail(&err);
+            free(msg);
+        }
+        printf("deleted snapshot set %s%s\n", set, n ? " (with --force; the task that needed it records it)" : "");
+    }
+    osm_task_list_free(need, n);
+    osm_store_close(st);
+    return rc;
+}
 
 struct shown {
     int tty;
@@ -121,8 +188,8 @@ static const char *human(uint64_t b, char buf[32])
 int cmd_snapshot(int argc, char **argv)
 {
     const char *pos[3] = {0};
-    int npos = 0, json = 0, quiet = 0;
-    const char *label = NULL;
+    int npos = 0, json = 0, quiet = 0, force = 0;
+    const char *label = NULL, *state_dir = NULL;
     struct osm_snap_opts opts = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -133,6 +200,10 @@ int cmd_snapshot(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = 1;
+        } else if (strcmp(a, "--force") == 0) {
+            force = 1;
+        } else if (strcmp(a, "--state-dir") == 0 && i + 1 < argc) {
+            state_dir = argv[++i];
         } else if (strcmp(a, "--label") == 0 || strcmp(a, "--snapshot-store") == 0) {
             if (i + 1 >= argc)
                 return osm_cli_usage("%s needs a value\n%s", a, USAGE);
@@ -165,6 +236,8 @@ int cmd_snapshot(int argc, char **argv)
         return osm_cli_usage("snapshot %s: too many arguments\n%s", sub, USAGE);
     if (label && strcmp(sub, "create") != 0)
         return osm_cli_usage("snapshot %s: --label is only for create", sub);
+    if (force && strcmp(sub, "delete") != 0)
+        return osm_cli_usage("snapshot %s: --force is only for delete", sub);
 
     struct osm_err err = OSM_ERR_INIT;
     if (strcmp(sub, "digest") == 0) {
@@ -243,10 +316,7 @@ int cmd_snapshot(int argc, char **argv)
             printf("restored snapshot set %s to %s: digest matches the snapshot\n", pos[2], inst->uri);
         }
     } else {
-        if (osm_instance_snapshot_delete(inst, pos[2], &opts, &err) != 0)
-            rc = osm_cli_fail(&err);
-        else
-            printf("deleted snapshot set %s\n", pos[2]);
+        rc = delete_set(inst, pos[2], &opts, force, state_dir);
     }
     osm_instance_close(inst);
     return rc;

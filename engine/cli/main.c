@@ -28,7 +28,8 @@ static const struct osm_cli_command commands[] = {
     {"serve", cmd_serve, "serve the fleet API and run the tasks of its jobs (docs/api.md)"},
     {"network", cmd_network, "verify a network migration plan (classic network to a VPC) and plan its vSwitches"},
     {"events", cmd_events, "import scheduled host-maintenance events as tasks; reschedule them before their latest time"},
-    {"key", cmd_key, "create, list and delete the fleet API's access keys"},
+    {"key", cmd_key, "create, list, disable, expire, rotate and delete the fleet API's access keys"},
+    {"jobs", cmd_jobs, "create, list, show, pause, resume and cancel fleet jobs"},
     {"help", cmd_help, "describe a command: osmig help COMMAND"},
     {"version", cmd_version, "print osmig's version"},
 };
@@ -41,7 +42,8 @@ const struct osm_cli_command *osm_cli_commands(size_t *n)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--report-dir DIR] [--config FILE]\n             COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--no-auto-resume] [--report-dir DIR]\n"
+               "             [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'osmig help COMMAND' (or 'osmig COMMAND --help') describes a command.\n");
@@ -69,6 +71,28 @@ int osm_cli_usage(const char *fmt, ...)
     return OSM_EXIT_USAGE;
 }
 
+int osm_cli_option(int argc, char **argv, int *i, const char *const *names, const char **const *dst, size_t n,
+                   const char *usage)
+{
+    const char *arg = argv[*i];
+    for (size_t k = 0; k < n; k++) {
+        size_t len = strlen(names[k]);
+        if (strcmp(arg, names[k]) == 0) {
+            if (++*i >= argc) {
+                osm_cli_usage("%s needs a value (usage: %s)", names[k], usage);
+                return -1;
+            }
+            *dst[k] = argv[*i];
+            return 1;
+        }
+        if (strncmp(arg, names[k], len) == 0 && arg[len] == '=') {
+            *dst[k] = arg + len + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void osm_cli_list_push(struct osm_cli_list *l, const char *s)
 {
     l->v = osm_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
@@ -92,6 +116,9 @@ int main(int argc, char **argv)
             setenv("OSMIG_STATE_DIR", argv[++i], 1);
         } else if (strncmp(argv[i], "--state-dir=", 12) == 0) {
             setenv("OSMIG_STATE_DIR", argv[i] + 12, 1);
+        } else if (strcmp(argv[i], "--no-auto-resume") == 0) {
+            /* Global form of OSMIG_NO_AUTO_RESUME=1 (cli_tasks.h). */
+            setenv("OSMIG_NO_AUTO_RESUME", "1", 1);
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             setenv("OSMIG_CONFIG", argv[++i], 1); /* instead of /etc/osmig/osmig.conf */
         } else if (strcmp(argv[i], "--report-dir") == 0 && i + 1 < argc) {

@@ -32,6 +32,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_complete(int argc, char **argv);
@@ -52,6 +53,12 @@ int osm_cli_unknown_command(const char *name);
 int osm_cli_fail(const struct osm_err *err);
 /* Print a usage error and return 2. */
 __attribute__((format(printf, 1, 2))) int osm_cli_usage(const char *fmt, ...);
+
+/* argv[*i] as one of the options `names` that take a value ("--name VALUE"
+ * or "--name=VALUE"): the value to *dst[k], *i past it; 1. 0: not one of
+ * them. -1: its value is missing (usage error printed). */
+int osm_cli_option(int argc, char **argv, int *i, const char *const *names, const char **const *dst, size_t n,
+                   const char *usage);
 
 /* The values of a repeatable option (--matrix, --events, --repo), in order;
  * the strings are argv's, only the array is owned. */

@@ -306,10 +306,17 @@ static void error_answer(struct osm_api_client *c, const char *method, const cha
 {
     json_t *j = json_loadb(body->s, body->len, 0, NULL);
     json_t *e = json_object_get(j, "error");
+    /* osmig's error object, else Alibaba Cloud's top-level shape (the same
+     * code, message and request id; a gateway in between may answer so). */
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *msg = json_string_value(json_object_get(e, "message"));
     const char *field = json_string_value(json_object_get(e, "field"));
     const char *rid = json_string_value(json_object_get(e, "request_id"));
+    if (!code) {
+        code = json_string_value(json_object_get(j, "Code"));
+        msg = json_string_value(json_object_get(j, "Message"));
+        rid = json_string_value(json_object_get(j, "RequestId"));
+    }
     if (code) {
         snprintf(c->error_code, sizeof c->error_code, "%s", code);
         osm_err_set(err, err_code_for_status(status), "%s %s: %ld %s: %s%s%s%s%s%s%s", method, full_url, status, code,

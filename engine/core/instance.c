@@ -8,6 +8,7 @@
 
 static const struct osm_provider *const providers[] = {
     &osm_provider_dir,
+    &osm_provider_qemu,
 };
 
 int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err *err)
@@ -22,7 +23,7 @@ int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err
         if (strlen(providers[i]->scheme) == n && strncmp(providers[i]->scheme, uri, n) == 0)
             prov = providers[i];
     if (!prov)
-        return osm_err_set(err, OSM_EUSAGE, "instance '%s': unknown provider '%.*s' (known: dir)", uri, (int)n, uri);
+        return osm_err_set(err, OSM_EUSAGE, "instance '%s': unknown provider '%.*s' (known: dir, qemu)", uri, (int)n, uri);
     struct osm_instance *inst = osm_xcalloc(1, sizeof *inst);
     inst->uri = osm_xstrdup(uri);
     inst->provider = prov;

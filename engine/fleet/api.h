@@ -24,9 +24,15 @@ struct osm_api_config {
     const char *tls_key_pem;
     int public_metrics;            /* GET /metrics without a signature */
     unsigned threads;              /* a pool of request threads (0: a thread per connection) */
-    unsigned connection_limit;     /* 0: 256 */
-    unsigned per_ip_limit;         /* 0: 64 */
+    unsigned connection_limit;     /* connections served at once (0: 512); past it, 503 */
+    unsigned per_ip_limit;         /* of them from one client address (0: 64); past it, 503 */
+    unsigned idle_timeout;         /* seconds before closing an idle connection that has not yet
+                                      carried an authenticated request (0: 10; afterwards 60) */
     struct osm_metrics *metrics;   /* required */
+    /* The request log: one JSON line per request (time, request id, key
+     * id, method, path, status, error code, latency, client address),
+     * appended; NULL: none. Made mode 0600; a symlink is refused. */
+    const char *audit_log;
     /* Called after a request changed tasks (a job created, a task started,
      * retried...), so the worker looks at once instead of at its next pass. */
     void (*kick)(void *user);

@@ -15,9 +15,11 @@
 #include <time.h>
 
 #include "keys.h"
+#include "nonce_memory.h"
 #include "provider.h"
 #include "osm_buf.h"
 #include "osm_hash.h"
+#include "osm_time.h"
 
 static const char *const role_names[] = {[OSM_ROLE_VIEWER] = "viewer",
                                          [OSM_ROLE_OPERATOR] = "operator",
@@ -154,7 +156,7 @@ static int same(const char *a, const char *b)
 static int same_key(const struct osm_key *a, const struct osm_key *b)
 {
     return strcmp(a->id, b->id) == 0 && same(a->role, b->role) && same(a->scope, b->scope) &&
-           same(a->sealed_secret, b->sealed_secret) && a->disabled == b->disabled;
+           same(a->sealed_secret, b->sealed_secret) && a->disabled == b->disabled && a->expires == b->expires;
 }
 
 static void cached_clear(struct cached_secret *c)
@@ -369,6 +371,19 @@ static int authenticate(struct osm_store *st, const char *master_key_path, const
         goto authorised;
     }
     int fresh = osm_store_use_nonce_gen(st, key_id, nonce, t + OSM_ACS3_MAX_SKEW + 1, now, &gen, &err);
+    if (fresh < 0 && osm_store_full_since()) {
+        /* The store has no room for the nonce: reads go on, the nonce kept
+         * in memory (a write of the request fails on its own). */
+        fresh = osm_nonce_memory_use(key_id, nonce, t + OSM_ACS3_MAX_SKEW + 1, now);
+        gen = -1;
+        if (fresh < 0) {
+            rc = fail(e, 507, "InsufficientStorage", "the state store is out of space and too many requests came "
+                      "meanwhile: %s", err.msg);
+            goto out;
+        }
+    } else if (fresh == 1 && osm_nonce_memory_seen(key_id, nonce, now)) {
+        fresh = 0; /* recorded in memory while the store was full */
+    }
     if (fresh < 0) {
         rc = fail(e, 500, "InternalError", "recording the request nonce: %s", err.msg);
         goto out;
@@ -407,6 +422,12 @@ static int authenticate(struct osm_store *st, const char *master_key_path, const
     }
 
 authorised:;
+    if (key.expires > 0 && now >= key.expires) {
+        char t[32];
+        rc = fail(e, 401, "InvalidAccessKeyId.Expired", "access key %s expired at %s", key_id,
+                  osm_time_iso(key.expires, t));
+        goto out;
+    }
     int role = osm_role_parse(key.role);
     if (role < 0) {
         rc = fail(e, 500, "InternalError", "access key %s has an unknown role '%s'", key_id, key.role ? key.role : "");
@@ -455,6 +476,10 @@ int osm_api_settle_nonce(struct osm_store *st, const char *key_id, struct osm_ap
         return fail(e, 401, "InvalidAccessKeyId.Changed",
                     "access key %s changed while the request was served; nothing was done: sign it again", key_id);
     default:
+        if (osm_store_full_since())
+            return fail(e, 507, "InsufficientStorage",
+                        "the state store is out of space; nothing was changed (free space on its file system: osmig "
+                        "goes on by itself): %s", err.msg);
         return fail(e, 500, "InternalError", "recording the request nonce: %s", err.msg);
     }
 }

@@ -30,6 +30,9 @@ struct osm_api_server {
     struct osm_store **pool;       /* idle store connections */
     size_t n_pool;
     size_t n_open;                 /* connections open, idle or lent */
+    int audit_fd;                  /* cfg.audit_log opened for appending; -1: none */
+    struct osm_conn_limit *limit;  /* connections admitted (conn_limit.h) */
+    unsigned total_limit, per_addr_limit;
 };
 
 /* Store connections open at most (each has its own page cache of up to
@@ -55,6 +58,7 @@ struct api_req {
     struct osm_buf body;
     size_t body_seen;              /* bytes received, kept or not */
     int too_large;
+    int over_limit;                /* its connection is past a limit: 503, closed */
     int started;                   /* the first call of the access handler is done */
     double t0;                     /* monotonic start, seconds */
     const struct api_route *route;
@@ -90,8 +94,8 @@ struct api_route {
 
 /* Answer `status` with JSON `body` (reference stolen). */
 void api_reply(struct api_req *rq, int status, json_t *body);
-/* Answer an error: {"error": {code, field, message, request_id}}. field may
- * be NULL. Returns -1 so handlers can `return api_fail(...)`. */
+/* Answer an error: {"Code", "Message", "RequestId" (Alibaba Cloud's shape),
+ * "error": {code, field, message, request_id}}. field may be NULL. Returns -1 so handlers can `return api_fail(...)`. */
 __attribute__((format(printf, 5, 6))) int api_fail(struct api_req *rq, int status, const char *code, const char *field,
                                                     const char *fmt, ...);
 /* An osm_err as an answer: OSM_ENOTFOUND -> 404 nf_code, OSM_ECONFLICT -> 409
@@ -107,6 +111,12 @@ const char *api_query(const struct api_req *rq, const char *name);
 int api_query_check(struct api_req *rq, const char *const *allowed);
 /* `limit` (1..1000, default 100) and `after` (a cursor) of a list. */
 int api_paging(struct api_req *rq, size_t *limit, int64_t *after);
+/* Who the request acts as, for the audit trail: its key id ("-" unsigned). */
+const char *api_actor(const struct api_req *rq);
+/* Append to the audit trail of `object` (a job, task or key id) that the
+ * caller did `action`. The action is done already: a failure to record it
+ * is logged, not answered. */
+void api_audit(struct api_req *rq, const char *object, const char *action, const char *detail);
 /* The worker should look now (a task became runnable). */
 void api_kick(struct api_req *rq);
 /* Is `instance` in the caller's scope for `act`? 0 yes; -1 answered 403. */
@@ -175,6 +185,10 @@ int api_window_parse(struct api_req *rq, json_t *w, const char *field, char **te
 void api_jobs_create(struct api_req *rq);
 void api_jobs_list(struct api_req *rq);
 void api_jobs_get(struct api_req *rq);
+void api_jobs_update(struct api_req *rq);
+void api_jobs_pause(struct api_req *rq);
+void api_jobs_resume(struct api_req *rq);
+void api_jobs_cancel(struct api_req *rq);
 void api_assessments(struct api_req *rq);
 void api_tasks_list(struct api_req *rq);
 void api_tasks_get(struct api_req *rq);
@@ -183,12 +197,17 @@ void api_tasks_cancel(struct api_req *rq);
 void api_tasks_retry(struct api_req *rq);
 void api_tasks_rollback(struct api_req *rq);
 void api_events_import(struct api_req *rq);
+void api_findings(struct api_req *rq);
+void api_dashboard(struct api_req *rq);
 void api_tasks_reschedule(struct api_req *rq);
+void api_tasks_release(struct api_req *rq);
 void api_tasks_delete_snapshot(struct api_req *rq);
 void api_matrix(struct api_req *rq);
 void api_keys_create(struct api_req *rq);
 void api_keys_list(struct api_req *rq);
 void api_keys_delete(struct api_req *rq);
+void api_keys_update(struct api_req *rq);
+void api_keys_rotate(struct api_req *rq);
 void api_openapi(struct api_req *rq);
 void api_healthz(struct api_req *rq);
 void api_metrics(struct api_req *rq);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api_priv.h"
+#include "job_control.h"
 #include "scheduler.h"
 #include "task_json.h"
 #include "families.h"
@@ -261,40 +262,9 @@ json_t *api_job_json(struct api_req *rq, const struct osm_job *j)
     if (!st)
         return NULL;
     struct osm_err err = OSM_ERR_INIT;
-    struct osm_task_counts c;
-    memset(&c, 0, sizeof c);
-    struct osm_task_filter f = {.job_id = j->id};
-    struct osm_task *tasks = NULL;
-    size_t n = 0;
-    int64_t next = 0;
-    if (osm_store_count_tasks(st, j->id, &c, &err) != 0 || osm_store_query_tasks(st, &f, &tasks, &n, &next, &err) != 0) {
+    json_t *o = osm_job_to_json(st, j, &err);
+    if (!o)
         api_fail_err(rq, &err, "NotFound.Job", NULL);
-        return NULL;
-    }
-    double sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += osm_task_state_finished(tasks[i].state) ? 100.0 : tasks[i].progress;
-    osm_task_list_free(tasks, n);
-    char buf[32];
-    json_t *o = json_object();
-    json_object_set_new(o, "job_id", json_string(j->id));
-    json_object_set_new(o, "name", j->name ? json_string(j->name) : json_null());
-    const char *tok = j->client_token ? strchr(j->client_token, '/') : NULL;
-    json_object_set_new(o, "client_token", j->client_token ? json_string(tok ? tok + 1 : j->client_token) : json_null());
-    json_object_set_new(o, "created", j->created > 0 ? json_string(osm_time_iso(j->created, buf)) : json_null());
-    json_object_set_new(o, "updated", j->updated > 0 ? json_string(osm_time_iso(j->updated, buf)) : json_null());
-    json_object_set_new(o, "max_concurrency", j->max_concurrency ? json_string(j->max_concurrency) : json_null());
-    json_object_set_new(o, "max_errors", j->max_errors ? json_string(j->max_errors) : json_null());
-    json_object_set_new(o, "stop_reason", j->stop_reason ? json_string(j->stop_reason) : json_null());
-    json_t *counts = json_object();
-    int64_t total = 0;
-    for (int s = 0; s < OSM_TASK_N_STATES; s++) {
-        json_object_set_new(counts, osm_task_state_name((enum osm_task_state)s), json_integer(c.by_state[s]));
-        total += c.by_state[s];
-    }
-    json_object_set_new(o, "n_tasks", json_integer(total));
-    json_object_set_new(o, "counts", counts);
-    json_object_set_new(o, "progress", json_real(n ? sum / (double)n : 0.0));
     return o;
 }
 
@@ -428,22 +398,6 @@ fail:
     return -1;
 }
 
-/* Is TARGET a target of an OS family that can migrate (the table of
- * families, with the extra matrix files)? 1 yes, 0 no, -1 a matrix file
- * does not load (err set). */
-static int known_target(const char *target, const char *const *files, size_t n, struct osm_err *err)
-{
-    for (size_t i = 0; osm_families[i]; i++) {
-        const struct osm_family *f = osm_families[i];
-        if (!f->migration || !f->knows_target)
-            continue;
-        int k = f->knows_target(target, files, n, err);
-        if (k != 0)
-            return k;
-    }
-    return 0;
-}
-
 /* Every target must be known (defaults + options.matrix). */
 static int check_targets(struct api_req *rq, json_t *opts, const char *job_target, const struct job_item *it, size_t n)
 {
@@ -453,14 +407,14 @@ static int check_targets(struct api_req *rq, json_t *opts, const char *job_targe
     for (size_t i = 0; i < nf; i++)
         files[i] = json_string_value(json_array_get(mf, i));
     struct osm_err err = OSM_ERR_INIT;
-    int rc = 0, k = job_target ? known_target(job_target, files, nf, &err) : 1;
+    int rc = 0, k = job_target ? osm_known_target(job_target, files, nf, &err) : 1;
     if (k < 0)
         rc = api_fail(rq, 400, "InvalidParameter.Options", "options.matrix", "options.matrix: %s", err.msg);
     else if (k == 0)
         rc = api_fail(rq, 400, "InvalidParameter.Target", "target", "target: '%s' is not a known target (GET /v1/matrix)",
                       job_target);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        k = known_target(it[i].target, files, nf, &err);
+        k = osm_known_target(it[i].target, files, nf, &err);
         if (k < 0) {
             rc = api_fail(rq, 400, "InvalidParameter.Options", "options.matrix", "options.matrix: %s", err.msg);
         } else if (k == 0) {
@@ -572,6 +526,10 @@ void api_jobs_create(struct api_req *rq)
     job.name = name ? osm_xstrdup(name) : NULL;
     job.max_concurrency = maxc ? osm_xstrdup(maxc) : NULL;
     job.max_errors = osm_xstrdup(maxe ? maxe : "0");
+    /* max_concurrency "0": made paused, started by a resume. */
+    if (osm_job_limit_is_zero(maxc))
+        job.state = osm_xstrdup("paused");
+    job.created_by = osm_xstrdup(api_actor(rq));
     json_t *spec = json_deep_copy(body);
     json_object_set(spec, "options", opts);
     job.spec = json_dumps(spec, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -579,23 +537,8 @@ void api_jobs_create(struct api_req *rq)
     tasks = osm_xcalloc(n, sizeof *tasks);
     for (size_t i = 0; i < n; i++) {
         osm_task_init(&tasks[i]);
-        snprintf(tasks[i].kind, sizeof tasks[i].kind, "%s", OSM_KIND_OS_MIGRATION);
-        tasks[i].instance = osm_xstrdup(it[i].canon);
-        tasks[i].target = osm_xstrdup(it[i].target);
-        tasks[i].options = task_options(rq->srv, opts, it[i].target);
-        tasks[i].not_before = it[i].sched.not_before;
-        tasks[i].latest_start = it[i].sched.latest_start;
-        tasks[i].window = it[i].sched.window ? osm_xstrdup(it[i].sched.window) : NULL;
-        /* Placed now as the scheduler would: its pass then has no row to
-         * write again, and the task says at once when it starts. */
-        char words[256];
-        int64_t nb;
-        if (osm_scheduler_place(&tasks[i], rq->now, &nb, words, sizeof words)) {
-            tasks[i].state = OSM_TASK_SCHEDULED;
-            snprintf(tasks[i].phase, sizeof tasks[i].phase, "scheduled");
-            tasks[i].not_before = nb;
-            osm_task_set_str(&tasks[i].progress_msg, words);
-        }
+        osm_job_task_init(&tasks[i], it[i].canon, it[i].target, task_options(rq->srv, opts, it[i].target),
+                          it[i].sched.not_before, it[i].sched.latest_start, it[i].sched.window, rq->now);
     }
     int rc = osm_store_create_job(st, &job, tasks, n, &err);
     if (rc < 0) {

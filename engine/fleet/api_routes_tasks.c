@@ -10,6 +10,7 @@
 
 #include "api_priv.h"
 #include "host_events.h"
+#include "job_control.h"
 #include "task_json.h"
 #include "osm_buf.h"
 #include "osm_time.h"
@@ -33,6 +34,15 @@ json_t *api_task_json(struct api_req *rq, const struct osm_task *t, int full)
         o = osm_task_to_json(t);
     }
     json_object_set_new(o, "job_id", t->job_id ? json_string(t->job_id) : json_null());
+    /* The server's own paths (its state directory, stores, caches, matrix,
+     * event and repository files) are for those who may set them. */
+    if (rq->authed && rq->who.role != OSM_ROLE_ADMIN) {
+        static const char *const server_paths[] = {"state_dir", "snapshot_store", "cache_dir", "matrix", "events",
+                                                   "repos"};
+        json_t *opts = json_object_get(o, "options");
+        for (size_t i = 0; json_is_object(opts) && i < sizeof server_paths / sizeof server_paths[0]; i++)
+            json_object_del(opts, server_paths[i]);
+    }
     return o;
 }
 
@@ -242,6 +252,7 @@ void api_tasks_start(struct api_req *rq)
     t.not_before = rq->now;
     osm_task_set_str(&t.window, NULL);
     if (commit_if(rq, &t, state, "start.requested", "start now; the maintenance window is ignored") == 0) {
+        api_audit(rq, t.id, "started", NULL);
         api_kick(rq);
         reply_task(rq, 202, t.id);
     }
@@ -250,7 +261,9 @@ void api_tasks_start(struct api_req *rq)
 
 typedef int (*runner_action)(struct osm_store *st, const char *id, struct osm_err *err);
 
-static void simple_action(struct api_req *rq, runner_action fn)
+/* A runner's request on the path's task, recorded in its audit trail as
+ * `action`. */
+static void simple_action(struct api_req *rq, runner_action fn, const char *action)
 {
     struct osm_task t;
     if (no_body(rq) || load_task(rq, &t))
@@ -259,6 +272,7 @@ static void simple_action(struct api_req *rq, runner_action fn)
     if (fn(api_store(rq), t.id, &err) != 0) {
         api_fail_err(rq, &err, "NotFound.Task", "Conflict.TaskState");
     } else {
+        api_audit(rq, t.id, action, NULL);
         api_kick(rq);
         reply_task(rq, 202, t.id);
     }
@@ -267,17 +281,41 @@ static void simple_action(struct api_req *rq, runner_action fn)
 
 void api_tasks_cancel(struct api_req *rq)
 {
-    simple_action(rq, osm_runner_cancel);
+    simple_action(rq, osm_runner_cancel, "cancelled");
 }
 
 void api_tasks_retry(struct api_req *rq)
 {
-    simple_action(rq, osm_runner_retry);
+    simple_action(rq, osm_runner_retry, "retried");
 }
 
 void api_tasks_rollback(struct api_req *rq)
 {
-    simple_action(rq, osm_runner_request_rollback);
+    simple_action(rq, osm_runner_request_rollback, "rolled_back");
+}
+
+/* POST /v1/tasks/{id}/release {"reason"}: an admin frees an instance whose
+ * task's rollback failed (job_control.h). */
+void api_tasks_release(struct api_req *rq)
+{
+    static const char *const none[] = {NULL}, *const allowed[] = {"reason", NULL};
+    const char *reason = NULL;
+    struct osm_task t;
+    if (api_query_check(rq, none))
+        return;
+    json_t *b = apij_body(rq, 0);
+    if (!b || apij_only(rq, b, NULL, allowed) || apij_string(rq, b, NULL, "reason", 1, 1000, &reason) ||
+        load_task(rq, &t)) {
+        json_decref(b);
+        return;
+    }
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_task_release(api_store(rq), t.id, api_actor(rq), reason, &err) != 0)
+        api_fail_err(rq, &err, "NotFound.Task", "Conflict.TaskState");
+    else
+        reply_task(rq, 200, t.id);
+    osm_task_free(&t);
+    json_decref(b);
 }
 
 void api_tasks_reschedule(struct api_req *rq)
@@ -348,6 +386,7 @@ void api_tasks_reschedule(struct api_req *rq)
     int rc = commit_if(rq, &t, (int)t.state, "rescheduled", msg);
     free(msg);
     if (rc == 0) {
+        api_audit(rq, t.id, "rescheduled", NULL);
         api_kick(rq);
         reply_task(rq, 200, t.id);
     }
@@ -388,8 +427,10 @@ void api_tasks_delete_snapshot(struct api_req *rq)
     }
     char *msg = osm_xasprintf("snapshot set %s deleted", t.snapshot_set);
     osm_task_set_str(&t.snapshot_set, NULL);
-    if (commit_if(rq, &t, OSM_TASK_SUCCEEDED, "snapshot.deleted", msg) == 0)
+    if (commit_if(rq, &t, OSM_TASK_SUCCEEDED, "snapshot.deleted", msg) == 0) {
+        api_audit(rq, t.id, "snapshot.deleted", NULL);
         reply_task(rq, 200, t.id);
+    }
     free(msg);
     osm_task_free(&t);
 }

@@ -6,9 +6,14 @@
  * when the declared length is over the limit (the body is never read), then
  * body chunks are collected (a chunked body over the limit is read to its
  * end but not kept, and answered 413); the last call authenticates, routes
- * and answers; the completion callback records metrics and frees. */
+ * and answers; the completion callback records metrics and frees.
+ * Connections are admitted per client address and in all (conn_limit.h):
+ * one past a limit has its request answered 503 and is closed; one that
+ * has not yet carried an authenticated request is closed after a short
+ * idle time, an authenticated one after 60 s. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include "lazy_mhd.h"
 #include <netinet/in.h>
@@ -18,11 +23,21 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_priv.h"
+#include "conn_limit.h"
 #include "metrics.h"
 #include "osm_log.h"
+
+/* Socket contexts (MHD_CONNECTION_INFO_SOCKET_CONTEXT): counted or not. */
+static char conn_admitted, conn_over;
+/* Idle seconds of a connection once a request on it was authenticated. */
+#define AUTHED_IDLE_TIMEOUT 60
+/* Idle seconds of a connection past a limit (its request is answered 503). */
+#define OVER_IDLE_TIMEOUT 2
 
 /* A chunked body is drained up to this much after the limit, then the
  * connection is closed without an answer. */
@@ -35,6 +50,10 @@ static const struct api_route routes[] = {
     {"POST", "/v1/jobs", OSM_ACT_SUBMIT, 0, api_jobs_create, 1},
     {"GET", "/v1/jobs", OSM_ACT_READ, 0, api_jobs_list, 0},
     {"GET", "/v1/jobs/{id}", OSM_ACT_READ, 0, api_jobs_get, 0},
+    {"PATCH", "/v1/jobs/{id}", OSM_ACT_CONTROL, 0, api_jobs_update, 0},
+    {"POST", "/v1/jobs/{id}/pause", OSM_ACT_CONTROL, 0, api_jobs_pause, 0},
+    {"POST", "/v1/jobs/{id}/resume", OSM_ACT_CONTROL, 0, api_jobs_resume, 0},
+    {"POST", "/v1/jobs/{id}/cancel", OSM_ACT_CONTROL, 0, api_jobs_cancel, 0},
     {"POST", "/v1/assessments", OSM_ACT_SUBMIT, 0, api_assessments, 0},
     {"GET", "/v1/tasks", OSM_ACT_READ, 0, api_tasks_list, 0},
     {"GET", "/v1/tasks/{id}", OSM_ACT_READ, 0, api_tasks_get, 0},
@@ -43,12 +62,18 @@ static const struct api_route routes[] = {
     {"POST", "/v1/tasks/{id}/retry", OSM_ACT_CONTROL, 0, api_tasks_retry, 0},
     {"POST", "/v1/tasks/{id}/rollback", OSM_ACT_CONTROL, 0, api_tasks_rollback, 0},
     {"POST", "/v1/tasks/{id}/reschedule", OSM_ACT_CONTROL, 0, api_tasks_reschedule, 0},
+    {"POST", "/v1/tasks/{id}/release", OSM_ACT_ADMIN, 0, api_tasks_release, 0},
     {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot, 0},
     {"POST", "/v1/events", OSM_ACT_SUBMIT, 0, api_events_import, 0},
     {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix, 0},
+    {"GET", "/v1/findings", OSM_ACT_READ, 0, api_findings, 0},
+    {"GET", "/dashboard", OSM_ACT_READ, 1, api_dashboard, 0},
+    {"GET", "/dashboard/{id}", OSM_ACT_READ, 1, api_dashboard, 0},
     {"POST", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_create, 0},
     {"GET", "/v1/keys", OSM_ACT_ADMIN, 0, api_keys_list, 0},
     {"DELETE", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_delete, 0},
+    {"PATCH", "/v1/keys/{id}", OSM_ACT_ADMIN, 0, api_keys_update, 0},
+    {"POST", "/v1/keys/{id}/rotate", OSM_ACT_ADMIN, 0, api_keys_rotate, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -203,7 +228,13 @@ int api_fail(struct api_req *rq, int status, const char *code, const char *field
     json_object_set_new(e, "field", field ? text_string(field) : json_null());
     json_object_set_new(e, "message", text_string(msg));
     json_object_set_new(e, "request_id", json_string(rq->request_id));
+    /* Alibaba Cloud's shape at the top level, which its SDKs read (they throw
+     * `Code`, with `Message` and `RequestId`); osmig's own object, with the
+     * field path, stays beside it for osmig's clients. */
     json_t *o = json_object();
+    json_object_set_new(o, "Code", json_string(code));
+    json_object_set_new(o, "Message", text_string(msg));
+    json_object_set_new(o, "RequestId", json_string(rq->request_id));
     json_object_set_new(o, "error", e);
     api_reply(rq, status, o);
     snprintf(rq->error_code, sizeof rq->error_code, "%s", code);
@@ -219,8 +250,25 @@ int api_fail_err(struct api_req *rq, const struct osm_err *err, const char *nf_c
     case OSM_EUSAGE: return api_fail(rq, 400, "InvalidParameter", NULL, "%s", err->msg);
     default:
         osm_warn("api.error", "request=%s code=%d msg=\"%s\"", rq->request_id, err->code, err->msg);
+        if (osm_store_full_since())
+            return api_fail(rq, 507, "InsufficientStorage", NULL,
+                            "the state store is out of space; nothing was changed (free space on its file system: "
+                            "osmig goes on by itself): %s", err->msg);
         return api_fail(rq, 500, "InternalError", NULL, "%s", err->msg);
     }
+}
+
+const char *api_actor(const struct api_req *rq)
+{
+    return rq->authed ? rq->who.key_id : "-";
+}
+
+void api_audit(struct api_req *rq, const char *object, const char *action, const char *detail)
+{
+    struct osm_store *st = api_store(rq);
+    struct osm_err err = OSM_ERR_INIT;
+    if (st && osm_store_audit_add(st, object, action, api_actor(rq), detail, &err) != 0)
+        osm_warn("api.audit", "request=%s object=%s action=%s msg=\"%s\"", rq->request_id, object, action, err.msg);
 }
 
 void api_kick(struct api_req *rq)
@@ -390,6 +438,7 @@ static int authenticate(struct api_req *rq)
         return api_fail(rq, e.status ? e.status : 401, e.code[0] ? e.code : "SignatureDoesNotMatch", NULL, "%s",
                         e.message[0] ? e.message : "the request is not authenticated");
     rq->authed = 1;
+    MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)AUTHED_IDLE_TIMEOUT);
     if (rq->route && osm_api_authorize(&rq->who, rq->route->action, NULL, &e) != 0)
         return api_fail(rq, e.status ? e.status : 403, e.code[0] ? e.code : "Forbidden.Role", NULL, "%s", e.message);
     return 0;
@@ -483,11 +532,20 @@ static enum MHD_Result send_reply(struct api_req *rq)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->reply_type);
     MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
+    MHD_add_response_header(resp, "x-acs-request-id", rq->request_id); /* where Alibaba Cloud's SDKs look */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (strncmp(rq->reply_type, "text/html", 9) == 0) { /* the dashboard: its own files and API only */
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
     if (rq->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow);
-    if (rq->too_large)
+    if (rq->too_large || rq->over_limit)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (rq->over_limit)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -505,6 +563,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     rq->conn = conn;
     if (!rq->started) {
         rq->started = 1;
+        const union MHD_ConnectionInfo *sc = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (sc && sc->socket_context == &conn_over) {
+            /* Answered before the body is read, and closed. */
+            rq->over_limit = 1;
+            api_fail(rq, 503, "ServiceUnavailable", NULL,
+                     "too many connections (at most %u from one address, %u in all): close idle ones and retry",
+                     rq->srv->per_addr_limit, rq->srv->total_limit);
+            return send_reply(rq);
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > OSM_API_MAX_BODY) {
             /* Answer before reading: libmicrohttpd then closes the
@@ -537,6 +604,47 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return send_reply(rq);
 }
 
+/* One line of the request log: written whole by one write() to a file
+ * opened O_APPEND, so lines of concurrent requests never interleave. */
+static void audit_line(struct osm_api_server *srv, const struct api_req *rq, struct MHD_Connection *conn, double dt)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char when[96], addr[INET6_ADDRSTRLEN + 8] = "";
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
+    const union MHD_ConnectionInfo *ci = conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "time", json_string(when));
+    json_object_set_new(o, "request_id", json_string(rq->request_id));
+    json_object_set_new(o, "key_id", rq->authed ? json_string(rq->who.key_id) : json_null());
+    json_object_set_new(o, "method", rq->method ? text_string(rq->method) : json_null());
+    json_object_set_new(o, "path", text_string(rq->path));
+    json_object_set_new(o, "status", rq->status ? json_integer(rq->status) : json_null());
+    json_object_set_new(o, "code", rq->error_code[0] ? json_string(rq->error_code) : json_null());
+    json_object_set_new(o, "latency_ms", json_real((double)(long long)(dt * 1e6) / 1000.0));
+    json_object_set_new(o, "client", addr[0] ? json_string(addr) : json_null());
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps's NUL becomes the newline */
+    if (write(srv->audit_fd, text, len + 1) != (ssize_t)(len + 1))
+        osm_warn("api.audit_log", "request=%s msg=\"the request log could not be written: %s\"", rq->request_id,
+                 strerror(errno));
+    free(text);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)conn;
@@ -546,6 +654,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     double dt = mono_now() - rq->t0;
+    if (srv->audit_fd >= 0)
+        audit_line(srv, rq, conn, dt);
     if (rq->status) {
         const char *route = rq->route ? rq->route->pattern : "unmatched";
         char status[8];
@@ -579,6 +689,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(rq->path);
     free(rq->query);
     free(rq);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct osm_api_server *srv = cls;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (osm_conn_limit_open(srv->limit, sa)) {
+            *socket_context = &conn_admitted;
+        } else {
+            *socket_context = &conn_over;
+            MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)OVER_IDLE_TIMEOUT);
+            osm_metrics_counter_add(srv->cfg.metrics, "osmig_api_connections_over_limit_total",
+                                    "connections past a limit (answered 503)", NULL, 1);
+        }
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context == &conn_admitted) {
+        osm_conn_limit_close(srv->limit, sa);
+        *socket_context = NULL;
+    }
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -636,6 +767,24 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     srv->cfg.tls_key_pem = dup_or_null(cfg->tls_key_pem);
     pthread_mutex_init(&srv->pool_lock, NULL);
     pthread_cond_init(&srv->pool_cond, NULL);
+    srv->audit_fd = -1;
+    srv->total_limit = cfg->connection_limit ? cfg->connection_limit : 512;
+    srv->per_addr_limit = cfg->per_ip_limit ? cfg->per_ip_limit : 64;
+    srv->limit = osm_conn_limit_new(srv->total_limit, srv->per_addr_limit);
+    if (cfg->audit_log) {
+        srv->audit_fd = open(cfg->audit_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        struct stat ast;
+        if (srv->audit_fd < 0) {
+            int e = errno;
+            osm_api_stop(srv);
+            errno = e;
+            return osm_err_errno(err, "the request log %s", cfg->audit_log);
+        }
+        if (fstat(srv->audit_fd, &ast) != 0 || !S_ISREG(ast.st_mode)) {
+            osm_api_stop(srv);
+            return osm_err_set(err, OSM_EINPUT, "the request log %s is not a regular file", cfg->audit_log);
+        }
+    }
 
     /* A request blocks its thread while the store writes (its nonce, its
      * job) and waits for the batch's commit: with a thread of its own per
@@ -653,11 +802,13 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     if (cfg->threads)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                        cfg->connection_limit ? cfg->connection_limit : 256, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                        cfg->per_ip_limit ? cfg->per_ip_limit : 64, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
+    /* libmicrohttpd's limits, above ours: room to answer 503 to the
+     * connections past ours; beyond these a connection is refused at once. */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, srv->total_limit + srv->total_limit / 2, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, 2 * srv->per_addr_limit, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        cfg->idle_timeout ? cfg->idle_timeout : 10, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
@@ -697,6 +848,9 @@ void osm_api_stop(struct osm_api_server *srv)
     free(srv->pool);
     pthread_mutex_destroy(&srv->pool_lock);
     pthread_cond_destroy(&srv->pool_cond);
+    osm_conn_limit_free(srv->limit);
+    if (srv->audit_fd >= 0)
+        close(srv->audit_fd);
     free((char *)srv->cfg.host);
     free((char *)srv->cfg.store_location);
     free((char *)srv->cfg.state_dir);

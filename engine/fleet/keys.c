@@ -272,6 +272,42 @@ static int valid_scope(const char *scope)
     return 1;
 }
 
+/* The literal text of `scope` before its first wildcard (fnmatch's * ? [
+ * and the escaping backslash). */
+static size_t literal_prefix(const char *scope)
+{
+    return strcspn(scope, "*?[\\");
+}
+
+int osm_key_scope_check(const char *scope, struct osm_err *err)
+{
+    if (!valid_scope(scope))
+        return osm_err_set(err, OSM_EUSAGE, "key scope '%s' is empty, longer than %d or has control characters",
+                           scope, MAX_SCOPE);
+    /* A scope is matched against canonical names, "dir:" and an absolute
+     * path with no "//", "." or ".." component and no trailing '/'
+     * (provider.h): literal text that no such name holds never matches. */
+    static const char scheme[] = "dir:/";
+    size_t lit = literal_prefix(scope), sl = strlen(scheme);
+    if (lit < sl ? strncmp(scope, scheme, lit) != 0 : strncmp(scope, scheme, sl) != 0)
+        return osm_err_set(err, OSM_EUSAGE,
+                           "key scope '%s' can never match: instances are named dir:/ABSOLUTE/PATH (e.g. "
+                           "'dir:/srv/roots/web*')", scope);
+    static const char *const never[] = {"//", "/./", "/../"};
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+        if (strstr(scope, never[i]))
+            return osm_err_set(err, OSM_EUSAGE,
+                               "key scope '%s' can never match: an instance's name is canonical, without '%s'",
+                               scope, never[i]);
+    size_t n = strlen(scope);
+    int ends_dot = (n >= 2 && strcmp(scope + n - 2, "/.") == 0) || (n >= 3 && strcmp(scope + n - 3, "/..") == 0);
+    if (ends_dot || (n > sl && scope[n - 1] == '/' && lit == n))
+        return osm_err_set(err, OSM_EUSAGE,
+                           "key scope '%s' can never match: an instance's name is canonical, without a trailing "
+                           "'/', '.' or '..'", scope);
+    return 0;
+}
+
 int osm_key_create(struct osm_store *st, const char *master_key_path, const char *role, const char *scope,
                    char id_out[64], char **secret, struct osm_err *err)
 {
@@ -280,9 +316,8 @@ int osm_key_create(struct osm_store *st, const char *master_key_path, const char
     int r = role ? osm_role_parse(role) : -1;
     if (r < 0)
         return osm_err_set(err, OSM_EUSAGE, "key role '%s' is unknown (viewer, operator or admin)", role ? role : "");
-    if (scope && !valid_scope(scope))
-        return osm_err_set(err, OSM_EUSAGE, "key scope '%s' is empty, longer than %d or has control characters",
-                           scope, MAX_SCOPE);
+    if (scope && osm_key_scope_check(scope, err) != 0)
+        return -1;
     if (scope && r == OSM_ROLE_ADMIN)
         return osm_err_set(err, OSM_EUSAGE, "an admin key acts on every instance: --scope is for viewer and "
                                             "operator keys");
@@ -363,4 +398,58 @@ int osm_key_secret(struct osm_store *st, const char *master_key_path, const char
     else
         osm_key_free(&k);
     return 0;
+}
+
+int osm_key_rotate(struct osm_store *st, const char *master_key_path, const char *id, char **secret,
+                   struct osm_err *err)
+{
+    *secret = NULL;
+    struct osm_key k;
+    if (osm_store_get_key(st, id, &k, err) != 0)
+        return -1;
+    unsigned char mk[MASTER_KEY_LEN], raw[SECRET_LEN];
+    if (load_master_key(master_key_path, 0, mk, err) != 0) {
+        osm_key_free(&k);
+        return -1;
+    }
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        OPENSSL_cleanse(mk, sizeof mk);
+        osm_key_free(&k);
+        return osm_err_set(err, OSM_EFAIL, "rotating key %s: no random bytes", id);
+    }
+    struct osm_buf sb;
+    osm_buf_init(&sb);
+    add_b64url(&sb, raw, sizeof raw);
+    OPENSSL_cleanse(raw, sizeof raw);
+    char *sealed = seal(mk, k.id, k.role, k.scope, sb.s, err);
+    OPENSSL_cleanse(mk, sizeof mk);
+    int rc = -1;
+    if (sealed) {
+        free(k.sealed_secret);
+        k.sealed_secret = sealed;
+        rc = osm_store_update_key(st, &k, err);
+    }
+    osm_key_free(&k);
+    if (rc != 0) {
+        OPENSSL_cleanse(sb.s, sb.len);
+        osm_buf_free(&sb);
+        osm_err_prefix(err, "rotating key %s", id);
+        return -1;
+    }
+    *secret = osm_buf_detach(&sb);
+    return 0;
+}
+
+int osm_key_set_state(struct osm_store *st, const char *id, int disabled, int64_t expires, struct osm_err *err)
+{
+    struct osm_key k;
+    if (osm_store_get_key(st, id, &k, err) != 0)
+        return -1;
+    if (disabled >= 0)
+        k.disabled = disabled;
+    if (expires >= 0)
+        k.expires = expires;
+    int rc = osm_store_update_key(st, &k, err);
+    osm_key_free(&k);
+    return rc;
 }

@@ -6,6 +6,7 @@ extern char **environ;
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,7 +19,9 @@ extern char **environ;
 #include <unistd.h>
 
 #include "metrics.h"
+#include "os_migration.h"
 #include "osm_buf.h"
+#include "osm_fs.h"
 #include "osm_log.h"
 #include "runner.h"
 #include "scheduler.h"
@@ -434,6 +437,34 @@ static void *child_beat(void *arg)
     return NULL;
 }
 
+/* The task's log in TASK_DIR/osmig.log, as `osmig migrate` keeps it: the
+ * state directory is the one its options name (the server's). NULL when
+ * the task names none or the directory cannot be made (the run goes on:
+ * the store keeps the history). */
+static char *open_task_log(struct osm_store *st, const char *id)
+{
+    struct osm_task t;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_store_get_task(st, id, &t, &err) != 0)
+        return NULL;
+    json_t *o = t.options ? json_loads(t.options, 0, NULL) : NULL;
+    const char *state_dir = json_string_value(json_object_get(o, "state_dir"));
+    char *path = NULL;
+    if (state_dir && state_dir[0] == '/') {
+        char *dir = osm_migration_task_dir(state_dir, id);
+        path = osm_path_join(dir, "osmig.log");
+        if (osm_mkdir_p(dir, 0755, &err) != 0 || osm_log_set_file(path) != 0) {
+            osm_warn("worker.log", "task=%s path=%s msg=\"%s\"", id, path, err.msg[0] ? err.msg : strerror(errno));
+            free(path);
+            path = NULL;
+        }
+        free(dir);
+    }
+    json_decref(o);
+    osm_task_free(&t);
+    return path;
+}
+
 int osm_worker_child(const char *store_location, const char *id, int64_t lease_seconds)
 {
     char go[8] = "";
@@ -449,6 +480,9 @@ int osm_worker_child(const char *store_location, const char *id, int64_t lease_s
         fprintf(stderr, "osmig serve --run-task %s: %s\n", id, err.msg);
         goto out;
     }
+    char *log_path = open_task_log(st, id);
+    if (log_path)
+        osm_info("worker.task", "task=%s owner=%s store=%s", id, osm_store_self_owner(), store_location);
     pthread_t beat;
     int beating = pthread_create(&beat, NULL, child_beat, &c) == 0;
     /* The lease of `serve --lease` from the first claim on, not only from
@@ -476,6 +510,10 @@ int osm_worker_child(const char *store_location, const char *id, int64_t lease_s
         rc = 0;
     }
     osm_store_close(st);
+    if (log_path) {
+        osm_log_set_file(NULL);
+        free(log_path);
+    }
 out:
     fflush(stdout);
     pthread_cond_destroy(&c.cond);

@@ -46,6 +46,20 @@ char *osm_root_path(const char *root, const char *guest_path);
  * write by rename replaces a symlink, a check sees it); this one follows it
  * too, inside ROOT, for reads of what a path leads to (os-release). */
 char *osm_root_path_follow(const char *root, const char *guest_path);
+/* Open GUEST_PATH inside ROOT in one step, without the race between
+ * osm_root_path and a later open(2): openat2 RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS from ROOT (Linux >= 5.6; before, osm_root_path
+ * and O_NOFOLLOW), so a symlink swapped in on the path, even meanwhile,
+ * never leads outside ROOT. With O_CREAT the last component is not
+ * followed (O_NOFOLLOW: a symlink there is refused, named as such).
+ * `flags` as open(2), O_CLOEXEC added. A descriptor, or -1 and err. */
+int osm_root_open(const char *root, const char *guest_path, int flags, mode_t mode, struct osm_err *err);
+/* osm_write_file_atomic for a guest path: the directory resolved as
+ * osm_root_open does, the temp file made in it (O_EXCL|O_NOFOLLOW) and
+ * renamed over the last component (a symlink there is replaced, never
+ * followed). */
+int osm_root_write_file_atomic(const char *root, const char *guest_path, const void *data, size_t len, mode_t mode,
+                               struct osm_err *err);
 /* Read a regular file of at most `max` bytes (appended to out): devices,
  * FIFOs and larger files are refused at once ("not a regular file", "larger
  * than N MiB"), naming the path and never its content. */

@@ -64,8 +64,13 @@ static int pg_fail(struct pg_conn *c, const PGresult *res, struct osm_err *err, 
     snprintf(clean, sizeof clean, "%s", msg && *msg ? msg : "unknown error");
     clean[strcspn(clean, "\n")] = '\0';
     const char *hint = "";
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (PQstatus(c->conn) == CONNECTION_BAD)
         hint = " (the connection to the server is lost)";
+    else if (state && strncmp(state, "53", 2) == 0) { /* insufficient resources: disk full, out of memory */
+        hint = " (the database server is out of space or memory)";
+        osm_store_space_failed();
+    }
     return osm_err_set(err, OSM_EIO, "state store %s: %s: %s%s", c->location, what, clean, hint);
 }
 
@@ -580,7 +585,7 @@ int osm_store_pg_reset(const char *url, int drop, struct osm_err *err)
         PQclear(r);
         if (latest) {
             r = PQexec(conn, "SET session_replication_role = replica;"
-                             "TRUNCATE task_events, step_journal, tasks, jobs, api_keys, nonces RESTART IDENTITY");
+                             "TRUNCATE task_events, step_journal, tasks, jobs, api_keys, nonces, audit RESTART IDENTITY");
             drop = PQresultStatus(r) != PGRES_COMMAND_OK;
             PQclear(r);
         } else {
@@ -589,7 +594,7 @@ int osm_store_pg_reset(const char *url, int drop, struct osm_err *err)
     }
     if (drop) {
         PGresult *r = PQexec(conn,
-            "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, schema_version CASCADE;"
+            "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, audit, schema_version CASCADE;"
             "DROP FUNCTION IF EXISTS osmig_append_only() CASCADE");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = osm_err_set(err, OSM_EIO, "state store %s: dropping osmig's tables: %s", location,

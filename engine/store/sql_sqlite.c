@@ -72,6 +72,7 @@ static int db_fail(struct sq_conn *c, struct osm_err *err, const char *what)
         break;
     case SQLITE_FULL:
         hint = " (the disk is full)";
+        osm_store_space_failed();
         break;
     }
     return osm_err_set(err, ecode, "state store %s: %s: %s%s", c->path, what, sqlite3_errmsg(c->db), hint);

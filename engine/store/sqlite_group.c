@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "osm_buf.h"
+#include "store_sql.h"
 
 /* A batch holds at most this many writes: the first of a long queue should
  * not wait for a transaction of thousands. */
@@ -208,6 +209,8 @@ static int control(struct osm_sqlite_conn *c, int which, const char *what, struc
             return 0;
     }
     int code = sqlite3_extended_errcode(c->db) & 0xff;
+    if (code == SQLITE_FULL)
+        osm_store_space_failed();
     return osm_err_set(err, OSM_EIO, "state store %s: %s: %s%s", c->location, what, sqlite3_errmsg(c->db),
                        code == SQLITE_BUSY || code == SQLITE_LOCKED ? " (another osmig holds the store for too long)"
                        : code == SQLITE_FULL                        ? " (the disk is full)"
@@ -263,6 +266,11 @@ static void run_batch(struct osm_sqlite_conn *c, struct item *batch)
         if (!sqlite3_get_autocommit(c->db))
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         fail_all(batch, &e);
+        /* Out of space: the WAL is copied into the database and cut to
+         * nothing now, as far as it can be, so that the space freed by
+         * whoever makes room is enough for the next write. */
+        if ((sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_FULL || osm_store_full_since())
+            sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
 out:
     if (!durable) {

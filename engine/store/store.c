@@ -223,6 +223,8 @@ void osm_job_free(struct osm_job *j)
     free(j->max_errors);
     free(j->stop_reason);
     free(j->spec);
+    free(j->state);
+    free(j->created_by);
     osm_job_init(j);
 }
 
@@ -251,6 +253,18 @@ void osm_key_copy(struct osm_key *dst, const struct osm_key *src)
     dst->sealed_secret = src->sealed_secret ? osm_xstrdup(src->sealed_secret) : NULL;
     dst->created = src->created;
     dst->disabled = src->disabled;
+    dst->expires = src->expires;
+}
+
+void osm_audit_free(struct osm_audit_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].object);
+        free(e[i].action);
+        free(e[i].actor);
+        free(e[i].detail);
+    }
+    free(e);
 }
 
 void osm_key_free(struct osm_key *k)

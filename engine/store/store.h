@@ -69,6 +69,9 @@ struct osm_job {
     char *max_errors;
     char *stop_reason;
     char *spec;              /* JSON object text: the normalised create request */
+    char *state;             /* "active" (NULL reads so), "paused" (no task starts), "cancelled" */
+    char *created_by;        /* create: the actor recorded in the audit trail for the job and each
+                              * task (NULL: none); not read back (osm_store_audit_list) */
     int64_t created, updated;
     int64_t rev;
 };
@@ -119,6 +122,7 @@ struct osm_key {
     char *sealed_secret;     /* opaque text made by keys.c */
     int64_t created;
     int disabled;
+    int64_t expires;         /* unix time from which the key is refused; 0: never */
 };
 void osm_key_free(struct osm_key *k);
 void osm_key_copy(struct osm_key *dst, const struct osm_key *src); /* deep; dst is overwritten */
@@ -173,6 +177,13 @@ int osm_store_get_job(struct osm_store *st, const char *id, struct osm_job *out,
  * *next_seq is the cursor for the next page (0 when none). */
 int osm_store_list_jobs(struct osm_store *st, int64_t after_seq, size_t limit, struct osm_job **out, size_t *n,
                         int64_t *next_seq, struct osm_err *err);
+/* Write a job's state, name, max_concurrency, max_errors and stop_reason
+ * if its rev is still `expect_rev` (-1: no check), with an audit entry
+ * (actor, action, detail; none when action is NULL) in the same
+ * transaction. 0 written (job->rev, updated advanced), 1 the job moved
+ * (nothing written), -1 with OSM_ENOTFOUND when there is no such job. */
+int osm_store_update_job(struct osm_store *st, struct osm_job *job, int64_t expect_rev, const char *actor,
+                         const char *action, const char *detail, struct osm_err *err);
 /* Set or clear (NULL) a job's stop reason. */
 int osm_store_set_job_stop(struct osm_store *st, const char *id, const char *reason, struct osm_err *err);
 /* Tasks matching `f`, oldest first; *next_seq as for list_jobs. */
@@ -224,6 +235,28 @@ int osm_store_put_key(struct osm_store *st, const struct osm_key *k, struct osm_
 int osm_store_get_key(struct osm_store *st, const char *id, struct osm_key *out, struct osm_err *err);
 int osm_store_list_keys(struct osm_store *st, struct osm_key **out, size_t *n, struct osm_err *err);
 int osm_store_delete_key(struct osm_store *st, const char *id, struct osm_err *err);
+/* Write a key's sealed secret, disabled and expires (the id names it; role
+ * and scope stay). OSM_ENOTFOUND when none. */
+int osm_store_update_key(struct osm_store *st, const struct osm_key *k, struct osm_err *err);
+
+/* ---- the audit trail: who did what to which job, task or key ---- */
+
+/* One entry. actor: an API key id, or "local:USER" for the CLI on the host. */
+struct osm_audit_entry {
+    int64_t seq;
+    int64_t at;              /* unix time */
+    char *object;            /* a job, task or key id */
+    char *action;            /* "created", "started", "cancelled", "rolled_back", "paused", ... */
+    char *actor;
+    char *detail;            /* NULL or words (a reason, the limits set) */
+};
+/* Append an entry (append-only: the store refuses changes to it). */
+int osm_store_audit_add(struct osm_store *st, const char *object, const char *action, const char *actor,
+                        const char *detail, struct osm_err *err);
+/* The entries of `object`, oldest first. */
+int osm_store_audit_list(struct osm_store *st, const char *object, struct osm_audit_entry **out, size_t *n,
+                         struct osm_err *err);
+void osm_audit_free(struct osm_audit_entry *e, size_t n);
 /* Record a request nonce valid until `expires`: 1 when new, 0 when seen
  * before (a replay). Nonces past their expiry are forgotten. */
 int osm_store_use_nonce(struct osm_store *st, const char *key_id, const char *nonce, int64_t expires, int64_t now,
@@ -260,6 +293,11 @@ int osm_store_read_begin(struct osm_store *st, struct osm_err *err);
 void osm_store_read_end(struct osm_store *st);
 void osm_job_list_free(struct osm_job *jobs, size_t n);
 void osm_key_list_free(struct osm_key *keys, size_t n);
+
+/* Since when (unix time) the store's writes fail for lack of space on its
+ * file system (SQLite's "disk full", PostgreSQL's class 53 errors); 0 when
+ * the last write committed. Process-wide: any handle's writes count. */
+int64_t osm_store_full_since(void);
 
 /* Open a store by location: a postgresql:// or postgres:// URL (libpq; the
  * schema is created or migrated), else a state directory as

@@ -112,7 +112,7 @@ int osm_store_use_nonce_gen(struct osm_store *st, const char *key_id, const char
 /* Is key `k` still the row in the store? 1 yes, 0 no (changed or gone). */
 static int key_row_is(struct osm_sql *c, const struct osm_key *k, struct osm_err *err)
 {
-    struct osm_sql_stmt *s = c->drv->prepare(c, "SELECT role, scope, sealed_secret, disabled FROM api_keys WHERE id=?1", err);
+    struct osm_sql_stmt *s = c->drv->prepare(c, "SELECT role, scope, sealed_secret, disabled, expires FROM api_keys WHERE id=?1", err);
     if (!s)
         return -1;
     c->drv->bind_text(s, 1, k->id);
@@ -122,7 +122,8 @@ static int key_row_is(struct osm_sql *c, const struct osm_key *k, struct osm_err
         const char *role = c->drv->col_text(s, 0), *scope = c->drv->col_text(s, 1), *sealed = c->drv->col_text(s, 2);
         same = role && k->role && strcmp(role, k->role) == 0 &&
                (scope && k->scope ? strcmp(scope, k->scope) == 0 : !scope == !k->scope) && sealed && k->sealed_secret &&
-               strcmp(sealed, k->sealed_secret) == 0 && c->drv->col_i64(s, 3) == k->disabled;
+               strcmp(sealed, k->sealed_secret) == 0 && c->drv->col_i64(s, 3) == k->disabled &&
+               c->drv->col_i64(s, 4) == k->expires;
     }
     c->drv->finish(s);
     return rc < 0 ? -1 : same;
@@ -209,9 +210,11 @@ static int staged_write(struct osm_store *st, osm_sql_write_fn fn, void *arg, in
 
 int osm_store_write(struct osm_store *st, osm_sql_write_fn fn, void *arg, int durable, struct osm_err *err)
 {
-    if (st->impl->nonce.staged)
-        return staged_write(st, fn, arg, durable, err);
-    return st->impl->drv->write(st->impl->sql, fn, arg, durable, err);
+    int rc = st->impl->nonce.staged ? staged_write(st, fn, arg, durable, err)
+                                    : st->impl->drv->write(st->impl->sql, fn, arg, durable, err);
+    if (rc >= 0)
+        osm_store_space_ok();
+    return rc;
 }
 
 void osm_store_nonce_clear(struct osm_store *st)

@@ -201,7 +201,7 @@ static void free_journal(void *list, size_t n)
     osm_journal_free(list, n);
 }
 
-#define JOB_COLUMNS "seq, id, client_token, name, max_concurrency, max_errors, stop_reason, spec, created, updated, rev"
+#define JOB_COLUMNS "seq, id, client_token, name, max_concurrency, max_errors, stop_reason, spec, created, updated, rev, state"
 
 static void read_job(struct osm_sql_stmt *s, void *elem)
 {
@@ -217,6 +217,7 @@ static void read_job(struct osm_sql_stmt *s, void *elem)
     j->created = c_i64(s, 8);
     j->updated = c_i64(s, 9);
     j->rev = c_i64(s, 10);
+    j->state = c_dup(s, 11);
 }
 
 #define WAITING_COLUMNS "id, job_id, maint_window, not_before, latest_start, created, state, seq"
@@ -240,7 +241,7 @@ static void free_waiting(void *list, size_t n)
     osm_waiting_free(list, n);
 }
 
-#define KEY_COLUMNS "id, role, scope, sealed_secret, created, disabled"
+#define KEY_COLUMNS "id, role, scope, sealed_secret, created, disabled, expires"
 
 static void read_key(struct osm_sql_stmt *s, void *elem)
 {
@@ -252,6 +253,7 @@ static void read_key(struct osm_sql_stmt *s, void *elem)
     k->sealed_secret = c_dup(s, 3);
     k->created = c_i64(s, 4);
     k->disabled = (int)c_i64(s, 5);
+    k->expires = c_i64(s, 6);
 }
 
 static void free_keys(void *list, size_t n)
@@ -275,6 +277,72 @@ static int read_one(struct osm_sql *c, const char *sql, const char *key, void (*
     if (rc == OSM_SQL_DONE)
         return osm_err_set(err, OSM_ENOTFOUND, missing, key, c->location);
     return rc == OSM_SQL_ROW ? 0 : -1;
+}
+
+/* ---- the audit trail ---- */
+
+/* One audit entry, inside the caller's transaction (or alone). */
+static int audit_row(struct osm_sql *c, const char *object, const char *action, const char *actor,
+                               const char *detail, int64_t at, struct osm_err *err)
+{
+    struct osm_sql_stmt *s = prep(c, "INSERT INTO audit(at, object, action, actor, detail) VALUES(?1,?2,?3,?4,?5)", err);
+    if (!s)
+        return -1;
+    b_i64(s, 1, at);
+    b_text(s, 2, object);
+    b_text(s, 3, action);
+    b_text(s, 4, actor ? actor : "-");
+    b_text(s, 5, detail);
+    return run(s, "adding to the audit trail", err) < 0 ? -1 : 0;
+}
+
+struct audit_args {
+    const char *object, *action, *actor, *detail;
+};
+
+static int audit_add_w(struct osm_sql *c, void *arg, struct osm_err *err)
+{
+    const struct audit_args *a = arg;
+    return audit_row(c, a->object, a->action, a->actor, a->detail, osm_store_now(), err);
+}
+
+int osm_store_audit_add(struct osm_store *st, const char *object, const char *action, const char *actor,
+                        const char *detail, struct osm_err *err)
+{
+    struct audit_args a = {object, action, actor, detail};
+    return osm_store_write(st, audit_add_w, &a, 1, err);
+}
+
+static void read_audit(struct osm_sql_stmt *s, void *elem)
+{
+    struct osm_audit_entry *e = elem;
+    e->seq = c_i64(s, 0);
+    e->at = c_i64(s, 1);
+    e->object = c_dup(s, 2);
+    e->action = c_dup(s, 3);
+    e->actor = c_dup(s, 4);
+    e->detail = c_dup(s, 5);
+}
+
+static void free_audit(void *list, size_t n)
+{
+    osm_audit_free(list, n);
+}
+
+int osm_store_audit_list(struct osm_store *st, const char *object, struct osm_audit_entry **out, size_t *n,
+                         struct osm_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    struct osm_sql_stmt *s = prep(st->impl->sql,
+        "SELECT seq, at, object, action, actor, detail FROM audit WHERE object=?1 ORDER BY seq", err);
+    if (!s)
+        return -1;
+    b_text(s, 1, object);
+    void *v;
+    int rc = collect_rows(s, &v, n, sizeof **out, read_audit, free_audit, "reading the audit trail", err);
+    *out = v;
+    return rc;
 }
 
 /* ---- the instance a task holds ---- */
@@ -796,8 +864,8 @@ static int create_job_w(struct osm_sql *c, void *arg, struct osm_err *err)
     if (duplicate_instance(job->id, tasks, n, err) != 0)
         return -1;
     struct osm_sql_stmt *s = prep(c,
-        "INSERT INTO jobs(id, client_token, name, max_concurrency, max_errors, stop_reason, spec, created, updated) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8)", err);
+        "INSERT INTO jobs(id, client_token, name, max_concurrency, max_errors, stop_reason, spec, created, updated, state) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8,?9)", err);
     if (!s)
         return -1;
     b_text(s, 1, job->id);
@@ -808,9 +876,12 @@ static int create_job_w(struct osm_sql *c, void *arg, struct osm_err *err)
     b_text(s, 6, job->stop_reason);
     b_text(s, 7, job->spec ? job->spec : "{}");
     b_i64(s, 8, now);
+    b_text(s, 9, job->state ? job->state : "active");
     int rc = run(s, "adding a job", err);
     a->job_taken = rc == OSM_SQL_UNIQUE;
     if (rc < 0)
+        return -1;
+    if (job->created_by && audit_row(c, job->id, "created", job->created_by, NULL, now, err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         osm_task_set_str(&tasks[i].job_id, job->id);
@@ -842,6 +913,10 @@ static int create_job_w(struct osm_sql *c, void *arg, struct osm_err *err)
             }
         }
     }
+    /* Who made each task, in the job's transaction. */
+    for (size_t i = 0; job->created_by && i < n; i++)
+        if (audit_row(c, tasks[i].id, "created", job->created_by, job->id, now, err) != 0)
+            return -1;
     job->created = job->updated = now;
     job->rev = 0;
     return 0;
@@ -926,6 +1001,60 @@ int osm_store_list_jobs(struct osm_store *st, int64_t after_seq, size_t limit, s
         return -1;
     }
     return 0;
+}
+
+struct update_job_args {
+    struct osm_job *job;
+    int64_t expect_rev;
+    const char *actor, *action, *detail;
+    int missing;
+};
+
+static int update_job_w(struct osm_sql *c, void *arg, struct osm_err *err)
+{
+    struct update_job_args *a = arg;
+    struct osm_job *j = a->job;
+    int64_t now = osm_store_now();
+    struct osm_sql_stmt *s = prep(c,
+        "UPDATE jobs SET state=?2, name=?3, max_concurrency=?4, max_errors=?5, stop_reason=?6, updated=?7, rev=rev+1 "
+        "WHERE id=?1 AND (?8 < 0 OR rev=?8)", err);
+    if (!s)
+        return -1;
+    b_text(s, 1, j->id);
+    b_text(s, 2, j->state ? j->state : "active");
+    b_text(s, 3, j->name);
+    b_text(s, 4, j->max_concurrency);
+    b_text(s, 5, j->max_errors);
+    b_text(s, 6, j->stop_reason);
+    b_i64(s, 7, now);
+    b_i64(s, 8, a->expect_rev);
+    if (run(s, "changing a job", err) < 0)
+        return -1;
+    if (changes(c) == 0) {
+        a->missing = 1;
+        return 1;
+    }
+    if (a->action && audit_row(c, j->id, a->action, a->actor, a->detail, now, err) != 0)
+        return -1;
+    j->updated = now;
+    j->rev = a->expect_rev >= 0 ? a->expect_rev + 1 : j->rev + 1;
+    return 0;
+}
+
+int osm_store_update_job(struct osm_store *st, struct osm_job *job, int64_t expect_rev, const char *actor,
+                         const char *action, const char *detail, struct osm_err *err)
+{
+    struct update_job_args a = {job, expect_rev, actor, action, detail, 0};
+    int rc = osm_store_write(st, update_job_w, &a, 1, err);
+    if (rc == 1) {
+        /* Gone, or moved: which one the caller must know. */
+        struct osm_job cur;
+        osm_job_init(&cur);
+        if (osm_store_get_job(st, job->id, &cur, err) != 0)
+            return -1;
+        osm_job_free(&cur);
+    }
+    return rc;
 }
 
 int osm_store_set_job_stop(struct osm_store *st, const char *id, const char *reason, struct osm_err *err)
@@ -1148,11 +1277,13 @@ int osm_store_list_waiting_due(struct osm_store *st, int64_t now, struct osm_wai
     return waiting_rows(st, now < 0 ? 0 : now, out, n, err);
 }
 
-/* Startable: unclaimed (or its lease ran out), not of a stopped job, not of
+/* Startable: unclaimed (or its lease ran out), not of a stopped, paused or
+ * cancelled job, not of
  * a job the caller skips (?5, a JSON array). */
 #define STARTABLE_ROW                                                                                             \
     " AND (owner IS NULL OR lease_until < ?1) AND (job_id IS NULL OR (NOT EXISTS "                                 \
-    "(SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND jobs.stop_reason IS NOT NULL) AND job_id NOT IN "         \
+    "(SELECT 1 FROM jobs WHERE jobs.id=tasks.job_id AND (jobs.stop_reason IS NOT NULL OR jobs.state<>'active'))"  \
+    " AND job_id NOT IN "                                                                                           \
     "(SELECT value FROM json_each(?5))))"
 /* One state's startable tasks after the cursor (?2, ?3), as two seeks of
  * the index on (state, not_before, seq): the rest of the cursor's
@@ -1331,12 +1462,18 @@ static int claim_waiting_w(struct osm_sql *c, void *arg, struct osm_err *err)
      * is locked (a second worker waits here, then counts what the first
      * claimed); tasks without a job take a lock of their own. */
     if (a->job_id) {
-        struct osm_sql_stmt *s = prep(c, "SELECT 1 FROM jobs WHERE id=?1 FOR UPDATE", err);
+        struct osm_sql_stmt *s = prep(c, "SELECT state FROM jobs WHERE id=?1 FOR UPDATE", err);
         if (!s)
             return -1;
         b_text(s, 1, a->job_id);
-        if (run(s, "locking a job", err) < 0)
+        int rc = step(s, "locking a job", err);
+        /* Paused or cancelled since the scheduler read it: nothing starts. */
+        int active = rc == OSM_SQL_ROW && (!c_text(s, 0) || strcmp(c_text(s, 0), "active") == 0);
+        finish(s);
+        if (rc < 0)
             return -1;
+        if (!active)
+            return 0;
     } else if (c->drv->lock(c, LOCK_NO_JOB, err) != 0) {
         return -1;
     }
@@ -1450,7 +1587,8 @@ int osm_store_put_key(struct osm_store *st, const struct osm_key *k, struct osm_
         return osm_err_set(err, OSM_EUSAGE, "key %s: role '%s' is not one of viewer, operator, admin", k->id,
                            k->role ? k->role : "");
     struct osm_sql_stmt *s = prep(st->impl->sql,
-        "INSERT INTO api_keys(id, role, scope, sealed_secret, created, disabled) VALUES(?1,?2,?3,?4,?5,?6)", err);
+        "INSERT INTO api_keys(id, role, scope, sealed_secret, created, disabled, expires) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+        err);
     if (!s)
         return -1;
     b_text(s, 1, k->id);
@@ -1459,6 +1597,7 @@ int osm_store_put_key(struct osm_store *st, const struct osm_key *k, struct osm_
     b_text(s, 4, k->sealed_secret);
     b_i64(s, 5, k->created ? k->created : osm_store_now());
     b_i64(s, 6, k->disabled ? 1 : 0);
+    b_i64(s, 7, k->expires);
     int rc = run(s, "adding a key", err);
     if (rc == OSM_SQL_UNIQUE)
         return osm_err_set(err, OSM_ECONFLICT, "a key with id '%s' exists in %s", k->id, st->location);
@@ -1503,5 +1642,22 @@ int osm_store_delete_key(struct osm_store *st, const char *id, struct osm_err *e
         return -1;
     if (changes(c) == 0)
         return osm_err_set(err, OSM_ENOTFOUND, "no key '%s' in %s", id, st->location);
+    return 0;
+}
+
+int osm_store_update_key(struct osm_store *st, const struct osm_key *k, struct osm_err *err)
+{
+    struct osm_sql *c = st->impl->sql;
+    struct osm_sql_stmt *s = prep(c, "UPDATE api_keys SET sealed_secret=?2, disabled=?3, expires=?4 WHERE id=?1", err);
+    if (!s)
+        return -1;
+    b_text(s, 1, k->id);
+    b_text(s, 2, k->sealed_secret);
+    b_i64(s, 3, k->disabled ? 1 : 0);
+    b_i64(s, 4, k->expires);
+    if (run(s, "changing a key", err) < 0)
+        return -1;
+    if (changes(c) == 0)
+        return osm_err_set(err, OSM_ENOTFOUND, "no key '%s' in %s", k->id, st->location);
     return 0;
 }

@@ -152,4 +152,9 @@ struct osm_sql *osm_store_sql(struct osm_store *st, const struct osm_sql_driver 
 /* The first 64 bits of SHA-256(key id, NUL, nonce) (SQLite keeps nonces so). */
 int64_t osm_nonce_hash(const char *key_id, const char *nonce);
 
+/* Drivers: a write failed for lack of space / a write committed
+ * (osm_store_full_since). */
+void osm_store_space_failed(void);
+void osm_store_space_ok(void);
+
 #endif

@@ -89,7 +89,35 @@ json_t *osm_task_to_json_full(struct osm_store *st, const struct osm_task *t, st
     json_object_set_new(o, "journal", j);
     osm_task_events_free(ev, nev);
     osm_journal_free(jl, nj);
+    if (osm_audit_json(st, t->id, o, err) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
+}
+
+int osm_audit_json(struct osm_store *st, const char *object, json_t *o, struct osm_err *err)
+{
+    struct osm_audit_entry *a;
+    size_t n;
+    if (osm_store_audit_list(st, object, &a, &n, err) != 0)
+        return -1;
+    json_t *arr = json_array();
+    const char *creator = NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "at", time_or_null(a[i].at));
+        json_object_set_new(e, "action", json_string(a[i].action));
+        json_object_set_new(e, "by", json_string(a[i].actor));
+        json_object_set_new(e, "detail", str_or_null(a[i].detail));
+        json_array_append_new(arr, e);
+        if (!creator && strcmp(a[i].action, "created") == 0)
+            creator = a[i].actor;
+    }
+    json_object_set_new(o, "created_by", str_or_null(creator));
+    json_object_set_new(o, "audit", arr);
+    osm_audit_free(a, n);
+    return 0;
 }
 
 static int64_t time_from_json(const json_t *v)

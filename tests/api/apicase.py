@@ -9,7 +9,7 @@ also checks that the two agree.
 A case file is a JSON object:
   "about": what the case proves
   "server": {"workers": 1, "public_metrics": false, "tls": false,
-             "interval": 1, "store": "pg", "extra": ["--flag", ...]}
+             "interval": 1, "store": "pg", "extra": ["--flag", "${WORK}/x", ...]}
                               ("store": "pg": the PostgreSQL server of $OSMIG_TEST_PG_URL,
                               tests/fleet/with_pg.sh; skipped without it)
   "roots": ["a", "b"]         empty instance roots: ${ROOTS}/a ... (dir:${ROOTS}/a)
@@ -40,6 +40,12 @@ A step:
              "header": {"X-Request-Id*": true}}
   "store_unchanged": true     the store (every table but nonces) is the same after
   "save": {"var": "json.path"}   then ${var} in later steps
+  "set_secret": {"key": "${var}"}  from this step on the key signs with that secret (a rotation)
+  "jsonl": "${WORK}/audit.log", "expect": {"mode": "600", "every": {...}, "some": [{...}, ...]}
+                              a file of JSON lines: each line matches "every", each of
+                              "some" matches at least one line (a check, not a request)
+  "text_file": "${WORK}/state/tasks/${t}/osmig.log", "expect": {"text_re": ["regex", ...]}
+                              a text file whose lines match each regex (a check, not a request)
   "wait": {"path": "/v1/tasks/${t}", "json": {...}, "text_re": [...], "timeout": 120}
                               poll (GET as admin) until the fields (or the text) match
   "tcp": [["text", times], ...]  raw bytes on a new connection (pieces repeated),
@@ -425,6 +431,31 @@ class Runner:
                                                                   st["expect"]))
             print("ok %s" % name, flush=True)
             return
+        if "text_file" in st:
+            path = st["text_file"]
+            if not os.path.isfile(path):
+                fail("%s: %s does not exist" % (name, path))
+            with open(path, errors="replace") as f:
+                text = f.read()
+            for rx in st.get("expect", {}).get("text_re", []):
+                if not re.search(rx, text, re.M):
+                    fail("%s: /%s/ not in %s:\n%s" % (name, rx, path, text[-3000:]))
+            print("ok %s" % name, flush=True)
+            return
+        if "jsonl" in st:
+            want = st.get("expect", {})
+            path = st["jsonl"]
+            if "mode" in want and "%o" % (os.stat(path).st_mode & 0o777) != want["mode"]:
+                fail("%s: %s has mode %o, expected %s" % (name, path, os.stat(path).st_mode & 0o777, want["mode"]))
+            with open(path) as f:
+                lines = [json.loads(line) for line in f]
+            for line in lines:
+                check_json(line, want.get("every", {}), name + " (every line)")
+            for i, some in enumerate(want.get("some", [])):
+                if not any(self.matches(line, some) for line in lines):
+                    fail("%s: no line of %s matches %r (%d lines)" % (name, path, some, len(lines)))
+            print("ok %s: %d lines" % (name, len(lines)), flush=True)
+            return
         if "sql" in st and self.srv.pg:
             subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.srv.pg, "-c", st["sql"]], check=True)
             print("ok %s" % name, flush=True)
@@ -468,6 +499,8 @@ class Runner:
             body = json.dumps(st["body"]).encode()
         else:
             body = b""
+        for key, secret in st.get("set_secret", {}).items():
+            self.srv.keys[key] = (self.srv.keys[key][0], secret)
         status, headers, data = self.request(st.get("method", "GET"), st.get("path", "/"), body,
                                              key=st.get("as", "admin"), unsigned=st.get("unsigned", False),
                                              extra=st.get("headers"), tamper=st.get("tamper"),
@@ -485,8 +518,12 @@ class Runner:
                 fail("%s: the body is not JSON: %r" % (name, text[:500]))
         if status >= 400 and doc is not None:
             # Every error has the one shape, with this request's id.
-            check_json(doc, {"error.code*": True, "error.message*": True, "error.request_id": headers.get(
-                "x-request-id")}, name + " (error shape)")
+            rid = headers.get("x-request-id")
+            check_json(doc, {"error.code*": True, "error.message*": True, "error.request_id": rid,
+                             "Code*": True, "Message*": True, "RequestId": rid}, name + " (error shape)")
+            if doc.get("Code") != doc["error"]["code"] or headers.get("x-acs-request-id") != rid:
+                fail("%s: Code %r / x-acs-request-id %r do not repeat error.code %r / X-Request-Id %r" % (
+                    name, doc.get("Code"), headers.get("x-acs-request-id"), doc["error"]["code"], rid))
         if "json" in exp:
             if doc is None:
                 fail("%s: expected JSON, got %s: %r" % (name, headers.get("content-type"), text[:500]))
@@ -522,6 +559,14 @@ class Runner:
                 fail("%s: cannot save %s from %s" % (name, path, text[:1000]))
         print("ok %s: %d %s" % (name, status, (doc.get("error", {}).get("code", "") if isinstance(doc, dict)
                                                and isinstance(doc.get("error"), dict) else "")), flush=True)
+
+    @staticmethod
+    def matches(doc, expect):
+        try:
+            match_json(doc, expect, "")
+            return True
+        except Mismatch:
+            return False
 
     def setup_fixtures(self):
         case = self.case
@@ -593,7 +638,7 @@ class Runner:
 
     def run_case(self):
         self.setup_fixtures()
-        self.srv = Server(self.work, self.case.get("server", {}))
+        self.srv = Server(self.work, self.subst(self.case.get("server", {})))
         ok = False
         try:
             for name, spec in self.case.get("keys", {}).items():

@@ -31,15 +31,19 @@ out=$(comp key d); has "$out" delete; hasnt "$out" create
 out=$(comp help sn); has "$out" snapshot
 out=$(comp assess dir:/x --matrix ''); [ -z "$out" ] || fail "an option's value got candidates: $out"
 
-# Task ids from the store: two real tasks (failed at their precheck).
+# Task ids from the store: two real tasks, failed at their precheck (the
+# sample target's repository unreachable: port 9 of loopback).
 python3 "$OSMIG_SOURCE_DIR/tests/fixtures/build-set.py" centos7-base alinux3-target >"$W/sets" ||
   fail "fixture sets not built"
 ROOT=$(sed -n 1p "$W/sets")/roots/installed
+KEY=$(sed -n 2p "$W/sets")/RPM-GPG-KEY-osmig-test
 mkdir -p "$W/r"; cp -a "$ROOT" "$W/r/a"
-# a task per migrate attempt: an unknown target fails its precheck, leaving a task
+sed -e "s#file://@WORKDIR@/repo#http://127.0.0.1:9/#" -e "s#file://@WORKDIR@/RPM-GPG-KEY-sample#file://$KEY#" \
+  -e "s#@EVENTS@#$OSMIG_SOURCE_DIR/matrices/linux/events/alinux3.json#" \
+  "$OSMIG_SOURCE_DIR/tests/fixtures/sample-matrix.json.in" >"$W/matrix.json"
 for _ in 1 2; do
-  osmig --report-dir "$W/rep" migrate "dir:$W/r/a" --to no-such-target --yes --state-dir "$W/state" \
-    --snapshot-store "$W/snaps" --cache-dir "$W/cache" >/dev/null 2>&1 || true
+  osmig --report-dir "$W/rep" migrate "dir:$W/r/a" --to sample-alinux3 --matrix "$W/matrix.json" --yes \
+    --state-dir "$W/state" --snapshot-store "$W/snaps" --cache-dir "$W/cache" >/dev/null 2>&1 || true
 done
 mapfile -t ids < <(osmig tasks --json --state-dir "$W/state" | python3 -c 'import json,sys; [print(t["id"]) for t in json.load(sys.stdin)["tasks"]]')
 [ "${#ids[@]}" = 2 ] || fail "expected 2 tasks, got ${#ids[@]}"

@@ -898,6 +898,140 @@ static void history_and_journal_refuse_update_and_delete(void **state)
     osm_store_close(st);
 }
 
+/* The audit trail: a job's creator is recorded for the job and each task in
+ * the create's transaction; later entries append; none can be changed. */
+static void job_create_records_its_creator_for_the_job_and_each_task_and_the_trail_is_append_only(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job job;
+    osm_job_init(&job);
+    job.created_by = osm_xstrdup("OSMKEYCREATOR");
+    struct osm_task tasks[2];
+    task_for(&tasks[0], "dir:/srv/audit-0", NULL);
+    task_for(&tasks[1], "dir:/srv/audit-1", NULL);
+    assert_int_equal(osm_store_create_job(st, &job, tasks, 2, &err), 0);
+    struct osm_audit_entry *e;
+    size_t n;
+    assert_int_equal(osm_store_audit_list(st, job.id, &e, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].action, "created");
+    assert_string_equal(e[0].actor, "OSMKEYCREATOR");
+    osm_audit_free(e, n);
+    assert_int_equal(osm_store_audit_list(st, tasks[1].id, &e, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].actor, "OSMKEYCREATOR");
+    assert_string_equal(e[0].detail, job.id);
+    osm_audit_free(e, n);
+    assert_int_equal(osm_store_audit_add(st, tasks[1].id, "cancelled", "local:root", "no longer needed", &err), 0);
+    assert_int_equal(osm_store_audit_list(st, tasks[1].id, &e, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[1].action, "cancelled");
+    assert_string_equal(e[1].actor, "local:root");
+    assert_true(e[1].seq > e[0].seq);
+    osm_audit_free(e, n);
+    char msg[512];
+    assert_int_equal(raw_exec(st, "UPDATE audit SET actor='someone else'", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "append-only"));
+    assert_int_equal(raw_exec(st, "DELETE FROM audit", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "append-only"));
+    for (int i = 0; i < 2; i++)
+        osm_task_free(&tasks[i]);
+    osm_job_free(&job);
+    osm_store_close(st);
+}
+
+/* A paused job starts nothing: its tasks are not startable and a claim of
+ * them (a scheduler that read the job before the pause) takes none; the
+ * change is written only at the rev it was decided at, with its audit entry. */
+static void a_paused_job_starts_nothing_and_a_stale_job_change_writes_nothing(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_job job;
+    char ids[3][40];
+    assert_int_equal(make_job(st, &job, NULL, "pause", 3, ids, &err), 0);
+    const char *idp[3] = {ids[0], ids[1], ids[2]};
+    char job_id[40];
+    memcpy(job_id, job.id, sizeof job_id);
+    osm_job_free(&job);
+    assert_int_equal(osm_store_get_job(st, job_id, &job, &err), 0);
+    int64_t rev = job.rev;
+    assert_true(job.state == NULL || strcmp(job.state, "active") == 0);
+    osm_task_set_str(&job.state, "paused");
+    assert_int_equal(osm_store_update_job(st, &job, rev, "OSMKEYADMIN", "paused", "for the night", &err), 0);
+    /* The same change again at the old rev: the job moved, nothing written. */
+    assert_int_equal(osm_store_update_job(st, &job, rev, "OSMKEYADMIN", "paused", NULL, &err), 1);
+    struct osm_audit_entry *e;
+    size_t n;
+    assert_int_equal(osm_store_audit_list(st, job.id, &e, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].action, "paused");
+    assert_string_equal(e[0].detail, "for the night");
+    osm_audit_free(e, n);
+    struct osm_waiting_task *w;
+    assert_int_equal(osm_store_list_waiting_page(st, OSM_WAITING_STARTABLE, osm_store_now() + 86400 * 30, INT64_MIN,
+                                                 0, NULL, 100, &w, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(!w[i].job_id || strcmp(w[i].job_id, job.id) != 0);
+    osm_waiting_free(w, n);
+    char claimed[3][40];
+    assert_int_equal(osm_store_claim_waiting(st, job.id, idp, 3, -1, "w1/b:1", osm_store_now() + 60, claimed, &n,
+                                             &err), 0);
+    assert_int_equal(n, 0);
+    /* Active again: they start. */
+    osm_task_set_str(&job.state, "active");
+    assert_int_equal(osm_store_update_job(st, &job, job.rev, "OSMKEYADMIN", "resumed", NULL, &err), 0);
+    assert_int_equal(osm_store_claim_waiting(st, job.id, idp, 3, -1, "w1/b:1", osm_store_now() + 60, claimed, &n,
+                                             &err), 0);
+    assert_int_equal(n, 3);
+    struct osm_job none;
+    osm_job_init(&none);
+    snprintf(none.id, sizeof none.id, "j-none");
+    assert_int_equal(osm_store_update_job(st, &none, -1, "x", "paused", NULL, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    osm_job_free(&job);
+    osm_store_close(st);
+}
+
+/* A key's secret, disabled flag and expiry change in place; its role and
+ * scope do not. */
+static void a_key_update_changes_secret_disabled_and_expiry_only(void **state)
+{
+    (void)state;
+    struct osm_store *st = open_store();
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_key k = {0};
+    snprintf(k.id, sizeof k.id, "OSMKEYUPDATE");
+    k.role = osm_xstrdup("operator");
+    k.scope = osm_xstrdup("dir:/srv/a*");
+    k.sealed_secret = osm_xstrdup("sealed-1");
+    assert_int_equal(osm_store_put_key(st, &k, &err), 0);
+    struct osm_key got;
+    assert_int_equal(osm_store_get_key(st, k.id, &got, &err), 0);
+    assert_int_equal(got.expires, 0);
+    osm_key_free(&got);
+    osm_task_set_str(&k.sealed_secret, "sealed-2");
+    osm_task_set_str(&k.role, "admin"); /* not written */
+    k.disabled = 1;
+    k.expires = 1900000000;
+    assert_int_equal(osm_store_update_key(st, &k, &err), 0);
+    assert_int_equal(osm_store_get_key(st, k.id, &got, &err), 0);
+    assert_string_equal(got.sealed_secret, "sealed-2");
+    assert_string_equal(got.role, "operator");
+    assert_string_equal(got.scope, "dir:/srv/a*");
+    assert_int_equal(got.disabled, 1);
+    assert_int_equal(got.expires, 1900000000);
+    osm_key_free(&got);
+    snprintf(k.id, sizeof k.id, "OSMKEYNONE");
+    assert_int_equal(osm_store_update_key(st, &k, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    osm_key_free(&k);
+    osm_store_close(st);
+}
+
 /* ---- the task store's own contract (as tests/unit/test_store.c, on every store) ---- */
 
 static void tasks_list_newest_first_and_survive_a_reopen(void **state)
@@ -1256,7 +1390,7 @@ static void a_store_written_by_the_earlier_code_opens_reads_and_writes(void **st
         /* Loaded into an empty database on a connection of its own (the
          * dump empties its search_path). */
         struct osm_store *st = open_store();
-        assert_int_equal(raw_exec(st, "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, "
+        assert_int_equal(raw_exec(st, "DROP TABLE IF EXISTS task_events, step_journal, tasks, jobs, api_keys, nonces, audit, "
                                       "schema_version CASCADE; DROP FUNCTION IF EXISTS osmig_append_only() CASCADE",
                                   msg, sizeof msg), 0);
         if (raw_exec(st, sql.s, msg, sizeof msg) != 0)
@@ -1284,6 +1418,7 @@ static void a_store_written_by_the_earlier_code_opens_reads_and_writes(void **st
     struct osm_task_counts counts;
     assert_int_equal(osm_store_count_tasks(st, job.id, &counts, &err), 0);
     assert_int_equal(counts.by_state[OSM_TASK_SUBMITTED], 4);
+    assert_string_equal(job.state, "active"); /* jobs made before pausing existed run */
     osm_job_free(&job);
     struct osm_task_event *ev;
     assert_int_equal(osm_store_list_events(st, list[0].id, &ev, &n, &err), 0);
@@ -1294,6 +1429,7 @@ static void a_store_written_by_the_earlier_code_opens_reads_and_writes(void **st
     assert_int_equal(osm_store_list_keys(st, &keys, &n, &err), 0);
     assert_int_equal(n, 1);
     assert_string_equal(keys[0].role, "operator");
+    assert_int_equal(keys[0].expires, 0); /* keys made before expiry existed never expire */
     osm_key_list_free(keys, 1);
     /* Writes: a commit of an old task, a new job, a nonce. */
     list[0].state = OSM_TASK_CANCELLED;
@@ -1366,7 +1502,10 @@ static void a_task_holds_its_instance_exactly_in_the_states_that_say_so(void **s
     CASE(engines_opening_an_empty_store_at_once_all_get_one_schema),                             \
     CASE(store_with_a_newer_schema_is_refused_naming_it),                                        \
     CASE(a_store_written_by_the_earlier_code_opens_reads_and_writes),                            \
-    CASE(a_task_holds_its_instance_exactly_in_the_states_that_say_so)
+    CASE(a_task_holds_its_instance_exactly_in_the_states_that_say_so),                           \
+    CASE(job_create_records_its_creator_for_the_job_and_each_task_and_the_trail_is_append_only), \
+    CASE(a_paused_job_starts_nothing_and_a_stale_job_change_writes_nothing),                     \
+    CASE(a_key_update_changes_secret_disabled_and_expiry_only)
 
 int main(void)
 {

@@ -13,7 +13,8 @@ snapshot_state >"$W/store-before"; manifest "$T" >"$W/tree-before"
 expect_fail 2 "usage" osmig snapshot
 expect_fail 2 "unknown subcommand 'explode'" osmig snapshot explode "$I"
 expect_fail 2 "needs INSTANCE and SET_ID" osmig snapshot restore "$I"
-expect_fail 2 "unknown option '--force'" osmig snapshot create "$I" --force
+expect_fail 2 "unknown option '--frobnicate'" osmig snapshot create "$I" --frobnicate
+expect_fail 2 "--force is only for delete" osmig snapshot create "$I" --force
 expect_fail 1 "instance dir:$W/nope: .*No such file" osmig snapshot list "dir:$W/nope"
 expect_fail 1 "no snapshot set '20990101T000000Z-abcdef'" osmig snapshot restore "$I" 20990101T000000Z-abcdef
 expect_fail 2 "'../../etc' is not a snapshot set id" osmig snapshot delete "$I" ../../etc

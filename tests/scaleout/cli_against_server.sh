@@ -79,7 +79,7 @@ python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tasks"]; assert [x[
   "$WORK/out" "$ID" || fail "tasks --json --server is not newest first"
 
 # retry --server follows the run the server makes.
-expect 1 "$B" retry "$ID" "${ADMIN[@]}"
+expect 1 "$B" retry "$ID" --yes "${ADMIN[@]}"
 assert_grep "^$ID submitted *retried" "$WORK/out"
 assert_grep "^$ID prechecking *step.start: precheck" "$WORK/out"
 assert_grep "^$ID failed: step precheck failed" "$WORK/out"
@@ -104,7 +104,7 @@ expect 1 "$B" cancel "$WAITING" --server "$URL" --key-id "$VIEWER_ID" --key-secr
 assert_grep "403 Forbidden.Role" "$WORK/err"
 expect 1 "$B" cancel "$ID" "${ADMIN[@]}"
 assert_grep "409 Conflict.TaskState: task $ID is already failed" "$WORK/err"
-expect 1 "$B" rollback "$ID" "${ADMIN[@]}"
+expect 1 "$B" rollback "$ID" --yes "${ADMIN[@]}"
 assert_grep "409 Conflict.TaskState" "$WORK/err"
 expect 1 "$B" task show t-000000000000 "${ADMIN[@]}"
 assert_grep "404 NotFound.Task" "$WORK/err"

@@ -180,7 +180,7 @@ done
 
 # The client: rollback --server of a succeeded task restores its root.
 r1_task=${ids[0]}
-"$OSMIG_BIN" rollback "$r1_task" --server "$SURVIVOR" >"$WORK/rb.out" 2>&1 || { cat "$WORK/rb.out"; fail "osmig rollback --server failed"; }
+"$OSMIG_BIN" rollback "$r1_task" --yes --server "$SURVIVOR" >"$WORK/rb.out" 2>&1 || { cat "$WORK/rb.out"; fail "osmig rollback --server failed"; }
 assert_grep "^$r1_task rolling_back *rollback.start" "$WORK/rb.out"
 assert_grep "^$r1_task rolled_back" "$WORK/rb.out"
 [ "$(digest "$WORK/r1")" = "$original" ] || fail "rollback --server did not restore the original root"

@@ -131,7 +131,7 @@ static void cancel_then_retry_runs_the_task_and_show_tells_why_it_failed(void **
     char *root = osm_path_join(work, "root");
     assert_int_equal(osm_mkdir_p(root, 0755, NULL), 0);
     free(root);
-    assert_int_equal(osmig(0, "retry", t.id, NULL), 1);
+    assert_int_equal(osmig(0, "retry", t.id, "--yes"), 1);
     assert_non_null(strstr(out.s, "failed"));
     assert_non_null(strstr(out.s, "precheck"));
 
@@ -161,9 +161,9 @@ static void bad_requests_fail_clearly(void **state)
     assert_int_equal(osmig(0, "task", "show", NULL), 2);
     assert_int_equal(osmig(0, "cancel", NULL, NULL), 2);
     assert_int_equal(osmig(0, "tasks", "--bogus", NULL), 2);
-    assert_int_equal(osmig(0, "retry", t.id, NULL), 1); /* submitted: nothing to retry */
+    assert_int_equal(osmig(0, "retry", t.id, "--yes"), 1); /* submitted: nothing to retry */
     assert_non_null(strstr(errout.s, "only a failed"));
-    assert_int_equal(osmig(0, "rollback", t.id, NULL), 1);
+    assert_int_equal(osmig(0, "rollback", t.id, "--yes"), 1);
     osm_task_free(&t);
 
     /* A corrupt store: a clear error naming it, and the file left as it was. */
@@ -197,7 +197,7 @@ static long dead_pid(void)
     return (long)p;
 }
 
-static void a_command_resumes_a_task_its_dead_engine_left_running(void **state)
+static void a_command_resumes_a_task_its_dead_engine_left_running_and_says_so(void **state)
 {
     (void)state;
     char *root = osm_path_join(work, "root");
@@ -223,8 +223,17 @@ static void a_command_resumes_a_task_its_dead_engine_left_running(void **state)
     struct osm_task idle;
     submit("dir:/srv/idle", &idle);
 
-    /* Listing starts a background resume; the task leaves `running`. */
+    /* Asked not to, listing leaves it alone and starts nothing. */
+    assert_int_equal(osmig(1, "--no-auto-resume", "tasks", NULL), 0);
+    assert_null(strstr(errout.s ? errout.s : "", "background"));
+    json_t *still = show_json(t.id);
+    assert_string_equal(json_string_value(json_object_get(still, "state")), "running");
+    json_decref(still);
+
+    /* Listing starts a background resume and says so; the task leaves `running`. */
     assert_int_equal(osmig(1, "tasks", NULL, NULL), 0);
+    assert_non_null(strstr(errout.s, "1 interrupted task of"));
+    assert_non_null(strstr(errout.s, "resumed in the background"));
     const char *final = NULL;
     for (int i = 0; i < 300 && !final; i++) {
         json_t *j = show_json(t.id);
@@ -267,7 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tasks_lists_newest_first_as_text_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_then_retry_runs_the_task_and_show_tells_why_it_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_requests_fail_clearly, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_command_resumes_a_task_its_dead_engine_left_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_command_resumes_a_task_its_dead_engine_left_running_and_says_so, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,7 @@ make_root() {
 lcid_tag() { case $1 in 0409) echo en-US;; 0804) echo zh-CN;; 0407) echo de-DE;; *) echo x-unknown;; esac; }
 
 make_root w2008r2-std-en 7601 ServerStandard Server 0409 AMD64 6.1
+make_root w2008r2-rtm-en 7600 ServerStandard Server 0409 AMD64 6.1
 make_root w2008r2-ent-zh 7601 ServerEnterprise Server 0804 AMD64 6.1
 make_root w2008r2-dc-en 7601 ServerDatacenter Server 0409 AMD64 6.1
 make_root w2008r2-std-x86 7601 ServerStandard Server 0409 x86 6.1
@@ -155,6 +156,8 @@ make_media 2016-en "Windows Server 2016" 14393 en-US 10 0
 make_media 2019-en "Windows Server 2019" 17763 en-US 10 0
 make_media 2019-zh "Windows Server 2019" 17763 zh-CN 10 0
 make_media 2022-en "Windows Server 2022" 20348 en-US 10 0
+# 2012 R2 volume-licence media: sources/ei.cfg names the Volume channel.
+cp -a "$out/media/2012r2-en" "$out/media/2012r2-vl-en"; printf '[Channel]\r\nVolume\r\n' >"$out/media/2012r2-vl-en/sources/ei.cfg"
 # The 2012 R2 evaluation layout (wiminfo/w2012r2-9600-eval-wiminfo.txt): two images.
 m=$out/media/2012r2-eval-en; mkdir -p "$m/sources"; echo setup >"$m/setup.exe"
 add_image "$m/sources/install.wim" "Windows Server 2012 R2 SERVERSTANDARDCORE" 9600 ServerStandardEval 'Server Core' ServerStandardEvalCore en-US 6 3

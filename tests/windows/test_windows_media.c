@@ -25,6 +25,18 @@ static json_t *describe(const char *media)
     return d;
 }
 
+/* ei.cfg's [Channel] Volume marks volume-licence media (setup /auto:upgrade). */
+static void describe_tells_volume_licence_media(void **state)
+{
+    (void)state;
+    json_t *d = describe("2012r2-vl-en");
+    assert_true(json_is_true(json_object_get(d, "volume_licence")));
+    json_decref(d);
+    d = describe("2012r2-en");
+    assert_true(json_is_false(json_object_get(d, "volume_licence")));
+    json_decref(d);
+}
+
 static void describe_reads_the_four_image_layout(void **state)
 {
     (void)state;
@@ -64,12 +76,18 @@ static void pick_tells_core_from_desktop_by_installation_type(void **state)
     assert_int_equal(pick("2012r2-en", "datacenter", "server", "EN-us", 9600, &err), 4);
 }
 
-static void pick_strips_eval_from_the_edition(void **state)
+/* Microsoft does not support upgrading to an evaluation copy: an image
+ * whose EditionID says Eval is never picked, and the error says why. */
+static void evaluation_images_are_refused_as_targets(void **state)
 {
     (void)state;
     struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(pick("2012r2-eval-en", "standard", "Server", "en-US", 9600, &err), 2);
-    assert_int_equal(pick("2012r2-eval-en", "standard", "Server Core", "en-US", 9600, &err), 1);
+    assert_int_equal(pick("2012r2-eval-en", "standard", "Server", "en-US", 9600, &err), -1);
+    assert_int_equal(err.code, OSM_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "evaluation copy"));
+    assert_non_null(strstr(err.msg, "index 2: ServerStandardEval, Server, en-US"));
+    assert_int_equal(pick("2012r2-eval-en", "standard", "Server Core", "en-US", 9600, &err), -1);
+    assert_non_null(strstr(err.msg, "evaluation copy"));
 }
 
 static void pick_refuses_with_the_candidates_listed(void **state)
@@ -101,9 +119,13 @@ static void catalogue_add_list_get(void **state)
     json_decref(m);
     assert_int_equal(win_media_add(state_dir, win_fixture("media/2019-zh"), NULL, 0, &m, &err), 0);
     json_decref(m);
-    /* a bare WIM is a medium too */
-    assert_int_equal(win_media_add(state_dir, win_fixture("media/2016-en/sources/install.wim"), "w2016", 0, &m, &err), 0);
-    assert_string_equal(json_string_value(json_object_get(m, "kind")), "wim");
+    /* a bare WIM has no setup.exe: a transit disk made of it could not upgrade anything */
+    assert_int_equal(win_media_add(state_dir, win_fixture("media/2016-en/sources/install.wim"), "w2016", 0, &m, &err), -1);
+    assert_int_equal(err.code, OSM_EINPUT);
+    assert_non_null(strstr(err.msg, "no setup.exe"));
+    assert_null(m);
+    assert_int_equal(win_media_add(state_dir, win_fixture("media/2016-en"), "w2016", 0, &m, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(m, "kind")), "directory");
     json_decref(m);
     assert_int_equal(win_media_list(state_dir, &list, &err), 0);
     assert_int_equal(json_array_size(list), 3);
@@ -165,6 +187,25 @@ static void media_plan_serves_every_hop(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(plan, 0), "media")), "2012r2-en-US");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(plan, 0), "image_index")), 4);
     assert_string_equal(json_string_value(json_object_get(json_array_get(plan, 1), "media")), "2019-en-US");
+    /* the chosen image, and which setup drives each hop */
+    json_t *h1 = json_array_get(plan, 0), *h2 = json_array_get(plan, 1);
+    assert_string_equal(json_string_value(json_object_get(h1, "setup")), "windows8");
+    assert_string_equal(json_string_value(json_object_get(h1, "edition_id")), "ServerDatacenter");
+    assert_string_equal(json_string_value(json_object_get(h1, "installation_type")), "Server");
+    assert_string_equal(json_string_value(json_object_get(h1, "language")), "en-US");
+    assert_string_equal(json_string_value(json_object_get(h1, "product_key")), "W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9");
+    assert_string_equal(json_string_value(json_object_get(h2, "setup")), "windows10");
+    json_decref(plan);
+    json_decref(report);
+    /* 2012 R2 Standard -> 2019: the first hop is a licence conversion, no media */
+    assert_int_equal(osm_windows_assess(win_fixture("roots/w2012r2-std-en"), &f, "2019", &report, &err), 0);
+    assert_int_equal(win_media_plan(state_dir, report, &plan, &err), 0);
+    assert_int_equal(json_array_size(plan), 2);
+    h1 = json_array_get(plan, 0);
+    assert_string_equal(json_string_value(json_object_get(h1, "method")), "conversion");
+    assert_null(json_object_get(h1, "media"));
+    assert_string_equal(json_string_value(json_object_get(h1, "edition")), "datacenter");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(plan, 1), "method")), "setup");
     json_decref(plan);
     json_decref(report);
     /* Chinese 2012 R2 Datacenter Core -> 2019: zh-CN 2019 media is there, Core image 3 */
@@ -205,8 +246,9 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(describe_reads_the_four_image_layout),
+        cmocka_unit_test(describe_tells_volume_licence_media),
         cmocka_unit_test(pick_tells_core_from_desktop_by_installation_type),
-        cmocka_unit_test(pick_strips_eval_from_the_edition),
+        cmocka_unit_test(evaluation_images_are_refused_as_targets),
         cmocka_unit_test(pick_refuses_with_the_candidates_listed),
         cmocka_unit_test(catalogue_add_list_get),
         cmocka_unit_test(catalogue_refusals_change_nothing),

@@ -33,7 +33,9 @@ set +e
 osmig media --state-dir "$state" show nope 2>err.txt; rc=$?
 osmig media --state-dir "$state" frobnicate 2>/dev/null; rc2=$?
 osmig media --state-dir "$state" add 2>/dev/null; rc3=$?
+osmig media --state-dir "$state" add "$fx/media/2016-en/sources/install.wim" 2>err.txt; rc4=$?
 set -e
+[[ $rc4 == 1 ]] && grep -q "no setup.exe" err.txt || fail "a medium without setup.exe was not refused: rc=$rc4 $(cat err.txt)"
 [[ $rc == 1 && $rc2 == 2 && $rc3 == 2 ]] || fail "exit codes $rc $rc2 $rc3"
 [[ $(sha256sum "$state/media.json") == "$before" ]] || fail "catalogue changed by a refusal"
 rm -f err.txt

@@ -318,6 +318,107 @@ static int dir_run(struct osm_instance *inst, const char *const argv[], struct o
     return r;
 }
 
+/* Copies the regular file open at `in` to `dst` by a temporary file beside
+ * it and a rename: `dst` is the old file or the whole new one, never half. */
+static int copy_fd_to(int in, const char *what, const char *dst, mode_t mode, struct osm_err *err)
+{
+    char *tmp = osm_xasprintf("%s.osmig-XXXXXX", dst);
+    int out = mkostemp(tmp, O_CLOEXEC);
+    if (out < 0) {
+        osm_err_errno(err, "%s: creating a file beside %s", what, dst);
+        free(tmp);
+        return -1;
+    }
+    int rc = 0;
+    char *buf = osm_xmalloc(1 << 20);
+    for (;;) {
+        ssize_t n = read(in, buf, 1 << 20);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = osm_err_errno(err, "%s: read", what);
+            break;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = osm_err_errno(err, "%s: writing %s", what, tmp);
+                break;
+            }
+            off += w;
+        }
+        if (rc != 0)
+            break;
+    }
+    free(buf);
+    if (rc == 0 && (fchmod(out, mode) != 0 || fsync(out) != 0))
+        rc = osm_err_errno(err, "%s: %s", what, tmp);
+    if (close(out) != 0 && rc == 0)
+        rc = osm_err_errno(err, "%s: %s", what, tmp);
+    if (rc == 0 && rename(tmp, dst) != 0)
+        rc = osm_err_errno(err, "%s: renaming to %s", what, dst);
+    if (rc != 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* O_NONBLOCK: a FIFO in the tree must not hang the copy before fstat refuses it. */
+static int open_regular(const char *path, int flags, const char *what, struct stat *st, struct osm_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags);
+    if (fd < 0)
+        return osm_err_errno(err, "%s: %s", what, path);
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return osm_err_set(err, OSM_EINPUT, "%s: %s is not a regular file", what, path);
+    }
+    return fd;
+}
+
+/* copy_in: the destination is resolved inside the root (osm_root_path: a
+ * symlink or ".." of the tree cannot lead the write out of it). */
+static int dir_copy_in(struct osm_instance *inst, const char *host_path, const char *guest_path,
+                       struct osm_err *err)
+{
+    if (guest_path[0] != '/')
+        return osm_err_set(err, OSM_EUSAGE, "instance %s: guest path '%s' must be absolute", inst->uri, guest_path);
+    char *what = osm_xasprintf("copying %s to %s:%s", host_path, inst->uri, guest_path);
+    char *dst = osm_root_path(inst->root, guest_path);
+    struct stat st;
+    int in = open_regular(host_path, 0, what, &st, err), rc = -1;
+    if (in >= 0) {
+        rc = copy_fd_to(in, what, dst, st.st_mode & 07777, err);
+        close(in);
+    }
+    free(dst);
+    free(what);
+    return rc;
+}
+
+/* copy_out: what the guest path leads to inside the root, a regular file. */
+static int dir_copy_out(struct osm_instance *inst, const char *guest_path, const char *host_path,
+                        struct osm_err *err)
+{
+    if (guest_path[0] != '/')
+        return osm_err_set(err, OSM_EUSAGE, "instance %s: guest path '%s' must be absolute", inst->uri, guest_path);
+    char *what = osm_xasprintf("copying %s:%s to %s", inst->uri, guest_path, host_path);
+    char *src = osm_root_path_follow(inst->root, guest_path);
+    struct stat st;
+    int in = open_regular(src, O_NOFOLLOW, what, &st, err), rc = -1;
+    if (in >= 0) {
+        rc = copy_fd_to(in, what, host_path, 0644, err);
+        close(in);
+    }
+    free(src);
+    free(what);
+    return rc;
+}
+
 const struct osm_provider osm_provider_dir = {
     .scheme = "dir",
     .open = dir_open,
@@ -332,4 +433,6 @@ const struct osm_provider osm_provider_dir = {
     .snapshot_revert = osm_snap_restore,
     .snapshot_delete = osm_snap_delete,
     .snapshot_list_free = osm_snap_list_free,
+    .copy_in = dir_copy_in,
+    .copy_out = dir_copy_out,
 };

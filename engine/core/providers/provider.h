@@ -4,7 +4,8 @@
  *   dir:/srv/roots/web01                  a root tree on this host
  *   dir:/srv/roots/web01?disk=/srv/data/web01&disk=/img/web01-data.qcow2
  *   dir:/etc/osmig/web01.json             an instance descriptor (see dir.c)
- * Later: qemu:/run/osmig/web01, ecs:i-xxxx?region=cn-hangzhou.
+ *   qemu:/srv/vms/web01.json              a VM run by QEMU (qemu.c, docs/qemu.md)
+ * Later: ecs:i-xxxx?region=cn-hangzhou.
  *
  * The controller only talks to an instance through this table, so that the
  * same phases run against a root tree, a VM or a cloud instance. A provider
@@ -43,6 +44,8 @@ struct osm_facts {
     char zone[64];
     int64_t heartbeat;   /* unix time of the agent's last heartbeat; 0 unknown */
     int authorized;      /* osmig may act on the instance */
+    char os[128];        /* the running system as its agent names it ("CentOS Linux 7 (Core)"); "" unknown */
+    char kernel[128];    /* the running kernel's release; "" unknown */
 };
 
 struct osm_instance;
@@ -76,6 +79,11 @@ struct osm_provider {
                            struct osm_err *err);
     /* Frees what snapshot_list gave. */
     void (*snapshot_list_free)(struct osm_snap_info *infos, size_t n);
+    /* Copy a regular host file to an absolute path inside the instance, and
+     * back out. The destination is replaced whole or not at all (no partial
+     * file under its name); a write into an instance stays inside it. */
+    int (*copy_in)(struct osm_instance *inst, const char *host_path, const char *guest_path, struct osm_err *err);
+    int (*copy_out)(struct osm_instance *inst, const char *guest_path, const char *host_path, struct osm_err *err);
 };
 
 struct osm_instance {
@@ -122,5 +130,6 @@ int osm_instance_snapshot_delete(struct osm_instance *inst, const char *id, cons
                                  struct osm_err *err);
 
 extern const struct osm_provider osm_provider_dir;
+extern const struct osm_provider osm_provider_qemu;
 
 #endif

@@ -30,11 +30,11 @@ id=$(last_task)
 # Bad command lines: usage errors, nothing created.
 rc=0; "$OSMIG_BIN" migrate "dir:$R" --yes --state-dir "$WORK/s2" >"$WORK/u1" 2>&1 || rc=$?
 [ "$rc" = 2 ] && grep -q -- "--to TARGET is required" "$WORK/u1" || fail "missing --to: exit $rc"
-rc=0; "$OSMIG_BIN" migrate "dir:$R" --to sample-alinux3 --state-dir "$WORK/s2" </dev/null >"$WORK/u2" 2>&1 || rc=$?
+rc=0; "$OSMIG_BIN" migrate "dir:$R" --to sample-alinux3 --matrix "$WORK/matrix.json" --state-dir "$WORK/s2" </dev/null >"$WORK/u2" 2>&1 || rc=$?
 [ "$rc" = 2 ] && grep -q -- "pass --yes" "$WORK/u2" || fail "no terminal, no --yes: exit $rc"
 rc=0; "$OSMIG_BIN" migrate "dir:$R" --to sample-alinux3 --yes --matrix "$WORK/nope.json" --state-dir "$WORK/s2" >"$WORK/u3" 2>&1 || rc=$?
 [ "$rc" = 2 ] && grep -q "nope.json: no such file" "$WORK/u3" || fail "missing matrix file: exit $rc"
-rc=0; "$OSMIG_BIN" migrate "dir:$WORK/missing-root" --to sample-alinux3 --yes --state-dir "$WORK/s2" >"$WORK/u4" 2>&1 || rc=$?
+rc=0; "$OSMIG_BIN" migrate "dir:$WORK/missing-root" --to sample-alinux3 --yes --matrix "$WORK/matrix.json" --state-dir "$WORK/s2" >"$WORK/u4" 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "missing-root" "$WORK/u4" || { cat "$WORK/u4"; fail "missing root: exit $rc"; }
 [ ! -e "$WORK/s2" ] || fail "a bad command line created a state directory"
 [ "$(digest "$R")" = "$before" ] || fail "the root changed"

@@ -44,7 +44,7 @@ assert_grep "inhibitor no-path" "$WORK/out2"
 [ "$(digest "$R")" = "$before" ] || fail "a refused migration changed the root"
 
 # The kept set takes the instance back to before the migration.
-"$OSMIG_BIN" rollback "$id" --state-dir "$WORK/state" >"$WORK/rb.out" 2>&1 || { cat "$WORK/rb.out"; fail "osmig rollback failed"; }
+"$OSMIG_BIN" rollback "$id" --yes --state-dir "$WORK/state" >"$WORK/rb.out" 2>&1 || { cat "$WORK/rb.out"; fail "osmig rollback failed"; }
 [ "$(task_field "$id" state)" = rolled_back ] || fail "task not rolled_back after osmig rollback"
 [ "$(digest "$R")" = "$original" ] || fail "osmig rollback did not restore the original root"
 echo PASS
