@@ -62,6 +62,10 @@ set -e
 [ -f "$WORK/state/state.db" ] || [ -n "$(ls "$WORK/state" 2>/dev/null)" ] || fail "state_dir of the file not used"
 OSMIG_CONFIG=$C/osmig.conf "$OSMIG_BIN" tasks | grep -q succeeded || fail "the migration is not in the configured store"
 
+# an empty matrices.d (as the package installs it) adds nothing and breaks nothing
+mkdir -p "$WORK/empty/matrices.d"; : >"$WORK/empty/osmig.conf"
+"$OSMIG_BIN" --config "$WORK/empty/osmig.conf" matrix >/dev/null || fail "an empty matrices.d breaks osmig matrix"
+
 # a bad line: FILE:LINE, exit 1, nothing written; version still answers
 printf 'report_dir = %s\nrepo = %s\n' "$WORK/bad-reports" "no-url" >"$C/bad.conf"
 set +e
