@@ -12,6 +12,7 @@ pkgs=(
   nodejs   # tests/api/sdk (the official Alibaba Cloud SDK) and tests/dashboard (puppeteer-core), from npm
   chromium # tests/dashboard: the dashboard in a real headless browser
   qemu-system-x86 qemu-guest-agent syslinux syslinux-common busybox-static cpio
+  groff-base
 )
 # npm: Debian's package, unless npm came with another nodejs build already.
 command -v npm >/dev/null || pkgs+=(npm)

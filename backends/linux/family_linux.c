@@ -84,6 +84,8 @@ static int assess(struct osm_instance *inst, const struct osm_facts *facts, cons
     int rc = -1;
     if (osm_plan_compute(&sys, &po, &plan, err) == 0) {
         *doc = rq->full_plan ? osm_plan_json(&plan, inst->uri) : osm_assess_json(&plan, inst->uri);
+        if (rq->plan && !rq->full_plan)
+            *rq->plan = osm_plan_json(&plan, inst->uri);
         if (text && !rq->full_plan)
             osm_assess_print(text, &plan, inst->uri);
         rc = osm_plan_inhibited(&plan) ? 1 : 0;

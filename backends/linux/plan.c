@@ -23,6 +23,7 @@
 
 #include "events.h"
 #include "modules.h"
+#include "osm_config.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
@@ -619,8 +620,11 @@ static int compute(struct osm_linux_system *sys, const struct osm_plan_opts *o, 
         load_events(plan, o, &events, &res, err) != 0)
         goto out;
     n_names = asked_names(plan, &res, &names);
-    if (load_repos(plan, o, (const char *const *)names, n_names, err) != 0)
+    if (load_repos(plan, o, (const char *const *)names, n_names, err) != 0) {
+        if (err->code == OSM_ENET) /* offline: say where a local mirror is named */
+            osm_config_offline_hint(err);
         goto out;
+    }
     Pool *pool = sys->pool; /* whatprovides is ready: load_repos prepared it */
     apply_events(plan, &res, &job, &why);
     release_jobs(plan, &job, &why);

@@ -247,6 +247,9 @@ void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_tas
     if (t->cause)
         fprintf(f, "  cause:        %s%s%s%s\n", t->cause, t->error_code ? " [" : "", t->error_code ? t->error_code : "",
                 t->error_code ? "]" : "");
+    for (size_t i = 0; i < n; i++) /* every run's report (cli_report.h) */
+        if (strcmp(ev[i].type, "report") == 0 && ev[i].message)
+            fprintf(f, "  report:       %s/osmig-report.txt\n", ev[i].message);
     fprintf(f, "  history:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "    %s  %-18s %s\n", osm_time_iso(ev[i].at, b1), ev[i].type, ev[i].message ? ev[i].message : "");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_config.h"
+#include "cli_report.h"
 #include "families.h"
 #include "osm_cli.h"
 #include "osm_fs.h"
@@ -80,8 +82,13 @@ static int run(int argc, char **argv, int is_plan)
         goto out;
     }
     struct osm_err err = OSM_ERR_INIT;
+    osm_cli_config_repos(&repos); /* the configuration's local mirrors and site matrices */
+    if (osm_cli_config_matrices(&matrix, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
     struct osm_instance *inst = NULL;
-    json_t *doc = NULL;
+    json_t *doc = NULL, *plan_doc = NULL;
     char *text = NULL;
     size_t text_len = 0;
     if (osm_instance_open(argv[optind], &inst, &err) != 0) {
@@ -101,6 +108,7 @@ static int run(int argc, char **argv, int is_plan)
         .repo_overrides = repos.v, .n_repo_overrides = repos.n,
         .allow_erase = allow.v, .n_allow_erase = allow.n,
         .full_plan = is_plan,
+        .plan = is_plan ? NULL : &plan_doc,
     };
     /* The report's text is kept until the assessment is done: a failure
      * prints nothing on stdout. */
@@ -145,9 +153,12 @@ static int run(int argc, char **argv, int is_plan)
         }
         rc = r == 1 ? OSM_EXIT_INHIBITED : OSM_EXIT_OK;
     }
+    osm_cli_report_assessment(is_plan ? "plan" : "assess", inst->uri, target, doc,
+                              json_object_get(plan_doc, "actions"), r == 1);
 done:
     free(text);
     json_decref(doc);
+    json_decref(plan_doc);
     osm_instance_close(inst);
 out:
     free(matrix.v);

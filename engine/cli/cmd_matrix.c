@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_config.h"
 #include "families.h"
 #include "osm_cli.h"
 
@@ -43,6 +44,12 @@ int cmd_matrix(int argc, char **argv)
     /* The text is kept until every family is listed: an error prints
      * nothing on stdout. */
     struct osm_err err = OSM_ERR_INIT;
+    struct osm_cli_list site = {files, n_files}; /* the configuration's site matrices too */
+    if (osm_cli_config_matrices(&site, &err) != 0) {
+        free(site.v);
+        return osm_cli_fail(&err);
+    }
+    files = site.v, n_files = site.n;
     json_t *paths = NULL;
     char *text = NULL;
     size_t text_len = 0;

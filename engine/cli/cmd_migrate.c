@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_config.h"
+#include "cli_report.h"
 #include "cli_tasks.h"
 #include "job_control.h"
 #include "os_migration.h"
@@ -385,6 +387,12 @@ int cmd_migrate(int argc, char **argv)
             rc = osm_cli_usage("--events %s: no such file", events.v[i]);
             goto out;
         }
+    struct osm_err err = OSM_ERR_INIT;
+    osm_cli_config_repos(&repos); /* the configuration's local mirrors and site matrices */
+    if (osm_cli_config_matrices(&matrix, &err) != 0) {
+        rc = osm_cli_fail(&err);
+        goto out;
+    }
     struct osm_err terr = OSM_ERR_INIT;
     int known = osm_known_target(mo.target, matrix.v, matrix.n, &terr);
     if (known <= 0) {
@@ -398,7 +406,6 @@ int cmd_migrate(int argc, char **argv)
     mo.repo_overrides = repos.v, mo.n_repo_overrides = repos.n;
     mo.allow_erase = allow.v, mo.n_allow_erase = allow.n;
 
-    struct osm_err err = OSM_ERR_INIT;
     struct osm_instance *inst;
     if (osm_instance_open(argv[optind], &inst, &err) != 0) {
         rc = osm_cli_fail(&err);
@@ -453,6 +460,8 @@ int cmd_migrate(int argc, char **argv)
     int r = osm_runner_run(st, t.id, &ro, &err);
     osm_cli_interrupt_stop(intr);
     bar_clear(&v);
+    if (r >= 0)
+        osm_cli_report_task(st, t.id, task_dir);
     struct osm_task done;
     if (r < 0 || osm_store_get_task(st, t.id, &done, &err) != 0) {
         rc = osm_cli_fail(&err);

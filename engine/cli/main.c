@@ -4,19 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_config.h"
 #include "families.h"
 #include "os_migration.h"
 #include "osm_buf.h"
 #include "osm_cli.h"
 #include "osm_log.h"
 
-struct command {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-};
-
-static const struct command commands[] = {
+static const struct osm_cli_command commands[] = {
     {"inspect", cmd_inspect, "show what osmig sees on an instance (OS, architecture, packages, repositories)"},
     {"assess", cmd_assess, "check whether an instance can migrate to a target; exit 3 when inhibited"},
     {"migrate", cmd_migrate, "migrate an instance to a target: snapshot, stage, upgrade, verify; roll back on failure"},
@@ -35,14 +30,28 @@ static const struct command commands[] = {
     {"events", cmd_events, "import scheduled host-maintenance events as tasks; reschedule them before their latest time"},
     {"key", cmd_key, "create, list, disable, expire, rotate and delete the fleet API's access keys"},
     {"jobs", cmd_jobs, "create, list, show, pause, resume and cancel fleet jobs"},
+    {"help", cmd_help, "describe a command: osmig help COMMAND"},
+    {"version", cmd_version, "print osmig's version"},
 };
+
+const struct osm_cli_command *osm_cli_commands(size_t *n)
+{
+    *n = sizeof commands / sizeof commands[0];
+    return commands;
+}
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--no-auto-resume] COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: osmig [--verbose] [--state-dir DIR] [--no-auto-resume] [--report-dir DIR]\n"
+               "             [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'osmig COMMAND --help' describes a command.\n");
+    fprintf(f, "\n'osmig help COMMAND' (or 'osmig COMMAND --help') describes a command.\n");
+}
+
+void osm_cli_print_usage(FILE *f)
+{
+    usage(f);
 }
 
 int osm_cli_fail(const struct osm_err *err)
@@ -110,12 +119,15 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--no-auto-resume") == 0) {
             /* Global form of OSMIG_NO_AUTO_RESUME=1 (cli_tasks.h). */
             setenv("OSMIG_NO_AUTO_RESUME", "1", 1);
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            setenv("OSMIG_CONFIG", argv[++i], 1); /* instead of /etc/osmig/osmig.conf */
+        } else if (strcmp(argv[i], "--report-dir") == 0 && i + 1 < argc) {
+            setenv("OSMIG_REPORT_DIR", argv[++i], 1); /* where assess, plan and migrate leave reports */
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("osmig %s\n", OSMIG_VERSION);
-            return 0;
+            return cmd_version(1, argv + i);
         } else {
             usage(stderr);
             return osm_cli_usage("unknown option '%s'", argv[i]);
@@ -125,9 +137,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return OSM_EXIT_USAGE;
     }
+    if (osm_cli_config_init(argv[i], &reg) != 0)
+        return osm_cli_fail(&reg);
+    if (strcmp(argv[i], "__complete") == 0) /* for the shell completions; not listed */
+        return cmd_complete(argc - i, argv + i);
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (strcmp(argv[i], commands[c].name) == 0)
             return commands[c].fn(argc - i, argv + i);
-    usage(stderr);
-    return osm_cli_usage("unknown command '%s'", argv[i]);
+    return osm_cli_unknown_command(argv[i]);
 }

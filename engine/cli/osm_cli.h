@@ -6,6 +6,7 @@
 #define OSM_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "osm_error.h"
 
@@ -32,6 +33,21 @@ int cmd_key(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
+
+/* The command table (main.c), in the order `osmig --help` lists it. */
+struct osm_cli_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+const struct osm_cli_command *osm_cli_commands(size_t *n);
+/* `osmig --help`'s text. */
+void osm_cli_print_usage(FILE *f);
+/* "unknown command", with the most similar commands (cli_help.c); 2. */
+int osm_cli_unknown_command(const char *name);
 
 /* Print "osmig: error: MSG" to stderr and return the exit status for it. */
 int osm_cli_fail(const struct osm_err *err);

@@ -28,6 +28,8 @@ struct osm_assess_request {
     const char *const *allow_erase;      /* accepted removals of essential packages */
     size_t n_allow_erase;
     int full_plan;                       /* the whole transaction (osmig plan), not the report */
+    json_t **plan;                       /* with the report, also the whole plan here (NULL: not asked; a
+                                            family may leave it NULL) for the saved reports' package changes */
 };
 
 /* The family's own steps of an os-migration, run by the kind in

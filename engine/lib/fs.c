@@ -339,6 +339,7 @@ int osm_dir_names(const char *dir, const char *suffix, char ***out, size_t *n, s
         }
     }
     closedir(d);
-    qsort(*out, *n, sizeof **out, cmp_names);
+    if (*n > 1) /* qsort of no array (NULL) is undefined */
+        qsort(*out, *n, sizeof **out, cmp_names);
     return 0;
 }
