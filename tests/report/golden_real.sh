@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves: the reports of `osmig assess` of the real CentOS 7.9 root against
 # the real RHEL 8.5 packages (tests/linux/real) are the golden files
-# tests/report/golden/centos7-rhel8.{txt,json,html} byte for byte, once the
+# tests/report/golden/centos7-rhel8.{txt,json,html}.golden (expected output, data) byte for byte, once the
 # run's own parts (the root's path, the time) are normalised: the finding
 # ids, severities, remediations, related packages and the package changes
 # stay what they are. `osmig plan` of the same root leaves the same report
@@ -23,10 +23,10 @@ mkdir -p "$WORK/got"
 for ext in txt json html; do
   norm "$L/osmig-report.$ext" >"$WORK/got/centos7-rhel8.$ext"
   if [ -n "${OSMIG_UPDATE_GOLDEN:-}" ]; then
-    cp "$WORK/got/centos7-rhel8.$ext" "$GOLD/centos7-rhel8.$ext"
-    echo "updated $GOLD/centos7-rhel8.$ext"
+    cp "$WORK/got/centos7-rhel8.$ext" "$GOLD/centos7-rhel8.$ext.golden"
+    echo "updated $GOLD/centos7-rhel8.$ext.golden"
   fi
-  diff -u "$GOLD/centos7-rhel8.$ext" "$WORK/got/centos7-rhel8.$ext" >"$WORK/diff.$ext" ||
+  diff -u "$GOLD/centos7-rhel8.$ext.golden" "$WORK/got/centos7-rhel8.$ext" >"$WORK/diff.$ext" ||
     { head -60 "$WORK/diff.$ext"; fail "osmig-report.$ext differs from the golden file"; }
 done
 "$OSMIG_BIN" --report-dir "$REP" plan "dir:$EL7" --to rhel8 --matrix "$MATRIX" -o "$WORK/plan.json" 2>"$WORK/err" ||
