@@ -277,18 +277,11 @@ static int args_parse(int argc, char **argv, int want_id, int remote, const char
     const char **const slot[] = {&a->state_dir, &a->server, &a->key_id, &a->key_secret};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            printf("usage: %s\n", usage);
+        int f = osm_cli_flag(arg, usage, &a->json, &a->yes);
+        if (f == 1)
             return 1;
-        }
-        if (strcmp(arg, "--json") == 0) {
-            a->json = 1;
+        if (f)
             continue;
-        }
-        if (strcmp(arg, "--yes") == 0 || strcmp(arg, "-y") == 0) {
-            a->yes = 1;
-            continue;
-        }
         int m = osm_cli_option(argc, argv, &i, valued, slot, remote ? 4 : 1, usage);
         if (m < 0)
             return OSM_EXIT_USAGE;

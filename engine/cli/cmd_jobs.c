@@ -45,14 +45,11 @@ static int parse(int argc, char **argv, struct jobs_args *a)
                                 &a->maxc, &a->maxe, &a->reason, &a->running};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            printf("usage: %s\n", USAGE);
+        int f = osm_cli_flag(arg, USAGE, &a->t.json, &a->t.yes);
+        if (f == 1)
             return 1;
-        }
-        if (strcmp(arg, "--json") == 0 || strcmp(arg, "--yes") == 0) {
-            *(arg[2] == 'j' ? &a->t.json : &a->t.yes) = 1;
+        if (f)
             continue;
-        }
         int m = osm_cli_option(argc, argv, &i, names, dst, sizeof names / sizeof names[0], USAGE);
         if (m < 0)
             return OSM_EXIT_USAGE;

@@ -50,14 +50,11 @@ static int parse(int argc, char **argv, struct key_args *a)
     int want = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            printf("usage: %s\n", usage);
+        int f = osm_cli_flag(arg, usage, &a->json, NULL);
+        if (f == 1)
             return 1;
-        }
-        if (strcmp(arg, "--json") == 0) {
-            a->json = 1;
+        if (f)
             continue;
-        }
         int m = osm_cli_option(argc, argv, &i, opt_names, opt_dst, sizeof opt_names / sizeof opt_names[0], usage);
         if (m < 0)
             return OSM_EXIT_USAGE;

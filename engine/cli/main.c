@@ -71,6 +71,19 @@ int osm_cli_usage(const char *fmt, ...)
     return OSM_EXIT_USAGE;
 }
 
+int osm_cli_flag(const char *arg, const char *usage, int *json, int *yes)
+{
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        printf("usage: %s\n", usage);
+        return 1;
+    }
+    if (strcmp(arg, "--json") == 0)
+        return *json = 1, 2;
+    if (yes && (strcmp(arg, "--yes") == 0 || strcmp(arg, "-y") == 0))
+        return *yes = 1, 2;
+    return 0;
+}
+
 int osm_cli_option(int argc, char **argv, int *i, const char *const *names, const char **const *dst, size_t n,
                    const char *usage)
 {
