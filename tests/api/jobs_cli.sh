@@ -10,19 +10,7 @@ set -euo pipefail
 : "${OSMIG_BIN:?run under ctest}"
 B=$OSMIG_BIN
 . "${OSMIG_SOURCE_DIR:?run under ctest}/tests/scaleout/serve_lib.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-jobs-cli.XXXXXX")
-SERVE_PID=
-cleanup() {
-  if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect() { # STATUS CMD...: stdout and stderr in $WORK/out, $WORK/err
-  local want=$1 rc=0; shift
-  "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
-  [ "$rc" = "$want" ] || { cat "$WORK/out" "$WORK/err"; fail "exit $rc, want $want: $*"; }
-}
+serve_work jobs-cli
 field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$WORK/out" "$1"; }
 unset OSMIG_SERVER OSMIG_ACCESS_KEY_ID OSMIG_ACCESS_KEY_SECRET
 export HOME=$WORK/home OSMIG_NO_AUTO_RESUME=1

@@ -15,21 +15,8 @@ B=$OSMIG_BIN
 . "${OSMIG_SOURCE_DIR:?run under ctest}/tests/scaleout/serve_lib.sh"
 FILL=$(dirname "$B")/bench/api_fill # bench/api_fill.c
 [ -x "$FILL" ] || { echo "FAIL: $FILL not built" >&2; exit 1; }
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-cli-server.XXXXXX")
-SERVE_PID=
-cleanup() {
-  if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+serve_work cli-server
 assert_grep() { grep -q -- "$1" "$2" || { echo "--- $2:"; cat "$2"; fail "'$1' not found in $2"; } >&2; }
-# expect STATUS CMD...: run, keep stdout/stderr in $WORK/out and $WORK/err.
-expect() {
-  local want=$1 rc=0; shift
-  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  [ "$rc" = "$want" ] || { cat "$WORK/out" "$WORK/err"; fail "exit $rc, want $want: $*"; }
-}
 unset OSMIG_SERVER OSMIG_ACCESS_KEY_ID OSMIG_ACCESS_KEY_SECRET
 export HOME=$WORK/home OSMIG_STATE_DIR=$WORK/state OSMIG_NO_AUTO_RESUME=1
 mkdir -p "$HOME" "$OSMIG_STATE_DIR" "$WORK/inst/a" "$WORK/inst/b"

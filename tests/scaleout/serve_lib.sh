@@ -20,3 +20,25 @@ listening_url() {
   echo "FAIL: $name did not say where it listens" >&2
   return 1
 }
+
+#   serve_work NAME                  WORK (a new osm-NAME.XXXXXX under TMPDIR),
+#                                    SERVE_PID (empty) and an EXIT trap that
+#                                    stops that server and removes WORK (kept
+#                                    with KEEP_WORK=1); then fail MSG and
+#                                    expect STATUS CMD... (stdout and stderr
+#                                    in $WORK/out and $WORK/err, no stdin)
+serve_work() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/osm-$1.XXXXXX")
+  SERVE_PID=
+  trap serve_work_cleanup EXIT
+}
+serve_work_cleanup() {
+  if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect() {
+  local want=$1 rc=0; shift
+  "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+  [ "$rc" = "$want" ] || { cat "$WORK/out" "$WORK/err"; fail "exit $rc, want $want: $*"; }
+}
