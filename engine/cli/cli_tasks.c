@@ -277,17 +277,12 @@ static int args_parse(int argc, char **argv, int want_id, int remote, const char
     const char **const slot[] = {&a->state_dir, &a->server, &a->key_id, &a->key_secret};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        int f = osm_cli_flag(arg, usage, &a->json, &a->yes);
-        if (f == 1)
-            return 1;
-        if (f)
+        int f = osm_cli_arg(argc, argv, &i, usage, &a->json, &a->yes, valued, slot, remote ? 4 : 1);
+        if (f == OSM_CLI_TAKEN)
             continue;
-        int m = osm_cli_option(argc, argv, &i, valued, slot, remote ? 4 : 1, usage);
-        if (m < 0)
-            return OSM_EXIT_USAGE;
-        if (m) {
-            continue;
-        } else if (arg[0] == '-') {
+        if (f != OSM_CLI_NOT_MINE)
+            return f;
+        if (arg[0] == '-') {
             return osm_cli_usage("%s: unknown option '%s' (usage: %s)", argv[0], arg, usage);
         } else if (want_id && !a->id) {
             a->id = arg;

@@ -45,16 +45,11 @@ static int parse(int argc, char **argv, struct jobs_args *a)
                                 &a->maxc, &a->maxe, &a->reason, &a->running};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        int f = osm_cli_flag(arg, USAGE, &a->t.json, &a->t.yes);
-        if (f == 1)
-            return 1;
-        if (f)
+        int f = osm_cli_arg(argc, argv, &i, USAGE, &a->t.json, &a->t.yes, names, dst, sizeof names / sizeof names[0]);
+        if (f == OSM_CLI_TAKEN)
             continue;
-        int m = osm_cli_option(argc, argv, &i, names, dst, sizeof names / sizeof names[0], USAGE);
-        if (m < 0)
-            return OSM_EXIT_USAGE;
-        if (m)
-            continue;
+        if (f != OSM_CLI_NOT_MINE)
+            return f;
         if (arg[0] == '-')
             return osm_cli_usage("jobs: unknown option '%s' (usage: %s)", arg, USAGE);
         if (!a->sub) {

@@ -50,16 +50,12 @@ static int parse(int argc, char **argv, struct key_args *a)
     int want = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        int f = osm_cli_flag(arg, usage, &a->json, NULL);
-        if (f == 1)
-            return 1;
-        if (f)
+        int f = osm_cli_arg(argc, argv, &i, usage, &a->json, NULL, opt_names, opt_dst,
+                            sizeof opt_names / sizeof opt_names[0]);
+        if (f == OSM_CLI_TAKEN)
             continue;
-        int m = osm_cli_option(argc, argv, &i, opt_names, opt_dst, sizeof opt_names / sizeof opt_names[0], usage);
-        if (m < 0)
-            return OSM_EXIT_USAGE;
-        if (m)
-            continue;
+        if (f != OSM_CLI_NOT_MINE)
+            return f;
         if (arg[0] == '-' && strcmp(arg, "-") != 0)
             return osm_cli_usage("key: unknown option '%s' (usage: %s)", arg, usage);
         if (!a->sub) {

@@ -71,17 +71,20 @@ int osm_cli_usage(const char *fmt, ...)
     return OSM_EXIT_USAGE;
 }
 
-int osm_cli_flag(const char *arg, const char *usage, int *json, int *yes)
+int osm_cli_arg(int argc, char **argv, int *i, const char *usage, int *json, int *yes, const char *const *names,
+                const char **const *dst, size_t n)
 {
+    const char *arg = argv[*i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
         printf("usage: %s\n", usage);
         return 1;
     }
     if (strcmp(arg, "--json") == 0)
-        return *json = 1, 2;
+        return *json = 1, OSM_CLI_TAKEN;
     if (yes && (strcmp(arg, "--yes") == 0 || strcmp(arg, "-y") == 0))
-        return *yes = 1, 2;
-    return 0;
+        return *yes = 1, OSM_CLI_TAKEN;
+    int m = osm_cli_option(argc, argv, i, names, dst, n, usage);
+    return m < 0 ? OSM_EXIT_USAGE : m ? OSM_CLI_TAKEN : OSM_CLI_NOT_MINE;
 }
 
 int osm_cli_option(int argc, char **argv, int *i, const char *const *names, const char **const *dst, size_t n,

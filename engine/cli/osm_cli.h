@@ -54,10 +54,15 @@ int osm_cli_fail(const struct osm_err *err);
 /* Print a usage error and return 2. */
 __attribute__((format(printf, 1, 2))) int osm_cli_usage(const char *fmt, ...);
 
-/* The flags most commands take: --help/-h prints `usage` to stdout and
- * returns 1; --json sets *json and --yes/-y (when `yes` is not NULL) sets
- * *yes, returning 2; anything else returns 0. */
-int osm_cli_flag(const char *arg, const char *usage, int *json, int *yes);
+/* One argument of a command line, argv[*i]: --help/-h prints `usage` and
+ * gives 1 (the caller returns it); --json, --yes/-y (when `yes` is not
+ * NULL) and the valued options `names` (osm_cli_option) are taken:
+ * OSM_CLI_TAKEN; a valued option without its value gives OSM_EXIT_USAGE;
+ * anything else OSM_CLI_NOT_MINE. */
+#define OSM_CLI_TAKEN (-1)
+#define OSM_CLI_NOT_MINE (-2)
+int osm_cli_arg(int argc, char **argv, int *i, const char *usage, int *json, int *yes, const char *const *names,
+                const char **const *dst, size_t n);
 /* argv[*i] as one of the options `names` that take a value ("--name VALUE"
  * or "--name=VALUE"): the value to *dst[k], *i past it; 1. 0: not one of
  * them. -1: its value is missing (usage error printed). */
