@@ -77,7 +77,8 @@ static int by_count(const void *a, const void *b)
 
 static json_t *groups_json(struct groups *gs)
 {
-    qsort(gs->g, gs->n, sizeof *gs->g, by_count);
+    if (gs->n > 1) /* qsort of a NULL array is undefined even for none */
+        qsort(gs->g, gs->n, sizeof *gs->g, by_count);
     json_t *arr = json_array();
     for (size_t i = 0; i < gs->n; i++) {
         struct group *g = &gs->g[i];

@@ -103,6 +103,9 @@ def tls_run(runner, modules, work, chromium, shots, instance, opts):
         job = call(runner, "POST", "/v1/jobs", {"name": "tls wave", "target": "sample-alinux3", "options": opts,
                                                 "instances": [instance],
                                                 "schedule": {"not_before": "2099-01-01T00:00:00Z"}}, want=201)
+        empty = call(runner, "GET", "/v1/findings")
+        if empty["findings"] != [] or empty["failed_tasks_examined"] != 0:
+            fail("a fleet with no failed task has findings: %s" % empty)
         runner.srv = main_srv
         der = subprocess.run(["openssl", "x509", "-in", os.path.join(tls_work, "cert.pem"), "-pubkey", "-noout"],
                              capture_output=True, check=True).stdout
