@@ -186,87 +186,96 @@ static struct osm_store *imported(int64_t now, char id[40])
     return st;
 }
 
+/* The events imported as of 2026-10-01 into a new store: the first task. */
+struct imported {
+    struct osm_store *st;
+    char id[40];
+    int64_t now;
+    struct osm_err err;
+};
+
+static void import_events(struct imported *f)
+{
+    f->now = utc(2026, 10, 1, 0, 0);
+    f->st = imported(f->now, f->id);
+    f->err = (struct osm_err)OSM_ERR_INIT;
+}
+
 static void reschedule_refuses_a_time_after_the_latest_one_in_the_seed_words(void **state)
 {
     (void)state;
-    char id[40];
-    int64_t now = utc(2026, 10, 1, 0, 0);
-    struct osm_store *st = imported(now, id);
-    struct osm_err err = OSM_ERR_INIT;
+    struct imported f;
+    import_events(&f);
     struct osm_task t;
     osm_task_init(&t);
-    assert_int_equal(osm_host_event_reschedule(st, id, utc(2026, 11, 3, 12, 1), now, &t, &err), -1);
-    assert_int_equal(err.code, OSM_EINPUT);
-    assert_non_null(strstr(err.msg, "The new migration time cannot be later than the Latest Schedule Time"));
-    assert_non_null(strstr(err.msg, "2026-11-03T12:01:00Z is after 2026-11-03T12:00:00Z"));
+    assert_int_equal(osm_host_event_reschedule(f.st, f.id, utc(2026, 11, 3, 12, 1), f.now, &t, &f.err), -1);
+    assert_int_equal(f.err.code, OSM_EINPUT);
+    assert_non_null(strstr(f.err.msg, "The new migration time cannot be later than the Latest Schedule Time"));
+    assert_non_null(strstr(f.err.msg, "2026-11-03T12:01:00Z is after 2026-11-03T12:00:00Z"));
     /* in the past */
-    assert_int_equal(osm_host_event_reschedule(st, id, now - 1, now, &t, &err), -1);
-    assert_int_equal(err.code, OSM_EINPUT);
-    assert_non_null(strstr(err.msg, "is in the past"));
+    assert_int_equal(osm_host_event_reschedule(f.st, f.id, f.now - 1, f.now, &t, &f.err), -1);
+    assert_int_equal(f.err.code, OSM_EINPUT);
+    assert_non_null(strstr(f.err.msg, "is in the past"));
     /* the task is as it was */
-    assert_int_equal(osm_store_get_task(st, id, &t, &err), 0);
+    assert_int_equal(osm_store_get_task(f.st, f.id, &t, &f.err), 0);
     assert_int_equal(t.not_before, utc(2026, 11, 1, 5, 30));
     osm_task_free(&t);
-    osm_store_close(st);
+    osm_store_close(f.st);
 }
 
 static void reschedule_across_the_fall_change_in_new_york_keeps_the_latest_time(void **state)
 {
     (void)state;
-    char id[40];
-    int64_t now = utc(2026, 10, 1, 0, 0);
-    struct osm_store *st = imported(now, id);
-    struct osm_err err = OSM_ERR_INIT;
+    struct imported f;
+    import_events(&f);
     /* the admin asks for 01:30 local on 11-02, after the change: EST, 06:30 UTC */
     int64_t when;
-    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-02T01:30", &when, &err), 0);
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-02T01:30", &when, &f.err), 0);
     assert_int_equal(when, utc(2026, 11, 2, 6, 30));
     struct osm_task t;
     osm_task_init(&t);
-    assert_int_equal(osm_host_event_reschedule(st, id, when, now, &t, &err), 0);
+    assert_int_equal(osm_host_event_reschedule(f.st, f.id, when, f.now, &t, &f.err), 0);
     assert_int_equal(t.not_before, utc(2026, 11, 2, 6, 30));
     assert_int_equal(t.state, OSM_TASK_SCHEDULED);
     osm_task_free(&t);
     /* 01:30 on the overlap day is the first one, EDT: 05:30 UTC */
-    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-01T01:30", &when, &err), 0);
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-01T01:30", &when, &f.err), 0);
     assert_int_equal(when, utc(2026, 11, 1, 5, 30));
     /* the latest time is 07:00 EST on 11-03; 07:01 local is refused */
-    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-03T07:01", &when, &err), 0);
-    assert_int_equal(osm_host_event_reschedule(st, id, when, now, NULL, &err), -1);
-    assert_non_null(strstr(err.msg, "cannot be later than the Latest Schedule Time"));
-    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-03T07:00", &when, &err), 0);
-    assert_int_equal(osm_host_event_reschedule(st, id, when, now, NULL, &err), 0);
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-03T07:01", &when, &f.err), 0);
+    assert_int_equal(osm_host_event_reschedule(f.st, f.id, when, f.now, NULL, &f.err), -1);
+    assert_non_null(strstr(f.err.msg, "cannot be later than the Latest Schedule Time"));
+    assert_int_equal(osm_host_local_time("America/New_York", "2026-11-03T07:00", &when, &f.err), 0);
+    assert_int_equal(osm_host_event_reschedule(f.st, f.id, when, f.now, NULL, &f.err), 0);
     /* the history says what moved */
-    assert_true(osm_test_has_event(st, id, "rescheduled", "from 2026-11-02T06:30:00Z to 2026-11-03T12:00:00Z"));
-    osm_store_close(st);
+    assert_true(osm_test_has_event(f.st, f.id, "rescheduled", "from 2026-11-02T06:30:00Z to 2026-11-03T12:00:00Z"));
+    osm_store_close(f.st);
 }
 
 static void reschedule_refuses_a_task_that_is_not_waiting_or_not_an_event(void **state)
 {
     (void)state;
-    char id[40];
-    int64_t now = utc(2026, 10, 1, 0, 0);
-    struct osm_store *st = imported(now, id);
-    struct osm_err err = OSM_ERR_INIT;
+    struct imported f;
+    import_events(&f);
     struct osm_task t;
     osm_task_init(&t);
-    assert_int_equal(osm_store_get_task(st, id, &t, &err), 0);
+    assert_int_equal(osm_store_get_task(f.st, f.id, &t, &f.err), 0);
     t.state = OSM_TASK_RUNNING;
     struct osm_task_change ch = {.task = &t, .expect_state = -1, .expect_rev = -1};
-    assert_int_equal(osm_store_commit(st, &ch, &err), 0);
+    assert_int_equal(osm_store_commit(f.st, &ch, &f.err), 0);
     osm_task_free(&t);
-    assert_int_equal(osm_host_event_reschedule(st, id, now + 3600, now, NULL, &err), -1);
-    assert_int_equal(err.code, OSM_ECONFLICT);
-    assert_non_null(strstr(err.msg, "is running"));
+    assert_int_equal(osm_host_event_reschedule(f.st, f.id, f.now + 3600, f.now, NULL, &f.err), -1);
+    assert_int_equal(f.err.code, OSM_ECONFLICT);
+    assert_non_null(strstr(f.err.msg, "is running"));
     struct osm_task m;
     osm_task_init(&m);
     strcpy(m.kind, OSM_KIND_OS_MIGRATION);
     m.instance = osm_xstrdup("dir:/srv/other");
-    assert_int_equal(osm_store_create_task(st, &m, &err), 0);
-    assert_int_equal(osm_host_event_reschedule(st, m.id, now + 3600, now, NULL, &err), -1);
-    assert_int_equal(err.code, OSM_EUSAGE);
+    assert_int_equal(osm_store_create_task(f.st, &m, &f.err), 0);
+    assert_int_equal(osm_host_event_reschedule(f.st, m.id, f.now + 3600, f.now, NULL, &f.err), -1);
+    assert_int_equal(f.err.code, OSM_EUSAGE);
     osm_task_free(&m);
-    osm_store_close(st);
+    osm_store_close(f.st);
 }
 
 static void task_not_started_by_the_latest_time_expires_with_that_cause(void **state)
