@@ -64,10 +64,7 @@ void osm_event_pkg_add(struct osm_event_pkg **pkgs, size_t *n, const char *name,
 static void pkgs_free(struct osm_event_pkg *pkgs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(pkgs[i].name);
-        free(pkgs[i].repo);
-        free(pkgs[i].module);
-        free(pkgs[i].stream);
+        osm_free_all(pkgs[i].name, pkgs[i].repo, pkgs[i].module, pkgs[i].stream);
     }
     free(pkgs);
 }

@@ -414,16 +414,8 @@ static void replay_free(struct replay *r)
 {
     for (size_t i = 0; i < r->n_keys; i++)
         free(r->from[i]);
-    free(r->from);
-    free(r->src_ord);
-    free(r->present);
-    free(r->snap);
-    free(r->seen);
-    free(r->src);
-    free(r->removed_by);
-    free(r->added_by);
-    free(r->deprecated_by);
-    free(r->keys);
+    osm_free_all(r->from, r->src_ord, r->present, r->snap, r->seen, r->src, r->removed_by, r->added_by,
+                 r->deprecated_by, r->keys);
 }
 
 /* Step 2: shadowed events out; then release order, file order within a

@@ -131,10 +131,7 @@ static void free_source(struct osm_source_os *s)
 
 static void free_target(struct osm_target *t)
 {
-    free(t->id);
-    free(t->name);
-    free(t->os_id);
-    free(t->version);
+    osm_free_all(t->id, t->name, t->os_id, t->version);
     osm_free_strv(t->arches, t->n_arches);
     free(t->release_package);
     osm_free_strv(t->vendors, t->n_vendors);
@@ -475,10 +472,7 @@ out:
         free_target(&add.targets[k]);
     for (size_t k = 0; k < add.n_paths; k++)
         free_path(&add.paths[k]);
-    free(add.sources);
-    free(add.targets);
-    free(add.paths);
-    free(dir);
+    osm_free_all(add.sources, add.targets, add.paths, dir);
     json_decref(doc);
     return rc;
 }

@@ -687,10 +687,8 @@ void osm_plan_free(struct osm_plan *plan)
     free(plan->repos);
     osm_free_strv(plan->allow_erase, plan->n_allow_erase);
     for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
-        free(plan->symlinked_dirs[i].path);
-        free(plan->symlinked_dirs[i].target);
-        free(plan->symlinked_dirs[i].owner);
-        free(plan->symlinked_dirs[i].source_owner);
+        osm_free_all(plan->symlinked_dirs[i].path, plan->symlinked_dirs[i].target, plan->symlinked_dirs[i].owner,
+                     plan->symlinked_dirs[i].source_owner);
     }
     free(plan->symlinked_dirs);
     if (plan->sys && plan->sys->pool && plan->sys->pool->considered == &plan->considered)

@@ -225,25 +225,12 @@ void osm_planfile_free(struct osm_planfile *plan)
     }
     for (size_t i = 0; i < plan->n_actions; i++) {
         struct osm_planfile_action *a = &plan->actions[i];
-        free(a->name);
-        free(a->from);
-        free(a->to);
-        free(a->repo);
-        free(a->location);
-        free(a->filename);
-        free(a->checksum_type);
-        free(a->checksum);
+        osm_free_all(a->name, a->from, a->to, a->repo, a->location, a->filename, a->checksum_type, a->checksum);
     }
     free(plan->repos);
     free(plan->actions);
     osm_free_strv(plan->symlinked_dirs, plan->n_symlinked_dirs);
-    free(plan->instance);
-    free(plan->source_id);
-    free(plan->source_version);
-    free(plan->target_id);
-    free(plan->target_name);
-    free(plan->target_version);
-    free(plan->release_package);
-    free(plan->target_os_id);
+    osm_free_all(plan->instance, plan->source_id, plan->source_version, plan->target_id, plan->target_name,
+                 plan->target_version, plan->release_package, plan->target_os_id);
     memset(plan, 0, sizeof *plan);
 }

@@ -99,11 +99,7 @@ int osm_repofiles_read(const char *root, struct osm_repofile_list *out, struct o
 void osm_repofiles_free(struct osm_repofile_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].id);
-        free(l->v[i].name);
-        free(l->v[i].baseurl);
-        free(l->v[i].mirrorlist);
-        free(l->v[i].file);
+        osm_free_all(l->v[i].id, l->v[i].name, l->v[i].baseurl, l->v[i].mirrorlist, l->v[i].file);
     }
     free(l->v);
     memset(l, 0, sizeof *l);

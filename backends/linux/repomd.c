@@ -367,10 +367,7 @@ static int load(Repo *repo, const struct osm_repo_src *src, const char *cache_ro
     rc = 0;
 out:
     md_set_free(&md);
-    free(solv);
-    free(ppath);
-    free(fpath);
-    free(dir);
+    osm_free_all(solv, ppath, fpath, dir);
     return rc;
 }
 
@@ -666,10 +663,7 @@ static void prepare_sliced(struct prep *preps, size_t n, int workers, int forced
             pthread_cond_destroy(&preps[i].cond);
         }
     }
-    free(ws);
-    free(slices);
-    free(sr);
-    free(order);
+    osm_free_all(ws, slices, sr, order);
 }
 
 struct prepare_job {

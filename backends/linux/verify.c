@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_hash.h"
 #include "osrelease.h"
@@ -363,10 +364,7 @@ static void check_by_root_rpm(const struct osm_planfile *plan, const char *root,
                        osm_planfile_kind_name(a->kind));
             free(needle);
         }
-        free(to);
-        free(from);
-        free(tl);
-        free(fl);
+        osm_free_all(to, from, tl, fl);
     }
     if (missing > 5 || left > 5)
         result(c, 0, "%zu planned packages missing and %zu old packages left in all", missing, left);

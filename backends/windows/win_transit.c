@@ -325,10 +325,7 @@ out:
     wimlib_free(w);
     struct osm_err ignore = OSM_ERR_INIT;
     osm_remove_tree(swmdir, &ignore);
-    free(swmdir);
-    free(swm);
-    free(img_at);
-    free(sources);
+    osm_free_all(swmdir, swm, img_at, sources);
     return rc;
 }
 
@@ -418,11 +415,6 @@ fail:
     unlink(partial);
     unlink(rawtmp);
 out:
-    free(wim);
-    free(setup);
-    free(side);
-    free(partial);
-    free(rawtmp);
-    free(want);
+    osm_free_all(wim, setup, side, partial, rawtmp, want);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli_config.h"
+#include "osm_buf.h"
 #include "cli_report.h"
 #include "families.h"
 #include "osm_cli.h"
@@ -161,10 +162,7 @@ done:
     json_decref(plan_doc);
     osm_instance_close(inst);
 out:
-    free(matrix.v);
-    free(events.v);
-    free(repos.v);
-    free(allow.v);
+    osm_free_all(matrix.v, events.v, repos.v, allow.v);
     return rc;
 }
 

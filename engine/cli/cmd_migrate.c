@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli_config.h"
+#include "osm_buf.h"
 #include "cli_report.h"
 #include "cli_tasks.h"
 #include "job_control.h"
@@ -489,9 +490,6 @@ close:
     osm_store_close(st);
     free(state_dir);
 out:
-    free(matrix.v);
-    free(events.v);
-    free(repos.v);
-    free(allow.v);
+    osm_free_all(matrix.v, events.v, repos.v, allow.v);
     return rc;
 }

@@ -266,11 +266,7 @@ void osm_api_client_close(struct osm_api_client *c)
     if (c->curl)
         curl_easy_cleanup(c->curl);
     osm_api_creds_free(&c->creds);
-    free(c->url);
-    free(c->origin);
-    free(c->base_path);
-    free(c->host);
-    free(c);
+    osm_free_all(c->url, c->origin, c->base_path, c->host, c);
 }
 
 const char *osm_api_client_url(const struct osm_api_client *c)

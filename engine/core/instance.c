@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "osm_buf.h"
 #include "providers/provider.h"
 
 static const struct osm_provider *const providers[] = {
@@ -75,11 +76,7 @@ void osm_instance_close(struct osm_instance *inst)
     }
     free(inst->disks);
     json_decref((json_t *)inst->descriptor);
-    free(inst->descriptor_path);
-    free(inst->root);
-    free(inst->name);
-    free(inst->uri);
-    free(inst);
+    osm_free_all(inst->descriptor_path, inst->root, inst->name, inst->uri, inst);
 }
 
 static int parse_time(json_t *v, int64_t *out)

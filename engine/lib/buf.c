@@ -37,6 +37,12 @@ void osm_free_strv(char **v, size_t n)
     free(v);
 }
 
+void osm_free_n(void *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+}
+
 void *osm_xrealloc(void *p, size_t n)
 {
     p = realloc(p, n ? n : 1);

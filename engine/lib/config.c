@@ -21,13 +21,7 @@ const char *osm_config_path(int *explicit_path)
 
 void osm_config_free(struct osm_config *c)
 {
-    free(c->path);
-    free(c->state_dir);
-    free(c->cache_dir);
-    free(c->report_dir);
-    free(c->snapshot_store);
-    free(c->server);
-    free(c->matrix_dir);
+    osm_free_all(c->path, c->state_dir, c->cache_dir, c->report_dir, c->snapshot_store, c->server, c->matrix_dir);
     osm_free_strv(c->repos, c->n_repos);
     memset(c, 0, sizeof *c);
 }

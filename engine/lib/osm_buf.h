@@ -32,6 +32,11 @@ void *osm_xrealloc(void *p, size_t n);
 char *osm_xstrdup(const char *s);
 /* Frees each of the n strings of v, then v. */
 void osm_free_strv(char **v, size_t n);
+/* Frees each pointer listed (NULL is fine): a struct's owned fields in one
+ * statement. The list is evaluated once (sizeof does not evaluate). */
+#define osm_free_all(...) \
+    osm_free_n((void *[]){__VA_ARGS__}, sizeof((void *[]){__VA_ARGS__}) / sizeof(void *))
+void osm_free_n(void *const *v, size_t n);
 __attribute__((format(printf, 1, 2))) char *osm_xasprintf(const char *fmt, ...);
 char *osm_xvasprintf(const char *fmt, va_list ap);
 /* `s` without its leading and trailing white space: trailing space is cut

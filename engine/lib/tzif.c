@@ -352,11 +352,7 @@ void osm_tz_free(struct osm_tz *tz)
 {
     if (!tz)
         return;
-    free(tz->name);
-    free(tz->trans);
-    free(tz->trans_type);
-    free(tz->type_off);
-    free(tz);
+    osm_free_all(tz->name, tz->trans, tz->trans_type, tz->type_off, tz);
 }
 
 const char *osm_tz_name(const struct osm_tz *tz)

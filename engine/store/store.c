@@ -109,10 +109,7 @@ void osm_task_events_free(struct osm_task_event *ev, size_t n)
 void osm_journal_free(struct osm_journal_entry *j, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(j[i].step);
-        free(j[i].what);
-        free(j[i].result);
-        free(j[i].detail);
+        osm_free_all(j[i].step, j[i].what, j[i].result, j[i].detail);
     }
     free(j);
 }
@@ -217,14 +214,8 @@ void osm_job_init(struct osm_job *j)
 
 void osm_job_free(struct osm_job *j)
 {
-    free(j->client_token);
-    free(j->name);
-    free(j->max_concurrency);
-    free(j->max_errors);
-    free(j->stop_reason);
-    free(j->spec);
-    free(j->state);
-    free(j->created_by);
+    osm_free_all(j->client_token, j->name, j->max_concurrency, j->max_errors, j->stop_reason, j->spec, j->state,
+                 j->created_by);
     osm_job_init(j);
 }
 
@@ -259,10 +250,7 @@ void osm_key_copy(struct osm_key *dst, const struct osm_key *src)
 void osm_audit_free(struct osm_audit_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        free(e[i].object);
-        free(e[i].action);
-        free(e[i].actor);
-        free(e[i].detail);
+        osm_free_all(e[i].object, e[i].action, e[i].actor, e[i].detail);
     }
     free(e);
 }

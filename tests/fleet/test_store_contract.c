@@ -1194,10 +1194,7 @@ static void the_runner_migrates_a_task_and_rolls_back_a_failed_one_on_this_store
     assert_string_equal(got.error_code, "step.verify");
     assert_true(kind_files_is_original(tmpdir));
     osm_task_free(&got);
-    free(fail);
-    free(root);
-    free(snap);
-    free(uri);
+    osm_free_all(fail, root, snap, uri);
     osm_task_free(&t);
     osm_task_free(&t2);
     osm_store_close(st);

@@ -217,12 +217,7 @@ static void write_leaves_three_files_and_latest_names_the_newest_run(void **stat
     json_t *back = json_load_file(jp, 0, NULL);
     assert_true(json_equal(back, r));
     json_decref(back);
-    free(jp);
-    free(latest);
-    free(idir);
-    free(iname);
-    free(d1);
-    free(d2);
+    osm_free_all(jp, latest, idir, iname, d1, d2);
     json_decref(r);
 }
 

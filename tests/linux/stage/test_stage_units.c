@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "osm_buf.h"
 #include "osm_fs.h"
 #include "fetch.h"
 #include "osm_hash.h"
@@ -131,11 +132,7 @@ static void fetch_file_checks_digest_and_never_leaves_a_bad_file(void **state)
     assert_int_equal(osm_fetch_file(missing, dest, NULL, NULL, &o, &err), -1);
     assert_int_equal(err.code, OSM_ENET);
     assert_non_null(strstr(err.msg, "nope.rpm"));
-    free(missing);
-    free(partpath);
-    free(url);
-    free(src);
-    free(dest);
+    osm_free_all(missing, partpath, url, src, dest);
 }
 
 static int setup(void **state)
