@@ -1,4 +1,5 @@
 /* win_follow.c: the setup and conversion drivers and their watcher. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,23 @@ static int edition_is(const struct win_status *st, const char *edition)
     return !edition || !*edition || strcasecmp(st->edition, edition) == 0;
 }
 
+/* 1, with the result ended hung and the cause formatted, once `limit`
+ * seconds have passed since `since`: every wait of a hop has its limit. */
+__attribute__((format(printf, 6, 7))) static int hung(const struct win_clock *clk, time_t since, unsigned limit,
+                                                      struct win_upgrade_result *r, const char *phase,
+                                                      const char *fmt, ...)
+{
+    if (clk->now(clk->ctx) - since < (time_t)limit)
+        return 0;
+    char cause[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cause, sizeof cause, fmt, ap);
+    va_end(ap);
+    fail(r, WIN_END_HUNG, phase, cause);
+    return 1;
+}
+
 static unsigned or_default(unsigned v, unsigned d)
 {
     return v ? v : d;
@@ -194,12 +212,8 @@ int win_hop_prepare(const struct win_agent *a, const struct win_setup_params *sp
             }
             json_decref(st.errors);
         }
-        if (clk->now(clk->ctx) - since >= (time_t)limit) {
-            char cause[160];
-            snprintf(cause, sizeof cause, "the compatibility scan gave no result within %u s", limit);
-            fail(r, WIN_END_HUNG, "scan", cause);
+        if (hung(clk, since, limit, r, "scan", "the compatibility scan gave no result within %u s", limit))
             break;
-        }
         clk->sleep(clk->ctx, poll);
     }
     free(script);
@@ -293,13 +307,9 @@ int win_follow(const struct win_agent *a, const struct win_setup_params *sp, con
             since = clk->now(clk->ctx);
         }
         unsigned limit = !strcmp(phase, "setup") ? lim_setup : !strcmp(phase, "reboot") ? lim_reboot : lim_final;
-        if (clk->now(clk->ctx) - since >= (time_t)limit) {
-            char cause[256];
-            snprintf(cause, sizeof cause, "setup made no progress: still in phase '%s' after %u s (limit %u s)", phase,
-                     (unsigned)(clk->now(clk->ctx) - since), limit);
-            fail(r, WIN_END_HUNG, phase, cause);
+        if (hung(clk, since, limit, r, phase, "setup made no progress: still in phase '%s' after %u s (limit %u s)",
+                 phase, (unsigned)(clk->now(clk->ctx) - since), limit))
             break;
-        }
         clk->sleep(clk->ctx, poll);
     }
     free(script);
@@ -330,10 +340,8 @@ int win_convert(const struct win_agent *a, const struct win_setup_params *sp, co
         struct win_status st;
         if (poll_status(a, script, &st) != 0) {
             /* silent: rebooting */
-            if (clk->now(clk->ctx) - since >= (time_t)lim_reboot) {
-                fail(r, WIN_END_HUNG, "reboot", "the instance did not come back after the conversion's restart");
+            if (hung(clk, since, lim_reboot, r, "reboot", "the instance did not come back after the conversion's restart"))
                 break;
-            }
             clk->sleep(clk->ctx, poll);
             continue;
         }
@@ -396,10 +404,7 @@ int win_convert(const struct win_agent *a, const struct win_setup_params *sp, co
                 break;
             started = 1;
             since = clk->now(clk->ctx);
-        } else if (clk->now(clk->ctx) - since >= (time_t)lim) {
-            char cause[160];
-            snprintf(cause, sizeof cause, "DISM /Set-Edition gave no result within %u s", lim);
-            fail(r, WIN_END_HUNG, "convert", cause);
+        } else if (hung(clk, since, lim, r, "convert", "DISM /Set-Edition gave no result within %u s", lim)) {
             break;
         }
         clk->sleep(clk->ctx, poll);
