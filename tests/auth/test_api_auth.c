@@ -21,6 +21,7 @@
 #include "store.h"
 #include "store_pg.h"
 #include "store_sqlite.h"
+#include "teststore.h"
 
 #define NOW ((int64_t)1800000000) /* injected server clock */
 
@@ -643,17 +644,8 @@ static void cached_key_follows_changes_made_elsewhere(void **state)
 /* Create a job of one task on `instance` through `st`: 0 or -1. */
 static int create_one(struct osm_store *st, const char *instance)
 {
-    struct osm_job job;
-    osm_job_init(&job);
-    struct osm_task t;
-    osm_task_init(&t);
-    strcpy(t.kind, OSM_KIND_OS_MIGRATION);
-    t.instance = osm_xstrdup(instance);
     struct osm_err err = OSM_ERR_INIT;
-    int rc = osm_store_create_job(st, &job, &t, 1, &err);
-    osm_task_free(&t);
-    osm_job_free(&job);
-    return rc;
+    return osm_test_create_one(st, NULL, instance, NULL, &err);
 }
 
 static int count_tasks(struct fx *f)

@@ -25,6 +25,7 @@
 #include "store.h"
 #include "store_pg.h"
 #include "store_sqlite.h"
+#include "teststore.h"
 
 /* ---- the store under test ---- */
 
@@ -81,14 +82,6 @@ static int teardown(void **state)
 
 /* ---- helpers ---- */
 
-static void task_for(struct osm_task *t, const char *instance, const char *target)
-{
-    osm_task_init(t);
-    strcpy(t->kind, OSM_KIND_OS_MIGRATION);
-    t->instance = osm_xstrdup(instance);
-    t->target = target ? osm_xstrdup(target) : NULL;
-}
-
 /* A job of n tasks on instances PREFIX-0 .. PREFIX-(n-1); ids in job->id and
  * ids[i] (when ids is given). */
 static int make_job(struct osm_store *st, struct osm_job *job, const char *token, const char *prefix, size_t n,
@@ -103,7 +96,7 @@ static int make_job(struct osm_store *st, struct osm_job *job, const char *token
     for (size_t i = 0; i < n; i++) {
         char inst[128];
         snprintf(inst, sizeof inst, "dir:/srv/%s-%zu", prefix, i);
-        task_for(&tasks[i], inst, i % 2 ? "alinux3" : "rocky9");
+        osm_test_task_for(&tasks[i], inst, i % 2 ? "alinux3" : "rocky9");
         if (i % 3 == 0)
             tasks[i].window = osm_xstrdup("sat 02:00-04:00");
     }
@@ -240,7 +233,7 @@ static void create_job_on_a_busy_instance_fails_whole_naming_both_and_leaves_not
     struct osm_store *st = open_store();
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task holder;
-    task_for(&holder, "dir:/srv/web-2", "alinux3");
+    osm_test_task_for(&holder, "dir:/srv/web-2", "alinux3");
     assert_int_equal(osm_store_create_task(st, &holder, &err), 0);
 
     struct osm_job job;
@@ -258,8 +251,8 @@ static void create_job_on_a_busy_instance_fails_whole_naming_both_and_leaves_not
 
     /* An instance named twice in one job is refused the same way. */
     struct osm_task twice[2];
-    task_for(&twice[0], "dir:/srv/dup", NULL);
-    task_for(&twice[1], "dir:/srv/dup", NULL);
+    osm_test_task_for(&twice[0], "dir:/srv/dup", NULL);
+    osm_test_task_for(&twice[1], "dir:/srv/dup", NULL);
     osm_job_init(&job);
     assert_int_equal(osm_store_create_job(st, &job, twice, 2, &err), -1);
     assert_int_equal(err.code, OSM_ECONFLICT);
@@ -292,7 +285,7 @@ static void query_by_instance_pattern_matches_fnmatch_and_fills_pages(void **sta
     size_t n_inst = sizeof instances / sizeof instances[0];
     for (size_t i = 0; i < n_inst; i++) {
         struct osm_task t;
-        task_for(&t, instances[i], "alinux3");
+        osm_test_task_for(&t, instances[i], "alinux3");
         if (osm_store_create_task(st, &t, &err) != 0)
             fail_msg("create %s: %s", instances[i], err.msg);
         osm_task_free(&t);
@@ -339,7 +332,7 @@ static void query_pages_by_seq_under_filters_with_no_row_twice_and_none_missed(v
     char ids_a[23][40], ids_b[6][40];
     assert_int_equal(make_job(st, &a, NULL, "a", 23, ids_a, &err), 0);
     struct osm_task lone;
-    task_for(&lone, "dir:/srv/lone", "alinux3");
+    osm_test_task_for(&lone, "dir:/srv/lone", "alinux3");
     assert_int_equal(osm_store_create_task(st, &lone, &err), 0);
     assert_int_equal(make_job(st, &b, NULL, "b", 6, ids_b, &err), 0);
     for (int i = 0; i < 23; i += 4)
@@ -487,7 +480,7 @@ static void list_waiting_gives_exactly_the_submitted_and_scheduled_tasks(void **
     char ids[5][40];
     assert_int_equal(make_job(st, &a, NULL, "a", 5, ids, &err), 0);
     struct osm_task lone;
-    task_for(&lone, "dir:/srv/lone", NULL);
+    osm_test_task_for(&lone, "dir:/srv/lone", NULL);
     lone.not_before = 12345;
     lone.latest_start = 67890;
     assert_int_equal(osm_store_create_task(st, &lone, &err), 0);
@@ -573,7 +566,7 @@ static void claim_waiting_respects_max_running_and_skips_claimed_tasks(void **st
     for (int i = 0; i < 2; i++) {
         char inst[64];
         snprintf(inst, sizeof inst, "dir:/srv/lone-%d", i);
-        task_for(&lone[i], inst, NULL);
+        osm_test_task_for(&lone[i], inst, NULL);
         assert_int_equal(osm_store_create_task(st, &lone[i], &err), 0);
         lp[i] = lone[i].id;
     }
@@ -589,7 +582,7 @@ static void claim_waiting_respects_max_running_and_skips_claimed_tasks(void **st
 
     /* A task naming a job that does not exist is refused, naming it. */
     struct osm_task orphan;
-    task_for(&orphan, "dir:/srv/orphan", NULL);
+    osm_test_task_for(&orphan, "dir:/srv/orphan", NULL);
     orphan.job_id = osm_xstrdup("j-nosuch");
     assert_int_equal(osm_store_create_task(st, &orphan, &err), -1);
     assert_int_equal(err.code, OSM_ENOTFOUND);
@@ -714,7 +707,7 @@ static void claim_orphans_takes_a_task_whose_lease_ran_out_or_owner_died_and_lea
     char ids[6][40];
     for (int i = 0; i < 6; i++) {
         struct osm_task t;
-        task_for(&t, cases[i].instance, NULL);
+        osm_test_task_for(&t, cases[i].instance, NULL);
         t.state = cases[i].state;
         t.owner = osm_xstrdup(cases[i].owner);
         t.lease_until = cases[i].lease;
@@ -812,7 +805,7 @@ static void commit_checks_state_and_rev_and_writes_nothing_when_stale(void **sta
     struct osm_store *st = open_store();
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task t;
-    task_for(&t, "dir:/srv/rev", "alinux3");
+    osm_test_task_for(&t, "dir:/srv/rev", "alinux3");
     assert_int_equal(osm_store_create_task(st, &t, &err), 0);
     assert_int_equal(t.rev, 0);
     t.state = OSM_TASK_RUNNING;
@@ -869,7 +862,7 @@ static void history_and_journal_refuse_update_and_delete(void **state)
     struct osm_store *st = open_store();
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task t;
-    task_for(&t, "dir:/srv/h", NULL);
+    osm_test_task_for(&t, "dir:/srv/h", NULL);
     assert_int_equal(osm_store_create_task(st, &t, &err), 0);
     t.state = OSM_TASK_RUNNING;
     struct osm_journal_entry j = {.step_index = 0, .step = "precheck", .what = "intent"};
@@ -909,8 +902,8 @@ static void job_create_records_its_creator_for_the_job_and_each_task_and_the_tra
     osm_job_init(&job);
     job.created_by = osm_xstrdup("OSMKEYCREATOR");
     struct osm_task tasks[2];
-    task_for(&tasks[0], "dir:/srv/audit-0", NULL);
-    task_for(&tasks[1], "dir:/srv/audit-1", NULL);
+    osm_test_task_for(&tasks[0], "dir:/srv/audit-0", NULL);
+    osm_test_task_for(&tasks[1], "dir:/srv/audit-1", NULL);
     assert_int_equal(osm_store_create_job(st, &job, tasks, 2, &err), 0);
     struct osm_audit_entry *e;
     size_t n;
@@ -1040,8 +1033,8 @@ static void tasks_list_newest_first_and_survive_a_reopen(void **state)
     struct osm_store *st = open_store();
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task a, b;
-    task_for(&a, "dir:/srv/a", "alinux3");
-    task_for(&b, "dir:/srv/b", NULL);
+    osm_test_task_for(&a, "dir:/srv/a", "alinux3");
+    osm_test_task_for(&b, "dir:/srv/b", NULL);
     assert_int_equal(osm_store_create_task(st, &a, &err), 0);
     assert_int_equal(osm_store_create_task(st, &b, &err), 0);
     osm_store_close(st);
@@ -1073,9 +1066,9 @@ static void second_unfinished_task_on_an_instance_is_refused_naming_the_first(vo
     struct osm_store *st = open_store();
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task a, b;
-    task_for(&a, "dir:/srv/web01", NULL);
+    osm_test_task_for(&a, "dir:/srv/web01", NULL);
     assert_int_equal(osm_store_create_task(st, &a, &err), 0);
-    task_for(&b, "dir:/srv/web01", NULL);
+    osm_test_task_for(&b, "dir:/srv/web01", NULL);
     assert_int_equal(osm_store_create_task(st, &b, &err), -1);
     assert_int_equal(err.code, OSM_ECONFLICT);
     assert_non_null(strstr(err.msg, a.id));
@@ -1108,7 +1101,7 @@ static void claim_is_exclusive_until_the_owner_dies_or_its_lease_runs_out(void *
     struct osm_store *st = open_store();
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task t;
-    task_for(&t, "dir:/srv/claim", NULL);
+    osm_test_task_for(&t, "dir:/srv/claim", NULL);
     assert_int_equal(osm_store_create_task(st, &t, &err), 0);
     int64_t far = osm_store_now() + 3600;
     /* A live owner on this host: a child that waits for us. */
@@ -1157,7 +1150,7 @@ static void the_runner_migrates_a_task_and_rolls_back_a_failed_one_on_this_store
     assert_int_equal(kind_files_make_root(tmpdir), 0);
     char *uri = osm_xasprintf("dir:%s/root", tmpdir);
     struct osm_task t;
-    task_for(&t, uri, NULL);
+    osm_test_task_for(&t, uri, NULL);
     strcpy(t.kind, KIND_FILES);
     assert_int_equal(osm_store_create_task(st, &t, &err), 0);
     if (osm_runner_run(st, t.id, NULL, &err) != 0)
@@ -1184,7 +1177,7 @@ static void the_runner_migrates_a_task_and_rolls_back_a_failed_one_on_this_store
     assert_int_equal(kind_files_make_root(tmpdir), 0);
     assert_int_equal(osm_write_file_atomic(fail, "x", 1, 0644, NULL), 0);
     struct osm_task t2;
-    task_for(&t2, uri, NULL);
+    osm_test_task_for(&t2, uri, NULL);
     strcpy(t2.kind, KIND_FILES);
     assert_int_equal(osm_store_create_task(st, &t2, &err), 0);
     if (osm_runner_run(st, t2.id, NULL, &err) != 0)
@@ -1453,12 +1446,12 @@ static void a_task_holds_its_instance_exactly_in_the_states_that_say_so(void **s
         char inst[64];
         snprintf(inst, sizeof inst, "dir:/srv/holds-%d", s);
         struct osm_task a, b;
-        task_for(&a, inst, NULL);
+        osm_test_task_for(&a, inst, NULL);
         assert_int_equal(osm_store_create_task(st, &a, &err), 0);
         a.state = (enum osm_task_state)s;
         struct osm_task_change ch = {.task = &a, .expect_state = -1, .expect_rev = -1};
         assert_int_equal(osm_store_commit(st, &ch, &err), 0);
-        task_for(&b, inst, NULL);
+        osm_test_task_for(&b, inst, NULL);
         int rc = osm_store_create_task(st, &b, &err);
         if (osm_task_state_holds_instance((enum osm_task_state)s)) {
             assert_int_equal(rc, -1);

@@ -21,6 +21,7 @@
 #include "sqlite_group.h"
 #include "store.h"
 #include "store_sqlite.h"
+#include "teststore.h"
 
 static char tmpdir[64];
 static char dbpath[128];
@@ -60,20 +61,10 @@ static void *write_one(void *arg)
     if (w->nonce) {
         w->rc = osm_store_use_nonce(st, "k-1", w->nonce, 2000, 1000, &w->err);
     } else {
-        struct osm_job job;
-        osm_job_init(&job);
         static int seq;
-        snprintf(job.id, sizeof job.id, "j-%s-%d", strrchr(w->instance, '/') + 1, __atomic_fetch_add(&seq, 1, __ATOMIC_SEQ_CST));
-        job.spec = osm_xstrdup("{}");
-        struct osm_task t;
-        osm_task_init(&t);
-        strcpy(t.kind, OSM_KIND_OS_MIGRATION);
-        t.instance = osm_xstrdup(w->instance);
-        t.target = osm_xstrdup("alinux3");
-        w->rc = osm_store_create_job(st, &job, &t, 1, &w->err);
-        snprintf(w->job_id, sizeof w->job_id, "%s", job.id);
-        osm_task_free(&t);
-        osm_job_free(&job);
+        snprintf(w->job_id, sizeof w->job_id, "j-%s-%d", strrchr(w->instance, '/') + 1,
+                 __atomic_fetch_add(&seq, 1, __ATOMIC_SEQ_CST));
+        w->rc = osm_test_create_one(st, w->job_id, w->instance, "alinux3", &w->err);
     }
     return NULL;
 }
@@ -200,17 +191,8 @@ static void writes_of_a_failed_batch_all_fail(void **state)
     assert_int_equal(sqlite3_open(dbpath, &lock), SQLITE_OK);
     assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     osm_sqlite_group_set_busy(db, 50);
-    struct osm_job job;
-    osm_job_init(&job);
-    snprintf(job.id, sizeof job.id, "j-late");
-    struct osm_task t;
-    osm_task_init(&t);
-    strcpy(t.kind, OSM_KIND_OS_MIGRATION);
-    t.instance = osm_xstrdup("dir:/srv/late");
-    assert_int_equal(osm_store_create_job(st, &job, &t, 1, &err), -1);
+    assert_int_equal(osm_test_create_one(st, "j-late", "dir:/srv/late", NULL, &err), -1);
     assert_non_null(strstr(err.msg, "state.db"));
-    osm_task_free(&t);
-    osm_job_free(&job);
     assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
     assert_false(job_exists(st, "j-late"));
@@ -231,15 +213,7 @@ static void *churn_write(void *arg)
     for (int i = 0; i < CHURN_JOBS && w->rc == 0; i++) {
         char inst[64];
         snprintf(inst, sizeof inst, "dir:/srv/%s-%d", w->instance, i);
-        struct osm_job job;
-        osm_job_init(&job);
-        struct osm_task t;
-        osm_task_init(&t);
-        strcpy(t.kind, OSM_KIND_OS_MIGRATION);
-        t.instance = osm_xstrdup(inst);
-        w->rc = osm_store_create_job(w->st, &job, &t, 1, &w->err);
-        osm_task_free(&t);
-        osm_job_free(&job);
+        w->rc = osm_test_create_one(w->st, NULL, inst, NULL, &w->err);
     }
     return NULL;
 }
