@@ -82,17 +82,6 @@ static int parse(int argc, char **argv, struct jobs_args *a)
 
 /* ---- the instance file, as the body of POST /v1/jobs ---- */
 
-static int parse_time(const char *s, int64_t *out)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end)
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 /* One line's instance: a JSON member of "instances", or NULL after err. */
 static json_t *instance_line(char *line, const char *file, int lineno, const char *target, struct osm_err *err)
 {
@@ -108,7 +97,7 @@ static json_t *instance_line(char *line, const char *file, int lineno, const cha
         } else if (eq && (strncmp(w, "not_before=", 11) == 0 || strncmp(w, "latest_start=", 13) == 0)) {
             int64_t t;
             *eq = '\0';
-            if (parse_time(eq + 1, &t) != 0) {
+            if (osm_time_parse(eq + 1, &t) != 0) {
                 osm_err_set(err, OSM_EUSAGE, "%s:%d: %s: '%s' is not a time like 2027-01-31T02:00:00Z", file, lineno,
                             w, eq + 1);
                 goto bad;
@@ -197,9 +186,9 @@ static int local_create(struct osm_store *st, const char *state_dir, json_t *bod
         int64_t nb = 0, ls = 0;
         const char *t;
         if ((t = json_string_value(json_object_get(sched, "not_before"))))
-            parse_time(t, &nb);
+            osm_time_parse(t, &nb);
         if ((t = json_string_value(json_object_get(sched, "latest_start"))))
-            parse_time(t, &ls);
+            osm_time_parse(t, &ls);
         osm_task_init(&tasks[i]);
         if (osm_instance_canonical_uri(inst, &canon, err) != 0) {
             rc = -1;

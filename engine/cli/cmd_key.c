@@ -233,13 +233,7 @@ static int parse_when(const char *s, int64_t *out)
         *out = osm_store_now();
         return 0;
     }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end)
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
+    return osm_time_parse(s, out);
 }
 
 /* delete, disable, enable, expire. */
