@@ -324,6 +324,22 @@ static int hop_failed(struct osm_step_ctx *ctx, const struct wtask *w, const str
 /* One setup hop, from the sub-step its notes say (see the header). 0 when
  * the hop succeeded (R says how), -1 (err) when it failed: its result
  * recorded and its transit disk released. */
+/* How one part of a hop ended: -1 when `called` failed (err says why), 1
+ * when Windows refused (r has the cause), else 0 once `done` is noted and
+ * its crash point passed. */
+static int hop_part(struct osm_step_ctx *ctx, long hop, int called, const struct win_upgrade_result *r,
+                    const char *done, const char *crash_point, struct osm_err *err)
+{
+    if (called != 0)
+        return -1;
+    if (r->end != WIN_END_SUCCEEDED)
+        return 1;
+    if (note_hop(ctx, hop, done, err) != 0)
+        return -1;
+    osm_step_crash_point(crash_point);
+    return 0;
+}
+
 static int setup_hop(struct osm_step_ctx *ctx, const struct wtask *w, const struct win_agent *a, long hop, const json_t *h,
                      long n, struct win_setup_params *sp, struct win_follow_opts *fo, struct win_upgrade_result *r,
                      struct osm_err *err)
@@ -362,36 +378,16 @@ static int setup_hop(struct osm_step_ctx *ctx, const struct wtask *w, const stru
     }
     if (rc == 0 && state_is(ctx, "attached")) {
         osm_step_progress(ctx, (double)(hop - 1) / (double)n, "transit disk online; compatibility scan");
-        if (win_hop_prepare(a, sp, fo, r, err) != 0)
-            rc = -1;
-        else if (r->end != WIN_END_SUCCEEDED)
-            rc = 1;
-        else if (note_hop(ctx, hop, "prepared", err) != 0)
-            rc = -1;
-        else
-            osm_step_crash_point("windows.scan.passed");
+        rc = hop_part(ctx, hop, win_hop_prepare(a, sp, fo, r, err), r, "prepared", "windows.scan.passed", err);
     }
     if (rc == 0 && (state_is(ctx, "prepared") || state_is(ctx, "starting"))) {
         /* a second start while setup runs answers already-running */
-        if (note_hop(ctx, hop, "starting", err) != 0 || win_hop_start(a, sp, r, err) != 0)
-            rc = -1;
-        else if (r->end != WIN_END_SUCCEEDED)
-            rc = 1;
-        else if (note_hop(ctx, hop, "started", err) != 0)
-            rc = -1;
-        else
-            osm_step_crash_point("windows.setup.started");
+        int called = note_hop(ctx, hop, "starting", err) != 0 ? -1 : win_hop_start(a, sp, r, err);
+        rc = hop_part(ctx, hop, called, r, "started", "windows.setup.started", err);
     }
     if (rc == 0 && state_is(ctx, "started")) {
         osm_step_progress(ctx, (double)(hop - 1) / (double)n, "following Windows Setup across its reboots");
-        if (win_follow(a, sp, fo, r, err) != 0)
-            rc = -1;
-        else if (r->end != WIN_END_SUCCEEDED)
-            rc = 1;
-        else if (note_hop(ctx, hop, "followed", err) != 0)
-            rc = -1;
-        else
-            osm_step_crash_point("windows.setup.finished");
+        rc = hop_part(ctx, hop, win_follow(a, sp, fo, r, err), r, "followed", "windows.setup.finished", err);
     }
     if (rc == 0 && state_is(ctx, "followed")) {
         char sub[32];
