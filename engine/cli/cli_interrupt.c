@@ -8,8 +8,12 @@
  * command says that instead (a step's own programs, signalled with the
  * terminal's process group, fail their step, which then rolls back).
  * SIGPIPE is ignored, so a reader that goes away (`osmig migrate ... |
- * head`) does not stop the engine between two steps. The handlers only
- * write the signal to a pipe; a thread does the rest. */
+ * head`) does not stop the engine between two steps. A second signal
+ * leaves at once, as a crash would: the task stays where its records say
+ * and `osmig resume` (or the next start) carries it on; the programs a
+ * step runs inside the instance die with osmig (osm_run.h), so a resumed
+ * task never meets them. The handlers only write the signal to a pipe; a
+ * thread does the rest. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -41,11 +45,16 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+static const char *signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT (Ctrl-C)" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
+}
+
 static void act(const struct osm_cli_interrupt *in, int sig)
 {
     struct osm_store *st;
     struct osm_err err = OSM_ERR_INIT;
-    const char *name = sig == SIGINT ? "SIGINT (Ctrl-C)" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
+    const char *name = signal_name(sig);
     if (osm_store_open(in->state_dir, &st, &err) != 0) {
         fprintf(stderr, "\nosmig: %s: the task store cannot be opened to cancel task %s: %s\n", name, in->task_id,
                 err.msg);
@@ -67,16 +76,27 @@ static void act(const struct osm_cli_interrupt *in, int sig)
     osm_store_close(st);
 }
 
+/* The second signal: the admin wants the terminal back now. */
+static void leave_now(const struct osm_cli_interrupt *in, int sig)
+{
+    fprintf(stderr, "\nosmig: second %s: leaving now without waiting for the step; task %s stays where its "
+                    "records say, as after a crash: `osmig resume` carries it on\n", signal_name(sig), in->task_id);
+    _exit(128 + sig);
+}
+
 static void *watch(void *arg)
 {
     struct osm_cli_interrupt *in = arg;
     unsigned char c;
+    int seen = 0;
     for (;;) {
         ssize_t r = read(wake[0], &c, 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r != 1 || c == 0)
             return NULL;
+        if (seen++)
+            leave_now(in, c);
         act(in, c);
     }
 }

@@ -4,7 +4,8 @@
 # was, the task is cancelled with the signal in its audit trail, and the
 # command exits 1. SIGHUP once the instance is changing (staging) does not
 # stop it half-way: the command says the migration goes on, and it ends
-# succeeded. A reader that goes away (SIGPIPE on the output) does not leave
+# succeeded; a second Ctrl-C there leaves at once (130) and `osmig resume`
+# finishes the task. A reader that goes away (SIGPIPE on the output) does not leave
 # the task running with nobody to run it.
 . "$(dirname "$0")/lib.sh"
 sample_setup
@@ -90,6 +91,27 @@ assert_grep "succeeded" "$WORK/out.2"
 id2=$(last_task)
 [ "$(task_field "$id2" state)" = succeeded ] || fail "task $id2 $(task_field "$id2" state) after SIGHUP, not succeeded"
 echo "ok SIGHUP while staging: goes on, said so, succeeded"
+
+# Ctrl-C twice while staging: the second leaves at once (exit 130) and
+# says how to go on; the task is left running, and `osmig resume` finishes it.
+R3=$WORK/root3; fresh_root "$R3"
+touch "$GATE.rpm"
+bg_migrate "$R3" "$WORK/out.3" "$WORK/err.3" --matrix "$WORK/matrix.json"
+wait_for "$GATE.rpm.held"
+kill -INT "$pid"
+wait_for "$WORK/err.3" "already changing its instance"
+kill -INT "$pid"
+rc=0; wait "$pid" || rc=$?
+[ "$rc" = 130 ] || { cat "$WORK/out.3" "$WORK/err.3"; fail "a second Ctrl-C while staging: exit $rc, want 130"; }
+assert_grep "second SIGINT (Ctrl-C): leaving now" "$WORK/err.3"
+assert_grep "osmig resume" "$WORK/err.3"
+id3=$(last_task)
+[ "$(task_field "$id3" state)" = running ] || fail "task $id3 $(task_field "$id3" state) after a second Ctrl-C, not left running"
+rm -f "$GATE.rpm" "$GATE.rpm.held"
+"$OSMIG_BIN" resume --state-dir "$WORK/state" >"$WORK/resume.3" 2>&1 || { cat "$WORK/resume.3"; fail "resume after a second Ctrl-C failed"; }
+[ "$(task_field "$id3" state)" = succeeded ] || { cat "$WORK/resume.3"; fail "task $id3 $(task_field "$id3" state) after resume, not succeeded"; }
+grep -q '^ID="alinux"' "$R3/etc/os-release" || fail "resumed after a second Ctrl-C but the root is not the target"
+echo "ok Ctrl-C twice while staging: left at once (130), resume finished it"
 
 # The output's reader gone at once: the task still ends (here at the
 # prechecks of an empty root), never left running.
