@@ -52,6 +52,12 @@ static int addr_key(const struct sockaddr *sa, unsigned char key[16])
     }
     if (sa->sa_family == AF_INET6) {
         memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+        /* One IPv6 client holds a whole /64 (SLAAC, privacy addresses): it
+         * is counted as one, or it could open 64 connections per address of
+         * its 2^64. An IPv4-mapped address stays whole. */
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(key, mapped, sizeof mapped) != 0)
+            memset(key + 8, 0, 8);
         return 0;
     }
     return -1;

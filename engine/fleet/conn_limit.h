@@ -3,6 +3,8 @@
  * (libmicrohttpd's own, harder limits sit above these) so that its request
  * can be answered 503 ServiceUnavailable, as docs/api.md says, and closed;
  * it is not counted, so it never keeps a client of another address out.
+ * A client address is an IPv4 address, or an IPv6 /64 (a host picks any
+ * address of its /64).
  * Thread-safe. */
 #ifndef OSM_CONN_LIMIT_H
 #define OSM_CONN_LIMIT_H
