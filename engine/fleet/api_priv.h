@@ -75,6 +75,7 @@ struct api_req {
     json_t *reply;                 /* JSON body, or */
     char *reply_text;              /* a text body with its type */
     const char *reply_type;
+    const char *reply_csp;         /* an HTML body's Content-Security-Policy (NULL: the dashboard's) */
     const char *allow;             /* 405: the Allow header */
     char error_code[64];           /* for logs */
 };
@@ -211,6 +212,10 @@ void api_dashboard(struct api_req *rq);
 void api_tasks_reschedule(struct api_req *rq);
 void api_tasks_release(struct api_req *rq);
 void api_tasks_delete_snapshot(struct api_req *rq);
+void api_tasks_report(struct api_req *rq);
+/* The "reports" of a task's JSON from its "history": [{"run", "at"}], oldest first. */
+json_t *api_task_reports(const json_t *history);
+void api_tasks_log(struct api_req *rq);
 void api_matrix(struct api_req *rq);
 void api_keys_create(struct api_req *rq);
 void api_keys_list(struct api_req *rq);

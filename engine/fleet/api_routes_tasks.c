@@ -34,6 +34,8 @@ json_t *api_task_json(struct api_req *rq, const struct osm_task *t, int full)
         o = osm_task_to_json(t);
     }
     json_object_set_new(o, "job_id", t->job_id ? json_string(t->job_id) : json_null());
+    if (full) /* each run's report by its run name, for GET /v1/tasks/{id}/report?run= */
+        json_object_set_new(o, "reports", api_task_reports(json_object_get(o, "history")));
     /* The server's own paths (its state directory, stores, caches, matrix,
      * event and repository files) are for those who may set them. */
     if (rq->authed && rq->who.role != OSM_ROLE_ADMIN) {

@@ -64,6 +64,8 @@ static const struct api_route routes[] = {
     {"POST", "/v1/tasks/{id}/reschedule", OSM_ACT_CONTROL, 0, api_tasks_reschedule, 0},
     {"POST", "/v1/tasks/{id}/release", OSM_ACT_ADMIN, 0, api_tasks_release, 0},
     {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot, 0},
+    {"GET", "/v1/tasks/{id}/report", OSM_ACT_READ, 0, api_tasks_report, 0},
+    {"GET", "/v1/tasks/{id}/log", OSM_ACT_READ, 0, api_tasks_log, 0},
     {"POST", "/v1/events", OSM_ACT_SUBMIT, 0, api_events_import, 0},
     {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix, 0},
     {"GET", "/v1/findings", OSM_ACT_READ, 0, api_findings, 0},
@@ -542,7 +544,9 @@ static enum MHD_Result send_reply(struct api_req *rq)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (strncmp(rq->reply_type, "text/html", 9) == 0) { /* the dashboard: its own files and API only */
         MHD_add_response_header(resp, "Content-Security-Policy",
-                                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+                                rq->reply_csp ? rq->reply_csp
+                                              : "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                                                "form-action 'none'");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     }
     if (rq->allow)

@@ -20,6 +20,7 @@ extern char **environ;
 
 #include "metrics.h"
 #include "os_migration.h"
+#include "report_task.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
@@ -447,11 +448,8 @@ static char *open_task_log(struct osm_store *st, const char *id)
     struct osm_err err = OSM_ERR_INIT;
     if (osm_store_get_task(st, id, &t, &err) != 0)
         return NULL;
-    json_t *o = t.options ? json_loads(t.options, 0, NULL) : NULL;
-    const char *state_dir = json_string_value(json_object_get(o, "state_dir"));
-    char *path = NULL;
-    if (state_dir && state_dir[0] == '/') {
-        char *dir = osm_migration_task_dir(state_dir, id);
+    char *dir = osm_report_task_dir(&t), *path = NULL;
+    if (dir) {
         path = osm_path_join(dir, "osmig.log");
         if (osm_mkdir_p(dir, 0755, &err) != 0 || osm_log_set_file(path) != 0) {
             osm_warn("worker.log", "task=%s path=%s msg=\"%s\"", id, path, err.msg[0] ? err.msg : strerror(errno));
@@ -460,7 +458,6 @@ static char *open_task_log(struct osm_store *st, const char *id)
         }
         free(dir);
     }
-    json_decref(o);
     osm_task_free(&t);
     return path;
 }
@@ -500,6 +497,11 @@ int osm_worker_child(const char *store_location, const char *id, int64_t lease_s
     } else if (r == 1) {
         rc = 3;
     } else {
+        /* The run's report, as `osmig migrate` leaves it (report_task.h);
+         * one that cannot be written is a warning, the task's end stays. */
+        struct osm_err rerr = OSM_ERR_INIT;
+        if (osm_report_task(st, id, "migrate", NULL, NULL, &rerr) != 0)
+            osm_warn("worker.report", "task=%s msg=\"%s\"", id, rerr.msg);
         struct osm_task t;
         if (osm_store_get_task(st, id, &t, &err) == 0) {
             struct osm_task shown = t;
