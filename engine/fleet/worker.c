@@ -18,6 +18,7 @@ extern char **environ;
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet_metrics.h"
 #include "metrics.h"
 #include "os_migration.h"
 #include "report_task.h"
@@ -147,8 +148,7 @@ static void pass(struct osm_worker *w)
             osm_info("worker.orphans", "claimed=%zu", n);
             enqueue(w, ids, n);
             if (w->cfg.metrics)
-                osm_metrics_counter_add(w->cfg.metrics, "osmig_worker_orphans_claimed_total",
-                                        "Tasks left by a dead engine that this server took over", NULL, (double)n);
+                osm_metrics_counter_add(w->cfg.metrics, OSM_M_ORPHANS, NULL, (double)n);
         }
         free(ids);
     }
@@ -160,7 +160,7 @@ static void pass(struct osm_worker *w)
     pthread_mutex_unlock(&w->pass_lock);
     double dt = mono_now() - t0;
     if (w->cfg.metrics)
-        osm_metrics_observe(w->cfg.metrics, "osmig_scheduler_pass_seconds", "Duration of a scheduler pass",
+        osm_metrics_observe(w->cfg.metrics, OSM_M_SCHED_PASS,
                             osm_metrics_seconds_bounds, osm_metrics_n_seconds_bounds, NULL, dt);
     if (rc != 0) {
         osm_warn("worker.scheduler", "msg=\"%s\"", err.msg);
@@ -171,8 +171,7 @@ static void pass(struct osm_worker *w)
                  res.n_expired, res.n_scheduled, res.n_due, res.n_claimed);
         enqueue(w, res.claimed, res.n_claimed);
         if (w->cfg.metrics)
-            osm_metrics_counter_add(w->cfg.metrics, "osmig_scheduler_claimed_total",
-                                    "Due tasks the scheduler claimed to run", NULL, (double)res.n_claimed);
+            osm_metrics_counter_add(w->cfg.metrics, OSM_M_SCHED_CLAIMED, NULL, (double)res.n_claimed);
     }
     osm_sched_result_free(&res);
 }
@@ -268,7 +267,7 @@ static void observe_phase(struct osm_worker *w, const char *phase, double second
     if (!w->cfg.metrics)
         return;
     const char *labels[] = {"phase", phase, NULL};
-    osm_metrics_observe(w->cfg.metrics, "osmig_phase_duration_seconds", "Time tasks spent in each phase on this server",
+    osm_metrics_observe(w->cfg.metrics, OSM_M_PHASE,
                         osm_metrics_seconds_bounds, osm_metrics_n_seconds_bounds, labels, seconds);
 }
 
@@ -276,7 +275,7 @@ static void count_result(struct osm_worker *w, const char *result)
 {
     if (w->cfg.metrics) {
         const char *labels[] = {"result", result, NULL};
-        osm_metrics_counter_add(w->cfg.metrics, "osmig_worker_tasks_total", "Task runs by how they ended", labels, 1);
+        osm_metrics_counter_add(w->cfg.metrics, OSM_M_WORKER_TASKS, labels, 1);
     }
 }
 

@@ -17,6 +17,7 @@ A case file is a JSON object:
   "sample": true              the sample CentOS-7-like root ${SAMPLE_ROOT} and the
                               matrix ${SAMPLE_MATRIX} of the sample target (tests/fixtures);
                               "sample": N makes N roots: ${SAMPLE_ROOT}, ${SAMPLE_ROOT2}...
+  "needs": ["promtool"]       programs the case needs (skipped without them)
   "windows": true             the Windows fixtures (tests/windows/make-fixtures.sh; skipped
                               without their real hive): ${WIN_ROOTS}/NAME, ${WIN_MEDIA}/NAME
   "sample_http_kbps": K       serve the sample repository from a real lighttpd on
@@ -40,7 +41,8 @@ A step:
              "json": {"a.b[0].c": value, "x#": length, "y~": "substring",
                       "z*": true (present and not null), "w!": true (absent or null)},
              "text~": "substring of a text body", "text_re": ["regex", ...],
-             "header": {"X-Request-Id*": true}}
+             "header": {"X-Request-Id*": true},
+             "promtool": true (the body passes `promtool check metrics`)}
   "store_unchanged": true     the store (every table but nonces) is the same after
   "save": {"var": "json.path"}   then ${var} in later steps
   "set_secret": {"key": "${var}"}  from this step on the key signs with that secret (a rotation)
@@ -545,6 +547,10 @@ class Runner:
         for rx in exp.get("text_re", []):
             if not re.search(rx, text, re.M):
                 fail("%s: the body does not match /%s/: %s" % (name, rx, text[:3000]))
+        if exp.get("promtool"):
+            r = subprocess.run(["promtool", "check", "metrics"], input=data, capture_output=True)
+            if r.returncode != 0:
+                fail("%s: promtool check metrics: %s%s" % (name, r.stdout.decode()[-2000:], r.stderr.decode()[-2000:]))
         for h, want in exp.get("header", {}).items():
             if h.endswith("*"):
                 if not headers.get(h[:-1].lower()):
@@ -582,6 +588,10 @@ class Runner:
 
     def setup_fixtures(self):
         case = self.case
+        for prog in case.get("needs", []):
+            if not shutil.which(prog):
+                print("SKIP: %s not installed (scripts/install-deps.sh)" % prog)
+                sys.exit(SKIP)
         for r in case.get("roots", []):
             os.makedirs(os.path.join(self.vars["ROOTS"], r))
         if case.get("windows"):
