@@ -80,6 +80,9 @@ static char *report_dir(struct api_req *rq, const struct osm_task *t, const char
         if (realpath(built, a) && realpath(named, b) && strcmp(a, b) == 0) {
             dir = built;
             built = NULL;
+        } else if (access(built, F_OK) != 0 && strcmp(named, built) == 0) {
+            api_fail(rq, 404, "NotFound.Report", NULL,
+                     "task %s: the report of run %s was pruned (report_keep, report_keep_days)", t->id, name);
         } else {
             api_fail(rq, 404, "NotFound.Report", NULL,
                      "task %s: the report of run %s is not in this server's report directory %s", t->id, name, base);

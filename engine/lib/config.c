@@ -1,6 +1,7 @@
 /* config.c: the configuration file (osm_config.h). */
 #include <stddef.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@ void osm_config_free(struct osm_config *c)
     free(c->state_dir);
     free(c->cache_dir);
     free(c->report_dir);
+    free(c->report_keep);
+    free(c->report_keep_days);
     free(c->snapshot_store);
     free(c->server);
     free(c->matrix_dir);
@@ -93,7 +96,20 @@ int osm_config_parse(const char *path, const char *text, struct osm_config *c, s
         }
         if (known)
             continue;
-        if (strcmp(key, "server") == 0) {
+        if (strcmp(key, "report_keep") == 0 || strcmp(key, "report_keep_days") == 0) {
+            int days = key[11] == '_';
+            char **slot = days ? &c->report_keep_days : &c->report_keep;
+            char *end = NULL;
+            errno = 0;
+            long n = strtol(val, &end, 10);
+            if (*slot)
+                rc = osm_err_set(err, OSM_EINPUT, "%s:%d: '%s' again", path, lineno, key);
+            else if (errno || *end || end == val || n < (days ? 0 : 1) || n > 100000)
+                rc = osm_err_set(err, OSM_EINPUT, "%s:%d: %s '%s' is not a whole number from %d to 100000", path,
+                                 lineno, key, val, days ? 0 : 1);
+            else
+                *slot = osm_xasprintf("%ld", n);
+        } else if (strcmp(key, "server") == 0) {
             if (c->server)
                 rc = osm_err_set(err, OSM_EINPUT, "%s:%d: 'server' again (first at line %d)", path, lineno,
                                  first_line[7]);
@@ -125,8 +141,8 @@ int osm_config_parse(const char *path, const char *text, struct osm_config *c, s
             }
         } else {
             rc = osm_err_set(err, OSM_EINPUT,
-                             "%s:%d: unknown key '%s' (known: state_dir, cache_dir, report_dir, snapshot_store, "
-                             "server, repo, matrix_dir)",
+                             "%s:%d: unknown key '%s' (known: state_dir, cache_dir, report_dir, report_keep, "
+                             "report_keep_days, snapshot_store, server, repo, matrix_dir)",
                              path, lineno, key);
         }
     }
@@ -164,7 +180,8 @@ void osm_config_apply_env(const struct osm_config *c)
         const char *env, *val;
     } v[] = {{"OSMIG_STATE_DIR", c->state_dir},   {"OSMIG_CACHE_DIR", c->cache_dir},
              {"OSMIG_REPORT_DIR", c->report_dir}, {"OSMIG_SNAPSHOT_STORE", c->snapshot_store},
-             {"OSMIG_SERVER", c->server}};
+             {"OSMIG_SERVER", c->server},         {"OSMIG_REPORT_KEEP", c->report_keep},
+             {"OSMIG_REPORT_KEEP_DAYS", c->report_keep_days}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (v[i].val)
             setenv(v[i].env, v[i].val, 0);
