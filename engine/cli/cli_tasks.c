@@ -228,7 +228,7 @@ void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n)
 }
 
 void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_task_event *ev, size_t n,
-                         int show_owner, const char *server)
+                         int show_owner)
 {
     char b1[32];
     fprintf(f, "task %s (%s)\n", t->id, t->kind);
@@ -251,25 +251,19 @@ void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_tas
     if (t->cause)
         fprintf(f, "  cause:        %s%s%s%s\n", t->cause, t->error_code ? " [" : "", t->error_code ? t->error_code : "",
                 t->error_code ? "]" : "");
-    /* Every run's report (cli_report.h) and the task's log: paths here,
-     * the API's routes when the task lives on a server. */
+    /* Every run's report (cli_report.h) and the task's log: where they are
+     * on the host that ran it, and the API's route to each (the same lines
+     * for a local task and one read through a server). */
     for (size_t i = 0; i < n; i++) {
         if (strcmp(ev[i].type, "report") != 0 || !ev[i].message)
             continue;
         const char *run = strrchr(ev[i].message, '/');
-        if (server)
-            fprintf(f, "  report:       %s/v1/tasks/%s/report?run=%s&format=txt (json, html)\n", server, t->id,
-                    run ? run + 1 : ev[i].message);
-        else
-            fprintf(f, "  report:       %s/osmig-report.txt (.json, .html)\n", ev[i].message);
+        fprintf(f, "  report:       %s/osmig-report.txt (.json, .html; the API: /v1/tasks/%s/report?run=%s)\n",
+                ev[i].message, t->id, run ? run + 1 : ev[i].message);
     }
-    char *task_dir = server ? NULL : osm_report_task_dir(t);
-    char *log = task_dir ? osm_path_join(task_dir, "osmig.log") : NULL;
-    if (server)
-        fprintf(f, "  log:          %s/v1/tasks/%s/log\n", server, t->id);
-    else if (log && osm_is_file(log))
-        fprintf(f, "  log:          %s\n", log);
-    free(log);
+    char *task_dir = osm_report_task_dir(t);
+    if (task_dir)
+        fprintf(f, "  log:          %s/osmig.log (the API: /v1/tasks/%s/log)\n", task_dir, t->id);
     free(task_dir);
     fprintf(f, "  history:\n");
     for (size_t i = 0; i < n; i++)
@@ -283,11 +277,11 @@ void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t)
     struct osm_err err = OSM_ERR_INIT;
     int show_owner = t->owner && !osm_store_owner_dead(t->owner);
     if (osm_store_list_events(st, t->id, &ev, &n, &err) != 0) {
-        osm_task_print_with(f, t, NULL, 0, show_owner, NULL);
+        osm_task_print_with(f, t, NULL, 0, show_owner);
         fprintf(f, "    unavailable: %s\n", err.msg);
         return;
     }
-    osm_task_print_with(f, t, ev, n, show_owner, NULL);
+    osm_task_print_with(f, t, ev, n, show_owner);
     osm_task_events_free(ev, n);
 }
 

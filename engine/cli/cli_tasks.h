@@ -36,10 +36,10 @@ int osm_cli_run_task(struct osm_store *st, const char *id, const char *command, 
 
 void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t);
 /* The same from a task and its history as given: `show_owner` prints the
- * owner of an unfinished task ("running in"); `server` (NULL: a local
- * task) names its reports and log by the API's routes instead of paths. */
+ * owner of an unfinished task ("running in"). Its reports and log are
+ * named by path and by the API's route. */
 void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_task_event *ev, size_t n,
-                         int show_owner, const char *server);
+                         int show_owner);
 /* The last line of a foreground run: succeeded, scheduled, or the state and
  * cause. Returns the exit status (0 succeeded or scheduled, 1 otherwise). */
 int osm_cli_print_outcome(const struct osm_task *t);

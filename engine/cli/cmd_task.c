@@ -109,7 +109,7 @@ static int remote_show(const struct osm_task_args *a)
         struct osm_task_event *ev;
         size_t n;
         osm_task_events_from_json(doc, &ev, &n);
-        osm_task_print_with(stdout, &t, ev, n, 1, a->server);
+        osm_task_print_with(stdout, &t, ev, n, 1);
         osm_cli_print_audit(stdout, doc);
         osm_task_events_free(ev, n);
         osm_task_free(&t);

@@ -26,19 +26,14 @@
 #define LOG_TAIL_MAX ((off_t)8 << 20)
 #define REPORT_MAX ((size_t)64 << 20)
 
-/* The task of the path, visible to the caller; -1 after answering. */
+/* The task of the path, visible to the caller, with an id fit for a path
+ * component; -1 after answering. */
 static int visible_task(struct api_req *rq, struct osm_task *t)
 {
-    osm_task_init(t);
-    struct osm_store *st = api_store(rq);
-    if (!st)
+    if (api_load_task(rq, t) != 0)
         return -1;
-    struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_get_task(st, rq->param, t, &err) != 0 || !api_in_scope(rq, t->instance) ||
-        !osm_name_is_plain(t->id, 64)) {
+    if (!osm_name_is_plain(t->id, 64)) {
         osm_task_free(t);
-        if (err.code && err.code != OSM_ENOTFOUND)
-            return api_fail_err(rq, &err, "NotFound.Task", NULL);
         return api_fail(rq, 404, "NotFound.Task", NULL, "no task %s", rq->param);
     }
     return 0;
@@ -91,29 +86,8 @@ static char *report_dir(struct api_req *rq, const struct osm_task *t, const char
         free(base);
         free(iname);
     }
-    for (size_t i = 0; i < n; i++) {
-        free(ev[i].type);
-        free(ev[i].message);
-    }
-    free(ev);
+    osm_task_events_free(ev, n);
     return dir;
-}
-
-json_t *api_task_reports(const json_t *history)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *e;
-    json_array_foreach(history, i, e) {
-        const char *type = json_string_value(json_object_get(e, "type"));
-        const char *msg = json_string_value(json_object_get(e, "message"));
-        if (!type || strcmp(type, "report") != 0 || !msg)
-            continue;
-        const char *slash = strrchr(msg, '/');
-        json_array_append_new(out, json_pack("{s:s,s:O}", "run", slash ? slash + 1 : msg, "at",
-                                             json_object_get(e, "at") ? json_object_get(e, "at") : json_null()));
-    }
-    return out;
 }
 
 void api_tasks_report(struct api_req *rq)
