@@ -256,7 +256,7 @@ def main():
         if not any(row["cells"][1].startswith("precheck.") for row in views.get("history", [])):
             fail("the instance view shows no precheck in its history: %s" % views.get("history"))
         rep = views.get("report_text", "")
-        if "osmig migrate report" not in rep or "failed" not in rep:
+        if "osmig migrate report" not in rep or "Result: failed" not in rep or "agent heartbeat" not in rep:
             fail("the instance view did not open its task's report through the API: %r" % rep[:500])
         if not views.get("reports"):
             fail("the instance view lists no report: %s" % views.get("reports"))
