@@ -51,6 +51,10 @@ int osm_report_task(struct osm_store *st, const char *id, const char *command, c
     struct osm_task t;
     if (osm_store_get_task(st, id, &t, err) != 0)
         return -1;
+    /* A task of another kind than a migration is reported as that kind
+     * (host-maintenance), its run named so. */
+    if (strcmp(command, "migrate") == 0 && strcmp(t.kind, OSM_KIND_OS_MIGRATION) != 0 && osm_name_is_plain(t.kind, 32))
+        command = t.kind;
     struct osm_err terr = OSM_ERR_INIT;
     json_t *task = osm_task_to_json_full(st, &t, &terr);
     if (!task) {

@@ -13,7 +13,8 @@
 #include "store.h"
 
 /* `command` is the run's command ("migrate", "retry", "rollback",
- * "resume"); `base` the report directory (NULL: osm_report_base_dir()).
+ * "resume"; "migrate" of a task of another kind is that kind's name:
+ * "host-maintenance"); `base` the report directory (NULL: osm_report_base_dir()).
  * The run directory in *run_dir (caller frees; may be NULL). -1 with err
  * when the report was not written; a report written whose history event
  * could not be added is 0 with a warning logged. */

@@ -17,6 +17,9 @@
 
 #include "osm_buf.h"
 #include "report.h"
+#include "report_task.h"
+#include "store.h"
+#include "teststore.h"
 #include "testutil.h"
 
 OSM_TEST_TMPDIR(tmp, "report")
@@ -350,6 +353,53 @@ static void runs_older_than_the_days_kept_are_removed(void **state)
     unsetenv("OSMIG_REPORT_KEEP_DAYS");
 }
 
+/* A run of a task: its report written under the report directory, named
+ * after the task's kind when it is not a migration, with the task's log;
+ * its history names the run directory. */
+static void task_run_leaves_its_report_and_history_names_it(void **state)
+{
+    (void)state;
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    char *sd = osm_path_join(tmp, "state"), *base = osm_path_join(tmp, "reports");
+    assert_int_equal(osm_mkdir_p(sd, 0700, &err), 0);
+    assert_int_equal(osm_store_open(sd, &st, &err), 0);
+    struct osm_task t;
+    osm_task_init(&t);
+    snprintf(t.kind, sizeof t.kind, "%s", OSM_KIND_HOST_MAINTENANCE);
+    t.instance = osm_xstrdup("dir:/srv/web01");
+    t.target = osm_xstrdup("SystemMaintenance.Redeploy");
+    t.options = osm_xasprintf("{\"state_dir\": \"%s\"}", sd);
+    assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+    char *tdir = osm_xasprintf("%s/tasks/%s", sd, t.id), *log = osm_path_join(tdir, "osmig.log");
+    assert_int_equal(osm_mkdir_p(tdir, 0755, &err), 0);
+    assert_int_equal(osm_write_file_atomic(log, "step one\n", 9, 0644, &err), 0);
+    char *dir = NULL;
+    assert_int_equal(osm_report_task(st, t.id, "migrate", base, &dir, &err), 0);
+    char *suffix = osm_xasprintf("-host-maintenance-%s", t.id);
+    assert_non_null(strstr(dir, suffix));
+    assert_true(osm_test_has_event(st, t.id, "report", dir));
+    char *jp = osm_path_join(dir, "osmig-report.json");
+    json_t *r = json_load_file(jp, 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "command")), "host-maintenance");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "task"), "log")), log);
+    json_decref(r);
+    /* no task of that id: -1, nothing written */
+    char *none = NULL;
+    assert_int_equal(osm_report_task(st, "t-nope", "retry", base, &none, &err), -1);
+    assert_null(none);
+    free(jp);
+    free(suffix);
+    free(dir);
+    free(log);
+    free(tdir);
+    osm_task_free(&t);
+    osm_store_close(st);
+    free(sd);
+    free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +413,7 @@ int main(void)
         OSM_TEST(unwritable_report_dir_is_named_and_leaves_nothing),
         OSM_TEST(only_the_newest_runs_are_kept_and_latest_never_dangles),
         OSM_TEST(runs_older_than_the_days_kept_are_removed),
+        OSM_TEST(task_run_leaves_its_report_and_history_names_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
