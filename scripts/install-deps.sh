@@ -13,6 +13,9 @@ pkgs=(
   chromium # tests/dashboard: the dashboard in a real headless browser
   qemu-system-x86 qemu-guest-agent syslinux syslinux-common busybox-static cpio
   groff-base
+  mmdebstrap # tests/cli: the .deb installed in a clean Debian 12 root
+  zsh        # tests/cli: the zsh completion run by a real zsh
+  prometheus # promtool: tests/api/cases/metrics_operator_alerts.json checks GET /metrics with it
 )
 # npm: Debian's package, unless npm came with another nodejs build already.
 command -v npm >/dev/null || pkgs+=(npm)

@@ -15,9 +15,9 @@
  * plan's package changes when `doc` has none (NULL: none known). */
 void osm_cli_report_assessment(const char *command, const char *instance, const char *target, const json_t *doc,
                                const json_t *actions, int inhibited);
-/* A migrate run of task `id` (finished or stopped): its steps, its plan
- * (TASK_DIR/plan.json) and its log; the report's directory goes into the
+/* A run of task `id` (finished or stopped) by `command` (migrate, retry,
+ * rollback, resume): report_task.h; the report's directory goes into the
  * task's history. */
-void osm_cli_report_task(struct osm_store *st, const char *id, const char *task_dir);
+void osm_cli_report_task(struct osm_store *st, const char *id, const char *command);
 
 #endif

@@ -12,11 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_report.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_cli.h"
 #include "osm_log.h"
 #include "osm_time.h"
+#include "report_task.h"
 #include "task_json.h"
 #include "runner.h"
 
@@ -125,12 +127,14 @@ int osm_cli_print_outcome(const struct osm_task *t)
     return (t->state == OSM_TASK_SUCCEEDED || t->state == OSM_TASK_SCHEDULED) ? 0 : 1;
 }
 
-int osm_cli_run_task(struct osm_store *st, const char *id, struct osm_err *err)
+int osm_cli_run_task(struct osm_store *st, const char *id, const char *command, struct osm_err *err)
 {
     fg_state.last_pct = -100;
     int rc = osm_runner_run(st, id, &osm_cli_fg_opts, err);
     if (rc < 0)
         return -1;
+    if (rc == 0)
+        osm_cli_report_task(st, id, command); /* every run leaves its report, as migrate's does */
     struct osm_task t;
     if (osm_store_get_task(st, id, &t, err) != 0)
         return -1;
@@ -191,7 +195,7 @@ int osm_cli_act_and_run(int argc, char **argv, const char *usage, const char *ac
     } else if (osm_store_audit_add(st, a.id, strcmp(action, "rollback") == 0 ? "rolled_back" : "retried",
                                    osm_cli_actor(), NULL, &err) != 0) {
         status = osm_cli_fail(&err);
-    } else if ((status = osm_cli_run_task(st, a.id, &err)) < 0) {
+    } else if ((status = osm_cli_run_task(st, a.id, action, &err)) < 0) {
         status = osm_cli_fail(&err);
     } else if (want >= 0 && osm_store_get_task(st, a.id, &t, &err) == 0) {
         status = final_status(&t, status, want);
@@ -247,9 +251,20 @@ void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_tas
     if (t->cause)
         fprintf(f, "  cause:        %s%s%s%s\n", t->cause, t->error_code ? " [" : "", t->error_code ? t->error_code : "",
                 t->error_code ? "]" : "");
-    for (size_t i = 0; i < n; i++) /* every run's report (cli_report.h) */
-        if (strcmp(ev[i].type, "report") == 0 && ev[i].message)
-            fprintf(f, "  report:       %s/osmig-report.txt\n", ev[i].message);
+    /* Every run's report (cli_report.h) and the task's log: where they are
+     * on the host that ran it, and the API's route to each (the same lines
+     * for a local task and one read through a server). */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ev[i].type, "report") != 0 || !ev[i].message)
+            continue;
+        const char *run = strrchr(ev[i].message, '/');
+        fprintf(f, "  report:       %s/osmig-report.txt (.json, .html; the API: /v1/tasks/%s/report?run=%s)\n",
+                ev[i].message, t->id, run ? run + 1 : ev[i].message);
+    }
+    char *task_dir = osm_report_task_dir(t);
+    if (task_dir)
+        fprintf(f, "  log:          %s/osmig.log (the API: /v1/tasks/%s/log)\n", task_dir, t->id);
+    free(task_dir);
     fprintf(f, "  history:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "    %s  %-18s %s\n", osm_time_iso(ev[i].at, b1), ev[i].type, ev[i].message ? ev[i].message : "");

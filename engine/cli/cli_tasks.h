@@ -29,13 +29,15 @@
  * OSMIG_NO_AUTO_RESUME is set: `osmig --no-auto-resume`); its output goes
  * to STATE_DIR/resume.log. */
 int osm_cli_open_store(const char *state_dir, int existing, struct osm_store **out, struct osm_err *err);
-/* Run task `id` here until it is finished or waits, printing its events;
- * the exit status: 0 when it succeeded (or waits), 1 otherwise. */
-int osm_cli_run_task(struct osm_store *st, const char *id, struct osm_err *err);
+/* Run task `id` here until it is finished or waits, printing its events,
+ * then leave the run's report (cli_report.h) as `command` (retry,
+ * rollback); the exit status: 0 when it succeeded (or waits), 1 otherwise. */
+int osm_cli_run_task(struct osm_store *st, const char *id, const char *command, struct osm_err *err);
 
 void osm_task_print(FILE *f, struct osm_store *st, const struct osm_task *t);
 /* The same from a task and its history as given: `show_owner` prints the
- * owner of an unfinished task ("running in"). */
+ * owner of an unfinished task ("running in"). Its reports and log are
+ * named by path and by the API's route. */
 void osm_task_print_with(FILE *f, const struct osm_task *t, const struct osm_task_event *ev, size_t n,
                          int show_owner);
 /* The last line of a foreground run: succeeded, scheduled, or the state and

@@ -4,8 +4,9 @@
  * Hidden: not in the command table. Everything comes from what the commands
  * already say: the table (commands), each command's --help text (its
  * subcommands, options, which options take a value, the placeholder of each
- * position) and the store (task ids for TASK_ID, snapshot set ids of the
- * instance before SET_ID). It prints nothing for what the shell completes
+ * position) and the store (task ids for TASK_ID, job ids for `jobs ... ID`,
+ * access key ids for `key ... ID`, snapshot set ids of the instance before
+ * SET_ID). It prints nothing for what the shell completes
  * better itself (paths, instance URIs), and never fails loudly: a
  * completion that cannot read the store offers no ids. */
 #include <stdio.h>
@@ -126,8 +127,21 @@ static size_t usage_lines(const char *help, const char *cmd, char ***out)
         if (p != help && p[-1] != ' ')
             continue;
         const char *words = p + strlen(prefix);
-        v = osm_xrealloc(v, (n + 1) * sizeof *v);
-        v[n++] = osm_xasprintf("%.*s", (int)strcspn(words, "\n"), words);
+        size_t len = strcspn(words, "\n");
+        /* "list | show ID": each alternative is a usage line of its own. */
+        int depth = 0;
+        size_t from = 0;
+        for (size_t k = 0; k <= len; k++) {
+            if (k < len) {
+                depth += words[k] == '[' ? 1 : words[k] == ']' ? -1 : 0;
+                if (depth != 0 || k + 2 >= len || strncmp(words + k, " | ", 3) != 0)
+                    continue;
+            }
+            v = osm_xrealloc(v, (n + 1) * sizeof *v);
+            v[n++] = osm_xasprintf("%.*s", (int)(k - from), words + from);
+            from = k + 3;
+            k += 2;
+        }
     }
     *out = v;
     return n;
@@ -202,6 +216,36 @@ static void offer_task_ids(const char *state_dir, const char *cur)
             osm_task_free(&ts[i]);
         }
         free(ts);
+    }
+    osm_store_close(st);
+}
+
+/* Job ids (`osmig jobs ... ID`) and access key ids (`osmig key ... ID`) of
+ * the local store. */
+static void offer_store_ids(const char *state_dir, int keys, const char *cur)
+{
+    setenv("OSMIG_NO_AUTO_RESUME", "1", 1);
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_store *st;
+    if (osm_cli_open_store(state_dir, 1, &st, &err) != 0)
+        return;
+    if (keys) {
+        struct osm_key *k;
+        size_t n;
+        if (osm_store_list_keys(st, &k, &n, &err) == 0) {
+            for (size_t i = 0; i < n; i++)
+                offer(k[i].id, cur);
+            osm_key_list_free(k, n);
+        }
+    } else {
+        struct osm_job *j;
+        size_t n;
+        int64_t next;
+        if (osm_store_list_jobs(st, 0, 0, &j, &n, &next, &err) == 0) {
+            for (size_t i = 0; i < n; i++)
+                offer(j[i].id, cur);
+            osm_job_list_free(j, n);
+        }
     }
     osm_store_close(st);
 }
@@ -315,6 +359,8 @@ int cmd_complete(int argc, char **argv)
             alternative(ph, NULL, cur); /* a subcommand: "delete|disable|enable" is three */
         else if (strcmp(ph, "TASK_ID") == 0)
             offer_task_ids(state_dir, cur);
+        else if (strcmp(ph, "ID") == 0 && (strcmp(cmd->name, "jobs") == 0 || strcmp(cmd->name, "key") == 0))
+            offer_store_ids(state_dir, strcmp(cmd->name, "key") == 0, cur);
         else if (strcmp(ph, "SET_ID") == 0 && ng >= 1)
             offer_set_ids(given[ng - 1], snap_store, cur);
     }

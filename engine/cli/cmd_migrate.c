@@ -462,7 +462,7 @@ int cmd_migrate(int argc, char **argv)
     osm_cli_interrupt_stop(intr);
     bar_clear(&v);
     if (r >= 0)
-        osm_cli_report_task(st, t.id, task_dir);
+        osm_cli_report_task(st, t.id, "migrate");
     struct osm_task done;
     if (r < 0 || osm_store_get_task(st, t.id, &done, &err) != 0) {
         rc = osm_cli_fail(&err);

@@ -6,14 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_report.h"
 #include "cli_tasks.h"
 #include "osm_cli.h"
 #include "osm_fs.h"
 #include "runner.h"
 
+/* The tasks this resume ran, each to get its run's report at the end. */
+struct ran {
+    char (*ids)[40];
+    size_t n;
+};
+
 static void on_event(void *user, const struct osm_task *t, const char *type, const char *message)
 {
-    (void)user;
+    struct ran *ran = user;
+    size_t k = 0;
+    while (k < ran->n && strcmp(ran->ids[k], t->id) != 0)
+        k++;
+    if (k == ran->n) {
+        ran->ids = osm_xrealloc(ran->ids, (ran->n + 1) * sizeof *ran->ids);
+        snprintf(ran->ids[ran->n++], sizeof *ran->ids, "%s", t->id);
+    }
     printf("%s %-13s %s%s%s\n", t->id, t->phase, type, message ? ": " : "", message ? message : "");
     fflush(stdout);
 }
@@ -45,9 +59,14 @@ int cmd_resume(int argc, char **argv)
         printf("resumed 0 tasks (no task store yet)\n");
         return OSM_EXIT_OK;
     }
-    struct osm_runner_opts opts = {on_event, NULL, NULL, 0};
+    struct ran ran = {NULL, 0};
+    struct osm_runner_opts opts = {on_event, NULL, &ran, 0};
     size_t n;
-    if (osm_runner_resume_all(st, interrupted_only, &opts, &n, &err) != 0) {
+    rc = osm_runner_resume_all(st, interrupted_only, &opts, &n, &err);
+    for (size_t k = 0; k < ran.n; k++)
+        osm_cli_report_task(st, ran.ids[k], "resume");
+    free(ran.ids);
+    if (rc != 0) {
         osm_store_close(st);
         return osm_cli_fail(&err);
     }

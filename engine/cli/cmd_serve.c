@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "keys.h"
+#include "fleet_metrics.h"
 #include "metrics.h"
 #include "osm_buf.h"
 #include "osm_cli.h"
@@ -194,6 +195,7 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     metrics = osm_metrics_new();
+    osm_fleet_metrics_start(metrics);
     struct osm_worker_config wc = {.store_location = location, .n_workers = workers, .interval = interval,
                                    .lease_seconds = lease, .metrics = metrics};
     if (osm_worker_start(&wc, &worker, &err) != 0)
@@ -219,6 +221,7 @@ out:
         rc = osm_cli_fail(&err);
     osm_api_stop(api);
     osm_worker_stop(worker);
+    osm_fleet_metrics_stop();
     osm_metrics_free(metrics);
     osm_buf_free(&cert_pem);
     osm_buf_free(&key_pem);

@@ -18,6 +18,11 @@
  * the command (and a task's id), unique within INSTANCE. The run directory
  * appears whole or not at all (written under a temporary name, renamed),
  * and INSTANCE/latest, a symlink replaced by rename, names the newest run.
+ * After each write the instance's older runs are pruned: the newest
+ * $OSMIG_REPORT_KEEP runs are kept (report_keep; default 50), and none older
+ * than $OSMIG_REPORT_KEEP_DAYS days (report_keep_days; default 0: no
+ * age limit), by the time in the run's name; the run `latest` names is
+ * never removed, so it never dangles.
  * The renderers are pure: the same report JSON gives the same bytes. */
 #ifndef OSM_REPORT_H
 #define OSM_REPORT_H
@@ -29,6 +34,8 @@
 #include "osm_error.h"
 
 #define OSM_REPORT_DEFAULT_DIR "/var/log/osmig"
+#define OSM_REPORT_DEFAULT_KEEP 50
+#define OSM_REPORT_DEFAULT_KEEP_DAYS 0
 
 /* What a report is made of; every pointer is borrowed. */
 struct osm_report_input {

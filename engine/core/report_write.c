@@ -2,6 +2,7 @@
  * get there: a run directory made whole under a temporary name and renamed,
  * then INSTANCE/latest replaced by rename, so a reader sees a complete run
  * or none and `latest` always names a complete one. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_hash.h"
+#include "osm_log.h"
 #include "osm_time.h"
 #include "report.h"
 
@@ -105,6 +107,71 @@ static char *run_name(const json_t *r, int n)
     return osm_buf_detach(&b);
 }
 
+static long env_number(const char *name, long def, long min)
+{
+    const char *e = getenv(name);
+    char *end = NULL;
+    long v = e && *e ? strtol(e, &end, 10) : def;
+    return e && *e && (*end || v < min) ? def : v;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A run's name starts with its time, YYYYMMDDTHHMMSSZ: -1 when it does not
+ * (then it is no run of ours and is left alone). */
+static int64_t run_time(const char *name)
+{
+    struct tm tm = {0};
+    const char *end = strptime(name, "%Y%m%dT%H%M%SZ-", &tm);
+    return end ? (int64_t)timegm(&tm) : -1;
+}
+
+/* Remove the runs of `idir` beyond the retention (report.h); `keep_name`
+ * (the run `latest` names) always stays. A run that cannot be removed is
+ * a warning: the report just written is what counts. */
+static void prune_runs(const char *idir, const char *keep_name, int64_t now)
+{
+    long keep = env_number("OSMIG_REPORT_KEEP", OSM_REPORT_DEFAULT_KEEP, 1);
+    long days = env_number("OSMIG_REPORT_KEEP_DAYS", OSM_REPORT_DEFAULT_KEEP_DAYS, 0);
+    DIR *d = opendir(idir);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || run_time(e->d_name) < 0 || !osm_name_is_plain(e->d_name, 255))
+            continue;
+        names = osm_xrealloc(names, (n + 1) * sizeof *names);
+        names[n++] = osm_xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name); /* oldest first: names start with the time */
+    long kept = 1; /* `latest`'s run, whatever its time */
+    for (size_t i = n; i-- > 0;) {
+        if (strcmp(names[i], keep_name) == 0) {
+            free(names[i]);
+            continue;
+        }
+        int too_old = days > 0 && run_time(names[i]) < now - (int64_t)days * 86400;
+        if (!too_old && kept < keep) {
+            kept++;
+        } else {
+            char *p = osm_path_join(idir, names[i]);
+            struct stat sb;
+            struct osm_err err = OSM_ERR_INIT;
+            if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode) && osm_remove_tree(p, &err) != 0)
+                osm_warn("report.prune", "dir=%s msg=\"%s\"", p, err.msg);
+            free(p);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
 int osm_report_write(const char *base, const json_t *r, char **run_dir, struct osm_err *err)
 {
     const char *uri = json_string_value(json_object_get(r, "instance"));
@@ -163,6 +230,8 @@ int osm_report_write(const char *base, const json_t *r, char **run_dir, struct o
     } else {
         rc = 0;
     }
+    if (rc == 0)
+        prune_runs(idir, name, (int64_t)time(NULL));
     osm_fsync_dir(idir);
     free(link_tmp);
     free(latest);

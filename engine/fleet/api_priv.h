@@ -75,6 +75,7 @@ struct api_req {
     json_t *reply;                 /* JSON body, or */
     char *reply_text;              /* a text body with its type */
     const char *reply_type;
+    const char *reply_csp;         /* an HTML body's Content-Security-Policy (NULL: the dashboard's) */
     const char *allow;             /* 405: the Allow header */
     char error_code[64];           /* for logs */
 };
@@ -173,6 +174,9 @@ char *apij_member_of_message(const char *msg);
 /* The task as osm_task_to_json() (+ history and journal when `full`) plus
  * job_id. NULL after answering 500. */
 json_t *api_task_json(struct api_req *rq, const struct osm_task *t, int full);
+/* The task of the path's {id}, visible to the caller (out of its scope: 404
+ * as if absent); -1 after answering. */
+int api_load_task(struct api_req *rq, struct osm_task *t);
 /* The job with counts and progress. NULL after answering 500. */
 json_t *api_job_json(struct api_req *rq, const struct osm_job *j);
 /* Options of a job or an assessment request, validated ("options" member
@@ -211,6 +215,8 @@ void api_dashboard(struct api_req *rq);
 void api_tasks_reschedule(struct api_req *rq);
 void api_tasks_release(struct api_req *rq);
 void api_tasks_delete_snapshot(struct api_req *rq);
+void api_tasks_report(struct api_req *rq);
+void api_tasks_log(struct api_req *rq);
 void api_matrix(struct api_req *rq);
 void api_keys_create(struct api_req *rq);
 void api_keys_list(struct api_req *rq);

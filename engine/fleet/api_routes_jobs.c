@@ -684,8 +684,11 @@ static json_t *finding(json_t *f)
 }
 
 /* Assess one instance by running `osmig assess --json` (the same program):
- * the solver and librpm then never share this process's threads. */
-static json_t *assess_one(const char *instance, const char *shown, const char *target, json_t *opts)
+ * the solver and librpm then never share this process's threads. The
+ * child's state directory is the server's (`--state-dir`): the Windows
+ * media catalogue is read there, not from the server's environment. */
+static json_t *assess_one(const char *state_dir, const char *instance, const char *shown, const char *target,
+                          json_t *opts)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -693,6 +696,10 @@ static json_t *assess_one(const char *instance, const char *shown, const char *t
     const char **argv = osm_xcalloc(64, sizeof *argv);
     size_t a = 0;
     argv[a++] = exe;
+    if (state_dir) {
+        argv[a++] = "--state-dir";
+        argv[a++] = state_dir;
+    }
     argv[a++] = "assess";
     argv[a++] = instance;
     argv[a++] = "--to";
@@ -800,7 +807,7 @@ void api_assessments(struct api_req *rq)
     if (!bad) {
         results = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(results, assess_one(canon[i] ? canon[i] : inst[i], inst[i], tgt[i], opts));
+            json_array_append_new(results, assess_one(rq->srv->cfg.state_dir, canon[i] ? canon[i] : inst[i], inst[i], tgt[i], opts));
         json_t *o = json_object();
         json_object_set_new(o, "results", results);
         api_reply(rq, 200, o);

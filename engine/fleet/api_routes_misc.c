@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "api_priv.h"
+#include "fleet_metrics.h"
 #include "families.h"
 #include "task_json.h"
 #include "keys.h"
@@ -273,18 +274,13 @@ void api_metrics(struct api_req *rq)
     struct osm_store *st = api_store(rq);
     if (!st)
         return;
-    struct osm_task_counts c;
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_count_tasks(st, NULL, &c, &err) != 0) {
+    char *text = osm_fleet_metrics_scrape(rq->srv->cfg.metrics, st, rq->srv->cfg.state_dir, osm_store_now(), &err);
+    if (!text) {
         api_fail_err(rq, &err, NULL, NULL);
         return;
     }
-    for (int s = 0; s < OSM_TASK_N_STATES; s++) {
-        const char *labels[] = {"state", osm_task_state_name((enum osm_task_state)s), NULL};
-        osm_metrics_gauge_set(rq->srv->cfg.metrics, "osmig_tasks", "Tasks in the store by state", labels,
-                              (double)c.by_state[s]);
-    }
     rq->status = 200;
-    rq->reply_text = osm_metrics_render(rq->srv->cfg.metrics);
+    rq->reply_text = text;
     rq->reply_type = "text/plain; version=0.0.4; charset=utf-8";
 }

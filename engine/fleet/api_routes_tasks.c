@@ -46,8 +46,7 @@ json_t *api_task_json(struct api_req *rq, const struct osm_task *t, int full)
     return o;
 }
 
-/* The task of the path's {id}, visible to the caller; -1 after answering. */
-static int load_task(struct api_req *rq, struct osm_task *t)
+int api_load_task(struct api_req *rq, struct osm_task *t)
 {
     osm_task_init(t);
     struct osm_store *st = api_store(rq);
@@ -191,7 +190,7 @@ void api_tasks_get(struct api_req *rq)
     }
     struct osm_task t;
     json_t *j = NULL;
-    if (load_task(rq, &t) == 0) {
+    if (api_load_task(rq, &t) == 0) {
         j = api_task_json(rq, &t, 1);
         osm_task_free(&t);
     }
@@ -225,7 +224,7 @@ static int commit_if(struct api_req *rq, const struct osm_task *t, int state, co
 void api_tasks_start(struct api_req *rq)
 {
     struct osm_task t;
-    if (apij_no_body(rq) || load_task(rq, &t))
+    if (apij_no_body(rq) || api_load_task(rq, &t))
         return;
     if (!waiting(&t)) {
         api_fail(rq, 409, "Conflict.TaskState", NULL,
@@ -252,7 +251,7 @@ typedef int (*runner_action)(struct osm_store *st, const char *id, struct osm_er
 static void simple_action(struct api_req *rq, runner_action fn, const char *action)
 {
     struct osm_task t;
-    if (apij_no_body(rq) || load_task(rq, &t))
+    if (apij_no_body(rq) || api_load_task(rq, &t))
         return;
     struct osm_err err = OSM_ERR_INIT;
     if (fn(api_store(rq), t.id, &err) != 0) {
@@ -291,7 +290,7 @@ void api_tasks_release(struct api_req *rq)
         return;
     json_t *b = apij_body(rq, 0);
     if (!b || apij_only(rq, b, NULL, allowed) || apij_string(rq, b, NULL, "reason", 1, 1000, &reason) ||
-        load_task(rq, &t)) {
+        api_load_task(rq, &t)) {
         json_decref(b);
         return;
     }
@@ -329,7 +328,7 @@ void api_tasks_reschedule(struct api_req *rq)
         api_fail(rq, 400, "InvalidParameter.LatestStart", "latest_start", "latest_start is in the past");
         goto out;
     }
-    if (load_task(rq, &t) != 0)
+    if (api_load_task(rq, &t) != 0)
         goto out;
     if (!waiting(&t)) {
         api_fail(rq, 409, "Conflict.TaskState", NULL,
@@ -382,7 +381,7 @@ out:
 void api_tasks_delete_snapshot(struct api_req *rq)
 {
     struct osm_task t;
-    if (apij_no_body(rq) || load_task(rq, &t))
+    if (apij_no_body(rq) || api_load_task(rq, &t))
         return;
     if (t.state != OSM_TASK_SUCCEEDED || !t.snapshot_set) {
         api_fail(rq, 409, "Conflict.TaskState", NULL,

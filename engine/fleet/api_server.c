@@ -29,6 +29,7 @@
 
 #include "api_priv.h"
 #include "conn_limit.h"
+#include "fleet_metrics.h"
 #include "metrics.h"
 #include "osm_log.h"
 
@@ -64,6 +65,8 @@ static const struct api_route routes[] = {
     {"POST", "/v1/tasks/{id}/reschedule", OSM_ACT_CONTROL, 0, api_tasks_reschedule, 0},
     {"POST", "/v1/tasks/{id}/release", OSM_ACT_ADMIN, 0, api_tasks_release, 0},
     {"DELETE", "/v1/tasks/{id}/snapshot", OSM_ACT_CONTROL, 0, api_tasks_delete_snapshot, 0},
+    {"GET", "/v1/tasks/{id}/report", OSM_ACT_READ, 0, api_tasks_report, 0},
+    {"GET", "/v1/tasks/{id}/log", OSM_ACT_READ, 0, api_tasks_log, 0},
     {"POST", "/v1/events", OSM_ACT_SUBMIT, 0, api_events_import, 0},
     {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix, 0},
     {"GET", "/v1/findings", OSM_ACT_READ, 0, api_findings, 0},
@@ -542,7 +545,9 @@ static enum MHD_Result send_reply(struct api_req *rq)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (strncmp(rq->reply_type, "text/html", 9) == 0) { /* the dashboard: its own files and API only */
         MHD_add_response_header(resp, "Content-Security-Policy",
-                                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+                                rq->reply_csp ? rq->reply_csp
+                                              : "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                                                "form-action 'none'");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     }
     if (rq->allow)
@@ -666,11 +671,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         char status[8];
         snprintf(status, sizeof status, "%d", rq->status);
         const char *labels[] = {"route", route, "status", status, NULL};
-        osm_metrics_counter_add(srv->cfg.metrics, "osmig_api_requests_total", "API requests by route and status",
-                                labels, 1);
+        osm_metrics_counter_add(srv->cfg.metrics, OSM_M_API_REQUESTS, labels, 1);
         const char *rl[] = {"route", route, NULL};
-        osm_metrics_observe(srv->cfg.metrics, "osmig_api_request_duration_seconds",
-                            "API request duration by route", osm_metrics_seconds_bounds,
+        osm_metrics_observe(srv->cfg.metrics, OSM_M_API_DURATION, osm_metrics_seconds_bounds,
                             osm_metrics_n_seconds_bounds, rl, dt);
         osm_info("api.request", "id=%s method=%s path=%s status=%d code=%s ms=%.1f key=%s", rq->request_id,
                  rq->method ? rq->method : "-", rq->path, rq->status, rq->error_code[0] ? rq->error_code : "-",
@@ -708,8 +711,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         } else {
             *socket_context = &conn_over;
             MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)OVER_IDLE_TIMEOUT);
-            osm_metrics_counter_add(srv->cfg.metrics, "osmig_api_connections_over_limit_total",
-                                    "connections past a limit (answered 503)", NULL, 1);
+            osm_metrics_counter_add(srv->cfg.metrics, OSM_M_API_OVER_LIMIT, NULL, 1);
         }
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context == &conn_admitted) {
         osm_conn_limit_close(srv->limit, sa);

@@ -92,9 +92,9 @@ static char *render_labels(const char *const *labels)
     return osm_buf_detach(&b);
 }
 
-/* The series (created on first use); NULL when the family has another kind. */
-static struct series *find(struct osm_metrics *m, const char *name, const char *help, enum kind kind,
-                           const double *bounds, size_t n_bounds, const char *const *labels)
+/* The family (created on first use). */
+static struct family *family(struct osm_metrics *m, const char *name, const char *help, enum kind kind,
+                             const double *bounds, size_t n_bounds)
 {
     struct family *f = NULL;
     for (size_t i = 0; i < m->n_fam && !f; i++)
@@ -113,6 +113,14 @@ static struct series *find(struct osm_metrics *m, const char *name, const char *
             memcpy(f->bounds, bounds, n_bounds * sizeof *bounds);
         }
     }
+    return f;
+}
+
+/* The series (created on first use); NULL when the family has another kind. */
+static struct series *find(struct osm_metrics *m, const char *name, const char *help, enum kind kind,
+                           const double *bounds, size_t n_bounds, const char *const *labels)
+{
+    struct family *f = family(m, name, help, kind, bounds, n_bounds);
     if (f->kind != kind)
         return NULL;
     char *key = render_labels(labels);
@@ -128,6 +136,46 @@ static struct series *find(struct osm_metrics *m, const char *name, const char *
     if (kind == HISTOGRAM)
         s->buckets = osm_xcalloc(f->n_bounds + 1, sizeof *s->buckets);
     return s;
+}
+
+void osm_metrics_declare_counter(struct osm_metrics *m, const char *name, const char *help)
+{
+    pthread_mutex_lock(&m->lock);
+    family(m, name, help, COUNTER, NULL, 0);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void osm_metrics_declare_gauge(struct osm_metrics *m, const char *name, const char *help)
+{
+    pthread_mutex_lock(&m->lock);
+    family(m, name, help, GAUGE, NULL, 0);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void osm_metrics_declare_histogram(struct osm_metrics *m, const char *name, const char *help, const double *bounds,
+                                   size_t n_bounds)
+{
+    pthread_mutex_lock(&m->lock);
+    family(m, name, help, HISTOGRAM, bounds, n_bounds);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void osm_metrics_clear(struct osm_metrics *m, const char *name)
+{
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->n_fam; i++) {
+        struct family *f = &m->fam[i];
+        if (strcmp(f->name, name) != 0)
+            continue;
+        for (size_t k = 0; k < f->n_series; k++) {
+            free(f->series[k].labels);
+            free(f->series[k].buckets);
+        }
+        free(f->series);
+        f->series = NULL;
+        f->n_series = 0;
+    }
+    pthread_mutex_unlock(&m->lock);
 }
 
 void osm_metrics_counter_add(struct osm_metrics *m, const char *family, const char *help,

@@ -26,6 +26,15 @@ void osm_metrics_gauge_set(struct osm_metrics *m, const char *family, const char
 void osm_metrics_observe(struct osm_metrics *m, const char *family, const char *help, const double *bounds,
                          size_t n_bounds, const char *const *labels, double v);
 
+/* Make a family known with no series yet, so that its HELP and TYPE are
+ * rendered before its first sample (a histogram's bounds given here). */
+void osm_metrics_declare_counter(struct osm_metrics *m, const char *family, const char *help);
+void osm_metrics_declare_gauge(struct osm_metrics *m, const char *family, const char *help);
+void osm_metrics_declare_histogram(struct osm_metrics *m, const char *family, const char *help, const double *bounds,
+                                   size_t n_bounds);
+/* Forget every series of a family (a gauge read afresh at each scrape). */
+void osm_metrics_clear(struct osm_metrics *m, const char *family);
+
 /* Default bounds for durations in seconds: 5 ms .. 1 h. */
 extern const double osm_metrics_seconds_bounds[];
 extern const size_t osm_metrics_n_seconds_bounds;

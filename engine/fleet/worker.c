@@ -18,8 +18,10 @@ extern char **environ;
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet_metrics.h"
 #include "metrics.h"
 #include "os_migration.h"
+#include "report_task.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
@@ -146,8 +148,7 @@ static void pass(struct osm_worker *w)
             osm_info("worker.orphans", "claimed=%zu", n);
             enqueue(w, ids, n);
             if (w->cfg.metrics)
-                osm_metrics_counter_add(w->cfg.metrics, "osmig_worker_orphans_claimed_total",
-                                        "Tasks left by a dead engine that this server took over", NULL, (double)n);
+                osm_metrics_counter_add(w->cfg.metrics, OSM_M_ORPHANS, NULL, (double)n);
         }
         free(ids);
     }
@@ -159,7 +160,7 @@ static void pass(struct osm_worker *w)
     pthread_mutex_unlock(&w->pass_lock);
     double dt = mono_now() - t0;
     if (w->cfg.metrics)
-        osm_metrics_observe(w->cfg.metrics, "osmig_scheduler_pass_seconds", "Duration of a scheduler pass",
+        osm_metrics_observe(w->cfg.metrics, OSM_M_SCHED_PASS,
                             osm_metrics_seconds_bounds, osm_metrics_n_seconds_bounds, NULL, dt);
     if (rc != 0) {
         osm_warn("worker.scheduler", "msg=\"%s\"", err.msg);
@@ -170,8 +171,7 @@ static void pass(struct osm_worker *w)
                  res.n_expired, res.n_scheduled, res.n_due, res.n_claimed);
         enqueue(w, res.claimed, res.n_claimed);
         if (w->cfg.metrics)
-            osm_metrics_counter_add(w->cfg.metrics, "osmig_scheduler_claimed_total",
-                                    "Due tasks the scheduler claimed to run", NULL, (double)res.n_claimed);
+            osm_metrics_counter_add(w->cfg.metrics, OSM_M_SCHED_CLAIMED, NULL, (double)res.n_claimed);
     }
     osm_sched_result_free(&res);
 }
@@ -267,7 +267,7 @@ static void observe_phase(struct osm_worker *w, const char *phase, double second
     if (!w->cfg.metrics)
         return;
     const char *labels[] = {"phase", phase, NULL};
-    osm_metrics_observe(w->cfg.metrics, "osmig_phase_duration_seconds", "Time tasks spent in each phase on this server",
+    osm_metrics_observe(w->cfg.metrics, OSM_M_PHASE,
                         osm_metrics_seconds_bounds, osm_metrics_n_seconds_bounds, labels, seconds);
 }
 
@@ -275,7 +275,7 @@ static void count_result(struct osm_worker *w, const char *result)
 {
     if (w->cfg.metrics) {
         const char *labels[] = {"result", result, NULL};
-        osm_metrics_counter_add(w->cfg.metrics, "osmig_worker_tasks_total", "Task runs by how they ended", labels, 1);
+        osm_metrics_counter_add(w->cfg.metrics, OSM_M_WORKER_TASKS, labels, 1);
     }
 }
 
@@ -447,11 +447,8 @@ static char *open_task_log(struct osm_store *st, const char *id)
     struct osm_err err = OSM_ERR_INIT;
     if (osm_store_get_task(st, id, &t, &err) != 0)
         return NULL;
-    json_t *o = t.options ? json_loads(t.options, 0, NULL) : NULL;
-    const char *state_dir = json_string_value(json_object_get(o, "state_dir"));
-    char *path = NULL;
-    if (state_dir && state_dir[0] == '/') {
-        char *dir = osm_migration_task_dir(state_dir, id);
+    char *dir = osm_report_task_dir(&t), *path = NULL;
+    if (dir) {
         path = osm_path_join(dir, "osmig.log");
         if (osm_mkdir_p(dir, 0755, &err) != 0 || osm_log_set_file(path) != 0) {
             osm_warn("worker.log", "task=%s path=%s msg=\"%s\"", id, path, err.msg[0] ? err.msg : strerror(errno));
@@ -460,7 +457,6 @@ static char *open_task_log(struct osm_store *st, const char *id)
         }
         free(dir);
     }
-    json_decref(o);
     osm_task_free(&t);
     return path;
 }
@@ -500,6 +496,11 @@ int osm_worker_child(const char *store_location, const char *id, int64_t lease_s
     } else if (r == 1) {
         rc = 3;
     } else {
+        /* The run's report, as `osmig migrate` leaves it (report_task.h);
+         * one that cannot be written is a warning, the task's end stays. */
+        struct osm_err rerr = OSM_ERR_INIT;
+        if (osm_report_task(st, id, "migrate", NULL, NULL, &rerr) != 0)
+            osm_warn("worker.report", "task=%s msg=\"%s\"", id, rerr.msg);
         struct osm_task t;
         if (osm_store_get_task(st, id, &t, &err) == 0) {
             struct osm_task shown = t;

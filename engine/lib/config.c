@@ -1,6 +1,7 @@
 /* config.c: the configuration file (osm_config.h). */
 #include <stddef.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +22,8 @@ const char *osm_config_path(int *explicit_path)
 
 void osm_config_free(struct osm_config *c)
 {
-    osm_free_all(c->path, c->state_dir, c->cache_dir, c->report_dir, c->snapshot_store, c->server, c->matrix_dir);
+    osm_free_all(c->path, c->state_dir, c->cache_dir, c->report_dir, c->report_keep, c->report_keep_days,
+                 c->snapshot_store, c->server, c->matrix_dir);
     osm_free_strv(c->repos, c->n_repos);
     memset(c, 0, sizeof *c);
 }
@@ -87,7 +89,20 @@ int osm_config_parse(const char *path, const char *text, struct osm_config *c, s
         }
         if (known)
             continue;
-        if (strcmp(key, "server") == 0) {
+        if (strcmp(key, "report_keep") == 0 || strcmp(key, "report_keep_days") == 0) {
+            int days = key[11] == '_';
+            char **slot = days ? &c->report_keep_days : &c->report_keep;
+            char *end = NULL;
+            errno = 0;
+            long n = strtol(val, &end, 10);
+            if (*slot)
+                rc = osm_err_set(err, OSM_EINPUT, "%s:%d: '%s' again", path, lineno, key);
+            else if (errno || *end || end == val || n < (days ? 0 : 1) || n > 100000)
+                rc = osm_err_set(err, OSM_EINPUT, "%s:%d: %s '%s' is not a whole number from %d to 100000", path,
+                                 lineno, key, val, days ? 0 : 1);
+            else
+                *slot = osm_xasprintf("%ld", n);
+        } else if (strcmp(key, "server") == 0) {
             if (c->server)
                 rc = osm_err_set(err, OSM_EINPUT, "%s:%d: 'server' again (first at line %d)", path, lineno,
                                  first_line[7]);
@@ -119,8 +134,8 @@ int osm_config_parse(const char *path, const char *text, struct osm_config *c, s
             }
         } else {
             rc = osm_err_set(err, OSM_EINPUT,
-                             "%s:%d: unknown key '%s' (known: state_dir, cache_dir, report_dir, snapshot_store, "
-                             "server, repo, matrix_dir)",
+                             "%s:%d: unknown key '%s' (known: state_dir, cache_dir, report_dir, report_keep, "
+                             "report_keep_days, snapshot_store, server, repo, matrix_dir)",
                              path, lineno, key);
         }
     }
@@ -158,7 +173,8 @@ void osm_config_apply_env(const struct osm_config *c)
         const char *env, *val;
     } v[] = {{"OSMIG_STATE_DIR", c->state_dir},   {"OSMIG_CACHE_DIR", c->cache_dir},
              {"OSMIG_REPORT_DIR", c->report_dir}, {"OSMIG_SNAPSHOT_STORE", c->snapshot_store},
-             {"OSMIG_SERVER", c->server}};
+             {"OSMIG_SERVER", c->server},         {"OSMIG_REPORT_KEEP", c->report_keep},
+             {"OSMIG_REPORT_KEEP_DAYS", c->report_keep_days}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (v[i].val)
             setenv(v[i].env, v[i].val, 0);

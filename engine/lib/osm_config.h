@@ -14,6 +14,8 @@
  *   matrix_dir = /etc/osmig/matrices.d  site matrices: every *.json in it,
  *                                       as --matrix FILE (default: the
  *                                       file's directory's matrices.d)
+ *   report_keep = 50                    report runs kept per instance
+ *   report_keep_days = 90               and none older (default 0: no age limit)
  *
  * Precedence: the command line, then the environment (OSMIG_STATE_DIR,
  * ...), then this file, then the defaults; any --repo on the command line
@@ -33,6 +35,7 @@
 struct osm_config {
     char *path;                 /* the file read; NULL: none */
     char *state_dir, *cache_dir, *report_dir, *snapshot_store, *server, *matrix_dir;
+    char *report_keep, *report_keep_days; /* whole numbers, as given */
     char **repos;               /* ID=URL, in the file's order */
     size_t n_repos;
 };
@@ -48,7 +51,8 @@ int osm_config_parse(const char *path, const char *text, struct osm_config *c, s
 int osm_config_load(const char *path, int must_exist, struct osm_config *c, struct osm_err *err);
 void osm_config_free(struct osm_config *c);
 /* Set the environment's OSMIG_STATE_DIR, OSMIG_CACHE_DIR, OSMIG_REPORT_DIR,
- * OSMIG_SNAPSHOT_STORE and OSMIG_SERVER from *c where they are not set. */
+ * OSMIG_REPORT_KEEP, OSMIG_REPORT_KEEP_DAYS, OSMIG_SNAPSHOT_STORE and
+ * OSMIG_SERVER from *c where they are not set. */
 void osm_config_apply_env(const struct osm_config *c);
 /* The hint an error of the network gets: where to name a local mirror. */
 void osm_config_offline_hint(struct osm_err *err);

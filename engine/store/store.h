@@ -298,6 +298,10 @@ void osm_key_list_free(struct osm_key *keys, size_t n);
  * file system (SQLite's "disk full", PostgreSQL's class 53 errors); 0 when
  * the last write committed. Process-wide: any handle's writes count. */
 int64_t osm_store_full_since(void);
+/* Called after every write transaction of this process with its duration
+ * in seconds (commit included), from the writing thread: the fleet's
+ * metrics. Set once before any store is used; NULL: none. */
+void osm_store_set_write_observer(void (*fn)(void *user, double seconds), void *user);
 
 /* Open a store by location: a postgresql:// or postgres:// URL (libpq; the
  * schema is created or migrated), else a state directory as

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "osm_buf.h"
 #include "osm_hash.h"
@@ -208,12 +209,29 @@ static int staged_write(struct osm_store *st, osm_sql_write_fn fn, void *arg, in
                        n->outcome == OSM_NONCE_USED ? "was used before" : "came with an access key that has changed");
 }
 
+static void (*write_observer)(void *user, double seconds);
+static void *write_observer_user;
+
+void osm_store_set_write_observer(void (*fn)(void *user, double seconds), void *user)
+{
+    write_observer = fn;
+    write_observer_user = user;
+}
+
 int osm_store_write(struct osm_store *st, osm_sql_write_fn fn, void *arg, int durable, struct osm_err *err)
 {
+    struct timespec t0, t1;
+    if (write_observer)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = st->impl->nonce.staged ? staged_write(st, fn, arg, durable, err)
                                     : st->impl->drv->write(st->impl->sql, fn, arg, durable, err);
     if (rc >= 0)
         osm_store_space_ok();
+    if (write_observer) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        write_observer(write_observer_user,
+                       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    }
     return rc;
 }
 

@@ -76,6 +76,17 @@ json_t *osm_task_to_json_full(struct osm_store *st, const struct osm_task *t, st
         json_array_append_new(h, e);
     }
     json_object_set_new(o, "history", h);
+    /* Each run's report (a "report" event names its directory), by the run's
+     * name: GET /v1/tasks/ID/report?run=RUN. */
+    json_t *rep = json_array();
+    for (size_t i = 0; i < nev; i++) {
+        if (strcmp(ev[i].type, "report") != 0 || !ev[i].message)
+            continue;
+        const char *slash = strrchr(ev[i].message, '/');
+        json_array_append_new(rep, json_pack("{s:s,s:o}", "run", slash ? slash + 1 : ev[i].message, "at",
+                                             time_or_null(ev[i].at)));
+    }
+    json_object_set_new(o, "reports", rep);
     json_t *j = json_array();
     for (size_t i = 0; i < nj; i++) {
         json_t *e = json_object();

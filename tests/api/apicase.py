@@ -9,13 +9,17 @@ also checks that the two agree.
 A case file is a JSON object:
   "about": what the case proves
   "server": {"workers": 1, "public_metrics": false, "tls": false,
-             "interval": 1, "store": "pg", "extra": ["--flag", "${WORK}/x", ...]}
+             "interval": 1, "store": "pg", "extra": ["--flag", "${WORK}/x", ...],
+             "env": {"NAME": "value"}}
                               ("store": "pg": the PostgreSQL server of $OSMIG_TEST_PG_URL,
                               tests/fleet/with_pg.sh; skipped without it)
   "roots": ["a", "b"]         empty instance roots: ${ROOTS}/a ... (dir:${ROOTS}/a)
   "sample": true              the sample CentOS-7-like root ${SAMPLE_ROOT} and the
                               matrix ${SAMPLE_MATRIX} of the sample target (tests/fixtures);
                               "sample": N makes N roots: ${SAMPLE_ROOT}, ${SAMPLE_ROOT2}...
+  "needs": ["promtool"]       programs the case needs (skipped without them)
+  "windows": true             the Windows fixtures (tests/windows/make-fixtures.sh; skipped
+                              without their real hive): ${WIN_ROOTS}/NAME, ${WIN_MEDIA}/NAME
   "sample_http_kbps": K       serve the sample repository from a real lighttpd on
                               127.0.0.1 at K KiB/s per connection (slow steps)
   "keys": {"viewer": {"role": "viewer"}, "scoped": {"role": "operator", "scope": "dir:${ROOTS}/a*"}}
@@ -37,7 +41,8 @@ A step:
              "json": {"a.b[0].c": value, "x#": length, "y~": "substring",
                       "z*": true (present and not null), "w!": true (absent or null)},
              "text~": "substring of a text body", "text_re": ["regex", ...],
-             "header": {"X-Request-Id*": true}}
+             "header": {"X-Request-Id*": true},
+             "promtool": true (the body passes `promtool check metrics`)}
   "store_unchanged": true     the store (every table but nonces) is the same after
   "save": {"var": "json.path"}   then ${var} in later steps
   "set_secret": {"key": "${var}"}  from this step on the key signs with that secret (a rotation)
@@ -56,6 +61,8 @@ A step:
                               half-formed requests, some cut off mid-way
   "sql_check": "SELECT ...", "expect": [[row], ...], "repeat": N, "every": S
                               the SQLite store answers that, N times S seconds apart
+  "osmig": ["media", "--state-dir", "${WORK}/state", "add", ...]
+                              run the osmig program (a setup step); it must exit 0
   "sql": "UPDATE ..."         run on the store (SQLite state.db, or PostgreSQL) instead of a request
   "compare_file": "docs/openapi.json" / "compare_cmd": ["matrix", "--json"]
                               the JSON body equals that file / that osmig command's output
@@ -231,6 +238,7 @@ class Server:
         self.keys = {"admin": (kv["key_id"], kv["secret"])}
         self.log = open(os.path.join(work, "serve.log"), "w")
         env = dict(os.environ, OSMIG_LOG="info", OSMIG_NO_AUTO_RESUME="1")
+        env.update(cfg.get("env", {}))
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         line = self.proc.stdout.readline()
         m = re.search(r":(\d+) \(", line)
@@ -397,6 +405,12 @@ class Runner:
     def do_step(self, i, st):
         name = "step %d (%s)" % (i + 1, st.get("name", st.get("path", st.get("sql", ""))))
         st = self.subst(st)
+        if "osmig" in st:
+            r = subprocess.run([OSMIG] + st["osmig"], capture_output=True, text=True)
+            if r.returncode != 0:
+                fail("%s: osmig %s exited %d: %s" % (name, " ".join(st["osmig"]), r.returncode, r.stderr[-2000:]))
+            print("ok %s" % name, flush=True)
+            return
         if "tcp" in st:
             data = b"".join(piece.encode("latin-1") * times for piece, times in st["tcp"])
             got = self.raw(data)
@@ -533,6 +547,10 @@ class Runner:
         for rx in exp.get("text_re", []):
             if not re.search(rx, text, re.M):
                 fail("%s: the body does not match /%s/: %s" % (name, rx, text[:3000]))
+        if exp.get("promtool"):
+            r = subprocess.run(["promtool", "check", "metrics"], input=data, capture_output=True)
+            if r.returncode != 0:
+                fail("%s: promtool check metrics: %s%s" % (name, r.stdout.decode()[-2000:], r.stderr.decode()[-2000:]))
         for h, want in exp.get("header", {}).items():
             if h.endswith("*"):
                 if not headers.get(h[:-1].lower()):
@@ -570,8 +588,22 @@ class Runner:
 
     def setup_fixtures(self):
         case = self.case
+        for prog in case.get("needs", []):
+            if not shutil.which(prog):
+                print("SKIP: %s not installed (scripts/install-deps.sh)" % prog)
+                sys.exit(SKIP)
         for r in case.get("roots", []):
             os.makedirs(os.path.join(self.vars["ROOTS"], r))
+        if case.get("windows"):
+            r = subprocess.run(["bash", os.path.join(SRC, "tests", "windows", "make-fixtures.sh")],
+                               capture_output=True, text=True)
+            if r.returncode == SKIP:
+                print(r.stderr.strip() or "SKIP: no Windows fixtures")
+                sys.exit(SKIP)
+            if r.returncode != 0:
+                fail("the Windows fixtures did not build: " + r.stderr[-2000:])
+            fx = os.path.join(os.environ["OSMIG_FIXTURE_CACHE"], "windows")
+            self.vars.update(WIN_ROOTS=os.path.join(fx, "roots"), WIN_MEDIA=os.path.join(fx, "media"))
         if case.get("sample"):
             for prog in ("rpmbuild", "rpmsign", "createrepo_c", "gpg", "rpm"):
                 if not shutil.which(prog):

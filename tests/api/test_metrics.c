@@ -65,6 +65,40 @@ static void gauge_is_set_not_added(void **state)
     osm_metrics_free(m);
 }
 
+static void declared_family_is_listed_before_its_first_sample(void **state)
+{
+    (void)state;
+    struct osm_metrics *m = osm_metrics_new();
+    const double b[] = {0.5, 1};
+    osm_metrics_declare_histogram(m, "osmig_w_seconds", "writes (unit: seconds)", b, 2);
+    osm_metrics_declare_gauge(m, "osmig_g", "g (unit: tasks)");
+    char *text = osm_metrics_render(m);
+    assert_string_equal(text, "# HELP osmig_w_seconds writes (unit: seconds)\n# TYPE osmig_w_seconds histogram\n"
+                              "# HELP osmig_g g (unit: tasks)\n# TYPE osmig_g gauge\n");
+    free(text);
+    osm_metrics_observe(m, "osmig_w_seconds", "ignored", NULL, 0, NULL, 0.7); /* the declared bounds stay */
+    text = osm_metrics_render(m);
+    assert_non_null(strstr(text, "osmig_w_seconds_bucket{le=\"0.5\"} 0\nosmig_w_seconds_bucket{le=\"1\"} 1\n"));
+    free(text);
+    osm_metrics_free(m);
+}
+
+static void cleared_gauge_loses_every_series_but_keeps_its_help(void **state)
+{
+    (void)state;
+    struct osm_metrics *m = osm_metrics_new();
+    const char *a[] = {"job", "j-1", NULL}, *b[] = {"job", "j-2", NULL};
+    osm_metrics_gauge_set(m, "osmig_job_tasks", "per job (unit: tasks)", a, 1);
+    osm_metrics_gauge_set(m, "osmig_job_tasks", "per job (unit: tasks)", b, 2);
+    osm_metrics_clear(m, "osmig_job_tasks");
+    osm_metrics_gauge_set(m, "osmig_job_tasks", "per job (unit: tasks)", b, 3);
+    char *text = osm_metrics_render(m);
+    assert_string_equal(text, "# HELP osmig_job_tasks per job (unit: tasks)\n# TYPE osmig_job_tasks gauge\n"
+                              "osmig_job_tasks{job=\"j-2\"} 3\n");
+    free(text);
+    osm_metrics_free(m);
+}
+
 struct thread_arg {
     struct osm_metrics *m;
     int n;
@@ -105,6 +139,8 @@ int main(void)
         cmocka_unit_test(counters_render_with_escaped_labels),
         cmocka_unit_test(histogram_buckets_are_cumulative),
         cmocka_unit_test(gauge_is_set_not_added),
+        cmocka_unit_test(declared_family_is_listed_before_its_first_sample),
+        cmocka_unit_test(cleared_gauge_loses_every_series_but_keeps_its_help),
         cmocka_unit_test(concurrent_updates_are_all_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
 # Proves: dist/completion/osmig.bash, sourced in bash, registers a function
 # for osmig, and with COMP_WORDS as bash sets them offers: commands for a
 # prefix, a command's options from its --help, subcommands, task ids from
-# the store (--state-dir) for TASK_ID, snapshot set ids of the instance for
-# SET_ID, and nothing (file names by -o default) for an option's value.
+# the store (--state-dir) for TASK_ID, job ids for `jobs ... ID`, access
+# key ids for `key ... ID`, snapshot set ids of the instance for SET_ID, and
+# nothing (file names by -o default) for an option's value.
 # The zsh file is checked by zsh when it is installed.
 set -euo pipefail
 : "${OSMIG_BIN:?run under ctest}" "${OSMIG_SOURCE_DIR:?run under ctest}"
@@ -50,6 +51,18 @@ mapfile -t ids < <(osmig tasks --json --state-dir "$W/state" | python3 -c 'impor
 out=$(comp task show --state-dir "$W/state" ''); has "$out" "${ids[0]}"; has "$out" "${ids[1]}"
 out=$(comp --state-dir "$W/state" cancel "${ids[0]:0:4}"); has "$out" "${ids[0]}"
 out=$(comp task show ''); [ -z "$(grep -x -- "${ids[0]}" <<<"$out")" ] || fail "ids of another store offered"
+
+# Job ids for `jobs ... ID` and access key ids for `key ... ID`, from the store.
+echo "dir:$W/r/a not_before=2099-01-01T00:00:00Z" >"$W/wave"
+job=$(osmig jobs create "$W/wave" --target alinux3 --json --state-dir "$W/state" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])') || fail "jobs create"
+key=$(osmig key create --role viewer --state-dir "$W/state" | sed -n 's/^key_id=//p')
+[ -n "$job" ] && [ -n "$key" ] || fail "no job or key made"
+out=$(comp jobs show --state-dir "$W/state" ''); has "$out" "$job"; hasnt "$out" "${ids[0]}"
+out=$(comp --state-dir "$W/state" jobs pause "${job:0:3}"); has "$out" "$job"
+out=$(comp jobs list ''); hasnt "$out" "$job"
+out=$(comp key delete --state-dir "$W/state" ''); has "$out" "$key"; hasnt "$out" "$job"
+out=$(comp key rotate --state-dir "$W/state" ''); has "$out" "$key"
 
 # Snapshot set ids of the instance.
 set_id=$(osmig snapshot create "dir:$W/r/a" --snapshot-store "$W/snaps" --quiet 2>/dev/null | tail -1)

@@ -67,6 +67,28 @@ static void bad_lines_are_named_by_file_and_line(void **state)
     expect_bad("repo = base=ftp://mirror\n", "osmig.conf:1:", "must start with file://, http:// or https://");
     expect_bad("repo = ../x=http://mirror\n", "osmig.conf:1:", "not a plain name");
     expect_bad("cache_dir =\n", "osmig.conf:1:", "has no value");
+    expect_bad("report_keep = 0\n", "osmig.conf:1:", "report_keep '0' is not a whole number from 1");
+    expect_bad("report_keep = ten\n", "osmig.conf:1:", "not a whole number");
+    expect_bad("report_keep_days = -1\n", "osmig.conf:1:", "report_keep_days '-1' is not a whole number from 0");
+    expect_bad("report_keep = 3\nreport_keep = 4\n", "osmig.conf:2:", "'report_keep' again");
+}
+
+static void report_retention_is_read_and_reaches_the_environment(void **state)
+{
+    (void)state;
+    struct osm_config c;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_config_parse("/etc/osmig/osmig.conf", "report_keep = 7\nreport_keep_days = 30\n", &c, &err), 0);
+    assert_string_equal(c.report_keep, "7");
+    assert_string_equal(c.report_keep_days, "30");
+    unsetenv("OSMIG_REPORT_KEEP");
+    setenv("OSMIG_REPORT_KEEP_DAYS", "2", 1); /* the environment wins */
+    osm_config_apply_env(&c);
+    assert_string_equal(getenv("OSMIG_REPORT_KEEP"), "7");
+    assert_string_equal(getenv("OSMIG_REPORT_KEEP_DAYS"), "2");
+    unsetenv("OSMIG_REPORT_KEEP");
+    unsetenv("OSMIG_REPORT_KEEP_DAYS");
+    osm_config_free(&c);
 }
 
 static void missing_default_file_is_no_settings_but_a_named_one_must_exist(void **state)
@@ -133,6 +155,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         OSM_TEST(every_key_is_read_with_comments_and_blank_lines),
         OSM_TEST(bad_lines_are_named_by_file_and_line),
+        OSM_TEST(report_retention_is_read_and_reaches_the_environment),
         OSM_TEST(missing_default_file_is_no_settings_but_a_named_one_must_exist),
         OSM_TEST(environment_wins_over_the_file),
         OSM_TEST(config_path_is_the_environments_and_empty_means_none),

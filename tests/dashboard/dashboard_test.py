@@ -13,7 +13,11 @@ heartbeat) and one scheduled for next year. Then:
   blocking findings with their counts and the tasks; cancelling the
   scheduled task in the page cancels it in the store, and pausing the job
   pauses it there; the findings view
-  lists both findings; an instance's view shows its history. Nothing of the
+  lists both findings; an instance's view shows its history and opens the
+  report the worker left for its failed task (through the signed API); a
+  host-maintenance task is rescheduled in the page's form in its window's
+  zone, a time past its latest schedule time refused inline in the seed's
+  words. Nothing of the
   key is left in the browser's storage. Screenshots of each view are kept in
   the build tree (their paths are printed).
 
@@ -132,13 +136,14 @@ def main():
         skip("chromium is needed (Debian: chromium)")
     modules = node_modules()
     work = tempfile.mkdtemp(prefix="osm-dashboard-test.")
-    runner = apicase.Runner({"sample": 3}, work)
+    runner = apicase.Runner({"sample": 4}, work)
     runner.setup_fixtures()
     v = runner.vars
     stale = "2020-01-01T00:00:00Z"
     i1 = instance_dir(work, "a", v["SAMPLE_ROOT"], {"vcpus": 1, "heartbeat": stale})
     i2 = instance_dir(work, "b", v["SAMPLE_ROOT2"], {"heartbeat": stale})
     i3 = instance_dir(work, "c", v["SAMPLE_ROOT3"])
+    i4 = instance_dir(work, "d", v["SAMPLE_ROOT4"])
     runner.srv = apicase.Server(work, {"workers": 1})
     ok = False
     try:
@@ -158,6 +163,20 @@ def main():
             time.sleep(0.5)
         if states[2] not in ("scheduled", "submitted"):
             fail("the task for next year is %s, not waiting" % states[2])
+        # A host-maintenance event on the fourth instance, whose window is in
+        # Asia/Shanghai (UTC+8, no DST): the page reschedules it in that zone.
+        ev = call(runner, "POST", "/v1/events", {
+            "windows": {i4: {"timezone": "Asia/Shanghai", "days_of_week": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                             "start": "02:00", "duration": "2h"}},
+            "events": [{"id": "e-dash-1", "instance": i4, "kind": "SystemMaintenance.Redeploy",
+                        "scheduled": "2098-12-01T00:00:00Z", "latest": "2098-12-05T00:00:00Z"}]}, want=201)
+        hm_task = ev["events"][0]["task"]
+        for t in tasks[:2]:  # the worker leaves a report of each run, as `osmig migrate` does
+            deadline = time.time() + 60
+            while not call(runner, "GET", "/v1/tasks/" + t).get("reports"):
+                if time.time() > deadline:
+                    fail("no report of the failed task %s: %s" % (t, call(runner, "GET", "/v1/tasks/" + t)))
+                time.sleep(0.3)
 
         # The API view.
         f = call(runner, "GET", "/v1/findings?job=" + job_id)
@@ -206,7 +225,9 @@ def main():
         os.makedirs(shots)
         admin_id, admin_secret = runner.srv.keys["admin"]
         plan = {"url": "http://127.0.0.1:%d" % runner.srv.port, "chromium": chromium, "key_id": admin_id,
-                "secret": admin_secret, "job": job_id, "cancel_task": tasks[2], "shots": shots}
+                "secret": admin_secret, "job": job_id, "cancel_task": tasks[2], "shots": shots,
+                "reschedule": {"instance": i4, "task": hm_task, "too_late": "2098-12-06T10:00",
+                               "when": "2098-12-03T10:00"}}
         pf = os.path.join(work, "plan.json")
         with open(pf, "w") as fh:
             json.dump(plan, fh)
@@ -234,12 +255,27 @@ def main():
             fail("the findings view: %s" % views["findings"])
         if not any(row["cells"][1].startswith("precheck.") for row in views.get("history", [])):
             fail("the instance view shows no precheck in its history: %s" % views.get("history"))
+        rep = views.get("report_text", "")
+        if "osmig migrate report" not in rep or "Result: failed" not in rep or "agent heartbeat" not in rep:
+            fail("the instance view did not open its task's report through the API: %r" % rep[:500])
+        if not views.get("reports"):
+            fail("the instance view lists no report: %s" % views.get("reports"))
+        rs = views["reschedule"]
+        if rs["zone_note"].find("Asia/Shanghai") < 0:
+            fail("the reschedule form does not say the task's zone: %r" % rs["zone_note"])
+        if "cannot be later than the Latest Schedule Time" not in rs["refusal"]:
+            fail("a time past the latest schedule time was not refused inline in the seed's words: %r" % rs["refusal"])
+        nb = call(runner, "GET", "/v1/tasks/" + hm_task)["schedule"]["not_before"]
+        if nb != "2098-12-03T02:00:00Z":
+            fail("10:00 in Asia/Shanghai in the form became %s in the store, not 2098-12-03T02:00:00Z" % nb)
         if views["storage_after_signin"] not in ("{}{}",):
             fail("the key was left in the browser's storage: %s" % views["storage_after_signin"])
         if got["console_errors"]:
             fail("the page logged errors: %s" % got["console_errors"])
         print("ok: in Chromium the views show the job, its blocking findings, the fleet's findings and an "
               "instance's history; pause and cancel in the page paused the job and cancelled the task in the store")
+        print("ok: the instance view opens its task's report through the signed API; the reschedule form takes "
+              "a time in the task's zone (Asia/Shanghai), shows the seed's refusal inline, and moves the task")
         tls_run(runner, modules, work, chromium, shots, i3, opts)
         ok = True
     finally:

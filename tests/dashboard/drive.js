@@ -1,7 +1,8 @@
 // drive.js PLAN.json: drives the dashboard in a real headless Chromium
 // (Debian's, through puppeteer-core from npm) as a user would, and prints one
 // JSON object of what each view showed. The plan: {"url", "chromium",
-// "key_id", "secret", "job", "cancel_task", "shots": DIR}. Screenshots of each
+// "key_id", "secret", "job", "cancel_task", "shots": DIR, "reschedule":
+// {"instance", "task", "too_late", "when"}}. Screenshots of each
 // view go to DIR. dashboard_test.py judges the result against the store.
 "use strict";
 const fs = require("fs");
@@ -88,7 +89,39 @@ async function rows(page, sel) {
       await page.click("#findings tbody tr td:nth-child(4) a");
       await page.waitForSelector("#history");
       out.views.history = await rows(page, "#history");
+      // Its task's report, opened through the signed API.
+      await page.waitForSelector("#reports tbody tr");
+      out.views.reports = await rows(page, "#reports");
+      await page.click('#reports tbody tr button[data-action="open report"]');
+      await page.waitForSelector("#report-text");
+      out.views.report_text = await page.$eval("#report-text", (e) => e.innerText);
       await shot(page, "5-instance");
+      await page.click('#panel button[data-action="close"]');
+    }
+
+    if (plan.reschedule) {
+      // Reschedule a host-maintenance task in its zone: too late first (the
+      // seed's refusal, inline), then a time it takes.
+      const r = plan.reschedule;
+      await page.evaluate((u) => (location.hash = "#/instance/" + encodeURIComponent(u)), r.instance);
+      await page.waitForSelector(`tr[data-task="${r.task}"] button[data-action="reschedule"]`);
+      await page.click(`tr[data-task="${r.task}"] button[data-action="reschedule"]`);
+      await page.waitForSelector("#reschedule-form");
+      const res = { zone_note: await page.$eval("#panel", (e) => e.innerText) };
+      await page.$eval("#reschedule-when", (e, v) => (e.value = v), r.too_late);
+      const before = out.console_errors.length;
+      await page.click('#reschedule-form button[type="submit"]');
+      await page.waitForFunction(() => document.getElementById("reschedule-refusal").textContent.length > 0);
+      res.refusal = await page.$eval("#reschedule-refusal", (e) => e.textContent);
+      // The refusal's 400, expected (Chromium logs every failed fetch); any other error stays.
+      out.console_errors = out.console_errors.slice(0, before).concat(
+        out.console_errors.slice(before).filter((m) => !m.includes("status of 400")));
+      await shot(page, "6-reschedule-refused");
+      await page.$eval("#reschedule-when", (e, v) => (e.value = v), r.when);
+      await page.click('#reschedule-form button[type="submit"]');
+      await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("reschedule:"));
+      res.status = await page.$eval("#status", (e) => e.textContent);
+      out.views.reschedule = res;
     }
   } finally {
     await browser.close();

@@ -5,7 +5,8 @@
 # says what the command said (result, findings with ids); a report directory
 # that cannot be written is a warning naming it, and the command's output
 # and exit status stay what they were; `osmig task show` names the report
-# of a migration.
+# of a migration and its log; a rollback of the task (its next run) leaves
+# its own report, and task show names both.
 . "${OSMIG_SOURCE_DIR:?run under ctest}/tests/linux/migrate/lib.sh"
 sample_setup
 R=$WORK/root; fresh_root "$R"
@@ -74,5 +75,17 @@ assert_grep "^  report: *$REP/$inst/.*-migrate-$id/osmig-report.txt" "$WORK/show
 "$OSMIG_BIN" task show "$id" --json --state-dir "$WORK/state" >"$WORK/show.json"
 json "$WORK/show.json" "assert any(e['type'] == 'report' and e['message'].endswith('-migrate-$id') for e in d['history'])" ||
   fail "the task's history (the API's view) does not name the report"
+assert_grep "^  log: *$WORK/state/tasks/$id/osmig.log" "$WORK/show"
+
+# every run of a task leaves its report: a rollback is the task's second run
+rep rollback "$id" --yes --state-dir "$WORK/state" >"$WORK/rb.out" 2>"$WORK/rb.err" ||
+  { cat "$WORK/rb.out" "$WORK/rb.err"; fail "rollback failed"; }
+case $(readlink "$L") in *-rollback-"$id") ;; *) fail "latest is $(readlink "$L"), not the rollback of $id" ;; esac
+assert_grep "osmig: report: $REP/$inst/.*-rollback-$id/osmig-report.txt" "$WORK/rb.err"
+json "$L/osmig-report.json" "assert d['command'] == 'rollback' and d['result'] == 'rolled_back', (d['command'], d['result'])
+assert d['task']['id'] == '$id'" || fail "rollback report JSON"
+"$OSMIG_BIN" task show "$id" --state-dir "$WORK/state" >"$WORK/show2"
+[ "$(grep -c '^  report: ' "$WORK/show2")" = 2 ] || { cat "$WORK/show2"; fail "task show does not name both runs' reports"; }
+assert_grep "^  report: *$REP/$inst/.*-rollback-$id/osmig-report.txt" "$WORK/show2"
 ls -a "$REP/$inst" | grep -q '\.tmp' && fail "a temporary was left in $REP/$inst"
 echo PASS

@@ -12,10 +12,14 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "osm_buf.h"
 #include "report.h"
+#include "report_task.h"
+#include "store.h"
+#include "teststore.h"
 #include "testutil.h"
 
 OSM_TEST_TMPDIR(tmp, "report")
@@ -251,6 +255,146 @@ static void unwritable_report_dir_is_named_and_leaves_nothing(void **state)
     json_decref(r);
 }
 
+/* A report of `dir:/srv/prune` created at `when`. */
+static char *write_at(int64_t when)
+{
+    json_t *doc = json_loads(assessment, 0, NULL);
+    struct osm_report_input in = {.command = "assess", .instance = "dir:/srv/prune", .target = "rhel8",
+                                  .created = when, .assessment = doc, .inhibited = 1};
+    json_t *r = osm_report_build(&in);
+    char *dir = NULL;
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_report_write(tmp, r, &dir, &err), 0);
+    json_decref(r);
+    json_decref(doc);
+    return dir;
+}
+
+static char *latest_target(void)
+{
+    char *iname = osm_report_instance_name("dir:/srv/prune");
+    char *idir = osm_path_join(tmp, iname), *latest = osm_path_join(idir, "latest");
+    char target[512];
+    ssize_t n = readlink(latest, target, sizeof target - 1);
+    assert_true(n > 0);
+    target[n] = '\0';
+    /* the link never dangles */
+    struct stat st;
+    char *run = osm_path_join(idir, target);
+    assert_int_equal(stat(run, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    free(run);
+    free(latest);
+    free(idir);
+    free(iname);
+    return osm_xstrdup(target);
+}
+
+static void only_the_newest_runs_are_kept_and_latest_never_dangles(void **state)
+{
+    (void)state;
+    setenv("OSMIG_REPORT_KEEP", "2", 1);
+    int64_t now = (int64_t)time(NULL);
+    char *d[4];
+    for (int i = 0; i < 4; i++)
+        d[i] = write_at(now - 40 + 10 * i);
+    char *iname = osm_report_instance_name("dir:/srv/prune");
+    char *idir = osm_path_join(tmp, iname);
+    assert_int_equal(count_entries(idir), 3); /* two runs and the link */
+    struct stat st;
+    assert_int_equal(stat(d[0], &st), -1);
+    assert_int_equal(stat(d[1], &st), -1);
+    assert_int_equal(stat(d[2], &st), 0);
+    assert_int_equal(stat(d[3], &st), 0);
+    char *t = latest_target();
+    assert_string_equal(t, strrchr(d[3], '/') + 1);
+    free(t);
+    /* A report created earlier than the kept ones (a clock set back): it
+     * is the one `latest` names, so it stays, and a newer one goes. */
+    char *back = write_at(now - 3600);
+    assert_int_equal(stat(back, &st), 0);
+    t = latest_target();
+    assert_string_equal(t, strrchr(back, '/') + 1);
+    assert_int_equal(count_entries(idir), 3);
+    free(t);
+    free(back);
+    for (int i = 0; i < 4; i++)
+        free(d[i]);
+    free(idir);
+    free(iname);
+    unsetenv("OSMIG_REPORT_KEEP");
+}
+
+static void runs_older_than_the_days_kept_are_removed(void **state)
+{
+    (void)state;
+    setenv("OSMIG_REPORT_KEEP_DAYS", "7", 1);
+    int64_t now = (int64_t)time(NULL);
+    char *old = write_at(now - 8 * 86400), *recent = write_at(now - 86400);
+    struct stat st;
+    /* the old one went when the recent one was written */
+    assert_int_equal(stat(old, &st), -1);
+    assert_int_equal(stat(recent, &st), 0);
+    /* an old run alone is the latest: kept */
+    unsetenv("OSMIG_REPORT_KEEP_DAYS");
+    char *again = write_at(now - 30 * 86400);
+    setenv("OSMIG_REPORT_KEEP_DAYS", "7", 1);
+    char *t = latest_target();
+    assert_string_equal(t, strrchr(again, '/') + 1);
+    free(t);
+    free(old);
+    free(recent);
+    free(again);
+    unsetenv("OSMIG_REPORT_KEEP_DAYS");
+}
+
+/* A run of a task: its report written under the report directory, named
+ * after the task's kind when it is not a migration, with the task's log;
+ * its history names the run directory. */
+static void task_run_leaves_its_report_and_history_names_it(void **state)
+{
+    (void)state;
+    struct osm_store *st;
+    struct osm_err err = OSM_ERR_INIT;
+    char *sd = osm_path_join(tmp, "state"), *base = osm_path_join(tmp, "reports");
+    assert_int_equal(osm_mkdir_p(sd, 0700, &err), 0);
+    assert_int_equal(osm_store_open(sd, &st, &err), 0);
+    struct osm_task t;
+    osm_task_init(&t);
+    snprintf(t.kind, sizeof t.kind, "%s", OSM_KIND_HOST_MAINTENANCE);
+    t.instance = osm_xstrdup("dir:/srv/web01");
+    t.target = osm_xstrdup("SystemMaintenance.Redeploy");
+    t.options = osm_xasprintf("{\"state_dir\": \"%s\"}", sd);
+    assert_int_equal(osm_store_create_task(st, &t, &err), 0);
+    char *tdir = osm_xasprintf("%s/tasks/%s", sd, t.id), *log = osm_path_join(tdir, "osmig.log");
+    assert_int_equal(osm_mkdir_p(tdir, 0755, &err), 0);
+    assert_int_equal(osm_write_file_atomic(log, "step one\n", 9, 0644, &err), 0);
+    char *dir = NULL;
+    assert_int_equal(osm_report_task(st, t.id, "migrate", base, &dir, &err), 0);
+    char *suffix = osm_xasprintf("-host-maintenance-%s", t.id);
+    assert_non_null(strstr(dir, suffix));
+    assert_true(osm_test_has_event(st, t.id, "report", dir));
+    char *jp = osm_path_join(dir, "osmig-report.json");
+    json_t *r = json_load_file(jp, 0, NULL);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "command")), "host-maintenance");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r, "task"), "log")), log);
+    json_decref(r);
+    /* no task of that id: -1, nothing written */
+    char *none = NULL;
+    assert_int_equal(osm_report_task(st, "t-nope", "retry", base, &none, &err), -1);
+    assert_null(none);
+    free(jp);
+    free(suffix);
+    free(dir);
+    free(log);
+    free(tdir);
+    osm_task_free(&t);
+    osm_store_close(st);
+    free(sd);
+    free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +406,9 @@ int main(void)
         OSM_TEST(write_leaves_three_files_and_latest_names_the_newest_run),
         OSM_TEST(instances_never_share_a_directory),
         OSM_TEST(unwritable_report_dir_is_named_and_leaves_nothing),
+        OSM_TEST(only_the_newest_runs_are_kept_and_latest_never_dangles),
+        OSM_TEST(runs_older_than_the_days_kept_are_removed),
+        OSM_TEST(task_run_leaves_its_report_and_history_names_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
 // by WebCrypto; the secret stays in this page (memory, or the tab's session
 // storage when the user asks). Data from the server is put in the page as
 // text only (never as HTML). Views: #/jobs, #/job/ID, #/findings,
-// #/instance/URI; the current view is read again every few seconds.
+// #/instance/URI; the current view is read again every few seconds. The
+// panel above the view (a task's reschedule form, a report opened) is
+// outside what the refresh rewrites.
 "use strict";
 
 const REFRESH_MS = 3000;
@@ -41,7 +43,8 @@ function canonicalQuery(params) {
     .join("&");
 }
 
-async function api(method, path, params = {}, body = null) {
+// A signed request; the answer's JSON, or with asText its body as text.
+async function api(method, path, params = {}, body = null, asText = false) {
   if (!key) throw new Error("not signed in");
   const query = canonicalQuery(params);
   const bytes = body === null ? new Uint8Array() : enc.encode(JSON.stringify(body));
@@ -85,7 +88,7 @@ async function api(method, path, params = {}, body = null) {
     err.status = r.status;
     throw err;
   }
-  return data;
+  return asText ? text : data;
 }
 
 // ---- building the page (text only) -------------------------------------------
@@ -193,12 +196,114 @@ function taskRow(t) {
     el("td", {},
       TASK_ACTIONS.filter(([, states]) => states.includes(t.state)).map(([a]) =>
         a === "reschedule"
-          ? action(a, async () => {
-              const when = prompt("New start (RFC 3339, e.g. 2026-12-10T02:00:00Z)");
-              if (!when) throw new Error("no time given");
-              await api("POST", `/v1/tasks/${encodeURIComponent(t.id)}/reschedule`, {}, { not_before: when });
-            })
+          ? el("button", { type: "button", "data-action": a, onclick: () => rescheduleForm(t) }, a)
           : action(a, () => api("POST", `/v1/tasks/${encodeURIComponent(t.id)}/${a}`, {}, {})))));
+}
+
+// ---- the panel: a reschedule form, a report ------------------------------------
+
+function panel(...nodes) {
+  const p = document.getElementById("panel");
+  p.replaceChildren(...nodes);
+  p.hidden = nodes.length === 0;
+}
+
+function closeButton() {
+  return el("button", { type: "button", "data-action": "close", onclick: () => panel() }, "close");
+}
+
+// The task's zone: its event's window (a host-maintenance task), else its
+// own window's, else UTC; as `osmig events reschedule` defaults it.
+function taskZone(t) {
+  const o = t.options || {};
+  const ev = o.event && o.event.window && o.event.window.timezone;
+  if (ev) return ev;
+  try {
+    const w = t.schedule && t.schedule.window && JSON.parse(t.schedule.window);
+    if (w && w.timezone) return w.timezone;
+  } catch (e) {
+    /* not a window we can read: UTC */
+  }
+  return "UTC";
+}
+
+// Offset of `zone` from UTC at the instant `ms`, in milliseconds.
+function zoneOffset(zone, ms) {
+  const f = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+// "2026-11-02T01:30" in `zone` -> "2026-11-02T06:30:00Z" (two passes: the
+// offset at the guess, then at the result, for a time near a DST change).
+function zonedToUtc(local, zone) {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?$/.exec(local);
+  if (!m) throw new Error("give a date and a time");
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  let t = wall - zoneOffset(zone, wall);
+  t = wall - zoneOffset(zone, t);
+  return new Date(t).toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+function utcToZoned(iso, zone) {
+  const ms = Date.parse(iso);
+  if (!iso || Number.isNaN(ms)) return "";
+  return new Date(ms + zoneOffset(zone, ms)).toISOString().slice(0, 16);
+}
+
+function rescheduleForm(t) {
+  status("");
+  const zone = taskZone(t);
+  const input = el("input", { type: "datetime-local", id: "reschedule-when", required: "" });
+  input.value = utcToZoned(t.schedule && t.schedule.not_before, zone);
+  const refusal = el("div", { class: "refusal", id: "reschedule-refusal", role: "alert" });
+  const latest = t.schedule && t.schedule.latest_start;
+  const form = el("form", { id: "reschedule-form", "data-task": t.id },
+    el("label", {}, "New start ", input, ` (${zone})`),
+    el("button", { type: "submit" }, "reschedule"), closeButton(), refusal);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    refusal.textContent = "";
+    try {
+      const when = zonedToUtc(input.value, zone);
+      await api("POST", `/v1/tasks/${encodeURIComponent(t.id)}/reschedule`, {}, { not_before: when });
+      panel();
+      status("reschedule: done", true);
+    } catch (e) {
+      refusal.textContent = e.message; // the server's words, as it said them
+    }
+    route();
+  });
+  panel(el("h3", {}, `Reschedule task ${t.id} (${t.instance})`),
+    el("p", { class: "muted" }, `Times are in the task's zone, ${zone}.` +
+      (latest ? ` Latest start: ${utcToZoned(latest, zone).replace("T", " ")} (${latest}).` : "")), form);
+  input.focus();
+}
+
+// A report of a task's run, read through the signed API: the text shown
+// here; the HTML page and the JSON saved as files (opened from disk, the
+// page keeps its own policy).
+async function openReport(taskId, run) {
+  const path = `/v1/tasks/${encodeURIComponent(taskId)}/report`;
+  const text = await api("GET", path, { run, format: "txt" }, null, true);
+  const save = (format, type) => el("button", {
+    type: "button", "data-action": "save " + format,
+    onclick: async () => {
+      try {
+        const body = await api("GET", path, { run, format }, null, true);
+        const a = el("a", { href: URL.createObjectURL(new Blob([body], { type })), download: `${run}.osmig-report.${format}` });
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      } catch (e) {
+        status("save " + format + ": " + e.message);
+      }
+    },
+  }, "save " + format);
+  panel(el("h3", {}, `Report of task ${taskId}, run ${run}`), save("html", "text/html"), save("json", "application/json"),
+    closeButton(), el("pre", { id: "report-text" }, text));
 }
 
 async function viewJob(id) {
@@ -229,9 +334,21 @@ async function viewFindings() {
 
 async function viewInstance(uri) {
   const t = await api("GET", "/v1/tasks", { instance: uri, limit: "1000" });
-  const last = t.tasks.length ? await api("GET", "/v1/tasks/" + encodeURIComponent(t.tasks[t.tasks.length - 1].id)) : null;
+  // Each task's history and reports: the newest twenty tasks.
+  const full = await Promise.all(t.tasks.slice(-20).map((x) => api("GET", "/v1/tasks/" + encodeURIComponent(x.id))));
+  const last = full.length ? full[full.length - 1] : null;
+  const reports = full.flatMap((x) => (x.reports || []).map((r) =>
+    el("tr", { "data-task": x.id, "data-run": r.run },
+      el("td", {}, x.id), el("td", {}, r.at || ""), el("td", {}, r.run),
+      el("td", {}, el("button", {
+        type: "button", "data-action": "open report",
+        onclick: () => openReport(x.id, r.run).catch((e) => status("report: " + e.message)),
+      }, "open")))));
   show(el("h2", {}, "Instance " + uri),
     table(["Instance", "Target", "State", "Phase", "Progress", "Not before", "Error", "Actions"], t.tasks.map(taskRow), { id: "tasks" }),
+    el("h3", {}, "Reports"),
+    reports.length ? table(["Task", "At", "Run", ""], reports.reverse(), { id: "reports" })
+      : el("p", { class: "muted", id: "reports" }, "No report yet: each run of a task leaves one when it ends."),
     last ? el("div", {}, el("h3", {}, "History of task " + last.id),
       table(["At", "Event", "Message"], last.history.map((h) => el("tr", {}, el("td", {}, h.at), el("td", {}, h.type), el("td", {}, h.message || ""))), { id: "history" }))
       : el("p", { class: "muted" }, "No task for this instance."));
@@ -272,6 +389,7 @@ function signOut() {
   sessionStorage.removeItem("osmig-key");
   document.getElementById("signin").hidden = false;
   document.getElementById("nav").hidden = true;
+  panel();
   show();
 }
 
