@@ -461,13 +461,27 @@ static void load_prev_index(const struct snap_store *s, const char *prev_id, jso
 /* An unchanged tree disk (snap_same.h): the new set shares the previous
  * set's index file (a hard link: sets never rewrite an index, and each set
  * removes only its own name) and takes its digest. 1 when done so. */
-static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
-                           const struct osm_disk *d, int threads, json_t *jd)
+static struct snap_same_check *start_unchanged(const struct snap_store *s, const char *prev_id, json_t *jpd,
+                                               const struct osm_disk *d, int threads)
 {
     if (!prev_id || !jpd || d->kind != OSM_DISK_TREE)
+        return NULL;
+    char *from = index_path(s, prev_id, d->id);
+    struct snap_same_check *c = snap_same_start(d->path, from, jstr(jpd, "index_sha256"), threads);
+    free(from);
+    return c;
+}
+
+/* Takes the check `*check` started by start_unchanged (and clears it). */
+static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
+                           const struct osm_disk *d, struct snap_same_check **check, json_t *jd)
+{
+    int same = snap_same_finish(*check);
+    *check = NULL;
+    if (!same)
         return 0;
     char *from = index_path(s, prev_id, d->id), *to = index_path(s, id, d->id);
-    int ok = snap_tree_unchanged(d->path, from, jstr(jpd, "index_sha256"), threads) && link(from, to) == 0;
+    int ok = link(from, to) == 0;
     free(from);
     free(to);
     if (!ok)
@@ -533,6 +547,18 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     json_t *j = NULL, *jprev = NULL;
     char *prev_id = NULL;
     size_t files_read = 0;
+    /* An unchanged tree's check (snap_same.h) starts before the set is
+     * recorded as creating: it uses the CPUs while this thread waits for
+     * that record's fsyncs. (It looks at the tree only; what it finds is
+     * used once the record is durable.) */
+    struct snap_same_check **check = osm_xcalloc(inst->n_disks ? inst->n_disks : 1, sizeof *check);
+    prev_id = previous_set(&s, inst, id);
+    if (prev_id) {
+        struct osm_err ignore = OSM_ERR_INIT;
+        jprev = load_set_json(&s, prev_id, &ignore);
+    }
+    for (size_t i = 0; i < inst->n_disks; i++)
+        check[i] = start_unchanged(&s, prev_id, prev_disk(jprev, &inst->disks[i]), &inst->disks[i], threads);
     if (mkdir(setdir, 0700) != 0) {
         osm_err_errno(err, "creating %s", setdir);
         goto fail_nodir;
@@ -560,11 +586,6 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     json_object_set_new(j, "disks", jdisks);
     if (save_set_json(&s, id, j, err) != 0)
         goto fail;
-    prev_id = previous_set(&s, inst, id);
-    if (prev_id) {
-        struct osm_err ignore = OSM_ERR_INIT;
-        jprev = load_set_json(&s, prev_id, &ignore);
-    }
     for (size_t i = 0; i < inst->n_disks; i++) {
         const struct osm_disk *d = &inst->disks[i];
         json_t *jd = json_object();
@@ -591,7 +612,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
             continue;
         }
         json_t *jpd = prev_disk(jprev, d);
-        if (reuse_unchanged(&s, id, prev_id, jpd, d, threads, jd))
+        if (check[i] && reuse_unchanged(&s, id, prev_id, jpd, d, &check[i], jd))
             continue;
         struct snap_index prev, ix;
         load_prev_index(&s, prev_id, jpd, &prev);
@@ -643,6 +664,9 @@ fail: {
 }
 fail_nodir:
 done:
+    for (size_t i = 0; i < inst->n_disks; i++)
+        snap_same_finish(check[i]);
+    free(check);
     if (set_lock >= 0)
         close(set_lock);
     json_decref(j);
