@@ -398,6 +398,11 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
  * set.json was last written (turning ready). Any ready set would be correct
  * to reuse from (only unchanged entries are taken); the newest one has the
  * most to offer. */
+static int by_name_desc(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)b, *(char *const *)a);
+}
+
 static char *previous_set(const struct snap_store *s, struct osm_instance *inst, const char *except)
 {
     char *sets = osm_path_join(s->dir, "sets");
@@ -405,29 +410,43 @@ static char *previous_set(const struct snap_store *s, struct osm_instance *inst,
     free(sets);
     if (!dir)
         return NULL;
-    char *best = NULL;
-    int64_t best_ns = 0;
+    /* Newest name first, and only as far as the winner's second: a store
+     * keeps many sets, and reading every set.json cost each create time. */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(dir))) {
         if (de->d_name[0] == '.' || !valid_id(de->d_name) || strcmp(de->d_name, except) == 0)
             continue;
+        if (n == cap)
+            names = osm_xrealloc(names, (cap = cap ? 2 * cap : 64) * sizeof *names);
+        names[n++] = osm_xstrdup(de->d_name);
+    }
+    closedir(dir);
+    qsort(names, n, sizeof *names, by_name_desc);
+    char *best = NULL;
+    int64_t best_ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (best && strncmp(names[i], best, 16) < 0) /* YYYYmmddTHHMMSSZ: an earlier second */
+            break;
         struct osm_err e = OSM_ERR_INIT;
-        json_t *j = load_set_json(s, de->d_name, &e);
+        json_t *j = load_set_json(s, names[i], &e);
         if (j && strcmp(jstr(j, "state"), "ready") == 0 && strcmp(jstr(j, "instance"), inst->disks[0].path) == 0) {
-            char *p = osm_xasprintf("%s/sets/%s/set.json", s->dir, de->d_name);
+            char *p = osm_xasprintf("%s/sets/%s/set.json", s->dir, names[i]);
             struct stat st;
             int64_t ns = stat(p, &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
             free(p);
-            int c = best ? strncmp(de->d_name, best, 16) : 1; /* YYYYmmddTHHMMSSZ */
-            if (c > 0 || (c == 0 && ns > best_ns)) {
+            if (!best || ns > best_ns) { /* names[i] is in best's second here */
                 free(best);
-                best = osm_xstrdup(de->d_name);
+                best = osm_xstrdup(names[i]);
                 best_ns = ns;
             }
         }
         json_decref(j);
     }
-    closedir(dir);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     return best;
 }
 
