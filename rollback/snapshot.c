@@ -491,6 +491,58 @@ static struct snap_same_check *start_unchanged(const struct snap_store *s, const
     return c;
 }
 
+/* A disk's record in set.json: what it is, then what it holds. */
+static json_t *disk_head(const struct osm_disk *d)
+{
+    json_t *jd = json_object();
+    json_object_set_new(jd, "id", json_string(d->id));
+    json_object_set_new(jd, "path", json_string(d->path));
+    json_object_set_new(jd, "kind", json_string(kind_name(d->kind)));
+    return jd;
+}
+
+/* What an unchanged tree disk's record takes from the previous set's. */
+static void take_unchanged(json_t *jd, json_t *jpd)
+{
+    static const char *const keep[] = {"size", "entries", "digest", "index_sha256"};
+    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
+        json_object_set(jd, keep[k], json_object_get(jpd, keep[k]));
+}
+
+/* While the checks run: set.json as it will be if every disk is an unchanged
+ * tree, state ready, written and fsynced under a temporary name, so that
+ * turning the set ready then costs one rename and one directory fsync. The
+ * temporary name, or NULL (then the set turns ready the usual way). */
+static char *ready_ahead(const struct snap_store *s, const char *id, json_t *j, json_t *jprev,
+                         const struct osm_instance *inst)
+{
+    json_t *jr = json_deep_copy(j), *jdisks = json_array();
+    json_object_set_new(jr, "state", json_string("ready"));
+    json_object_set_new(jr, "disks", jdisks);
+    for (size_t i = 0; i < inst->n_disks; i++) {
+        json_t *jd = disk_head(&inst->disks[i]);
+        take_unchanged(jd, prev_disk(jprev, &inst->disks[i]));
+        json_array_append_new(jdisks, jd);
+    }
+    char *text = json_dumps(jr, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(jr);
+    char *dir = snap_store_set_dir(s, id);
+    char *p = osm_path_join(dir, "set.json.tmp-ready");
+    free(dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    size_t n = text ? strlen(text) : 0;
+    int ok = fd >= 0 && text && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    free(text);
+    if (!ok) {
+        unlink(p);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
 /* Takes the check `*check` started by start_unchanged (and clears it). */
 static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
                            const struct osm_disk *d, struct snap_same_check **check, json_t *jd)
@@ -505,9 +557,7 @@ static int reuse_unchanged(const struct snap_store *s, const char *id, const cha
     free(to);
     if (!ok)
         return 0;
-    static const char *const keep[] = {"size", "entries", "digest", "index_sha256"};
-    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
-        json_object_set(jd, keep[k], json_object_get(jpd, keep[k]));
+    take_unchanged(jd, jpd);
     osm_info("snapshot.disk", "disk=%s entries=%lld read_files=0 read_bytes=0 unchanged=1 index_of=%s", d->id,
              (long long)json_integer_value(json_object_get(jd, "entries")), prev_id);
     return 1;
@@ -564,8 +614,8 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     int n_tags = 0;
     int rc = -1, set_lock = -1;
     json_t *j = NULL, *jprev = NULL;
-    char *prev_id = NULL;
-    size_t files_read = 0;
+    char *prev_id = NULL, *ahead = NULL;
+    size_t files_read = 0, reused = 0;
     /* An unchanged tree's check (snap_same.h) starts before the set is
      * recorded as creating: it uses the CPUs while this thread waits for
      * that record's fsyncs. (It looks at the tree only; what it finds is
@@ -605,13 +655,17 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     json_object_set_new(j, "disks", jdisks);
     if (save_set_json(&s, id, j, err) != 0)
         goto fail;
+    {
+        size_t checked = 0;
+        for (size_t i = 0; i < inst->n_disks; i++)
+            checked += check[i] != NULL;
+        if (checked && checked == inst->n_disks)
+            ahead = ready_ahead(&s, id, j, jprev, inst);
+    }
     for (size_t i = 0; i < inst->n_disks; i++) {
         const struct osm_disk *d = &inst->disks[i];
-        json_t *jd = json_object();
+        json_t *jd = disk_head(d);
         json_array_append_new(jdisks, jd);
-        json_object_set_new(jd, "id", json_string(d->id));
-        json_object_set_new(jd, "path", json_string(d->path));
-        json_object_set_new(jd, "kind", json_string(kind_name(d->kind)));
         if (d->kind == OSM_DISK_QCOW2) {
             char tag[80];
             qcow2_tag(id, tag);
@@ -631,8 +685,10 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
             continue;
         }
         json_t *jpd = prev_disk(jprev, d);
-        if (check[i] && reuse_unchanged(&s, id, prev_id, jpd, d, &check[i], jd))
+        if (check[i] && reuse_unchanged(&s, id, prev_id, jpd, d, &check[i], jd)) {
+            reused++;
             continue;
+        }
         struct snap_index prev, ix;
         load_prev_index(&s, prev_id, jpd, &prev);
         snap_index_init(&ix);
@@ -666,8 +722,27 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         goto fail;
     if ((files_read || n_tags) && snap_store_sync(&s, err) != 0)
         goto fail;
-    if (set_state(&s, id, j, "ready", err) != 0)
-        goto fail;
+    if (ahead && reused == inst->n_disks) {
+        /* The record written ahead is this set.json (same helpers). */
+        char *p = osm_path_join(setdir, "set.json");
+        int r = rename(ahead, p);
+        free(p);
+        if (r != 0 || osm_fsync_dir(setdir) != 0) {
+            osm_err_errno(err, "writing %s/set.json", setdir);
+            goto fail;
+        }
+        json_object_set_new(j, "state", json_string("ready"));
+        free(ahead);
+        ahead = NULL;
+    } else {
+        if (ahead) {
+            unlink(ahead);
+            free(ahead);
+            ahead = NULL;
+        }
+        if (set_state(&s, id, j, "ready", err) != 0)
+            goto fail;
+    }
     snprintf(id_out, 64, "%s", id);
     osm_info("snapshot.created", "set=%s disks=%zu", id, inst->n_disks);
     rc = 0;
@@ -686,6 +761,7 @@ done:
     for (size_t i = 0; i < inst->n_disks; i++)
         snap_same_finish(check[i]);
     free(check);
+    free(ahead); /* (on failure, gone with the set's directory) */
     if (set_lock >= 0)
         close(set_lock);
     json_decref(j);

@@ -82,6 +82,13 @@ create >/dev/null
 s3=$(create)
 shared || { cat "$W/log"; fail "after the changes were recorded, the tree was walked again"; }
 
+# The ready set.json is written ahead under a temporary name while the tree
+# is checked; neither a shared nor a walked set keeps that name.
+left=$(find "$OSMIG_SNAPSHOT_STORE/sets" -name 'set.json.tmp*')
+[ -z "$left" ] || fail "temporary set.json files left behind: $left"
+[ "$(osmig snapshot list "$I" --json | python3 -c 'import json,sys; print(sorted({s["state"] for s in json.load(sys.stdin)}))')" = "['ready']" ] ||
+    fail "a set is not ready"
+
 # The set that wrote the shared index goes; the one sharing it still verifies
 # and restores.
 osmig snapshot delete "$I" "$s1" >/dev/null
