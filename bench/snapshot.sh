@@ -22,8 +22,9 @@
 #   with apt-get when missing, else that column is skipped, saying so)
 #
 # Filesystem: by default a fresh journaled ext4 on a loop file in a directory
-# of its own under $BENCH_DIR (/var/tmp/osmig-bench; two runs at once do not
-# share one: a run's cleanup once unmounted and deleted the other's), loop device with direct I/O so that a sync reaches
+# of its own under $BENCH_DIR (/var/tmp/osmig-bench; two runs at once must not
+# share a loop file: one's mkfs and cleanup would pull the other's filesystem
+# away), loop device with direct I/O so that a sync reaches
 # the disk. Why: servers run journaled filesystems, and on a filesystem
 # without a journal (like this build machine's root) ext4 slows every inode
 # allocation for minutes after a mass delete (it skips "recently deleted"
