@@ -180,6 +180,35 @@ static int save_set_json(const struct snap_store *s, const char *id, json_t *j, 
     return rc;
 }
 
+/* The first set.json of a create (state creating), without an fsync: it
+ * only tells a running create (its lock held) or one killed (lock free:
+ * failed) from a set. A power cut before it reaches the disk leaves the
+ * set's directory without it, or with it empty, which list shows as failed
+ * and delete removes, as when the cut comes before it was written; nothing
+ * of the store refers to the set until its ready record, which is synced. */
+static int save_set_json_unsynced(const struct snap_store *s, const char *id, json_t *j, struct osm_err *err)
+{
+    char *dir = snap_store_set_dir(s, id);
+    char *p = osm_path_join(dir, "set.json"), *tmp = osm_path_join(dir, "set.json.tmp-creating");
+    free(dir);
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    size_t n = text ? strlen(text) : 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd >= 0 && text && write(fd, text, n) == (ssize_t)n ? 0 : -1;
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, p) != 0)
+        rc = -1;
+    if (rc != 0) {
+        osm_err_errno(err, "writing %s", p);
+        unlink(tmp);
+    }
+    free(text);
+    free(tmp);
+    free(p);
+    return rc;
+}
+
 static const char *jstr(json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
@@ -617,9 +646,9 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     char *prev_id = NULL, *ahead = NULL;
     size_t files_read = 0, reused = 0;
     /* An unchanged tree's check (snap_same.h) starts before the set is
-     * recorded as creating: it uses the CPUs while this thread waits for
-     * that record's fsyncs. (It looks at the tree only; what it finds is
-     * used once the record is durable.) */
+     * recorded as creating: it uses the CPUs while this thread writes that
+     * record and the ready one ahead (ready_ahead). (It looks at the tree
+     * only; what it finds is used after both are written.) */
     struct snap_same_check **check = osm_xcalloc(inst->n_disks ? inst->n_disks : 1, sizeof *check);
     prev_id = previous_set(&s, inst, id);
     if (prev_id) {
@@ -653,7 +682,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     json_object_set_new(j, "state", json_string("creating"));
     json_t *jdisks = json_array();
     json_object_set_new(j, "disks", jdisks);
-    if (save_set_json(&s, id, j, err) != 0)
+    if (save_set_json_unsynced(&s, id, j, err) != 0)
         goto fail;
     {
         size_t checked = 0;
