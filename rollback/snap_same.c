@@ -5,7 +5,8 @@
  * as they are decoded, and the decoder joins them at the end. Each one keeps
  * the directories of its current path open (O_PATH), so moving between
  * neighbours of the index's depth-first order opens one directory, not a
- * whole path, and every entry costs one fstatat on its parent. */
+ * whole path, and every entry costs one fstatat on its parent (a directory:
+ * the open that its entries need, and an fstat of that descriptor). */
 #include "snap_same.h"
 
 #include <fcntl.h>
@@ -146,6 +147,9 @@ static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
         int ok;
         if (!path[0])
             ok = fstatat(d->fd[0], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
+        else if (S_ISDIR(s->r[i].mode)) /* opened now for its entries, which follow: one lookup, not two */
+            ok = enter(d, path, strlen(path)) == 0 &&
+                 fstatat(d->fd[d->depth], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
         else
             ok = enter(d, path, slash ? (size_t)(slash - path) : 0) == 0 &&
                  fstatat(d->fd[d->depth], slash ? slash + 1 : path, &st, AT_SYMLINK_NOFOLLOW) == 0;
