@@ -452,7 +452,8 @@ static char *previous_set(const struct snap_store *s, struct osm_instance *inst,
         names[n++] = osm_xstrdup(de->d_name);
     }
     closedir(dir);
-    qsort(names, n, sizeof *names, by_name_desc);
+    if (n > 1) /* (qsort of NULL is undefined even for no names) */
+        qsort(names, n, sizeof *names, by_name_desc);
     char *best = NULL;
     int64_t best_ns = 0;
     for (size_t i = 0; i < n; i++) {
