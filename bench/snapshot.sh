@@ -94,7 +94,11 @@ declare -A SEC ALL MEM SIZE_OF INFO
 run() {
     local label=$1; shift
     sync
-    /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >"$B/run.out"
+    if ! /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >"$B/run.out"; then
+        echo "bench/snapshot.sh: step $label failed: $*" >&2
+        tail -n 5 "$B/run.out" >&2
+        exit 1
+    fi
     local sec mem
     read -r sec mem <"$B/time.out"
     ALL[$label]="${ALL[$label]:-} $sec"
