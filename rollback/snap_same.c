@@ -217,7 +217,7 @@ struct snap_same_check *snap_same_start(const char *root, const char *index_path
     struct same *s = &c->s;
     s->root_fd = root_fd;
     c->index_path = osm_xstrdup(index_path);
-    c->index_sha256 = osm_xstrdup(index_sha256 ? index_sha256 : "");
+    c->index_sha256 = index_sha256 ? osm_xstrdup(index_sha256) : NULL;
     snap_arena_init(&s->paths);
     atomic_init(&s->decoded, 0);
     atomic_init(&s->done, 0);
