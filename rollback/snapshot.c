@@ -422,16 +422,16 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
     return 0;
 }
 
-/* Newest ready set of this instance, for reuse. Ids start with the creation
- * time in seconds; two sets of the same second are ordered by when their
- * set.json was last written (turning ready). Any ready set would be correct
- * to reuse from (only unchanged entries are taken); the newest one has the
- * most to offer. */
 static int by_name_desc(const void *a, const void *b)
 {
     return strcmp(*(char *const *)b, *(char *const *)a);
 }
 
+/* Newest ready set of this instance, for reuse. Ids start with the creation
+ * time in seconds; two sets of the same second are ordered by when their
+ * set.json was last written (turning ready). Any ready set would be correct
+ * to reuse from (only unchanged entries are taken); the newest one has the
+ * most to offer. */
 static char *previous_set(const struct snap_store *s, struct osm_instance *inst, const char *except)
 {
     char *sets = osm_path_join(s->dir, "sets");
