@@ -21,8 +21,10 @@
 #   restic backup ... && sync, first and unchanged (Debian's restic; installed
 #   with apt-get when missing, else that column is skipped, saying so)
 #
-# Filesystem: by default a fresh journaled ext4 on a loop file in $BENCH_DIR
-# (/var/tmp/osmig-bench), loop device with direct I/O so that a sync reaches
+# Filesystem: by default a fresh journaled ext4 on a loop file in a directory
+# of its own under $BENCH_DIR (/var/tmp/osmig-bench; two runs at once must not
+# share a loop file: one's mkfs and cleanup would pull the other's filesystem
+# away), loop device with direct I/O so that a sync reaches
 # the disk. Why: servers run journaled filesystems, and on a filesystem
 # without a journal (like this build machine's root) ext4 slows every inode
 # allocation for minutes after a mass delete (it skips "recently deleted"
@@ -35,7 +37,9 @@
 # baseline's (tar, then osmig; restic in the first round only: it is far
 # behind), from a fresh store; the table shows the median of the rounds and
 # the spread (min-max), the peak RSS the largest.
-set -euo pipefail
+set -eEuo pipefail
+# A failing step names itself (set -e alone ended the run without a word).
+trap 'echo "bench/snapshot.sh: line $LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 SIZE=${BENCH_SIZE:-full}
 SHAPES=usr,large,mixed
 ROUNDS=${BENCH_ROUNDS:-1}
@@ -63,12 +67,14 @@ RESTIC=$(command -v restic || true)
 [ -n "$RESTIC" ] || echo "NOTE: restic is not installed and could not be: the restic column is skipped"
 
 mkdir -p "$B"
+B=$(mktemp -d "$B/run.XXXXXX")
 M=$B
 LOOP=
 cleanup() {
     cd /
     if [ -n "$LOOP" ]; then umount "$M" 2>/dev/null || true; losetup -d "$LOOP" 2>/dev/null || true; rm -f "$B/fs.img"; rmdir "$M" 2>/dev/null || true; fi
     rm -rf "$B/work" "$B/time.out" "$B/run.out"
+    rmdir "$B" 2>/dev/null || true
 }
 trap cleanup EXIT
 if [ "${BENCH_FS:-loop}" = loop ]; then
@@ -88,7 +94,11 @@ declare -A SEC ALL MEM SIZE_OF INFO
 run() {
     local label=$1; shift
     sync
-    /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >"$B/run.out"
+    if ! /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >"$B/run.out"; then
+        echo "bench/snapshot.sh: step $label failed: $*" >&2
+        tail -n 5 "$B/run.out" >&2
+        exit 1
+    fi
     local sec mem
     read -r sec mem <"$B/time.out"
     ALL[$label]="${ALL[$label]:-} $sec"

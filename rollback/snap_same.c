@@ -5,7 +5,8 @@
  * as they are decoded, and the decoder joins them at the end. Each one keeps
  * the directories of its current path open (O_PATH), so moving between
  * neighbours of the index's depth-first order opens one directory, not a
- * whole path, and every entry costs one fstatat on its parent. */
+ * whole path, and every entry costs one fstatat on its parent (a directory:
+ * the open that its entries need, and an fstat of that descriptor). */
 #include "snap_same.h"
 
 #include <fcntl.h>
@@ -146,6 +147,9 @@ static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
         int ok;
         if (!path[0])
             ok = fstatat(d->fd[0], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
+        else if (S_ISDIR(s->r[i].mode)) /* opened now for its entries, which follow: one lookup, not two */
+            ok = enter(d, path, strlen(path)) == 0 &&
+                 fstatat(d->fd[d->depth], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
         else
             ok = enter(d, path, slash ? (size_t)(slash - path) : 0) == 0 &&
                  fstatat(d->fd[d->depth], slash ? slash + 1 : path, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -182,36 +186,79 @@ static void *checker_main(void *arg)
     return NULL;
 }
 
+struct snap_same_check {
+    struct same s;
+    char *index_path, *index_sha256;
+    pthread_t tid[64];
+    int started;
+};
+
+/* The decoder thread: decodes the index, then checks like the others. */
+static void *decoder_main(void *arg)
+{
+    struct snap_same_check *c = arg;
+    struct same *s = &c->s;
+    struct osm_err ignore = OSM_ERR_INIT;
+    int rc = snap_index_scan(c->index_path, c->index_sha256, collect, s, &ignore);
+    if (rc != 0 || s->cap == 0)
+        atomic_store(&s->changed, 1);
+    publish(s, rc == 0 ? s->cap : atomic_load(&s->decoded), 1);
+    check_blocks(s);
+    return NULL;
+}
+
+struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
+                                        int threads)
+{
+    int root_fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root_fd < 0)
+        return NULL;
+    struct snap_same_check *c = osm_xcalloc(1, sizeof *c);
+    struct same *s = &c->s;
+    s->root_fd = root_fd;
+    c->index_path = osm_xstrdup(index_path);
+    c->index_sha256 = index_sha256 ? osm_xstrdup(index_sha256) : NULL;
+    snap_arena_init(&s->paths);
+    atomic_init(&s->decoded, 0);
+    atomic_init(&s->done, 0);
+    atomic_init(&s->changed, 0);
+    atomic_init(&s->next_block, 0);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->more, NULL);
+    /* The decoder first: without it nothing ever gets checked. */
+    if (pthread_create(&c->tid[0], NULL, decoder_main, c) != 0) {
+        atomic_store(&s->changed, 1);
+        publish(s, 0, 1);
+        return c;
+    }
+    c->started = 1;
+    for (int t = 1; t < threads && t < 64; t++, c->started++)
+        if (pthread_create(&c->tid[c->started], NULL, checker_main, s) != 0)
+            break;
+    return c;
+}
+
+int snap_same_finish(struct snap_same_check *c)
+{
+    if (!c)
+        return 0;
+    struct same *s = &c->s;
+    check_blocks(s); /* the caller's thread lends a hand for what is left */
+    for (int t = 0; t < c->started; t++)
+        pthread_join(c->tid[t], NULL);
+    int unchanged = !atomic_load(&s->changed);
+    pthread_cond_destroy(&s->more);
+    pthread_mutex_destroy(&s->mu);
+    close(s->root_fd);
+    free(s->r);
+    snap_arena_free(&s->paths);
+    free(c->index_path);
+    free(c->index_sha256);
+    free(c);
+    return unchanged;
+}
+
 int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int threads)
 {
-    struct same s = {.root_fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-    if (s.root_fd < 0)
-        return 0;
-    snap_arena_init(&s.paths);
-    atomic_init(&s.decoded, 0);
-    atomic_init(&s.done, 0);
-    atomic_init(&s.changed, 0);
-    atomic_init(&s.next_block, 0);
-    pthread_mutex_init(&s.mu, NULL);
-    pthread_cond_init(&s.more, NULL);
-    pthread_t tid[64];
-    int started = 0;
-    for (int t = 1; t < threads && t < 64; t++, started++)
-        if (pthread_create(&tid[started], NULL, checker_main, &s) != 0)
-            break;
-    struct osm_err ignore = OSM_ERR_INIT;
-    int rc = snap_index_scan(index_path, index_sha256, collect, &s, &ignore);
-    if (rc != 0 || s.cap == 0)
-        atomic_store(&s.changed, 1);
-    publish(&s, rc == 0 ? s.cap : atomic_load(&s.decoded), 1);
-    check_blocks(&s);
-    for (int t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
-    int unchanged = !atomic_load(&s.changed);
-    pthread_cond_destroy(&s.more);
-    pthread_mutex_destroy(&s.mu);
-    close(s.root_fd);
-    free(s.r);
-    snap_arena_free(&s.paths);
-    return unchanged;
+    return snap_same_finish(snap_same_start(root, index_path, index_sha256, threads));
 }

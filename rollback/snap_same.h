@@ -25,4 +25,15 @@
  * (whose SHA-256 must be `index_sha256`) was written, 0 otherwise. */
 int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int threads);
 
+/* The same check in two halves, so that the caller can wait for its own
+ * I/O (the new set's first fsyncs) while `threads` threads check: start
+ * returns at once (NULL when the root cannot be opened: that counts as a
+ * change); finish joins the check on the calling thread, waits for it and
+ * frees it, returning what snap_tree_unchanged would. Every started check
+ * must be finished. */
+struct snap_same_check;
+struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
+                                        int threads);
+int snap_same_finish(struct snap_same_check *c);
+
 #endif

@@ -180,6 +180,35 @@ static int save_set_json(const struct snap_store *s, const char *id, json_t *j, 
     return rc;
 }
 
+/* The first set.json of a create (state creating), without an fsync: it
+ * only tells a running create (its lock held) or one killed (lock free:
+ * failed) from a set. A power cut before it reaches the disk leaves the
+ * set's directory without it, or with it empty, which list shows as failed
+ * and delete removes, as when the cut comes before it was written; nothing
+ * of the store refers to the set until its ready record, which is synced. */
+static int save_set_json_unsynced(const struct snap_store *s, const char *id, json_t *j, struct osm_err *err)
+{
+    char *dir = snap_store_set_dir(s, id);
+    char *p = osm_path_join(dir, "set.json"), *tmp = osm_path_join(dir, "set.json.tmp-creating");
+    free(dir);
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    size_t n = text ? strlen(text) : 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd >= 0 && text && write(fd, text, n) == (ssize_t)n ? 0 : -1;
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, p) != 0)
+        rc = -1;
+    if (rc != 0) {
+        osm_err_errno(err, "writing %s", p);
+        unlink(tmp);
+    }
+    free(text);
+    free(tmp);
+    free(p);
+    return rc;
+}
+
 static const char *jstr(json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
@@ -393,6 +422,11 @@ static int snapshot_disk(const struct osm_disk *d, const struct snap_store *s, s
     return 0;
 }
 
+static int by_name_desc(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)b, *(char *const *)a);
+}
+
 /* Newest ready set of this instance, for reuse. Ids start with the creation
  * time in seconds; two sets of the same second are ordered by when their
  * set.json was last written (turning ready). Any ready set would be correct
@@ -405,29 +439,44 @@ static char *previous_set(const struct snap_store *s, struct osm_instance *inst,
     free(sets);
     if (!dir)
         return NULL;
-    char *best = NULL;
-    int64_t best_ns = 0;
+    /* Newest name first, and only as far as the winner's second: a store
+     * keeps many sets, and reading every set.json cost each create time. */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(dir))) {
         if (de->d_name[0] == '.' || !valid_id(de->d_name) || strcmp(de->d_name, except) == 0)
             continue;
+        if (n == cap)
+            names = osm_xrealloc(names, (cap = cap ? 2 * cap : 64) * sizeof *names);
+        names[n++] = osm_xstrdup(de->d_name);
+    }
+    closedir(dir);
+    if (n > 1) /* (qsort of NULL is undefined even for no names) */
+        qsort(names, n, sizeof *names, by_name_desc);
+    char *best = NULL;
+    int64_t best_ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (best && strncmp(names[i], best, 16) < 0) /* YYYYmmddTHHMMSSZ: an earlier second */
+            break;
         struct osm_err e = OSM_ERR_INIT;
-        json_t *j = load_set_json(s, de->d_name, &e);
+        json_t *j = load_set_json(s, names[i], &e);
         if (j && strcmp(jstr(j, "state"), "ready") == 0 && strcmp(jstr(j, "instance"), inst->disks[0].path) == 0) {
-            char *p = osm_xasprintf("%s/sets/%s/set.json", s->dir, de->d_name);
+            char *p = osm_xasprintf("%s/sets/%s/set.json", s->dir, names[i]);
             struct stat st;
             int64_t ns = stat(p, &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
             free(p);
-            int c = best ? strncmp(de->d_name, best, 16) : 1; /* YYYYmmddTHHMMSSZ */
-            if (c > 0 || (c == 0 && ns > best_ns)) {
+            if (!best || ns > best_ns) { /* names[i] is in best's second here */
                 free(best);
-                best = osm_xstrdup(de->d_name);
+                best = osm_xstrdup(names[i]);
                 best_ns = ns;
             }
         }
         json_decref(j);
     }
-    closedir(dir);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     return best;
 }
 
@@ -461,20 +510,84 @@ static void load_prev_index(const struct snap_store *s, const char *prev_id, jso
 /* An unchanged tree disk (snap_same.h): the new set shares the previous
  * set's index file (a hard link: sets never rewrite an index, and each set
  * removes only its own name) and takes its digest. 1 when done so. */
-static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
-                           const struct osm_disk *d, int threads, json_t *jd)
+static struct snap_same_check *start_unchanged(const struct snap_store *s, const char *prev_id, json_t *jpd,
+                                               const struct osm_disk *d, int threads)
 {
     if (!prev_id || !jpd || d->kind != OSM_DISK_TREE)
+        return NULL;
+    char *from = index_path(s, prev_id, d->id);
+    struct snap_same_check *c = snap_same_start(d->path, from, jstr(jpd, "index_sha256"), threads);
+    free(from);
+    return c;
+}
+
+/* A disk's record in set.json: what it is, then what it holds. */
+static json_t *disk_head(const struct osm_disk *d)
+{
+    json_t *jd = json_object();
+    json_object_set_new(jd, "id", json_string(d->id));
+    json_object_set_new(jd, "path", json_string(d->path));
+    json_object_set_new(jd, "kind", json_string(kind_name(d->kind)));
+    return jd;
+}
+
+/* What an unchanged tree disk's record takes from the previous set's. */
+static void take_unchanged(json_t *jd, json_t *jpd)
+{
+    static const char *const keep[] = {"size", "entries", "digest", "index_sha256"};
+    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
+        json_object_set(jd, keep[k], json_object_get(jpd, keep[k]));
+}
+
+/* While the checks run: set.json as it will be if every disk is an unchanged
+ * tree, state ready, written and fsynced under a temporary name, so that
+ * turning the set ready then costs one rename and one directory fsync. The
+ * temporary name, or NULL (then the set turns ready the usual way). */
+static char *ready_ahead(const struct snap_store *s, const char *id, json_t *j, json_t *jprev,
+                         const struct osm_instance *inst)
+{
+    json_t *jr = json_deep_copy(j), *jdisks = json_array();
+    json_object_set_new(jr, "state", json_string("ready"));
+    json_object_set_new(jr, "disks", jdisks);
+    for (size_t i = 0; i < inst->n_disks; i++) {
+        json_t *jd = disk_head(&inst->disks[i]);
+        take_unchanged(jd, prev_disk(jprev, &inst->disks[i]));
+        json_array_append_new(jdisks, jd);
+    }
+    char *text = json_dumps(jr, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(jr);
+    char *dir = snap_store_set_dir(s, id);
+    char *p = osm_path_join(dir, "set.json.tmp-ready");
+    free(dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    size_t n = text ? strlen(text) : 0;
+    int ok = fd >= 0 && text && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    free(text);
+    if (!ok) {
+        unlink(p);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Takes the check `*check` started by start_unchanged (and clears it). */
+static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
+                           const struct osm_disk *d, struct snap_same_check **check, json_t *jd)
+{
+    int same = snap_same_finish(*check);
+    *check = NULL;
+    if (!same)
         return 0;
     char *from = index_path(s, prev_id, d->id), *to = index_path(s, id, d->id);
-    int ok = snap_tree_unchanged(d->path, from, jstr(jpd, "index_sha256"), threads) && link(from, to) == 0;
+    int ok = link(from, to) == 0;
     free(from);
     free(to);
     if (!ok)
         return 0;
-    static const char *const keep[] = {"size", "entries", "digest", "index_sha256"};
-    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
-        json_object_set(jd, keep[k], json_object_get(jpd, keep[k]));
+    take_unchanged(jd, jpd);
     osm_info("snapshot.disk", "disk=%s entries=%lld read_files=0 read_bytes=0 unchanged=1 index_of=%s", d->id,
              (long long)json_integer_value(json_object_get(jd, "entries")), prev_id);
     return 1;
@@ -531,8 +644,20 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     int n_tags = 0;
     int rc = -1, set_lock = -1;
     json_t *j = NULL, *jprev = NULL;
-    char *prev_id = NULL;
-    size_t files_read = 0;
+    char *prev_id = NULL, *ahead = NULL;
+    size_t files_read = 0, reused = 0;
+    /* An unchanged tree's check (snap_same.h) starts before the set is
+     * recorded as creating: it uses the CPUs while this thread writes that
+     * record and the ready one ahead (ready_ahead). (It looks at the tree
+     * only; what it finds is used after both are written.) */
+    struct snap_same_check **check = osm_xcalloc(inst->n_disks ? inst->n_disks : 1, sizeof *check);
+    prev_id = previous_set(&s, inst, id);
+    if (prev_id) {
+        struct osm_err ignore = OSM_ERR_INIT;
+        jprev = load_set_json(&s, prev_id, &ignore);
+    }
+    for (size_t i = 0; i < inst->n_disks; i++)
+        check[i] = start_unchanged(&s, prev_id, prev_disk(jprev, &inst->disks[i]), &inst->disks[i], threads);
     if (mkdir(setdir, 0700) != 0) {
         osm_err_errno(err, "creating %s", setdir);
         goto fail_nodir;
@@ -558,20 +683,19 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     json_object_set_new(j, "state", json_string("creating"));
     json_t *jdisks = json_array();
     json_object_set_new(j, "disks", jdisks);
-    if (save_set_json(&s, id, j, err) != 0)
+    if (save_set_json_unsynced(&s, id, j, err) != 0)
         goto fail;
-    prev_id = previous_set(&s, inst, id);
-    if (prev_id) {
-        struct osm_err ignore = OSM_ERR_INIT;
-        jprev = load_set_json(&s, prev_id, &ignore);
+    {
+        size_t checked = 0;
+        for (size_t i = 0; i < inst->n_disks; i++)
+            checked += check[i] != NULL;
+        if (checked && checked == inst->n_disks)
+            ahead = ready_ahead(&s, id, j, jprev, inst);
     }
     for (size_t i = 0; i < inst->n_disks; i++) {
         const struct osm_disk *d = &inst->disks[i];
-        json_t *jd = json_object();
+        json_t *jd = disk_head(d);
         json_array_append_new(jdisks, jd);
-        json_object_set_new(jd, "id", json_string(d->id));
-        json_object_set_new(jd, "path", json_string(d->path));
-        json_object_set_new(jd, "kind", json_string(kind_name(d->kind)));
         if (d->kind == OSM_DISK_QCOW2) {
             char tag[80];
             qcow2_tag(id, tag);
@@ -591,8 +715,10 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
             continue;
         }
         json_t *jpd = prev_disk(jprev, d);
-        if (reuse_unchanged(&s, id, prev_id, jpd, d, threads, jd))
+        if (check[i] && reuse_unchanged(&s, id, prev_id, jpd, d, &check[i], jd)) {
+            reused++;
             continue;
+        }
         struct snap_index prev, ix;
         load_prev_index(&s, prev_id, jpd, &prev);
         snap_index_init(&ix);
@@ -626,8 +752,27 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         goto fail;
     if ((files_read || n_tags) && snap_store_sync(&s, err) != 0)
         goto fail;
-    if (set_state(&s, id, j, "ready", err) != 0)
-        goto fail;
+    if (ahead && reused == inst->n_disks) {
+        /* The record written ahead is this set.json (same helpers). */
+        char *p = osm_path_join(setdir, "set.json");
+        int r = rename(ahead, p);
+        free(p);
+        if (r != 0 || osm_fsync_dir(setdir) != 0) {
+            osm_err_errno(err, "writing %s/set.json", setdir);
+            goto fail;
+        }
+        json_object_set_new(j, "state", json_string("ready"));
+        free(ahead);
+        ahead = NULL;
+    } else {
+        if (ahead) {
+            unlink(ahead);
+            free(ahead);
+            ahead = NULL;
+        }
+        if (set_state(&s, id, j, "ready", err) != 0)
+            goto fail;
+    }
     snprintf(id_out, 64, "%s", id);
     osm_info("snapshot.created", "set=%s disks=%zu", id, inst->n_disks);
     rc = 0;
@@ -643,6 +788,10 @@ fail: {
 }
 fail_nodir:
 done:
+    for (size_t i = 0; i < inst->n_disks; i++)
+        snap_same_finish(check[i]);
+    free(check);
+    free(ahead); /* (on failure, gone with the set's directory) */
     if (set_lock >= 0)
         close(set_lock);
     json_decref(j);

@@ -36,6 +36,24 @@ done
 [ -z "$(ls -A "$OSMIG_SNAPSHOT_STORE/packs")" ] || fail "packs or half-written packs left: $(ls -A "$OSMIG_SNAPSHOT_STORE/packs")"
 [ -z "$(ls "$OSMIG_SNAPSHOT_STORE/sets")" ] || fail "sets left behind"
 
+# The creating record is not synced: a power cut can leave a set's directory
+# without set.json, or with it empty (what a kill cannot). list shows such a
+# set failed, delete removes it, and creates go on around it.
+for shape in none empty; do
+    sd="$OSMIG_SNAPSHOT_STORE/sets/20200101T000000.000000Z-$shape"
+    mkdir -p "$sd"; : >"$sd/lock"
+    [ $shape = empty ] && : >"$sd/set.json"
+    osmig snapshot list "$I" --json | python3 -c '
+import json, sys
+s = [s for s in json.load(sys.stdin) if s["id"] == sys.argv[1]]
+assert s and s[0]["state"] == "failed", s' "${sd##*/}" || fail "power cut ($shape set.json): not listed as failed"
+    id=$(osmig snapshot create "$I" --quiet) || fail "power cut ($shape set.json): the next create failed"
+    osmig snapshot delete "$I" "${sd##*/}" >/dev/null || fail "power cut ($shape set.json): delete failed"
+    [ ! -e "$sd" ] || fail "power cut ($shape set.json): the set was not removed"
+    osmig snapshot delete "$I" "$id" >/dev/null
+done
+[ -z "$(ls "$OSMIG_SNAPSHOT_STORE/sets")" ] || fail "sets left behind"
+
 manifest "$T" >"$W/manifest"
 id=$(osmig snapshot create "$I" --quiet)
 interrupted=0

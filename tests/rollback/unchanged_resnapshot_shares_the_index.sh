@@ -56,6 +56,24 @@ read -r _ d_before d_after < <(change "rename in one directory" mv "$T/a/b/c/d/n
 [ "$d_before" != "$d_after" ] || fail "rename: same digest"
 read -r _ d_before d_after < <(change "removed file" rm "$T/usr/lib/small7")
 [ "$d_before" != "$d_after" ] || fail "removal: same digest"
+# An edit that keeps the size and puts the times back: mtime and atime as
+# they were (touch -d, nanoseconds), only ctime moves. The check must see it.
+# same_size_edit FILE NEWTEXT [mtime-reset]: NEWTEXT has the old size.
+same_size_edit() {
+    local f=$1 text=$2 reset=${3:-} m a size
+    m=$(stat -c %.9Y "$f"); a=$(stat -c %.9X "$f"); size=$(stat -c %s "$f")
+    printf '%s' "$text" | dd of="$f" conv=notrunc status=none
+    if [ -n "$reset" ]; then touch -m -d "@$m" "$f"; touch -a -d "@$a" "$f"; fi
+    [ "$(stat -c %s "$f")" = "$size" ] || fail "same_size_edit: the size of $f moved (test bug)"
+    if [ -n "$reset" ]; then
+        [ "$(stat -c %.9Y.%.9X "$f")" = "$m.$a" ] || fail "same_size_edit: the times of $f were not put back (test bug)"
+    fi
+}
+read -r _ d_before d_after < <(change "same-size edit" same_size_edit "$T/usr/lib/small9" "FILE 9")
+[ "$d_before" != "$d_after" ] || fail "same-size edit: same digest"
+read -r _ d_before d_after < <(change "same-size edit, mtime and atime put back with touch -d" \
+    same_size_edit "$T/usr/lib/small10" "FILE 10" reset)
+[ "$d_before" != "$d_after" ] || fail "same-size edit with the times put back: same digest"
 # atime is recorded (and restored) though not part of the digest.
 read -r _ d_before d_after < <(change "atime set by hand" touch -a -d '2020-01-01' "$T/usr/lib/small8")
 [ "$d_before" = "$d_after" ] || fail "atime only: the digest moved"
@@ -63,6 +81,13 @@ manifest "$T" >"$W/manifest3"
 create >/dev/null
 s3=$(create)
 shared || { cat "$W/log"; fail "after the changes were recorded, the tree was walked again"; }
+
+# The ready set.json is written ahead under a temporary name while the tree
+# is checked; neither a shared nor a walked set keeps that name.
+left=$(find "$OSMIG_SNAPSHOT_STORE/sets" -name 'set.json.tmp*')
+[ -z "$left" ] || fail "temporary set.json files left behind: $left"
+[ "$(osmig snapshot list "$I" --json | python3 -c 'import json,sys; print(sorted({s["state"] for s in json.load(sys.stdin)}))')" = "['ready']" ] ||
+    fail "a set is not ready"
 
 # The set that wrote the shared index goes; the one sharing it still verifies
 # and restores.
