@@ -13,6 +13,7 @@ pkgs=(
   chromium # tests/dashboard: the dashboard in a real headless browser
   qemu-system-x86 qemu-guest-agent syslinux syslinux-common busybox-static cpio
   groff-base
+  iproute2 iputils-ping # tests/vm/netcase.py: network namespaces, bridges, pings on them
 )
 # npm: Debian's package, unless npm came with another nodejs build already.
 command -v npm >/dev/null || pkgs+=(npm)
