@@ -67,6 +67,15 @@ int osm_guest_ping(struct osm_instance *inst, const char *ip, struct osm_err *er
     struct osm_buf b;
     osm_buf_init(&b);
     int rc = osm_guest_cmd(inst, ping, &b, err);
+    /* ping's own summary says enough: "3 packets transmitted, 0 received, ..." */
+    const char *sum = rc != 0 && b.s ? strstr(b.s, "packets transmitted") : NULL;
+    if (sum) {
+        while (sum > b.s && sum[-1] != '\n')
+            sum--;
+        char line[160];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(sum, "\n"), sum);
+        osm_err_set(err, OSM_EFAIL, "instance %s: ping %s from inside: %s", inst->uri, ip, line);
+    }
     osm_buf_free(&b);
     return rc;
 }

@@ -220,7 +220,8 @@ def case_nic_move_rolled_back_when_vpc_unreachable(c):
     check(p.returncode == 1, f"network run of a failing move: exit {p.returncode} (want 1): {p.stderr[-800:]}")
     t = c.task("network-migration")
     check(t["state"] == "rolled_back", f"task state {t['state']}")
-    check("does not answer" in (t.get("cause") or "") and VPC_GW in t["cause"], f"cause: {t.get('cause')}")
+    cause = (t.get("error") or {}).get("cause") or ""
+    check("does not answer" in cause and VPC_GW in cause and "0 received" in cause, f"cause: {cause!r}")
     nic = c.descriptor_nic()
     check(nic == {"id": "net0", "bridge": "brc", "mac": PUBLIC_MAC}, f"descriptor NIC after the rollback: {nic}")
     check(c.net.ping(c.net.peer, CLASSIC_IP, 5), "the guest answers on the classic network again")
