@@ -170,7 +170,8 @@ static const struct osm_step steps[] = {
     {"precheck", "prechecking", precheck_run, NULL, 1, 0},
     /* the seed's preparation: "Create a snapshot for your disk" */
     {"snapshot", "snapshotting", osm_step_snapshot, osm_step_snapshot_check, 0, 0},
-    {"stop", "stopping", stop_run, NULL, 1, 1},
+    /* A failed stop changed no disk: the task fails, nothing to restore. */
+    {"stop", "stopping", stop_run, NULL, 1, 0},
     {"start", "starting", start_run, NULL, 1, 1},
     {"aftermath", "checking", aftermath_run, NULL, 1, 0},
 };

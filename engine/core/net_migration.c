@@ -442,8 +442,9 @@ static const struct osm_step steps[] = {
     {"precheck", "prechecking", precheck_run, NULL, 1, 0},
     {"snapshot", "snapshotting", osm_step_snapshot, osm_step_snapshot_check, 0, 0},
     /* Stopping a stopped instance, moving a moved NIC, starting a started
-     * one, writing the same files: each is safe to run again. */
-    {"stop", "stopping", stop_run, NULL, 1, 1},
+     * one, writing the same files: each is safe to run again. A failed
+     * stop changed no disk: the task fails, nothing to restore. */
+    {"stop", "stopping", stop_run, NULL, 1, 0},
     {"move", "moving", move_run, NULL, 1, 1},
     {"start", "starting", start_run, NULL, 1, 1},
     {"fixup", "fixing_up", fixup_run, NULL, 1, 1},
