@@ -7,6 +7,7 @@
 
 #include "guest_net.h"
 #include "os_migration.h"
+#include "power_steps.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "provider.h"
@@ -72,32 +73,6 @@ static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
     }
     osm_buf_free(&why);
     return note_network(ctx, inst, "before", err);
-}
-
-/* The move: the seed's "physical server" is the process that runs the
- * instance (for qemu:, its QEMU). A clean stop, then a start of a new one:
- * the seed's restart on another host. */
-static int stop_run(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return -1;
-    osm_step_progress(ctx, 0.1, "shutting the instance down on its physical server");
-    if (inst->provider->stop(inst, err) != 0)
-        return -1;
-    return osm_step_event(ctx, "stopped", "the instance shut down cleanly", err);
-}
-
-static int start_run(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return -1;
-    osm_step_progress(ctx, 0.1, "starting the instance on its new physical server");
-    if (inst->provider->start(inst, err) != 0)
-        return -1;
-    return osm_step_event(ctx, "started", "the instance started again and its agent answers (the seed: after the "
-                                          "migration you must restart the affected ECS instances)", err);
 }
 
 /* The seed's "What to do next": the file system checked, what changed. */
@@ -170,9 +145,12 @@ static const struct osm_step steps[] = {
     {"precheck", "prechecking", precheck_run, NULL, 1, 0},
     /* the seed's preparation: "Create a snapshot for your disk" */
     {"snapshot", "snapshotting", osm_step_snapshot, osm_step_snapshot_check, 0, 0},
-    /* A failed stop changed no disk: the task fails, nothing to restore. */
-    {"stop", "stopping", stop_run, NULL, 1, 0},
-    {"start", "starting", start_run, NULL, 1, 1},
+    /* The move: the seed's "physical server" is the process that runs the
+     * instance (for qemu:, its QEMU). A clean stop, then a start of a new
+     * one: the seed's restart on another host. A failed stop changed no
+     * disk: the task fails, nothing to restore. */
+    {"stop", "stopping", osm_step_stop, NULL, 1, 0},
+    {"start", "starting", osm_step_start, NULL, 1, 1},
     {"aftermath", "checking", aftermath_run, NULL, 1, 0},
 };
 

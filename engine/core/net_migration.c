@@ -11,6 +11,7 @@
 
 #include "guest_net.h"
 #include "os_migration.h"
+#include "power_steps.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
@@ -115,18 +116,7 @@ out:
     return rc;
 }
 
-/* ---- stop, move, start ----------------------------------------------------- */
-
-static int stop_run(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return -1;
-    osm_step_progress(ctx, 0.1, "shutting the instance down");
-    if (inst->provider->stop(inst, err) != 0)
-        return -1;
-    return osm_step_event(ctx, "stopped", "the instance shut down cleanly", err);
-}
+/* ---- the move (stop and start: power_steps.h) --------------------------------- */
 
 static int move_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
@@ -149,16 +139,6 @@ static int move_run(struct osm_step_ctx *ctx, struct osm_err *err)
     return rc;
 }
 
-static int start_run(struct osm_step_ctx *ctx, struct osm_err *err)
-{
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return -1;
-    osm_step_progress(ctx, 0.1, "starting the instance and waiting for its agent");
-    if (inst->provider->start(inst, err) != 0)
-        return -1;
-    return osm_step_event(ctx, "started", "the instance answers again", err);
-}
 
 /* ---- fix-ups inside the guest ---------------------------------------------- */
 
@@ -444,9 +424,9 @@ static const struct osm_step steps[] = {
     /* Stopping a stopped instance, moving a moved NIC, starting a started
      * one, writing the same files: each is safe to run again. A failed
      * stop changed no disk: the task fails, nothing to restore. */
-    {"stop", "stopping", stop_run, NULL, 1, 0},
+    {"stop", "stopping", osm_step_stop, NULL, 1, 0},
     {"move", "moving", move_run, NULL, 1, 1},
-    {"start", "starting", start_run, NULL, 1, 1},
+    {"start", "starting", osm_step_start, NULL, 1, 1},
     {"fixup", "fixing_up", fixup_run, NULL, 1, 1},
     {"verify", "verifying", verify_run, NULL, 1, 0},
 };
