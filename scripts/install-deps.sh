@@ -16,6 +16,7 @@ pkgs=(
   mmdebstrap # tests/cli: the .deb installed in a clean Debian 12 root
   zsh        # tests/cli: the zsh completion run by a real zsh
   prometheus # promtool: tests/api/cases/metrics_operator_alerts.json checks GET /metrics with it
+  iproute2 iputils-ping # tests/vm/netcase.py: network namespaces, bridges, pings on them
 )
 # npm: Debian's package, unless npm came with another nodejs build already.
 command -v npm >/dev/null || pkgs+=(npm)

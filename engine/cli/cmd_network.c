@@ -1,28 +1,47 @@
-/* cmd_network.c: `osmig network verify PLAN`: the seed's "Verify" of a
- * network migration plan (classic network to a VPC): every finding at once,
- * the vSwitches planned or used (docs/network-plans.md). Reads files only;
- * touches no store. Exit 0 when the plan has no error (warnings allowed), 3
- * when it has, 1 when a file cannot be read or is malformed, 2 usage. */
+/* cmd_network.c: network migration plans (classic network to a VPC,
+ * docs/network-plans.md).
+ *
+ * `osmig network verify PLAN`: the seed's "Verify": every finding at once,
+ * the vSwitches planned or used. Reads files only; touches no store. Exit 0
+ * when the plan has no error (warnings allowed), 3 when it has, 1 when a
+ * file cannot be read or is malformed, 2 usage.
+ *
+ * `osmig network run PLAN`: the plan's Run: a network-migration task per
+ * instance it migrates (engine/core/net_migration.h), in one job, each at
+ * its migration time; the tasks that are due run here in the foreground
+ * (with --wait, the later ones too, each at its time), the others wait for
+ * `osmig resume` or `osmig serve`. Nothing is created when the plan has an
+ * error (a migration time that has come is not one here: it is due). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cli_tasks.h"
 #include "ipv4.h"
+#include "net_migration.h"
 #include "netplan.h"
+#include "netplan_run.h"
 #include "netplan_verify.h"
 #include "osm_cli.h"
 #include "osm_time.h"
+#include "provider.h"
 
 static const char usage_text[] =
     "usage: osmig network verify PLAN [--json] [--previous PLAN] [--at TIME]\n"
+    "       osmig network run PLAN [--wait] [--state-dir DIR]\n"
     "  Check a network migration plan (classic network to a VPC) against every requirement\n"
     "  and report all findings together; plan the vSwitches when their policy is automatic.\n"
     "  --previous PLAN  the plan as it was created: with interconnection its instances are fixed\n"
     "  --at TIME        verify as of TIME (RFC 3339), not now: migration times before it are findings\n"
-    "  Exit: 0 no error, 3 errors found, 1 unreadable or malformed file, 2 usage.\n";
+    "  Exit: 0 no error, 3 errors found, 1 unreadable or malformed file, 2 usage.\n"
+    "  run: a network-migration task per instance the plan migrates, at its migration time (snapshot,\n"
+    "  stop, NIC to the VPC, start, fix-ups, verify from inside, rollback on failure); the due ones run\n"
+    "  now, the later ones with --wait or by `osmig resume`/`osmig serve`.\n"
+    "  Exit: 0 every task run succeeded or waits, 1 one did not, 3 the plan has errors, 2 usage.\n";
 
 static void print_text(const struct osm_netplan *p, const struct osm_net_report *r)
 {
@@ -103,6 +122,147 @@ static int verify(int argc, char **argv)
     return status;
 }
 
+/* Order of the tasks to run: by time. */
+static const struct osm_task *by_time_base;
+static int by_time(const void *a, const void *b)
+{
+    int64_t x = by_time_base[*(const size_t *)a].not_before, y = by_time_base[*(const size_t *)b].not_before;
+    return x < y ? -1 : x > y;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"wait", no_argument, NULL, 'w'},
+                                         {"state-dir", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    int wait = 0, c;
+    const char *state_dir = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'w') {
+            wait = 1;
+        } else if (c == 's') {
+            state_dir = optarg;
+        } else if (c == 'h') {
+            fputs(usage_text, stdout);
+            return OSM_EXIT_OK;
+        } else {
+            fputs(usage_text, stderr);
+            return OSM_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc)
+        return osm_cli_usage("network run takes one plan file");
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_netplan *p = NULL;
+    if (osm_netplan_load(argv[optind], &p, &err) != 0)
+        return osm_cli_fail(&err);
+    int64_t now = (int64_t)time(NULL);
+    struct osm_net_report r;
+    osm_netplan_verify(p, NULL, now, &r);
+    size_t errors = 0;
+    for (size_t i = 0; i < r.n; i++)
+        if (r.f[i].error && strcmp(r.f[i].id, "time.past") != 0) {
+            if (!errors++)
+                fprintf(stderr, "osmig: %s: the plan has errors; nothing was created:\n", p->path);
+            fprintf(stderr, "  %s %s: %s\n", r.f[i].id, r.f[i].subject, r.f[i].detail);
+        }
+    int status = OSM_EXIT_OK;
+    struct osm_task *tasks = osm_xcalloc(p->n_inst + 1, sizeof *tasks);
+    size_t n = 0;
+    if (errors) {
+        status = OSM_EXIT_INHIBITED;
+        goto out;
+    }
+    for (size_t i = 0; i < p->n_inst; i++) {
+        const struct osm_net_instance *in = &p->inst[i];
+        if (in->stays)
+            continue;
+        json_t *o = osm_netplan_run_options(p, &r, i, &err);
+        char *canon = NULL;
+        if (!o || osm_instance_canonical_uri(in->uri, &canon, &err) != 0) {
+            if (o)
+                osm_err_prefix(&err, "%s: instance %s", p->path, in->id);
+            json_decref(o);
+            status = osm_cli_fail(&err);
+            goto out;
+        }
+        struct osm_task *t = &tasks[n++];
+        osm_task_init(t);
+        snprintf(t->kind, sizeof t->kind, "%s", OSM_KIND_NETWORK_MIGRATION);
+        t->instance = canon;
+        t->target = osm_xstrdup(json_string_value(json_object_get(o, "vswitch")));
+        t->not_before = in->time > now ? in->time : 0;
+        t->options = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (t->not_before) {
+            t->state = OSM_TASK_SCHEDULED;
+            snprintf(t->phase, sizeof t->phase, "scheduled");
+        }
+    }
+    struct osm_store *st;
+    if (osm_cli_open_store(state_dir, 0, &st, &err) != 0) {
+        status = osm_cli_fail(&err);
+        goto out;
+    }
+    struct osm_job job;
+    osm_job_init(&job);
+    job.name = osm_xasprintf("network plan %s", p->name);
+    json_t *spec = json_pack("{s:s, s:s, s:s, s:I}", "kind", OSM_KIND_NETWORK_MIGRATION, "plan", p->name, "file",
+                             p->path, "instances", (json_int_t)n);
+    job.spec = json_dumps(spec, JSON_COMPACT);
+    json_decref(spec);
+    if (osm_store_create_job(st, &job, tasks, n, &err) < 0) {
+        osm_err_prefix(&err, "%s", p->path);
+        status = osm_cli_fail(&err);
+        osm_job_free(&job);
+        osm_store_close(st);
+        goto out;
+    }
+    char tb[32];
+    printf("plan %s: job %s, %zu task(s)\n", p->name, job.id, n);
+    for (size_t k = 0; k < n; k++)
+        printf("  %s %s %s\n", tasks[k].id, tasks[k].instance,
+               tasks[k].not_before ? osm_time_iso(tasks[k].not_before, tb) : "now");
+    osm_job_free(&job);
+    size_t *order = osm_xcalloc(n + 1, sizeof *order);
+    for (size_t k = 0; k < n; k++)
+        order[k] = k;
+    by_time_base = tasks;
+    qsort(order, n, sizeof *order, by_time);
+    fflush(stdout);
+    for (size_t k = 0; k < n; k++) {
+        const struct osm_task *t = &tasks[order[k]];
+        int64_t left = t->not_before - (int64_t)time(NULL);
+        if (left > 0 && !wait) {
+            printf("%s waits for %s (osmig resume or osmig serve runs it then)\n", t->id,
+                   osm_time_iso(t->not_before, tb));
+            continue;
+        }
+        while (left > 0) {
+            sleep(left > 60 ? 60 : (unsigned)left);
+            left = t->not_before - (int64_t)time(NULL);
+        }
+        int rc = osm_cli_run_task(st, t->id, &err);
+        if (rc < 0) {
+            status = osm_cli_fail(&err);
+            osm_err_clear(&err);
+        } else if (rc != 0) {
+            status = OSM_EXIT_ERROR;
+        }
+    }
+    free(order);
+    osm_store_close(st);
+out:
+    for (size_t k = 0; k < n; k++)
+        osm_task_free(&tasks[k]);
+    free(tasks);
+    osm_net_report_free(&r);
+    osm_netplan_free(p);
+    return status;
+}
+
 int cmd_network(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -111,5 +271,7 @@ int cmd_network(int argc, char **argv)
     }
     if (strcmp(argv[1], "verify") == 0)
         return verify(argc - 1, argv + 1);
-    return osm_cli_usage("network: unknown subcommand '%s' (verify)", argv[1]);
+    if (strcmp(argv[1], "run") == 0)
+        return run(argc - 1, argv + 1);
+    return osm_cli_usage("network: unknown subcommand '%s' (verify, run)", argv[1]);
 }

@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "host_maintenance.h"
+#include "net_migration.h"
 #include "os_migration.h"
 
 #define MAX_KINDS 16
-static const struct osm_task_kind *kinds[MAX_KINDS] = {&osm_os_migration_kind, &osm_host_maintenance_kind};
-static size_t n_kinds = 2;
+static const struct osm_task_kind *kinds[MAX_KINDS] = {&osm_os_migration_kind, &osm_host_maintenance_kind,
+                                                       &osm_net_migration_kind};
+static size_t n_kinds = 3;
 
 void osm_task_kind_register(const struct osm_task_kind *kind)
 {

@@ -413,3 +413,20 @@ const struct osm_task_kind osm_os_migration_kind = {
     sizeof steps / sizeof steps[0],
     {"rollback", "rolling_back", rollback_run, NULL, 1, 1},
 };
+
+/* ---- for other kinds ---------------------------------------------------- */
+
+int osm_step_snapshot(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return snapshot_run(ctx, err);
+}
+
+int osm_step_snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return snapshot_check(ctx, err);
+}
+
+int osm_step_restore(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return rollback_run(ctx, err);
+}

@@ -49,6 +49,13 @@ char *osm_migration_task_dir(const char *state_dir, const char *id);
  * or the upgrade's check. */
 int osm_os_migration_use(const struct osm_family *const *families, struct osm_err *err);
 
+/* The generic steps other kinds reuse: a snapshot set of every disk made
+ * once and recorded on the task (its check finds it after a crash), and
+ * the restore of that set on every disk (a rollback step). */
+int osm_step_snapshot(struct osm_step_ctx *ctx, struct osm_err *err);
+int osm_step_snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err);
+int osm_step_restore(struct osm_step_ctx *ctx, struct osm_err *err);
+
 /* The os-migration kind (registered with the kinds, kind.h). */
 extern const struct osm_task_kind osm_os_migration_kind;
 

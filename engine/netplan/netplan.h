@@ -36,6 +36,7 @@ struct osm_net_instance {
     int64_t time;                /* its migration time, resolved: own, batch's, or the plan's; 0 none */
     char **depends_on;           /* instances it needs to reach over the internal network */
     size_t n_depends_on;
+    char *uri;                   /* "instance": the osmig instance it is (qemu:...), for a run */
 };
 
 struct osm_net_vswitch {
@@ -44,6 +45,7 @@ struct osm_net_vswitch {
     uint32_t net;
     int prefix;
     int64_t used;                /* private IPs in use already */
+    char *bridge;                /* the local network that is this vSwitch (a run's qemu: instances) */
 };
 
 struct osm_net_group {
@@ -59,6 +61,7 @@ struct osm_netplan {
     char *vpc_id;
     uint32_t vpc_net;
     int vpc_prefix;
+    char *vpc_bridge;            /* "vpc.bridge": the local network of vSwitches without their own */
     int clone_groups;            /* default; else `groups` are the existing ones to use */
     char **group_ids;
     size_t n_group_ids;

@@ -266,12 +266,13 @@ static int read_vswitches(struct rd *r, json_t *arr, struct osm_netplan *p)
     char where[64];
     json_array_foreach(arr, i, e)
     {
-        static const char *const known[] = {"id", "zone", "cidr", "used_ips", NULL};
+        static const char *const known[] = {"id", "zone", "cidr", "used_ips", "bridge", NULL};
         snprintf(where, sizeof where, "vpc.vswitches[%zu]", i);
         struct osm_net_vswitch *v = &p->vswitches[p->n_vswitches++];
         char *cidr = NULL;
         if (members(r, e, where, known) || get_str(r, e, where, "id", &v->id) || get_str(r, e, where, "zone", &v->zone) ||
-            get_str(r, e, where, "cidr", &cidr) || get_count(r, e, where, "used_ips", &v->used)) {
+            get_str(r, e, where, "cidr", &cidr) || get_count(r, e, where, "used_ips", &v->used) ||
+            get_str(r, e, where, "bridge", &v->bridge)) {
             free(cidr);
             return -1;
         }
@@ -331,10 +332,11 @@ static int read_plan(struct osm_netplan *p, json_t *j, struct osm_err *err)
     p->vpc_net = 10u << 24;
     p->vpc_prefix = 8;
     if (vpc) {
-        static const char *const vk[] = {"create", "id", "cidr", "vswitches", NULL};
+        static const char *const vk[] = {"create", "id", "cidr", "vswitches", "bridge", NULL};
         char *cidr = NULL;
         int rc = members(&r, vpc, "vpc", vk) || get_bool(&r, vpc, "vpc", "create", &p->vpc_create) ||
-                 get_str(&r, vpc, "vpc", "id", &p->vpc_id) || get_str(&r, vpc, "vpc", "cidr", &cidr);
+                 get_str(&r, vpc, "vpc", "id", &p->vpc_id) || get_str(&r, vpc, "vpc", "cidr", &cidr) ||
+                 get_str(&r, vpc, "vpc", "bridge", &p->vpc_bridge);
         if (!rc && json_object_get(vpc, "id") && !json_object_get(vpc, "create"))
             p->vpc_create = 0;
         if (!rc && !p->vpc_create && (!p->vpc_id || !cidr))
@@ -399,7 +401,8 @@ static int read_plan(struct osm_netplan *p, json_t *j, struct osm_err *err)
     char where[64];
     json_array_foreach(arr, i, e)
     {
-        static const char *const ik[] = {"id", "role", "time", "batch", "vswitch", "depends_on", "facts", NULL};
+        static const char *const ik[] = {"id",         "role",  "time",     "batch",
+                                         "vswitch",    "depends_on", "facts", "instance", NULL};
         snprintf(where, sizeof where, "instances[%zu]", i);
         struct osm_net_instance *in = &p->inst[p->n_inst++];
         instance_init(in);
@@ -409,6 +412,7 @@ static int read_plan(struct osm_netplan *p, json_t *j, struct osm_err *err)
         } else if (members(&r, e, where, ik) || get_str(&r, e, where, "id", &in->id) ||
                    get_str(&r, e, where, "role", &role) || get_time(&r, e, where, "time", &in->time) ||
                    get_str(&r, e, where, "batch", &in->batch) || get_str(&r, e, where, "vswitch", &in->vswitch) ||
+                   get_str(&r, e, where, "instance", &in->uri) ||
                    get_strv(&r, e, where, "depends_on", &in->depends_on, &in->n_depends_on)) {
             free(role);
             return -1;
@@ -490,18 +494,18 @@ void osm_netplan_free(struct osm_netplan *p)
     for (size_t i = 0; i < p->n_inst; i++) {
         struct osm_net_instance *in = &p->inst[i];
         free(in->id), free(in->zone), free(in->private_ip), free(in->private_mac), free(in->public_mac);
-        free(in->vswitch), free(in->batch);
+        free(in->vswitch), free(in->batch), free(in->uri);
         strv_free(in->groups, in->n_groups);
         strv_free(in->depends_on, in->n_depends_on);
     }
     for (size_t i = 0; i < p->n_vswitches; i++)
-        free(p->vswitches[i].id), free(p->vswitches[i].zone);
+        free(p->vswitches[i].id), free(p->vswitches[i].zone), free(p->vswitches[i].bridge);
     for (size_t i = 0; i < p->n_sgroups; i++)
         free(p->sgroups[i].id);
     strv_free(p->group_ids, p->n_group_ids);
     strv_free(p->excluded_zones, p->n_excluded_zones);
     free(p->inst), free(p->vswitches), free(p->sgroups), free(p->by_id);
-    free(p->path), free(p->name), free(p->zone), free(p->vpc_id), free(p->vswitch);
+    free(p->path), free(p->name), free(p->zone), free(p->vpc_id), free(p->vswitch), free(p->vpc_bridge);
     free(p);
 }
 

@@ -18,6 +18,9 @@
  *   vswitches: N               the plan uses (or plans) N vSwitches
  *   vswitch: CIDR N            one of them is CIDR and holds N of the plan's instances
  *   instance-vswitch: ID NAME  instance ID goes to vSwitch NAME (an id, or a planned CIDR)
+ *   run: ID KEY VALUE          the Run's task option KEY of instance ID (netplan_run.h) is
+ *                              VALUE (a string, a number, or a JSON array written compact)
+ *   run-error: ID TEXT         the Run's options of instance ID cannot be made: the error says TEXT
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include "casefile.h"
 #include "ipv4.h"
 #include "netplan.h"
+#include "netplan_run.h"
 #include "netplan_verify.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
@@ -205,6 +209,34 @@ int main(int argc, char **argv)
                     name = u->id ? u->id : osm_cidr_str(u->net, u->prefix, b);
                 }
             case_check_str(&cf, l->lineno, "vSwitch", w[1], name);
+        } else if (strcmp(l->key, "run") == 0 || strcmp(l->key, "run-error") == 0) {
+            need(l);
+            int is_run = strcmp(l->key, "run") == 0;
+            char *sp = strchr(l->value, ' ');
+            if (!sp || (is_run && !strchr(sp + 1, ' ')))
+                case_bad(&cf, l->lineno, "usage: %s", is_run ? "run: ID KEY VALUE" : "run-error: ID TEXT");
+            *sp = '\0';
+            size_t i = 0;
+            while (i < plan->n_inst && strcmp(plan->inst[i].id, l->value) != 0)
+                i++;
+            if (i == plan->n_inst)
+                case_bad(&cf, l->lineno, "no instance %s in the plan", l->value);
+            struct osm_err err = OSM_ERR_INIT;
+            json_t *o = osm_netplan_run_options(plan, &rep, i, &err);
+            if (!is_run) {
+                case_check(&cf, l->lineno, !o && strstr(err.msg, sp + 1), "run options of %s: %s", l->value,
+                           o ? "made" : err.msg);
+            } else if (case_check(&cf, l->lineno, o != NULL, "run options of %s: %s", l->value, err.msg)) {
+                char *key = sp + 1, *val = strchr(key, ' ');
+                *val++ = '\0';
+                json_t *v = json_object_get(o, key);
+                char *s = !v ? osm_xstrdup("(none)")
+                          : json_is_string(v) ? osm_xstrdup(json_string_value(v))
+                                              : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                case_check_str(&cf, l->lineno, key, val, s);
+                free(s);
+            }
+            json_decref(o);
         } else {
             case_bad(&cf, l->lineno, "unknown key \"%s\"", l->key);
         }

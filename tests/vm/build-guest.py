@@ -49,7 +49,7 @@ br = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(br)
 
 # Modules a virtio machine needs: disks, the agent's port, ext4, /boot (FAT).
-WANTED_MODULES = ("virtio_pci", "virtio_blk", "virtio_console", "ext4", "vfat", "nls_cp437",
+WANTED_MODULES = ("virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "ext4", "vfat", "nls_cp437",
                   "nls_ascii", "nls_utf8", "crc32c_generic", "crc32c_intel")
 BOOT_MIB = 64
 ROOT_MIB = 1024

@@ -84,6 +84,16 @@ struct osm_provider {
      * file under its name); a write into an instance stays inside it. */
     int (*copy_in)(struct osm_instance *inst, const char *host_path, const char *guest_path, struct osm_err *err);
     int (*copy_out)(struct osm_instance *inst, const char *guest_path, const char *host_path, struct osm_err *err);
+    /* Power: stop shuts the instance down cleanly (its system puts its file
+     * systems away) and returns once it is off; start starts it and returns
+     * once it answers. Both do nothing when it is so already. */
+    int (*stop)(struct osm_instance *inst, struct osm_err *err);
+    int (*start)(struct osm_instance *inst, struct osm_err *err);
+    /* Attach NIC `nic` (NULL: the first) to `network` with `mac` from the
+     * next start on, kept in the instance's configuration; the instance is
+     * stopped. The network and MAC it had come back in old_*. */
+    int (*nic_set)(struct osm_instance *inst, const char *nic, const char *network, const char *mac,
+                   char old_network[64], char old_mac[32], struct osm_err *err);
 };
 
 struct osm_instance {

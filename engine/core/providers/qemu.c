@@ -144,6 +144,8 @@ static int load_start(struct qemu_vm *vm, json_t *doc, const char *path, struct 
         } else if (strcmp(key, "console_log") == 0) {
             if (!(vm->console_log = abs_path(v, path, field, err)))
                 return -1;
+        } else if (strcmp(key, "netns") == 0) {
+            /* qemu_net.c reads it */
         } else if (strcmp(key, "extra_args") == 0) {
             if (!json_is_array(v))
                 return bad(err, path, field, "must be an array of strings (QEMU arguments, one each)");
@@ -157,7 +159,7 @@ static int load_start(struct qemu_vm *vm, json_t *doc, const char *path, struct 
                 vm->extra_args[vm->n_extra++] = osm_xstrdup(json_string_value(a));
             }
         } else {
-            return bad(err, path, field, "is not a known key (qemu, machine, accel, console_log, extra_args)");
+            return bad(err, path, field, "is not a known key (qemu, machine, accel, console_log, extra_args, netns)");
         }
     }
     json_t *q = json_object_get(st, "qemu"), *m = json_object_get(st, "machine"), *a = json_object_get(st, "accel");
@@ -169,7 +171,7 @@ static int load_start(struct qemu_vm *vm, json_t *doc, const char *path, struct 
 }
 
 static const char *const known_keys[] = {"name", "memory_mib", "vcpus", "disks", "qmp", "agent", "boot_timeout_s",
-                                         "start", "facts", NULL};
+                                         "start", "facts", "nics", NULL};
 
 static int load(struct osm_instance *inst, const char *path, struct osm_err *err)
 {
@@ -189,7 +191,7 @@ static int load(struct osm_instance *inst, const char *path, struct osm_err *err
             k++;
         if (!known_keys[k])
             return bad(err, path, key, "is not a known key (name, memory_mib, vcpus, disks, qmp, agent, "
-                                       "boot_timeout_s, start, facts)");
+                                       "boot_timeout_s, start, facts, nics)");
     }
     struct qemu_vm *vm = osm_xcalloc(1, sizeof *vm);
     inst->priv = vm;
@@ -203,7 +205,8 @@ static int load(struct osm_instance *inst, const char *path, struct osm_err *err
     if (!(vm->qmp_path = abs_path(json_object_get(doc, "qmp"), path, "qmp", err)) ||
         !(vm->qga_path = abs_path(json_object_get(doc, "agent"), path, "agent", err)))
         return -1;
-    if (load_disks(inst, doc, path, err) != 0 || load_start(vm, doc, path, err) != 0)
+    if (load_disks(inst, doc, path, err) != 0 || load_start(vm, doc, path, err) != 0 ||
+        qemu_net_load(inst, doc, path, err) != 0)
         return -1;
     json_t *facts = json_object_get(doc, "facts");
     if (facts && !json_is_object(facts))
@@ -254,6 +257,7 @@ static void qemu_close(struct osm_instance *inst)
     free(vm->extra_args);
     free(vm->pidfile);
     free(vm->setfile);
+    qemu_net_free(vm);
     free(vm);
     inst->priv = NULL;
 }
@@ -333,4 +337,7 @@ const struct osm_provider osm_provider_qemu = {
     .snapshot_list_free = qemu_snap_list_free,
     .copy_in = qemu_guest_copy_in,
     .copy_out = qemu_guest_copy_out,
+    .stop = qemu_power_off,
+    .start = qemu_power_on,
+    .nic_set = qemu_nic_set,
 };

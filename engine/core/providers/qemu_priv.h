@@ -5,7 +5,9 @@
  *   qemu_vm.c     the QEMU process: its argv, start, stop, the two sockets
  *   qemu_guest.c  inside the guest through its agent: run, copy, boot id
  *   qemu_boot.c   reboot and wait for the next boot; disk hot-plug
- *   qemu_snap.c   snapshot sets of every disk (internal qcow2 snapshots) */
+ *   qemu_snap.c   snapshot sets of every disk (internal qcow2 snapshots)
+ *   qemu_net.c    NICs: taps on named bridges (in a network namespace), moves
+ *   qemu_power.c  a clean power-off and a start (stop/start of the provider) */
 #ifndef OSM_QEMU_PRIV_H
 #define OSM_QEMU_PRIV_H
 
@@ -16,6 +18,11 @@
 
 #define QEMU_CALL_MS 10000      /* an ordinary QMP or agent call */
 #define QEMU_AGENT_PING_MS 3000 /* "does the agent answer now" */
+
+struct qemu_nic {
+    char *id, *bridge, *mac;
+    char *tap;            /* osmig's tap for it: from the descriptor's path */
+};
 
 struct qemu_vm {
     char *qmp_path, *qga_path;
@@ -28,6 +35,9 @@ struct qemu_vm {
     char *pidfile;        /* QMP socket path + ".pid" when osmig starts QEMU */
     char *setfile;        /* descriptor + ".sets": the sets' labels and times */
     struct osm_qmp *mon, *ga;
+    struct qemu_nic *nics; /* qemu_net.c */
+    size_t n_nics;
+    char *netns;          /* "start.netns": QEMU and its taps run in this network namespace */
 };
 
 static inline struct qemu_vm *qemu_vm_of(struct osm_instance *inst)
@@ -72,6 +82,22 @@ int qemu_detach_disk(struct osm_instance *inst, const char *image, struct osm_er
 /* The serial number a hot-plugged image gets: its file name without the
  * extension, [A-Za-z0-9_-] only, at most 20 bytes (virtio-blk's limit). */
 void qemu_disk_serial(const char *image, char out[21]);
+
+/* qemu_net.c */
+int qemu_net_load(struct osm_instance *inst, json_t *doc, const char *path, struct osm_err *err);
+void qemu_net_free(struct qemu_vm *vm);
+/* The -netdev/-device arguments of the NICs (NULL-terminated, owned strings). */
+char **qemu_net_args(const struct osm_instance *inst);
+/* Make each NIC's tap on its bridge before QEMU starts; remove them after it ended. */
+int qemu_net_up(struct osm_instance *inst, struct osm_err *err);
+void qemu_net_down(struct osm_instance *inst);
+int qemu_mac_ok(const char *s);
+int qemu_nic_set(struct osm_instance *inst, const char *nic, const char *network, const char *mac,
+                 char old_network[64], char old_mac[32], struct osm_err *err);
+
+/* qemu_power.c */
+int qemu_power_off(struct osm_instance *inst, struct osm_err *err);
+int qemu_power_on(struct osm_instance *inst, struct osm_err *err);
 
 /* qemu_snap.c */
 int qemu_snap_create(struct osm_instance *inst, const char *label, const struct osm_snap_opts *o, char id_out[64],

@@ -71,6 +71,12 @@ char **qemu_start_argv(const struct osm_instance *inst)
     const struct qemu_vm *vm = inst->priv;
     char **v = NULL;
     size_t n = 0;
+    if (vm->netns) { /* QEMU opens its taps in the namespace of its bridges */
+        push(&v, &n, osm_xstrdup("ip"));
+        push(&v, &n, osm_xstrdup("netns"));
+        push(&v, &n, osm_xstrdup("exec"));
+        push(&v, &n, osm_xstrdup(vm->netns));
+    }
     push(&v, &n, osm_xstrdup(vm->qemu_bin));
     push(&v, &n, osm_xstrdup("-name"));
     push(&v, &n, osm_xasprintf("%s", inst->name));
@@ -104,6 +110,10 @@ char **qemu_start_argv(const struct osm_instance *inst)
         push(&v, &n, json_arg(json_pack("{s:s,s:s,s:s,s:s}", "driver", "virtio-blk-pci", "drive", d->id, "id",
                                         d->id, "serial", d->id)));
     }
+    char **net = qemu_net_args(inst);
+    for (size_t i = 0; net[i]; i++)
+        push(&v, &n, net[i]);
+    free(net);
     for (size_t i = 0; i < vm->n_extra; i++)
         push(&v, &n, osm_xstrdup(vm->extra_args[i]));
     push(&v, &n, osm_xstrdup("-pidfile"));
@@ -152,6 +162,8 @@ int qemu_start(struct osm_instance *inst, struct osm_err *err)
     qemu_disconnect(vm);
     unlink(vm->qmp_path);
     unlink(vm->qga_path);
+    if (qemu_net_up(inst, err) != 0)
+        return -1;
     char **argv = qemu_start_argv(inst);
     struct osm_buf out;
     osm_buf_init(&out);
@@ -164,6 +176,7 @@ int qemu_start(struct osm_instance *inst, struct osm_err *err)
             osm_err_set(err, OSM_EFAIL, "instance %s: starting QEMU failed (exit %d): %s", inst->uri, st,
                         osm_trim(out.s));
         osm_buf_free(&out);
+        qemu_net_down(inst);
         return -1;
     }
     osm_buf_free(&out);
@@ -270,5 +283,6 @@ int qemu_stop(struct osm_instance *inst, struct osm_err *err)
     }
     if (vm->pidfile)
         unlink(vm->pidfile);
+    qemu_net_down(inst);
     return 0;
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `osmig network run`: a plan with errors creates nothing (exit 3, each error
+# named); a migrating instance without its osmig instance, or a vSwitch
+# without a local network, is refused naming the instance (exit 1) and
+# creates nothing; a later migration time makes a scheduled task that waits
+# (exit 0), visible in `osmig tasks`. No VM: nothing here reaches a task's
+# steps (tests/vm/netcase.py runs them on real guests).
+set -euo pipefail
+bin=${OSMIG_BIN:?}
+d=$(mktemp -d "${TMPDIR:-/tmp}/osmig-netrun-XXXXXX")
+trap 'rm -rf "$d"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export OSMIG_NO_AUTO_RESUME=1
+
+cat > "$d/inv.json" <<'J'
+{"instances": [
+  {"id": "i-web", "zone": "a", "private_ip": "198.18.0.10", "local_disks": 0, "public_bandwidth_mbps": 5,
+   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:01"},
+  {"id": "i-db", "zone": "a", "private_ip": "198.18.0.11", "local_disks": 1, "public_bandwidth_mbps": 5,
+   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:02"}]}
+J
+command -v qemu-img >/dev/null || { echo "SKIP: qemu-img is not installed (scripts/install-deps.sh installs it)"; exit 77; }
+qemu-img create -q -f qcow2 "$d/system.qcow2" 16M
+cat > "$d/vm.json" <<J
+{"disks": [{"id": "system", "path": "$d/system.qcow2"}], "qmp": "$d/q.sock", "agent": "$d/a.sock", "start": {},
+ "nics": [{"id": "net0", "bridge": "brc", "mac": "52:54:00:bb:00:01"}]}
+J
+plan() { # NAME INSTANCES [BRIDGE]
+  cat > "$d/$1.json" <<J
+{"name": "$1", "zone": "a", "inventory": "inv.json", "time": "2099-01-01T00:00:00Z", "keep_private_ip": false,
+ "security_groups": ["sg-1"], "vswitch": "vsw-1",
+ "vpc": {"id": "vpc-1", "cidr": "10.77.0.0/16", "vswitches": [{"id": "vsw-1", "zone": "a", "cidr": "10.77.1.0/24"${3:-}}]},
+ "instances": $2}
+J
+}
+tasks() { "$bin" tasks --json --state-dir "$d/state" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tasks"]))' || echo 0; }
+
+plan bad '[{"id": "i-db", "instance": "qemu:'"$d"'/vm.json"}]' ', "bridge": "brv"'
+rc=0; "$bin" network run "$d/bad.json" --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 3 ] || fail "plan with errors: exit $rc, 3 expected: $(cat "$d/err")"
+grep -q "instance.local-disks i-db" "$d/err" || fail "plan with errors: the finding is not named: $(cat "$d/err")"
+[ "$(tasks)" = 0 ] || fail "plan with errors: tasks were created"
+
+plan nouri '["i-web"]' ', "bridge": "brv"'
+rc=0; "$bin" network run "$d/nouri.json" --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 1 ] || fail "instance without its osmig instance: exit $rc, 1 expected"
+grep -q 'instance i-web has no "instance"' "$d/err" || fail "no instance: $(cat "$d/err")"
+[ "$(tasks)" = 0 ] || fail "no instance: tasks were created"
+
+plan nobridge '[{"id": "i-web", "instance": "qemu:'"$d"'/vm.json"}]'
+rc=0; "$bin" network run "$d/nobridge.json" --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 1 ] || fail "vSwitch without a network: exit $rc, 1 expected"
+grep -q 'has no "bridge"' "$d/err" || fail "no bridge: $(cat "$d/err")"
+[ "$(tasks)" = 0 ] || fail "no bridge: tasks were created"
+
+plan later '[{"id": "i-web", "instance": "qemu:'"$d"'/vm.json"}]' ', "bridge": "brv"'
+rc=0; "$bin" network run "$d/later.json" --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 0 ] || fail "later plan: exit $rc: $(cat "$d/err")"
+grep -q "waits for 2099-01-01T00:00:00Z" "$d/out" || fail "later plan: $(cat "$d/out")"
+"$bin" tasks --json --state-dir "$d/state" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["tasks"]
+assert len(t) == 1 and t[0]["kind"] == "network-migration" and t[0]["state"] == "scheduled", t
+o = t[0]["options"]
+assert (o["ip"], o["gateway"], o["network"], o["mac"]) == ("10.77.1.1", "10.77.1.253", "brv", "52:54:00:aa:00:01"), o
+' || fail "later plan: the scheduled task"
+echo "PASS"
