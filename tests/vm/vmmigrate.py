@@ -86,7 +86,10 @@ def migrate_argv(e, matrix):
     return argv
 
 
-ENV = dict(os.environ, OSMIG_NO_AUTO_RESUME="1")
+# No osmig command of these cases may resume a killed task behind the
+# case's back (`osmig tasks` would, by default): the case resumes it itself.
+os.environ["OSMIG_NO_AUTO_RESUME"] = "1"
+ENV = dict(os.environ)
 
 
 def migrate(e, matrix, *extra, ok=True):
