@@ -203,6 +203,10 @@ def case_resume_after_kill_between_boots(e):
         f.write(r.stdout)
     vc.check(r.returncode == 0, f"osmig resume: exit {r.returncode}: {r.stdout[-1500:]}")
     check_migrated(e, boot0, data0)
+    # One guest reset per reboot (the guest's shutdown ends in sysrq b): the
+    # resume went on from the pause, it did not reboot the guest once more.
+    resets = open(os.path.join(e.work, "console.log"), errors="replace").read().count("sysrq: Resetting")
+    vc.check(resets == 2, f"{resets} guest reboots for the migration's 2")
     e.ctl("stop")
 
 
