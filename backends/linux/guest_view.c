@@ -15,7 +15,7 @@
  * agent reads through it). */
 static const char *const FILES[] = {"/etc/os-release",     "/usr/lib/os-release", "/etc/redhat-release",
                                     "/etc/centos-release", "/etc/system-release", "/etc/alinux-release",
-                                    "/etc/anolis-release"};
+                                    "/etc/anolis-release", "/etc/fstab"};
 /* Directories whose regular files are copied (one level). */
 static const char *const DIRS[] = {"/var/lib/rpm", "/usr/lib/sysimage/rpm", "/etc/yum.repos.d"};
 

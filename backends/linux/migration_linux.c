@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "guest_migration.h"
+#include "guest_view.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
@@ -109,14 +111,27 @@ static int load_plan(struct osm_step_ctx *ctx, struct mopts *m, struct osm_planf
     return rc;
 }
 
+/* The task's instance: a root on this host, or a guest that its provider
+ * can run commands in and copy files into and out of. */
 static struct osm_instance *instance_root(struct osm_step_ctx *ctx, struct osm_err *err)
 {
     struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (inst && !inst->root) {
-        osm_err_set(err, OSM_EUNSUPPORTED, "instance %s has no root this host can reach", inst->uri);
+    const struct osm_provider *p = inst ? inst->provider : NULL;
+    if (inst && !inst->root && (!p->run || !p->copy_in || !p->copy_out)) {
+        osm_err_set(err, OSM_EUNSUPPORTED,
+                    "instance %s has no root this host can reach, and its provider cannot run commands and copy "
+                    "files in it",
+                    inst->uri);
         return NULL;
     }
     return inst;
+}
+
+/* Where the steps stage and build: the instance's root, or for a guest the
+ * task's guest-root, what is shipped into the guest (guest_migration.h). */
+static char *work_root(const struct mopts *m, const struct osm_instance *inst)
+{
+    return inst->root ? osm_xstrdup(inst->root) : osm_path_join(m->task_dir, "guest-root");
 }
 
 /* ---- progress --------------------------------------------------------- */
@@ -182,6 +197,8 @@ struct step_env {
     struct mopts m;
     struct osm_planfile pf;
     struct osm_instance *inst;
+    char *root;              /* work_root */
+    struct osm_txn_place pl; /* where the transaction runs */
     struct prog p;
 };
 
@@ -192,12 +209,17 @@ static int step_env_open(struct osm_step_ctx *ctx, struct step_env *e, struct os
     if (load_plan(ctx, &e->m, &e->pf, err) != 0)
         return -1;
     e->inst = instance_root(ctx, err);
+    e->root = e->inst ? work_root(&e->m, e->inst) : NULL;
+    e->pl = (struct osm_txn_place){.root = e->root, .guest = e->inst && !e->inst->root ? e->inst : NULL};
+    if (e->pl.guest && osm_mkdir_p(e->root, 0700, err) != 0)
+        e->inst = NULL;
     prog_init(&e->p, ctx);
     return 0;
 }
 
 static void step_env_close(struct step_env *e)
 {
+    free(e->root);
     osm_planfile_free(&e->pf);
     mopts_free(&e->m);
 }
@@ -289,6 +311,7 @@ static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_plan plan;
     struct osm_buf why;
     osm_buf_init(&why);
+    char *view = NULL;
     struct osm_instance *inst = instance_root(ctx, err);
     if (!inst)
         goto out;
@@ -296,7 +319,11 @@ static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
     if (osm_instance_facts(inst, &facts, err) != 0)
         goto out;
     osm_step_progress(ctx, 0.1, "inspecting the root");
-    if (osm_linux_system_open(inst->root, osm_cache_dir(), &sys, err) != 0) {
+    /* A guest is read through a view of it (guest_view.h). */
+    const char *root = inst->root ? inst->root : (view = osm_guest_view_open(inst, err));
+    if (!root)
+        goto out;
+    if (osm_linux_system_open(root, osm_cache_dir(), &sys, err) != 0) {
         osm_err_prefix(err, "inspecting %s", inst->uri);
         goto out;
     }
@@ -317,10 +344,10 @@ static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
     check_facts(ctx, &facts, &plan, &why);
     /* A root without /etc/fstab (a container's) is fine; a broken one is not. */
     struct osm_err fe = OSM_ERR_INIT;
-    char *fstab = osm_root_path(inst->root, "/etc/fstab");
+    char *fstab = osm_root_path(root, "/etc/fstab");
     int has_fstab = osm_is_file(fstab);
     free(fstab);
-    if (has_fstab && osm_verify_fstab(inst->root, &fe) != 0)
+    if (has_fstab && osm_verify_fstab(root, &fe) != 0)
         precheck_fail(ctx, &why, "fstab", "/etc/fstab: %s (remedy: fix /etc/fstab before migrating)", fe.msg);
     if (osm_step_note_set(ctx, "fstab", has_fstab ? "present" : "absent", err) != 0)
         goto out;
@@ -368,6 +395,7 @@ out:
         osm_plan_free(&plan);
     if (sys_open)
         osm_linux_system_close(&sys);
+    osm_guest_view_close(view);
     osm_buf_free(&why);
     mopts_free(&m);
     return rc;
@@ -375,27 +403,50 @@ out:
 
 /* ---- stage ------------------------------------------------------------ */
 
+/* A guest gets the stage and the userspace in one shipment. */
+static int ship_to_guest(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
+{
+    if (!e->pl.guest)
+        return 0;
+    osm_step_progress(ctx, 0.97, "copying the staged packages and the target's rpm into the guest");
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long bytes = 0;
+    if (osm_guest_ship(&e->pl, e->m.task_dir, &bytes, err) != 0)
+        return -1;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%.1f MiB copied into the guest and unpacked in %.1f s", (double)bytes / MIB,
+             elapsed(&t0));
+    return osm_step_event(ctx, "shipped", msg, err);
+}
+
 static int stage_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
 {
     int rc = -1;
-    struct osm_instance *inst = e->inst;
+    const char *root = e->root;
     struct osm_stage_opts so = {.no_signature_check = e->m.no_sigcheck, .progress = on_rpm_progress, .userdata = &e->p};
     struct osm_stage_result res;
     struct osm_userspace_result ur = {0};
-    if (osm_stage(&e->pf, inst->root, &so, &res, err) == 0) {
+    if (osm_stage(&e->pf, root, &so, &res, err) == 0) {
         osm_step_progress(ctx, 0.95, "building the target userspace (the target's rpm)");
-        int with_us = osm_userspace_runnable(&e->pf, inst->root);
+        int with_us = osm_userspace_runnable(&e->pf, root);
+        if (!with_us && e->pl.guest)
+            return osm_err_set(err, OSM_EUNSUPPORTED,
+                               "instance %s: the target provides no runnable rpm, and in a guest only the target's "
+                               "own rpm can run the transaction",
+                               e->inst->uri);
         /* Which rpm runs the transaction is decided once, here, and kept
          * on the task: upgrade, its check and verify follow it. */
-        if ((!with_us || osm_userspace_build(&e->pf, inst->root, &ur, err) == 0) &&
+        if ((!with_us || osm_userspace_build(&e->pf, root, &ur, err) == 0) && ship_to_guest(ctx, e, err) == 0 &&
             osm_step_note_set(ctx, "transaction_by", with_us ? "target-rpm" : "librpm", err) == 0) {
             char msg[512];
-            snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; %s; %s",
+            snprintf(msg, sizeof msg, "%zu packages (%.1f MiB, %zu already there) in %s; %s; %s%s",
                      res.packages, (double)res.bytes / MIB, res.reused, OSM_STAGE_SUBDIR,
                      res.signatures_checked ? "payloads and signatures verified against the target's keys"
                                             : "signatures NOT checked (--no-signature-check)",
                      with_us ? "the target's rpm ready in " OSM_USERSPACE_SUBDIR
-                             : "the target provides no rpm: osmig's librpm runs the transaction");
+                             : "the target provides no rpm: osmig's librpm runs the transaction",
+                     e->pl.guest ? " (in the guest)" : "");
             rc = osm_step_event(ctx, "staged", msg, err);
         }
     }
@@ -427,10 +478,16 @@ static int upgrade_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct
                                   .userdata = &e->p,
                                   .crash_point = osm_step_crash_point};
         struct osm_ttx_result tr;
-        /* The stage step built it; a resumed task whose userspace was lost
-         * builds it again from the verified stage. */
-        if (osm_userspace_build(&e->pf, inst->root, NULL, err) == 0 &&
-            osm_target_transaction(&e->pf, inst->root, &to, &tr, err) == 0) {
+        /* The stage step built it (and shipped it into a guest); a resumed
+         * task whose userspace was lost builds it again from the verified
+         * stage. */
+        int ready = osm_userspace_build(&e->pf, e->root, NULL, err) == 0 &&
+                    (osm_place_userspace_ready(&e->pl) || ship_to_guest(ctx, e, err) == 0);
+        if (ready) {
+            osm_step_progress(ctx, 0.05, e->pl.guest ? "the target's rpm runs the transaction in the guest"
+                                                     : "the target's rpm runs the transaction");
+        }
+        if (ready && osm_target_transaction_at(&e->pf, &e->pl, &to, &tr, err) == 0) {
             snprintf(msg, sizeof msg,
                      "by the target's rpm: %zu erased, %zu installed, %zu already done; %zu target key(s) imported, "
                      "%zu source key(s) removed%s%s",
@@ -439,6 +496,9 @@ static int upgrade_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct
                      tr.dirs_replaced ? "; symlinked directories made real" : "");
             rc = osm_step_event(ctx, "upgraded", msg, err);
         }
+    } else if (e->pl.guest) {
+        osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: osmig's librpm cannot run a transaction in a guest",
+                    inst->uri);
     } else {
         struct osm_apply_opts ao = {.progress = on_rpm_progress, .userdata = &e->p};
         struct osm_apply_result res;
@@ -464,13 +524,17 @@ static int upgrade_check_body(struct osm_step_ctx *ctx, struct step_env *e, stru
     struct osm_instance *inst = e->inst;
     size_t done = 0, pending = 0;
     if (by_target_rpm(ctx)) {
-        if (!osm_userspace_ready(inst->root)) {
+        if (!osm_place_userspace_ready(&e->pl)) {
             rc = 0; /* the transaction needs the userspace: it never began */
             goto out;
         }
-        if (osm_target_progress(&e->pf, inst->root, &done, &pending, err) < 0)
+        if (osm_target_progress_at(&e->pf, &e->pl, &done, &pending, err) < 0)
             goto out;
         goto decide;
+    }
+    if (e->pl.guest) {
+        rc = 0; /* only the target's rpm runs in a guest: staging refused the rest */
+        goto out;
     }
     if (osm_rpmdb_format(inst->root) != OSM_RPMDB_SQLITE) {
         rc = 0; /* osmig's librpm refuses it before any change */
@@ -551,9 +615,22 @@ static int cleanup_instance(const char *root, struct osm_err *err)
     return rc;
 }
 
+/* Verify from inside a guest, by run and copy only (guest_migration.h). */
+static int verify_guest(struct osm_step_ctx *ctx, struct step_env *e, struct osm_buf *report, struct osm_err *err)
+{
+    int rc = by_target_rpm(ctx) && osm_place_userspace_ready(&e->pl) ? osm_target_finish_at(&e->pl, NULL, err) : 0;
+    if (rc == 0 && !osm_place_userspace_ready(&e->pl))
+        /* A resumed verify after the clean-up: the target's rpm is the
+         * guest's own now, but verify runs the userspace's: ship it again. */
+        rc = osm_userspace_build(&e->pf, e->root, NULL, err) == 0 ? ship_to_guest(ctx, e, err) : -1;
+    if (rc == 0)
+        rc = osm_guest_verify(&e->pf, &e->pl, osm_step_note(ctx, "target_kernel"), report, err);
+    return rc;
+}
+
 static int verify_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
 {
-    const char *root = e->inst->root;
+    const char *root = e->root;
     const struct osm_planfile *pf = &e->pf;
     osm_step_progress(ctx, 0.1, "verifying the new release");
     const char *fstab = osm_step_note(ctx, "fstab");
@@ -561,19 +638,30 @@ static int verify_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct 
                                  .by_root_rpm = by_target_rpm(ctx)};
     struct osm_buf report;
     osm_buf_init(&report);
-    int rc = vo.by_root_rpm && osm_userspace_ready(root) ? osm_target_finish(root, NULL, err) : 0;
-    if (rc == 0)
-        rc = osm_verify(pf, root, &vo, &report, err);
+    int rc;
+    if (e->pl.guest) {
+        rc = verify_guest(ctx, e, &report, err);
+    } else {
+        rc = vo.by_root_rpm && osm_userspace_ready(root) ? osm_target_finish(root, NULL, err) : 0;
+        if (rc == 0)
+            rc = osm_verify(pf, root, &vo, &report, err);
+    }
     char *rp = osm_path_join(e->m.task_dir, "verify.txt");
     struct osm_err we = OSM_ERR_INIT;
     if (osm_write_file_atomic(rp, report.s, report.len, 0644, &we) != 0)
         osm_warn("migrate.verify_report", "error=\"%s\"", we.msg);
-    if (rc == 0)
+    if (rc == 0 && e->pl.guest) {
+        rc = osm_guest_cleanup(&e->pl, err);
+        if (rc == 0)
+            rc = osm_remove_tree(root, err); /* the controller's copy of what was shipped */
+    } else if (rc == 0) {
         rc = cleanup_instance(root, err);
+    }
     if (rc == 0) {
         char msg[512];
-        snprintf(msg, sizeof msg, "%s %s%s%s verified (report in %s)", pf->target_name ? pf->target_name : "",
-                 pf->target_id, pf->target_version ? " " : "", pf->target_version ? pf->target_version : "", rp);
+        snprintf(msg, sizeof msg, "%s %s%s%s verified%s (report in %s)", pf->target_name ? pf->target_name : "",
+                 pf->target_id, pf->target_version ? " " : "", pf->target_version ? pf->target_version : "",
+                 e->pl.guest ? " from inside the guest" : "", rp);
         rc = osm_step_event(ctx, "verified", msg, err);
     } else {
         osm_err_prefix(err, "the migrated system does not verify (report in %s)", rp);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -16,6 +17,7 @@
 #include "osm_fs.h"
 #include "osm_log.h"
 #include "stage.h"
+#include "txn_place.h"
 #include "userspace.h"
 
 #define KEYS_SUBDIR "/var/lib/osmig/keys"
@@ -89,18 +91,32 @@ int osm_rpmdb_drop_environment(const char *root, struct osm_err *err)
     return 0;
 }
 
+static int drop_environment(const struct osm_txn_place *pl, struct osm_err *err)
+{
+    if (!pl->guest)
+        return osm_rpmdb_drop_environment(pl->root, err);
+    const char *argv[] = {"/bin/sh", "-c", "exec rm -f /var/lib/rpm/__db.00[1-9]", NULL};
+    struct osm_buf b;
+    osm_buf_init(&b);
+    int st = osm_place_run(pl, argv, &b, err);
+    if (st > 0)
+        osm_err_set(err, OSM_EIO, "instance %s: removing /var/lib/rpm/__db.*: %.300s", pl->guest->uri, b.s);
+    osm_buf_free(&b);
+    return st == 0 ? 0 : -1;
+}
+
 /* Run the target's rpm; a non-zero exit is an error quoting its stderr. */
-static int trpm_prog(const char *root, const char *program, const char *const *args, const char *what, void (*on_line)(const char *, void *),
-                void *ud, struct osm_buf *out, struct osm_err *err)
+static int trpm_prog(const struct osm_txn_place *pl, const char *program, const char *const *args, const char *what,
+                     void (*on_line)(const char *, void *), void *ud, struct osm_buf *out, struct osm_err *err)
 {
     /* Nothing else uses the instance's rpmdb during a migration, and a
      * target rpm that was killed (with osmig) leaves its locks in these
      * files: the next rpm would wait for them forever. */
-    if (osm_rpmdb_format(root) == OSM_RPMDB_BDB && osm_rpmdb_drop_environment(root, err) < 0)
+    if (osm_place_rpmdb_format(pl) == OSM_RPMDB_BDB && drop_environment(pl, err) < 0)
         return -1;
     struct osm_buf eout;
     osm_buf_init(&eout);
-    int st = osm_userspace_rpm(root, program, args, on_line, ud, out, &eout, err);
+    int st = osm_place_rpm(pl, program, args, on_line, ud, out, &eout, err);
     if (st > 0)
         osm_err_set(err, OSM_EFAIL, "%s: the target's rpm failed (exit %d): %.2000s", what, st, eout.s);
     else if (st == 0 && eout.len)
@@ -109,18 +125,24 @@ static int trpm_prog(const char *root, const char *program, const char *const *a
     return st == 0 ? 0 : -1;
 }
 
-static int trpm(const char *root, const char *const *args, const char *what, void (*on_line)(const char *, void *),
-                void *ud, struct osm_buf *out, struct osm_err *err)
+static int trpm(const struct osm_txn_place *pl, const char *const *args, const char *what,
+                void (*on_line)(const char *, void *), void *ud, struct osm_buf *out, struct osm_err *err)
 {
-    return trpm_prog(root, "rpm", args, what, on_line, ud, out, err);
+    return trpm_prog(pl, "rpm", args, what, on_line, ud, out, err);
 }
 
 char *osm_target_installed(const char *root, struct osm_err *err)
 {
+    struct osm_txn_place pl = {.root = root};
+    return osm_target_installed_at(&pl, err);
+}
+
+char *osm_target_installed_at(const struct osm_txn_place *pl, struct osm_err *err)
+{
     const char *args[] = {"-qa", "--qf", QF_NEVRA, NULL};
     struct osm_buf out;
     osm_buf_init(&out);
-    if (trpm(root, args, "listing the installed packages", NULL, NULL, &out, err) < 0) {
+    if (trpm(pl, args, "listing the installed packages", NULL, NULL, &out, err) < 0) {
         osm_buf_free(&out);
         return NULL;
     }
@@ -141,7 +163,14 @@ char *osm_target_installed(const char *root, struct osm_err *err)
 int osm_target_progress(const struct osm_planfile *plan, const char *root, size_t *done, size_t *pending,
                         struct osm_err *err)
 {
-    char *set = osm_target_installed(root, err);
+    struct osm_txn_place pl = {.root = root};
+    return osm_target_progress_at(plan, &pl, done, pending, err);
+}
+
+int osm_target_progress_at(const struct osm_planfile *plan, const struct osm_txn_place *pl, size_t *done,
+                           size_t *pending, struct osm_err *err)
+{
+    char *set = osm_target_installed_at(pl, err);
     if (!set)
         return -1;
     *done = *pending = 0;
@@ -162,24 +191,24 @@ int osm_target_progress(const struct osm_planfile *plan, const char *root, size_
 
 /* ---- 1. the rpmdb format -------------------------------------------------- */
 
-static int native_rpmdb(const char *root, int *rebuilt, struct osm_err *err)
+static int native_rpmdb(const struct osm_txn_place *pl, int *rebuilt, struct osm_err *err)
 {
     const char *args[] = {"--eval", "%{?_db_backend}", NULL};
     struct osm_buf out;
     osm_buf_init(&out);
-    int rc = trpm(root, args, "reading the target's rpmdb backend", NULL, NULL, &out, err);
+    int rc = trpm(pl, args, "reading the target's rpmdb backend", NULL, NULL, &out, err);
     while (out.len && isspace((unsigned char)out.s[out.len - 1]))
         out.s[--out.len] = '\0';
-    enum osm_rpmdb_format have = osm_rpmdb_format(root);
+    enum osm_rpmdb_format have = osm_place_rpmdb_format(pl);
     int differs = rc == 0 && ((strcmp(out.s, "bdb") == 0 && have != OSM_RPMDB_BDB) ||
                               (strcmp(out.s, "sqlite") == 0 && have != OSM_RPMDB_SQLITE) ||
                               (strcmp(out.s, "ndb") == 0 && have != OSM_RPMDB_NDB));
     if (differs) {
         const char *rb[] = {"--rebuilddb", NULL};
-        rc = trpm_prog(root, "rpmdb", rb, "rebuilding the rpmdb in the target's format", NULL, NULL, NULL, err);
+        rc = trpm_prog(pl, "rpmdb", rb, "rebuilding the rpmdb in the target's format", NULL, NULL, NULL, err);
         if (rc == 0) {
             *rebuilt = 1;
-            osm_info("target_txn.rpmdb_rebuilt", "root=%s backend=%s", root, out.s);
+            osm_info("target_txn.rpmdb_rebuilt", "root=%s backend=%s", osm_place_name(pl), out.s);
         }
     }
     osm_buf_free(&out);
@@ -229,98 +258,70 @@ static int device_nodes(const char *root, struct osm_err *err)
 
 /* ---- 2. symlinked directories ------------------------------------------- */
 
-/* Does the directory holding `host` resolve inside `root`? (A parent that
- * became a symlink since assess must not send the change elsewhere.) */
-static int parent_inside(const char *root, const char *host)
-{
-    char *parent = osm_xstrdup(host);
-    char *slash = strrchr(parent, '/');
-    if (slash)
-        *slash = '\0';
-    char *rp = realpath(parent, NULL), *rr = realpath(root, NULL);
-    size_t rl = rr ? strlen(rr) : 0;
-    int ok = rp && rr && strncmp(rp, rr, rl) == 0 && (rp[rl] == '/' || rp[rl] == '\0');
-    free(rp);
-    free(rr);
-    free(parent);
-    return ok;
-}
-
-static int replace_symlinked_dirs(const struct osm_planfile *plan, const char *root, size_t *n, struct osm_err *err)
+static int replace_symlinked_dirs(const struct osm_planfile *plan, const struct osm_txn_place *pl, size_t *n,
+                                  struct osm_err *err)
 {
     for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
         const char *guest = plan->symlinked_dirs[i];
-        char *host = osm_root_path(root, guest);
-        struct stat st;
-        int rc = 0;
-        if (!parent_inside(root, host)) {
-            rc = osm_err_set(err, OSM_EINPUT, "%s: its parent directory resolves outside the instance root", guest);
-        } else if (lstat(host, &st) == 0 && S_ISLNK(st.st_mode)) {
-            if (unlink(host) != 0 || mkdir(host, 0755) != 0)
-                rc = osm_err_errno(err, "replacing the symlink %s by a directory", guest);
-            else {
-                (*n)++;
-                osm_info("target_txn.symlink_replaced", "root=%s path=%s", root, guest);
-            }
-        }
-        free(host);
+        int rc = osm_place_symlink_to_dir(pl, guest, err);
         if (rc < 0)
             return -1;
+        if (rc == 1) {
+            (*n)++;
+            osm_info("target_txn.symlink_replaced", "root=%s path=%s", osm_place_name(pl), guest);
+        }
     }
     return 0;
 }
 
 /* ---- 3 and 6. keys ------------------------------------------------------- */
 
-/* Copy every key of the plan into ROOT/var/lib/osmig/keys; guest paths. */
-static int keys_into_root(const struct osm_planfile *plan, const char *root, char ***out, size_t *n,
+/* Copy every key of the plan (from the stage in pl->root, on this host)
+ * into the instance's /var/lib/osmig/keys; guest paths. */
+static int keys_into_root(const struct osm_planfile *plan, const struct osm_txn_place *pl, char ***out, size_t *n,
                           struct osm_err *err)
 {
-    char *dir = osm_root_path(root, KEYS_SUBDIR);
-    char *stage = osm_stage_dir(root);
+    char *stage = osm_stage_dir(pl->root);
     size_t cap = 1;
     for (size_t r = 0; r < plan->n_repos; r++)
         cap += plan->repos[r].n_gpgkeys;
     *out = osm_xcalloc(cap, sizeof **out);
     *n = 0;
-    int rc = osm_mkdir_p(dir, 0755, err);
+    int rc = osm_place_mkdir(pl, KEYS_SUBDIR, err);
     for (size_t r = 0; rc == 0 && r < plan->n_repos; r++)
         for (size_t k = 0; rc == 0 && k < plan->repos[r].n_gpgkeys; k++) {
             const char *url = plan->repos[r].gpgkeys[k];
             char *src = osm_stage_key_file(stage, url, plan->repos[r].id, k);
             struct osm_buf data;
             osm_buf_init(&data);
-            char *gname = osm_xasprintf("key-%zu-%zu.asc", r, k);
-            char *dest = osm_xasprintf(KEYS_SUBDIR "/%s", gname);
-            rc = osm_read_file(src, &data, err) == 0 &&
-                         osm_root_write_file_atomic(root, dest, data.s, data.len, 0644, err) == 0
-                     ? 0
-                     : -1;
+            char *dest = osm_xasprintf(KEYS_SUBDIR "/key-%zu-%zu.asc", r, k);
+            rc = osm_read_file(src, &data, err) == 0 && osm_place_write(pl, dest, data.s, data.len, err) == 0 ? 0
+                                                                                                            : -1;
             if (rc == 0)
-                (*out)[(*n)++] = osm_xasprintf(KEYS_SUBDIR "/%s", gname);
-            else
+                (*out)[(*n)++] = dest;
+            else {
                 osm_err_prefix(err, "gpg key %s of repo %s", url, plan->repos[r].id);
-            free(gname);
-            free(dest);
+                free(dest);
+            }
             free(src);
             osm_buf_free(&data);
         }
-    free(dir);
     free(stage);
     return rc;
 }
 
-static int import_keys(const struct osm_planfile *plan, const char *root, size_t *n_imported, struct osm_err *err)
+static int import_keys(const struct osm_planfile *plan, const struct osm_txn_place *pl, size_t *n_imported,
+                       struct osm_err *err)
 {
     char **keys = NULL;
     size_t n = 0;
-    int rc = keys_into_root(plan, root, &keys, &n, err);
+    int rc = keys_into_root(plan, pl, &keys, &n, err);
     if (rc == 0 && n > 0) {
         const char **args = osm_xcalloc(n + 2, sizeof *args);
         args[0] = "--import";
         for (size_t i = 0; i < n; i++)
             args[i + 1] = keys[i];
-        rc = trpm_prog(root, "rpmkeys", args, "importing the target's keys", NULL, NULL, NULL, err);
+        rc = trpm_prog(pl, "rpmkeys", args, "importing the target's keys", NULL, NULL, NULL, err);
         free(args);
         if (rc == 0)
             *n_imported = n;
@@ -332,14 +333,14 @@ static int import_keys(const struct osm_planfile *plan, const char *root, size_t
 /* Short key ids ("f4a80eb5") that signed the installed packages, one per
  * line, from the signature tags as the target's rpm prints them; with
  * `pubkeys`, also the gpg-pubkey-ID names in the rpmdb (the same query). */
-static char *signing_keys(const char *root, char **pubkeys, struct osm_err *err)
+static char *signing_keys(const struct osm_txn_place *pl, char **pubkeys, struct osm_err *err)
 {
     const char *args[] = {"-qa", "--qf", "%{NAME}-%{VERSION} %{RSAHEADER:pgpsig} %{SIGPGP:pgpsig}\\n", NULL};
     struct osm_buf out, ids, keys;
     osm_buf_init(&out);
     osm_buf_init(&ids);
     osm_buf_init(&keys);
-    if (trpm(root, args, "reading the packages' signing keys", NULL, NULL, &out, err) < 0) {
+    if (trpm(pl, args, "reading the packages' signing keys", NULL, NULL, &out, err) < 0) {
         osm_buf_free(&out);
         osm_buf_free(&ids);
         osm_buf_free(&keys);
@@ -375,10 +376,11 @@ static char *signing_keys(const char *root, char **pubkeys, struct osm_err *err)
 }
 
 /* Erase, in one rpm run, every key of `before` that signs nothing now. */
-static int remove_source_keys(const char *root, const char *before, size_t *removed, struct osm_err *err)
+static int remove_source_keys(const struct osm_txn_place *pl, const char *before, size_t *removed,
+                              struct osm_err *err)
 {
     char *pubkeys = NULL;
-    char *after = signing_keys(root, &pubkeys, err);
+    char *after = signing_keys(pl, &pubkeys, err);
     if (!after)
         return -1;
     size_t n = 0, cap = 8;
@@ -405,12 +407,12 @@ static int remove_source_keys(const char *root, const char *before, size_t *remo
         args[1] = "--allmatches";
         for (size_t i = 0; i < n; i++)
             args[i + 2] = names[i];
-        rc = trpm(root, args, "removing the source distribution's keys", NULL, NULL, NULL, err);
+        rc = trpm(pl, args, "removing the source distribution's keys", NULL, NULL, NULL, err);
         free(args);
         if (rc == 0) {
             *removed = n;
             for (size_t i = 0; i < n; i++)
-                osm_info("target_txn.key_removed", "root=%s key=%s", root, names[i]);
+                osm_info("target_txn.key_removed", "root=%s key=%s", osm_place_name(pl), names[i]);
         }
     }
     osm_free_strv(names, n);
@@ -459,21 +461,27 @@ static void on_rpm_line(const char *line, void *ud)
 
 /* One part of the transaction (t->phase) over `n` packages, none when n is
  * 0; *done = n when it succeeded. */
-static int run_part(const char *root, const char **args, const char *what, struct txprog *t, size_t n, size_t *done,
+static int run_part(const struct osm_txn_place *pl, const char **args, const char *what, struct txprog *t, size_t n, size_t *done,
                     struct osm_err *err)
 {
     if (n == 0)
         return 0;
     char event[48];
     snprintf(event, sizeof event, "target_txn.%s", t->phase);
-    osm_info(event, "root=%s packages=%zu", root, n);
-    if (trpm(root, args, what, on_rpm_line, t, NULL, err) != 0)
+    osm_info(event, "root=%s packages=%zu", osm_place_name(pl), n);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (trpm(pl, args, what, on_rpm_line, t, NULL, err) != 0)
         return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* The rpm run alone: what bench/vm-migrate.sh counts as the bare transaction. */
+    osm_info("target_txn.rpm_done", "root=%s part=%s packages=%zu ms=%lld", osm_place_name(pl), t->phase, n,
+             (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     *done = n;
     return 0;
 }
 
-static int erase_part(const struct osm_planfile *plan, const char *root, const char *installed,
+static int erase_part(const struct osm_planfile *plan, const struct osm_txn_place *pl, const char *installed,
                       const struct osm_ttx_opts *o, struct osm_ttx_result *r, struct osm_err *err)
 {
     const char **args = osm_xcalloc(plan->n_actions + 6, sizeof *args);
@@ -495,13 +503,13 @@ static int erase_part(const struct osm_planfile *plan, const char *root, const c
         args[k++] = names[n++];
     }
     struct txprog t = {.o = o, .phase = "erase", .total = n};
-    int rc = run_part(root, args, "erasing the packages the target has no place for", &t, n, &r->erased, err);
+    int rc = run_part(pl, args, "erasing the packages the target has no place for", &t, n, &r->erased, err);
     osm_free_strv(names, n);
     free(args);
     return rc;
 }
 
-static int install_part(const struct osm_planfile *plan, const char *root, const char *installed,
+static int install_part(const struct osm_planfile *plan, const struct osm_txn_place *pl, const char *installed,
                         const struct osm_ttx_opts *o, struct osm_ttx_result *r, struct osm_err *err)
 {
     const char **args = osm_xcalloc(plan->n_actions + 10, sizeof *args);
@@ -544,7 +552,7 @@ static int install_part(const struct osm_planfile *plan, const char *root, const
     }
     /* rpm -vh reports each new package and each old one it removes. */
     struct txprog t = {.o = o, .phase = "install", .total = n + replaced};
-    int rc = run_part(root, args, "the rpm transaction", &t, n, &r->installed, err);
+    int rc = run_part(pl, args, "the rpm transaction", &t, n, &r->installed, err);
     osm_free_strv(files, n);
     free(args);
     return rc;
@@ -553,74 +561,82 @@ static int install_part(const struct osm_planfile *plan, const char *root, const
 /* The keys that signed the installed packages before the transaction, kept
  * in the instance (so a resumed task still knows them; rollback and the
  * clean-up after success remove the file). */
-static char *source_keys(const char *root, struct osm_err *err)
+static char *source_keys(const struct osm_txn_place *pl, struct osm_err *err)
 {
-    char *path = osm_root_path(root, KEYS_SUBDIR "/source-keys.txt");
     struct osm_buf b;
     osm_buf_init(&b);
     char *res = NULL;
-    if (osm_is_file(path)) {
-        if (osm_read_file(path, &b, err) == 0)
-            res = osm_buf_detach(&b);
-    } else {
-        char *dir = osm_root_path(root, KEYS_SUBDIR);
-        char *ids = signing_keys(root, NULL, err);
-        if (ids && osm_mkdir_p(dir, 0755, err) == 0 &&
-            osm_root_write_file_atomic(root, KEYS_SUBDIR "/source-keys.txt", ids, strlen(ids), 0644, err) == 0)
+    int have = osm_place_read(pl, KEYS_SUBDIR "/source-keys.txt", &b, err);
+    if (have == 1) {
+        res = osm_buf_detach(&b);
+    } else if (have == 0) {
+        char *ids = signing_keys(pl, NULL, err);
+        if (ids && osm_place_mkdir(pl, KEYS_SUBDIR, err) == 0 &&
+            osm_place_write(pl, KEYS_SUBDIR "/source-keys.txt", ids, strlen(ids), err) == 0)
             res = ids;
         else
             free(ids);
-        free(dir);
     }
     osm_buf_free(&b);
-    free(path);
     return res;
 }
 
 int osm_target_finish(const char *root, size_t *keys_removed, struct osm_err *err)
 {
-    char *path = osm_root_path(root, KEYS_SUBDIR "/source-keys.txt");
+    struct osm_txn_place pl = {.root = root};
+    return osm_target_finish_at(&pl, keys_removed, err);
+}
+
+int osm_target_finish_at(const struct osm_txn_place *pl, size_t *keys_removed, struct osm_err *err)
+{
     struct osm_buf b;
     osm_buf_init(&b);
-    int rc = 0;
     size_t n = 0;
-    if (osm_is_file(path)) {
-        rc = osm_read_file(path, &b, err) == 0 ? remove_source_keys(root, b.s, &n, err) : -1;
+    int rc = osm_place_read(pl, KEYS_SUBDIR "/source-keys.txt", &b, err);
+    if (rc == 1) {
+        rc = remove_source_keys(pl, b.s, &n, err);
         /* Done once: a later call (verify's) has nothing to do. */
-        if (rc == 0 && unlink(path) != 0)
-            rc = osm_err_errno(err, "removing %s", path);
+        if (rc == 0)
+            rc = osm_place_unlink(pl, KEYS_SUBDIR "/source-keys.txt", err);
     }
     if (keys_removed)
         *keys_removed = n;
     osm_buf_free(&b);
-    free(path);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 int osm_target_transaction(const struct osm_planfile *plan, const char *root, const struct osm_ttx_opts *opts,
                            struct osm_ttx_result *res, struct osm_err *err)
 {
+    struct osm_txn_place pl = {.root = root};
+    return osm_target_transaction_at(plan, &pl, opts, res, err);
+}
+
+int osm_target_transaction_at(const struct osm_planfile *plan, const struct osm_txn_place *pl,
+                              const struct osm_ttx_opts *opts, struct osm_ttx_result *res, struct osm_err *err)
+{
     struct osm_ttx_opts o = opts ? *opts : (struct osm_ttx_opts){0};
     struct osm_ttx_result r = {0};
     char *installed = NULL, *keys_before = NULL;
     int rc = -1;
-    if (device_nodes(root, err) < 0 || native_rpmdb(root, &r.rpmdb_rebuilt, err) < 0 ||
-        replace_symlinked_dirs(plan, root, &r.dirs_replaced, err) < 0)
+    /* A guest is a real machine: its /dev has the nodes. */
+    if ((!pl->guest && device_nodes(pl->root, err) < 0) || native_rpmdb(pl, &r.rpmdb_rebuilt, err) < 0 ||
+        replace_symlinked_dirs(plan, pl, &r.dirs_replaced, err) < 0)
         goto out;
-    if (!(keys_before = source_keys(root, err)) || import_keys(plan, root, &r.keys_imported, err) < 0)
+    if (!(keys_before = source_keys(pl, err)) || import_keys(plan, pl, &r.keys_imported, err) < 0)
         goto out;
     if (o.crash_point)
         o.crash_point("target_txn.keys_imported");
-    if (!(installed = osm_target_installed(root, err)) || erase_part(plan, root, installed, &o, &r, err) < 0)
+    if (!(installed = osm_target_installed_at(pl, err)) || erase_part(plan, pl, installed, &o, &r, err) < 0)
         goto out;
     free(installed);
     if (o.crash_point)
         o.crash_point("target_txn.erased");
-    if (!(installed = osm_target_installed(root, err)) || install_part(plan, root, installed, &o, &r, err) < 0)
+    if (!(installed = osm_target_installed_at(pl, err)) || install_part(plan, pl, installed, &o, &r, err) < 0)
         goto out;
     if (o.crash_point)
         o.crash_point("target_txn.installed");
-    if (osm_target_finish(root, &r.keys_removed, err) < 0)
+    if (osm_target_finish_at(pl, &r.keys_removed, err) < 0)
         goto out;
     rc = 0;
 out:

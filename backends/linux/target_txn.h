@@ -25,6 +25,7 @@
 #include "osm_error.h"
 #include "planfile.h"
 #include "progress.h"
+#include "txn_place.h"
 
 struct osm_ttx_opts {
     int no_signature_check; /* the stage was not checked: do not ask rpm to insist either */
@@ -61,6 +62,15 @@ char *osm_target_installed(const char *root, struct osm_err *err);
  * locks in them (the next rpm would wait forever). Only when no rpm uses
  * the rpmdb. */
 int osm_rpmdb_drop_environment(const char *root, struct osm_err *err);
+
+/* The same, at a place (txn_place.h): a host root or a guest reached by
+ * run and copy. The functions above are these with {.root = root}. */
+int osm_target_transaction_at(const struct osm_planfile *plan, const struct osm_txn_place *pl,
+                              const struct osm_ttx_opts *opts, struct osm_ttx_result *res, struct osm_err *err);
+int osm_target_finish_at(const struct osm_txn_place *pl, size_t *keys_removed, struct osm_err *err);
+int osm_target_progress_at(const struct osm_planfile *plan, const struct osm_txn_place *pl, size_t *done,
+                           size_t *pending, struct osm_err *err);
+char *osm_target_installed_at(const struct osm_txn_place *pl, struct osm_err *err);
 
 /* "name-E:V-R.A" of a plan NEVRA whose epoch may be left out. Caller frees. */
 char *osm_nevra_with_epoch(const char *nevra);

@@ -25,7 +25,9 @@
 #include "osm_run.h"
 #include "stage.h"
 
-#define MARKER ".osmig-userspace-complete"
+#define MARKER OSM_USERSPACE_MARKER
+#define USERSPACE_ENV_CONFIGDIR "RPM_CONFIGDIR=" OSM_USERSPACE_SUBDIR "/usr/lib/rpm"
+#define USERSPACE_ENV_LC_ALL "LC_ALL=C"
 
 static const struct osm_planfile_action *rpm_action(const struct osm_planfile *plan)
 {
@@ -435,45 +437,64 @@ static char *loader(const char *root, struct osm_err *err)
     return res;
 }
 
+char **osm_userspace_argv(const char *root, const char *program, const char *const *args, int with_env,
+                          struct osm_err *err)
+{
+    char *ld = loader(root, err);
+    if (!ld)
+        return NULL;
+    size_t na = 0;
+    while (args[na])
+        na++;
+    char **argv = osm_xcalloc(na + 12, sizeof *argv);
+    size_t k = 0;
+    if (with_env) {
+        /* A guest's run passes no environment: env(1) sets it. */
+        argv[k++] = osm_xstrdup("env");
+        argv[k++] = osm_xstrdup(USERSPACE_ENV_CONFIGDIR);
+        argv[k++] = osm_xstrdup(USERSPACE_ENV_LC_ALL);
+    }
+    argv[k++] = ld;
+    argv[k++] = osm_xstrdup("--library-path");
+    argv[k++] = osm_xstrdup(OSM_USERSPACE_SUBDIR "/usr/lib64:" OSM_USERSPACE_SUBDIR "/lib64:" OSM_USERSPACE_SUBDIR
+                            "/usr/lib:" OSM_USERSPACE_SUBDIR "/lib");
+    /* rpm's popt aliases exec rpmkeys and rpmdb by absolute path, which
+     * would be the root's own (the source release's): call them directly. */
+    argv[k++] = osm_xasprintf(OSM_USERSPACE_SUBDIR "/usr/bin/%s", program);
+    /* Plugins from the userspace too, not whatever the root has. */
+    argv[k++] = osm_xstrdup("--define");
+    argv[k++] = osm_xstrdup("__plugindir " OSM_USERSPACE_SUBDIR "/usr/lib64/rpm-plugins");
+    for (size_t i = 0; i < na; i++)
+        argv[k++] = osm_xstrdup(args[i]);
+    argv[k] = NULL;
+    return argv;
+}
+
+void osm_userspace_argv_free(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 int osm_userspace_rpm(const char *root, const char *program, const char *const *args, void (*on_line)(const char *line, void *ud),
                       void *ud, struct osm_buf *out, struct osm_buf *errout, struct osm_err *err)
 {
     if (!osm_userspace_ready(root))
         return osm_err_set(err, OSM_ENOTFOUND, "%s: no target userspace in %s", root, OSM_USERSPACE_SUBDIR);
-    char *ld = loader(root, err);
-    if (!ld)
+    char **argv = osm_userspace_argv(root, program, args, 0, err);
+    if (!argv)
         return -1;
-    size_t na = 0;
-    while (args[na])
-        na++;
-    const char **argv = osm_xcalloc(na + 8, sizeof *argv);
-    size_t k = 0;
-    argv[k++] = ld;
-    argv[k++] = "--library-path";
-    argv[k++] = OSM_USERSPACE_SUBDIR "/usr/lib64:" OSM_USERSPACE_SUBDIR "/lib64:" OSM_USERSPACE_SUBDIR
-                "/usr/lib:" OSM_USERSPACE_SUBDIR "/lib";
-    /* rpm's popt aliases exec rpmkeys and rpmdb by absolute path, which
-     * would be the root's own (the source release's): call them directly. */
-    char *prog = osm_xasprintf(OSM_USERSPACE_SUBDIR "/usr/bin/%s", program);
-    argv[k++] = prog;
-    /* Plugins from the userspace too, not whatever the root has. */
-    argv[k++] = "--define";
-    argv[k++] = "__plugindir " OSM_USERSPACE_SUBDIR "/usr/lib64/rpm-plugins";
-    for (size_t i = 0; i < na; i++)
-        argv[k++] = args[i];
-    argv[k] = NULL;
-    static const char *const env[] = {"RPM_CONFIGDIR=" OSM_USERSPACE_SUBDIR "/usr/lib/rpm", "LC_ALL=C", NULL};
+    static const char *const env[] = {USERSPACE_ENV_CONFIGDIR, USERSPACE_ENV_LC_ALL, NULL};
     struct osm_buf tmp_out;
     osm_buf_init(&tmp_out);
     struct osm_run_opts ro = {.chroot_dir = root, .env = env, .out = out ? out : &tmp_out, .errout = errout,
                               .on_line = on_line, .line_ud = ud};
-    int st = osm_run(argv, &ro, err);
+    int st = osm_run((const char *const *)argv, &ro, err);
     if (st == 127)
         osm_err_set(err, OSM_EFAIL, "%s: the target's rpm could not be started (chroot or exec of %s failed)", root,
-                    ld);
+                    argv[0]);
     osm_buf_free(&tmp_out);
-    free(argv);
-    free(prog);
-    free(ld);
+    osm_userspace_argv_free(argv);
     return st == 127 ? -1 : st;
 }

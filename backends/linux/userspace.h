@@ -22,6 +22,8 @@
 #include "planfile.h"
 
 #define OSM_USERSPACE_SUBDIR "/var/lib/osmig/userspace"
+/* The file a complete userspace carries (inside OSM_USERSPACE_SUBDIR). */
+#define OSM_USERSPACE_MARKER ".osmig-userspace-complete"
 
 struct osm_userspace_result {
     size_t packages; /* packages extracted (or found in a complete userspace) */
@@ -48,5 +50,16 @@ int osm_userspace_ready(const char *root);
  * Returns rpm's exit status, or -1 with err set when it could not run. */
 int osm_userspace_rpm(const char *root, const char *program, const char *const *args, void (*on_line)(const char *line, void *ud),
                       void *ud, struct osm_buf *out, struct osm_buf *errout, struct osm_err *err);
+
+/* The argv that runs the target's `program` from the userspace for a process
+ * whose / is the instance root (chrooted on this host, or a guest's own /):
+ * `root` is a host tree holding the same userspace (the instance's root,
+ * or the controller's copy of what is shipped into a guest). With
+ * `with_env`, the environment is set by `env` at the front (a guest's run
+ * passes none). NULL and err without a loader. Free with
+ * osm_userspace_argv_free. */
+char **osm_userspace_argv(const char *root, const char *program, const char *const *args, int with_env,
+                          struct osm_err *err);
+void osm_userspace_argv_free(char **argv);
 
 #endif

@@ -328,16 +328,40 @@ static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
     }
     free(before);
     osm_step_crash_point("reboot.noted");
+    /* The kernel each boot must come up on: the one that ran before the
+     * migration, and after the upgrade the target's when the family noted
+     * one ("target_kernel"). Known only where the provider tells the
+     * running kernel (a guest's agent); a root tree has none. */
+    struct osm_facts f;
+    struct osm_err fe = OSM_ERR_INIT;
+    if (!osm_step_note(ctx, "kernel.before") && osm_instance_facts(inst, &f, &fe) == 0 && f.kernel[0] &&
+        osm_step_note_set(ctx, "kernel.before", f.kernel, err) != 0)
+        return -1;
     char boot[64];
     osm_step_progress(ctx, 0.1, "rebooting the instance and waiting for it");
     if (inst->provider->reboot(inst, boot, err) != 0) {
         osm_err_prefix(err, "rebooting %s", inst->uri);
         return -1;
     }
-    if (osm_step_note_set(ctx, "boot", boot, err) != 0)
+    const char *target = strcmp(ctx->step->name, "reboot-2") == 0 ? osm_step_note(ctx, "target_kernel") : NULL;
+    const char *want = target ? target : osm_step_note(ctx, "kernel.before");
+    char *expected = want ? osm_xstrdup(want) : NULL;
+    osm_err_clear(&fe);
+    int wrong = expected && osm_instance_facts(inst, &f, &fe) == 0 && f.kernel[0] && strcmp(f.kernel, expected) != 0;
+    if (wrong) {
+        osm_err_set(err, OSM_EFAIL, "%s: the instance came up on kernel %s, expected %s", ctx->step->name, f.kernel,
+                    expected);
+        free(expected);
         return -1;
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s: instance up, boot id %s", ctx->step->name, boot);
+    }
+    if (osm_step_note_set(ctx, "boot", boot, err) != 0) {
+        free(expected);
+        return -1;
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: instance up, boot id %s%s%s", ctx->step->name, boot,
+             expected ? ", kernel " : "", expected ? expected : "");
+    free(expected);
     return osm_step_event(ctx, "boot", msg, err);
 }
 

@@ -7,7 +7,10 @@
  * the provider acts: system_reset and cont, with reboot=reset until the new
  * boot answers. The next boot is the agent answering with another
  * /proc/sys/kernel/random/boot_id, within the descriptor's boot_timeout_s;
- * the agent connection of the old boot is dropped at the SHUTDOWN.
+ * the agent connection of the old boot is dropped at the SHUTDOWN. A
+ * guest found paused between boots (query-status `shutdown`: an osmig killed
+ * during a reboot left it so) is not asked again: reset and cont continue
+ * that reboot, and any boot that answers is the next one.
  *
  * Hot-plug: blockdev-add and a virtio-blk device_add whose serial the
  * guest sees (/sys/block/vdX/serial); unplug is device_del confirmed by
@@ -57,6 +60,20 @@ static int reset_and_cont(struct osm_qmp *mon, struct osm_err *err)
     return osm_qmp_call(mon, "cont", NULL, QEMU_CALL_MS, NULL, err);
 }
 
+/* 1 when QEMU holds the guest paused between boots (its guest went down
+ * under reboot=shutdown shutdown=pause, and nobody reset it: an osmig
+ * killed during a reboot); 0 otherwise. */
+static int paused_between_boots(struct osm_qmp *mon, struct osm_err *err)
+{
+    json_t *st = NULL;
+    if (osm_qmp_call(mon, "query-status", NULL, QEMU_CALL_MS, &st, err) != 0)
+        return -1;
+    const char *s = json_string_value(json_object_get(st, "status"));
+    int yes = s && strcmp(s, "shutdown") == 0;
+    json_decref(st);
+    return yes;
+}
+
 static int reboot_once(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
@@ -64,34 +81,48 @@ static int reboot_once(struct osm_instance *inst, char boot_id[64], struct osm_e
     if (!mon)
         return -1;
     char before[64] = "";
-    struct osm_qmp *ga = qemu_agent(inst, QEMU_CALL_MS, err);
-    if (!ga || qemu_guest_boot_id(ga, before, err) != 0) {
-        osm_err_prefix(err, "instance %s: before the reboot", inst->uri);
-        return -1;
-    }
-    if (qemu_set_reboot_pause(mon, err) != 0)
-        return -1;
     long long t0 = now_ms();
-    osm_qmp_clear_events(mon);
-    if (osm_qmp_call_noreply(ga, "guest-shutdown", json_pack("{s:s}", "mode", "reboot"), 1000, err) <
-        0) {
-        osm_err_prefix(err, "instance %s", inst->uri);
+    int paused = paused_between_boots(mon, err);
+    if (paused < 0)
         return -1;
+    if (paused) {
+        /* The guest went down already: continue from the pause (any boot
+         * that answers now is the next one). */
+        osm_info("qemu.resume_between_boots", "instance=%s", inst->uri);
+        osm_qmp_close(vm->ga);
+        vm->ga = NULL;
+    } else {
+        /* A guest still booting (its reboot was asked by an osmig that
+         * died) is given its boot time to answer. */
+        struct osm_qmp *ga = qemu_agent(inst, vm->boot_timeout_s * 1000, err);
+        if (!ga || qemu_guest_boot_id(ga, before, err) != 0) {
+            osm_err_prefix(err, "instance %s: before the reboot", inst->uri);
+            return -1;
+        }
+        if (qemu_set_reboot_pause(mon, err) != 0)
+            return -1;
+        t0 = now_ms();
+        osm_qmp_clear_events(mon);
+        if (osm_qmp_call_noreply(ga, "guest-shutdown", json_pack("{s:s}", "mode", "reboot"), 1000, err) < 0) {
+            osm_err_prefix(err, "instance %s", inst->uri);
+            return -1;
+        }
+        json_t *ev = NULL;
+        if (osm_qmp_wait_event(mon, "SHUTDOWN", QEMU_DOWN_MS, &ev, err) != 0) {
+            osm_err_prefix(err, "instance %s: the guest did not go down after guest-shutdown", inst->uri);
+            return -1;
+        }
+        json_decref(ev);
+        /* The agent that answered is gone with its boot. */
+        osm_qmp_close(vm->ga);
+        vm->ga = NULL;
     }
-    json_t *ev = NULL;
-    if (osm_qmp_wait_event(mon, "SHUTDOWN", QEMU_DOWN_MS, &ev, err) != 0) {
-        osm_err_prefix(err, "instance %s: the guest did not go down after guest-shutdown", inst->uri);
-        return -1;
-    }
-    json_decref(ev);
     long long t_down = now_ms();
-    /* The agent that answered is gone with its boot. */
-    osm_qmp_close(vm->ga);
-    vm->ga = NULL;
     long long deadline = now_ms() + (long long)vm->boot_timeout_s * 1000;
     if (reset_and_cont(mon, err) != 0)
         return -1;
     struct osm_err e = OSM_ERR_INIT;
+    struct osm_qmp *ga = NULL;
     for (;;) {
         long long left = deadline - now_ms();
         if (left <= 0)
