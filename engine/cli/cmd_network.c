@@ -244,7 +244,7 @@ static int run(int argc, char **argv)
             sleep(left > 60 ? 60 : (unsigned)left);
             left = t->not_before - (int64_t)time(NULL);
         }
-        int rc = osm_cli_run_task(st, t->id, &err);
+        int rc = osm_cli_run_task(st, t->id, "network-run", &err);
         if (rc < 0) {
             status = osm_cli_fail(&err);
             osm_err_clear(&err);
