@@ -26,7 +26,6 @@ host-maintenance-move, nic-descriptor-refused. Exit 0 passed, 1 failed, 77
 skipped (not root, no QEMU, no guest): a skip prints SKIP, never PASS.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -300,11 +299,7 @@ CASES = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vmctl", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
+    a = vc.case_args(CASES)
     c = Case(a.vmctl, os.path.join(a.work, a.case))
 
     def on_term(signum, frame):

@@ -393,12 +393,35 @@ CASES = {
 }
 
 
-def main():
+def case_args(cases):
+    """The command line of a case runner: --vmctl, --work and one of `cases`."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--vmctl", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
+    ap.add_argument("case", choices=sorted(cases))
+    return ap.parse_args()
+
+
+def run_case(fn, e, name, on_fail=None):
+    """Runs case `fn` on `e`: PASS, or FAIL with the guest console's last
+    lines (and `on_fail()`, e.g. stopping the case's own VM); the exit status."""
+    try:
+        fn(e)
+    except Fail as f:
+        print(f"FAIL {name}: {f}", file=sys.stderr)
+        console = os.path.join(e.work, "console.log")
+        if os.path.exists(console):
+            print("guest console (last lines):\n" + "".join(open(console, errors="replace").readlines()[-15:]),
+                  file=sys.stderr)
+        if on_fail:
+            on_fail()
+        return 1
+    print(f"PASS {name}")
+    return 0
+
+
+def main():
+    a = case_args(CASES)
     e = Env(a.vmctl, a.work)
     if not e.osmig or not os.access(e.osmig, os.X_OK):
         skip("OSMIG_BIN is not set to the osmig binary")
@@ -406,17 +429,7 @@ def main():
         skip(f"no running test guest ({e.desc} missing: vm-up skipped or failed)")
     if a.case == "bad-descriptor" and not shutil.which("qemu-img"):
         skip("qemu-img is not installed")
-    try:
-        CASES[a.case](e)
-    except Fail as f:
-        print(f"FAIL {a.case}: {f}", file=sys.stderr)
-        console = os.path.join(e.work, "console.log")
-        if os.path.exists(console):
-            print("guest console (last lines):\n" + "".join(open(console, errors="replace").readlines()[-15:]),
-                  file=sys.stderr)
-        return 1
-    print(f"PASS {a.case}")
-    return 0
+    return run_case(CASES[a.case], e, a.case)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ Test fixture choices, named as such:
 Exit 0 passed, 1 failed, 77 skipped (no guest, QEMU or real data).
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -323,27 +322,15 @@ CASES = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vmctl", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
+    a = vc.case_args(CASES)
     e = vc.Env(a.vmctl, os.path.join(a.work, a.case))
     if not e.osmig or not os.access(e.osmig, os.X_OK):
         vc.skip("OSMIG_BIN is not set to the osmig binary")
-    try:
-        CASES[a.case](e)
-    except vc.Fail as f:
-        print(f"FAIL {a.case}: {f}", file=sys.stderr)
-        console = os.path.join(e.work, "console.log")
-        if os.path.exists(console):
-            print("guest console (last lines):\n" + "".join(open(console, errors="replace").readlines()[-15:]),
-                  file=sys.stderr)
+
+    def stop_vm():
         if os.path.exists(e.desc):
             e.ctl("stop", ok=False)
-        return 1
-    print(f"PASS {a.case}")
-    return 0
+    return vc.run_case(CASES[a.case], e, a.case, on_fail=stop_vm)
 
 
 if __name__ == "__main__":
