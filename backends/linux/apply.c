@@ -21,7 +21,7 @@
 #include "rpmutil.h"
 #include "stage.h"
 
-enum osm_rpmdb_format osm_rpmdb_format(const char *root)
+enum osm_rpmdb_format osm_rpmdb_format_seen(int (*is_file)(const char *path, void *ud), void *ud)
 {
     static const struct {
         const char *file;
@@ -31,14 +31,23 @@ enum osm_rpmdb_format osm_rpmdb_format(const char *root)
         {"/var/lib/rpm/Packages.db", OSM_RPMDB_NDB},
         {"/var/lib/rpm/Packages", OSM_RPMDB_BDB},
     };
-    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
-        char *p = osm_root_path(root, probes[i].file);
-        int found = osm_is_file(p);
-        free(p);
-        if (found)
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
+        if (is_file(probes[i].file, ud))
             return probes[i].fmt;
-    }
     return OSM_RPMDB_NONE;
+}
+
+static int in_root(const char *path, void *root)
+{
+    char *p = osm_root_path(root, path);
+    int found = osm_is_file(p);
+    free(p);
+    return found;
+}
+
+enum osm_rpmdb_format osm_rpmdb_format(const char *root)
+{
+    return osm_rpmdb_format_seen(in_root, (void *)root);
 }
 
 int osm_rpmdb_prepare(const char *root, int *rebuilt, struct osm_err *err)

@@ -42,6 +42,9 @@ struct osm_apply_result {
 };
 
 enum osm_rpmdb_format osm_rpmdb_format(const char *root);
+/* The same probes where files are seen through `is_file(path, ud)` (a
+ * guest, through its agent). */
+enum osm_rpmdb_format osm_rpmdb_format_seen(int (*is_file)(const char *path, void *ud), void *ud);
 /* 0 when this librpm may write the root's rpmdb (sqlite); an error naming
  * the format otherwise. *rebuilt is always 0 (kept for callers). */
 int osm_rpmdb_prepare(const char *root, int *rebuilt, struct osm_err *err);

@@ -16,6 +16,7 @@
 #include "stage.h"
 #include "target_txn.h"
 #include "userspace.h"
+#include "verify.h"
 
 #define SHIP_GUEST "/var/lib/osmig/ship.tar"
 #define MARKER_MEMBER "var/lib/osmig/userspace/" OSM_USERSPACE_MARKER
@@ -119,13 +120,7 @@ static void check_release(struct checks *c, const struct osm_planfile *plan, con
     if (osm_osrelease_read(dir, &osr, &e) < 0) {
         result(c, 0, "os-release of the guest: %s", e.msg);
     } else {
-        char idmaj[160];
-        snprintf(idmaj, sizeof idmaj, "%s%d", osr.id, osr.major);
-        int ok = plan->target_os_id ? strcmp(osr.id, plan->target_os_id) == 0
-                                    : strcmp(osr.id, plan->target_id) == 0 || strcmp(idmaj, plan->target_id) == 0;
-        if (ok && plan->target_version)
-            ok = strncmp(osr.version_id, plan->target_version, strlen(osr.version_id)) == 0 ||
-                 strncmp(plan->target_version, osr.version_id, strlen(plan->target_version)) == 0;
+        int ok = osm_verify_release_is_target(plan, &osr);
         result(c, ok, "os-release in the guest: ID=%s VERSION_ID=%s, target %s%s%s", osr.id, osr.version_id,
                plan->target_id, plan->target_version ? " " : "", plan->target_version ? plan->target_version : "");
     }

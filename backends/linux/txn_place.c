@@ -243,23 +243,16 @@ int osm_place_symlink_to_dir(const struct osm_txn_place *pl, const char *path, s
     return rc;
 }
 
+static int in_place(const char *path, void *pl)
+{
+    return osm_place_is_file(pl, path);
+}
+
 enum osm_rpmdb_format osm_place_rpmdb_format(const struct osm_txn_place *pl)
 {
     if (!pl->guest)
         return osm_rpmdb_format(pl->root);
-    /* The probes of apply.c, in its order. */
-    static const struct {
-        const char *file;
-        enum osm_rpmdb_format fmt;
-    } probes[] = {
-        {"/var/lib/rpm/rpmdb.sqlite", OSM_RPMDB_SQLITE},
-        {"/var/lib/rpm/Packages.db", OSM_RPMDB_NDB},
-        {"/var/lib/rpm/Packages", OSM_RPMDB_BDB},
-    };
-    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
-        if (osm_place_is_file(pl, probes[i].file))
-            return probes[i].fmt;
-    return OSM_RPMDB_NONE;
+    return osm_rpmdb_format_seen(in_place, (void *)pl);
 }
 
 int osm_place_userspace_ready(const struct osm_txn_place *pl)

@@ -91,6 +91,20 @@ int osm_verify_fstab(const char *root, struct osm_err *err)
     return rc;
 }
 
+int osm_verify_release_is_target(const struct osm_planfile *plan, const struct osm_osrelease *osr)
+{
+    char idmaj[160];
+    snprintf(idmaj, sizeof idmaj, "%s%d", osr->id, osr->major);
+    /* A target id is a matrix name ("alinux3", "sample-alinux3"); its os_id,
+     * when the plan gives it, is what os-release must say. */
+    int ok = plan->target_os_id ? strcmp(osr->id, plan->target_os_id) == 0
+                                : strcmp(osr->id, plan->target_id) == 0 || strcmp(idmaj, plan->target_id) == 0;
+    if (ok && plan->target_version)
+        ok = strncmp(osr->version_id, plan->target_version, strlen(osr->version_id)) == 0 ||
+             strncmp(plan->target_version, osr->version_id, strlen(plan->target_version)) == 0;
+    return ok;
+}
+
 static void check_osrelease(const struct osm_planfile *plan, const char *root, struct checks *c)
 {
     struct osm_osrelease osr;
@@ -99,15 +113,7 @@ static void check_osrelease(const struct osm_planfile *plan, const char *root, s
         result(c, 0, "os-release: %s", e.msg);
         return;
     }
-    char idmaj[160];
-    snprintf(idmaj, sizeof idmaj, "%s%d", osr.id, osr.major);
-    /* A target id is a matrix name ("alinux3", "sample-alinux3"); its os_id,
-     * when the plan gives it, is what os-release must say. */
-    int ok = plan->target_os_id ? strcmp(osr.id, plan->target_os_id) == 0
-                                : strcmp(osr.id, plan->target_id) == 0 || strcmp(idmaj, plan->target_id) == 0;
-    if (ok && plan->target_version)
-        ok = strncmp(osr.version_id, plan->target_version, strlen(osr.version_id)) == 0 ||
-             strncmp(plan->target_version, osr.version_id, strlen(plan->target_version)) == 0;
+    int ok = osm_verify_release_is_target(plan, &osr);
     result(c, ok, "os-release: ID=%s VERSION_ID=%s, target %s%s%s", osr.id, osr.version_id, plan->target_id,
            plan->target_version ? " " : "", plan->target_version ? plan->target_version : "");
 }

@@ -24,6 +24,7 @@
 
 #include "osm_buf.h"
 #include "osm_error.h"
+#include "osrelease.h"
 #include "planfile.h"
 #include "progress.h"
 
@@ -34,6 +35,9 @@ struct osm_verify_opts {
     osm_progress_fn progress;         /* phase "verify" */
     void *userdata;
 };
+
+/* 1 when `osr` names the plan's target (the os-release rule above). */
+int osm_verify_release_is_target(const struct osm_planfile *plan, const struct osm_osrelease *osr);
 
 extern const char *const osm_verify_default_core[];
 
