@@ -1,10 +1,14 @@
 /* fetch.c: see fetch.h. One curl multi handle drives every transfer from a
  * single thread; items waiting for a retry sit in PENDING with a not-before
- * time, so backoff never blocks the other transfers. */
+ * time, so backoff never blocks the other transfers. Each destination's
+ * directory is opened once and every later file operation is relative to
+ * it (openat, renameat, unlinkat): a directory swapped for a symlink
+ * afterwards cannot redirect a write. */
 #include "fetch.h"
 
 #include "lazy_curl.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +27,11 @@ struct xfer {
     struct osm_fetch_item *it;
     const char *label;
     char *where;             /* "LABEL: URL" or "URL", for messages */
-    char *part;
+    char *part;              /* DEST.part, for messages */
+    int dirfd;               /* DEST's directory, opened once; -1 before */
+    char *dir;               /* its path: items in one directory share one fd */
+    int owns_dirfd;
+    char *base, *partbase;   /* DEST and DEST.part inside it */
     CURL *h;
     FILE *fp;
     curl_off_t resume_from;
@@ -81,11 +89,16 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
 
 static int start_xfer(CURLM *multi, struct xfer *x, const struct osm_fetch_opts *o, struct osm_err *err)
 {
+    int fd = openat(x->dirfd, x->partbase, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
     struct stat st;
-    x->resume_from = stat(x->part, &st) == 0 ? st.st_size : 0;
-    x->fp = fopen(x->part, "ab");
-    if (!x->fp)
+    if (fd < 0 || fstat(fd, &st) != 0 || !(x->fp = fdopen(fd, "ab"))) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = e;
         return osm_err_errno(err, "%s: creating %s", x->label, x->part);
+    }
+    x->resume_from = st.st_size;
     x->got = 0;
     x->first_write_seen = 0;
     x->write_errno = 0;
@@ -161,13 +174,62 @@ static int is_range_problem(CURLcode rc, long http)
            (rc == CURLE_HTTP_RETURNED_ERROR && http == 416);
 }
 
-static int verify_digest(const struct osm_fetch_item *it, const char *path, char got[129], struct osm_err *err)
+/* 1 when NAME (in the destination's directory) has the item's digest. */
+static int verify_digest(const struct xfer *x, const char *name, char got[129], struct osm_err *err)
 {
-    if (!it->checksum_type || !it->checksum)
+    if (!x->it->checksum_type || !x->it->checksum)
         return 1;
-    if (osm_hash_file(it->checksum_type, path, got, err) < 0)
+    int fd = openat(x->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "%s/%s", x->it->dest, name);
+    int rc = osm_hash_fd(x->it->checksum_type, fd, name, got, err);
+    close(fd);
+    if (rc < 0)
         return -1;
-    return strcasecmp(got, it->checksum) == 0;
+    return strcasecmp(got, x->it->checksum) == 0;
+}
+
+static uint64_t size_of(const struct xfer *x, const char *name)
+{
+    struct stat st;
+    return fstatat(x->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* DEST's directory, opened once: inside ROOT by openat2 when the options
+ * name one (fetch.h). */
+static int open_dest_dir(struct xfer *x, const struct xfer *before, size_t n_before, const struct osm_fetch_opts *o,
+                         struct osm_err *err)
+{
+    const char *dest = x->it->dest, *slash = strrchr(dest, '/');
+    char *dir = slash ? osm_xasprintf("%.*s", (int)(slash - dest), dest) : osm_xstrdup(".");
+    x->base = osm_xstrdup(slash ? slash + 1 : dest);
+    x->partbase = osm_xasprintf("%s.part", x->base);
+    if (!*dir) {
+        free(dir);
+        dir = osm_xstrdup("/");
+    }
+    x->dir = dir;
+    for (size_t i = 0; i < n_before; i++)
+        if (before[i].owns_dirfd && strcmp(before[i].dir, dir) == 0) {
+            x->dirfd = before[i].dirfd;
+            return 0;
+        }
+    if (o->root) {
+        size_t n = strlen(o->root);
+        while (n > 0 && o->root[n - 1] == '/')
+            n--;
+        if (strncmp(dir, o->root, n) != 0 || (dir[n] != '/' && dir[n] != '\0')) {
+            return osm_err_set(err, OSM_EINPUT, "%s: destination %s is not inside the root %s", x->label, dest,
+                               o->root);
+        }
+        x->dirfd = osm_root_open(o->root, dir[n] ? dir + n : "/", O_RDONLY | O_DIRECTORY, 0, err);
+    } else {
+        x->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (x->dirfd < 0)
+            osm_err_errno(err, "%s: directory %s", x->label, dir);
+    }
+    x->owns_dirfd = x->dirfd >= 0;
+    return x->dirfd < 0 ? -1 : 0;
 }
 
 /* A transfer ended: decide done / retry / fail. Returns -1 on failure. */
@@ -194,17 +256,17 @@ static int finish_xfer(CURLM *multi, struct xfer *x, CURLcode rc, const struct o
 
     if (rc == CURLE_WRITE_ERROR || write_errno) {
         /* Out of space or a broken disk: do not leave a partial file behind. */
-        unlink(x->part);
+        unlinkat(x->dirfd, x->partbase, 0);
         errno = write_errno ? write_errno : EIO;
         return osm_err_errno(err, "%s: writing %s", x->label, x->part);
     }
     if (rc == CURLE_OK) {
         char got[129] = "";
-        int ok = verify_digest(x->it, x->part, got, err);
+        int ok = verify_digest(x, x->partbase, got, err);
         if (ok < 0)
             return osm_err_prefix(err, "%s", x->label), -1;
         if (!ok) {
-            unlink(x->part);
+            unlinkat(x->dirfd, x->partbase, 0);
             if (!x->refetched) {
                 osm_warn("fetch.checksum_mismatch", "url=%s expected=%s got=%s action=refetch", x->it->url,
                          x->it->checksum, got);
@@ -217,26 +279,18 @@ static int finish_xfer(CURLM *multi, struct xfer *x, CURLcode rc, const struct o
                                "%s: checksum mismatch for %s: expected %s:%s, got %s:%s (fetched twice)", x->label,
                                x->it->url, x->it->checksum_type, x->it->checksum, x->it->checksum_type, got);
         }
-        struct stat st;
-        x->final_size = stat(x->part, &st) == 0 ? (uint64_t)st.st_size : 0;
-        if (rename(x->part, x->it->dest) != 0)
+        x->final_size = size_of(x, x->partbase);
+        if (renameat(x->dirfd, x->partbase, x->dirfd, x->base) != 0)
             return osm_err_errno(err, "%s: renaming %s", x->label, x->part);
-        if (!o->no_fsync) {
-            char *dir = osm_xstrdup(x->it->dest);
-            char *slash = strrchr(dir, '/');
-            if (slash) {
-                *slash = '\0';
-                osm_fsync_dir(*dir ? dir : "/");
-            }
-            free(dir);
-        }
+        if (!o->no_fsync)
+            fsync(x->dirfd);
         x->state = X_DONE;
         osm_debug("fetch.done", "url=%s bytes=%llu attempts=%d", x->it->url, (unsigned long long)x->final_size,
                   x->it->attempts);
         return 0;
     }
     if (is_range_problem(rc, http)) {
-        unlink(x->part);
+        unlinkat(x->dirfd, x->partbase, 0);
     } else if (!is_transient(rc, http)) {
         return osm_err_set(err, OSM_ENET, "%s: %s", x->where, cerr);
     }
@@ -294,6 +348,9 @@ int osm_fetch_many(struct osm_fetch_item *items, size_t n, const struct osm_fetc
     struct xfer *xs = osm_xcalloc(n ? n : 1, sizeof *xs);
     size_t remaining = 0;
     int rc = -1;
+    for (size_t i = 0; i < n; i++)
+        xs[i].dirfd = -1;
+    CURLM *multi = NULL;
     for (size_t i = 0; i < n; i++) {
         struct xfer *x = &xs[i];
         x->it = &items[i];
@@ -302,22 +359,24 @@ int osm_fetch_many(struct osm_fetch_item *items, size_t n, const struct osm_fetc
         x->label = items[i].label ? items[i].label : items[i].url;
         x->where = items[i].label ? osm_xasprintf("%s: %s", items[i].label, items[i].url) : osm_xstrdup(items[i].url);
         x->part = osm_xasprintf("%s.part", items[i].dest);
-        if (osm_is_file(items[i].dest) && items[i].checksum) {
+        if (open_dest_dir(x, xs, i, &o, err) < 0)
+            goto out;
+        struct stat st;
+        if (fstatat(x->dirfd, x->base, &st, AT_SYMLINK_NOFOLLOW) == 0 && items[i].checksum) {
             char got[129];
             struct osm_err herr = OSM_ERR_INIT;
-            if (verify_digest(x->it, items[i].dest, got, &herr) == 1) {
-                struct stat st;
-                x->final_size = stat(items[i].dest, &st) == 0 ? (uint64_t)st.st_size : 0;
+            if (S_ISREG(st.st_mode) && verify_digest(x, x->base, got, &herr) == 1) {
+                x->final_size = (uint64_t)st.st_size;
                 x->state = X_DONE;
                 x->it->reused = 1;
                 continue;
             }
-            unlink(items[i].dest); /* stale or corrupt: fetch again */
+            unlinkat(x->dirfd, x->base, 0); /* stale or corrupt: fetch again */
         }
         x->state = X_PENDING;
         remaining++;
     }
-    CURLM *multi = curl_multi_init();
+    multi = curl_multi_init();
     int64_t last_report = 0;
     report(&o, xs, n, NULL);
     while (remaining > 0) {
@@ -366,11 +425,18 @@ int osm_fetch_many(struct osm_fetch_item *items, size_t n, const struct osm_fetc
     rc = 0;
 out:
     for (size_t i = 0; i < n; i++) {
-        end_xfer(multi, &xs[i]);
+        if (multi)
+            end_xfer(multi, &xs[i]);
+        if (xs[i].owns_dirfd)
+            close(xs[i].dirfd);
+        free(xs[i].dir);
         free(xs[i].part);
+        free(xs[i].base);
+        free(xs[i].partbase);
         free(xs[i].where);
     }
-    curl_multi_cleanup(multi);
+    if (multi)
+        curl_multi_cleanup(multi);
     free(xs);
     return rc;
 }

@@ -27,6 +27,10 @@ struct osm_fetch_opts {
     int no_fsync;            /* 1: the caller syncs the whole batch itself (syncfs) */
     osm_progress_fn progress; /* phase "download"; may be NULL */
     void *userdata;
+    /* Set: every DEST lies under this root and its directory is opened
+     * inside it (openat2 RESOLVE_IN_ROOT), so no symlink in the root leads
+     * a download out of it. NULL: host paths. */
+    const char *root;
 };
 
 struct osm_fetch_item {

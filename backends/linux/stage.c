@@ -224,6 +224,7 @@ int osm_stage(const struct osm_planfile *plan, const char *root, const struct os
         goto out;
 
     struct osm_fetch_opts fo = o.fetch;
+    fo.root = root; /* packages and keys are written only inside the root */
     /* One syncfs before the manifest instead of an fsync per package: a file
      * torn by a crash is caught by its digest on the next run anyway. */
     fo.no_fsync = 1;

@@ -25,20 +25,15 @@ static int digest_update(void *ctx, const void *data, size_t n)
     return 0;
 }
 
-int osm_hash_file(const char *algo, const char *path, char hex[129], struct osm_err *err)
+int osm_hash_fd(const char *algo, int fd, const char *name_for_errors, char hex[129], struct osm_err *err)
 {
     const char *name = strcmp(algo, "sha") == 0 ? "sha1" : algo;
     const EVP_MD *md = EVP_get_digestbyname(name);
     if (!md)
         return osm_err_set(err, OSM_EUNSUPPORTED, "unsupported checksum type '%s'", algo);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return osm_err_errno(err, "%s", path);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_DigestInit_ex(ctx, md, NULL);
-    int rc = osm_read_blocks(fd, path, digest_update, ctx, err);
-    close(fd);
-    if (rc != 0) {
+    if (osm_read_blocks(fd, name_for_errors, digest_update, ctx, err) != 0) {
         EVP_MD_CTX_free(ctx);
         return -1;
     }
@@ -48,6 +43,16 @@ int osm_hash_file(const char *algo, const char *path, char hex[129], struct osm_
     EVP_MD_CTX_free(ctx);
     to_hex(out, len, hex);
     return 0;
+}
+
+int osm_hash_file(const char *algo, const char *path, char hex[129], struct osm_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return osm_err_errno(err, "%s", path);
+    int rc = osm_hash_fd(algo, fd, path, hex, err);
+    close(fd);
+    return rc;
 }
 
 void osm_sha256_hex(const void *data, size_t len, char hex[65])

@@ -135,6 +135,44 @@ static void fetch_file_checks_digest_and_never_leaves_a_bad_file(void **state)
     osm_free_all(missing, partpath, url, src, dest);
 }
 
+/* ROOT/stage is a symlink to a host directory: a download "into" it with
+ * the root named stays inside the root (absolute links resolve from the
+ * root), and the host directory never gets a byte. */
+static void fetch_into_a_root_never_writes_through_its_symlinks(void **state)
+{
+    (void)state;
+    char *root = osm_path_join(tmpdir, "root"), *host = osm_path_join(tmpdir, "host");
+    char *src = osm_path_join(tmpdir, "pkg.rpm"), *link = osm_path_join(root, "stage");
+    char *dest = osm_path_join(link, "pkg.rpm"), *leak = osm_path_join(host, "pkg.rpm");
+    char *leak_part = osm_path_join(host, "pkg.rpm.part");
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_mkdir_p(root, 0755, &err), 0);
+    assert_int_equal(osm_mkdir_p(host, 0755, &err), 0);
+    assert_int_equal(symlink(host, link), 0);
+    assert_int_equal(osm_write_file_atomic(src, "package\n", 8, 0644, &err), 0);
+    char *url = osm_xasprintf("file://%s", src);
+    struct osm_fetch_opts o = {.max_retries = -1, .root = root};
+
+    assert_int_equal(osm_fetch_file(url, dest, NULL, NULL, &o, &err), -1);
+    /* Resolved from the root, the link leads to ROOT/tmp/...: absent. */
+    assert_non_null(strstr(err.msg, "/stage in the root"));
+    assert_false(osm_is_file(leak));
+    assert_false(osm_is_file(leak_part));
+
+    /* Outside the root altogether: refused before any transfer. */
+    osm_err_clear(&err);
+    assert_int_equal(osm_fetch_file(url, leak, NULL, NULL, &o, &err), -1);
+    assert_int_equal(err.code, OSM_EINPUT);
+    assert_non_null(strstr(err.msg, "not inside the root"));
+    assert_false(osm_is_file(leak));
+
+    /* Without a root the same call is a host download (the caller's choice). */
+    struct osm_fetch_opts host_opts = {.max_retries = -1};
+    assert_int_equal(osm_fetch_file(url, leak, NULL, NULL, &host_opts, &err), 0);
+    assert_true(osm_is_file(leak));
+    osm_free_all(root, host, src, link, dest, leak, leak_part, url);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -156,6 +194,7 @@ int main(void)
         cmocka_unit_test(plan_refuses_unknown_action_and_repo),
         cmocka_unit_test(fstab_check_names_the_bad_line),
         cmocka_unit_test(fetch_file_checks_digest_and_never_leaves_a_bad_file),
+        cmocka_unit_test(fetch_into_a_root_never_writes_through_its_symlinks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
