@@ -12,6 +12,20 @@ static const struct osm_provider *const providers[] = {
     &osm_provider_qemu,
 };
 
+const struct osm_provider *osm_provider_at(size_t i)
+{
+    return i < sizeof providers / sizeof providers[0] ? providers[i] : NULL;
+}
+
+char *osm_provider_schemes(void)
+{
+    struct osm_buf b;
+    osm_buf_init(&b);
+    for (size_t i = 0; osm_provider_at(i); i++)
+        osm_buf_addf(&b, "%s%s", i ? ", " : "", osm_provider_at(i)->scheme);
+    return osm_buf_detach(&b);
+}
+
 int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err *err)
 {
     *out = NULL;
@@ -23,8 +37,12 @@ int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err
     for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
         if (strlen(providers[i]->scheme) == n && strncmp(providers[i]->scheme, uri, n) == 0)
             prov = providers[i];
-    if (!prov)
-        return osm_err_set(err, OSM_EUSAGE, "instance '%s': unknown provider '%.*s' (known: dir, qemu)", uri, (int)n, uri);
+    if (!prov) {
+        char *known = osm_provider_schemes();
+        osm_err_set(err, OSM_EUSAGE, "instance '%s': unknown provider '%.*s' (known: %s)", uri, (int)n, uri, known);
+        free(known);
+        return -1;
+    }
     struct osm_instance *inst = osm_xcalloc(1, sizeof *inst);
     inst->uri = osm_xstrdup(uri);
     inst->provider = prov;

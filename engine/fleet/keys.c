@@ -20,6 +20,7 @@
 #include "api_auth.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "providers/provider.h"
 
 #define MASTER_KEY_LEN 32
 #define GCM_NONCE_LEN 12
@@ -284,15 +285,25 @@ int osm_key_scope_check(const char *scope, struct osm_err *err)
     if (!valid_scope(scope))
         return osm_err_set(err, OSM_EUSAGE, "key scope '%s' is empty, longer than %d or has control characters",
                            scope, MAX_SCOPE);
-    /* A scope is matched against canonical names, "dir:" and an absolute
-     * path with no "//", "." or ".." component and no trailing '/'
-     * (provider.h): literal text that no such name holds never matches. */
-    static const char scheme[] = "dir:/";
-    size_t lit = literal_prefix(scope), sl = strlen(scheme);
-    if (lit < sl ? strncmp(scope, scheme, lit) != 0 : strncmp(scope, scheme, sl) != 0)
-        return osm_err_set(err, OSM_EUSAGE,
-                           "key scope '%s' can never match: instances are named dir:/ABSOLUTE/PATH (e.g. "
-                           "'dir:/srv/roots/web*')", scope);
+    /* A scope is matched against canonical names, a provider's scheme and
+     * an absolute path with no "//", "." or ".." component and no trailing
+     * '/' (provider.h): literal text that no such name holds never matches. */
+    size_t lit = literal_prefix(scope), sl = 0;
+    int named = 0;
+    for (size_t i = 0; osm_provider_at(i) && !named; i++) {
+        char *scheme = osm_xasprintf("%s:/", osm_provider_at(i)->scheme);
+        sl = strlen(scheme);
+        named = lit < sl ? strncmp(scope, scheme, lit) == 0 : strncmp(scope, scheme, sl) == 0;
+        free(scheme);
+    }
+    if (!named) {
+        char *known = osm_provider_schemes();
+        osm_err_set(err, OSM_EUSAGE,
+                    "key scope '%s' can never match: instances are named SCHEME:/ABSOLUTE/PATH, SCHEME one of %s "
+                    "(e.g. 'dir:/srv/roots/web*', 'qemu:/srv/vms/*')", scope, known);
+        free(known);
+        return -1;
+    }
     static const char *const never[] = {"//", "/./", "/../"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         if (strstr(scope, never[i]))

@@ -53,6 +53,7 @@ check 2 "--output is for key create and key rotate" key list --output "$state/x"
 # scopes that can never match an instance's canonical name
 check 2 "can never match" key create --role operator --scope '/srv/web*' --state-dir "$state"
 check 2 "can never match" key create --role operator --scope 'dir:srv/*' --state-dir "$state"
+check 2 "SCHEME one of dir, qemu" key create --role operator --scope 'ecs:/i-*' --state-dir "$state"
 check 2 "without '/../'" key create --role operator --scope 'dir:/srv/a/../b*' --state-dir "$state"
 check 2 "without '//'" key create --role operator --scope 'dir://srv/*' --state-dir "$state"
 check 2 "trailing" key create --role operator --scope 'dir:/srv/web/' --state-dir "$state"
@@ -63,6 +64,10 @@ chmod 644 "$state/master.key"
 check 1 "must be a regular file of mode 0600" key create --role viewer --state-dir "$state"
 chmod 600 "$state/master.key"
 [[ $(osmig key list --json --state-dir "$state") == "$before" ]] || fail "a refusal changed the keys"
+# every provider's instances can be scoped: a qemu: descriptor and its disks
+osmig key create --role operator --scope 'qemu:/srv/vms/web*' --state-dir "$state" >/dev/null 2>&1 ||
+  fail "a qemu: scope is refused"
+osmig key list --state-dir "$state" | grep -q "qemu:/srv/vms/web\*" || fail "the qemu: scope is not listed"
 
 # --store DIR keeps its master key there; --master-key FILE elsewhere
 other=$state/other

@@ -108,6 +108,10 @@ struct osm_instance {
     void *priv;
 };
 
+/* The provider table, in order; NULL past the last. */
+const struct osm_provider *osm_provider_at(size_t i);
+/* "dir, qemu": the known schemes, for messages. Caller frees. */
+char *osm_provider_schemes(void);
 /* Parse `uri`, pick the provider, open the instance. Errors name the URI. */
 int osm_instance_open(const char *uri, struct osm_instance **out, struct osm_err *err);
 /* An instance has one identity however it is named: the opened instance's
