@@ -105,17 +105,5 @@ def case_fleet_job_migrates_a_guest(e):
 CASES = {"fleet-job-migrates-a-guest": case_fleet_job_migrates_a_guest}
 
 
-def main():
-    a = vc.case_args(CASES)
-    e = vc.Env(a.vmctl, os.path.join(a.work, a.case))
-    if not e.osmig or not os.access(e.osmig, os.X_OK):
-        vc.skip("OSMIG_BIN is not set to the osmig binary")
-
-    def stop_vm():
-        if os.path.exists(e.desc):
-            e.ctl("stop", ok=False)
-    return vc.run_case(CASES[a.case], e, a.case, on_fail=stop_vm)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vm.main(CASES))

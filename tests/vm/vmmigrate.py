@@ -321,8 +321,10 @@ CASES = {
 }
 
 
-def main():
-    a = vc.case_args(CASES)
+def main(cases=None):
+    """Runs one case of CASES (or of another script's cases, on its own guest)."""
+    cases = cases or CASES
+    a = vc.case_args(cases)
     e = vc.Env(a.vmctl, os.path.join(a.work, a.case))
     if not e.osmig or not os.access(e.osmig, os.X_OK):
         vc.skip("OSMIG_BIN is not set to the osmig binary")
@@ -330,7 +332,7 @@ def main():
     def stop_vm():
         if os.path.exists(e.desc):
             e.ctl("stop", ok=False)
-    return vc.run_case(CASES[a.case], e, a.case, on_fail=stop_vm)
+    return vc.run_case(cases[a.case], e, a.case, on_fail=stop_vm)
 
 
 if __name__ == "__main__":
