@@ -21,24 +21,26 @@
 #include <unistd.h>
 
 #include "osm_buf.h"
-#include "snap_arena.h"
 #include "snap_index.h"
 
 #define DEPTH 64
 #define BLOCK 256
 #define TOP UINT32_MAX /* the parent of the root's own entries: the root */
 
-/* An entry as the check needs it: its name in its parent directory (an
- * earlier record), so that a checker never parses a path. */
+/* An entry as the check needs it, in 72 bytes (fresh memory is what
+ * costs here: see map_recs): its name in its parent directory (an earlier
+ * record), so that a checker never parses a path. */
 struct rec {
-    const char *name; /* in the scratch arena; "" for the root itself */
-    uint32_t parent;  /* record of the parent directory, or TOP */
-    uint32_t mode, uid, gid;
-    uint32_t file;          /* a regular file's first path: its size counts */
+    uint32_t name;          /* offset in `names`; "" for the root itself */
+    uint32_t parent;        /* record of the parent directory, or TOP */
+    uint32_t mode;          /* st_mode, and SIZE_COUNTS */
+    uint32_t uid, gid;
     _Atomic uint32_t below; /* a directory: entries below it, once the decoder is past it (0 before) */
-    uint64_t size, ino, dev, rdev;
+    uint64_t aux;           /* a regular file's first path: its size; anything else: its device number */
+    uint64_t ino, dev;
     int64_t atime_ns, mtime_ns, ctime_ns;
 };
+#define SIZE_COUNTS 0x80000000u
 
 /* A checker's current parent directory's record chain (level 0: TOP, the
  * root, shared). A level is open (O_PATH) or, for a directory with few
@@ -67,8 +69,8 @@ struct dirs {
  * counts the entries below each (published when it leaves the chain). */
 struct same {
     struct rec *r;
-    size_t cap, map_len;
-    struct snap_arena paths;
+    char *names;
+    size_t cap, map_len, names_used;
     uint32_t up[DEPTH];
     size_t uplen[DEPTH];
     uint32_t upcount[DEPTH]; /* entries below each, so far */
@@ -93,17 +95,21 @@ static void publish(struct same *s, size_t decoded, int done)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* The record array, mapped at once with huge pages where the kernel has
- * them: taking a page fault for every 4 KiB of it was a tenth of the check. */
-static struct rec *map_recs(size_t n, size_t *len)
+/* The records and their names (at most 256 bytes each), in one mapping
+ * faulted in as they are filled. Fresh memory is the check's largest cost
+ * after the fstatats: populating it at once with huge pages cost 19 ms for
+ * 8 MiB on a virtual machine whose host takes back free memory, page by page
+ * a quarter of that; so records are small and names are packed. */
+static int map_recs(struct same *s, size_t n)
 {
-    *len = (n ? n : 1) * sizeof(struct rec);
-    void *m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    s->map_len = (n ? n : 1) * (sizeof(struct rec) + 256);
+    void *m = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
-        return NULL;
-    madvise(m, *len, MADV_HUGEPAGE);
-    madvise(m, *len, MADV_POPULATE_WRITE);
-    return m;
+        return -1;
+    madvise(m, s->map_len, MADV_NOHUGEPAGE);
+    s->r = m;
+    s->names = (char *)m + (n ? n : 1) * sizeof(struct rec);
+    return 0;
 }
 
 /* The innermost directory of the decoder's chain is behind it: its count
@@ -127,7 +133,7 @@ static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t c
         if (count > ((uint64_t)1 << 26)) /* beyond any real tree: let the walk decide */
             return 1;
         s->cap = (size_t)count;
-        if (!(s->r = map_recs(s->cap, &s->map_len)))
+        if (map_recs(s, s->cap) != 0)
             return 1;
     }
     if (atomic_load_explicit(&s->changed, memory_order_relaxed))
@@ -160,20 +166,24 @@ static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t c
             s->uplen[s->updepth++] = n;
         }
     }
-    s->r[i] = (struct rec){snap_arena_strndup(&s->paths, p + base, n - base),
+    size_t len = n - base;
+    if (len > 255)
+        return 1;
+    memcpy(s->names + s->names_used, p + base, len + 1);
+    int file = e->type == SNAP_FILE;
+    s->r[i] = (struct rec){(uint32_t)s->names_used,
                            parent,
-                           e->mode,
+                           e->mode | (file ? SIZE_COUNTS : 0),
                            e->uid,
                            e->gid,
-                           e->type == SNAP_FILE,
                            0,
-                           e->type == SNAP_FILE ? e->size : 0,
+                           file ? e->size : e->rdev,
                            e->ino,
                            e->dev,
-                           e->rdev,
                            e->atime_ns,
                            e->mtime_ns,
                            e->ctime_ns};
+    s->names_used += len + 1;
     if ((i + 1) % BLOCK == 0)
         publish(s, (size_t)i + 1, 0);
     return 0;
@@ -186,9 +196,10 @@ static int64_t ns(struct timespec t)
 
 static int same_stat(const struct rec *r, const struct stat *st)
 {
-    return r->mode == st->st_mode && r->uid == st->st_uid && r->gid == st->st_gid &&
-           r->size == (r->file ? (uint64_t)st->st_size : 0) && r->ino == (uint64_t)st->st_ino &&
-           r->dev == (uint64_t)st->st_dev && r->rdev == (uint64_t)st->st_rdev && r->atime_ns == ns(st->st_atim) &&
+    int file = (r->mode & SIZE_COUNTS) != 0;
+    return (r->mode & ~SIZE_COUNTS) == st->st_mode && r->uid == st->st_uid && r->gid == st->st_gid &&
+           r->aux == (file ? (uint64_t)st->st_size : (uint64_t)st->st_rdev) && (!file || st->st_rdev == 0) &&
+           r->ino == (uint64_t)st->st_ino && r->dev == (uint64_t)st->st_dev && r->atime_ns == ns(st->st_atim) &&
            r->mtime_ns == ns(st->st_mtim) && r->ctime_ns == ns(st->st_ctim);
 }
 
@@ -219,7 +230,7 @@ static int push(const struct same *s, struct dirs *d, uint32_t x, int open)
 {
     if (d->depth == DEPTH)
         return -1;
-    const char *name = s->r[x].name;
+    const char *name = s->names + s->r[x].name;
     size_t k = d->rel_end[d->depth], n = strlen(name);
     int j = d->depth + 1;
     if (open || k + n + 1 >= sizeof d->rel / 2) {
@@ -287,13 +298,14 @@ static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
         const struct rec *r = &s->r[i];
         struct stat st;
         int ok;
-        if (!r->name[0]) /* the root */
+        const char *name = s->names + r->name;
+        if (!name[0]) /* the root */
             ok = fstatat(d->fd[0], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
-        else if (S_ISDIR(r->mode) && worth_opening(s, (uint32_t)i)) /* opened now for its entries: one lookup */
+        else if (S_ISDIR(r->mode & ~SIZE_COUNTS) && worth_opening(s, (uint32_t)i)) /* opened now for its entries: one lookup */
             ok = enter(s, d, r->parent) == 0 && push(s, d, (uint32_t)i, 1) == 0 &&
                  fstatat(d->fd[d->depth], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
         else
-            ok = enter(s, d, r->parent) == 0 && stat_in(d, r->name, &st) == 0;
+            ok = enter(s, d, r->parent) == 0 && stat_in(d, name, &st) == 0;
         if (!ok || !same_stat(r, &st))
             atomic_store(&s->changed, 1);
     }
@@ -359,7 +371,6 @@ struct snap_same_check *snap_same_start(const char *root, const char *index_path
     s->root_fd = root_fd;
     c->index_path = osm_xstrdup(index_path);
     c->index_sha256 = index_sha256 ? osm_xstrdup(index_sha256) : NULL;
-    snap_arena_init(&s->paths);
     atomic_init(&s->decoded, 0);
     atomic_init(&s->done, 0);
     atomic_init(&s->changed, 0);
@@ -394,7 +405,6 @@ int snap_same_finish(struct snap_same_check *c)
     if (s->r)
         munmap(s->r, s->map_len);
     free(s->cur);
-    snap_arena_free(&s->paths);
     free(c->index_path);
     free(c->index_sha256);
     free(c);
