@@ -83,6 +83,7 @@ struct same {
     pthread_mutex_t mu;
     pthread_cond_t more;
     int root_fd;
+    int64_t started_ns; /* of the set that wrote the index */
 };
 
 static void publish(struct same *s, size_t decoded, int done)
@@ -136,7 +137,7 @@ static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t c
         if (map_recs(s, s->cap) != 0)
             return 1;
     }
-    if (atomic_load_explicit(&s->changed, memory_order_relaxed))
+    if (atomic_load_explicit(&s->changed, memory_order_relaxed) || !snap_stat_trusted(e->ctime_ns, s->started_ns))
         return 1;
     const char *p = e->path;
     size_t n = strlen(p), base = 0;
@@ -311,6 +312,13 @@ static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
     }
 }
 
+/* The margin: see snap_same.h. */
+int snap_stat_trusted(int64_t ctime_ns, int64_t started_ns)
+{
+    int64_t margin = ctime_ns % 1000000000 == 0 ? (int64_t)2000000000 : (int64_t)100000000;
+    return started_ns > 0 && ctime_ns < started_ns - margin;
+}
+
 /* Checks blocks as they are decoded until there are none left. */
 static void check_blocks(struct same *s)
 {
@@ -361,7 +369,7 @@ static void *decoder_main(void *arg)
 }
 
 struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
-                                        int threads)
+                                        int64_t started_ns, int threads)
 {
     int root_fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root_fd < 0)
@@ -369,6 +377,7 @@ struct snap_same_check *snap_same_start(const char *root, const char *index_path
     struct snap_same_check *c = osm_xcalloc(1, sizeof *c);
     struct same *s = &c->s;
     s->root_fd = root_fd;
+    s->started_ns = started_ns;
     c->index_path = osm_xstrdup(index_path);
     c->index_sha256 = index_sha256 ? osm_xstrdup(index_sha256) : NULL;
     atomic_init(&s->decoded, 0);
@@ -411,7 +420,8 @@ int snap_same_finish(struct snap_same_check *c)
     return unchanged;
 }
 
-int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int threads)
+int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int64_t started_ns,
+                        int threads)
 {
-    return snap_same_finish(snap_same_start(root, index_path, index_sha256, threads));
+    return snap_same_finish(snap_same_start(root, index_path, index_sha256, started_ns, threads));
 }
