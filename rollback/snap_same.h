@@ -30,8 +30,9 @@
  * next create reads it again. "Clearly": by more than the filesystem's
  * timestamp granularity: 100 ms where ctime has nanoseconds (the kernel
  * stamps with its clock tick, a few ms), 2 s where it has whole seconds
- * only (ext4 with 128-byte inodes). A mass change (a restore, a package upgrade) just before a
- * set therefore costs the next create a walk, not a wrong set.
+ * only (ext4 with 128-byte inodes). A mass change (a restore, a package
+ * upgrade) just before a set therefore costs the next create a walk, not a
+ * wrong set.
  *
  * 1 when an entry with that ctime, recorded by a set that began at
  * `started_ns` (CLOCK_REALTIME; 0: unknown, nothing is trusted), is
