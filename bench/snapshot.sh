@@ -58,7 +58,6 @@ BIN=$(realpath "${1:-${OSMIG_BIN:-$(dirname "$0")/../build/osmig}}")
 B=${BENCH_DIR:-/var/tmp/osmig-bench}
 [ "$(id -u)" = 0 ] || { echo "run as root (the trees keep owners and device files)"; exit 1; }
 command -v zstd >/dev/null || { echo "zstd is needed for the baseline"; exit 1; }
-[ -x /usr/bin/time ] || { echo "/usr/bin/time (package time) is needed for peak memory"; exit 1; }
 if ! command -v restic >/dev/null; then
     echo "restic not found: installing Debian's package ..."
     apt-get install -y -qq restic >/dev/null 2>&1 || true
@@ -88,31 +87,54 @@ fi
 export OSMIG_SNAPSHOT_STORE=$M/store RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$M/restic-cache
 T=$M/tree
 
-# run LABEL CMD...: records seconds (one more round's) and peak RSS (KiB,
-# the largest of the rounds) of CMD; SEC[label] is then the median.
-declare -A SEC ALL MEM SIZE_OF INFO
+# run LABEL CMD...: records seconds (one more round's), CPU seconds (user +
+# system) and peak RSS (KiB, the largest of the rounds) of CMD; SEC[label]
+# and CPU[label] are then the medians. Measured with wait4() (MEASURE):
+# /usr/bin/time rounds both times to 10 ms, a sixth of an unchanged
+# re-snapshot.
+declare -A SEC ALL CPU ALLCPU MEM SIZE_OF INFO
+MEASURE='
+import os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+t1 = time.perf_counter()
+with open(out, "w") as f:
+    f.write(f"{t1 - t0:.4f} {ru.ru_utime + ru.ru_stime:.4f} {ru.ru_maxrss}\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+'
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
 run() {
     local label=$1; shift
     sync
-    if ! /usr/bin/time -f "%e %M" -o "$B/time.out" "$@" >"$B/run.out"; then
+    if ! python3 -c "$MEASURE" "$B/time.out" "$@" >"$B/run.out"; then
         echo "bench/snapshot.sh: step $label failed: $*" >&2
         tail -n 5 "$B/run.out" >&2
         exit 1
     fi
-    local sec mem
-    read -r sec mem <"$B/time.out"
+    local sec cpu mem
+    read -r sec cpu mem <"$B/time.out"
     ALL[$label]="${ALL[$label]:-} $sec"
+    ALLCPU[$label]="${ALLCPU[$label]:-} $cpu"
     [ "${MEM[$label]:-0}" -ge "$mem" ] || MEM[$label]=$mem
-    SEC[$label]=$(python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" ${ALL[$label]})
+    SEC[$label]=$(median ${ALL[$label]})
+    CPU[$label]=$(median ${ALLCPU[$label]})
 }
 # spread LABEL: "min-max" of the rounds (empty for one round).
 spread() {
     [ "$ROUNDS" -gt 1 ] || return 0
-    python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; print(f'{min(v):.2f}-{max(v):.2f}')" ${ALL[$1]}
+    python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; print(f'{min(v):.3f}-{max(v):.3f}')" ${ALL[$1]}
 }
 # "${SYNCED[@]}" CMD...: CMD, then a sync of the bench filesystem.
 SYNCED=(bash -c '"$@" && sync -f "$0"' "$M")
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/max(b,1e-3):.2f}')" "$1" "$2"; }
+share() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{100*a/max(b,1e-3):.1f}%')" "$1" "$2"; }
 
 build_tree() { # SHAPE
     rm -rf "$T"; mkdir -p "$T"
@@ -216,7 +238,8 @@ for s in "${shape_list[@]}"; do
     else
         printf '%-32s %9s\n' "unchanged re-snapshot" "${SEC[$s.osm_c2]}"
     fi
-    printf '%-32s %9s %9s %8s %9s\n' "unchanged, share of first" "" "" "$(ratio "${SEC[$s.osm_c2]}" "${SEC[$s.osm_c]}")" ""
+    printf '%-32s %9s %9s %8s %9s\n' "unchanged, share of first" "" "" "$(share "${SEC[$s.osm_c2]}" "${SEC[$s.osm_c]}")" ""
+    printf '%-32s %9s %9s %8s %9s\n' "  CPU s (user+sys): unchanged, first" "${CPU[$s.osm_c2]}" "${CPU[$s.osm_c]}" "$(share "${CPU[$s.osm_c2]}" "${CPU[$s.osm_c]}")" ""
     printf '%-32s %9s %9s %8s %9s\n' "1% changed, share of first" "${SEC[$s.osm_c3]}" "" "$(ratio "${SEC[$s.osm_c3]}" "${SEC[$s.osm_c]}")" "$((MEM[$s.osm_c3] / 1024))"
     printf '%-32s %9s %9s %8s %9s\n' "restore vs tar -xf + sync" "${SEC[$s.osm_r]}" "${SEC[$s.tar_x]}" "$(ratio "${SEC[$s.osm_r]}" "${SEC[$s.tar_x]}")" "$((MEM[$s.osm_r] / 1024)) (tar $((MEM[$s.tar_x] / 1024)))"
     [ "$ROUNDS" -gt 1 ] && echo "spread of $ROUNDS rounds, s: first osmig $(spread $s.osm_c), tar $(spread $s.tar_c); unchanged $(spread $s.osm_c2); 1% changed $(spread $s.osm_c3); restore osmig $(spread $s.osm_r), tar $(spread $s.tar_x)"

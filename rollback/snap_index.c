@@ -326,7 +326,11 @@ static char *get_str(struct reader *r, struct snap_arena *a, int null_if_empty)
     return snap_arena_strndup(a, p, n);
 }
 
-static int parse_entry(struct reader *r, struct snap_arena *a, struct snap_entry *e)
+static int check_entry(const struct snap_entry *e);
+
+/* `full` 0: the link target, xattrs and chunk list are stepped over, not
+ * kept (a scan for the stat fields: snap_index_scan). */
+static int parse_entry(struct reader *r, struct snap_arena *a, struct snap_entry *e, int full)
 {
     e->path = get_str(r, a, 0);
     const uint8_t *t = take(r, 1);
@@ -341,10 +345,23 @@ static int parse_entry(struct reader *r, struct snap_arena *a, struct snap_entry
     e->ino = get_u64(r);
     e->dev = get_u64(r);
     e->rdev = get_u64(r);
-    e->link = get_str(r, a, 1);
+    if (full) {
+        e->link = get_str(r, a, 1);
+    } else if (!take(r, get_u32(r))) {
+        return -1;
+    }
     uint32_t nx = get_u32(r);
     if (r->bad || nx > r->left / 8)
         return -1;
+    if (!full) {
+        for (uint32_t i = 0; i < nx; i++)
+            if (!take(r, get_u32(r)) || !take(r, get_u32(r)))
+                return -1;
+        uint32_t nr = get_u32(r);
+        if (r->bad || nr > r->left / 44 || (nr && !take(r, (size_t)nr * 44)))
+            return -1;
+        return check_entry(e);
+    }
     e->xattrs = nx ? snap_arena_calloc(a, nx * sizeof *e->xattrs) : NULL;
     for (uint32_t i = 0; i < nx && !r->bad; i++) {
         e->xattrs[i].name = get_str(r, a, 0);
@@ -368,17 +385,29 @@ static int parse_entry(struct reader *r, struct snap_arena *a, struct snap_entry
         if (h)
             memcpy(e->refs[i].hash, h, 32);
     }
-    if (r->bad || !e->path || !strchr("fdlhcbps", e->type) || !e->type)
+    if (r->bad)
+        return -1;
+    return check_entry(e);
+}
+
+/* A decoded entry's type and path are sane. */
+static int check_entry(const struct snap_entry *e)
+{
+    if (!e->path || !strchr("fdlhcbps", e->type) || !e->type)
         return -1;
     /* Paths must stay inside the disk: no "..", no absolute, no empty parts. */
-    if (e->path[0] == '/' || strstr(e->path, "//"))
+    const char *c = e->path;
+    if (*c == '/')
         return -1;
-    for (const char *p = e->path; *p;) {
-        const char *s = strchr(p, '/');
-        size_t n = s ? (size_t)(s - p) : strlen(p);
-        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+    while (*c) { /* one pass: an index has a path per entry */
+        const char *part = c;
+        while (*c && *c != '/')
+            c++;
+        size_t n = (size_t)(c - part);
+        if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
             return -1;
-        p += n + (s ? 1 : 0);
+        if (*c)
+            c++;
     }
     return 0;
 }
@@ -472,7 +501,7 @@ static int index_read(const char *path, const char *expect_sha256, struct snap_i
             snap_arena_free(&scratch);
             snap_arena_init(&scratch);
         }
-        if (parse_entry(&r, ix ? &ix->arena : &scratch, e) != 0) {
+        if (parse_entry(&r, ix ? &ix->arena : &scratch, e, ix != NULL) != 0) {
             if (ix)
                 snap_index_free(ix);
             rc = osm_err_set(err, OSM_EINPUT, "index %s: entry %llu is malformed", path, (unsigned long long)i);

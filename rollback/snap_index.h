@@ -92,8 +92,10 @@ int snap_index_save(const struct snap_index *ix, const char *path, char sha256_h
 int snap_index_load(struct snap_index *ix, const char *path, const char *expect_sha256, struct osm_err *err);
 
 /* Calls fn(ctx, entry, i, count) for each entry of the index file in order,
- * without building the index: an entry and what it points to are valid
- * during the call only. Returns 0 when every entry was seen, -1 with `err`
+ * without building the index: an entry holds its path, type and stat fields
+ * only (no link target, xattrs or chunk list: the unchanged check needs no
+ * more, and copying them was most of the decoding), valid during the call
+ * only. Returns 0 when every entry was seen, -1 with `err`
  * filled when the file is unreadable or corrupt, or the first non-zero value
  * fn returned (fn stops the scan so). */
 typedef int (*snap_scan_fn)(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t count);

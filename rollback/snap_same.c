@@ -1,58 +1,89 @@
 /* snap_same.c: see snap_same.h.
  *
- * The index is decoded once into compact records (the stat fields and the
- * path) while the other threads check blocks of consecutive records as soon
- * as they are decoded, and the decoder joins them at the end. Each one keeps
- * the directories of its current path open (O_PATH), so moving between
- * neighbours of the index's depth-first order opens one directory, not a
- * whole path, and every entry costs one fstatat on its parent (a directory:
- * the open that its entries need, and an fstat of that descriptor). */
+ * The index is decoded once into compact records (the stat fields, the
+ * name and the parent directory's record) while the other threads check
+ * blocks of consecutive records as soon as they are decoded, and the
+ * decoder joins them at the end. Each one keeps the directories of its
+ * current parent's chain open (O_PATH), so moving between neighbours of the
+ * index's depth-first order opens one directory, not a whole path, and
+ * every entry costs one fstatat by name on its parent (a directory: the
+ * open that its entries need, and an fstat of that descriptor). */
 #include "snap_same.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "osm_buf.h"
-#include "snap_arena.h"
 #include "snap_index.h"
 
 #define DEPTH 64
 #define BLOCK 256
+#define TOP UINT32_MAX /* the parent of the root's own entries: the root */
 
+/* An entry as the check needs it, in 72 bytes (fresh memory is what
+ * costs here: see map_recs): its name in its parent directory (an earlier
+ * record), so that a checker never parses a path. */
 struct rec {
-    const char *path; /* in the scratch arena */
-    uint32_t mode, uid, gid;
-    uint8_t file; /* a regular file's first path: its size counts */
-    uint64_t size, ino, dev, rdev;
+    uint32_t name;          /* offset in `names`; "" for the root itself */
+    uint32_t parent;        /* record of the parent directory, or TOP */
+    uint32_t mode;          /* st_mode, and SIZE_COUNTS */
+    uint32_t uid, gid;
+    _Atomic uint32_t below; /* a directory: entries below it, once the decoder is past it (0 before) */
+    uint64_t aux;           /* a regular file's first path: its size; anything else: its device number */
+    uint64_t ino, dev;
     int64_t atime_ns, mtime_ns, ctime_ns;
 };
+#define SIZE_COUNTS 0x80000000u
 
-/* The open directories of a worker's current parent path. */
+/* A checker's current parent directory's record chain (level 0: TOP, the
+ * root, shared). A level is open (O_PATH) or, for a directory with few
+ * entries below it, not: those are reached by a relative path from the
+ * deepest open level (`rel`, the names of the levels below it, each
+ * followed by '/'). Opening and closing a directory costs as much as about
+ * eight more path components to look up, and most directories of a system
+ * tree hold fewer entries than that. */
 struct dirs {
-    const char *cur; /* that path */
     int depth;
-    int fd[DEPTH + 1];     /* fd[0]: the root, shared */
-    size_t len[DEPTH + 1]; /* length of cur's prefix that fd[j] is */
+    uint32_t rec[DEPTH + 1];
+    int fd[DEPTH + 1];        /* -1: not opened */
+    int base[DEPTH + 1];      /* the deepest open level at or above this one */
+    size_t rel_end[DEPTH + 1]; /* rel's length at this level (0 at an open one) */
+    char rel[4096];
 };
+
+/* Fewer entries than this below a directory: it is not opened. */
+#define OPEN_MIN 8
 
 /* The decoder (the calling thread) fills `r` in index order and publishes
  * how far it got in `decoded`; the other threads check blocks as soon as
- * they are decoded, so decoding and checking overlap. */
+ * they are decoded, so decoding and checking overlap. The decoder keeps the
+ * chain of directories above the current entry (`up`, their path lengths in
+ * `uplen`, the innermost path in `cur`) to find each entry's parent, and
+ * counts the entries below each (published when it leaves the chain). */
 struct same {
     struct rec *r;
-    size_t cap;
-    struct snap_arena paths;
+    char *names;
+    size_t cap, map_len, names_used;
+    uint32_t up[DEPTH];
+    size_t uplen[DEPTH];
+    uint32_t upcount[DEPTH]; /* entries below each, so far */
+    int updepth;
+    char *cur;
+    size_t cur_cap;
     _Atomic size_t decoded;
     _Atomic int done, changed;
     _Atomic size_t next_block;
     pthread_mutex_t mu;
     pthread_cond_t more;
     int root_fd;
+    int64_t started_ns; /* of the set that wrote the index */
 };
 
 static void publish(struct same *s, size_t decoded, int done)
@@ -65,6 +96,37 @@ static void publish(struct same *s, size_t decoded, int done)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The records and their names (at most 256 bytes each), in one mapping
+ * faulted in as they are filled. Fresh memory is the check's largest cost
+ * after the fstatats: populating it at once with huge pages cost 19 ms for
+ * 8 MiB on a virtual machine whose host takes back free memory, page by page
+ * a quarter of that; so records are small and names are packed. */
+static int map_recs(struct same *s, size_t n)
+{
+    s->map_len = (n ? n : 1) * (sizeof(struct rec) + 256);
+    void *m = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return -1;
+    madvise(m, s->map_len, MADV_NOHUGEPAGE);
+    s->r = m;
+    s->names = (char *)m + (n ? n : 1) * sizeof(struct rec);
+    return 0;
+}
+
+/* The innermost directory of the decoder's chain is behind it: its count
+ * is final (and adds to its parent's). */
+static void pop_dir(struct same *s)
+{
+    int k = --s->updepth;
+    atomic_store_explicit(&s->r[s->up[k]].below, s->upcount[k], memory_order_relaxed);
+    if (k > 0)
+        s->upcount[k - 1] += s->upcount[k];
+}
+
+/* Index order is depth first, a directory before its entries: an entry's
+ * parent is the innermost directory on the chain whose path is a prefix of
+ * its own. An entry whose parent is not there (an index not in that order)
+ * or a chain too deep ends the check as a change. */
 static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t count)
 {
     struct same *s = ctx;
@@ -72,22 +134,57 @@ static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t c
         if (count > ((uint64_t)1 << 26)) /* beyond any real tree: let the walk decide */
             return 1;
         s->cap = (size_t)count;
-        s->r = osm_xmalloc((s->cap ? s->cap : 1) * sizeof *s->r);
+        if (map_recs(s, s->cap) != 0)
+            return 1;
     }
-    if (atomic_load_explicit(&s->changed, memory_order_relaxed))
+    if (atomic_load_explicit(&s->changed, memory_order_relaxed) || !snap_stat_trusted(e->ctime_ns, s->started_ns))
         return 1;
-    s->r[i] = (struct rec){snap_arena_strdup(&s->paths, e->path),
-                           e->mode,
+    const char *p = e->path;
+    size_t n = strlen(p), base = 0;
+    uint32_t parent = TOP;
+    if (n) {
+        while (s->updepth > 0) {
+            size_t k = s->uplen[s->updepth - 1];
+            if (k < n && p[k] == '/' && memcmp(s->cur, p, k) == 0)
+                break;
+            pop_dir(s);
+        }
+        if (s->updepth > 0) {
+            s->upcount[s->updepth - 1]++;
+            parent = s->up[s->updepth - 1];
+            base = s->uplen[s->updepth - 1] + 1;
+        }
+        if (base == n || memchr(p + base, '/', n - base))
+            return 1;
+        if (e->type == SNAP_DIR) {
+            if (s->updepth == DEPTH)
+                return 1;
+            if (n + 1 > s->cur_cap)
+                s->cur = osm_xrealloc(s->cur, s->cur_cap = 2 * n + 64);
+            memcpy(s->cur, p, n + 1);
+            s->up[s->updepth] = (uint32_t)i;
+            s->upcount[s->updepth] = 0;
+            s->uplen[s->updepth++] = n;
+        }
+    }
+    size_t len = n - base;
+    if (len > 255)
+        return 1;
+    memcpy(s->names + s->names_used, p + base, len + 1);
+    int file = e->type == SNAP_FILE;
+    s->r[i] = (struct rec){(uint32_t)s->names_used,
+                           parent,
+                           e->mode | (file ? SIZE_COUNTS : 0),
                            e->uid,
                            e->gid,
-                           e->type == SNAP_FILE,
-                           e->type == SNAP_FILE ? e->size : 0,
+                           0,
+                           file ? e->size : e->rdev,
                            e->ino,
                            e->dev,
-                           e->rdev,
                            e->atime_ns,
                            e->mtime_ns,
                            e->ctime_ns};
+    s->names_used += len + 1;
     if ((i + 1) % BLOCK == 0)
         publish(s, (size_t)i + 1, 0);
     return 0;
@@ -100,68 +197,132 @@ static int64_t ns(struct timespec t)
 
 static int same_stat(const struct rec *r, const struct stat *st)
 {
-    return r->mode == st->st_mode && r->uid == st->st_uid && r->gid == st->st_gid &&
-           r->size == (r->file ? (uint64_t)st->st_size : 0) && r->ino == (uint64_t)st->st_ino &&
-           r->dev == (uint64_t)st->st_dev && r->rdev == (uint64_t)st->st_rdev && r->atime_ns == ns(st->st_atim) &&
+    int file = (r->mode & SIZE_COUNTS) != 0;
+    return (r->mode & ~SIZE_COUNTS) == st->st_mode && r->uid == st->st_uid && r->gid == st->st_gid &&
+           r->aux == (file ? (uint64_t)st->st_size : (uint64_t)st->st_rdev) && (!file || st->st_rdev == 0) &&
+           r->ino == (uint64_t)st->st_ino && r->dev == (uint64_t)st->st_dev && r->atime_ns == ns(st->st_atim) &&
            r->mtime_ns == ns(st->st_mtim) && r->ctime_ns == ns(st->st_ctim);
 }
 
-/* Makes d's open directories those of `parent` (length n); -1 when one
- * cannot be opened or the path is too deep. */
-static int enter(struct dirs *d, const char *parent, size_t n)
+/* Is directory record `x` worth opening? (Not known yet: yes.) */
+static int worth_opening(const struct same *s, uint32_t x)
 {
-    while (d->depth > 0 && !(d->len[d->depth] <= n && memcmp(d->cur, parent, d->len[d->depth]) == 0 &&
-                             (d->len[d->depth] == n || parent[d->len[d->depth]] == '/'))) {
-        close(d->fd[d->depth]);
-        d->depth--;
-    }
-    d->cur = parent;
-    size_t pos = d->len[d->depth];
-    while (pos < n) {
-        if (parent[pos] == '/')
-            pos++;
-        const char *slash = memchr(parent + pos, '/', n - pos);
-        size_t end = slash ? (size_t)(slash - parent) : n;
-        char name[256];
-        if (d->depth == DEPTH || end - pos >= sizeof name)
-            return -1;
-        memcpy(name, parent + pos, end - pos);
-        name[end - pos] = '\0';
-        int fd = openat(d->fd[d->depth], name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    uint32_t below = atomic_load_explicit(&s->r[x].below, memory_order_relaxed);
+    return below == 0 || below >= OPEN_MIN;
+}
+
+/* `name` relative to d's deepest open level: d->rel holds it (valid until
+ * the next call), or NULL when it does not fit. */
+static const char *relative(struct dirs *d, const char *name)
+{
+    size_t k = d->rel_end[d->depth], n = strlen(name);
+    if (k == 0)
+        return name;
+    if (k + n >= sizeof d->rel)
+        return NULL;
+    memcpy(d->rel + k, name, n + 1);
+    return d->rel;
+}
+
+/* Adds record `x` (a directory in d's top) as d's new top, opened when
+ * `open` (or when its path would not fit in rel). 0, or -1 when it cannot
+ * be opened or the chain is too deep. */
+static int push(const struct same *s, struct dirs *d, uint32_t x, int open)
+{
+    if (d->depth == DEPTH)
+        return -1;
+    const char *name = s->names + s->r[x].name;
+    size_t k = d->rel_end[d->depth], n = strlen(name);
+    int j = d->depth + 1;
+    if (open || k + n + 1 >= sizeof d->rel / 2) {
+        const char *path = relative(d, name);
+        int fd = path ? openat(d->fd[d->base[d->depth]], path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
         if (fd < 0)
             return -1;
-        d->depth++;
-        d->fd[d->depth] = fd;
-        d->len[d->depth] = end;
-        pos = end;
+        d->fd[j] = fd;
+        d->base[j] = j;
+        d->rel_end[j] = 0;
+    } else {
+        memcpy(d->rel + k, name, n);
+        d->rel[k + n] = '/';
+        d->fd[j] = -1;
+        d->base[j] = d->base[d->depth];
+        d->rel_end[j] = k + n + 1;
     }
+    d->rec[j] = x;
+    d->depth = j;
     return 0;
+}
+
+static void pop(struct dirs *d)
+{
+    if (d->fd[d->depth] >= 0)
+        close(d->fd[d->depth]);
+    d->depth--;
+}
+
+/* Makes d's levels the chain of record `dir` (TOP: the root alone); 0, or
+ * -1 when a directory cannot be opened or the chain is too deep. */
+static int enter(const struct same *s, struct dirs *d, uint32_t dir)
+{
+    if (d->rec[d->depth] == dir)
+        return 0;
+    uint32_t chain[DEPTH];
+    int k = 0;
+    for (uint32_t x = dir; x != TOP; x = s->r[x].parent) {
+        if (k == DEPTH)
+            return -1;
+        chain[k++] = x;
+    }
+    /* chain[k-1] is the outermost: keep what d has of it. */
+    int keep = 0;
+    while (keep < d->depth && keep < k && d->rec[keep + 1] == chain[k - 1 - keep])
+        keep++;
+    while (d->depth > keep)
+        pop(d);
+    for (int j = k - 1 - keep; j >= 0; j--)
+        if (push(s, d, chain[j], worth_opening(s, chain[j])) != 0)
+            return -1;
+    return 0;
+}
+
+/* fstatat of `name` in d's top level. */
+static int stat_in(struct dirs *d, const char *name, struct stat *st)
+{
+    const char *path = relative(d, name);
+    return path ? fstatat(d->fd[d->base[d->depth]], path, st, AT_SYMLINK_NOFOLLOW) : -1;
 }
 
 static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
 {
     for (size_t i = from; i < to && !atomic_load_explicit(&s->changed, memory_order_relaxed); i++) {
-        const char *path = s->r[i].path;
-        const char *slash = strrchr(path, '/');
+        const struct rec *r = &s->r[i];
         struct stat st;
         int ok;
-        if (!path[0])
+        const char *name = s->names + r->name;
+        if (!name[0]) /* the root */
             ok = fstatat(d->fd[0], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
-        else if (S_ISDIR(s->r[i].mode)) /* opened now for its entries, which follow: one lookup, not two */
-            ok = enter(d, path, strlen(path)) == 0 &&
+        else if (S_ISDIR(r->mode & ~SIZE_COUNTS) && worth_opening(s, (uint32_t)i)) /* opened now for its entries: one lookup */
+            ok = enter(s, d, r->parent) == 0 && push(s, d, (uint32_t)i, 1) == 0 &&
                  fstatat(d->fd[d->depth], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
         else
-            ok = enter(d, path, slash ? (size_t)(slash - path) : 0) == 0 &&
-                 fstatat(d->fd[d->depth], slash ? slash + 1 : path, &st, AT_SYMLINK_NOFOLLOW) == 0;
-        if (!ok || !same_stat(&s->r[i], &st))
+            ok = enter(s, d, r->parent) == 0 && stat_in(d, name, &st) == 0;
+        if (!ok || !same_stat(r, &st))
             atomic_store(&s->changed, 1);
     }
+}
+
+/* The margin: see snap_same.h. */
+int snap_stat_trusted(int64_t ctime_ns, int64_t started_ns)
+{
+    int64_t margin = ctime_ns % 1000000000 == 0 ? (int64_t)2000000000 : (int64_t)100000000;
+    return started_ns > 0 && ctime_ns < started_ns - margin;
 }
 
 /* Checks blocks as they are decoded until there are none left. */
 static void check_blocks(struct same *s)
 {
-    struct dirs d = {.fd = {s->root_fd}};
+    struct dirs d = {.rec = {TOP}, .fd = {s->root_fd}};
     for (;;) {
         size_t k = atomic_fetch_add(&s->next_block, 1);
         size_t from = k * BLOCK, to = from + BLOCK;
@@ -176,8 +337,8 @@ static void check_blocks(struct same *s)
             break;
         check_range(s, &d, from, to);
     }
-    for (int j = d.depth; j > 0; j--)
-        close(d.fd[j]);
+    while (d.depth > 0)
+        pop(&d);
 }
 
 static void *checker_main(void *arg)
@@ -208,7 +369,7 @@ static void *decoder_main(void *arg)
 }
 
 struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
-                                        int threads)
+                                        int64_t started_ns, int threads)
 {
     int root_fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root_fd < 0)
@@ -216,9 +377,9 @@ struct snap_same_check *snap_same_start(const char *root, const char *index_path
     struct snap_same_check *c = osm_xcalloc(1, sizeof *c);
     struct same *s = &c->s;
     s->root_fd = root_fd;
+    s->started_ns = started_ns;
     c->index_path = osm_xstrdup(index_path);
     c->index_sha256 = index_sha256 ? osm_xstrdup(index_sha256) : NULL;
-    snap_arena_init(&s->paths);
     atomic_init(&s->decoded, 0);
     atomic_init(&s->done, 0);
     atomic_init(&s->changed, 0);
@@ -250,15 +411,17 @@ int snap_same_finish(struct snap_same_check *c)
     pthread_cond_destroy(&s->more);
     pthread_mutex_destroy(&s->mu);
     close(s->root_fd);
-    free(s->r);
-    snap_arena_free(&s->paths);
+    if (s->r)
+        munmap(s->r, s->map_len);
+    free(s->cur);
     free(c->index_path);
     free(c->index_sha256);
     free(c);
     return unchanged;
 }
 
-int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int threads)
+int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int64_t started_ns,
+                        int threads)
 {
-    return snap_same_finish(snap_same_start(root, index_path, index_sha256, threads));
+    return snap_same_finish(snap_same_start(root, index_path, index_sha256, started_ns, threads));
 }

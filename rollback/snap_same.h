@@ -16,14 +16,34 @@
  * walk skips, moves the root's times when it is made; a mount changes the
  * stat of the directory it covers.) What it cannot check — a directory
  * deeper than it keeps descriptors for, any error — counts as a change, and
- * the create walks the tree as before. */
+ * the create walks the tree as before, and so does an entry the racy rule
+ * (below) does not trust. */
 #ifndef SNAP_SAME_H
 #define SNAP_SAME_H
 
+#include <stdint.h>
+
+/* The racy rule (as git's for its index): a set recorded each entry's stat
+ * at some instant after `started`. A change in the same timestamp tick
+ * after that instant leaves ctime as it was, so an entry whose ctime is not
+ * clearly older than `started` cannot be trusted by its stat alone: the
+ * next create reads it again. "Clearly": by more than the filesystem's
+ * timestamp granularity: 100 ms where ctime has nanoseconds (the kernel
+ * stamps with its clock tick, a few ms), 2 s where it has whole seconds
+ * only (ext4 with 128-byte inodes). A mass change (a restore, a package
+ * upgrade) just before a set therefore costs the next create a walk, not a
+ * wrong set.
+ *
+ * 1 when an entry with that ctime, recorded by a set that began at
+ * `started_ns` (CLOCK_REALTIME; 0: unknown, nothing is trusted), is
+ * trusted by its stat. */
+int snap_stat_trusted(int64_t ctime_ns, int64_t started_ns);
 
 /* 1 when the tree at `root` is unchanged since the index at `index_path`
- * (whose SHA-256 must be `index_sha256`) was written, 0 otherwise. */
-int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int threads);
+ * (whose SHA-256 must be `index_sha256`), written by a set that began at
+ * `started_ns`, 0 otherwise. */
+int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int64_t started_ns,
+                        int threads);
 
 /* The same check in two halves, so that the caller can wait for its own
  * I/O (the new set's first fsyncs) while `threads` threads check: start
@@ -33,7 +53,7 @@ int snap_tree_unchanged(const char *root, const char *index_path, const char *in
  * must be finished. */
 struct snap_same_check;
 struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
-                                        int threads);
+                                        int64_t started_ns, int threads);
 int snap_same_finish(struct snap_same_check *c);
 
 #endif

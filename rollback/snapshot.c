@@ -495,7 +495,26 @@ static json_t *prev_disk(json_t *jprev, const struct osm_disk *d)
     return NULL;
 }
 
-static void load_prev_index(const struct snap_store *s, const char *prev_id, json_t *jpd, struct snap_index *out)
+/* When the previous set began to look at its disks (CLOCK_REALTIME, ns):
+ * "started_ns", or for a set written before that was recorded, "created"
+ * (whole seconds, taken before its walk: never later than any of its
+ * stats). 0 when neither can be read: then no entry is trusted. */
+static int64_t set_started_ns(json_t *jprev)
+{
+    json_t *v = json_object_get(jprev, "started_ns");
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    struct tm tm = {0};
+    const char *c = jstr(jprev, "created"), *end = c ? strptime(c, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    if (!end || *end)
+        return 0;
+    return (int64_t)timegm(&tm) * 1000000000;
+}
+
+/* The previous set's index of a disk, for reuse: an entry the racy rule
+ * does not trust gets a ctime that nothing matches, so it is read again. */
+static void load_prev_index(const struct snap_store *s, const char *prev_id, json_t *jprev, json_t *jpd,
+                            struct snap_index *out)
 {
     snap_index_init(out);
     if (!prev_id || !jpd)
@@ -505,18 +524,23 @@ static void load_prev_index(const struct snap_store *s, const char *prev_id, jso
     if (snap_index_load(out, p, jstr(jpd, "index_sha256"), &e) != 0)
         snap_index_init(out);
     free(p);
+    int64_t started = set_started_ns(jprev);
+    for (size_t i = 0; i < out->n; i++)
+        if (!snap_stat_trusted(out->e[i]->ctime_ns, started))
+            out->e[i]->ctime_ns = INT64_MIN;
 }
 
 /* An unchanged tree disk (snap_same.h): the new set shares the previous
  * set's index file (a hard link: sets never rewrite an index, and each set
  * removes only its own name) and takes its digest. 1 when done so. */
-static struct snap_same_check *start_unchanged(const struct snap_store *s, const char *prev_id, json_t *jpd,
-                                               const struct osm_disk *d, int threads)
+static struct snap_same_check *start_unchanged(const struct snap_store *s, const char *prev_id, json_t *jprev,
+                                               json_t *jpd, const struct osm_disk *d, int threads)
 {
     if (!prev_id || !jpd || d->kind != OSM_DISK_TREE)
         return NULL;
     char *from = index_path(s, prev_id, d->id);
-    struct snap_same_check *c = snap_same_start(d->path, from, jstr(jpd, "index_sha256"), threads);
+    struct snap_same_check *c =
+        snap_same_start(d->path, from, jstr(jpd, "index_sha256"), set_started_ns(jprev), threads);
     free(from);
     return c;
 }
@@ -634,6 +658,12 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         new_set_id(id);
         setdir = snap_store_set_dir(&s, id);
     }
+    /* Before anything looks at a disk: the next create's racy rule
+     * (snap_stat_trusted) needs an instant no earlier than this set's stats. */
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    char created[32];
+    now_iso(created);
     int threads = thread_count(opts);
     struct snap_worker workers[64];
     for (int t = 0; t < threads; t++)
@@ -657,7 +687,8 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         jprev = load_set_json(&s, prev_id, &ignore);
     }
     for (size_t i = 0; i < inst->n_disks; i++)
-        check[i] = start_unchanged(&s, prev_id, prev_disk(jprev, &inst->disks[i]), &inst->disks[i], threads);
+        check[i] =
+            start_unchanged(&s, prev_id, jprev, prev_disk(jprev, &inst->disks[i]), &inst->disks[i], threads);
     if (mkdir(setdir, 0700) != 0) {
         osm_err_errno(err, "creating %s", setdir);
         goto fail_nodir;
@@ -671,8 +702,6 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
             goto fail;
         }
     }
-    char created[32];
-    now_iso(created);
     j = json_object();
     json_object_set_new(j, "format", json_integer(snap_store_writes_format1() ? 1 : 2));
     json_object_set_new(j, "id", json_string(id));
@@ -680,6 +709,8 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
     json_object_set_new(j, "instance", json_string(inst->disks[0].path));
     json_object_set_new(j, "uri", json_string(inst->uri));
     json_object_set_new(j, "created", json_string(created));
+    json_object_set_new(j, "started_ns",
+                        json_integer((json_int_t)started.tv_sec * 1000000000 + (json_int_t)started.tv_nsec));
     json_object_set_new(j, "state", json_string("creating"));
     json_t *jdisks = json_array();
     json_object_set_new(j, "disks", jdisks);
@@ -720,7 +751,7 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
             continue;
         }
         struct snap_index prev, ix;
-        load_prev_index(&s, prev_id, jpd, &prev);
+        load_prev_index(&s, prev_id, jprev, jpd, &prev);
         snap_index_init(&ix);
         int r = snapshot_disk(d, &s, &prev, workers, threads, &pr, &ix, &files_read, err);
         snap_index_free(&prev);
@@ -1228,6 +1259,12 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
     struct snap_tree_restore *trees = NULL;
     struct snap_raw_restore *raws = NULL;
     struct osm_disk **disks = NULL;
+    /* Before anything looks at a disk: the next create's racy rule
+     * (snap_stat_trusted) needs an instant no earlier than this set's stats. */
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    char created[32];
+    now_iso(created);
     int threads = thread_count(opts);
     struct snap_worker workers[64];
     for (int t = 0; t < threads; t++)

@@ -2,7 +2,7 @@
 # previous set's chunk lists), yet records the same digest; a changed file is
 # read again even when its size and mtime were put back; both sets restore.
 source "$OSMIG_SOURCE_DIR/tests/rollback/lib.sh"
-T=$W/root; make_tree "$T"
+T=$W/root; make_tree "$T"; settle
 I="dir:$T"
 s1=$(osmig snapshot create "$I" --quiet)
 s2=$(OSMIG_LOG=info osmig snapshot create "$I" --quiet 2>"$W/log2")

@@ -5,7 +5,7 @@
 # with its mtime put back (same inode, same size, same mtime: only ctime
 # tells). Each set restores to exactly what it recorded.
 source "$OSMIG_SOURCE_DIR/tests/rollback/lib.sh"
-T=$W/root; make_tree "$T"
+T=$W/root; make_tree "$T"; settle
 I="dir:$T"
 s1=$(osmig snapshot create "$I" --quiet)
 
@@ -15,6 +15,7 @@ setfattr -n user.note -v "changed" "$T/etc/hosts"
 setfacl -m u:4321:r "$T/usr/lib/text"
 setfattr -h -n trusted.tag -v "on-a-symlink" "$T/usr/hosts-link"
 manifest "$T" >"$W/manifest2"
+settle
 s2=$(OSMIG_LOG=info osmig snapshot create "$I" --quiet 2>"$W/log2")
 grep -q 'event=snapshot.disk disk=system .* read_files=2 ' "$W/log2" ||
     { cat "$W/log2"; fail "the re-snapshot did not look again at exactly the two files whose xattrs changed"; }
