@@ -19,7 +19,8 @@ bash "$OSMIG_SOURCE_DIR/tests/windows/make-fixtures.sh" || exit $?
 FX=${OSMIG_FIXTURE_CACHE:?}/windows
 export OSMIG_NO_AUTO_RESUME=1
 make_work windows-migrate
-export OSMIG_STATE_DIR=$WORK/state OSMIG_WINDOWS_DOUBLE=$WORK/double
+# The server's worker (windows_fleet_api.sh) keeps this test's sets too.
+export OSMIG_STATE_DIR=$WORK/state OSMIG_WINDOWS_DOUBLE=$WORK/double OSMIG_SNAPSHOT_STORE=$WORK/snaps
 INST=$WORK/instance.json
 R=$WORK/root
 
