@@ -64,4 +64,30 @@ assert len(t) == 1 and t[0]["kind"] == "network-migration" and t[0]["state"] == 
 o = t[0]["options"]
 assert (o["ip"], o["gateway"], o["network"], o["mac"]) == ("10.77.1.1", "10.77.1.253", "brv", "52:54:00:aa:00:01"), o
 ' || fail "later plan: the scheduled task"
+
+# The job's rate limits and maintenance window, as POST /v1/network-plans
+# takes them (the same builder, engine/fleet/netplan_job.c): a bad window or
+# limit is a usage error creating nothing; the task starts at the window's
+# first opening after its migration time; the job carries the limits.
+qemu-img create -q -f qcow2 "$d/system2.qcow2" 16M
+sed "s|$d/system.qcow2|$d/system2.qcow2|; s|$d/q.sock|$d/q2.sock|; s|$d/a.sock|$d/a2.sock|" "$d/vm.json" > "$d/vm2.json"
+plan windowed '[{"id": "i-web", "instance": "qemu:'"$d"'/vm2.json"}]' ', "bridge": "brv"'
+rc=0; "$bin" network run "$d/windowed.json" --window '{"timezone": "UTC", "start": "25:00", "duration": "2h"}' \
+  --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 2 ] || fail "bad --window: exit $rc, 2 expected"
+grep -q "start" "$d/err" || fail "bad --window: the member is not named: $(cat "$d/err")"
+rc=0; "$bin" network run "$d/windowed.json" --max-concurrency lots --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 2 ] || fail "bad --max-concurrency: exit $rc, 2 expected"
+[ "$(tasks)" = 1 ] || fail "bad options: tasks were created"
+"$bin" network run "$d/windowed.json" --max-concurrency 1 --max-errors 0 --state-dir "$d/state" \
+  --window '{"timezone": "UTC", "days_of_week": ["sun"], "start": "02:00", "duration": "2h"}' > "$d/out" 2> "$d/err" \
+  || fail "windowed plan: $(cat "$d/err")"
+grep -q "waits for 2099-01-04T02:00:00Z" "$d/out" || fail "windowed plan: not at the window's opening: $(cat "$d/out")"
+job=$(sed -n 's/^plan windowed: job \([^,]*\),.*/\1/p' "$d/out")
+"$bin" jobs show "$job" --json --state-dir "$d/state" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["name"] == "network plan windowed" and j["max_concurrency"] == "1" and j["max_errors"] == "0", j
+assert j["counts"]["scheduled"] == 1, j
+' || fail "windowed plan: the job's limits"
 echo "PASS"
