@@ -15,6 +15,7 @@
  * error (a migration time that has come is not one here: it is due). */
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "netplan_job.h"
 #include "netplan_verify.h"
 #include "osm_cli.h"
+#include "osm_fs.h"
 #include "osm_time.h"
 #include "provider.h"
 #include "schedule.h"
@@ -35,7 +37,7 @@
 static const char usage_text[] =
     "usage: osmig network verify PLAN [--json] [--previous PLAN] [--at TIME]\n"
     "       osmig network run PLAN [--wait] [--max-concurrency N|N%] [--max-errors N|N%] [--window JSON]\n"
-    "                         [--state-dir DIR]\n"
+    "                         [--state-dir DIR | --server URL [--key-id ID --key-secret SECRET]]\n"
     "  Check a network migration plan (classic network to a VPC) against every requirement\n"
     "  and report all findings together; plan the vSwitches when their policy is automatic.\n"
     "  --previous PLAN  the plan as it was created: with interconnection its instances are fixed\n"
@@ -44,7 +46,8 @@ static const char usage_text[] =
     "  run: a network-migration task per instance the plan migrates, at its migration time (snapshot,\n"
     "  stop, NIC to the VPC, start, fix-ups, verify from inside, rollback on failure); the due ones run\n"
     "  now, the later ones with --wait or by `osmig resume`/`osmig serve`. The job's rate limits and\n"
-    "  maintenance window (engine/sched/schedule.h) are those of POST /v1/network-plans (docs/api.md).\n"
+    "  maintenance window (engine/sched/schedule.h) are those of POST /v1/network-plans (docs/api.md);\n"
+    "  with --server the plan (its inventory inlined) goes there, and the server runs the job.\n"
     "  Exit: 0 every task run succeeded or waits, 1 one did not, 3 the plan has errors, 2 usage.\n";
 
 static void print_text(const struct osm_netplan *p, const struct osm_net_report *r)
@@ -134,6 +137,69 @@ static int by_time(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* `network run --server URL`: the plan (its inventory file inlined) posted
+ * to POST /v1/network-plans; the server verifies it and makes the job. */
+static int run_remote(const char *path, const struct osm_task_args *srv, const char *max_conc, const char *max_err,
+                      const char *window)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    json_error_t je;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *resp = NULL;
+    if (!doc) {
+        osm_err_set(&err, OSM_EINPUT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+        return osm_cli_fail(&err);
+    }
+    const char *inv = json_string_value(json_object_get(doc, "inventory"));
+    if (inv) { /* a file beside the plan: the server reads no file of ours */
+        char *dir = osm_xstrdup(path);
+        char *ipath = inv[0] == '/' ? osm_xstrdup(inv) : osm_path_join(dirname(dir), inv);
+        json_t *i = json_load_file(ipath, JSON_REJECT_DUPLICATES, &je);
+        if (!i)
+            osm_err_set(&err, OSM_EINPUT, "%s: inventory %s: line %d column %d: %s", path, ipath, je.line, je.column,
+                        je.text);
+        else
+            json_object_set_new(doc, "inventory", i);
+        free(ipath);
+        free(dir);
+        if (!i) {
+            json_decref(doc);
+            return osm_cli_fail(&err);
+        }
+    }
+    json_t *body = json_pack("{s:o}", "plan", doc);
+    if (max_conc)
+        json_object_set_new(body, "max_concurrency", json_string(max_conc));
+    if (max_err)
+        json_object_set_new(body, "max_errors", json_string(max_err));
+    if (window)
+        json_object_set_new(body, "schedule", json_pack("{s:o}", "window", json_loads(window, 0, NULL)));
+    struct osm_api_client *c;
+    int status = OSM_EXIT_OK, http;
+    if (osm_cli_remote_open(srv->server, srv->key_id, srv->key_secret, &c, &err) != 0) {
+        json_decref(body);
+        return osm_cli_fail(&err);
+    }
+    if (osm_api_request(c, "POST", "/v1/network-plans", NULL, body, &http, &resp, &err) != 0) {
+        /* the plan's findings: as the local run, exit 3 */
+        int findings = strcmp(osm_api_client_error_code(c), "InvalidParameter.Plan") == 0;
+        status = osm_cli_fail(&err);
+        if (findings)
+            status = OSM_EXIT_INHIBITED;
+    } else {
+        json_t *tasks = json_object_get(resp, "tasks"), *t;
+        size_t k;
+        printf("plan %s: job %s, %zu task(s) on %s\n", json_string_value(json_object_get(resp, "plan")),
+               json_string_value(json_object_get(resp, "job_id")), json_array_size(tasks), osm_api_client_url(c));
+        json_array_foreach(tasks, k, t) printf("  %s %s %s\n", json_string_value(json_object_get(t, "task_id")),
+                                               json_string_value(json_object_get(t, "instance")),
+                                               json_string_value(json_object_get(t, "starts")));
+    }
+    json_decref(resp);
+    json_decref(body);
+    osm_api_client_close(c);
+    return status;
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {{"wait", no_argument, NULL, 'w'},
@@ -141,10 +207,14 @@ static int run(int argc, char **argv)
                                          {"max-concurrency", required_argument, NULL, 'c'},
                                          {"max-errors", required_argument, NULL, 'e'},
                                          {"window", required_argument, NULL, 'W'},
+                                         {"server", required_argument, NULL, 'S'},
+                                         {"key-id", required_argument, NULL, 'k'},
+                                         {"key-secret", required_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     int wait = 0, c, v, pct;
     const char *state_dir = NULL, *max_conc = NULL, *max_err = NULL, *window = NULL;
+    struct osm_task_args srv = {0};
     struct osm_err err = OSM_ERR_INIT;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -163,6 +233,12 @@ static int run(int argc, char **argv)
                 return osm_cli_usage("--window: %s", err.msg);
             osm_window_free(w);
             window = optarg;
+        } else if (c == 'S') {
+            srv.server = optarg;
+        } else if (c == 'k') {
+            srv.key_id = optarg;
+        } else if (c == 'K') {
+            srv.key_secret = optarg;
         } else if (c == 'h') {
             fputs(usage_text, stdout);
             return OSM_EXIT_OK;
@@ -173,6 +249,10 @@ static int run(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return osm_cli_usage("network run takes one plan file");
+    if (srv.server && (state_dir || wait))
+        return osm_cli_usage("network run: --server excludes --state-dir and --wait (the server keeps and runs the job)");
+    if (srv.server)
+        return run_remote(argv[optind], &srv, max_conc, max_err, window);
     struct osm_netplan *p = NULL;
     if (osm_netplan_load(argv[optind], &p, &err) != 0)
         return osm_cli_fail(&err);

@@ -8,8 +8,9 @@
  *        (netplan_job.h: the tasks `osmig network run` makes)
  *
  * The plan is a document with its inventory inline (a request names no
- * server file). Every blocking finding is answered at once (400
- * InvalidParameter.Plan, each in "findings"); every osmig instance the plan
+ * server file); a malformed one is 400 InvalidParameter naming the member.
+ * Every blocking finding is answered at once (400 InvalidParameter.Plan,
+ * each in "findings": what `osmig network run` exits 3 for); every osmig instance the plan
  * names must open and be in the key's scope; then the job and its tasks are
  * written in one transaction, or nothing is. The job is then a job like
  * any other: listed, paused, cancelled, rate-limited by the scheduler. */
@@ -46,14 +47,14 @@ static struct osm_netplan *load_plan(struct api_req *rq, json_t *body)
         return NULL;
     }
     if (!json_is_object(doc)) {
-        api_fail(rq, 400, "InvalidParameter.Plan", "plan", "plan must be an object (docs/network-plans.md)");
+        api_fail(rq, 400, "InvalidParameter", "plan", "plan must be an object (docs/network-plans.md)");
         return NULL;
     }
     struct osm_netplan *p = NULL;
     struct osm_err err = OSM_ERR_INIT;
     if (osm_netplan_load_doc(doc, "plan", NULL, &p, &err) != 0) {
         char *f = field_of(err.msg);
-        api_fail(rq, 400, "InvalidParameter.Plan", f, "%s", err.msg);
+        api_fail(rq, 400, "InvalidParameter", f, "%s", err.msg);
         free(f);
         return NULL;
     }
@@ -168,7 +169,7 @@ void api_netplans_create(struct api_req *rq)
                                      .max_concurrency = maxc, .max_errors = maxe ? maxe : "0",
                                      .created_by = api_actor(rq)};
     if (osm_netplan_job_make(p, &r, canon, &o, &job, &tasks, &n, &err) != 0) {
-        api_fail(rq, 400, "InvalidParameter.Plan", "plan", "%s", err.msg);
+        api_fail(rq, 400, "InvalidParameter", "plan", "%s", err.msg);
         goto out;
     }
     struct osm_store *st = api_store(rq);

@@ -69,6 +69,9 @@ int osm_netplan_job_make(const struct osm_netplan *p, const struct osm_net_repor
     size_t *slot = osm_xcalloc(p->n_inst + 1, sizeof *slot);
     size_t n = 0;
     char tb[32], lb[32];
+    /* the window as a request's is kept: compact, in its order */
+    json_t *wj = o->window ? json_loads(o->window, 0, NULL) : NULL;
+    char *window = wj ? json_dumps(wj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     for (size_t i = 0; i < p->n_inst; i++) {
         const struct osm_net_instance *in = &p->inst[i];
         if (in->stays)
@@ -99,18 +102,18 @@ int osm_netplan_job_make(const struct osm_netplan *p, const struct osm_net_repor
         slot[i] = n++;
         osm_task_init(t);
         osm_job_task_init(t, canon[i], json_string_value(json_object_get(opts, "vswitch")),
-                          json_dumps(opts, JSON_COMPACT), at, o->latest_start, o->window, o->now);
+                          json_dumps(opts, JSON_COMPACT), at, o->latest_start, window, o->now);
         /* placed as any job's task; its kind is the plan's */
         snprintf(t->kind, sizeof t->kind, "%s", OSM_KIND_NETWORK_MIGRATION);
         json_decref(opts);
     }
-    if (o->window && check_order(p, tasks, slot, o->now, err) != 0)
+    if (window && check_order(p, tasks, slot, o->now, err) != 0)
         goto fail;
     job->name = osm_xasprintf("network plan %s", p->name);
     json_t *spec = json_pack("{s:s, s:s, s:s, s:I}", "kind", OSM_KIND_NETWORK_MIGRATION, "plan", p->name, "source",
                              p->path, "instances", (json_int_t)n);
-    if (o->window)
-        json_object_set_new(spec, "window", json_loads(o->window, 0, NULL));
+    if (wj)
+        json_object_set(spec, "window", wj);
     job->spec = json_dumps(spec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(spec);
     job->max_concurrency = o->max_concurrency ? osm_xstrdup(o->max_concurrency) : NULL;
@@ -119,6 +122,8 @@ int osm_netplan_job_make(const struct osm_netplan *p, const struct osm_net_repor
         job->state = osm_xstrdup("paused");
     job->created_by = o->created_by ? osm_xstrdup(o->created_by) : NULL;
     free(slot);
+    free(window);
+    json_decref(wj);
     *tasks_out = tasks;
     *n_out = n;
     return 0;
@@ -127,5 +132,7 @@ fail:
         osm_task_free(&tasks[k]);
     free(tasks);
     free(slot);
+    free(window);
+    json_decref(wj);
     return -1;
 }

@@ -121,11 +121,11 @@ def case_nic_move_resumed_after_kills(c):
         # back to the classic network for the next round: the task's rollback
         if rollback_at:
             why = f"round {k}, rollback killed at '{rollback_at}'"
-            killed(c, rollback_at, "rollback", tid, "--state-dir", c.state)
+            killed(c, rollback_at, "rollback", tid, "--yes", "--state-dir", c.state)
             p = resume(c)
         else:
             why = f"round {k}, rollback"
-            p = c.osmig("rollback", tid, "--state-dir", c.state, ok=False)
+            p = c.osmig("rollback", tid, "--yes", "--state-dir", c.state, ok=False)
         t = task(c, tid)
         check(t["state"] == "rolled_back", f"{why}: the task is {t['state']}: {(t.get('error') or {}).get('cause')} "
               f"{p.stderr[-800:]}")
