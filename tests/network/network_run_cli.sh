@@ -12,27 +12,8 @@ trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 export OSMIG_NO_AUTO_RESUME=1
 
-cat > "$d/inv.json" <<'J'
-{"instances": [
-  {"id": "i-web", "zone": "a", "private_ip": "198.18.0.10", "local_disks": 0, "public_bandwidth_mbps": 5,
-   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:01"},
-  {"id": "i-db", "zone": "a", "private_ip": "198.18.0.11", "local_disks": 1, "public_bandwidth_mbps": 5,
-   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:02"}]}
-J
-command -v qemu-img >/dev/null || { echo "SKIP: qemu-img is not installed (scripts/install-deps.sh installs it)"; exit 77; }
-qemu-img create -q -f qcow2 "$d/system.qcow2" 16M
-cat > "$d/vm.json" <<J
-{"disks": [{"id": "system", "path": "$d/system.qcow2"}], "qmp": "$d/q.sock", "agent": "$d/a.sock", "start": {},
- "nics": [{"id": "net0", "bridge": "brc", "mac": "52:54:00:bb:00:01"}]}
-J
-plan() { # NAME INSTANCES [BRIDGE]
-  cat > "$d/$1.json" <<J
-{"name": "$1", "zone": "a", "inventory": "inv.json", "time": "2099-01-01T00:00:00Z", "keep_private_ip": false,
- "security_groups": ["sg-1"], "vswitch": "vsw-1",
- "vpc": {"id": "vpc-1", "cidr": "10.77.0.0/16", "vswitches": [{"id": "vsw-1", "zone": "a", "cidr": "10.77.1.0/24"${3:-}}]},
- "instances": $2}
-J
-}
+. "${OSMIG_SOURCE_DIR:?}/tests/network/runlib.sh"
+net_run_fixture "$d"
 tasks() { "$bin" tasks --json --state-dir "$d/state" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tasks"]))' || echo 0; }
 
 plan bad '[{"id": "i-db", "instance": "qemu:'"$d"'/vm.json"}]' ', "bridge": "brv"'

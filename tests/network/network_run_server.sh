@@ -2,8 +2,9 @@
 # Proves: `osmig network run PLAN --server URL` posts the plan (its
 # inventory file inlined) to a real `osmig serve`, which makes the same job
 # and tasks as a local run of the same plan (one builder: kind, target,
-# options but the plan's source, start time and window, the job's limits); a plan with errors exits 3 and
-# the server creates nothing; --server excludes --wait and --state-dir.
+# options but the plan's source, start time and window, the job's limits);
+# a plan with errors exits 3 and the server creates nothing; --server
+# excludes --wait and --state-dir.
 set -euo pipefail
 : "${OSMIG_BIN:?run under ctest}"
 B=$OSMIG_BIN
@@ -12,39 +13,15 @@ serve_work netrun-server
 unset OSMIG_SERVER OSMIG_ACCESS_KEY_ID OSMIG_ACCESS_KEY_SECRET
 export HOME=$WORK/home OSMIG_NO_AUTO_RESUME=1
 mkdir -p "$HOME"
-command -v qemu-img >/dev/null || { echo "SKIP: qemu-img is not installed (scripts/install-deps.sh installs it)"; exit 77; }
 d=$WORK
-cat > "$d/inv.json" <<'J'
-{"instances": [
-  {"id": "i-web", "zone": "a", "private_ip": "198.18.0.10", "local_disks": 0, "public_bandwidth_mbps": 5,
-   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:01"},
-  {"id": "i-db", "zone": "a", "private_ip": "198.18.0.11", "local_disks": 1, "public_bandwidth_mbps": 5,
-   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:02"}]}
-J
-qemu-img create -q -f qcow2 "$d/system.qcow2" 16M
-cat > "$d/vm.json" <<J
-{"disks": [{"id": "system", "path": "$d/system.qcow2"}], "qmp": "$d/q.sock", "agent": "$d/a.sock", "start": {},
- "nics": [{"id": "net0", "bridge": "brc", "mac": "52:54:00:bb:00:01"}]}
-J
-plan() { # NAME INSTANCES
-  cat > "$d/$1.json" <<J
-{"name": "$1", "zone": "a", "inventory": "inv.json", "time": "2099-01-01T00:00:00Z", "keep_private_ip": false,
- "security_groups": ["sg-1"], "vswitch": "vsw-1",
- "vpc": {"id": "vpc-1", "cidr": "10.77.0.0/16", "vswitches": [{"id": "vsw-1", "zone": "a", "cidr": "10.77.1.0/24", "bridge": "brv"}]},
- "instances": $2}
-J
-}
-plan good '[{"id": "i-web", "instance": "qemu:'"$d"'/vm.json"}]'
-plan bad '[{"id": "i-db", "instance": "qemu:'"$d"'/vm.json"}]'
+. "$OSMIG_SOURCE_DIR/tests/network/runlib.sh"
+net_run_fixture "$d"
+plan good '[{"id": "i-web", "instance": "qemu:'"$d"'/vm.json"}]' ', "bridge": "brv"'
+plan bad '[{"id": "i-db", "instance": "qemu:'"$d"'/vm.json"}]' ', "bridge": "brv"'
 WINDOW='{"timezone": "UTC", "days_of_week": ["sun"], "start": "02:00", "duration": "2h"}'
 
 export OSMIG_STATE_DIR=$WORK/served
-"$B" key create --role admin >"$WORK/key" 2>/dev/null
-ID=$(sed -n 's/^key_id=//p' "$WORK/key") SECRET=$(sed -n 's/^secret=//p' "$WORK/key")
-"$B" serve --listen 127.0.0.1:0 --workers 1 --scheduler-interval 1 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVE_PID=$!
-URL=$(listening_url "osmig serve" "$WORK/serve.out" "$WORK/serve.err" "$SERVE_PID") || exit 1
-SRV=(--server "$URL" --key-id "$ID" --key-secret "$SECRET")
+serve_admin
 
 expect 2 "$B" network run "$d/good.json" --wait "${SRV[@]}"
 expect 2 "$B" network run "$d/good.json" --state-dir "$WORK/local" "${SRV[@]}"
