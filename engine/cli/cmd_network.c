@@ -8,12 +8,14 @@
  *
  * `osmig network run PLAN`: the plan's Run: a network-migration task per
  * instance it migrates (engine/core/net_migration.h), in one job, each at
- * its migration time; the tasks that are due run here in the foreground
+ * its migration time (engine/fleet/netplan_job.h: the same job as POST
+ * /v1/network-plans); the tasks that are due run here in the foreground
  * (with --wait, the later ones too, each at its time), the others wait for
  * `osmig resume` or `osmig serve`. Nothing is created when the plan has an
  * error (a migration time that has come is not one here: it is due). */
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +26,18 @@
 #include "ipv4.h"
 #include "net_migration.h"
 #include "netplan.h"
-#include "netplan_run.h"
+#include "netplan_job.h"
 #include "netplan_verify.h"
 #include "osm_cli.h"
+#include "osm_fs.h"
 #include "osm_time.h"
 #include "provider.h"
+#include "schedule.h"
 
 static const char usage_text[] =
     "usage: osmig network verify PLAN [--json] [--previous PLAN] [--at TIME]\n"
-    "       osmig network run PLAN [--wait] [--state-dir DIR]\n"
+    "       osmig network run PLAN [--wait] [--max-concurrency N|N%] [--max-errors N|N%] [--window JSON]\n"
+    "                         [--state-dir DIR | --server URL [--key-id ID --key-secret SECRET]]\n"
     "  Check a network migration plan (classic network to a VPC) against every requirement\n"
     "  and report all findings together; plan the vSwitches when their policy is automatic.\n"
     "  --previous PLAN  the plan as it was created: with interconnection its instances are fixed\n"
@@ -40,7 +45,9 @@ static const char usage_text[] =
     "  Exit: 0 no error, 3 errors found, 1 unreadable or malformed file, 2 usage.\n"
     "  run: a network-migration task per instance the plan migrates, at its migration time (snapshot,\n"
     "  stop, NIC to the VPC, start, fix-ups, verify from inside, rollback on failure); the due ones run\n"
-    "  now, the later ones with --wait or by `osmig resume`/`osmig serve`.\n"
+    "  now, the later ones with --wait or by `osmig resume`/`osmig serve`. The job's rate limits and\n"
+    "  maintenance window (engine/sched/schedule.h) are those of POST /v1/network-plans (docs/api.md);\n"
+    "  with --server the plan (its inventory inlined) goes there, and the server runs the job.\n"
     "  Exit: 0 every task run succeeded or waits, 1 one did not, 3 the plan has errors, 2 usage.\n";
 
 static void print_text(const struct osm_netplan *p, const struct osm_net_report *r)
@@ -130,20 +137,108 @@ static int by_time(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* `network run --server URL`: the plan (its inventory file inlined) posted
+ * to POST /v1/network-plans; the server verifies it and makes the job. */
+static int run_remote(const char *path, const struct osm_task_args *srv, const char *max_conc, const char *max_err,
+                      const char *window)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    json_error_t je;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *resp = NULL;
+    if (!doc) {
+        osm_err_set(&err, OSM_EINPUT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+        return osm_cli_fail(&err);
+    }
+    const char *inv = json_string_value(json_object_get(doc, "inventory"));
+    if (inv) { /* a file beside the plan: the server reads no file of ours */
+        char *dir = osm_xstrdup(path);
+        char *ipath = inv[0] == '/' ? osm_xstrdup(inv) : osm_path_join(dirname(dir), inv);
+        json_t *i = json_load_file(ipath, JSON_REJECT_DUPLICATES, &je);
+        if (!i)
+            osm_err_set(&err, OSM_EINPUT, "%s: inventory %s: line %d column %d: %s", path, ipath, je.line, je.column,
+                        je.text);
+        else
+            json_object_set_new(doc, "inventory", i);
+        free(ipath);
+        free(dir);
+        if (!i) {
+            json_decref(doc);
+            return osm_cli_fail(&err);
+        }
+    }
+    json_t *body = json_pack("{s:o}", "plan", doc);
+    if (max_conc)
+        json_object_set_new(body, "max_concurrency", json_string(max_conc));
+    if (max_err)
+        json_object_set_new(body, "max_errors", json_string(max_err));
+    if (window)
+        json_object_set_new(body, "schedule", json_pack("{s:o}", "window", json_loads(window, 0, NULL)));
+    struct osm_api_client *c;
+    int status = OSM_EXIT_OK, http;
+    if (osm_cli_remote_open(srv->server, srv->key_id, srv->key_secret, &c, &err) != 0) {
+        json_decref(body);
+        return osm_cli_fail(&err);
+    }
+    if (osm_api_request(c, "POST", "/v1/network-plans", NULL, body, &http, &resp, &err) != 0) {
+        /* the plan's findings: as the local run, exit 3 */
+        int findings = strcmp(osm_api_client_error_code(c), "InvalidParameter.Plan") == 0;
+        status = osm_cli_fail(&err);
+        if (findings)
+            status = OSM_EXIT_INHIBITED;
+    } else {
+        json_t *tasks = json_object_get(resp, "tasks"), *t;
+        size_t k;
+        printf("plan %s: job %s, %zu task(s) on %s\n", json_string_value(json_object_get(resp, "plan")),
+               json_string_value(json_object_get(resp, "job_id")), json_array_size(tasks), osm_api_client_url(c));
+        json_array_foreach(tasks, k, t) printf("  %s %s %s\n", json_string_value(json_object_get(t, "task_id")),
+                                               json_string_value(json_object_get(t, "instance")),
+                                               json_string_value(json_object_get(t, "starts")));
+    }
+    json_decref(resp);
+    json_decref(body);
+    osm_api_client_close(c);
+    return status;
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {{"wait", no_argument, NULL, 'w'},
                                          {"state-dir", required_argument, NULL, 's'},
+                                         {"max-concurrency", required_argument, NULL, 'c'},
+                                         {"max-errors", required_argument, NULL, 'e'},
+                                         {"window", required_argument, NULL, 'W'},
+                                         {"server", required_argument, NULL, 'S'},
+                                         {"key-id", required_argument, NULL, 'k'},
+                                         {"key-secret", required_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
-    int wait = 0, c;
-    const char *state_dir = NULL;
+    int wait = 0, c, v, pct;
+    const char *state_dir = NULL, *max_conc = NULL, *max_err = NULL, *window = NULL;
+    struct osm_task_args srv = {0};
+    struct osm_err err = OSM_ERR_INIT;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'w') {
             wait = 1;
         } else if (c == 's') {
             state_dir = optarg;
+        } else if (c == 'c' || c == 'e') {
+            const char *name = c == 'c' ? "--max-concurrency" : "--max-errors";
+            if (osm_rate_limit_parse(optarg, name, &v, &pct, &err) != 0)
+                return osm_cli_usage("%s", err.msg);
+            *(c == 'c' ? &max_conc : &max_err) = optarg;
+        } else if (c == 'W') {
+            struct osm_window *w = NULL;
+            if (osm_window_parse(optarg, &w, &err) != 0)
+                return osm_cli_usage("--window: %s", err.msg);
+            osm_window_free(w);
+            window = optarg;
+        } else if (c == 'S') {
+            srv.server = optarg;
+        } else if (c == 'k') {
+            srv.key_id = optarg;
+        } else if (c == 'K') {
+            srv.key_secret = optarg;
         } else if (c == 'h') {
             fputs(usage_text, stdout);
             return OSM_EXIT_OK;
@@ -154,69 +249,57 @@ static int run(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return osm_cli_usage("network run takes one plan file");
-    struct osm_err err = OSM_ERR_INIT;
+    if (srv.server && (state_dir || wait))
+        return osm_cli_usage("network run: --server excludes --state-dir and --wait (the server keeps and runs the job)");
+    if (srv.server)
+        return run_remote(argv[optind], &srv, max_conc, max_err, window);
     struct osm_netplan *p = NULL;
     if (osm_netplan_load(argv[optind], &p, &err) != 0)
         return osm_cli_fail(&err);
     int64_t now = (int64_t)time(NULL);
     struct osm_net_report r;
     osm_netplan_verify(p, NULL, now, &r);
-    size_t errors = 0;
+    size_t errors = osm_netplan_blocking(&r);
+    if (errors)
+        fprintf(stderr, "osmig: %s: the plan has errors; nothing was created:\n", p->path);
     for (size_t i = 0; i < r.n; i++)
-        if (r.f[i].error && strcmp(r.f[i].id, "time.past") != 0) {
-            if (!errors++)
-                fprintf(stderr, "osmig: %s: the plan has errors; nothing was created:\n", p->path);
+        if (osm_netplan_finding_blocks(&r.f[i]))
             fprintf(stderr, "  %s %s: %s\n", r.f[i].id, r.f[i].subject, r.f[i].detail);
-        }
     int status = OSM_EXIT_OK;
-    struct osm_task *tasks = osm_xcalloc(p->n_inst + 1, sizeof *tasks);
+    struct osm_task *tasks = NULL;
     size_t n = 0;
+    char **canon = osm_xcalloc(p->n_inst + 1, sizeof *canon);
+    struct osm_job job;
+    osm_job_init(&job);
     if (errors) {
         status = OSM_EXIT_INHIBITED;
         goto out;
     }
+    /* the tasks POST /v1/network-plans makes (netplan_job.h) */
     for (size_t i = 0; i < p->n_inst; i++) {
         const struct osm_net_instance *in = &p->inst[i];
-        if (in->stays)
+        if (in->stays || !in->uri)
             continue;
-        json_t *o = osm_netplan_run_options(p, &r, i, &err);
-        char *canon = NULL;
-        if (!o || osm_instance_canonical_uri(in->uri, &canon, &err) != 0) {
-            if (o)
-                osm_err_prefix(&err, "%s: instance %s", p->path, in->id);
-            json_decref(o);
+        if (osm_instance_canonical_uri(in->uri, &canon[i], &err) != 0) {
+            osm_err_prefix(&err, "%s: instance %s", p->path, in->id);
             status = osm_cli_fail(&err);
             goto out;
         }
-        struct osm_task *t = &tasks[n++];
-        osm_task_init(t);
-        snprintf(t->kind, sizeof t->kind, "%s", OSM_KIND_NETWORK_MIGRATION);
-        t->instance = canon;
-        t->target = osm_xstrdup(json_string_value(json_object_get(o, "vswitch")));
-        t->not_before = in->time > now ? in->time : 0;
-        t->options = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        if (t->not_before) {
-            t->state = OSM_TASK_SCHEDULED;
-            snprintf(t->phase, sizeof t->phase, "scheduled");
-        }
+    }
+    struct osm_netplan_job_opts o = {.now = now, .window = window, .max_concurrency = max_conc,
+                                     .max_errors = max_err, .created_by = "cli"};
+    if (osm_netplan_job_make(p, &r, canon, &o, &job, &tasks, &n, &err) != 0) {
+        status = osm_cli_fail(&err);
+        goto out;
     }
     struct osm_store *st;
     if (osm_cli_open_store(state_dir, 0, &st, &err) != 0) {
         status = osm_cli_fail(&err);
         goto out;
     }
-    struct osm_job job;
-    osm_job_init(&job);
-    job.name = osm_xasprintf("network plan %s", p->name);
-    json_t *spec = json_pack("{s:s, s:s, s:s, s:I}", "kind", OSM_KIND_NETWORK_MIGRATION, "plan", p->name, "file",
-                             p->path, "instances", (json_int_t)n);
-    job.spec = json_dumps(spec, JSON_COMPACT);
-    json_decref(spec);
     if (osm_store_create_job(st, &job, tasks, n, &err) < 0) {
         osm_err_prefix(&err, "%s", p->path);
         status = osm_cli_fail(&err);
-        osm_job_free(&job);
         osm_store_close(st);
         goto out;
     }
@@ -225,7 +308,6 @@ static int run(int argc, char **argv)
     for (size_t k = 0; k < n; k++)
         printf("  %s %s %s\n", tasks[k].id, tasks[k].instance,
                tasks[k].not_before ? osm_time_iso(tasks[k].not_before, tb) : "now");
-    osm_job_free(&job);
     size_t *order = osm_xcalloc(n + 1, sizeof *order);
     for (size_t k = 0; k < n; k++)
         order[k] = k;
@@ -258,6 +340,10 @@ out:
     for (size_t k = 0; k < n; k++)
         osm_task_free(&tasks[k]);
     free(tasks);
+    for (size_t i = 0; i < p->n_inst; i++)
+        free(canon[i]);
+    free(canon);
+    osm_job_free(&job);
     osm_net_report_free(&r);
     osm_netplan_free(p);
     return status;

@@ -136,6 +136,7 @@ static int aftermath_run(struct osm_step_ctx *ctx, struct osm_err *err)
     free(b_ip);
     free(b_mac);
     rc = osm_step_event(ctx, "changed", msg, err);
+    osm_step_crash_point("aftermath: checked, not recorded");
 out:
     osm_buf_free(&out);
     return rc;

@@ -124,14 +124,24 @@ static int move_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_instance *inst = instance_for_move(ctx, &m, err);
     if (!inst)
         return -1;
-    char old_net[64], old_mac[32];
-    int rc = inst->provider->nic_set(inst, NULL, m.network, m.mac, old_net, old_mac, err);
-    /* The first move's old values are the ones a rollback restores; a move
-     * run again after a crash finds the new ones already there. */
-    if (rc == 0 && !osm_step_note(ctx, "old_network"))
-        rc = osm_step_note_set(ctx, "old_network", old_net, err) || osm_step_note_set(ctx, "old_mac", old_mac, err)
-                 ? -1
-                 : 0;
+    char old_net[64], old_mac[32], n2[64], m2[32];
+    int rc = 0;
+    /* What a rollback restores is noted before the NIC moves: an engine
+     * killed after the move and before a note would otherwise, run again,
+     * find the new values and note them as the old. Both notes, or they are
+     * read again (the NIC has not moved while one is missing). */
+    if (!osm_step_note(ctx, "old_network") || !osm_step_note(ctx, "old_mac")) {
+        rc = inst->provider->nic_set(inst, NULL, NULL, NULL, old_net, old_mac, err);
+        if (rc == 0)
+            rc = osm_step_note_set(ctx, "old_network", old_net, err) || osm_step_note_set(ctx, "old_mac", old_mac, err)
+                     ? -1
+                     : 0;
+    }
+    osm_step_crash_point("move: old NIC noted, not moved");
+    /* moving a moved NIC again changes nothing */
+    if (rc == 0)
+        rc = inst->provider->nic_set(inst, NULL, m.network, m.mac, n2, m2, err);
+    osm_step_crash_point("move: NIC moved, not recorded");
     if (rc == 0)
         rc = event(ctx, "moved", err, "NIC from network %s (MAC %s) to %s (MAC %s)", osm_step_note(ctx, "old_network"),
                    osm_step_note(ctx, "old_mac"), m.network, m.mac);
@@ -292,6 +302,7 @@ static int fixup_run(struct osm_step_ctx *ctx, struct osm_err *err)
     if (n && (put_file(inst, dir, "/etc/fstab", fixed.s, err) != 0 ||
               event(ctx, "fixup", err, "/etc/fstab: %d line(s) of /dev/xvd* now /dev/vd*", n) != 0))
         goto out;
+    osm_step_crash_point("fixup: guest files written, not recorded");
     rc = 0;
 out:
     free(ifcfg_path);
@@ -370,6 +381,7 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
                  m.ip, json_string_value(json_object_get(m.o, "vswitch_cidr")) ?: "");
     if (osm_step_note_set(ctx, "whitelists", msg, err) != 0 || osm_step_event(ctx, "whitelists", msg, err) != 0)
         goto out;
+    osm_step_crash_point("verify: checked, not recorded");
     rc = 0;
 out:
     json_decref(m.o);
@@ -403,7 +415,11 @@ static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
     struct osm_err e = OSM_ERR_INIT;
     if (inst->provider->stop(inst, &e) == 0) {
         /* off: the NIC goes back first, and the restore starts it there */
-        rc = nic_back(ctx, inst, net, mac, err) == 0 && osm_step_restore(ctx, err) == 0 ? 0 : -1;
+        rc = nic_back(ctx, inst, net, mac, err) == 0 ? 0 : -1;
+        osm_step_crash_point("rollback: NIC back, disks not restored");
+        if (rc == 0)
+            rc = osm_step_restore(ctx, err);
+        osm_step_crash_point("rollback: restored, not recorded");
     } else {
         /* a guest that does not shut down: the restore stops it hard */
         osm_warn("netmigrate.rollback", "instance=%s clean stop failed: %s", inst->uri, e.msg);

@@ -14,6 +14,7 @@ int osm_step_stop(struct osm_step_ctx *ctx, struct osm_err *err)
     osm_step_progress(ctx, 0.1, "shutting the instance down");
     if (inst->provider->stop(inst, err) != 0)
         return -1;
+    osm_step_crash_point("stop: off, not recorded");
     return osm_step_event(ctx, "stopped", "the instance shut down cleanly", err);
 }
 
@@ -27,5 +28,6 @@ int osm_step_start(struct osm_step_ctx *ctx, struct osm_err *err)
     osm_step_progress(ctx, 0.1, "starting the instance and waiting for its agent");
     if (inst->provider->start(inst, err) != 0)
         return -1;
+    osm_step_crash_point("start: running, not recorded");
     return osm_step_event(ctx, "started", "the instance started again and its agent answers", err);
 }

@@ -20,6 +20,7 @@
 /* ---- crash injection ---- */
 
 static long crash_at = -2; /* -2: not read yet, -1: off */
+static const char *crash_where; /* or the point of this name, the first time it is passed */
 static long crash_count;
 static char crash_phase[64]; /* the task's phase at the last record, for the trace */
 
@@ -27,7 +28,11 @@ void osm_step_crash_point(const char *where)
 {
     if (crash_at == -2) {
         const char *v = getenv("OSMIG_CRASH_AT");
-        crash_at = v && *v ? strtol(v, NULL, 10) : -1;
+        crash_at = v && *v ? 0 : -1;
+        if (v && *v >= '0' && *v <= '9')
+            crash_at = strtol(v, NULL, 10);
+        else if (v && *v)
+            crash_where = v; /* a step's own point by its name: its number may vary (progress records) */
     }
     if (crash_at < 0)
         return;
@@ -39,9 +44,10 @@ void osm_step_crash_point(const char *where)
         fprintf(tf, "%ld\t%s\t%s\n", crash_count + 1, where, crash_phase);
         fclose(tf);
     }
-    if (++crash_count == crash_at) {
+    if (++crash_count == crash_at || (crash_where && strcmp(where, crash_where) == 0)) {
         /* Like SIGKILL: no atexit handlers, no flushing, nothing tidied. */
-        fprintf(stderr, "osmig: OSMIG_CRASH_AT=%ld: exiting at crash point %ld (%s)\n", crash_at, crash_count, where);
+        fprintf(stderr, "osmig: OSMIG_CRASH_AT=%s: exiting at crash point %ld (%s)\n", getenv("OSMIG_CRASH_AT"),
+                crash_count, where);
         _exit(137);
     }
 }

@@ -11,7 +11,8 @@
  *
  * Crash injection (tests): OSMIG_CRASH_AT=N makes the process _exit(137) at
  * the Nth crash point: just before and just after every record the runner
- * writes, and wherever a step calls osm_step_crash_point(). */
+ * writes, and wherever a step calls osm_step_crash_point(); OSMIG_CRASH_AT=
+ * WHERE (not a number) at the first point of that name a step passes. */
 #ifndef OSM_RUNNER_H
 #define OSM_RUNNER_H
 

@@ -210,6 +210,8 @@ void api_tasks_cancel(struct api_req *rq);
 void api_tasks_retry(struct api_req *rq);
 void api_tasks_rollback(struct api_req *rq);
 void api_events_import(struct api_req *rq);
+void api_netplans_create(struct api_req *rq);
+void api_netplans_verify(struct api_req *rq);
 void api_findings(struct api_req *rq);
 void api_dashboard(struct api_req *rq);
 void api_tasks_reschedule(struct api_req *rq);

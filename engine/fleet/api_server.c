@@ -68,6 +68,8 @@ static const struct api_route routes[] = {
     {"GET", "/v1/tasks/{id}/report", OSM_ACT_READ, 0, api_tasks_report, 0},
     {"GET", "/v1/tasks/{id}/log", OSM_ACT_READ, 0, api_tasks_log, 0},
     {"POST", "/v1/events", OSM_ACT_SUBMIT, 0, api_events_import, 0},
+    {"POST", "/v1/network-plans", OSM_ACT_SUBMIT, 0, api_netplans_create, 0},
+    {"POST", "/v1/network-plans/verify", OSM_ACT_READ, 0, api_netplans_verify, 0},
     {"GET", "/v1/matrix", OSM_ACT_READ, 0, api_matrix, 0},
     {"GET", "/v1/findings", OSM_ACT_READ, 0, api_findings, 0},
     {"GET", "/dashboard", OSM_ACT_READ, 1, api_dashboard, 0},

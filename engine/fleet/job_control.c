@@ -227,6 +227,12 @@ json_t *osm_job_to_json(struct osm_store *st, const struct osm_job *j, struct os
     json_t *o = json_object();
     json_object_set_new(o, "job_id", json_string(j->id));
     json_object_set_new(o, "name", j->name ? json_string(j->name) : json_null());
+    /* what its tasks do: a job's spec names its kind unless it is the
+     * OS-migration create request */
+    json_t *spec = j->spec ? json_loads(j->spec, 0, NULL) : NULL;
+    const char *kind = json_string_value(json_object_get(spec, "kind"));
+    json_object_set_new(o, "kind", json_string(kind ? kind : "os-migration"));
+    json_decref(spec);
     const char *tok = j->client_token ? strchr(j->client_token, '/') : NULL;
     json_object_set_new(o, "client_token", j->client_token ? json_string(tok ? tok + 1 : j->client_token) : json_null());
     json_object_set_new(o, "created", j->created > 0 ? json_string(osm_time_iso(j->created, buf)) : json_null());

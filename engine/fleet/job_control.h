@@ -43,7 +43,7 @@ int osm_job_cancel(struct osm_store *st, struct osm_job *job, const char *actor,
 
 /* max_concurrency "0" or "0%": the job is paused. */
 int osm_job_limit_is_zero(const char *limit);
-/* The job as the API shows it: limits, state, counts by state, progress,
+/* The job as the API shows it: its tasks' kind, limits, state, counts by state, progress,
  * "created_by" and its audit trail. NULL with err on a store error. */
 json_t *osm_job_to_json(struct osm_store *st, const struct osm_job *j, struct osm_err *err);
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "osm_error.h"
 
 struct osm_net_instance {
@@ -82,6 +84,11 @@ struct osm_netplan {
 };
 
 int osm_netplan_load(const char *path, struct osm_netplan **out, struct osm_err *err);
+/* The same from a parsed document (a request's), named `name` in messages.
+ * Its "inventory" may be inline (an object) or a path relative to
+ * `base_dir`; base_dir NULL refuses paths (a request names no server file). */
+int osm_netplan_load_doc(json_t *doc, const char *name, const char *base_dir, struct osm_netplan **out,
+                         struct osm_err *err);
 void osm_netplan_free(struct osm_netplan *p);
 const struct osm_net_instance *osm_netplan_find(const struct osm_netplan *p, const char *id);
 

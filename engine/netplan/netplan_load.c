@@ -168,12 +168,11 @@ static void instance_init(struct osm_net_instance *in)
     in->security_software = -1;
 }
 
-static int read_inventory(struct osm_netplan *p, const char *inv_path, struct osm_err *err)
+/* The inventory document `j` (a file's, or given inline), named `label` in
+ * messages. */
+static int read_inventory(struct osm_netplan *p, json_t *j, const char *label, struct osm_err *err)
 {
-    json_t *j = load_json(inv_path, err);
-    if (!j)
-        return -1;
-    struct rd r = {inv_path, err};
+    struct rd r = {label, err};
     static const char *const known[] = {"instances", "security_groups", NULL};
     int rc = members(&r, j, "", known);
     json_t *arr = json_object_get(j, "instances");
@@ -229,7 +228,6 @@ static int read_inventory(struct osm_netplan *p, const char *inv_path, struct os
             }
         }
     }
-    json_decref(j);
     return rc;
 }
 
@@ -442,42 +440,64 @@ static int read_plan(struct osm_netplan *p, json_t *j, struct osm_err *err)
     return index_ids(&r, p);
 }
 
-int osm_netplan_load(const char *path, struct osm_netplan **out, struct osm_err *err)
+/* The plan's "inventory": an object (inline), or a file's path relative to
+ * the plan's folder (`base_dir`; NULL: paths are refused). */
+static int load_inventory(struct osm_netplan *p, json_t *inv, const char *base_dir, struct osm_err *err)
 {
-    json_t *j = load_json(path, err);
-    if (!j)
-        return -1;
+    struct rd r = {p->path, err};
+    if (json_is_object(inv)) {
+        char *label = osm_xasprintf("%s: inventory", p->path);
+        int rc = read_inventory(p, inv, label, err);
+        free(label);
+        return rc;
+    }
+    if (!json_is_string(inv) || !*json_string_value(inv))
+        return bad(&r, "", "inventory", "%s", "must be the inventory (an object) or the path of its file");
+    if (!base_dir)
+        return bad(&r, "", "inventory", "%s", "give the inventory inline (an object): a path would be read on the server");
+    const char *name = json_string_value(inv);
+    char *ipath = name[0] == '/' ? osm_xstrdup(name) : osm_path_join(base_dir, name);
+    json_t *j = load_json(ipath, err);
+    int rc = j ? read_inventory(p, j, ipath, err) : -1;
+    /* a malformed inventory names itself; one that cannot be read is named
+     * as the plan's member */
+    if (rc != 0 && err->code != OSM_EINPUT)
+        osm_err_prefix(err, "%s: inventory", p->path);
+    json_decref(j);
+    free(ipath);
+    return rc;
+}
+
+int osm_netplan_load_doc(json_t *j, const char *name, const char *base_dir, struct osm_netplan **out,
+                         struct osm_err *err)
+{
     struct osm_netplan *p = osm_xcalloc(1, sizeof *p);
-    p->path = osm_xstrdup(path);
+    p->path = osm_xstrdup(name);
     int rc = read_plan(p, j, err);
     json_t *inv = json_object_get(j, "inventory");
-    if (rc == 0 && inv) {
-        struct rd r = {path, err};
-        if (!json_is_string(inv) || !*json_string_value(inv)) {
-            rc = bad(&r, "", "inventory", "%s", "must be the path of the inventory file");
-        } else {
-            /* relative to the plan's folder, as a person writes it */
-            char *dir = osm_xstrdup(path);
-            const char *name = json_string_value(inv);
-            char *ipath = name[0] == '/' ? osm_xstrdup(name) : osm_path_join(dirname(dir), name);
-            rc = read_inventory(p, ipath, err);
-            /* a malformed inventory names itself; one that cannot be read
-             * is named as the plan's member */
-            if (rc != 0 && err->code != OSM_EINPUT)
-                osm_err_prefix(err, "%s: inventory", path);
-            free(ipath);
-            free(dir);
-        }
-    }
+    if (rc == 0 && inv && !json_is_null(inv))
+        rc = load_inventory(p, inv, base_dir, err);
     if (rc == 0)
         rc = read_inline_facts(p, json_object_get(j, "instances"), err);
-    json_decref(j);
     if (rc != 0) {
         osm_netplan_free(p);
         return -1;
     }
     *out = p;
     return 0;
+}
+
+int osm_netplan_load(const char *path, struct osm_netplan **out, struct osm_err *err)
+{
+    json_t *j = load_json(path, err);
+    if (!j)
+        return -1;
+    /* a relative inventory path is the plan's folder's, as a person writes it */
+    char *dir = osm_xstrdup(path);
+    int rc = osm_netplan_load_doc(j, path, dirname(dir), out, err);
+    free(dir);
+    json_decref(j);
+    return rc;
 }
 
 static void strv_free(char **v, size_t n)

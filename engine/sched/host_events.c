@@ -114,6 +114,14 @@ int osm_host_events_load(const char *path, struct osm_host_events *out, struct o
 int osm_host_events_parse(json_t *j, const char *path, struct osm_host_events *out, struct osm_err *err)
 {
     memset(out, 0, sizeof *out);
+    if (json_is_object(j) && osm_host_events_is_ecs(j)) {
+        json_t *mine = osm_host_events_from_ecs(j, path, err);
+        if (!mine)
+            return -1;
+        int rc = osm_host_events_parse(mine, path, out, err);
+        json_decref(mine);
+        return rc;
+    }
     int rc = 0;
     json_t *events = json_object_get(j, "events"), *windows = json_object_get(j, "windows");
     const char *k;

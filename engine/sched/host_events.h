@@ -46,6 +46,12 @@ int osm_host_events_load(const char *path, struct osm_host_events *out, struct o
 /* The same from parsed JSON (a request's body); errors start with `name`. */
 int osm_host_events_parse(json_t *j, const char *name, struct osm_host_events *out, struct osm_err *err);
 void osm_host_events_free(struct osm_host_events *e);
+/* ECS's own DescribeInstanceHistoryEvents answer (host_events_ecs.c): is
+ * `j` one? Its events still to come in this file's form ({"events",
+ * "windows"}; new reference), or NULL with err naming the entry. Both
+ * loaders take either form. */
+int osm_host_events_is_ecs(json_t *j);
+json_t *osm_host_events_from_ecs(json_t *j, const char *file, struct osm_err *err);
 
 /* Where the task of `ev` goes, as of `now`: *at, and `words` saying why.
  * 1 placed in the instance's window, 0 at the scheduled time (or now, when

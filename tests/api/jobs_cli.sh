@@ -71,12 +71,7 @@ expect 2 "$B" jobs frobnicate "${LOCAL[@]}"
 
 # Through a server: the same commands, the key in the audit trail.
 export OSMIG_STATE_DIR=$WORK/served
-"$B" key create --role admin >"$WORK/key" 2>/dev/null
-ADMIN_ID=$(sed -n 's/^key_id=//p' "$WORK/key") ADMIN_SECRET=$(sed -n 's/^secret=//p' "$WORK/key")
-"$B" serve --listen 127.0.0.1:0 --workers 1 --scheduler-interval 1 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVE_PID=$!
-URL=$(listening_url "osmig serve" "$WORK/serve.out" "$WORK/serve.err" "$SERVE_PID") || exit 1
-SRV=(--server "$URL" --key-id "$ADMIN_ID" --key-secret "$ADMIN_SECRET")
+serve_admin
 sed "s|/inst/a |/inst/d |; s|/inst/b |/inst/e |; s|/inst/c |/inst/f |" "$WORK/wave" >"$WORK/wave2"
 expect 0 "$B" jobs create "$WORK/wave2" --target alinux3 --max-concurrency 0 --json "${SRV[@]}"
 R=$(field 'd["job_id"]')

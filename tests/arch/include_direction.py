@@ -21,7 +21,7 @@ ALLOWED = {
     "rollback": ["engine/lib", "engine/core/providers"],
     "backends/linux": ["engine/lib", "engine/core"],
     "backends/windows": ["engine/lib", "engine/core"],
-    "engine/fleet": ["engine/lib", "engine/store", "engine/core", "engine/sched"],
+    "engine/fleet": ["engine/lib", "engine/store", "engine/core", "engine/sched", "engine/netplan"],
     # The CLI is the top: it may name everything.
     "engine/cli": None,
 }

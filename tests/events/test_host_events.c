@@ -131,6 +131,79 @@ static void import_is_all_or_nothing_when_an_instance_is_held(void **state)
     free(path);
 }
 
+/* ECS's DescribeInstanceHistoryEvents answer as it comes, with the map of
+ * its instance ids to osmig instances: the events still to come only. */
+static const char *const ECS_ANSWER =
+    "{\"RequestId\": \"473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E\", \"TotalCount\": 3, \"PageNumber\": 1, \"PageSize\": 10,\n"
+    " \"instances\": {\"i-uf678mass4zvr9n1a\": \"dir:/srv/web01\", \"i-uf678mass4zvr9n1b\": \"dir:/srv/web02\"},\n"
+    " \"windows\": {\"dir:/srv/web01\": {\"timezone\": \"America/New_York\", \"start\": \"01:30\", \"duration\": \"1h\"}},\n"
+    " \"InstanceSystemEventSet\": {\"InstanceSystemEventType\": [\n"
+    "  {\"EventId\": \"e-uf64yvznlao4jl2c0001\", \"InstanceId\": \"i-uf678mass4zvr9n1a\",\n"
+    "   \"EventType\": {\"Code\": 1, \"Name\": \"SystemMaintenance.Redeploy\"},\n"
+    "   \"EventCycleStatus\": {\"Code\": 24, \"Name\": \"Scheduled\"}, \"EventPublishTime\": \"2026-10-20T06:32:31Z\",\n"
+    "   \"NotBefore\": \"2026-10-31T12:00:00Z\", \"ImpactLevel\": \"100\",\n"
+    "   \"ExtendedAttribute\": {\"InitialNotBefore\": \"2026-11-03T12:00:00Z\"}},\n"
+    "  {\"EventId\": \"e-uf64yvznlao4jl2c0002\", \"InstanceId\": \"i-uf678mass4zvr9n1b\",\n"
+    "   \"EventType\": {\"Code\": 1, \"Name\": \"SystemMaintenance.Reboot\"},\n"
+    "   \"EventCycleStatus\": {\"Code\": 34, \"Name\": \"Executed\"}, \"NotBefore\": \"2026-09-01T12:00:00Z\",\n"
+    "   \"EventFinishTime\": \"2026-09-01T12:10:00Z\", \"ExtendedAttribute\": {}}]}}\n";
+
+static void ecs_answer_is_imported_with_its_latest_schedule_time(void **state)
+{
+    (void)state;
+    char *path = write_events("ecs.json", ECS_ANSWER);
+    struct osm_host_events e;
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_host_events_load(path, &e, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(e.n, 1); /* the executed one is over */
+    assert_string_equal(e.ev[0].id, "e-uf64yvznlao4jl2c0001");
+    assert_string_equal(e.ev[0].instance, "dir:/srv/web01");
+    assert_string_equal(e.ev[0].kind, "SystemMaintenance.Redeploy");
+    assert_int_equal(e.ev[0].scheduled, utc(2026, 10, 31, 12, 0));
+    assert_int_equal(e.ev[0].latest, utc(2026, 11, 3, 12, 0));
+    struct osm_store *st = open_store();
+    struct osm_host_import res[1];
+    char job[40];
+    if (osm_host_events_import(st, &e, utc(2026, 10, 1, 0, 0), res, job, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(res[0].status, OSM_HOST_CREATED);
+    assert_int_equal(res[0].in_window, 1);
+    assert_int_equal(res[0].at, utc(2026, 11, 1, 5, 30)); /* New York's window, as the file form */
+    struct osm_task t;
+    osm_task_init(&t);
+    assert_int_equal(osm_store_get_task(st, res[0].task_id, &t, &err), 0);
+    assert_int_equal(t.latest_start, utc(2026, 11, 3, 12, 0));
+    osm_task_free(&t);
+    osm_store_close(st);
+    osm_host_events_free(&e);
+    free(path);
+    /* an answer without the map, an unmapped instance, no latest time: named */
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"{\"InstanceSystemEventSet\": {\"InstanceSystemEventType\": []}}", "instances: is required"},
+        {"{\"instances\": {}, \"InstanceSystemEventSet\": {\"InstanceSystemEventType\": [{\"EventId\": \"e-1\", "
+         "\"InstanceId\": \"i-x\", \"EventType\": {\"Name\": \"SystemMaintenance.Reboot\"}, \"NotBefore\": "
+         "\"2026-10-31T12:00:00Z\", \"ExtendedAttribute\": {\"InitialNotBefore\": \"2026-11-03T12:00:00Z\"}}]}}",
+         "InstanceSystemEventType[0]: InstanceId i-x is not in \"instances\""},
+        {"{\"instances\": {\"i-x\": \"dir:/srv/x\"}, \"InstanceSystemEventSet\": {\"InstanceSystemEventType\": "
+         "[{\"EventId\": \"e-1\", \"InstanceId\": \"i-x\", \"EventType\": {\"Name\": \"SystemMaintenance.Reboot\"}, "
+         "\"NotBefore\": \"2026-10-31T12:00:00Z\"}]}}",
+         "InstanceSystemEventType[0]: has no ExtendedAttribute.InitialNotBefore"},
+        {"{\"instances\": {}, \"extra\": 1, \"InstanceSystemEventSet\": {\"InstanceSystemEventType\": []}}",
+         "unknown member 'extra'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *p = write_events("ecs-bad.json", bad[i].text);
+        osm_err_clear(&err);
+        assert_int_equal(osm_host_events_load(p, &e, &err), -1);
+        if (!strstr(err.msg, bad[i].says) || !strstr(err.msg, p))
+            fail_msg("case %zu: '%s' does not say '%s'", i, err.msg, bad[i].says);
+        free(p);
+    }
+}
+
 static void malformed_events_are_named_and_refused(void **state)
 {
     (void)state;
@@ -315,6 +388,7 @@ int main(void)
         OSM_TEST(import_makes_one_job_once_per_event),
         OSM_TEST(import_is_all_or_nothing_when_an_instance_is_held),
         OSM_TEST(malformed_events_are_named_and_refused),
+        OSM_TEST(ecs_answer_is_imported_with_its_latest_schedule_time),
         OSM_TEST(reschedule_refuses_a_time_after_the_latest_one_in_the_seed_words),
         OSM_TEST(reschedule_across_the_fall_change_in_new_york_keeps_the_latest_time),
         OSM_TEST(reschedule_refuses_a_task_that_is_not_waiting_or_not_an_event),

@@ -12,27 +12,8 @@ trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 export OSMIG_NO_AUTO_RESUME=1
 
-cat > "$d/inv.json" <<'J'
-{"instances": [
-  {"id": "i-web", "zone": "a", "private_ip": "198.18.0.10", "local_disks": 0, "public_bandwidth_mbps": 5,
-   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:01"},
-  {"id": "i-db", "zone": "a", "private_ip": "198.18.0.11", "local_disks": 1, "public_bandwidth_mbps": 5,
-   "system_disk_free_mib": 4096, "private_mac": "52:54:00:aa:00:02"}]}
-J
-command -v qemu-img >/dev/null || { echo "SKIP: qemu-img is not installed (scripts/install-deps.sh installs it)"; exit 77; }
-qemu-img create -q -f qcow2 "$d/system.qcow2" 16M
-cat > "$d/vm.json" <<J
-{"disks": [{"id": "system", "path": "$d/system.qcow2"}], "qmp": "$d/q.sock", "agent": "$d/a.sock", "start": {},
- "nics": [{"id": "net0", "bridge": "brc", "mac": "52:54:00:bb:00:01"}]}
-J
-plan() { # NAME INSTANCES [BRIDGE]
-  cat > "$d/$1.json" <<J
-{"name": "$1", "zone": "a", "inventory": "inv.json", "time": "2099-01-01T00:00:00Z", "keep_private_ip": false,
- "security_groups": ["sg-1"], "vswitch": "vsw-1",
- "vpc": {"id": "vpc-1", "cidr": "10.77.0.0/16", "vswitches": [{"id": "vsw-1", "zone": "a", "cidr": "10.77.1.0/24"${3:-}}]},
- "instances": $2}
-J
-}
+. "${OSMIG_SOURCE_DIR:?}/tests/network/runlib.sh"
+net_run_fixture "$d"
 tasks() { "$bin" tasks --json --state-dir "$d/state" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tasks"]))' || echo 0; }
 
 plan bad '[{"id": "i-db", "instance": "qemu:'"$d"'/vm.json"}]' ', "bridge": "brv"'
@@ -64,4 +45,30 @@ assert len(t) == 1 and t[0]["kind"] == "network-migration" and t[0]["state"] == 
 o = t[0]["options"]
 assert (o["ip"], o["gateway"], o["network"], o["mac"]) == ("10.77.1.1", "10.77.1.253", "brv", "52:54:00:aa:00:01"), o
 ' || fail "later plan: the scheduled task"
+
+# The job's rate limits and maintenance window, as POST /v1/network-plans
+# takes them (the same builder, engine/fleet/netplan_job.c): a bad window or
+# limit is a usage error creating nothing; the task starts at the window's
+# first opening after its migration time; the job carries the limits.
+qemu-img create -q -f qcow2 "$d/system2.qcow2" 16M
+sed "s|$d/system.qcow2|$d/system2.qcow2|; s|$d/q.sock|$d/q2.sock|; s|$d/a.sock|$d/a2.sock|" "$d/vm.json" > "$d/vm2.json"
+plan windowed '[{"id": "i-web", "instance": "qemu:'"$d"'/vm2.json"}]' ', "bridge": "brv"'
+rc=0; "$bin" network run "$d/windowed.json" --window '{"timezone": "UTC", "start": "25:00", "duration": "2h"}' \
+  --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 2 ] || fail "bad --window: exit $rc, 2 expected"
+grep -q "start" "$d/err" || fail "bad --window: the member is not named: $(cat "$d/err")"
+rc=0; "$bin" network run "$d/windowed.json" --max-concurrency lots --state-dir "$d/state" > "$d/out" 2> "$d/err" || rc=$?
+[ "$rc" = 2 ] || fail "bad --max-concurrency: exit $rc, 2 expected"
+[ "$(tasks)" = 1 ] || fail "bad options: tasks were created"
+"$bin" network run "$d/windowed.json" --max-concurrency 1 --max-errors 0 --state-dir "$d/state" \
+  --window '{"timezone": "UTC", "days_of_week": ["sun"], "start": "02:00", "duration": "2h"}' > "$d/out" 2> "$d/err" \
+  || fail "windowed plan: $(cat "$d/err")"
+grep -q "waits for 2099-01-04T02:00:00Z" "$d/out" || fail "windowed plan: not at the window's opening: $(cat "$d/out")"
+job=$(sed -n 's/^plan windowed: job \([^,]*\),.*/\1/p' "$d/out")
+"$bin" jobs show "$job" --json --state-dir "$d/state" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["name"] == "network plan windowed" and j["max_concurrency"] == "1" and j["max_errors"] == "0", j
+assert j["counts"]["scheduled"] == 1, j
+' || fail "windowed plan: the job's limits"
 echo "PASS"

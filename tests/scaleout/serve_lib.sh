@@ -36,6 +36,19 @@ serve_work_cleanup() {
   if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
+#   serve_admin                      an admin key made locally (ADMIN_ID,
+#                                    ADMIN_SECRET) and `osmig serve` ($B) on a
+#                                    free port of 127.0.0.1, one worker, a pass
+#                                    a second, its state in $OSMIG_STATE_DIR
+#                                    (SERVE_PID, URL; SRV: the client options)
+serve_admin() {
+  "$B" key create --role admin >"$WORK/key" 2>/dev/null
+  ADMIN_ID=$(sed -n 's/^key_id=//p' "$WORK/key") ADMIN_SECRET=$(sed -n 's/^secret=//p' "$WORK/key")
+  "$B" serve --listen 127.0.0.1:0 --workers 1 --scheduler-interval 1 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  SERVE_PID=$!
+  URL=$(listening_url "osmig serve" "$WORK/serve.out" "$WORK/serve.err" "$SERVE_PID") || exit 1
+  SRV=(--server "$URL" --key-id "$ADMIN_ID" --key-secret "$ADMIN_SECRET")
+}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() {
   local want=$1 rc=0; shift

@@ -298,8 +298,9 @@ CASES = {
 }
 
 
-def main():
-    a = vc.case_args(CASES)
+def main(cases=CASES):
+    """Runs one of `cases` (netkill.py's too) on its own guest and networks."""
+    a = vc.case_args(cases)
     c = Case(a.vmctl, os.path.join(a.work, a.case))
 
     def on_term(signum, frame):
@@ -307,7 +308,7 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     try:
-        CASES[a.case](c)
+        cases[a.case](c)
     except Fail as ex:
         print(f"FAIL: {a.case}: {ex}", file=sys.stderr)
         return 1

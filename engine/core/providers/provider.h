@@ -91,7 +91,8 @@ struct osm_provider {
     int (*start)(struct osm_instance *inst, struct osm_err *err);
     /* Attach NIC `nic` (NULL: the first) to `network` with `mac` from the
      * next start on, kept in the instance's configuration; the instance is
-     * stopped. The network and MAC it had come back in old_*. */
+     * stopped. The network and MAC it had come back in old_*. With network
+     * NULL nothing changes: old_* are the NIC's values now. */
     int (*nic_set)(struct osm_instance *inst, const char *nic, const char *network, const char *mac,
                    char old_network[64], char old_mac[32], struct osm_err *err);
 };

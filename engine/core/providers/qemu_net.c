@@ -238,6 +238,11 @@ int qemu_nic_set(struct osm_instance *inst, const char *nic, const char *network
     if (i >= vm->n_nics)
         return osm_err_set(err, OSM_ENOTFOUND, "instance %s: no NIC %s in its descriptor", inst->uri,
                            nic ? nic : "at all");
+    if (!network) { /* a question only */
+        snprintf(old_network, 64, "%s", vm->nics[i].bridge);
+        snprintf(old_mac, 32, "%s", vm->nics[i].mac);
+        return 0;
+    }
     if (!ifname_ok(network))
         return osm_err_set(err, OSM_EINPUT, "instance %s: '%s' is not a bridge's interface name", inst->uri, network);
     if (!qemu_mac_ok(mac))
