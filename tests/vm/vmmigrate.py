@@ -371,7 +371,7 @@ def bench(e):
     print(f"{'':34}{'osmig':>10}{'floor':>10}")
     print(f"{'reboot-1 (s)':34}{marks['upgrade'] - marks['reboot1']:10.1f}{bare[0]:10.1f}")
     print(f"{'upgrade: transaction (s)':34}{marks['reboot2'] - marks['upgrade']:10.1f}{rpm_ms / 1000:10.1f}")
-    print(f"{'reboot-2 (s)':34}{marks['verify'] - marks['reboot2']:10.1f}{bare[1]:10.1f}")
+    print(f"{'reboot-2, with kernel setup (s)':34}{marks['verify'] - marks['reboot2']:10.1f}{bare[1]:10.1f}")
     print(f"{'verify from inside (s)':34}{marks['verified'] - marks['verify']:10.1f}{0:10.1f}")
     print(f"{'downtime: reboot-1 to verified (s)':34}{down:10.1f}{floor:10.1f}")
     print(f"ratio {down / floor:.2f}x the floor (goal: within 1.2x); before the downtime: precheck, snapshot, "
