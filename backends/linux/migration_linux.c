@@ -686,7 +686,9 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
  * verify. A root tree is not booted by osmig: nothing to do. */
 static int boot_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
 {
-    if (!e->pl.guest)
+    /* Done once: a resume finds it noted, and must not ask a guest that is
+     * held between boots (an osmig killed during this reboot) for it. */
+    if (!e->pl.guest || osm_step_note(ctx, "target_kernel"))
         return 0;
     osm_step_progress(ctx, 0.05, "the target's kernel: its initramfs and boot entry");
     char *krel = NULL;
