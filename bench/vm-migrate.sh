@@ -3,7 +3,8 @@
 # the test guest (CentOS 7 -> the real RHEL 8.5 packages, real reboots)
 # against the floor of the same machine, in one run, side by side:
 #   osmig  from the first reboot asked to the verified new system, split
-#          into reboot-1, the upgrade step, reboot-2 and verify (wall times
+#          into reboot-1, the upgrade step, reboot-2 (which first makes the
+#          target kernel's initramfs and boot entry) and verify (wall times
 #          of the step lines osmig prints);
 #   floor  the same guest's two reboots measured bare before the migration
 #          (vmctl reboot: guest-shutdown to the agent answering in the new

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "boot_setup.h"
 #include "guest_view.h"
 #include "matrix.h"
 #include "migration_linux.h"
@@ -83,6 +84,8 @@ static int assess(struct osm_instance *inst, const struct osm_facts *facts, cons
     struct osm_plan plan;
     int rc = -1;
     if (osm_plan_compute(&sys, &po, &plan, err) == 0) {
+        struct osm_txn_place bpl = {.root = inst->root, .guest = inst->root ? NULL : inst};
+        osm_boot_assess(&plan, &bpl);
         *doc = rq->full_plan ? osm_plan_json(&plan, inst->uri) : osm_assess_json(&plan, inst->uri);
         if (rq->plan && !rq->full_plan)
             *rq->plan = osm_plan_json(&plan, inst->uri);

@@ -279,12 +279,55 @@ static void check_kernel(struct checks *c, const struct osm_txn_place *pl, const
     result(c, st >= 0, "the guest's agent answers");
 }
 
+/* The network up: every NIC but lo with its operstate, and whether a
+ * default route exists (/sys and /proc: no tool of the target needed). A
+ * guest without a NIC has nothing to check; one with NICs needs one up and
+ * a default route. */
+static void check_network(struct checks *c, const struct osm_txn_place *pl)
+{
+    const char *argv[] = {"/bin/sh", "-c",
+                          "for d in /sys/class/net/*; do n=${d##*/}; [ \"$n\" = lo ] && continue; [ -e \"$d\" ] || "
+                          "continue; echo \"nic $n $(cat \"$d/operstate\" 2>/dev/null)\"; done; "
+                          "while read -r i dst rest; do [ \"$dst\" = 00000000 ] && echo \"default $i\"; done "
+                          "</proc/net/route; exit 0",
+                          NULL};
+    struct osm_buf out, nics;
+    osm_buf_init(&out);
+    osm_buf_init(&nics);
+    struct osm_err e = OSM_ERR_INIT;
+    if (osm_place_run(pl, argv, &out, &e) != 0) {
+        result(c, 0, "the network: reading /sys/class/net failed: %s", e.msg[0] ? e.msg : out.s ? out.s : "");
+    } else {
+        size_t n = 0, up = 0;
+        char route[64] = "";
+        char *save = NULL;
+        for (char *l = strtok_r(out.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            char a[64], b[64] = "";
+            if (sscanf(l, "nic %63s %63s", a, b) >= 1) {
+                n++;
+                up += strcmp(b, "up") == 0;
+                osm_buf_addf(&nics, "%s%s %s", nics.len ? ", " : "", a, b[0] ? b : "?");
+            } else if (sscanf(l, "default %63s", a) == 1 && !route[0]) {
+                snprintf(route, sizeof route, "%s", a);
+            }
+        }
+        if (n == 0)
+            result(c, 1, "the network: no interface but lo (nothing to check)");
+        else
+            result(c, up > 0 && route[0], "the network: %s; default route %s%s", nics.s, route[0] ? "via " : "none",
+                   route);
+    }
+    osm_buf_free(&out);
+    osm_buf_free(&nics);
+}
+
 int osm_guest_verify(const struct osm_planfile *plan, const struct osm_txn_place *pl, const char *kernel,
                      struct osm_buf *report, struct osm_err *err)
 {
     struct checks c = {.report = report};
     osm_buf_init(&c.failed);
     check_kernel(&c, pl, kernel);
+    check_network(&c, pl);
     check_release(&c, plan, pl);
     check_packages(&c, plan, pl);
     check_rpm_va(&c, pl);

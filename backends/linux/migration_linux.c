@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "boot_setup.h"
 #include "guest_migration.h"
 #include "guest_view.h"
 #include "osm_buf.h"
@@ -341,6 +342,8 @@ static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
     if (osm_plan_compute(&sys, &po, &plan, err) != 0)
         goto out;
     plan_done = 1;
+    struct osm_txn_place bpl = {.root = inst->root, .guest = inst->root ? NULL : inst};
+    osm_boot_assess(&plan, &bpl);
     check_facts(ctx, &facts, &plan, &why);
     /* A root without /etc/fstab (a container's) is fine; a broken one is not. */
     struct osm_err fe = OSM_ERR_INIT;
@@ -676,10 +679,60 @@ static int verify_run(struct osm_step_ctx *ctx, struct osm_err *err)
     return with_env(ctx, err, verify_run_body);
 }
 
+/* ---- boot ------------------------------------------------------------- */
+
+/* Before the boot into the target, in a guest: its kernel's initramfs and
+ * boot entry (boot_setup.h); noted "target_kernel" for that boot and
+ * verify. A root tree is not booted by osmig: nothing to do. */
+static int boot_run_body(struct osm_step_ctx *ctx, struct step_env *e, struct osm_err *err)
+{
+    /* Done once: a resume finds it noted, and must not ask a guest that is
+     * held between boots (an osmig killed during this reboot) for it. */
+    if (!e->pl.guest || osm_step_note(ctx, "target_kernel"))
+        return 0;
+    osm_step_progress(ctx, 0.05, "the target's kernel: its initramfs and boot entry");
+    char *krel = NULL;
+    struct osm_buf said;
+    osm_buf_init(&said);
+    int rc = osm_boot_setup(&e->pf, &e->pl, &krel, &said, err);
+    if (rc == 0 && krel)
+        rc = osm_step_note_set(ctx, "target_kernel", krel, err) == 0 ? osm_step_event(ctx, "boot-entry", said.s, err)
+                                                                     : -1;
+    if (rc == 0)
+        osm_step_crash_point("boot.ready");
+    free(krel);
+    osm_buf_free(&said);
+    return rc;
+}
+
+static int boot_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    return with_env(ctx, err, boot_run_body);
+}
+
+/* After a rollback: the controller's guest-root (the staged packages and
+ * the userspace shipped into the guest) goes; a root's own copies went
+ * back with its disks. */
+static int rolled_back(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct mopts m;
+    if (mopts_load(ctx, &m, err) != 0)
+        return -1;
+    char *gr = osm_path_join(m.task_dir, "guest-root");
+    int rc = osm_is_dir(gr) ? osm_remove_tree(gr, err) : 0;
+    if (rc == 0)
+        osm_info("migrate.rollback_cleanup", "task=%s removed=%s", ctx->task->id, gr);
+    free(gr);
+    mopts_free(&m);
+    return rc;
+}
+
 const struct osm_family_migration osm_linux_migration = {
     .precheck = precheck_run,
     .stage = stage_run,
     .upgrade = upgrade_run,
     .upgrade_check = upgrade_check,
     .verify = verify_run,
+    .boot = boot_run,
+    .rolled_back = rolled_back,
 };

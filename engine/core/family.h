@@ -40,6 +40,13 @@ struct osm_family_migration {
     osm_step_fn upgrade;                 /* not idempotent: needs upgrade_check */
     osm_step_check_fn upgrade_check;
     osm_step_fn verify;                  /* idempotent */
+    /* Optional, idempotent: run by the last reboot step before it reboots
+     * (the target's kernel, its initramfs and boot entry); it may note
+     * "target_kernel", the release that boot must come up on. */
+    osm_step_fn boot;
+    /* Optional: after every disk was restored, what the family keeps for
+     * the task on this host (its staged copies) removed. */
+    osm_step_fn rolled_back;
 };
 
 struct osm_family {

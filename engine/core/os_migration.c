@@ -310,6 +310,8 @@ int osm_migration_snapshot_delete(struct osm_instance *inst, const char *set, co
 
 /* ---- reboots ---------------------------------------------------------- */
 
+#define LAST_REBOOT "reboot-2" /* the boot into the target */
+
 /* Note the current boot before rebooting; the check compares. */
 static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
 {
@@ -318,6 +320,13 @@ static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
         return -1;
     if (!inst->provider->reboot)
         return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
+    /* The boot into the target: the family readies it first (kernel,
+     * initramfs, boot entry), again on a resume (it is idempotent). */
+    if (strcmp(ctx->step->name, LAST_REBOOT) == 0) {
+        const struct osm_family_migration *m = migration_of(ctx, err);
+        if (!m || (m->boot && m->boot(ctx, err) != 0))
+            return -1;
+    }
     char key[64];
     snprintf(key, sizeof key, "%s.before", ctx->step->name);
     const char *cur = osm_step_note(ctx, "boot");
@@ -343,7 +352,7 @@ static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
         osm_err_prefix(err, "rebooting %s", inst->uri);
         return -1;
     }
-    const char *target = strcmp(ctx->step->name, "reboot-2") == 0 ? osm_step_note(ctx, "target_kernel") : NULL;
+    const char *target = strcmp(ctx->step->name, LAST_REBOOT) == 0 ? osm_step_note(ctx, "target_kernel") : NULL;
     const char *want = target ? target : osm_step_note(ctx, "kernel.before");
     char *expected = want ? osm_xstrdup(want) : NULL;
     osm_err_clear(&fe);
@@ -414,6 +423,20 @@ static int rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
     return with_snaps(ctx, 1, rollback_body, err);
 }
 
+/* The os-migration's rollback: every disk restored, then the family's
+ * copies for the task on this host removed (a failure there is logged:
+ * the instance is back, which is what the rollback is for). */
+static int migration_rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    if (rollback_run(ctx, err) != 0)
+        return -1;
+    struct osm_err fe = OSM_ERR_INIT;
+    const struct osm_family_migration *m = osm_step_note(ctx, "family") ? migration_of(ctx, &fe) : NULL;
+    if (m && m->rolled_back && m->rolled_back(ctx, &fe) != 0)
+        osm_warn("migrate.rollback_cleanup", "task=%s error=\"%s\"", ctx->task->id, fe.msg);
+    return 0;
+}
+
 /* ---- the kind --------------------------------------------------------- */
 
 static const struct osm_step steps[] = {
@@ -435,7 +458,7 @@ const struct osm_task_kind osm_os_migration_kind = {
     OSM_KIND_OS_MIGRATION,
     steps,
     sizeof steps / sizeof steps[0],
-    {"rollback", "rolling_back", rollback_run, NULL, 1, 1},
+    {"rollback", "rolling_back", migration_rollback_run, NULL, 1, 1},
 };
 
 /* ---- for other kinds ---------------------------------------------------- */

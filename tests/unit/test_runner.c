@@ -258,7 +258,7 @@ static void os_migration_without_families_fails_with_a_clear_cause(void **state)
 
     /* A family whose upgrade (not idempotent) has no check is refused, and
      * so is one that lacks a step. */
-    struct osm_family_migration m = {no_step, no_step, no_step, NULL, no_step};
+    struct osm_family_migration m = {.precheck = no_step, .stage = no_step, .upgrade = no_step, .verify = no_step};
     struct osm_family fam = {.name = "test", .migration = &m};
     const struct osm_family *const table[] = {&fam, NULL};
     struct osm_err err = OSM_ERR_INIT;

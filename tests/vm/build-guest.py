@@ -9,6 +9,10 @@ Prints CACHE/vm/guest-KEY (CACHE/vm/guest links to the newest), holding:
                  mtools installer, no mount), 2 = ext4 / made by mkfs.ext4 -d
   data.qcow2     a second disk: ext4 with /hello.txt, mounted at /srv/data
   kernel.rpm     the kernel package installed in the guest (see below)
+  el8-kernel/    the target's kernel: a repository (signed with the fixtures'
+                 test key, RPM-GPG-KEY-osmig-test beside it) of Debian 12's
+                 cloud kernel (linux-image-*-cloud-amd64) packaged as RHEL 8's
+                 `kernel` VERSION-N.el8: another `uname -r` than the guest's
   manifest.json  what was built from what: the kernel release, the packages
 
 The system is the real CentOS 7.9 root of build-real.py el7-root (real
@@ -22,6 +26,9 @@ with those modules. The guest agent is Debian's qemu-ga with its own
 libraries under /opt/qga (the root's glibc 2.17 is older than Debian's).
 Init is tests/vm/guest/init (no systemd): it mounts, starts the agent,
 and reaps; /sbin/shutdown is tests/vm/guest/shutdown (guest-shutdown runs it).
+/etc/osmig/mkinitramfs (tests/vm/guest/mkinitramfs, with a static busybox
+under /usr/lib/osmig-guest) is the guest's own initramfs builder, which a
+migration runs for the target's kernel instead of the target's dracut.
 
 The cache key covers this script, tests/vm/guest/*, the el7 root's key,
 the kernel package, qemu-ga, busybox and syslinux files. Exit 0 ok, 1 failed
@@ -71,24 +78,25 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def kernel_deb(cache):
-    """Debian's current kernel image package, downloaded once into the cache."""
-    env = os.environ.get("OSMIG_VM_KERNEL_DEB")
-    if env:
-        return os.path.abspath(env)
+def kernel_deb(cache, meta="linux-image-amd64", env="OSMIG_VM_KERNEL_DEB"):
+    """The kernel image package META depends on (Debian 12's current one of
+    that flavour), downloaded once into the cache; $ENV names a .deb instead."""
+    if os.environ.get(env):
+        return os.path.abspath(os.environ[env])
     d = os.path.join(cache, "vm", "debs")
     os.makedirs(d, exist_ok=True)
-    have = sorted(f for f in os.listdir(d) if f.startswith("linux-image-") and f.endswith(".deb"))
-    if have:
-        return os.path.join(d, have[-1])
-    deps = fl.run(["apt-cache", "depends", "linux-image-amd64"], "apt-cache depends linux-image-amd64")
+    deps = fl.run(["apt-cache", "depends", meta], f"apt-cache depends {meta}")
     names = [ln.split(":", 1)[1].strip() for ln in deps.splitlines() if ln.strip().startswith("Depends:")]
     if not names:
-        raise fl.FixtureError("apt-cache depends linux-image-amd64 names no kernel package")
-    with fl.locked(cache, "vm-debs"):
-        fl.run(["apt-get", "download", names[0]], f"apt-get download {names[0]}", cwd=d)
-    have = sorted(f for f in os.listdir(d) if f.startswith("linux-image-") and f.endswith(".deb"))
-    return os.path.join(d, have[-1])
+        raise fl.FixtureError(f"apt-cache depends {meta} names no kernel package")
+    mine = lambda: sorted(f for f in os.listdir(d) if f.startswith(names[0] + "_") and f.endswith(".deb"))  # noqa
+    if not mine():
+        with fl.locked(cache, "vm-debs"):
+            if not mine():
+                fl.run(["apt-get", "download", names[0]], f"apt-get download {names[0]}", cwd=d)
+    if not mine():
+        raise fl.FixtureError(f"apt-get download {names[0]} left no .deb in {d}")
+    return os.path.join(d, mine()[-1])
 
 
 def modinfo_depends(path):
@@ -103,8 +111,13 @@ def modinfo_depends(path):
 
 
 def module_closure(moddir):
-    """WANTED_MODULES and what they depend on, in load order (deps first)."""
+    """WANTED_MODULES and what they depend on, in load order (deps first);
+    those built into the kernel (modules.builtin) need no file."""
     index = {}
+    builtin = set()
+    with open(os.path.join(moddir, "modules.builtin")) as f:
+        for ln in f:
+            builtin.add(os.path.basename(ln.strip())[:-3].replace("-", "_"))
     for dp, _, fns in os.walk(os.path.join(moddir, "kernel")):
         for fn in fns:
             if fn.endswith(".ko"):
@@ -116,6 +129,8 @@ def module_closure(moddir):
         if name in seen:
             return
         seen.add(name)
+        if name in builtin and name not in index:
+            return
         if name not in index:
             raise fl.FixtureError(f"kernel module {name} not in {moddir} (built in?)")
         for d in modinfo_depends(os.path.join(moddir, index[name])):
@@ -127,9 +142,10 @@ def module_closure(moddir):
     return order
 
 
-def build_kernel_rpm(deb, tmp):
-    """Debian's kernel as CentOS 7's `kernel` package: KREL, rpm path, module order."""
-    x = os.path.join(tmp, "deb")
+def build_kernel_rpm(deb, tmp, dist="el7"):
+    """Debian's kernel as the `kernel` package of the release DIST (el7: CentOS
+    7's, el8: RHEL 8's): KREL, rpm path, module order, the unpacked .deb."""
+    x = os.path.join(tmp, "deb-" + dist)
     fl.run(["dpkg-deb", "-x", deb, x], f"dpkg-deb -x {deb}")
     krels = os.listdir(os.path.join(x, "lib", "modules"))
     if len(krels) != 1:
@@ -140,7 +156,7 @@ def build_kernel_rpm(deb, tmp):
     abi = krel.split("-")[1] if krel.count("-") >= 2 else "1"
     moddir = os.path.join(x, "lib", "modules", krel)
     order = module_closure(moddir)
-    broot = os.path.join(tmp, "kroot")
+    broot = os.path.join(tmp, "kroot-" + dist)
     os.makedirs(os.path.join(broot, "boot"))
     for f in (f"vmlinuz-{krel}", f"config-{krel}", f"System.map-{krel}"):
         shutil.copy2(os.path.join(x, "boot", f), os.path.join(broot, "boot", f))
@@ -150,19 +166,19 @@ def build_kernel_rpm(deb, tmp):
         shutil.copy2(os.path.join(moddir, rel), dst)
     with open(os.path.join(broot, "lib", "modules", krel, "modules.order"), "w") as f:
         f.write("".join(o + "\n" for o in order))
-    spec = os.path.join(tmp, "kernel.spec")
+    spec = os.path.join(tmp, f"kernel-{dist}.spec")
     with open(spec, "w") as f:
         f.write(f"""Name: kernel
 Version: {upstream}
-Release: {abi}.el7
+Release: {abi}.{dist}
 Summary: The Linux kernel (Debian 12's {os.path.basename(deb)}, for osmig's test guest)
 License: GPLv2
 BuildArch: x86_64
 AutoReqProv: no
-Provides: kernel = {upstream}-{abi}.el7
+Provides: kernel = {upstream}-{abi}.{dist}
 %description
 Debian 12's kernel {krel} ({ver}) with the modules a virtio machine needs,
-packaged as the kernel of the release for osmig's test guest.
+packaged as the kernel of the release ({dist}) for osmig's test guest.
 %install
 cp -a {broot}/. %{{buildroot}}/
 %files
@@ -171,14 +187,14 @@ cp -a {broot}/. %{{buildroot}}/
 /boot/System.map-{krel}
 /lib/modules/{krel}
 """)
-    top = os.path.join(tmp, "rpmbuild")
+    top = os.path.join(tmp, "rpmbuild-" + dist)
     # CentOS 7's rpm 4.11 reads gzip payloads and sha256 digests.
     fl.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", "--define", "_binary_payload w6.gzdio",
             "--define", "_binary_filedigest_algorithm 8", "--define", "__os_install_post %{nil}",
             "--define", "_build_id_links none", "--define", "debug_package %{nil}", spec],
            "rpmbuild kernel")
     rpms = [os.path.join(dp, fn) for dp, _, fns in os.walk(os.path.join(top, "RPMS")) for fn in fns]
-    out = os.path.join(tmp, "kernel.rpm")
+    out = os.path.join(tmp, f"kernel-{dist}.rpm")
     shutil.move(rpms[0], out)
     shutil.rmtree(top)
     shutil.rmtree(broot)
@@ -241,7 +257,22 @@ def mbr(boot_start, boot_sectors, root_start, root_sectors):
     return code.ljust(440, b"\0") + b"\0" * 6 + entries + b"\0" * 32 + b"\x55\xaa"
 
 
-def build_guest(cache, tmp, el7_dir, deb):
+def build_el8_kernel_repo(cloud_deb, keydir, tmp):
+    """The target's kernel: Debian's cloud kernel (another `uname -r` than
+    the guest's) as RHEL 8's `kernel`, signed with the fixtures' test key,
+    in a repository of its own (el8-kernel/) with that key beside it."""
+    krel, rpm, _, x = build_kernel_rpm(cloud_deb, tmp, "el8")
+    shutil.rmtree(x)
+    fl.sign_rpms(keydir, [rpm])
+    repo = os.path.join(tmp, "el8-kernel")
+    fl.make_repo(repo, [rpm])
+    os.unlink(rpm)
+    shutil.copy(os.path.join(keydir, fl.KEY_FILE), os.path.join(repo, fl.KEY_FILE))
+    return krel
+
+
+def build_guest(cache, tmp, el7_dir, deb, cloud_deb, keydir):
+    target_krel = build_el8_kernel_repo(cloud_deb, keydir, tmp)
     krel, kernel_rpm, order, deb_x = build_kernel_rpm(deb, tmp)
     root = os.path.join(tmp, "root")
     fl.run(["cp", "-a", os.path.join(el7_dir, "root"), root], "copying the el7 root")
@@ -252,8 +283,12 @@ def build_guest(cache, tmp, el7_dir, deb):
     copy_qga(root)
     g = os.path.join(root, "usr", "lib", "osmig-guest")
     os.makedirs(g)
-    for f in ("init", "shutdown"):
+    for f in ("init", "shutdown", "initramfs-init", "mkinitramfs"):
         shutil.copy2(os.path.join(HERE, "guest", f), os.path.join(g, f))
+    shutil.copy2(BUSYBOX, os.path.join(g, "busybox"))
+    # The guest's own initramfs builder (the test guest's choice over dracut).
+    os.makedirs(os.path.join(root, "etc", "osmig"), exist_ok=True)
+    os.symlink("/usr/lib/osmig-guest/mkinitramfs", os.path.join(root, "etc", "osmig", "mkinitramfs"))
     # /sbin is a link to usr/sbin in this root: an absolute target.
     os.symlink("/usr/lib/osmig-guest/shutdown", os.path.join(root, "usr", "sbin", "shutdown"))
     os.makedirs(os.path.join(root, "srv", "data"), exist_ok=True)
@@ -314,7 +349,8 @@ LABEL linux
     shutil.move(kernel_rpm, os.path.join(tmp, "kernel.rpm"))
     with open(os.path.join(tmp, "manifest.json"), "w") as f:
         json.dump({"what": "vm-guest", "system": "system.qcow2", "data": "data.qcow2", "kernel_release": krel,
-                   "kernel_deb": os.path.basename(deb), "root": "el7-root (CentOS 7.9, real packages)",
+                   "kernel_deb": os.path.basename(deb), "target_kernel_release": target_krel,
+                   "target_kernel_deb": os.path.basename(cloud_deb), "target_kernel_repo": "el8-kernel", "root": "el7-root (CentOS 7.9, real packages)",
                    "agent": "/opt/qga/qemu-ga (Debian)", "modules": order}, f, indent=2)
         f.write("\n")
 
@@ -337,8 +373,10 @@ def main():
         cache = fl.cache_dir(args.cache)
         el7 = br.build_el7_root(cache, rd)
         deb = kernel_deb(cache)
-        parts = ["vm-guest-1", os.path.basename(os.path.realpath(el7)), os.path.basename(deb),
-                 os.path.getsize(deb)]
+        cloud = kernel_deb(cache, "linux-image-cloud-amd64", "OSMIG_VM_TARGET_KERNEL_DEB")
+        keydir = fl.ensure_key(cache)
+        parts = ["vm-guest-2", os.path.basename(os.path.realpath(el7)), os.path.basename(deb),
+                 os.path.getsize(deb), os.path.basename(cloud), os.path.getsize(cloud), fl.key_fingerprint(keydir)]
         for p in (os.path.abspath(__file__), QGA, BUSYBOX, SYSLINUX_MBR, shutil.which("syslinux")):
             parts.append(sha256_file(p))
         for fn in sorted(os.listdir(os.path.join(HERE, "guest"))):
@@ -349,7 +387,7 @@ def main():
         leaf = f"guest-{key}"
         final = os.path.join(vmdir, leaf)
         with fl.locked(cache, "vm-guest"):
-            if br.build_once(cache, "vm-guest", final, key, lambda tmp: build_guest(cache, tmp, el7, deb),
+            if br.build_once(cache, "vm-guest", final, key, lambda tmp: build_guest(cache, tmp, el7, deb, cloud, keydir),
                              "building the test guest"):
                 fl.prune_old(vmdir, "guest-", leaf)
             fl.point_link(os.path.join(vmdir, "guest"), leaf)

@@ -35,7 +35,11 @@ ALLOW_ERASE = ("openssh-server", "yum", "initscripts", "grub2-pc", "grub2-pc-mod
 NETSHARED = "%_netsharedpath /usr/sbin/shutdown\n"
 
 
-def real_matrix():
+def real_matrix(e):
+    """build-real.py's el8-matrix (target rhel8 on the real RHEL 8.5 packages
+    and the stand-ins) with a third repository: the guest fixture's el8
+    `kernel` (Debian's cloud kernel, signed with the test key, which the
+    repository names as its gpgkey like the stand-ins')."""
     src = os.environ.get("OSMIG_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
     p = subprocess.run(["/usr/bin/python3", os.path.join(src, "tests", "fixtures", "build-real.py"), "el8-matrix"],
@@ -44,7 +48,23 @@ def real_matrix():
         vc.skip(f"the real packages are absent: {p.stderr.strip()[-300:]}")
     if p.returncode != 0:
         raise vc.Fail(f"building the real fixtures: {p.stderr.strip()[-600:]}")
-    return os.path.join(p.stdout.strip().splitlines()[-1], "matrix.json")
+    with open(os.path.join(p.stdout.strip().splitlines()[-1], "matrix.json")) as f:
+        doc = json.load(f)
+    repo = os.path.join(os.path.realpath(vc.guest_dir()), "el8-kernel")
+    doc["targets"]["rhel8"]["repos"].append({
+        "id": "osmig-test-kernel", "name": "osmig test guest: Debian's cloud kernel as the RHEL 8 kernel",
+        "baseurl": f"file://{repo}", "gpgkeys": [f"file://{os.path.join(repo, 'RPM-GPG-KEY-osmig-test')}"],
+        "gpgcheck": True})
+    os.makedirs(e.work, exist_ok=True)
+    out = os.path.join(e.work, "matrix.json")
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=2)
+    return out
+
+
+def target_kernel():
+    with open(os.path.join(vc.guest_dir(), "manifest.json")) as f:
+        return json.load(f)["target_kernel_release"]
 
 
 def boot_guest(e, boot_timeout=240):
@@ -158,6 +178,23 @@ def check_migrated(e, boot0, data0):
     vc.check(e.guest("sha256sum /srv/data/hello.txt") == data0, "the data disk's file is intact")
     vc.check(e.guest("test -e /var/lib/osmig && echo left || echo gone").strip() == "gone",
              "nothing of osmig is left in the guest")
+    vc.check(not os.path.exists(os.path.join(e.work, "state", "tasks", t["id"], "guest-root")),
+             "the controller's guest-root is removed after success")
+    # The target's kernel runs (another release than the el7 kernel's), and
+    # the boot entry that brought it up is the default and names its files.
+    krel = target_kernel()
+    vc.check(e.guest("uname -r").strip() == krel, f"the guest runs the el8 kernel {krel}: {e.guest('uname -r')}")
+    vc.check(f"ok running kernel {krel}, the target's {krel}" in verify, f"verify judged the kernel: {verify}")
+    vc.check("ok the network" in verify, f"verify judged the network: {verify}")
+    vc.check(e.guest("rpm -q kernel").strip().endswith(".el8.x86_64"), "the installed kernel is the el8 package")
+    cfg = e.guest("cat /boot/syslinux.cfg")
+    lines = [ln.split(None, 1) for ln in cfg.splitlines() if ln.strip()]
+    default = [a[1] for a in lines if a[0].upper() == "DEFAULT"]
+    vc.check(default == [krel], f"syslinux.cfg's DEFAULT is the target kernel's entry: {cfg}")
+    entry = cfg.split(f"LABEL {krel}\n", 1)[-1].split("LABEL", 1)[0]
+    vc.check(f"/vmlinuz-{krel}" in entry and f"/initramfs-{krel}.img" in entry, f"the entry names its files: {cfg}")
+    vc.check(e.guest(f"test -s /boot/initramfs-{krel}.img && echo yes").strip() == "yes",
+             "the target kernel's initramfs is there")
     return t
 
 
@@ -171,8 +208,8 @@ def case_resume_after_kill_between_boots(e):
     and QEMU holds it paused between boots (reboot=shutdown shutdown=pause)
     with nobody to reset it. `osmig resume` sees the pause (query-status
     `shutdown`), resets and continues it, and the migration finishes."""
-    matrix = real_matrix()
     boot_guest(e)
+    matrix = real_matrix(e)
     boot0 = e.boot_id()
     data0 = e.guest("sha256sum /srv/data/hello.txt")
     log = open(os.path.join(e.work, "migrate.out"), "w")
@@ -210,43 +247,72 @@ def case_resume_after_kill_between_boots(e):
 
 
 def case_failed_boot_reverted(e):
-    """The new system does not boot (test fixture: its initramfs broken in
-    the guest after the transaction, osmig killed between the upgrade and the
-    second reboot, then resumed): no boot within the descriptor's limit, every
-    disk reverted to the set, the old system boots, the task rolled back with
-    the cause, the old system's files as they were."""
-    matrix = real_matrix()
+    """The new kernel does not boot (test fixture: the guest's initramfs
+    builder, /etc/osmig/mkinitramfs, replaced by one whose initramfs is not
+    one): the entry is written and checked (files there, not empty), the boot
+    into el8 does not come within the descriptor's limit, every disk is
+    reverted to the set, the old system boots on its el7 kernel, the task is
+    rolled back naming the cause, the old system's files are as they were,
+    and the controller's guest-root is removed."""
     boot_guest(e, boot_timeout=120)
+    matrix = real_matrix(e)
+    e.guest("rm -f /etc/osmig/mkinitramfs && printf '%s\\n' '#!/bin/sh' 'echo broken by the test > \"$2\"' "
+            "> /etc/osmig/mkinitramfs && chmod 755 /etc/osmig/mkinitramfs; sync")
     boot0 = e.boot_id()
-    before = e.guest("rpm -qa | sort | sha256sum; sha256sum /srv/data/hello.txt /etc/os-release")
-    trace = os.path.join(e.work, "crash.trace")
-    env = dict(ENV, OSMIG_CRASH_AT="1000000", OSMIG_CRASH_TRACE=trace)
-    log = open(os.path.join(e.work, "migrate.out"), "w")
-    p = subprocess.Popen(migrate_argv(e, matrix), stdout=log, stderr=subprocess.STDOUT, env=env)
-    # Killed once the transaction is in (its crash point passed), before the
-    # keys are tidied and the second reboot asked.
-    while p.poll() is None:
-        if os.path.exists(trace) and "target_txn.installed" in open(trace).read():
-            p.kill()
-            break
-        subprocess.run(["sleep", "0.05"])
-    p.wait()
-    log.close()
-    vc.check(p.returncode == -9, f"osmig killed after the transaction (exit {p.returncode})")
-    vc.check(os_release(e).get("ID") == "rhel", "the transaction was made before the kill")
-    e.guest("for f in /boot/initramfs-*.img; do echo 'broken by the test' > \"$f\"; done; sync")
-    r = subprocess.run([e.osmig, "resume", "--state-dir", os.path.join(e.work, "state")], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, errors="replace", timeout=3600, env=ENV)
-    with open(os.path.join(e.work, "resume.out"), "w") as f:
-        f.write(r.stdout)
+    krel0 = e.guest("uname -r").strip()
+    before = e.guest("rpm -qa | sort | sha256sum; sha256sum /srv/data/hello.txt /etc/os-release /boot/syslinux.cfg")
+    p = migrate(e, matrix, ok=False)
     t = task(e)
-    vc.check(t["state"] == "rolled_back", f"task state {t['state']}: {r.stdout[-1500:]}")
-    vc.check("no boot within 120 s" in r.stdout, f"the cause is named: {r.stdout[-1500:]}")
+    vc.check(p.returncode != 0, "osmig migrate fails")
+    vc.check(t["state"] == "rolled_back", f"task state {t['state']}: {p.stdout[-1500:]}")
+    vc.check("no boot within 120 s" in p.stdout, f"the cause is named: {p.stdout[-1500:]}")
+    vc.check(f"initramfs /boot/initramfs-{target_kernel()}.img" in p.stdout,
+             f"the entry of the new kernel was written before the boot: {p.stdout[-1500:]}")
     vc.check(e.boot_id() not in ("", boot0), "the old system booted again (a new boot)")
+    vc.check(e.guest("uname -r").strip() == krel0, f"the old el7 kernel {krel0} runs again")
     rel = os_release(e)
     vc.check(rel.get("ID") == "centos" and rel.get("VERSION_ID") == "7", f"the old system runs: {rel}")
-    vc.check(e.guest("rpm -qa | sort | sha256sum; sha256sum /srv/data/hello.txt /etc/os-release") == before,
-             "the old system's packages and files are as they were")
+    vc.check(e.guest("rpm -qa | sort | sha256sum; sha256sum /srv/data/hello.txt /etc/os-release /boot/syslinux.cfg")
+             == before, "the old system's packages and files are as they were")
+    vc.check(not os.path.exists(os.path.join(e.work, "state", "tasks", t["id"], "guest-root")),
+             "the controller's guest-root is removed after the rollback")
+    e.ctl("stop")
+
+
+def assess(e, matrix):
+    argv = [e.osmig, "assess", e.uri, "--to", "rhel8", "--matrix", matrix, "--cache-dir",
+            os.path.join(e.work, "cache")]
+    for n in ALLOW_ERASE:
+        argv += ["--allow-erase", n]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                       timeout=1800, env=ENV)
+    with open(os.path.join(e.work, "assess.out"), "a") as f:
+        f.write(p.stdout)
+    return p
+
+
+def case_assess_boot_inhibitors(e):
+    """assess of the guest, which the plan gives a new kernel: nothing
+    inhibits it as built; with /boot filled (a test file) an inhibitor names
+    /boot, its free space and what the kernel and initramfs need; with a
+    grub2 configuration instead of syslinux's, an inhibitor names grub2."""
+    boot_guest(e)
+    matrix = real_matrix(e)
+    p = assess(e, matrix)
+    vc.check(p.returncode == 0, f"the guest as built is migratable (exit {p.returncode}): {p.stdout[-1500:]}")
+    vc.check(target_kernel().split("-")[0] in p.stdout or "kernel" in p.stdout, f"assess: {p.stdout[-800:]}")
+    free_kib = int(e.guest("df -Pk /boot | tail -n 1").split()[3])
+    e.guest(f"dd if=/dev/zero of=/boot/filler bs=1024 count={free_kib - 4096} 2>/dev/null; sync")
+    p = assess(e, matrix)
+    vc.check(p.returncode == 3, f"assess with /boot full exits 3 (got {p.returncode}): {p.stdout[-1500:]}")
+    vc.check("boot-space" in p.stdout and "/boot has " in p.stdout and "MiB free" in p.stdout
+             and "need about" in p.stdout, f"the inhibitor names /boot and the space: {p.stdout[-1500:]}")
+    e.guest("rm -f /boot/filler && mv /boot/syslinux.cfg /boot/syslinux.cfg.away && mkdir -p /boot/grub2 && "
+            "echo '# test' > /boot/grub2/grub.cfg; sync")
+    p = assess(e, matrix)
+    vc.check(p.returncode == 3, f"assess with grub2 exits 3 (got {p.returncode}): {p.stdout[-1500:]}")
+    vc.check("bootloader grub2 (/boot/grub2/grub.cfg)" in p.stdout and "boot-space" not in p.stdout,
+             f"the inhibitor names grub2: {p.stdout[-1500:]}")
     e.ctl("stop")
 
 
@@ -254,8 +320,8 @@ def case_migrate_real_reboots(e):
     """The running CentOS 7 guest migrated to RHEL 8.5: the target's rpm ran
     the transaction in the guest, two real reboots, verified from inside;
     then checked here again, through the agent, by the target's own tools."""
-    matrix = real_matrix()
     boot_guest(e)
+    matrix = real_matrix(e)
     boot0 = e.boot_id()
     data0 = e.guest("sha256sum /srv/data/hello.txt")
     migrate(e, matrix)
@@ -272,8 +338,8 @@ def bench(e):
     migration) plus the bare transaction (the target's rpm runs alone, as
     target_txn logs them: target_txn.rpm_done ms=)."""
     import time
-    matrix = real_matrix()
     boot_guest(e)
+    matrix = real_matrix(e)
     bare = []
     for _ in range(2):
         t0 = time.monotonic()
@@ -305,7 +371,7 @@ def bench(e):
     print(f"{'':34}{'osmig':>10}{'floor':>10}")
     print(f"{'reboot-1 (s)':34}{marks['upgrade'] - marks['reboot1']:10.1f}{bare[0]:10.1f}")
     print(f"{'upgrade: transaction (s)':34}{marks['reboot2'] - marks['upgrade']:10.1f}{rpm_ms / 1000:10.1f}")
-    print(f"{'reboot-2 (s)':34}{marks['verify'] - marks['reboot2']:10.1f}{bare[1]:10.1f}")
+    print(f"{'reboot-2, with kernel setup (s)':34}{marks['verify'] - marks['reboot2']:10.1f}{bare[1]:10.1f}")
     print(f"{'verify from inside (s)':34}{marks['verified'] - marks['verify']:10.1f}{0:10.1f}")
     print(f"{'downtime: reboot-1 to verified (s)':34}{down:10.1f}{floor:10.1f}")
     print(f"ratio {down / floor:.2f}x the floor (goal: within 1.2x); before the downtime: precheck, snapshot, "
@@ -317,6 +383,7 @@ CASES = {
     "migrate-real-reboots": case_migrate_real_reboots,
     "resume-after-kill-between-boots": case_resume_after_kill_between_boots,
     "failed-boot-reverted": case_failed_boot_reverted,
+    "assess-boot-inhibitors": case_assess_boot_inhibitors,
     "bench": bench,
 }
 

@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "osm_fs.h"
+#include "osm_log.h"
 
 #define QEMU_FILE_CHUNK (4u << 20) /* bytes per guest-file-read/write */
 #define QEMU_RUN_LIMIT_MS (6LL * 3600 * 1000) /* a command inside the guest */
+#define QEMU_STATUS_TRIES 4 /* status polls in a row without an answer before run gives up */
 
 static long long now_ms(void)
 {
@@ -69,12 +71,22 @@ int qemu_guest_run(struct osm_instance *inst, const char *const argv[], struct o
     json_int_t pid = json_integer_value(json_object_get(r, "pid"));
     json_decref(r);
     long long deadline = now_ms() + QEMU_RUN_LIMIT_MS;
-    int wait_ms = 5;
+    int wait_ms = 5, missed = 0;
     for (;;) {
         if (osm_qmp_call(ga, "guest-exec-status", json_pack("{s:I}", "pid", pid), QEMU_CALL_MS, &r, err) != 0) {
+            /* A guest busy with the command (one vCPU, emulated, a loaded
+             * host) may leave its agent silent for a while: the command
+             * still runs; ask again, a few times, before giving up. */
+            if (++missed < QEMU_STATUS_TRIES && now_ms() < deadline) {
+                osm_warn("qemu.exec_status", "instance=%s pid=%lld missed=%d error=\"%s\"", inst->uri, (long long)pid,
+                         missed, err->msg);
+                osm_err_clear(err);
+                continue;
+            }
             osm_err_prefix(err, "instance %s: waiting for %s", inst->uri, argv[0]);
             return -1;
         }
+        missed = 0;
         if (json_is_true(json_object_get(r, "exited")))
             break;
         json_decref(r);
