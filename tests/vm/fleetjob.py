@@ -62,8 +62,8 @@ def operator_key(srv, scope):
 
 
 def case_fleet_job_migrates_a_guest(e):
-    matrix = vm.real_matrix()
     vm.boot_guest(e)
+    matrix = vm.real_matrix(e)
     boot0 = e.boot_id()
     data0 = e.guest("sha256sum /srv/data/hello.txt")
     # The descriptor's canonical name: what the task records and scopes match.
