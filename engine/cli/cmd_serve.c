@@ -142,8 +142,7 @@ int cmd_serve(int argc, char **argv)
             if (parse_int(optarg, 1, 3600, &idle_timeout) != 0)
                 return osm_cli_usage("--idle-timeout takes 1..3600 seconds, not '%s'", optarg);
             break;
-        case 'h': fputs(usage_text, stdout); return OSM_EXIT_OK;
-        default: fputs(usage_text, stderr); return OSM_EXIT_USAGE;
+        default: return osm_cli_getopt_end(c, usage_text);
         }
     }
     if (optind != argc)
