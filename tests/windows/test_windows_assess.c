@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "osm_windows.h"
+#include "testutil.h"
 #include "win_paths.h"
 
 static void matrix_errors_name_the_file(void **state)
@@ -38,11 +39,7 @@ static void matrix_paths_for_osmig_matrix(void **state)
     assert_string_equal(json_string_value(json_object_get(first, "from")), "Windows Server 2008 R2");
     assert_string_equal(json_string_value(json_object_get(first, "to")), "Windows Server 2012 R2");
     assert_true(json_is_true(json_object_get(first, "transitional")));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    osm_windows_print_paths(f, paths);
-    fclose(f);
+    char *buf = osm_test_render(osm_windows_print_paths, paths);
     assert_non_null(strstr(buf, "standard,enterprise"));
     assert_non_null(strstr(buf, "transitional"));
     free(buf);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "osm_windows.h"
+#include "testutil.h"
 #include "win_fixture.h"
 
 static json_t *inspect(const char *name)
@@ -166,11 +167,7 @@ static void printer_shows_the_facts(void **state)
 {
     (void)state;
     json_t *o = inspect("w2012r2-dc-core-zh");
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    osm_windows_print_facts(f, o);
-    fclose(f);
+    char *buf = osm_test_render(osm_windows_print_facts, o);
     assert_non_null(strstr(buf, "installation type:  Server Core"));
     assert_non_null(strstr(buf, "install language:   zh-CN"));
     assert_non_null(strstr(buf, "build:              9600"));
