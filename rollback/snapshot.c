@@ -693,15 +693,8 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         osm_err_errno(err, "creating %s", setdir);
         goto fail_nodir;
     }
-    {
-        char *lp = osm_path_join(setdir, "lock");
-        set_lock = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        free(lp);
-        if (set_lock < 0 || flock(set_lock, LOCK_EX) != 0) {
-            osm_err_errno(err, "locking %s", setdir);
-            goto fail;
-        }
-    }
+    if ((set_lock = osm_lock_file(setdir, "lock", 0600, err)) < 0)
+        goto fail;
     j = json_object();
     json_object_set_new(j, "format", json_integer(snap_store_writes_format1() ? 1 : 2));
     json_object_set_new(j, "id", json_string(id));
