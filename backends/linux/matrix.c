@@ -11,6 +11,7 @@
 
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "osm_json_file.h"
 
 struct ctx {
     const char *file;
@@ -382,19 +383,11 @@ static int same_path(const struct osm_path *a, const struct osm_path *b)
 
 int osm_matrix_load_file(struct osm_matrix *m, const char *path, struct osm_err *err)
 {
-    json_error_t jerr;
-    struct osm_buf data;
-    osm_buf_init(&data);
-    if (osm_read_regular_file(path, OSM_CONFIG_FILE_MAX, &data, err) < 0) {
-        osm_buf_free(&data);
+    json_t *doc = osm_json_load_file(path, OSM_CONFIG_FILE_MAX, err);
+    if (!doc) {
         osm_err_prefix(err, "matrix");
         return -1;
     }
-    json_t *doc = json_loadb(data.s ? data.s : "", data.len, JSON_REJECT_DUPLICATES, &jerr);
-    osm_buf_free(&data);
-    if (!doc) /* not jerr.text: it quotes the file */
-        return osm_err_set(err, OSM_EINPUT, "matrix %s: line %d column %d: malformed JSON", path, jerr.line,
-                           jerr.column);
     char *dir = osm_xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash)
