@@ -214,6 +214,16 @@ void osm_cli_print_json(json_t *j)
     fputc('\n', stdout);
 }
 
+void osm_cli_print_list(const char *name, const void *list, size_t n, json_t *(*item)(const void *list, size_t i))
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, item(list, i));
+    json_t *o = json_pack("{s:o}", name, arr);
+    osm_cli_print_json(o);
+    json_decref(o);
+}
+
 void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n)
 {
     fprintf(f, "%-15s %-15s %-13s %5s  %-20s  %-10s %s\n", "ID", "STATE", "PHASE", "DONE", "UPDATED", "TARGET",

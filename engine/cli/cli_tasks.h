@@ -46,6 +46,8 @@ int osm_cli_print_outcome(const struct osm_task *t);
 void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n);
 /* Print JSON to stdout with a newline. */
 void osm_cli_print_json(json_t *j);
+/* {"NAME": [item(list, 0), ... item(list, n-1)]} printed as osm_cli_print_json does. */
+void osm_cli_print_list(const char *name, const void *list, size_t n, json_t *(*item)(const void *list, size_t i));
 
 /* Arguments every task command takes: [ID] [--json] [--state-dir DIR], and
  * for those that can talk to a server: [--server URL] [--key-id ID]

@@ -10,15 +10,15 @@
 
 #define USAGE "osmig tasks [--json] [--state-dir DIR | --server URL [--key-id ID --key-secret SECRET]]"
 
+static json_t *task_item(const void *tasks, size_t i)
+{
+    return osm_task_to_json((const struct osm_task *)tasks + i);
+}
+
 static void print_tasks(struct osm_task *tasks, size_t n, int json, const char *where)
 {
     if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, osm_task_to_json(&tasks[i]));
-        json_t *o = json_pack("{s:o}", "tasks", arr);
-        osm_cli_print_json(o);
-        json_decref(o);
+        osm_cli_print_list("tasks", tasks, n, task_item);
     } else if (n == 0) {
         printf("no tasks in %s\n", where);
     } else {
