@@ -137,18 +137,13 @@ static void free_target(struct osm_target *t)
     free(t->release_package);
     osm_free_strv(t->vendors, t->n_vendors);
     for (size_t i = 0; i < t->n_repos; i++) {
-        free(t->repos[i].id);
-        free(t->repos[i].name);
-        free(t->repos[i].baseurl);
+        osm_free_all(t->repos[i].id, t->repos[i].name, t->repos[i].baseurl);
         osm_free_strv(t->repos[i].gpgkeys, t->repos[i].n_gpgkeys);
     }
     free(t->repos);
     osm_free_strv(t->events, t->n_events);
-    for (size_t i = 0; i < t->n_warnings; i++) {
-        free(t->warnings[i].id);
-        free(t->warnings[i].message);
-        free(t->warnings[i].remediation);
-    }
+    for (size_t i = 0; i < t->n_warnings; i++)
+        osm_free_all(t->warnings[i].id, t->warnings[i].message, t->warnings[i].remediation);
     free(t->warnings);
     memset(t, 0, sizeof *t);
 }

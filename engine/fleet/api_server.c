@@ -686,10 +686,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     store_return(rq);
     if (rq->authed)
         osm_principal_free(&rq->who);
-    for (size_t i = 0; i < rq->n_q; i++) {
-        free(rq->q[i].name);
-        free(rq->q[i].value);
-    }
+    for (size_t i = 0; i < rq->n_q; i++)
+        osm_free_all(rq->q[i].name, rq->q[i].value);
     free(rq->q);
     free(rq->param);
     json_decref(rq->reply);
