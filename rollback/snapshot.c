@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
 #include "osm_probe.h"
@@ -1408,11 +1409,7 @@ out:
         snap_raw_restore_free(&raws[i]);
         snap_index_free(&ixs[i]);
     }
-    free(ixs);
-    free(trees);
-    free(raws);
-    free(disks);
-    free(intent);
+    osm_free_all(ixs, trees, raws, disks, intent);
     for (int t = 0; t < threads; t++)
         snap_worker_free(&workers[t]);
     json_decref(j);
