@@ -14,40 +14,26 @@
 
 #include "osm_buf.h"
 #include "store.h"
+#include "benchlib.h"
 
 #define BATCH 1000
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: api_fill LOCATION N IDS_OUT\n");
-        return 2;
-    }
+    if (argc != 4)
+        bench_die("api_fill", 2, "usage: api_fill LOCATION N IDS_OUT");
     long n = strtol(argv[2], NULL, 10);
-    if (n <= 0) {
-        fprintf(stderr, "api_fill: N must be a positive number\n");
-        return 2;
-    }
+    if (n <= 0)
+        bench_die("api_fill", 2, "N must be a positive number");
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
-    if (osm_store_open_location(argv[1], &st, &err) != 0) {
-        fprintf(stderr, "api_fill: %s\n", err.msg);
-        return 1;
-    }
+    if (osm_store_open_location(argv[1], &st, &err) != 0)
+        bench_die("api_fill", 1, "%s", err.msg);
     FILE *ids = fopen(argv[3], "w");
-    if (!ids) {
-        perror(argv[3]);
-        return 1;
-    }
+    if (!ids)
+        bench_die("api_fill", 1, "%s: %m", argv[3]);
     int64_t later = osm_store_now() + 86400;
-    double t0 = now_s();
+    double t0 = bench_s(CLOCK_MONOTONIC);
     struct osm_task *tasks = osm_xcalloc(BATCH, sizeof *tasks);
     for (long done = 0; done < n;) {
         size_t b = (size_t)(n - done < BATCH ? n - done : BATCH);
@@ -61,10 +47,8 @@ int main(int argc, char **argv)
         struct osm_job job;
         osm_job_init(&job);
         job.name = osm_xasprintf("bench fill %ld", done / BATCH);
-        if (osm_store_create_job(st, &job, tasks, b, &err) != 0) {
-            fprintf(stderr, "api_fill: creating job %ld: %s\n", done / BATCH, err.msg);
-            return 1;
-        }
+        if (osm_store_create_job(st, &job, tasks, b, &err) != 0)
+            bench_die("api_fill", 1, "creating job %ld: %s", done / BATCH, err.msg);
         for (size_t i = 0; i < b; i++) {
             fprintf(ids, "%s\n", tasks[i].id);
             osm_task_free(&tasks[i]);
@@ -72,7 +56,7 @@ int main(int argc, char **argv)
         osm_job_free(&job);
         done += (long)b;
     }
-    double dt = now_s() - t0;
+    double dt = bench_s(CLOCK_MONOTONIC) - t0;
     free(tasks);
     fclose(ids);
     osm_store_close(st);

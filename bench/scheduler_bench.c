@@ -27,20 +27,6 @@
 
 #define CAPACITY 8
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what, const struct osm_err *err)
 {
     fprintf(stderr, "scheduler_bench: %s: %s\n", what, err->msg);
@@ -121,7 +107,7 @@ int main(int argc, char **argv)
         "{\"timezone\":\"Europe/Berlin\",\"days_of_week\":[\"sun\"],\"start\":\"22:00\",\"duration\":\"5h\"}",
     };
     size_t per_job = n_tasks / n_jobs;
-    double t0 = mono();
+    double t0 = bench_s(CLOCK_MONOTONIC);
     for (size_t j = 0; j < n_jobs; j++) {
         const char *w = all_due ? NULL : j == 0 ? open_now : later[j % 3];
         int64_t s, c;
@@ -135,7 +121,7 @@ int main(int argc, char **argv)
         }
         fill_job(st, prefix, j, per_job, w, now, 0);
     }
-    double fill = mono() - t0;
+    double fill = bench_s(CLOCK_MONOTONIC) - t0;
     printf("filled %zu tasks in %zu jobs in %.1f s (%s)%s; passes of capacity %d\n", per_job * n_jobs, n_jobs, fill,
            location, all_due ? ", every task due" : "", CAPACITY);
 
@@ -145,11 +131,11 @@ int main(int argc, char **argv)
     struct osm_sched_result r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < passes; i++) {
-        double a = mono(), c = cpu();
+        double a = bench_s(CLOCK_MONOTONIC), c = bench_s(CLOCK_PROCESS_CPUTIME_ID);
         if (osm_scheduler_pass(st, now + i, osm_store_self_owner(), 300, CAPACITY, &r, &err) != 0)
             die("pass", &err);
-        times[i] = mono() - a;
-        cpus[i] = cpu() - c;
+        times[i] = bench_s(CLOCK_MONOTONIC) - a;
+        cpus[i] = bench_s(CLOCK_PROCESS_CPUTIME_ID) - c;
         if (i == passes - 1)
             printf("last pass: %zu waiting, %zu due, %zu scheduled, %zu expired, %zu claimed, %zu jobs stopped\n",
                    r.n_waiting, r.n_due, r.n_scheduled, r.n_expired, r.n_claimed, r.n_jobs_stopped);
@@ -169,12 +155,12 @@ int main(int argc, char **argv)
         size_t nw = 0;
         for (int i = 0; i < passes; i++) {
             struct osm_waiting_task *wt;
-            double a = mono(), c = cpu();
+            double a = bench_s(CLOCK_MONOTONIC), c = bench_s(CLOCK_PROCESS_CPUTIME_ID);
             if ((k == 0 ? osm_store_list_waiting_due(st, now, &wt, &nw, &err) : osm_store_list_waiting(st, &wt, &nw, &err)) != 0)
                 die("list waiting", &err);
             osm_waiting_free(wt, nw);
-            times[i] = mono() - a;
-            cpus[i] = cpu() - c;
+            times[i] = bench_s(CLOCK_MONOTONIC) - a;
+            cpus[i] = bench_s(CLOCK_PROCESS_CPUTIME_ID) - c;
         }
         qsort(times, (size_t)passes, sizeof *times, bench_cmp_double);
         qsort(cpus, (size_t)passes, sizeof *cpus, bench_cmp_double);
@@ -191,10 +177,10 @@ int main(int argc, char **argv)
     struct osm_task_counts before, after;
     if (osm_store_count_tasks(st, NULL, &before, &err) != 0)
         die("count", &err);
-    a = mono();
+    a = bench_s(CLOCK_MONOTONIC);
     if (osm_scheduler_pass(st, now + passes, osm_store_self_owner(), 300, CAPACITY, &r, &err) != 0)
         die("pass", &err);
-    double first = mono() - a;
+    double first = bench_s(CLOCK_MONOTONIC) - a;
     if (osm_store_count_tasks(st, NULL, &after, &err) != 0)
         die("count", &err);
     /* Rows of waiting tasks: at least 8 a pass, more while it is young. */

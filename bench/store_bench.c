@@ -14,37 +14,25 @@
 
 #include "osm_buf.h"
 #include "store.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "benchlib.h"
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: store_bench DIR N\n");
-        return 2;
-    }
+    if (argc != 3)
+        bench_die("store_bench", 2, "usage: store_bench DIR N");
     long n = strtol(argv[2], NULL, 10);
     struct osm_store *st;
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_open(argv[1], &st, &err) != 0) {
-        fprintf(stderr, "store_bench: %s\n", err.msg);
-        return 1;
-    }
+    if (osm_store_open(argv[1], &st, &err) != 0)
+        bench_die("store_bench", 1, "%s", err.msg);
     struct osm_task t;
     osm_task_init(&t);
     strcpy(t.kind, OSM_KIND_OS_MIGRATION);
     t.instance = osm_xstrdup("dir:/srv/bench");
-    if (osm_store_create_task(st, &t, &err) != 0) {
-        fprintf(stderr, "store_bench: %s\n", err.msg);
-        return 1;
-    }
+    if (osm_store_create_task(st, &t, &err) != 0)
+        bench_die("store_bench", 1, "%s", err.msg);
     t.state = OSM_TASK_RUNNING;
-    double t0 = now();
+    double t0 = bench_s(CLOCK_MONOTONIC);
     for (long i = 0; i < n; i++) {
         struct osm_journal_entry j = {.step_index = (int)(i % 7), .step = "stage", .what = i % 2 ? "outcome" : "intent",
                                       .result = i % 2 ? "ok" : NULL};
@@ -53,17 +41,15 @@ int main(int argc, char **argv)
         struct osm_task_change ch = {.task = &t, .expect_state = i ? OSM_TASK_RUNNING : OSM_TASK_SUBMITTED,
                                      .expect_rev = -1, .event_type = "step.start", .event_message = "stage",
                                      .journal = &j};
-        if (osm_store_commit(st, &ch, &err) != 0) {
-            fprintf(stderr, "store_bench: record %ld: %s\n", i, err.msg);
-            return 1;
-        }
+        if (osm_store_commit(st, &ch, &err) != 0)
+            bench_die("store_bench", 1, "record %ld: %s", i, err.msg);
     }
-    double t1 = now();
+    double t1 = bench_s(CLOCK_MONOTONIC);
     struct osm_task_event *ev;
     size_t nev;
     if (osm_store_list_events(st, t.id, &ev, &nev, &err) != 0)
         return 1;
-    double t2 = now();
+    double t2 = bench_s(CLOCK_MONOTONIC);
     printf("osmig store: %ld records in %.3f s = %.0f records/s; history of %zu events read in %.1f ms\n", n, t1 - t0,
            (double)n / (t1 - t0), nev, (t2 - t1) * 1e3);
     osm_task_events_free(ev, nev);

@@ -444,12 +444,9 @@ void snap_worker_free(struct snap_worker *w)
     ZSTD_freeCCtx(w->cctx);
     ZSTD_freeDCtx(w->dctx);
     EVP_MD_CTX_free(w->md);
-    free(w->buf);
-    free(w->zbuf);
+    osm_free_all(w->buf, w->zbuf);
     snap_pack_writer_free(&w->pw);
-    for (size_t i = 0; i < w->n_made; i++)
-        free(w->made[i]);
-    free(w->made);
+    osm_free_strv(w->made, w->n_made);
     for (int i = 0; i < SNAP_WORKER_FDS; i++)
         if (w->rfd[i].fd >= 0)
             close(w->rfd[i].fd);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "osm_buf.h"
 #include "osm_fs.h"
 #include "osm_log.h"
 #include "osm_probe.h"
@@ -693,15 +694,8 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         osm_err_errno(err, "creating %s", setdir);
         goto fail_nodir;
     }
-    {
-        char *lp = osm_path_join(setdir, "lock");
-        set_lock = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        free(lp);
-        if (set_lock < 0 || flock(set_lock, LOCK_EX) != 0) {
-            osm_err_errno(err, "locking %s", setdir);
-            goto fail;
-        }
-    }
+    if ((set_lock = osm_lock_file(setdir, "lock", 0600, err)) < 0)
+        goto fail;
     j = json_object();
     json_object_set_new(j, "format", json_integer(snap_store_writes_format1() ? 1 : 2));
     json_object_set_new(j, "id", json_string(id));
@@ -1415,11 +1409,7 @@ out:
         snap_raw_restore_free(&raws[i]);
         snap_index_free(&ixs[i]);
     }
-    free(ixs);
-    free(trees);
-    free(raws);
-    free(disks);
-    free(intent);
+    osm_free_all(ixs, trees, raws, disks, intent);
     for (int t = 0; t < threads; t++)
         snap_worker_free(&workers[t]);
     json_decref(j);

@@ -3,6 +3,7 @@
  * "packageinfo", osmig's carry "format": "osmig-events". The replay lives in
  * events_apply.c, the readers in events_pes.c and events_native.c. */
 #include "events.h"
+#include "osm_json_file.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -101,20 +102,11 @@ static void eventset_append(struct osm_eventset *to, struct osm_eventset *from)
 
 int osm_events_load_file(struct osm_eventset *set, const char *path, struct osm_err *err)
 {
-    struct osm_buf data;
-    osm_buf_init(&data);
-    if (osm_read_regular_file(path, OSM_CONFIG_FILE_MAX, &data, err) < 0) {
-        osm_buf_free(&data);
+    json_t *root = osm_json_load_file(path, OSM_CONFIG_FILE_MAX, err);
+    if (!root) {
         osm_err_prefix(err, "reading package events");
         return -1;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(data.s, data.len, JSON_REJECT_DUPLICATES, &jerr);
-    osm_buf_free(&data);
-    if (!root)
-        return osm_err_set(err, OSM_EINPUT, "%s: line %d, column %d: malformed JSON", path, jerr.line,
-                           jerr.column); /* not jerr.text: it quotes the file */
-
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     struct osm_eventset fresh = {0};

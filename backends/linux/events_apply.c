@@ -490,10 +490,8 @@ void osm_event_result_free(struct osm_event_result *res)
 {
     if (!res)
         return;
-    for (size_t i = 0; i < res->n; i++) {
-        free(res->changes[i].name);
-        free(res->changes[i].related);
-    }
+    for (size_t i = 0; i < res->n; i++)
+        osm_free_all(res->changes[i].name, res->changes[i].related);
     free(res->changes);
     res->changes = NULL;
     res->n = 0;

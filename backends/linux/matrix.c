@@ -11,6 +11,7 @@
 
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "osm_json_file.h"
 
 struct ctx {
     const char *file;
@@ -136,18 +137,13 @@ static void free_target(struct osm_target *t)
     free(t->release_package);
     osm_free_strv(t->vendors, t->n_vendors);
     for (size_t i = 0; i < t->n_repos; i++) {
-        free(t->repos[i].id);
-        free(t->repos[i].name);
-        free(t->repos[i].baseurl);
+        osm_free_all(t->repos[i].id, t->repos[i].name, t->repos[i].baseurl);
         osm_free_strv(t->repos[i].gpgkeys, t->repos[i].n_gpgkeys);
     }
     free(t->repos);
     osm_free_strv(t->events, t->n_events);
-    for (size_t i = 0; i < t->n_warnings; i++) {
-        free(t->warnings[i].id);
-        free(t->warnings[i].message);
-        free(t->warnings[i].remediation);
-    }
+    for (size_t i = 0; i < t->n_warnings; i++)
+        osm_free_all(t->warnings[i].id, t->warnings[i].message, t->warnings[i].remediation);
     free(t->warnings);
     memset(t, 0, sizeof *t);
 }
@@ -382,19 +378,11 @@ static int same_path(const struct osm_path *a, const struct osm_path *b)
 
 int osm_matrix_load_file(struct osm_matrix *m, const char *path, struct osm_err *err)
 {
-    json_error_t jerr;
-    struct osm_buf data;
-    osm_buf_init(&data);
-    if (osm_read_regular_file(path, OSM_CONFIG_FILE_MAX, &data, err) < 0) {
-        osm_buf_free(&data);
+    json_t *doc = osm_json_load_file(path, OSM_CONFIG_FILE_MAX, err);
+    if (!doc) {
         osm_err_prefix(err, "matrix");
         return -1;
     }
-    json_t *doc = json_loadb(data.s ? data.s : "", data.len, JSON_REJECT_DUPLICATES, &jerr);
-    osm_buf_free(&data);
-    if (!doc) /* not jerr.text: it quotes the file */
-        return osm_err_set(err, OSM_EINPUT, "matrix %s: line %d column %d: malformed JSON", path, jerr.line,
-                           jerr.column);
     char *dir = osm_xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash)

@@ -227,20 +227,12 @@ int osm_modules_read(struct osm_modules *m, const char *path, const char *compac
 void osm_modules_free(struct osm_modules *m)
 {
     for (size_t i = 0; i < m->n; i++) {
-        free(m->v[i].name);
-        free(m->v[i].stream);
-        free(m->v[i].label);
-        for (size_t k = 0; k < m->v[i].n_rpms; k++)
-            free(m->v[i].rpms[k]);
-        free(m->v[i].rpms);
+        osm_free_all(m->v[i].name, m->v[i].stream, m->v[i].label);
+        osm_free_strv(m->v[i].rpms, m->v[i].n_rpms);
     }
     free(m->v);
-    for (size_t i = 0; i < m->n_defaults; i++) {
-        free(m->def_module[i]);
-        free(m->def_stream[i]);
-    }
-    free(m->def_module);
-    free(m->def_stream);
+    osm_free_strv(m->def_module, m->n_defaults);
+    osm_free_strv(m->def_stream, m->n_defaults);
     memset(m, 0, sizeof *m);
 }
 

@@ -671,18 +671,13 @@ void osm_plan_free(struct osm_plan *plan)
     free(plan->actions);
     for (size_t i = 0; i < plan->n_findings; i++) {
         struct osm_finding *f = &plan->findings[i];
-        free(f->id);
-        free(f->summary);
-        free(f->remediation);
+        osm_free_all(f->id, f->summary, f->remediation);
         osm_free_strv(f->items, f->n_items);
     }
     free(plan->findings);
     for (size_t i = 0; i < plan->n_repos; i++) {
-        free(plan->repos[i].id);
-        free(plan->repos[i].baseurl);
-        for (size_t k = 0; k < plan->repos[i].n_gpgkeys; k++)
-            free(plan->repos[i].gpgkeys[k]);
-        free(plan->repos[i].gpgkeys);
+        osm_free_all(plan->repos[i].id, plan->repos[i].baseurl);
+        osm_free_strv(plan->repos[i].gpgkeys, plan->repos[i].n_gpgkeys);
     }
     free(plan->repos);
     osm_free_strv(plan->allow_erase, plan->n_allow_erase);

@@ -177,12 +177,8 @@ static json_t *symlinked_dirs_json(const struct osm_plan *plan)
     json_t *arr = json_array();
     for (size_t i = 0; i < plan->n_symlinked_dirs; i++) {
         const struct osm_symlinked_dir *d = &plan->symlinked_dirs[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "path", json_string(d->path));
-        json_object_set_new(o, "target", json_string(d->target));
-        json_object_set_new(o, "owner", json_string(d->owner));
-        json_object_set_new(o, "source_owner", d->source_owner ? json_string(d->source_owner) : json_null());
-        json_array_append_new(arr, o);
+        json_array_append_new(arr, json_pack("{s:s*,s:s*,s:s*,s:s?}", "path", d->path, "target", d->target, "owner",
+                                             d->owner, "source_owner", d->source_owner));
     }
     return arr;
 }
@@ -197,12 +193,8 @@ json_t *osm_plan_json(const struct osm_plan *plan, const char *instance)
     json_t *repos = json_array();
     for (size_t i = 0; i < plan->n_repos; i++) {
         const struct osm_plan_repo *r = &plan->repos[i];
-        json_t *ro = json_object();
-        json_object_set_new(ro, "id", json_string(r->id));
-        json_object_set_new(ro, "baseurl", json_string(r->baseurl));
-        json_object_set_new(ro, "gpgcheck", json_boolean(r->gpgcheck));
-        json_object_set_new(ro, "gpgkeys", strings(r->gpgkeys, r->n_gpgkeys));
-        json_array_append_new(repos, ro);
+        json_array_append_new(repos, json_pack("{s:s*,s:s*,s:b,s:o}", "id", r->id, "baseurl", r->baseurl, "gpgcheck",
+                                               r->gpgcheck, "gpgkeys", strings(r->gpgkeys, r->n_gpgkeys)));
     }
     json_object_set_new(o, "repos", repos);
     if (plan->n_allow_erase) {

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,11 +236,8 @@ int win_media_add(const char *state_dir, const char *path, const char *id, int r
     json_t *cat = NULL;
     if (osm_mkdir_p(dir, 0755, err) != 0)
         goto out;
-    char *lockp = osm_path_join(dir, "media.lock");
-    lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    free(lockp);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-        osm_err_errno(err, "locking the media catalogue in '%s'", dir);
+    if ((lockfd = osm_lock_file(dir, "media.lock", 0644, err)) < 0) {
+        osm_err_prefix(err, "the media catalogue in '%s'", dir);
         goto out;
     }
     if (load_catalogue(state_dir, &cat, err) != 0)

@@ -235,6 +235,30 @@ static int mcopy_into(const char *img_at, const char *src, const char *dest, str
     return run_tool(argv, err);
 }
 
+/* Every entry of `dir` but those named in `skip` (NULL-ended, any case)
+ * into `dest` of the image. */
+static int mcopy_dir(const char *img_at, const char *dir, const char *dest, const char *const *skip,
+                     struct osm_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return osm_err_errno(err, "reading '%s'", dir);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        int skipped = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+        for (const char *const *k = skip; *k && !skipped; k++)
+            skipped = !strcasecmp(e->d_name, *k);
+        if (skipped)
+            continue;
+        char *src = osm_path_join(dir, e->d_name);
+        rc = mcopy_into(img_at, src, dest, err);
+        free(src);
+    }
+    closedir(d);
+    return rc;
+}
+
 static int build_fat32(const struct win_transit_opts *o, const char *img, const char *wim, uint64_t part_bytes,
                        struct osm_err *err)
 {
@@ -243,7 +267,6 @@ static int build_fat32(const struct win_transit_opts *o, const char *img, const 
     char *swm = osm_path_join(swmdir, "install.swm");
     char *img_at = osm_xasprintf("%s@@%d", img, WIN_TRANSIT_PART_OFFSET);
     char *sources = win_fs_find(o->media_dir, "sources");
-    DIR *d = NULL;
     WIMStruct *w = NULL;
     if (osm_remove_tree(swmdir, err) != 0 || osm_mkdir_p(swmdir, 0755, err) != 0)
         goto out;
@@ -267,61 +290,15 @@ static int build_fat32(const struct win_transit_opts *o, const char *img, const 
     if (r != 0)
         goto out;
     /* Everything but sources/install.wim, then the .swm parts. */
-    if (!(d = opendir(o->media_dir))) {
-        osm_err_errno(err, "reading '%s'", o->media_dir);
-        goto out;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *src = osm_path_join(o->media_dir, e->d_name);
-        int is_sources = sources && strcmp(src, sources) == 0;
-        int r2 = is_sources ? 0 : mcopy_into(img_at, src, "::/", err);
-        free(src);
-        if (r2 != 0)
-            goto out;
-    }
-    closedir(d);
-    d = NULL;
+    const char *const skip_sources[] = {sources ? strrchr(sources, '/') + 1 : "", NULL};
+    const char *const skip_wim[] = {"install.wim", "install.esd", NULL}, *const skip_none[] = {NULL};
     const char *md[] = {"mmd", "-i", img_at, "::/sources", NULL};
-    if (run_tool(md, err) != 0)
+    if (mcopy_dir(img_at, o->media_dir, "::/", skip_sources, err) != 0 || run_tool(md, err) != 0 ||
+        (sources && mcopy_dir(img_at, sources, "::/sources/", skip_wim, err) != 0) ||
+        mcopy_dir(img_at, swmdir, "::/sources/", skip_none, err) != 0)
         goto out;
-    if (sources) {
-        if (!(d = opendir(sources))) {
-            osm_err_errno(err, "reading '%s'", sources);
-            goto out;
-        }
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcasecmp(e->d_name, "install.wim") ||
-                !strcasecmp(e->d_name, "install.esd"))
-                continue;
-            char *src = osm_path_join(sources, e->d_name);
-            int r2 = mcopy_into(img_at, src, "::/sources/", err);
-            free(src);
-            if (r2 != 0)
-                goto out;
-        }
-        closedir(d);
-        d = NULL;
-    }
-    if (!(d = opendir(swmdir))) {
-        osm_err_errno(err, "reading '%s'", swmdir);
-        goto out;
-    }
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char *src = osm_path_join(swmdir, e->d_name);
-        int r2 = mcopy_into(img_at, src, "::/sources/", err);
-        free(src);
-        if (r2 != 0)
-            goto out;
-    }
     rc = 0;
 out:
-    if (d)
-        closedir(d);
     wimlib_free(w);
     struct osm_err ignore = OSM_ERR_INIT;
     osm_remove_tree(swmdir, &ignore);

@@ -71,3 +71,10 @@ int osm_cli_config_matrices(struct osm_cli_list *matrix, struct osm_err *err)
         osm_cli_list_push(matrix, site_matrices[i]);
     return 0;
 }
+
+int osm_cli_config_sources(struct osm_cli_list *repos, struct osm_cli_list *matrix)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    osm_cli_config_repos(repos);
+    return osm_cli_config_matrices(matrix, &err) != 0 ? osm_cli_fail(&err) : 0;
+}

@@ -19,5 +19,8 @@ void osm_cli_config_repos(struct osm_cli_list *repos);
 /* The site matrices (matrix_dir's *.json, sorted) appended to `matrix`;
  * -1 with err naming the directory when it cannot be read. */
 int osm_cli_config_matrices(struct osm_cli_list *matrix, struct osm_err *err);
+/* Both, for the commands that read packages (assess, plan, migrate): 0, or
+ * the error printed and its exit status. */
+int osm_cli_config_sources(struct osm_cli_list *repos, struct osm_cli_list *matrix);
 
 #endif

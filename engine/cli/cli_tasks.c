@@ -214,6 +214,16 @@ void osm_cli_print_json(json_t *j)
     fputc('\n', stdout);
 }
 
+void osm_cli_print_list(const char *name, const void *list, size_t n, json_t *(*item)(const void *list, size_t i))
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, item(list, i));
+    json_t *o = json_pack("{s:o}", name, arr);
+    osm_cli_print_json(o);
+    json_decref(o);
+}
+
 void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n)
 {
     fprintf(f, "%-15s %-15s %-13s %5s  %-20s  %-10s %s\n", "ID", "STATE", "PHASE", "DONE", "UPDATED", "TARGET",
@@ -332,6 +342,18 @@ int osm_task_args_parse_remote(int argc, char **argv, int want_id, const char *u
     return args_parse(argc, argv, want_id, 1, usage, a);
 }
 
+int osm_task_command_start(int argc, char **argv, int want_id, const char *usage,
+                           int (*remote)(const struct osm_task_args *), struct osm_task_args *a,
+                           struct osm_store **st, struct osm_err *err)
+{
+    int rc = osm_task_args_parse_remote(argc, argv, want_id, usage, a);
+    if (rc)
+        return rc == 1 ? OSM_EXIT_OK : rc;
+    if (a->server)
+        return remote(a);
+    return osm_cli_open_store(a->state_dir, 1, st, err) == 0 ? OSM_CLI_LOCAL : OSM_CLI_NO_STORE;
+}
+
 /* ---- through the fleet API ---- */
 
 int osm_cli_remote_open(const char *server, const char *key_id, const char *key_secret, struct osm_api_client **out,
@@ -345,6 +367,30 @@ int osm_cli_remote_open(const char *server, const char *key_id, const char *key_
     return rc;
 }
 
+
+int osm_cli_remote_task(const struct osm_task_args *a, const char *action, void (*print)(const struct osm_task *, json_t *))
+{
+    struct osm_err err = OSM_ERR_INIT;
+    struct osm_api_client *c;
+    if (osm_cli_remote_open(a->server, a->key_id, a->key_secret, &c, &err) != 0)
+        return osm_cli_fail(&err);
+    int status = OSM_EXIT_OK;
+    json_t *doc = action ? osm_cli_remote_action(c, a->id, action, &err) : osm_cli_remote_get_task(c, a->id, &err);
+    struct osm_task t;
+    if (!doc) {
+        status = osm_cli_fail(&err);
+    } else if (a->json) {
+        osm_cli_print_json(doc);
+    } else if (osm_task_from_json(doc, &t, &err) != 0) {
+        status = osm_cli_fail(&err);
+    } else {
+        print(&t, doc);
+        osm_task_free(&t);
+    }
+    json_decref(doc);
+    osm_api_client_close(c);
+    return status;
+}
 
 json_t *osm_cli_remote_get_task(struct osm_api_client *c, const char *id, struct osm_err *err)
 {

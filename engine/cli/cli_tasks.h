@@ -46,6 +46,8 @@ int osm_cli_print_outcome(const struct osm_task *t);
 void osm_task_print_table(FILE *f, const struct osm_task *tasks, size_t n);
 /* Print JSON to stdout with a newline. */
 void osm_cli_print_json(json_t *j);
+/* {"NAME": [item(list, 0), ... item(list, n-1)]} printed as osm_cli_print_json does. */
+void osm_cli_print_list(const char *name, const void *list, size_t n, json_t *(*item)(const void *list, size_t i));
 
 /* Arguments every task command takes: [ID] [--json] [--state-dir DIR], and
  * for those that can talk to a server: [--server URL] [--key-id ID]
@@ -63,6 +65,15 @@ struct osm_task_args {
 int osm_task_args_parse(int argc, char **argv, int want_id, const char *usage, struct osm_task_args *a);
 /* The same, also taking the server options. */
 int osm_task_args_parse_remote(int argc, char **argv, int want_id, const char *usage, struct osm_task_args *a);
+/* The start of a task command that can talk to a server: its arguments
+ * parsed into *a; with a server, `remote` does the work and its exit
+ * status is returned; else the local store is opened into *st:
+ * OSM_CLI_LOCAL, or OSM_CLI_NO_STORE with err saying why. */
+#define OSM_CLI_LOCAL (-1)
+#define OSM_CLI_NO_STORE (-2)
+int osm_task_command_start(int argc, char **argv, int want_id, const char *usage,
+                           int (*remote)(const struct osm_task_args *), struct osm_task_args *a,
+                           struct osm_store **st, struct osm_err *err);
 
 /* ---- through the fleet API ---- */
 
@@ -81,6 +92,11 @@ int osm_cli_remote_follow(struct osm_api_client *c, const char *id, size_t from_
 /* POST /v1/tasks/ID/ACTION (cancel, retry, rollback, start): the "task"
  * of the answer (caller decrefs), NULL on error. */
 json_t *osm_cli_remote_action(struct osm_api_client *c, const char *id, const char *action, struct osm_err *err);
+/* `osmig task show|cancel ID --server`: the task after POST
+ * /v1/tasks/ID/ACTION (or GET /v1/tasks/ID when `action` is NULL); with
+ * --json the document as served, else `print` shows it (as a record, and
+ * the document for what the record lacks). The exit status. */
+int osm_cli_remote_task(const struct osm_task_args *a, const char *action, void (*print)(const struct osm_task *, json_t *));
 /* `osmig retry|rollback ID --server`: ACTION, then follow the task with the
  * foreground lines until it ends or waits; *final is the task then. */
 int osm_cli_remote_act_and_follow(const struct osm_task_args *a, const char *action, struct osm_task *final,

@@ -68,26 +68,15 @@ static int run(int argc, char **argv, int is_plan)
             output = optarg;
             break;
         case 'c': osm_set_cache_dir(optarg); break;
-        case 'h':
-            fputs(usage, stdout);
-            rc = OSM_EXIT_OK;
-            goto out;
-        default:
-            fputs(usage, stderr);
-            goto out;
+        default: rc = osm_cli_getopt_end(c, usage); goto out;
         }
     }
-    if (optind + 1 != argc || !target) {
-        fputs(usage, stderr);
-        rc = osm_cli_usage(!target ? "--to TARGET is required" : "exactly one INSTANCE is required");
+    if ((rc = osm_cli_instance_and_target(argc, target, usage)) != 0)
         goto out;
-    }
+    /* the configuration's local mirrors and site matrices */
+    if ((rc = osm_cli_config_sources(&repos, &matrix)) != 0)
+        goto out;
     struct osm_err err = OSM_ERR_INIT;
-    osm_cli_config_repos(&repos); /* the configuration's local mirrors and site matrices */
-    if (osm_cli_config_matrices(&matrix, &err) != 0) {
-        rc = osm_cli_fail(&err);
-        goto out;
-    }
     struct osm_instance *inst = NULL;
     json_t *doc = NULL, *plan_doc = NULL;
     char *text = NULL;

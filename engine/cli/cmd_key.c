@@ -94,6 +94,11 @@ static json_t *key_json(const struct osm_key *k)
                      k->expires > 0 ? json_string(osm_time_iso(k->expires, e)) : json_null());
 }
 
+static json_t *key_item(const void *keys, size_t i)
+{
+    return key_json((const struct osm_key *)keys + i);
+}
+
 /* The credentials (the CLI client's file format) to a new file of mode
  * 0600, or to stdout. A file that exists is not overwritten. */
 static int put_secret(const struct key_args *a, const char *id, const char *secret, struct osm_err *err)
@@ -200,12 +205,7 @@ static int list(struct osm_store *st, const struct key_args *a)
         return osm_cli_fail(&err);
     int64_t now = osm_store_now();
     if (a->json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, key_json(&keys[i]));
-        json_t *o = json_pack("{s:o}", "keys", arr);
-        osm_cli_print_json(o);
-        json_decref(o);
+        osm_cli_print_list("keys", keys, n, key_item);
     } else if (n == 0) {
         printf("no keys in %s\n", st->location);
     } else {

@@ -32,54 +32,52 @@ static int parse(int argc, char **argv, struct args *a)
 {
     memset(a, 0, sizeof *a);
     a->build = -1;
+    const struct {
+        const char *name;
+        const char **val; /* an option with a value */
+        int *flag;        /* or a flag */
+        long *num;        /* or a positive number */
+    } opts[] = {
+        {"--state-dir", &a->state_dir, NULL, NULL}, {"--id", &a->id, NULL, NULL},
+        {"--edition", &a->edition, NULL, NULL},     {"--type", &a->type, NULL, NULL},
+        {"--language", &a->language, NULL, NULL},   {"--build", NULL, NULL, &a->build},
+        {"--swm-part-mib", NULL, NULL, &a->swm_mib}, {"--replace", NULL, &a->replace, NULL},
+        {"--json", NULL, &a->json, NULL},           {"--fat32", NULL, &a->fat32, NULL},
+        {"--qcow2", NULL, &a->qcow2, NULL},
+    };
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        const char **val = NULL;
         if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             fputs(usage_text, stdout);
             return 1;
-        } else if (!strcmp(s, "--state-dir")) {
-            val = &a->state_dir;
-        } else if (!strcmp(s, "--id")) {
-            val = &a->id;
-        } else if (!strcmp(s, "--edition")) {
-            val = &a->edition;
-        } else if (!strcmp(s, "--type")) {
-            val = &a->type;
-        } else if (!strcmp(s, "--language")) {
-            val = &a->language;
-        } else if (!strcmp(s, "--build") || !strcmp(s, "--swm-part-mib")) {
-            if (i + 1 >= argc)
-                return osm_cli_usage("%s needs a value", s);
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || n <= 0)
-                return osm_cli_usage("%s '%s': expected a positive number", s, argv[i]);
-            *(!strcmp(s, "--build") ? &a->build : &a->swm_mib) = n;
-            continue;
-        } else if (!strcmp(s, "--replace")) {
-            a->replace = 1;
-            continue;
-        } else if (!strcmp(s, "--json")) {
-            a->json = 1;
-            continue;
-        } else if (!strcmp(s, "--fat32")) {
-            a->fat32 = 1;
-            continue;
-        } else if (!strcmp(s, "--qcow2")) {
-            a->qcow2 = 1;
-            continue;
-        } else if (s[0] == '-' && s[1]) {
-            return osm_cli_usage("media: unknown option '%s'", s);
-        } else {
+        }
+        size_t k = 0;
+        while (k < sizeof opts / sizeof *opts && strcmp(s, opts[k].name) != 0)
+            k++;
+        if (k == sizeof opts / sizeof *opts) {
+            if (s[0] == '-' && s[1])
+                return osm_cli_usage("media: unknown option '%s'", s);
             if (a->npos >= 3)
                 return osm_cli_usage("media: unexpected argument '%s'", s);
             a->pos[a->npos++] = s;
             continue;
         }
+        if (opts[k].flag) {
+            *opts[k].flag = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             return osm_cli_usage("%s needs a value", s);
-        *val = argv[++i];
+        const char *v = argv[++i];
+        if (opts[k].val) {
+            *opts[k].val = v;
+            continue;
+        }
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || n <= 0)
+            return osm_cli_usage("%s '%s': expected a positive number", s, v);
+        *opts[k].num = n;
     }
     return 0;
 }

@@ -345,20 +345,11 @@ int cmd_migrate(int argc, char **argv)
         case 'K': rem.key_id = optarg; break;
         case 'P': rem.key_secret = optarg; break;
         case 'j': json = 1; break;
-        case 'h':
-            fputs(usage_text, stdout);
-            rc = OSM_EXIT_OK;
-            goto out;
-        default:
-            fputs(usage_text, stderr);
-            goto out;
+        default: rc = osm_cli_getopt_end(c, usage_text); goto out;
         }
     }
-    if (optind + 1 != argc || !mo.target) {
-        fputs(usage_text, stderr);
-        rc = osm_cli_usage(!mo.target ? "--to TARGET is required" : "exactly one INSTANCE is required");
+    if ((rc = osm_cli_instance_and_target(argc, mo.target, usage_text)) != 0)
         goto out;
-    }
     /* An explicit local option wins over the environment's server. */
     if (!rem.server && !local_only)
         rem.server = osm_api_server(NULL);
@@ -388,12 +379,10 @@ int cmd_migrate(int argc, char **argv)
             rc = osm_cli_usage("--events %s: no such file", events.v[i]);
             goto out;
         }
-    struct osm_err err = OSM_ERR_INIT;
-    osm_cli_config_repos(&repos); /* the configuration's local mirrors and site matrices */
-    if (osm_cli_config_matrices(&matrix, &err) != 0) {
-        rc = osm_cli_fail(&err);
+    /* the configuration's local mirrors and site matrices */
+    if ((rc = osm_cli_config_sources(&repos, &matrix)) != 0)
         goto out;
-    }
+    struct osm_err err = OSM_ERR_INIT;
     struct osm_err terr = OSM_ERR_INIT;
     int known = osm_known_target(mo.target, matrix.v, matrix.n, &terr);
     if (known <= 0) {

@@ -80,6 +80,28 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+/* An option that takes a whole number in lo..hi. */
+struct number_opt {
+    int val;
+    int lo, hi, seconds;
+    int *out;
+};
+
+static const struct number_opt *number_opt(const struct number_opt *v, size_t n, int val)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].val == val)
+            return &v[i];
+    return NULL;
+}
+
+static const char *option_name(const struct option *opts, int val)
+{
+    while (opts->name && opts->val != val)
+        opts++;
+    return opts->name;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -106,44 +128,30 @@ int cmd_serve(int argc, char **argv)
     const char *run_task = NULL, *audit_log = NULL;
     int workers = 2, interval = 5, public_metrics = 0, lease = 300, c;
     int max_conns = 512, max_per_addr = 64, idle_timeout = 10;
+    const struct number_opt numbers[] = {
+        {'w', 1, 256, 0, &workers},       {'i', 1, 86400, 1, &interval},   {'L', 3, 86400, 1, &lease},
+        {'C', 1, 4096, 0, &max_conns},    {'P', 1, 4096, 0, &max_per_addr}, {'T', 1, 3600, 1, &idle_timeout},
+    };
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'l': listen = optarg; break;
         case 's': store = optarg; break;
         case 'd': state_opt = optarg; break;
-        case 'w':
-            if (parse_int(optarg, 1, 256, &workers) != 0)
-                return osm_cli_usage("--workers takes 1..256, not '%s'", optarg);
-            break;
         case 'c': cert = optarg; break;
         case 'k': key = optarg; break;
         case 'p': public_metrics = 1; break;
-        case 'i':
-            if (parse_int(optarg, 1, 86400, &interval) != 0)
-                return osm_cli_usage("--scheduler-interval takes 1..86400 seconds, not '%s'", optarg);
-            break;
         case 'm': master_opt = optarg; break;
-        case 'L':
-            if (parse_int(optarg, 3, 86400, &lease) != 0)
-                return osm_cli_usage("--lease takes 3..86400 seconds, not '%s'", optarg);
-            break;
         case 'R': run_task = optarg; break;
         case 'A': audit_log = optarg; break;
-        case 'C':
-            if (parse_int(optarg, 1, 4096, &max_conns) != 0)
-                return osm_cli_usage("--max-connections takes 1..4096, not '%s'", optarg);
-            break;
-        case 'P':
-            if (parse_int(optarg, 1, 4096, &max_per_addr) != 0)
-                return osm_cli_usage("--max-connections-per-address takes 1..4096, not '%s'", optarg);
-            break;
-        case 'T':
-            if (parse_int(optarg, 1, 3600, &idle_timeout) != 0)
-                return osm_cli_usage("--idle-timeout takes 1..3600 seconds, not '%s'", optarg);
-            break;
-        case 'h': fputs(usage_text, stdout); return OSM_EXIT_OK;
-        default: fputs(usage_text, stderr); return OSM_EXIT_USAGE;
+        default: {
+            const struct number_opt *n = number_opt(numbers, sizeof numbers / sizeof *numbers, c);
+            if (!n)
+                return osm_cli_getopt_end(c, usage_text);
+            if (parse_int(optarg, n->lo, n->hi, n->out) != 0)
+                return osm_cli_usage("--%s takes %d..%d%s, not '%s'", option_name(opts, c), n->lo, n->hi,
+                                     n->seconds ? " seconds" : "", optarg);
+        }
         }
     }
     if (optind != argc)

@@ -137,23 +137,15 @@ static void end_progress(struct shown *s)
 
 static json_t *info_json(const struct osm_snap_info *in)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(in->id));
-    json_object_set_new(o, "label", json_string(in->label));
-    json_object_set_new(o, "instance", json_string(in->instance));
-    json_object_set_new(o, "created", json_string(in->created));
-    json_object_set_new(o, "state", json_string(in->state));
-    json_object_set_new(o, "restore_incomplete", json_boolean(in->restore_incomplete));
-    json_object_set_new(o, "stored_bytes", json_integer((json_int_t)in->stored_bytes));
-    json_object_set_new(o, "exclusive_bytes", json_integer((json_int_t)in->exclusive_bytes));
+    json_t *o = json_pack("{s:s*,s:s*,s:s*,s:s*,s:s*,s:b,s:I,s:I}", "id", in->id, "label", in->label, "instance",
+                          in->instance, "created", in->created, "state", in->state, "restore_incomplete",
+                          in->restore_incomplete, "stored_bytes", (json_int_t)in->stored_bytes, "exclusive_bytes",
+                          (json_int_t)in->exclusive_bytes);
     json_t *ds = json_array();
     for (size_t i = 0; i < in->n_disks; i++) {
         const struct osm_snap_disk_info *d = &in->disks[i];
-        json_t *jd = json_object();
-        json_object_set_new(jd, "id", json_string(d->id));
-        json_object_set_new(jd, "kind", json_string(d->kind));
-        json_object_set_new(jd, "path", json_string(d->path));
-        json_object_set_new(jd, "size", json_integer((json_int_t)d->size));
+        json_t *jd = json_pack("{s:s*,s:s*,s:s*,s:I}", "id", d->id, "kind", d->kind, "path", d->path, "size",
+                               (json_int_t)d->size);
         if (strcmp(d->kind, "qcow2") != 0) {
             json_object_set_new(jd, "entries", json_integer((json_int_t)d->entries));
             json_object_set_new(jd, "digest", json_string(d->digest));

@@ -90,33 +90,19 @@ static int cmd_release(int argc, char **argv)
     return OSM_EXIT_OK;
 }
 
+static void print_task(const struct osm_task *t, json_t *doc)
+{
+    struct osm_task_event *ev;
+    size_t n;
+    osm_task_events_from_json(doc, &ev, &n);
+    osm_task_print_with(stdout, t, ev, n, 1);
+    osm_cli_print_audit(stdout, doc);
+    osm_task_events_free(ev, n);
+}
+
 static int remote_show(const struct osm_task_args *a)
 {
-    struct osm_err err = OSM_ERR_INIT;
-    struct osm_api_client *c;
-    if (osm_cli_remote_open(a->server, a->key_id, a->key_secret, &c, &err) != 0)
-        return osm_cli_fail(&err);
-    int status = OSM_EXIT_OK;
-    json_t *doc = osm_cli_remote_get_task(c, a->id, &err);
-    struct osm_task t;
-    if (!doc) {
-        status = osm_cli_fail(&err);
-    } else if (a->json) {
-        osm_cli_print_json(doc);
-    } else if (osm_task_from_json(doc, &t, &err) != 0) {
-        status = osm_cli_fail(&err);
-    } else {
-        struct osm_task_event *ev;
-        size_t n;
-        osm_task_events_from_json(doc, &ev, &n);
-        osm_task_print_with(stdout, &t, ev, n, 1);
-        osm_cli_print_audit(stdout, doc);
-        osm_task_events_free(ev, n);
-        osm_task_free(&t);
-    }
-    json_decref(doc);
-    osm_api_client_close(c);
-    return status;
+    return osm_cli_remote_task(a, NULL, print_task);
 }
 
 int cmd_task(int argc, char **argv)
@@ -133,15 +119,11 @@ int cmd_task(int argc, char **argv)
     if (strcmp(argv[1], "show") != 0)
         return osm_cli_usage("task: unknown subcommand '%s' (usage: %s)", argv[1], USAGE);
     struct osm_task_args a;
-    int rc = osm_task_args_parse_remote(argc - 1, argv + 1, 1, USAGE, &a);
-    if (rc)
-        return rc == 1 ? OSM_EXIT_OK : rc;
-    if (a.server)
-        return remote_show(&a);
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
-    if (osm_cli_open_store(a.state_dir, 1, &st, &err) != 0)
-        return osm_cli_fail(&err);
+    int rc = osm_task_command_start(argc - 1, argv + 1, 1, USAGE, remote_show, &a, &st, &err);
+    if (rc != OSM_CLI_LOCAL)
+        return rc == OSM_CLI_NO_STORE ? osm_cli_fail(&err) : rc;
     struct osm_task t;
     if (osm_store_get_task(st, a.id, &t, &err) != 0) {
         osm_store_close(st);

@@ -10,15 +10,15 @@
 
 #define USAGE "osmig tasks [--json] [--state-dir DIR | --server URL [--key-id ID --key-secret SECRET]]"
 
+static json_t *task_item(const void *tasks, size_t i)
+{
+    return osm_task_to_json((const struct osm_task *)tasks + i);
+}
+
 static void print_tasks(struct osm_task *tasks, size_t n, int json, const char *where)
 {
     if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, osm_task_to_json(&tasks[i]));
-        json_t *o = json_pack("{s:o}", "tasks", arr);
-        osm_cli_print_json(o);
-        json_decref(o);
+        osm_cli_print_list("tasks", tasks, n, task_item);
     } else if (n == 0) {
         printf("no tasks in %s\n", where);
     } else {
@@ -102,14 +102,12 @@ static int remote_tasks(const struct osm_task_args *a)
 int cmd_tasks(int argc, char **argv)
 {
     struct osm_task_args a;
-    int rc = osm_task_args_parse_remote(argc, argv, 0, USAGE, &a);
-    if (rc)
-        return rc == 1 ? OSM_EXIT_OK : rc;
-    if (a.server)
-        return remote_tasks(&a);
     struct osm_err err = OSM_ERR_INIT;
     struct osm_store *st;
-    if (osm_cli_open_store(a.state_dir, 1, &st, &err) != 0) {
+    int rc = osm_task_command_start(argc, argv, 0, USAGE, remote_tasks, &a, &st, &err);
+    if (rc != OSM_CLI_LOCAL && rc != OSM_CLI_NO_STORE)
+        return rc;
+    if (rc == OSM_CLI_NO_STORE) {
         if (err.code != OSM_ENOTFOUND)
             return osm_cli_fail(&err);
         if (a.json)

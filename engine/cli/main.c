@@ -1,4 +1,5 @@
 /* main.c: `osmig` entry point: global options, then dispatch to cmd_*.c. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,20 @@ int osm_cli_usage(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return OSM_EXIT_USAGE;
+}
+
+int osm_cli_getopt_end(int c, const char *usage)
+{
+    fputs(usage, c == 'h' ? stdout : stderr);
+    return c == 'h' ? OSM_EXIT_OK : OSM_EXIT_USAGE;
+}
+
+int osm_cli_instance_and_target(int argc, const char *target, const char *usage)
+{
+    if (optind + 1 == argc && target)
+        return 0;
+    fputs(usage, stderr);
+    return osm_cli_usage(!target ? "--to TARGET is required" : "exactly one INSTANCE is required");
 }
 
 int osm_cli_arg(int argc, char **argv, int *i, const char *usage, int *json, int *yes, const char *const *names,

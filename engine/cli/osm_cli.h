@@ -54,6 +54,14 @@ int osm_cli_fail(const struct osm_err *err);
 /* Print a usage error and return 2. */
 __attribute__((format(printf, 1, 2))) int osm_cli_usage(const char *fmt, ...);
 
+/* The end of a getopt_long loop: for 'h' (--help) `usage` on stdout and
+ * OSM_EXIT_OK, for anything else (an unknown option) on stderr and
+ * OSM_EXIT_USAGE; the caller returns it. */
+int osm_cli_getopt_end(int c, const char *usage);
+/* After getopt_long: 0 when exactly one INSTANCE (argv[optind]) and --to
+ * are there, else the usage error saying which is missing. */
+int osm_cli_instance_and_target(int argc, const char *target, const char *usage);
+
 /* One argument of a command line, argv[*i]: --help/-h prints `usage` and
  * gives 1 (the caller returns it); --json, --yes/-y (when `yes` is not
  * NULL) and the valued options `names` (osm_cli_option) are taken:

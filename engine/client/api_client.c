@@ -107,28 +107,32 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
+/* A key given whole (0, taken into *out), not at all (1), or half (-1, the
+ * half named: by its option, or by its variable when `from_env`). */
+static int take_pair(const char *id, const char *secret, int from_env, struct osm_api_creds *out, struct osm_err *err)
+{
+    id = nonempty(id);
+    secret = nonempty(secret);
+    if (!id && !secret)
+        return 1;
+    const char *names[2][2] = {{"--key-id", "--key-secret"}, {"OSMIG_ACCESS_KEY_ID", "OSMIG_ACCESS_KEY_SECRET"}};
+    const char *given = names[from_env][!id], *missing = names[from_env][!!id];
+    if (!id || !secret)
+        return from_env ? osm_err_set(err, OSM_EUSAGE, "%s is set but %s is not", given, missing)
+                        : osm_err_set(err, OSM_EUSAGE, "%s given without %s", given, missing);
+    out->key_id = osm_xstrdup(id);
+    out->secret = osm_xstrdup(secret);
+    return 0;
+}
+
 int osm_api_creds_resolve(const char *key_id, const char *secret, struct osm_api_creds *out, struct osm_err *err)
 {
     memset(out, 0, sizeof *out);
-    key_id = nonempty(key_id);
-    secret = nonempty(secret);
-    if (key_id || secret) {
-        if (!key_id || !secret)
-            return osm_err_set(err, OSM_EUSAGE, "%s given without %s", key_id ? "--key-id" : "--key-secret",
-                               key_id ? "--key-secret" : "--key-id");
-        out->key_id = osm_xstrdup(key_id);
-        out->secret = osm_xstrdup(secret);
-        return 0;
-    }
-    const char *ek = nonempty(getenv("OSMIG_ACCESS_KEY_ID")), *es = nonempty(getenv("OSMIG_ACCESS_KEY_SECRET"));
-    if (ek || es) {
-        if (!ek || !es)
-            return osm_err_set(err, OSM_EUSAGE, "%s is set but %s is not", ek ? "OSMIG_ACCESS_KEY_ID" : "OSMIG_ACCESS_KEY_SECRET",
-                               ek ? "OSMIG_ACCESS_KEY_SECRET" : "OSMIG_ACCESS_KEY_ID");
-        out->key_id = osm_xstrdup(ek);
-        out->secret = osm_xstrdup(es);
-        return 0;
-    }
+    int r = take_pair(key_id, secret, 0, out, err);
+    if (r == 1)
+        r = take_pair(getenv("OSMIG_ACCESS_KEY_ID"), getenv("OSMIG_ACCESS_KEY_SECRET"), 1, out, err);
+    if (r != 1)
+        return r;
     const char *home = nonempty(getenv("HOME"));
     char *path = osm_xasprintf("%s/.config/osmig/credentials", home ? home : "");
     int rc = osm_api_creds_read_file(path, out, err);

@@ -85,80 +85,87 @@ static int begin(struct api_req *rq, const char *const *allowed, const char **v,
     return load_job(rq, job);
 }
 
+/* A job operation: `op` gets the job and the strings of the body's
+ * `allowed` members (NULL when absent) and answers. */
+static void job_op(struct api_req *rq, const char *const *allowed,
+                   void (*op)(struct api_req *, struct osm_job *, const char *const *v))
+{
+    const char *v[2] = {NULL, NULL};
+    json_t *b;
+    struct osm_job job;
+    if (begin(rq, allowed, v, &b, &job) == 0)
+        op(rq, &job, v);
+    osm_job_free(&job);
+    json_decref(b);
+}
+
+static void pause_op(struct api_req *rq, struct osm_job *job, const char *const *v)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    answer(rq, osm_job_pause(api_store(rq), job, api_actor(rq), v[0], &err), &err, job->id, NULL);
+}
+
+static void resume_op(struct api_req *rq, struct osm_job *job, const char *const *v)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    answer(rq, osm_job_resume(api_store(rq), job, api_actor(rq), v[0], &err), &err, job->id, "max_concurrency");
+}
+
+static void update_op(struct api_req *rq, struct osm_job *job, const char *const *v)
+{
+    if (!v[0] && !v[1]) {
+        api_fail(rq, 400, "MissingParameter", NULL, "give max_concurrency, max_errors or both");
+        return;
+    }
+    struct osm_err err = OSM_ERR_INIT;
+    int rc = osm_job_set_limits(api_store(rq), job, api_actor(rq), v[0], v[1], &err);
+    answer(rq, rc, &err, job->id, strstr(err.msg, "max_errors") ? "max_errors" : "max_concurrency");
+}
+
+static void cancel_op(struct api_req *rq, struct osm_job *job, const char *const *v)
+{
+    int rollback = v[0] && strcmp(v[0], "rollback") == 0;
+    if (v[0] && !rollback && strcmp(v[0], "finish") != 0) {
+        api_fail(rq, 400, "InvalidParameter", "running", "running: '%s' is not 'finish' or 'rollback'", v[0]);
+        return;
+    }
+    struct osm_job_cancel_result res;
+    struct osm_err err = OSM_ERR_INIT;
+    int rc = osm_job_cancel(api_store(rq), job, api_actor(rq), rollback, v[1], &res, &err);
+    if (rc == 0 && res.failed) {
+        api_kick(rq);
+        api_fail(rq, 500, "InternalError", NULL,
+                 "job %s is cancelled, but %zu of its tasks could not be stopped (the server's log names them); "
+                 "cancel them one by one", job->id, res.failed);
+        return;
+    }
+    answer(rq, rc, &err, job->id, NULL);
+    if (rq->status == 200) {
+        json_object_set_new(rq->reply, "tasks_cancelled", json_integer((json_int_t)res.cancelled));
+        json_object_set_new(rq->reply, "tasks_rolled_back", json_integer((json_int_t)res.rolled_back));
+    }
+}
+
 void api_jobs_pause(struct api_req *rq)
 {
     static const char *const allowed[] = {"reason", NULL};
-    const char *v[1] = {NULL};
-    json_t *b;
-    struct osm_job job;
-    struct osm_err err = OSM_ERR_INIT;
-    if (begin(rq, allowed, v, &b, &job) == 0)
-        answer(rq, osm_job_pause(api_store(rq), &job, api_actor(rq), v[0], &err), &err, job.id, NULL);
-    osm_job_free(&job);
-    json_decref(b);
+    job_op(rq, allowed, pause_op);
 }
 
 void api_jobs_resume(struct api_req *rq)
 {
     static const char *const allowed[] = {"max_concurrency", NULL};
-    const char *v[1] = {NULL};
-    json_t *b;
-    struct osm_job job;
-    struct osm_err err = OSM_ERR_INIT;
-    if (begin(rq, allowed, v, &b, &job) == 0)
-        answer(rq, osm_job_resume(api_store(rq), &job, api_actor(rq), v[0], &err), &err, job.id, "max_concurrency");
-    osm_job_free(&job);
-    json_decref(b);
+    job_op(rq, allowed, resume_op);
 }
 
 void api_jobs_update(struct api_req *rq)
 {
     static const char *const allowed[] = {"max_concurrency", "max_errors", NULL};
-    const char *v[2] = {NULL, NULL};
-    json_t *b;
-    struct osm_job job;
-    struct osm_err err = OSM_ERR_INIT;
-    if (begin(rq, allowed, v, &b, &job) == 0) {
-        if (!v[0] && !v[1]) {
-            api_fail(rq, 400, "MissingParameter", NULL, "give max_concurrency, max_errors or both");
-        } else {
-            int rc = osm_job_set_limits(api_store(rq), &job, api_actor(rq), v[0], v[1], &err);
-            answer(rq, rc, &err, job.id, strstr(err.msg, "max_errors") ? "max_errors" : "max_concurrency");
-        }
-    }
-    osm_job_free(&job);
-    json_decref(b);
+    job_op(rq, allowed, update_op);
 }
 
 void api_jobs_cancel(struct api_req *rq)
 {
     static const char *const allowed[] = {"running", "reason", NULL};
-    const char *v[2] = {NULL, NULL};
-    json_t *b;
-    struct osm_job job;
-    struct osm_err err = OSM_ERR_INIT;
-    if (begin(rq, allowed, v, &b, &job) != 0)
-        goto out;
-    int rollback = v[0] && strcmp(v[0], "rollback") == 0;
-    if (v[0] && !rollback && strcmp(v[0], "finish") != 0) {
-        api_fail(rq, 400, "InvalidParameter", "running", "running: '%s' is not 'finish' or 'rollback'", v[0]);
-        goto out;
-    }
-    struct osm_job_cancel_result res;
-    int rc = osm_job_cancel(api_store(rq), &job, api_actor(rq), rollback, v[1], &res, &err);
-    if (rc == 0 && res.failed) {
-        api_kick(rq);
-        api_fail(rq, 500, "InternalError", NULL,
-                 "job %s is cancelled, but %zu of its tasks could not be stopped (the server's log names them); "
-                 "cancel them one by one", job.id, res.failed);
-        goto out;
-    }
-    answer(rq, rc, &err, job.id, NULL);
-    if (rq->status == 200) {
-        json_object_set_new(rq->reply, "tasks_cancelled", json_integer((json_int_t)res.cancelled));
-        json_object_set_new(rq->reply, "tasks_rolled_back", json_integer((json_int_t)res.rolled_back));
-    }
-out:
-    osm_job_free(&job);
-    json_decref(b);
+    job_op(rq, allowed, cancel_op);
 }

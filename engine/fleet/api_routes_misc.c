@@ -22,6 +22,26 @@ static int no_query(struct api_req *rq)
     return api_query_check(rq, none);
 }
 
+/* A request with no query: the store, or NULL when the answer is given. */
+static struct osm_store *store_no_query(struct api_req *rq)
+{
+    return no_query(rq) ? NULL : api_store(rq);
+}
+
+/* A request with no query and a JSON body of only `allowed` members: the
+ * body (the caller decrefs), or NULL when the answer is given. */
+static json_t *body_of_only(struct api_req *rq, const char *const *allowed)
+{
+    if (no_query(rq))
+        return NULL;
+    json_t *body = apij_body(rq, 0);
+    if (body && apij_only(rq, body, NULL, allowed)) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
 /* GET /v1/matrix: what `osmig matrix --json` prints, from the same table
  * of families. */
 void api_matrix(struct api_req *rq)
@@ -54,13 +74,11 @@ static json_t *key_json(const struct osm_key *k)
 void api_keys_create(struct api_req *rq)
 {
     static const char *const allowed[] = {"role", "scope", NULL};
-    if (no_query(rq))
-        return;
-    json_t *body = apij_body(rq, 0);
+    json_t *body = body_of_only(rq, allowed);
     if (!body)
         return;
     const char *role, *scope;
-    if (apij_only(rq, body, NULL, allowed) || apij_string(rq, body, NULL, "role", 1, 16, &role) ||
+    if (apij_string(rq, body, NULL, "role", 1, 16, &role) ||
         apij_string(rq, body, NULL, "scope", 0, 1024, &scope))
         goto out;
     int r = osm_role_parse(role);
@@ -105,9 +123,7 @@ out:
 
 void api_keys_list(struct api_req *rq)
 {
-    if (no_query(rq))
-        return;
-    struct osm_store *st = api_store(rq);
+    struct osm_store *st = store_no_query(rq);
     if (!st)
         return;
     struct osm_key *keys = NULL;
@@ -165,14 +181,12 @@ static void key_not_found(struct api_req *rq, const struct osm_err *err)
 void api_keys_update(struct api_req *rq)
 {
     static const char *const allowed[] = {"disabled", "expires", NULL};
-    if (no_query(rq))
-        return;
-    json_t *body = apij_body(rq, 0);
+    json_t *body = body_of_only(rq, allowed);
     if (!body)
         return;
     int disabled = -1, has_exp;
     int64_t expires;
-    if (apij_only(rq, body, NULL, allowed) || apij_bool(rq, body, NULL, "disabled", &disabled) ||
+    if (apij_bool(rq, body, NULL, "disabled", &disabled) ||
         apij_time(rq, body, NULL, "expires", &expires, &has_exp))
         goto out;
     int exp_given = json_object_get(body, "expires") != NULL;
@@ -269,9 +283,7 @@ void api_healthz(struct api_req *rq)
 
 void api_metrics(struct api_req *rq)
 {
-    if (no_query(rq))
-        return;
-    struct osm_store *st = api_store(rq);
+    struct osm_store *st = store_no_query(rq);
     if (!st)
         return;
     struct osm_err err = OSM_ERR_INIT;

@@ -686,10 +686,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     store_return(rq);
     if (rq->authed)
         osm_principal_free(&rq->who);
-    for (size_t i = 0; i < rq->n_q; i++) {
-        free(rq->q[i].name);
-        free(rq->q[i].value);
-    }
+    for (size_t i = 0; i < rq->n_q; i++)
+        osm_free_all(rq->q[i].name, rq->q[i].value);
     free(rq->q);
     free(rq->param);
     json_decref(rq->reply);
@@ -742,24 +740,14 @@ int osm_api_start(const struct osm_api_config *cfg, struct osm_api_server **out,
     *out = NULL;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    socklen_t slen;
     int v6 = strchr(cfg->host, ':') != NULL;
-    if (v6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)cfg->port);
-        if (inet_pton(AF_INET6, cfg->host, &a->sin6_addr) != 1)
-            return osm_err_set(err, OSM_EUSAGE, "listen address '%s' is not a numeric IPv6 address", cfg->host);
-        slen = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)cfg->port);
-        if (inet_pton(AF_INET, cfg->host, &a->sin_addr) != 1)
-            return osm_err_set(err, OSM_EUSAGE, "listen address '%s' is not a numeric IPv4 address", cfg->host);
-        slen = sizeof *a;
-    }
-    (void)slen;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    ss.ss_family = v6 ? AF_INET6 : AF_INET;
+    if (inet_pton(ss.ss_family, cfg->host, v6 ? (void *)&a6->sin6_addr : (void *)&a4->sin_addr) != 1)
+        return osm_err_set(err, OSM_EUSAGE, "listen address '%s' is not a numeric %s address", cfg->host,
+                           v6 ? "IPv6" : "IPv4");
+    *(v6 ? &a6->sin6_port : &a4->sin_port) = htons((uint16_t)cfg->port);
     int tls = cfg->tls_cert_pem || cfg->tls_key_pem;
     if (tls && (!cfg->tls_cert_pem || !cfg->tls_key_pem))
         return osm_err_set(err, OSM_EUSAGE, "TLS needs both a certificate and a key");

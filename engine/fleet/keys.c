@@ -174,6 +174,31 @@ static void add_aad(struct osm_buf *b, const char *id, const char *role, const c
         osm_buf_add(b, scope, strlen(scope) + 1);
 }
 
+/* AES-256-GCM of `n` bytes of `in` into `out`, the key record's id, role
+ * and scope as associated data: sealing (enc 1) writes the tag after the n
+ * bytes of out; opening (enc 0) checks the tag that follows the n bytes of
+ * in. 1 when it worked (and, opening, the tag held). */
+static int gcm(int enc, const unsigned char key[MASTER_KEY_LEN], const unsigned char *nonce, const char *id,
+               const char *role, const char *scope, const unsigned char *in, size_t n, unsigned char *out)
+{
+    struct osm_buf aad;
+    osm_buf_init(&aad);
+    add_aad(&aad, id, role, scope);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE_LEN, NULL) == 1 &&
+             EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) == 1 &&
+             EVP_CipherUpdate(c, NULL, &len, (const unsigned char *)aad.s, (int)aad.len) == 1 &&
+             EVP_CipherUpdate(c, out, &len, in, (int)n) == 1 &&
+             (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, (void *)(in + n)) == 1) &&
+             EVP_CipherFinal_ex(c, out + len, &fin) == 1 && (size_t)(len + fin) == n &&
+             (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, out + n) == 1);
+    EVP_CIPHER_CTX_free(c);
+    osm_buf_free(&aad);
+    return ok;
+}
+
 /* AES-256-GCM of `secret`; the sealed text (caller frees) or NULL. */
 static char *seal(const unsigned char key[MASTER_KEY_LEN], const char *id, const char *role, const char *scope,
                   const char *secret, struct osm_err *err)
@@ -185,20 +210,7 @@ static char *seal(const unsigned char key[MASTER_KEY_LEN], const char *id, const
     }
     size_t plen = strlen(secret);
     unsigned char *ct = osm_xmalloc(plen + GCM_TAG_LEN);
-    struct osm_buf aad;
-    osm_buf_init(&aad);
-    add_aad(&aad, id, role, scope);
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int len = 0, fin = 0;
-    int ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE_LEN, NULL) == 1 &&
-             EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) == 1 &&
-             EVP_EncryptUpdate(c, NULL, &len, (const unsigned char *)aad.s, (int)aad.len) == 1 &&
-             EVP_EncryptUpdate(c, ct, &len, (const unsigned char *)secret, (int)plen) == 1 &&
-             EVP_EncryptFinal_ex(c, ct + len, &fin) == 1 &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, ct + len + fin) == 1;
-    EVP_CIPHER_CTX_free(c);
-    osm_buf_free(&aad);
+    int ok = gcm(1, key, nonce, id, role, scope, (const unsigned char *)secret, plen, ct);
     if (!ok) {
         free(ct);
         osm_err_set(err, OSM_EFAIL, "sealing key %s: AES-256-GCM failed", id);
@@ -209,7 +221,7 @@ static char *seal(const unsigned char key[MASTER_KEY_LEN], const char *id, const
     osm_buf_adds(&out, "v1:");
     add_b64url(&out, nonce, sizeof nonce);
     osm_buf_addc(&out, ':');
-    add_b64url(&out, ct, (size_t)(len + fin) + GCM_TAG_LEN);
+    add_b64url(&out, ct, plen + GCM_TAG_LEN);
     free(ct);
     return osm_buf_detach(&out);
 }
@@ -232,20 +244,7 @@ static char *unseal(const unsigned char key[MASTER_KEY_LEN], const struct osm_ke
     }
     size_t plen = clen - GCM_TAG_LEN;
     unsigned char *plain = osm_xmalloc(plen + 1);
-    struct osm_buf aad;
-    osm_buf_init(&aad);
-    add_aad(&aad, k->id, k->role ? k->role : "", k->scope);
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int len = 0, fin = 0;
-    int ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE_LEN, NULL) == 1 &&
-             EVP_DecryptInit_ex(c, NULL, NULL, key, nonce) == 1 &&
-             EVP_DecryptUpdate(c, NULL, &len, (const unsigned char *)aad.s, (int)aad.len) == 1 &&
-             EVP_DecryptUpdate(c, plain, &len, ct, (int)plen) == 1 &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, ct + plen) == 1 &&
-             EVP_DecryptFinal_ex(c, plain + len, &fin) == 1;
-    EVP_CIPHER_CTX_free(c);
-    osm_buf_free(&aad);
+    int ok = gcm(0, key, nonce, k->id, k->role ? k->role : "", k->scope, ct, plen, plain);
     free(nonce);
     free(ct);
     if (!ok) {
@@ -257,7 +256,7 @@ static char *unseal(const unsigned char key[MASTER_KEY_LEN], const struct osm_ke
                     k->id, mk_path);
         return NULL;
     }
-    plain[len + fin] = '\0';
+    plain[plen] = '\0';
     return (char *)plain;
 }
 

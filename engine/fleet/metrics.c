@@ -46,20 +46,24 @@ struct osm_metrics *osm_metrics_new(void)
     return m;
 }
 
+/* Every series of `f` gone; the family (name, help, bounds) stays. */
+static void drop_series(struct family *f)
+{
+    for (size_t k = 0; k < f->n_series; k++)
+        osm_free_all(f->series[k].labels, f->series[k].buckets);
+    free(f->series);
+    f->series = NULL;
+    f->n_series = 0;
+}
+
 void osm_metrics_free(struct osm_metrics *m)
 {
     if (!m)
         return;
     for (size_t i = 0; i < m->n_fam; i++) {
         struct family *f = &m->fam[i];
-        for (size_t s = 0; s < f->n_series; s++) {
-            free(f->series[s].labels);
-            free(f->series[s].buckets);
-        }
-        free(f->series);
-        free(f->name);
-        free(f->help);
-        free(f->bounds);
+        drop_series(f);
+        osm_free_all(f->name, f->help, f->bounds);
     }
     free(m->fam);
     pthread_mutex_destroy(&m->lock);
@@ -165,15 +169,8 @@ void osm_metrics_clear(struct osm_metrics *m, const char *name)
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->n_fam; i++) {
         struct family *f = &m->fam[i];
-        if (strcmp(f->name, name) != 0)
-            continue;
-        for (size_t k = 0; k < f->n_series; k++) {
-            free(f->series[k].labels);
-            free(f->series[k].buckets);
-        }
-        free(f->series);
-        f->series = NULL;
-        f->n_series = 0;
+        if (strcmp(f->name, name) == 0)
+            drop_series(f);
     }
     pthread_mutex_unlock(&m->lock);
 }

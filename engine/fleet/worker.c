@@ -645,10 +645,7 @@ void osm_worker_stop(struct osm_worker *w)
         osm_store_close(w->loop_st);
     if (w->beat_st)
         osm_store_close(w->beat_st);
-    free(w->slots);
-    free(w->queue);
-    free(w->location);
-    free(w->exe);
+    osm_free_all(w->slots, w->queue, w->location, w->exe);
     pthread_mutex_destroy(&w->pass_lock);
     pthread_cond_destroy(&w->wake_loop);
     pthread_cond_destroy(&w->wake_runners);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +136,20 @@ fail:
     unlink(tmp);
     free(tmp);
     return -1;
+}
+
+int osm_lock_file(const char *dir, const char *name, mode_t mode, struct osm_err *err)
+{
+    char *p = osm_path_join(dir, name);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        osm_err_errno(err, "locking %s", p);
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    free(p);
+    return fd;
 }
 
 int osm_mkdir_p(const char *path, mode_t mode, struct osm_err *err)

@@ -23,6 +23,10 @@ int osm_read_blocks(int fd, const char *path, int (*each)(void *arg, const void 
  * `err` naming the path. */
 int osm_open_stat(const char *path, int flags, struct stat *st, struct osm_err *err);
 int osm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct osm_err *err);
+/* DIR/NAME opened (created with `mode`) and held with an exclusive flock,
+ * waiting for it: the fd (closing it lets go), or -1 with `err` naming the
+ * file. */
+int osm_lock_file(const char *dir, const char *name, mode_t mode, struct osm_err *err);
 /* mkdir -p; existing directories are fine. */
 int osm_mkdir_p(const char *path, mode_t mode, struct osm_err *err);
 /* rm -rf (does not follow symlinks); a missing path is fine. */

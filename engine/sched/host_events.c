@@ -8,6 +8,7 @@
 
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "osm_json_file.h"
 #include "osm_time.h"
 #include "schedule.h"
 #include "tzif.h"
@@ -97,15 +98,9 @@ static int load_event(json_t *e, json_t *windows, const char *file, size_t i, st
 int osm_host_events_load(const char *path, struct osm_host_events *out, struct osm_err *err)
 {
     memset(out, 0, sizeof *out);
-    struct osm_buf b;
-    osm_buf_init(&b);
-    if (osm_read_regular_file(path, OSM_CONFIG_FILE_MAX, &b, err) != 0)
-        return -1;
-    json_error_t je;
-    json_t *j = json_loadb(b.s, b.len, JSON_REJECT_DUPLICATES, &je);
-    osm_buf_free(&b);
+    json_t *j = osm_json_load_file(path, OSM_CONFIG_FILE_MAX, err);
     if (!j)
-        return osm_err_set(err, OSM_EINPUT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+        return -1;
     int rc = osm_host_events_parse(j, path, out, err);
     json_decref(j);
     return rc;

@@ -99,18 +99,15 @@ void osm_task_list_free(struct osm_task *tasks, size_t n)
 
 void osm_task_events_free(struct osm_task_event *ev, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(ev[i].type);
-        free(ev[i].message);
-    }
+    for (size_t i = 0; i < n; i++)
+        osm_free_all(ev[i].type, ev[i].message);
     free(ev);
 }
 
 void osm_journal_free(struct osm_journal_entry *j, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         osm_free_all(j[i].step, j[i].what, j[i].result, j[i].detail);
-    }
     free(j);
 }
 
@@ -228,10 +225,8 @@ void osm_job_list_free(struct osm_job *jobs, size_t n)
 
 void osm_waiting_free(struct osm_waiting_task *w, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(w[i].job_id);
-        free(w[i].window);
-    }
+    for (size_t i = 0; i < n; i++)
+        osm_free_all(w[i].job_id, w[i].window);
     free(w);
 }
 

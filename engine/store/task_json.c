@@ -1,6 +1,7 @@
 /* task_json.c: see task_json.h. */
 #include "task_json.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,8 @@ json_t *osm_task_to_json_full(struct osm_store *st, const struct osm_task *t, st
     json_t *o = osm_task_to_json(t);
     json_t *h = json_array();
     for (size_t i = 0; i < nev; i++) {
-        json_t *e = json_object();
-        json_object_set_new(e, "at", time_or_null(ev[i].at));
-        json_object_set_new(e, "type", json_string(ev[i].type));
-        json_object_set_new(e, "message", str_or_null(ev[i].message));
-        json_array_append_new(h, e);
+        json_array_append_new(h, json_pack("{s:o,s:s,s:o}", "at", time_or_null(ev[i].at), "type", ev[i].type,
+                                           "message", str_or_null(ev[i].message)));
     }
     json_object_set_new(o, "history", h);
     /* Each run's report (a "report" event names its directory), by the run's
@@ -89,13 +87,9 @@ json_t *osm_task_to_json_full(struct osm_store *st, const struct osm_task *t, st
     json_object_set_new(o, "reports", rep);
     json_t *j = json_array();
     for (size_t i = 0; i < nj; i++) {
-        json_t *e = json_object();
-        json_object_set_new(e, "at", time_or_null(jl[i].at));
-        json_object_set_new(e, "step", json_string(jl[i].step));
-        json_object_set_new(e, "what", json_string(jl[i].what));
-        json_object_set_new(e, "result", str_or_null(jl[i].result));
-        json_object_set_new(e, "detail", str_or_null(jl[i].detail));
-        json_array_append_new(j, e);
+        json_array_append_new(j, json_pack("{s:o,s:s,s:s,s:o,s:o}", "at", time_or_null(jl[i].at), "step", jl[i].step,
+                                           "what", jl[i].what, "result", str_or_null(jl[i].result), "detail",
+                                           str_or_null(jl[i].detail)));
     }
     json_object_set_new(o, "journal", j);
     osm_task_events_free(ev, nev);
@@ -116,12 +110,8 @@ int osm_audit_json(struct osm_store *st, const char *object, json_t *o, struct o
     json_t *arr = json_array();
     const char *creator = NULL;
     for (size_t i = 0; i < n; i++) {
-        json_t *e = json_object();
-        json_object_set_new(e, "at", time_or_null(a[i].at));
-        json_object_set_new(e, "action", json_string(a[i].action));
-        json_object_set_new(e, "by", json_string(a[i].actor));
-        json_object_set_new(e, "detail", str_or_null(a[i].detail));
-        json_array_append_new(arr, e);
+        json_array_append_new(arr, json_pack("{s:o,s:s,s:s,s:o}", "at", time_or_null(a[i].at), "action", a[i].action,
+                                             "by", a[i].actor, "detail", str_or_null(a[i].detail)));
         if (!creator && strcmp(a[i].action, "created") == 0)
             creator = a[i].actor;
     }
@@ -158,6 +148,28 @@ static char *dup_str(const json_t *v)
     return s ? osm_xstrdup(s) : NULL;
 }
 
+/* The record's strings and times by their place in the task JSON (a member
+ * of the object `in`, when not NULL). */
+static const struct field {
+    const char *in, *key;
+    size_t off;
+    int is_time;
+} fields[] = {
+    {NULL, "instance", offsetof(struct osm_task, instance), 0},
+    {NULL, "target", offsetof(struct osm_task, target), 0},
+    {NULL, "progress_message", offsetof(struct osm_task, progress_msg), 0},
+    {"schedule", "not_before", offsetof(struct osm_task, not_before), 1},
+    {"schedule", "window", offsetof(struct osm_task, window), 0},
+    {"schedule", "latest_start", offsetof(struct osm_task, latest_start), 1},
+    {NULL, "snapshot_set", offsetof(struct osm_task, snapshot_set), 0},
+    {"error", "code", offsetof(struct osm_task, error_code), 0},
+    {"error", "cause", offsetof(struct osm_task, cause), 0},
+    {NULL, "created", offsetof(struct osm_task, created), 1},
+    {NULL, "updated", offsetof(struct osm_task, updated), 1},
+    {NULL, "owner", offsetof(struct osm_task, owner), 0},
+    {NULL, "job_id", offsetof(struct osm_task, job_id), 0},
+};
+
 int osm_task_from_json(const json_t *j, struct osm_task *t, struct osm_err *err)
 {
     osm_task_init(t);
@@ -170,25 +182,18 @@ int osm_task_from_json(const json_t *j, struct osm_task *t, struct osm_err *err)
     snprintf(t->kind, sizeof t->kind, "%s", str_or(json_object_get(j, "kind"), "?"));
     snprintf(t->phase, sizeof t->phase, "%s", str_or(json_object_get(j, "phase"), "?"));
     t->state = (enum osm_task_state)st;
-    t->instance = dup_str(json_object_get(j, "instance"));
-    t->target = dup_str(json_object_get(j, "target"));
     t->progress = json_number_value(json_object_get(j, "progress"));
-    t->progress_msg = dup_str(json_object_get(j, "progress_message"));
-    json_t *sched = json_object_get(j, "schedule");
-    t->not_before = time_from_json(json_object_get(sched, "not_before"));
-    t->window = dup_str(json_object_get(sched, "window"));
-    t->latest_start = time_from_json(json_object_get(sched, "latest_start"));
-    t->snapshot_set = dup_str(json_object_get(j, "snapshot_set"));
     t->changed = json_is_true(json_object_get(j, "changed_instance"));
-    json_t *e = json_object_get(j, "error");
-    t->error_code = dup_str(json_object_get(e, "code"));
-    t->cause = dup_str(json_object_get(e, "cause"));
-    t->created = time_from_json(json_object_get(j, "created"));
-    t->updated = time_from_json(json_object_get(j, "updated"));
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const struct field *f = &fields[i];
+        const json_t *v = json_object_get(f->in ? json_object_get(j, f->in) : j, f->key);
+        if (f->is_time)
+            *(int64_t *)((char *)t + f->off) = time_from_json(v);
+        else
+            *(char **)((char *)t + f->off) = dup_str(v);
+    }
     json_t *o = json_object_get(j, "options");
     t->options = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    t->owner = dup_str(json_object_get(j, "owner"));
-    t->job_id = dup_str(json_object_get(j, "job_id"));
     return 0;
 }
 

@@ -17,16 +17,22 @@ repo_id=sample-os # tests/fixtures/sample-matrix.json.in
 grep -q "\"$repo_id\"" "$C/matrices.d/site.json" || fail "the sample matrix has no repository $repo_id"
 unset OSMIG_REPORT_DIR
 export OSMIG_CACHE_DIR=$WORK/cache
+# assess_with CONF [ARGS...]: assess of the root under the configuration
+# CONF; its exit status in $st, its output in $WORK/out and $WORK/err
+assess_with() {
+  local conf=$1; shift
+  set +e
+  "$OSMIG_BIN" --config "$conf" assess "dir:$R" --to sample-alinux3 "$@" >"$WORK/out" 2>"$WORK/err"
+  st=$?
+  set -e
+}
 
 # offline: the error names --repo and the configuration file
 cat >"$C/osmig.conf" <<CONF
 # no mirror yet
 report_dir = $WORK/reports
 CONF
-set +e
-"$OSMIG_BIN" --config "$C/osmig.conf" assess "dir:$R" --to sample-alinux3 >"$WORK/out" 2>"$WORK/err"
-st=$?
-set -e
+assess_with "$C/osmig.conf"
 [ "$st" = 1 ] || { cat "$WORK/err"; fail "assess against an unreachable repository exited $st"; }
 assert_grep "127.0.0.1:9" "$WORK/err"
 assert_grep "repo ID=URL" "$WORK/err"
@@ -37,10 +43,7 @@ cat >>"$C/osmig.conf" <<CONF
 repo = $repo_id=file://$REPO/
 state_dir = $WORK/state
 CONF
-set +e
-"$OSMIG_BIN" --config "$C/osmig.conf" assess "dir:$R" --to sample-alinux3 >"$WORK/out" 2>"$WORK/err"
-st=$?
-set -e
+assess_with "$C/osmig.conf"
 [ "$st" = 0 ] || [ "$st" = 3 ] || { cat "$WORK/err"; fail "assess with the configured mirror exited $st"; }
 ls "$WORK"/reports/*/latest/osmig-report.json >/dev/null 2>&1 || fail "report_dir of the file not used"
 # OSMIG_CONFIG works as --config does, and the site matrix is listed
@@ -50,11 +53,7 @@ assert_grep "sample-alinux3" "$WORK/matrix"
 "$OSMIG_BIN" --config "$C/osmig.conf" --report-dir "$WORK/cli-reports" plan "dir:$R" --to sample-alinux3 \
   -o "$WORK/plan.json" 2>"$WORK/err" || { cat "$WORK/err"; fail "plan failed"; }
 ls "$WORK"/cli-reports/*/latest/osmig-report.json >/dev/null 2>&1 || fail "--report-dir did not win over report_dir"
-set +e
-"$OSMIG_BIN" --config "$C/osmig.conf" assess "dir:$R" --to sample-alinux3 --repo "$repo_id=http://127.0.0.1:9/" \
-  >/dev/null 2>"$WORK/err"
-st=$?
-set -e
+assess_with "$C/osmig.conf" --repo "$repo_id=http://127.0.0.1:9/"
 [ "$st" = 1 ] && grep -q "127.0.0.1:9" "$WORK/err" || fail "--repo did not win over the file's repo (exit $st)"
 # migrate takes the state directory, the mirror and the matrices from the file
 "$OSMIG_BIN" --config "$C/osmig.conf" migrate "dir:$R" --to sample-alinux3 --yes --snapshot-store "$WORK/snaps" \
@@ -68,10 +67,7 @@ mkdir -p "$WORK/empty/matrices.d"; : >"$WORK/empty/osmig.conf"
 
 # a bad line: FILE:LINE, exit 1, nothing written; version still answers
 printf 'report_dir = %s\nrepo = %s\n' "$WORK/bad-reports" "no-url" >"$C/bad.conf"
-set +e
-"$OSMIG_BIN" --config "$C/bad.conf" assess "dir:$R" --to sample-alinux3 >"$WORK/out" 2>"$WORK/err"
-st=$?
-set -e
+assess_with "$C/bad.conf"
 [ "$st" = 1 ] || fail "a bad configuration line exited $st"
 assert_grep "$C/bad.conf:2: repo 'no-url': expected ID=URL" "$WORK/err"
 [ ! -s "$WORK/out" ] || fail "output despite a bad configuration"

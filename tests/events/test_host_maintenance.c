@@ -51,39 +51,53 @@ static void run_on(int64_t free_mib, int agent, struct osm_task *t, struct osm_s
     free(text), free(aegis), free(desc), free(root);
 }
 
-static void short_disk_and_no_mover_are_named_together_and_nothing_changes(void **state)
+/* A precheck case: the instance's free space and agent, what the failed
+ * task's cause says and does not say (NULL-ended), and a history event
+ * ("TYPE" and words of its message) it must have, if any. */
+struct precheck_case {
+    int64_t free_mib;
+    int agent;
+    const char *const *says, *const *not_says;
+    const char *event, *event_words;
+};
+
+static void precheck_fails_as_its_case_says_and_changes_nothing(void **state)
 {
-    (void)state;
+    const struct precheck_case *c = *state;
     struct osm_task t;
     struct osm_store *st;
-    run_on(100, 1, &t, &st);
+    run_on(c->free_mib, c->agent, &t, &st);
     assert_int_equal(t.state, OSM_TASK_FAILED);
     assert_int_equal(t.changed, 0);
-    assert_non_null(strstr(t.cause, "100 MiB free on the system disk: Reserve at least 500 MiB system disk space"));
-    assert_non_null(strstr(t.cause, "provider 'dir' cannot move instance"));
-    assert_true(osm_test_has_event(st, t.id, "precheck.security-software", "/usr/local/aegis"));
+    for (const char *const *w = c->says; *w; w++)
+        if (!strstr(t.cause, *w))
+            fail_msg("the cause does not say '%s': %s", *w, t.cause);
+    for (const char *const *w = c->not_says; *w; w++)
+        if (strstr(t.cause, *w))
+            fail_msg("the cause says '%s': %s", *w, t.cause);
+    assert_true(!c->event || osm_test_has_event(st, t.id, c->event, c->event_words));
     osm_task_free(&t);
     osm_store_close(st);
 }
 
-static void enough_space_leaves_only_the_provider_to_name(void **state)
-{
-    (void)state;
-    struct osm_task t;
-    struct osm_store *st;
-    run_on(4096, 0, &t, &st);
-    assert_int_equal(t.state, OSM_TASK_FAILED);
-    assert_null(strstr(t.cause, "Reserve at least"));
-    assert_non_null(strstr(t.cause, "cannot move instance"));
-    osm_task_free(&t);
-    osm_store_close(st);
-}
+static const struct precheck_case short_disk_and_no_mover_are_named_together_and_nothing_changes = {
+    100, 1,
+    (const char *const[]){"100 MiB free on the system disk: Reserve at least 500 MiB system disk space",
+                          "provider 'dir' cannot move instance", NULL},
+    (const char *const[]){NULL}, "precheck.security-software", "/usr/local/aegis"};
+
+static const struct precheck_case enough_space_leaves_only_the_provider_to_name = {
+    4096, 0, (const char *const[]){"cannot move instance", NULL}, (const char *const[]){"Reserve at least", NULL},
+    NULL, NULL};
+
+/* One test per case, each in its own directory. */
+#define PRECHECK_CASE(c) {#c, precheck_fails_as_its_case_says_and_changes_nothing, setup, teardown, (void *)&c}
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        OSM_TEST(short_disk_and_no_mover_are_named_together_and_nothing_changes),
-        OSM_TEST(enough_space_leaves_only_the_provider_to_name),
+        PRECHECK_CASE(short_disk_and_no_mover_are_named_together_and_nothing_changes),
+        PRECHECK_CASE(enough_space_leaves_only_the_provider_to_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

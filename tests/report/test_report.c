@@ -48,22 +48,6 @@ static json_t *build(const char *doc_text, const char *command)
     return r;
 }
 
-static char *render(void (*print)(FILE *, const json_t *), const json_t *r)
-{
-    /* the stream's buffer pointers live on the heap: GCC takes a local's
-     * address handed to open_memstream for a dangling pointer */
-    struct mem {
-        char *s;
-        size_t n;
-    } *m = calloc(1, sizeof *m);
-    FILE *f = open_memstream(&m->s, &m->n);
-    print(f, r);
-    fclose(f);
-    char *s = m->s;
-    free(m);
-    return s;
-}
-
 static void findings_keep_ids_severity_remediation_and_packages(void **state)
 {
     (void)state;
@@ -112,7 +96,7 @@ static void inhibitors_come_before_warnings_in_text_and_html(void **state)
 {
     (void)state;
     json_t *r = build(assessment, "assess");
-    char *txt = render(osm_report_print_text, r), *html = render(osm_report_print_html, r);
+    char *txt = osm_test_render(osm_report_print_text, r), *html = osm_test_render(osm_report_print_html, r);
     assert_non_null(strstr(txt, "Key: essential-removal"));
     assert_true(strstr(txt, "Key: essential-removal") < strstr(txt, "Key: symlinked-directories"));
     assert_true(strstr(txt, "Key: symlinked-directories") < strstr(txt, "bash-4.2-1.el7.x86_64 -> "));
@@ -128,7 +112,7 @@ static void html_escapes_text_and_loads_nothing_external(void **state)
 {
     (void)state;
     json_t *r = build(assessment, "assess");
-    char *html = render(osm_report_print_html, r);
+    char *html = osm_test_render(osm_report_print_html, r);
     assert_null(strstr(html, "<script>alert(1)"));
     assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert_non_null(strstr(html, "would be erased &lt;b&gt;"));
@@ -166,7 +150,7 @@ static void migrate_report_lists_the_steps_of_its_journal(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 1), "result")), "failed");
     assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 1), "detail")), "rpm failed");
     assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 2), "result")), "started");
-    char *txt = render(osm_report_print_text, r);
+    char *txt = osm_test_render(osm_report_print_text, r);
     assert_non_null(strstr(txt, "Cause: rpm failed"));
     assert_non_null(strstr(txt, "Log: /var/lib/osmig/tasks/t1/osmig.log"));
     free(txt);

@@ -8,12 +8,16 @@
  *   OSM_TEST(fn)                  a case run between the file's setup() and
  *                                 teardown()
  *   osm_test_need_env(NAME, why)  $NAME, or exit 77 (SKIP) saying why it is
- *                                 needed */
+ *                                 needed
+ *   osm_test_render(print, doc)   what a printer of a JSON document writes,
+ *                                 as a string */
 #ifndef OSM_TESTUTIL_H
 #define OSM_TESTUTIL_H
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <jansson.h>
 
 #include "osm_fs.h"
 
@@ -34,6 +38,23 @@ static inline const char *osm_test_need_env(const char *name, const char *why)
         exit(77);
     }
     return v;
+}
+
+/* What `print` writes for `doc` (free it). */
+static inline char *osm_test_render(void (*print)(FILE *, const json_t *), const json_t *doc)
+{
+    /* the stream's buffer pointers live on the heap: GCC takes a local's
+     * address handed to open_memstream for a dangling pointer */
+    struct mem {
+        char *s;
+        size_t n;
+    } *m = calloc(1, sizeof *m);
+    FILE *f = open_memstream(&m->s, &m->n);
+    print(f, doc);
+    fclose(f);
+    char *s = m->s;
+    free(m);
+    return s;
 }
 
 #define OSM_TEST_TMPDIR(var, what)                                                                                \

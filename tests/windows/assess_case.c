@@ -35,6 +35,7 @@
 
 #include "casefile.h"
 #include "osm_windows.h"
+#include "testutil.h"
 #include "win_fixture.h"
 
 #define GiB (1024LL * 1024 * 1024)
@@ -247,11 +248,7 @@ int main(int argc, char **argv)
                        "%zu warnings, expected at least %s: %s", have, l->value, d);
             free(d);
         } else if (strcmp(l->key, "report") == 0) {
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *fp = open_memstream(&buf, &len);
-            osm_windows_print_report(fp, report);
-            fclose(fp);
+            char *buf = osm_test_render(osm_windows_print_report, report);
             case_check(&cf, l->lineno, strstr(buf, l->value) != NULL, "the report lacks \"%s\":\n%s", l->value, buf);
             free(buf);
         } else {

@@ -4,12 +4,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "osm_windows.h"
+#include "testutil.h"
 #include "win_paths.h"
 
 static void matrix_errors_name_the_file(void **state)
@@ -27,26 +29,37 @@ static void matrix_errors_name_the_file(void **state)
     unlink(path);
 }
 
-static void matrix_paths_for_osmig_matrix(void **state)
+/* The paths `osmig matrix` lists for Windows, in *state. */
+static int load_paths(void **state)
 {
-    (void)state;
     json_t *paths = NULL;
     struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(osm_windows_matrix_paths(&paths, &err), 0);
+    if (osm_windows_matrix_paths(&paths, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    *state = paths;
+    return 0;
+}
+
+static int free_paths(void **state)
+{
+    json_decref(*state);
+    return 0;
+}
+
+static void matrix_paths_for_osmig_matrix(void **state)
+{
+    json_t *paths = *state;
     assert_int_equal(json_array_size(paths), 6);
     json_t *first = json_array_get(paths, 0);
     assert_string_equal(json_string_value(json_object_get(first, "from")), "Windows Server 2008 R2");
     assert_string_equal(json_string_value(json_object_get(first, "to")), "Windows Server 2012 R2");
     assert_true(json_is_true(json_object_get(first, "transitional")));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    osm_windows_print_paths(f, paths);
-    fclose(f);
+    char *buf = osm_test_render(osm_windows_print_paths, paths);
     assert_non_null(strstr(buf, "standard,enterprise"));
     assert_non_null(strstr(buf, "transitional"));
     free(buf);
-    json_decref(paths);
 }
 
 /* The seed's list of regions offering Windows migration, with its display
@@ -110,10 +123,8 @@ static void same_release_edition_change_is_a_conversion(void **state)
 /* `osmig matrix --json` gives each path the id `--to` takes. */
 static void matrix_paths_carry_the_target_id(void **state)
 {
-    (void)state;
-    json_t *paths = NULL;
+    json_t *paths = *state;
     struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(osm_windows_matrix_paths(&paths, &err), 0);
     int seen_2019 = 0;
     size_t i;
     json_t *p;
@@ -125,17 +136,16 @@ static void matrix_paths_carry_the_target_id(void **state)
         seen_2019 |= strcmp(id, "2019-datacenter") == 0;
     }
     assert_true(seen_2019);
-    json_decref(paths);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matrix_errors_name_the_file),
-        cmocka_unit_test(matrix_paths_for_osmig_matrix),
+        cmocka_unit_test_setup_teardown(matrix_paths_for_osmig_matrix, load_paths, free_paths),
         cmocka_unit_test(regions_are_the_seeds_list_with_display_names),
         cmocka_unit_test(same_release_edition_change_is_a_conversion),
-        cmocka_unit_test(matrix_paths_carry_the_target_id),
+        cmocka_unit_test_setup_teardown(matrix_paths_carry_the_target_id, load_paths, free_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

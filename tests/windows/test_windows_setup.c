@@ -233,10 +233,6 @@ static void no_script_waits_for_setup(void **state)
     assert_null(strcasestr(s, "WaitForExit"));
     assert_null(strcasestr(s, "start /wait"));
     free(s);
-    struct osm_err err = OSM_ERR_INIT;
-    s = win_setup_prepare_script(&p2019, &err);
-    assert_contains(s, "/compat scanonly", "Start-OsmigTask 'osmig-compat' $cmd", NULL);
-    free(s);
 }
 
 /* PowerShell 2.0 (2008 R2) has no Storage, ScheduledTasks or CIM cmdlets,
@@ -256,78 +252,104 @@ static void scripts_run_on_powershell_2(void **state)
     free(s);
 }
 
-/* The SAN policy can leave the attached disk offline or read-only. */
-static void transit_disk_is_brought_online_and_writable(void **state)
+/* What one generated script must say, and must not. */
+struct script_case {
+    char *(*fn)(const struct win_setup_params *, struct osm_err *);
+    const struct win_setup_params *p;
+    const char *const *has, *const *lacks; /* NULL-ended */
+};
+
+static void script_says_what_its_case_expects(void **state)
+{
+    const struct script_case *c = *state;
+    struct osm_err err = OSM_ERR_INIT;
+    char *s = c->fn(c->p, &err);
+    if (!s)
+        fail_msg("no script: %s", err.msg);
+    for (const char *const *w = c->has; *w; w++)
+        if (!strstr(s, *w))
+            fail_msg("not in the script: %s", *w);
+    for (const char *const *w = c->lacks; *w; w++)
+        if (strstr(s, *w))
+            fail_msg("in the script, and should not be: %s", *w);
+    free(s);
+}
+
+#define NONE ((const char *const[]){NULL})
+
+/* Windows 10's prepare runs the compatibility scan as a task and returns. */
+static const struct script_case windows10_prepare_starts_the_compatibility_scan = {
+    win_setup_prepare_script, &p2019, (const char *const[]){"/compat scanonly", "Start-OsmigTask 'osmig-compat' $cmd", NULL},
+    NONE};
+
+/* The SAN policy can leave the attached disk offline or read-only; the
+ * system disk is left alone. */
+static const struct script_case transit_disk_is_brought_online_and_writable = {
+    win_setup_prepare_script, &p2012r2,
+    (const char *const[]){"'san policy=OnlineAll'", "'online disk noerr', 'attributes disk clear readonly noerr'",
+                          "& diskpart.exe /s $dpf", "result=transit-readonly", "$sys -notcontains $d.Index", NULL},
+    NONE};
+
+/* 2012 R2's setup.exe: /auto:upgrade for volume-licence media (with /Auto
+ * no answer file is taken), else an upgrade answer file with the image and
+ * the key and none of Windows 10's switches; no /compat scanonly (it has
+ * none), so its gate passes. */
+static const struct script_case windows8_volume_licence_media_use_auto_upgrade = {
+    win_setup_start_script, &p2012r2vl, (const char *const[]){"\\setup.exe\" /auto:upgrade')", NULL},
+    (const char *const[]){"unattend", NULL}};
+
+static const struct script_case windows8_media_use_an_upgrade_answer_file = {
+    win_setup_start_script, &p2012r2,
+    (const char *const[]){"\\setup.exe\" /unattend:C:\\osmig\\unattend.xml')", "<Key>/IMAGE/INDEX</Key><Value>2</Value>",
+                          "<ProductKey><Key>W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9</Key>", "<Upgrade>true</Upgrade>", NULL},
+    (const char *const[]){"/auto", "/quiet", "/compat", "/eula", "/imageindex", "/showoobe", "/copylogs",
+                          "/dynamicupdate", NULL}};
+
+static const struct script_case windows8_prepare_skips_the_compatibility_scan = {
+    win_setup_prepare_script, &p2012r2, (const char *const[]){"compat=skipped", NULL},
+    (const char *const[]){"scanonly", NULL}};
+
+static const struct script_case windows10_media_use_their_switches = {
+    win_setup_start_script, &p2019,
+    (const char *const[]){"\\setup.exe\" /auto upgrade /quiet /eula accept /dynamicupdate disable /compat ignorewarning "
+                          "/showoobe none /imageindex 4 /pkey WMDGN-G9PQG-XVVXX-R3X43-63DFG /copylogs C:\\osmig\\panther",
+                          NULL},
+    NONE};
+
+static const struct script_case conversion_runs_dism_not_setup = {
+    win_setup_convert_script, &pconv,
+    (const char *const[]){"dism.exe /online /Set-Edition:ServerDatacenter /ProductKey:CB7KF-BWN84-R7R2Y-793K2-8XDDG "
+                          "/AcceptEula /NoRestart", NULL},
+    (const char *const[]){"setup.exe", NULL}};
+
+/* Setup, SetupHost and SetupPrep (2012 R2's setup runs as "setup"), and the
+ * scheduled task's own state, which does not depend on the language. */
+static const struct script_case status_watches_every_setup_process_and_the_task = {
+    win_setup_status_script, &p2019,
+    (const char *const[]){"Get-Process -Name setup,SetupHost,SetupPrep", "Test-OsmigTask 'osmig-setup'",
+                          "GetTask($name).State -eq 4", "('edition=' + $cv.EditionID)", NULL},
+    NONE};
+
+/* The transit disk is online before its volume is looked for. */
+static void transit_disk_is_online_before_its_volume_is_looked_for(void **state)
 {
     (void)state;
     struct osm_err err = OSM_ERR_INIT;
     char *s = win_setup_prepare_script(&p2012r2, &err);
-    assert_contains(s, "'san policy=OnlineAll'", "'online disk noerr', 'attributes disk clear readonly noerr'",
-                    "& diskpart.exe /s $dpf", "result=transit-readonly", NULL);
-    /* the system disk is left alone */
-    assert_non_null(strstr(s, "$sys -notcontains $d.Index"));
-    /* online before the volume is looked for */
+    assert_non_null(s);
     assert_true(strstr(s, "diskpart.exe") < strstr(s, "Win32_Volume"));
     free(s);
 }
 
-/* 2012 R2's setup.exe: /auto:upgrade for volume-licence media (with /Auto
- * no answer file is taken), else an upgrade answer file with the image and
- * the key; no /compat scanonly (it has none), so its gate passes. */
-static void windows8_media_use_2012r2_setup_switches(void **state)
+/* Without a key there is no answer file to write. */
+static void windows8_start_without_a_key_is_refused(void **state)
 {
     (void)state;
     struct osm_err err = OSM_ERR_INIT;
-    char *s = win_setup_start_script(&p2012r2vl, &err);
-    assert_non_null(strstr(s, "\\setup.exe\" /auto:upgrade')"));
-    assert_null(strstr(s, "unattend"));
-    free(s);
-    s = win_setup_start_script(&p2012r2, &err);
-    assert_non_null(strstr(s, "\\setup.exe\" /unattend:C:\\osmig\\unattend.xml')"));
-    assert_null(strstr(s, "/auto"));
-    assert_contains(s, "<Key>/IMAGE/INDEX</Key><Value>2</Value>",
-                    "<ProductKey><Key>W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9</Key>", "<Upgrade>true</Upgrade>", NULL);
-    static const char *const win10only[] = {"/quiet", "/compat", "/eula", "/imageindex", "/showoobe", "/copylogs",
-                                            "/dynamicupdate", "/auto upgrade"};
-    for (size_t i = 0; i < sizeof win10only / sizeof win10only[0]; i++)
-        if (strstr(s, win10only[i]))
-            fail_msg("2012 R2's setup does not take %s", win10only[i]);
-    free(s);
-    s = win_setup_prepare_script(&p2012r2, &err);
-    assert_null(strstr(s, "scanonly"));
-    assert_non_null(strstr(s, "compat=skipped"));
-    free(s);
-    /* without a key there is no answer file to write */
     struct win_setup_params nokey = p2012r2;
     nokey.product_key = NULL;
     assert_null(win_setup_start_script(&nokey, &err));
     assert_int_equal(err.code, OSM_EUSAGE);
-}
-
-static void windows10_media_use_their_switches(void **state)
-{
-    (void)state;
-    struct osm_err err = OSM_ERR_INIT;
-    char *s = win_setup_start_script(&p2019, &err);
-    assert_non_null(strstr(s, "\\setup.exe\" /auto upgrade /quiet /eula accept /dynamicupdate disable /compat ignorewarning "
-                              "/showoobe none /imageindex 4 /pkey WMDGN-G9PQG-XVVXX-R3X43-63DFG /copylogs C:\\osmig\\panther"));
-    free(s);
-    s = win_setup_convert_script(&pconv, &err);
-    assert_non_null(strstr(s, "dism.exe /online /Set-Edition:ServerDatacenter /ProductKey:CB7KF-BWN84-R7R2Y-793K2-8XDDG /AcceptEula /NoRestart"));
-    assert_null(strstr(s, "setup.exe"));
-    free(s);
-}
-
-/* Setup, SetupHost and SetupPrep (2012 R2's setup runs as "setup"), and the
- * scheduled task's own state, which does not depend on the language. */
-static void status_watches_every_setup_process_and_the_task(void **state)
-{
-    (void)state;
-    struct osm_err err = OSM_ERR_INIT;
-    char *s = win_setup_status_script(&p2019, &err);
-    assert_contains(s, "Get-Process -Name setup,SetupHost,SetupPrep", "Test-OsmigTask 'osmig-setup'",
-                    "GetTask($name).State -eq 4", "('edition=' + $cv.EditionID)", NULL);
-    free(s);
 }
 
 static void scripts_refuse_unsafe_parameters(void **state)
@@ -410,11 +432,14 @@ static char *double_events(void)
     return osm_buf_detach(&b);
 }
 
-static size_t count(const char *hay, const char *needle)
+/* How many times `needle` stands in the double's event log. */
+static size_t events_count(const char *needle)
 {
+    char *ev = double_events();
     size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p++)
+    for (const char *p = ev; (p = strstr(p, needle)); p++)
         n++;
+    free(ev);
     return n;
 }
 
@@ -442,24 +467,29 @@ static int upgrade(const char *scenario, struct win_upgrade_result *r, struct os
     return win_upgrade(&a, dimage, &p2019, &fo_9600_17763, r, err);
 }
 
+/* The upgrade of the scenario runs through and ends as `end` says. */
+static void upgrade_ends(const char *scenario, enum win_end end, struct win_upgrade_result *r)
+{
+    struct osm_err err = OSM_ERR_INIT;
+    if (upgrade(scenario, r, &err) != 0)
+        fail_msg("%s: %s", scenario, err.msg);
+    assert_int_equal(r->end, end);
+}
+
 static void double_success_reaches_the_new_build(void **state)
 {
     (void)state;
     struct win_upgrade_result r;
-    struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(upgrade("{\"builds\":[9600,17763],\"plays\":[\"success\"]}", &r, &err), 0);
-    assert_int_equal(r.end, WIN_END_SUCCEEDED);
+    upgrade_ends("{\"builds\":[9600,17763],\"plays\":[\"success\"]}", WIN_END_SUCCEEDED, &r);
     assert_int_equal(r.final_build, 17763);
     assert_string_equal(r.final_edition, "ServerDatacenter");
     assert_int_equal(r.reboots, 1);
     assert_false(r.rollback_disks);
     assert_false(r.bt_left);
     assert_string_equal(r.phase, "done");
-    char *ev = double_events();
-    assert_int_equal(count(ev, "attach "), 1);
-    assert_int_equal(count(ev, "detach "), 1);
-    assert_non_null(strstr(ev, "prepare\nstart auto upgrade index=4 key=WMDGN-G9PQG-XVVXX-R3X43-63DFG"));
-    free(ev);
+    assert_int_equal(events_count("attach "), 1);
+    assert_int_equal(events_count("detach "), 1);
+    assert_true(events_count("prepare\nstart auto upgrade index=4 key=WMDGN-G9PQG-XVVXX-R3X43-63DFG") > 0);
     win_upgrade_result_free(&r);
 }
 
@@ -505,16 +535,12 @@ static void double_rollback_is_decoded_and_asks_for_disk_rollback(void **state)
     json_t *sc = json_pack("{s:[i,i],s:[s],s:s}", "builds", 9600, 17763, "plays", "rollback", "setuperr", log);
     char *text = json_dumps(sc, 0);
     struct win_upgrade_result r;
-    struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(upgrade(text, &r, &err), 0);
-    assert_int_equal(r.end, WIN_END_FAILED);
+    upgrade_ends(text, WIN_END_FAILED, &r);
     assert_true(r.rollback_disks);
     assert_int_equal(r.code.code, 0xC1900101);
     assert_int_equal(r.code.extended, 0x40017);
     assert_contains(r.cause, "SECOND_BOOT", "setuperr.log", NULL);
-    char *ev = double_events();
-    assert_int_equal(count(ev, "detach "), 1);
-    free(ev);
+    assert_int_equal(events_count("detach "), 1);
     win_upgrade_result_free(&r);
     free(text);
     json_decref(sc);
@@ -598,15 +624,11 @@ static void double_compat_block_stops_before_setup(void **state)
 {
     (void)state;
     struct win_upgrade_result r;
-    struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(upgrade("{\"builds\":[9600,17763],\"plays\":[\"compat-block\"],\"compat\":\"-1047526904\"}", &r, &err), 0);
-    assert_int_equal(r.end, WIN_END_FAILED);
+    upgrade_ends("{\"builds\":[9600,17763],\"plays\":[\"compat-block\"],\"compat\":\"-1047526904\"}", WIN_END_FAILED, &r);
     assert_string_equal(r.phase, "scan");
     assert_non_null(strstr(r.cause, "compatibility scan: an incompatible application"));
-    char *ev = double_events();
-    assert_null(strstr(ev, "start "));
-    assert_int_equal(count(ev, "detach "), 1);
-    free(ev);
+    assert_int_equal(events_count("start "), 0);
+    assert_int_equal(events_count("detach "), 1);
     win_upgrade_result_free(&r);
 }
 
@@ -624,9 +646,7 @@ static void double_windows8_media_pass_the_gate(void **state)
     struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(win_upgrade(&a, dimage, &p2012r2, &fo, &r, &err), 0);
     assert_int_equal(r.end, WIN_END_SUCCEEDED);
-    char *ev = double_events();
-    assert_non_null(strstr(ev, "start unattend index=2 key=W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9"));
-    free(ev);
+    assert_true(events_count("start unattend index=2 key=W3GGN-FT8W3-Y4M27-J84CP-Q3VJ9") > 0);
     win_upgrade_result_free(&r);
 }
 
@@ -637,10 +657,8 @@ static void double_unreachable_agent_is_an_error_and_releases_the_disk(void **st
     struct osm_err err = OSM_ERR_INIT;
     assert_int_equal(upgrade("{\"builds\":[9600,17763],\"plays\":[\"agent-down\"]}", &r, &err), -1);
     assert_non_null(strstr(err.msg, "agent does not answer"));
-    char *ev = double_events();
-    assert_int_equal(count(ev, "attach "), 1);
-    assert_int_equal(count(ev, "detach "), 1);
-    free(ev);
+    assert_int_equal(events_count("attach "), 1);
+    assert_int_equal(events_count("detach "), 1);
     win_upgrade_result_free(&r);
 }
 
@@ -648,49 +666,48 @@ static const struct win_follow_opts fo_conv = {.from_build = 14393, .target_buil
                                                .target_edition = "ServerDatacenter", .poll_s = 30,
                                                .limit_setup_s = 3600, .limit_reboot_s = 1800};
 
+/* The conversion of the scenario (NULL: the double as it is now) runs
+ * through and ends as `end` says. */
+static void convert_ends(const char *scenario, enum win_end end, struct win_upgrade_result *r)
+{
+    if (scenario)
+        double_scenario(scenario);
+    struct win_agent a;
+    agent(&a);
+    struct osm_err err = OSM_ERR_INIT;
+    if (win_convert(&a, &pconv, &fo_conv, r, &err) != 0)
+        fail_msg("conversion: %s", err.msg);
+    assert_int_equal(r->end, end);
+}
+
 /* Standard -> Datacenter of 2016: DISM, one restart, the new EditionID on
  * the same build. No setup, no transit disk, and not "success" before the
  * edition changed. */
 static void double_same_build_conversion_runs_dism_and_checks_the_edition(void **state)
 {
     (void)state;
-    double_scenario("{\"builds\":[14393],\"edition\":\"ServerStandard\",\"plays\":[\"success\"]}");
-    struct win_agent a;
-    agent(&a);
     struct win_upgrade_result r;
-    struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(win_convert(&a, &pconv, &fo_conv, &r, &err), 0);
-    assert_int_equal(r.end, WIN_END_SUCCEEDED);
+    convert_ends("{\"builds\":[14393],\"edition\":\"ServerStandard\",\"plays\":[\"success\"]}", WIN_END_SUCCEEDED, &r);
     assert_string_equal(r.final_edition, "ServerDatacenter");
     assert_int_equal(r.final_build, 14393);
     assert_int_equal(r.reboots, 1);
-    char *ev = double_events();
-    assert_non_null(strstr(ev, "convert edition=ServerDatacenter\nreboot\n"));
-    assert_null(strstr(ev, "start "));
-    assert_null(strstr(ev, "attach "));
-    free(ev);
+    assert_true(events_count("convert edition=ServerDatacenter\nreboot\n") > 0);
+    assert_int_equal(events_count("start "), 0);
+    assert_int_equal(events_count("attach "), 0);
     win_upgrade_result_free(&r);
     /* run again on the converted system: no second DISM, no restart */
-    assert_int_equal(win_convert(&a, &pconv, &fo_conv, &r, &err), 0);
-    assert_int_equal(r.end, WIN_END_SUCCEEDED);
-    ev = double_events();
-    assert_int_equal(count(ev, "convert "), 1);
-    assert_int_equal(count(ev, "reboot"), 1);
-    free(ev);
+    convert_ends(NULL, WIN_END_SUCCEEDED, &r);
+    assert_int_equal(events_count("convert "), 1);
+    assert_int_equal(events_count("reboot"), 1);
     win_upgrade_result_free(&r);
 }
 
 static void double_conversion_failure_is_decoded(void **state)
 {
     (void)state;
-    double_scenario("{\"builds\":[14393],\"edition\":\"ServerStandard\",\"plays\":[\"conversion-fails\"],"
-                    "\"convert_exit\":\"1605\"}");
-    struct win_agent a;
-    agent(&a);
     struct win_upgrade_result r;
-    struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(win_convert(&a, &pconv, &fo_conv, &r, &err), 0);
-    assert_int_equal(r.end, WIN_END_FAILED);
+    convert_ends("{\"builds\":[14393],\"edition\":\"ServerStandard\",\"plays\":[\"conversion-fails\"],"
+                    "\"convert_exit\":\"1605\"}", WIN_END_FAILED, &r);
     assert_non_null(strstr(r.cause, "DISM /Set-Edition failed with exit code 1605"));
     assert_true(r.rollback_disks);
     win_upgrade_result_free(&r);
@@ -699,13 +716,8 @@ static void double_conversion_failure_is_decoded(void **state)
 static void double_conversion_without_effect_fails(void **state)
 {
     (void)state;
-    double_scenario("{\"builds\":[14393],\"edition\":\"ServerStandard\",\"plays\":[\"conversion-no-change\"]}");
-    struct win_agent a;
-    agent(&a);
     struct win_upgrade_result r;
-    struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(win_convert(&a, &pconv, &fo_conv, &r, &err), 0);
-    assert_int_equal(r.end, WIN_END_FAILED);
+    convert_ends("{\"builds\":[14393],\"edition\":\"ServerStandard\",\"plays\":[\"conversion-no-change\"]}", WIN_END_FAILED, &r);
     assert_non_null(strstr(r.cause, "the edition is still ServerStandard"));
     assert_int_equal(r.reboots, 2);
     win_upgrade_result_free(&r);
@@ -762,6 +774,9 @@ static void logs_output_is_parsed(void **state)
     assert_string_equal(got, "one\n\nthree\n");
 }
 
+/* One test per script case, named after it. */
+#define SCRIPT_CASE(c) {#c, script_says_what_its_case_expects, NULL, NULL, (void *)&c}
+
 int main(void)
 {
     if (!getenv("OSMIG_SOURCE_DIR")) {
@@ -787,10 +802,16 @@ int main(void)
         cmocka_unit_test(exit_codes_0_to_9_are_recorded),
         cmocka_unit_test(no_script_waits_for_setup),
         cmocka_unit_test(scripts_run_on_powershell_2),
-        cmocka_unit_test(transit_disk_is_brought_online_and_writable),
-        cmocka_unit_test(windows8_media_use_2012r2_setup_switches),
-        cmocka_unit_test(windows10_media_use_their_switches),
-        cmocka_unit_test(status_watches_every_setup_process_and_the_task),
+        SCRIPT_CASE(windows10_prepare_starts_the_compatibility_scan),
+        SCRIPT_CASE(transit_disk_is_brought_online_and_writable),
+        cmocka_unit_test(transit_disk_is_online_before_its_volume_is_looked_for),
+        SCRIPT_CASE(windows8_volume_licence_media_use_auto_upgrade),
+        SCRIPT_CASE(windows8_media_use_an_upgrade_answer_file),
+        SCRIPT_CASE(windows8_prepare_skips_the_compatibility_scan),
+        cmocka_unit_test(windows8_start_without_a_key_is_refused),
+        SCRIPT_CASE(windows10_media_use_their_switches),
+        SCRIPT_CASE(conversion_runs_dism_not_setup),
+        SCRIPT_CASE(status_watches_every_setup_process_and_the_task),
         cmocka_unit_test(scripts_refuse_unsafe_parameters),
         cmocka_unit_test(status_output_is_parsed),
         cmocka_unit_test(logs_output_is_parsed),
