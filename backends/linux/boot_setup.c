@@ -136,7 +136,14 @@ static char *kernel_release(const struct osm_txn_place *pl, const char *nevra, s
         else if (strncmp(l, "/boot/vmlinuz-", 14) == 0 && l[14])
             krel = osm_xstrdup(l + 14);
     }
-    if (st == 0 && !krel)
+    /* The release names files and a boot entry: plain characters only. */
+    if (krel && (!*krel || krel[0] == '.' || strspn(krel, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                            "0123456789._+-") != strlen(krel))) {
+        osm_err_set(err, OSM_EINPUT, "%s: the kernel package %s names the release '%s', which is not a plain "
+                    "kernel release ([A-Za-z0-9._+-])", osm_place_name(pl), nevra, krel);
+        free(krel);
+        krel = NULL;
+    } else if (st == 0 && !krel)
         osm_err_set(err, OSM_ENOTFOUND, "%s: the kernel package %s has no /lib/modules/KREL/ nor /boot/vmlinuz-KREL",
                     osm_place_name(pl), nevra);
     osm_buf_free(&out);
@@ -156,8 +163,8 @@ static const struct builder {
 static const char SETUP_SCRIPT[] =
     /* $1 KREL, $2 builder; dracut takes OUT KREL, the others KREL OUT */
     "k=$1; b=$2; v=/boot/vmlinuz-$k; i=/boot/initramfs-$k.img\n"
-    "if [ ! -s \"$v\" ]; then [ -s /lib/modules/$k/vmlinuz ] || { echo \"no $v nor /lib/modules/$k/vmlinuz\"; exit 1; }\n"
-    "  cp /lib/modules/$k/vmlinuz \"$v\" || exit 1; fi\n"
+    "if [ ! -s \"$v\" ]; then [ -s \"/lib/modules/$k/vmlinuz\" ] || { echo \"no $v nor /lib/modules/$k/vmlinuz\"; exit 1; }\n"
+    "  cp \"/lib/modules/$k/vmlinuz\" \"$v\" || exit 1; fi\n"
     "case \"$b\" in */dracut) \"$b\" -f \"$i\" \"$k\" ;; *) \"$b\" \"$k\" \"$i\" ;; esac 2>&1 || exit 1\n"
     "[ -s \"$i\" ] || { echo \"$b made no $i\"; exit 1; }\n"
     "sync\n";

@@ -93,12 +93,8 @@ static int verify(int argc, char **argv)
         } else if (c == 'a') {
             if (osm_time_parse(optarg, &now) != 0)
                 return osm_cli_usage("--at: '%s' is not an RFC 3339 time (e.g. 2026-12-10T02:00:00Z)", optarg);
-        } else if (c == 'h') {
-            fputs(usage_text, stdout);
-            return OSM_EXIT_OK;
         } else {
-            fputs(usage_text, stderr);
-            return OSM_EXIT_USAGE;
+            return osm_cli_getopt_end(c, usage_text);
         }
     }
     if (optind + 1 != argc)
@@ -239,12 +235,8 @@ static int run(int argc, char **argv)
             srv.key_id = optarg;
         } else if (c == 'K') {
             srv.key_secret = optarg;
-        } else if (c == 'h') {
-            fputs(usage_text, stdout);
-            return OSM_EXIT_OK;
         } else {
-            fputs(usage_text, stderr);
-            return OSM_EXIT_USAGE;
+            return osm_cli_getopt_end(c, usage_text);
         }
     }
     if (optind + 1 != argc)
