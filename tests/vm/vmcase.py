@@ -91,7 +91,10 @@ def short_sockets(work):
 
 # ---- the shared guest ----
 
-def case_up(e):
+def fresh_guest(e, name, boot_timeout=240, **extra):
+    """Fresh copy-on-write overlays of the cached guest's disks in e.work and
+    a descriptor for them (members of `extra` added); QEMU not started yet.
+    Returns the cached guest's directory."""
     for tool in ("qemu-system-x86_64", "qemu-img"):
         if not shutil.which(tool):
             skip(f"{tool} is not installed (scripts/install-deps.sh installs it)")
@@ -108,14 +111,20 @@ def case_up(e):
     # guest (nested or sandboxed hosts); OSMIG_VM_ACCEL=kvm:tcg where it does.
     accel = os.environ.get("OSMIG_VM_ACCEL", "tcg")
     desc = {
-        "name": "osmig-test-guest", "memory_mib": 512, "vcpus": 1, "boot_timeout_s": 240,
+        "name": name, "memory_mib": 512, "vcpus": 1, "boot_timeout_s": boot_timeout,
         "disks": [{"id": "system", "path": os.path.join(e.work, "system.qcow2")},
                   {"id": "data", "path": os.path.join(e.work, "data.qcow2")}],
         "qmp": os.path.join(sock, "qmp.sock"), "agent": os.path.join(sock, "qga.sock"),
         "start": {"accel": accel, "console_log": os.path.join(e.work, "console.log")},
+        **extra,
     }
     with open(e.desc, "w") as f:
         json.dump(desc, f, indent=2)
+    return g
+
+
+def case_up(e):
+    g = fresh_guest(e, "osmig-test-guest")
     # facts starts QEMU (the descriptor says how) and waits for the agent.
     facts = dict(line.split("=", 1) for line in e.ctl("facts").stdout.splitlines() if "=" in line)
     check(facts.get("os") == "CentOS Linux 7 (Core)", f"os from the agent: {facts.get('os')!r}")

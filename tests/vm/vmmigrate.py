@@ -24,7 +24,6 @@ Exit 0 passed, 1 failed, 77 skipped (no guest, QEMU or real data).
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -69,29 +68,7 @@ def target_kernel():
 
 def boot_guest(e, boot_timeout=240):
     """Fresh overlays of the cached disks and a descriptor; QEMU started."""
-    for tool in ("qemu-system-x86_64", "qemu-img"):
-        if not shutil.which(tool):
-            vc.skip(f"{tool} is not installed (scripts/install-deps.sh installs it)")
-    g = vc.guest_dir()
-    if os.path.exists(e.desc):
-        e.ctl("stop", ok=False)
-    shutil.rmtree(e.work, ignore_errors=True)
-    os.makedirs(e.work)
-    for disk in ("system", "data"):
-        e.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", os.path.join(g, disk + ".qcow2"),
-               os.path.join(e.work, disk + ".qcow2")])
-    sock = vc.short_sockets(e.work)
-    desc = {
-        "name": "osmig-migrate-guest", "memory_mib": 512, "vcpus": 1, "boot_timeout_s": boot_timeout,
-        "disks": [{"id": "system", "path": os.path.join(e.work, "system.qcow2")},
-                  {"id": "data", "path": os.path.join(e.work, "data.qcow2")}],
-        "qmp": os.path.join(sock, "qmp.sock"), "agent": os.path.join(sock, "qga.sock"),
-        "start": {"accel": os.environ.get("OSMIG_VM_ACCEL", "tcg"),
-                  "console_log": os.path.join(e.work, "console.log")},
-        "facts": {"vcpus": 2, "memory_mib": 2048},
-    }
-    with open(e.desc, "w") as f:
-        json.dump(desc, f, indent=2)
+    vc.fresh_guest(e, "osmig-migrate-guest", boot_timeout, facts={"vcpus": 2, "memory_mib": 2048})
     e.ctl("facts")  # starts QEMU and waits for the agent
     e.ctl("run", "/bin/sh", "-c", "mkdir -p /etc/rpm && printf %s \"$1\" > /etc/rpm/macros.osmig-test-guest",
           "sh", NETSHARED)
@@ -203,43 +180,54 @@ def heartbeat(e):
     return int(facts.get("heartbeat", "0"))
 
 
-def case_resume_after_kill_between_boots(e):
-    """osmig killed (SIGKILL) as its first reboot begins; the guest goes down
-    and QEMU holds it paused between boots (reboot=shutdown shutdown=pause)
-    with nobody to reset it. `osmig resume` sees the pause (query-status
-    `shutdown`), resets and continues it, and the migration finishes."""
-    boot_guest(e)
-    matrix = real_matrix(e)
-    boot0 = e.boot_id()
-    data0 = e.guest("sha256sum /srv/data/hello.txt")
-    log = open(os.path.join(e.work, "migrate.out"), "w")
-    p = subprocess.Popen(migrate_argv(e, matrix), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         errors="replace", env=ENV)
-    for line in p.stdout:
-        log.write(line)
-        if "rebooting the instance and waiting for it" in line:
-            p.kill()
-            break
-    p.wait()
-    log.close()
-    vc.check(p.returncode == -9, f"osmig was killed during the reboot (exit {p.returncode})")
-    # Killed before it asked the guest to go down: the guest reboots by
-    # itself (as it may at any time); either way it ends paused.
+def kill_as_reboot_begins(e, argv, out, mark):
+    """Runs argv (a migrate or a resume) and SIGKILLs it at its first output
+    line holding `mark` (a reboot about to be asked); then sees the guest go
+    down and be held between boots: killed before it asked, the guest is
+    made to reboot by itself (as it may at any time); either way it ends
+    paused (reboot=shutdown shutdown=pause) with nobody to reset it."""
+    with open(os.path.join(e.work, out), "w") as log:
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                             env=ENV)
+        for line in p.stdout:
+            log.write(line)
+            if mark in line:
+                p.kill()
+                break
+        p.wait()
+    vc.check(p.returncode == -9, f"{out}: osmig was killed during the reboot (exit {p.returncode})")
     if heartbeat(e):  # (it may be going down as this is asked: no answer is fine)
         e.ctl("run", "/bin/sh", "-c", "(sleep 1; /sbin/shutdown -r now) >/dev/null 2>&1 </dev/null &", ok=False)
     for _ in range(60):
         if not heartbeat(e):
             break
         subprocess.run(["sleep", "1"])
-    vc.check(heartbeat(e) == 0, "the guest is down and held between boots, its agent silent")
-    vc.check(task(e)["state"] not in ("succeeded", "failed", "rolled_back"), "the task is unfinished")
-    r = subprocess.run([e.osmig, "resume", "--state-dir", os.path.join(e.work, "state")], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, errors="replace", timeout=3600, env=ENV)
+    vc.check(heartbeat(e) == 0, f"{out}: the guest is down and held between boots, its agent silent")
+    vc.check(task(e)["state"] not in ("succeeded", "failed", "rolled_back"), f"{out}: the task is unfinished")
+
+
+def case_resume_after_kill_between_boots(e):
+    """osmig killed (SIGKILL) as each of its two reboots begins: as the
+    first, the migration; as the second (the boot into the target's
+    kernel), the resume that carried it on. Each time `osmig resume` sees the
+    guest paused between boots (query-status `shutdown`), resets and
+    continues it, and the migration finishes."""
+    boot_guest(e)
+    matrix = real_matrix(e)
+    boot0 = e.boot_id()
+    data0 = e.guest("sha256sum /srv/data/hello.txt")
+    resume = [e.osmig, "resume", "--state-dir", os.path.join(e.work, "state")]
+    kill_as_reboot_begins(e, migrate_argv(e, matrix), "migrate.out", "rebooting the instance and waiting for it")
+    # The resume prints events, not progress: its mark is the boot entry
+    # written for the target's kernel, the last thing before that reboot.
+    kill_as_reboot_begins(e, resume, "resume-1.out", "boot-entry")
+    r = subprocess.run(resume, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                       timeout=3600, env=ENV)
     with open(os.path.join(e.work, "resume.out"), "w") as f:
         f.write(r.stdout)
     vc.check(r.returncode == 0, f"osmig resume: exit {r.returncode}: {r.stdout[-1500:]}")
     check_migrated(e, boot0, data0)
-    # One guest reset per reboot (the guest's shutdown ends in sysrq b): the
+    # One guest reset per reboot (the guest's shutdown ends in sysrq b): each
     # resume went on from the pause, it did not reboot the guest once more.
     resets = open(os.path.join(e.work, "console.log"), errors="replace").read().count("sysrq: Resetting")
     vc.check(resets == 2, f"{resets} guest reboots for the migration's 2")
