@@ -10,9 +10,8 @@
 #include "netplan.h"
 #include "osm_buf.h"
 #include "osm_fs.h"
+#include "osm_json_file.h"
 #include "osm_time.h"
-
-#define MAX_FILE (64u << 20)
 
 struct rd {
     const char *file;
@@ -114,20 +113,6 @@ static int get_strv(struct rd *r, json_t *o, const char *where, const char *name
     *out = osm_xcalloc(*n ? *n : 1, sizeof **out);
     json_array_foreach(v, i, e) (*out)[i] = osm_xstrdup(json_string_value(e));
     return 0;
-}
-
-static json_t *load_json(const char *path, struct osm_err *err)
-{
-    struct osm_buf b;
-    osm_buf_init(&b);
-    if (osm_read_regular_file(path, MAX_FILE, &b, err) != 0)
-        return NULL;
-    json_error_t je;
-    json_t *j = json_loadb(b.s, b.len, JSON_REJECT_DUPLICATES, &je);
-    osm_buf_free(&b);
-    if (!j)
-        osm_err_set(err, OSM_EINPUT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
-    return j;
 }
 
 /* The facts of an instance: an inventory entry or a plan entry's "facts". */
@@ -457,7 +442,7 @@ static int load_inventory(struct osm_netplan *p, json_t *inv, const char *base_d
         return bad(&r, "", "inventory", "%s", "give the inventory inline (an object): a path would be read on the server");
     const char *name = json_string_value(inv);
     char *ipath = name[0] == '/' ? osm_xstrdup(name) : osm_path_join(base_dir, name);
-    json_t *j = load_json(ipath, err);
+    json_t *j = osm_json_load_file(ipath, OSM_CONFIG_FILE_MAX, err);
     int rc = j ? read_inventory(p, j, ipath, err) : -1;
     /* a malformed inventory names itself; one that cannot be read is named
      * as the plan's member */
@@ -489,7 +474,7 @@ int osm_netplan_load_doc(json_t *j, const char *name, const char *base_dir, stru
 
 int osm_netplan_load(const char *path, struct osm_netplan **out, struct osm_err *err)
 {
-    json_t *j = load_json(path, err);
+    json_t *j = osm_json_load_file(path, OSM_CONFIG_FILE_MAX, err);
     if (!j)
         return -1;
     /* a relative inventory path is the plan's folder's, as a person writes it */
