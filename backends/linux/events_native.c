@@ -15,6 +15,7 @@
 
 #include "events_priv.h"
 #include "osm_buf.h"
+#include "osm_json_file.h"
 
 #define NATIVE_VERSION 1
 
@@ -115,17 +116,10 @@ static int read_event(struct osm_event *ev, const json_t *e, struct osm_ev_where
 {
     if (!json_is_object(e))
         return osm_events_bad(err, w, "not an object");
-    static const char *const known[] = {"id", "action", "in", "out", "from", "to", "arches", "note", "source"};
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)e, key, v)
-    {
-        size_t k = 0;
-        while (k < sizeof known / sizeof known[0] && strcmp(key, known[k]) != 0)
-            k++;
-        if (k == sizeof known / sizeof known[0])
-            return osm_events_bad(err, w, "unknown field \"%s\"", key);
-    }
+    static const char *const known[] = {"id", "action", "in", "out", "from", "to", "arches", "note", "source", NULL};
+    const char *key = osm_json_unknown_member(e, known);
+    if (key)
+        return osm_events_bad(err, w, "unknown field \"%s\"", key);
     const json_t *id = json_object_get(e, "id");
     const char *idtext = NULL;
     if (json_is_integer(id)) {
@@ -216,14 +210,10 @@ int osm_events_read_native(struct osm_eventset *set, const json_t *root, const c
     if (json_integer_value(version) != NATIVE_VERSION)
         return osm_err_set(err, OSM_EINPUT, "%s: unsupported version %lld (this osmig reads version %d)", path,
                            (long long)json_integer_value(version), NATIVE_VERSION);
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)root, key, v)
-    {
-        if (strcmp(key, "format") != 0 && strcmp(key, "version") != 0 && strcmp(key, "events") != 0 &&
-            strcmp(key, "description") != 0)
-            return osm_err_set(err, OSM_EINPUT, "%s: unknown top-level field \"%s\"", path, key);
-    }
+    static const char *const known[] = {"format", "version", "events", "description", NULL};
+    const char *key = osm_json_unknown_member(root, known);
+    if (key)
+        return osm_err_set(err, OSM_EINPUT, "%s: unknown top-level field \"%s\"", path, key);
     const json_t *desc = json_object_get(root, "description");
     if (desc && !json_is_string(desc))
         return osm_err_set(err, OSM_EINPUT, "%s: \"description\" must be a string", path);

@@ -7,6 +7,7 @@
 
 #include "api_priv.h"
 #include "osm_buf.h"
+#include "osm_json_file.h"
 #include "osm_time.h"
 
 char *apij_path(const char *base, const char *member)
@@ -63,26 +64,18 @@ json_t *apij_body(struct api_req *rq, int empty_ok)
 
 int apij_only(struct api_req *rq, json_t *obj, const char *base, const char *const *allowed)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        int ok = 0;
-        for (size_t i = 0; allowed[i] && !ok; i++)
-            ok = strcmp(key, allowed[i]) == 0;
-        if (!ok) {
-            char *f = apij_path(base, key);
-            struct osm_buf names;
-            osm_buf_init(&names);
-            for (size_t i = 0; allowed[i]; i++)
-                osm_buf_addf(&names, "%s%s", i ? ", " : "", allowed[i]);
-            api_fail(rq, 400, "UnknownField", f, "%s: unknown member (known: %s)", f, names.s);
-            osm_buf_free(&names);
-            free(f);
-            return -1;
-        }
-    }
-    return 0;
+    const char *key = osm_json_unknown_member(obj, allowed);
+    if (!key)
+        return 0;
+    char *f = apij_path(base, key);
+    struct osm_buf names;
+    osm_buf_init(&names);
+    for (size_t i = 0; allowed[i]; i++)
+        osm_buf_addf(&names, "%s%s", i ? ", " : "", allowed[i]);
+    api_fail(rq, 400, "UnknownField", f, "%s: unknown member (known: %s)", f, names.s);
+    osm_buf_free(&names);
+    free(f);
+    return -1;
 }
 
 int apij_string(struct api_req *rq, json_t *obj, const char *base, const char *name, int required, size_t max_len,

@@ -32,18 +32,9 @@ static int members(struct rd *r, json_t *o, const char *where, const char *const
 {
     if (!json_is_object(o))
         return bad(r, where, NULL, "%s", "must be a JSON object");
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v)
-    {
-        size_t i = 0;
-        while (known[i] && strcmp(known[i], k) != 0)
-            i++;
-        if (!known[i]) {
-            (void)v;
-            return bad(r, where, k, "%s", "unknown member (docs/network-plans.md lists them)");
-        }
-    }
+    const char *k = osm_json_unknown_member(o, known);
+    if (k)
+        return bad(r, where, k, "%s", "unknown member (docs/network-plans.md lists them)");
     return 0;
 }
 

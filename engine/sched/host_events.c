@@ -61,15 +61,11 @@ static int load_event(json_t *e, json_t *windows, const char *file, size_t i, st
     snprintf(where, sizeof where, "events[%zu]", i);
     if (!json_is_object(e))
         return bad(err, file, where, "must be a JSON object");
-    const char *k;
-    json_t *v;
-    json_object_foreach(e, k, v)
-    {
-        if (strcmp(k, "id") && strcmp(k, "instance") && strcmp(k, "kind") && strcmp(k, "scheduled") &&
-            strcmp(k, "latest")) {
-            snprintf(what, sizeof what, "unknown member '%s' (id, instance, kind, scheduled, latest)", k);
-            return bad(err, file, where, what);
-        }
+    static const char *const known[] = {"id", "instance", "kind", "scheduled", "latest", NULL};
+    const char *k = osm_json_unknown_member(e, known);
+    if (k) {
+        snprintf(what, sizeof what, "unknown member '%s' (id, instance, kind, scheduled, latest)", k);
+        return bad(err, file, where, what);
     }
     if (str_member(e, "id", file, where, &ev->id, err) || str_member(e, "instance", file, where, &ev->instance, err) ||
         str_member(e, "kind", file, where, &ev->kind, err) ||
@@ -119,16 +115,12 @@ int osm_host_events_parse(json_t *j, const char *path, struct osm_host_events *o
     }
     int rc = 0;
     json_t *events = json_object_get(j, "events"), *windows = json_object_get(j, "windows");
+    static const char *const known[] = {"events", "windows", NULL};
     const char *k;
-    json_t *v;
     if (!json_is_object(j))
         rc = bad(err, path, "(top)", "must be a JSON object with \"events\" (and \"windows\")");
-    else
-        json_object_foreach(j, k, v)
-        {
-            if (rc == 0 && strcmp(k, "events") && strcmp(k, "windows"))
-                rc = bad(err, path, k, "unknown member (events, windows)");
-        }
+    else if ((k = osm_json_unknown_member(j, known)) != NULL)
+        rc = bad(err, path, k, "unknown member (events, windows)");
     if (rc == 0 && !json_is_array(events))
         rc = bad(err, path, "events", "must be an array of events");
     if (rc == 0 && windows && !json_is_object(windows))
