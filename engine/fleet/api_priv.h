@@ -99,6 +99,9 @@ void api_req_set_uri(struct api_req *rq, const char *uri);
 
 /* Answer `status` with JSON `body` (reference stolen). */
 void api_reply(struct api_req *rq, int status, json_t *body);
+/* Answer 200 with one page of a list: {NAME: items, "next": the cursor of
+ * the next page as a string, null on the last} (items stolen). */
+void api_reply_page(struct api_req *rq, const char *name, json_t *items, int64_t next);
 /* Answer an error: {"Code", "Message", "RequestId" (Alibaba Cloud's shape),
  * "error": {code, field, message, request_id}}. field may be NULL. Returns -1 so handlers can `return api_fail(...)`. */
 __attribute__((format(printf, 5, 6))) int api_fail(struct api_req *rq, int status, const char *code, const char *field,
@@ -179,6 +182,9 @@ json_t *api_task_json(struct api_req *rq, const struct osm_task *t, int full);
 int api_load_task(struct api_req *rq, struct osm_task *t);
 /* The job with counts and progress. NULL after answering 500. */
 json_t *api_job_json(struct api_req *rq, const struct osm_job *j);
+/* Answer 200 with job `id` read afresh (api_job_json); 404 NotFound.Job
+ * when there is none, another store error as api_fail_err. */
+void api_reply_job(struct api_req *rq, const char *id);
 /* Options of a job or an assessment request, validated ("options" member
  * of obj, absent: empty). On success *out is a new object. */
 int api_options(struct api_req *rq, json_t *obj, const char *base, json_t **out);

@@ -58,17 +58,7 @@ static void answer(struct api_req *rq, int rc, const struct osm_err *err, const 
         return;
     }
     api_kick(rq);
-    struct osm_job cur;
-    osm_job_init(&cur);
-    struct osm_err gerr = OSM_ERR_INIT;
-    if (osm_store_get_job(api_store(rq), id, &cur, &gerr) != 0) {
-        api_fail_err(rq, &gerr, "NotFound.Job", NULL);
-        return;
-    }
-    json_t *j = api_job_json(rq, &cur);
-    osm_job_free(&cur);
-    if (j)
-        api_reply(rq, 200, j);
+    api_reply_job(rq, id);
 }
 
 /* The body (only `allowed` members, their strings read into `v`, NULL when

@@ -629,12 +629,7 @@ void api_jobs_list(struct api_req *rq)
         json_array_append_new(arr, j);
     }
     osm_job_list_free(jobs, n);
-    json_t *o = json_object();
-    json_object_set_new(o, "jobs", arr);
-    char cur[32];
-    snprintf(cur, sizeof cur, "%lld", (long long)next);
-    json_object_set_new(o, "next", next > 0 ? json_string(cur) : json_null());
-    api_reply(rq, 200, o);
+    api_reply_page(rq, "jobs", arr, next);
 }
 
 void api_jobs_get(struct api_req *rq)
@@ -642,15 +637,20 @@ void api_jobs_get(struct api_req *rq)
     static const char *const none[] = {NULL};
     if (api_query_check(rq, none))
         return;
+    api_reply_job(rq, rq->param);
+}
+
+void api_reply_job(struct api_req *rq, const char *id)
+{
     struct osm_store *st = api_store(rq);
     if (!st)
         return;
     struct osm_job job;
     osm_job_init(&job);
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_store_get_job(st, rq->param, &job, &err) != 0) {
+    if (osm_store_get_job(st, id, &job, &err) != 0) {
         if (err.code == OSM_ENOTFOUND)
-            api_fail(rq, 404, "NotFound.Job", NULL, "no job %s", rq->param);
+            api_fail(rq, 404, "NotFound.Job", NULL, "no job %s", id);
         else
             api_fail_err(rq, &err, "NotFound.Job", NULL);
         return;

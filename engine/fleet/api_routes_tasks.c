@@ -165,12 +165,7 @@ void api_tasks_list(struct api_req *rq)
         if (api_in_scope(rq, tasks[i].instance))
             json_array_append_new(arr, api_task_json(rq, &tasks[i], 0));
     osm_task_list_free(tasks, n);
-    json_t *o = json_object();
-    json_object_set_new(o, "tasks", arr);
-    char cur[32];
-    snprintf(cur, sizeof cur, "%lld", (long long)next);
-    json_object_set_new(o, "next", next > 0 ? json_string(cur) : json_null());
-    api_reply(rq, 200, o);
+    api_reply_page(rq, "tasks", arr, next);
 }
 
 void api_tasks_get(struct api_req *rq)

@@ -246,6 +246,16 @@ int api_fail(struct api_req *rq, int status, const char *code, const char *field
     return -1;
 }
 
+void api_reply_page(struct api_req *rq, const char *name, json_t *items, int64_t next)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, name, items);
+    char cur[32];
+    snprintf(cur, sizeof cur, "%lld", (long long)next);
+    json_object_set_new(o, "next", next > 0 ? json_string(cur) : json_null());
+    api_reply(rq, 200, o);
+}
+
 int api_fail_err(struct api_req *rq, const struct osm_err *err, const char *nf_code, const char *conflict_code)
 {
     switch (err->code) {
