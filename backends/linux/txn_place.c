@@ -45,6 +45,20 @@ static int guest_sh(const struct osm_txn_place *pl, const char *script, const ch
     return guest_run(pl, argv, out, err);
 }
 
+/* guest_sh on one path, for a change that either happens or fails: a
+ * nonzero exit becomes "instance URI: WHAT PATH: its output". 0 or -1. */
+static int guest_change(const struct osm_txn_place *pl, const char *script, const char *what, const char *path,
+                        struct osm_err *err)
+{
+    struct osm_buf b;
+    osm_buf_init(&b);
+    int st = guest_sh(pl, script, path, NULL, &b, err);
+    if (st > 0)
+        osm_err_set(err, OSM_EIO, "instance %s: %s %s: %.300s", pl->guest->uri, what, path, b.s ? b.s : "");
+    osm_buf_free(&b);
+    return st == 0 ? 0 : -1;
+}
+
 int osm_place_run(const struct osm_txn_place *pl, const char *const *argv, struct osm_buf *out, struct osm_err *err)
 {
     if (pl->guest)
@@ -162,13 +176,7 @@ int osm_place_mkdir(const struct osm_txn_place *pl, const char *path, struct osm
         free(p);
         return rc;
     }
-    struct osm_buf b;
-    osm_buf_init(&b);
-    int st = guest_sh(pl, "exec mkdir -p -m 755 -- \"$1\"", path, NULL, &b, err);
-    if (st > 0)
-        osm_err_set(err, OSM_EIO, "instance %s: mkdir %s: %.300s", pl->guest->uri, path, b.s ? b.s : "");
-    osm_buf_free(&b);
-    return st == 0 ? 0 : -1;
+    return guest_change(pl, "exec mkdir -p -m 755 -- \"$1\"", "mkdir", path, err);
 }
 
 int osm_place_unlink(const struct osm_txn_place *pl, const char *path, struct osm_err *err)
@@ -179,13 +187,7 @@ int osm_place_unlink(const struct osm_txn_place *pl, const char *path, struct os
         free(p);
         return rc;
     }
-    struct osm_buf b;
-    osm_buf_init(&b);
-    int st = guest_sh(pl, "exec rm -f -- \"$1\"", path, NULL, &b, err);
-    if (st > 0)
-        osm_err_set(err, OSM_EIO, "instance %s: removing %s: %.300s", pl->guest->uri, path, b.s ? b.s : "");
-    osm_buf_free(&b);
-    return st == 0 ? 0 : -1;
+    return guest_change(pl, "exec rm -f -- \"$1\"", "removing", path, err);
 }
 
 int osm_place_is_file(const struct osm_txn_place *pl, const char *path)
