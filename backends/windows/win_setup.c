@@ -76,15 +76,34 @@ static void head(struct osm_buf *b, const char *purpose, const char *sd, const c
         purpose, on_error, sd);
 }
 
-/* A cmd file that runs LINE and records its exit code in NAME-exit.txt. */
-static void cmd_file(struct osm_buf *b, const char *name, const char *sd, const char *line_expr)
+/* The end of a script that starts detached work: a cmd file that runs LINE
+ * and records its exit code in NAME-exit.txt, run as task osmig-NAME; the
+ * script then says `result` and exits 0. */
+static void end_detached(struct osm_buf *b, const char *name, const char *sd, const char *line_expr,
+                         const char *result)
 {
     osm_buf_addf(b,
         "Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $state '%s-exit.txt')\r\n"
         "$cmd = Join-Path $state '%s.cmd'\r\n"
         "Set-Content -Path $cmd -Encoding ASCII -Value @('@echo off', %s, '>\"%s\\%s-exit.txt\" echo %%ERRORLEVEL%%')\r\n"
-        "Start-OsmigTask 'osmig-%s' $cmd\r\n",
-        name, name, line_expr, sd, name, name);
+        "Start-OsmigTask 'osmig-%s' $cmd\r\n"
+        "Write-Output 'result=%s'\r\nexit 0\r\n",
+        name, name, line_expr, sd, name, name, result);
+}
+
+static int check_image_index(int index, struct osm_err *err)
+{
+    if (index < 1 || index > 64)
+        return osm_err_set(err, OSM_EUSAGE, "image index %d out of range", index);
+    return 0;
+}
+
+/* " /pkey KEY" for setup.exe, "" without a key. */
+static void pkey_arg(const struct win_setup_params *p, char out[48])
+{
+    out[0] = '\0';
+    if (p->product_key)
+        snprintf(out, 48, " /pkey %s", p->product_key);
 }
 
 char *win_setup_prepare_script(const struct win_setup_params *p, struct osm_err *err)
@@ -92,10 +111,8 @@ char *win_setup_prepare_script(const struct win_setup_params *p, struct osm_err 
     const char *sd = state_of(p);
     if (check_state_dir(sd, err) != 0)
         return NULL;
-    if (p->kind == WIN_SETUP_WINDOWS10 && (p->image_index < 1 || p->image_index > 64)) {
-        osm_err_set(err, OSM_EUSAGE, "image index %d out of range", p->image_index);
+    if (p->kind == WIN_SETUP_WINDOWS10 && check_image_index(p->image_index, err) != 0)
         return NULL;
-    }
     struct osm_buf b;
     osm_buf_init(&b);
     head(&b, "prepare the upgrade; returns at once", sd, "Stop");
@@ -134,22 +151,20 @@ char *win_setup_prepare_script(const struct win_setup_params *p, struct osm_err 
             "exit 0\r\n");
     } else {
         /* the scan sees the image and the key the upgrade will use */
-        char pkey[48] = "";
+        char pkey[48];
         if (p->product_key && check_key(p->product_key, err) != 0) {
             osm_buf_free(&b);
             return NULL;
         }
-        if (p->product_key)
-            snprintf(pkey, sizeof pkey, " /pkey %s", p->product_key);
+        pkey_arg(p, pkey);
         char *line = osm_xasprintf("('\"' + $vol.DriveLetter + '\\setup.exe\" /auto upgrade /quiet /compat scanonly /eula accept "
                                    "/dynamicupdate disable /imageindex %d%s /copylogs %s\\scan')",
                                    p->image_index, pkey, sd);
         osm_buf_adds(&b,
             "# 2. the compatibility scan, detached; its exit code lands in compat-exit.txt (0xC1900210: no issue)\r\n"
             "if (Test-OsmigTask 'osmig-compat') { Write-Output 'result=scanning'; exit 0 }\r\n");
-        cmd_file(&b, "compat", sd, line);
+        end_detached(&b, "compat", sd, line, "scanning");
         free(line);
-        osm_buf_adds(&b, "Write-Output 'result=scanning'\r\nexit 0\r\n");
     }
     return osm_buf_detach(&b);
 }
@@ -159,10 +174,8 @@ char *win_setup_start_script(const struct win_setup_params *p, struct osm_err *e
     const char *sd = state_of(p);
     if (check_state_dir(sd, err) != 0)
         return NULL;
-    if (p->image_index < 1 || p->image_index > 64) {
-        osm_err_set(err, OSM_EUSAGE, "image index %d out of range", p->image_index);
+    if (check_image_index(p->image_index, err) != 0)
         return NULL;
-    }
     int answer_file = p->kind == WIN_SETUP_WINDOWS8 && !p->volume_licence;
     if ((answer_file || p->product_key) && check_key(p->product_key, err) != 0)
         return NULL;
@@ -196,17 +209,15 @@ char *win_setup_start_script(const struct win_setup_params *p, struct osm_err *e
             p->image_index, p->product_key);
         line = osm_xasprintf("('\"' + $letter + '\\setup.exe\" /unattend:%s\\unattend.xml')", sd);
     } else {
-        char pkey[48] = "";
-        if (p->product_key)
-            snprintf(pkey, sizeof pkey, " /pkey %s", p->product_key);
+        char pkey[48];
+        pkey_arg(p, pkey);
         line = osm_xasprintf("('\"' + $letter + '\\setup.exe\" /auto upgrade /quiet /eula accept /dynamicupdate disable "
                              "/compat ignorewarning /showoobe none /imageindex %d%s /copylogs %s\\panther')",
                              p->image_index, pkey, sd);
     }
     osm_buf_adds(&b, "# Windows Setup, detached; its exit code lands in setup-exit.txt\r\n");
-    cmd_file(&b, "setup", sd, line);
+    end_detached(&b, "setup", sd, line, "started");
     free(line);
-    osm_buf_adds(&b, "Write-Output 'result=started'\r\nexit 0\r\n");
     return osm_buf_detach(&b);
 }
 
@@ -224,9 +235,8 @@ char *win_setup_convert_script(const struct win_setup_params *p, struct osm_err 
         "New-Item -ItemType Directory -Force -Path $state | Out-Null\r\n"
         "if (Test-OsmigTask 'osmig-convert') { Write-Output 'result=already-running'; exit 0 }\r\n"
         "# DISM, detached; its exit code lands in convert-exit.txt (3010: done, restart needed)\r\n");
-    cmd_file(&b, "convert", sd, line);
+    end_detached(&b, "convert", sd, line, "started");
     free(line);
-    osm_buf_adds(&b, "Write-Output 'result=started'\r\nexit 0\r\n");
     return osm_buf_detach(&b);
 }
 
