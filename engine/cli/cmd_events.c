@@ -183,13 +183,6 @@ static int reschedule(int argc, char **argv)
 
 int cmd_events(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? OSM_EXIT_USAGE : OSM_EXIT_OK;
-    }
-    if (strcmp(argv[1], "import") == 0)
-        return import(argc - 1, argv + 1);
-    if (strcmp(argv[1], "reschedule") == 0)
-        return reschedule(argc - 1, argv + 1);
-    return osm_cli_usage("events: unknown subcommand '%s' (import, reschedule)", argv[1]);
+    static const struct osm_cli_subcommand subs[] = {{"import", import}, {"reschedule", reschedule}};
+    return osm_cli_subcommand(argc, argv, usage_text, subs, sizeof subs / sizeof subs[0]);
 }

@@ -343,13 +343,6 @@ out:
 
 int cmd_network(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? OSM_EXIT_USAGE : OSM_EXIT_OK;
-    }
-    if (strcmp(argv[1], "verify") == 0)
-        return verify(argc - 1, argv + 1);
-    if (strcmp(argv[1], "run") == 0)
-        return run(argc - 1, argv + 1);
-    return osm_cli_usage("network: unknown subcommand '%s' (verify, run)", argv[1]);
+    static const struct osm_cli_subcommand subs[] = {{"verify", verify}, {"run", run}};
+    return osm_cli_subcommand(argc, argv, usage_text, subs, sizeof subs / sizeof subs[0]);
 }

@@ -78,6 +78,26 @@ int osm_cli_getopt_end(int c, const char *usage)
     return c == 'h' ? OSM_EXIT_OK : OSM_EXIT_USAGE;
 }
 
+int osm_cli_subcommand(int argc, char **argv, const char *usage, const struct osm_cli_subcommand *subs, size_t n)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? OSM_EXIT_USAGE : OSM_EXIT_OK;
+    }
+    struct osm_buf names;
+    osm_buf_init(&names);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[1], subs[i].name) == 0) {
+            osm_buf_free(&names);
+            return subs[i].fn(argc - 1, argv + 1);
+        }
+        osm_buf_addf(&names, "%s%s", i ? ", " : "", subs[i].name);
+    }
+    int rc = osm_cli_usage("%s: unknown subcommand '%s' (%s)", argv[0], argv[1], names.s);
+    osm_buf_free(&names);
+    return rc;
+}
+
 int osm_cli_instance_and_target(int argc, const char *target, const char *usage)
 {
     if (optind + 1 == argc && target)

@@ -58,6 +58,15 @@ __attribute__((format(printf, 1, 2))) int osm_cli_usage(const char *fmt, ...);
  * OSM_EXIT_OK, for anything else (an unknown option) on stderr and
  * OSM_EXIT_USAGE; the caller returns it. */
 int osm_cli_getopt_end(int c, const char *usage);
+/* A command made of subcommands (`osmig events import ...`): argv[1] names
+ * one of `subs`, which runs with argv from there. None, --help or -h:
+ * `usage` (on stderr and OSM_EXIT_USAGE when none); an unknown one: the
+ * usage error listing the subcommands. */
+struct osm_cli_subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+};
+int osm_cli_subcommand(int argc, char **argv, const char *usage, const struct osm_cli_subcommand *subs, size_t n);
 /* After getopt_long: 0 when exactly one INSTANCE (argv[optind]) and --to
  * are there, else the usage error saying which is missing. */
 int osm_cli_instance_and_target(int argc, const char *target, const char *usage);
