@@ -15,6 +15,8 @@
 #                               the last start unless PORT is given)
 #   httpd_log                   the access log ("%r %>s %{Range}i %b")
 #   httpd_stop                  SIGKILL: the server dies as in a crash, mid-transfer
+#   kill_points NAME EXPECT     a migration killed at each of its crash points
+#                               in turn, each resumed (the hooks kp_* below)
 set -euo pipefail
 # The system python: a version manager's shim costs more than osmig's runs.
 PY=$(command -v /usr/bin/python3 || command -v python3)
@@ -81,4 +83,51 @@ httpd_stop() {
     wait "$HTTPD_PID" 2>/dev/null || true
     HTTPD_PID=
   fi
+}
+
+# kill_points NAME EXPECT(succeeded|rolled_back): osmig killed at its crash
+# points one after the other (OSMIG_CRASH_AT=N makes it _exit(137) at its
+# Nth, as SIGKILL would; N walks 1, 2, ... or every OSMIG_KILL_STRIDE-th) and
+# started again with `osmig resume` must finish the task, succeeded or
+# rolled_back, with the instance as kp_check says; the first run that passes
+# every point must end EXPECT. Adds the points walked to $total. The test
+# defines the hooks:
+#   kp_prepare        a fresh instance and state for one run
+#   kp_run            the migration;  kp_resume: `osmig resume` on that state
+#   kp_task           "ID STATE" of the newest task;  kp_show ID: the task shown
+#   kp_check STATE    the instance is as STATE says: a note for the progress
+#                     line on stdout; or why not, and status 1
+# and $KP_DIR, where run.out and resume.out go.
+kill_points() {
+  local name=$1 expect=$2 n=1 rc id state note count=0 stride=${OSMIG_KILL_STRIDE:-1}
+  while :; do
+    kp_prepare
+    rc=0
+    OSMIG_CRASH_AT=$n kp_run >"$KP_DIR/run.out" 2>&1 || rc=$?
+    if [ "$rc" != 137 ]; then
+      # No crash point left: the run went through all of them.
+      read -r id state < <(kp_task)
+      [ "$state" = "$expect" ] || { cat "$KP_DIR/run.out"; fail "$name: uninterrupted run ended $state"; }
+      break
+    fi
+    kp_resume >"$KP_DIR/resume.out" 2>&1 || { cat "$KP_DIR/resume.out"; fail "$name: resume after kill point $n failed"; }
+    read -r id state < <(kp_task)
+    case "$state" in
+      succeeded | rolled_back)
+        [ "$state" = rolled_back ] || [ "$expect" = succeeded ] ||
+          fail "$name: kill point $n: succeeded although the run rolls back"
+        note=$(kp_check "$state") || fail "$name: kill point $n: $note"
+        ;;
+      *)
+        cat "$KP_DIR/run.out" "$KP_DIR/resume.out"
+        kp_show "$id"
+        fail "$name: kill point $n: task ended $state"
+        ;;
+    esac
+    echo "$name kill point $n: $state${note:+ $note}"
+    count=$((count + 1))
+    n=$((n + stride))
+  done
+  echo "$name: $count kill points exercised (stride $stride)"
+  total=$((total + count))
 }

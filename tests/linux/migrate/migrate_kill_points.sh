@@ -11,55 +11,32 @@
 # OSMIG_KILL_STRIDE=K (the sanitizer build) takes every Kth point only.
 . "$(dirname "$0")/lib.sh"
 total=0
-newest_task() { # "ID STATE" of the newest task
-  "$OSMIG_BIN" tasks --json --state-dir "$WORK/k/state" |
+KP_DIR=$WORK/k R=$WORK/k/root
+kp_prepare() { rm -rf "$KP_DIR"; mkdir -p "$KP_DIR"; fresh_root "$R"; }
+kp_run() {
+  "$OSMIG_BIN" migrate "dir:$R" --to sample-alinux3 --yes --state-dir "$KP_DIR/state" \
+    --snapshot-store "$KP_DIR/snaps" --cache-dir "$WORK/cache" --matrix "$MATRIX"
+}
+kp_resume() { "$OSMIG_BIN" resume --state-dir "$KP_DIR/state"; }
+kp_task() {
+  "$OSMIG_BIN" tasks --json --state-dir "$KP_DIR/state" |
     "$PY" -c 'import json,sys; t=json.load(sys.stdin)["tasks"][0]; print(t["id"], t["state"])'
 }
-kill_loop() { # NAME MATRIX EXPECT(succeeded|rolled_back)
-  local name=$1 matrix=$2 expect=$3 n=1 rc id state count=0 stride=${OSMIG_KILL_STRIDE:-1}
-  local R=$WORK/k/root before
-  before=$(digest "$SRC_ROOT") # cp -a keeps content and metadata: every copy has this digest
-  while :; do
-    rm -rf "$WORK/k"; mkdir -p "$WORK/k"
-    fresh_root "$R"
-    rc=0
-    OSMIG_CRASH_AT=$n "$OSMIG_BIN" migrate "dir:$R" --to sample-alinux3 --yes --state-dir "$WORK/k/state" \
-      --snapshot-store "$WORK/k/snaps" --cache-dir "$WORK/cache" --matrix "$matrix" >"$WORK/k/run.out" 2>&1 || rc=$?
-    if [ "$rc" != 137 ]; then
-      # No crash point left: the run went through all of them.
-      read -r id state < <(newest_task)
-      [ "$state" = "$expect" ] || { cat "$WORK/k/run.out"; fail "$name: uninterrupted run ended $state"; }
-      break
-    fi
-    "$OSMIG_BIN" resume --state-dir "$WORK/k/state" >"$WORK/k/resume.out" 2>&1 || { cat "$WORK/k/resume.out"; fail "$name: resume after kill point $n failed"; }
-    read -r id state < <(newest_task)
-    case "$state" in
-      succeeded)
-        [ "$expect" = succeeded ] || fail "$name: kill point $n: succeeded although the %pre fails"
-        grep -q '^ID="alinux"' "$R/etc/os-release" || fail "$name: kill point $n: succeeded but the root is not the target"
-        ;;
-      rolled_back)
-        [ "$(digest "$R")" = "$before" ] || fail "$name: kill point $n: rolled back but the root differs"
-        ;;
-      *)
-        cat "$WORK/k/run.out" "$WORK/k/resume.out"
-        "$OSMIG_BIN" task show "$id" --state-dir "$WORK/k/state"
-        fail "$name: kill point $n: task ended $state"
-        ;;
-    esac
-    echo "$name kill point $n: $state"
-    count=$((count + 1))
-    n=$((n + stride))
-  done
-  echo "$name: $count kill points exercised (stride $stride)"
-  total=$((total + count))
+kp_show() { "$OSMIG_BIN" task show "$1" --state-dir "$KP_DIR/state"; }
+kp_check() {
+  case $1 in
+    succeeded) grep -q '^ID="alinux"' "$R/etc/os-release" || { echo "succeeded but the root is not the target"; return 1; } ;;
+    rolled_back) [ "$(digest "$R")" = "$BEFORE" ] || { echo "rolled back but the root differs"; return 1; } ;;
+  esac
 }
 
 sample_setup
 write_matrix "$WORK/m-ok.json" "file://$REPO"
-kill_loop success "$WORK/m-ok.json" succeeded
+MATRIX=$WORK/m-ok.json BEFORE=$(digest "$SRC_ROOT") # cp -a keeps content and metadata: every copy has this digest
+kill_points success succeeded
 sample_setup scriptlet-fault scriptlet-fault
 write_matrix "$WORK/m-pre.json" "file://$REPO"
-kill_loop rollback "$WORK/m-pre.json" rolled_back
+MATRIX=$WORK/m-pre.json BEFORE=$(digest "$SRC_ROOT")
+kill_points rollback rolled_back
 echo "kill points exercised: $total"
 echo PASS

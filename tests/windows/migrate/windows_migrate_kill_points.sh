@@ -13,49 +13,35 @@
 # point. OSMIG_KILL_STRIDE=K takes every Kth point only.
 . "$(dirname "$0")/lib.sh"
 total=0
+KP_DIR=$WORK
+kp_prepare() {
+  rm -rf "$OSMIG_STATE_DIR/tasks" "$OSMIG_STATE_DIR"/osmig.db*
+  win_setup "$KP_ROOT" "$KP_SCENARIO"
+  BEFORE=$("$OSMIG_BIN" snapshot digest "$R")
+}
+kp_run() { win_migrate "$KP_TARGET"; }
+kp_resume() { "$OSMIG_BIN" resume; }
+kp_task() { newest_task; }
+kp_show() { "$OSMIG_BIN" task show "$1"; }
+kp_check() {
+  case $1 in
+    succeeded)
+      "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["build"]==int(sys.argv[2]) and s["edition"]=="ServerDatacenter" else 1)' \
+        "$R/osmig-windows-double.json" "$KP_BUILD" || { echo "succeeded but Windows is not on build $KP_BUILD Datacenter"; return 1; }
+      ;;
+    rolled_back) [ "$("$OSMIG_BIN" snapshot digest "$R")" = "$BEFORE" ] || { echo "rolled back but the root differs"; return 1; } ;;
+  esac
+  all_detached || { events >&2; echo "a transit disk was left attached"; return 1; }
+  # setup starts once per hop: a second start script finds it running
+  local starts setups
+  starts=$(events | grep -c '^start ' || true)
+  setups=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("setups", 0))' "$R/osmig-windows-double.json" 2>/dev/null || echo 0)
+  [ "$KP_EXPECT" = rolled_back ] || [ "$setups" -le 2 ] || { echo "setup ran $setups times"; return 1; }
+  echo "($starts start calls)"
+}
 kill_loop() { # NAME ROOT TARGET SCENARIO EXPECT(succeeded|rolled_back) BUILD
-  local name=$1 root=$2 target=$3 scenario=$4 expect=$5 build=$6 n=1 rc id state count=0 stride=${OSMIG_KILL_STRIDE:-1}
-  local before
-  while :; do
-    rm -rf "$OSMIG_STATE_DIR/tasks" "$OSMIG_STATE_DIR"/osmig.db*
-    win_setup "$root" "$scenario"
-    before=$("$OSMIG_BIN" snapshot digest "$R")
-    rc=0
-    OSMIG_CRASH_AT=$n win_migrate "$target" >"$WORK/run.out" 2>&1 || rc=$?
-    if [ "$rc" != 137 ]; then
-      read -r id state < <(newest_task)
-      [ "$state" = "$expect" ] || { cat "$WORK/run.out"; fail "$name: uninterrupted run ended $state"; }
-      break
-    fi
-    "$OSMIG_BIN" resume >"$WORK/resume.out" 2>&1 || { cat "$WORK/resume.out"; fail "$name: resume after kill point $n failed"; }
-    read -r id state < <(newest_task)
-    case "$state" in
-      succeeded)
-        [ "$expect" = succeeded ] || fail "$name: kill point $n: succeeded although setup rolls back"
-        "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["build"]==int(sys.argv[2]) and s["edition"]=="ServerDatacenter" else 1)' \
-          "$R/osmig-windows-double.json" "$build" || fail "$name: kill point $n: succeeded but Windows is not on build $build Datacenter"
-        ;;
-      rolled_back)
-        [ "$("$OSMIG_BIN" snapshot digest "$R")" = "$before" ] || fail "$name: kill point $n: rolled back but the root differs"
-        ;;
-      *)
-        cat "$WORK/run.out" "$WORK/resume.out"
-        "$OSMIG_BIN" task show "$id"
-        fail "$name: kill point $n: task ended $state"
-        ;;
-    esac
-    all_detached || { events; fail "$name: kill point $n: a transit disk was left attached"; }
-    # setup starts once per hop: a second start script finds it running
-    local starts setups
-    starts=$(events | grep -c '^start ' || true)
-    setups=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("setups", 0))' "$R/osmig-windows-double.json" 2>/dev/null || echo 0)
-    [ "$expect" = rolled_back ] || [ "$setups" -le 2 ] || fail "$name: kill point $n: setup ran $setups times"
-    echo "$name kill point $n: $state ($starts start calls)"
-    count=$((count + 1))
-    n=$((n + stride))
-  done
-  echo "$name: $count kill points exercised (stride $stride)"
-  total=$((total + count))
+  KP_ROOT=$2 KP_TARGET=$3 KP_SCENARIO=$4 KP_EXPECT=$5 KP_BUILD=$6
+  kill_points "$1" "$5"
 }
 kill_loop conversion-then-setup w2012r2-std-en 2019-datacenter \
   '{"builds": [9600, 17763], "edition": "ServerStandard", "plays": ["success", "success"]}' succeeded 17763
