@@ -36,6 +36,17 @@ static char *write_events(const char *name, const char *text)
     return path;
 }
 
+/* TEXT written as tmpdir/NAME and loaded into e; the test fails when it
+ * does not load. */
+static void load_good(const char *name, const char *text, struct osm_host_events *e)
+{
+    char *path = write_events(name, text);
+    struct osm_err err = OSM_ERR_INIT;
+    if (osm_host_events_load(path, e, &err) != 0)
+        fail_msg("%s", err.msg);
+    free(path);
+}
+
 static struct osm_store *open_store(void)
 {
     struct osm_store *st;
@@ -58,10 +69,9 @@ static const char *const EVENTS =
 static void import_makes_one_job_once_per_event(void **state)
 {
     (void)state;
-    char *path = write_events("events.json", EVENTS);
     struct osm_host_events e;
+    load_good("events.json", EVENTS, &e);
     struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(osm_host_events_load(path, &e, &err), 0);
     assert_int_equal(e.n, 3);
     struct osm_store *st = open_store();
     struct osm_host_import res[3];
@@ -99,7 +109,6 @@ static void import_makes_one_job_once_per_event(void **state)
     assert_int_equal(c.by_state[OSM_TASK_SCHEDULED], 2);
     osm_store_close(st);
     osm_host_events_free(&e);
-    free(path);
 }
 
 static void import_is_all_or_nothing_when_an_instance_is_held(void **state)
@@ -113,9 +122,8 @@ static void import_is_all_or_nothing_when_an_instance_is_held(void **state)
     held.instance = osm_xstrdup("dir:/srv/web02");
     held.target = osm_xstrdup("alinux3");
     assert_int_equal(osm_store_create_task(st, &held, &err), 0);
-    char *path = write_events("events.json", EVENTS);
     struct osm_host_events e;
-    assert_int_equal(osm_host_events_load(path, &e, &err), 0);
+    load_good("events.json", EVENTS, &e);
     struct osm_host_import res[3];
     char job[40];
     assert_int_equal(osm_host_events_import(st, &e, utc(2026, 10, 1, 0, 0), res, job, &err), -1);
@@ -128,7 +136,6 @@ static void import_is_all_or_nothing_when_an_instance_is_held(void **state)
     osm_task_free(&held);
     osm_store_close(st);
     osm_host_events_free(&e);
-    free(path);
 }
 
 /* ECS's DescribeInstanceHistoryEvents answer as it comes, with the map of
@@ -151,11 +158,9 @@ static const char *const ECS_ANSWER =
 static void ecs_answer_is_imported_with_its_latest_schedule_time(void **state)
 {
     (void)state;
-    char *path = write_events("ecs.json", ECS_ANSWER);
     struct osm_host_events e;
+    load_good("ecs.json", ECS_ANSWER, &e);
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_host_events_load(path, &e, &err) != 0)
-        fail_msg("%s", err.msg);
     assert_int_equal(e.n, 1); /* the executed one is over */
     assert_string_equal(e.ev[0].id, "e-uf64yvznlao4jl2c0001");
     assert_string_equal(e.ev[0].instance, "dir:/srv/web01");
@@ -177,7 +182,6 @@ static void ecs_answer_is_imported_with_its_latest_schedule_time(void **state)
     osm_task_free(&t);
     osm_store_close(st);
     osm_host_events_free(&e);
-    free(path);
     /* an answer without the map, an unmapped instance, no latest time: named */
     static const struct {
         const char *text, *says;
@@ -244,10 +248,9 @@ static void malformed_events_are_named_and_refused(void **state)
 /* Import EVENTS at `now` into a fresh store; e-1's task id into id. */
 static struct osm_store *imported(int64_t now, char id[40])
 {
-    char *path = write_events("events.json", EVENTS);
     struct osm_host_events e;
+    load_good("events.json", EVENTS, &e);
     struct osm_err err = OSM_ERR_INIT;
-    assert_int_equal(osm_host_events_load(path, &e, &err), 0);
     struct osm_store *st = open_store();
     struct osm_host_import res[3];
     char job[40];
@@ -255,7 +258,6 @@ static struct osm_store *imported(int64_t now, char id[40])
         fail_msg("%s", err.msg);
     snprintf(id, 40, "%s", res[0].task_id);
     osm_host_events_free(&e);
-    free(path);
     return st;
 }
 
