@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include "osm_error.h"
+
 /* The racy rule (as git's for its index): a set recorded each entry's stat
  * at some instant after `started`. A change in the same timestamp tick
  * after that instant leaves ctime as it was, so an entry whose ctime is not
@@ -41,9 +43,21 @@ int snap_stat_trusted(int64_t ctime_ns, int64_t started_ns);
 
 /* 1 when the tree at `root` is unchanged since the index at `index_path`
  * (whose SHA-256 must be `index_sha256`), written by a set that began at
- * `started_ns`, 0 otherwise. */
-int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int64_t started_ns,
-                        int threads);
+ * `started_ns`, 0 otherwise. `side_path` (may be NULL) is the index's side
+ * file (snap_same_save): when it is there and sound the check reads the
+ * entries from it instead of decoding the index; a set written before side
+ * files has none, and its index is decoded as before. Either way the
+ * index's SHA-256 is checked: a corrupt index (or side file) is a change. */
+int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, const char *side_path,
+                        int64_t started_ns, int threads);
+
+/* Writes the side file of the index `ix` (a tree's, in index order) whose
+ * file has SHA-256 `index_sha256`, at `path` (temp file and rename, not
+ * synced: a torn or missing side file is only a slower next check, its own
+ * hash says so). 0, or -1 with `err` (an index it cannot describe, any
+ * error; `path` is then removed). */
+struct snap_index;
+int snap_same_save(const struct snap_index *ix, const char *index_sha256, const char *path, struct osm_err *err);
 
 /* The same check in two halves, so that the caller can wait for its own
  * I/O (the new set's first fsyncs) while `threads` threads check: start
@@ -53,7 +67,7 @@ int snap_tree_unchanged(const char *root, const char *index_path, const char *in
  * must be finished. */
 struct snap_same_check;
 struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
-                                        int64_t started_ns, int threads);
+                                        const char *side_path, int64_t started_ns, int threads);
 int snap_same_finish(struct snap_same_check *c);
 
 #endif
