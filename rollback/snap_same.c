@@ -499,51 +499,44 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int snap_same_save(const struct snap_index *ix, const char *index_sha256, const char *path, struct osm_err *err)
+/* Writes the records and names `s` holds (complete, every directory's
+ * count final) as the side file of the index with SHA-256 `index_sha256`. */
+static int write_side(const struct same *s, const char *index_sha256, const char *path, struct osm_err *err)
 {
-    struct same s = {0};
     unsigned char sha[32];
-    int bad = ix->n == 0 || strlen(index_sha256) != 64;
-    for (size_t i = 0; i < ix->n && !bad; i++)
-        bad = add_rec(&s, ix->e[i], i, ix->n) != 0;
-    while (!bad && s.updepth > 0)
-        pop_dir(&s);
+    int bad = s->cap == 0 || strlen(index_sha256) != 64;
     for (int k = 0; !bad && k < 32; k++) {
         unsigned v;
         bad = sscanf(index_sha256 + 2 * k, "%2x", &v) != 1;
         sha[k] = (unsigned char)v;
     }
-    int rc = -1;
-    char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = -1;
     if (bad) {
         unlink(path); /* no side file: the next check decodes the index */
-        rc = osm_err_set(err, OSM_EINPUT, "%s: the index cannot be checked from a side file", path);
-        goto out;
+        return osm_err_set(err, OSM_EINPUT, "%s: the index cannot be checked from a side file", path);
     }
-    struct side_head h = {.count = s.cap, .names_len = s.names_used};
+    struct side_head h = {.count = s->cap, .names_len = s->names_used};
     memcpy(h.magic, SIDE_MAGIC, 8);
     memcpy(h.index_sha256, sha, 32);
-    size_t body = s.cap * sizeof(struct rec) + s.names_used; /* names follow the records in the mapping */
+    size_t body = s->cap * sizeof(struct rec) + s->names_used; /* names follow the records in the mapping */
     unsigned char md[32];
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, &h, sizeof h) &&
-             EVP_DigestUpdate(c, s.r, body) && EVP_DigestFinal_ex(c, md, NULL);
+             EVP_DigestUpdate(c, s->r, body) && EVP_DigestFinal_ex(c, md, NULL);
     EVP_MD_CTX_free(c);
-    if (!ok) {
-        rc = osm_err_set(err, OSM_EFAIL, "%s: SHA-256 failed", path);
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, &h, sizeof h) != 0 || write_all(fd, s.r, body) != 0 ||
+    if (!ok)
+        return osm_err_set(err, OSM_EFAIL, "%s: SHA-256 failed", path);
+    int rc = -1;
+    char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, &h, sizeof h) != 0 || write_all(fd, s->r, body) != 0 ||
         write_all(fd, md, 32) != 0) {
-        rc = osm_err_errno(err, "writing %s", tmp);
+        osm_err_errno(err, "writing %s", tmp);
         goto out;
     }
     int cr = close(fd);
     fd = -1;
     if (cr != 0 || rename(tmp, path) != 0) {
-        rc = osm_err_errno(err, "writing %s", path);
+        osm_err_errno(err, "writing %s", path);
         goto out;
     }
     rc = 0;
@@ -553,6 +546,24 @@ out:
     if (rc != 0)
         unlink(tmp);
     free(tmp);
+    return rc;
+}
+
+int snap_same_save(const struct snap_index *ix, const char *index_sha256, const char *path, struct osm_err *err)
+{
+    struct same s = {0};
+    int bad = ix->n == 0;
+    for (size_t i = 0; i < ix->n && !bad; i++)
+        bad = add_rec(&s, ix->e[i], i, ix->n) != 0;
+    while (!bad && s.updepth > 0)
+        pop_dir(&s);
+    int rc;
+    if (bad) {
+        unlink(path);
+        rc = osm_err_set(err, OSM_EINPUT, "%s: the index cannot be checked from a side file", path);
+    } else {
+        rc = write_side(&s, index_sha256, path, err);
+    }
     free(s.cur);
     if (s.r)
         munmap(s.r, s.map_len);
@@ -568,6 +579,8 @@ static void *decoder_main(void *arg)
     int rc = snap_index_scan(c->index_path, c->index_sha256, collect, s, &ignore);
     if (rc != 0 || s->cap == 0)
         atomic_store(&s->changed, 1);
+    while (rc == 0 && s->updepth > 0) /* every count final: the records can be a side file */
+        pop_dir(s);
     publish(s, rc == 0 ? s->cap : atomic_load(&s->decoded), 1);
     check_blocks(s);
     return NULL;
@@ -611,6 +624,11 @@ struct snap_same_check *snap_same_start(const char *root, const char *index_path
 
 int snap_same_finish(struct snap_same_check *c)
 {
+    return snap_same_finish_saving(c, NULL);
+}
+
+int snap_same_finish_saving(struct snap_same_check *c, const char *side_out)
+{
     if (!c)
         return 0;
     struct same *s = &c->s;
@@ -618,6 +636,10 @@ int snap_same_finish(struct snap_same_check *c)
     for (int t = 0; t < c->started; t++)
         pthread_join(c->tid[t], NULL);
     int unchanged = !atomic_load(&s->changed);
+    if (unchanged && side_out && !s->side) {
+        struct osm_err ignore = OSM_ERR_INIT; /* without it the next check decodes the index */
+        write_side(s, c->index_sha256, side_out, &ignore);
+    }
     pthread_cond_destroy(&s->more);
     pthread_mutex_destroy(&s->mu);
     close(s->root_fd);

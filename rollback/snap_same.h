@@ -69,5 +69,10 @@ struct snap_same_check;
 struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
                                         const char *side_path, int64_t started_ns, int threads);
 int snap_same_finish(struct snap_same_check *c);
+/* snap_same_finish, and when the tree is unchanged and the check decoded
+ * the index (it had no side file), its records are written as the side
+ * file `side_out` of that index: a set written before side files gets one
+ * for the next check. */
+int snap_same_finish_saving(struct snap_same_check *c, const char *side_out);
 
 #endif

@@ -609,24 +609,30 @@ static char *ready_ahead(const struct snap_store *s, const char *id, json_t *j, 
 static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
                            const struct osm_disk *d, struct snap_same_check **check, json_t *jd)
 {
-    int same = snap_same_finish(*check);
+    /* Its side file too: the previous set's (linked below), or, when that
+     * set has none (written before side files), the records the check
+     * decoded from its index, written now. */
+    char *side = side_path(s, id, d->id);
+    int same = snap_same_finish_saving(*check, side);
     *check = NULL;
-    if (!same)
+    if (!same) {
+        free(side);
         return 0;
+    }
     char *from = index_path(s, prev_id, d->id), *to = index_path(s, id, d->id);
     int ok = link(from, to) == 0;
     free(from);
     free(to);
-    if (!ok)
+    if (!ok) {
+        unlink(side);
+        free(side);
         return 0;
-    /* Its side file too, when the previous set has one (a set written
-     * before side files has none: the next check decodes the index). */
+    }
     from = side_path(s, prev_id, d->id);
-    to = side_path(s, id, d->id);
-    if (link(from, to) != 0 && errno != ENOENT)
+    if (link(from, side) != 0 && errno != ENOENT && errno != EEXIST)
         osm_info("snapshot.side", "disk=%s side file not shared: %s", d->id, strerror(errno));
     free(from);
-    free(to);
+    free(side);
     take_unchanged(jd, jpd);
     osm_info("snapshot.disk", "disk=%s entries=%lld read_files=0 read_bytes=0 unchanged=1 index_of=%s", d->id,
              (long long)json_integer_value(json_object_get(jd, "entries")), prev_id);

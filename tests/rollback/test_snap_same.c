@@ -248,6 +248,42 @@ static void side_file_of_another_index_torn_or_missing(void **state)
     free(root);
 }
 
+/* A set written before side files: its check decodes the index and, the
+ * tree unchanged, writes the records it decoded as a side file; that file
+ * then serves the next checks, which see an edit as before. */
+static void decoded_records_become_the_side_file(void **state)
+{
+    (void)state;
+    char sha[65];
+    char *root = tree_and_index(sha);
+    int64_t later = later_ns();
+    char *idx = osm_path_join(tmpdir, "tree.idx"), *side = osm_path_join(tmpdir, "tree.same");
+    char *made = osm_path_join(tmpdir, "made.same");
+    struct osm_buf saved, decoded;
+    osm_buf_init(&saved);
+    osm_buf_init(&decoded);
+    struct osm_err err = OSM_ERR_INIT;
+    assert_int_equal(osm_read_file(side, &saved, &err), 0);
+    assert_int_equal(unlink(side), 0);
+    assert_int_equal(snap_same_finish_saving(snap_same_start(root, idx, sha, NULL, later, 2), made), 1);
+    assert_int_equal(osm_read_file(made, &decoded, &err), 0);
+    /* byte for byte what the create that wrote the index would have written */
+    assert_int_equal(decoded.len, saved.len);
+    assert_memory_equal(decoded.s, saved.s, saved.len);
+    osm_buf_free(&saved);
+    osm_buf_free(&decoded);
+    assert_int_equal(rename(made, side), 0);
+    assert_int_equal(check(sha, later, 1), 1);
+    put(root, "a/b/c/leaf", "leaf 2");
+    assert_int_equal(check(sha, later, 1), 0);
+    assert_int_equal(snap_same_finish_saving(snap_same_start(root, idx, sha, NULL, later, 2), made), 0);
+    assert_false(osm_is_file(made)); /* a changed tree gives no side file */
+    free(idx);
+    free(side);
+    free(made);
+    free(root);
+}
+
 static void entries_changed_just_before_the_set_are_not_trusted(void **state)
 {
     (void)state;
@@ -282,6 +318,7 @@ int main(void)
         OSM_TEST(side_file_that_does_not_hash_right_is_a_change),
         OSM_TEST(corrupt_index_is_a_change_even_with_a_side_file),
         OSM_TEST(side_file_of_another_index_torn_or_missing),
+        OSM_TEST(decoded_records_become_the_side_file),
         OSM_TEST(entries_changed_just_before_the_set_are_not_trusted),
         OSM_TEST(racy_rule_margin_follows_the_timestamp_granularity),
     };
