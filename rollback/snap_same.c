@@ -326,15 +326,6 @@ static int stat_in(struct dirs *d, const char *name, struct stat *st)
     return path ? fstatat(d->fd[d->base[d->depth]], path, st, AT_SYMLINK_NOFOLLOW) : -1;
 }
 
-/* A side file's record points where records of the index can (its parent
- * earlier, its name inside the names) and the racy rule trusts it. The
- * file's hash is checked alongside, on another thread; this keeps a bad
- * file from making the check read out of bounds or loop in the meantime. */
-static int side_rec_ok(const struct same *s, const struct rec *r, size_t i)
-{
-    return (r->parent == TOP || r->parent < i) && r->name < s->names_used &&
-           snap_stat_trusted(r->ctime_ns, s->started_ns);
-}
 
 static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
 {
@@ -342,7 +333,7 @@ static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
         const struct rec *r = &s->r[i];
         struct stat st;
         int ok;
-        if (s->side && !side_rec_ok(s, r, i)) {
+        if (s->side && !snap_stat_trusted(r->ctime_ns, s->started_ns)) { /* (decoding checks it) */
             atomic_store(&s->changed, 1);
             break;
         }
@@ -477,9 +468,19 @@ static int map_side(struct same *s, const char *side_path)
         munmap(m, n);
         return 0;
     }
+    /* Every record points where records of an index can (its parent
+     * earlier, its name inside the names), or the file is not used: its
+     * hash is checked alongside, on another thread, and until then this
+     * keeps a bad file from making the check read out of bounds or loop. */
+    const struct rec *r = (const struct rec *)((const char *)m + sizeof *h);
+    for (uint64_t i = 0; i < h->count; i++)
+        if ((r[i].parent != TOP && r[i].parent >= i) || r[i].name >= h->names_len) {
+            munmap(m, n);
+            return 0;
+        }
     s->side = m;
     s->side_len = n;
-    s->r = (struct rec *)((char *)m + sizeof *h); /* read only: `below` is final */
+    s->r = (struct rec *)r; /* read only: `below` is final */
     s->cap = (size_t)h->count;
     s->names = (char *)m + sizeof *h + s->cap * sizeof(struct rec);
     s->names_used = (size_t)h->names_len;

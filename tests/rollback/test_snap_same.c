@@ -220,9 +220,10 @@ static void corrupt_index_is_a_change_even_with_a_side_file(void **state)
 }
 
 /* A side file that belongs to another index (the set's index hash is not
- * the one it names) is a change; a torn one (its sizes do not add up) and a
- * missing one (a set written before side files) are not used: the index is
- * decoded, and it says unchanged. */
+ * the one it names) is a change; a torn one (its sizes do not add up), one
+ * whose records point out of bounds and a missing one (a set written
+ * before side files) are not used: the index is decoded, and it says
+ * unchanged. */
 static void side_file_of_another_index_torn_or_missing(void **state)
 {
     (void)state;
@@ -240,6 +241,16 @@ static void side_file_of_another_index_torn_or_missing(void **state)
     assert_int_equal(osm_write_file_atomic(side, m, b.len, 0600, &err), 0);
     assert_int_equal(check(sha, later, 1), 0);
     assert_int_equal(osm_write_file_atomic(side, m, b.len / 2, 0600, &err), 0);
+    assert_int_equal(check(sha, later, 1), 1);
+    /* a record whose parent lies past the records, hashed right: not used
+     * (nor read out of bounds) */
+    m[24] ^= 1;
+    uint64_t count;
+    memcpy(&count, m + 8, 8);
+    uint32_t far = (uint32_t)count + 1000;
+    memcpy(m + HEAD + (count - 1) * REC + 4, &far, 4);
+    rehash_side(m, b.len);
+    assert_int_equal(osm_write_file_atomic(side, m, b.len, 0600, &err), 0);
     assert_int_equal(check(sha, later, 1), 1);
     assert_int_equal(unlink(side), 0);
     assert_int_equal(check(sha, later, 1), 1);
