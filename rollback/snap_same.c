@@ -326,7 +326,6 @@ static int stat_in(struct dirs *d, const char *name, struct stat *st)
     return path ? fstatat(d->fd[d->base[d->depth]], path, st, AT_SYMLINK_NOFOLLOW) : -1;
 }
 
-
 static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
 {
     for (size_t i = from; i < to && !atomic_load_explicit(&s->changed, memory_order_relaxed); i++) {

@@ -1,7 +1,8 @@
 /* snap_same: is a tree still exactly what a set's index recorded?
  *
  * The fast path of an unchanged re-snapshot. It takes the previous index as
- * the list of what to look at, checks every entry with one fstatat on every
+ * the list of what to look at (read from its side file, snap_same_save,
+ * when it has one), checks every entry with one fstatat on every
  * worker at once, and answers yes only when each entry's mode (type
  * included), owner, size, atime, mtime, ctime, inode, device and device
  * number are what the index holds. The new set's index would then be the
