@@ -10,10 +10,13 @@
  * open that its entries need, and an fstat of that descriptor). */
 #include "snap_same.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -41,6 +44,25 @@ struct rec {
     int64_t atime_ns, mtime_ns, ctime_ns;
 };
 #define SIZE_COUNTS 0x80000000u
+_Static_assert(sizeof(struct rec) == 72, "the side file's records are 72 bytes");
+
+/* The side file (DISK.same, beside DISK.idx): the records and names the
+ * check needs, written once from the index they were made of, so that an
+ * unchanged re-snapshot maps them instead of decoding the index (zstd and
+ * a parse of every entry were a tenth of its time). Little-endian as this
+ * host writes it, like the index:
+ *   header {"OSMSAME1", u64 count, u64 names_len, 32-byte SHA-256 of the index file}
+ *   struct rec[count] (`below` final), names (each NUL-terminated)
+ *   32-byte SHA-256 of all that precedes
+ * It is trusted only when its own hash and the index's hash are right and
+ * the index is the one the set recorded: so a corrupt side file or index is
+ * a change (the create walks), never a wrong answer. */
+struct side_head {
+    char magic[8];
+    uint64_t count, names_len;
+    unsigned char index_sha256[32];
+};
+static const char SIDE_MAGIC[8] = "OSMSAME1";
 
 /* A checker's current parent directory's record chain (level 0: TOP, the
  * root, shared). A level is open (O_PATH) or, for a directory with few
@@ -84,6 +106,10 @@ struct same {
     pthread_cond_t more;
     int root_fd;
     int64_t started_ns; /* of the set that wrote the index */
+    /* Checking records mapped from a side file (r and names point into it),
+     * not decoded from the index; those are checked before being used. */
+    const unsigned char *side;
+    size_t side_len;
 };
 
 static void publish(struct same *s, size_t decoded, int done)
@@ -127,9 +153,8 @@ static void pop_dir(struct same *s)
  * parent is the innermost directory on the chain whose path is a prefix of
  * its own. An entry whose parent is not there (an index not in that order)
  * or a chain too deep ends the check as a change. */
-static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t count)
+static int add_rec(struct same *s, const struct snap_entry *e, uint64_t i, uint64_t count)
 {
-    struct same *s = ctx;
     if (i == 0) {
         if (count > ((uint64_t)1 << 26)) /* beyond any real tree: let the walk decide */
             return 1;
@@ -137,8 +162,6 @@ static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t c
         if (map_recs(s, s->cap) != 0)
             return 1;
     }
-    if (atomic_load_explicit(&s->changed, memory_order_relaxed) || !snap_stat_trusted(e->ctime_ns, s->started_ns))
-        return 1;
     const char *p = e->path;
     size_t n = strlen(p), base = 0;
     uint32_t parent = TOP;
@@ -185,6 +208,16 @@ static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t c
                            e->mtime_ns,
                            e->ctime_ns};
     s->names_used += len + 1;
+    return 0;
+}
+
+static int collect(void *ctx, const struct snap_entry *e, uint64_t i, uint64_t count)
+{
+    struct same *s = ctx;
+    if (atomic_load_explicit(&s->changed, memory_order_relaxed) || !snap_stat_trusted(e->ctime_ns, s->started_ns))
+        return 1;
+    if (add_rec(s, e, i, count) != 0)
+        return 1;
     if ((i + 1) % BLOCK == 0)
         publish(s, (size_t)i + 1, 0);
     return 0;
@@ -299,6 +332,10 @@ static void check_range(struct same *s, struct dirs *d, size_t from, size_t to)
         const struct rec *r = &s->r[i];
         struct stat st;
         int ok;
+        if (s->side && !snap_stat_trusted(r->ctime_ns, s->started_ns)) { /* (decoding checks it) */
+            atomic_store(&s->changed, 1);
+            break;
+        }
         const char *name = s->names + r->name;
         if (!name[0]) /* the root */
             ok = fstatat(d->fd[0], "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
@@ -354,6 +391,185 @@ struct snap_same_check {
     int started;
 };
 
+static void sha256_hex(const void *p, size_t n, char hex[65])
+{
+    unsigned char md[32];
+    EVP_Digest(n ? p : "", n, md, NULL, EVP_sha256(), NULL);
+    snap_hex(md, 32, hex);
+}
+
+/* The index file's SHA-256 is `expect` (hex). */
+static int index_hash_is(const char *path, const char *expect)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    size_t n = (size_t)st.st_size;
+    void *m = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : NULL;
+    close(fd);
+    if (n && m == MAP_FAILED)
+        return 0;
+    char hex[65];
+    sha256_hex(m, n, hex);
+    if (m)
+        munmap(m, n);
+    return strcmp(hex, expect) == 0;
+}
+
+/* The side file's thread: its hash, the index it names and the index's own
+ * hash (a corrupt index is not shared into a new set); then it checks like
+ * the others. */
+static void *verifier_main(void *arg)
+{
+    struct snap_same_check *c = arg;
+    struct same *s = &c->s;
+    const struct side_head *h = (const void *)s->side;
+    char hex[65], named[65];
+    sha256_hex(s->side, s->side_len - 32, hex);
+    char trailer[65];
+    snap_hex(s->side + s->side_len - 32, 32, trailer);
+    snap_hex(h->index_sha256, 32, named);
+    if (strcmp(hex, trailer) != 0 || strcmp(named, c->index_sha256) != 0 ||
+        !index_hash_is(c->index_path, c->index_sha256))
+        atomic_store(&s->changed, 1);
+    check_blocks(s);
+    return NULL;
+}
+
+/* Maps the side file of the index when there is one whose shape is sound
+ * (its hashes are checked by verifier_main): 1, with s->r and s->names
+ * pointing into it, else 0 (then the index is decoded). */
+static int map_side(struct same *s, const char *side_path)
+{
+    int fd = side_path ? open(side_path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < sizeof(struct side_head) + 32 + 1 ||
+        (uint64_t)st.st_size > ((uint64_t)1 << 36)) {
+        close(fd);
+        return 0;
+    }
+    size_t n = (size_t)st.st_size;
+    void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return 0;
+    const struct side_head *h = m;
+    uint64_t body = n - sizeof *h - 32;
+    if (memcmp(h->magic, SIDE_MAGIC, 8) != 0 || h->count == 0 || h->count > body / sizeof(struct rec) ||
+        h->names_len != body - h->count * sizeof(struct rec) || h->names_len == 0 ||
+        ((const char *)m)[n - 33] != '\0') {
+        munmap(m, n);
+        return 0;
+    }
+    /* Every record points where records of an index can (its parent
+     * earlier, its name inside the names), or the file is not used: its
+     * hash is checked alongside, on another thread, and until then this
+     * keeps a bad file from making the check read out of bounds or loop. */
+    const struct rec *r = (const struct rec *)((const char *)m + sizeof *h);
+    for (uint64_t i = 0; i < h->count; i++)
+        if ((r[i].parent != TOP && r[i].parent >= i) || r[i].name >= h->names_len) {
+            munmap(m, n);
+            return 0;
+        }
+    s->side = m;
+    s->side_len = n;
+    s->r = (struct rec *)r; /* read only: `below` is final */
+    s->cap = (size_t)h->count;
+    s->names = (char *)m + sizeof *h + s->cap * sizeof(struct rec);
+    s->names_used = (size_t)h->names_len;
+    return 1;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t k = write(fd, (const char *)p + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+/* Writes the records and names `s` holds (complete, every directory's
+ * count final) as the side file of the index with SHA-256 `index_sha256`. */
+static int write_side(const struct same *s, const char *index_sha256, const char *path, struct osm_err *err)
+{
+    unsigned char sha[32];
+    int bad = s->cap == 0 || strlen(index_sha256) != 64;
+    for (int k = 0; !bad && k < 32; k++) {
+        unsigned v;
+        bad = sscanf(index_sha256 + 2 * k, "%2x", &v) != 1;
+        sha[k] = (unsigned char)v;
+    }
+    if (bad) {
+        unlink(path); /* no side file: the next check decodes the index */
+        return osm_err_set(err, OSM_EINPUT, "%s: the index cannot be checked from a side file", path);
+    }
+    struct side_head h = {.count = s->cap, .names_len = s->names_used};
+    memcpy(h.magic, SIDE_MAGIC, 8);
+    memcpy(h.index_sha256, sha, 32);
+    size_t body = s->cap * sizeof(struct rec) + s->names_used; /* names follow the records in the mapping */
+    unsigned char md[32];
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, &h, sizeof h) &&
+             EVP_DigestUpdate(c, s->r, body) && EVP_DigestFinal_ex(c, md, NULL);
+    EVP_MD_CTX_free(c);
+    if (!ok)
+        return osm_err_set(err, OSM_EFAIL, "%s: SHA-256 failed", path);
+    int rc = -1;
+    char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, &h, sizeof h) != 0 || write_all(fd, s->r, body) != 0 ||
+        write_all(fd, md, 32) != 0) {
+        osm_err_errno(err, "writing %s", tmp);
+        goto out;
+    }
+    int cr = close(fd);
+    fd = -1;
+    if (cr != 0 || rename(tmp, path) != 0) {
+        osm_err_errno(err, "writing %s", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int snap_same_save(const struct snap_index *ix, const char *index_sha256, const char *path, struct osm_err *err)
+{
+    struct same s = {0};
+    int bad = ix->n == 0;
+    for (size_t i = 0; i < ix->n && !bad; i++)
+        bad = add_rec(&s, ix->e[i], i, ix->n) != 0;
+    while (!bad && s.updepth > 0)
+        pop_dir(&s);
+    int rc;
+    if (bad) {
+        unlink(path);
+        rc = osm_err_set(err, OSM_EINPUT, "%s: the index cannot be checked from a side file", path);
+    } else {
+        rc = write_side(&s, index_sha256, path, err);
+    }
+    free(s.cur);
+    if (s.r)
+        munmap(s.r, s.map_len);
+    return rc;
+}
+
 /* The decoder thread: decodes the index, then checks like the others. */
 static void *decoder_main(void *arg)
 {
@@ -363,13 +579,15 @@ static void *decoder_main(void *arg)
     int rc = snap_index_scan(c->index_path, c->index_sha256, collect, s, &ignore);
     if (rc != 0 || s->cap == 0)
         atomic_store(&s->changed, 1);
+    while (rc == 0 && s->updepth > 0) /* every count final: the records can be a side file */
+        pop_dir(s);
     publish(s, rc == 0 ? s->cap : atomic_load(&s->decoded), 1);
     check_blocks(s);
     return NULL;
 }
 
 struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
-                                        int64_t started_ns, int threads)
+                                        const char *side_path, int64_t started_ns, int threads)
 {
     int root_fd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root_fd < 0)
@@ -386,8 +604,13 @@ struct snap_same_check *snap_same_start(const char *root, const char *index_path
     atomic_init(&s->next_block, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->more, NULL);
-    /* The decoder first: without it nothing ever gets checked. */
-    if (pthread_create(&c->tid[0], NULL, decoder_main, c) != 0) {
+    /* With a side file every record is there from the start (the first
+     * thread checks its hashes, then checks entries too); else the decoder
+     * first: without it nothing ever gets checked. */
+    int side = c->index_sha256 && map_side(s, side_path);
+    if (side)
+        publish(s, s->cap, 1);
+    if (pthread_create(&c->tid[0], NULL, side ? verifier_main : decoder_main, c) != 0) {
         atomic_store(&s->changed, 1);
         publish(s, 0, 1);
         return c;
@@ -401,6 +624,11 @@ struct snap_same_check *snap_same_start(const char *root, const char *index_path
 
 int snap_same_finish(struct snap_same_check *c)
 {
+    return snap_same_finish_saving(c, NULL);
+}
+
+int snap_same_finish_saving(struct snap_same_check *c, const char *side_out)
+{
     if (!c)
         return 0;
     struct same *s = &c->s;
@@ -408,10 +636,16 @@ int snap_same_finish(struct snap_same_check *c)
     for (int t = 0; t < c->started; t++)
         pthread_join(c->tid[t], NULL);
     int unchanged = !atomic_load(&s->changed);
+    if (unchanged && side_out && !s->side) {
+        struct osm_err ignore = OSM_ERR_INIT; /* without it the next check decodes the index */
+        write_side(s, c->index_sha256, side_out, &ignore);
+    }
     pthread_cond_destroy(&s->more);
     pthread_mutex_destroy(&s->mu);
     close(s->root_fd);
-    if (s->r)
+    if (s->side)
+        munmap((void *)s->side, s->side_len);
+    else if (s->r)
         munmap(s->r, s->map_len);
     free(s->cur);
     free(c->index_path);
@@ -420,8 +654,8 @@ int snap_same_finish(struct snap_same_check *c)
     return unchanged;
 }
 
-int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int64_t started_ns,
-                        int threads)
+int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, const char *side_path,
+                        int64_t started_ns, int threads)
 {
-    return snap_same_finish(snap_same_start(root, index_path, index_sha256, started_ns, threads));
+    return snap_same_finish(snap_same_start(root, index_path, index_sha256, side_path, started_ns, threads));
 }

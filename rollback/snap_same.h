@@ -1,7 +1,8 @@
 /* snap_same: is a tree still exactly what a set's index recorded?
  *
  * The fast path of an unchanged re-snapshot. It takes the previous index as
- * the list of what to look at, checks every entry with one fstatat on every
+ * the list of what to look at (read from its side file, snap_same_save,
+ * when it has one), checks every entry with one fstatat on every
  * worker at once, and answers yes only when each entry's mode (type
  * included), owner, size, atime, mtime, ctime, inode, device and device
  * number are what the index holds. The new set's index would then be the
@@ -23,6 +24,8 @@
 
 #include <stdint.h>
 
+#include "osm_error.h"
+
 /* The racy rule (as git's for its index): a set recorded each entry's stat
  * at some instant after `started`. A change in the same timestamp tick
  * after that instant leaves ctime as it was, so an entry whose ctime is not
@@ -41,9 +44,21 @@ int snap_stat_trusted(int64_t ctime_ns, int64_t started_ns);
 
 /* 1 when the tree at `root` is unchanged since the index at `index_path`
  * (whose SHA-256 must be `index_sha256`), written by a set that began at
- * `started_ns`, 0 otherwise. */
-int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, int64_t started_ns,
-                        int threads);
+ * `started_ns`, 0 otherwise. `side_path` (may be NULL) is the index's side
+ * file (snap_same_save): when it is there and sound the check reads the
+ * entries from it instead of decoding the index; a set written before side
+ * files has none, and its index is decoded as before. Either way the
+ * index's SHA-256 is checked: a corrupt index (or side file) is a change. */
+int snap_tree_unchanged(const char *root, const char *index_path, const char *index_sha256, const char *side_path,
+                        int64_t started_ns, int threads);
+
+/* Writes the side file of the index `ix` (a tree's, in index order) whose
+ * file has SHA-256 `index_sha256`, at `path` (temp file and rename, not
+ * synced: a torn or missing side file is only a slower next check, its own
+ * hash says so). 0, or -1 with `err` (an index it cannot describe, any
+ * error; `path` is then removed). */
+struct snap_index;
+int snap_same_save(const struct snap_index *ix, const char *index_sha256, const char *path, struct osm_err *err);
 
 /* The same check in two halves, so that the caller can wait for its own
  * I/O (the new set's first fsyncs) while `threads` threads check: start
@@ -53,7 +68,12 @@ int snap_tree_unchanged(const char *root, const char *index_path, const char *in
  * must be finished. */
 struct snap_same_check;
 struct snap_same_check *snap_same_start(const char *root, const char *index_path, const char *index_sha256,
-                                        int64_t started_ns, int threads);
+                                        const char *side_path, int64_t started_ns, int threads);
 int snap_same_finish(struct snap_same_check *c);
+/* snap_same_finish, and when the tree is unchanged and the check decoded
+ * the index (it had no side file), its records are written as the side
+ * file `side_out` of that index: a set written before side files gets one
+ * for the next check. */
+int snap_same_finish_saving(struct snap_same_check *c, const char *side_out);
 
 #endif

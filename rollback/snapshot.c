@@ -278,6 +278,12 @@ static char *index_path(const struct snap_store *s, const char *id, const char *
     return osm_xasprintf("%s/sets/%s/%s.idx", s->dir, id, disk_id);
 }
 
+/* A tree index's side file (snap_same.h): what the unchanged check reads. */
+static char *side_path(const struct snap_store *s, const char *id, const char *disk_id)
+{
+    return osm_xasprintf("%s/sets/%s/%s.same", s->dir, id, disk_id);
+}
+
 static void qcow2_tag(const char *id, char tag[80])
 {
     snprintf(tag, 80, "osmig-%s", id);
@@ -539,10 +545,11 @@ static struct snap_same_check *start_unchanged(const struct snap_store *s, const
 {
     if (!prev_id || !jpd || d->kind != OSM_DISK_TREE)
         return NULL;
-    char *from = index_path(s, prev_id, d->id);
+    char *from = index_path(s, prev_id, d->id), *side = side_path(s, prev_id, d->id);
     struct snap_same_check *c =
-        snap_same_start(d->path, from, jstr(jpd, "index_sha256"), set_started_ns(jprev), threads);
+        snap_same_start(d->path, from, jstr(jpd, "index_sha256"), side, set_started_ns(jprev), threads);
     free(from);
+    free(side);
     return c;
 }
 
@@ -602,16 +609,30 @@ static char *ready_ahead(const struct snap_store *s, const char *id, json_t *j, 
 static int reuse_unchanged(const struct snap_store *s, const char *id, const char *prev_id, json_t *jpd,
                            const struct osm_disk *d, struct snap_same_check **check, json_t *jd)
 {
-    int same = snap_same_finish(*check);
+    /* Its side file too: the previous set's (linked below), or, when that
+     * set has none (written before side files), the records the check
+     * decoded from its index, written now. */
+    char *side = side_path(s, id, d->id);
+    int same = snap_same_finish_saving(*check, side);
     *check = NULL;
-    if (!same)
+    if (!same) {
+        free(side);
         return 0;
+    }
     char *from = index_path(s, prev_id, d->id), *to = index_path(s, id, d->id);
     int ok = link(from, to) == 0;
     free(from);
     free(to);
-    if (!ok)
+    if (!ok) {
+        unlink(side);
+        free(side);
         return 0;
+    }
+    from = side_path(s, prev_id, d->id);
+    if (link(from, side) != 0 && errno != ENOENT && errno != EEXIST)
+        osm_info("snapshot.side", "disk=%s side file not shared: %s", d->id, strerror(errno));
+    free(from);
+    free(side);
     take_unchanged(jd, jpd);
     osm_info("snapshot.disk", "disk=%s entries=%lld read_files=0 read_bytes=0 unchanged=1 index_of=%s", d->id,
              (long long)json_integer_value(json_object_get(jd, "entries")), prev_id);
@@ -757,6 +778,14 @@ int osm_snap_create(struct osm_instance *inst, const char *label, const struct o
         if (r != 0) {
             snap_index_free(&ix);
             goto fail;
+        }
+        if (d->kind == OSM_DISK_TREE) {
+            /* Only the next create's speed depends on it: an error is noted, not fatal. */
+            struct osm_err serr = OSM_ERR_INIT;
+            char *sp = side_path(&s, id, d->id);
+            if (snap_same_save(&ix, sha, sp, &serr) != 0)
+                osm_info("snapshot.side", "disk=%s no side file: %s", d->id, serr.msg);
+            free(sp);
         }
         if (d->kind == OSM_DISK_TREE)
             snap_index_digest(&ix, digest);

@@ -20,6 +20,11 @@ s2=$(create)
 shared || { cat "$W/log"; fail "an unchanged tree was walked again instead of sharing the index"; }
 grep -q 'read_files=0 read_bytes=0' "$W/log" || fail "the unchanged re-snapshot does not say it read nothing"
 [ "$(stat -c %i "$(idx "$s1")")" = "$(stat -c %i "$(idx "$s2")")" ] || fail "the two sets do not share one index file"
+# and its side file (what the next unchanged check reads instead of the index)
+side1=${OSMIG_SNAPSHOT_STORE}/sets/$s1/system.same
+[ -f "$side1" ] || fail "the first set has no side file beside its index"
+[ "$(stat -c %i "$side1")" = "$(stat -c %i "$OSMIG_SNAPSHOT_STORE/sets/$s2/system.same")" ] ||
+    fail "the two sets do not share one side file"
 [ "$(recorded_digest "$I" "$s1")" = "$(recorded_digest "$I" "$s2")" ] || fail "unchanged tree, different digests"
 
 # change DESCRIPTION CMD...: after CMD the next create must not share.
