@@ -21,7 +21,8 @@
 #include "userspace.h"
 
 #define KEYS_SUBDIR "/var/lib/osmig/keys"
-#define QF_NEVRA "%{NAME}-%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE}.%{ARCH}\\n"
+#define QF_NEVRA_ "%{NAME}-%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE}.%{ARCH}"
+#define QF_NEVRA QF_NEVRA_ "\\n"
 
 char *osm_nevra_with_epoch(const char *nevra)
 {
@@ -91,11 +92,17 @@ int osm_rpmdb_drop_environment(const char *root, struct osm_err *err)
     return 0;
 }
 
+/* Only a Berkeley DB rpmdb has them (osm_rpmdb_format_seen's probes, in its
+ * order). In a guest the probe and the removal are one command: each is a
+ * round trip through the agent, and every rpm run is preceded by this. */
 static int drop_environment(const struct osm_txn_place *pl, struct osm_err *err)
 {
     if (!pl->guest)
-        return osm_rpmdb_drop_environment(pl->root, err);
-    const char *argv[] = {"/bin/sh", "-c", "exec rm -f /var/lib/rpm/__db.00[1-9]", NULL};
+        return osm_rpmdb_format(pl->root) == OSM_RPMDB_BDB ? osm_rpmdb_drop_environment(pl->root, err) : 0;
+    const char *argv[] = {"/bin/sh", "-c",
+                          "cd /var/lib/rpm 2>/dev/null || exit 0; [ -f rpmdb.sqlite ] || [ -f Packages.db ] || "
+                          "[ ! -f Packages ] || exec rm -f __db.00[1-9]",
+                          NULL};
     struct osm_buf b;
     osm_buf_init(&b);
     int st = osm_place_run(pl, argv, &b, err);
@@ -105,6 +112,13 @@ static int drop_environment(const struct osm_txn_place *pl, struct osm_err *err)
     return st == 0 ? 0 : -1;
 }
 
+/* The place whose environment files osm_target_transaction_at removed as
+ * it began: its own rpm runs that follow, one after the other, leave none
+ * that matter (each ends, or the transaction ends with it), so they need
+ * not remove them again (in a guest, a command each). Per thread: a fleet
+ * worker runs several tasks at once. */
+static _Thread_local const struct osm_txn_place *env_dropped;
+
 /* Run the target's rpm; a non-zero exit is an error quoting its stderr. */
 static int trpm_prog(const struct osm_txn_place *pl, const char *program, const char *const *args, const char *what,
                      void (*on_line)(const char *, void *), void *ud, struct osm_buf *out, struct osm_err *err)
@@ -112,7 +126,7 @@ static int trpm_prog(const struct osm_txn_place *pl, const char *program, const 
     /* Nothing else uses the instance's rpmdb during a migration, and a
      * target rpm that was killed (with osmig) leaves its locks in these
      * files: the next rpm would wait for them forever. */
-    if (osm_place_rpmdb_format(pl) == OSM_RPMDB_BDB && drop_environment(pl, err) < 0)
+    if (env_dropped != pl && drop_environment(pl, err) < 0)
         return -1;
     struct osm_buf eout;
     osm_buf_init(&eout);
@@ -332,14 +346,18 @@ static int import_keys(const struct osm_planfile *plan, const struct osm_txn_pla
 
 /* Short key ids ("f4a80eb5") that signed the installed packages, one per
  * line, from the signature tags as the target's rpm prints them; with
- * `pubkeys`, also the gpg-pubkey-ID names in the rpmdb (the same query). */
-static char *signing_keys(const struct osm_txn_place *pl, char **pubkeys, struct osm_err *err)
+ * `pubkeys`, also the gpg-pubkey-ID names in the rpmdb, and with
+ * `installed`, the installed packages as osm_target_installed_at lists
+ * them (the same query: one rpm run fewer). */
+static char *signing_keys(const struct osm_txn_place *pl, char **pubkeys, char **installed, struct osm_err *err)
 {
-    const char *args[] = {"-qa", "--qf", "%{NAME}-%{VERSION} %{RSAHEADER:pgpsig} %{SIGPGP:pgpsig}\\n", NULL};
-    struct osm_buf out, ids, keys;
+    const char *args[] = {"-qa", "--qf", "%{NAME}-%{VERSION} " QF_NEVRA_ " %{RSAHEADER:pgpsig} %{SIGPGP:pgpsig}\\n",
+                          NULL};
+    struct osm_buf out, ids, keys, pkgs;
     osm_buf_init(&out);
     osm_buf_init(&ids);
     osm_buf_init(&keys);
+    osm_buf_init(&pkgs);
     if (trpm(pl, args, "reading the packages' signing keys", NULL, NULL, &out, err) < 0) {
         osm_buf_free(&out);
         osm_buf_free(&ids);
@@ -350,8 +368,11 @@ static char *signing_keys(const struct osm_txn_place *pl, char **pubkeys, struct
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
+        size_t nv = strcspn(line, " ");
         if (strncmp(line, "gpg-pubkey-", 11) == 0)
-            osm_buf_addf(&keys, "%.*s\n", (int)strcspn(line, " "), line);
+            osm_buf_addf(&keys, "%.*s\n", (int)nv, line);
+        else if (line[nv] == ' ')
+            osm_buf_addf(&pkgs, "%.*s\n", (int)strcspn(line + nv + 1, " "), line + nv + 1);
         for (char *p = line; (p = strstr(p, "Key ID "));) {
             p += 7;
             size_t l = strspn(p, "0123456789abcdefABCDEF");
@@ -372,6 +393,10 @@ static char *signing_keys(const struct osm_txn_place *pl, char **pubkeys, struct
         *pubkeys = osm_buf_detach(&keys);
     else
         osm_buf_free(&keys);
+    if (installed)
+        *installed = osm_buf_detach(&pkgs);
+    else
+        osm_buf_free(&pkgs);
     return osm_buf_detach(&ids);
 }
 
@@ -380,7 +405,7 @@ static int remove_source_keys(const struct osm_txn_place *pl, const char *before
                               struct osm_err *err)
 {
     char *pubkeys = NULL;
-    char *after = signing_keys(pl, &pubkeys, err);
+    char *after = signing_keys(pl, &pubkeys, NULL, err);
     if (!after)
         return -1;
     size_t n = 0, cap = 8;
@@ -509,6 +534,33 @@ static int erase_part(const struct osm_planfile *plan, const struct osm_txn_plac
     return rc;
 }
 
+/* Removes from `set` (in place) the lines erase_part erased: the old
+ * package of every erase and replace. */
+static void without_erased(const struct osm_planfile *plan, char *set)
+{
+    char *w = set;
+    for (const char *p = set; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        int gone = 0;
+        for (size_t i = 0; !gone && i < plan->n_actions; i++) {
+            const struct osm_planfile_action *a = &plan->actions[i];
+            if ((a->kind != OSM_PF_ERASE && a->kind != OSM_PF_REPLACE) || !a->from)
+                continue;
+            char *want = osm_nevra_with_epoch(a->from);
+            size_t wl = strlen(want);
+            gone = (l == wl + 1 || (l == wl && !nl)) && memcmp(p, want, wl) == 0;
+            free(want);
+        }
+        if (!gone) {
+            memmove(w, p, l);
+            w += l;
+        }
+        p += l;
+    }
+    *w = '\0';
+}
+
 static int install_part(const struct osm_planfile *plan, const struct osm_txn_place *pl, const char *installed,
                         const struct osm_ttx_opts *o, struct osm_ttx_result *r, struct osm_err *err)
 {
@@ -561,7 +613,7 @@ static int install_part(const struct osm_planfile *plan, const struct osm_txn_pl
 /* The keys that signed the installed packages before the transaction, kept
  * in the instance (so a resumed task still knows them; rollback and the
  * clean-up after success remove the file). */
-static char *source_keys(const struct osm_txn_place *pl, struct osm_err *err)
+static char *source_keys(const struct osm_txn_place *pl, char **installed, struct osm_err *err)
 {
     struct osm_buf b;
     osm_buf_init(&b);
@@ -570,7 +622,7 @@ static char *source_keys(const struct osm_txn_place *pl, struct osm_err *err)
     if (have == 1) {
         res = osm_buf_detach(&b);
     } else if (have == 0) {
-        char *ids = signing_keys(pl, NULL, err);
+        char *ids = signing_keys(pl, NULL, installed, err);
         if (ids && osm_place_mkdir(pl, KEYS_SUBDIR, err) == 0 &&
             osm_place_write(pl, KEYS_SUBDIR "/source-keys.txt", ids, strlen(ids), err) == 0)
             res = ids;
@@ -620,19 +672,27 @@ int osm_target_transaction_at(const struct osm_planfile *plan, const struct osm_
     char *installed = NULL, *keys_before = NULL;
     int rc = -1;
     /* A guest is a real machine: its /dev has the nodes. */
-    if ((!pl->guest && device_nodes(pl->root, err) < 0) || native_rpmdb(pl, &r.rpmdb_rebuilt, err) < 0 ||
-        replace_symlinked_dirs(plan, pl, &r.dirs_replaced, err) < 0)
+    if ((!pl->guest && device_nodes(pl->root, err) < 0) || drop_environment(pl, err) < 0)
         goto out;
-    if (!(keys_before = source_keys(pl, err)) || import_keys(plan, pl, &r.keys_imported, err) < 0)
+    env_dropped = pl;
+    if (native_rpmdb(pl, &r.rpmdb_rebuilt, err) < 0 || replace_symlinked_dirs(plan, pl, &r.dirs_replaced, err) < 0)
+        goto out;
+    /* The installed set comes with the source keys when they are read now
+     * (importing keys adds only gpg-pubkey entries, which it leaves out). */
+    if (!(keys_before = source_keys(pl, &installed, err)) || import_keys(plan, pl, &r.keys_imported, err) < 0)
         goto out;
     if (o.crash_point)
         o.crash_point("target_txn.keys_imported");
-    if (!(installed = osm_target_installed_at(pl, err)) || erase_part(plan, pl, installed, &o, &r, err) < 0)
+    if ((!installed && !(installed = osm_target_installed_at(pl, err))) ||
+        erase_part(plan, pl, installed, &o, &r, err) < 0)
         goto out;
-    free(installed);
     if (o.crash_point)
         o.crash_point("target_txn.erased");
-    if (!(installed = osm_target_installed_at(pl, err)) || install_part(plan, pl, installed, &o, &r, err) < 0)
+    /* rpm -e exited 0: exactly the listed packages are gone. The set without
+     * them is what another rpm -qa would print, one run of the target's rpm
+     * (seconds in an emulated guest) sooner. */
+    without_erased(plan, installed);
+    if (install_part(plan, pl, installed, &o, &r, err) < 0)
         goto out;
     if (o.crash_point)
         o.crash_point("target_txn.installed");
@@ -640,6 +700,7 @@ int osm_target_transaction_at(const struct osm_planfile *plan, const struct osm_
         goto out;
     rc = 0;
 out:
+    env_dropped = NULL;
     free(installed);
     free(keys_before);
     if (res)
