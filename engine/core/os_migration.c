@@ -425,7 +425,10 @@ static int boot_one(struct osm_step_ctx *ctx, struct osm_instance *inst, const j
         return -1;
     }
     double secs = since(&t0);
-    const char *want = osm_step_note(ctx, target ? "target_kernel" : "kernel.before");
+    /* The target's kernel when the family noted one; a plan that installs
+     * no kernel keeps the one that ran before. */
+    const char *want = target ? osm_step_note(ctx, "target_kernel") : NULL;
+    want = want ? want : osm_step_note(ctx, "kernel.before");
     char *expected = want ? osm_xstrdup(want) : NULL;
     osm_err_clear(&fe);
     f.kernel[0] = '\0';
@@ -441,10 +444,12 @@ static int boot_one(struct osm_step_ctx *ctx, struct osm_instance *inst, const j
                             "phase", phase, "seconds", secs, "limit_s", limit);
     char *text = json_dumps(out, JSON_COMPACT);
     json_decref(out);
+    /* The boot first: killed before its outcome is noted, the boot is not
+     * asked again (its outcome is then missing from the notes). */
     snprintf(key, sizeof key, "%s.outcome", name);
-    rc = osm_step_note_set(ctx, key, text, err);
+    rc = osm_step_note_set(ctx, "boot", boot, err) == 0 ? osm_step_note_set(ctx, key, text, err) : -1;
     free(text);
-    if (rc != 0 || osm_step_note_set(ctx, "boot", boot, err) != 0)
+    if (rc != 0)
         return -1;
     char msg[320];
     snprintf(msg, sizeof msg, "%s (%s): instance up in %.1f s of %d s, boot id %s%s%s", name, phase, secs, limit,
@@ -452,15 +457,14 @@ static int boot_one(struct osm_step_ctx *ctx, struct osm_instance *inst, const j
     return osm_step_event(ctx, "boot", msg, err);
 }
 
-/* The boots of the list whose phase is this step's, in order; those that
- * happened already (a resume) are passed. */
-static int boots_run(struct osm_step_ctx *ctx, struct osm_err *err)
+/* Calls `each` for the boots of the list whose phase is this step's, in
+ * order, until one returns non-zero; `done` says whether the boot happened
+ * (boot_done). */
+static int for_phase_boots(struct osm_step_ctx *ctx, struct osm_instance *inst,
+                           int (*each)(struct osm_step_ctx *, struct osm_instance *, const json_t *, int done,
+                                       struct osm_err *),
+                           struct osm_err *err)
 {
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return -1;
-    if (!inst->provider->reboot)
-        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
     json_t *boots = task_boots(ctx, inst, err);
     if (!boots)
         return -1;
@@ -470,14 +474,39 @@ static int boots_run(struct osm_step_ctx *ctx, struct osm_err *err)
     json_t *b;
     json_array_foreach(boots, i, b)
     {
-        if (strcmp(json_string_value(json_object_get(b, "phase")), phase) != 0 ||
-            boot_done(ctx, json_string_value(json_object_get(b, "name"))))
+        if (strcmp(json_string_value(json_object_get(b, "phase")), phase) != 0)
             continue;
-        if ((rc = boot_one(ctx, inst, b, err)) != 0)
+        int done = boot_done(ctx, json_string_value(json_object_get(b, "name")));
+        if ((rc = each(ctx, inst, b, done, err)) != 0)
             break;
     }
     json_decref(boots);
     return rc;
+}
+
+static int boot_unless_done(struct osm_step_ctx *ctx, struct osm_instance *inst, const json_t *b, int done,
+                            struct osm_err *err)
+{
+    return done ? 0 : boot_one(ctx, inst, b, err);
+}
+
+/* The boots of this step's phase; those that happened already (a resume)
+ * are passed. */
+static int boots_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    if (!inst)
+        return -1;
+    if (!inst->provider->reboot)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
+    return for_phase_boots(ctx, inst, boot_unless_done, err);
+}
+
+static int stop_at_not_done(struct osm_step_ctx *ctx, struct osm_instance *inst, const json_t *b, int done,
+                            struct osm_err *err)
+{
+    (void)ctx, (void)inst, (void)b, (void)err;
+    return done ? 0 : 1;
 }
 
 /* Every boot of this step's phase happened: 1; else 0, and the run
@@ -485,21 +514,8 @@ static int boots_run(struct osm_step_ctx *ctx, struct osm_err *err)
 static int boots_check(struct osm_step_ctx *ctx, struct osm_err *err)
 {
     struct osm_instance *inst = osm_step_instance(ctx, err);
-    json_t *boots = inst ? task_boots(ctx, inst, err) : NULL;
-    if (!boots)
-        return -1;
-    const char *phase = step_boot_phase(ctx->step);
-    int all = 1;
-    size_t i;
-    json_t *b;
-    json_array_foreach(boots, i, b)
-    {
-        if (strcmp(json_string_value(json_object_get(b, "phase")), phase) == 0 &&
-            !boot_done(ctx, json_string_value(json_object_get(b, "name"))))
-            all = 0;
-    }
-    json_decref(boots);
-    return all;
+    int rc = inst ? for_phase_boots(ctx, inst, stop_at_not_done, err) : -1;
+    return rc < 0 ? -1 : rc == 0;
 }
 
 /* ---- rollback --------------------------------------------------------- */
@@ -555,7 +571,7 @@ static const struct osm_step steps[] = {
     /* Prechecks only read facts. */
     {"precheck", "prechecking", precheck_run, NULL, 1, 0},
     /* A snapshot set is created once; its check finds the set and verifies it. */
-    {"snapshot", "snapshotting", snapshot_run, snapshot_check, 0, 0},
+    OSM_STEP_SNAPSHOT,
     /* Staging resumes downloads and checks digests: safe to repeat. */
     {"stage", "staging", family_run, NULL, 1, 1},
     /* The boots of the task's list (boots.h), by phase. A boot must not be
@@ -569,12 +585,7 @@ static const struct osm_step steps[] = {
     {"verify", "verifying", family_run, NULL, 1, 0},
 };
 
-const struct osm_task_kind osm_os_migration_kind = {
-    OSM_KIND_OS_MIGRATION,
-    steps,
-    sizeof steps / sizeof steps[0],
-    {"rollback", "rolling_back", migration_rollback_run, NULL, 1, 1},
-};
+const struct osm_task_kind osm_os_migration_kind = OSM_TASK_KIND(OSM_KIND_OS_MIGRATION, steps, migration_rollback_run);
 
 /* ---- for other kinds ---------------------------------------------------- */
 

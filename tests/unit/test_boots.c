@@ -198,15 +198,18 @@ static void create(struct osm_task *t)
         fail_msg("create: %s", err.msg);
 }
 
-static void run_and_reload(struct osm_task *t)
+/* Runs the task, then reads it back into *t; its state must be `want`. */
+static void run_expecting(struct osm_task *t, enum osm_task_state want)
 {
     struct osm_err err = OSM_ERR_INIT;
-    if (osm_runner_run(st, t->id, NULL, &err) != 0)
-        fail_msg("run: %s", err.msg);
-    char id[40];
-    memcpy(id, t->id, sizeof id);
+    char *id = osm_xstrdup(t->id);
+    int rc = osm_runner_run(st, id, NULL, &err);
     osm_task_free(t);
-    assert_int_equal(osm_store_get_task(st, id, t, &err), 0);
+    if (rc != 0 || osm_store_get_task(st, id, t, &err) != 0)
+        fail_msg("task %s: %s", id, err.msg);
+    free(id);
+    if (t->state != want)
+        fail_msg("state %s: %s", osm_task_state_name(t->state), t->cause ? t->cause : "");
 }
 
 /* The "boot" events of the task's history, joined by "\n". */
@@ -240,9 +243,7 @@ static void migration_runs_each_boot_of_the_list_with_its_limit_and_records_its_
     struct osm_task t;
     submit("\"boot_limits\": {\"into-target\": 120}", &t);
     create(&t);
-    run_and_reload(&t);
-    if (t.state != OSM_TASK_SUCCEEDED)
-        fail_msg("state %s: %s", osm_task_state_name(t.state), t.cause ? t.cause : "");
+    run_expecting(&t, OSM_TASK_SUCCEEDED);
     char *ev = boot_events(t.id);
     if (!strstr(ev, "reboot-1 (before-upgrade): instance up in ") || !strstr(ev, " of 300 s, boot id dir-") ||
         !strstr(ev, "reboot-2 (into-target): instance up in ") || !strstr(ev, " of 120 s, boot id dir-"))
@@ -273,8 +274,7 @@ static void malformed_descriptor_limit_fails_the_precheck_before_any_change(void
     struct osm_task t;
     submit("\"boot_limits\": {\"into-target\": \"soon\"}", &t);
     create(&t);
-    run_and_reload(&t);
-    assert_int_equal(t.state, OSM_TASK_FAILED);
+    run_expecting(&t, OSM_TASK_FAILED);
     if (!strstr(t.cause, "step precheck failed") || !strstr(t.cause, "boot_limits.into-target is \"soon\""))
         fail_msg("cause: %s", t.cause);
     osm_task_free(&t);
@@ -301,9 +301,7 @@ static void task_of_the_steps_reboot_1_and_2_resumes_without_repeating_a_boot(vo
     struct osm_err err = OSM_ERR_INIT;
     struct osm_task_change ch = {.task = &t, .expect_state = -1, .expect_rev = -1};
     assert_int_equal(osm_store_commit(st, &ch, &err), 0);
-    run_and_reload(&t);
-    if (t.state != OSM_TASK_SUCCEEDED)
-        fail_msg("state %s: %s", osm_task_state_name(t.state), t.cause ? t.cause : "");
+    run_expecting(&t, OSM_TASK_SUCCEEDED);
     char *ev = boot_events(t.id);
     if (strstr(ev, "reboot-1") || !strstr(ev, "reboot-2 (into-target): instance up"))
         fail_msg("boot events: %s", ev);
