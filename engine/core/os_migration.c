@@ -421,7 +421,7 @@ static int boot_one(struct osm_step_ctx *ctx, struct osm_instance *inst, const j
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (inst->provider->reboot(inst, limit, boot, err) != 0) {
-        osm_err_prefix(err, "%s (%s, limit %d s): rebooting %s", name, phase, limit, inst->uri);
+        osm_err_prefix(err, "%s (%s, limit %d s)", name, phase, limit); /* the provider names the instance */
         return -1;
     }
     double secs = since(&t0);
