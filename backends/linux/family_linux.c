@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "boot_setup.h"
+#include "boots.h"
 #include "guest_view.h"
 #include "matrix.h"
 #include "migration_linux.h"
@@ -83,17 +84,24 @@ static int assess(struct osm_instance *inst, const struct osm_facts *facts, cons
     };
     struct osm_plan plan;
     int rc = -1;
-    if (osm_plan_compute(&sys, &po, &plan, err) == 0) {
+    /* The boots a migration of this instance would make (boots.h). */
+    json_t *boots = NULL;
+    if (osm_boots_plan(inst->descriptor, inst->descriptor_path, &boots, err) == 0 &&
+        osm_plan_compute(&sys, &po, &plan, err) == 0) {
         struct osm_txn_place bpl = {.root = inst->root, .guest = inst->root ? NULL : inst};
         osm_boot_assess(&plan, &bpl);
         *doc = rq->full_plan ? osm_plan_json(&plan, inst->uri) : osm_assess_json(&plan, inst->uri);
-        if (rq->plan && !rq->full_plan)
+        json_object_set(*doc, "boots", boots);
+        if (rq->plan && !rq->full_plan) {
             *rq->plan = osm_plan_json(&plan, inst->uri);
+            json_object_set(*rq->plan, "boots", boots);
+        }
         if (text && !rq->full_plan)
             osm_assess_print(text, &plan, inst->uri);
         rc = osm_plan_inhibited(&plan) ? 1 : 0;
         osm_plan_free(&plan);
     }
+    json_decref(boots);
     osm_linux_system_close(&sys);
     osm_guest_view_close(view);
     return rc;

@@ -12,6 +12,7 @@
 
 #include "apply.h"
 #include "boot_setup.h"
+#include "boots.h"
 #include "guest_migration.h"
 #include "guest_view.h"
 #include "osm_buf.h"
@@ -370,6 +371,10 @@ static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
     }
     /* The plan is written even when inhibited: it says what would happen. */
     json_t *pj = osm_plan_json(&plan, inst->uri);
+    json_t *boots = NULL;
+    struct osm_err be = OSM_ERR_INIT;
+    if (osm_step_note(ctx, "boots") && osm_boots_parse(osm_step_note(ctx, "boots"), &boots, &be) == 0)
+        json_object_set_new(pj, "boots", boots); /* noted by the kind before this step (boots.h) */
     char *text = json_dumps(pj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(pj);
     char *pp = plan_path(&m);

@@ -25,12 +25,19 @@ static void real_sleep(void *ctx, unsigned s)
 
 static const struct win_clock real_clock = {real_now, real_sleep, NULL};
 
+/* Setup's reboots wait the provider's own limit; win_follow's limits
+ * (limit_reboot_s) bound the whole. */
+static int provider_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
+{
+    return inst->provider->reboot(inst, 0, boot_id, err);
+}
+
 void win_agent_of_provider(struct win_agent *a, struct osm_instance *inst)
 {
     memset(a, 0, sizeof *a);
     a->inst = inst;
     a->run = inst->provider->run;
-    a->reboot = inst->provider->reboot;
+    a->reboot = inst->provider->reboot ? provider_reboot : NULL;
     a->attach_disk = inst->provider->attach_disk;
     a->detach_disk = inst->provider->detach_disk;
 }

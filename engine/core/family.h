@@ -40,9 +40,9 @@ struct osm_family_migration {
     osm_step_fn upgrade;                 /* not idempotent: needs upgrade_check */
     osm_step_check_fn upgrade_check;
     osm_step_fn verify;                  /* idempotent */
-    /* Optional, idempotent: run by the last reboot step before it reboots
-     * (the target's kernel, its initramfs and boot entry); it may note
-     * "target_kernel", the release that boot must come up on. */
+    /* Optional, idempotent: run before each boot of phase "into-target"
+     * (boots.h: the target's kernel, its initramfs and boot entry); it may
+     * note "target_kernel", the release that boot must come up on. */
     osm_step_fn boot;
     /* Optional: after every disk was restored, what the family keeps for
      * the task on this host (its staged copies) removed. */

@@ -145,19 +145,14 @@ out:
 static const struct osm_step steps[] = {
     {"precheck", "prechecking", precheck_run, NULL, 1, 0},
     /* the seed's preparation: "Create a snapshot for your disk" */
-    {"snapshot", "snapshotting", osm_step_snapshot, osm_step_snapshot_check, 0, 0},
+    OSM_STEP_SNAPSHOT,
     /* The move: the seed's "physical server" is the process that runs the
      * instance (for qemu:, its QEMU). A clean stop, then a start of a new
-     * one: the seed's restart on another host. A failed stop changed no
-     * disk: the task fails, nothing to restore. */
-    {"stop", "stopping", osm_step_stop, NULL, 1, 0},
-    {"start", "starting", osm_step_start, NULL, 1, 1},
+     * one: the seed's restart on another host. */
+    OSM_STEP_STOP,
+    OSM_STEP_START,
     {"aftermath", "checking", aftermath_run, NULL, 1, 0},
 };
 
-const struct osm_task_kind osm_host_maintenance_kind = {
-    OSM_KIND_HOST_MAINTENANCE,
-    steps,
-    sizeof steps / sizeof *steps,
-    {"rollback", "rolling_back", osm_step_restore, NULL, 1, 1},
-};
+const struct osm_task_kind osm_host_maintenance_kind = OSM_TASK_KIND(OSM_KIND_HOST_MAINTENANCE, steps,
+                                                                     osm_step_restore);

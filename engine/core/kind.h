@@ -20,7 +20,7 @@ typedef int (*osm_step_fn)(struct osm_step_ctx *ctx, struct osm_err *err);
 typedef int (*osm_step_check_fn)(struct osm_step_ctx *ctx, struct osm_err *err);
 
 struct osm_step {
-    const char *name;        /* unique within the kind: "stage", "reboot-1" */
+    const char *name;        /* unique within the kind: "stage", "boot-into-target" */
     const char *phase;       /* what users see: "staging", "rebooting" */
     osm_step_fn run;
     osm_step_check_fn check; /* required when !idempotent */
@@ -34,6 +34,12 @@ struct osm_task_kind {
     size_t n_steps;
     struct osm_step rollback;      /* must be idempotent; run on failure after a change */
 };
+
+/* A kind whose rollback step (named "rollback", phase "rolling_back") is
+ * `rollback_run`, idempotent as the runner requires. */
+#define OSM_TASK_KIND(kind_name, step_table, rollback_run)                                                     \
+    {(kind_name), (step_table), sizeof(step_table) / sizeof(step_table)[0],                                    \
+     {"rollback", "rolling_back", (rollback_run), NULL, 1, 1}}
 
 /* The kinds this program knows. Registering a kind with the name of one
  * already known replaces it (tests). The table must outlive its use. */

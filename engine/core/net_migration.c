@@ -436,20 +436,14 @@ out:
 
 static const struct osm_step steps[] = {
     {"precheck", "prechecking", precheck_run, NULL, 1, 0},
-    {"snapshot", "snapshotting", osm_step_snapshot, osm_step_snapshot_check, 0, 0},
+    OSM_STEP_SNAPSHOT,
     /* Stopping a stopped instance, moving a moved NIC, starting a started
-     * one, writing the same files: each is safe to run again. A failed
-     * stop changed no disk: the task fails, nothing to restore. */
-    {"stop", "stopping", osm_step_stop, NULL, 1, 0},
+     * one, writing the same files: each is safe to run again. */
+    OSM_STEP_STOP,
     {"move", "moving", move_run, NULL, 1, 1},
-    {"start", "starting", osm_step_start, NULL, 1, 1},
+    OSM_STEP_START,
     {"fixup", "fixing_up", fixup_run, NULL, 1, 1},
     {"verify", "verifying", verify_run, NULL, 1, 0},
 };
 
-const struct osm_task_kind osm_net_migration_kind = {
-    OSM_KIND_NETWORK_MIGRATION,
-    steps,
-    sizeof steps / sizeof *steps,
-    {"rollback", "rolling_back", rollback_run, NULL, 1, 1},
-};
+const struct osm_task_kind osm_net_migration_kind = OSM_TASK_KIND(OSM_KIND_NETWORK_MIGRATION, steps, rollback_run);

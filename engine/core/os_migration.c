@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "boots.h"
 #include "osm_buf.h"
 #include "osm_log.h"
 #include "provider.h"
@@ -148,6 +149,26 @@ static int family_run(struct osm_step_ctx *ctx, struct osm_err *err)
     if (!fn)
         return osm_err_set(err, OSM_EUNSUPPORTED, "an OS family has no '%s' step", name);
     return fn(ctx, err);
+}
+
+/* The precheck: the list of boots made from the instance (boots.h) and
+ * noted on the task first, so that the family's plan carries it; then the
+ * family's. */
+static int precheck_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    json_t *boots = NULL;
+    if (!inst || osm_boots_plan(inst->descriptor, inst->descriptor_path, &boots, err) != 0)
+        return -1;
+    char *text = json_dumps(boots, JSON_COMPACT);
+    char *said = osm_boots_describe(boots);
+    json_decref(boots);
+    int rc = osm_step_note_set(ctx, "boots", text, err) == 0 && osm_step_event(ctx, "boots", said, err) == 0
+                 ? family_run(ctx, err)
+                 : -1;
+    free(text);
+    free(said);
+    return rc;
 }
 
 static int family_upgrade_check(struct osm_step_ctx *ctx, struct osm_err *err)
@@ -308,39 +329,88 @@ int osm_migration_snapshot_delete(struct osm_instance *inst, const char *set, co
     return osm_instance_snapshot_delete(inst, set, &so, err);
 }
 
-/* ---- reboots ---------------------------------------------------------- */
+/* ---- boots ------------------------------------------------------------ */
 
-#define LAST_REBOOT "reboot-2" /* the boot into the target */
-
-/* Note the current boot before rebooting; the check compares. */
-static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
+/* The task's boots (boots.h), as noted at precheck. A task begun by an
+ * osmig before the list has none noted: its list is made now, from the
+ * same instance, with the names of its two old steps (reboot-1, reboot-2),
+ * so the notes those wrote ("reboot-N.before") still tell what happened. */
+static json_t *task_boots(struct osm_step_ctx *ctx, struct osm_instance *inst, struct osm_err *err)
 {
-    struct osm_instance *inst = osm_step_instance(ctx, err);
-    if (!inst)
-        return -1;
-    if (!inst->provider->reboot)
-        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
+    json_t *boots = NULL;
+    const char *noted = osm_step_note(ctx, "boots");
+    if (noted) {
+        if (osm_boots_parse(noted, &boots, err) != 0)
+            osm_err_prefix(err, "task %s", ctx->task->id);
+        return boots;
+    }
+    if (osm_boots_plan(inst->descriptor, inst->descriptor_path, &boots, err) != 0)
+        return NULL;
+    char *text = json_dumps(boots, JSON_COMPACT);
+    int rc = osm_step_note_set(ctx, "boots", text, err);
+    free(text);
+    if (rc != 0) {
+        json_decref(boots);
+        return NULL;
+    }
+    return boots;
+}
+
+/* The phase of the boots a step runs: the step's name past "boot-". */
+static const char *step_boot_phase(const struct osm_step *s)
+{
+    return strncmp(s->name, "boot-", 5) == 0 ? s->name + 5 : s->name;
+}
+
+/* A boot happened when the boot recorded last is not the one noted before
+ * it was asked ("NAME.before"): boots run in order, each noting the boot
+ * before it, so a later boot never hides an earlier one's note. */
+static int boot_done(struct osm_step_ctx *ctx, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s.before", name);
+    const char *b = osm_step_note(ctx, key);
+    char *before = b ? osm_xstrdup(b) : NULL;
+    const char *cur = osm_step_note(ctx, "boot");
+    int happened = before && cur && strcmp(before, cur) != 0;
+    free(before);
+    return happened;
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* One boot of the list: note the boot before it, reboot within its limit,
+ * check the kernel that came up, record the boot and its outcome. */
+static int boot_one(struct osm_step_ctx *ctx, struct osm_instance *inst, const json_t *b, struct osm_err *err)
+{
+    const char *name = json_string_value(json_object_get(b, "name"));
+    const char *phase = json_string_value(json_object_get(b, "phase"));
+    int target = strcmp(json_string_value(json_object_get(b, "kernel")), OSM_BOOT_KERNEL_TARGET) == 0;
+    int limit = (int)json_integer_value(json_object_get(b, "limit_s"));
     /* The boot into the target: the family readies it first (kernel,
      * initramfs, boot entry), again on a resume (it is idempotent). */
-    if (strcmp(ctx->step->name, LAST_REBOOT) == 0) {
+    if (strcmp(phase, OSM_BOOT_INTO_TARGET) == 0) {
         const struct osm_family_migration *m = migration_of(ctx, err);
         if (!m || (m->boot && m->boot(ctx, err) != 0))
             return -1;
     }
     char key[64];
-    snprintf(key, sizeof key, "%s.before", ctx->step->name);
+    snprintf(key, sizeof key, "%s.before", name);
     const char *cur = osm_step_note(ctx, "boot");
     char *before = osm_xstrdup(cur ? cur : "first");
-    if (osm_step_note_set(ctx, key, before, err) != 0) {
-        free(before);
-        return -1;
-    }
+    int rc = osm_step_note_set(ctx, key, before, err);
     free(before);
+    if (rc != 0)
+        return -1;
     osm_step_crash_point("reboot.noted");
-    /* The kernel each boot must come up on: the one that ran before the
-     * migration, and after the upgrade the target's when the family noted
-     * one ("target_kernel"). Known only where the provider tells the
-     * running kernel (a guest's agent); a root tree has none. */
+    /* The kernel that ran before the migration, known only where the
+     * provider tells the running kernel (a guest's agent; a root tree has
+     * none): noted once, before the first boot. */
     struct osm_facts f;
     struct osm_err fe = OSM_ERR_INIT;
     if (!osm_step_note(ctx, "kernel.before") && osm_instance_facts(inst, &f, &fe) == 0 && f.kernel[0] &&
@@ -348,46 +418,104 @@ static int reboot_run(struct osm_step_ctx *ctx, struct osm_err *err)
         return -1;
     char boot[64];
     osm_step_progress(ctx, 0.1, "rebooting the instance and waiting for it");
-    if (inst->provider->reboot(inst, boot, err) != 0) {
-        osm_err_prefix(err, "rebooting %s", inst->uri);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (inst->provider->reboot(inst, limit, boot, err) != 0) {
+        osm_err_prefix(err, "%s (%s, limit %d s)", name, phase, limit); /* the provider names the instance */
         return -1;
     }
-    const char *target = strcmp(ctx->step->name, LAST_REBOOT) == 0 ? osm_step_note(ctx, "target_kernel") : NULL;
-    const char *want = target ? target : osm_step_note(ctx, "kernel.before");
+    double secs = since(&t0);
+    /* The target's kernel when the family noted one; a plan that installs
+     * no kernel keeps the one that ran before. */
+    const char *want = target ? osm_step_note(ctx, "target_kernel") : NULL;
+    want = want ? want : osm_step_note(ctx, "kernel.before");
     char *expected = want ? osm_xstrdup(want) : NULL;
     osm_err_clear(&fe);
-    int wrong = expected && osm_instance_facts(inst, &f, &fe) == 0 && f.kernel[0] && strcmp(f.kernel, expected) != 0;
-    if (wrong) {
-        osm_err_set(err, OSM_EFAIL, "%s: the instance came up on kernel %s, expected %s", ctx->step->name, f.kernel,
-                    expected);
+    f.kernel[0] = '\0';
+    int known = osm_instance_facts(inst, &f, &fe) == 0 && f.kernel[0];
+    if (expected && known && strcmp(f.kernel, expected) != 0) {
+        osm_err_set(err, OSM_EFAIL, "%s (%s): the instance came up on kernel %s, expected %s", name, phase,
+                    f.kernel, expected);
         free(expected);
         return -1;
     }
-    if (osm_step_note_set(ctx, "boot", boot, err) != 0) {
-        free(expected);
-        return -1;
-    }
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s: instance up, boot id %s%s%s", ctx->step->name, boot,
-             expected ? ", kernel " : "", expected ? expected : "");
     free(expected);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:f, s:i}", "boot_id", boot, "kernel", known ? f.kernel : "",
+                            "phase", phase, "seconds", secs, "limit_s", limit);
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    /* The boot first: killed before its outcome is noted, the boot is not
+     * asked again (its outcome is then missing from the notes). */
+    snprintf(key, sizeof key, "%s.outcome", name);
+    rc = osm_step_note_set(ctx, "boot", boot, err) == 0 ? osm_step_note_set(ctx, key, text, err) : -1;
+    free(text);
+    if (rc != 0)
+        return -1;
+    char msg[320];
+    snprintf(msg, sizeof msg, "%s (%s): instance up in %.1f s of %d s, boot id %s%s%s", name, phase, secs, limit,
+             boot, known ? ", kernel " : "", known ? f.kernel : "");
     return osm_step_event(ctx, "boot", msg, err);
 }
 
-static int reboot_check(struct osm_step_ctx *ctx, struct osm_err *err)
+/* Calls `each` for the boots of the list whose phase is this step's, in
+ * order, until one returns non-zero; `done` says whether the boot happened
+ * (boot_done). */
+static int for_phase_boots(struct osm_step_ctx *ctx, struct osm_instance *inst,
+                           int (*each)(struct osm_step_ctx *, struct osm_instance *, const json_t *, int done,
+                                       struct osm_err *),
+                           struct osm_err *err)
 {
-    (void)err;
-    char key[64];
-    snprintf(key, sizeof key, "%s.before", ctx->step->name);
-    const char *b = osm_step_note(ctx, key);
-    char *before = b ? osm_xstrdup(b) : NULL;
-    const char *cur = osm_step_note(ctx, "boot");
-    /* Without a note the reboot was not asked for yet; a boot recorded after
-     * the note means it happened. A real provider would also compare with
-     * the instance's current boot id. */
-    int happened = before && cur && strcmp(before, cur) != 0;
-    free(before);
-    return happened;
+    json_t *boots = task_boots(ctx, inst, err);
+    if (!boots)
+        return -1;
+    const char *phase = step_boot_phase(ctx->step);
+    int rc = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(boots, i, b)
+    {
+        if (strcmp(json_string_value(json_object_get(b, "phase")), phase) != 0)
+            continue;
+        int done = boot_done(ctx, json_string_value(json_object_get(b, "name")));
+        if ((rc = each(ctx, inst, b, done, err)) != 0)
+            break;
+    }
+    json_decref(boots);
+    return rc;
+}
+
+static int boot_unless_done(struct osm_step_ctx *ctx, struct osm_instance *inst, const json_t *b, int done,
+                            struct osm_err *err)
+{
+    return done ? 0 : boot_one(ctx, inst, b, err);
+}
+
+/* The boots of this step's phase; those that happened already (a resume)
+ * are passed. */
+static int boots_run(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    if (!inst)
+        return -1;
+    if (!inst->provider->reboot)
+        return osm_err_set(err, OSM_EUNSUPPORTED, "instance %s: its provider cannot reboot it", inst->uri);
+    return for_phase_boots(ctx, inst, boot_unless_done, err);
+}
+
+static int stop_at_not_done(struct osm_step_ctx *ctx, struct osm_instance *inst, const json_t *b, int done,
+                            struct osm_err *err)
+{
+    (void)ctx, (void)inst, (void)b, (void)err;
+    return done ? 0 : 1;
+}
+
+/* Every boot of this step's phase happened: 1; else 0, and the run
+ * reboots only those that did not. */
+static int boots_check(struct osm_step_ctx *ctx, struct osm_err *err)
+{
+    struct osm_instance *inst = osm_step_instance(ctx, err);
+    int rc = inst ? for_phase_boots(ctx, inst, stop_at_not_done, err) : -1;
+    return rc < 0 ? -1 : rc == 0;
 }
 
 /* ---- rollback --------------------------------------------------------- */
@@ -441,25 +569,23 @@ static int migration_rollback_run(struct osm_step_ctx *ctx, struct osm_err *err)
 
 static const struct osm_step steps[] = {
     /* Prechecks only read facts. */
-    {"precheck", "prechecking", family_run, NULL, 1, 0},
+    {"precheck", "prechecking", precheck_run, NULL, 1, 0},
     /* A snapshot set is created once; its check finds the set and verifies it. */
-    {"snapshot", "snapshotting", snapshot_run, snapshot_check, 0, 0},
+    OSM_STEP_SNAPSHOT,
     /* Staging resumes downloads and checks digests: safe to repeat. */
     {"stage", "staging", family_run, NULL, 1, 1},
-    /* A reboot must not be repeated blindly: the check compares boot ids. */
-    {"reboot-1", "rebooting", reboot_run, reboot_check, 0, 1},
+    /* The boots of the task's list (boots.h), by phase. A boot must not be
+     * repeated blindly: the check compares boot ids. A task of an osmig
+     * before the list recorded these places as reboot-1 and reboot-2: the
+     * runner keeps the position, the list keeps those names. */
+    {"boot-" OSM_BOOT_BEFORE_UPGRADE, "rebooting", boots_run, boots_check, 0, 1},
     /* The transaction: the family's check compares the system with the plan. */
     {"upgrade", "upgrading", family_run, family_upgrade_check, 0, 1},
-    {"reboot-2", "rebooting", reboot_run, reboot_check, 0, 1},
+    {"boot-" OSM_BOOT_INTO_TARGET, "rebooting", boots_run, boots_check, 0, 1},
     {"verify", "verifying", family_run, NULL, 1, 0},
 };
 
-const struct osm_task_kind osm_os_migration_kind = {
-    OSM_KIND_OS_MIGRATION,
-    steps,
-    sizeof steps / sizeof steps[0],
-    {"rollback", "rolling_back", migration_rollback_run, NULL, 1, 1},
-};
+const struct osm_task_kind osm_os_migration_kind = OSM_TASK_KIND(OSM_KIND_OS_MIGRATION, steps, migration_rollback_run);
 
 /* ---- for other kinds ---------------------------------------------------- */
 

@@ -3,9 +3,12 @@
  *   precheck  the family's (facts, plan, inhibitors); nothing changes
  *   snapshot  a set of every disk, verified; its id on the task   (generic)
  *   stage     the family's: fetch and check what the upgrade needs
- *   reboot-1  the provider's reboot; boot ids noted before and after (generic)
+ *   boot-before-upgrade  the list's boots of that phase (boots.h), each the
+ *             provider's reboot within its limit; boot ids noted before and
+ *             after, the kernel checked                           (generic)
  *   upgrade   the family's transaction (with its check)
- *   reboot-2  as reboot-1                                          (generic)
+ *   boot-into-target  the family's boot setup, then the list's boots of
+ *             that phase, on the target's kernel                  (generic)
  *   verify    the family's
  *   rollback  restore the snapshot set on every disk, check it     (generic)
  *
@@ -55,6 +58,9 @@ int osm_os_migration_use(const struct osm_family *const *families, struct osm_er
 int osm_step_snapshot(struct osm_step_ctx *ctx, struct osm_err *err);
 int osm_step_snapshot_check(struct osm_step_ctx *ctx, struct osm_err *err);
 int osm_step_restore(struct osm_step_ctx *ctx, struct osm_err *err);
+/* The snapshot as a step of a kind's table: created once (not idempotent,
+ * its check finds the set), it changes no disk. */
+#define OSM_STEP_SNAPSHOT {"snapshot", "snapshotting", osm_step_snapshot, osm_step_snapshot_check, 0, 0}
 
 /* The os-migration kind (registered with the kinds, kind.h). */
 extern const struct osm_task_kind osm_os_migration_kind;

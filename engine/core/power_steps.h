@@ -13,4 +13,9 @@ struct osm_step_ctx;
 int osm_step_stop(struct osm_step_ctx *ctx, struct osm_err *err);
 int osm_step_start(struct osm_step_ctx *ctx, struct osm_err *err);
 
+/* As steps of a kind's table. A failed stop changed no disk (the task then
+ * fails, nothing to restore); from the start on, a failure rolls back. */
+#define OSM_STEP_STOP {"stop", "stopping", osm_step_stop, NULL, 1, 0}
+#define OSM_STEP_START {"start", "starting", osm_step_start, NULL, 1, 1}
+
 #endif

@@ -303,10 +303,7 @@ static struct osm_step steps[] = {
     {"verify", "verifying", step_verify, NULL, 1, 0},
 };
 
-static const struct osm_task_kind kind = {
-    KIND_FILES, steps, sizeof steps / sizeof steps[0],
-    {"rollback", "rolling_back", step_rollback, NULL, 1, 1},
-};
+static const struct osm_task_kind kind = OSM_TASK_KIND(KIND_FILES, steps, step_rollback);
 
 void kind_files_register(void)
 {

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
             rc = fail(&err);
     } else if (strcmp(op, "reboot") == 0) {
         char boot[64];
-        if (p->reboot(inst, boot, &err) != 0)
+        if (p->reboot(inst, 0, boot, &err) != 0)
             rc = fail(&err);
         else
             printf("boot_id=%s\n", boot);

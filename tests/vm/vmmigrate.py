@@ -24,6 +24,7 @@ Exit 0 passed, 1 failed, 77 skipped (no guest, QEMU or real data).
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -66,9 +67,10 @@ def target_kernel():
         return json.load(f)["target_kernel_release"]
 
 
-def boot_guest(e, boot_timeout=240):
-    """Fresh overlays of the cached disks and a descriptor; QEMU started."""
-    vc.fresh_guest(e, "osmig-migrate-guest", boot_timeout, facts={"vcpus": 2, "memory_mib": 2048})
+def boot_guest(e, boot_timeout=240, **extra):
+    """Fresh overlays of the cached disks and a descriptor (members of
+    `extra` added); QEMU started."""
+    vc.fresh_guest(e, "osmig-migrate-guest", boot_timeout, facts={"vcpus": 2, "memory_mib": 2048}, **extra)
     e.ctl("facts")  # starts QEMU and waits for the agent
     e.ctl("run", "/bin/sh", "-c", "mkdir -p /etc/rpm && printf %s \"$1\" > /etc/rpm/macros.osmig-test-guest",
           "sh", NETSHARED)
@@ -238,11 +240,13 @@ def case_failed_boot_reverted(e):
     """The new kernel does not boot (test fixture: the guest's initramfs
     builder, /etc/osmig/mkinitramfs, replaced by one whose initramfs is not
     one): the entry is written and checked (files there, not empty), the boot
-    into el8 does not come within the descriptor's limit, every disk is
-    reverted to the set, the old system boots on its el7 kernel, the task is
-    rolled back naming the cause, the old system's files are as they were,
-    and the controller's guest-root is removed."""
-    boot_guest(e, boot_timeout=120)
+    into el8 does not come within its own limit in the list of boots (the
+    descriptor's boot_limits: 120 s into the target, 240 s for the other
+    boots), every disk is reverted to the set, the old system boots on its
+    el7 kernel, the task is rolled back with a cause naming the boot, its
+    phase and its limit, the old system's files are as they were, and the
+    controller's guest-root is removed."""
+    boot_guest(e, boot_timeout=240, boot_limits={"into-target": 120})
     matrix = real_matrix(e)
     e.guest("rm -f /etc/osmig/mkinitramfs && printf '%s\\n' '#!/bin/sh' 'echo broken by the test > \"$2\"' "
             "> /etc/osmig/mkinitramfs && chmod 755 /etc/osmig/mkinitramfs; sync")
@@ -253,7 +257,11 @@ def case_failed_boot_reverted(e):
     t = task(e)
     vc.check(p.returncode != 0, "osmig migrate fails")
     vc.check(t["state"] == "rolled_back", f"task state {t['state']}: {p.stdout[-1500:]}")
-    vc.check("no boot within 120 s" in p.stdout, f"the cause is named: {p.stdout[-1500:]}")
+    cause = (t.get("error") or {}).get("cause") or ""
+    vc.check("no boot within 120 s" in cause and "reboot-2 (into-target, limit 120 s)" in cause,
+             f"the cause names the boot, its phase and its limit: {cause}")
+    vc.check("reboot-1 (before-upgrade): instance up in " in p.stdout and " of 240 s, boot id " in p.stdout,
+             f"the boot before the upgrade came within its own limit: {p.stdout[-1500:]}")
     vc.check(f"initramfs /boot/initramfs-{target_kernel()}.img" in p.stdout,
              f"the entry of the new kernel was written before the boot: {p.stdout[-1500:]}")
     vc.check(e.boot_id() not in ("", boot0), "the old system booted again (a new boot)")
@@ -316,6 +324,13 @@ def case_migrate_real_reboots(e):
     out = open(os.path.join(e.work, "migrate.out")).read()
     vc.check("(in the guest)" in out and "verified from inside the guest" in out, f"migrate output: {out[-800:]}")
     check_migrated(e, boot0, data0)
+    # Each boot of the list with its outcome: the kernel it came up on, its
+    # boot id, its seconds within its limit.
+    show = e.run([e.osmig, "task", "show", task(e)["id"], "--state-dir", os.path.join(e.work, "state")]).stdout
+    krel0 = json.load(open(os.path.join(vc.guest_dir(), "manifest.json")))["kernel_release"]
+    for name, phase, krel in (("reboot-1", "before-upgrade", krel0), ("reboot-2", "into-target", target_kernel())):
+        vc.check(re.search(rf"{name} \({phase}\): instance up in [0-9.]+ s of [0-9]+ s, boot id \S+, kernel "
+                           rf"{re.escape(krel)}", show), f"task show lists {name} with its outcome: {show[-1500:]}")
     e.ctl("stop")
 
 

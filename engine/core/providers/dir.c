@@ -289,11 +289,12 @@ static int dir_facts(struct osm_instance *inst, struct osm_facts *out, struct os
     return 0;
 }
 
-static int dir_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
+static int dir_reboot(struct osm_instance *inst, int limit_s, char boot_id[64], struct osm_err *err)
 {
     /* A root tree does not boot; the engine still walks the boot sequence so
      * that real providers reuse it. Each "boot" gets a fresh id. */
     (void)inst;
+    (void)limit_s; /* no boot to wait for */
     (void)err;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

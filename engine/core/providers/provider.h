@@ -55,8 +55,9 @@ struct osm_provider {
     int (*open)(struct osm_instance *inst, const char *rest, struct osm_err *err);
     void (*close)(struct osm_instance *inst);
     int (*facts)(struct osm_instance *inst, struct osm_facts *out, struct osm_err *err);
-    /* Reboot and wait for the next boot; `boot_id` receives an id of that boot. */
-    int (*reboot)(struct osm_instance *inst, char boot_id[64], struct osm_err *err);
+    /* Reboot and wait for the next boot, at most `limit_s` seconds (0: the
+     * provider's own limit); `boot_id` receives an id of that boot. */
+    int (*reboot)(struct osm_instance *inst, int limit_s, char boot_id[64], struct osm_err *err);
     /* Run a command inside the instance; returns its exit status. */
     int (*run)(struct osm_instance *inst, const char *const argv[], struct osm_buf *out, struct osm_err *err);
     int (*attach_disk)(struct osm_instance *inst, const char *image, struct osm_err *err);

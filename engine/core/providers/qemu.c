@@ -8,7 +8,7 @@
  *     "disks": [ {"id": "system", "path": "/srv/vms/web01/system.qcow2"},
  *                {"id": "data",   "path": "/srv/vms/web01/data.qcow2"} ],
  *     "qmp": "/run/osmig/web01/qmp.sock", "agent": "/run/osmig/web01/qga.sock",
- *     "boot_timeout_s": 300,
+ *     "boot_timeout_s": 300, "boot_limits": {"into-target": 900},   (boots.h)
  *     "start": { "qemu": "qemu-system-x86_64", "machine": "pc", "accel": "kvm:tcg",
  *                "console_log": "/srv/vms/web01/console.log", "extra_args": [] },
  *     "facts": { ... as dir: overrides } }
@@ -171,7 +171,7 @@ static int load_start(struct qemu_vm *vm, json_t *doc, const char *path, struct 
 }
 
 static const char *const known_keys[] = {"name", "memory_mib", "vcpus", "disks", "qmp", "agent", "boot_timeout_s",
-                                         "start", "facts", "nics", NULL};
+                                         "boot_limits", "start", "facts", "nics", NULL};
 
 static int load(struct osm_instance *inst, const char *path, struct osm_err *err)
 {
@@ -191,7 +191,7 @@ static int load(struct osm_instance *inst, const char *path, struct osm_err *err
             k++;
         if (!known_keys[k])
             return bad(err, path, key, "is not a known key (name, memory_mib, vcpus, disks, qmp, agent, "
-                                       "boot_timeout_s, start, facts, nics)");
+                                       "boot_timeout_s, boot_limits, start, facts, nics)");
     }
     struct qemu_vm *vm = osm_xcalloc(1, sizeof *vm);
     inst->priv = vm;

@@ -6,7 +6,8 @@
  * shutdown=pause), so its SHUTDOWN event is the moment between boots where
  * the provider acts: system_reset and cont, with reboot=reset until the new
  * boot answers. The next boot is the agent answering with another
- * /proc/sys/kernel/random/boot_id, within the descriptor's boot_timeout_s;
+ * /proc/sys/kernel/random/boot_id, within the limit the caller gives (0: the
+ * descriptor's boot_timeout_s);
  * the agent connection of the old boot is dropped at the SHUTDOWN. A
  * guest found paused between boots (query-status `shutdown`: an osmig killed
  * during a reboot left it so) is not asked again: reset and cont continue
@@ -74,7 +75,7 @@ static int paused_between_boots(struct osm_qmp *mon, struct osm_err *err)
     return yes;
 }
 
-static int reboot_once(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
+static int reboot_once(struct osm_instance *inst, int limit_s, char boot_id[64], struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
     struct osm_qmp *mon = qemu_monitor(inst, err);
@@ -118,7 +119,7 @@ static int reboot_once(struct osm_instance *inst, char boot_id[64], struct osm_e
         vm->ga = NULL;
     }
     long long t_down = now_ms();
-    long long deadline = now_ms() + (long long)vm->boot_timeout_s * 1000;
+    long long deadline = now_ms() + (long long)limit_s * 1000;
     if (reset_and_cont(mon, err) != 0)
         return -1;
     struct osm_err e = OSM_ERR_INIT;
@@ -127,7 +128,7 @@ static int reboot_once(struct osm_instance *inst, char boot_id[64], struct osm_e
         long long left = deadline - now_ms();
         if (left <= 0)
             return osm_err_set(err, OSM_EIO, "instance %s: no boot within %d s of the reset%s%s", inst->uri,
-                               vm->boot_timeout_s, e.msg[0] ? ": " : "", e.msg);
+                               limit_s, e.msg[0] ? ": " : "", e.msg);
         osm_err_clear(&e);
         ga = qemu_agent(inst, left > QEMU_AGENT_PING_MS ? QEMU_AGENT_PING_MS : (int)left, &e);
         if (ga && qemu_guest_boot_id(ga, boot_id, &e) == 0) {
@@ -158,10 +159,10 @@ static int reboot_once(struct osm_instance *inst, char boot_id[64], struct osm_e
     return 0;
 }
 
-int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err)
+int qemu_reboot(struct osm_instance *inst, int limit_s, char boot_id[64], struct osm_err *err)
 {
     struct qemu_vm *vm = qemu_vm_of(inst);
-    int rc = reboot_once(inst, boot_id, err);
+    int rc = reboot_once(inst, limit_s > 0 ? limit_s : vm->boot_timeout_s, boot_id, err);
     /* Someone else's QEMU gets QEMU's defaults back, whatever happened: it
      * must not be left pausing when its guest reboots. */
     if (!vm->can_start && vm->mon) {

@@ -76,7 +76,7 @@ int qemu_guest_copy_out(struct osm_instance *inst, const char *guest_path, const
 int qemu_guest_boot_id(struct osm_qmp *ga, char out[64], struct osm_err *err);
 
 /* qemu_boot.c */
-int qemu_reboot(struct osm_instance *inst, char boot_id[64], struct osm_err *err);
+int qemu_reboot(struct osm_instance *inst, int limit_s, char boot_id[64], struct osm_err *err);
 int qemu_attach_disk(struct osm_instance *inst, const char *image, struct osm_err *err);
 int qemu_detach_disk(struct osm_instance *inst, const char *image, struct osm_err *err);
 /* The serial number a hot-plugged image gets: its file name without the
