@@ -400,8 +400,8 @@ def bench(e):
         for line in p.stdout:
             log.write(line)
             now = time.monotonic()
-            for key, pat in (("reboot1", "step.start: reboot-1"), ("upgrade", "step.start: upgrade"),
-                             ("reboot2", "step.start: reboot-2"), ("verify", "step.start: verify"),
+            for key, pat in (("reboot1", "step.start: boot-before-upgrade"), ("upgrade", "step.start: upgrade"),
+                             ("reboot2", "step.start: boot-into-target"), ("verify", "step.start: verify"),
                              ("verified", "verified: ")):
                 if pat in line and key not in marks:
                     marks[key] = now
