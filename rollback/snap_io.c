@@ -35,3 +35,17 @@ int snap_write_all(int fd, const void *p, size_t n)
     }
     return 0;
 }
+
+int snap_pwrite_all(int fd, const void *p, size_t n, off_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = pwrite(fd, (const char *)p + done, n - done, off + (off_t)done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}

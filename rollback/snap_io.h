@@ -10,5 +10,7 @@
 ssize_t snap_pread_full(int fd, void *buf, size_t n, off_t off);
 /* Write all `n` bytes: 0, or -1 with errno set. */
 int snap_write_all(int fd, const void *p, size_t n);
+/* Write all `n` bytes at `off`: 0, or -1 with errno set. */
+int snap_pwrite_all(int fd, const void *p, size_t n, off_t off);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "osm_buf.h"
 #include "snap_index.h"
+#include "snap_io.h"
 
 #define DEPTH 64
 #define BLOCK 256
@@ -486,19 +487,6 @@ static int map_side(struct same *s, const char *side_path)
     return 1;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    for (size_t done = 0; done < n;) {
-        ssize_t k = write(fd, (const char *)p + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        done += (size_t)k;
-    }
-    return 0;
-}
-
 /* Writes the records and names `s` holds (complete, every directory's
  * count final) as the side file of the index with SHA-256 `index_sha256`. */
 static int write_side(const struct same *s, const char *index_sha256, const char *path, struct osm_err *err)
@@ -528,8 +516,8 @@ static int write_side(const struct same *s, const char *index_sha256, const char
     int rc = -1;
     char *tmp = osm_xasprintf("%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, &h, sizeof h) != 0 || write_all(fd, s->r, body) != 0 ||
-        write_all(fd, md, 32) != 0) {
+    if (fd < 0 || snap_write_all(fd, &h, sizeof h) != 0 || snap_write_all(fd, s->r, body) != 0 ||
+        snap_write_all(fd, md, 32) != 0) {
         osm_err_errno(err, "writing %s", tmp);
         goto out;
     }

@@ -697,20 +697,6 @@ struct stage_ctx {
     size_t *runs;
 };
 
-static int write_full(int fd, const void *p, size_t n, off_t off)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = pwrite(fd, (const char *)p + done, n - done, off + (off_t)done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        done += (size_t)k;
-    }
-    return 0;
-}
-
 static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err *err)
 {
     struct stage_ctx *c = vctx;
@@ -745,7 +731,7 @@ static int stage_one(void *vctx, struct snap_worker *w, size_t i, struct osm_err
             free(tmp);
             return -1;
         }
-        if (write_full(fd, w->buf, r->len, (off_t)r->off) != 0) {
+        if (snap_pwrite_all(fd, w->buf, r->len, (off_t)r->off) != 0) {
             osm_err_errno(err, "disk %s: writing %s", c->r->disk_id, tmp);
             close(fd);
             free(tmp);

@@ -1282,12 +1282,6 @@ int osm_snap_restore(struct osm_instance *inst, const char *id, const struct osm
     struct snap_tree_restore *trees = NULL;
     struct snap_raw_restore *raws = NULL;
     struct osm_disk **disks = NULL;
-    /* Before anything looks at a disk: the next create's racy rule
-     * (snap_stat_trusted) needs an instant no earlier than this set's stats. */
-    struct timespec started;
-    clock_gettime(CLOCK_REALTIME, &started);
-    char created[32];
-    now_iso(created);
     int threads = thread_count(opts);
     struct snap_worker workers[64];
     for (int t = 0; t < threads; t++)
