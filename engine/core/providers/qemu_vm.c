@@ -78,29 +78,29 @@ char **qemu_start_argv(const struct osm_instance *inst)
         push(&v, &n, osm_xstrdup(vm->netns));
     }
     push(&v, &n, osm_xstrdup(vm->qemu_bin));
-    push(&v, &n, osm_xstrdup("-name"));
-    push(&v, &n, osm_xasprintf("%s", inst->name));
-    push(&v, &n, osm_xstrdup("-machine"));
-    push(&v, &n, osm_xasprintf("%s,accel=%s", vm->machine, vm->accel));
-    push(&v, &n, osm_xstrdup("-m"));
-    push(&v, &n, osm_xasprintf("%d", vm->memory_mib));
-    push(&v, &n, osm_xstrdup("-smp"));
-    push(&v, &n, osm_xasprintf("%d", vm->vcpus));
-    push(&v, &n, osm_xstrdup("-nodefaults"));
-    push(&v, &n, osm_xstrdup("-display"));
-    push(&v, &n, osm_xstrdup("none"));
-    push(&v, &n, osm_xstrdup("-serial"));
-    push(&v, &n, vm->console_log ? osm_xasprintf("file:%s", vm->console_log) : osm_xstrdup("null"));
-    push(&v, &n, osm_xstrdup("-chardev"));
-    push(&v, &n, chardev_socket("qmp", vm->qmp_path));
-    push(&v, &n, osm_xstrdup("-mon"));
-    push(&v, &n, osm_xstrdup("chardev=qmp,mode=control"));
-    push(&v, &n, osm_xstrdup("-chardev"));
-    push(&v, &n, chardev_socket("qga", vm->qga_path));
-    push(&v, &n, osm_xstrdup("-device"));
-    push(&v, &n, osm_xstrdup("virtio-serial-pci,id=vser0"));
-    push(&v, &n, osm_xstrdup("-device"));
-    push(&v, &n, osm_xstrdup("virtserialport,chardev=qga,name=org.qemu.guest_agent.0"));
+    /* Each option and its value (NULL: none), in the order QEMU is given them. */
+    const struct {
+        const char *name;
+        char *value;
+    } opts[] = {
+        {"-name", osm_xstrdup(inst->name)},
+        {"-machine", osm_xasprintf("%s,accel=%s", vm->machine, vm->accel)},
+        {"-m", osm_xasprintf("%d", vm->memory_mib)},
+        {"-smp", osm_xasprintf("%d", vm->vcpus)},
+        {"-nodefaults", NULL},
+        {"-display", osm_xstrdup("none")},
+        {"-serial", vm->console_log ? osm_xasprintf("file:%s", vm->console_log) : osm_xstrdup("null")},
+        {"-chardev", chardev_socket("qmp", vm->qmp_path)},
+        {"-mon", osm_xstrdup("chardev=qmp,mode=control")},
+        {"-chardev", chardev_socket("qga", vm->qga_path)},
+        {"-device", osm_xstrdup("virtio-serial-pci,id=vser0")},
+        {"-device", osm_xstrdup("virtserialport,chardev=qga,name=org.qemu.guest_agent.0")},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        push(&v, &n, osm_xstrdup(opts[i].name));
+        if (opts[i].value)
+            push(&v, &n, opts[i].value);
+    }
     for (size_t i = 0; i < inst->n_disks; i++) {
         const struct osm_disk *d = &inst->disks[i];
         push(&v, &n, osm_xstrdup("-blockdev"));
