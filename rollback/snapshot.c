@@ -543,7 +543,8 @@ static void load_prev_index(const struct snap_store *s, const char *prev_id, jso
 static struct snap_same_check *start_unchanged(const struct snap_store *s, const char *prev_id, json_t *jprev,
                                                json_t *jpd, const struct osm_disk *d, int threads)
 {
-    if (!prev_id || !jpd || d->kind != OSM_DISK_TREE)
+    /* Without the index's digest nothing here could be verified: walk. */
+    if (!prev_id || !jpd || d->kind != OSM_DISK_TREE || !*jstr(jpd, "index_sha256"))
         return NULL;
     char *from = index_path(s, prev_id, d->id), *side = side_path(s, prev_id, d->id);
     struct snap_same_check *c =

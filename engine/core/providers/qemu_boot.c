@@ -94,8 +94,8 @@ static int reboot_once(struct osm_instance *inst, int limit_s, char boot_id[64],
         vm->ga = NULL;
     } else {
         /* A guest still booting (its reboot was asked by an osmig that
-         * died) is given its boot time to answer. */
-        struct osm_qmp *ga = qemu_agent(inst, vm->boot_timeout_s * 1000, err);
+         * died) is given this boot's limit to answer. */
+        struct osm_qmp *ga = qemu_agent(inst, limit_s * 1000, err);
         if (!ga || qemu_guest_boot_id(ga, before, err) != 0) {
             osm_err_prefix(err, "instance %s: before the reboot", inst->uri);
             return -1;
