@@ -85,6 +85,28 @@ int osm_boots_plan(const json_t *descriptor, const char *where, json_t **boots, 
     return 0;
 }
 
+/* Why the list (each boot well formed) cannot run, or NULL; *at: the
+ * 1-based boot at fault (0: the list). */
+static const char *list_fault(const json_t *a, size_t *at)
+{
+    size_t n = json_array_size(a), into = 0;
+    *at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *b = json_array_get(a, i);
+        const char *name = json_string_value(json_object_get(b, "name"));
+        int target = strcmp(json_string_value(json_object_get(b, "phase")), OSM_BOOT_INTO_TARGET) == 0;
+        *at = i + 1;
+        if (!target && into)
+            return "a boot before the upgrade comes after a boot into the target";
+        into += target;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(name, json_string_value(json_object_get(json_array_get(a, k), "name"))) == 0)
+                return "two boots have the same name";
+    }
+    *at = 0;
+    return into ? NULL : "no boot into the target";
+}
+
 int osm_boots_parse(const char *text, json_t **boots, struct osm_err *err)
 {
     json_error_t je;
@@ -114,6 +136,16 @@ int osm_boots_parse(const char *text, json_t **boots, struct osm_err *err)
             return osm_err_set(err, OSM_EINPUT, "the task's list of boots: boot %zu: its %s is missing or unknown",
                                i + 1, bad);
         }
+    }
+    /* The list as a whole: a boot is found by its name (boot_done), the
+     * phases run in order, and without a boot into the target the family's
+     * boot setup would never run. */
+    const char *why = list_fault(a, &i);
+    if (why) {
+        json_decref(a);
+        if (i)
+            return osm_err_set(err, OSM_EINPUT, "the task's list of boots: boot %zu: %s", i, why);
+        return osm_err_set(err, OSM_EINPUT, "the task's list of boots: %s", why);
     }
     *boots = a;
     return 0;

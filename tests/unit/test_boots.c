@@ -138,6 +138,36 @@ static void malformed_limit_is_refused_naming_the_descriptor_the_key_and_the_val
     assert_non_null(strstr(err.msg, "boot 1: its phase"));
 }
 
+#define BOOT(n, p) "{\"name\": \"" n "\", \"phase\": \"" p "\", \"kernel\": \"running\", \"limit_s\": 5}"
+
+static void list_of_boots_that_cannot_run_is_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *list, *says;
+    } cases[] = {
+        {"[]", "the task's list of boots: no boot into the target"},
+        {"[" BOOT("a", "before-upgrade") "]", "no boot into the target"},
+        {"[" BOOT("a", "before-upgrade") "," BOOT("a", "into-target") "]", "boot 2: two boots have the same name"},
+        {"[" BOOT("b", "into-target") "," BOOT("a", "before-upgrade") "]",
+         "boot 2: a boot before the upgrade comes after a boot into the target"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct osm_err err = OSM_ERR_INIT;
+        json_t *b = NULL;
+        assert_int_equal(osm_boots_parse(cases[i].list, &b, &err), -1);
+        assert_null(b);
+        if (!strstr(err.msg, cases[i].says))
+            fail_msg("%s: %s", cases[i].list, err.msg);
+    }
+    /* Two boots into the target, after one before the upgrade: runnable. */
+    struct osm_err err = OSM_ERR_INIT;
+    json_t *b = NULL;
+    const char *ok = "[" BOOT("a", "before-upgrade") "," BOOT("b", "into-target") "," BOOT("c", "into-target") "]";
+    assert_int_equal(osm_boots_parse(ok, &b, &err), 0);
+    json_decref(b);
+}
+
 /* ---- the os-migration on a dir: root ---- */
 
 static int nothing(struct osm_step_ctx *ctx, struct osm_err *err)
@@ -319,6 +349,7 @@ int main(void)
         OSM_TEST(default_list_is_a_boot_before_the_upgrade_then_one_into_the_target),
         OSM_TEST(descriptor_limits_apply_by_name_then_phase_then_to_every_boot),
         OSM_TEST(malformed_limit_is_refused_naming_the_descriptor_the_key_and_the_value),
+        OSM_TEST(list_of_boots_that_cannot_run_is_refused),
         OSM_TEST(migration_runs_each_boot_of_the_list_with_its_limit_and_records_its_outcome),
         OSM_TEST(malformed_descriptor_limit_fails_the_precheck_before_any_change),
         OSM_TEST(task_of_the_steps_reboot_1_and_2_resumes_without_repeating_a_boot),
