@@ -22,7 +22,10 @@ expect_rolled_back() { # NAME BEFORE_DIGEST CAUSE_RE
   [ "$("$OSMIG_BIN" snapshot digest "$R")" = "$2" ] || fail "$1: rolled back but the root differs"
   all_detached || { events; fail "$1: a transit disk was left attached"; }
   result_field cause | grep -Eq -- "$3" || fail "$1: cause '$(result_field cause)' does not match $3"
-  "$OSMIG_BIN" task show "$id" | grep -Eq -- "$3" || fail "$1: the task does not say why ($3)"
+  # Read whole, then matched: grep -q stops at the first match, and under
+  # pipefail the writer's SIGPIPE would fail a task show that said why.
+  "$OSMIG_BIN" task show "$id" >"$WORK/show.out" || fail "$1: task show failed"
+  grep -Eq -- "$3" "$WORK/show.out" || fail "$1: the task does not say why ($3)"
 }
 
 # 2008 R2 SP1 Standard -> 2019 Datacenter: two setup hops, 2012 R2's setup then 2019's.
